@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Build (or find in the cache) one of Arrow's kernels from Debian's linux-source-6.1.
+#   scripts/build-kernel.sh guest   -> prints the path of the cached guest vmlinux
+#   scripts/build-kernel.sh lab     -> prints the path of the cached lab bzImage
+# The cache key is a hash of the base config, the project's fragment, this script and the
+# source package version, so a change to any of them triggers exactly one rebuild.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+flavour=${1:-}
+case "$flavour" in
+  guest) base=tinyconfig;                       target=vmlinux; image=vmlinux ;;
+  lab)   base="x86_64_defconfig kvm_guest.config"; target=bzImage; image=arch/x86/boot/bzImage ;;
+  *) echo "usage: $0 guest|lab" >&2; exit 2 ;;
+esac
+ARROW_STEP="kernel $flavour"
+fragment="$ARROW_ROOT/kernel/$flavour.config"
+tarball=/usr/src/linux-source-6.1.tar.xz
+[ -f "$tarball" ] || die "$tarball missing: install the Debian package 'linux-source-6.1' (scripts/setup.sh)"
+srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null) || die "linux-source-6.1 is not installed"
+key=$( { echo "$base"; echo "$srcver"; cat "$fragment" "$0"; } | sha256sum | cut -c1-16)
+out="$ARROW_CACHE/kernel/$flavour-$key"
+if [ -f "$out/$(basename "$image")" ]; then
+  echo "$out/$(basename "$image")"; exit 0
+fi
+for c in make:make gcc:gcc flex:flex bison:bison bc:bc; do need_cmd "${c%%:*}" "${c##*:}"; done
+[ -f /usr/include/libelf.h ] || die "libelf.h missing: install 'libelf-dev'"
+[ -f /usr/include/openssl/ssl.h ] || die "openssl headers missing: install 'libssl-dev'"
+need_disk "$ARROW_CACHE" $([ "$flavour" = lab ] && echo 4 || echo 2)
+mkdir -p "$ARROW_CACHE/kernel"
+exec 9>"$ARROW_CACHE/kernel/.lock-$flavour"
+flock 9   # another build of the same flavour finishes first; then the cache hit below
+if [ -f "$out/$(basename "$image")" ]; then echo "$out/$(basename "$image")"; exit 0; fi
+
+src="$ARROW_CACHE/src/linux-source-6.1-$srcver"
+if [ ! -f "$src/.arrow-extracted" ]; then
+  exec 8>"$ARROW_CACHE/.lock-src"; flock 8
+  if [ ! -f "$src/.arrow-extracted" ]; then
+    rm -rf "$src"; mkdir -p "$src"
+    with_progress "$ARROW_CACHE/src/extract.log" "extracting $tarball" \
+      tar -xJf "$tarball" -C "$src" --strip-components=1
+    touch "$src/.arrow-extracted"
+  fi
+  flock -u 8
+fi
+
+build="$ARROW_CACHE/kernel/build-$flavour"
+mkdir -p "$build"
+log "building $target ($base + $(basename "$fragment")), key $key; progress every 15 s"
+start=$SECONDS
+make -s -C "$src" O="$build" $base >/dev/null
+"$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" "$fragment" >"$build/merge.log" 2>&1
+make -s -C "$src" O="$build" olddefconfig >/dev/null
+# Every option the fragment asks for must survive olddefconfig (a lost dependency is a bug here).
+missing=""
+while IFS= read -r line; do
+  case "$line" in CONFIG_*=*) ;; *) continue ;; esac
+  opt=${line%%=*}; val=${line#*=}
+  if [ "$val" = n ]; then
+    grep -q "^$opt=" "$build/.config" && missing="$missing $line"
+  else
+    grep -qx "$line" "$build/.config" || missing="$missing $line"
+  fi
+done <"$fragment"
+[ -z "$missing" ] || die "kernel config lost:$missing (a dependency is missing in $fragment)"
+with_progress "$build/build.log" "make $target" make -C "$src" O="$build" -j"$(nproc)" "$target"
+tmp="$out.tmp"; rm -rf "$tmp"; mkdir -p "$tmp"
+cp "$build/$image" "$build/.config" "$tmp/"
+secs=$(( SECONDS - start ))
+printf 'flavour=%s\nkey=%s\nsource=linux-source-6.1 %s\nbase=%s\nbuild_seconds=%s\nsize_bytes=%s\nhost_cpus=%s\ndate=%s\n' \
+  "$flavour" "$key" "$srcver" "$base" "$secs" "$(stat -c %s "$tmp/$(basename "$image")")" "$(nproc)" "$(date -Is)" >"$tmp/build-info"
+mv "$tmp" "$out"
+log "built $out/$(basename "$image") ($(stat -c %s "$out/$(basename "$image")") bytes) in ${secs}s"
+echo "$out/$(basename "$image")"
