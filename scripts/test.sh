@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Runs every test tier of Arrow and ends with one line per tier (ran, passed, failed, skipped).
+#   tier 1  unit tests, pure Java                    (JUnit, untagged)
+#   tier 2  host-KVM tests with tiny guests          (JUnit @Tag("kvm"))
+#   tier 3  guest image under plain QEMU TCG         (JUnit @Tag("tcg"))
+#   tier 4  full Linux boots through our own VMM     (JUnit @Tag("boot")): directly where the
+#           host KVM can boot Linux, otherwise all in one lab session (scripts/kvm-lab).
+# Exit status 0 only when no tier failed. Needs scripts/setup.sh to have run once.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+ARROW_STEP=test
+cd "$ARROW_ROOT"
+reports="$ARROW_ROOT/build/test-reports"
+rm -rf "$reports"; mkdir -p "$reports"
+start=$SECONDS
+
+export ARROW_CACHE
+ARROW_KERNEL=$(scripts/build-kernel.sh guest) || die "no guest kernel: run scripts/setup.sh first"
+export ARROW_KERNEL
+declare -A note
+
+mvn_tier() { # tier groups [mvn goals...]
+  local tier=$1 groups=$2; shift 2
+  log "tier ${tier#tier}: mvn $* (groups: ${groups:-untagged})"
+  local exclude=""; [ -z "$groups" ] && exclude="kvm,tcg,boot"
+  mvn -B "$@" -Darrow.tier="$tier" -Dgroups="$groups" -DexcludedGroups="$exclude" \
+      -Darrow.kernel="$ARROW_KERNEL" 2>&1 | tee "$reports/$tier.log" | grep -E --line-buffered \
+      '^\[(INFO|WARNING|ERROR)\] (Tests run|Running|BUILD|FAIL|Reactor Summary|arrow-|samples|benchmarks)|^\[ERROR\]|Tests run:.*Fail'
+  local rc=${PIPESTATUS[0]}
+  mkdir -p "$reports/$tier"
+  find . -path "*/target/surefire-reports/$tier/TEST-*.xml" -exec cp {} "$reports/$tier/" \; 2>/dev/null
+  return "$rc"
+}
+
+mvn_tier tier1 "" install; rc1=$?
+if [ "$rc1" != 0 ] && ! ls arrow-core/target/classes >/dev/null 2>&1; then
+  note[tier1]="build failed (see $reports/tier1.log)"
+fi
+mvn_tier tier2 kvm surefire:test; rc2=$?
+mvn_tier tier3 tcg surefire:test; rc3=$?
+
+flavour=$(scripts/kvm-flavour)
+rc4=0
+if [ "$flavour" = intel ] || [ "$flavour" = amd ]; then
+  mvn_tier tier4 boot surefire:test; rc4=$?
+else
+  log "tier 4: host KVM is '$flavour' (cannot boot Linux): running the boot tests in one lab session"
+  mkdir -p "$reports/tier4"
+  scripts/boot-tests-classpath >"$reports/tier4.classpath" || rc4=1
+  if [ "$rc4" = 0 ]; then
+    lab="$reports/lab"; mkdir -p "$lab/root/dev"
+    musl-gcc -static -Os -o "$lab/root/init" scripts/lab/kvm-check-init.c &&
+      (cd "$lab/root" && printf 'init\ndev\n' | cpio -o -H newc --quiet >"$lab/kvm-check.cpio") || rc4=1
+    ARROW_BOOT_CLASSPATH="$reports/tier4.classpath" \
+      scripts/kvm-lab --out "$lab" --timeout "${ARROW_LAB_TIMEOUT:-1800}" -- scripts/lab-boot-tests 2>&1 | tee "$reports/tier4.log"
+    labrc=${PIPESTATUS[0]}; [ "$rc4" = 0 ] && rc4=$labrc
+    cp "$lab"/tier4/TEST-*.xml "$reports/tier4/" 2>/dev/null
+    [ "$rc4" = 0 ] || note[tier4]="lab session ended with status $rc4 (see $reports/tier4.log)"
+  fi
+  note[tier4-where]="in the lab (host KVM: $flavour)"
+fi
+
+echo
+echo "== Arrow test summary ($(( SECONDS - start ))s) =="
+failed=0
+for t in 1 2 3 4; do
+  case $t in 1) name="unit (pure Java)";; 2) name="host KVM, tiny guests";; 3) name="guest image, QEMU TCG";; 4) name="full boots, our VMM ${note[tier4-where]:-on this host}";; esac
+  rcvar=rc$t
+  line=$(scripts/junit-summary "$reports/tier$t")
+  echo "tier $t $name: $line${note[tier$t]:+ — ${note[tier$t]}}"
+  case "$line" in *"failed 0"*) ;; *) failed=1 ;; esac
+  [ "${!rcvar}" = 0 ] || failed=1
+done
+exit "$failed"
