@@ -1,0 +1,717 @@
+/*
+ * arrow-init: PID 1 of an Arrow guest.
+ *
+ * Mounts the pseudo file systems, puts stdio on /dev/console, reads the run spec from
+ * /arrow/spec (format below), starts the app as a child, forwards termination signals to it,
+ * reaps every zombie, reports how the app ended on the status port, stops whatever is left and
+ * ends the VM with reboot(RB_AUTOBOOT). It never returns from main: PID 1 exiting panics the
+ * kernel.
+ *
+ * Status channel: I/O port 0xF4, one byte per outb, ASCII lines (at most 1024 bytes):
+ *   arrow-status exited <code> | signaled <signo> | not-found <msg> | not-executable <msg> |
+ *                exec-format <msg> | start-failed <msg>
+ *   arrow-mark <name> <CLOCK_BOOTTIME ns>        (init-start, app-exec, app-exit, halt)
+ * When ioperm() on the port fails, the same lines go to the console instead.
+ *
+ * Spec file (written by dev.arrow.image.init.SpecFile, parsed here):
+ *   "arrow-spec 1\n" followed by records key NUL value NUL, closed by the record "end" NUL NUL
+ *   with nothing after it. Keys:
+ *     exec      guest path of the program (absolute), exactly once
+ *     arg       one argv element, in order; at least one (argv[0])
+ *     env       one "NAME=value" environment entry, in order (NAME non-empty)
+ *     cwd       working directory (absolute), at most once, default "/"
+ *     uid, gid  decimal ids 0..4294967294, at most once each; default 0 (root)
+ *     rlimit    "<name> <soft> <hard>", soft/hard decimal or "unlimited", soft <= hard,
+ *               name one of: as core cpu data fsize locks memlock msgqueue nice nofile nproc
+ *               rss rtprio rttime sigpending stack; at most once per name
+ *     hostname  1..64 bytes, at most once
+ *     grace-ms  0..60000, time the leftovers get between SIGTERM and SIGKILL (default 500)
+ *   Keys starting with "net-" are reserved for network settings; this version rejects them.
+ *   Unknown keys, duplicates, missing NULs, bytes after "end" and a missing "end" are errors:
+ *   the spec is rejected with "arrow-status start-failed malformed spec ...".
+ *
+ * Host-side check mode (used by tests; not PID 1): `arrow-init --check-spec FILE` parses FILE
+ * and writes the spec back to stdout in canonical form (exit 0) or the error to stderr (exit 1).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STATUS_PORT 0xF4
+#define STATUS_LINE_MAX 1024
+#define SPEC_PATH "/arrow/spec"
+#define SPEC_MAGIC "arrow-spec 1\n"
+#define SPEC_MAX_BYTES (16u << 20)
+#define HOSTNAME_MAX 64
+#define GRACE_MS_DEFAULT 500u
+#define GRACE_MS_MAX 60000u
+#define KILL_WAIT_MS 2000u
+#define DRAIN_WAIT_MS 2000u
+
+/* ------------------------------------------------------------------------------------------ */
+/* Output: status port or console                                                              */
+
+static int status_port_ok;
+
+static void write_all(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void emit_line(const char *line, size_t n) {
+    if (status_port_ok) {
+        for (size_t i = 0; i < n; i++) outb((unsigned char)line[i], STATUS_PORT);
+    } else {
+        write_all(2, line, n);
+    }
+}
+
+/* Formats "<prefix> <kind>[ <message>]\n", message made printable and capped to the line limit. */
+static void vrecord(const char *prefix, const char *kind, const char *fmt, va_list ap) {
+    char line[STATUS_LINE_MAX];
+    size_t cap = sizeof line - 1; /* room for the newline */
+    int n = snprintf(line, cap + 1, "%s %s", prefix, kind);
+    size_t len = n < 0 ? 0 : ((size_t)n > cap ? cap : (size_t)n);
+    if (fmt != NULL && len + 1 < cap) {
+        size_t start = len + 1;
+        line[len] = ' ';
+        int m = vsnprintf(line + start, cap - start + 1, fmt, ap);
+        size_t mlen = m < 0 ? 0 : ((size_t)m > cap - start ? cap - start : (size_t)m);
+        for (size_t i = start; i < start + mlen; i++) {
+            unsigned char c = (unsigned char)line[i];
+            if (c < 0x20 || c >= 0x7f) line[i] = '?';
+        }
+        len = start + mlen;
+    }
+    line[len++] = '\n';
+    emit_line(line, len);
+}
+
+static void status(const char *kind, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vrecord("arrow-status", kind, fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t boottime_ns(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t monotonic_ms(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void mark(const char *name) {
+    char line[128];
+    int n = snprintf(line, sizeof line, "arrow-mark %s %llu\n", name,
+                     (unsigned long long)boottime_ns());
+    if (n > 0 && (size_t)n < sizeof line) emit_line(line, (size_t)n);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Ending the VM                                                                               */
+
+static void reap_until_empty(uint64_t wait_ms) {
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    uint64_t deadline = monotonic_ms() + wait_ms;
+    for (;;) {
+        pid_t p;
+        while ((p = waitpid(-1, NULL, WNOHANG)) > 0) {
+        }
+        if (p < 0 && errno == ECHILD) return; /* every process left was a child of PID 1 */
+        uint64_t now = monotonic_ms();
+        if (now >= deadline) return;
+        uint64_t left = deadline - now;
+        struct timespec ts = {(time_t)(left / 1000u), (long)(left % 1000u) * 1000000L};
+        sigtimedwait(&chld, NULL, &ts);
+    }
+}
+
+/* Waits (bounded, unlike tcdrain) until the console's output queue is empty, so the bytes the
+ * app wrote have reached the UART before init reports or resets. */
+static void drain_console(void) {
+    uint64_t deadline = monotonic_ms() + DRAIN_WAIT_MS;
+    int queued;
+    while (ioctl(1, TIOCOUTQ, &queued) == 0 && queued > 0 && monotonic_ms() < deadline) {
+        struct timespec ts = {0, 2 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* SIGTERM to everything but us, a grace period, then SIGKILL; reaps all of it. */
+static void stop_leftovers(unsigned grace_ms) {
+    if (kill(-1, SIGTERM) == 0) {
+        kill(-1, SIGCONT); /* stopped processes must run to see the SIGTERM */
+        reap_until_empty(grace_ms);
+    }
+    if (kill(-1, SIGKILL) == 0) reap_until_empty(KILL_WAIT_MS);
+}
+
+static _Noreturn void halt_vm(unsigned grace_ms) {
+    stop_leftovers(grace_ms);
+    drain_console(); /* the console's last bytes leave before the machine resets */
+    sync();
+    mark("halt");
+    /* With reboot=k the kernel resets through the i8042, which ends the VM. As PID 1 and root
+     * these calls cannot fail in an Arrow guest; should they, keep trying rather than exit. */
+    for (;;) {
+        reboot(RB_AUTOBOOT);
+        reboot(RB_POWER_OFF);
+        sleep(1);
+    }
+}
+
+static _Noreturn void fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vrecord("arrow-status", "start-failed", fmt, ap);
+    va_end(ap);
+    halt_vm(0);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Spec                                                                                        */
+
+struct rlimit_name {
+    const char *name;
+    int resource;
+};
+
+static const struct rlimit_name RLIMITS[] = {
+    {"as", RLIMIT_AS},           {"core", RLIMIT_CORE},       {"cpu", RLIMIT_CPU},
+    {"data", RLIMIT_DATA},       {"fsize", RLIMIT_FSIZE},     {"locks", RLIMIT_LOCKS},
+    {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+    {"nofile", RLIMIT_NOFILE},   {"nproc", RLIMIT_NPROC},     {"rss", RLIMIT_RSS},
+    {"rtprio", RLIMIT_RTPRIO},   {"rttime", RLIMIT_RTTIME},   {"sigpending", RLIMIT_SIGPENDING},
+    {"stack", RLIMIT_STACK},
+};
+#define RLIMIT_COUNT (sizeof RLIMITS / sizeof RLIMITS[0])
+
+struct spec_rlimit {
+    size_t index; /* into RLIMITS */
+    struct rlimit value;
+};
+
+struct spec {
+    const char *exec;
+    char **argv;
+    size_t argc;
+    char **envp;
+    size_t envc;
+    const char *cwd;
+    int has_uid, has_gid;
+    uid_t uid;
+    gid_t gid;
+    struct spec_rlimit rlimits[RLIMIT_COUNT];
+    size_t nrlimits;
+    const char *hostname;
+    int has_grace;
+    unsigned grace_ms;
+};
+
+static char spec_error[512];
+
+static int spec_fail(size_t offset, const char *fmt, ...) {
+    char detail[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    snprintf(spec_error, sizeof spec_error, "%s at byte %zu", detail, offset);
+    return -1;
+}
+
+/* Strict unsigned decimal: digits only, no sign, no leading zeros (except "0"), <= max. */
+static int parse_decimal(const char *s, uint64_t max, uint64_t *out) {
+    if (*s == '\0' || strlen(s) > 20) return -1;
+    if (s[0] == '0' && s[1] != '\0') return -1;
+    uint64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9') return -1;
+        uint64_t d = (uint64_t)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10u) return -1;
+        v = v * 10u + d;
+    }
+    if (v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_limit(const char *s, rlim_t *out) {
+    if (strcmp(s, "unlimited") == 0) {
+        *out = RLIM_INFINITY;
+        return 0;
+    }
+    uint64_t v;
+    if (parse_decimal(s, (uint64_t)RLIM_INFINITY - 1u, &v) != 0) return -1;
+    *out = (rlim_t)v;
+    return 0;
+}
+
+static int parse_rlimit(char *value, struct spec *spec, size_t off) {
+    char *sp1 = strchr(value, ' ');
+    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (sp1 == NULL || sp2 == NULL || strchr(sp2 + 1, ' ') != NULL)
+        return spec_fail(off, "rlimit '%.64s' is not '<name> <soft> <hard>'", value);
+    *sp1 = '\0';
+    *sp2 = '\0';
+    size_t idx = RLIMIT_COUNT;
+    for (size_t i = 0; i < RLIMIT_COUNT; i++)
+        if (strcmp(value, RLIMITS[i].name) == 0) idx = i;
+    if (idx == RLIMIT_COUNT) return spec_fail(off, "unknown rlimit '%.32s'", value);
+    for (size_t i = 0; i < spec->nrlimits; i++)
+        if (spec->rlimits[i].index == idx) return spec_fail(off, "rlimit %s given twice", value);
+    struct rlimit r;
+    if (parse_limit(sp1 + 1, &r.rlim_cur) != 0 || parse_limit(sp2 + 1, &r.rlim_max) != 0)
+        return spec_fail(off, "rlimit %s: limits must be decimal or 'unlimited'", value);
+    if (r.rlim_cur > r.rlim_max) return spec_fail(off, "rlimit %s: soft limit above hard", value);
+    spec->rlimits[spec->nrlimits].index = idx;
+    spec->rlimits[spec->nrlimits].value = r;
+    spec->nrlimits++;
+    return 0;
+}
+
+static int append(char ***list, size_t *count, char *value) {
+    char **grown = realloc(*list, (*count + 2) * sizeof **list);
+    if (grown == NULL) return -1;
+    grown[(*count)++] = value;
+    grown[*count] = NULL;
+    *list = grown;
+    return 0;
+}
+
+/* Parses buf[0..len) in place (values point into buf). Returns 0 or -1 with spec_error set. */
+static int parse_spec(char *buf, size_t len, struct spec *spec) {
+    memset(spec, 0, sizeof *spec);
+    size_t magic_len = strlen(SPEC_MAGIC);
+    if (len < magic_len || memcmp(buf, SPEC_MAGIC, magic_len) != 0)
+        return spec_fail(0, "missing header \"arrow-spec 1\"");
+    size_t pos = magic_len;
+    int ended = 0;
+    while (pos < len) {
+        size_t off = pos;
+        char *key = buf + pos;
+        char *knul = memchr(key, '\0', len - pos);
+        if (knul == NULL) return spec_fail(off, "key not terminated by NUL (truncated spec?)");
+        pos = (size_t)(knul - buf) + 1;
+        if (pos >= len) return spec_fail(off, "key '%.32s' has no value (truncated spec?)", key);
+        char *value = buf + pos;
+        char *vnul = memchr(value, '\0', len - pos);
+        if (vnul == NULL) return spec_fail(off, "value of '%.32s' not terminated by NUL", key);
+        pos = (size_t)(vnul - buf) + 1;
+
+        if (strcmp(key, "end") == 0) {
+            if (*value != '\0') return spec_fail(off, "record 'end' has a value");
+            if (pos != len) return spec_fail(pos, "%zu bytes after record 'end'", len - pos);
+            ended = 1;
+            break;
+        } else if (strcmp(key, "exec") == 0) {
+            if (spec->exec) return spec_fail(off, "exec given twice");
+            if (value[0] != '/') return spec_fail(off, "exec '%.64s' is not absolute", value);
+            spec->exec = value;
+        } else if (strcmp(key, "arg") == 0) {
+            if (append(&spec->argv, &spec->argc, value) != 0) return spec_fail(off, "out of memory");
+        } else if (strcmp(key, "env") == 0) {
+            char *eq = strchr(value, '=');
+            if (eq == NULL || eq == value)
+                return spec_fail(off, "env '%.64s' is not NAME=value", value);
+            if (append(&spec->envp, &spec->envc, value) != 0) return spec_fail(off, "out of memory");
+        } else if (strcmp(key, "cwd") == 0) {
+            if (spec->cwd) return spec_fail(off, "cwd given twice");
+            if (value[0] != '/') return spec_fail(off, "cwd '%.64s' is not absolute", value);
+            spec->cwd = value;
+        } else if (strcmp(key, "uid") == 0 || strcmp(key, "gid") == 0) {
+            int is_uid = key[0] == 'u';
+            uint64_t v;
+            if (is_uid ? spec->has_uid : spec->has_gid) return spec_fail(off, "%s given twice", key);
+            if (parse_decimal(value, 4294967294u, &v) != 0)
+                return spec_fail(off, "%s '%.32s' is not a decimal id 0..4294967294", key, value);
+            if (is_uid) {
+                spec->has_uid = 1;
+                spec->uid = (uid_t)v;
+            } else {
+                spec->has_gid = 1;
+                spec->gid = (gid_t)v;
+            }
+        } else if (strcmp(key, "rlimit") == 0) {
+            if (parse_rlimit(value, spec, off) != 0) return -1;
+        } else if (strcmp(key, "hostname") == 0) {
+            if (spec->hostname) return spec_fail(off, "hostname given twice");
+            size_t n = strlen(value);
+            if (n == 0 || n > HOSTNAME_MAX) return spec_fail(off, "hostname must be 1..64 bytes");
+            spec->hostname = value;
+        } else if (strcmp(key, "grace-ms") == 0) {
+            uint64_t v;
+            if (spec->has_grace) return spec_fail(off, "grace-ms given twice");
+            if (parse_decimal(value, GRACE_MS_MAX, &v) != 0)
+                return spec_fail(off, "grace-ms '%.32s' is not a decimal 0..60000", value);
+            spec->has_grace = 1;
+            spec->grace_ms = (unsigned)v;
+        } else {
+            return spec_fail(off, "unknown key '%.32s'", key);
+        }
+    }
+    if (!ended) return spec_fail(len, "no record 'end' (truncated spec?)");
+    if (spec->exec == NULL) return spec_fail(len, "no record 'exec'");
+    if (spec->argc == 0) return spec_fail(len, "no record 'arg' (argv[0] is required)");
+    if (spec->envp == NULL && (spec->envp = calloc(1, sizeof *spec->envp)) == NULL)
+        return spec_fail(len, "out of memory");
+    if (!spec->has_grace) spec->grace_ms = GRACE_MS_DEFAULT;
+    return 0;
+}
+
+/* Reads a whole file (at most SPEC_MAX_BYTES). Returns the buffer or NULL with errno-ish text. */
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+        (uint64_t)st.st_size > SPEC_MAX_BYTES) {
+        snprintf(err, errlen, "%s is not a regular file of at most %u bytes", path,
+                 SPEC_MAX_BYTES);
+        close(fd);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size;
+    char *buf = malloc(size + 1);
+    if (buf == NULL) {
+        snprintf(err, errlen, "out of memory reading %s", path);
+        close(fd);
+        return NULL;
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            snprintf(err, errlen, "cannot read %s: %s", path, r < 0 ? strerror(errno) : "short");
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[size] = '\0';
+    *len = size;
+    return buf;
+}
+
+static void put_record(FILE *out, const char *key, const char *value) {
+    fputs(key, out);
+    fputc('\0', out);
+    fputs(value, out);
+    fputc('\0', out);
+}
+
+/* Canonical form; mirrors dev.arrow.image.init.SpecFile's record order. */
+static void print_spec(FILE *out, const struct spec *s) {
+    char tmp[128];
+    fputs(SPEC_MAGIC, out);
+    put_record(out, "exec", s->exec);
+    for (size_t i = 0; i < s->argc; i++) put_record(out, "arg", s->argv[i]);
+    for (size_t i = 0; i < s->envc; i++) put_record(out, "env", s->envp[i]);
+    if (s->cwd) put_record(out, "cwd", s->cwd);
+    if (s->has_uid) {
+        snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)s->uid);
+        put_record(out, "uid", tmp);
+    }
+    if (s->has_gid) {
+        snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)s->gid);
+        put_record(out, "gid", tmp);
+    }
+    for (size_t i = 0; i < s->nrlimits; i++) {
+        char soft[24], hard[24];
+        const struct rlimit *r = &s->rlimits[i].value;
+        if (r->rlim_cur == RLIM_INFINITY) snprintf(soft, sizeof soft, "unlimited");
+        else snprintf(soft, sizeof soft, "%llu", (unsigned long long)r->rlim_cur);
+        if (r->rlim_max == RLIM_INFINITY) snprintf(hard, sizeof hard, "unlimited");
+        else snprintf(hard, sizeof hard, "%llu", (unsigned long long)r->rlim_max);
+        snprintf(tmp, sizeof tmp, "%s %s %s", RLIMITS[s->rlimits[i].index].name, soft, hard);
+        put_record(out, "rlimit", tmp);
+    }
+    if (s->hostname) put_record(out, "hostname", s->hostname);
+    if (s->has_grace) {
+        snprintf(tmp, sizeof tmp, "%u", s->grace_ms);
+        put_record(out, "grace-ms", tmp);
+    }
+    put_record(out, "end", "");
+}
+
+static int check_spec_main(const char *path) {
+    char err[512];
+    size_t len;
+    char *buf = read_file(path, &len, err, sizeof err);
+    if (buf == NULL) {
+        fprintf(stderr, "arrow-init: %s\n", err);
+        return 1;
+    }
+    struct spec spec;
+    if (parse_spec(buf, len, &spec) != 0) {
+        fprintf(stderr, "arrow-init: malformed spec %s: %s\n", path, spec_error);
+        return 1;
+    }
+    print_spec(stdout, &spec);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Guest set-up                                                                                */
+
+static void must_mkdir(const char *path, mode_t mode) {
+    if (mkdir(path, mode) != 0 && errno != EEXIST) fail("mkdir %s: %s", path, strerror(errno));
+}
+
+static void must_mount(const char *fstype, const char *target, unsigned long flags,
+                       const char *data, mode_t mode) {
+    must_mkdir(target, mode);
+    if (mount(fstype, target, fstype, flags, data) != 0) {
+        int e = errno;
+        fail("mount %s on %s: %s%s", fstype, target, strerror(e),
+             e == ENODEV ? " (the kernel lacks this file system; use Arrow's guest kernel)" : "");
+    }
+}
+
+static void mount_all(void) {
+    const unsigned long nosuid_nodev = MS_NOSUID | MS_NODEV;
+    must_mount("proc", "/proc", nosuid_nodev | MS_NOEXEC, NULL, 0555);
+    must_mount("sysfs", "/sys", nosuid_nodev | MS_NOEXEC, NULL, 0555);
+    must_mount("devtmpfs", "/dev", MS_NOSUID, "mode=0755", 0755);
+    /* devpts: optional in the kernel (CONFIG_UNIX98_PTYS); programs that open ptys need it. */
+    must_mkdir("/dev/pts", 0755);
+    if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "ptmxmode=0666,mode=0620") != 0 &&
+        errno != ENODEV)
+        fail("mount devpts on /dev/pts: %s", strerror(errno));
+    must_mount("tmpfs", "/dev/shm", nosuid_nodev, "mode=1777", 01777);
+    must_mount("tmpfs", "/tmp", nosuid_nodev, "mode=1777", 01777);
+    must_mount("tmpfs", "/run", nosuid_nodev, "mode=0755", 0755);
+    /* The links a libc or shell expects in /dev; devtmpfs does not make them. */
+    static const char *const links[][2] = {
+        {"/proc/self/fd", "/dev/fd"},     {"/proc/self/fd/0", "/dev/stdin"},
+        {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+    };
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+        if (symlink(links[i][0], links[i][1]) != 0 && errno != EEXIST)
+            fail("symlink %s: %s", links[i][1], strerror(errno));
+}
+
+/* stdin/stdout/stderr on /dev/console, in raw mode so the app's bytes reach the host as-is. */
+static void setup_console(void) {
+    int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+    if (fd < 0) fail("open /dev/console: %s (is console=ttyS0 on the command line?)", strerror(errno));
+    for (int i = 0; i < 3; i++)
+        if (fd != i && dup2(fd, i) < 0) fail("dup2 /dev/console: %s", strerror(errno));
+    if (fd > 2) close(fd);
+    struct termios t;
+    if (tcgetattr(0, &t) == 0) {
+        cfmakeraw(&t);
+        tcsetattr(0, TCSANOW, &t);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Starting and watching the app                                                               */
+
+enum step { STEP_RLIMIT = 1, STEP_GROUPS, STEP_GID, STEP_UID, STEP_CWD, STEP_EXEC, STEP_OTHER };
+
+struct child_report {
+    int step;
+    int err;
+    int detail; /* rlimit index for STEP_RLIMIT */
+};
+
+static const int FORWARDED[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+#define FORWARDED_COUNT (sizeof FORWARDED / sizeof FORWARDED[0])
+
+static _Noreturn void child_fail(int fd, int step, int err, int detail) {
+    struct child_report r = {step, err, detail};
+    ssize_t ignored = write(fd, &r, sizeof r);
+    (void)ignored;
+    _exit(127);
+}
+
+static _Noreturn void run_child(const struct spec *s, int report_fd) {
+    sigset_t none;
+    sigemptyset(&none);
+    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) child_fail(report_fd, STEP_OTHER, errno, 0);
+    ioperm(STATUS_PORT, 1, 0); /* the status port is init's alone: the app must not forge lines */
+    setsid();
+    for (size_t i = 0; i < s->nrlimits; i++)
+        if (setrlimit(RLIMITS[s->rlimits[i].index].resource, &s->rlimits[i].value) != 0)
+            child_fail(report_fd, STEP_RLIMIT, errno, (int)s->rlimits[i].index);
+    if (s->has_gid || s->has_uid) {
+        if (setgroups(0, NULL) != 0) child_fail(report_fd, STEP_GROUPS, errno, 0);
+    }
+    if (s->has_gid && setgid(s->gid) != 0) child_fail(report_fd, STEP_GID, errno, 0);
+    if (s->has_uid && setuid(s->uid) != 0) child_fail(report_fd, STEP_UID, errno, 0);
+    if (chdir(s->cwd ? s->cwd : "/") != 0) child_fail(report_fd, STEP_CWD, errno, 0);
+    execve(s->exec, s->argv, s->envp);
+    child_fail(report_fd, STEP_EXEC, errno, 0);
+}
+
+static _Noreturn void report_start_failure(const struct spec *s, const struct child_report *r) {
+    const char *why = strerror(r->err);
+    switch (r->step) {
+    case STEP_RLIMIT:
+        status("start-failed", "setrlimit %s: %s", RLIMITS[r->detail].name, why);
+        break;
+    case STEP_GROUPS: status("start-failed", "setgroups: %s", why); break;
+    case STEP_GID: status("start-failed", "setgid %llu: %s", (unsigned long long)s->gid, why); break;
+    case STEP_UID: status("start-failed", "setuid %llu: %s", (unsigned long long)s->uid, why); break;
+    case STEP_CWD:
+        status("start-failed", "chdir %s: %s", s->cwd ? s->cwd : "/", why);
+        break;
+    case STEP_EXEC: {
+        struct stat st;
+        int exists = stat(s->exec, &st) == 0;
+        if ((r->err == ENOENT || r->err == ENOTDIR) && !exists) {
+            status("not-found", "%s: %s", s->exec, why);
+        } else if (r->err == ENOENT) {
+            status("exec-format",
+                   "%s: its interpreter (ELF PT_INTERP or #! line) is missing in the guest: link "
+                   "the program statically", s->exec);
+        } else if (r->err == EACCES || r->err == EPERM) {
+            status("not-executable", "%s: %s%s", s->exec, why,
+                   exists && !S_ISREG(st.st_mode) ? " (not a regular file)"
+                   : exists && (st.st_mode & 0111) == 0 ? " (no execute permission)" : "");
+        } else if (r->err == ENOEXEC || r->err == ELIBBAD) {
+            status("exec-format", "%s: %s (not an x86-64 ELF program?)", s->exec, why);
+        } else {
+            status("start-failed", "execve %s: %s", s->exec, why);
+        }
+        break;
+    }
+    default: status("start-failed", "preparing %s: %s", s->exec, why); break;
+    }
+    halt_vm(0);
+}
+
+static void noop_handler(int sig) { (void)sig; }
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--check-spec") == 0) return check_spec_main(argv[2]);
+    if (getpid() != 1) {
+        fprintf(stderr, "arrow-init: runs only as PID 1 of an Arrow guest "
+                        "(or: arrow-init --check-spec FILE)\n");
+        return 2;
+    }
+
+    /* All signals blocked: init takes them one at a time with sigwaitinfo. Handlers make sure
+     * the kernel queues them for PID 1, which otherwise drops signals left at SIG_DFL. */
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = noop_handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, NULL);
+    for (size_t i = 0; i < FORWARDED_COUNT; i++) sigaction(FORWARDED[i], &sa, NULL);
+
+    status_port_ok = ioperm(STATUS_PORT, 1, 1) == 0;
+    mark("init-start");
+    mount_all();
+    setup_console();
+
+    char err[512];
+    size_t len;
+    char *buf = read_file(SPEC_PATH, &len, err, sizeof err);
+    if (buf == NULL) fail("%s", err);
+    struct spec spec;
+    if (parse_spec(buf, len, &spec) != 0) fail("malformed spec %s: %s", SPEC_PATH, spec_error);
+    if (spec.hostname && sethostname(spec.hostname, strlen(spec.hostname)) != 0)
+        fail("sethostname %s: %s", spec.hostname, strerror(errno));
+
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) fail("pipe2: %s", strerror(errno));
+    pid_t app = fork();
+    if (app < 0) fail("fork: %s", strerror(errno));
+    if (app == 0) {
+        close(pipefd[0]);
+        run_child(&spec, pipefd[1]);
+    }
+    close(pipefd[1]);
+    struct child_report report;
+    ssize_t got;
+    do {
+        got = read(pipefd[0], &report, sizeof report);
+    } while (got < 0 && errno == EINTR);
+    close(pipefd[0]);
+    if (got == (ssize_t)sizeof report) {
+        waitpid(app, NULL, 0);
+        report_start_failure(&spec, &report);
+    }
+    if (got != 0) {
+        kill(app, SIGKILL);
+        fail("reading the start report of %s: %s", spec.exec,
+             got < 0 ? strerror(errno) : "short read");
+    }
+    mark("app-exec");
+
+    sigset_t waitset;
+    sigemptyset(&waitset);
+    sigaddset(&waitset, SIGCHLD);
+    for (size_t i = 0; i < FORWARDED_COUNT; i++) sigaddset(&waitset, FORWARDED[i]);
+    int app_status = 0;
+    int app_done = 0;
+    while (!app_done) {
+        siginfo_t info;
+        int sig = sigwaitinfo(&waitset, &info);
+        if (sig < 0) continue;
+        if (sig == SIGCHLD) {
+            pid_t p;
+            int st;
+            while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+                if (p == app) {
+                    app_status = st;
+                    app_done = 1;
+                }
+            }
+        } else {
+            kill(app, sig);
+        }
+    }
+    mark("app-exit");
+    drain_console(); /* the app's output reaches the host before its status does */
+    if (WIFEXITED(app_status)) status("exited", "%d", WEXITSTATUS(app_status));
+    else if (WIFSIGNALED(app_status)) status("signaled", "%d", WTERMSIG(app_status));
+    else status("start-failed", "app ended with wait status 0x%x", (unsigned)app_status);
+    halt_vm(spec.grace_ms);
+}

@@ -1,0 +1,303 @@
+package dev.arrow.image.cpio;
+
+import dev.arrow.image.GuestPath;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * An initramfs as an ordered set of guest-side entries, written as an uncompressed newc cpio
+ * archive by {@link #writeTo(OutputStream)}.
+ *
+ * <p>The builder starts with {@code /dev} and the character device {@code /dev/console} (5:1),
+ * which the kernel opens for init before any devtmpfs exists. Parent directories are added
+ * automatically (mode 0755) before their children; a path may be added once (an automatic
+ * directory may later be given an explicit mode). Host files are read when the archive is
+ * written; their size and mode are taken at {@link Builder#build()}. Entries carry owner 0:0
+ * and one fixed mtime, so equal inputs give byte-identical archives.
+ */
+public final class Initramfs {
+    public static final int CONSOLE_MAJOR = 5;
+    public static final int CONSOLE_MINOR = 1;
+    public static final GuestPath CONSOLE = GuestPath.of("/dev/console");
+
+    private final List<Entry> entries;
+    private final long mtime;
+
+    private Initramfs(List<Entry> entries, long mtime) {
+        this.entries = List.copyOf(entries);
+        this.mtime = mtime;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The guest paths in archive order (parents before children). */
+    public List<GuestPath> paths() {
+        List<GuestPath> result = new ArrayList<>(entries.size());
+        for (Entry e : entries) result.add(e.path());
+        return Collections.unmodifiableList(result);
+    }
+
+    /** The exact number of bytes {@link #writeTo} produces, trailer included. */
+    public long size() {
+        long total = 0;
+        for (Entry e : entries) total += CpioWriter.entryBytes(e.path().archiveName(), e.dataBytes());
+        return total + CpioWriter.entryBytes(CpioWriter.TRAILER_NAME, 0);
+    }
+
+    /** Streams the archive to {@code out} (not closed); host files are read now. */
+    public void writeTo(OutputStream out) throws IOException {
+        CpioWriter writer = new CpioWriter(out, mtime);
+        for (Entry e : entries) e.writeTo(writer);
+        writer.finish();
+    }
+
+    /** Writes the archive to a file, replacing it. */
+    public void writeTo(Path file) throws IOException {
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
+            writeTo(out);
+        }
+    }
+
+    private sealed interface Entry {
+        GuestPath path();
+
+        long dataBytes();
+
+        void writeTo(CpioWriter w) throws IOException;
+    }
+
+    private record Directory(GuestPath path, int mode, boolean explicit) implements Entry {
+        public long dataBytes() {
+            return 0;
+        }
+
+        public void writeTo(CpioWriter w) throws IOException {
+            w.directory(path.archiveName(), mode);
+        }
+    }
+
+    private record BytesFile(GuestPath path, int mode, byte[] content) implements Entry {
+        public long dataBytes() {
+            return content.length;
+        }
+
+        public void writeTo(CpioWriter w) throws IOException {
+            w.file(path.archiveName(), mode, content);
+        }
+    }
+
+    private record HostFile(GuestPath path, int mode, Path source, long size) implements Entry {
+        public long dataBytes() {
+            return size;
+        }
+
+        public void writeTo(CpioWriter w) throws IOException {
+            try (InputStream in = Files.newInputStream(source)) {
+                w.file(path.archiveName(), mode, size, in);
+            } catch (IOException e) {
+                throw new IOException("copying host file " + source + " to guest path " + path + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private record Device(GuestPath path, int mode, boolean block, int major, int minor) implements Entry {
+        public long dataBytes() {
+            return 0;
+        }
+
+        public void writeTo(CpioWriter w) throws IOException {
+            if (block) w.blockDevice(path.archiveName(), mode, major, minor);
+            else w.characterDevice(path.archiveName(), mode, major, minor);
+        }
+    }
+
+    private record Symlink(GuestPath path, String target) implements Entry {
+        public long dataBytes() {
+            return target.getBytes(StandardCharsets.UTF_8).length;
+        }
+
+        public void writeTo(CpioWriter w) throws IOException {
+            w.symlink(path.archiveName(), target);
+        }
+    }
+
+    /** Collects entries; reusable, {@link #build()} snapshots it. */
+    public static final class Builder {
+        private final Map<GuestPath, Entry> entries = new LinkedHashMap<>();
+        private long mtime;
+
+        private Builder() {
+            characterDevice(CONSOLE.value(), 0600, CONSOLE_MAJOR, CONSOLE_MINOR);
+        }
+
+        /** A regular file copied from the host, keeping the host file's permission bits. */
+        public Builder file(String guestPath, Path hostFile) {
+            return file(guestPath, hostFile, hostMode(hostFile));
+        }
+
+        /** A regular file copied from the host with the given permission bits (e.g. 0755). */
+        public Builder file(String guestPath, Path hostFile, int mode) {
+            Objects.requireNonNull(hostFile, "hostFile");
+            GuestPath path = GuestPath.of(guestPath);
+            if (!Files.isRegularFile(hostFile))
+                throw new InitramfsException("host file " + hostFile + " for guest path " + path
+                        + (Files.exists(hostFile) ? " is not a regular file" : " does not exist") + ": pass a regular file");
+            if (!Files.isReadable(hostFile))
+                throw new InitramfsException("host file " + hostFile + " for guest path " + path
+                        + " is not readable: fix its permissions");
+            long size;
+            try {
+                size = Files.size(hostFile);
+            } catch (IOException e) {
+                throw new InitramfsException("cannot read the size of host file " + hostFile + ": " + e.getMessage(), e);
+            }
+            if (size > CpioWriter.MAX_FILE_BYTES)
+                throw new InitramfsException("host file " + hostFile + " has " + size + " bytes; an initramfs file holds at most "
+                        + CpioWriter.MAX_FILE_BYTES + " bytes");
+            return add(new HostFile(path, checkMode(path, mode), hostFile.toAbsolutePath(), size));
+        }
+
+        /** A regular file with the given content (copied) and permission bits. */
+        public Builder file(String guestPath, byte[] content, int mode) {
+            GuestPath path = GuestPath.of(guestPath);
+            return add(new BytesFile(path, checkMode(path, mode), content.clone()));
+        }
+
+        /** A regular file holding {@code text} in UTF-8. */
+        public Builder file(String guestPath, String text, int mode) {
+            return file(guestPath, text.getBytes(StandardCharsets.UTF_8), mode);
+        }
+
+        /** A directory; also gives a mode to a directory that was added automatically as a parent. */
+        public Builder directory(String guestPath, int mode) {
+            GuestPath path = GuestPath.of(guestPath);
+            if (path.isRoot()) throw new InitramfsException("the root directory / is not an archive entry: add paths below it");
+            checkMode(path, mode);
+            Entry existing = entries.get(path);
+            if (existing instanceof Directory d && !d.explicit()) {
+                entries.put(path, new Directory(path, mode, true));
+                return this;
+            }
+            return add(new Directory(path, mode, true));
+        }
+
+        public Builder characterDevice(String guestPath, int mode, int major, int minor) {
+            GuestPath path = GuestPath.of(guestPath);
+            return add(new Device(path, checkMode(path, mode), false, checkMajor(path, major), checkMinor(path, minor)));
+        }
+
+        public Builder blockDevice(String guestPath, int mode, int major, int minor) {
+            GuestPath path = GuestPath.of(guestPath);
+            return add(new Device(path, checkMode(path, mode), true, checkMajor(path, major), checkMinor(path, minor)));
+        }
+
+        /** A symbolic link at {@code guestPath} pointing to {@code target} (any non-empty path without NUL). */
+        public Builder symlink(String guestPath, String target) {
+            GuestPath path = GuestPath.of(guestPath);
+            if (target == null || target.isEmpty() || target.indexOf('\0') >= 0)
+                throw new InitramfsException("symlink " + path + ": the target must be non-empty and free of NUL");
+            return add(new Symlink(path, target));
+        }
+
+        /** The mtime (seconds since the epoch, 0..2^32-1) of every entry; 0 by default. */
+        public Builder mtime(long seconds) {
+            if (seconds < 0 || seconds > 0xFFFF_FFFFL)
+                throw new InitramfsException("mtime " + seconds + " does not fit the 32-bit cpio field: pass 0..4294967295");
+            this.mtime = seconds;
+            return this;
+        }
+
+        public boolean contains(String guestPath) {
+            return entries.containsKey(GuestPath.of(guestPath));
+        }
+
+        public Initramfs build() {
+            return new Initramfs(new ArrayList<>(entries.values()), mtime);
+        }
+
+        private Builder add(Entry entry) {
+            GuestPath path = entry.path();
+            if (path.isRoot()) throw new InitramfsException("the root directory / cannot be replaced: add paths below it");
+            Entry existing = entries.get(path);
+            if (existing != null)
+                throw new InitramfsException("guest path " + path + " is added twice (first as " + describe(existing)
+                        + ", then as " + describe(entry) + "): add each path once");
+            for (GuestPath parent : path.ancestors()) {
+                Entry e = entries.get(parent);
+                if (e == null) {
+                    entries.put(parent, new Directory(parent, 0755, false));
+                } else if (!(e instanceof Directory)) {
+                    throw new InitramfsException("cannot add " + path + ": its parent " + parent + " is " + describe(e)
+                            + ", not a directory");
+                }
+            }
+            entries.put(path, entry);
+            return this;
+        }
+
+        private static String describe(Entry e) {
+            if (e instanceof Directory) return "a directory";
+            if (e instanceof HostFile h) return "a file from host " + h.source();
+            if (e instanceof BytesFile) return "a file with given content";
+            if (e instanceof Device d) return (d.block() ? "a block device " : "a character device ") + d.major() + ":" + d.minor();
+            if (e instanceof Symlink s) return "a symlink to " + s.target();
+            return e.toString();
+        }
+
+        private static int checkMode(GuestPath path, int mode) {
+            if ((mode & ~07777) != 0)
+                throw new InitramfsException(String.format(
+                        "mode 0%o for %s has bits outside 07777: pass permission bits only (e.g. 0755)", mode, path));
+            return mode;
+        }
+
+        private static int checkMajor(GuestPath path, int major) {
+            if (major < 0 || major > CpioWriter.MAX_MAJOR)
+                throw new InitramfsException("device " + path + ": major " + major + " outside 0.." + CpioWriter.MAX_MAJOR);
+            return major;
+        }
+
+        private static int checkMinor(GuestPath path, int minor) {
+            if (minor < 0 || minor > CpioWriter.MAX_MINOR)
+                throw new InitramfsException("device " + path + ": minor " + minor + " outside 0.." + CpioWriter.MAX_MINOR);
+            return minor;
+        }
+
+        private static int hostMode(Path hostFile) {
+            try {
+                Object mode = Files.getAttribute(hostFile, "unix:mode");
+                if (mode instanceof Integer m) return m & 07777;
+            } catch (UnsupportedOperationException | IllegalArgumentException | IOException e) {
+                // not a unix file system view: fall back to the POSIX permissions below
+            }
+            try {
+                Set<PosixFilePermission> perms = Files.getPosixFilePermissions(hostFile);
+                int mode = 0;
+                for (PosixFilePermission p : perms) mode |= 1 << (8 - p.ordinal());
+                return mode;
+            } catch (UnsupportedOperationException e) {
+                return Files.isExecutable(hostFile) ? 0755 : 0644;
+            } catch (NoSuchFileException e) {
+                throw new InitramfsException("host file " + hostFile + " does not exist: pass an existing regular file");
+            } catch (IOException e) {
+                throw new InitramfsException("cannot read the mode of host file " + hostFile + ": " + e.getMessage(), e);
+            }
+        }
+    }
+}

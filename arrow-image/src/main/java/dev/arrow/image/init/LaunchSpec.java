@@ -1,0 +1,236 @@
+package dev.arrow.image.init;
+
+import dev.arrow.image.GuestPath;
+import dev.arrow.image.InvalidGuestPathException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * What init starts inside the guest and how: program path, argv, environment, working
+ * directory, user and group, resource limits, hostname and the grace period leftovers get
+ * between SIGTERM and SIGKILL once the app has ended. Immutable; made by {@link #builder()},
+ * which checks everything init would otherwise reject at boot. {@link SpecFile} turns it into
+ * the bytes of {@code /arrow/spec}.
+ */
+public final class LaunchSpec {
+    /** Where Arrow puts the app unless told otherwise. */
+    public static final String DEFAULT_EXECUTABLE = "/arrow/app";
+    /** Linux MAX_ARG_STRLEN: the longest single argument or environment string, NUL included. */
+    public static final int MAX_ARG_BYTES = 131072;
+    /** HOST_NAME_MAX. */
+    public static final int MAX_HOSTNAME_BYTES = 64;
+    /** UIDs and GIDs go up to 2^32-2; 2^32-1 is (uid_t)-1, "no change". */
+    public static final long MAX_ID = 0xFFFF_FFFEL;
+    public static final Duration DEFAULT_KILL_GRACE = Duration.ofMillis(500);
+    public static final Duration MAX_KILL_GRACE = Duration.ofSeconds(60);
+
+    private final GuestPath executable;
+    private final List<String> argv;
+    private final Map<String, String> environment;
+    private final Optional<GuestPath> workingDirectory;
+    private final OptionalLong uid;
+    private final OptionalLong gid;
+    private final Map<Rlimit, ResourceLimit> limits;
+    private final Optional<String> hostname;
+    private final Optional<Duration> killGrace;
+
+    private LaunchSpec(Builder b) {
+        this.executable = b.executable;
+        List<String> args = new ArrayList<>();
+        args.add(b.argv0 != null ? b.argv0 : b.executable.value());
+        args.addAll(b.args);
+        this.argv = List.copyOf(args);
+        this.environment = Collections.unmodifiableMap(new LinkedHashMap<>(b.environment));
+        this.workingDirectory = Optional.ofNullable(b.workingDirectory);
+        this.uid = b.uid == null ? OptionalLong.empty() : OptionalLong.of(b.uid);
+        this.gid = b.gid == null ? OptionalLong.empty() : OptionalLong.of(b.gid);
+        this.limits = Collections.unmodifiableMap(new EnumMap<>(b.limits));
+        this.hostname = Optional.ofNullable(b.hostname);
+        this.killGrace = Optional.ofNullable(b.killGrace);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public GuestPath executable() {
+        return executable;
+    }
+
+    /** The full argv, argv[0] first. */
+    public List<String> argv() {
+        return argv;
+    }
+
+    /** Environment in insertion order; empty means the app starts with no environment at all. */
+    public Map<String, String> environment() {
+        return environment;
+    }
+
+    /** Empty: init uses {@code /}. */
+    public Optional<GuestPath> workingDirectory() {
+        return workingDirectory;
+    }
+
+    /** Empty: the app runs as root (0). */
+    public OptionalLong uid() {
+        return uid;
+    }
+
+    /** Empty: group root (0). */
+    public OptionalLong gid() {
+        return gid;
+    }
+
+    /** Limits in {@link Rlimit} order. */
+    public Map<Rlimit, ResourceLimit> limits() {
+        return limits;
+    }
+
+    public Optional<String> hostname() {
+        return hostname;
+    }
+
+    /** Empty: init's default, {@link #DEFAULT_KILL_GRACE}. */
+    public Optional<Duration> killGrace() {
+        return killGrace;
+    }
+
+    /** Reusable builder; {@link #build()} validates and snapshots. */
+    public static final class Builder {
+        private GuestPath executable = GuestPath.of(DEFAULT_EXECUTABLE);
+        private String argv0;
+        private final List<String> args = new ArrayList<>();
+        private final Map<String, String> environment = new LinkedHashMap<>();
+        private GuestPath workingDirectory;
+        private Long uid;
+        private Long gid;
+        private final Map<Rlimit, ResourceLimit> limits = new EnumMap<>(Rlimit.class);
+        private String hostname;
+        private Duration killGrace;
+
+        private Builder() {
+        }
+
+        /** Guest path of the program; default {@value #DEFAULT_EXECUTABLE}. */
+        public Builder executable(String guestPath) {
+            this.executable = guestPath(guestPath, "executable");
+            return this;
+        }
+
+        /** argv[0]; default the executable's path. */
+        public Builder argv0(String argv0) {
+            this.argv0 = checkString(argv0, "argv[0]");
+            return this;
+        }
+
+        /** Replaces the arguments after argv[0]. */
+        public Builder args(List<String> args) {
+            List<String> checked = new ArrayList<>(args.size());
+            for (int i = 0; i < args.size(); i++) checked.add(checkString(args.get(i), "argument " + (i + 1)));
+            this.args.clear();
+            this.args.addAll(checked);
+            return this;
+        }
+
+        public Builder args(String... args) {
+            return args(List.of(args));
+        }
+
+        /** Adds or replaces one environment variable. */
+        public Builder env(String name, String value) {
+            Objects.requireNonNull(name, "name");
+            if (name.isEmpty() || name.indexOf('=') >= 0 || name.indexOf('\0') >= 0)
+                throw new InvalidLaunchSpecException("environment variable name '" + name.replace("\0", "\\0")
+                        + "' is empty or contains '=' or NUL: pass a name such as PATH");
+            checkString(name + "=" + Objects.requireNonNull(value, "value"), "environment variable " + name);
+            environment.put(name, value);
+            return this;
+        }
+
+        /** Replaces the whole environment (insertion order kept). */
+        public Builder environment(Map<String, String> env) {
+            environment.clear();
+            env.forEach(this::env);
+            return this;
+        }
+
+        public Builder workingDirectory(String guestPath) {
+            this.workingDirectory = guestPath(guestPath, "working directory");
+            return this;
+        }
+
+        public Builder uid(long uid) {
+            this.uid = checkId(uid, "uid");
+            return this;
+        }
+
+        public Builder gid(long gid) {
+            this.gid = checkId(gid, "gid");
+            return this;
+        }
+
+        public Builder limit(Rlimit resource, ResourceLimit limit) {
+            limits.put(Objects.requireNonNull(resource, "resource"), Objects.requireNonNull(limit, "limit"));
+            return this;
+        }
+
+        /** 1..64 characters of letters, digits, '-' and '.', not starting with '-' or '.'. */
+        public Builder hostname(String hostname) {
+            Objects.requireNonNull(hostname, "hostname");
+            if (hostname.isEmpty() || hostname.length() > MAX_HOSTNAME_BYTES
+                    || !hostname.matches("[A-Za-z0-9][A-Za-z0-9.-]*"))
+                throw new InvalidLaunchSpecException("hostname '" + hostname + "' is not 1.." + MAX_HOSTNAME_BYTES
+                        + " letters, digits, '-' or '.' starting with a letter or digit: pass e.g. 'arrow'");
+            this.hostname = hostname;
+            return this;
+        }
+
+        /** How long leftover processes get between SIGTERM and SIGKILL once the app has ended (0..60 s, whole ms). */
+        public Builder killGrace(Duration grace) {
+            Objects.requireNonNull(grace, "grace");
+            if (grace.isNegative() || grace.compareTo(MAX_KILL_GRACE) > 0)
+                throw new InvalidLaunchSpecException("kill grace " + grace + " is outside 0..60 s: pass e.g. Duration.ofMillis(500)");
+            this.killGrace = grace;
+            return this;
+        }
+
+        public LaunchSpec build() {
+            return new LaunchSpec(this);
+        }
+
+        private static GuestPath guestPath(String path, String what) {
+            try {
+                return GuestPath.of(path);
+            } catch (InvalidGuestPathException e) {
+                throw new InvalidLaunchSpecException(what + ": " + e.getMessage());
+            }
+        }
+
+        private static Long checkId(long id, String what) {
+            if (id < 0 || id > MAX_ID)
+                throw new InvalidLaunchSpecException(what + " " + id + " is outside 0.." + MAX_ID + ": pass a valid Linux id");
+            return id;
+        }
+
+        private static String checkString(String s, String what) {
+            Objects.requireNonNull(s, what);
+            if (s.indexOf('\0') >= 0)
+                throw new InvalidLaunchSpecException(what + " contains a NUL character, which execve cannot pass: remove it");
+            int bytes = s.getBytes(StandardCharsets.UTF_8).length + 1;
+            if (bytes > MAX_ARG_BYTES)
+                throw new InvalidLaunchSpecException(what + " is " + bytes + " bytes; Linux passes at most " + MAX_ARG_BYTES
+                        + " bytes per argument or environment entry (MAX_ARG_STRLEN): pass large data in a file");
+            return s;
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.arrow.image.init;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+/**
+ * The on-guest form of a {@link LaunchSpec}: the file {@value #GUEST_PATH} that init reads at boot.
+ *
+ * <p>Format (version 1): the header {@code "arrow-spec 1\n"}, then records {@code key NUL value NUL},
+ * closed by the record {@code end NUL NUL}; nothing may follow it. Keys, in the order written:
+ * <ul>
+ *   <li>{@code exec}: absolute guest path of the program, once;</li>
+ *   <li>{@code arg}: one argv element each, in order, argv[0] first (at least one);</li>
+ *   <li>{@code env}: one {@code NAME=value} each, in order;</li>
+ *   <li>{@code cwd}: absolute working directory (optional, default {@code /});</li>
+ *   <li>{@code uid}, {@code gid}: decimal ids (optional, default 0);</li>
+ *   <li>{@code rlimit}: {@code "<name> <soft> <hard>"}, limits decimal or {@code unlimited}, names as
+ *       {@link Rlimit#specName()}, one record per resource;</li>
+ *   <li>{@code hostname}: 1..64 bytes (optional);</li>
+ *   <li>{@code grace-ms}: decimal 0..60000 (optional, default 500).</li>
+ * </ul>
+ * Keys starting with {@code net-} are reserved for network settings (not in version 1).
+ * Values cannot contain NUL (execve could not pass them anyway), so no escaping is needed. init
+ * rejects unknown keys, repeated single keys, a missing {@code end} (a truncated file) and
+ * trailing bytes, and reports {@code arrow-status start-failed malformed spec ...}.
+ */
+public final class SpecFile {
+    /** Where init looks for the spec. */
+    public static final String GUEST_PATH = "/arrow/spec";
+    public static final String MAGIC = "arrow-spec 1\n";
+    /** The largest spec init accepts. */
+    public static final int MAX_BYTES = 16 << 20;
+
+    private SpecFile() {
+    }
+
+    /** The spec file's bytes. */
+    public static byte[] encode(LaunchSpec spec) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        out.writeBytes(MAGIC.getBytes(StandardCharsets.US_ASCII));
+        record(out, "exec", spec.executable().value());
+        for (String arg : spec.argv()) record(out, "arg", arg);
+        for (Map.Entry<String, String> e : spec.environment().entrySet()) record(out, "env", e.getKey() + "=" + e.getValue());
+        spec.workingDirectory().ifPresent(cwd -> record(out, "cwd", cwd.value()));
+        spec.uid().ifPresent(uid -> record(out, "uid", Long.toString(uid)));
+        spec.gid().ifPresent(gid -> record(out, "gid", Long.toString(gid)));
+        for (Map.Entry<Rlimit, ResourceLimit> e : spec.limits().entrySet()) {
+            ResourceLimit l = e.getValue();
+            record(out, "rlimit", e.getKey().specName() + " " + ResourceLimit.text(l.soft()) + " " + ResourceLimit.text(l.hard()));
+        }
+        spec.hostname().ifPresent(h -> record(out, "hostname", h));
+        spec.killGrace().ifPresent(g -> record(out, "grace-ms", Long.toString(g.toMillis())));
+        record(out, "end", "");
+        if (out.size() > MAX_BYTES)
+            throw new InvalidLaunchSpecException("the run spec takes " + out.size() + " bytes; init reads at most " + MAX_BYTES
+                    + ": pass fewer or shorter arguments and environment variables");
+        return out.toByteArray();
+    }
+
+    private static void record(ByteArrayOutputStream out, String key, String value) {
+        out.writeBytes(key.getBytes(StandardCharsets.US_ASCII));
+        out.write(0);
+        out.writeBytes(value.getBytes(StandardCharsets.UTF_8));
+        out.write(0);
+    }
+}

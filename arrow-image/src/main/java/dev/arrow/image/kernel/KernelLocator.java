@@ -1,0 +1,138 @@
+package dev.arrow.image.kernel;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Finds the guest kernel to boot when the caller names none. In order: the system property
+ * {@value #PROPERTY}, the environment variable {@value #ENV}, then the cache that
+ * {@code scripts/setup.sh} fills ({@code <cache>/kernel/guest-*}{@code /vmlinux}, the newest by
+ * the {@code date=} line of its {@code build-info}, else by file time). The cache directory is
+ * {@code $ARROW_CACHE}, else {@code $XDG_CACHE_HOME/arrow}, else {@code ~/.cache/arrow}, as in
+ * scripts/lib.sh. A path that is configured but unusable is an error, not a reason to fall
+ * through to the next source.
+ */
+public final class KernelLocator {
+    public static final String PROPERTY = "arrow.kernel";
+    public static final String ENV = "ARROW_KERNEL";
+    static final String NOT_FOUND = "no Arrow guest kernel found: run scripts/setup.sh (builds it into ~/.cache/arrow/kernel) "
+            + "or pass .kernel(path)";
+    private static final Logger LOG = LoggerFactory.getLogger(KernelLocator.class);
+
+    private final Function<String, String> properties;
+    private final Function<String, String> environment;
+    private final Path cacheDirectory;
+
+    /**
+     * A locator reading from the given sources (tests pass maps' {@code get}); {@code cacheDirectory}
+     * is the Arrow cache root, the one holding {@code kernel/}.
+     */
+    public KernelLocator(Function<String, String> properties, Function<String, String> environment, Path cacheDirectory) {
+        this.properties = Objects.requireNonNull(properties, "properties");
+        this.environment = Objects.requireNonNull(environment, "environment");
+        this.cacheDirectory = Objects.requireNonNull(cacheDirectory, "cacheDirectory");
+    }
+
+    /** A locator over this JVM's system properties and environment. */
+    public static KernelLocator fromEnvironment() {
+        return new KernelLocator(System::getProperty, System::getenv,
+                defaultCacheDirectory(System::getenv, Paths.get(System.getProperty("user.home"))));
+    }
+
+    /** {@code $ARROW_CACHE}, else {@code $XDG_CACHE_HOME/arrow}, else {@code <home>/.cache/arrow}. */
+    public static Path defaultCacheDirectory(Function<String, String> environment, Path home) {
+        String arrow = environment.apply("ARROW_CACHE");
+        if (arrow != null && !arrow.isBlank()) return Paths.get(arrow);
+        String xdg = environment.apply("XDG_CACHE_HOME");
+        if (xdg != null && !xdg.isBlank()) return Paths.get(xdg, "arrow");
+        return home.resolve(".cache").resolve("arrow");
+    }
+
+    /** Checks a kernel the caller chose: it must be a readable regular file. */
+    public static GuestKernel userSupplied(Path kernel) {
+        Objects.requireNonNull(kernel, "kernel");
+        return new GuestKernel(checked(kernel, "the kernel passed with .kernel(path)", "pass an existing kernel image (vmlinux)"),
+                GuestKernel.Source.USER);
+    }
+
+    /** The default kernel, or {@link KernelNotFoundException} saying how to get one. */
+    public GuestKernel locate() {
+        String prop = properties.apply(PROPERTY);
+        if (prop != null && !prop.isBlank()) {
+            Path p = checked(Paths.get(prop), "system property " + PROPERTY, "fix the path or remove the property to use the cached kernel");
+            LOG.debug("guest kernel {} (system property {})", p, PROPERTY);
+            return new GuestKernel(p, GuestKernel.Source.SYSTEM_PROPERTY);
+        }
+        String env = environment.apply(ENV);
+        if (env != null && !env.isBlank()) {
+            Path p = checked(Paths.get(env), "environment variable " + ENV, "fix the path or unset it to use the cached kernel");
+            LOG.debug("guest kernel {} (environment variable {})", p, ENV);
+            return new GuestKernel(p, GuestKernel.Source.ENVIRONMENT);
+        }
+        Path kernels = cacheDirectory.resolve("kernel");
+        Optional<Path> newest = newestCached(kernels);
+        if (newest.isEmpty()) throw new KernelNotFoundException(NOT_FOUND + " (looked in " + kernels + "/guest-*/vmlinux)");
+        LOG.debug("guest kernel {} (cache)", newest.get());
+        return new GuestKernel(newest.get(), GuestKernel.Source.CACHE);
+    }
+
+    private static Optional<Path> newestCached(Path kernels) {
+        if (!Files.isDirectory(kernels)) return Optional.empty();
+        record Candidate(Path vmlinux, Instant built) {
+        }
+        List<Candidate> candidates = new ArrayList<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(kernels, "guest-*")) {
+            for (Path dir : dirs) {
+                Path vmlinux = dir.resolve("vmlinux");
+                if (Files.isRegularFile(vmlinux) && Files.isReadable(vmlinux)) candidates.add(new Candidate(vmlinux, builtAt(dir, vmlinux)));
+            }
+        } catch (IOException e) {
+            throw new KernelNotFoundException("cannot list the kernel cache " + kernels + ": " + e.getMessage()
+                    + "; fix its permissions or pass .kernel(path)");
+        }
+        return candidates.stream()
+                .max(Comparator.comparing(Candidate::built).thenComparing(c -> c.vmlinux().toString()))
+                .map(Candidate::vmlinux);
+    }
+
+    /** The {@code date=} of build-info when it parses, else the vmlinux file time. */
+    private static Instant builtAt(Path dir, Path vmlinux) {
+        Path info = dir.resolve("build-info");
+        try {
+            if (Files.isRegularFile(info)) {
+                for (String line : Files.readAllLines(info, StandardCharsets.UTF_8)) {
+                    if (line.startsWith("date=")) return OffsetDateTime.parse(line.substring(5).trim()).toInstant();
+                }
+            }
+        } catch (IOException | DateTimeParseException e) {
+            LOG.debug("ignoring unreadable {}: {}", info, e.toString());
+        }
+        try {
+            return Files.getLastModifiedTime(vmlinux).toInstant();
+        } catch (IOException e) {
+            return Instant.EPOCH;
+        }
+    }
+
+    private static Path checked(Path p, String origin, String fix) {
+        if (!Files.exists(p)) throw new KernelNotFoundException(origin + " names " + p + ", which does not exist: " + fix);
+        if (!Files.isRegularFile(p)) throw new KernelNotFoundException(origin + " names " + p + ", which is not a regular file: " + fix);
+        if (!Files.isReadable(p)) throw new KernelNotFoundException(origin + " names " + p + ", which is not readable: fix its permissions");
+        return p;
+    }
+}

@@ -1,0 +1,146 @@
+/*
+ * Guest test program for arrow-image's tier-3 tests: one static binary, behaviour chosen by argv[1].
+ *   probe hello ARGS...   prints argc, argv and the environment; exits 0
+ *   probe exit N          exits with N
+ *   probe signal N        kills itself with signal N
+ *   probe fork            starts two children (one handles SIGTERM, one ignores it), exits 0 first
+ *   probe info            prints uid, gid, cwd, hostname, RLIMIT_NOFILE; exits 0
+ *   probe forward         sends SIGTERM to PID 1 (init) and exits 42 when init forwards it back
+ *   probe orphans         leaves orphaned zombies to init, then counts zombies in /proc
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <dirent.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void on_term(int sig) {
+    (void)sig;
+    static const char msg[] = "probe-child1 got SIGTERM\n";
+    ssize_t ignored = write(1, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(0);
+}
+
+static void on_forwarded(int sig) {
+    (void)sig;
+    static const char msg[] = "probe got forwarded SIGTERM\n";
+    ssize_t ignored = write(1, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(42);
+}
+
+static int count_zombies(void) {
+    DIR *proc = opendir("/proc");
+    if (proc == NULL) return -1;
+    int zombies = 0;
+    struct dirent *d;
+    while ((d = readdir(proc)) != NULL) {
+        if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", d->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL) continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *close_paren = strrchr(buf, ')');
+        if (close_paren != NULL && close_paren[1] == ' ' && close_paren[2] == 'Z') zombies++;
+    }
+    closedir(proc);
+    return zombies;
+}
+
+static int orphans_mode(void) {
+    for (int i = 0; i < 3; i++) {
+        pid_t c = fork();
+        if (c < 0) return 20;
+        if (c == 0) {
+            if (fork() == 0) _exit(0); /* grandchild: orphaned, its zombie goes to init */
+            _exit(0);
+        }
+        waitpid(c, NULL, 0);
+    }
+    struct timespec pause_ts = {0, 300 * 1000 * 1000};
+    nanosleep(&pause_ts, NULL);
+    printf("probe-zombies %d\n", count_zombies());
+    fflush(stdout);
+    return 0;
+}
+
+static int fork_mode(void) {
+    int ready[2];
+    if (pipe(ready) != 0) return 10;
+    for (int i = 1; i <= 2; i++) {
+        pid_t p = fork();
+        if (p < 0) return 11;
+        if (p == 0) {
+            if (i == 1) signal(SIGTERM, on_term);
+            else signal(SIGTERM, SIG_IGN);
+            char c = 'r';
+            if (write(ready[1], &c, 1) != 1) _exit(12);
+            for (;;) pause();
+        }
+    }
+    char buf[2];
+    size_t got = 0;
+    while (got < 2) {
+        ssize_t r = read(ready[0], buf + got, 2 - got);
+        if (r <= 0) return 13;
+        got += (size_t)r;
+    }
+    printf("probe-parent exiting with 2 children alive\n");
+    fflush(stdout);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: probe hello|exit N|signal N|fork|info\n");
+        return 2;
+    }
+    if (strcmp(argv[1], "hello") == 0) {
+        printf("probe-argc %d\n", argc);
+        for (int i = 0; i < argc; i++) printf("probe-arg %d [%s]\n", i, argv[i]);
+        for (char **e = environ; *e; e++) printf("probe-env [%s]\n", *e);
+        fflush(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "exit") == 0 && argc == 3) return atoi(argv[2]);
+    if (strcmp(argv[1], "signal") == 0 && argc == 3) {
+        int sig = atoi(argv[2]);
+        signal(sig, SIG_DFL);
+        kill(getpid(), sig);
+        pause();
+        return 99;
+    }
+    if (strcmp(argv[1], "fork") == 0) return fork_mode();
+    if (strcmp(argv[1], "orphans") == 0) return orphans_mode();
+    if (strcmp(argv[1], "forward") == 0) {
+        signal(SIGTERM, on_forwarded);
+        if (kill(1, SIGTERM) != 0) return 21;
+        for (int i = 0; i < 100; i++) sleep(1);
+        return 22;
+    }
+    if (strcmp(argv[1], "info") == 0) {
+        char cwd[256], host[128];
+        struct rlimit nofile;
+        if (getcwd(cwd, sizeof cwd) == NULL) strcpy(cwd, "?");
+        if (gethostname(host, sizeof host) != 0) strcpy(host, "?");
+        getrlimit(RLIMIT_NOFILE, &nofile);
+        printf("probe-info uid=%u gid=%u cwd=%s hostname=%s nofile=%llu/%llu\n", (unsigned)getuid(),
+               (unsigned)getgid(), cwd, host, (unsigned long long)nofile.rlim_cur,
+               (unsigned long long)nofile.rlim_max);
+        fflush(stdout);
+        return 0;
+    }
+    fprintf(stderr, "probe: unknown mode %s\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,192 @@
+package dev.arrow.image.init;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.arrow.image.ArrowInitramfs;
+import dev.arrow.image.cmdline.KernelCommandLine;
+import dev.arrow.image.cpio.Initramfs;
+import dev.arrow.image.init.InitStatus.StartFailure;
+import dev.arrow.image.kernel.KernelLocator;
+import dev.arrow.image.kernel.KernelNotFoundException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tier 3: Arrow's init and initramfs booted with the guest kernel under QEMU TCG (see
+ * {@link QemuTcg} for the machine). Each test is one boot of a few seconds; the app is the
+ * static musl program src/test/c/probe.c.
+ */
+@Tag("tcg")
+class InitBootTcgTest {
+    private static final Logger LOG = LoggerFactory.getLogger(InitBootTcgTest.class);
+    private static final Duration TIMEOUT = Duration.ofSeconds(90);
+    private static Path kernel;
+    private static Path probe;
+
+    @TempDir
+    Path work;
+
+    @BeforeAll
+    static void findKernelQemuAndProbe() {
+        assumeTrue(QemuTcg.qemuAvailable(), "qemu-system-x86_64 is not installed (Debian package qemu-system-x86): cannot boot under TCG");
+        try {
+            kernel = KernelLocator.fromEnvironment().locate().path();
+        } catch (KernelNotFoundException e) {
+            assumeTrue(false, "no guest kernel to boot (scripts/build-kernel.sh guest has not run): " + e.getMessage());
+        }
+        String dir = System.getProperty("arrow.image.guestPrograms", "target/guest-programs");
+        probe = Path.of(dir, "probe");
+        assumeTrue(Files.isRegularFile(probe), "guest test program " + probe + " missing: build with Maven (needs musl-gcc)");
+    }
+
+    private QemuTcg.Boot boot(Initramfs initramfs) throws IOException {
+        return boot(initramfs, KernelCommandLine.builder().build());
+    }
+
+    private QemuTcg.Boot boot(Initramfs initramfs, KernelCommandLine cmdline) throws IOException {
+        QemuTcg.Boot b = QemuTcg.boot(kernel, initramfs, cmdline, work, TIMEOUT);
+        LOG.info("boot took {} ms, records {}", b.elapsed().toMillis(), b.records());
+        assertThat(b.timedOut()).as("QEMU ended by itself (reboot ends the VM); console:\n%s", b.console()).isFalse();
+        assertThat(b.qemuExit()).as("QEMU exit code; log: %s", b.qemuLog()).isZero();
+        assertThat(b.ignoredStatusLines()).as("status lines that did not parse").isZero();
+        return b;
+    }
+
+    private QemuTcg.Boot runProbe(LaunchSpec spec) throws IOException {
+        return boot(ArrowInitramfs.builder(probe, spec).build());
+    }
+
+    @Test
+    void helloGetsItsArgsAndEnvironmentAndExitsZero() throws IOException {
+        LaunchSpec spec = LaunchSpec.builder().argv0("probe").args("hello", "two words", "", "ünï")
+                .env("GREETING", "hi there").env("EMPTY", "").build();
+        QemuTcg.Boot b = runProbe(spec);
+        assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(0));
+        assertThat(b.console()).contains(
+                "probe-argc 5\n", "probe-arg 0 [probe]\n", "probe-arg 1 [hello]\n", "probe-arg 2 [two words]\n",
+                "probe-arg 3 []\n", "probe-arg 4 [\u00c3\u00bcn\u00c3\u00af]\n", // UTF-8 bytes read as ISO-8859-1
+                "probe-env [GREETING=hi there]\n", "probe-env [EMPTY=]\n");
+        assertThat(b.console()).as("raw console: no CR added, no kernel chatter, no status lines")
+                .doesNotContain("\r").doesNotContain("Linux version").doesNotContain("arrow-status");
+        assertThat(b.console().lines().filter(l -> l.startsWith("probe-env"))).hasSize(2);
+        long start = b.mark("init-start"), exec = b.mark("app-exec"), exit = b.mark("app-exit"), halt = b.mark("halt");
+        assertThat(start).isPositive().isLessThan(exec);
+        assertThat(exec).isLessThan(exit);
+        assertThat(exit).isLessThanOrEqualTo(halt);
+    }
+
+    @Test
+    void exitCodeIsReported() throws IOException {
+        QemuTcg.Boot b = runProbe(LaunchSpec.builder().args("exit", "3").build());
+        assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(3));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {9, 11})
+    void deathBySignalIsReported(int signal) throws IOException {
+        QemuTcg.Boot b = runProbe(LaunchSpec.builder().args("signal", Integer.toString(signal)).build());
+        assertThat(b.finalStatus()).isEqualTo(new InitStatus.Signaled(signal));
+    }
+
+    @Test
+    void childrenLeftBehindGetSigtermThenSigkill() throws IOException {
+        Duration grace = Duration.ofMillis(300);
+        QemuTcg.Boot b = runProbe(LaunchSpec.builder().args("fork").killGrace(grace).build());
+        assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(0));
+        assertThat(b.console()).contains("probe-parent exiting with 2 children alive", "probe-child1 got SIGTERM");
+        // child 2 ignores SIGTERM, so init waits the whole grace period before its SIGKILL ends it
+        long shutdown = b.mark("halt") - b.mark("app-exit");
+        assertThat(shutdown).isGreaterThanOrEqualTo(grace.toNanos());
+        // ...and its SIGKILL works: init's wait after SIGKILL (up to 2 s) ends as soon as the last child is reaped
+        assertThat(shutdown).isLessThan(grace.plusMillis(1500).toNanos());
+    }
+
+    @Test
+    void signalsSentToInitAreForwardedToTheApp() throws IOException {
+        QemuTcg.Boot b = runProbe(LaunchSpec.builder().args("forward").build());
+        assertThat(b.console()).contains("probe got forwarded SIGTERM");
+        assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(42));
+    }
+
+    @Test
+    void orphanedZombiesAreReapedWhileTheAppRuns() throws IOException {
+        QemuTcg.Boot b = runProbe(LaunchSpec.builder().args("orphans").build());
+        assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(0));
+        assertThat(b.console()).contains("probe-zombies 0\n");
+    }
+
+    @Test
+    void uidGidWorkingDirectoryHostnameAndLimitsAreApplied() throws IOException {
+        LaunchSpec spec = LaunchSpec.builder().args("info").uid(1000).gid(100).workingDirectory("/tmp").hostname("arrow-guest")
+                .limit(Rlimit.NOFILE, ResourceLimit.of(42, 99)).build();
+        QemuTcg.Boot b = runProbe(spec);
+        assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(0));
+        assertThat(b.console()).contains("probe-info uid=1000 gid=100 cwd=/tmp hostname=arrow-guest nofile=42/99\n");
+    }
+
+    @Test
+    void missingProgramIsNotFound() throws IOException {
+        QemuTcg.Boot b = boot(ArrowInitramfs.builder(LaunchSpec.builder().executable("/arrow/missing").build()).build());
+        InitStatus s = b.finalStatus();
+        assertThat(s).isInstanceOf(InitStatus.StartFailed.class);
+        assertThat(((InitStatus.StartFailed) s).kind()).isEqualTo(StartFailure.NOT_FOUND);
+        assertThat(((InitStatus.StartFailed) s).message()).contains("/arrow/missing", "No such file");
+        assertThat(b.records()).noneMatch(r -> r instanceof InitStatus.Mark m && m.name().equals("app-exec"));
+    }
+
+    @Test
+    void fileWithoutExecutePermissionIsNotExecutable() throws IOException {
+        LaunchSpec spec = LaunchSpec.builder().build();
+        QemuTcg.Boot b = boot(ArrowInitramfs.builder(spec).file(spec.executable().value(), probe, 0644).build());
+        InitStatus.StartFailed s = (InitStatus.StartFailed) b.finalStatus();
+        assertThat(s.kind()).isEqualTo(StartFailure.NOT_EXECUTABLE);
+        assertThat(s.message()).contains("/arrow/app", "Permission denied", "no execute permission");
+    }
+
+    @Test
+    void textFileIsAnExecFormatError() throws IOException {
+        LaunchSpec spec = LaunchSpec.builder().build();
+        QemuTcg.Boot b = boot(ArrowInitramfs.builder(spec).file(spec.executable().value(), "not a program\n", 0755).build());
+        InitStatus.StartFailed s = (InitStatus.StartFailed) b.finalStatus();
+        assertThat(s.kind()).isEqualTo(StartFailure.EXEC_FORMAT);
+        assertThat(s.message()).contains("/arrow/app", "Exec format error");
+    }
+
+    @Test
+    void dynamicProgramWithoutItsLoaderIsAnExecFormatErrorNamingTheFix() throws IOException {
+        Path ls = Path.of("/bin/ls");
+        assumeTrue(Files.isRegularFile(ls), "/bin/ls missing");
+        QemuTcg.Boot b = boot(ArrowInitramfs.builder(ls, LaunchSpec.builder().build()).build());
+        InitStatus.StartFailed s = (InitStatus.StartFailed) b.finalStatus();
+        assertThat(s.kind()).isEqualTo(StartFailure.EXEC_FORMAT);
+        assertThat(s.message()).contains("interpreter", "statically");
+    }
+
+    @Test
+    void malformedSpecIsAStartFailure() throws IOException {
+        Initramfs fs = Initramfs.builder().file(ArrowInit.GUEST_PATH, ArrowInit.load(), 0755)
+                .file(SpecFile.GUEST_PATH, "arrow-spec 1\nexec\0/arrow/app\0", 0444).build();
+        InitStatus.StartFailed s = (InitStatus.StartFailed) boot(fs).finalStatus();
+        assertThat(s.kind()).isEqualTo(StartFailure.OTHER);
+        assertThat(s.message()).contains("malformed spec /arrow/spec");
+    }
+
+    @Test
+    void debugCommandLineShowsKernelMessagesAndStillEndsTheVm() throws IOException {
+        QemuTcg.Boot b = boot(ArrowInitramfs.builder(probe, LaunchSpec.builder().args("exit", "0").build()).build(),
+                KernelCommandLine.builder().debug(true).build());
+        assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(0));
+        assertThat(b.console()).contains("Linux version", "Run /init as init process");
+    }
+}

@@ -1,0 +1,85 @@
+package dev.arrow.image.init;
+
+import dev.arrow.image.HostCommand;
+import dev.arrow.image.cmdline.KernelCommandLine;
+import dev.arrow.image.cpio.Initramfs;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Test harness for tier 3: boots the guest kernel with an initramfs under plain QEMU TCG and
+ * collects the serial console and the status port.
+ *
+ * <p>Machine: {@code -M microvm} with its defaults (ISA serial at 0x3F8, PIC/PIT/IOAPIC) and no
+ * i8042. With {@code reboot=k} the kernel's keyboard-controller reset finds no controller and
+ * falls through to its other reset methods, which reset the machine; {@code -no-reboot} turns
+ * that reset into QEMU exiting, so a boot ends on its own in ~2-3 s. The status port 0xF4 is an
+ * {@code isa-debugcon} writing to a file. QEMU always runs under a hard timeout and is killed
+ * when it overruns.
+ */
+final class QemuTcg {
+    static final String QEMU = "qemu-system-x86_64";
+
+    record Boot(String console, List<InitStatus> records, long ignoredStatusLines, int qemuExit, boolean timedOut, Duration elapsed,
+                String qemuLog) {
+        InitStatus finalStatus() {
+            return records.stream().filter(InitStatus::isFinal).findFirst()
+                    .orElseThrow(() -> new AssertionError("no final status from init; console:\n" + console + "\nqemu:\n" + qemuLog));
+        }
+
+        long mark(String name) {
+            return records.stream().filter(r -> r instanceof InitStatus.Mark m && m.name().equals(name))
+                    .mapToLong(r -> ((InitStatus.Mark) r).uptimeNanos()).findFirst()
+                    .orElseThrow(() -> new AssertionError("no mark " + name + " in " + records));
+        }
+    }
+
+    private QemuTcg() {
+    }
+
+    static Boot boot(Path kernel, Initramfs initramfs, KernelCommandLine cmdline, Path workDir, Duration timeout) throws IOException {
+        Path initrd = workDir.resolve("initrd.cpio");
+        Path serial = workDir.resolve("serial.out");
+        Path status = workDir.resolve("status.out");
+        Path log = workDir.resolve("qemu.log");
+        initramfs.writeTo(initrd);
+        List<String> cmd = new ArrayList<>(List.of(QEMU,
+                "-M", "microvm", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "256M",
+                "-nodefaults", "-no-reboot", "-display", "none",
+                "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", cmdline.toString(),
+                "-serial", "file:" + serial,
+                "-chardev", "file,id=st,path=" + status, "-device", "isa-debugcon,iobase=0xf4,chardev=st"));
+        long start = System.nanoTime();
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.PIPE).start();
+        p.getOutputStream().close();
+        boolean timedOut;
+        try {
+            timedOut = !p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (timedOut) {
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while QEMU ran", e);
+        }
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+        InitStatusDecoder decoder = new InitStatusDecoder();
+        List<InitStatus> records = new ArrayList<>();
+        if (Files.exists(status)) for (byte b : Files.readAllBytes(status)) decoder.accept(b).ifPresent(records::add);
+        String console = Files.exists(serial) ? Files.readString(serial, StandardCharsets.ISO_8859_1) : "";
+        String qemuLog = Files.exists(log) ? Files.readString(log, StandardCharsets.ISO_8859_1) : "";
+        return new Boot(console, records, decoder.ignoredLines(), timedOut ? -1 : p.exitValue(), timedOut, elapsed, qemuLog);
+    }
+
+    static boolean qemuAvailable() {
+        return HostCommand.available(QEMU);
+    }
+}
