@@ -1,0 +1,124 @@
+package dev.arrow.config;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * A file placed into the guest's root file system before the program starts: either a copy of a
+ * host file or inline content. The guest path and mode are checked when the spec is built.
+ */
+public final class GuestFile {
+
+    /** Mode given to files when none is asked for: {@code 0644} (rw-r--r--). */
+    public static final int DEFAULT_MODE = 0644;
+
+    /** Where the content of a guest file comes from. */
+    public sealed interface Source permits HostFile, Content {
+    }
+
+    /** The content of the host file {@code path}, read when the guest starts. */
+    public record HostFile(Path path) implements Source {
+        public HostFile {
+            Objects.requireNonNull(path, "path");
+        }
+    }
+
+    /** Inline content; the array is copied in and out. */
+    public static final class Content implements Source {
+        private final byte[] bytes;
+
+        Content(byte[] bytes) {
+            this.bytes = bytes.clone();
+        }
+
+        /** A copy of the content. */
+        public byte[] bytes() {
+            return bytes.clone();
+        }
+
+        /** Length of the content in bytes. */
+        public int length() {
+            return bytes.length;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Content other && Arrays.equals(bytes, other.bytes);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(bytes);
+        }
+
+        @Override
+        public String toString() {
+            return "Content[" + bytes.length + " bytes]";
+        }
+    }
+
+    private final String guestPath;
+    private final Source source;
+    private final int mode;
+
+    private GuestFile(String guestPath, Source source, int mode) {
+        this.guestPath = Objects.requireNonNull(guestPath, "guestPath");
+        this.source = Objects.requireNonNull(source, "source");
+        this.mode = mode;
+    }
+
+    /** A copy of the host file {@code hostPath} at {@code guestPath}, mode {@code 0644}. */
+    public static GuestFile fromHost(Path hostPath, String guestPath) {
+        return new GuestFile(guestPath, new HostFile(hostPath), DEFAULT_MODE);
+    }
+
+    /** {@code content} at {@code guestPath}, mode {@code 0644}. */
+    public static GuestFile ofBytes(byte[] content, String guestPath) {
+        Objects.requireNonNull(content, "content");
+        return new GuestFile(guestPath, new Content(content), DEFAULT_MODE);
+    }
+
+    /** {@code text} encoded as UTF-8 at {@code guestPath}, mode {@code 0644}. */
+    public static GuestFile ofText(String text, String guestPath) {
+        Objects.requireNonNull(text, "text");
+        return ofBytes(text.getBytes(StandardCharsets.UTF_8), guestPath);
+    }
+
+    /** This file with permission bits {@code mode} (e.g. {@code 0755}); 0..07777. */
+    public GuestFile withMode(int mode) {
+        return new GuestFile(guestPath, source, mode);
+    }
+
+    /** Absolute path in the guest. */
+    public String guestPath() {
+        return guestPath;
+    }
+
+    /** Where the content comes from. */
+    public Source source() {
+        return source;
+    }
+
+    /** Permission bits, e.g. {@code 0644}. */
+    public int mode() {
+        return mode;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof GuestFile other && guestPath.equals(other.guestPath)
+                && source.equals(other.source) && mode == other.mode;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(guestPath, source, mode);
+    }
+
+    @Override
+    public String toString() {
+        return "GuestFile[" + guestPath + " <- " + source + ", mode " + Integer.toOctalString(mode) + "]";
+    }
+}

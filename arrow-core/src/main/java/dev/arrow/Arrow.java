@@ -1,0 +1,256 @@
+package dev.arrow;
+
+import dev.arrow.config.ArrowSpec;
+import dev.arrow.config.GuestFile;
+import dev.arrow.config.Net;
+import dev.arrow.config.RlimitResource;
+import dev.arrow.config.SizeUnit;
+import dev.arrow.config.SpecException;
+import dev.arrow.internal.HostFiles;
+import dev.arrow.internal.Launchers;
+import dev.arrow.spi.ArrowLauncher;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Fluent, reusable builder of Arrow processes: what to run in a microVM ({@link ArrowSpec}) plus where
+ * its I/O goes. Like {@link ProcessBuilder}, setters only record values (and reject {@code null}); every
+ * {@link #start()} snapshots and validates the builder, so most errors surface there, and the builder can
+ * be changed and started again without affecting processes already started. Not thread-safe.
+ *
+ * <pre>{@code
+ * try (ArrowProcess p = Arrow.of(Path.of("hello")).args("a").env("K", "v")
+ *         .memory(64, MiB).cpus(1).net(Net.user().forward(8080, 80)).start()) {
+ *     p.getInputStream().transferTo(System.out);
+ *     int code = p.waitFor();
+ * }
+ * }</pre>
+ * ({@code MiB} is {@link SizeUnit#MiB}, {@code Net} is {@link Net}.)
+ */
+public final class Arrow {
+
+    /** How long {@link ArrowProcess#destroy()} waits for the program before stopping the VM, unless set. */
+    public static final Duration DEFAULT_GRACE_PERIOD = Duration.ofSeconds(10);
+
+    private final ArrowSpec.Builder spec;
+    private Output stdout = Output.pipe();
+    private Output stderr = Output.pipe();
+    private Input stdin = Input.pipe();
+    private Duration gracePeriod = DEFAULT_GRACE_PERIOD;
+    private ArrowLauncher launcher;
+
+    private Arrow(ArrowSpec.Builder spec) {
+        this.spec = spec;
+    }
+
+    /** A builder running the host file {@code binary}, a statically linked x86-64 Linux executable. */
+    public static Arrow of(Path binary) {
+        return new Arrow(ArrowSpec.builder(Objects.requireNonNull(binary, "binary")));
+    }
+
+    /** A builder starting from {@code spec} (e.g. one read with {@link dev.arrow.config.ArrowSpecJson}). */
+    public static Arrow from(ArrowSpec spec) {
+        return new Arrow(spec.toBuilder());
+    }
+
+    /** Replaces the program's arguments (after {@code argv[0]}). */
+    public Arrow args(String... args) {
+        spec.args(args);
+        return this;
+    }
+
+    /** Replaces the program's arguments (after {@code argv[0]}). */
+    public Arrow args(List<String> args) {
+        spec.args(args);
+        return this;
+    }
+
+    /**
+     * Sets an environment variable. The program's environment is exactly what is set here; nothing is
+     * inherited from the host. Insertion order is kept.
+     */
+    public Arrow env(String name, String value) {
+        spec.env(name, value);
+        return this;
+    }
+
+    /** Sets environment variables, in the iteration order of {@code variables}. */
+    public Arrow env(Map<String, String> variables) {
+        spec.env(variables);
+        return this;
+    }
+
+    /** The program's working directory in the guest, an absolute path (default {@code /}). */
+    public Arrow workingDirectory(String guestPath) {
+        spec.workingDirectory(guestPath);
+        return this;
+    }
+
+    /** User and group ids the program runs as in the guest (default 0, 0). */
+    public Arrow user(int uid, int gid) {
+        spec.user(uid, gid);
+        return this;
+    }
+
+    /**
+     * Guest RAM, e.g. {@code memory(64, MiB)}; 32 MiB to 16 GiB in whole MiB (default 128 MiB).
+     *
+     * @throws IllegalArgumentException at once if the size does not fit in 64 bits
+     */
+    public Arrow memory(long amount, SizeUnit unit) {
+        spec.memory(amount, unit);
+        return this;
+    }
+
+    /** Number of vCPUs, 1 to {@value ArrowSpec#MAX_CPUS} (default 1). */
+    public Arrow cpus(int cpus) {
+        spec.cpus(cpus);
+        return this;
+    }
+
+    /** The guest's network (default {@link Net#none()}). */
+    public Arrow net(Net net) {
+        spec.net(net);
+        return this;
+    }
+
+    /** Copies the host file {@code hostPath} to {@code guestPath} (mode 0644) before the program starts. */
+    public Arrow file(Path hostPath, String guestPath) {
+        return file(GuestFile.fromHost(hostPath, guestPath));
+    }
+
+    /** Writes {@code content} to {@code guestPath} (mode 0644) before the program starts. */
+    public Arrow file(byte[] content, String guestPath) {
+        return file(GuestFile.ofBytes(content, guestPath));
+    }
+
+    /** Writes {@code text} as UTF-8 to {@code guestPath} (mode 0644) before the program starts. */
+    public Arrow textFile(String text, String guestPath) {
+        return file(GuestFile.ofText(text, guestPath));
+    }
+
+    /** Places {@code file} into the guest, e.g. {@code file(GuestFile.fromHost(p, "/bin/tool").withMode(0755))}. */
+    public Arrow file(GuestFile file) {
+        spec.file(file);
+        return this;
+    }
+
+    /** Boots {@code kernel} (an uncompressed vmlinux) instead of Arrow's default kernel. */
+    public Arrow kernel(Path kernel) {
+        spec.kernel(kernel);
+        return this;
+    }
+
+    /**
+     * Stops the VM when the program runs longer than {@code timeout}; the outcome is then
+     * {@link ArrowOutcome.TimedOut} (exit value 124).
+     */
+    public Arrow timeout(Duration timeout) {
+        spec.timeout(timeout);
+        return this;
+    }
+
+    /** The guest's hostname (default {@value ArrowSpec#DEFAULT_HOSTNAME}). */
+    public Arrow hostname(String hostname) {
+        spec.hostname(hostname);
+        return this;
+    }
+
+    /** Limits a resource of the program; {@link dev.arrow.config.Rlimit#UNLIMITED} for no limit. */
+    public Arrow rlimit(RlimitResource resource, long soft, long hard) {
+        spec.rlimit(resource, soft, hard);
+        return this;
+    }
+
+    /** Shows the kernel's own console output (boot messages, panics), for debugging the guest. */
+    public Arrow debugConsole() {
+        return debugConsole(true);
+    }
+
+    /** Whether to show the kernel's own console output (default false). */
+    public Arrow debugConsole(boolean enabled) {
+        spec.debugConsole(enabled);
+        return this;
+    }
+
+    /** Where the program's stdout goes (default {@link Output#pipe()}). */
+    public Arrow stdout(Output output) {
+        this.stdout = Objects.requireNonNull(output, "output");
+        return this;
+    }
+
+    /** Where the program's stderr goes (default {@link Output#pipe()}). */
+    public Arrow stderr(Output output) {
+        this.stderr = Objects.requireNonNull(output, "output");
+        return this;
+    }
+
+    /** Where the program's stdin comes from (default {@link Input#pipe()}). */
+    public Arrow stdin(Input input) {
+        this.stdin = Objects.requireNonNull(input, "input");
+        return this;
+    }
+
+    /**
+     * How long {@link ArrowProcess#destroy()} lets the program terminate before stopping the VM (default
+     * {@link #DEFAULT_GRACE_PERIOD}).
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Arrow gracePeriod(Duration gracePeriod) {
+        Objects.requireNonNull(gracePeriod, "gracePeriod");
+        if (gracePeriod.isNegative()) {
+            throw new IllegalArgumentException("grace period " + gracePeriod + " is negative; give zero or more");
+        }
+        this.gracePeriod = gracePeriod;
+        return this;
+    }
+
+    /**
+     * The backend that boots the microVM; by default the one registered through
+     * {@link java.util.ServiceLoader} (the KVM backend). Tests can pass a fake.
+     */
+    public Arrow launcher(ArrowLauncher launcher) {
+        this.launcher = Objects.requireNonNull(launcher, "launcher");
+        return this;
+    }
+
+    /**
+     * A validated snapshot of what this builder runs.
+     *
+     * @throws InvalidSpecException listing every problem, each with its JSON path
+     */
+    public ArrowSpec spec() {
+        try {
+            return spec.build();
+        } catch (SpecException e) {
+            throw new InvalidSpecException(e);
+        }
+    }
+
+    /**
+     * Snapshots and validates the builder, checks the host files it names, opens the I/O redirects and
+     * boots the microVM. Returns once the guest is starting; the program's end is reported by the process.
+     *
+     * @throws InvalidSpecException       if the spec is invalid, or a file to copy is missing on the host
+     * @throws InvalidBinaryException     if the binary is missing, unreadable or not a static Linux executable
+     * @throws KernelNotFoundException    if the kernel asked for (or the default one) cannot be found
+     * @throws IoRedirectException        if an output or input file cannot be opened
+     * @throws KvmUnavailableException    if the host has no {@code /dev/kvm}
+     * @throws KvmPermissionException     if this user may not open {@code /dev/kvm}
+     * @throws NoHardwareVirtualizationException if the host's KVM cannot boot Linux
+     * @throws GuestFailureException      if the guest fails before the program could start
+     * @throws VmmException               if the VMM fails on the host side
+     * @throws BackendUnavailableException if no backend is available
+     */
+    public ArrowProcess start() {
+        ArrowSpec snapshot = spec();
+        HostFiles.check(snapshot);
+        ArrowLauncher backend = launcher != null ? launcher : Launchers.defaultLauncher();
+        return ArrowProcess.start(snapshot, stdout, stderr, stdin, gracePeriod, backend);
+    }
+}

@@ -1,0 +1,129 @@
+package dev.arrow;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How an Arrow process ended, as a value. {@link #exitValue()} maps every outcome to the number
+ * {@link ArrowProcess#exitValue()} and {@link ArrowProcess#waitFor()} return, following the shell's
+ * and coreutils' conventions:
+ * <table>
+ *   <caption>exit values</caption>
+ *   <tr><th>outcome</th><th>exit value</th></tr>
+ *   <tr><td>{@link Exited}</td><td>the program's exit code, 0..255</td></tr>
+ *   <tr><td>{@link Signaled}</td><td>128 + signal number (SIGKILL: 137, SIGTERM: 143)</td></tr>
+ *   <tr><td>{@link StartFailed}</td><td>127 not found, 126 not executable or wrong format, 125 other</td></tr>
+ *   <tr><td>{@link GuestCrashed}</td><td>125</td></tr>
+ *   <tr><td>{@link TimedOut}</td><td>124 (like {@code timeout(1)})</td></tr>
+ *   <tr><td>{@link Destroyed}</td><td>137 (like a process killed with SIGKILL)</td></tr>
+ * </table>
+ */
+public sealed interface ArrowOutcome {
+
+    /** The exit value this outcome maps to (see the table above). */
+    int exitValue();
+
+    /** Whether the program ran and exited with code 0. */
+    default boolean isSuccess() {
+        return this instanceof Exited e && e.code() == 0;
+    }
+
+    /** The program exited by itself with {@code code} (0..255). */
+    record Exited(int code) implements ArrowOutcome {
+        public Exited {
+            if (code < 0 || code > 255) {
+                throw new IllegalArgumentException("exit code " + code + " out of range 0..255");
+            }
+        }
+
+        @Override
+        public int exitValue() {
+            return code;
+        }
+    }
+
+    /** The program was terminated by signal {@code signal} (1..64) inside the guest. */
+    record Signaled(int signal) implements ArrowOutcome {
+        public Signaled {
+            if (signal < 1 || signal > 64) {
+                throw new IllegalArgumentException("signal " + signal + " out of range 1..64");
+            }
+        }
+
+        @Override
+        public int exitValue() {
+            return 128 + signal;
+        }
+    }
+
+    /** The guest booted but the program could not be started; {@code message} comes from the guest's init. */
+    record StartFailed(Kind kind, String message) implements ArrowOutcome {
+
+        /** Why the program could not be started. */
+        public enum Kind {
+            /** The binary was not found in the guest (exit value 127). */
+            NOT_FOUND(127),
+            /** The binary is not executable (exit value 126). */
+            NOT_EXECUTABLE(126),
+            /** The kernel refused the binary's format, e.g. not a static x86-64 ELF (exit value 126). */
+            EXEC_FORMAT(126),
+            /** Anything else, e.g. a failed setup step before exec (exit value 125). */
+            OTHER(125);
+
+            private final int exitValue;
+
+            Kind(int exitValue) {
+                this.exitValue = exitValue;
+            }
+        }
+
+        public StartFailed {
+            Objects.requireNonNull(kind, "kind");
+            Objects.requireNonNull(message, "message");
+        }
+
+        @Override
+        public int exitValue() {
+            return kind.exitValue;
+        }
+    }
+
+    /**
+     * The guest ended without reporting an outcome of the program: a kernel panic, a triple fault, a
+     * guest stopped by the VMM for misbehaving, or a failure of the backend.
+     */
+    record GuestCrashed(String reason) implements ArrowOutcome {
+        public GuestCrashed {
+            Objects.requireNonNull(reason, "reason");
+        }
+
+        @Override
+        public int exitValue() {
+            return 125;
+        }
+    }
+
+    /** The program was still running when the spec's timeout elapsed; the VM was stopped. */
+    record TimedOut(Duration timeout) implements ArrowOutcome {
+        public TimedOut {
+            Objects.requireNonNull(timeout, "timeout");
+        }
+
+        @Override
+        public int exitValue() {
+            return 124;
+        }
+    }
+
+    /**
+     * The VM was stopped from the host ({@link ArrowProcess#destroyForcibly()}, the end of a
+     * {@link ArrowProcess#destroy()} grace period, or {@link ArrowProcess#close()}) before the program
+     * reported an outcome.
+     */
+    record Destroyed() implements ArrowOutcome {
+        @Override
+        public int exitValue() {
+            return 137;
+        }
+    }
+}

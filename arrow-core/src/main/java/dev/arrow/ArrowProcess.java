@@ -1,0 +1,411 @@
+package dev.arrow;
+
+import dev.arrow.config.ArrowSpec;
+import dev.arrow.internal.GuestInput;
+import dev.arrow.internal.GuestOutput;
+import dev.arrow.internal.Timers;
+import dev.arrow.spi.ArrowLauncher;
+import dev.arrow.spi.MicroVmSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A program running in its own microVM, started by {@link Arrow#start()}. Reads like
+ * {@link java.lang.Process}: separate stdout and stderr streams, stdin, {@link #waitFor()},
+ * {@link #exitValue()}, {@link #onExit()}, {@link #destroy()}; plus the outcome as a value
+ * ({@link #outcome()}) and {@link #close()}.
+ *
+ * <p>Ownership: the process owns its microVM session, its pipes and its I/O threads. They are released
+ * when the guest ends (buffered output stays readable) and at the latest by {@link #close()}, which also
+ * stops a guest that is still running. Use try-with-resources.
+ *
+ * <p>{@link #pid()}, {@link #toHandle()} and {@link #info()} throw {@link UnsupportedOperationException}:
+ * the guest runs in this JVM, not as a host process, so there is no host pid to give; a synthetic number
+ * could be mistaken for one. Use {@link #id()} to tell processes apart.
+ *
+ * <p>"Exited" in the sense of {@link #isAlive()}, {@link #waitFor()} and {@link #onExit()} means: the
+ * guest has ended and the output sent to files and line consumers has been delivered.
+ */
+public final class ArrowProcess extends Process implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ArrowProcess.class);
+    private static final AtomicLong IDS = new AtomicLong();
+
+    private enum KillReason { DESTROYED, TIMED_OUT, CLOSED }
+
+    private final long id;
+    private final ArrowSpec spec;
+    private final MicroVmSession session;
+    private final GuestOutput stdout;
+    private final GuestOutput stderr;
+    private final GuestInput stdin;
+    private final Duration gracePeriod;
+    private final CompletableFuture<ArrowOutcome> exit = new CompletableFuture<>();
+    private final AtomicReference<KillReason> killReason = new AtomicReference<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Object endLock = new Object();
+    private ArrowOutcome finalOutcome; // guarded by endLock
+    private volatile Timers.Scheduled timeoutTimer;
+    private volatile Timers.Scheduled graceTimer;
+
+    private ArrowProcess(long id, ArrowSpec spec, MicroVmSession session, GuestOutput stdout, GuestOutput stderr,
+                         GuestInput stdin, Duration gracePeriod) {
+        this.id = id;
+        this.spec = spec;
+        this.session = session;
+        this.stdout = stdout;
+        this.stderr = stderr;
+        this.stdin = stdin;
+        this.gracePeriod = gracePeriod;
+    }
+
+    /** Opens the I/O routes, launches the VM and wires the process up; releases everything on failure. */
+    static ArrowProcess start(ArrowSpec spec, Output out, Output err, Input in, Duration gracePeriod,
+                              ArrowLauncher launcher) {
+        long id = IDS.incrementAndGet();
+        String name = "arrow-" + id;
+        PrintStream systemOut = System.out;
+        PrintStream systemErr = System.err;
+        GuestOutput stdout = null;
+        GuestOutput stderr = null;
+        GuestInput stdin = null;
+        MicroVmSession session;
+        try {
+            stdout = GuestOutput.open(out, name + "-stdout", systemOut);
+            stderr = GuestOutput.open(err, name + "-stderr", systemErr);
+            stdin = GuestInput.open(in, name + "-stdin");
+            session = launcher.launch(spec, stdout, stderr);
+            if (session == null) {
+                throw new VmmException("the backend " + launcher.getClass().getName() + " returned no session;"
+                        + " this is a bug in the backend");
+            }
+        } catch (ArrowException e) {
+            releaseAll(stdout, stderr, stdin);
+            throw e;
+        } catch (RuntimeException e) {
+            releaseAll(stdout, stderr, stdin);
+            throw new VmmException("the backend " + launcher.getClass().getName() + " failed to start the VM: " + e, e);
+        }
+        ArrowProcess p = new ArrowProcess(id, spec, session, stdout, stderr, stdin, gracePeriod);
+        try {
+            p.begin();
+        } catch (RuntimeException e) {
+            p.close();
+            throw new VmmException("wiring up the VM started by " + launcher.getClass().getName() + " failed: " + e, e);
+        }
+        return p;
+    }
+
+    private static void releaseAll(GuestOutput stdout, GuestOutput stderr, GuestInput stdin) {
+        if (stdout != null) {
+            stdout.release();
+        }
+        if (stderr != null) {
+            stderr.release();
+        }
+        if (stdin != null) {
+            stdin.release();
+        }
+    }
+
+    private void begin() {
+        LOG.debug("{} started: {}", this, spec);
+        stdin.attach(session.stdin());
+        spec.timeout().ifPresent(t -> timeoutTimer = Timers.after(t, () -> kill(KillReason.TIMED_OUT)));
+        session.outcome().whenCompleteAsync((outcome, failure) ->
+                end(outcome, failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure));
+    }
+
+    /** This process's number, unique in this JVM; not a host pid. */
+    public long id() {
+        return id;
+    }
+
+    /** The validated spec this process was started with. */
+    public ArrowSpec spec() {
+        return spec;
+    }
+
+    /** The guest program's stdin; see {@link Input#pipe()}. Writes fail if stdin is not a pipe. */
+    @Override
+    public OutputStream getOutputStream() {
+        return stdin.userStream();
+    }
+
+    /** The guest program's stdout; empty unless it is {@link Output#pipe()}. */
+    @Override
+    public InputStream getInputStream() {
+        return stdout.userStream();
+    }
+
+    /** The guest program's stderr; empty unless it is {@link Output#pipe()}. */
+    @Override
+    public InputStream getErrorStream() {
+        return stderr.userStream();
+    }
+
+    /**
+     * Waits until the process has exited.
+     *
+     * @return the exit value, see {@link ArrowOutcome}
+     * @throws IllegalStateException if called from this process's own line consumer (it would wait forever)
+     */
+    @Override
+    public int waitFor() throws InterruptedException {
+        checkNotDeliveryThread("waitFor()");
+        try {
+            return exit.get().exitValue();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the exit of " + this + " failed", e);
+        }
+    }
+
+    /**
+     * Waits at most {@code timeout} for the process to exit.
+     *
+     * @return whether it has exited
+     */
+    @Override
+    public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
+        checkNotDeliveryThread("waitFor(timeout)");
+        try {
+            exit.get(timeout, unit);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the exit of " + this + " failed", e);
+        }
+    }
+
+    private void checkNotDeliveryThread(String call) {
+        Thread current = Thread.currentThread();
+        if (stdout.isDeliveryThread(current) || stderr.isDeliveryThread(current)) {
+            throw new IllegalStateException(call + " called from a line consumer of " + describe()
+                    + " would wait forever for its own end; wait from another thread");
+        }
+    }
+
+    /**
+     * The exit value, see {@link ArrowOutcome}.
+     *
+     * @throws IllegalThreadStateException if the process has not exited yet
+     */
+    @Override
+    public int exitValue() {
+        ArrowOutcome outcome = exit.getNow(null);
+        if (outcome == null) {
+            throw new IllegalThreadStateException(describe() + " has not exited");
+        }
+        return outcome.exitValue();
+    }
+
+    /** Completes with how the process ended, when it has exited. Completing the returned future has no effect. */
+    public CompletableFuture<ArrowOutcome> outcome() {
+        return exit.copy();
+    }
+
+    /** Completes with this process when it has exited. Completing the returned future has no effect. */
+    @Override
+    public CompletableFuture<Process> onExit() {
+        return exit.thenApply(outcome -> (Process) this);
+    }
+
+    @Override
+    public boolean isAlive() {
+        return !exit.isDone();
+    }
+
+    /** Whether {@link #destroy()} asks the program to terminate before stopping the VM. */
+    @Override
+    public boolean supportsNormalTermination() {
+        return session.supportsGracefulStop();
+    }
+
+    /**
+     * Asks the program to terminate (SIGTERM in the guest) and stops the VM if it is still running after the
+     * grace period ({@link Arrow#gracePeriod(Duration)}). Returns at once. If the backend cannot ask, the VM
+     * is stopped at once, as by {@link #destroyForcibly()}.
+     */
+    @Override
+    public void destroy() {
+        if (hasEnded()) {
+            return;
+        }
+        if (!session.supportsGracefulStop()) {
+            kill(KillReason.DESTROYED);
+            return;
+        }
+        LOG.debug("{}: asking the guest to stop, grace period {}", this, gracePeriod);
+        try {
+            session.stop();
+        } catch (RuntimeException e) {
+            LOG.warn("{}: asking the guest to stop failed; stopping the VM", this, e);
+            kill(KillReason.DESTROYED);
+            return;
+        }
+        if (graceTimer == null) {
+            graceTimer = Timers.after(gracePeriod, () -> kill(KillReason.DESTROYED));
+        }
+        if (hasEnded()) {
+            graceTimer.cancel();
+        }
+    }
+
+    /** Stops the VM at once; the outcome is {@link ArrowOutcome.Destroyed} unless the program had ended. */
+    @Override
+    public ArrowProcess destroyForcibly() {
+        kill(KillReason.DESTROYED);
+        return this;
+    }
+
+    private void kill(KillReason reason) {
+        if (hasEnded()) {
+            return;
+        }
+        killReason.compareAndSet(null, reason);
+        LOG.debug("{}: stopping the VM ({})", this, reason);
+        stdout.abort();
+        stderr.abort();
+        try {
+            session.kill();
+        } catch (RuntimeException e) {
+            LOG.warn("{}: stopping the VM failed", this, e);
+        }
+    }
+
+    private boolean hasEnded() {
+        synchronized (endLock) {
+            return finalOutcome != null;
+        }
+    }
+
+    /**
+     * Stops the guest if it is still running (outcome {@link ArrowOutcome.Destroyed}), releases the VM,
+     * the pipes and the I/O threads, and closes this process's streams (reading them fails afterwards).
+     * Does not wait for line consumers. Idempotent; {@link #exitValue()} works afterwards.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        kill(KillReason.CLOSED);
+        closeSession();
+        CompletableFuture<ArrowOutcome> reported = session.outcome();
+        ArrowOutcome outcome;
+        if (reported.isDone()) {
+            outcome = end(reported);
+        } else {
+            LOG.warn("{}: the backend did not complete the outcome on close; reporting it destroyed", this);
+            outcome = end(new ArrowOutcome.Destroyed(), null);
+        }
+        stdout.release();
+        stderr.release();
+        stdin.release();
+        exit.complete(outcome);
+    }
+
+    private ArrowOutcome end(CompletableFuture<ArrowOutcome> reported) {
+        try {
+            return end(reported.join(), null);
+        } catch (CompletionException | CancellationException e) {
+            return end(null, e.getCause() == null ? e : e.getCause());
+        }
+    }
+
+    /** The guest has ended: settles the outcome once, finishes the streams, releases the VM. */
+    private ArrowOutcome end(ArrowOutcome reported, Throwable failure) {
+        ArrowOutcome outcome;
+        synchronized (endLock) {
+            if (finalOutcome != null) {
+                return finalOutcome;
+            }
+            outcome = settle(reported, failure);
+            finalOutcome = outcome;
+        }
+        LOG.debug("{}: guest ended: {}", describe(), outcome);
+        try {
+            cancel(timeoutTimer);
+            cancel(graceTimer);
+            stdout.finish();
+            stderr.finish();
+            stdin.guestEnded();
+            closeSession();
+        } finally {
+            CompletableFuture.allOf(stdout.drained(), stderr.drained()).whenComplete((v, e) -> exit.complete(outcome));
+        }
+        return outcome;
+    }
+
+    private ArrowOutcome settle(ArrowOutcome reported, Throwable failure) {
+        if (failure != null) {
+            LOG.warn("{}: the backend failed", this, failure);
+            return new ArrowOutcome.GuestCrashed("the backend failed: " + failure);
+        }
+        if (reported == null) {
+            return new ArrowOutcome.GuestCrashed("the backend reported no outcome");
+        }
+        if (reported instanceof ArrowOutcome.Destroyed && killReason.get() == KillReason.TIMED_OUT) {
+            return new ArrowOutcome.TimedOut(spec.timeout().orElseThrow());
+        }
+        return reported;
+    }
+
+    private static void cancel(Timers.Scheduled timer) {
+        if (timer != null) {
+            timer.cancel();
+        }
+    }
+
+    private void closeSession() {
+        try {
+            session.close();
+        } catch (RuntimeException e) {
+            LOG.warn("{}: releasing the VM failed", this, e);
+        }
+    }
+
+    /** Not supported: the guest is not a host process; see the class comment. Use {@link #id()}. */
+    @Override
+    public long pid() {
+        throw noHostProcess();
+    }
+
+    /** Not supported: the guest is not a host process; see the class comment. */
+    @Override
+    public ProcessHandle toHandle() {
+        throw noHostProcess();
+    }
+
+    private UnsupportedOperationException noHostProcess() {
+        return new UnsupportedOperationException("an Arrow process runs in a microVM inside this JVM and has no host"
+                + " process id or handle; use id() to tell processes apart");
+    }
+
+    /** "arrow process 7 (path/of/binary)", for messages. */
+    private String describe() {
+        return "arrow process " + id + " (" + spec.binary() + ")";
+    }
+
+    @Override
+    public String toString() {
+        ArrowOutcome outcome = exit.getNow(null);
+        return "ArrowProcess[id=" + id + ", binary=" + spec.binary()
+                + (outcome == null ? ", running" : ", " + outcome) + "]";
+    }
+}

@@ -1,0 +1,31 @@
+package dev.arrow.internal;
+
+import dev.arrow.BackendUnavailableException;
+import dev.arrow.spi.ArrowLauncher;
+
+import java.util.Optional;
+import java.util.ServiceLoader;
+
+/** Finds the backend {@link dev.arrow.Arrow#start()} uses when none was given. */
+public final class Launchers {
+
+    private Launchers() {
+    }
+
+    /** Looked up once, on first use. */
+    private static final class Discovered {
+        static final Optional<ArrowLauncher> LAUNCHER =
+                ServiceLoader.load(ArrowLauncher.class, Launchers.class.getClassLoader()).findFirst();
+    }
+
+    /**
+     * The first {@link ArrowLauncher} registered through {@link ServiceLoader}.
+     *
+     * @throws BackendUnavailableException if there is none
+     */
+    public static ArrowLauncher defaultLauncher() {
+        return Discovered.LAUNCHER.orElseThrow(() -> new BackendUnavailableException(
+                "no Arrow backend is available: no dev.arrow.spi.ArrowLauncher is registered on the class path;"
+                        + " add the KVM backend to the class path, or pass one with Arrow.launcher(...)"));
+    }
+}

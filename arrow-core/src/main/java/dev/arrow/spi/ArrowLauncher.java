@@ -1,0 +1,28 @@
+package dev.arrow.spi;
+
+import dev.arrow.config.ArrowSpec;
+
+/**
+ * The backend seam: boots a microVM for a spec. {@link dev.arrow.Arrow#start()} validates the spec,
+ * checks the host files it names (binary, kernel if set, copied files exist and are readable), opens
+ * the I/O redirects, then calls {@link #launch} once per process. The KVM backend implements it; tests
+ * use fakes. Found through {@link java.util.ServiceLoader} unless given with
+ * {@link dev.arrow.Arrow#launcher(ArrowLauncher)}.
+ */
+public interface ArrowLauncher {
+
+    /**
+     * Creates and starts a microVM running {@code spec}'s program, returning once the guest is started
+     * (it keeps running on the backend's threads). Called on the thread of {@code start()}.
+     *
+     * @param spec   the validated spec, whose host files were found readable
+     * @param stdout receives the program's stdout
+     * @param stderr receives the program's stderr (a backend with a single console writes everything to
+     *               {@code stdout})
+     * @return the running session, owned by the caller from now on
+     * @throws dev.arrow.ArrowException a specific subclass when the VM cannot be created (KVM missing or
+     *         not permitted, no hardware virtualization, bad binary or kernel, VMM failure); everything
+     *         created before the failure is released first
+     */
+    MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr);
+}

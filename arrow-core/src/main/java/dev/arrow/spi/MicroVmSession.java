@@ -1,0 +1,59 @@
+package dev.arrow.spi;
+
+import dev.arrow.ArrowOutcome;
+
+import java.io.OutputStream;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One running microVM, as seen by {@link dev.arrow.ArrowProcess}, which owns it. Created by
+ * {@link ArrowLauncher#launch}; implemented by a backend. All methods are thread-safe.
+ *
+ * <p>Contract:
+ * <ul>
+ *   <li>{@link #outcome()} completes exactly once, normally, when the guest has ended: with what the
+ *       guest's init reported ({@link ArrowOutcome.Exited}, {@link ArrowOutcome.Signaled},
+ *       {@link ArrowOutcome.StartFailed}), with {@link ArrowOutcome.GuestCrashed} if the guest ended
+ *       otherwise, or with {@link ArrowOutcome.Destroyed} after {@link #kill()} / {@link #close()}.
+ *       Backends never report {@link ArrowOutcome.TimedOut}: timeouts are enforced by arrow-core.
+ *       An exceptional completion is treated as {@code GuestCrashed}.</li>
+ *   <li>All guest output is written to the sinks before {@link #outcome()} completes.</li>
+ *   <li>arrow-core runs none of its own work on the thread that completes the outcome.</li>
+ * </ul>
+ */
+public interface MicroVmSession extends AutoCloseable {
+
+    /**
+     * The guest program's stdin. {@code write} may block while the guest has not consumed earlier input;
+     * it throws an {@link java.io.IOException} once the guest has ended or the session is closed.
+     * {@code close()} ends the input. Always returns the same stream.
+     */
+    OutputStream stdin();
+
+    /** Completes when the guest has ended; see the class contract. Always returns the same future. */
+    CompletableFuture<ArrowOutcome> outcome();
+
+    /** Whether {@link #stop()} can ask the program to terminate (e.g. init is able to deliver SIGTERM). */
+    boolean supportsGracefulStop();
+
+    /**
+     * Asks the guest program to terminate (SIGTERM through the guest's init) and returns at once. The
+     * outcome is whatever the program then does. No effect after the guest ended or if unsupported.
+     */
+    void stop();
+
+    /**
+     * Stops the VM at once: the vCPUs stop running guest code. Returns without waiting for the VM to be
+     * torn down. {@link #outcome()} completes with {@link ArrowOutcome.Destroyed} unless it had completed
+     * already. No effect after the guest ended.
+     */
+    void kill();
+
+    /**
+     * Releases everything the session holds (file descriptors, guest memory, threads), killing the VM
+     * first if it is still running. When it returns, {@link #outcome()} is complete and the sinks receive
+     * no more writes. Idempotent.
+     */
+    @Override
+    void close();
+}

@@ -1,0 +1,43 @@
+package dev.arrow;
+
+import dev.arrow.config.ArrowSpec;
+import dev.arrow.spi.ArrowLauncher;
+import dev.arrow.spi.MicroVmSession;
+import dev.arrow.spi.OutputSink;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A backend for tests: each launch runs a scripted {@link FakeGuest} on its own thread (its "vCPU"),
+ * writing to the sinks and reading stdin like a guest program would.
+ */
+final class FakeLauncher implements ArrowLauncher {
+
+    private final FakeGuest guest;
+    final List<FakeSession> sessions = new CopyOnWriteArrayList<>();
+    volatile boolean gracefulStop = true;
+    volatile RuntimeException failure;
+
+    FakeLauncher(FakeGuest guest) {
+        this.guest = guest;
+    }
+
+    @Override
+    public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr) {
+        if (failure != null) {
+            throw failure;
+        }
+        FakeSession session = new FakeSession(spec, stdout, stderr, guest, gracefulStop);
+        sessions.add(session);
+        session.start();
+        return session;
+    }
+
+    FakeSession only() {
+        if (sessions.size() != 1) {
+            throw new AssertionError(sessions.size() + " sessions launched, expected 1");
+        }
+        return sessions.get(0);
+    }
+}

@@ -1,0 +1,171 @@
+package dev.arrow;
+
+import dev.arrow.config.ArrowSpec;
+import dev.arrow.internal.BoundedPipe;
+import dev.arrow.spi.MicroVmSession;
+import dev.arrow.spi.OutputSink;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The session of {@link FakeLauncher}: keeps count of what arrow-core asked of it. */
+class FakeSession implements MicroVmSession {
+
+    final ArrowSpec spec;
+    private final OutputSink stdout;
+    private final OutputSink stderr;
+    private final FakeGuest guest;
+    private final boolean gracefulStop;
+    private final BoundedPipe stdinPipe = new BoundedPipe(4096);
+    private final Stdin stdin = new Stdin();
+    private final CompletableFuture<ArrowOutcome> outcome = new CompletableFuture<>();
+    private final CountDownLatch stopRequested = new CountDownLatch(1);
+    private final Thread vcpu;
+    final AtomicInteger stopCalls = new AtomicInteger();
+    final AtomicInteger killCalls = new AtomicInteger();
+    final AtomicInteger closeCalls = new AtomicInteger();
+    volatile boolean released;
+    volatile boolean stdinClosed;
+
+    FakeSession(ArrowSpec spec, OutputSink stdout, OutputSink stderr, FakeGuest guest, boolean gracefulStop) {
+        this.spec = spec;
+        this.stdout = stdout;
+        this.stderr = stderr;
+        this.guest = guest;
+        this.gracefulStop = gracefulStop;
+        this.vcpu = new Thread(this::run, "fake-vcpu");
+        vcpu.setDaemon(true);
+    }
+
+    void start() {
+        vcpu.start();
+    }
+
+    private void run() {
+        try {
+            ArrowOutcome o = guest.run(new Context());
+            outcome.complete(o);
+        } catch (InterruptedException e) {
+            outcome.complete(new ArrowOutcome.Destroyed());
+        } catch (Exception | AssertionError e) {
+            outcome.complete(new ArrowOutcome.GuestCrashed("fake guest threw " + e));
+        } finally {
+            stdinPipe.source().close();
+        }
+    }
+
+    /** Completes the outcome exceptionally, as a broken backend would. */
+    void failOutcome(Throwable t) {
+        outcome.completeExceptionally(t);
+    }
+
+    @Override
+    public OutputStream stdin() {
+        return stdin;
+    }
+
+    @Override
+    public CompletableFuture<ArrowOutcome> outcome() {
+        return outcome;
+    }
+
+    @Override
+    public boolean supportsGracefulStop() {
+        return gracefulStop;
+    }
+
+    @Override
+    public void stop() {
+        stopCalls.incrementAndGet();
+        stopRequested.countDown();
+    }
+
+    @Override
+    public void kill() {
+        killCalls.incrementAndGet();
+        terminate();
+    }
+
+    private void terminate() {
+        if (outcome.complete(new ArrowOutcome.Destroyed())) {
+            vcpu.interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        closeCalls.incrementAndGet();
+        terminate();
+        vcpu.interrupt();
+        try {
+            vcpu.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (vcpu.isAlive()) {
+            throw new AssertionError("the fake vCPU thread did not stop");
+        }
+        stdinPipe.source().close();
+        released = true;
+    }
+
+    private final class Stdin extends OutputStream {
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[]{(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (stdinClosed || !stdinPipe.write(b, off, len)) {
+                throw new IOException("fake guest stdin is closed");
+            }
+        }
+
+        @Override
+        public void close() {
+            stdinClosed = true;
+            stdinPipe.closeWriter();
+        }
+    }
+
+    /** What a fake guest program can do. */
+    final class Context {
+        ArrowSpec spec() {
+            return spec;
+        }
+
+        void out(String text) {
+            out(text.getBytes(StandardCharsets.UTF_8));
+        }
+
+        void out(byte[] bytes) {
+            stdout.write(bytes, 0, bytes.length);
+        }
+
+        void err(String text) {
+            byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+            stderr.write(bytes, 0, bytes.length);
+        }
+
+        InputStream stdin() {
+            return stdinPipe.source();
+        }
+
+        /** Blocks until arrow-core asks the program to stop. */
+        void awaitStop() throws InterruptedException {
+            stopRequested.await();
+        }
+
+        /** Runs until killed. */
+        ArrowOutcome runForever() throws InterruptedException {
+            Thread.sleep(Long.MAX_VALUE);
+            throw new AssertionError("unreachable");
+        }
+    }
+}
