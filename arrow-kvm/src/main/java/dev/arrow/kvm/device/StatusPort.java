@@ -1,0 +1,107 @@
+package dev.arrow.kvm.device;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.function.Consumer;
+
+/**
+ * The guest-to-VMM status channel (I/O port 0xF4): Arrow's init writes ASCII lines such as
+ * {@code arrow-status exited 0\n} one byte per {@code outb}. This device assembles the bytes into
+ * lines and hands each complete line, without its newline, to a listener.
+ *
+ * <p>A line may be at most {@link #MAX_LINE_BYTES} bytes including its newline. A longer line is
+ * dropped as a whole (everything up to and including its newline) and counted in
+ * {@link #discardedLines()}; so is a line that is not valid UTF-8. Bytes are never buffered
+ * beyond that limit, whatever the guest writes. NUL and other control bytes are passed through
+ * as characters; interpreting the line is the listener's business. Bytes written in a
+ * multi-byte access are taken in order; reads return 0.
+ *
+ * <p>Thread-safe. The listener runs on the writing vCPU thread, under this device's lock.
+ */
+public final class StatusPort implements BusDevice {
+
+    /** Longest accepted line in bytes, including the terminating newline. */
+    public static final int MAX_LINE_BYTES = 1024;
+
+    private final Consumer<String> listener;
+    private final byte[] line = new byte[MAX_LINE_BYTES - 1];
+    private int length;
+    private boolean discarding;
+    private long discardedLines;
+    private long deliveredLines;
+
+    public StatusPort(Consumer<String> listener) {
+        if (listener == null) {
+            throw new IllegalArgumentException("status line listener is required");
+        }
+        this.listener = listener;
+    }
+
+    @Override
+    public synchronized void read(long offset, byte[] data) {
+        Arrays.fill(data, (byte) 0);
+    }
+
+    @Override
+    public synchronized void write(long offset, byte[] data) {
+        for (byte b : data) {
+            accept(b);
+        }
+    }
+
+    /** Lines dropped for being too long or not UTF-8. */
+    public synchronized long discardedLines() {
+        return discardedLines;
+    }
+
+    /** Lines handed to the listener. */
+    public synchronized long deliveredLines() {
+        return deliveredLines;
+    }
+
+    /** Bytes of the line being assembled (for diagnostics when the guest ends mid-line). */
+    public synchronized int pendingBytes() {
+        return length;
+    }
+
+    private void accept(byte b) {
+        if (b == '\n') {
+            if (discarding) {
+                discarding = false;
+            } else {
+                deliver();
+            }
+            length = 0;
+            return;
+        }
+        if (discarding) {
+            return;
+        }
+        if (length == line.length) {
+            discarding = true; // no room for this byte and the newline: the line is too long
+            discardedLines++;
+            length = 0;
+            return;
+        }
+        line[length++] = b;
+    }
+
+    private void deliver() {
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(line, 0, length))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            discardedLines++;
+            return;
+        }
+        deliveredLines++;
+        listener.accept(text);
+    }
+}

@@ -1,0 +1,58 @@
+package dev.arrow.kvm.loader;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * A kernel copied into guest memory by {@link KernelLoader}.
+ *
+ * @param kind         what the image was
+ * @param entryAddress guest physical address of the 64-bit entry point (RIP at boot)
+ * @param startAddress lowest guest address the image was loaded to
+ * @param endAddress   first guest address above everything the kernel occupies while it
+ *                     boots (for a bzImage this includes init_size at its run-time address);
+ *                     an initrd must lie at or above it
+ * @param setupHeader  for a bzImage, the image bytes from 0x1F1 to the end of its setup header,
+ *                     for {@code BootParams.fromSetupHeader}; empty for a vmlinux
+ */
+public record LoadedKernel(Kind kind, long entryAddress, long startAddress, long endAddress, byte[] setupHeader) {
+
+    /** Kernel image formats. */
+    public enum Kind {
+        /** An uncompressed ELF64 x86-64 vmlinux, entered at its e_entry. */
+        ELF_VMLINUX,
+        /** A bzImage, entered at its 64-bit entry (protected-mode part + 0x200). */
+        BZIMAGE
+    }
+
+    public LoadedKernel {
+        setupHeader = setupHeader.clone();
+    }
+
+    @Override
+    public byte[] setupHeader() {
+        return setupHeader.clone();
+    }
+
+    public boolean hasSetupHeader() {
+        return setupHeader.length > 0;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof LoadedKernel k && kind == k.kind && entryAddress == k.entryAddress
+                && startAddress == k.startAddress && endAddress == k.endAddress
+                && Arrays.equals(setupHeader, k.setupHeader);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(kind, entryAddress, startAddress, endAddress)
+                * 31 + Arrays.hashCode(setupHeader);
+    }
+
+    @Override
+    public String toString() {
+        return String.format("LoadedKernel[%s entry=0x%x range=[0x%x, 0x%x)]", kind, entryAddress, startAddress, endAddress);
+    }
+}
