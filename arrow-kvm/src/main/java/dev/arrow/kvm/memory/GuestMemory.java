@@ -7,6 +7,9 @@ import java.nio.ByteBuffer;
  * against the guest's regions: an access that is not wholly inside one region fails with a
  * {@link GuestMemoryException} and never touches host memory outside the guest's mappings.
  * Integers are little-endian, as on x86.
+ *
+ * <p>Implementations: {@link MmapGuestMemory} (host mappings registered as KVM memory slots) and
+ * {@link HeapGuestMemory} (byte arrays, for tests without KVM).
  */
 public interface GuestMemory {
 
@@ -49,6 +52,6 @@ public interface GuestMemory {
 
     void writeLong(GuestAddress address, long value);
 
-    /** Sets {@code length} bytes from {@code address} to zero. */
+    /** Sets {@code length} bytes from {@code address} to {@code value}. */
     void fill(GuestAddress address, long length, byte value);
 }

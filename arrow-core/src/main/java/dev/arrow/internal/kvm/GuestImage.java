@@ -1,0 +1,67 @@
+package dev.arrow.internal.kvm;
+
+import dev.arrow.config.ArrowSpec;
+import dev.arrow.config.GuestFile;
+import dev.arrow.config.Rlimit;
+import dev.arrow.image.ArrowInitramfs;
+import dev.arrow.image.cmdline.KernelCommandLine;
+import dev.arrow.image.cpio.Initramfs;
+import dev.arrow.image.init.LaunchSpec;
+import dev.arrow.image.init.ResourceLimit;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+
+/**
+ * What one arrow boots: the kernel, the initramfs (our init, the app, its launch spec, the
+ * user's files) and the kernel command line, assembled from a validated {@link ArrowSpec}.
+ */
+record GuestImage(Path kernel, byte[] initramfs, String commandLine) {
+
+    /** Where the app lives in the guest. */
+    static final String APP_PATH = "/arrow/app";
+
+    static GuestImage assemble(ArrowSpec spec, Path kernel) {
+        Initramfs.Builder initramfs = ArrowInitramfs.builder(spec.binary(), launchSpec(spec));
+        for (GuestFile f : spec.files()) {
+            if (f.source() instanceof GuestFile.HostFile host) {
+                initramfs.file(f.guestPath(), host.path(), f.mode());
+            } else if (f.source() instanceof GuestFile.Content content) {
+                initramfs.file(f.guestPath(), content.bytes(), f.mode());
+            }
+        }
+        Initramfs image = initramfs.build();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) Math.min(image.size(), Integer.MAX_VALUE - 8));
+        try {
+            image.writeTo(bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the initramfs failed: " + e.getMessage(), e);
+        }
+        String cmdline = KernelCommandLine.builder().debug(spec.debugConsole()).build().toString();
+        return new GuestImage(kernel, bytes.toByteArray(), cmdline);
+    }
+
+    /** The app's launch spec as init reads it: argv, env, cwd, ids, limits, hostname. */
+    static LaunchSpec launchSpec(ArrowSpec spec) {
+        LaunchSpec.Builder b = LaunchSpec.builder()
+                .executable(APP_PATH)
+                .argv0(spec.binary().getFileName().toString())
+                .args(spec.args())
+                .environment(spec.env())
+                .workingDirectory(spec.workingDirectory())
+                .uid(spec.uid())
+                .gid(spec.gid())
+                .hostname(spec.hostname());
+        for (Rlimit limit : spec.rlimits().values()) {
+            b.limit(dev.arrow.image.init.Rlimit.valueOf(limit.resource().name()),
+                    ResourceLimit.of(imageLimit(limit.soft()), imageLimit(limit.hard())));
+        }
+        return b.build();
+    }
+
+    private static long imageLimit(long configLimit) {
+        return configLimit == Rlimit.UNLIMITED ? ResourceLimit.UNLIMITED : configLimit;
+    }
+}

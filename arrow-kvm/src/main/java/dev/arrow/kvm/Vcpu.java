@@ -1,0 +1,439 @@
+package dev.arrow.kvm;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import dev.arrow.kvm.sys.Errno;
+import dev.arrow.kvm.sys.KickSignal;
+import dev.arrow.kvm.sys.KvmIoctl;
+import dev.arrow.kvm.sys.LibC;
+import dev.arrow.kvm.sys.NativeMapping;
+import dev.arrow.kvm.sys.OwnedFd;
+import dev.arrow.kvm.x86.CpuidEntry;
+import dev.arrow.kvm.x86.MsrEntry;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One virtual CPU: its registers and {@link #run()}, which enters the guest and returns a typed
+ * {@link VcpuExit} decoded from the shared kvm_run page at fixed offsets. Created by
+ * {@link Vm#createVcpu(int)}; owns its fd and the kvm_run mapping.
+ *
+ * <p>Threads: one thread at a time may {@link #run()} (the thread gets the kick signal blocked,
+ * see {@link KickSignal}); any thread may {@link #kick()} it, which makes the current or the next
+ * {@code run()} return {@link VcpuExit.Intr}. {@link #close()} kicks a running vCPU and waits for
+ * it to leave {@code KVM_RUN}.
+ */
+public final class Vcpu implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Vcpu.class);
+
+    // struct kvm_run offsets (x86-64), see <linux/kvm.h>
+    static final int RUN_IMMEDIATE_EXIT = 1;
+    static final int RUN_EXIT_REASON = 8;
+    static final int IO_DIRECTION = 32;
+    static final int IO_SIZE = 33;
+    static final int IO_PORT = 34;
+    static final int IO_COUNT = 36;
+    static final int IO_DATA_OFFSET = 40;
+    static final int MMIO_PHYS_ADDR = 32;
+    static final int MMIO_DATA_OFFSET = 40;
+    static final int MMIO_LEN = 48;
+    static final int MMIO_IS_WRITE = 52;
+    static final int FAIL_ENTRY_REASON = 32;
+    static final int FAIL_ENTRY_CPU = 40;
+    static final int INTERNAL_SUBERROR = 32;
+    static final int INTERNAL_NDATA = 36;
+    static final int INTERNAL_DATA = 40;
+    static final int SYSTEM_EVENT_TYPE = 32;
+    static final int SYSTEM_EVENT_NDATA = 36;
+    static final int SYSTEM_EVENT_DATA = 40;
+    private static final int KVM_EXIT_IO_OUT = 1;
+    private static final int MAX_EXIT_DATA = 16;
+    private static final int MAX_CPUID_ENTRIES = 256;
+    private static final long CLOSE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+    private static final VcpuExit INTR = new VcpuExit.Intr();
+    private static final VcpuExit HLT = new VcpuExit.Hlt();
+    private static final VcpuExit SHUTDOWN = new VcpuExit.Shutdown();
+
+    private final Vm vm;
+    private final int id;
+    private final OwnedFd fd;
+    private final NativeMapping run;
+    private final KickSignal kickSignal;
+    /** Kernel tid of the thread inside run(), 0 when none. */
+    private final AtomicInteger runner = new AtomicInteger();
+    private final AtomicBoolean closing = new AtomicBoolean();
+    /** Counts run() calls; a read exit can be answered only until the next one. */
+    private volatile long sequence;
+    /** The thread whose signal mask KVM_SET_SIGNAL_MASK last installed. */
+    private KickSignal.ThreadState maskedFor;
+
+    Vcpu(Vm vm, int id, OwnedFd fd, NativeMapping run) {
+        this.vm = vm;
+        this.id = id;
+        this.fd = fd;
+        this.run = run;
+        this.kickSignal = KickSignal.get();
+    }
+
+    /** The vCPU id given at creation (its initial APIC id). */
+    public int id() {
+        return id;
+    }
+
+    public Vm vm() {
+        return vm;
+    }
+
+    // ---- registers ----
+
+    public Regs getRegs() {
+        Memory m = new Memory(Regs.SIZE);
+        Ioctls.call(fd, KvmIoctl.KVM_GET_REGS, m);
+        return Regs.decode(view(m));
+    }
+
+    public void setRegs(Regs regs) {
+        Memory m = new Memory(Regs.SIZE);
+        regs.encode(view(m));
+        Ioctls.call(fd, KvmIoctl.KVM_SET_REGS, m);
+    }
+
+    public Sregs getSregs() {
+        Memory m = new Memory(Sregs.SIZE);
+        Ioctls.call(fd, KvmIoctl.KVM_GET_SREGS, m);
+        return Sregs.decode(view(m));
+    }
+
+    public void setSregs(Sregs sregs) {
+        Memory m = new Memory(Sregs.SIZE);
+        sregs.encode(view(m));
+        Ioctls.call(fd, KvmIoctl.KVM_SET_SREGS, m, errno -> errno == Errno.EINVAL
+                ? "KVM rejected the special registers (inconsistent CR0/CR4/EFER or segments): " + sregs
+                : KvmApiException.hintFor(errno));
+    }
+
+    public Fpu getFpu() {
+        Memory m = new Memory(Fpu.SIZE);
+        Ioctls.call(fd, KvmIoctl.KVM_GET_FPU, m);
+        return Fpu.decode(view(m));
+    }
+
+    public void setFpu(Fpu fpu) {
+        Memory m = new Memory(Fpu.SIZE);
+        fpu.encode(view(m));
+        Ioctls.call(fd, KvmIoctl.KVM_SET_FPU, m);
+    }
+
+    /** Reads the given MSRs. */
+    public List<MsrEntry> getMsrs(int... indices) {
+        Memory m = msrs(indices.length);
+        for (int i = 0; i < indices.length; i++) {
+            m.setInt(8 + 16L * i, indices[i]);
+        }
+        int n = Ioctls.call(fd, KvmIoctl.KVM_GET_MSRS, m);
+        if (n != indices.length) {
+            throw new KvmException(String.format("KVM_GET_MSRS read %d of %d MSRs: MSR 0x%x is not supported",
+                    n, indices.length, indices[Math.max(0, Math.min(n, indices.length - 1))]));
+        }
+        List<MsrEntry> list = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            list.add(new MsrEntry(m.getInt(8 + 16L * i), m.getLong(16 + 16L * i)));
+        }
+        return List.copyOf(list);
+    }
+
+    /** Writes the given MSRs; fails naming the first MSR KVM refused. */
+    public void setMsrs(List<MsrEntry> entries) {
+        Memory m = msrs(entries.size());
+        for (int i = 0; i < entries.size(); i++) {
+            m.setInt(8 + 16L * i, entries.get(i).index());
+            m.setLong(16 + 16L * i, entries.get(i).value());
+        }
+        int n = Ioctls.call(fd, KvmIoctl.KVM_SET_MSRS, m);
+        if (n != entries.size()) {
+            throw new KvmException(String.format("KVM_SET_MSRS set %d of %d MSRs: KVM refused %s",
+                    n, entries.size(), entries.get(Math.min(n, entries.size() - 1))));
+        }
+    }
+
+    private static Memory msrs(int count) {
+        Memory m = new Memory(8 + 16L * Math.max(1, count));
+        m.clear();
+        m.setInt(0, count);
+        return m;
+    }
+
+    /** Sets the CPUID leaves the guest sees (KVM_SET_CPUID2). */
+    public void setCpuid(List<CpuidEntry> entries) {
+        if (entries.size() > MAX_CPUID_ENTRIES) {
+            throw new IllegalArgumentException("at most " + MAX_CPUID_ENTRIES + " CPUID entries, got " + entries.size());
+        }
+        Memory m = new Memory(Kvm.cpuidStructSize(Math.max(1, entries.size())));
+        m.clear();
+        Kvm.encodeCpuid(view(m), entries);
+        Ioctls.call(fd, KvmIoctl.KVM_SET_CPUID2, m);
+    }
+
+    /** The CPUID leaves set for this vCPU (KVM_GET_CPUID2). */
+    public List<CpuidEntry> getCpuid() {
+        Memory m = new Memory(Kvm.cpuidStructSize(MAX_CPUID_ENTRIES));
+        m.clear();
+        m.setInt(0, MAX_CPUID_ENTRIES);
+        Ioctls.call(fd, KvmIoctl.KVM_GET_CPUID2, m);
+        return Kvm.decodeCpuid(view(m), MAX_CPUID_ENTRIES);
+    }
+
+    /** The in-kernel local APIC's registers (needs the irqchip). */
+    public LapicState getLapic() {
+        Memory m = new Memory(LapicState.SIZE);
+        Ioctls.call(fd, KvmIoctl.KVM_GET_LAPIC, m);
+        return LapicState.decode(view(m));
+    }
+
+    public void setLapic(LapicState state) {
+        Memory m = new Memory(LapicState.SIZE);
+        state.encode(view(m));
+        Ioctls.call(fd, KvmIoctl.KVM_SET_LAPIC, m);
+    }
+
+    public MpState getMpState() {
+        Memory m = new Memory(4);
+        Ioctls.call(fd, KvmIoctl.KVM_GET_MP_STATE, m);
+        return MpState.of(m.getInt(0));
+    }
+
+    public void setMpState(MpState state) {
+        Memory m = new Memory(4);
+        m.setInt(0, state.value());
+        Ioctls.call(fd, KvmIoctl.KVM_SET_MP_STATE, m);
+    }
+
+    private static ByteBuffer view(Memory m) {
+        return m.getByteBuffer(0, m.size()).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    // ---- running ----
+
+    /**
+     * Enters the guest until it needs us. Blocks; returns {@link VcpuExit.Intr} when kicked (and
+     * also, spuriously, when an application processor waiting for its start-up IPI wakes up:
+     * callers just run again).
+     *
+     * @throws KvmApiException when KVM_RUN fails (e.g. EFAULT: guest memory unmapped)
+     * @throws KvmException when the vCPU is closed or already running on another thread
+     */
+    public VcpuExit run() {
+        KickSignal.ThreadState thread = kickSignal.prepareCurrentThread();
+        if (!fd.enter()) {
+            throw new KvmException("vCPU " + id + " is closed");
+        }
+        try {
+            if (closing.get()) {
+                throw new KvmException("vCPU " + id + " is closed");
+            }
+            if (!runner.compareAndSet(0, thread.tid())) {
+                throw new KvmException("vCPU " + id + " is already running on thread " + runner.get());
+            }
+            try {
+                if (maskedFor != thread) {
+                    setSignalMask(thread.runMask());
+                    maskedFor = thread;
+                }
+                long seq = sequence + 1;
+                sequence = seq;
+                int r = LibC.ioctl(fd.fd(), KvmIoctl.KVM_RUN.request(), 0L);
+                if (r == -1) {
+                    int errno = Native.getLastError();
+                    if (errno == Errno.EINTR) {
+                        kickSignal.drainCurrentThread();
+                        clearImmediateExit();
+                        return INTR;
+                    }
+                    if (errno == Errno.EAGAIN) {
+                        // an application processor still waiting for INIT/SIPI woke up: run again
+                        return INTR;
+                    }
+                    throw new KvmApiException("KVM_RUN", errno, errno == Errno.EFAULT
+                            ? "KVM could not access guest memory (a memory slot's host mapping is gone?)"
+                            : KvmApiException.hintFor(errno));
+                }
+                return decode(seq);
+            } finally {
+                runner.set(0);
+            }
+        } finally {
+            fd.exit();
+        }
+    }
+
+    private void setSignalMask(long mask) {
+        Memory m = new Memory(12);
+        m.setInt(0, 8);
+        m.setLong(4, mask);
+        Ioctls.call(fd, KvmIoctl.KVM_SET_SIGNAL_MASK, m);
+    }
+
+    /**
+     * Makes the current {@code run()} (or the next one, if none is in progress) return
+     * {@link VcpuExit.Intr}: sets kvm_run.immediate_exit and signals the running thread.
+     * Callable from any thread; a no-op once closed.
+     */
+    public void kick() {
+        if (run.guard().enter()) {
+            try {
+                run.window(0).put(RUN_IMMEDIATE_EXIT, (byte) 1);
+            } finally {
+                run.guard().exit();
+            }
+        }
+        VarHandle.fullFence();
+        int tid = runner.get();
+        if (tid != 0) {
+            kickSignal.kick(tid);
+        }
+    }
+
+    /** True while a thread is inside {@link #run()}. */
+    public boolean isRunning() {
+        return runner.get() != 0;
+    }
+
+    private void clearImmediateExit() {
+        if (run.guard().enter()) {
+            try {
+                run.window(0).put(RUN_IMMEDIATE_EXIT, (byte) 0);
+            } finally {
+                run.guard().exit();
+            }
+        }
+    }
+
+    private VcpuExit decode(long seq) {
+        if (!run.guard().enter()) {
+            throw new KvmException("vCPU " + id + " was closed while running");
+        }
+        try {
+            ByteBuffer b = run.window(0);
+            int reason = b.getInt(RUN_EXIT_REASON);
+            return switch (reason) {
+                case VcpuExit.Reason.IO -> decodeIo(b, seq);
+                case VcpuExit.Reason.MMIO -> decodeMmio(b, seq);
+                case VcpuExit.Reason.HLT -> HLT;
+                case VcpuExit.Reason.SHUTDOWN -> SHUTDOWN;
+                case VcpuExit.Reason.INTR -> INTR;
+                case VcpuExit.Reason.FAIL_ENTRY -> new VcpuExit.FailEntry(b.getLong(FAIL_ENTRY_REASON), b.getInt(FAIL_ENTRY_CPU));
+                case VcpuExit.Reason.INTERNAL_ERROR -> new VcpuExit.InternalError(b.getInt(INTERNAL_SUBERROR),
+                        longs(b, INTERNAL_DATA, b.getInt(INTERNAL_NDATA)));
+                case VcpuExit.Reason.SYSTEM_EVENT -> {
+                    int ndata = b.getInt(SYSTEM_EVENT_NDATA);
+                    // Kernels before 5.18 had a single u64 flags here and no ndata.
+                    yield new VcpuExit.SystemEvent(b.getInt(SYSTEM_EVENT_TYPE),
+                            longs(b, SYSTEM_EVENT_DATA, ndata == 0 ? 1 : ndata));
+                }
+                default -> new VcpuExit.Unknown(reason);
+            };
+        } finally {
+            run.guard().exit();
+        }
+    }
+
+    private VcpuExit decodeIo(ByteBuffer b, long seq) {
+        int direction = b.get(IO_DIRECTION);
+        int size = b.get(IO_SIZE) & 0xFF;
+        int port = b.getShort(IO_PORT) & 0xFFFF;
+        int count = b.getInt(IO_COUNT);
+        long dataOffset = b.getLong(IO_DATA_OFFSET);
+        if ((size != 1 && size != 2 && size != 4) || count < 1 || dataOffset < 0
+                || dataOffset + (long) size * count > b.capacity()) {
+            throw new KvmException(String.format("malformed KVM_EXIT_IO on vCPU %d: port 0x%x size %d count %d "
+                    + "data offset %d (kvm_run is %d bytes)", id, port, size, count, dataOffset, b.capacity()));
+        }
+        int length = size * count;
+        if (direction == KVM_EXIT_IO_OUT) {
+            byte[] data = new byte[length];
+            b.get((int) dataOffset, data, 0, length);
+            return new VcpuExit.IoOut(port, size, count, data);
+        }
+        for (int i = 0; i < length; i++) {
+            b.put((int) dataOffset + i, (byte) 0xFF);
+        }
+        return new VcpuExit.IoIn(this, seq, port, size, count, (int) dataOffset);
+    }
+
+    private VcpuExit decodeMmio(ByteBuffer b, long seq) {
+        long address = b.getLong(MMIO_PHYS_ADDR);
+        int length = b.getInt(MMIO_LEN);
+        if (length < 1 || length > 8) {
+            throw new KvmException(String.format("malformed KVM_EXIT_MMIO on vCPU %d: address 0x%x length %d",
+                    id, address, length));
+        }
+        if (b.get(MMIO_IS_WRITE) != 0) {
+            byte[] data = new byte[length];
+            b.get(MMIO_DATA_OFFSET, data, 0, length);
+            return new VcpuExit.MmioWrite(address, length, data);
+        }
+        for (int i = 0; i < 8; i++) {
+            b.put(MMIO_DATA_OFFSET + i, (byte) 0xFF);
+        }
+        return new VcpuExit.MmioRead(this, seq, address, length);
+    }
+
+    private static long[] longs(ByteBuffer b, int offset, int count) {
+        int n = Math.max(0, Math.min(count, MAX_EXIT_DATA));
+        long[] data = new long[n];
+        for (int i = 0; i < n; i++) {
+            data[i] = b.getLong(offset + 8 * i);
+        }
+        return data;
+    }
+
+    /** Writes a read exit's answer into kvm_run, if that exit is still the current one. */
+    void respond(long seq, int offset, byte[] data) {
+        if (seq != sequence || runner.get() != 0) {
+            throw new KvmException("vCPU " + id + " has already resumed after this exit: respond before the next run()");
+        }
+        if (!run.guard().enter()) {
+            throw new KvmException("vCPU " + id + " is closed");
+        }
+        try {
+            run.window(0).put(offset, data);
+        } finally {
+            run.guard().exit();
+        }
+    }
+
+    public boolean isClosed() {
+        return closing.get();
+    }
+
+    /**
+     * Kicks a running vCPU, waits (up to 5 s) for it to leave KVM_RUN, then closes the fd and
+     * unmaps kvm_run. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        kick();
+        if (!fd.close(CLOSE_TIMEOUT_NANOS)) {
+            LOG.warn("vCPU {} did not leave KVM_RUN within 5 s of a kick; closing it anyway", id);
+        }
+        run.close();
+        vm.forget(this);
+    }
+
+    @Override
+    public String toString() {
+        return "vCPU " + id + (closing.get() ? " (closed)" : "");
+    }
+}

@@ -1,0 +1,88 @@
+package dev.arrow.kvm.sys;
+
+import com.sun.jna.Native;
+import com.sun.jna.Platform;
+import com.sun.jna.Pointer;
+
+/**
+ * The C library calls the VMM needs, bound by JNA direct mapping ({@link Native#register}), which
+ * costs about a JNI call per invocation. Every function returns the raw C result; on failure
+ * ({@code -1}, or an error number for the pthread functions) the caller reads
+ * {@link Native#getLastError()} and turns it into an exception naming the call.
+ *
+ * <p>Only {@code dev.arrow.kvm} code calls these: a wrong pointer or length here crashes the JVM.
+ */
+public final class LibC {
+
+    static {
+        Native.register(Platform.C_LIBRARY_NAME);
+    }
+
+    public static final int O_RDWR = 0x2;
+    public static final int O_CLOEXEC = 0x80000;
+
+    public static final int PROT_NONE = 0x0;
+    public static final int PROT_READ = 0x1;
+    public static final int PROT_WRITE = 0x2;
+    public static final int MAP_SHARED = 0x01;
+    public static final int MAP_PRIVATE = 0x02;
+    public static final int MAP_ANONYMOUS = 0x20;
+    public static final int MAP_NORESERVE = 0x4000;
+    /** mmap's failure value, {@code (void *) -1}. */
+    public static final long MAP_FAILED = -1L;
+
+    public static final int EFD_CLOEXEC = 0x80000;
+    public static final int EFD_NONBLOCK = 0x800;
+
+    public static final int SIG_BLOCK = 0;
+    public static final int SIG_UNBLOCK = 1;
+    public static final int SIG_SETMASK = 2;
+
+    private LibC() {
+    }
+
+    public static native int open(String path, int flags);
+
+    public static native int close(int fd);
+
+    /** ioctl with an integer (or no) argument. */
+    public static native int ioctl(int fd, long request, long arg);
+
+    /** ioctl with a pointer to an argument struct. */
+    public static native int ioctl(int fd, long request, Pointer arg);
+
+    /** Returns the mapping's address, or {@link #MAP_FAILED}. */
+    public static native long mmap(long address, long length, int prot, int flags, int fd, long offset);
+
+    public static native int munmap(long address, long length);
+
+    public static native int eventfd(int initialValue, int flags);
+
+    public static native long read(int fd, long[] buffer, long count);
+
+    public static native long write(int fd, long[] buffer, long count);
+
+    public static native int getpid();
+
+    public static native int gettid();
+
+    public static native int tgkill(int tgid, int tid, int signal);
+
+    /** glibc's {@code struct sigaction} (152 bytes on x86-64, see {@link KickSignal}). */
+    public static native int sigaction(int signal, Pointer action, Pointer oldAction);
+
+    /** Returns 0 or an error number (not -1/errno). */
+    public static native int pthread_sigmask(int how, Pointer set, Pointer oldSet);
+
+    public static native int sigemptyset(Pointer set);
+
+    public static native int sigaddset(Pointer set, int signal);
+
+    public static native int sigismember(Pointer set, int signal);
+
+    public static native int sigtimedwait(Pointer set, Pointer info, Pointer timeout);
+
+    public static native int __libc_current_sigrtmin();
+
+    public static native int __libc_current_sigrtmax();
+}

@@ -1,0 +1,129 @@
+package dev.arrow.kvm.sys;
+
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import dev.arrow.kvm.KvmApiException;
+import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One mmap'd range of host memory with a single owner. Access goes through little-endian
+ * {@link ByteBuffer} windows of at most {@link #WINDOW_SIZE} bytes; every access must be made
+ * between {@link UseGuard#enter()} and {@link UseGuard#exit()} of {@link #guard()}, because
+ * {@link #close()} unmaps the range and touching a window afterwards would crash the JVM.
+ * A Cleaner unmaps a forgotten mapping as a safety net.
+ */
+public final class NativeMapping implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(NativeMapping.class);
+
+    /** Largest window; a power of two so that window index and offset are shifts. */
+    public static final int WINDOW_SHIFT = 30;
+    public static final long WINDOW_SIZE = 1L << WINDOW_SHIFT;
+
+    private final long address;
+    private final long length;
+    private final String what;
+    private final UseGuard guard = new UseGuard();
+    private final ByteBuffer[] windows;
+    private final Cleaner.Cleanable cleanable;
+
+    private NativeMapping(long address, long length, String what) {
+        this.address = address;
+        this.length = length;
+        this.what = what;
+        int count = (int) ((length + WINDOW_SIZE - 1) >>> WINDOW_SHIFT);
+        this.windows = new ByteBuffer[count];
+        Pointer base = new Pointer(address);
+        for (int i = 0; i < count; i++) {
+            long start = (long) i << WINDOW_SHIFT;
+            long size = Math.min(WINDOW_SIZE, length - start);
+            windows[i] = base.getByteBuffer(start, size).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        this.cleanable = NativeCleaner.CLEANER.register(this, new Unmap(address, length, what, guard));
+    }
+
+    /**
+     * Private anonymous read-write memory that reserves no swap ({@code MAP_NORESERVE}): pages are
+     * allocated on first touch and read as zero.
+     */
+    public static NativeMapping anonymous(long length, String what) {
+        return map(length, LibC.PROT_READ | LibC.PROT_WRITE,
+                LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, what);
+    }
+
+    /** A shared read-write mapping of {@code fd} from offset 0 (e.g. a vCPU's kvm_run). */
+    public static NativeMapping shared(int fd, long length, String what) {
+        return map(length, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, fd, what);
+    }
+
+    private static NativeMapping map(long length, int prot, int flags, int fd, String what) {
+        if (length <= 0) {
+            throw new IllegalArgumentException("mapping length must be positive: " + length);
+        }
+        long address = LibC.mmap(0L, length, prot, flags, fd, 0L);
+        if (address == LibC.MAP_FAILED) {
+            int errno = Native.getLastError();
+            throw new KvmApiException("mmap of " + length + " bytes for " + what, errno,
+                    errno == Errno.ENOMEM ? "not enough address space or memory; lower the guest memory size"
+                            : KvmApiException.hintFor(errno));
+        }
+        return new NativeMapping(address, length, what);
+    }
+
+    public long address() {
+        return address;
+    }
+
+    public long length() {
+        return length;
+    }
+
+    public UseGuard guard() {
+        return guard;
+    }
+
+    /** Number of windows; window {@code i} covers {@code [i << WINDOW_SHIFT, ...)}. */
+    public int windowCount() {
+        return windows.length;
+    }
+
+    /**
+     * The window with index {@code i}. Use it only with absolute get/put methods and only while
+     * holding the guard; never keep it past {@link #close()}.
+     */
+    public ByteBuffer window(int i) {
+        return windows[i];
+    }
+
+    public boolean isClosed() {
+        return guard.isClosed();
+    }
+
+    /** Waits for current users, then unmaps. Idempotent. */
+    @Override
+    public void close() {
+        if (guard.close()) {
+            cleanable.clean();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return String.format("%s [0x%x, +0x%x)", what, address, length);
+    }
+
+    private record Unmap(long address, long length, String what, UseGuard guard) implements Runnable {
+        @Override
+        public void run() {
+            if (guard.close()) {
+                LOG.warn("{} was never closed; unmapping it now", what);
+            }
+            if (LibC.munmap(address, length) != 0) {
+                LOG.warn("munmap of {} failed: {}", what, Errno.describe(Native.getLastError()));
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package dev.arrow.kvm.virtio;
+
+/**
+ * The device half of a virtio device, separate from its transport ({@link VirtioMmioTransport}):
+ * it says what it is (type, features, queues, configuration space) and reacts to activation,
+ * queue notifications and reset. A device owns no threads, file descriptors or guest addresses;
+ * it touches guest memory only through the queues and memory its {@link VirtioContext} hands it.
+ *
+ * <p>Threading: the transport calls every method with its lock held, so a device sees one call
+ * at a time. Work that starts on the host side (a host stream has data or space) must go through
+ * {@link VirtioContext#submit}, which runs it under the same lock.
+ *
+ * <p>Errors: anything the guest got wrong is thrown as {@link VirtioGuestException} from
+ * {@link #activate} or {@link #queueNotify} (or from a submitted task); the transport then fails
+ * the device. No other exception type may come out for guest-controlled input.
+ */
+public interface VirtioDevice {
+
+    /** The virtio device type (DeviceID), e.g. 3 for a console, 4 for an entropy source. */
+    int deviceType();
+
+    /**
+     * Device-specific feature bits offered to the driver (bits 0..23). The transport adds
+     * {@link VirtioFeatures#VERSION_1}, {@link VirtioFeatures#INDIRECT_DESC} and
+     * {@link VirtioFeatures#EVENT_IDX}, which the queues implement.
+     */
+    long deviceFeatures();
+
+    /** Number of virtqueues; queues {@code 0..queueCount()-1} exist. */
+    int queueCount();
+
+    /** QueueNumMax of queue {@code index}: a power of two between 1 and 32768. */
+    int queueMaxSize(int index);
+
+    /** Largest total byte length of one descriptor chain this device accepts on queue {@code index}. */
+    default long maxChainBytes(int index) {
+        return SplitQueue.DEFAULT_MAX_CHAIN_BYTES;
+    }
+
+    /** Size in bytes of the device-specific configuration space (0 if none). */
+    int configSize();
+
+    /**
+     * Fills {@code data} from configuration offset {@code offset}; the transport has checked
+     * that the access lies within {@link #configSize()}.
+     */
+    void readConfig(int offset, byte[] data);
+
+    /** A driver write to the configuration space (within {@link #configSize()}); may be ignored. */
+    void writeConfig(int offset, byte[] data);
+
+    /**
+     * The driver set DRIVER_OK: features are final and the queues it enabled are validated.
+     * The device keeps {@code context} until {@link #reset()}.
+     */
+    void activate(VirtioContext context);
+
+    /** The driver made buffers available in queue {@code index} (QueueNotify or an ioeventfd). */
+    void queueNotify(int index);
+
+    /**
+     * Forget the guest-side state (queues, chains in flight, protocol state) and drop the
+     * context: called on a driver reset, after a guest error and before close. Host-side state
+     * (streams to the host application) survives.
+     */
+    void reset();
+
+    /**
+     * The guest will never run again, but guest memory is still mapped: a device may finish
+     * host-visible work from what the guest left in its queues (e.g. the last output bytes).
+     */
+    default void guestStopped() {
+    }
+
+    /**
+     * Final release: after this returns the device never touches guest memory again and the
+     * host-side streams are ended.
+     */
+    default void close() {
+    }
+}

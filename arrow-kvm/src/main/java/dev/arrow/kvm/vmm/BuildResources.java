@@ -1,0 +1,57 @@
+package dev.arrow.kvm.vmm;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a VM build has made so far, closed in reverse order of creation (guest memory last, after
+ * the VM that maps it). A failed build closes them all; a running VM closes them on close().
+ */
+final class BuildResources {
+    private static final Logger LOG = LoggerFactory.getLogger(BuildResources.class);
+    private final Deque<AutoCloseable> stack = new ArrayDeque<>();
+    private AutoCloseable last;
+
+    synchronized <T extends AutoCloseable> T add(T resource) {
+        stack.push(resource);
+        return resource;
+    }
+
+    /** Registers the one resource to close after all others (the guest memory). */
+    synchronized <T extends AutoCloseable> T addClosedLast(T resource) {
+        if (last != null) {
+            throw new IllegalStateException("only one resource is closed last");
+        }
+        last = resource;
+        return resource;
+    }
+
+    /** Closes everything; failures are logged and, when {@code primary} is given, attached to it. */
+    synchronized void closeAll(Throwable primary) {
+        while (!stack.isEmpty()) {
+            close(stack.pop(), primary);
+        }
+        if (last != null) {
+            close(last, primary);
+            last = null;
+        }
+    }
+
+    void closeAll() {
+        closeAll(null);
+    }
+
+    private static void close(AutoCloseable c, Throwable primary) {
+        try {
+            c.close();
+        } catch (Exception | Error e) {
+            if (primary != null) {
+                primary.addSuppressed(e);
+            } else {
+                LOG.warn("closing {} failed", c, e);
+            }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+package dev.arrow.kvm.vmm;
+
+import dev.arrow.kvm.device.Serial8250;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A guest that {@link VmBuilder#start} booted: one thread per vCPU, plus one that notices when
+ * every vCPU is halted for good. The guest ends with exactly one {@link VmOutcome}; awaitExit
+ * returns it once every vCPU thread has left the guest. {@link #stop()} ends it from any thread;
+ * {@link #close()} stops it and releases every thread, fd and mapping.
+ */
+public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
+    private static final Logger LOG = LoggerFactory.getLogger(RunningVm.class);
+    private static final AtomicInteger IDS = new AtomicInteger();
+    /** How often vCPUs that have not exited are checked for being halted with interrupts off. */
+    static final Duration IDLE_PROBE_PERIOD = Duration.ofMillis(250);
+    private static final long JOIN_TIMEOUT_MILLIS = 10_000;
+
+    private final int id = IDS.incrementAndGet();
+    private final List<VcpuRunner> runners = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private final AtomicReference<VmOutcome> decided = new AtomicReference<>();
+    private final CompletableFuture<VmOutcome> exited = new CompletableFuture<>();
+    private final AtomicInteger running = new AtomicInteger();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final BuildResources resources;
+    private Serial8250 serial;
+    private ScheduledExecutorService prober;
+    private long[] lastExitCounts;
+
+    RunningVm(BuildResources resources) {
+        this.resources = resources;
+    }
+
+    void attach(Serial8250 serial, List<VcpuRunner> vcpuRunners) {
+        this.serial = serial;
+        this.runners.addAll(vcpuRunners);
+        this.lastExitCounts = new long[vcpuRunners.size()];
+    }
+
+    /** Starts the vCPU threads and the idle prober. */
+    void start() {
+        running.set(runners.size());
+        for (VcpuRunner r : runners) {
+            Thread t = new Thread(r, "arrow-vm" + id + "-vcpu" + r.vcpu().id());
+            t.setDaemon(true);
+            threads.add(t);
+        }
+        prober = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "arrow-vm" + id + "-idle-probe");
+            t.setDaemon(true);
+            return t;
+        });
+        // scheduled before the threads start: a guest may end (and shut the prober down) at once
+        long period = IDLE_PROBE_PERIOD.toMillis();
+        prober.scheduleAtFixedRate(this::probeIdle, period, period, TimeUnit.MILLISECONDS);
+        for (Thread t : threads) {
+            t.start();
+        }
+    }
+
+    /** Waits for the guest to end, at most {@code timeout}; empty when it is still running. */
+    public Optional<VmOutcome> awaitExit(Duration timeout) throws InterruptedException {
+        try {
+            return Optional.of(exited.get(timeout.toNanos(), TimeUnit.NANOSECONDS));
+        } catch (TimeoutException e) {
+            return Optional.empty();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the exit future never fails", e);
+        }
+    }
+
+    /** Waits for the guest to end. */
+    public VmOutcome awaitExit() throws InterruptedException {
+        try {
+            return exited.get();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the exit future never fails", e);
+        }
+    }
+
+    /** Completes with the outcome once every vCPU thread has finished (a copy: completing it does nothing). */
+    public CompletableFuture<VmOutcome> onExit() {
+        return exited.copy();
+    }
+
+    public boolean isAlive() {
+        return !exited.isDone();
+    }
+
+    /** The state of each vCPU's thread, by vCPU id. */
+    public List<VcpuRunner.State> vcpuStates() {
+        return runners.stream().map(VcpuRunner::state).toList();
+    }
+
+    /**
+     * Offers bytes to the guest's serial port (its console input); returns how many the UART's
+     * receive FIFO took. The rest can be offered again later.
+     */
+    public int writeSerialInput(byte[] data, int offset, int length) {
+        return serial.receive(data, offset, length);
+    }
+
+    /** Ends the guest with {@link VmOutcome.Stopped} unless it has ended already. Any thread; does not wait. */
+    public void stop() {
+        finish(new VmOutcome.Stopped());
+    }
+
+    @Override
+    public void finish(VmOutcome outcome) {
+        if (decided.compareAndSet(null, outcome)) {
+            if (outcome instanceof VmOutcome.VmmError || outcome instanceof VmOutcome.InternalError
+                    || outcome instanceof VmOutcome.FailEntry) {
+                LOG.warn("VM {} ends: {}", id, outcome.describe());
+            } else {
+                LOG.debug("VM {} ends: {}", id, outcome.describe());
+            }
+            for (VcpuRunner r : runners) {
+                r.requestStop();
+            }
+        }
+    }
+
+    @Override
+    public void idleChanged() {
+        if (!runners.isEmpty() && runners.stream().allMatch(VcpuRunner::isDead)) {
+            finish(new VmOutcome.Halted());
+        }
+    }
+
+    @Override
+    public void runnerFinished(VcpuRunner runner) {
+        if (running.decrementAndGet() == 0) {
+            decided.compareAndSet(null, new VmOutcome.VmmError(runner.vcpu().id(),
+                    new IllegalStateException("every vCPU thread ended without an outcome")));
+            prober.shutdownNow();
+            exited.complete(decided.get());
+        }
+    }
+
+    private void probeIdle() {
+        for (int i = 0; i < runners.size(); i++) {
+            VcpuRunner r = runners.get(i);
+            long count = r.exitCount();
+            if (r.state() == VcpuRunner.State.RUNNING && count == lastExitCounts[i]) {
+                r.requestProbe();
+            }
+            lastExitCounts[i] = count;
+        }
+    }
+
+    /**
+     * Stops the guest (if it still runs), waits for the vCPU threads, then closes devices,
+     * vCPUs, the VM, /dev/kvm and guest memory. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        stop();
+        for (Thread t : threads) {
+            if (t == Thread.currentThread()) {
+                continue; // closed from a listener on a vCPU thread: that thread ends after the callback
+            }
+            try {
+                t.join(JOIN_TIMEOUT_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            if (t.isAlive()) {
+                LOG.warn("{} did not stop within {} ms; closing its vCPU anyway", t.getName(), JOIN_TIMEOUT_MILLIS);
+            }
+        }
+        if (prober != null) {
+            prober.shutdownNow();
+            try {
+                prober.awaitTermination(JOIN_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        resources.closeAll();
+    }
+
+    @Override
+    public String toString() {
+        return "VM " + id + (isAlive() ? " (running)" : " (" + decided.get().describe() + ")");
+    }
+}

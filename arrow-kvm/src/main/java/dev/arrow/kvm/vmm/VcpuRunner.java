@@ -1,0 +1,144 @@
+package dev.arrow.kvm.vmm;
+
+import dev.arrow.kvm.MpState;
+import dev.arrow.kvm.Vcpu;
+import dev.arrow.kvm.VcpuExit;
+import dev.arrow.kvm.memory.GuestMemoryException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The loop of one vCPU thread: run, dispatch the exit, repeat until the VM decides an outcome or
+ * is stopped. An explicit state machine: {@link State#CREATED} until its thread starts,
+ * {@link State#RUNNING} while it loops, {@link State#FINISHED} after. It is stopped by
+ * {@link #requestStop()} (a flag and a kick), never by interrupting or killing the thread.
+ */
+final class VcpuRunner implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(VcpuRunner.class);
+    private static final long RFLAGS_IF = 1L << 9;
+
+    enum State { CREATED, RUNNING, FINISHED }
+
+    /** Where the runner reports; implemented by {@link RunningVm}. */
+    interface Owner {
+        /** Decides the VM's outcome (the first call wins) and stops every vCPU. */
+        void finish(VmOutcome outcome);
+
+        /** Called after this vCPU was found dead (halted with interrupts off) or alive again. */
+        void idleChanged();
+
+        /** Called once, when the runner's loop has ended. */
+        void runnerFinished(VcpuRunner runner);
+    }
+
+    private final Vcpu vcpu;
+    private final ExitDispatcher dispatcher;
+    private final Owner owner;
+    private final AtomicReference<State> state = new AtomicReference<>(State.CREATED);
+    private final AtomicLong exits = new AtomicLong();
+    private volatile boolean stopRequested;
+    private volatile boolean probeRequested;
+    private volatile boolean dead;
+
+    VcpuRunner(Vcpu vcpu, ExitDispatcher dispatcher, Owner owner) {
+        this.vcpu = vcpu;
+        this.dispatcher = dispatcher;
+        this.owner = owner;
+    }
+
+    Vcpu vcpu() {
+        return vcpu;
+    }
+
+    State state() {
+        return state.get();
+    }
+
+    long exitCount() {
+        return exits.get();
+    }
+
+    /** True when the last probe found this vCPU halted with interrupts off, or never started. */
+    boolean isDead() {
+        return dead;
+    }
+
+    /** Asks the loop to end; wakes the vCPU if it is inside the guest. Any thread. */
+    void requestStop() {
+        stopRequested = true;
+        vcpu.kick();
+    }
+
+    /** Asks the loop to check whether the vCPU is halted for good (at its next exit, forced by a kick). */
+    void requestProbe() {
+        probeRequested = true;
+        vcpu.kick();
+    }
+
+    @Override
+    public void run() {
+        if (!state.compareAndSet(State.CREATED, State.RUNNING)) {
+            throw new IllegalStateException("vCPU " + vcpu.id() + " runner started twice");
+        }
+        try {
+            loop();
+        } catch (GuestMemoryException e) {
+            owner.finish(new VmOutcome.GuestMemoryFault(vcpu.id(), e.address().value(), (int) Math.min(e.length(),
+                    Integer.MAX_VALUE), false, e.getMessage()));
+        } catch (RuntimeException | Error e) {
+            if (!stopRequested) {
+                LOG.error("vCPU {} failed", vcpu.id(), e);
+            }
+            owner.finish(new VmOutcome.VmmError(vcpu.id(), e));
+        } finally {
+            state.set(State.FINISHED);
+            owner.runnerFinished(this);
+        }
+    }
+
+    private void loop() {
+        while (!stopRequested) {
+            VcpuExit exit = vcpu.run();
+            exits.incrementAndGet();
+            if (exit instanceof VcpuExit.Intr) {
+                if (probeRequested || dead) {
+                    probeRequested = false;
+                    probe();
+                }
+                continue;
+            }
+            if (dead) {
+                dead = false;
+                owner.idleChanged();
+            }
+            if (exit instanceof VcpuExit.Hlt) {
+                // only without an in-kernel irqchip; with interrupts off nothing will wake it
+                if ((vcpu.getRegs().rflags() & RFLAGS_IF) == 0) {
+                    dead = true;
+                    owner.idleChanged();
+                }
+                continue;
+            }
+            VmOutcome outcome = dispatcher.handle(vcpu, exit);
+            if (outcome != null) {
+                owner.finish(outcome);
+                return;
+            }
+        }
+    }
+
+    private void probe() {
+        MpState mp = vcpu.getMpState();
+        boolean nowDead = switch (mp) {
+            case UNINITIALIZED, INIT_RECEIVED -> true;
+            case HALTED -> (vcpu.getRegs().rflags() & RFLAGS_IF) == 0;
+            default -> false;
+        };
+        if (nowDead != dead) {
+            dead = nowDead;
+            owner.idleChanged();
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package dev.arrow.kvm.vmm;
+
+import dev.arrow.kvm.x86.Layout;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * What the VMM needs to boot one guest, validated on construction: the kernel image, an optional
+ * initrd, the kernel command line, RAM size, vCPU count, where serial output goes, who hears
+ * status lines from the guest's init, and whether to log guest I/O verbosely.
+ *
+ * @param kernel         an ELF vmlinux or a bzImage
+ * @param initrd         the initramfs, in memory or in a file (empty: none)
+ * @param commandLine    printable ASCII, at most {@link Layout#CMDLINE_MAX_SIZE} - 1 bytes
+ * @param memoryBytes    guest RAM: a multiple of 4 KiB, at least {@link Layout#MIN_RAM_SIZE}
+ * @param vcpuCount      1 to {@link Layout#MAX_VCPUS}
+ * @param serialOutput   receives every byte the guest writes to its serial port (ttyS0)
+ * @param statusListener receives each status line (without newline) init writes to port 0xF4
+ * @param debug          log unhandled guest I/O at INFO instead of DEBUG
+ */
+public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine, long memoryBytes, int vcpuCount,
+                       OutputStream serialOutput, Consumer<String> statusListener, boolean debug) {
+
+    /** The initramfs handed to the kernel. */
+    public sealed interface Initrd {
+        /** Bytes held in memory. */
+        record InMemory(byte[] bytes) implements Initrd {
+            public InMemory {
+                Objects.requireNonNull(bytes, "initrd bytes");
+                if (bytes.length == 0) {
+                    throw new IllegalArgumentException("the initrd is empty: pass none instead");
+                }
+            }
+        }
+
+        /** A file read when the VM is built. */
+        record File(Path path) implements Initrd {
+            public File {
+                Objects.requireNonNull(path, "initrd path");
+            }
+        }
+
+        static Initrd of(byte[] bytes) {
+            return new InMemory(bytes);
+        }
+
+        static Initrd of(Path path) {
+            return new File(path);
+        }
+    }
+
+    public VmConfig {
+        Objects.requireNonNull(kernel, "kernel: give the path of a vmlinux or bzImage");
+        Objects.requireNonNull(initrd, "initrd: use Optional.empty() for none");
+        Objects.requireNonNull(commandLine, "command line");
+        Objects.requireNonNull(serialOutput, "serial output: use OutputStream.nullOutputStream() to drop it");
+        Objects.requireNonNull(statusListener, "status listener");
+        checkCommandLine(commandLine);
+        Layout.ramRegions(memoryBytes); // throws naming the rule
+        if (vcpuCount < 1 || vcpuCount > Layout.MAX_VCPUS) {
+            throw new IllegalArgumentException("vCPU count must be 1.." + Layout.MAX_VCPUS + ", got " + vcpuCount);
+        }
+    }
+
+    private static void checkCommandLine(String cmdline) {
+        if (cmdline.length() > Layout.CMDLINE_MAX_SIZE - 1) {
+            throw new IllegalArgumentException("kernel command line is " + cmdline.length() + " bytes, at most "
+                    + (Layout.CMDLINE_MAX_SIZE - 1) + " fit: shorten it");
+        }
+        for (int i = 0; i < cmdline.length(); i++) {
+            char c = cmdline.charAt(i);
+            if (c < 0x20 || c > 0x7E) {
+                throw new IllegalArgumentException(String.format(
+                        "kernel command line has character U+%04X at index %d: only printable ASCII is allowed", (int) c, i));
+            }
+        }
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Collects the settings; {@link #build()} validates them. Defaults: 1 vCPU, 256 MiB, no initrd. */
+    public static final class Builder {
+        private Path kernel;
+        private Initrd initrd;
+        private String commandLine = "";
+        private long memoryBytes = 256 * Layout.MiB;
+        private int vcpuCount = 1;
+        private OutputStream serialOutput = OutputStream.nullOutputStream();
+        private Consumer<String> statusListener = line -> { };
+        private boolean debug;
+
+        private Builder() {
+        }
+
+        public Builder kernel(Path kernel) {
+            this.kernel = kernel;
+            return this;
+        }
+
+        public Builder initrd(byte[] bytes) {
+            this.initrd = Initrd.of(bytes);
+            return this;
+        }
+
+        public Builder initrd(Path path) {
+            this.initrd = Initrd.of(path);
+            return this;
+        }
+
+        public Builder commandLine(String commandLine) {
+            this.commandLine = commandLine;
+            return this;
+        }
+
+        public Builder memoryBytes(long memoryBytes) {
+            this.memoryBytes = memoryBytes;
+            return this;
+        }
+
+        public Builder vcpuCount(int vcpuCount) {
+            this.vcpuCount = vcpuCount;
+            return this;
+        }
+
+        public Builder serialOutput(OutputStream serialOutput) {
+            this.serialOutput = serialOutput;
+            return this;
+        }
+
+        public Builder statusListener(Consumer<String> statusListener) {
+            this.statusListener = statusListener;
+            return this;
+        }
+
+        public Builder debug(boolean debug) {
+            this.debug = debug;
+            return this;
+        }
+
+        public VmConfig build() {
+            return new VmConfig(kernel, Optional.ofNullable(initrd), commandLine, memoryBytes, vcpuCount,
+                    serialOutput, statusListener, debug);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package dev.arrow.kvm.vmm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.arrow.kvm.HostKvm;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Tier 4: boots the real guest kernel through our VMM with a tiny initramfs whose init greets,
+ * reports its status and reboots. Needs a KVM that can boot Linux (the lab); skipped elsewhere.
+ * The kernel comes from {@code -Darrow.kernel=PATH} or {@code scripts/build-kernel.sh guest}.
+ * {@code -Darrow.boot.force=true} runs it anyway (to see how far a PVM host gets).
+ */
+@Tag("boot")
+class LinuxBootTest {
+    static final Duration TIMEOUT = Duration.ofSeconds(Long.getLong("arrow.boot.timeoutSeconds", 120));
+
+    @Test
+    void guestKernelRunsInitWhichReportsAndPowersOff() throws Exception {
+        HostKvm host = HostKvm.detect();
+        Assumptions.assumeTrue(host.canBootLinux() || Boolean.getBoolean("arrow.boot.force"), host.description());
+        Path kernel = guestKernel();
+        ByteArrayOutputStream serial = new ByteArrayOutputStream();
+        List<String> status = new CopyOnWriteArrayList<>();
+        VmConfig config = VmConfig.builder()
+                .kernel(kernel)
+                .initrd(Initramfs.cpio())
+                .commandLine("console=ttyS0 reboot=k panic=-1")
+                .memoryBytes(256L << 20)
+                .vcpuCount(2)
+                .serialOutput(serial)
+                .statusListener(status::add)
+                .build();
+        long start = System.nanoTime();
+        try (RunningVm vm = VmBuilder.start(config)) {
+            VmOutcome outcome = vm.awaitExit(TIMEOUT).orElseGet(() -> {
+                vm.stop();
+                return new VmOutcome.Stopped();
+            });
+            String console = serial.toString(StandardCharsets.UTF_8);
+            System.out.printf("boot ended after %d ms: %s%n--- serial ---%n%s%n--- status ---%n%s%n",
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), outcome.describe(), console, status);
+            assertThat(outcome).as("%s%nserial:%n%s", outcome.describe(), console).isInstanceOf(VmOutcome.Reset.class);
+            assertThat(console).contains(Initramfs.GREETING.trim());
+            assertThat(status).contains(Initramfs.STATUS);
+        }
+    }
+
+    private static Path guestKernel() throws IOException, InterruptedException {
+        String property = System.getProperty("arrow.kernel");
+        if (property != null && !property.isBlank()) {
+            return Path.of(property);
+        }
+        Path script = findScript();
+        Process p = new ProcessBuilder(script.toString(), "guest").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertThat(p.waitFor()).as("%s guest exit status", script).isZero();
+        String[] lines = out.split("\n");
+        return Path.of(lines[lines.length - 1].trim());
+    }
+
+    private static Path findScript() {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path candidate = dir.resolve("scripts/build-kernel.sh");
+            if (Files.isExecutable(candidate)) {
+                return candidate;
+            }
+        }
+        throw new AssertionError("scripts/build-kernel.sh not found above " + Path.of("").toAbsolutePath()
+                + ": pass -Darrow.kernel=PATH");
+    }
+}

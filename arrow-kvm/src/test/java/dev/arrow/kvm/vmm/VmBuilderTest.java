@@ -1,0 +1,212 @@
+package dev.arrow.kvm.vmm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.arrow.kvm.Asm;
+import dev.arrow.kvm.HostKvm;
+import dev.arrow.kvm.KvmAssumptions;
+import dev.arrow.kvm.loader.KernelLoadException;
+import dev.arrow.kvm.x86.Layout;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Tier 2: the builder and the vCPU threads, driving tiny 64-bit "kernels" (see TinyKernel)
+ * through the same path a Linux boot takes.
+ */
+@Tag("kvm")
+class VmBuilderTest {
+    static final Duration TIMEOUT = Duration.ofSeconds(20);
+    static final long MEMORY = 64 * Layout.MiB;
+
+    @TempDir
+    Path dir;
+    final ByteArrayOutputStream serial = new ByteArrayOutputStream();
+    final List<String> status = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void needKvm() {
+        KvmAssumptions.assumeKvm();
+    }
+
+    private VmConfig.Builder config(Asm code) throws IOException {
+        return VmConfig.builder().kernel(TinyKernel.write(dir, code.bytes())).memoryBytes(MEMORY)
+                .serialOutput(serial).statusListener(status::add);
+    }
+
+    private static VmOutcome await(RunningVm vm) throws InterruptedException {
+        return vm.awaitExit(TIMEOUT).orElseThrow(() -> new AssertionError("guest still running after " + TIMEOUT));
+    }
+
+    /** Prints the first command-line byte (found through the zero page) and "hi", reports, resets. */
+    private static Asm politeKernel() {
+        return Asm.longMode()
+                .movEaxFromRsi(0x228)          // boot_params.hdr.cmd_line_ptr
+                .movAlFromRaxPtr()
+                .movDx(Layout.SERIAL_PORT).outDxAl()
+                .movAl('h').outDxAl().movAl('i').outDxAl().movAl('\n').outDxAl()
+                .outString(Layout.STATUS_PORT, "arrow-status exited 0\n")
+                .movAl(0xFE).outAl(Layout.I8042_COMMAND_PORT)   // pulse the reset line
+                .spin();
+    }
+
+    @Test
+    void tinyKernelPrintsReportsStatusAndResetsInOrder() throws Exception {
+        try (RunningVm vm = VmBuilder.start(config(politeKernel()).commandLine("Zebra console=ttyS0").build())) {
+            VmOutcome outcome = await(vm);
+            assertThat(outcome).isInstanceOf(VmOutcome.Reset.class);
+            assertThat(outcome.isOrderly()).isTrue();
+            assertThat(serial.toString(StandardCharsets.US_ASCII)).isEqualTo("Zhi\n");
+            assertThat(status).containsExactly("arrow-status exited 0");
+            assertThat(vm.vcpuStates()).containsOnly(VcpuRunner.State.FINISHED);
+            assertThat(vm.isAlive()).isFalse();
+        }
+    }
+
+    /** BSP code that copies {@code ap} to {@code trampoline}, then sends INIT and SIPI to APIC id 1. */
+    private static Asm startSecondVcpu(int trampoline, byte[] ap, long apSource) {
+        return Asm.longMode()
+                .movRsi(apSource).movRdi(trampoline).movRcx(ap.length).repMovsb()
+                .movRbx(Layout.LAPIC_ADDRESS + 0x310).movEax(1 << 24).movToRbxPtrEax()   // ICR high: APIC id 1
+                .movRbx(Layout.LAPIC_ADDRESS + 0x300).movEax(0x4500).movToRbxPtrEax()    // INIT, assert
+                .movEax(0x4600 | (trampoline >>> 12)).movToRbxPtrEax()                    // start-up IPI
+                .spin();
+    }
+
+    @Test
+    void secondVcpuWaitsForTheStartupIpiAndRunsTheTrampoline() throws Exception {
+        int trampoline = 0x30000; // page aligned below 1 MiB: the AP starts at CS = 0x3000, IP = 0
+        byte[] ap = Asm.real().outString(Layout.STATUS_PORT, "ap-started\n")
+                .movAl(0xFE).outAl(Layout.I8042_COMMAND_PORT).cli().hlt().bytes();
+        int bspLength = startSecondVcpu(trampoline, ap, 0).here(); // instruction sizes do not depend on values
+        Asm image = startSecondVcpu(trampoline, ap, TinyKernel.LOAD_ADDRESS + bspLength).raw(ap);
+        try (RunningVm vm = VmBuilder.start(config(image).vcpuCount(2).build())) {
+            VmOutcome outcome = await(vm);
+            assertThat(outcome).as(outcome.describe()).isInstanceOf(VmOutcome.Reset.class);
+            assertThat(status).containsExactly("ap-started");
+            assertThat(vm.vcpuStates()).hasSize(2).containsOnly(VcpuRunner.State.FINISHED);
+        }
+    }
+
+    @Test
+    void exceptionBeforeAnyIdtEndsAsTripleFault() throws Exception {
+        try (RunningVm vm = VmBuilder.start(config(Asm.longMode().ud2()).build())) {
+            VmOutcome outcome = await(vm);
+            assertThat(outcome).isInstanceOf(VmOutcome.TripleFault.class);
+            assertThat(((VmOutcome.TripleFault) outcome).vcpu()).isZero();
+        }
+    }
+
+    @Test
+    void haltWithInterruptsOffEndsAsHalted() throws Exception {
+        try (RunningVm vm = VmBuilder.start(config(Asm.longMode().cli().hlt()).vcpuCount(2).build())) {
+            VmOutcome outcome = await(vm);
+            assertThat(outcome).as(outcome.describe()).isInstanceOf(VmOutcome.Halted.class);
+        }
+    }
+
+    @Test
+    void accessOutsideRamAndDevicesIsAGuestMemoryFault() throws Exception {
+        long address = 0x2000_0000L; // 512 MiB: below the MMIO hole, above the 64 MiB of RAM
+        Asm code = Asm.longMode().movRbx(address).movRax(42).movToRbxPtrRax().spin();
+        try (RunningVm vm = VmBuilder.start(config(code).build())) {
+            VmOutcome outcome = await(vm);
+            assertThat(outcome).isInstanceOf(VmOutcome.GuestMemoryFault.class);
+            VmOutcome.GuestMemoryFault f = (VmOutcome.GuestMemoryFault) outcome;
+            assertThat(f.address()).isEqualTo(address);
+            assertThat(f.length()).isEqualTo(8);
+            assertThat(f.write()).isTrue();
+            assertThat(f.describe()).contains("0x20000000").contains("outside RAM");
+        }
+    }
+
+    @Test
+    void unclaimedAccessInTheMmioHoleIsIgnored() throws Exception {
+        Asm code = Asm.longMode().movRbx(Layout.VIRTIO_MMIO_BASE).movEaxFromRbxPtr()  // no device there yet
+                .movDx(Layout.SERIAL_PORT).outDxAl()                                  // reads as 0xFF
+                .movAl(0xFE).outAl(Layout.I8042_COMMAND_PORT).spin();
+        try (RunningVm vm = VmBuilder.start(config(code).build())) {
+            assertThat(await(vm)).isInstanceOf(VmOutcome.Reset.class);
+            assertThat(serial.toByteArray()).containsExactly(0xFF);
+        }
+    }
+
+    @Test
+    void stopEndsAGuestThatNeverExits() throws Exception {
+        try (RunningVm vm = VmBuilder.start(config(Asm.longMode().spin()).vcpuCount(2).build())) {
+            assertThat(vm.awaitExit(Duration.ofMillis(300))).isEmpty();
+            assertThat(vm.isAlive()).isTrue();
+            vm.stop();
+            assertThat(await(vm)).isInstanceOf(VmOutcome.Stopped.class);
+            assertThat(vm.vcpuStates()).containsOnly(VcpuRunner.State.FINISHED);
+        }
+    }
+
+    @Test
+    void unsupportedInstructionOnPvmIsAnInternalErrorNamingTheHost() throws Exception {
+        Assumptions.assumeTrue(HostKvm.detect() == HostKvm.PVM,
+                "only PVM's instruction interpreter lacks xgetbv; hardware KVM runs it");
+        try (RunningVm vm = VmBuilder.start(config(Asm.longMode().xgetbv().spin()).build())) {
+            VmOutcome outcome = await(vm);
+            assertThat(outcome).isInstanceOf(VmOutcome.InternalError.class);
+            assertThat(outcome.describe()).contains("emulation failure").contains("PVM");
+        }
+    }
+
+    @Test
+    void failedBuildReleasesEverythingItMade() throws Exception {
+        VmConfig missing = VmConfig.builder().kernel(dir.resolve("no-such-vmlinux")).memoryBytes(MEMORY).build();
+        assertThatThrownBy(() -> VmBuilder.start(missing)).isInstanceOf(KernelLoadException.class);
+        long fds = count("/proc/self/fd");
+        long maps = count("/proc/self/maps");
+        for (int i = 0; i < 30; i++) {
+            assertThatThrownBy(() -> VmBuilder.start(missing)).isInstanceOf(KernelLoadException.class)
+                    .hasMessageContaining("no-such-vmlinux");
+        }
+        assertThat(count("/proc/self/fd")).isLessThanOrEqualTo(fds + 2);
+        assertThat(count("/proc/self/maps")).isLessThan(maps + 20);
+    }
+
+    @Test
+    void closeReleasesThreadsFdsAndMappings() throws Exception {
+        Asm code = politeKernel();
+        try (RunningVm vm = VmBuilder.start(config(code).build())) {
+            await(vm); // warm-up
+        }
+        long fds = count("/proc/self/fd");
+        long maps = count("/proc/self/maps");
+        for (int i = 0; i < 20; i++) {
+            RunningVm vm = VmBuilder.start(config(Asm.longMode().spin()).vcpuCount(2).build());
+            vm.close(); // while the guest still runs
+            assertThat(vm.isAlive()).isFalse();
+        }
+        assertThat(count("/proc/self/fd")).isLessThanOrEqualTo(fds + 2);
+        assertThat(count("/proc/self/maps")).isLessThan(maps + 20);
+        assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().startsWith("arrow-vm") && t.isAlive());
+    }
+
+    private static long count(String path) throws IOException {
+        Path p = Path.of(path);
+        if (Files.isDirectory(p)) {
+            try (Stream<Path> s = Files.list(p)) {
+                return s.count();
+            }
+        }
+        try (Stream<String> s = Files.lines(p)) {
+            return s.count();
+        }
+    }
+}
