@@ -89,6 +89,10 @@ public final class Layout {
     public static final long IOAPIC_ADDRESS = 0xFEC0_0000L;
     /** Default local APIC MMIO base. */
     public static final long LAPIC_ADDRESS = 0xFEE0_0000L;
+    /** KVM_SET_TSS_ADDR: three pages KVM needs for its real-mode TSS (Intel), inside the MMIO hole. */
+    public static final long KVM_TSS_ADDRESS = 0xFFFB_D000L;
+    /** KVM_SET_IDENTITY_MAP_ADDR: one page for KVM's identity-map page table (Intel), below the TSS. */
+    public static final long KVM_IDENTITY_MAP_ADDRESS = 0xFFFB_C000L;
 
     // ---- I/O ports ----
 

@@ -1,0 +1,176 @@
+package dev.arrow.kvm.virtio;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.arrow.kvm.memory.GuestAddress;
+import dev.arrow.kvm.memory.HeapGuestMemory;
+import dev.arrow.kvm.virtio.console.ConsolePort;
+import dev.arrow.kvm.virtio.console.VirtioConsole;
+import dev.arrow.kvm.virtio.rng.VirtioRng;
+import dev.arrow.kvm.virtio.testing.GuestArena;
+import dev.arrow.kvm.virtio.testing.QueueDriver;
+import dev.arrow.kvm.virtio.testing.VirtioMmioDriver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Random chains, some well-formed and some hostile, thrown at whole devices through their
+ * transport, mixed with random register writes and host stream activity: nothing may escape the
+ * transport, nothing may touch memory outside guest RAM, and a failed device must come back after
+ * a driver reset.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class VirtioDeviceFuzzTest {
+    static final int ROUNDS = Integer.getInteger("arrow.fuzz.deviceRounds", 200_000);
+    static final long RAM = 1 << 20;
+
+    final WatchedMemory memory = new WatchedMemory(HeapGuestMemory.ofSize(RAM));
+    static final int STDIN_LIMIT = 1000;
+    final byte[] sink = new byte[4096];
+    SplittableRandom random;
+    int stdinWritten;
+
+    @Test
+    void theConsoleSurvivesRandomChainsAndRegisterWrites() throws IOException {
+        VirtioConsole console = VirtioConsole.builder().stdio().bufferBytes(STDIN_LIMIT + 24).queueSize(16).build();
+        Stats stats = run(console, 8, () -> hostActivity(console));
+        System.out.println("virtio console fuzz: " + stats);
+        assertThat(stats.failures).isPositive();
+        assertThat(stats.reinitialized).isPositive();
+    }
+
+    @Test
+    void theEntropyDeviceSurvivesRandomChainsAndRegisterWrites() {
+        Stats stats = run(new VirtioRng(), 1, () -> { });
+        System.out.println("virtio rng fuzz: " + stats);
+        assertThat(stats.failures).isPositive();
+        assertThat(stats.usedBuffers).isPositive();
+    }
+
+    static final class Stats {
+        long failures;
+        long reinitialized;
+        long usedBuffers;
+        long seed;
+
+        @Override
+        public String toString() {
+            return String.format("%d rounds, %d guest errors, %d re-initializations, %d buffers used, seed %d",
+                    ROUNDS, failures, reinitialized, usedBuffers, seed);
+        }
+    }
+
+    private Stats run(VirtioDevice device, int queueCount, Runnable host) {
+        Stats stats = new Stats();
+        stats.seed = Long.getLong("arrow.fuzz.seed", System.nanoTime());
+        random = new SplittableRandom(stats.seed);
+        VirtioMmioTransport transport = new VirtioMmioTransport("fuzzed", device, memory, () -> { },
+                (name, error) -> stats.failures++, Runnable::run);
+        GuestArena arena = new GuestArena(memory, GuestAddress.of(0x1000), RAM - 0x1000);
+        VirtioMmioDriver driver = null;
+        List<QueueDriver> queues = null;
+        try {
+            for (int round = 0; round < ROUNDS; round++) {
+                if (queues == null || (transport.status() & DeviceStatus.DEVICE_NEEDS_RESET) != 0) {
+                    arena.reset();
+                    driver = new VirtioMmioDriver(transport, arena);
+                    queues = driver.initialize(-1L, queueCount, 16);
+                    stats.reinitialized++;
+                }
+                int q = random.nextInt(queueCount);
+                QueueDriver queue = queues.get(q);
+                int roll = random.nextInt(100);
+                if (roll < 85) {
+                    addWellFormed(queue, arena, q);
+                } else if (roll < 97) {
+                    addHostile(queue);
+                } else if (roll < 98) {
+                    driver.writeRegister(random.nextInt(0x40) * 4, random.nextInt());
+                } else {
+                    transport.write(random.nextInt(0x200), new byte[1 + random.nextInt(8)]);
+                }
+                driver.notifyQueue(q);
+                if (random.nextInt(4) == 0) {
+                    transport.notifyQueue(random.nextInt(queueCount + 2) - 1);
+                }
+                for (QueueDriver d : queues) {
+                    while (d.pollUsed() != null) {
+                        stats.usedBuffers++;
+                    }
+                }
+                host.run();
+                if (arena.remaining() < 64 << 10) {
+                    queues = null; // start over with fresh memory
+                }
+            }
+        } catch (RuntimeException | AssertionError e) {
+            throw new AssertionError("seed " + stats.seed + ": " + e, e);
+        }
+        transport.close();
+        assertThat(memory.violations()).as("seed %d", stats.seed).isEmpty();
+        return stats;
+    }
+
+    private void addWellFormed(QueueDriver queue, GuestArena arena, int queueIndex) {
+        if (queue.freeDescriptors() < 2) {
+            return;
+        }
+        int length = 1 + random.nextInt(64);
+        GuestAddress buffer = arena.allocate(length);
+        // even queues take device-writable buffers (receive, control receive, entropy requests),
+        // odd ones device-readable (transmit): mostly follow that, sometimes not
+        boolean writable = (queueIndex % 2 == 0) != (random.nextInt(10) == 0);
+        if (queueIndex == 3 && !writable) {
+            // a plausible control message: header with a small id and a known event
+            byte[] message = new byte[8];
+            message[0] = (byte) random.nextInt(4);
+            message[4] = (byte) random.nextInt(8);
+            message[6] = (byte) random.nextInt(2);
+            memory.write(buffer, message);
+            length = 8;
+        } else if (!writable) {
+            memory.fill(buffer, length, (byte) random.nextInt());
+        }
+        queue.add(writable ? QueueDriver.Buffer.writable(buffer, length) : QueueDriver.Buffer.readable(buffer, length));
+    }
+
+    private void addHostile(QueueDriver queue) {
+        int index = random.nextInt(queue.size());
+        long address = random.nextInt(3) == 0 ? random.nextLong() : random.nextLong(RAM + 4096);
+        long length = random.nextInt(3) == 0 ? Integer.toUnsignedLong(random.nextInt()) : random.nextInt(256);
+        queue.writeDescriptor(index, address, length, random.nextInt(8), random.nextInt(queue.size() + 1));
+        if (random.nextInt(20) == 0) {
+            queue.setAvailIdx(random.nextInt(0x10000));
+        } else {
+            queue.publish(random.nextInt(10) == 0 ? random.nextInt(0x10000) : index);
+        }
+    }
+
+    /** Reads what is there from the output streams and sometimes feeds stdin, never blocking. */
+    private void hostActivity(VirtioConsole console) {
+        try {
+            for (ConsolePort port : console.ports()) {
+                if (port.direction() == ConsolePort.Direction.FROM_GUEST) {
+                    InputStream in = port.fromGuest();
+                    int n = in.available();
+                    if (n > 0) {
+                        in.read(sink, 0, Math.min(n, sink.length));
+                    }
+                }
+            }
+            // stdin blocks when its buffer is full (the guest may never read): stay below it
+            if (random.nextInt(200) == 0 && stdinWritten < STDIN_LIMIT) {
+                int n = 1 + random.nextInt(4);
+                console.port(VirtioConsole.STDIN_PORT).toGuest().write(new byte[n]);
+                stdinWritten += n;
+            }
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+}

@@ -1,0 +1,420 @@
+package dev.arrow.kvm.virtio.console;
+
+import static dev.arrow.kvm.virtio.console.ControlMessage.DEVICE_ADD;
+import static dev.arrow.kvm.virtio.console.ControlMessage.PORT_NAME;
+import static dev.arrow.kvm.virtio.console.ControlMessage.PORT_OPEN;
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.arrow.kvm.memory.GuestAddress;
+import dev.arrow.kvm.memory.HeapGuestMemory;
+import dev.arrow.kvm.virtio.DeviceStatus;
+import dev.arrow.kvm.virtio.VirtioFeatures;
+import dev.arrow.kvm.virtio.VirtioMmioTransport;
+import dev.arrow.kvm.virtio.testing.GuestArena;
+import dev.arrow.kvm.virtio.testing.QueueDriver;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class VirtioConsoleTest {
+    static final int BUFFER = 256;
+    static final int STDIN = VirtioConsole.STDIN_PORT;
+    static final int STDOUT = VirtioConsole.STDOUT_PORT;
+    static final int STDERR = VirtioConsole.STDERR_PORT;
+
+    final HeapGuestMemory memory = HeapGuestMemory.ofSize(4 << 20);
+    final GuestArena arena = new GuestArena(memory, GuestAddress.of(0x10000), 3 << 20);
+    final VirtioConsole console = VirtioConsole.builder().stdio().bufferBytes(BUFFER).queueSize(8).build();
+    final AtomicInteger interrupts = new AtomicInteger();
+    final List<String> guestErrors = new ArrayList<>();
+    final VirtioMmioTransport transport = new VirtioMmioTransport("virtio-console", console, memory,
+            interrupts::incrementAndGet, (name, e) -> guestErrors.add(e.getMessage()), Runnable::run);
+    final ConsoleGuest guest = new ConsoleGuest(transport, arena);
+
+    static byte[] bytes(int count, int seed) {
+        byte[] b = new byte[count];
+        for (int i = 0; i < count; i++) {
+            b[i] = (byte) (seed + i * 7);
+        }
+        return b;
+    }
+
+    @Test
+    void theHandshakeAnnouncesEveryPortByNameAndOpensTheHostEnds() {
+        guest.probe(VirtioConsole.F_MULTIPORT, 16, 4, 64);
+        assertThat(guest.portCount()).isEqualTo(3);
+        assertThat(guest.mmio.deviceFeatures() & VirtioConsole.F_MULTIPORT).isNotZero();
+        guest.sendControl(ConsoleGuest.BAD_ID, ControlMessage.DEVICE_READY, 1);
+        guest.processControl();
+
+        assertThat(guest.received).containsExactly(
+                ControlMessage.of(0, DEVICE_ADD, 0), ControlMessage.of(1, DEVICE_ADD, 0), ControlMessage.of(2, DEVICE_ADD, 0),
+                ControlMessage.portName(0, "arrow.stdin"), ControlMessage.of(0, PORT_OPEN, 1),
+                ControlMessage.portName(1, "arrow.stdout"), ControlMessage.of(1, PORT_OPEN, 1),
+                ControlMessage.portName(2, "arrow.stderr"), ControlMessage.of(2, PORT_OPEN, 1));
+        assertThat(guest.received).noneMatch(m -> m.event() == ControlMessage.CONSOLE_PORT);
+        assertThat(interrupts.get()).isPositive();
+    }
+
+    @Test
+    void repeatedOrUnknownDriverMessagesAreIgnored() {
+        guest.start();
+        int before = guest.received.size();
+        guest.sendControl(ConsoleGuest.BAD_ID, ControlMessage.DEVICE_READY, 1);
+        guest.sendControl(1, ControlMessage.PORT_READY, 1);
+        guest.sendControl(7, ControlMessage.PORT_READY, 1);
+        guest.sendControl(ConsoleGuest.BAD_ID, PORT_OPEN, 1);
+        guest.sendControl(0, ControlMessage.RESIZE, 0);
+        assertThat(guest.processControl()).isEmpty();
+        assertThat(guest.received).hasSize(before);
+        assertThat(transport.failure()).isNull();
+    }
+
+    @Test
+    void controlMessagesWaitInOrderForReceiveBuffers() {
+        guest.probe(VirtioConsole.F_MULTIPORT, 1, 4, 64);
+        guest.sendControl(ConsoleGuest.BAD_ID, ControlMessage.DEVICE_READY, 1);
+        for (int round = 0; round < 20; round++) {
+            guest.processControl(); // handles one message, re-posts the one buffer
+        }
+        assertThat(guest.received).extracting(ControlMessage::event).containsExactly(DEVICE_ADD, DEVICE_ADD, DEVICE_ADD,
+                PORT_NAME, PORT_OPEN, PORT_NAME, PORT_OPEN, PORT_NAME, PORT_OPEN);
+    }
+
+    @Test
+    void theConfigSpaceReportsTheNumberOfPorts() {
+        byte[] config = guest.mmio.readConfig(0, 4);
+        assertThat(config).containsOnly(0);
+        assertThat(guest.mmio.readConfig(4, 4)).containsExactly(3, 0, 0, 0);
+        assertThat(guest.mmio.readConfig(8, 4)).containsOnly(0);
+    }
+
+    @Test
+    void stdoutAndStderrArriveOnSeparateHostStreams() throws IOException {
+        guest.start();
+        guest.open(STDOUT);
+        guest.open(STDERR);
+        assertThat(guest.write(STDOUT, "to stdout".getBytes(US_ASCII))).isTrue();
+        assertThat(guest.write(STDERR, "to stderr".getBytes(US_ASCII))).isTrue();
+        assertThat(guest.write(STDOUT, " again".getBytes(US_ASCII))).isTrue();
+
+        assertThat(new String(console.port(STDOUT).fromGuest().readNBytes(15), US_ASCII)).isEqualTo("to stdout again");
+        assertThat(new String(console.port(STDERR).fromGuest().readNBytes(9), US_ASCII)).isEqualTo("to stderr");
+        assertThat(console.port(STDOUT).fromGuest().available()).isZero();
+        assertThat(guest.unreturnedTransmits(STDOUT)).isZero();
+        assertThat(guest.unreturnedTransmits(STDERR)).isZero();
+    }
+
+    @Test
+    void hostInputReachesTheGuestOnlyOnceItOpensThePort() throws IOException {
+        guest.start();
+        console.port(STDIN).toGuest().write("hello".getBytes(US_ASCII));
+        assertThat(guest.read(STDIN)).as("Linux drops data for a port nobody opened").isEmpty();
+        guest.open(STDIN);
+        assertThat(new String(guest.read(STDIN), US_ASCII)).isEqualTo("hello");
+        console.port(STDIN).toGuest().write(" world".getBytes(US_ASCII));
+        assertThat(new String(guest.read(STDIN), US_ASCII)).isEqualTo(" world");
+    }
+
+    @Test
+    void hostInputLargerThanOneReceiveBufferSpreadsOverSeveral() throws IOException {
+        guest.start();
+        guest.open(STDIN);
+        byte[] data = bytes(200, 3); // receive buffers are 64 bytes
+        console.port(STDIN).toGuest().write(data);
+        assertThat(guest.read(STDIN)).isEqualTo(data);
+    }
+
+    @Test
+    void aHostThatStopsReadingStopsTheGuestInsteadOfGrowingMemory() throws IOException {
+        guest.start();
+        guest.open(STDOUT);
+        ByteArrayOutputStream sent = new ByteArrayOutputStream();
+        int accepted = 0;
+        for (int i = 0; i < 20; i++) {
+            byte[] chunk = bytes(100, i);
+            if (!guest.write(STDOUT, chunk)) {
+                break;
+            }
+            sent.writeBytes(chunk);
+            accepted++;
+        }
+        InputStream stdout = console.port(STDOUT).fromGuest();
+        assertThat(accepted).as("the guest's queue filled up").isLessThan(20);
+        assertThat(stdout.available()).as("host memory is bounded").isEqualTo(BUFFER);
+        assertThat(guest.unreturnedTransmits(STDOUT)).as("the rest waits in the guest's ring").isGreaterThan(5);
+
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        while (got.size() < sent.size()) {
+            byte[] chunk = new byte[64];
+            int n = stdout.read(chunk);
+            got.write(chunk, 0, n);
+            assertThat(stdout.available()).isLessThanOrEqualTo(BUFFER);
+        }
+        assertThat(got.toByteArray()).isEqualTo(sent.toByteArray());
+        assertThat(guest.unreturnedTransmits(STDOUT)).isZero();
+    }
+
+    @Test
+    void withEventIdxAGuestThatKicksOnlyWhenAskedNeverStrandsOutputOrInput() throws IOException {
+        guest.probe(VirtioConsole.F_MULTIPORT | VirtioFeatures.EVENT_IDX, 16, 4, 64);
+        guest.sendControl(ConsoleGuest.BAD_ID, ControlMessage.DEVICE_READY, 1);
+        guest.processControl();
+        assertThat(guest.mmio.features() & VirtioFeatures.EVENT_IDX).isNotZero();
+        guest.honourSuppression = true;
+        guest.open(STDOUT);
+        guest.open(STDIN);
+        InputStream stdout = console.port(STDOUT).fromGuest();
+        ByteArrayOutputStream sent = new ByteArrayOutputStream();
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        for (int round = 0; round < 200; round++) {
+            byte[] chunk = bytes(37 + round % 50, round);
+            while (!guest.write(STDOUT, chunk)) {
+                got.write(stdout.read()); // the guest's queue is full: the host must read to go on
+            }
+            sent.writeBytes(chunk);
+            if (round % 3 == 0) {
+                byte[] some = new byte[stdout.available()];
+                got.write(some, 0, stdout.read(some, 0, some.length));
+            }
+        }
+        while (got.size() < sent.size()) {
+            got.write(stdout.read());
+        }
+        assertThat(got.toByteArray()).isEqualTo(sent.toByteArray());
+
+        byte[] input = bytes(1000, 5);
+        ByteArrayOutputStream received = new ByteArrayOutputStream();
+        for (int offset = 0; offset < input.length; offset += 100) {
+            console.port(STDIN).toGuest().write(input, offset, 100);
+            received.writeBytes(guest.read(STDIN));
+        }
+        received.writeBytes(guest.read(STDIN));
+        assertThat(received.toByteArray()).isEqualTo(input);
+    }
+
+    @Test
+    void aFullHostInputBufferBlocksTheHostWriterUntilTheGuestReads() throws Exception {
+        guest.start();
+        byte[] data = bytes(1000, 9);
+        CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+            try (OutputStream stdin = console.port(STDIN).toGuest()) {
+                stdin.write(data);
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        Thread.sleep(200);
+        assertThat(writer).as("blocked: the guest has not opened stdin").isNotDone();
+        guest.open(STDIN);
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (got.size() < data.length && System.nanoTime() < deadline) {
+            got.writeBytes(guest.read(STDIN));
+            Thread.onSpinWait();
+        }
+        writer.get(10, TimeUnit.SECONDS);
+        assertThat(got.toByteArray()).isEqualTo(data);
+    }
+
+    @Test
+    void endOfHostInputReachesTheGuestOnlyAfterItsLastByte() throws IOException {
+        guest.probe(VirtioConsole.F_MULTIPORT, 16, 0, 64); // no receive buffers yet
+        guest.sendControl(ConsoleGuest.BAD_ID, ControlMessage.DEVICE_READY, 1);
+        guest.processControl();
+        guest.open(STDIN);
+        OutputStream stdin = console.port(STDIN).toGuest();
+        stdin.write("last words".getBytes(US_ASCII));
+        stdin.close();
+        assertThat(guest.processControl()).as("no EOF while data is undelivered").isEmpty();
+
+        guest.postReceiveBuffers(VirtioConsole.receiveQueue(STDIN), 2, 64);
+        assertThat(guest.filledReceiveBuffers(STDIN)).as("data is in the used ring before the EOF message").isEqualTo(1);
+        assertThat(guest.processControl()).containsExactly(ControlMessage.of(STDIN, PORT_OPEN, 0));
+        assertThat(guest.hostConnected.get((long) STDIN)).isFalse();
+        assertThat(new String(guest.read(STDIN), US_ASCII)).isEqualTo("last words");
+        assertThatThrownBy(() -> stdin.write(1)).isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void hostInputClosedBeforeTheGuestIsReadyIsEndOfFileAtOnce() throws IOException {
+        console.port(STDIN).toGuest().close();
+        guest.start();
+        assertThat(guest.received).containsSubsequence(ControlMessage.of(STDIN, PORT_OPEN, 1),
+                ControlMessage.of(STDIN, PORT_OPEN, 0));
+        assertThat(guest.hostConnected.get((long) STDIN)).isFalse();
+        assertThat(guest.hostConnected.get((long) STDOUT)).isTrue();
+    }
+
+    @Test
+    void theGuestClosingAPortEndsTheHostStreamAfterItsLastBytes() throws IOException {
+        guest.start();
+        guest.open(STDOUT);
+        ByteArrayOutputStream sent = new ByteArrayOutputStream();
+        for (int i = 0; i < 5; i++) {
+            byte[] chunk = bytes(100, i);
+            assertThat(guest.write(STDOUT, chunk)).isTrue();
+            sent.writeBytes(chunk);
+        }
+        guest.close(STDOUT);
+        assertThat(console.port(STDOUT).isOutputEnded()).as("bytes are still in the guest's ring").isFalse();
+        assertThat(console.port(STDOUT).fromGuest().readAllBytes()).isEqualTo(sent.toByteArray());
+        assertThat(console.port(STDOUT).fromGuest().read()).isEqualTo(-1);
+        assertThat(console.outputComplete()).as("stderr is still open").isNotDone();
+    }
+
+    @Test
+    void anEndedOutputPortStaysWritableForTheGuestAfterADriverReset() throws IOException {
+        guest.start();
+        guest.open(STDOUT);
+        guest.write(STDOUT, "done".getBytes(US_ASCII));
+        guest.close(STDOUT);
+        assertThat(console.port(STDOUT).fromGuest().readAllBytes()).isEqualTo("done".getBytes(US_ASCII));
+        guest.mmio.reset();
+        ConsoleGuest again = new ConsoleGuest(transport, arena);
+        again.start();
+        assertThat(again.hostConnected.get((long) STDOUT)).as("PORT_OPEN 0 would block the guest's writes").isTrue();
+        again.open(STDOUT);
+        assertThat(again.write(STDOUT, "late".getBytes(US_ASCII))).isTrue();
+        assertThat(again.unreturnedTransmits(STDOUT)).isZero();
+        assertThat(console.port(STDOUT).droppedBytes()).isEqualTo(4);
+    }
+
+    @Test
+    void aStoppedGuestEndsEveryOutputStreamAfterWhatItLeftInItsRings() throws Exception {
+        guest.start();
+        guest.open(STDOUT);
+        guest.open(STDERR);
+        byte[] out = bytes(400, 1);
+        byte[] err = bytes(30, 2);
+        assertThat(guest.write(STDOUT, out)).isTrue();
+        assertThat(guest.write(STDERR, err)).isTrue();
+        transport.guestStopped();
+        assertThat(console.port(STDERR).fromGuest().readAllBytes()).isEqualTo(err);
+        assertThat(console.port(STDOUT).fromGuest().readAllBytes()).isEqualTo(out);
+        console.outputComplete().get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aHostThatClosesItsOutputStreamLetsTheGuestWriteOn() throws IOException {
+        guest.start();
+        guest.open(STDOUT);
+        console.port(STDOUT).fromGuest().close();
+        for (int i = 0; i < 30; i++) {
+            assertThat(guest.write(STDOUT, bytes(100, i))).isTrue();
+        }
+        assertThat(guest.unreturnedTransmits(STDOUT)).isZero();
+        assertThat(console.port(STDOUT).droppedBytes()).isEqualTo(3000);
+        assertThatThrownBy(() -> console.port(STDOUT).fromGuest().read()).isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void guestOutputOnTheInputPortIsDroppedNotKept() {
+        guest.start();
+        guest.open(STDIN);
+        assertThat(guest.write(STDIN, bytes(50, 0))).isTrue();
+        assertThat(guest.unreturnedTransmits(STDIN)).isZero();
+        assertThat(console.port(STDIN).droppedBytes()).isEqualTo(50);
+    }
+
+    @Test
+    void aShortControlMessageFailsTheDevice() {
+        guest.start();
+        guest.sendRawControl(new byte[] {0, 0, 0, 0});
+        assertThat(guestErrors).singleElement().asString().contains("at least 8 bytes");
+        assertThat(guest.mmio.status() & DeviceStatus.DEVICE_NEEDS_RESET).isNotZero();
+    }
+
+    @Test
+    void aWritableBufferInATransmitQueueFailsTheDevice() {
+        guest.start();
+        QueueDriver tx = guest.mmio.queue(VirtioConsole.transmitQueue(STDOUT));
+        tx.add(QueueDriver.Buffer.writable(arena.allocate(16), 16));
+        guest.mmio.notifyQueue(VirtioConsole.transmitQueue(STDOUT));
+        assertThat(guestErrors).singleElement().asString().contains("transmit chain").contains("device-writable");
+    }
+
+    @Test
+    void aReadableBufferInAReceiveQueueFailsTheDevice() throws IOException {
+        guest.start();
+        guest.open(STDIN);
+        guest.read(STDIN);
+        QueueDriver rx = guest.mmio.queue(VirtioConsole.receiveQueue(STDIN));
+        for (int i = 0; i < 4; i++) {
+            rx.pollUsed();
+        }
+        console.port(STDIN).toGuest().write(bytes(300, 0)); // uses up the 4 good buffers
+        rx.add(QueueDriver.Buffer.readable(arena.allocate(16), 16));
+        guest.mmio.notifyQueue(VirtioConsole.receiveQueue(STDIN));
+        assertThat(guestErrors).singleElement().asString().contains("receive chain");
+    }
+
+    @Test
+    void aTooSmallControlReceiveBufferFailsTheDevice() {
+        guest.probe(VirtioConsole.F_MULTIPORT, 0, 4, 64);
+        guest.postReceiveBuffers(2, 1, 4);
+        guest.sendControl(ConsoleGuest.BAD_ID, ControlMessage.DEVICE_READY, 1);
+        assertThat(guestErrors).singleElement().asString().contains("hold 8 bytes");
+    }
+
+    @Test
+    void aResetDriverCanStartOverWithoutLosingHostStreams() throws IOException {
+        guest.start();
+        guest.open(STDOUT);
+        guest.write(STDOUT, "before".getBytes(US_ASCII));
+        guest.mmio.reset();
+        ConsoleGuest again = new ConsoleGuest(transport, arena);
+        again.start();
+        again.open(STDOUT);
+        again.write(STDOUT, " after".getBytes(US_ASCII));
+        assertThat(new String(console.port(STDOUT).fromGuest().readNBytes(12), US_ASCII)).isEqualTo("before after");
+    }
+
+    @Test
+    void withoutMultiportOnlyPort0IsUsedAndItIsAlwaysOpen() throws IOException {
+        guest.mmio.initialize(VirtioFeatures.VERSION_1, 2, 8);
+        QueueDriver rx = guest.mmio.queue(0);
+        GuestAddress buffer = arena.allocate(64);
+        rx.add(QueueDriver.Buffer.writable(buffer, 64));
+        console.port(STDIN).toGuest().write("hi".getBytes(US_ASCII));
+        assertThat(rx.pollUsed().length()).isEqualTo(2);
+        assertThat(memory.read(buffer, 2)).containsExactly('h', 'i');
+    }
+
+    @Test
+    void closingTheTransportEndsTheHostStreams() throws IOException {
+        guest.start();
+        guest.open(STDOUT);
+        guest.write(STDOUT, "kept".getBytes(US_ASCII));
+        transport.close();
+        assertThat(console.port(STDOUT).fromGuest().readAllBytes()).isEqualTo("kept".getBytes(US_ASCII));
+        assertThat(console.port(STDERR).fromGuest().read()).isEqualTo(-1);
+        assertThatThrownBy(() -> console.port(STDIN).toGuest().write(1)).isInstanceOf(IOException.class);
+        assertThat(console.outputComplete()).isDone();
+    }
+
+    @Test
+    void portsExposeOnlyTheStreamOfTheirDirection() {
+        assertThatThrownBy(() -> console.port(STDIN).fromGuest()).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> console.port(STDOUT).toGuest()).isInstanceOf(IllegalStateException.class);
+        assertThat(console.ports()).extracting(ConsolePort::name).containsExactly("arrow.stdin", "arrow.stdout", "arrow.stderr");
+        assertThat(VirtioConsole.receiveQueue(0)).isZero();
+        assertThat(VirtioConsole.transmitQueue(0)).isEqualTo(1);
+        assertThat(VirtioConsole.receiveQueue(1)).isEqualTo(4);
+        assertThat(VirtioConsole.transmitQueue(2)).isEqualTo(7);
+        assertThat(console.queueCount()).isEqualTo(8);
+        assertThatThrownBy(() -> VirtioConsole.builder().port("a/b", ConsolePort.Direction.TO_GUEST))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+}
