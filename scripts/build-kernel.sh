@@ -2,10 +2,16 @@
 # Build (or find in the cache) one of Arrow's kernels from Debian's linux-source-6.1.
 #   scripts/build-kernel.sh guest   -> prints the path of the cached guest vmlinux
 #   scripts/build-kernel.sh lab     -> prints the path of the cached lab bzImage
-# The cache key is a hash of the base config, the project's fragment, this script and the
-# source package version, so a change to any of them triggers exactly one rebuild.
+#   scripts/build-kernel.sh --key guest|lab -> prints the cache key only (builds nothing)
+# ARROW_KERNEL_FRAGMENTS overrides the directory of the fragments (default: kernel/).
+# The cache key is a hash of the base config, the project's fragment, the source package
+# version and RECIPE, so a change to any of them triggers exactly one rebuild. Bump RECIPE when
+# a change to this script changes what it builds (not for logging or comments).
 set -euo pipefail
+RECIPE=1
 source "$(dirname "$0")/lib.sh"
+print_key=0
+if [ "${1:-}" = --key ]; then print_key=1; shift; fi
 flavour=${1:-}
 case "$flavour" in
   guest) base=tinyconfig;                       target=vmlinux; image=vmlinux ;;
@@ -13,11 +19,13 @@ case "$flavour" in
   *) echo "usage: $0 guest|lab" >&2; exit 2 ;;
 esac
 ARROW_STEP="kernel $flavour"
-fragment="$ARROW_ROOT/kernel/$flavour.config"
+fragment="${ARROW_KERNEL_FRAGMENTS:-$ARROW_ROOT/kernel}/$flavour.config"
+[ -f "$fragment" ] || die "kernel config fragment $fragment not found"
 tarball=/usr/src/linux-source-6.1.tar.xz
 [ -f "$tarball" ] || die "$tarball missing: install the Debian package 'linux-source-6.1' (scripts/setup.sh)"
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null) || die "linux-source-6.1 is not installed"
-key=$( { echo "$base"; echo "$srcver"; cat "$fragment" "$0"; } | sha256sum | cut -c1-16)
+key=$( { echo "$base"; echo "$srcver"; echo "recipe $RECIPE"; cat "$fragment"; } | sha256sum | cut -c1-16)
+if [ "$print_key" = 1 ]; then echo "$key"; exit 0; fi
 out="$ARROW_CACHE/kernel/$flavour-$key"
 if [ -f "$out/$(basename "$image")" ]; then
   echo "$out/$(basename "$image")"; exit 0
@@ -69,5 +77,7 @@ secs=$(( SECONDS - start ))
 printf 'flavour=%s\nkey=%s\nsource=linux-source-6.1 %s\nbase=%s\nbuild_seconds=%s\nsize_bytes=%s\nhost_cpus=%s\ndate=%s\n' \
   "$flavour" "$key" "$srcver" "$base" "$secs" "$(stat -c %s "$tmp/$(basename "$image")")" "$(nproc)" "$(date -Is)" >"$tmp/build-info"
 mv "$tmp" "$out"
+# Keep the three newest builds of this flavour (other checkouts may use other fragments).
+ls -dt "$ARROW_CACHE/kernel/$flavour"-*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
 log "built $out/$(basename "$image") ($(stat -c %s "$out/$(basename "$image")") bytes) in ${secs}s"
 echo "$out/$(basename "$image")"
