@@ -9,13 +9,114 @@
  *   guestapp env NAME       prints NAME=value of one variable
  *   guestapp stderr         writes "to-stdout" to stdout and "to-stderr" to stderr
  *   guestapp fork           starts a child that sleeps for ever, exits 5 before it
+ *   guestapp streams N      writes N bytes to stdout and N to stderr, interleaved in chunks of
+ *                           varying size; byte i of stream s (1, 2) is pattern(i, s), see below
+ *   guestapp echo           copies stdin to stdout until end-of-file, exits 0
+ *   guestapp entropy        reports whether the kernel's random pool is ready at start, the
+ *                           current hwrng, 64 bytes from /dev/hwrng, how long a blocking
+ *                           getrandom(GRND_RANDOM) took and entropy_avail
+ *   guestapp term-exit N    prints "waiting", waits for SIGTERM, prints "terminating", exits N
+ *
+ * pattern(i, s) = ((uint32_t) i * 2654435761) >> 24 ^ (s * 0x5a), as a byte.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
+
+static unsigned char pattern(uint32_t i, int stream) {
+    return (unsigned char)(((i * 2654435761u) >> 24) ^ (uint32_t)(stream * 0x5a));
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* stdout and stderr, N bytes each, alternating chunks of sizes that do not line up with pages. */
+static int streams(long total) {
+    static const size_t sizes[] = {1, 100, 4096, 32768, 65536, 7, 12345, 40000};
+    static unsigned char buf[65536];
+    long done[3] = {0, 0, 0};
+    for (size_t k = 0; done[1] < total || done[2] < total; k++) {
+        for (int s = 1; s <= 2; s++) {
+            size_t n = sizes[(k + (size_t)s) % (sizeof sizes / sizeof sizes[0])];
+            if ((long)n > total - done[s]) n = (size_t)(total - done[s]);
+            for (size_t j = 0; j < n; j++) buf[j] = pattern((uint32_t)(done[s] + (long)j), s);
+            if (n > 0 && write_all(s, buf, n) != 0) return 1;
+            done[s] += (long)n;
+        }
+    }
+    return 0;
+}
+
+static int echo(void) {
+    static unsigned char buf[65536];
+    for (;;) {
+        ssize_t n = read(0, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return 1;
+        if (n == 0) return 0;
+        if (write_all(1, buf, (size_t)n) != 0) return 1;
+    }
+}
+
+static void print_file(const char *label, const char *path) {
+    char text[128] = "";
+    int fd = open(path, O_RDONLY);
+    if (fd >= 0) {
+        ssize_t n = read(fd, text, sizeof text - 1);
+        text[n > 0 ? n : 0] = '\0';
+        text[strcspn(text, "\n")] = '\0';
+        close(fd);
+    } else {
+        snprintf(text, sizeof text, "(%s)", strerror(errno));
+    }
+    printf("%s: %s\n", label, text);
+}
+
+static int entropy(void) {
+    unsigned char buf[64];
+    ssize_t r = getrandom(buf, 16, GRND_NONBLOCK);
+    printf("getrandom-nonblock: %s\n", r == 16 ? "ok" : strerror(errno));
+    print_file("hwrng-current", "/sys/class/misc/hw_random/rng_current");
+    int fd = open("/dev/hwrng", O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf);
+    int nonzero = 0;
+    for (ssize_t i = 0; i < n; i++) nonzero |= buf[i];
+    printf("hwrng-bytes: %zd%s\n", n, n > 0 && !nonzero ? " (all zero)" : "");
+    if (fd >= 0) close(fd);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    r = getrandom(buf, 16, GRND_RANDOM);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("random-ms: %ld%s\n", (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000,
+           r == 16 ? "" : " (failed)");
+    print_file("entropy-avail", "/proc/sys/kernel/random/entropy_avail");
+    return 0;
+}
+
+static volatile sig_atomic_t terminated;
+
+static void on_term(int sig) {
+    (void)sig;
+    terminated = 1;
+}
 
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "hello";
@@ -66,6 +167,20 @@ int main(int argc, char **argv) {
         }
         printf("parent %s\n", child > 0 ? "forked" : "fork failed");
         return 5;
+    }
+    if (strcmp(mode, "streams") == 0 && argc > 2) return streams(atol(argv[2]));
+    if (strcmp(mode, "echo") == 0) return echo();
+    if (strcmp(mode, "entropy") == 0) return entropy();
+    if (strcmp(mode, "term-exit") == 0 && argc > 2) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_term;
+        sigaction(SIGTERM, &sa, NULL);
+        printf("waiting\n");
+        fflush(stdout);
+        while (!terminated) pause();
+        printf("terminating\n");
+        return atoi(argv[2]);
     }
     fprintf(stderr, "guestapp: unknown mode %s\n", mode);
     return 2;

@@ -26,18 +26,41 @@
  *               rss rtprio rttime sigpending stack; at most once per name
  *     hostname  1..64 bytes, at most once
  *     grace-ms  0..60000, time the leftovers get between SIGTERM and SIGKILL (default 500)
- *   Keys starting with "net-" are reserved for network settings; this version rejects them.
+ *     net-ipv4     "a.b.c.d/prefix" (prefix 1..30): address of eth0, at most once
+ *     net-gateway  "a.b.c.d": default route via this host of eth0's subnet, at most once
+ *     net-dns      "a.b.c.d": one nameserver for /etc/resolv.conf each, at most 3
+ *     stdio     "serial" (default) or "virtio", at most once: where the app's stdio goes
+ *   Addresses are strict dotted quads; net-gateway and net-dns need net-ipv4. Other keys starting
+ *   with "net-" are reserved for network settings and rejected.
  *   Unknown keys, duplicates, missing NULs, bytes after "end" and a missing "end" are errors:
  *   the spec is rejected with "arrow-status start-failed malformed spec ...".
+ *
+ * Network: init always brings up lo. With net-ipv4 it sets eth0's address and netmask, brings it
+ * up (announcing itself with a gratuitous ARP, arp_notify) and adds the default route (ioctls; no
+ * DHCP), then creates /etc/resolv.conf (with net-dns) and /etc/hosts unless the image already has
+ * them.
+ *
+ * Stdio: with "stdio serial" the app inherits init's /dev/console (ttyS0, raw mode). With
+ * "stdio virtio" init finds the virtio console ports by name under /sys/class/virtio-ports
+ * (arrow.stdin, arrow.stdout, arrow.stderr, arrow.control; bounded wait), opens arrow.control
+ * itself, and the app's process opens the other three as fds 0, 1 and 2 before execve and waits
+ * until the host ends of stdout and stderr are connected. While the app runs, init reads command
+ * lines from arrow.control: "signal <n>" sends signal n to the app (the host's graceful stop).
+ * See docs/virtio.md.
  *
  * Host-side check mode (used by tests; not PID 1): `arrow-init --check-spec FILE` parses FILE
  * and writes the spec back to stdout in canonical form (exit 0) or the error to stderr (exit 1).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -49,6 +72,8 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -66,6 +91,8 @@
 #define GRACE_MS_MAX 60000u
 #define KILL_WAIT_MS 2000u
 #define DRAIN_WAIT_MS 2000u
+#define NET_IF "eth0"
+#define NET_DNS_MAX 3
 
 /* ------------------------------------------------------------------------------------------ */
 /* Output: status port or console                                                              */
@@ -225,6 +252,17 @@ struct spec_rlimit {
     struct rlimit value;
 };
 
+/* Network settings (net-* keys); addresses in host byte order. */
+struct spec_net {
+    int has_ipv4;
+    uint32_t addr;
+    unsigned prefix;
+    int has_gateway;
+    uint32_t gateway;
+    uint32_t dns[NET_DNS_MAX];
+    size_t ndns;
+};
+
 struct spec {
     const char *exec;
     char **argv;
@@ -240,6 +278,9 @@ struct spec {
     const char *hostname;
     int has_grace;
     unsigned grace_ms;
+    struct spec_net net;
+    int has_stdio;
+    int stdio_virtio; /* "stdio virtio": the app's stdio are virtio console ports */
 };
 
 static char spec_error[512];
@@ -301,6 +342,78 @@ static int parse_rlimit(char *value, struct spec *spec, size_t off) {
     spec->rlimits[spec->nrlimits].index = idx;
     spec->rlimits[spec->nrlimits].value = r;
     spec->nrlimits++;
+    return 0;
+}
+
+/* Strict dotted quad: four decimal parts 0..255, no sign, no leading zeros. */
+static int parse_ipv4(const char *s, uint32_t *out) {
+    uint32_t v = 0;
+    for (int part = 0; part < 4; part++) {
+        if (part > 0 && *s++ != '.') return -1;
+        const char *start = s;
+        unsigned n = 0;
+        while (*s >= '0' && *s <= '9' && s - start < 3) n = n * 10u + (unsigned)(*s++ - '0');
+        if (s == start || n > 255 || (s - start > 1 && *start == '0')) return -1;
+        v = v << 8 | n;
+    }
+    if (*s != '\0') return -1;
+    *out = v;
+    return 0;
+}
+
+static uint32_t prefix_mask(unsigned prefix) {
+    return prefix == 0 ? 0 : 0xFFFFFFFFu << (32 - prefix);
+}
+
+static void format_ipv4(uint32_t a, char buf[16]) {
+    snprintf(buf, 16, "%u.%u.%u.%u", (unsigned)(a >> 24), (unsigned)(a >> 16) & 255u, (unsigned)(a >> 8) & 255u,
+             (unsigned)a & 255u);
+}
+
+static int parse_net(const char *key, char *value, struct spec_net *net, size_t off) {
+    if (strcmp(key, "net-ipv4") == 0) {
+        if (net->has_ipv4) return spec_fail(off, "net-ipv4 given twice");
+        char *slash = strchr(value, '/');
+        if (slash == NULL) return spec_fail(off, "net-ipv4 '%.32s' is not '<a.b.c.d>/<prefix 1..30>'", value);
+        uint64_t prefix = 0;
+        *slash = '\0';
+        int bad = parse_ipv4(value, &net->addr) != 0 || parse_decimal(slash + 1, 30, &prefix) != 0 || prefix < 1;
+        *slash = '/';
+        if (bad) return spec_fail(off, "net-ipv4 '%.32s' is not '<a.b.c.d>/<prefix 1..30>'", value);
+        uint32_t host = net->addr & ~prefix_mask((unsigned)prefix);
+        if (host == 0 || host == ~prefix_mask((unsigned)prefix))
+            return spec_fail(off, "net-ipv4 '%.32s' is the network or broadcast address of its subnet", value);
+        net->prefix = (unsigned)prefix;
+        net->has_ipv4 = 1;
+    } else if (strcmp(key, "net-gateway") == 0) {
+        if (net->has_gateway) return spec_fail(off, "net-gateway given twice");
+        if (parse_ipv4(value, &net->gateway) != 0)
+            return spec_fail(off, "net-gateway '%.32s' is not an IPv4 address a.b.c.d", value);
+        net->has_gateway = 1;
+    } else if (strcmp(key, "net-dns") == 0) {
+        if (net->ndns == NET_DNS_MAX) return spec_fail(off, "more than %d net-dns records", NET_DNS_MAX);
+        if (parse_ipv4(value, &net->dns[net->ndns]) != 0)
+            return spec_fail(off, "net-dns '%.32s' is not an IPv4 address a.b.c.d", value);
+        net->ndns++;
+    } else {
+        return spec_fail(off, "unknown network key '%.32s'", key);
+    }
+    return 0;
+}
+
+/* The net-* records must make one consistent configuration. */
+static int check_net(const struct spec_net *net, size_t off) {
+    if (!net->has_ipv4) {
+        if (net->has_gateway) return spec_fail(off, "net-gateway without net-ipv4");
+        if (net->ndns > 0) return spec_fail(off, "net-dns without net-ipv4");
+        return 0;
+    }
+    if (net->has_gateway) {
+        uint32_t mask = prefix_mask(net->prefix);
+        uint32_t host = net->gateway & ~mask;
+        if ((net->gateway & mask) != (net->addr & mask) || net->gateway == net->addr || host == 0 || host == ~mask)
+            return spec_fail(off, "net-gateway is not another host of the net-ipv4 subnet");
+    }
     return 0;
 }
 
@@ -380,6 +493,14 @@ static int parse_spec(char *buf, size_t len, struct spec *spec) {
                 return spec_fail(off, "grace-ms '%.32s' is not a decimal 0..60000", value);
             spec->has_grace = 1;
             spec->grace_ms = (unsigned)v;
+        } else if (strcmp(key, "stdio") == 0) {
+            if (spec->has_stdio) return spec_fail(off, "stdio given twice");
+            if (strcmp(value, "serial") != 0 && strcmp(value, "virtio") != 0)
+                return spec_fail(off, "stdio '%.32s' is not 'serial' or 'virtio'", value);
+            spec->has_stdio = 1;
+            spec->stdio_virtio = value[0] == 'v';
+        } else if (strncmp(key, "net-", 4) == 0) {
+            if (parse_net(key, value, &spec->net, off) != 0) return -1;
         } else {
             return spec_fail(off, "unknown key '%.32s'", key);
         }
@@ -387,6 +508,7 @@ static int parse_spec(char *buf, size_t len, struct spec *spec) {
     if (!ended) return spec_fail(len, "no record 'end' (truncated spec?)");
     if (spec->exec == NULL) return spec_fail(len, "no record 'exec'");
     if (spec->argc == 0) return spec_fail(len, "no record 'arg' (argv[0] is required)");
+    if (check_net(&spec->net, len) != 0) return -1;
     if (spec->envp == NULL && (spec->envp = calloc(1, sizeof *spec->envp)) == NULL)
         return spec_fail(len, "out of memory");
     if (!spec->has_grace) spec->grace_ms = GRACE_MS_DEFAULT;
@@ -440,6 +562,22 @@ static void put_record(FILE *out, const char *key, const char *value) {
     fputc('\0', out);
 }
 
+static void print_net(FILE *out, const struct spec_net *net) {
+    char a[16], tmp[32];
+    if (!net->has_ipv4) return;
+    format_ipv4(net->addr, a);
+    snprintf(tmp, sizeof tmp, "%s/%u", a, net->prefix);
+    put_record(out, "net-ipv4", tmp);
+    if (net->has_gateway) {
+        format_ipv4(net->gateway, a);
+        put_record(out, "net-gateway", a);
+    }
+    for (size_t i = 0; i < net->ndns; i++) {
+        format_ipv4(net->dns[i], a);
+        put_record(out, "net-dns", a);
+    }
+}
+
 /* Canonical form; mirrors dev.arrow.image.init.SpecFile's record order. */
 static void print_spec(FILE *out, const struct spec *s) {
     char tmp[128];
@@ -471,6 +609,8 @@ static void print_spec(FILE *out, const struct spec *s) {
         snprintf(tmp, sizeof tmp, "%u", s->grace_ms);
         put_record(out, "grace-ms", tmp);
     }
+    print_net(out, &s->net);
+    if (s->has_stdio) put_record(out, "stdio", s->stdio_virtio ? "virtio" : "serial");
     put_record(out, "end", "");
 }
 
@@ -546,14 +686,286 @@ static void setup_console(void) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Network                                                                                     */
+
+static void to_sockaddr(struct sockaddr *sa, uint32_t addr) {
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(addr);
+    memcpy(sa, &sin, sizeof sin);
+}
+
+static void ifreq_for(struct ifreq *ifr, const char *name) {
+    memset(ifr, 0, sizeof *ifr);
+    strncpy(ifr->ifr_name, name, IFNAMSIZ - 1);
+}
+
+static int interface_up(int fd, const char *name) {
+    struct ifreq ifr;
+    ifreq_for(&ifr, name);
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) return -1;
+    ifr.ifr_flags |= IFF_UP;
+    return ioctl(fd, SIOCSIFFLAGS, &ifr);
+}
+
+/* Creates path with text unless it exists (a file the image brings wins). */
+static void create_file(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        if (errno == EEXIST) return;
+        fail("network: creating %s: %s", path, strerror(errno));
+    }
+    write_all(fd, text, strlen(text));
+    close(fd);
+}
+
+static void write_network_files(const struct spec_net *net, const char *hostname) {
+    char text[512], a[16];
+    size_t len = 0;
+    must_mkdir("/etc", 0755);
+    if (net->ndns > 0) {
+        for (size_t i = 0; i < net->ndns; i++) {
+            format_ipv4(net->dns[i], a);
+            len += (size_t)snprintf(text + len, sizeof text - len, "nameserver %s\n", a);
+        }
+        create_file("/etc/resolv.conf", text);
+    }
+    len = (size_t)snprintf(text, sizeof text, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    if (hostname != NULL) {
+        format_ipv4(net->addr, a);
+        snprintf(text + len, sizeof text - len, "%s\t%s\n", a, hostname);
+    }
+    create_file("/etc/hosts", text);
+}
+
+/* Makes the kernel announce the guest (a gratuitous ARP) when eth0 comes up, so the network
+ * behind it learns the guest's MAC before any connection arrives: passt sends frames for a guest
+ * it has not heard from to the broadcast MAC, which the guest's TCP drops. Best effort. */
+static void announce_when_up(void) {
+    int fd = open("/proc/sys/net/ipv4/conf/" NET_IF "/arp_notify", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    write_all(fd, "1", 1);
+    close(fd);
+}
+
+/* lo always; eth0 with address, netmask and default route when the spec has net-ipv4. */
+static void setup_network(const struct spec_net *net, const char *hostname) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        if (!net->has_ipv4) return; /* a kernel without IPv4: nothing to bring up */
+        fail("network: socket(AF_INET): %s (the guest kernel lacks IPv4 networking)", strerror(errno));
+    }
+    if (interface_up(fd, "lo") != 0) fail("network: bringing up lo: %s", strerror(errno));
+    if (!net->has_ipv4) {
+        close(fd);
+        return;
+    }
+    struct ifreq ifr;
+    ifreq_for(&ifr, NET_IF);
+    to_sockaddr(&ifr.ifr_addr, net->addr);
+    if (ioctl(fd, SIOCSIFADDR, &ifr) != 0) {
+        int e = errno;
+        fail("network: setting the address of " NET_IF ": %s%s", strerror(e),
+             e == ENODEV ? " (the guest has no network card: is its virtio-mmio device on the kernel command line?)" : "");
+    }
+    ifreq_for(&ifr, NET_IF);
+    to_sockaddr(&ifr.ifr_netmask, prefix_mask(net->prefix));
+    if (ioctl(fd, SIOCSIFNETMASK, &ifr) != 0) fail("network: setting the netmask of " NET_IF ": %s", strerror(errno));
+    announce_when_up();
+    if (interface_up(fd, NET_IF) != 0) fail("network: bringing up " NET_IF ": %s", strerror(errno));
+    if (net->has_gateway) {
+        static char dev[] = NET_IF;
+        struct rtentry rt;
+        memset(&rt, 0, sizeof rt);
+        to_sockaddr(&rt.rt_dst, 0);
+        to_sockaddr(&rt.rt_genmask, 0);
+        to_sockaddr(&rt.rt_gateway, net->gateway);
+        rt.rt_flags = RTF_UP | RTF_GATEWAY;
+        rt.rt_dev = dev;
+        if (ioctl(fd, SIOCADDRT, &rt) != 0) fail("network: adding the default route: %s", strerror(errno));
+    }
+    close(fd);
+    write_network_files(net, hostname);
+    mark("net-up");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Virtio console: the app's stdio and init's control port ("stdio virtio", docs/virtio.md)    */
+
+#define VPORT_DIR "/sys/class/virtio-ports"
+#define VPORT_WAIT_MS 5000u
+#define CONTROL_LINE_MAX 128
+
+enum { VPORT_STDIN, VPORT_STDOUT, VPORT_STDERR, VPORT_CONTROL, VPORT_COUNT };
+static const char *const VPORT_NAMES[VPORT_COUNT] = {"arrow.stdin", "arrow.stdout", "arrow.stderr",
+                                                     "arrow.control"};
+static char vport_node[VPORT_COUNT][64]; /* "/dev/vport<d>p<n>" once found by name, else empty */
+static int vport_stdio;                  /* the app's process attaches the ports as fds 0..2 */
+static int control_fd = -1;
+static int control_signal_fd = -1;
+static char control_line[CONTROL_LINE_MAX];
+static size_t control_len;
+
+static void sleep_ms(unsigned ms) {
+    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* One pass over the virtio ports: notes the node of each of ours whose name has arrived (the
+ * name file appears when the driver handles the host's PORT_NAME). Returns how many are known. */
+static int scan_vports(void) {
+    DIR *dir = opendir(VPORT_DIR);
+    if (dir != NULL) {
+        struct dirent *e;
+        while ((e = readdir(dir)) != NULL) {
+            if (strncmp(e->d_name, "vport", 5) != 0 || strlen(e->d_name) > 32) continue;
+            char path[96], name[64];
+            snprintf(path, sizeof path, VPORT_DIR "/%.32s/name", e->d_name);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) continue;
+            ssize_t n = read(fd, name, sizeof name - 1);
+            close(fd);
+            if (n <= 0) continue;
+            name[n] = '\0';
+            name[strcspn(name, "\n")] = '\0';
+            for (int i = 0; i < VPORT_COUNT; i++)
+                if (strcmp(name, VPORT_NAMES[i]) == 0)
+                    snprintf(vport_node[i], sizeof vport_node[i], "/dev/%.32s", e->d_name);
+        }
+        closedir(dir);
+    }
+    int found = 0;
+    for (int i = 0; i < VPORT_COUNT; i++) found += vport_node[i][0] != '\0';
+    return found;
+}
+
+/* Waits until the host ends of fds[0..count) are connected: a virtio port polls POLLHUP until
+ * the driver has handled the host's PORT_OPEN 1. Returns 0, or -1 with errno set. */
+static int await_host(const int *fds, int count, uint64_t deadline) {
+    for (;;) {
+        int hup = 0;
+        for (int i = 0; i < count; i++) {
+            struct pollfd p = {fds[i], 0, 0};
+            if (poll(&p, 1, 0) < 0 && errno != EINTR) return -1;
+            if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) hup = 1;
+        }
+        if (!hup) return 0;
+        if (monotonic_ms() >= deadline) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        sleep_ms(1);
+    }
+}
+
+/* PID 1, before the app starts: finds the four ports and opens the control port. */
+static void setup_virtio_stdio(void) {
+    uint64_t deadline = monotonic_ms() + VPORT_WAIT_MS;
+    while (scan_vports() < VPORT_COUNT) {
+        if (monotonic_ms() >= deadline) {
+            char missing[128] = "";
+            for (int i = 0; i < VPORT_COUNT; i++)
+                if (vport_node[i][0] == '\0')
+                    snprintf(missing + strlen(missing), sizeof missing - strlen(missing), " %s", VPORT_NAMES[i]);
+            fail("virtio console ports not found within %u ms:%s (is the virtio console on the kernel command line?)",
+                 VPORT_WAIT_MS, missing);
+        }
+        sleep_ms(1);
+    }
+    control_fd = open(vport_node[VPORT_CONTROL], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (control_fd < 0) fail("open %s (%s): %s", vport_node[VPORT_CONTROL], VPORT_NAMES[VPORT_CONTROL], strerror(errno));
+    /* The control port is announced last: once its host end is connected, so are the others. */
+    if (await_host(&control_fd, 1, monotonic_ms() + VPORT_WAIT_MS) != 0)
+        fail("virtio console: the host end of %s did not connect: %s", VPORT_NAMES[VPORT_CONTROL], strerror(errno));
+    vport_stdio = 1;
+}
+
+/* In the app's process before execve: the ports become fds 0, 1 and 2. Returns 0, or -1 with
+ * errno and *which (the port that failed). */
+static int attach_virtio_stdio(int *which) {
+    static const int flags[3] = {O_RDONLY, O_WRONLY, O_WRONLY};
+    for (int i = 0; i < 3; i++) {
+        *which = i;
+        int fd = open(vport_node[i], flags[i]); /* fds 0..2 are taken (the console): fd > 2 */
+        if (fd < 0) return -1;
+        if (dup2(fd, i) < 0) return -1;
+        close(fd);
+    }
+    static const int out[2] = {1, 2};
+    *which = VPORT_STDOUT;
+    return await_host(out, 2, monotonic_ms() + VPORT_WAIT_MS);
+}
+
+/* Runs one control line: "signal <n>" sends signal n (1..64) to the app; others are ignored. */
+static void control_command(const char *line, pid_t app) {
+    uint64_t sig;
+    if (strncmp(line, "signal ", 7) == 0 && parse_decimal(line + 7, 64, &sig) == 0 && sig >= 1) kill(app, (int)sig);
+}
+
+static void control_close(void) {
+    close(control_fd);
+    control_fd = -1;
+}
+
+/* Reads what the host sent on the control port and runs each complete line. */
+static void control_read(pid_t app) {
+    for (;;) {
+        ssize_t n = read(control_fd, control_line + control_len, sizeof control_line - control_len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return;
+        if (n <= 0) { /* the host closed the port: no more commands */
+            control_close();
+            return;
+        }
+        control_len += (size_t)n;
+        char *nl;
+        while ((nl = memchr(control_line, '\n', control_len)) != NULL) {
+            *nl = '\0';
+            control_command(control_line, app);
+            size_t used = (size_t)(nl - control_line) + 1;
+            memmove(control_line, nl + 1, control_len - used);
+            control_len -= used;
+        }
+        if (control_len == sizeof control_line) control_len = 0; /* an overlong line is dropped */
+    }
+}
+
+/* sigwaitinfo(set, info) that also serves the control port while it waits. */
+static int wait_signal(const sigset_t *set, siginfo_t *info, pid_t app) {
+    if (control_fd >= 0 && control_signal_fd < 0) {
+        control_signal_fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (control_signal_fd < 0) control_close(); /* without signalfd: signals only */
+    }
+    while (control_fd >= 0) {
+        struct pollfd p[2] = {{control_signal_fd, POLLIN, 0}, {control_fd, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            control_close();
+            break;
+        }
+        if (p[1].revents != 0) control_read(app);
+        if (p[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(control_signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+                memset(info, 0, sizeof *info);
+                info->si_signo = (int)si.ssi_signo;
+                return (int)si.ssi_signo;
+            }
+        }
+    }
+    return sigwaitinfo(set, info);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Starting and watching the app                                                               */
 
-enum step { STEP_RLIMIT = 1, STEP_GROUPS, STEP_GID, STEP_UID, STEP_CWD, STEP_EXEC, STEP_OTHER };
+enum step { STEP_RLIMIT = 1, STEP_GROUPS, STEP_GID, STEP_UID, STEP_CWD, STEP_EXEC, STEP_OTHER, STEP_STDIO };
 
 struct child_report {
     int step;
     int err;
-    int detail; /* rlimit index for STEP_RLIMIT */
+    int detail; /* rlimit index for STEP_RLIMIT, port for STEP_STDIO */
 };
 
 static const int FORWARDED[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
@@ -573,6 +985,8 @@ static _Noreturn void run_child(const struct spec *s, int report_fd) {
     if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) child_fail(report_fd, STEP_OTHER, errno, 0);
     ioperm(STATUS_PORT, 1, 0); /* the status port is init's alone: the app must not forge lines */
     setsid();
+    int port;
+    if (vport_stdio && attach_virtio_stdio(&port) != 0) child_fail(report_fd, STEP_STDIO, errno, port);
     for (size_t i = 0; i < s->nrlimits; i++)
         if (setrlimit(RLIMITS[s->rlimits[i].index].resource, &s->rlimits[i].value) != 0)
             child_fail(report_fd, STEP_RLIMIT, errno, (int)s->rlimits[i].index);
@@ -595,6 +1009,11 @@ static _Noreturn void report_start_failure(const struct spec *s, const struct ch
     case STEP_GROUPS: status("start-failed", "setgroups: %s", why); break;
     case STEP_GID: status("start-failed", "setgid %llu: %s", (unsigned long long)s->gid, why); break;
     case STEP_UID: status("start-failed", "setuid %llu: %s", (unsigned long long)s->uid, why); break;
+    case STEP_STDIO:
+        status("start-failed", "virtio console: %s %s (%s): %s",
+               r->err == ETIMEDOUT ? "the host end did not connect to" : "opening", vport_node[r->detail],
+               VPORT_NAMES[r->detail], why);
+        break;
     case STEP_CWD:
         status("start-failed", "chdir %s: %s", s->cwd ? s->cwd : "/", why);
         break;
@@ -658,6 +1077,8 @@ int main(int argc, char **argv) {
     if (parse_spec(buf, len, &spec) != 0) fail("malformed spec %s: %s", SPEC_PATH, spec_error);
     if (spec.hostname && sethostname(spec.hostname, strlen(spec.hostname)) != 0)
         fail("sethostname %s: %s", spec.hostname, strerror(errno));
+    setup_network(&spec.net, spec.hostname);
+    if (spec.stdio_virtio) setup_virtio_stdio();
 
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) fail("pipe2: %s", strerror(errno));
@@ -693,7 +1114,7 @@ int main(int argc, char **argv) {
     int app_done = 0;
     while (!app_done) {
         siginfo_t info;
-        int sig = sigwaitinfo(&waitset, &info);
+        int sig = wait_signal(&waitset, &info, app);
         if (sig < 0) continue;
         if (sig == SIGCHLD) {
             pid_t p;

@@ -7,6 +7,9 @@
  *   probe info            prints uid, gid, cwd, hostname, RLIMIT_NOFILE; exits 0
  *   probe forward         sends SIGTERM to PID 1 (init) and exits 42 when init forwards it back
  *   probe orphans         leaves orphaned zombies to init, then counts zombies in /proc
+ *   probe stdio           reads a line from stdin, writes "out: LINE" to stdout and "err: LINE" to
+ *                         stderr, reports whether fd 1 is a tty; exits 0
+ *   probe wait            waits for a signal (default actions apply)
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -140,6 +143,20 @@ int main(int argc, char **argv) {
                (unsigned long long)nofile.rlim_max);
         fflush(stdout);
         return 0;
+    }
+    if (strcmp(argv[1], "stdio") == 0) {
+        char line[256];
+        if (fgets(line, sizeof line, stdin) == NULL) strcpy(line, "(eof)");
+        line[strcspn(line, "\n")] = '\0';
+        printf("out: %s\nisatty: %d\n", line, isatty(1));
+        fflush(stdout);
+        fprintf(stderr, "err: %s\n", line);
+        return 0;
+    }
+    if (strcmp(argv[1], "wait") == 0) {
+        printf("probe waiting\n");
+        fflush(stdout);
+        for (;;) pause();
     }
     fprintf(stderr, "probe: unknown mode %s\n", argv[1]);
     return 2;

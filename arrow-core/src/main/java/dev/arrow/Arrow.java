@@ -6,6 +6,7 @@ import dev.arrow.config.Net;
 import dev.arrow.config.RlimitResource;
 import dev.arrow.config.SizeUnit;
 import dev.arrow.config.SpecException;
+import dev.arrow.internal.BootRecorder;
 import dev.arrow.internal.HostFiles;
 import dev.arrow.internal.Launchers;
 import dev.arrow.spi.ArrowLauncher;
@@ -166,7 +167,11 @@ public final class Arrow {
         return this;
     }
 
-    /** Shows the kernel's own console output (boot messages, panics), for debugging the guest. */
+    /**
+     * Shows the kernel's own console output (boot messages, panics), for debugging the guest: each line
+     * is logged at INFO through the SLF4J logger {@code dev.arrow.guest.console}. The program's stdout
+     * and stderr stay its own.
+     */
     public Arrow debugConsole() {
         return debugConsole(true);
     }
@@ -248,9 +253,11 @@ public final class Arrow {
      * @throws BackendUnavailableException if no backend is available
      */
     public ArrowProcess start() {
+        BootRecorder boot = BootRecorder.begin(ArrowProcess.nextId());
         ArrowSpec snapshot = spec();
         HostFiles.check(snapshot);
+        boot.host(BootPhase.SPEC_VALIDATED);
         ArrowLauncher backend = launcher != null ? launcher : Launchers.defaultLauncher();
-        return ArrowProcess.start(snapshot, stdout, stderr, stdin, gracePeriod, backend);
+        return ArrowProcess.start(snapshot, stdout, stderr, stdin, gracePeriod, backend, boot);
     }
 }

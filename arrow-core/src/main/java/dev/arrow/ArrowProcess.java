@@ -1,6 +1,7 @@
 package dev.arrow;
 
 import dev.arrow.config.ArrowSpec;
+import dev.arrow.internal.BootRecorder;
 import dev.arrow.internal.GuestInput;
 import dev.arrow.internal.GuestOutput;
 import dev.arrow.internal.Timers;
@@ -13,6 +14,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -54,6 +56,7 @@ public final class ArrowProcess extends Process implements AutoCloseable {
     private final GuestOutput stderr;
     private final GuestInput stdin;
     private final Duration gracePeriod;
+    private final BootRecorder boot;
     private final CompletableFuture<ArrowOutcome> exit = new CompletableFuture<>();
     private final AtomicReference<KillReason> killReason = new AtomicReference<>();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -63,8 +66,9 @@ public final class ArrowProcess extends Process implements AutoCloseable {
     private volatile Timers.Scheduled graceTimer;
 
     private ArrowProcess(long id, ArrowSpec spec, MicroVmSession session, GuestOutput stdout, GuestOutput stderr,
-                         GuestInput stdin, Duration gracePeriod) {
+                         GuestInput stdin, Duration gracePeriod, BootRecorder boot) {
         this.id = id;
+        this.boot = boot;
         this.spec = spec;
         this.session = session;
         this.stdout = stdout;
@@ -73,10 +77,19 @@ public final class ArrowProcess extends Process implements AutoCloseable {
         this.gracePeriod = gracePeriod;
     }
 
-    /** Opens the I/O routes, launches the VM and wires the process up; releases everything on failure. */
+    /** A new process number, unique in this JVM. */
+    static long nextId() {
+        return IDS.incrementAndGet();
+    }
+
+    /**
+     * Opens the I/O routes, launches the VM and wires the process up; releases everything on failure.
+     *
+     * @param boot the timeline begun by {@link Arrow#start()}; its process id becomes this process's id
+     */
     static ArrowProcess start(ArrowSpec spec, Output out, Output err, Input in, Duration gracePeriod,
-                              ArrowLauncher launcher) {
-        long id = IDS.incrementAndGet();
+                              ArrowLauncher launcher, BootRecorder boot) {
+        long id = boot.processId();
         String name = "arrow-" + id;
         PrintStream systemOut = System.out;
         PrintStream systemErr = System.err;
@@ -88,7 +101,7 @@ public final class ArrowProcess extends Process implements AutoCloseable {
             stdout = GuestOutput.open(out, name + "-stdout", systemOut);
             stderr = GuestOutput.open(err, name + "-stderr", systemErr);
             stdin = GuestInput.open(in, name + "-stdin");
-            session = launcher.launch(spec, stdout, stderr);
+            session = launcher.launch(spec, boot.tapFirstOutput(stdout), boot.tapFirstOutput(stderr), boot);
             if (session == null) {
                 throw new VmmException("the backend " + launcher.getClass().getName() + " returned no session;"
                         + " this is a bug in the backend");
@@ -100,7 +113,7 @@ public final class ArrowProcess extends Process implements AutoCloseable {
             releaseAll(stdout, stderr, stdin);
             throw new VmmException("the backend " + launcher.getClass().getName() + " failed to start the VM: " + e, e);
         }
-        ArrowProcess p = new ArrowProcess(id, spec, session, stdout, stderr, stdin, gracePeriod);
+        ArrowProcess p = new ArrowProcess(id, spec, session, stdout, stderr, stdin, gracePeriod, boot);
         try {
             p.begin();
         } catch (RuntimeException e) {
@@ -138,6 +151,28 @@ public final class ArrowProcess extends Process implements AutoCloseable {
     /** The validated spec this process was started with. */
     public ArrowSpec spec() {
         return spec;
+    }
+
+    /**
+     * Where this arrow's start-up time went so far: the {@link BootPhase}s reached, with host offsets
+     * from {@link Arrow#start()} and the guest's own uptime for the phases its init reports. A fresh
+     * snapshot on every call; complete (up to {@link BootPhase#EXITED}) once the process has exited.
+     */
+    public BootTimeline timeline() {
+        return boot.snapshot();
+    }
+
+    /**
+     * The microVM's counters now (vCPU exits by kind, resident guest memory); empty if the backend
+     * keeps none. After the guest ended the exit counts are final.
+     */
+    public Optional<VmStatistics> statistics() {
+        try {
+            return session.statistics();
+        } catch (RuntimeException e) {
+            LOG.warn("{}: reading the VM statistics failed", this, e);
+            return Optional.empty();
+        }
     }
 
     /** The guest program's stdin; see {@link Input#pipe()}. Writes fail if stdin is not a pipe. */
@@ -339,6 +374,7 @@ public final class ArrowProcess extends Process implements AutoCloseable {
             finalOutcome = outcome;
         }
         LOG.debug("{}: guest ended: {}", describe(), outcome);
+        boot.finish(spec.binary().toString(), outcome.toString());
         try {
             cancel(timeoutTimer);
             cancel(graceTimer);

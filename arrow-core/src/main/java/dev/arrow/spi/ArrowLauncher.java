@@ -25,4 +25,14 @@ public interface ArrowLauncher {
      *         created before the failure is released first
      */
     MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr);
+
+    /**
+     * As {@link #launch(ArrowSpec, OutputSink, OutputSink)}, reporting the boot phases the backend
+     * reaches (image assembled, VM created, kernel loaded, first KVM_RUN, the guest's marks, the
+     * guest's end) to {@code events}. This is what arrow-core calls; the default ignores
+     * {@code events}, so a backend without telemetry implements only the other method.
+     */
+    default MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events) {
+        return launch(spec, stdout, stderr);
+    }
 }

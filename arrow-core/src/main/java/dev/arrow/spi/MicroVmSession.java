@@ -2,7 +2,10 @@ package dev.arrow.spi;
 
 import dev.arrow.ArrowOutcome;
 
+import dev.arrow.VmStatistics;
+
 import java.io.OutputStream;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -32,6 +35,14 @@ public interface MicroVmSession extends AutoCloseable {
 
     /** Completes when the guest has ended; see the class contract. Always returns the same future. */
     CompletableFuture<ArrowOutcome> outcome();
+
+    /**
+     * The VM's counters now (exits by kind, resident guest memory), or empty if the backend keeps
+     * none. Still answers after the guest ended and after {@link #close()} (exit counts are final then).
+     */
+    default Optional<VmStatistics> statistics() {
+        return Optional.empty();
+    }
 
     /** Whether {@link #stop()} can ask the program to terminate (e.g. init is able to deliver SIGTERM). */
     boolean supportsGracefulStop();

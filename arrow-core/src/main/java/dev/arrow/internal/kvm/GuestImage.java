@@ -8,6 +8,7 @@ import dev.arrow.image.cmdline.KernelCommandLine;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.LaunchSpec;
 import dev.arrow.image.init.ResourceLimit;
+import dev.arrow.image.init.Stdio;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,14 +18,28 @@ import java.nio.file.Path;
 /**
  * What one arrow boots: the kernel, the initramfs (our init, the app, its launch spec, the
  * user's files) and the kernel command line, assembled from a validated {@link ArrowSpec}.
+ * Public for the benchmarks (initramfs assembly, and peers booting the very same image); not API.
  */
-record GuestImage(Path kernel, byte[] initramfs, String commandLine) {
+public record GuestImage(Path kernel, byte[] initramfs, String commandLine) {
 
     /** Where the app lives in the guest. */
     static final String APP_PATH = "/arrow/app";
 
-    static GuestImage assemble(ArrowSpec spec, Path kernel) {
-        Initramfs.Builder initramfs = ArrowInitramfs.builder(spec.binary(), launchSpec(spec));
+    /**
+     * Builds the image of {@code spec} (not checked here: see {@link dev.arrow.Arrow#start()}) for {@code kernel},
+     * with the app's stdio on the serial console: what a plain QEMU boots (the benchmarks' peers).
+     */
+    public static GuestImage assemble(ArrowSpec spec, Path kernel) {
+        return assemble(spec, kernel, Stdio.SERIAL);
+    }
+
+    /**
+     * Builds the image of {@code spec} for {@code kernel} with the app's stdio where {@code stdio} says:
+     * {@link Stdio#VIRTIO} is what {@link KvmLauncher} boots (its VMM announces the virtio devices on the
+     * command line itself).
+     */
+    public static GuestImage assemble(ArrowSpec spec, Path kernel, Stdio stdio) {
+        Initramfs.Builder initramfs = ArrowInitramfs.builder(spec.binary(), launchSpecBuilder(spec).stdio(stdio).build());
         for (GuestFile f : spec.files()) {
             if (f.source() instanceof GuestFile.HostFile host) {
                 initramfs.file(f.guestPath(), host.path(), f.mode());
@@ -45,6 +60,10 @@ record GuestImage(Path kernel, byte[] initramfs, String commandLine) {
 
     /** The app's launch spec as init reads it: argv, env, cwd, ids, limits, hostname. */
     static LaunchSpec launchSpec(ArrowSpec spec) {
+        return launchSpecBuilder(spec).build();
+    }
+
+    private static LaunchSpec.Builder launchSpecBuilder(ArrowSpec spec) {
         LaunchSpec.Builder b = LaunchSpec.builder()
                 .executable(APP_PATH)
                 .argv0(spec.binary().getFileName().toString())
@@ -58,7 +77,7 @@ record GuestImage(Path kernel, byte[] initramfs, String commandLine) {
             b.limit(dev.arrow.image.init.Rlimit.valueOf(limit.resource().name()),
                     ResourceLimit.of(imageLimit(limit.soft()), imageLimit(limit.hard())));
         }
-        return b.build();
+        return b;
     }
 
     private static long imageLimit(long configLimit) {

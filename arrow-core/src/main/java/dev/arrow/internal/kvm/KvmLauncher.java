@@ -1,6 +1,7 @@
 package dev.arrow.internal.kvm;
 
 import dev.arrow.ArrowException;
+import dev.arrow.BootPhase;
 import dev.arrow.GuestFailureException;
 import dev.arrow.InvalidBinaryException;
 import dev.arrow.KernelNotFoundException;
@@ -11,38 +12,55 @@ import dev.arrow.VmmException;
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.image.ImageException;
 import dev.arrow.image.elf.StaticBinaryCheck;
+import dev.arrow.image.init.Stdio;
 import dev.arrow.image.kernel.GuestKernel;
 import dev.arrow.image.kernel.KernelLocator;
 import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.KvmException;
+import dev.arrow.kvm.virtio.console.VirtioConsole;
+import dev.arrow.kvm.virtio.rng.VirtioRng;
+import dev.arrow.kvm.vmm.BootEvent;
 import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.vmm.VmBuilder;
 import dev.arrow.kvm.vmm.VmConfig;
 import dev.arrow.spi.ArrowLauncher;
+import dev.arrow.spi.BootEvents;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.OutputSink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The KVM backend: checks the host and the binary, assembles the guest image and boots it
  * through Arrow's own VMM (arrow-kvm). Registered through {@link java.util.ServiceLoader}.
+ *
+ * <p>Devices, in slot order: the virtio console (ports {@code arrow.stdin}, {@code arrow.stdout},
+ * {@code arrow.stderr}, {@code arrow.control}: the app's stdio and init's control line, see
+ * {@link VirtioStdio}) and the virtio entropy source. The serial console carries the kernel's log.
  */
 public final class KvmLauncher implements ArrowLauncher {
     private static final Logger LOG = LoggerFactory.getLogger(KvmLauncher.class);
     private static final Path DEV_KVM = Path.of("/dev/kvm");
+    private static final AtomicLong SESSIONS = new AtomicLong();
 
     @Override
     public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr) {
+        return launch(spec, stdout, stderr, BootEvents.NONE);
+    }
+
+    @Override
+    public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events) {
         checkHost(HostKvm.detect());
         GuestImage image;
         try {
             StaticBinaryCheck.check(spec.binary());
             GuestKernel kernel = spec.kernel().map(KernelLocator::userSupplied)
                     .orElseGet(() -> KernelLocator.fromEnvironment().locate());
-            image = GuestImage.assemble(spec, kernel.path());
+            image = GuestImage.assemble(spec, kernel.path(), Stdio.VIRTIO);
+            events.host(BootPhase.IMAGE_ASSEMBLED, System.nanoTime());
         } catch (dev.arrow.image.elf.InvalidBinaryException e) {
             throw new InvalidBinaryException(e.getMessage(), e);
         } catch (dev.arrow.image.kernel.KernelNotFoundException e) {
@@ -52,7 +70,10 @@ public final class KvmLauncher implements ArrowLauncher {
         }
         LOG.debug("booting {} with {} MiB, {} vCPU(s), initramfs {} bytes, kernel {}", spec.binary(),
                 spec.memoryBytes() >> 20, spec.cpus(), image.initramfs().length, image.kernel());
-        KvmSession session = new KvmSession(stdout);
+        VirtioConsole console = VirtioConsole.builder().stdio().control().build();
+        String name = "arrow-kvm" + SESSIONS.incrementAndGet();
+        KvmSession session = new KvmSession(VirtioStdio.of(console, stdout, stderr, spec.debugConsole(), name), events,
+                spec.memoryBytes());
         VmConfig config = VmConfig.builder()
                 .kernel(image.kernel())
                 .initrd(image.initramfs())
@@ -62,6 +83,9 @@ public final class KvmLauncher implements ArrowLauncher {
                 .serialOutput(session.serialOutput())
                 .statusListener(session::onStatusLine)
                 .debug(spec.debugConsole())
+                .bootListener((event, nanoTime) -> events.host(phaseOf(event), nanoTime))
+                .virtioDevice(console)
+                .virtioDevice(new VirtioRng())
                 .build();
         RunningVm vm;
         try {
@@ -71,6 +95,15 @@ public final class KvmLauncher implements ArrowLauncher {
         }
         session.attach(vm);
         return session;
+    }
+
+    /** The timeline phase of a VMM milestone. */
+    static BootPhase phaseOf(BootEvent event) {
+        return switch (event) {
+            case VM_CREATED -> BootPhase.VM_CREATED;
+            case KERNEL_LOADED -> BootPhase.KERNEL_LOADED;
+            case FIRST_RUN -> BootPhase.FIRST_KVM_RUN;
+        };
     }
 
     /** Fails with the error a user can act on when this host cannot boot a Linux guest. */

@@ -1,56 +1,69 @@
 package dev.arrow.internal.kvm;
 
 import dev.arrow.ArrowOutcome;
+import dev.arrow.BootPhase;
+import dev.arrow.VmStatistics;
 import dev.arrow.image.init.InitStatus;
+import dev.arrow.kvm.vmm.ExitKind;
 import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.vmm.VmOutcome;
+import dev.arrow.spi.BootEvents;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.OutputSink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.io.OutputStream;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 
 /**
- * One arrow running on our VMM, as {@link dev.arrow.ArrowProcess} sees it. The guest's console
- * (the serial port, until the virtio console is wired) carries the app's stdin and output; init's
- * status lines decide the outcome. Owns the {@link RunningVm} and releases it on close.
+ * One arrow running on our VMM, as {@link dev.arrow.ArrowProcess} sees it. Its {@link GuestStdio}
+ * carries the app's stdin and output ({@link VirtioStdio}: the virtio console; {@link SerialStdio}:
+ * the serial console); init's status lines decide the outcome, which is reported once the VM has
+ * ended and all output has reached the sinks. Owns the {@link RunningVm} and releases it on close.
  */
 final class KvmSession implements MicroVmSession {
     private static final Logger LOG = LoggerFactory.getLogger(KvmSession.class);
 
-    private final OutputSink stdout;
+    private final GuestStdio stdio;
+    private final BootEvents events;
+    private final long memoryBytes;
     private final CompletableFuture<ArrowOutcome> outcome = new CompletableFuture<>();
     private final AtomicReference<InitStatus> finalStatus = new AtomicReference<>();
-    private final List<InitStatus.Mark> marks = new ArrayList<>();
-    private final SerialInput stdin = new SerialInput();
+    /** Init's mark just before it executes the app: from then on the console belongs to the app. */
+    static final String APP_EXEC_MARK = "app-exec";
     private volatile RunningVm vm;
+    private volatile boolean vmEnded;
 
+    /** A serial-console session whose boot phases go nowhere and whose statistics report no memory size. */
     KvmSession(OutputSink stdout) {
-        this.stdout = stdout;
+        this(new SerialStdio(stdout), BootEvents.NONE, 0);
+    }
+
+    /** A session with the app's stdio on the serial console (spec {@code stdio serial}). */
+    KvmSession(OutputSink stdout, BootEvents events, long memoryBytes) {
+        this(new SerialStdio(stdout), events, memoryBytes);
+    }
+
+    /**
+     * @param stdio       carries the app's stdin, stdout and stderr
+     * @param events      hears the guest's marks and the guest's end
+     * @param memoryBytes the guest's RAM size, for {@link #statistics()}
+     */
+    KvmSession(GuestStdio stdio, BootEvents events, long memoryBytes) {
+        this.stdio = stdio;
+        this.events = events;
+        this.memoryBytes = memoryBytes;
     }
 
     /** Where the VMM writes the guest's serial output. */
     OutputStream serialOutput() {
-        return new OutputStream() {
-            @Override
-            public void write(int b) {
-                stdout.write(new byte[] {(byte) b}, 0, 1);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) {
-                stdout.write(b, off, len);
-            }
-        };
+        return stdio.serialOutput();
     }
 
     /** Called by the VMM for every line init writes on the status port. */
@@ -62,10 +75,10 @@ final class KvmSession implements MicroVmSession {
         }
         InitStatus status = parsed.get();
         if (status instanceof InitStatus.Mark mark) {
-            synchronized (marks) {
-                marks.add(mark);
+            if (mark.name().equals(APP_EXEC_MARK)) {
+                stdio.appStarted();
             }
-            LOG.debug("guest mark {} at {} us", mark.name(), mark.uptimeNanos() / 1000);
+            events.guestMark(mark.name(), mark.uptimeNanos(), System.nanoTime());
         } else if (status.isFinal()) {
             finalStatus.compareAndSet(null, status);
         }
@@ -73,10 +86,21 @@ final class KvmSession implements MicroVmSession {
 
     void attach(RunningVm runningVm) {
         this.vm = runningVm;
-        runningVm.onExit().whenComplete((vmOutcome, error) ->
-                outcome.complete(error != null
+        stdio.start(runningVm);
+        whenEnded(runningVm.onExit());
+    }
+
+    /** Completes the outcome once {@code vmExit} has and all output has reached the sinks. */
+    void whenEnded(CompletableFuture<VmOutcome> vmExit) {
+        vmExit.whenComplete((vmOutcome, error) -> {
+            vmEnded = true;
+            events.host(BootPhase.EXITED, System.nanoTime());
+            ArrowOutcome ended = error != null
                         ? new ArrowOutcome.GuestCrashed("the VMM failed: " + error)
-                        : outcomeOf(finalStatus.get(), vmOutcome)));
+                        : outcomeOf(finalStatus.get(), vmOutcome);
+            // the last bytes the app wrote may still be on their way to the sinks
+            stdio.outputDone().whenComplete((done, failure) -> outcome.complete(ended));
+        });
     }
 
     /** The arrow's outcome from init's final status (if it sent one) and how the VM ended. */
@@ -106,16 +130,25 @@ final class KvmSession implements MicroVmSession {
         };
     }
 
-    /** The guest's boot telemetry marks received so far, in arrival order. */
-    List<InitStatus.Mark> marks() {
-        synchronized (marks) {
-            return List.copyOf(marks);
+    /** Exit counts by kind ({@code io-out}, ...) and the guest RAM resident now; empty before the VM exists. */
+    @Override
+    public Optional<VmStatistics> statistics() {
+        RunningVm running = vm;
+        if (running == null) {
+            return Optional.empty();
         }
+        Map<String, Long> exits = new TreeMap<>();
+        running.exitCounts().forEach((kind, count) -> exits.put(kindName(kind), count));
+        return Optional.of(new VmStatistics(exits, running.residentGuestBytes(), memoryBytes));
+    }
+
+    static String kindName(ExitKind kind) {
+        return kind.name().toLowerCase(Locale.ROOT).replace('_', '-');
     }
 
     @Override
     public OutputStream stdin() {
-        return stdin;
+        return stdio.stdin();
     }
 
     @Override
@@ -123,15 +156,17 @@ final class KvmSession implements MicroVmSession {
         return outcome;
     }
 
-    /** No host-to-init control channel exists yet: destroy() powers the guest off. */
+    /** True with the virtio console, whose control port reaches init; the serial console has none. */
     @Override
     public boolean supportsGracefulStop() {
-        return false;
+        return stdio.supportsGracefulStop();
     }
 
     @Override
     public void stop() {
-        // not supported, see supportsGracefulStop()
+        if (!vmEnded) {
+            stdio.requestStop();
+        }
     }
 
     @Override
@@ -144,42 +179,11 @@ final class KvmSession implements MicroVmSession {
 
     @Override
     public void close() {
+        stdio.close();
         RunningVm running = vm;
         if (running != null) {
             running.close();
         }
         outcome.complete(new ArrowOutcome.Destroyed());
-        stdin.closed = true;
-    }
-
-    /** Bytes for the guest's console input, offered to the UART as its FIFO drains. */
-    private final class SerialInput extends OutputStream {
-        volatile boolean closed;
-
-        @Override
-        public void write(int b) throws IOException {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            while (len > 0) {
-                if (closed || outcome.isDone()) {
-                    throw new IOException("the arrow's guest has ended: its stdin is closed");
-                }
-                int taken = vm.writeSerialInput(b, off, len);
-                off += taken;
-                len -= taken;
-                if (taken == 0) {
-                    LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(200));
-                }
-            }
-        }
-
-        /** A serial console has no end-of-file; the program sees no more input. */
-        @Override
-        public void close() {
-            closed = true;
-        }
     }
 }

@@ -15,8 +15,10 @@ import java.util.Set;
  *
  * <p>Defaults, each there for a reason:
  * <ul>
- *   <li>{@code console=ttyS0}: /dev/console becomes the 8250 UART at 0x3F8, which carries the
- *       app's stdio to the host; without it /dev/console would be the (absent) VGA console.</li>
+ *   <li>{@code console=ttyS0}: /dev/console becomes the 8250 UART at 0x3F8, init's own stdio and,
+ *       with the spec's {@code stdio serial}, the app's too (with {@code stdio virtio} the app uses
+ *       virtio console ports and the UART carries only the kernel's log); without it /dev/console
+ *       would be the (absent) VGA console.</li>
  *   <li>{@code reboot=k}: init ends the VM with reboot(RB_AUTOBOOT); this makes the kernel reset
  *       through the i8042 (0xFE to port 0x64), which the VMM treats as the end of the guest.</li>
  *   <li>{@code panic=-1}: on a panic the kernel reboots at once instead of hanging, so a dying

@@ -16,10 +16,11 @@ import java.util.OptionalLong;
 
 /**
  * What init starts inside the guest and how: program path, argv, environment, working
- * directory, user and group, resource limits, hostname and the grace period leftovers get
- * between SIGTERM and SIGKILL once the app has ended. Immutable; made by {@link #builder()},
- * which checks everything init would otherwise reject at boot. {@link SpecFile} turns it into
- * the bytes of {@code /arrow/spec}.
+ * directory, user and group, resource limits, hostname, the grace period leftovers get
+ * between SIGTERM and SIGKILL once the app has ended, the network settings of eth0, and where
+ * the app's stdio goes ({@link Stdio}).
+ * Immutable; made by {@link #builder()}, which checks everything init would otherwise reject
+ * at boot. {@link SpecFile} turns it into the bytes of {@code /arrow/spec}.
  */
 public final class LaunchSpec {
     /** Where Arrow puts the app unless told otherwise. */
@@ -42,6 +43,8 @@ public final class LaunchSpec {
     private final Map<Rlimit, ResourceLimit> limits;
     private final Optional<String> hostname;
     private final Optional<Duration> killGrace;
+    private final Optional<NetworkSettings> network;
+    private final Stdio stdio;
 
     private LaunchSpec(Builder b) {
         this.executable = b.executable;
@@ -56,6 +59,8 @@ public final class LaunchSpec {
         this.limits = Collections.unmodifiableMap(new EnumMap<>(b.limits));
         this.hostname = Optional.ofNullable(b.hostname);
         this.killGrace = Optional.ofNullable(b.killGrace);
+        this.network = Optional.ofNullable(b.network);
+        this.stdio = b.stdio;
     }
 
     public static Builder builder() {
@@ -105,6 +110,16 @@ public final class LaunchSpec {
         return killGrace;
     }
 
+    /** Empty: no network card is configured (loopback only). */
+    public Optional<NetworkSettings> network() {
+        return network;
+    }
+
+    /** Where init connects the app's stdin, stdout and stderr; default {@link Stdio#SERIAL}. */
+    public Stdio stdio() {
+        return stdio;
+    }
+
     /** Reusable builder; {@link #build()} validates and snapshots. */
     public static final class Builder {
         private GuestPath executable = GuestPath.of(DEFAULT_EXECUTABLE);
@@ -117,6 +132,8 @@ public final class LaunchSpec {
         private final Map<Rlimit, ResourceLimit> limits = new EnumMap<>(Rlimit.class);
         private String hostname;
         private Duration killGrace;
+        private NetworkSettings network;
+        private Stdio stdio = Stdio.SERIAL;
 
         private Builder() {
         }
@@ -201,6 +218,18 @@ public final class LaunchSpec {
             if (grace.isNegative() || grace.compareTo(MAX_KILL_GRACE) > 0)
                 throw new InvalidLaunchSpecException("kill grace " + grace + " is outside 0..60 s: pass e.g. Duration.ofMillis(500)");
             this.killGrace = grace;
+            return this;
+        }
+
+        /** Configure eth0 with {@code settings} before the app starts; null for none (loopback only). */
+        public Builder network(NetworkSettings settings) {
+            this.network = settings;
+            return this;
+        }
+
+        /** Where init connects the app's stdio; default {@link Stdio#SERIAL}. */
+        public Builder stdio(Stdio stdio) {
+            this.stdio = Objects.requireNonNull(stdio, "stdio");
             return this;
         }
 

@@ -18,9 +18,16 @@ import java.util.Map;
  *   <li>{@code rlimit}: {@code "<name> <soft> <hard>"}, limits decimal or {@code unlimited}, names as
  *       {@link Rlimit#specName()}, one record per resource;</li>
  *   <li>{@code hostname}: 1..64 bytes (optional);</li>
- *   <li>{@code grace-ms}: decimal 0..60000 (optional, default 500).</li>
+ *   <li>{@code grace-ms}: decimal 0..60000 (optional, default 500);</li>
+ *   <li>{@code net-ipv4}: {@code a.b.c.d/prefix} (prefix 1..30), the address of eth0 (optional; without it
+ *       init configures loopback only);</li>
+ *   <li>{@code net-gateway}: {@code a.b.c.d}, the default route's next hop (optional, needs {@code net-ipv4});</li>
+ *   <li>{@code net-dns}: {@code a.b.c.d}, one nameserver each, at most 3 (needs {@code net-ipv4}).</li>
+ *   <li>{@code stdio}: {@code serial} or {@code virtio} ({@link Stdio}; optional, default {@code serial},
+ *       written only for {@code virtio}).</li>
  * </ul>
- * Keys starting with {@code net-} are reserved for network settings (not in version 1).
+ * Addresses are strict dotted quads (no leading zeros). Other keys starting with {@code net-} are
+ * reserved for later network settings and rejected.
  * Values cannot contain NUL (execve could not pass them anyway), so no escaping is needed. init
  * rejects unknown keys, repeated single keys, a missing {@code end} (a truncated file) and
  * trailing bytes, and reports {@code arrow-status start-failed malformed spec ...}.
@@ -51,6 +58,12 @@ public final class SpecFile {
         }
         spec.hostname().ifPresent(h -> record(out, "hostname", h));
         spec.killGrace().ifPresent(g -> record(out, "grace-ms", Long.toString(g.toMillis())));
+        spec.network().ifPresent(n -> {
+            record(out, "net-ipv4", n.cidr());
+            n.gateway().ifPresent(g -> record(out, "net-gateway", NetworkSettings.text(g)));
+            n.dns().forEach(d -> record(out, "net-dns", NetworkSettings.text(d)));
+        });
+        if (spec.stdio() != Stdio.SERIAL) record(out, "stdio", spec.stdio().specName());
         record(out, "end", "");
         if (out.size() > MAX_BYTES)
             throw new InvalidLaunchSpecException("the run spec takes " + out.size() + " bytes; init reads at most " + MAX_BYTES

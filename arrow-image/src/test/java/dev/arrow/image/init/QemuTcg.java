@@ -44,6 +44,12 @@ final class QemuTcg {
     }
 
     static Boot boot(Path kernel, Initramfs initramfs, KernelCommandLine cmdline, Path workDir, Duration timeout) throws IOException {
+        return boot(kernel, initramfs, cmdline, workDir, timeout, List.of());
+    }
+
+    /** As above, with {@code extraArgs} (e.g. more devices) appended to QEMU's command line. */
+    static Boot boot(Path kernel, Initramfs initramfs, KernelCommandLine cmdline, Path workDir, Duration timeout,
+                     List<String> extraArgs) throws IOException {
         Path initrd = workDir.resolve("initrd.cpio");
         Path serial = workDir.resolve("serial.out");
         Path status = workDir.resolve("status.out");
@@ -55,6 +61,7 @@ final class QemuTcg {
                 "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", cmdline.toString(),
                 "-serial", "file:" + serial,
                 "-chardev", "file,id=st,path=" + status, "-device", "isa-debugcon,iobase=0xf4,chardev=st"));
+        cmd.addAll(extraArgs);
         long start = System.nanoTime();
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.PIPE).start();
         p.getOutputStream().close();

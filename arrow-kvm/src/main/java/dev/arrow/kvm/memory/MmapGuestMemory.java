@@ -77,6 +77,15 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         return mappings[0].isClosed();
     }
 
+    /** Bytes of guest RAM resident in host memory now (touched pages, all regions); 0 once closed. */
+    public long residentBytes() {
+        long sum = 0;
+        for (NativeMapping m : mappings) {
+            sum += m.residentBytes();
+        }
+        return sum;
+    }
+
     /** Unmaps all regions, after accesses in flight have finished. Idempotent. */
     @Override
     public void close() {

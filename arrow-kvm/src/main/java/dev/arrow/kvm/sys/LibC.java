@@ -56,6 +56,9 @@ public final class LibC {
 
     public static native int munmap(long address, long length);
 
+    /** One byte per page of {@code [address, address + length)} into {@code vector}; bit 0 set when resident. */
+    public static native int mincore(long address, long length, byte[] vector);
+
     public static native int eventfd(int initialValue, int flags);
 
     public static native long read(int fd, long[] buffer, long count);

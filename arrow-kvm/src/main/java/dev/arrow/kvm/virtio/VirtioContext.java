@@ -26,8 +26,9 @@ public interface VirtioContext {
 
     /**
      * Runs {@code task} on the transport's host-task executor with the transport's lock held,
-     * unless this context went stale first. A {@link VirtioGuestException} from the task fails
-     * the device like one from {@link VirtioDevice#queueNotify}.
+     * unless this context went stale first (or the executor refuses it while the VMM shuts down).
+     * A {@link VirtioGuestException} from the task fails the device like one from
+     * {@link VirtioDevice#queueNotify}.
      */
     void submit(Runnable task);
 

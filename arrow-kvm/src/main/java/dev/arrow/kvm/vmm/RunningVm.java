@@ -1,9 +1,13 @@
 package dev.arrow.kvm.vmm;
 
 import dev.arrow.kvm.device.Serial8250;
+import dev.arrow.kvm.memory.MmapGuestMemory;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -38,18 +42,31 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private final AtomicInteger running = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final BuildResources resources;
+    private final MmapGuestMemory memory;
     private Serial8250 serial;
+    private VirtioDevices virtio;
     private ScheduledExecutorService prober;
     private long[] lastExitCounts;
 
-    RunningVm(BuildResources resources) {
+    RunningVm(BuildResources resources, MmapGuestMemory memory) {
         this.resources = resources;
+        this.memory = memory;
     }
 
     void attach(Serial8250 serial, List<VcpuRunner> vcpuRunners) {
         this.serial = serial;
         this.runners.addAll(vcpuRunners);
         this.lastExitCounts = new long[vcpuRunners.size()];
+    }
+
+    /** The virtio devices to tell when the guest has stopped (their resources are closed with the rest). */
+    void attachVirtio(VirtioDevices devices) {
+        this.virtio = devices;
+    }
+
+    /** This VM's number in this JVM, for thread names and logs. */
+    int id() {
+        return id;
     }
 
     /** Starts the vCPU threads and the idle prober. */
@@ -108,6 +125,30 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     }
 
     /**
+     * The vCPU exits so far, summed over the vCPUs, by kind (every kind present, zero included).
+     * Still available after the guest ended and after {@link #close()}: then they are final.
+     */
+    public Map<ExitKind, Long> exitCounts() {
+        Map<ExitKind, Long> counts = new EnumMap<>(ExitKind.class);
+        for (ExitKind kind : ExitKind.values()) {
+            long sum = 0;
+            for (VcpuRunner r : runners) {
+                sum += r.exitCount(kind);
+            }
+            counts.put(kind, sum);
+        }
+        return Collections.unmodifiableMap(counts);
+    }
+
+    /**
+     * How many bytes of guest RAM are resident in this process now (pages the guest or the VMM
+     * has touched: mincore over the mappings). 0 once {@link #close()} has released the memory.
+     */
+    public long residentGuestBytes() {
+        return memory.residentBytes();
+    }
+
+    /**
      * Offers bytes to the guest's serial port (its console input); returns how many the UART's
      * receive FIFO took. The rest can be offered again later.
      */
@@ -148,6 +189,9 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
             decided.compareAndSet(null, new VmOutcome.VmmError(runner.vcpu().id(),
                     new IllegalStateException("every vCPU thread ended without an outcome")));
             prober.shutdownNow();
+            if (virtio != null) {
+                virtio.guestStopped(); // before the exit is reported: the devices know no more guest work comes
+            }
             exited.complete(decided.get());
         }
     }

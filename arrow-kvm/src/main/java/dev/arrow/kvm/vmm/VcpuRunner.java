@@ -5,6 +5,7 @@ import dev.arrow.kvm.Vcpu;
 import dev.arrow.kvm.VcpuExit;
 import dev.arrow.kvm.memory.GuestMemoryException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,14 +39,22 @@ final class VcpuRunner implements Runnable {
     private final Owner owner;
     private final AtomicReference<State> state = new AtomicReference<>(State.CREATED);
     private final AtomicLong exits = new AtomicLong();
+    /** Exits by {@link ExitKind#ordinal()}; written by this runner's thread only. */
+    private final AtomicLongArray exitsByKind = new AtomicLongArray(ExitKind.count());
+    private final BootMilestones milestones;
     private volatile boolean stopRequested;
     private volatile boolean probeRequested;
     private volatile boolean dead;
 
-    VcpuRunner(Vcpu vcpu, ExitDispatcher dispatcher, Owner owner) {
+    /**
+     * @param milestones where the boot vCPU reports its first entry into the guest; null for the
+     *                   other vCPUs
+     */
+    VcpuRunner(Vcpu vcpu, ExitDispatcher dispatcher, Owner owner, BootMilestones milestones) {
         this.vcpu = vcpu;
         this.dispatcher = dispatcher;
         this.owner = owner;
+        this.milestones = milestones;
     }
 
     Vcpu vcpu() {
@@ -58,6 +67,11 @@ final class VcpuRunner implements Runnable {
 
     long exitCount() {
         return exits.get();
+    }
+
+    /** Exits of {@code kind} so far. */
+    long exitCount(ExitKind kind) {
+        return exitsByKind.get(kind.ordinal());
     }
 
     /** True when the last probe found this vCPU halted with interrupts off, or never started. */
@@ -99,9 +113,14 @@ final class VcpuRunner implements Runnable {
     }
 
     private void loop() {
+        if (milestones != null && !stopRequested) {
+            milestones.reached(BootEvent.FIRST_RUN);
+        }
         while (!stopRequested) {
             VcpuExit exit = vcpu.run();
             exits.incrementAndGet();
+            int kind = ExitKind.of(exit).ordinal();
+            exitsByKind.lazySet(kind, exitsByKind.get(kind) + 1);
             if (exit instanceof VcpuExit.Intr) {
                 if (probeRequested || dead) {
                     probeRequested = false;

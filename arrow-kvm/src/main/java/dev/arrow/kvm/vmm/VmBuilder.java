@@ -18,6 +18,7 @@ import dev.arrow.kvm.loader.LoadedKernel;
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.sys.KvmCapability;
+import dev.arrow.kvm.virtio.VirtioDevice;
 import dev.arrow.kvm.x86.BootCpuState;
 import dev.arrow.kvm.x86.BootParams;
 import dev.arrow.kvm.x86.CpuidEntry;
@@ -41,18 +42,13 @@ import org.slf4j.LoggerFactory;
  * guest memory and its slots, the in-kernel irqchip and PIT, the kernel, boot structures (command
  * line, initrd, zero page with e820, MP table, page tables, GDT), the vCPUs (CPUID, MSRs, LAPIC
  * LINT pins, boot registers for vCPU 0; the others wait for the start-up IPI), the devices on the
- * port-I/O bus (serial, i8042, status port), and finally the vCPU threads. If any step fails,
+ * port-I/O bus (serial, i8042, status port), the virtio-mmio devices ({@link VirtioDevices}: MMIO
+ * bus, irqfds, ioeventfds, their event loop), and finally the vCPU threads. If any step fails,
  * everything made so far is released before the exception propagates.
  */
 public final class VmBuilder {
     private static final Logger LOG = LoggerFactory.getLogger(VmBuilder.class);
 
-    /**
-     * Three pages KVM may use for the real-mode TSS (Intel without unrestricted guest), and the
-     * identity-map page just below them: inside the 32-bit MMIO hole, away from RAM and devices.
-     */
-    static final long TSS_ADDRESS = 0xFFFB_D000L;
-    static final long IDENTITY_MAP_ADDRESS = 0xFFFB_C000L;
 
     private static final KvmCapability[] REQUIRED = {
         KvmCapability.IRQCHIP, KvmCapability.PIT2, KvmCapability.IRQFD, KvmCapability.EXT_CPUID,
@@ -82,6 +78,7 @@ public final class VmBuilder {
     }
 
     private static RunningVm build(VmConfig config, BuildResources resources) {
+        BootMilestones milestones = new BootMilestones(config.bootListener());
         HostKvm host = HostKvm.detect();
         Kvm kvm = resources.add(Kvm.open());
         for (KvmCapability c : REQUIRED) {
@@ -92,8 +89,9 @@ public final class VmBuilder {
                     + config.vcpuCount() + " were asked for");
         }
         Vm vm = resources.add(kvm.createVm());
-        vm.setTssAddress(TSS_ADDRESS);
-        vm.setIdentityMapAddress(IDENTITY_MAP_ADDRESS);
+        milestones.reached(BootEvent.VM_CREATED);
+        vm.setTssAddress(Layout.KVM_TSS_ADDRESS);
+        vm.setIdentityMapAddress(Layout.KVM_IDENTITY_MAP_ADDRESS);
 
         MmapGuestMemory memory = resources.addClosedLast(MmapGuestMemory.forRam(config.memoryBytes()));
         vm.registerMemory(memory);
@@ -115,10 +113,11 @@ public final class VmBuilder {
         new MpTable(config.vcpuCount()).writeTo(memory);
         PageTables.write(memory);
         Gdt.write(memory);
+        milestones.reached(BootEvent.KERNEL_LOADED);
 
         List<Vcpu> vcpus = createVcpus(config, kvm, vm, kernel);
 
-        RunningVm running = new RunningVm(resources);
+        RunningVm running = new RunningVm(resources, memory);
         IoBus pio = new IoBus("pio");
         IoBus mmio = new IoBus("mmio");
         Serial8250 serial = new Serial8250(irq(vm, resources, Layout.SERIAL_IRQ), config.serialOutput());
@@ -127,11 +126,20 @@ public final class VmBuilder {
         pio.register("i8042 data", Layout.I8042_DATA_PORT, 1, i8042.dataPort());
         pio.register("i8042 command", Layout.I8042_COMMAND_PORT, 1, i8042.commandPort());
         pio.register("status", Layout.STATUS_PORT, 1, new StatusPort(config.statusListener()));
+        if (!config.virtioDevices().isEmpty()) {
+            VirtioDevices virtio = resources.add(new VirtioDevices(vm, memory, mmio,
+                    kvm.hasCapability(KvmCapability.IOEVENTFD), "arrow-vm" + running.id() + "-virtio"));
+            for (VirtioDevice device : config.virtioDevices()) {
+                virtio.add(device);
+            }
+            virtio.start();
+            running.attachVirtio(virtio);
+        }
 
         ExitDispatcher dispatcher = new ExitDispatcher(pio, mmio, config.debug(), host);
         List<VcpuRunner> runners = new ArrayList<>();
         for (Vcpu v : vcpus) {
-            runners.add(new VcpuRunner(v, dispatcher, running));
+            runners.add(new VcpuRunner(v, dispatcher, running, v.id() == 0 ? milestones : null));
         }
         running.attach(serial, runners);
         running.start();
@@ -140,7 +148,7 @@ public final class VmBuilder {
     }
 
     private static void writeCommandLine(VmConfig config, MmapGuestMemory memory, BootParams params) {
-        byte[] cmdline = config.commandLine().getBytes(StandardCharsets.US_ASCII);
+        byte[] cmdline = config.kernelCommandLine().getBytes(StandardCharsets.US_ASCII);
         byte[] terminated = new byte[cmdline.length + 1];
         System.arraycopy(cmdline, 0, terminated, 0, cmdline.length);
         params.commandLine(GuestAddress.of(Layout.CMDLINE_ADDRESS), cmdline.length);

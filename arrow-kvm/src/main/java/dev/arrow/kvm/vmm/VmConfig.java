@@ -1,16 +1,23 @@
 package dev.arrow.kvm.vmm;
 
+import dev.arrow.kvm.virtio.VirtioDevice;
 import dev.arrow.kvm.x86.Layout;
 import java.io.OutputStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
  * What the VMM needs to boot one guest, validated on construction: the kernel image, an optional
  * initrd, the kernel command line, RAM size, vCPU count, where serial output goes, who hears
- * status lines from the guest's init, and whether to log guest I/O verbosely.
+ * status lines from the guest's init and the boot milestones, and whether to log guest I/O verbosely.
  *
  * @param kernel         an ELF vmlinux or a bzImage
  * @param initrd         the initramfs, in memory or in a file (empty: none)
@@ -20,9 +27,14 @@ import java.util.function.Consumer;
  * @param serialOutput   receives every byte the guest writes to its serial port (ttyS0)
  * @param statusListener receives each status line (without newline) init writes to port 0xF4
  * @param debug          log unhandled guest I/O at INFO instead of DEBUG
+ * @param bootListener   hears the build and start milestones ({@link BootEvent}), for boot timelines
+ * @param virtioDevices  the virtio-mmio devices, in slot order: device {@code i} gets {@link VirtioSlot#of(int)
+ *                       VirtioSlot.of(i)}, and the VMM adds its {@link VirtioSlot#commandLineEntry() entry} to
+ *                       the command line unless {@code commandLine} carries it already ({@link #kernelCommandLine()})
  */
 public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine, long memoryBytes, int vcpuCount,
-                       OutputStream serialOutput, Consumer<String> statusListener, boolean debug) {
+                       OutputStream serialOutput, Consumer<String> statusListener, boolean debug,
+                       BootListener bootListener, List<VirtioDevice> virtioDevices) {
 
     /** The initramfs handed to the kernel. */
     public sealed interface Initrd {
@@ -58,7 +70,9 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine,
         Objects.requireNonNull(commandLine, "command line");
         Objects.requireNonNull(serialOutput, "serial output: use OutputStream.nullOutputStream() to drop it");
         Objects.requireNonNull(statusListener, "status listener");
-        checkCommandLine(commandLine);
+        Objects.requireNonNull(bootListener, "boot listener: use BootListener.NONE to ignore the events");
+        virtioDevices = checkVirtioDevices(virtioDevices);
+        checkCommandLine(withVirtioEntries(commandLine, virtioDevices.size()));
         Layout.ramRegions(memoryBytes); // throws naming the rule
         if (vcpuCount < 1 || vcpuCount > Layout.MAX_VCPUS) {
             throw new IllegalArgumentException("vCPU count must be 1.." + Layout.MAX_VCPUS + ", got " + vcpuCount);
@@ -79,11 +93,64 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine,
         }
     }
 
+    private static List<VirtioDevice> checkVirtioDevices(List<VirtioDevice> devices) {
+        List<VirtioDevice> copy = List.copyOf(Objects.requireNonNull(devices, "virtio devices: use List.of() for none"));
+        if (copy.size() > Layout.MAX_VIRTIO_DEVICES) {
+            throw new IllegalArgumentException(copy.size() + " virtio devices given, at most " + Layout.MAX_VIRTIO_DEVICES
+                    + " fit (one IOAPIC pin each)");
+        }
+        Set<VirtioDevice> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (VirtioDevice d : copy) {
+            if (!seen.add(d)) {
+                throw new IllegalArgumentException("virtio device " + d + " is given twice: a device has one slot");
+            }
+        }
+        return copy;
+    }
+
+    /** {@code commandLine} plus the entries of the first {@code count} slots it does not carry yet. */
+    private static String withVirtioEntries(String commandLine, int count) {
+        List<String> tokens = Arrays.asList(commandLine.trim().split(" +"));
+        StringBuilder line = new StringBuilder(commandLine);
+        for (int i = 0; i < count; i++) {
+            String entry = VirtioSlot.of(i).commandLineEntry();
+            if (!tokens.contains(entry)) {
+                if (line.length() > 0 && line.charAt(line.length() - 1) != ' ') {
+                    line.append(' ');
+                }
+                line.append(entry);
+            }
+        }
+        return line.toString();
+    }
+
+    /** Where each of {@link #virtioDevices()} sits, in the same order. */
+    public List<VirtioSlot> virtioSlots() {
+        List<VirtioSlot> slots = new ArrayList<>(virtioDevices.size());
+        for (int i = 0; i < virtioDevices.size(); i++) {
+            slots.add(VirtioSlot.of(i));
+        }
+        return slots;
+    }
+
+    /** The {@code virtio_mmio.device=...} entries Linux needs to find {@link #virtioDevices()}. */
+    public List<String> virtioCommandLineEntries() {
+        return virtioSlots().stream().map(VirtioSlot::commandLineEntry).toList();
+    }
+
+    /** The command line the guest gets: {@link #commandLine()} plus the virtio entries it lacks. */
+    public String kernelCommandLine() {
+        return withVirtioEntries(commandLine, virtioDevices.size());
+    }
+
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Collects the settings; {@link #build()} validates them. Defaults: 1 vCPU, 256 MiB, no initrd. */
+    /**
+     * Collects the settings; {@link #build()} validates them. Defaults: 1 vCPU, 256 MiB, no initrd, no boot
+     * listener, no virtio devices.
+     */
     public static final class Builder {
         private Path kernel;
         private Initrd initrd;
@@ -93,6 +160,8 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine,
         private OutputStream serialOutput = OutputStream.nullOutputStream();
         private Consumer<String> statusListener = line -> { };
         private boolean debug;
+        private BootListener bootListener = BootListener.NONE;
+        private final List<VirtioDevice> virtioDevices = new ArrayList<>();
 
         private Builder() {
         }
@@ -142,9 +211,20 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine,
             return this;
         }
 
+        public Builder bootListener(BootListener bootListener) {
+            this.bootListener = bootListener;
+            return this;
+        }
+
+        /** Adds the next virtio device (slot {@code i} for the {@code i}-th call). */
+        public Builder virtioDevice(VirtioDevice device) {
+            virtioDevices.add(Objects.requireNonNull(device, "device"));
+            return this;
+        }
+
         public VmConfig build() {
             return new VmConfig(kernel, Optional.ofNullable(initrd), commandLine, memoryBytes, vcpuCount,
-                    serialOutput, statusListener, debug);
+                    serialOutput, statusListener, debug, bootListener, List.copyOf(virtioDevices));
         }
     }
 }

@@ -307,6 +307,34 @@ class VirtioConsoleTest {
     }
 
     @Test
+    void aHostWriterBlockedOnStdinFailsOnceTheGuestHasStopped() throws Exception {
+        guest.start();
+        CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+            try {
+                console.port(STDIN).toGuest().write(bytes(BUFFER * 4, 3)); // more than the buffer: blocks
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Thread.sleep(200);
+        assertThat(writer).as("blocked: the guest has not opened stdin").isNotDone();
+        transport.guestStopped();
+        assertThatThrownBy(() -> writer.get(5, TimeUnit.SECONDS)).hasRootCauseInstanceOf(IOException.class)
+                .hasStackTraceContaining("the guest side is gone");
+        assertThatThrownBy(() -> console.port(STDIN).toGuest().write(1)).isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void theControlPortFollowsTheStdioPorts() {
+        VirtioConsole withControl = VirtioConsole.builder().stdio().control().build();
+        assertThat(withControl.ports()).extracting(ConsolePort::name)
+                .containsExactly("arrow.stdin", "arrow.stdout", "arrow.stderr", VirtioConsole.CONTROL_NAME);
+        ConsolePort control = withControl.port(VirtioConsole.CONTROL_PORT);
+        assertThat(control.name()).isEqualTo("arrow.control");
+        assertThat(control.direction()).isEqualTo(ConsolePort.Direction.TO_GUEST);
+    }
+
+    @Test
     void aHostThatClosesItsOutputStreamLetsTheGuestWriteOn() throws IOException {
         guest.start();
         guest.open(STDOUT);

@@ -1,0 +1,30 @@
+package dev.arrow;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * Counters of an arrow's microVM, as its backend reports them ({@link ArrowProcess#statistics()}).
+ *
+ * @param exitsByKind         vCPU exits handled by the VMM so far, by kind (e.g. {@code io-out},
+ *                            {@code mmio-read}, {@code hlt}; {@code intr} counts the VMM's own
+ *                            interruptions of KVM_RUN), summed over the vCPUs; final once the guest ended
+ * @param residentGuestBytes  guest RAM resident in host memory now (pages touched); 0 once the VM is released
+ * @param guestMemoryBytes    the guest's RAM size
+ */
+public record VmStatistics(Map<String, Long> exitsByKind, long residentGuestBytes, long guestMemoryBytes) {
+    public VmStatistics {
+        Objects.requireNonNull(exitsByKind, "exitsByKind");
+        exitsByKind = Collections.unmodifiableMap(new TreeMap<>(exitsByKind));
+        if (residentGuestBytes < 0 || guestMemoryBytes < 0) {
+            throw new IllegalArgumentException("memory figures must not be negative");
+        }
+    }
+
+    /** All exits counted, of every kind. */
+    public long totalExits() {
+        return exitsByKind.values().stream().mapToLong(Long::longValue).sum();
+    }
+}

@@ -1,0 +1,74 @@
+package dev.arrow.internal.kvm;
+
+import dev.arrow.NetworkSetupException;
+import dev.arrow.config.Net;
+import dev.arrow.config.PortForward;
+import dev.arrow.image.init.NetworkSettings;
+import dev.arrow.kvm.net.GuestNetwork;
+import dev.arrow.kvm.net.MacAddress;
+import dev.arrow.kvm.net.NetworkBackend;
+import dev.arrow.kvm.net.PasstBackend;
+import dev.arrow.kvm.net.PortMapping;
+import dev.arrow.kvm.net.TapBackend;
+import dev.arrow.kvm.virtio.net.VirtioNet;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The guest's network for one arrow: the host backend chosen by the spec's {@link Net} (passt for
+ * user mode, an existing tap device), the virtio-net device on top of it, and the addresses init
+ * gives eth0. {@link Net.None} has none of these. Until the device is handed to the VMM, this object
+ * owns the backend: {@link #close()} stops it (the VMM closes it through the device afterwards).
+ */
+final class GuestNetworking implements AutoCloseable {
+    private final GuestNetwork plan;
+    private final NetworkBackend backend;
+    private final VirtioNet device;
+
+    private GuestNetworking(GuestNetwork plan, NetworkBackend backend) {
+        this.plan = plan;
+        this.backend = backend;
+        this.device = new VirtioNet(plan.mac(), plan.mtu(), backend);
+    }
+
+    /** Starts the host side of {@code net}; empty for {@link Net.None}. */
+    static Optional<GuestNetworking> open(Net net) {
+        try {
+            if (net instanceof Net.User user) {
+                GuestNetwork plan = GuestNetwork.userMode();
+                List<PortMapping> forwards = user.forwards().stream().map(GuestNetworking::mapping).toList();
+                return Optional.of(new GuestNetworking(plan, PasstBackend.start(PasstBackend.Options.of(plan, forwards))));
+            }
+            if (net instanceof Net.Tap tap) {
+                GuestNetwork plan = GuestNetwork.userMode().withMac(MacAddress.randomLocal());
+                return Optional.of(new GuestNetworking(plan, TapBackend.open(tap.name())));
+            }
+            return Optional.empty();
+        } catch (dev.arrow.kvm.net.NetworkSetupException e) {
+            throw new NetworkSetupException(e.getMessage(), e);
+        }
+    }
+
+    private static PortMapping mapping(PortForward f) {
+        return f.protocol() == PortForward.Protocol.UDP
+                ? PortMapping.udp(f.hostPort(), f.guestPort())
+                : PortMapping.tcp(f.hostPort(), f.guestPort());
+    }
+
+    /** The virtio-net device to register with the VMM (it closes the backend when it is closed). */
+    VirtioNet device() {
+        return device;
+    }
+
+    /** What init configures on eth0: address, prefix, gateway, DNS. */
+    NetworkSettings settings() {
+        return new NetworkSettings(plan.address(), plan.prefixLength(), Optional.of(plan.gateway()), plan.dns());
+    }
+
+    /** Stops the backend; for failure paths before the VMM owns the device. Idempotent. */
+    @Override
+    public void close() {
+        backend.close();
+    }
+}

@@ -1,0 +1,140 @@
+package dev.arrow.kvm.net;
+
+import java.nio.ByteBuffer;
+
+/**
+ * A bounded queue of received Ethernet frames between one producer (a backend's reader thread)
+ * and one consumer (the NIC device, under its transport's lock). Frames live in a fixed set of
+ * direct buffers allocated once, so receiving allocates nothing per frame.
+ *
+ * <p>Producer: {@link #claim()} waits for a free slot, the producer fills {@link #slot(int)} and
+ * {@link #publish publishes} it. Consumer: {@link #peek()} shows the oldest frame,
+ * {@link #release()} frees it. {@link #close()} wakes a waiting producer for good.
+ */
+public final class FrameInbox {
+    private final ByteBuffer[] slots;
+    private final int[] lengths;
+    private final int maxFrameBytes;
+    private int head;
+    private int count;
+    private int claimed = -1;
+    private boolean closed;
+
+    /**
+     * @param slotCount     frames held at most (at least 1)
+     * @param maxFrameBytes capacity of each slot
+     */
+    public FrameInbox(int slotCount, int maxFrameBytes) {
+        if (slotCount < 1 || slotCount > 1024) {
+            throw new IllegalArgumentException("slot count " + slotCount + " outside 1..1024");
+        }
+        if (maxFrameBytes < 1) {
+            throw new IllegalArgumentException("slot size " + maxFrameBytes + " must be positive");
+        }
+        this.slots = new ByteBuffer[slotCount];
+        this.lengths = new int[slotCount];
+        this.maxFrameBytes = maxFrameBytes;
+        for (int i = 0; i < slotCount; i++) {
+            slots[i] = ByteBuffer.allocateDirect(maxFrameBytes);
+        }
+    }
+
+    public int capacity() {
+        return slots.length;
+    }
+
+    public int maxFrameBytes() {
+        return maxFrameBytes;
+    }
+
+    /** The buffer of slot {@code index}: direct, {@link #maxFrameBytes()} long. */
+    public ByteBuffer slot(int index) {
+        return slots[index];
+    }
+
+    /**
+     * Producer: waits until a slot is free and returns its index, its buffer cleared; -1 once
+     * the inbox is closed.
+     *
+     * @throws IllegalStateException if a claimed slot was not published yet
+     */
+    public synchronized int claim() throws InterruptedException {
+        if (claimed >= 0) {
+            throw new IllegalStateException("slot " + claimed + " is claimed and not published yet");
+        }
+        while (!closed && count == slots.length) {
+            wait();
+        }
+        if (closed) {
+            return -1;
+        }
+        claimed = (head + count) % slots.length;
+        slots[claimed].clear();
+        return claimed;
+    }
+
+    /**
+     * Producer: queues the claimed slot holding a frame of {@code length} bytes (from offset 0).
+     *
+     * @return true when the inbox was empty before, i.e. the consumer must be told
+     */
+    public synchronized boolean publish(int length) {
+        if (claimed < 0) {
+            throw new IllegalStateException("no slot claimed");
+        }
+        if (length < 0 || length > maxFrameBytes) {
+            throw new IllegalArgumentException("frame length " + length + " outside 0.." + maxFrameBytes);
+        }
+        lengths[claimed] = length;
+        claimed = -1;
+        if (closed) {
+            return false;
+        }
+        count++;
+        return count == 1;
+    }
+
+    /** Producer: gives back a claimed slot without queueing it (the read failed or was dropped). */
+    public synchronized void abandon() {
+        claimed = -1;
+    }
+
+    /**
+     * Consumer: the oldest frame, positioned at 0 with its length as limit, or null when empty.
+     * The buffer stays valid until {@link #release()}; the consumer may move its position but must
+     * not write to it.
+     */
+    public synchronized ByteBuffer peek() {
+        if (count == 0 || closed) {
+            return null;
+        }
+        ByteBuffer b = slots[head];
+        b.limit(lengths[head]).position(0);
+        return b;
+    }
+
+    /** Consumer: frees the frame {@link #peek()} showed. */
+    public synchronized void release() {
+        if (count == 0) {
+            throw new IllegalStateException("no frame to release");
+        }
+        head = (head + 1) % slots.length;
+        count--;
+        notifyAll();
+    }
+
+    /** Frames queued. */
+    public synchronized int size() {
+        return closed ? 0 : count;
+    }
+
+    /** Wakes the producer for good; afterwards {@link #claim()} returns -1 and {@link #peek()} null. */
+    public synchronized void close() {
+        closed = true;
+        notifyAll();
+    }
+
+    public synchronized boolean isClosed() {
+        return closed;
+    }
+}

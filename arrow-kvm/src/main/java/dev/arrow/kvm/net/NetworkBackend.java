@@ -1,0 +1,64 @@
+package dev.arrow.kvm.net;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The host side of a guest NIC: exchanges whole Ethernet frames (no virtio header, no FCS) with
+ * a network on the host. Implementations: {@link PasstBackend} (user-mode networking through a
+ * passt process), {@link TapBackend} (a host TAP device).
+ *
+ * <p>Receiving: {@link #start} starts the backend's own reader thread, which queues frames in
+ * {@link #inbox()} and tells the {@link Listener} when the inbox goes from empty to non-empty.
+ * The device takes frames out of the inbox whenever it can (the guest has posted buffers); while
+ * the inbox is full the reader stops reading, so the host side is slowed down instead of frames
+ * being lost. Sending: {@link #send} from any thread, one frame per call.
+ *
+ * <p>A backend owns everything it started (threads, file descriptors, child processes, sockets
+ * and files) and releases all of it in {@link #close()}.
+ */
+public interface NetworkBackend extends AutoCloseable {
+
+    /** Largest frame either direction carries: 14-byte header, 4-byte VLAN tag and a 65535-byte payload. */
+    int MAX_FRAME_BYTES = 14 + 4 + 65535;
+    /** Smallest frame: an Ethernet header. */
+    int MIN_FRAME_BYTES = 14;
+
+    /** Told about received frames and failures, on the backend's reader thread; must not block. */
+    interface Listener {
+        /** The inbox went from empty to holding at least one frame. */
+        void framesAvailable();
+
+        /** The backend stopped working (its peer went away or broke the protocol); no more frames will come. */
+        void failed(String reason);
+    }
+
+    /** For logs and errors, e.g. {@code passt (pid 4711)} or {@code tap arrow0}. */
+    String describe();
+
+    /**
+     * Starts the reader thread that fills {@link #inbox()}; {@code listener} hears about frames and
+     * failures from now on. Called at most once.
+     *
+     * @throws IllegalStateException if already started or closed
+     */
+    void start(Listener listener);
+
+    /** Frames received and not yet taken by the device. */
+    FrameInbox inbox();
+
+    /**
+     * Sends one frame: the remaining bytes of {@code frame}, between {@link #MIN_FRAME_BYTES} and
+     * {@link #MAX_FRAME_BYTES}. Thread-safe; may block briefly while the host side is congested.
+     *
+     * @return false when the frame was dropped because the backend is closed or has failed
+     * @throws IllegalArgumentException for a frame of the wrong size (a caller bug)
+     */
+    boolean send(ByteBuffer frame);
+
+    /** True until the backend fails or is closed. */
+    boolean isHealthy();
+
+    /** Stops the reader thread and releases everything the backend owns. Idempotent. */
+    @Override
+    void close();
+}

@@ -1,0 +1,565 @@
+package dev.arrow.kvm.net;
+
+import dev.arrow.kvm.net.NetworkSetupException.Problem;
+import dev.arrow.kvm.sys.NativeCleaner;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.ref.Cleaner;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * User-mode networking through <a href="https://passt.top">passt</a> (Debian package
+ * {@code passt}): one passt process per guest, started as our child on a Unix socket in a
+ * private directory, exchanging Ethernet frames with us in its length-prefixed stream format
+ * ({@link PasstFrameCodec}). passt turns the guest's TCP, UDP and ICMP traffic into ordinary
+ * sockets of the host, so no privileges are needed; it forwards the host ports of
+ * {@link Options#forwards()} to the guest and answers DNS at the plan's virtual DNS address.
+ * The command line is {@link PasstCommand}'s.
+ *
+ * <p>{@link #start} checks the forwarded ports first ({@link HostPorts}), then starts passt and
+ * connects; any failure stops passt and removes the directory before the exception leaves.
+ * {@link #close()} closes the connection (passt runs with {@code --one-off} and exits at once),
+ * waits for the process to end (so the forwarded ports are free when it returns; it escalates to
+ * SIGTERM and SIGKILL if passt lingers) and deletes the socket, the log and the directory. passt
+ * serves one client per process, so guests never share one.
+ */
+public final class PasstBackend implements NetworkBackend {
+    private static final Logger LOG = LoggerFactory.getLogger(PasstBackend.class);
+
+    public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(10);
+    /** Where passt is looked for after the PATH. */
+    static final List<Path> STANDARD_DIRS = List.of(Path.of("/usr/bin"), Path.of("/usr/sbin"), Path.of("/usr/local/bin"),
+            Path.of("/usr/local/sbin"), Path.of("/bin"), Path.of("/sbin"));
+    static final int INBOX_SLOTS = 8;
+    static final int READ_BUFFER_BYTES = 256 * 1024;
+    /** Longest Unix socket path (sun_path is 108 bytes with its NUL). */
+    static final int MAX_SOCKET_PATH = 107;
+    private static final Duration EXIT_WAIT = Duration.ofSeconds(2);
+    private static final int LOG_TAIL_LINES = 20;
+    private static final Pattern BIND_FAILURE = Pattern.compile("Failed to bind any port for '-([tu]) (\\d+)");
+
+    /**
+     * How to start passt.
+     *
+     * @param executable   the passt program; empty: {@code passt} on the PATH or in the standard directories
+     * @param network      the guest's addresses, which passt is told to expect
+     * @param forwards     host ports forwarded to the guest
+     * @param startTimeout how long passt may take to open its socket
+     */
+    public record Options(Optional<Path> executable, GuestNetwork network, List<PortMapping> forwards,
+                          Duration startTimeout) {
+        public Options {
+            Objects.requireNonNull(executable, "executable");
+            Objects.requireNonNull(network, "network");
+            forwards = List.copyOf(Objects.requireNonNull(forwards, "forwards"));
+            Objects.requireNonNull(startTimeout, "startTimeout");
+            if (startTimeout.isNegative() || startTimeout.isZero()) {
+                throw new IllegalArgumentException("start timeout must be positive, got " + startTimeout);
+            }
+        }
+
+        /** passt from the PATH, the default start timeout. */
+        public static Options of(GuestNetwork network, List<PortMapping> forwards) {
+            return new Options(Optional.empty(), network, forwards, DEFAULT_START_TIMEOUT);
+        }
+
+        public Options withExecutable(Path program) {
+            return new Options(Optional.of(program), network, forwards, startTimeout);
+        }
+
+        public Options withStartTimeout(Duration timeout) {
+            return new Options(executable, network, forwards, timeout);
+        }
+    }
+
+    private final Process process;
+    private final Path directory;
+    private final Path socket;
+    private final Path log;
+    private final SocketChannel channel;
+    private final PasstFrameCodec codec;
+    private final PasstFrameCodec.Writer writer;
+    private final FrameInbox inbox = new FrameInbox(INBOX_SLOTS, MAX_FRAME_BYTES);
+    private final Object sendLock = new Object();
+    private final AtomicBoolean started = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Cleaner.Cleanable cleanable;
+    private volatile boolean healthy = true;
+    private volatile Listener listener;
+    private volatile ReaderThread reader;
+    private volatile long framesReceived;
+    private volatile long framesDropped;
+    private volatile long framesSent;
+
+    private PasstBackend(Process process, Path directory, Path socket, Path log, SocketChannel channel) {
+        this.process = process;
+        this.directory = directory;
+        this.socket = socket;
+        this.log = log;
+        this.channel = channel;
+        this.codec = new PasstFrameCodec(channel, READ_BUFFER_BYTES, MAX_FRAME_BYTES);
+        this.writer = new PasstFrameCodec.Writer(channel);
+        this.cleanable = NativeCleaner.CLEANER.register(this, new Leak(process, channel, directory, closed));
+    }
+
+    /**
+     * Starts passt for one guest and connects to it.
+     *
+     * @throws NetworkSetupException when passt is missing ({@link Problem#BACKEND_MISSING}), a
+     *     forwarded port is taken ({@link Problem#PORT_IN_USE}) or passt does not come up
+     *     ({@link Problem#BACKEND_FAILED}, with passt's own words); nothing is left running
+     */
+    public static PasstBackend start(Options options) {
+        Objects.requireNonNull(options, "options");
+        Path executable = findExecutable(options.executable());
+        HostPorts.checkFree(options.forwards());
+        boolean root = NetLibC.geteuid() == 0;
+        long startNanos = System.nanoTime();
+        Path directory = null;
+        Process process = null;
+        SocketChannel channel = null;
+        try {
+            directory = createDirectory(root);
+            Path socketDir = Files.createDirectory(directory.resolve("sock"),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            if (root) {
+                // passt drops to nobody before it binds its socket: that user must own the directory.
+                Files.setAttribute(socketDir, "unix:uid", PasstCommand.NOBODY);
+                Files.setAttribute(socketDir, "unix:gid", PasstCommand.NOBODY);
+            }
+            Path socket = socketDir.resolve("passt.sock");
+            Path log = directory.resolve("passt.log");
+            List<String> command = PasstCommand.build(executable, socket, options.network(), options.forwards(),
+                    root ? OptionalInt.of(PasstCommand.NOBODY) : OptionalInt.empty());
+            LOG.debug("starting {}", String.join(" ", command));
+            try {
+                process = new ProcessBuilder(command)
+                        .redirectErrorStream(true)
+                        .redirectOutput(log.toFile())
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                        .start();
+            } catch (IOException e) {
+                throw new NetworkSetupException(Problem.BACKEND_MISSING, "cannot run passt at " + executable + ": "
+                        + e.getMessage() + ": install the Debian package 'passt' (apt-get install passt)", e);
+            }
+            channel = connect(process, socket, log, options);
+            PasstBackend backend = new PasstBackend(process, directory, socket, log, channel);
+            LOG.info("passt (pid {}) serves the guest network {} with forwards {}, up in {} ms", process.pid(),
+                    options.network().cidr(), options.forwards(), (System.nanoTime() - startNanos) / 1_000_000);
+            return backend;
+        } catch (IOException e) {
+            cleanUp(process, channel, directory);
+            throw new NetworkSetupException(Problem.IO, "cannot set up passt: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            cleanUp(process, channel, directory);
+            throw e;
+        }
+    }
+
+    private static Path findExecutable(Optional<Path> configured) {
+        if (configured.isPresent()) {
+            Path p = configured.get();
+            if (!Files.isRegularFile(p)) {
+                throw new NetworkSetupException(Problem.BACKEND_MISSING, "passt not found at " + p
+                        + ": install the Debian package 'passt' (apt-get install passt) or point Arrow at the program");
+            }
+            if (!Files.isExecutable(p)) {
+                throw new NetworkSetupException(Problem.BACKEND_MISSING, "passt at " + p + " is not executable: "
+                        + "check its permissions or reinstall the Debian package 'passt'");
+            }
+            return p;
+        }
+        List<Path> dirs = new ArrayList<>();
+        String path = System.getenv("PATH");
+        if (path != null) {
+            for (String d : path.split(File.pathSeparator)) {
+                if (!d.isEmpty()) {
+                    dirs.add(Path.of(d));
+                }
+            }
+        }
+        dirs.addAll(STANDARD_DIRS);
+        for (Path d : dirs) {
+            Path p = d.resolve("passt");
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        throw new NetworkSetupException(Problem.BACKEND_MISSING,
+                "passt not found: install the Debian package 'passt' (apt-get install passt); "
+                        + "user-mode networking needs it (searched the PATH and " + STANDARD_DIRS + ")");
+    }
+
+    /**
+     * The private directory, in java.io.tmpdir unless the socket path would be too long there or,
+     * when root, passt (running as nobody) could not traverse it: then in /tmp.
+     */
+    private static Path createDirectory(boolean root) throws IOException {
+        // 0711 when root: passt (running as nobody) must traverse it to reach its socket directory.
+        String perms = root ? "rwx--x--x" : "rwx------";
+        Path base = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath();
+        boolean usable = base.resolve("arrow-passt-0123456789012345678/sock/passt.sock").toString().length()
+                <= MAX_SOCKET_PATH && (!root || traversableByOthers(base));
+        Path dir = Files.createTempDirectory(usable ? base : Path.of("/tmp"), "arrow-passt-");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString(perms));
+        return dir;
+    }
+
+    private static boolean traversableByOthers(Path dir) {
+        try {
+            for (Path p = dir.toRealPath(); p != null; p = p.getParent()) {
+                if (!Files.getPosixFilePermissions(p).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
+    }
+
+    private static SocketChannel connect(Process process, Path socket, Path log, Options options) throws IOException {
+        long deadline = System.nanoTime() + options.startTimeout().toNanos();
+        long pauseMillis = 2;
+        UnixDomainSocketAddress address = UnixDomainSocketAddress.of(socket);
+        while (true) {
+            if (!process.isAlive()) {
+                throw startFailure(process, log, options);
+            }
+            if (Files.exists(socket)) {
+                SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+                try {
+                    ch.connect(address);
+                    return ch;
+                } catch (IOException e) {
+                    ch.close(); // not listening yet
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new NetworkSetupException(Problem.BACKEND_FAILED, "passt (pid " + process.pid()
+                        + ") did not accept connections on " + socket + " within " + options.startTimeout().toMillis()
+                        + " ms" + logTail(log));
+            }
+            try {
+                Thread.sleep(pauseMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new NetworkSetupException(Problem.BACKEND_FAILED, "interrupted while waiting for passt to start", e);
+            }
+            pauseMillis = Math.min(pauseMillis * 2, 50);
+        }
+    }
+
+    private static NetworkSetupException startFailure(Process process, Path log, Options options) {
+        int code = process.exitValue();
+        String text = readLog(log);
+        Matcher m = BIND_FAILURE.matcher(text);
+        if (m.find()) {
+            return new NetworkSetupException(Problem.PORT_IN_USE, "host port " + m.group(2) + " is already in use ("
+                    + (m.group(1).equals("t") ? "tcp" : "udp") + "): stop what listens there or forward another host port");
+        }
+        return new NetworkSetupException(Problem.BACKEND_FAILED, "passt exited with code " + code
+                + " while starting" + logTail(log));
+    }
+
+    /** passt's output without the syslog noise it makes when no syslog daemon listens. */
+    static String readLog(Path log) {
+        try (InputStream in = Files.newInputStream(log)) {
+            String text = new String(in.readNBytes(64 * 1024), StandardCharsets.UTF_8);
+            return text.lines().filter(PasstBackend::informative).collect(Collectors.joining("\n"));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    /** False for the syslog complaints and the "how to start qemu" banner passt prints. */
+    private static boolean informative(String line) {
+        String l = line.strip();
+        return !(l.startsWith("Failed to send ") && l.endsWith(" to syslog")) && !l.startsWith("You can now start qemu")
+                && !l.startsWith("or qrap") && !l.startsWith("kvm ... ") && !l.startsWith("./qrap ");
+    }
+
+    private static String logTail(Path log) {
+        List<String> lines = readLog(log).lines().filter(l -> !l.isBlank()).collect(Collectors.toList());
+        if (lines.isEmpty()) {
+            return "";
+        }
+        List<String> tail = lines.subList(Math.max(0, lines.size() - LOG_TAIL_LINES), lines.size());
+        return "; passt said:\n  " + String.join("\n  ", tail);
+    }
+
+    // ---- NetworkBackend ----
+
+    @Override
+    public String describe() {
+        return "passt (pid " + process.pid() + ")";
+    }
+
+    /** The passt process (for tests and diagnostics). */
+    public ProcessHandle process() {
+        return process.toHandle();
+    }
+
+    /** The Unix socket passt listens on. */
+    public Path socketPath() {
+        return socket;
+    }
+
+    /** The private directory holding the socket and passt's log; deleted by {@link #close()}. */
+    public Path directory() {
+        return directory;
+    }
+
+    @Override
+    public void start(Listener frameListener) {
+        Objects.requireNonNull(frameListener, "listener");
+        if (closed.get()) {
+            throw new IllegalStateException(describe() + " is closed");
+        }
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException(describe() + " is already started");
+        }
+        this.listener = frameListener;
+        ReaderThread t = new ReaderThread("arrow-passt-" + process.pid(), this::readLoop);
+        reader = t;
+        t.start();
+    }
+
+    @Override
+    public FrameInbox inbox() {
+        return inbox;
+    }
+
+    @Override
+    public boolean send(ByteBuffer frame) {
+        int n = frame.remaining();
+        if (n < MIN_FRAME_BYTES || n > MAX_FRAME_BYTES) {
+            throw new IllegalArgumentException("frame of " + n + " bytes outside " + MIN_FRAME_BYTES + ".." + MAX_FRAME_BYTES);
+        }
+        synchronized (sendLock) {
+            if (!healthy) {
+                return false;
+            }
+            try {
+                writer.write(frame);
+                framesSent++;
+                return true;
+            } catch (IOException e) {
+                failed("writing to passt failed: " + e.getMessage());
+                return false;
+            }
+        }
+    }
+
+    @Override
+    public boolean isHealthy() {
+        return healthy;
+    }
+
+    public long framesReceived() {
+        return framesReceived;
+    }
+
+    /** Frames from passt dropped because they were shorter than an Ethernet header. */
+    public long framesDropped() {
+        return framesDropped;
+    }
+
+    public long framesSent() {
+        return framesSent;
+    }
+
+    private void readLoop() {
+        try {
+            while (true) {
+                int slot = inbox.claim();
+                if (slot < 0) {
+                    return;
+                }
+                int length = codec.readFrame(inbox.slot(slot));
+                if (length < 0) {
+                    inbox.abandon();
+                    failed("passt closed the connection" + exitNote());
+                    return;
+                }
+                if (length < MIN_FRAME_BYTES) {
+                    inbox.abandon();
+                    framesDropped++;
+                    LOG.debug("{}: dropped a {}-byte frame (shorter than an Ethernet header)", describe(), length);
+                    continue;
+                }
+                framesReceived++;
+                if (inbox.publish(length)) {
+                    notifyFrames();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ClosedChannelException e) {
+            if (!closed.get()) {
+                failed("the connection to passt was closed");
+            }
+        } catch (IOException e) {
+            if (!closed.get()) {
+                String exit = exitNote();
+                failed(exit.isEmpty() ? "reading from passt failed: " + e.getMessage()
+                        : "passt closed the connection" + exit);
+            }
+        } catch (RuntimeException e) {
+            LOG.error("{}: reader stopped by an unexpected error", describe(), e);
+            failed("the reader stopped: " + e);
+        }
+    }
+
+    private String exitNote() {
+        try {
+            if (process.waitFor(200, TimeUnit.MILLISECONDS)) {
+                return " (passt exited with code " + process.exitValue() + ")" + logTail(log);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return "";
+    }
+
+    private void notifyFrames() {
+        Listener l = listener;
+        try {
+            l.framesAvailable();
+        } catch (RuntimeException e) {
+            LOG.error("{}: frame listener failed", describe(), e);
+        }
+    }
+
+    private void failed(String reason) {
+        if (closed.get()) {
+            healthy = false;
+            return;
+        }
+        synchronized (this) {
+            if (!healthy) {
+                return;
+            }
+            healthy = false;
+        }
+        LOG.warn("{}: the guest network stopped: {}", describe(), reason);
+        Listener l = listener;
+        if (l != null) {
+            try {
+                l.failed(reason);
+            } catch (RuntimeException e) {
+                LOG.error("{}: failure listener failed", describe(), e);
+            }
+        }
+    }
+
+    /**
+     * Closes the connection, waits for passt to exit (its forwarded ports are free afterwards),
+     * stops the reader and deletes the socket directory. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        healthy = false;
+        inbox.close();
+        cleanable.clean(); // closes the channel, stops passt, deletes the directory
+        ReaderThread t = reader;
+        if (t != null) {
+            t.awaitEnd(EXIT_WAIT.toMillis());
+        }
+        LOG.debug("{} closed: {} frames received, {} sent, {} dropped", describe(), framesReceived, framesSent,
+                framesDropped);
+    }
+
+    private static void cleanUp(Process process, SocketChannel channel, Path directory) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                LOG.debug("closing the passt connection: {}", e.toString());
+            }
+        }
+        if (process != null) {
+            stopProcess(process);
+        }
+        if (directory != null) {
+            deleteTree(directory);
+        }
+    }
+
+    /** Waits for passt to leave by itself (it exits when the connection closes), then SIGTERM, then SIGKILL. */
+    static void stopProcess(Process process) {
+        try {
+            if (!process.waitFor(EXIT_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.debug("passt (pid {}) still runs; sending SIGTERM", process.pid());
+                process.destroy();
+                if (!process.waitFor(EXIT_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                    LOG.warn("passt (pid {}) ignored SIGTERM; killing it", process.pid());
+                    process.destroyForcibly();
+                    if (!process.waitFor(EXIT_WAIT.toMillis() * 2, TimeUnit.MILLISECONDS)) {
+                        LOG.error("passt (pid {}) survived SIGKILL", process.pid());
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static void deleteTree(Path directory) {
+        try (Stream<Path> walk = Files.walk(directory)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    LOG.warn("cannot delete {}: {}", p, e.toString());
+                }
+            });
+        } catch (IOException e) {
+            LOG.warn("cannot delete {}: {}", directory, e.toString());
+        }
+    }
+
+    /** Releases what a backend owns; run by close() or, if the backend was never closed, by the Cleaner. */
+    private record Leak(Process process, SocketChannel channel, Path directory, AtomicBoolean closed) implements Runnable {
+        @Override
+        public void run() {
+            if (!closed.get()) {
+                LOG.warn("passt (pid {}) was never closed; stopping it now", process.pid());
+            }
+            cleanUp(process, channel, directory);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return describe();
+    }
+}

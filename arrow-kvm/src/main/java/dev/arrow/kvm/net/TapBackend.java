@@ -1,0 +1,433 @@
+package dev.arrow.kvm.net;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import dev.arrow.kvm.EventFd;
+import dev.arrow.kvm.net.NetworkSetupException.Problem;
+import dev.arrow.kvm.sys.Errno;
+import dev.arrow.kvm.sys.OwnedFd;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A host TAP device as the guest's network: frames the guest sends come out of the TAP on the
+ * host, frames the host routes into the TAP reach the guest. The device must exist (created by
+ * the host's administrator, e.g. {@code ip tuntap add dev arrow0 mode tap user alice} and given
+ * an address or a bridge); Arrow attaches to it with {@code TUNSETIFF} ({@code IFF_TAP |
+ * IFF_NO_PI}: plain Ethernet frames, no offloads) and never creates one, not even as root.
+ *
+ * <p>Owns the /dev/net/tun descriptor, an eventfd that wakes its reader thread, and that thread;
+ * {@link #close()} releases all three.
+ */
+public final class TapBackend implements NetworkBackend {
+    private static final Logger LOG = LoggerFactory.getLogger(TapBackend.class);
+
+    /** {@code TUNSETIFF = _IOW('T', 202, int)}. */
+    static final long TUNSETIFF = 0x400454caL;
+    static final short IFF_TAP = 0x0002;
+    static final short IFF_NO_PI = 0x1000;
+    /** {@code IFNAMSIZ - 1}: the longest interface name. */
+    static final int MAX_NAME = 15;
+    static final int IFREQ_BYTES = 40;
+    static final Path TUN_DEVICE = Path.of("/dev/net/tun");
+    static final Path SYS_CLASS_NET = Path.of("/sys/class/net");
+    private static final int INBOX_SLOTS = 8;
+
+    private final String name;
+    private final OwnedFd tap;
+    private final EventFd wakeup;
+    private final FrameInbox inbox = new FrameInbox(INBOX_SLOTS, MAX_FRAME_BYTES);
+    private final Pointer[] slotPointers;
+    private final ByteBuffer sendBuffer = ByteBuffer.allocateDirect(MAX_FRAME_BYTES);
+    private final Pointer sendPointer = Native.getDirectBufferPointer(sendBuffer);
+    private final Memory pollFds = new Memory(16);
+    private final Object sendLock = new Object();
+    private final AtomicBoolean started = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile boolean healthy = true;
+    private volatile Listener listener;
+    private volatile ReaderThread reader;
+    private volatile long framesReceived;
+    private volatile long framesSent;
+    private volatile long framesDropped;
+    private boolean readerEnded; // guarded by this
+    private boolean readerResourcesReleased; // guarded by this
+
+    private TapBackend(String name, OwnedFd tap, EventFd wakeup) {
+        this.name = name;
+        this.tap = tap;
+        this.wakeup = wakeup;
+        this.slotPointers = new Pointer[inbox.capacity()];
+        for (int i = 0; i < slotPointers.length; i++) {
+            slotPointers[i] = Native.getDirectBufferPointer(inbox.slot(i));
+        }
+    }
+
+    /**
+     * Attaches to the existing TAP device {@code name}.
+     *
+     * @throws NetworkSetupException when the device does not exist or is no TAP
+     *     ({@link Problem#TAP_MISSING}), when this process may not open /dev/net/tun or attach to
+     *     the device ({@link Problem#TAP_PERMISSION}), or when another process holds it
+     *     ({@link Problem#TAP_BUSY})
+     */
+    public static TapBackend open(String name) {
+        checkName(name);
+        checkExists(name);
+        int fd = NetLibC.open(TUN_DEVICE.toString(), NetLibC.O_RDWR | NetLibC.O_NONBLOCK | NetLibC.O_CLOEXEC);
+        if (fd == -1) {
+            throw openFailure(Native.getLastError());
+        }
+        OwnedFd owned = new OwnedFd(fd, "tap " + name);
+        EventFd wakeup = null;
+        try {
+            attach(fd, name);
+            wakeup = EventFd.create(true);
+            TapBackend backend = new TapBackend(name, owned, wakeup);
+            LOG.info("attached to TAP device {}", name);
+            return backend;
+        } catch (RuntimeException e) {
+            owned.close();
+            if (wakeup != null) {
+                wakeup.close();
+            }
+            throw e;
+        }
+    }
+
+    static void checkName(String name) {
+        Objects.requireNonNull(name, "TAP device name");
+        byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
+        boolean ok = bytes.length >= 1 && bytes.length <= MAX_NAME && !name.equals(".") && !name.equals("..");
+        for (int i = 0; ok && i < name.length(); i++) {
+            char c = name.charAt(i);
+            ok = c > 0x20 && c < 0x7f && c != '/' && c != ':';
+        }
+        if (!ok) {
+            throw new NetworkSetupException(Problem.TAP_MISSING, "'" + name + "' is not a valid network interface name "
+                    + "(1.." + MAX_NAME + " printable characters, no '/', ':' or spaces)");
+        }
+    }
+
+    private static void checkExists(String name) {
+        Path sys = SYS_CLASS_NET.resolve(name);
+        if (!Files.exists(sys)) {
+            throw new NetworkSetupException(Problem.TAP_MISSING, "TAP device '" + name + "' does not exist: create it "
+                    + "with 'ip tuntap add dev " + name + " mode tap user <your user>' and bring it up "
+                    + "('ip link set " + name + " up'), or use user-mode networking (Net.user())");
+        }
+        Path flags = sys.resolve("tun_flags");
+        if (!Files.exists(flags)) {
+            throw new NetworkSetupException(Problem.TAP_MISSING, "network interface '" + name
+                    + "' is not a TUN/TAP device: create a TAP with 'ip tuntap add dev <name> mode tap'");
+        }
+        try {
+            String text = Files.readString(flags).trim();
+            int value = Integer.decode(text);
+            if ((value & IFF_TAP) == 0) {
+                throw new NetworkSetupException(Problem.TAP_MISSING, "'" + name + "' is a TUN device (IP packets), "
+                        + "not a TAP device (Ethernet frames): create it with 'mode tap'");
+            }
+        } catch (IOException | NumberFormatException e) {
+            LOG.debug("cannot read {}: {}", flags, e.toString()); // TUNSETIFF will tell
+        }
+    }
+
+    private static NetworkSetupException openFailure(int errno) {
+        return switch (errno) {
+            case Errno.ENOENT, Errno.ENODEV, Errno.ENXIO -> new NetworkSetupException(Problem.TAP_MISSING,
+                    TUN_DEVICE + " is missing (" + Errno.describe(errno) + "): load the tun module ('modprobe tun')");
+            case Errno.EACCES, Errno.EPERM -> new NetworkSetupException(Problem.TAP_PERMISSION,
+                    "no permission to open " + TUN_DEVICE + " (" + Errno.describe(errno) + "): make it accessible "
+                            + "to your user (it is usually mode 0666) or use user-mode networking (Net.user())");
+            default -> new NetworkSetupException(Problem.IO,
+                    "open " + TUN_DEVICE + " failed: " + Errno.describe(errno));
+        };
+    }
+
+    private static void attach(int fd, String name) {
+        try (Memory ifreq = new Memory(IFREQ_BYTES)) {
+            ifreq.clear();
+            byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
+            ifreq.write(0, bytes, 0, bytes.length);
+            ifreq.setShort(16, (short) (IFF_TAP | IFF_NO_PI));
+            if (NetLibC.ioctl(fd, TUNSETIFF, ifreq) == -1) {
+                int errno = Native.getLastError();
+                throw switch (errno) {
+                    case Errno.EPERM, Errno.EACCES -> new NetworkSetupException(Problem.TAP_PERMISSION,
+                            "not allowed to attach to TAP device '" + name + "' (TUNSETIFF: " + Errno.describe(errno)
+                                    + "): it belongs to another user; recreate it for yours ('ip tuntap add dev " + name
+                                    + " mode tap user <your user>') or run with CAP_NET_ADMIN");
+                    case Errno.EBUSY -> new NetworkSetupException(Problem.TAP_BUSY, "TAP device '" + name
+                            + "' is attached to another process (TUNSETIFF: EBUSY): give each guest its own TAP device");
+                    case Errno.EINVAL -> new NetworkSetupException(Problem.TAP_MISSING, "TAP device '" + name
+                            + "' cannot be attached as a single-queue TAP without packet info (TUNSETIFF: EINVAL): "
+                            + "recreate it with 'ip tuntap add dev " + name + " mode tap'");
+                    default -> new NetworkSetupException(Problem.IO, "TUNSETIFF on '" + name + "' failed: "
+                            + Errno.describe(errno));
+                };
+            }
+        }
+    }
+
+    // ---- NetworkBackend ----
+
+    @Override
+    public String describe() {
+        return "tap " + name;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void start(Listener frameListener) {
+        Objects.requireNonNull(frameListener, "listener");
+        if (closed.get()) {
+            throw new IllegalStateException(describe() + " is closed");
+        }
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException(describe() + " is already started");
+        }
+        listener = frameListener;
+        ReaderThread t = new ReaderThread("arrow-tap-" + name, this::readLoop);
+        reader = t;
+        t.start();
+    }
+
+    @Override
+    public FrameInbox inbox() {
+        return inbox;
+    }
+
+    @Override
+    public boolean send(ByteBuffer frame) {
+        int n = frame.remaining();
+        if (n < MIN_FRAME_BYTES || n > MAX_FRAME_BYTES) {
+            throw new IllegalArgumentException("frame of " + n + " bytes outside " + MIN_FRAME_BYTES + ".." + MAX_FRAME_BYTES);
+        }
+        synchronized (sendLock) {
+            if (!healthy || !tap.enter()) {
+                return false;
+            }
+            try {
+                sendBuffer.clear();
+                sendBuffer.put(frame);
+                long written = NetLibC.write(tap.fd(), sendPointer, n);
+                if (written == n) {
+                    framesSent++;
+                    return true;
+                }
+                int errno = written < 0 ? Native.getLastError() : 0;
+                if (written >= 0 || errno == Errno.EAGAIN || errno == Errno.EIO || errno == Errno.EINVAL) {
+                    // A full queue, a device that is down, or a frame the host stack refused: lose this frame only.
+                    framesDropped++;
+                    LOG.debug("{}: frame of {} bytes dropped by write: {}", describe(), n,
+                            written < 0 ? Errno.describe(errno) : "short write " + written);
+                    return false;
+                }
+                failed("write to the TAP device failed: " + Errno.describe(errno));
+                return false;
+            } finally {
+                tap.exit();
+            }
+        }
+    }
+
+    @Override
+    public boolean isHealthy() {
+        return healthy;
+    }
+
+    public long framesReceived() {
+        return framesReceived;
+    }
+
+    public long framesSent() {
+        return framesSent;
+    }
+
+    /** Frames the host refused on write. */
+    public long framesDropped() {
+        return framesDropped;
+    }
+
+    private void readLoop() {
+        try {
+            readFrames();
+        } finally {
+            synchronized (this) {
+                readerEnded = true;
+                if (closed.get()) {
+                    releaseReaderResources();
+                }
+            }
+        }
+    }
+
+    /** Closes the eventfd and frees the poll array, once; the caller holds this object's lock. */
+    private void releaseReaderResources() {
+        if (!readerResourcesReleased) {
+            readerResourcesReleased = true;
+            wakeup.close();
+            pollFds.close();
+        }
+    }
+
+    private void readFrames() {
+        try {
+            while (true) {
+                int slot = inbox.claim();
+                if (slot < 0) {
+                    return;
+                }
+                if (!waitReadable()) {
+                    inbox.abandon();
+                    return;
+                }
+                if (!tap.enter()) {
+                    inbox.abandon();
+                    return;
+                }
+                long n;
+                int errno;
+                try {
+                    n = NetLibC.read(tap.fd(), slotPointers[slot], inbox.maxFrameBytes());
+                    errno = n < 0 ? Native.getLastError() : 0;
+                } finally {
+                    tap.exit();
+                }
+                if (n < 0) {
+                    inbox.abandon();
+                    if (errno == Errno.EAGAIN || errno == Errno.EINTR) {
+                        continue;
+                    }
+                    failed("read from the TAP device failed: " + Errno.describe(errno));
+                    return;
+                }
+                if (n < MIN_FRAME_BYTES) {
+                    inbox.abandon();
+                    continue;
+                }
+                framesReceived++;
+                if (inbox.publish((int) n)) {
+                    Listener l = listener;
+                    try {
+                        l.framesAvailable();
+                    } catch (RuntimeException e) {
+                        LOG.error("{}: frame listener failed", describe(), e);
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.error("{}: reader stopped by an unexpected error", describe(), e);
+            failed("the reader stopped: " + e);
+        }
+    }
+
+    /** Waits until the TAP has a frame (true) or close() signalled the wakeup eventfd (false). */
+    private boolean waitReadable() {
+        while (!closed.get()) {
+            if (!tap.enter()) {
+                return false;
+            }
+            int ready;
+            int errno;
+            try {
+                pollFds.setInt(0, tap.fd());
+                pollFds.setShort(4, NetLibC.POLLIN);
+                pollFds.setShort(6, (short) 0);
+                pollFds.setInt(8, wakeup.fd());
+                pollFds.setShort(12, NetLibC.POLLIN);
+                pollFds.setShort(14, (short) 0);
+                ready = NetLibC.poll(pollFds, 2, -1);
+                errno = ready < 0 ? Native.getLastError() : 0;
+            } finally {
+                tap.exit();
+            }
+            if (ready < 0) {
+                if (errno == Errno.EINTR) {
+                    continue;
+                }
+                failed("poll on the TAP device failed: " + Errno.describe(errno));
+                return false;
+            }
+            short wake = pollFds.getShort(14);
+            if (wake != 0 || closed.get()) {
+                return false;
+            }
+            short revents = pollFds.getShort(6);
+            if ((revents & (NetLibC.POLLERR | NetLibC.POLLHUP | NetLibC.POLLNVAL)) != 0) {
+                failed("the TAP device reported an error (poll revents 0x" + Integer.toHexString(revents & 0xffff)
+                        + "); was it deleted?");
+                return false;
+            }
+            if ((revents & NetLibC.POLLIN) != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void failed(String reason) {
+        synchronized (this) {
+            if (!healthy) {
+                return;
+            }
+            healthy = false;
+        }
+        if (closed.get()) {
+            return;
+        }
+        LOG.warn("{}: the guest network stopped: {}", describe(), reason);
+        Listener l = listener;
+        if (l != null) {
+            try {
+                l.failed(reason);
+            } catch (RuntimeException e) {
+                LOG.error("{}: failure listener failed", describe(), e);
+            }
+        }
+    }
+
+    /** Wakes and stops the reader, then closes the TAP descriptor and the eventfd. Idempotent. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        healthy = false;
+        inbox.close();
+        wakeup.write(1);
+        ReaderThread t = reader;
+        if (t != null) {
+            t.awaitEnd(2000);
+        }
+        tap.close(); // waits for a read or poll in flight
+        // The eventfd and the poll array go when the reader is gone: now, or when a reader that was
+        // blocked on the device's lock ends (it sees the closed inbox and leaves at once).
+        synchronized (this) {
+            if (t == null || readerEnded) {
+                releaseReaderResources();
+            }
+        }
+        LOG.debug("{} closed: {} frames received, {} sent, {} dropped", describe(), framesReceived, framesSent,
+                framesDropped);
+    }
+
+    @Override
+    public String toString() {
+        return describe();
+    }
+}

@@ -1,0 +1,25 @@
+/**
+ * The host side of a guest's network card: backends that exchange Ethernet frames with a network
+ * on the host, and the guest's address plan.
+ *
+ * <ul>
+ *   <li>{@link dev.arrow.kvm.net.NetworkBackend}: the contract (send a frame; a reader thread owned
+ *       by the backend fills a {@link dev.arrow.kvm.net.FrameInbox} and tells a listener).</li>
+ *   <li>{@link dev.arrow.kvm.net.PasstBackend}: user-mode networking without privileges, one passt
+ *       process per guest on a private Unix socket ({@link dev.arrow.kvm.net.PasstCommand},
+ *       {@link dev.arrow.kvm.net.PasstFrameCodec}); forwarded host ports are checked first
+ *       ({@link dev.arrow.kvm.net.HostPorts}).</li>
+ *   <li>{@link dev.arrow.kvm.net.TapBackend}: an existing host TAP device.</li>
+ *   <li>{@link dev.arrow.kvm.net.GuestNetwork}: MAC, IPv4 address, prefix, gateway, DNS and MTU, the
+ *       same value for passt's options, the virtio-net configuration space and init's spec.</li>
+ * </ul>
+ *
+ * <p>Facts about Debian 12's passt (0.0~git20230309) this package relies on: with
+ * {@code --foreground} it stays our child; with {@code --one-off} it exits when our connection
+ * closes (also when the JVM dies); started as root it drops to uid 65534 before binding its socket
+ * (so the socket directory belongs to that user); it exits with "Failed to bind any port" when a
+ * forwarded port is taken; it addresses frames for a guest it has not heard from to the broadcast
+ * MAC (so the guest announces itself when eth0 comes up); its {@code --debug} logging crashes it
+ * on the first TCP connection (never pass it).
+ */
+package dev.arrow.kvm.net;

@@ -1,0 +1,269 @@
+package dev.arrow.kvm.virtio.console;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.util.Objects;
+
+/**
+ * A bounded byte pipe between a virtio device and a host thread. The device uses the
+ * non-blocking end ({@link #tryWrite}, {@link #tryRead}); the host gets a blocking stream
+ * ({@link #inputStream}, {@link #outputStream}) whose calls wait while the pipe is empty or full.
+ * The pipe never holds more than its capacity, so a host that stops reading (or a guest that
+ * stops reading) stops the other side instead of growing memory.
+ *
+ * <p>Listeners tell the device when the host side changed something it may be waiting for: the
+ * input stream's listener runs when a read freed space after a {@link #tryWrite} came up short or
+ * {@link #spaceOrWait()} found none (and when the stream is closed); the output stream's listener runs after every write and on
+ * close. Listeners run on the host thread, outside the pipe's lock.
+ *
+ * <p>End of stream: {@link #closeWriter()} lets the reader drain what is buffered and then see
+ * end-of-file; {@link #closeReader()} drops what is buffered and makes later {@link #tryWrite}
+ * calls discard (counted in {@link #discardedBytes()}) and host writes fail.
+ */
+final class BoundedPipe {
+    private final String name;
+    private final byte[] ring;
+    private int head;
+    private int count;
+    private boolean writerClosed;
+    private boolean readerClosed;
+    private boolean writerStarved;
+    private long discarded;
+
+    BoundedPipe(String name, int capacity) {
+        if (capacity <= 0) {
+            throw new IllegalArgumentException("pipe capacity must be positive, got " + capacity);
+        }
+        this.name = name;
+        this.ring = new byte[capacity];
+    }
+
+    int capacity() {
+        return ring.length;
+    }
+
+    synchronized int available() {
+        return count;
+    }
+
+    synchronized int space() {
+        return readerClosed ? Integer.MAX_VALUE : ring.length - count;
+    }
+
+    /**
+     * Like {@link #space()}, but when the pipe is full it also arranges for the input stream's
+     * listener to run on the next read, so a writer that stops here is woken.
+     */
+    synchronized int spaceOrWait() {
+        int space = space();
+        if (space == 0) {
+            writerStarved = true;
+        }
+        return space;
+    }
+
+    synchronized boolean isWriterClosed() {
+        return writerClosed;
+    }
+
+    synchronized boolean isReaderClosed() {
+        return readerClosed;
+    }
+
+    /** Writer closed and every byte read. */
+    synchronized boolean isDrained() {
+        return writerClosed && count == 0;
+    }
+
+    synchronized long discardedBytes() {
+        return discarded;
+    }
+
+    /**
+     * Non-blocking write: takes what fits. Once the reader is closed everything is accepted and
+     * discarded; once the writer is closed nothing is accepted.
+     *
+     * @return bytes taken
+     */
+    synchronized int tryWrite(byte[] src, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, src.length);
+        if (writerClosed) {
+            return 0;
+        }
+        if (readerClosed) {
+            discarded += length;
+            return length;
+        }
+        int n = Math.min(length, ring.length - count);
+        int tail = (head + count) % ring.length;
+        int first = Math.min(n, ring.length - tail);
+        System.arraycopy(src, offset, ring, tail, first);
+        System.arraycopy(src, offset + first, ring, 0, n - first);
+        count += n;
+        if (n < length) {
+            writerStarved = true;
+        }
+        if (n > 0) {
+            notifyAll();
+        }
+        return n;
+    }
+
+    /** Counts bytes the device dropped on the pipe's behalf (e.g. output after end-of-stream). */
+    synchronized void addDiscarded(long bytes) {
+        discarded += bytes;
+    }
+
+    /**
+     * Non-blocking read.
+     *
+     * @return bytes copied (0 when empty)
+     */
+    synchronized int tryRead(byte[] dst, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, dst.length);
+        int n = Math.min(length, count);
+        int first = Math.min(n, ring.length - head);
+        System.arraycopy(ring, head, dst, offset, first);
+        System.arraycopy(ring, 0, dst, offset + first, n - first);
+        head = (head + n) % ring.length;
+        count -= n;
+        if (n > 0) {
+            notifyAll();
+        }
+        return n;
+    }
+
+    /** No more bytes will be written; the reader sees end-of-file after the buffered ones. */
+    synchronized void closeWriter() {
+        writerClosed = true;
+        notifyAll();
+    }
+
+    /** The reader is gone: buffered bytes are dropped and later writes discarded. */
+    synchronized void closeReader() {
+        readerClosed = true;
+        discarded += count;
+        count = 0;
+        notifyAll();
+    }
+
+    /** Blocking reader end. {@code spaceListener} runs when a read frees space a short write wanted. */
+    InputStream inputStream(Runnable spaceListener) {
+        return new InputStream() {
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                int n = read(one, 0, 1);
+                return n < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                Objects.checkFromIndexSize(off, len, b.length);
+                if (len == 0) {
+                    return 0;
+                }
+                int n;
+                boolean wake;
+                synchronized (BoundedPipe.this) {
+                    while (count == 0 && !writerClosed && !readerClosed) {
+                        waitForChange();
+                    }
+                    if (readerClosed) {
+                        throw new IOException(name + ": stream closed");
+                    }
+                    if (count == 0) {
+                        return -1;
+                    }
+                    n = tryRead(b, off, len);
+                    wake = writerStarved;
+                    writerStarved = false;
+                }
+                if (wake) {
+                    spaceListener.run();
+                }
+                return n;
+            }
+
+            @Override
+            public int available() {
+                synchronized (BoundedPipe.this) {
+                    return readerClosed ? 0 : count;
+                }
+            }
+
+            @Override
+            public void close() {
+                boolean first;
+                synchronized (BoundedPipe.this) {
+                    first = !readerClosed;
+                    closeReader();
+                }
+                if (first) {
+                    spaceListener.run();
+                }
+            }
+        };
+    }
+
+    /** Blocking writer end. {@code dataListener} runs after every write and on close. */
+    OutputStream outputStream(Runnable dataListener) {
+        return new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                Objects.checkFromIndexSize(off, len, b.length);
+                int done = 0;
+                while (done < len) {
+                    synchronized (BoundedPipe.this) {
+                        while (count == ring.length && !readerClosed && !writerClosed) {
+                            waitForChange();
+                        }
+                        if (writerClosed) {
+                            throw new IOException(name + ": stream closed");
+                        }
+                        if (readerClosed) {
+                            throw new IOException(name + ": the guest side is gone");
+                        }
+                        done += tryWrite(b, off + done, len - done);
+                    }
+                    dataListener.run();
+                }
+            }
+
+            @Override
+            public void close() {
+                boolean first;
+                synchronized (BoundedPipe.this) {
+                    first = !writerClosed;
+                    closeWriter();
+                }
+                if (first) {
+                    dataListener.run();
+                }
+            }
+        };
+    }
+
+    /** Waits on the pipe's monitor (held by the caller) for any change. */
+    private void waitForChange() throws InterruptedIOException {
+        try {
+            wait();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException(name + ": interrupted while waiting");
+        }
+    }
+
+    @Override
+    public synchronized String toString() {
+        return String.format("%s pipe (%d/%d bytes%s%s)", name, count, ring.length,
+                writerClosed ? ", writer closed" : "", readerClosed ? ", reader closed" : "");
+    }
+}

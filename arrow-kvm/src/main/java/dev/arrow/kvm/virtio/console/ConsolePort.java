@@ -1,0 +1,103 @@
+package dev.arrow.kvm.virtio.console;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * The host side of one virtio-console port: its id and name (the guest sees the name in
+ * {@code /sys/class/virtio-ports/vport<dev>p<id>/name}) and one bounded stream in the port's
+ * direction. A {@link Direction#FROM_GUEST} port gives the host an {@link InputStream} of what the
+ * guest writes (like {@link Process#getInputStream()}); it ends after the guest closes the port or
+ * stops. A {@link Direction#TO_GUEST} port gives an {@link OutputStream} whose bytes the guest
+ * reads; closing it is end-of-file for the guest once the bytes are delivered.
+ *
+ * <p>Both streams block while their bounded buffer is full (or empty): that is the back-pressure.
+ * Guest bytes on a port that carries no guest output are dropped and counted.
+ */
+public final class ConsolePort {
+
+    /** Which way the port carries data. */
+    public enum Direction {
+        /** Host to guest, e.g. the application's stdin. */
+        TO_GUEST,
+        /** Guest to host, e.g. the application's stdout or stderr. */
+        FROM_GUEST
+    }
+
+    private final int id;
+    private final String name;
+    private final Direction direction;
+    final BoundedPipe pipe;
+    private final InputStream fromGuest;
+    private final OutputStream toGuest;
+    // guarded by the owning console's transport lock
+    boolean guestClosed;
+    private long droppedBytes;
+
+    ConsolePort(int id, String name, Direction direction, int bufferBytes, Runnable hostActivity) {
+        this.id = id;
+        this.name = name;
+        this.direction = direction;
+        this.pipe = new BoundedPipe("virtio-console port " + id + " (" + name + ")", bufferBytes);
+        this.fromGuest = direction == Direction.FROM_GUEST ? pipe.inputStream(hostActivity) : null;
+        this.toGuest = direction == Direction.TO_GUEST ? pipe.outputStream(hostActivity) : null;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Direction direction() {
+        return direction;
+    }
+
+    /**
+     * What the guest writes to this port.
+     *
+     * @throws IllegalStateException if this is a {@link Direction#TO_GUEST} port
+     */
+    public InputStream fromGuest() {
+        if (fromGuest == null) {
+            throw new IllegalStateException("port " + id + " (" + name + ") carries data to the guest; use toGuest()");
+        }
+        return fromGuest;
+    }
+
+    /**
+     * Bytes for the guest to read; close it to send end-of-file.
+     *
+     * @throws IllegalStateException if this is a {@link Direction#FROM_GUEST} port
+     */
+    public OutputStream toGuest() {
+        if (toGuest == null) {
+            throw new IllegalStateException("port " + id + " (" + name + ") carries data from the guest; use fromGuest()");
+        }
+        return toGuest;
+    }
+
+    /** True once the host has seen (or will see, after the buffered bytes) the end of the guest's output. */
+    public boolean isOutputEnded() {
+        return direction == Direction.FROM_GUEST && pipe.isWriterClosed();
+    }
+
+    /**
+     * Guest bytes dropped: written after the host closed {@link #fromGuest()}, after the stream
+     * ended, or on a port that carries no guest output.
+     */
+    public synchronized long droppedBytes() {
+        return droppedBytes + pipe.discardedBytes();
+    }
+
+    synchronized void addDropped(long bytes) {
+        droppedBytes += bytes;
+    }
+
+    @Override
+    public String toString() {
+        return "port " + id + " (" + name + ", " + direction + ")";
+    }
+}

@@ -1,0 +1,404 @@
+package dev.arrow.kvm.virtio.net;
+
+import dev.arrow.kvm.memory.GuestAddress;
+import dev.arrow.kvm.memory.GuestMemory;
+import dev.arrow.kvm.net.FrameInbox;
+import dev.arrow.kvm.net.MacAddress;
+import dev.arrow.kvm.net.NetworkBackend;
+import dev.arrow.kvm.virtio.DescriptorChain;
+import dev.arrow.kvm.virtio.SplitQueue;
+import dev.arrow.kvm.virtio.VirtioContext;
+import dev.arrow.kvm.virtio.VirtioDevice;
+import dev.arrow.kvm.virtio.VirtioGuestException;
+import java.nio.ByteBuffer;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A virtio network card (device type 1, virtio 1.x section 5.1) in front of a
+ * {@link NetworkBackend}: queue 0 receives (frames from the backend's inbox into the guest's
+ * buffers), queue 1 transmits (frames from the guest to {@link NetworkBackend#send}).
+ *
+ * <p>Features offered: VIRTIO_NET_F_MAC (the address of the {@code GuestNetwork} plan),
+ * VIRTIO_NET_F_MTU (its MTU, 1500 by default) and VIRTIO_NET_F_STATUS (link up while the backend
+ * is healthy; a failing backend takes the link down with a configuration-change interrupt).
+ * No offloads (no CSUM, GSO, MRG_RXBUF, control queue or multiqueue): every frame is complete,
+ * fully checksummed and carries a 12-byte header with nothing in it but num_buffers = 1.
+ *
+ * <p>Guest input is hostile. A chain with device-writable buffers on the transmit queue,
+ * device-readable buffers on the receive queue, a transmit chain shorter than the header, a
+ * header asking for an offload that was not negotiated, or a transmit chain longer than header
+ * plus {@link NetworkBackend#MAX_FRAME_BYTES} fails the device ({@link VirtioGuestException}).
+ * A transmitted frame shorter than an Ethernet header is dropped and counted. A received frame
+ * larger than the guest's next receive buffer is dropped and counted, and that buffer is kept for
+ * the next frame.
+ *
+ * <p>Threading: the transport calls in with its lock held; the backend's reader thread reaches
+ * the device only through {@link VirtioContext#submit}. The device owns no thread; it owns the
+ * backend and closes it in {@link #close()}.
+ */
+public final class VirtioNet implements VirtioDevice {
+    private static final Logger LOG = LoggerFactory.getLogger(VirtioNet.class);
+
+    public static final int DEVICE_TYPE = 1;
+    public static final int RECEIVE_QUEUE = 0;
+    public static final int TRANSMIT_QUEUE = 1;
+    public static final int QUEUE_SIZE = 256;
+
+    /** VIRTIO_NET_F_CSUM: the device handles partial checksums (not offered). */
+    public static final long F_CSUM = 1L << 0;
+    /** VIRTIO_NET_F_MTU: the configuration space holds the MTU. */
+    public static final long F_MTU = 1L << 3;
+    /** VIRTIO_NET_F_MAC: the configuration space holds the MAC address. */
+    public static final long F_MAC = 1L << 5;
+    /** VIRTIO_NET_F_MRG_RXBUF: receive frames may span buffers (not offered). */
+    public static final long F_MRG_RXBUF = 1L << 15;
+    /** VIRTIO_NET_F_STATUS: the configuration space holds the link status. */
+    public static final long F_STATUS = 1L << 16;
+    /** Everything this device offers. */
+    public static final long OFFERED_FEATURES = F_MAC | F_MTU | F_STATUS;
+
+    /** Configuration space: mac[6], status u16, max_virtqueue_pairs u16, mtu u16. */
+    public static final int CONFIG_SIZE = 12;
+    public static final int STATUS_LINK_UP = 1;
+
+    /** Longest transmit chain: header plus the largest frame. */
+    static final long MAX_TRANSMIT_CHAIN = VirtioNetHeader.SIZE + NetworkBackend.MAX_FRAME_BYTES;
+    /** Longest receive chain accepted (Linux's "big packets" buffers are ~70 KiB). */
+    static final long MAX_RECEIVE_CHAIN = 256 * 1024;
+    private static final int LOGGED_DROPS = 8;
+
+    private final MacAddress mac;
+    private final int mtu;
+    private final NetworkBackend backend;
+    private final byte[] config = new byte[CONFIG_SIZE];
+    private final byte[] txHeader = new byte[VirtioNetHeader.SIZE];
+    private final byte[] txFrame = new byte[NetworkBackend.MAX_FRAME_BYTES];
+    private final ByteBuffer txView = ByteBuffer.wrap(txFrame);
+    private final ByteBuffer rxHeader = VirtioNetHeader.newReceiveHeader();
+    private final Runnable drainTask = this::deliverReceived;
+    private final Runnable linkDownTask = this::announceLinkDown;
+
+    private volatile VirtioContext context;
+    /** A receive chain popped but too small for the frame it was meant for; used for the next one. */
+    private DescriptorChain heldChain;
+    private SplitQueue heldChainQueue;
+
+    private long rxFrames;
+    private long rxDropped;
+    private long txFrames;
+    private long txDropped;
+    private int loggedDrops;
+
+    /**
+     * A card with address {@code mac} and MTU {@code mtu} on {@code backend}, which it starts
+     * (frames received before the driver is ready wait in the backend's inbox).
+     */
+    public VirtioNet(MacAddress mac, int mtu, NetworkBackend backend) {
+        this.mac = Objects.requireNonNull(mac, "mac");
+        if (mtu < 68 || mtu > 65535) {
+            throw new IllegalArgumentException("MTU " + mtu + " is outside 68..65535");
+        }
+        this.mtu = mtu;
+        this.backend = Objects.requireNonNull(backend, "backend");
+        backend.start(new BackendListener());
+    }
+
+    public NetworkBackend backend() {
+        return backend;
+    }
+
+    public MacAddress mac() {
+        return mac;
+    }
+
+    public int mtu() {
+        return mtu;
+    }
+
+    // ---- VirtioDevice ----
+
+    @Override
+    public int deviceType() {
+        return DEVICE_TYPE;
+    }
+
+    @Override
+    public long deviceFeatures() {
+        return OFFERED_FEATURES;
+    }
+
+    @Override
+    public int queueCount() {
+        return 2;
+    }
+
+    @Override
+    public int queueMaxSize(int index) {
+        return QUEUE_SIZE;
+    }
+
+    @Override
+    public long maxChainBytes(int index) {
+        return index == TRANSMIT_QUEUE ? MAX_TRANSMIT_CHAIN : MAX_RECEIVE_CHAIN;
+    }
+
+    @Override
+    public int configSize() {
+        return CONFIG_SIZE;
+    }
+
+    @Override
+    public void readConfig(int offset, byte[] data) {
+        mac.copyTo(config, 0);
+        int status = backend.isHealthy() ? STATUS_LINK_UP : 0;
+        config[6] = (byte) status;
+        config[7] = (byte) (status >>> 8);
+        config[8] = 1; // max_virtqueue_pairs (meaningful only with VIRTIO_NET_F_MQ)
+        config[9] = 0;
+        config[10] = (byte) mtu;
+        config[11] = (byte) (mtu >>> 8);
+        System.arraycopy(config, offset, data, 0, data.length);
+    }
+
+    @Override
+    public void writeConfig(int offset, byte[] data) {
+        // Read-only for a virtio 1.x driver (the MAC is set through the control queue, not offered).
+        LOG.debug("virtio-net: ignored configuration write at offset {} ({} bytes)", offset, data.length);
+    }
+
+    @Override
+    public void activate(VirtioContext newContext) {
+        context = newContext;
+        dropHeldChain();
+        deliverReceived(); // frames that arrived before the driver was ready
+    }
+
+    @Override
+    public void queueNotify(int index) {
+        if (index == RECEIVE_QUEUE) {
+            deliverReceived();
+        } else if (index == TRANSMIT_QUEUE) {
+            transmit();
+        }
+    }
+
+    @Override
+    public void reset() {
+        context = null;
+        dropHeldChain();
+    }
+
+    /** Closes the backend (its thread, process or descriptor). */
+    @Override
+    public void close() {
+        context = null;
+        dropHeldChain();
+        backend.close();
+    }
+
+    // ---- statistics (read under the transport's lock or after close) ----
+
+    /** Frames delivered to the guest. */
+    public long rxFrames() {
+        return rxFrames;
+    }
+
+    /** Frames from the backend dropped because the guest's buffer was too small. */
+    public long rxDropped() {
+        return rxDropped;
+    }
+
+    /** Frames handed to the backend. */
+    public long txFrames() {
+        return txFrames;
+    }
+
+    /** Frames from the guest dropped: shorter than an Ethernet header, or refused by the backend. */
+    public long txDropped() {
+        return txDropped;
+    }
+
+    // ---- receive ----
+
+    /** Moves frames from the backend's inbox into the guest's receive buffers while both last. */
+    private void deliverReceived() {
+        VirtioContext c = context;
+        SplitQueue queue = c == null ? null : c.queue(RECEIVE_QUEUE);
+        if (queue == null) {
+            return;
+        }
+        FrameInbox inbox = backend.inbox();
+        GuestMemory memory = c.memory();
+        boolean returned = false;
+        ByteBuffer frame;
+        while ((frame = inbox.peek()) != null) {
+            DescriptorChain chain = takeHeldChain(queue);
+            if (chain == null) {
+                chain = queue.pop();
+                if (chain == null) {
+                    break; // the guest has no buffers; its next notification brings us back
+                }
+                if (chain.readableCount() > 0) {
+                    throw new VirtioGuestException(String.format(
+                            "virtio-net: receive chain at head %d has %d device-readable buffers; receive buffers must be device-writable",
+                            chain.headIndex(), chain.readableCount()));
+                }
+            }
+            int length = frame.remaining();
+            if (chain.writableLength() < VirtioNetHeader.SIZE + (long) length) {
+                rxDropped++;
+                logDrop("virtio-net: dropped a received frame of {} bytes: the guest's buffer at head {} holds {} "
+                        + "(header included)", length, chain.headIndex(), chain.writableLength());
+                heldChain = chain;
+                heldChainQueue = queue;
+                inbox.release();
+                continue;
+            }
+            writeFrame(memory, chain, frame);
+            queue.addUsed(chain.headIndex(), VirtioNetHeader.SIZE + (long) length);
+            inbox.release();
+            rxFrames++;
+            returned = true;
+        }
+        if (returned && queue.needsNotification()) {
+            c.signalUsed();
+        }
+    }
+
+    private DescriptorChain takeHeldChain(SplitQueue queue) {
+        DescriptorChain chain = heldChain;
+        if (chain == null || heldChainQueue != queue) {
+            dropHeldChain();
+            return null;
+        }
+        heldChain = null;
+        heldChainQueue = null;
+        return chain;
+    }
+
+    private void dropHeldChain() {
+        heldChain = null;
+        heldChainQueue = null;
+    }
+
+    /** Scatters the header and {@code frame} over the chain's writable buffers, in order. */
+    private void writeFrame(GuestMemory memory, DescriptorChain chain, ByteBuffer frame) {
+        rxHeader.clear();
+        ByteBuffer source = rxHeader;
+        for (int i = chain.readableCount(); i < chain.descriptorCount(); i++) {
+            long base = chain.address(i).value();
+            long room = chain.length(i);
+            long offset = 0;
+            while (room > 0) {
+                if (!source.hasRemaining()) {
+                    if (source == frame) {
+                        return;
+                    }
+                    source = frame;
+                    continue;
+                }
+                int n = (int) Math.min(room, source.remaining());
+                int limit = source.limit();
+                source.limit(source.position() + n);
+                memory.write(GuestAddress.of(base + offset), source);
+                source.limit(limit);
+                offset += n;
+                room -= n;
+            }
+            if (source == frame && !frame.hasRemaining()) {
+                return;
+            }
+        }
+    }
+
+    // ---- transmit ----
+
+    private void transmit() {
+        VirtioContext c = context;
+        SplitQueue queue = c == null ? null : c.queue(TRANSMIT_QUEUE);
+        if (queue == null) {
+            return;
+        }
+        boolean returned = false;
+        DescriptorChain chain;
+        while ((chain = queue.pop()) != null) {
+            if (chain.writableCount() > 0) {
+                throw new VirtioGuestException(String.format(
+                        "virtio-net: transmit chain at head %d has %d device-writable buffers; transmit buffers must be device-readable",
+                        chain.headIndex(), chain.writableCount()));
+            }
+            long total = chain.readableLength();
+            if (total < VirtioNetHeader.SIZE) {
+                throw new VirtioGuestException(String.format(
+                        "virtio-net: transmit chain at head %d holds %d bytes, less than the %d-byte virtio-net header",
+                        chain.headIndex(), total, VirtioNetHeader.SIZE));
+            }
+            chain.read(txHeader, 0, VirtioNetHeader.SIZE);
+            VirtioNetHeader.checkTransmit(txHeader, c.features(), chain.headIndex());
+            int length = (int) (total - VirtioNetHeader.SIZE); // the queue caps chains at MAX_TRANSMIT_CHAIN
+            if (length < NetworkBackend.MIN_FRAME_BYTES) {
+                txDropped++;
+                logDrop("virtio-net: dropped a transmitted frame of {} bytes at head {}: shorter than an Ethernet header ({})",
+                        length, chain.headIndex(), NetworkBackend.MIN_FRAME_BYTES);
+            } else {
+                chain.read(txFrame, 0, length);
+                txView.clear().limit(length);
+                if (backend.send(txView)) {
+                    txFrames++;
+                } else {
+                    txDropped++;
+                }
+            }
+            queue.addUsed(chain.headIndex(), 0);
+            returned = true;
+        }
+        if (returned && queue.needsNotification()) {
+            c.signalUsed();
+        }
+    }
+
+    // ---- backend events ----
+
+    private void announceLinkDown() {
+        VirtioContext c = context;
+        if (c != null) {
+            c.signalConfigChange(); // the driver rereads status and sees the link down
+        }
+    }
+
+    private void logDrop(String format, Object... args) {
+        if (loggedDrops < LOGGED_DROPS) {
+            loggedDrops++;
+            LOG.warn(loggedDrops == LOGGED_DROPS ? format + " (further drops are logged at DEBUG)" : format, args);
+        } else {
+            LOG.debug(format, args);
+        }
+    }
+
+    /** Runs on the backend's reader thread: hands the work to the transport's lock. */
+    private final class BackendListener implements NetworkBackend.Listener {
+        @Override
+        public void framesAvailable() {
+            VirtioContext c = context;
+            if (c != null) {
+                c.submit(drainTask);
+            }
+        }
+
+        @Override
+        public void failed(String reason) {
+            LOG.warn("virtio-net: link down: {} stopped: {}", backend.describe(), reason);
+            VirtioContext c = context;
+            if (c != null) {
+                c.submit(linkDownTask);
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "virtio-net " + mac + " on " + backend.describe();
+    }
+}

@@ -1,0 +1,9 @@
+/**
+ * The driver side of virtio, simulated in Java: a bump allocator for guest memory
+ * ({@link dev.arrow.kvm.virtio.testing.GuestArena}), a split-queue driver that lays out rings and
+ * adds well-formed or deliberately malformed chains ({@link dev.arrow.kvm.virtio.testing.QueueDriver}),
+ * and a virtio-mmio driver that initializes a transport the way Linux does
+ * ({@link dev.arrow.kvm.virtio.testing.VirtioMmioDriver}). Shared by unit tests, fuzz tests and
+ * benchmarks; it lives in main sources so that other modules can use it. Never used by the VMM itself.
+ */
+package dev.arrow.kvm.virtio.testing;

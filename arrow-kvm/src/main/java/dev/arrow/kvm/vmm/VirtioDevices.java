@@ -1,0 +1,201 @@
+package dev.arrow.kvm.vmm;
+
+import dev.arrow.kvm.EventFd;
+import dev.arrow.kvm.KvmException;
+import dev.arrow.kvm.Vm;
+import dev.arrow.kvm.device.IoBus;
+import dev.arrow.kvm.memory.GuestMemory;
+import dev.arrow.kvm.virtio.GuestErrorListener;
+import dev.arrow.kvm.virtio.VirtioDevice;
+import dev.arrow.kvm.virtio.VirtioMmioTransport;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The virtio-mmio devices of one VM, wired to KVM: device {@code i} gets a
+ * {@link VirtioMmioTransport} on the MMIO bus at {@link VirtioSlot#of(int) VirtioSlot.of(i)}, its
+ * interrupt through an irqfd on the slot's IRQ, and one ioeventfd per queue on QueueNotify
+ * (datamatch = queue index), which the VM's {@link VirtioEventLoop} serves; the loop also runs
+ * the devices' host-initiated work. Where KVM has no ioeventfd (or refuses one), that queue's
+ * notifications reach the transport as MMIO exits on the vCPU thread instead.
+ *
+ * <p>Shutdown, in the order of {@code docs/virtio.md}: {@link #guestStopped()} once the vCPUs
+ * have stopped (guest memory still mapped, the loop still running, so output left in the rings
+ * can still be drained as the host reads); then {@link #close()}: the transports (no device code
+ * touches guest memory afterwards), the event loop, and the eventfds (unregistered from KVM,
+ * then closed). The VM and guest memory are closed after this by their owner.
+ */
+final class VirtioDevices implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(VirtioDevices.class);
+    /** QueueNotify is a 32-bit register; Linux writes the queue index with writel. */
+    private static final int NOTIFY_WIDTH = 4;
+
+    private record IoEvent(EventFd event, long address, int queue) {
+    }
+
+    private record Irq(EventFd event, int gsi) {
+    }
+
+    private final Vm vm;
+    private final GuestMemory memory;
+    private final IoBus mmio;
+    private final boolean ioeventfd;
+    private final VirtioEventLoop loop;
+    private final List<VirtioMmioTransport> transports = new ArrayList<>();
+    private final List<IoEvent> ioEvents = new ArrayList<>();
+    private final List<Irq> irqs = new ArrayList<>();
+    private boolean refusalLogged;
+    private boolean closed;
+
+    /**
+     * An empty set whose event loop thread will be called {@code loopThreadName}; add devices, then
+     * {@link #start()}.
+     *
+     * @param ioeventfd whether KVM offers ioeventfds (KVM_CAP_IOEVENTFD)
+     */
+    VirtioDevices(Vm vm, GuestMemory memory, IoBus mmio, boolean ioeventfd, String loopThreadName) {
+        this.vm = vm;
+        this.memory = memory;
+        this.mmio = mmio;
+        this.ioeventfd = ioeventfd;
+        this.loop = new VirtioEventLoop(loopThreadName);
+    }
+
+    /** Places {@code device} in the next slot and wires it; returns its transport. */
+    synchronized VirtioMmioTransport add(VirtioDevice device) {
+        VirtioSlot slot = VirtioSlot.of(transports.size());
+        String name = "virtio-" + typeName(device.deviceType()) + "@0x" + Long.toHexString(slot.base());
+        EventFd irq = EventFd.create();
+        try {
+            vm.registerIrqfd(irq, slot.irq());
+        } catch (RuntimeException e) {
+            irq.close();
+            throw e;
+        }
+        irqs.add(new Irq(irq, slot.irq()));
+        VirtioMmioTransport transport = new VirtioMmioTransport(name, device, memory, () -> irq.write(1),
+                GuestErrorListener.NONE, loop);
+        transports.add(transport);
+        mmio.register(name, slot.base(), slot.size(), transport);
+        if (ioeventfd) {
+            for (int q = 0; q < device.queueCount(); q++) {
+                watchQueue(transport, slot, q);
+            }
+        }
+        LOG.debug("{}: irq {}, {} queues, notifications through {}", name, slot.irq(), device.queueCount(),
+                ioeventfd ? "ioeventfd" : "MMIO exits");
+        return transport;
+    }
+
+    private void watchQueue(VirtioMmioTransport transport, VirtioSlot slot, int queue) {
+        EventFd event = EventFd.create(true);
+        try {
+            vm.registerIoEvent(event, Vm.AddressSpace.MMIO, slot.queueNotifyAddress(), NOTIFY_WIDTH, (long) queue);
+        } catch (KvmException e) {
+            event.close();
+            if (!refusalLogged) {
+                refusalLogged = true;
+                LOG.info("KVM refused an ioeventfd for {} queue {} ({}); such queues are notified through MMIO exits",
+                        transport.name(), queue, e.getMessage());
+            }
+            return;
+        }
+        ioEvents.add(new IoEvent(event, slot.queueNotifyAddress(), queue));
+        loop.watch(event, () -> transport.notifyQueue(queue));
+    }
+
+    /** Starts the event loop thread. */
+    void start() {
+        loop.start();
+    }
+
+    /** The transports, in slot order. */
+    synchronized List<VirtioMmioTransport> transports() {
+        return List.copyOf(transports);
+    }
+
+    /** How many queue notifications go through ioeventfds (the rest arrive as MMIO exits). */
+    synchronized int ioEventCount() {
+        return ioEvents.size();
+    }
+
+    /** The vCPUs have stopped for good: lets every device finish what the guest left in its queues. */
+    void guestStopped() {
+        for (VirtioMmioTransport t : transports()) {
+            try {
+                t.guestStopped();
+            } catch (RuntimeException e) {
+                LOG.error("{}: finishing after the guest stopped failed", t.name(), e);
+            }
+        }
+    }
+
+    /** Closes the transports, the event loop and the eventfds, in that order. Idempotent. */
+    @Override
+    public void close() {
+        List<VirtioMmioTransport> toClose;
+        List<IoEvent> events;
+        List<Irq> lines;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            toClose = List.copyOf(transports);
+            events = List.copyOf(ioEvents);
+            lines = List.copyOf(irqs);
+        }
+        for (VirtioMmioTransport t : toClose) {
+            try {
+                t.close();
+            } catch (RuntimeException e) {
+                LOG.warn("closing {} failed", t.name(), e);
+            }
+        }
+        loop.close();
+        boolean vmOpen = !vm.isClosed();
+        for (IoEvent e : events) {
+            try {
+                if (vmOpen) {
+                    vm.unregisterIoEvent(e.event(), Vm.AddressSpace.MMIO, e.address(), NOTIFY_WIDTH, (long) e.queue());
+                }
+            } catch (KvmException ex) {
+                LOG.debug("unregistering the ioeventfd at 0x{} failed: {}", Long.toHexString(e.address()), ex.toString());
+            }
+            e.event().close();
+        }
+        for (Irq irq : lines) {
+            try {
+                if (vmOpen) {
+                    vm.unregisterIrqfd(irq.event(), irq.gsi());
+                }
+            } catch (KvmException ex) {
+                LOG.debug("unregistering the irqfd of GSI {} failed: {}", irq.gsi(), ex.toString());
+            }
+            irq.event().close();
+        }
+    }
+
+    /** "console" for type 3 and so on (virtio 1.x section 5); "type-N" for others. */
+    static String typeName(int deviceType) {
+        return switch (deviceType) {
+            case 1 -> "net";
+            case 2 -> "block";
+            case 3 -> "console";
+            case 4 -> "rng";
+            case 5 -> "balloon";
+            case 9 -> "9p";
+            case 16 -> "gpu";
+            case 19 -> "vsock";
+            case 26 -> "fs";
+            default -> "type-" + deviceType;
+        };
+    }
+
+    @Override
+    public String toString() {
+        return "virtio devices " + transports().stream().map(VirtioMmioTransport::name).toList();
+    }
+}

@@ -1,0 +1,110 @@
+package dev.arrow.kvm.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class FrameInboxTest {
+
+    static void put(FrameInbox inbox, int value, int length) throws InterruptedException {
+        int slot = inbox.claim();
+        ByteBuffer b = inbox.slot(slot);
+        for (int i = 0; i < length; i++) {
+            b.put((byte) value);
+        }
+        inbox.publish(length);
+    }
+
+    @Test
+    void framesComeOutInOrderWithTheirLengths() throws InterruptedException {
+        FrameInbox inbox = new FrameInbox(3, 100);
+        put(inbox, 1, 10);
+        put(inbox, 2, 20);
+        ByteBuffer first = inbox.peek();
+        assertThat(first.remaining()).isEqualTo(10);
+        assertThat(first.get(0)).isEqualTo((byte) 1);
+        inbox.release();
+        put(inbox, 3, 30);
+        put(inbox, 4, 40); // wraps around the slots
+        assertThat(inbox.peek().remaining()).isEqualTo(20);
+        inbox.release();
+        assertThat(inbox.peek().get(29)).isEqualTo((byte) 3);
+        inbox.release();
+        assertThat(inbox.peek().remaining()).isEqualTo(40);
+        inbox.release();
+        assertThat(inbox.peek()).isNull();
+    }
+
+    @Test
+    void onlyThePublicationIntoAnEmptyInboxAsksForTheConsumer() throws InterruptedException {
+        FrameInbox inbox = new FrameInbox(4, 100);
+        inbox.claim();
+        assertThat(inbox.publish(1)).isTrue();
+        inbox.claim();
+        assertThat(inbox.publish(1)).isFalse();
+        inbox.release();
+        inbox.release();
+        inbox.claim();
+        assertThat(inbox.publish(1)).isTrue();
+    }
+
+    @Test
+    void theProducerWaitsWhileTheInboxIsFullAndResumesWhenAFrameIsReleased() throws Exception {
+        FrameInbox inbox = new FrameInbox(2, 100);
+        put(inbox, 1, 1);
+        put(inbox, 2, 1);
+        CompletableFuture<Integer> claim = CompletableFuture.supplyAsync(() -> {
+            try {
+                return inbox.claim();
+            } catch (InterruptedException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        Thread.sleep(100);
+        assertThat(claim).isNotDone();
+        inbox.release();
+        assertThat(claim.get(5, TimeUnit.SECONDS)).isEqualTo(0);
+    }
+
+    @Test
+    void closingWakesAWaitingProducerForGood() throws Exception {
+        FrameInbox inbox = new FrameInbox(1, 100);
+        put(inbox, 1, 1);
+        CompletableFuture<Integer> claim = CompletableFuture.supplyAsync(() -> {
+            try {
+                return inbox.claim();
+            } catch (InterruptedException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        Thread.sleep(50);
+        inbox.close();
+        assertThat(claim.get(5, TimeUnit.SECONDS)).isEqualTo(-1);
+        assertThat(inbox.peek()).isNull();
+        assertThat(inbox.claim()).isEqualTo(-1);
+    }
+
+    @Test
+    void anAbandonedClaimQueuesNothing() throws InterruptedException {
+        FrameInbox inbox = new FrameInbox(1, 100);
+        inbox.claim();
+        inbox.abandon();
+        assertThat(inbox.peek()).isNull();
+        assertThat(inbox.claim()).isZero();
+    }
+
+    @Test
+    void misuseIsRefused() throws InterruptedException {
+        FrameInbox inbox = new FrameInbox(2, 100);
+        assertThatThrownBy(inbox::release).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> inbox.publish(1)).isInstanceOf(IllegalStateException.class);
+        inbox.claim();
+        assertThatThrownBy(inbox::claim).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> inbox.publish(101)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new FrameInbox(0, 100)).isInstanceOf(IllegalArgumentException.class);
+    }
+}

@@ -1,0 +1,272 @@
+package dev.arrow.kvm.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.arrow.kvm.net.NetworkSetupException.Problem;
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * PasstBackend against the real passt (Debian package passt). This test plays the guest: it
+ * sends hand-made frames through the backend and looks at what passt sends back.
+ */
+class PasstBackendTest {
+    static final Duration WAIT = Duration.ofSeconds(10);
+    static final GuestNetwork PLAN = GuestNetwork.userMode();
+    static final MacAddress GUEST_MAC = PLAN.mac();
+    static final Inet4Address GUEST = PLAN.address();
+    static final Inet4Address GATEWAY = PLAN.gateway();
+
+    PasstBackend backend;
+    FrameCollector frames;
+
+    @BeforeAll
+    static void needsPasst() {
+        boolean found = PasstBackend.STANDARD_DIRS.stream().anyMatch(d -> Files.isExecutable(d.resolve("passt")));
+        assumeTrue(found, "passt is not installed (Debian package 'passt'): cannot test the user-mode backend");
+    }
+
+    @AfterEach
+    void closeBackend() {
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
+    static int freeTcpPort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    static int freeUdpPort() throws IOException {
+        try (DatagramSocket s = new DatagramSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    void start(List<PortMapping> forwards) {
+        backend = PasstBackend.start(PasstBackend.Options.of(PLAN, forwards));
+        frames = new FrameCollector(backend);
+        backend.start(frames);
+    }
+
+    /** Sends an ARP request for the gateway and returns passt's MAC from the reply (passt also learns ours). */
+    MacAddress arpGateway() throws InterruptedException {
+        assertThat(backend.send(ByteBuffer.wrap(TestFrames.arpRequest(GUEST_MAC, GUEST, GATEWAY)))).isTrue();
+        byte[] reply = frames.await(TestFrames::isArpReply, WAIT, "ARP reply for the gateway");
+        assertThat(TestFrames.arpSenderIp(reply)).isEqualTo("10.0.2.2");
+        assertThat(TestFrames.destination(reply)).isEqualTo(GUEST_MAC);
+        return TestFrames.arpSenderMac(reply);
+    }
+
+    @Test
+    void passtAnswersArpForTheGatewayOfThePlan() throws Exception {
+        start(List.of());
+        MacAddress passt = arpGateway();
+        assertThat(passt.isMulticast()).isFalse();
+        assertThat(backend.framesReceived()).isPositive();
+        assertThat(backend.framesSent()).isEqualTo(1);
+        assertThat(backend.describe()).startsWith("passt (pid ");
+    }
+
+    @Test
+    void aTcpForwardTurnsAHostConnectionIntoASynToTheGuestPort() throws Exception {
+        int hostPort = freeTcpPort();
+        start(List.of(PortMapping.tcp(hostPort, 80)));
+        arpGateway();
+        try (Socket client = new Socket()) {
+            client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), hostPort), 5000);
+            byte[] syn = frames.await(f -> TestFrames.ipProtocol(f) == TestFrames.PROTO_TCP
+                    && (TestFrames.tcpFlags(f) & TestFrames.TCP_SYN) != 0, WAIT, "TCP SYN to the guest");
+            assertThat(TestFrames.ipDestination(syn)).isEqualTo("10.0.2.15");
+            assertThat(TestFrames.destinationPort(syn)).isEqualTo(80);
+            assertThat(TestFrames.destination(syn)).isEqualTo(GUEST_MAC);
+            assertThat(TestFrames.ipSource(syn)).as("host loopback appears as the gateway").isEqualTo("10.0.2.2");
+        }
+    }
+
+    @Test
+    void aUdpForwardDeliversAHostDatagramToTheGuestPort() throws Exception {
+        int hostPort = freeUdpPort();
+        start(List.of(PortMapping.udp(hostPort, 5353)));
+        arpGateway();
+        byte[] payload = "hello guest".getBytes(StandardCharsets.US_ASCII);
+        try (DatagramSocket s = new DatagramSocket()) {
+            s.send(new DatagramPacket(payload, payload.length, InetAddress.getLoopbackAddress(), hostPort));
+        }
+        byte[] f = frames.await(x -> TestFrames.ipProtocol(x) == TestFrames.PROTO_UDP, WAIT, "UDP datagram for the guest");
+        assertThat(TestFrames.ipDestination(f)).isEqualTo("10.0.2.15");
+        assertThat(TestFrames.destinationPort(f)).isEqualTo(5353);
+        assertThat(TestFrames.udpPayload(f)).isEqualTo(payload);
+    }
+
+    @Test
+    void aGuestConnectionToTheGatewayReachesAServerOnTheHostsLoopback() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout((int) WAIT.toMillis());
+            start(List.of());
+            MacAddress passt = arpGateway();
+            backend.send(ByteBuffer.wrap(TestFrames.tcp(GUEST_MAC, passt, GUEST, GATEWAY, 40000, server.getLocalPort(),
+                    1000, 0, TestFrames.TCP_SYN)));
+            try (Socket accepted = server.accept()) {
+                assertThat(accepted.getInetAddress().isLoopbackAddress()).isTrue();
+            }
+            byte[] synAck = frames.await(f -> TestFrames.ipProtocol(f) == TestFrames.PROTO_TCP
+                    && TestFrames.tcpFlags(f) == (TestFrames.TCP_SYN | TestFrames.TCP_ACK), WAIT, "SYN-ACK");
+            assertThat(TestFrames.ipSource(synAck)).isEqualTo("10.0.2.2");
+            assertThat(TestFrames.destinationPort(synAck)).isEqualTo(40000);
+        }
+    }
+
+    @Test
+    void aGuestDatagramToTheGatewayReachesTheHostsLoopback() throws Exception {
+        try (DatagramSocket host = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            host.setSoTimeout((int) WAIT.toMillis());
+            start(List.of());
+            MacAddress passt = arpGateway();
+            byte[] payload = "hello host".getBytes(StandardCharsets.US_ASCII);
+            backend.send(ByteBuffer.wrap(TestFrames.udp(GUEST_MAC, passt, GUEST, GATEWAY, 40001, host.getLocalPort(), payload)));
+            DatagramPacket p = new DatagramPacket(new byte[100], 100);
+            host.receive(p);
+            assertThat(new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII)).isEqualTo("hello host");
+        }
+    }
+
+    @Test
+    void closingStopsPasstFreesTheForwardedPortsAtOnceAndRemovesItsFiles() throws Exception {
+        int tcp = freeTcpPort();
+        int udp = freeUdpPort();
+        start(List.of(PortMapping.tcp(tcp, 80), PortMapping.udp(udp, 53)));
+        ProcessHandle passt = backend.process();
+        Path dir = backend.directory();
+        assertThat(backend.socketPath()).exists();
+        try (Socket client = new Socket()) {
+            client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), tcp), 5000); // passt listens
+        }
+        backend.close();
+        assertThat(passt.isAlive()).isFalse();
+        assertThat(dir).doesNotExist();
+        try (ServerSocket again = new ServerSocket()) {
+            again.setReuseAddress(true); // as servers do; connections just closed may linger in TIME_WAIT
+            again.bind(new InetSocketAddress(tcp));
+        }
+        try (DatagramSocket again = new DatagramSocket(udp)) {
+            assertThat(again.getLocalPort()).isEqualTo(udp);
+        }
+        assertThat(backend.send(ByteBuffer.wrap(new byte[60]))).isFalse();
+        backend.close(); // idempotent
+    }
+
+    @Test
+    void aPortInUseIsReportedBeforePasstStarts() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0)) {
+            int port = taken.getLocalPort();
+            long before = passtChildren();
+            assertThatThrownBy(() -> PasstBackend.start(PasstBackend.Options.of(PLAN, List.of(PortMapping.tcp(port, 80)))))
+                    .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.PORT_IN_USE))
+                    .hasMessageStartingWith("host port " + port + " is already in use");
+            assertThat(passtChildren()).isEqualTo(before);
+        }
+    }
+
+    @Test
+    void aMissingPasstNamesTheDebianPackage(@TempDir Path tmp) {
+        assertThatThrownBy(() -> PasstBackend.start(PasstBackend.Options.of(PLAN, List.of())
+                .withExecutable(tmp.resolve("no-such-passt"))))
+                .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.BACKEND_MISSING))
+                .hasMessageContaining("passt not found")
+                .hasMessageContaining("install the Debian package 'passt'");
+    }
+
+    @Test
+    void aProgramThatExitsAtOnceIsReportedWithItsExitCodeAndNothingIsLeftBehind(@TempDir Path tmp) throws IOException {
+        Path fake = tmp.resolve("fake-passt");
+        Files.writeString(fake, "#!/bin/sh\necho 'No routable interface' >&2\nexit 3\n");
+        fake.toFile().setExecutable(true);
+        long before = countArrowDirs();
+        assertThatThrownBy(() -> PasstBackend.start(PasstBackend.Options.of(PLAN, List.of()).withExecutable(fake)))
+                .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.BACKEND_FAILED))
+                .hasMessageContaining("passt exited with code 3 while starting")
+                .hasMessageContaining("No routable interface");
+        assertThat(countArrowDirs()).isEqualTo(before);
+    }
+
+    @Test
+    void aProgramThatNeverOpensItsSocketTimesOutAndIsStopped(@TempDir Path tmp) throws IOException {
+        Path fake = tmp.resolve("silent-passt");
+        Files.writeString(fake, "#!/bin/sh\nexec sleep 60\n");
+        fake.toFile().setExecutable(true);
+        assertThatThrownBy(() -> PasstBackend.start(PasstBackend.Options.of(PLAN, List.of()).withExecutable(fake)
+                .withStartTimeout(Duration.ofMillis(300))))
+                .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.BACKEND_FAILED))
+                .hasMessageContaining("did not accept connections");
+        assertThat(ProcessHandle.current().children().filter(p -> p.info().command().orElse("").contains("sleep")).count())
+                .isZero();
+    }
+
+    @Test
+    void aPasstThatDiesTakesTheBackendDownAndTellsTheListener() throws Exception {
+        start(List.of());
+        backend.process().destroyForcibly();
+        assertThat(frames.failed.await(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        assertThat(frames.failure).contains("passt closed the connection");
+        assertThat(backend.isHealthy()).isFalse();
+        assertThat(backend.send(ByteBuffer.wrap(new byte[60]))).isFalse();
+    }
+
+    @Test
+    void framesOfTheWrongSizeAreRefused() {
+        start(List.of());
+        assertThatThrownBy(() -> backend.send(ByteBuffer.allocate(13))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> backend.send(ByteBuffer.allocate(NetworkBackend.MAX_FRAME_BYTES + 1)))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> backend.start(frames)).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void asRootATmpdirThatNobodyCanTraverseIsAvoided(@TempDir Path tmp) throws Exception {
+        assumeTrue(NetLibC.geteuid() == 0, "only root makes passt switch to nobody");
+        Path closed = Files.createDirectory(tmp.resolve("private"),
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        String saved = System.getProperty("java.io.tmpdir");
+        System.setProperty("java.io.tmpdir", closed.toString());
+        try {
+            start(List.of());
+        } finally {
+            System.setProperty("java.io.tmpdir", saved);
+        }
+        assertThat(backend.directory().getParent()).isEqualTo(Path.of("/tmp"));
+        arpGateway(); // passt could bind its socket and serves us
+    }
+
+    static long passtChildren() {
+        return ProcessHandle.current().children().filter(p -> p.info().command().orElse("").contains("passt")).count();
+    }
+
+    static long countArrowDirs() throws IOException {
+        try (var s = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return s.filter(p -> p.getFileName().toString().startsWith("arrow-passt-")).count();
+        }
+    }
+}

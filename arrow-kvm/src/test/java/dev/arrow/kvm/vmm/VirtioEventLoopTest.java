@@ -1,0 +1,127 @@
+package dev.arrow.kvm.vmm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.arrow.kvm.EventFd;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The VM's virtio event loop: eventfds and tasks on one thread (tier 1: eventfd and epoll, no KVM). */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class VirtioEventLoopTest {
+    final VirtioEventLoop loop = new VirtioEventLoop("test-virtio-loop");
+    final List<String> seen = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void close() {
+        loop.close();
+    }
+
+    private static long openFds() throws IOException {
+        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+
+    @Test
+    void tasksRunInSubmissionOrderOnTheLoopThread() throws Exception {
+        loop.start();
+        CountDownLatch done = new CountDownLatch(100);
+        for (int i = 0; i < 100; i++) {
+            int n = i;
+            loop.execute(() -> {
+                seen.add(n + "@" + Thread.currentThread().getName());
+                done.countDown();
+            });
+        }
+        assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
+        for (int i = 0; i < 100; i++) {
+            assertThat(seen.get(i)).isEqualTo(i + "@test-virtio-loop");
+        }
+    }
+
+    @Test
+    void aSignalledEventFdRunsItsHandlerOnTheLoopThread() throws Exception {
+        try (EventFd a = EventFd.create(true); EventFd b = EventFd.create(true)) {
+            CountDownLatch handled = new CountDownLatch(2);
+            loop.watch(a, () -> {
+                seen.add("a@" + Thread.currentThread().getName());
+                handled.countDown();
+            });
+            loop.start();
+            loop.watch(b, () -> { // watching works on a running loop too
+                seen.add("b@" + Thread.currentThread().getName());
+                handled.countDown();
+            });
+            b.write(1);
+            a.write(3);
+            assertThat(handled.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(seen).containsExactlyInAnyOrder("a@test-virtio-loop", "b@test-virtio-loop");
+            assertThat(a.read()).as("the loop consumed the signal").isZero();
+        }
+    }
+
+    @Test
+    void aFailingTaskDoesNotStopTheLoop() throws Exception {
+        loop.start();
+        CountDownLatch after = new CountDownLatch(1);
+        loop.execute(() -> {
+            throw new IllegalStateException("device bug");
+        });
+        loop.execute(after::countDown);
+        assertThat(after.await(10, TimeUnit.SECONDS)).isTrue();
+    }
+
+    @Test
+    void closeStopsTheThreadReleasesItsFdsAndRefusesWork() throws Exception {
+        long before = openFds();
+        VirtioEventLoop other = new VirtioEventLoop("test-virtio-loop-2");
+        other.start();
+        CountDownLatch ran = new CountDownLatch(1);
+        other.execute(ran::countDown);
+        assertThat(ran.await(10, TimeUnit.SECONDS)).isTrue();
+        other.close();
+        other.close();
+        assertThat(openFds()).isEqualTo(before);
+        assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().equals("test-virtio-loop-2"));
+        assertThatThrownBy(() -> other.execute(() -> { })).isInstanceOf(RejectedExecutionException.class);
+    }
+
+    @Test
+    void closedFromOneOfItsOwnTasksTheLoopStillReleasesEverything() throws Exception {
+        long before = openFds();
+        VirtioEventLoop other = new VirtioEventLoop("test-virtio-loop-3");
+        other.start();
+        CountDownLatch closed = new CountDownLatch(1);
+        other.execute(() -> {
+            other.close();
+            closed.countDown();
+        });
+        assertThat(closed.await(10, TimeUnit.SECONDS)).isTrue();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (openFds() != before && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(openFds()).isEqualTo(before);
+    }
+
+    @Test
+    void aLoopThatNeverStartedClosesCleanly() throws Exception {
+        long before = openFds();
+        VirtioEventLoop never = new VirtioEventLoop("test-virtio-loop-4");
+        never.close();
+        assertThat(openFds()).isEqualTo(before);
+        assertThatThrownBy(() -> never.execute(() -> { })).isInstanceOf(RejectedExecutionException.class);
+    }
+}

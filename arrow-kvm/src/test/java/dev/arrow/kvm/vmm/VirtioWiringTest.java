@@ -1,0 +1,166 @@
+package dev.arrow.kvm.vmm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.arrow.kvm.Asm;
+import dev.arrow.kvm.Kvm;
+import dev.arrow.kvm.KvmAssumptions;
+import dev.arrow.kvm.sys.KvmCapability;
+import dev.arrow.kvm.virtio.VirtioContext;
+import dev.arrow.kvm.virtio.VirtioDevice;
+import dev.arrow.kvm.virtio.VirtioMmioRegisters;
+import dev.arrow.kvm.x86.Layout;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Tier 2: virtio devices placed and wired by the builder, driven by a tiny guest that reads their
+ * registers at their slots and activates a queue: QueueNotify reaches the device through the
+ * ioeventfd and the VM's event loop (or as an MMIO exit where KVM has no ioeventfd).
+ */
+@Tag("kvm")
+class VirtioWiringTest {
+    @TempDir
+    Path dir;
+    final ByteArrayOutputStream serial = new ByteArrayOutputStream();
+
+    @BeforeEach
+    void needKvm() {
+        KvmAssumptions.assumeKvm();
+    }
+
+    /** A device of a made-up type with two queues that records its notifications. */
+    static final class Recorder implements VirtioDevice {
+        final int type;
+        final List<String> notified = new CopyOnWriteArrayList<>();
+        volatile boolean closed;
+
+        Recorder(int type) {
+            this.type = type;
+        }
+
+        @Override
+        public int deviceType() {
+            return type;
+        }
+
+        @Override
+        public long deviceFeatures() {
+            return 0;
+        }
+
+        @Override
+        public int queueCount() {
+            return 2;
+        }
+
+        @Override
+        public int queueMaxSize(int index) {
+            return 16;
+        }
+
+        @Override
+        public int configSize() {
+            return 0;
+        }
+
+        @Override
+        public void readConfig(int offset, byte[] data) {
+        }
+
+        @Override
+        public void writeConfig(int offset, byte[] data) {
+        }
+
+        @Override
+        public void activate(VirtioContext context) {
+        }
+
+        @Override
+        public void queueNotify(int index) {
+            notified.add(index + "@" + Thread.currentThread().getName());
+        }
+
+        @Override
+        public void reset() {
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+        }
+    }
+
+    private static Asm write32(Asm a, long address, int value) {
+        return a.movRbx(address).movEax(value).movToRbxPtrEax();
+    }
+
+    /** Reads a 32-bit register and sends its low byte to the serial port. */
+    private static Asm echoLowByte(Asm a, long address) {
+        return a.movRbx(address).movEaxFromRbxPtr().movDx(Layout.SERIAL_PORT).outDxAl();
+    }
+
+    /** Device ids of both slots and the magic's first byte, then queue 1 of slot 0 set up and notified. */
+    private static Asm driver() {
+        long b = VirtioSlot.of(0).base();
+        Asm a = Asm.longMode();
+        echoLowByte(a, b + VirtioMmioRegisters.DEVICE_ID);
+        echoLowByte(a, VirtioSlot.of(1).base() + VirtioMmioRegisters.DEVICE_ID);
+        echoLowByte(a, b + VirtioMmioRegisters.MAGIC_VALUE);
+        write32(a, b + VirtioMmioRegisters.STATUS, 1);                  // ACKNOWLEDGE
+        write32(a, b + VirtioMmioRegisters.STATUS, 3);                  // DRIVER
+        write32(a, b + VirtioMmioRegisters.DRIVER_FEATURES_SEL, 1);
+        write32(a, b + VirtioMmioRegisters.DRIVER_FEATURES, 1);         // VIRTIO_F_VERSION_1 (bit 32)
+        write32(a, b + VirtioMmioRegisters.STATUS, 0xB);                // FEATURES_OK
+        write32(a, b + VirtioMmioRegisters.QUEUE_SEL, 1);
+        write32(a, b + VirtioMmioRegisters.QUEUE_NUM, 8);
+        write32(a, b + VirtioMmioRegisters.QUEUE_DESC_LOW, 0x20_0000);
+        write32(a, b + VirtioMmioRegisters.QUEUE_DRIVER_LOW, 0x20_1000);
+        write32(a, b + VirtioMmioRegisters.QUEUE_DEVICE_LOW, 0x20_2000);
+        write32(a, b + VirtioMmioRegisters.QUEUE_READY, 1);
+        write32(a, b + VirtioMmioRegisters.STATUS, 0xF);                // DRIVER_OK
+        write32(a, b + VirtioMmioRegisters.QUEUE_NOTIFY, 1);
+        return a.outString(Layout.STATUS_PORT, "arrow-status exited 0\n")
+                .movAl(0xFE).outAl(Layout.I8042_COMMAND_PORT)
+                .spin();
+    }
+
+    @Test
+    void devicesSitAtTheirSlotsAndQueueNotificationsReachThem() throws Exception {
+        boolean ioeventfd;
+        try (Kvm kvm = Kvm.open()) {
+            ioeventfd = kvm.hasCapability(KvmCapability.IOEVENTFD);
+        }
+        Recorder first = new Recorder('A');
+        Recorder second = new Recorder('B');
+        VmConfig config = VmConfig.builder().kernel(TinyKernel.write(dir, driver().bytes()))
+                .memoryBytes(64 * Layout.MiB).serialOutput(serial)
+                .virtioDevice(first).virtioDevice(second).build();
+        String loopThread;
+        try (RunningVm vm = VmBuilder.start(config)) {
+            VmOutcome outcome = vm.awaitExit(Duration.ofSeconds(20)).orElseThrow();
+            assertThat(outcome).as(outcome.describe()).isInstanceOf(VmOutcome.Reset.class);
+            assertThat(serial.toString(StandardCharsets.US_ASCII)).isEqualTo("ABv");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (first.notified.isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            loopThread = "arrow-vm" + vm.id() + "-virtio";
+            assertThat(first.notified).containsExactly("1@" + (ioeventfd ? loopThread : "arrow-vm" + vm.id() + "-vcpu0"));
+            assertThat(second.notified).isEmpty();
+            assertThat(Thread.getAllStackTraces().keySet()).anyMatch(t -> t.getName().equals(loopThread));
+        }
+        assertThat(first.closed).as("closing the VM closes its devices").isTrue();
+        assertThat(second.closed).isTrue();
+        assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().equals(loopThread));
+    }
+}

@@ -1,0 +1,37 @@
+package dev.arrow.bench;
+
+import java.util.Arrays;
+
+/**
+ * The benchmarks jar's entry point (scripts/bench drives it):
+ * <pre>
+ *   jmh [JMH options]        the JMH benchmarks (org.openjdk.jmh.Main)
+ *   peer ...                 Arrow against QEMU microvm (lab), see {@link PeerComparison}
+ *   memory ...               host memory per running arrow (lab), see {@link MemoryPerArrow}
+ *   env ...                  machine and KVM flavour, see {@link HostInfo}
+ *   report ...               RESULTS.md and the timeline chart, see {@link Report}
+ * </pre>
+ */
+public final class BenchMain {
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            System.err.println("usage: java -jar benchmarks.jar jmh|peer|memory|env|report [ARGS...]");
+            System.exit(2);
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        switch (args[0]) {
+            case "jmh" -> org.openjdk.jmh.Main.main(rest);
+            case "peer" -> PeerComparison.main(rest);
+            case "memory" -> MemoryPerArrow.main(rest);
+            case "env" -> HostInfo.main(rest);
+            case "report" -> Report.main(rest);
+            default -> {
+                System.err.println("unknown command " + args[0] + ": jmh, peer, memory, env or report");
+                System.exit(2);
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package dev.arrow.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ReportTest {
+    @TempDir
+    Path dir;
+
+    private static String jmh(String benchmark, String params, String unit, double... raw) {
+        StringBuilder r = new StringBuilder();
+        double sum = 0;
+        for (double d : raw) {
+            r.append(r.length() == 0 ? "" : ",").append(d);
+            sum += d;
+        }
+        return "{\"benchmark\":\"" + benchmark + "\",\"mode\":\"ss\",\"forks\":1,\"warmupIterations\":3,"
+                + "\"measurementIterations\":" + raw.length + ",\"measurementTime\":\"single-shot\",\"params\":{" + params
+                + "},\"primaryMetric\":{\"score\":" + sum / raw.length + ",\"scoreError\":0.5,\"scoreUnit\":\"" + unit
+                + "\",\"rawData\":[[" + r + "]]}}";
+    }
+
+    private void fixtures() throws Exception {
+        Path r = Files.createDirectories(dir.resolve("results"));
+        Files.writeString(r.resolve("host-env.json"), "{\"where\":\"host\",\"date\":\"2025-11-23T09:00:00Z\",\"cpu\":\"Test CPU\","
+                + "\"cpus\":2,\"memTotalBytes\":25769803776,\"kernel\":\"6.1.0\",\"kvmFlavour\":\"PVM (kvm_pvm, no hardware"
+                + " virtualization)\",\"java\":\"OpenJDK 17\",\"qemu\":\"QEMU 7.2\"}");
+        Files.writeString(r.resolve("host-jmh.json"), "[" + String.join(",",
+                jmh("dev.arrow.bench.ExitLoopBenchmark.arrowVmm", "\"writes\":\"1\"", "us/op", 10_000, 10_000, 12_000),
+                jmh("dev.arrow.bench.ExitLoopBenchmark.arrowVmm", "\"writes\":\"100000\"", "us/op", 2_009_990, 2_000_000),
+                jmh("dev.arrow.bench.ExitLoopBenchmark.cIoctlLoop", "\"writes\":\"1\"", "us/op", 5_000),
+                jmh("dev.arrow.bench.ExitLoopBenchmark.cIoctlLoop", "\"writes\":\"100000\"", "us/op", 1_004_995),
+                jmh("dev.arrow.bench.InitramfsBenchmark.assemble", "\"appMiB\":\"50\"", "ms/op", 100)) + "]");
+        Files.writeString(r.resolve("peer.json"), "{\"kernel\":\"/k/vmlinux\",\"commandLine\":\"console=ttyS0\","
+                + "\"initramfsBytes\":93868,\"memoryMiB\":64,\"qemuCommand\":\"qemu-system-x86_64 -M microvm\",\"kvmDebugfs\":true,"
+                + "\"runs\":[{\"iteration\":0,\"warmup\":true,\"arrowFirst\":true,\"arrow\":{},\"qemu\":{},\"ratioArrowToQemu\":9},"
+                + "{\"iteration\":1,\"warmup\":false,\"arrowFirst\":false,\"ratioArrowToQemu\":0.5,"
+                + "\"arrow\":{\"startToExitNanos\":1000000000,\"startToWaitForNanos\":1100000000,\"exits\":{\"io-out\":280,\"intr\":2},"
+                + "\"timeline\":[{\"phase\":\"start\",\"sinceStartNanos\":0},{\"phase\":\"first-kvm-run\",\"sinceStartNanos\":200000000},"
+                + "{\"phase\":\"init-started\",\"sinceStartNanos\":700000000,\"guestUptimeNanos\":400000000},"
+                + "{\"phase\":\"first-output\",\"sinceStartNanos\":800000000},{\"phase\":\"exited\",\"sinceStartNanos\":1000000000}]},"
+                + "\"qemu\":{\"spawnToResetNanos\":2000000000,\"spawnToFirstOutputNanos\":1600000000,"
+                + "\"marks\":[{\"name\":\"init-start\",\"guestUptimeNanos\":400000000,\"sinceSpawnNanos\":1500000000}],"
+                + "\"kvmStats\":{\"exits\":6000,\"io_exits\":450}}}],"
+                + "\"arrowKvmStats\":[{\"kvmStats\":{\"exits\":3000,\"io_exits\":330},\"vmmExits\":{}}]}");
+    }
+
+    @Test
+    void rendersRatiosSlopesAndTheChartFromTheResultFiles() throws Exception {
+        fixtures();
+        Path md = dir.resolve("RESULTS.md");
+        Path png = dir.resolve("boot-timeline.png");
+        Report.main(new String[] {"--results", dir.resolve("results").toString(), "--markdown", md.toString(),
+                "--chart", png.toString(), "--command", "scripts/bench", "--wall-seconds", "754"});
+        String text = Files.readString(md);
+        assertThat(text).contains("12 min 34 s", "PVM (kvm_pvm", "![boot timeline](boot-timeline.png)");
+        assertThat(text).contains("| 1 (QEMU first) | 1000.0 | 1100.0 | 2000.0 | **0.500** | 800.0 | 1600.0 | 0.500 |");
+        // (2004.995 ms - 10 ms) / 99999 exits = 19.95 us; (1004.995 - 5) / 99999 = 10.00 us
+        assertThat(text).contains("**Per exit: Arrow 19.95 µs, C 10.00 µs, ratio Arrow/C 1.995**");
+        assertThat(text).contains("| exits | 3000 | 6000 | 0.50 |", "| io_exits | 330 | 450 | 0.73 |");
+        assertThat(text).contains("| 50 MiB | 100.00 ± 0.50 | 500 |");
+        assertThat(text).contains("## 6. Host memory per running hello arrow (lab)", "Not measured in this run");
+        BufferedImage image = ImageIO.read(png.toFile());
+        assertThat(image.getWidth()).isEqualTo(1400);
+        assertThat(image.getHeight()).isGreaterThan(300);
+    }
+}
