@@ -76,7 +76,8 @@ class InitNetworkTcgTest {
             int port = server.getAddress().getPort();
             String script = "busybox ip addr show lo; busybox ip addr show eth0; busybox ip route;"
                     + " busybox cat /etc/resolv.conf /etc/hosts;"
-                    + " busybox wget -q -O - http://10.0.2.2:" + port + "/ping; echo; echo script-done";
+                    + " for try in 1 2 3; do busybox timeout 15 busybox wget -q -O - http://10.0.2.2:" + port + "/ping && break;"
+                    + " echo wget-failed-$try; busybox sleep 1; done; echo; echo script-done";
             LaunchSpec spec = LaunchSpec.builder().executable("/bin/busybox").argv0("busybox").args("sh", "-c", script)
                     .env("PATH", "/bin").hostname("guest").network(USER_MODE).build();
             try (PasstQemu vm = PasstQemu.boot(kernel, busybox(spec).build(), List.of("-t", "none", "-u", "none"))) {
