@@ -31,7 +31,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Runs where the host KVM can boot Linux (the lab).
  */
 @Tag("boot")
-@org.junit.jupiter.api.Disabled("not yet: Net is not wired into KvmLauncher (GuestNetworking exists, issue 8)")
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class NetworkBootTest {
     private static final Path BUSYBOX = Path.of("/bin/busybox");

@@ -7,6 +7,7 @@ import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.cmdline.KernelCommandLine;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.LaunchSpec;
+import dev.arrow.image.init.NetworkSettings;
 import dev.arrow.image.init.ResourceLimit;
 import dev.arrow.image.init.Stdio;
 
@@ -14,6 +15,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * What one arrow boots: the kernel, the initramfs (our init, the app, its launch spec, the
@@ -39,7 +41,17 @@ public record GuestImage(Path kernel, byte[] initramfs, String commandLine) {
      * command line itself).
      */
     public static GuestImage assemble(ArrowSpec spec, Path kernel, Stdio stdio) {
-        Initramfs.Builder initramfs = ArrowInitramfs.builder(spec.binary(), launchSpecBuilder(spec).stdio(stdio).build());
+        return assemble(spec, kernel, stdio, Optional.empty());
+    }
+
+    /**
+     * Builds the image of {@code spec} for {@code kernel}, with the app's stdio where {@code stdio} says and,
+     * when {@code network} is present, init configuring eth0 with it before the app starts.
+     */
+    public static GuestImage assemble(ArrowSpec spec, Path kernel, Stdio stdio, Optional<NetworkSettings> network) {
+        LaunchSpec.Builder launch = launchSpecBuilder(spec).stdio(stdio);
+        network.ifPresent(launch::network);
+        Initramfs.Builder initramfs = ArrowInitramfs.builder(spec.binary(), launch.build());
         for (GuestFile f : spec.files()) {
             if (f.source() instanceof GuestFile.HostFile host) {
                 initramfs.file(f.guestPath(), host.path(), f.mode());

@@ -31,6 +31,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -39,7 +40,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Devices, in slot order: the virtio console (ports {@code arrow.stdin}, {@code arrow.stdout},
  * {@code arrow.stderr}, {@code arrow.control}: the app's stdio and init's control line, see
- * {@link VirtioStdio}) and the virtio entropy source. The serial console carries the kernel's log.
+ * {@link VirtioStdio}), the virtio entropy source and, unless the spec's network is {@code none}, the
+ * virtio network card on the host backend {@link GuestNetworking} started (passt, or a tap device).
+ * The serial console carries the kernel's log.
  */
 public final class KvmLauncher implements ArrowLauncher {
     private static final Logger LOG = LoggerFactory.getLogger(KvmLauncher.class);
@@ -54,27 +57,42 @@ public final class KvmLauncher implements ArrowLauncher {
     @Override
     public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events) {
         checkHost(HostKvm.detect());
-        GuestImage image;
+        GuestKernel kernel;
         try {
             StaticBinaryCheck.check(spec.binary());
-            GuestKernel kernel = spec.kernel().map(KernelLocator::userSupplied)
+            kernel = spec.kernel().map(KernelLocator::userSupplied)
                     .orElseGet(() -> KernelLocator.fromEnvironment().locate());
-            image = GuestImage.assemble(spec, kernel.path(), Stdio.VIRTIO);
-            events.host(BootPhase.IMAGE_ASSEMBLED, System.nanoTime());
         } catch (dev.arrow.image.elf.InvalidBinaryException e) {
             throw new InvalidBinaryException(e.getMessage(), e);
         } catch (dev.arrow.image.kernel.KernelNotFoundException e) {
             throw new KernelNotFoundException(e.getMessage(), e);
+        }
+        Optional<GuestNetworking> network = GuestNetworking.open(spec.net());
+        try {
+            return boot(spec, kernel, network, stdout, stderr, events);
+        } catch (RuntimeException | Error e) {
+            // Until the VMM owns the network device, the backend (a passt process, a tap fd) is ours to stop.
+            network.ifPresent(GuestNetworking::close);
+            throw e;
+        }
+    }
+
+    private MicroVmSession boot(ArrowSpec spec, GuestKernel kernel, Optional<GuestNetworking> network,
+            OutputSink stdout, OutputSink stderr, BootEvents events) {
+        GuestImage image;
+        try {
+            image = GuestImage.assemble(spec, kernel.path(), Stdio.VIRTIO, network.map(GuestNetworking::settings));
+            events.host(BootPhase.IMAGE_ASSEMBLED, System.nanoTime());
         } catch (ImageException e) {
             throw new GuestFailureException("assembling the guest image failed: " + e.getMessage(), e);
         }
-        LOG.debug("booting {} with {} MiB, {} vCPU(s), initramfs {} bytes, kernel {}", spec.binary(),
-                spec.memoryBytes() >> 20, spec.cpus(), image.initramfs().length, image.kernel());
+        LOG.debug("booting {} with {} MiB, {} vCPU(s), initramfs {} bytes, kernel {}, network {}", spec.binary(),
+                spec.memoryBytes() >> 20, spec.cpus(), image.initramfs().length, image.kernel(), spec.net().mode());
         VirtioConsole console = VirtioConsole.builder().stdio().control().build();
         String name = "arrow-kvm" + SESSIONS.incrementAndGet();
         KvmSession session = new KvmSession(VirtioStdio.of(console, stdout, stderr, spec.debugConsole(), name), events,
                 spec.memoryBytes());
-        VmConfig config = VmConfig.builder()
+        VmConfig.Builder config = VmConfig.builder()
                 .kernel(image.kernel())
                 .initrd(image.initramfs())
                 .commandLine(image.commandLine())
@@ -85,11 +103,11 @@ public final class KvmLauncher implements ArrowLauncher {
                 .debug(spec.debugConsole())
                 .bootListener((event, nanoTime) -> events.host(phaseOf(event), nanoTime))
                 .virtioDevice(console)
-                .virtioDevice(new VirtioRng())
-                .build();
+                .virtioDevice(new VirtioRng());
+        network.ifPresent(n -> config.virtioDevice(n.device()));
         RunningVm vm;
         try {
-            vm = VmBuilder.start(config);
+            vm = VmBuilder.start(config.build());
         } catch (KvmException e) {
             throw translate(e);
         }

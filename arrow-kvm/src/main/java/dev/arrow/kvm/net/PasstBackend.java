@@ -275,15 +275,29 @@ public final class PasstBackend implements NetworkBackend {
     }
 
     private static NetworkSetupException startFailure(Process process, Path log, Options options) {
-        int code = process.exitValue();
-        String text = readLog(log);
+        return startFailure(process.exitValue(), readLog(log), logTail(log));
+    }
+
+    /** The error for a passt that exited with {@code code} while starting, from what it said. */
+    static NetworkSetupException startFailure(int code, String text, String tail) {
         Matcher m = BIND_FAILURE.matcher(text);
         if (m.find()) {
             return new NetworkSetupException(Problem.PORT_IN_USE, "host port " + m.group(2) + " is already in use ("
                     + (m.group(1).equals("t") ? "tcp" : "udp") + "): stop what listens there or forward another host port");
         }
+        if (text.contains("No external routable interface") || text.contains("External interface not usable")) {
+            return new NetworkSetupException(Problem.NO_HOST_ROUTE, "user-mode networking needs a host network"
+                    + " interface with a default route, and this host has none (passt copies its set-up from that"
+                    + " interface): connect the host to a network, or start the arrow without a network (Net.none())"
+                    + tail);
+        }
+        if (text.contains("Couldn't create user namespace")) {
+            return new NetworkSetupException(Problem.BACKEND_FAILED, "passt could not create the user namespace it"
+                    + " isolates itself in: enable user namespaces on this host (kernel CONFIG_USER_NS=y; sysctl"
+                    + " user.max_user_namespaces > 0, and kernel.unprivileged_userns_clone=1 where that exists)" + tail);
+        }
         return new NetworkSetupException(Problem.BACKEND_FAILED, "passt exited with code " + code
-                + " while starting" + logTail(log));
+                + " while starting" + tail);
     }
 
     /** passt's output without the syslog noise it makes when no syslog daemon listens. */
