@@ -43,6 +43,8 @@ mvn_tier() { # tier groups [mvn goals...]
 }
 
 rc1=0; rc2=0; rc3=0; rc4=0
+declare -A took
+t0=$SECONDS
 if wanted 1; then
   mvn_tier tier1 "" install; rc1=$?
 else
@@ -53,8 +55,11 @@ fi
 if [ "$rc1" != 0 ] && ! ls arrow-core/target/classes >/dev/null 2>&1; then
   note[tier1]="build failed (see $reports/tier1.log)"
 fi
+took[1]=$(( SECONDS - t0 )); t0=$SECONDS
 if wanted 2; then mvn_tier tier2 kvm surefire:test; rc2=$?; else note[tier2]="not run (--tiers $tiers)"; fi
+took[2]=$(( SECONDS - t0 )); t0=$SECONDS
 if wanted 3; then mvn_tier tier3 tcg surefire:test; rc3=$?; else note[tier3]="not run (--tiers $tiers)"; fi
+took[3]=$(( SECONDS - t0 )); t0=$SECONDS
 
 flavour=$(scripts/kvm-flavour)
 if ! wanted 4; then
@@ -78,6 +83,7 @@ else
   note[tier4-where]="in the lab (host KVM: $flavour)"
 fi
 
+took[4]=$(( SECONDS - t0 ))
 echo
 echo "== Arrow test summary ($(( SECONDS - start ))s) =="
 failed=0
@@ -86,7 +92,7 @@ for t in 1 2 3 4; do
   rcvar=rc$t
   if ! wanted $t; then echo "tier $t $name: ${note[tier$t]}"; continue; fi
   line=$(scripts/junit-summary "$reports/tier$t")
-  echo "tier $t $name: $line${note[tier$t]:+ — ${note[tier$t]}}"
+  echo "tier $t $name: $line in ${took[$t]}s${note[tier$t]:+ — ${note[tier$t]}}"
   case "$line" in *"failed 0"*) ;; *) failed=1 ;; esac
   [ "${!rcvar}" = 0 ] || failed=1
 done

@@ -104,7 +104,19 @@ class ArrowBootTest {
             p.destroy();
             assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("ended after destroy()").isTrue();
             assertThat(p.isAlive()).isFalse();
+            assertThat(p.outcome().join()).as("destroy() delivers SIGTERM to the app").isEqualTo(new ArrowOutcome.Signaled(15));
+            assertThat(p.exitValue()).isEqualTo(143);
+        }
+    }
+
+    @Test
+    void destroyForciblyStopsTheVmAtOnce() throws Exception {
+        try (ArrowProcess p = arrow("sleep", "1000").start()) {
+            assertThat(p.waitFor(2, TimeUnit.SECONDS)).isFalse();
+            p.destroyForcibly();
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("ended after destroyForcibly()").isTrue();
             assertThat(p.outcome().join()).isInstanceOf(ArrowOutcome.Destroyed.class);
+            assertThat(p.exitValue()).isEqualTo(137);
         }
     }
 

@@ -17,14 +17,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ServiceLoader;
 
 import static dev.arrow.config.SizeUnit.GiB;
 import static dev.arrow.config.SizeUnit.MiB;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class ArrowTest {
 
@@ -189,13 +187,4 @@ class ArrowTest {
         assertThatThrownBy(() -> Arrow.of(null)).isInstanceOf(NullPointerException.class).hasMessage("binary");
     }
 
-    @Test
-    void withoutARegisteredBackendStartSaysHowToGetOne() {
-        assumeTrue(ServiceLoader.load(ArrowLauncher.class).findFirst().isEmpty(),
-                "a backend is registered through ServiceLoader, so the default is available");
-        assertThatThrownBy(() -> Arrow.of(hello).start())
-                .isInstanceOf(BackendUnavailableException.class)
-                .hasMessage("no Arrow backend is available: no dev.arrow.spi.ArrowLauncher is registered on the class"
-                        + " path; add the KVM backend to the class path, or pass one with Arrow.launcher(...)");
-    }
 }

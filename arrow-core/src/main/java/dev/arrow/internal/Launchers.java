@@ -24,7 +24,16 @@ public final class Launchers {
      * @throws BackendUnavailableException if there is none
      */
     public static ArrowLauncher defaultLauncher() {
-        return Discovered.LAUNCHER.orElseThrow(() -> new BackendUnavailableException(
+        return orNone(Discovered.LAUNCHER);
+    }
+
+    /** The first {@link ArrowLauncher} that {@code loader} can see; for tests of the error. */
+    static ArrowLauncher discover(ClassLoader loader) {
+        return orNone(ServiceLoader.load(ArrowLauncher.class, loader).findFirst());
+    }
+
+    private static ArrowLauncher orNone(Optional<ArrowLauncher> found) {
+        return found.orElseThrow(() -> new BackendUnavailableException(
                 "no Arrow backend is available: no dev.arrow.spi.ArrowLauncher is registered on the class path;"
                         + " add the KVM backend to the class path, or pass one with Arrow.launcher(...)"));
     }

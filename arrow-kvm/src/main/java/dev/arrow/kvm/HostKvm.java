@@ -3,6 +3,7 @@ package dev.arrow.kvm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
@@ -44,11 +45,16 @@ public enum HostKvm {
 
     /** Detects the KVM of the file system tree rooted at {@code root} (for tests). */
     public static HostKvm detect(Path root) {
+        return detect(root, dev -> Files.isReadable(dev) && Files.isWritable(dev));
+    }
+
+    /** As {@link #detect(Path)}, with {@code openable} deciding whether this process may open the device read-write. */
+    static HostKvm detect(Path root, Predicate<Path> openable) {
         Path dev = root.resolve("dev/kvm");
         if (!Files.exists(dev)) {
             return NONE;
         }
-        if (!Files.isReadable(dev) || !Files.isWritable(dev)) {
+        if (!openable.test(dev)) {
             return NO_PERMISSION;
         }
         Path modules = root.resolve("sys/module");

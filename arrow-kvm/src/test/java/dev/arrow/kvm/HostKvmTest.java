@@ -67,14 +67,10 @@ class HostKvmTest {
     }
 
     @Test
-    void unreadableDeviceMeansNoPermission() throws IOException {
+    void aDeviceThisProcessMayNotOpenMeansNoPermission() throws IOException {
         devKvm();
-        Path dev = root.resolve("dev/kvm");
-        assertThat(dev.toFile().setReadable(false, false)).isTrue();
-        assertThat(dev.toFile().setWritable(false, false)).isTrue();
-        // root can read anything: only meaningful for a non-root user
-        org.junit.jupiter.api.Assumptions.assumeFalse(Files.isReadable(dev),
-                "running as root: file permissions do not restrict access");
-        assertThat(HostKvm.detect(root)).isEqualTo(HostKvm.NO_PERMISSION);
+        // Root passes every permission check, so the access decision is given instead of read off the file.
+        assertThat(HostKvm.detect(root, dev -> false)).isEqualTo(HostKvm.NO_PERMISSION);
+        assertThat(HostKvm.detect(root, dev -> true)).isNotEqualTo(HostKvm.NO_PERMISSION);
     }
 }
