@@ -9,9 +9,13 @@ import dev.arrow.Output;
 import dev.arrow.config.ArrowSpecJson;
 import dev.arrow.config.ByteSizes;
 import dev.arrow.config.Durations;
+import dev.arrow.config.Net;
+import dev.arrow.config.PortForward;
 import dev.arrow.config.SizeUnit;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,9 +25,11 @@ import java.util.List;
 /**
  * The {@code arrow} command: runs one arrow and exits with its exit value.
  * <pre>
- *   arrow run [--memory SIZE] [--cpus N] [--env NAME=VALUE]... [--timeout DURATION] [--debug] BINARY [ARGS...]
+ *   arrow run [--memory SIZE] [--cpus N] [--env NAME=VALUE]... [--timeout DURATION]
+ *             [--net none|user|tap:NAME] [--forward HOST:GUEST[/udp]]... [--debug] BINARY [ARGS...]
  *   arrow run SPEC.json
  * </pre>
+ * The arrow's stdout and stderr are this command's; this command's stdin is copied to the app.
  * Exit status: the program's exit value (see {@link ArrowOutcome#exitValue()}), or 125 when the
  * arrow could not be started (the message says why and what to do).
  */
@@ -54,8 +60,9 @@ public final class ArrowCli {
             err.println("arrow: cannot read the spec: " + e.getMessage());
             return EXIT_USAGE;
         }
-        arrow.stdout(Output.inherit()).stderr(Output.inherit()).stdin(Input.empty());
+        arrow.stdout(Output.inherit()).stderr(Output.inherit()).stdin(Input.pipe());
         try (ArrowProcess p = arrow.start()) {
+            copyInBackground(System.in, p.getOutputStream());
             int code = p.waitFor();
             if (!(p.outcome().join() instanceof ArrowOutcome.Exited)) {
                 err.println("arrow: " + p.outcome().join());
@@ -78,6 +85,8 @@ public final class ArrowCli {
         int cpus = -1;
         String timeout = null;
         boolean debug = false;
+        Net net = null;
+        List<PortForward> forwards = new ArrayList<>();
         int i = 0;
         for (; i < args.size() && args.get(i).startsWith("--"); i++) {
             String opt = args.get(i);
@@ -94,6 +103,8 @@ public final class ArrowCli {
                 case "--cpus" -> cpus = parseInt(opt, value);
                 case "--env" -> env.add(value);
                 case "--timeout" -> timeout = value;
+                case "--net" -> net = parseNet(value);
+                case "--forward" -> forwards.add(parseForward(value));
                 default -> throw new IllegalArgumentException("unknown option " + opt);
             }
         }
@@ -117,7 +128,68 @@ public final class ArrowCli {
         if (timeout != null) {
             arrow.timeout(Durations.parse(timeout));
         }
+        if (!forwards.isEmpty()) {
+            if (net != null && !(net instanceof Net.User)) {
+                throw new IllegalArgumentException("--forward needs user-mode networking, not --net " + net.mode());
+            }
+            Net.User user = Net.user();
+            for (PortForward f : forwards) {
+                user = user.with(f);
+            }
+            net = user;
+        }
+        if (net != null) {
+            arrow.net(net);
+        }
         return arrow.debugConsole(debug);
+    }
+
+    static Net parseNet(String value) {
+        if (value.equals("none")) {
+            return Net.none();
+        }
+        if (value.equals("user")) {
+            return Net.user();
+        }
+        if (value.startsWith("tap:") && value.length() > 4) {
+            return Net.tap(value.substring(4));
+        }
+        throw new IllegalArgumentException("--net wants none, user or tap:NAME, got '" + value + "'");
+    }
+
+    /** {@code HOST:GUEST}, {@code HOST:GUEST/tcp} or {@code HOST:GUEST/udp}. */
+    static PortForward parseForward(String value) {
+        String ports = value;
+        boolean udp = false;
+        int slash = value.indexOf('/');
+        if (slash >= 0) {
+            String protocol = value.substring(slash + 1);
+            if (!protocol.equals("tcp") && !protocol.equals("udp")) {
+                throw new IllegalArgumentException("--forward protocol must be tcp or udp, got '" + protocol + "'");
+            }
+            udp = protocol.equals("udp");
+            ports = value.substring(0, slash);
+        }
+        int colon = ports.indexOf(':');
+        if (colon <= 0 || colon == ports.length() - 1) {
+            throw new IllegalArgumentException("--forward wants HOST:GUEST[/udp] (e.g. 8080:80), got '" + value + "'");
+        }
+        int host = parseInt("--forward", ports.substring(0, colon));
+        int guest = parseInt("--forward", ports.substring(colon + 1));
+        return udp ? PortForward.udp(host, guest) : PortForward.tcp(host, guest);
+    }
+
+    /** Copies {@code in} to the app's stdin until either ends; closing the app's stdin ends its input. */
+    private static void copyInBackground(InputStream in, OutputStream appStdin) {
+        Thread t = new Thread(() -> {
+            try (appStdin) {
+                in.transferTo(appStdin);
+            } catch (IOException e) {
+                // the app ended or closed its stdin: nothing more to copy
+            }
+        }, "arrow-cli-stdin");
+        t.setDaemon(true);
+        t.start();
     }
 
     private static int parseInt(String option, String value) {
@@ -130,7 +202,8 @@ public final class ArrowCli {
 
     static String usage() {
         return String.join("\n",
-                "usage: arrow run [--memory SIZE] [--cpus N] [--env NAME=VALUE]... [--timeout DURATION] [--debug] BINARY [ARGS...]",
+                "usage: arrow run [--memory SIZE] [--cpus N] [--env NAME=VALUE]... [--timeout DURATION]",
+                "                 [--net none|user|tap:NAME] [--forward HOST:GUEST[/udp]]... [--debug] BINARY [ARGS...]",
                 "       arrow run SPEC.json",
                 "runs BINARY (a static x86-64 Linux program) in its own KVM microVM and exits with its exit value");
     }
