@@ -14,6 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -139,18 +141,30 @@ class ArrowBootTest {
     @Test
     void twentyArrowsStartedConcurrentlyAllFinish() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(20);
+        Map<String, ArrowProcess> started = new ConcurrentHashMap<>();
         try {
             List<Callable<String>> runs = new ArrayList<>();
             for (int i = 0; i < 20; i++) {
                 String tag = "arrow-" + i;
                 runs.add(() -> {
                     try (ArrowProcess p = arrow("hello", tag).start()) {
+                        started.put(tag, p);
                         String out = stdoutOf(p);
                         return p.waitFor() + ":" + out;
                     }
                 });
             }
-            List<Future<String>> results = pool.invokeAll(runs);
+            // Bounded, so that arrows that never finish are named with where each one got to.
+            List<Future<String>> results = pool.invokeAll(runs, 6, TimeUnit.MINUTES);
+            StringBuilder unfinished = new StringBuilder();
+            for (int i = 0; i < 20; i++) {
+                if (results.get(i).isCancelled()) {
+                    ArrowProcess p = started.get("arrow-" + i);
+                    unfinished.append("\narrow-").append(i).append(": ")
+                            .append(p == null ? "start() did not return" : "alive=" + p.isAlive() + " " + p.timeline());
+                }
+            }
+            assertThat(unfinished.toString()).as("arrows that did not finish within 6 minutes").isEmpty();
             for (int i = 0; i < 20; i++) {
                 assertThat(results.get(i).get()).isEqualTo("0:hello arrow-" + i + "\n");
             }
