@@ -22,7 +22,7 @@ packages=(
   qemu-system-x86                          # tier 3 (plain TCG) and the lab (TCG with AMD-V)
   passt                                    # user-mode networking for arrows
   busybox-static                           # static test programs (httpd sample, binary checks)
-  util-linux procps coreutils              # flock, timeout, pgrep
+  util-linux procps coreutils iproute2     # flock, timeout, pgrep; ip (the lab's network set-up)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -16,7 +16,7 @@ final class BootTestSupport {
     static void assumeLinuxBoots() {
         HostKvm host = HostKvm.detect();
         Assumptions.assumeTrue(host.canBootLinux(),
-                "this host's KVM (" + host.description() + ") cannot boot a Linux guest; run the boot tests in the lab");
+                host.description() + "; run the boot tests in the lab (scripts/test.sh does)");
     }
 
     /** The static test program built from src/test/c into target/guest-programs. */

@@ -2,13 +2,9 @@ package dev.arrow;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.arrow.kvm.HostKvm;
-import java.net.URISyntaxException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -21,16 +17,11 @@ class BootTimelineBootTest {
 
     @BeforeEach
     void needLinuxBoots() {
-        HostKvm host = HostKvm.detect();
-        Assumptions.assumeTrue(host.canBootLinux(),
-                "this host's KVM (" + host.description() + ") cannot boot a Linux guest; run the boot tests in the lab");
+        BootTestSupport.assumeLinuxBoots();
     }
 
-    private static Path guestApp() throws URISyntaxException {
-        Path testClasses = Path.of(BootTimelineBootTest.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        Path app = testClasses.resolveSibling("guest-programs").resolve("guestapp");
-        Assumptions.assumeTrue(Files.isExecutable(app), app + " is missing: build arrow-core's tests with Maven (needs musl-tools)");
-        return app;
+    private static Path guestApp() {
+        return BootTestSupport.guestApp();
     }
 
     @Test

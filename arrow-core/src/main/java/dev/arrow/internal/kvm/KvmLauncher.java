@@ -56,17 +56,9 @@ public final class KvmLauncher implements ArrowLauncher {
 
     @Override
     public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events) {
+        // The user's own inputs first: a dynamic binary is worth fixing on any host.
+        GuestKernel kernel = checkInputs(spec);
         checkHost(HostKvm.detect());
-        GuestKernel kernel;
-        try {
-            StaticBinaryCheck.check(spec.binary());
-            kernel = spec.kernel().map(KernelLocator::userSupplied)
-                    .orElseGet(() -> KernelLocator.fromEnvironment().locate());
-        } catch (dev.arrow.image.elf.InvalidBinaryException e) {
-            throw new InvalidBinaryException(e.getMessage(), e);
-        } catch (dev.arrow.image.kernel.KernelNotFoundException e) {
-            throw new KernelNotFoundException(e.getMessage(), e);
-        }
         Optional<GuestNetworking> network = GuestNetworking.open(spec.net());
         try {
             return boot(spec, kernel, network, stdout, stderr, events);
@@ -113,6 +105,19 @@ public final class KvmLauncher implements ArrowLauncher {
         }
         session.attach(vm);
         return session;
+    }
+
+    /** Checks the app binary and finds the kernel; the errors name the problem and the fix. */
+    static GuestKernel checkInputs(ArrowSpec spec) {
+        try {
+            StaticBinaryCheck.check(spec.binary());
+            return spec.kernel().map(KernelLocator::userSupplied)
+                    .orElseGet(() -> KernelLocator.fromEnvironment().locate());
+        } catch (dev.arrow.image.elf.InvalidBinaryException e) {
+            throw new InvalidBinaryException(e.getMessage(), e);
+        } catch (dev.arrow.image.kernel.KernelNotFoundException e) {
+            throw new KernelNotFoundException(e.getMessage(), e);
+        }
     }
 
     /** The timeline phase of a VMM milestone. */

@@ -34,7 +34,7 @@ class StartFailureBootTest {
     static void hostBootsLinux() {
         HostKvm host = HostKvm.detect();
         Assumptions.assumeTrue(host.canBootLinux(),
-                "this host's KVM (" + host.description() + ") cannot boot a Linux guest; run the boot tests in the lab");
+                host.description() + "; run the boot tests in the lab (scripts/test.sh does)");
         kernel = KernelLocator.fromEnvironment().locate().path();
     }
 
