@@ -5,7 +5,9 @@ import dev.arrow.kvm.sys.NativeMapping;
 import dev.arrow.kvm.x86.Layout;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Guest RAM in anonymous host mappings ({@code MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE}):
@@ -13,12 +15,23 @@ import java.util.List;
  * KVM memory slot ({@code Vm.registerMemory}); this object owns the mappings and unmaps them on
  * {@link #close()}, which waits for accesses in flight and makes later ones fail. Close the VM
  * (or remove its slots) first.
+ *
+ * <p>A range of guest RAM can be backed by a file instead ({@link #mapCopyOnWrite}): the kernel
+ * image shared by every VM that boots it ({@code dev.arrow.kvm.loader.KernelSnapshot}).
  */
 public final class MmapGuestMemory extends RegionBackedMemory implements AutoCloseable {
     private static final int WINDOW_SHIFT = NativeMapping.WINDOW_SHIFT;
     private static final long WINDOW_MASK = NativeMapping.WINDOW_SIZE - 1;
 
     private final NativeMapping[] mappings;
+    /** Copy-on-write file ranges; left out of {@link #residentBytes()}. */
+    private final List<FileRange> fileBacked = new CopyOnWriteArrayList<>();
+
+    private record FileRange(int region, long offset, long length) {
+        long end() {
+            return offset + length;
+        }
+    }
 
     /** A host view of one region: where KVM finds it in this process. */
     public record HostRegion(MemoryRegion region, long hostAddress) {
@@ -77,13 +90,55 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         return mappings[0].isClosed();
     }
 
-    /** Bytes of guest RAM resident in host memory now (touched pages, all regions); 0 once closed. */
+    /**
+     * Backs {@code [start, start + length)} of guest RAM with a private, copy-on-write mapping of
+     * {@code fd} from {@code fileOffset}: the guest reads the file's pages, its first write to a page
+     * gives it its own copy, and the file is never written. The range must lie in one region and be
+     * page aligned. KVM sees the change at once (a memory slot refers to host addresses, not pages).
+     *
+     * @throws GuestMemoryException if the range is not guest RAM
+     * @throws IllegalArgumentException if it is not page aligned
+     */
+    public synchronized void mapCopyOnWrite(GuestAddress start, long length, int fd, long fileOffset) {
+        int r = regions.locate(start, length);
+        FileRange range = new FileRange(r, start.value() - regions.start(r), length);
+        for (FileRange f : fileBacked) {
+            if (f.region() == r && range.offset() < f.end() && f.offset() < range.end()) {
+                throw new IllegalArgumentException("guest range " + start + " +0x" + Long.toHexString(length)
+                        + " is already backed by a file");
+            }
+        }
+        mappings[r].overlayCopyOnWrite(range.offset(), length, fd, fileOffset);
+        fileBacked.add(range);
+    }
+
+    /**
+     * Bytes of guest RAM resident in host memory now (touched pages, all regions); 0 once closed.
+     * Ranges backed by a file through {@link #mapCopyOnWrite} are left out: their pages belong to
+     * the file (shared by every VM mapping it) until the guest writes them.
+     */
     public long residentBytes() {
         long sum = 0;
-        for (NativeMapping m : mappings) {
-            sum += m.residentBytes();
+        for (int r = 0; r < mappings.length; r++) {
+            long at = 0;
+            for (FileRange f : sortedFileRanges(r)) {
+                sum += mappings[r].residentBytes(at, f.offset() - at);
+                at = f.end();
+            }
+            sum += mappings[r].residentBytes(at, mappings[r].length() - at);
         }
         return sum;
+    }
+
+    private List<FileRange> sortedFileRanges(int region) {
+        List<FileRange> list = new ArrayList<>();
+        for (FileRange f : fileBacked) {
+            if (f.region() == region) {
+                list.add(f);
+            }
+        }
+        list.sort(Comparator.comparingLong(FileRange::offset));
+        return list;
     }
 
     /** Unmaps all regions, after accesses in flight have finished. Idempotent. */

@@ -28,11 +28,21 @@ public final class LibC {
     public static final int MAP_PRIVATE = 0x02;
     public static final int MAP_ANONYMOUS = 0x20;
     public static final int MAP_NORESERVE = 0x4000;
+    public static final int MAP_FIXED = 0x10;
     /** mmap's failure value, {@code (void *) -1}. */
     public static final long MAP_FAILED = -1L;
 
     public static final int EFD_CLOEXEC = 0x80000;
     public static final int EFD_NONBLOCK = 0x800;
+
+    public static final int MFD_CLOEXEC = 0x1;
+    public static final int MFD_ALLOW_SEALING = 0x2;
+    public static final int F_ADD_SEALS = 1033;
+    public static final int F_GET_SEALS = 1034;
+    public static final int F_SEAL_SEAL = 0x1;
+    public static final int F_SEAL_SHRINK = 0x2;
+    public static final int F_SEAL_GROW = 0x4;
+    public static final int F_SEAL_WRITE = 0x8;
 
     public static final int SIG_BLOCK = 0;
     public static final int SIG_UNBLOCK = 1;
@@ -60,6 +70,17 @@ public final class LibC {
     public static native int mincore(long address, long length, byte[] vector);
 
     public static native int eventfd(int initialValue, int flags);
+
+    /** An anonymous memory file (glibc 2.27+). */
+    public static native int memfd_create(String name, int flags);
+
+    public static native int ftruncate(int fd, long length);
+
+    /** fcntl with an integer argument (F_ADD_SEALS, F_GET_SEALS). */
+    public static native int fcntl(int fd, int command, int arg);
+
+    /** Writes {@code count} bytes of {@code buffer} at file {@code offset}; returns the count written or -1. */
+    public static native long pwrite(int fd, byte[] buffer, long count, long offset);
 
     public static native long read(int fd, long[] buffer, long count);
 

@@ -73,6 +73,44 @@ public final class NativeMapping implements AutoCloseable {
         return new NativeMapping(address, length, what);
     }
 
+    /**
+     * Replaces {@code [offset, offset + length)} of this mapping with a private, copy-on-write
+     * mapping of {@code fd} from {@code fileOffset} ({@code MAP_PRIVATE | MAP_FIXED}): reads see the
+     * file's pages without copying them, the first write to a page gives this mapping its own copy,
+     * and the file never changes. The address range stays part of this mapping, so {@link #close()}
+     * unmaps it with the rest. Offsets and length must be page aligned.
+     *
+     * @throws IllegalArgumentException for a range outside this mapping or not page aligned
+     * @throws KvmApiException if mmap fails (this mapping then still covers the range)
+     */
+    public void overlayCopyOnWrite(long offset, long length, int fd, long fileOffset) {
+        if (offset < 0 || length <= 0 || offset > this.length || length > this.length - offset) {
+            throw new IllegalArgumentException(String.format("range [0x%x, +0x%x) is outside %s", offset, length, this));
+        }
+        if (((offset | length | fileOffset) & (PAGE_SIZE - 1)) != 0) {
+            throw new IllegalArgumentException(String.format(
+                    "overlay [0x%x, +0x%x) from file offset 0x%x is not 4 KiB aligned", offset, length, fileOffset));
+        }
+        if (!guard.enter()) {
+            throw new KvmApiException("mmap over " + what + ": the mapping is closed", Errno.EBADF, "");
+        }
+        try {
+            long at = LibC.mmap(address + offset, length, LibC.PROT_READ | LibC.PROT_WRITE,
+                    LibC.MAP_PRIVATE | LibC.MAP_FIXED, fd, fileOffset);
+            if (at == LibC.MAP_FAILED) {
+                int errno = Native.getLastError();
+                // MAP_FIXED failing leaves the old mapping in place (the kernel checks before it unmaps)
+                throw new KvmApiException("mmap (MAP_FIXED) of " + length + " bytes over " + what, errno,
+                        KvmApiException.hintFor(errno));
+            }
+            if (at != address + offset) {
+                throw new IllegalStateException("mmap with MAP_FIXED returned another address: 0x" + Long.toHexString(at));
+            }
+        } finally {
+            guard.exit();
+        }
+    }
+
     public long address() {
         return address;
     }
@@ -113,14 +151,26 @@ public final class NativeMapping implements AutoCloseable {
      * @throws KvmApiException if mincore fails
      */
     public long residentBytes() {
-        if (!guard.enter()) {
+        return residentBytes(0, length);
+    }
+
+    /**
+     * Like {@link #residentBytes()}, for the page-aligned range {@code [from, from + count)} of this
+     * mapping only.
+     */
+    public long residentBytes(long from, long count) {
+        if (from < 0 || count < 0 || from > length || count > length - from || (from & (PAGE_SIZE - 1)) != 0) {
+            throw new IllegalArgumentException(String.format("range [0x%x, +0x%x) is not a page-aligned part of %s",
+                    from, count, this));
+        }
+        if (count == 0 || !guard.enter()) {
             return 0;
         }
         try {
-            byte[] vector = new byte[(int) Math.min(MINCORE_PAGES, (length + PAGE_SIZE - 1) / PAGE_SIZE)];
+            byte[] vector = new byte[(int) Math.min(MINCORE_PAGES, (count + PAGE_SIZE - 1) / PAGE_SIZE)];
             long resident = 0;
-            for (long offset = 0; offset < length; offset += (long) MINCORE_PAGES * PAGE_SIZE) {
-                long chunk = Math.min((long) MINCORE_PAGES * PAGE_SIZE, length - offset);
+            for (long offset = from; offset < from + count; offset += (long) MINCORE_PAGES * PAGE_SIZE) {
+                long chunk = Math.min((long) MINCORE_PAGES * PAGE_SIZE, from + count - offset);
                 int pages = (int) ((chunk + PAGE_SIZE - 1) / PAGE_SIZE);
                 if (LibC.mincore(address + offset, chunk, vector) != 0) {
                     int errno = Native.getLastError();

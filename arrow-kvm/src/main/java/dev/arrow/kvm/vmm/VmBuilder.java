@@ -13,7 +13,7 @@ import dev.arrow.kvm.device.InterruptTrigger;
 import dev.arrow.kvm.device.IoBus;
 import dev.arrow.kvm.device.Serial8250;
 import dev.arrow.kvm.device.StatusPort;
-import dev.arrow.kvm.loader.KernelLoader;
+import dev.arrow.kvm.loader.KernelCache;
 import dev.arrow.kvm.loader.LoadedKernel;
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.MmapGuestMemory;
@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Assembles a running guest from a {@link VmConfig}, always in the same order: /dev/kvm, the VM,
- * guest memory and its slots, the in-kernel irqchip and PIT, the kernel, boot structures (command
+ * guest memory and its slots, the in-kernel irqchip and PIT, the kernel (mapped copy-on-write from
+ * its {@link KernelCache} snapshot where it can be, else copied), boot structures (command
  * line, initrd, zero page with e820, MP table, page tables, GDT), the vCPUs (CPUID, MSRs, LAPIC
  * LINT pins, boot registers for vCPU 0; the others wait for the start-up IPI), the devices on the
  * port-I/O bus (serial, i8042, status port), the virtio-mmio devices ({@link VirtioDevices}: MMIO
@@ -68,16 +69,21 @@ public final class VmBuilder {
      * @throws KvmException for any other failure, naming the step
      */
     public static RunningVm start(VmConfig config) {
+        return start(config, KernelCache.shared());
+    }
+
+    /** Like {@link #start(VmConfig)}, taking the kernel from {@code kernels}. */
+    public static RunningVm start(VmConfig config, KernelCache kernels) {
         BuildResources resources = new BuildResources();
         try {
-            return build(config, resources);
+            return build(config, kernels, resources);
         } catch (RuntimeException | Error e) {
             resources.closeAll(e);
             throw e;
         }
     }
 
-    private static RunningVm build(VmConfig config, BuildResources resources) {
+    private static RunningVm build(VmConfig config, KernelCache kernels, BuildResources resources) {
         BootMilestones milestones = new BootMilestones(config.bootListener());
         HostKvm host = HostKvm.detect();
         Kvm kvm = resources.add(Kvm.open());
@@ -99,7 +105,7 @@ public final class VmBuilder {
         vm.createIrqchip();
         vm.createPit2();
 
-        LoadedKernel kernel = KernelLoader.load(config.kernel(), memory);
+        LoadedKernel kernel = kernels.loadInto(config.kernel(), memory);
         LOG.debug("loaded {} kernel {}: entry 0x{}, [0x{}, 0x{})", kernel.kind(), config.kernel(),
                 Long.toHexString(kernel.entryAddress()), Long.toHexString(kernel.startAddress()),
                 Long.toHexString(kernel.endAddress()));

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.arrow.kvm.Asm;
 import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.KvmAssumptions;
+import dev.arrow.kvm.loader.KernelCache;
 import dev.arrow.kvm.loader.KernelLoadException;
 import dev.arrow.kvm.x86.Layout;
 import java.io.ByteArrayOutputStream;
@@ -73,6 +74,37 @@ class VmBuilderTest {
             assertThat(status).containsExactly("arrow-status exited 0");
             assertThat(vm.vcpuStates()).containsOnly(VcpuRunner.State.FINISHED);
             assertThat(vm.isAlive()).isFalse();
+        }
+    }
+
+    /**
+     * Prints the byte at {@code address} as a digit, stores 1 there, prints it again, resets: a
+     * guest that reads and writes its own kernel image.
+     */
+    private static Asm selfModifyingKernel(long address) {
+        byte[] addAl0x30 = {0x04, 0x30};
+        return Asm.longMode()
+                .movRbx(address).movRaxFromRbxPtr().raw(addAl0x30).movDx(Layout.SERIAL_PORT).outDxAl()
+                .movRax(1).movToRbxPtrRax()
+                .movRaxFromRbxPtr().raw(addAl0x30).outDxAl()
+                .movAl(0xFE).outAl(Layout.I8042_COMMAND_PORT)
+                .spin();
+    }
+
+    @Test
+    void guestsBootingOneKernelShareItsImageButNotEachOthersWrites() throws Exception {
+        long inImage = TinyKernel.LOAD_ADDRESS + 0x800; // in the kernel's page, past its code
+        Path image = TinyKernel.write(dir, selfModifyingKernel(inImage).bytes());
+        try (KernelCache kernels = new KernelCache(2)) {
+            for (int boot = 0; boot < 2; boot++) {
+                ByteArrayOutputStream out = new ByteArrayOutputStream();
+                VmConfig c = VmConfig.builder().kernel(image).memoryBytes(MEMORY).serialOutput(out).build();
+                try (RunningVm vm = VmBuilder.start(c, kernels)) {
+                    assertThat(await(vm)).isInstanceOf(VmOutcome.Reset.class);
+                    assertThat(out.toString(StandardCharsets.US_ASCII)).as("boot " + boot).isEqualTo("01");
+                }
+            }
+            assertThat(kernels.loads()).as("the image was read once").isEqualTo(1);
         }
     }
 

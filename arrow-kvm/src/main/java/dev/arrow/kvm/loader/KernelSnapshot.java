@@ -1,0 +1,175 @@
+package dev.arrow.kvm.loader;
+
+import com.sun.jna.Native;
+import dev.arrow.kvm.KvmApiException;
+import dev.arrow.kvm.memory.GuestAddress;
+import dev.arrow.kvm.memory.MmapGuestMemory;
+import dev.arrow.kvm.sys.LibC;
+import dev.arrow.kvm.sys.OwnedFd;
+import dev.arrow.kvm.x86.Layout;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * A vmlinux loaded once into a sealed memory file ({@code memfd}), holding the guest-physical
+ * bytes {@code [start, end)} exactly as {@link KernelLoader} lays them out (segments, gaps and bss
+ * zeroed). Each VM that boots it maps that file copy-on-write over its own RAM
+ * ({@link MmapGuestMemory#mapCopyOnWrite}) instead of copying the image: no read of the file and
+ * no copy per boot, and the pages a guest only reads (text, rodata) are one set of host pages for
+ * every VM in the process. The seals (no write, no resize) make the file immutable, so no VM can
+ * change what another one boots.
+ *
+ * <p>Only ELF {@code vmlinux} images are snapshotted; a bzImage decompresses itself in guest
+ * memory, so sharing its compressed bytes gains little ({@link #load} returns empty for it).
+ */
+public final class KernelSnapshot implements AutoCloseable {
+    private static final int SEALS = LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | LibC.F_SEAL_WRITE | LibC.F_SEAL_SEAL;
+    private static final int COPY_CHUNK = 1 << 20;
+
+    private final String name;
+    private final LoadedKernel kernel;
+    private final long start;
+    private final long length;
+    private final OwnedFd file;
+
+    private KernelSnapshot(String name, LoadedKernel kernel, long start, long length, OwnedFd file) {
+        this.name = name;
+        this.kernel = kernel;
+        this.start = start;
+        this.length = length;
+        this.file = file;
+    }
+
+    /**
+     * Loads {@code image} (checked in full by {@link KernelLoader}, with guest RAM of
+     * {@code ramBytes} for the placement checks) into a new sealed memory file.
+     *
+     * @return empty if the image is not an ELF vmlinux
+     * @throws KernelLoadException if the image is unusable
+     * @throws KvmApiException if the memory file cannot be made (memfd_create, pwrite, fcntl)
+     */
+    public static Optional<KernelSnapshot> load(Path image, long ramBytes) {
+        try (MmapGuestMemory staging = MmapGuestMemory.forRam(ramBytes)) {
+            LoadedKernel kernel = KernelLoader.load(image, staging);
+            if (kernel.kind() != LoadedKernel.Kind.ELF_VMLINUX) {
+                return Optional.empty();
+            }
+            long start = Layout.alignDown(kernel.startAddress(), Layout.PAGE_SIZE);
+            long end = Layout.alignUp(kernel.endAddress(), Layout.PAGE_SIZE);
+            OwnedFd file = createSealed(image.getFileName().toString(), staging, start, end - start);
+            return Optional.of(new KernelSnapshot(image.toString(), kernel, start, end - start, file));
+        }
+    }
+
+    private static OwnedFd createSealed(String name, MmapGuestMemory source, long start, long length) {
+        int fd = LibC.memfd_create("arrow-kernel:" + name, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
+        if (fd < 0) {
+            int errno = Native.getLastError();
+            throw new KvmApiException("memfd_create for kernel " + name, errno, KvmApiException.hintFor(errno));
+        }
+        OwnedFd file = new OwnedFd(fd, "kernel snapshot " + name);
+        try {
+            if (LibC.ftruncate(fd, length) != 0) {
+                int errno = Native.getLastError();
+                throw new KvmApiException("ftruncate of the kernel snapshot " + name, errno, KvmApiException.hintFor(errno));
+            }
+            byte[] chunk = new byte[COPY_CHUNK];
+            for (long at = 0; at < length; at += COPY_CHUNK) {
+                int n = (int) Math.min(COPY_CHUNK, length - at);
+                source.read(GuestAddress.of(start + at), chunk, 0, n);
+                writeFully(fd, chunk, n, at, name);
+            }
+            if (LibC.fcntl(fd, LibC.F_ADD_SEALS, SEALS) != 0) {
+                int errno = Native.getLastError();
+                throw new KvmApiException("sealing the kernel snapshot " + name + " (F_ADD_SEALS)", errno,
+                        KvmApiException.hintFor(errno));
+            }
+            return file;
+        } catch (RuntimeException | Error e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    private static void writeFully(int fd, byte[] chunk, int count, long offset, String name) {
+        if (isAllZero(chunk, count)) {
+            return; // a memory file reads as zero where nothing was written, and holds no page there
+        }
+        int done = 0;
+        while (done < count) {
+            byte[] rest = done == 0 ? chunk : Arrays.copyOfRange(chunk, done, count);
+            long n = LibC.pwrite(fd, rest, count - done, offset + done);
+            if (n <= 0) {
+                int errno = n < 0 ? Native.getLastError() : 0;
+                throw new KvmApiException("pwrite to the kernel snapshot " + name, errno, KvmApiException.hintFor(errno));
+            }
+            done += (int) n;
+        }
+    }
+
+    private static boolean isAllZero(byte[] b, int count) {
+        for (int i = 0; i < count; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The kernel as loaded: entry point and the range it occupies. */
+    public LoadedKernel kernel() {
+        return kernel;
+    }
+
+    /** Bytes of guest RAM the snapshot covers (page aligned). */
+    public long length() {
+        return length;
+    }
+
+    /** The seals on the memory file (F_GET_SEALS), for checks. */
+    public int seals() {
+        if (!file.enter()) {
+            throw new IllegalStateException("kernel snapshot " + name + " is closed");
+        }
+        try {
+            return LibC.fcntl(file.fd(), LibC.F_GET_SEALS, 0);
+        } finally {
+            file.exit();
+        }
+    }
+
+    /**
+     * Maps the kernel copy-on-write into {@code memory}, as {@link KernelLoader#load} would have
+     * copied it.
+     *
+     * @throws KernelLoadException if the kernel does not lie in that guest's RAM
+     * @throws IllegalStateException if this snapshot is closed
+     */
+    public LoadedKernel mapInto(MmapGuestMemory memory) {
+        if (!memory.isValid(GuestAddress.of(start), length)) {
+            throw new KernelLoadException(String.format("kernel image %s: [0x%x, 0x%x) is outside guest RAM (%d bytes):"
+                    + " give the VM more memory", name, start, start + length, memory.size()));
+        }
+        if (!file.enter()) {
+            throw new IllegalStateException("kernel snapshot " + name + " is closed");
+        }
+        try {
+            memory.mapCopyOnWrite(GuestAddress.of(start), length, file.fd(), 0);
+        } finally {
+            file.exit();
+        }
+        return kernel;
+    }
+
+    /** Closes the memory file; VMs that mapped it keep their mappings. */
+    @Override
+    public void close() {
+        file.close();
+    }
+
+    @Override
+    public String toString() {
+        return String.format("KernelSnapshot[%s, [0x%x, +0x%x)]", name, start, length);
+    }
+}
