@@ -8,6 +8,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,6 +24,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+
+import dev.arrow.config.Net;
 
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -51,8 +55,9 @@ class ArrowBootTest {
 
     @Test
     void readmeExampleRunsAsWritten() throws Exception {
+        int port = freeLoopbackPort(); // README says 8080; any free host port shows the same
         try (ArrowProcess p = Arrow.of(app).args("hello", "a").env("K", "v")
-                .memory(64, MiB).cpus(1).start()) {
+                .memory(64, MiB).cpus(1).net(Net.user().forward(port, 80)).start()) {
             String out = stdoutOf(p);
             int code = p.waitFor();
             assertThat(out).isEqualTo("hello a\n");
@@ -201,6 +206,12 @@ class ArrowBootTest {
         // The JVM itself may map a few more pages (JIT code cache, GC); one leaked guest RAM mapping
         // per cycle would add 200.
         assertThat(countLines(Path.of("/proc/self/maps"))).as("mappings").isLessThanOrEqualTo(mappings + 20);
+    }
+
+    private static int freeLoopbackPort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
     }
 
     private static long countEntries(Path dir) throws IOException {

@@ -76,6 +76,17 @@ class ArrowCliTest {
     }
 
     @Test
+    void aDynamicBinaryEndsTheCommandWithStatus125AndTheFix() throws Exception {
+        Path ls = Path.of("/bin/ls");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(ls), "/bin/ls missing: no dynamic program");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = ArrowCli.run(new String[] {"run", ls.toString()}, new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(code).isEqualTo(ArrowCli.EXIT_ARROW_ERROR);
+        assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("arrow: ")
+                .contains("/bin/ls", "dynamically linked", "-static");
+    }
+
+    @Test
     void aSpecFileIsRunAsWritten() throws Exception {
         ArrowSpec written = ArrowSpec.builder(binary()).args("x").env("K", "v").cpus(2).build();
         Path json = tmp.resolve("spec.json");

@@ -1,0 +1,50 @@
+package dev.arrow.samples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.arrow.kvm.HostKvm;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Tier 4: README's main job, {@code arrow run} of the hello sample, boots it through our VMM. */
+@Tag("boot")
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+class ArrowCliBootTest {
+
+    private static Path hello() throws Exception {
+        Path testClasses = Path.of(ArrowCliBootTest.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Path hello = testClasses.resolveSibling("bin").resolve("hello");
+        assumeTrue(Files.isExecutable(hello), hello + " is missing: build the samples module with Maven (needs musl-tools)");
+        return hello;
+    }
+
+    @Test
+    void arrowRunOfTheHelloSamplePrintsItsGreetingAndExitsZero() throws Exception {
+        HostKvm host = HostKvm.detect();
+        assumeTrue(host.canBootLinux(), host.description() + "; run the boot tests in the lab (scripts/test.sh does)");
+        String[] args = {"run", "--memory", "64MiB", "--env", "GREETING=hello", hello().toString(), "from", "Arrow"};
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream stdout = System.out;
+        int code;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            code = ArrowCli.run(args, new PrintStream(err, true, StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(stdout);
+        }
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
+        assertThat(printed).matches("(?s)Hello from an arrow! \\(Linux 6\\.1\\.\\d+\\S* on x86_64\\)\n"
+                + "arg 1: from\narg 2: Arrow\nGREETING=hello\n");
+        assertThat(code).isZero();
+    }
+}
