@@ -119,7 +119,10 @@ public final class Arrow {
         return this;
     }
 
-    /** Copies the host file {@code hostPath} to {@code guestPath} (mode 0644) before the program starts. */
+    /**
+     * Copies the host file {@code hostPath} to {@code guestPath} before the program starts, keeping the host
+     * file's permission bits (an executable stays executable); {@link GuestFile#withMode(int)} sets others.
+     */
     public Arrow file(Path hostPath, String guestPath) {
         return file(GuestFile.fromHost(hostPath, guestPath));
     }
@@ -134,7 +137,7 @@ public final class Arrow {
         return file(GuestFile.ofText(text, guestPath));
     }
 
-    /** Places {@code file} into the guest, e.g. {@code file(GuestFile.fromHost(p, "/bin/tool").withMode(0755))}. */
+    /** Places {@code file} into the guest, e.g. {@code file(GuestFile.fromHost(p, "/etc/key").withMode(0600))}. */
     public Arrow file(GuestFile file) {
         spec.file(file);
         return this;

@@ -17,6 +17,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.OptionalInt;
 
 import static dev.arrow.config.SizeUnit.GiB;
 import static dev.arrow.config.SizeUnit.MiB;
@@ -91,7 +92,8 @@ class ArrowTest {
         assertThat(((Net.User) spec.net()).forwards()).containsExactly(PortForward.tcp(8080, 80), PortForward.udp(53, 53));
         assertThat(spec.files()).extracting(GuestFile::guestPath)
                 .containsExactly("/etc/app.conf", "/data/blob", "/etc/motd", "/bin/tool");
-        assertThat(spec.files().get(3).mode()).isEqualTo(0755);
+        assertThat(spec.files()).extracting(GuestFile::mode)
+                .containsExactly(OptionalInt.empty(), OptionalInt.of(0644), OptionalInt.of(0644), OptionalInt.of(0755));
         assertThat(spec.kernel()).contains(kernel);
         assertThat(spec.timeout()).contains(Duration.ofSeconds(30));
         assertThat(spec.hostname()).isEqualTo("box");

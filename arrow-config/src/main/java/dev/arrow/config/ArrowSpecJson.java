@@ -37,7 +37,9 @@ import java.util.List;
  * }
  * }</pre>
  * Every other field ({@code workingDirectory, uid, gid, kernel, debugConsole, hostname}) is optional
- * and defaults as in {@link ArrowSpec.Builder}.
+ * and defaults as in {@link ArrowSpec.Builder}. A file's {@code "mode"} is optional too: without it, a
+ * {@code "host"} file keeps the host file's permission bits and {@code "text"} or {@code "base64"}
+ * content gets {@code "0644"} (see {@link GuestFile}).
  */
 public final class ArrowSpecJson {
 

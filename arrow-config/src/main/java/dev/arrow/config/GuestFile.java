@@ -4,14 +4,19 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.OptionalInt;
 
 /**
  * A file placed into the guest's root file system before the program starts: either a copy of a
  * host file or inline content. The guest path and mode are checked when the spec is built.
+ *
+ * <p>A copy of a host file keeps the host file's permission bits (read when the guest starts, so an
+ * executable stays executable) unless {@link #withMode(int)} sets them; inline content gets
+ * {@link #DEFAULT_MODE} unless {@link #withMode(int)} says otherwise.
  */
 public final class GuestFile {
 
-    /** Mode given to files when none is asked for: {@code 0644} (rw-r--r--). */
+    /** Mode given to inline content when none is asked for: {@code 0644} (rw-r--r--). */
     public static final int DEFAULT_MODE = 0644;
 
     /** Where the content of a guest file comes from. */
@@ -61,23 +66,27 @@ public final class GuestFile {
 
     private final String guestPath;
     private final Source source;
-    private final int mode;
+    /** The permission bits asked for; empty for a host file that keeps its own. */
+    private final OptionalInt mode;
 
-    private GuestFile(String guestPath, Source source, int mode) {
+    private GuestFile(String guestPath, Source source, OptionalInt mode) {
         this.guestPath = Objects.requireNonNull(guestPath, "guestPath");
         this.source = Objects.requireNonNull(source, "source");
         this.mode = mode;
     }
 
-    /** A copy of the host file {@code hostPath} at {@code guestPath}, mode {@code 0644}. */
+    /**
+     * A copy of the host file {@code hostPath} at {@code guestPath}, with the host file's permission bits
+     * (taken when the guest starts); {@link #withMode(int)} sets others.
+     */
     public static GuestFile fromHost(Path hostPath, String guestPath) {
-        return new GuestFile(guestPath, new HostFile(hostPath), DEFAULT_MODE);
+        return new GuestFile(guestPath, new HostFile(hostPath), OptionalInt.empty());
     }
 
     /** {@code content} at {@code guestPath}, mode {@code 0644}. */
     public static GuestFile ofBytes(byte[] content, String guestPath) {
         Objects.requireNonNull(content, "content");
-        return new GuestFile(guestPath, new Content(content), DEFAULT_MODE);
+        return new GuestFile(guestPath, new Content(content), OptionalInt.of(DEFAULT_MODE));
     }
 
     /** {@code text} encoded as UTF-8 at {@code guestPath}, mode {@code 0644}. */
@@ -86,9 +95,12 @@ public final class GuestFile {
         return ofBytes(text.getBytes(StandardCharsets.UTF_8), guestPath);
     }
 
-    /** This file with permission bits {@code mode} (e.g. {@code 0755}); 0..07777. */
+    /**
+     * This file with permission bits {@code mode} (e.g. {@code 0755}), 0..07777 (checked when the spec is
+     * built); for a host file they replace the host file's own.
+     */
     public GuestFile withMode(int mode) {
-        return new GuestFile(guestPath, source, mode);
+        return new GuestFile(guestPath, source, OptionalInt.of(mode));
     }
 
     /** Absolute path in the guest. */
@@ -101,15 +113,18 @@ public final class GuestFile {
         return source;
     }
 
-    /** Permission bits, e.g. {@code 0644}. */
-    public int mode() {
+    /**
+     * The permission bits asked for, e.g. {@code 0644}; empty for a host file that keeps the host file's
+     * own bits. Inline content always has a mode ({@link #DEFAULT_MODE} unless set).
+     */
+    public OptionalInt mode() {
         return mode;
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof GuestFile other && guestPath.equals(other.guestPath)
-                && source.equals(other.source) && mode == other.mode;
+                && source.equals(other.source) && mode.equals(other.mode);
     }
 
     @Override
@@ -119,6 +134,7 @@ public final class GuestFile {
 
     @Override
     public String toString() {
-        return "GuestFile[" + guestPath + " <- " + source + ", mode " + Integer.toOctalString(mode) + "]";
+        return "GuestFile[" + guestPath + " <- " + source + ", mode "
+                + (mode.isPresent() ? Integer.toOctalString(mode.getAsInt()) : "of the host file") + "]";
     }
 }

@@ -82,7 +82,7 @@ final class SpecJsonWriter {
                 node.put("base64", Base64.getEncoder().encodeToString(bytes));
             }
         }
-        node.put("mode", String.format("%04o", f.mode()));
+        f.mode().ifPresent(mode -> node.put("mode", String.format("%04o", mode)));
         return node;
     }
 

@@ -257,9 +257,12 @@ final class SpecValidator {
             if (f.source() instanceof GuestFile.HostFile host && host.path().toString().isEmpty()) {
                 problem(JsonPaths.field(path, "host"), "the host path is empty; give the path of the file to copy");
             }
-            if (f.mode() < 0 || f.mode() > MAX_MODE) {
-                problem(JsonPaths.field(path, "mode"), "mode " + (f.mode() < 0 ? f.mode() : "0" + Integer.toOctalString(f.mode()))
-                        + " is out of range; use permission bits 0..07777, e.g. 0644");
+            if (f.mode().isPresent()) {
+                int mode = f.mode().getAsInt();
+                if (mode < 0 || mode > MAX_MODE) {
+                    problem(JsonPaths.field(path, "mode"), "mode " + (mode < 0 ? mode : "0" + Integer.toOctalString(mode))
+                            + " is out of range; use permission bits 0..07777, e.g. 0644");
+                }
             }
         }
     }

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.OptionalInt;
 
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -68,6 +69,19 @@ class ArrowSpecJsonTest {
         assertThat(json).contains("\"memory\" : \"64MiB\"", "\"timeout\" : \"1s500ms\"", "\"mode\" : \"0755\"",
                 "\"text\" : \"hello\\nworld\\n\"", "\"base64\" : \"AP/DBw==\"", "\"hard\" : \"unlimited\"",
                 "\"protocol\" : \"udp\"");
+    }
+
+    @Test
+    void aHostFileWithoutModeKeepsTheHostBitsAndContentDefaultsTo0644() {
+        ArrowSpec spec = ArrowSpecJson.read("{\"binary\": \"hello\", \"files\": ["
+                + "{\"guest\": \"/bin/tool\", \"host\": \"tool\"},"
+                + "{\"guest\": \"/bin/other\", \"host\": \"other\", \"mode\": \"0700\"},"
+                + "{\"guest\": \"/etc/motd\", \"text\": \"hi\"}]}");
+        assertThat(spec.files()).extracting(GuestFile::mode)
+                .containsExactly(OptionalInt.empty(), OptionalInt.of(0700), OptionalInt.of(0644));
+        String json = ArrowSpecJson.write(spec);
+        assertThat(json).containsOnlyOnce("\"mode\" : \"0700\"").containsOnlyOnce("\"mode\" : \"0644\"");
+        assertThat(ArrowSpecJson.read(json)).isEqualTo(spec);
     }
 
     @Test

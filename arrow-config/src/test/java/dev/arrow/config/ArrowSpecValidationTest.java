@@ -161,7 +161,9 @@ class ArrowSpecValidationTest {
         assertThat(problemOf(b -> b.file(GuestFile.fromHost(Path.of(""), "/x"))))
                 .isEqualTo("$.files[0].host: the host path is empty; give the path of the file to copy");
         assertThat(hello().file(GuestFile.ofText("x", "/x").withMode(07777)).build().files().get(0).mode())
-                .isEqualTo(07777);
+                .hasValue(07777);
+        assertThat(problemOf(b -> b.file(GuestFile.fromHost(Path.of("tool"), "/x").withMode(-1))))
+                .isEqualTo("$.files[0].mode: mode -1 is out of range; use permission bits 0..07777, e.g. 0644");
     }
 
     @Test

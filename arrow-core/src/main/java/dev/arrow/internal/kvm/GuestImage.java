@@ -54,9 +54,10 @@ public record GuestImage(Path kernel, byte[] initramfs, String commandLine) {
         Initramfs.Builder initramfs = ArrowInitramfs.builder(spec.binary(), launch.build());
         for (GuestFile f : spec.files()) {
             if (f.source() instanceof GuestFile.HostFile host) {
-                initramfs.file(f.guestPath(), host.path(), f.mode());
+                if (f.mode().isPresent()) initramfs.file(f.guestPath(), host.path(), f.mode().getAsInt());
+                else initramfs.file(f.guestPath(), host.path());
             } else if (f.source() instanceof GuestFile.Content content) {
-                initramfs.file(f.guestPath(), content.bytes(), f.mode());
+                initramfs.file(f.guestPath(), content.bytes(), f.mode().orElse(GuestFile.DEFAULT_MODE));
             }
         }
         Initramfs image = initramfs.build();

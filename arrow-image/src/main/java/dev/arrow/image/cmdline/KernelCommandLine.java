@@ -133,7 +133,10 @@ public final class KernelCommandLine {
             removed.forEach(all::remove);
             StringBuilder sb = new StringBuilder();
             for (Map.Entry<String, Optional<String>> e : all.entrySet()) append(sb, e.getKey(), e.getValue());
-            for (VirtioMmioDevice d : devices) append(sb, VIRTIO_MMIO_KEY, Optional.of(d.parameterValue()));
+            for (VirtioMmioDevice d : devices) {
+                if (sb.length() > 0) sb.append(' ');
+                sb.append(d.parameter());
+            }
             if (sb.length() > MAX_LENGTH)
                 throw new InvalidCommandLineException("the kernel command line is " + sb.length() + " bytes; x86 Linux keeps at most "
                         + MAX_LENGTH + " (COMMAND_LINE_SIZE 2048 with the NUL): drop parameters or virtio-mmio devices");

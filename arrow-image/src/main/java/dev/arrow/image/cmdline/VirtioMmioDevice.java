@@ -3,7 +3,9 @@ package dev.arrow.image.cmdline;
 /**
  * A virtio-mmio device announced on the kernel command line (CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES):
  * its register window {@code [base, base + size)} and its interrupt line. Rendered as
- * {@code virtio_mmio.device=<size>@<base>:<irq>}, e.g. {@code virtio_mmio.device=4K@0xd0000000:5}.
+ * {@code virtio_mmio.device=<size>@<base>:<irq>}, e.g. {@code virtio_mmio.device=4K@0xd0000000:5}:
+ * {@link #parameter()} is the one place that builds this entry, for {@link KernelCommandLine} and for the
+ * VMM, which announces its devices itself.
  */
 public record VirtioMmioDevice(long base, long size, int irq) {
     /** The size of one virtio-mmio register window in Firecracker-style layouts. */
@@ -21,6 +23,11 @@ public record VirtioMmioDevice(long base, long size, int irq) {
     /** A device with a {@link #DEFAULT_WINDOW} window. */
     public static VirtioMmioDevice at(long base, int irq) {
         return new VirtioMmioDevice(base, DEFAULT_WINDOW, irq);
+    }
+
+    /** The whole command-line entry, {@code virtio_mmio.device=<size>@0x<base>:<irq>} (never needs quoting). */
+    public String parameter() {
+        return KernelCommandLine.VIRTIO_MMIO_KEY + "=" + parameterValue();
     }
 
     /** The parameter value: {@code <size>@0x<base>:<irq>} with the size in K/M/G when it divides evenly. */

@@ -85,5 +85,8 @@ class KernelCommandLineTest {
         assertThatThrownBy(() -> new VirtioMmioDevice(Long.MAX_VALUE, 0x1000, 5)).hasMessageContaining("wraps");
         assertThatThrownBy(() -> new VirtioMmioDevice(0x1000, 0x1000, 0)).hasMessageContaining("irq");
         assertThat(new VirtioMmioDevice(0x1_0000_0000L, 2L << 20, 9).parameterValue()).isEqualTo("2M@0x100000000:9");
+        assertThat(new VirtioMmioDevice(0x1_0000_0000L, 2L << 20, 9).parameter())
+                .isEqualTo("virtio_mmio.device=2M@0x100000000:9");
+        assertThat(new VirtioMmioDevice(0xd000_0000L, 3000, 5).parameter()).isEqualTo("virtio_mmio.device=3000@0xd0000000:5");
     }
 }

@@ -141,7 +141,8 @@ public final class TapBackend implements NetworkBackend {
         }
     }
 
-    private static NetworkSetupException openFailure(int errno) {
+    /** The error for {@code open("/dev/net/tun")} failing with {@code errno}. */
+    static NetworkSetupException openFailure(int errno) {
         return switch (errno) {
             case Errno.ENOENT, Errno.ENODEV, Errno.ENXIO -> new NetworkSetupException(Problem.TAP_MISSING,
                     TUN_DEVICE + " is missing (" + Errno.describe(errno) + "): load the tun module ('modprobe tun')");
@@ -160,22 +161,26 @@ public final class TapBackend implements NetworkBackend {
             ifreq.write(0, bytes, 0, bytes.length);
             ifreq.setShort(16, (short) (IFF_TAP | IFF_NO_PI));
             if (NetLibC.ioctl(fd, TUNSETIFF, ifreq) == -1) {
-                int errno = Native.getLastError();
-                throw switch (errno) {
-                    case Errno.EPERM, Errno.EACCES -> new NetworkSetupException(Problem.TAP_PERMISSION,
-                            "not allowed to attach to TAP device '" + name + "' (TUNSETIFF: " + Errno.describe(errno)
-                                    + "): it belongs to another user; recreate it for yours ('ip tuntap add dev " + name
-                                    + " mode tap user <your user>') or run with CAP_NET_ADMIN");
-                    case Errno.EBUSY -> new NetworkSetupException(Problem.TAP_BUSY, "TAP device '" + name
-                            + "' is attached to another process (TUNSETIFF: EBUSY): give each guest its own TAP device");
-                    case Errno.EINVAL -> new NetworkSetupException(Problem.TAP_MISSING, "TAP device '" + name
-                            + "' cannot be attached as a single-queue TAP without packet info (TUNSETIFF: EINVAL): "
-                            + "recreate it with 'ip tuntap add dev " + name + " mode tap'");
-                    default -> new NetworkSetupException(Problem.IO, "TUNSETIFF on '" + name + "' failed: "
-                            + Errno.describe(errno));
-                };
+                throw attachFailure(name, Native.getLastError());
             }
         }
+    }
+
+    /** The error for {@code TUNSETIFF} on TAP device {@code name} failing with {@code errno}. */
+    static NetworkSetupException attachFailure(String name, int errno) {
+        return switch (errno) {
+            case Errno.EPERM, Errno.EACCES -> new NetworkSetupException(Problem.TAP_PERMISSION,
+                    "not allowed to attach to TAP device '" + name + "' (TUNSETIFF: " + Errno.describe(errno)
+                            + "): it belongs to another user; recreate it for yours ('ip tuntap add dev " + name
+                            + " mode tap user <your user>') or run with CAP_NET_ADMIN");
+            case Errno.EBUSY -> new NetworkSetupException(Problem.TAP_BUSY, "TAP device '" + name
+                    + "' is attached to another process (TUNSETIFF: EBUSY): give each guest its own TAP device");
+            case Errno.EINVAL -> new NetworkSetupException(Problem.TAP_MISSING, "TAP device '" + name
+                    + "' cannot be attached as a single-queue TAP without packet info (TUNSETIFF: EINVAL): "
+                    + "recreate it with 'ip tuntap add dev " + name + " mode tap'");
+            default -> new NetworkSetupException(Problem.IO, "TUNSETIFF on '" + name + "' failed: "
+                    + Errno.describe(errno));
+        };
     }
 
     // ---- NetworkBackend ----

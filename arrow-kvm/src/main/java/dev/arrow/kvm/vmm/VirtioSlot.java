@@ -1,5 +1,6 @@
 package dev.arrow.kvm.vmm;
 
+import dev.arrow.image.cmdline.VirtioMmioDevice;
 import dev.arrow.kvm.virtio.VirtioMmioRegisters;
 import dev.arrow.kvm.x86.Layout;
 
@@ -15,9 +16,6 @@ import dev.arrow.kvm.x86.Layout;
  * @param irq   GSI and IOAPIC pin of the device's interrupt
  */
 public record VirtioSlot(int index, long base, int irq) {
-
-    /** Command line key of a virtio-mmio device (CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES). */
-    public static final String COMMAND_LINE_KEY = "virtio_mmio.device";
 
     /**
      * The slot of device {@code index}.
@@ -38,8 +36,13 @@ public record VirtioSlot(int index, long base, int irq) {
         return base + VirtioMmioRegisters.QUEUE_NOTIFY;
     }
 
-    /** {@code virtio_mmio.device=4K@0x<base>:<irq>}. */
+    /** This slot as the kernel command line describes a virtio-mmio device. */
+    public VirtioMmioDevice mmioDevice() {
+        return new VirtioMmioDevice(base, size(), irq);
+    }
+
+    /** {@code virtio_mmio.device=4K@0x<base>:<irq>}, rendered by {@link VirtioMmioDevice#parameter()}. */
     public String commandLineEntry() {
-        return COMMAND_LINE_KEY + "=" + (size() / 1024) + "K@0x" + Long.toHexString(base) + ":" + irq;
+        return mmioDevice().parameter();
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.arrow.kvm.net.NetworkSetupException.Problem;
+import dev.arrow.kvm.sys.Errno;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.nio.ByteBuffer;
@@ -74,6 +75,72 @@ class TapBackendTest {
                 .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.TAP_MISSING))
                 .hasMessageContaining("TAP device 'arwt-none' does not exist")
                 .hasMessageContaining("ip tuntap add dev arwt-none mode tap user <your user>");
+    }
+
+    // ---- what each errno of open(/dev/net/tun) and TUNSETIFF tells the user (no device needed) ----
+
+    @Test
+    void noPermissionToOpenTheTunDeviceSaysHowToGetIt() {
+        for (int errno : new int[] {Errno.EACCES, Errno.EPERM}) {
+            NetworkSetupException e = TapBackend.openFailure(errno);
+            assertThat(e.problem()).isEqualTo(Problem.TAP_PERMISSION);
+            assertThat(e).hasMessage("no permission to open /dev/net/tun (" + Errno.describe(errno) + "): make it "
+                    + "accessible to your user (it is usually mode 0666) or use user-mode networking (Net.user())");
+        }
+        assertThat(TapBackend.openFailure(Errno.EACCES)).hasMessageContaining("(EACCES (permission denied))");
+    }
+
+    @Test
+    void aMissingTunDeviceNamesTheModuleToLoad() {
+        for (int errno : new int[] {Errno.ENOENT, Errno.ENODEV, Errno.ENXIO}) {
+            NetworkSetupException e = TapBackend.openFailure(errno);
+            assertThat(e.problem()).isEqualTo(Problem.TAP_MISSING);
+            assertThat(e).hasMessage("/dev/net/tun is missing (" + Errno.describe(errno) + "): load the tun module "
+                    + "('modprobe tun')");
+        }
+        assertThat(TapBackend.openFailure(Errno.ENOENT)).hasMessageContaining("(ENOENT (no such file or directory))");
+    }
+
+    @Test
+    void anyOtherOpenFailureNamesTheCallAndTheErrno() {
+        NetworkSetupException e = TapBackend.openFailure(Errno.EIO);
+        assertThat(e.problem()).isEqualTo(Problem.IO);
+        assertThat(e).hasMessage("open /dev/net/tun failed: EIO (input/output error)");
+    }
+
+    @Test
+    void noPermissionToAttachNamesTheOwnerFixAndCapability() {
+        for (int errno : new int[] {Errno.EPERM, Errno.EACCES}) {
+            NetworkSetupException e = TapBackend.attachFailure("arrow0", errno);
+            assertThat(e.problem()).isEqualTo(Problem.TAP_PERMISSION);
+            assertThat(e).hasMessage("not allowed to attach to TAP device 'arrow0' (TUNSETIFF: " + Errno.describe(errno)
+                    + "): it belongs to another user; recreate it for yours ('ip tuntap add dev arrow0 mode tap user"
+                    + " <your user>') or run with CAP_NET_ADMIN");
+        }
+        assertThat(TapBackend.attachFailure("arrow0", Errno.EPERM)).hasMessageContaining("(TUNSETIFF: EPERM (operation not permitted))");
+    }
+
+    @Test
+    void aTapHeldByAnotherProcessIsBusy() {
+        NetworkSetupException e = TapBackend.attachFailure("arrow0", Errno.EBUSY);
+        assertThat(e.problem()).isEqualTo(Problem.TAP_BUSY);
+        assertThat(e).hasMessage("TAP device 'arrow0' is attached to another process (TUNSETIFF: EBUSY): give each"
+                + " guest its own TAP device");
+    }
+
+    @Test
+    void aTapThatCannotBeAttachedPlainSaysHowToRecreateIt() {
+        NetworkSetupException e = TapBackend.attachFailure("arrow0", Errno.EINVAL);
+        assertThat(e.problem()).isEqualTo(Problem.TAP_MISSING);
+        assertThat(e).hasMessage("TAP device 'arrow0' cannot be attached as a single-queue TAP without packet info"
+                + " (TUNSETIFF: EINVAL): recreate it with 'ip tuntap add dev arrow0 mode tap'");
+    }
+
+    @Test
+    void anyOtherAttachFailureNamesTheCallAndTheErrno() {
+        NetworkSetupException e = TapBackend.attachFailure("arrow0", Errno.ENODEV);
+        assertThat(e.problem()).isEqualTo(Problem.IO);
+        assertThat(e).hasMessage("TUNSETIFF on 'arrow0' failed: " + Errno.describe(Errno.ENODEV));
     }
 
     @Test

@@ -4,14 +4,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.HeapGuestMemory;
+import dev.arrow.kvm.net.FrameInbox;
+import dev.arrow.kvm.net.MacAddress;
+import dev.arrow.kvm.net.NetworkBackend;
 import dev.arrow.kvm.virtio.console.ConsolePort;
 import dev.arrow.kvm.virtio.console.VirtioConsole;
+import dev.arrow.kvm.virtio.net.VirtioNet;
+import dev.arrow.kvm.virtio.net.VirtioNetHeader;
 import dev.arrow.kvm.virtio.rng.VirtioRng;
 import dev.arrow.kvm.virtio.testing.GuestArena;
 import dev.arrow.kvm.virtio.testing.QueueDriver;
 import dev.arrow.kvm.virtio.testing.VirtioMmioDriver;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -21,8 +29,9 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Random chains, some well-formed and some hostile, thrown at whole devices through their
  * transport, mixed with random register writes and host stream activity: nothing may escape the
- * transport, nothing may touch memory outside guest RAM, and a failed device must come back after
- * a driver reset.
+ * transport but the device's own guest errors, nothing may touch memory outside guest RAM, and a
+ * failed device must come back after a driver reset. Reproduce a failure with
+ * {@code -Darrow.fuzz.seed=<seed>} (the seed is in the message).
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class VirtioDeviceFuzzTest {
@@ -38,7 +47,7 @@ class VirtioDeviceFuzzTest {
     @Test
     void theConsoleSurvivesRandomChainsAndRegisterWrites() throws IOException {
         VirtioConsole console = VirtioConsole.builder().stdio().bufferBytes(STDIN_LIMIT + 24).queueSize(16).build();
-        Stats stats = run(console, 8, () -> hostActivity(console));
+        Stats stats = run(console, 8, this::addWellFormed, () -> hostActivity(console));
         System.out.println("virtio console fuzz: " + stats);
         assertThat(stats.failures).isPositive();
         assertThat(stats.reinitialized).isPositive();
@@ -46,10 +55,32 @@ class VirtioDeviceFuzzTest {
 
     @Test
     void theEntropyDeviceSurvivesRandomChainsAndRegisterWrites() {
-        Stats stats = run(new VirtioRng(), 1, () -> { });
+        Stats stats = run(new VirtioRng(), 1, this::addWellFormed, () -> { });
         System.out.println("virtio rng fuzz: " + stats);
         assertThat(stats.failures).isPositive();
         assertThat(stats.usedBuffers).isPositive();
+    }
+
+    @Test
+    void theNetworkCardSurvivesRandomChainsOnBothQueuesAndABusyNetwork() {
+        FuzzBackend backend = new FuzzBackend();
+        VirtioNet net = new VirtioNet(MacAddress.parse("02:41:52:52:4f:57"), 1500, backend);
+        Stats stats = run(net, 2, this::addWellFormedNet, () -> networkActivity(backend));
+        System.out.printf("virtio net fuzz: %s; rx %d frames (%d dropped), tx %d frames (%d dropped)%n",
+                stats, net.rxFrames(), net.rxDropped(), net.txFrames(), net.txDropped());
+        assertThat(stats.failures).isPositive();
+        assertThat(stats.reinitialized).isPositive();
+        assertThat(net.rxFrames()).as("frames delivered on the receive queue").isPositive();
+        assertThat(net.rxDropped()).as("frames too large for the guest's buffer").isPositive();
+        assertThat(net.txFrames()).as("frames sent from the transmit queue").isPositive()
+                .isEqualTo(backend.sent);
+        assertThat(net.txDropped()).as("runt or refused frames").isPositive();
+        assertThat(backend.closed).as("the device closes its backend").isTrue();
+    }
+
+    /** What the fuzzer's driver posts as a plausible chain on queue {@code queueIndex}. */
+    interface ChainSource {
+        void add(QueueDriver queue, GuestArena arena, int queueIndex);
     }
 
     static final class Stats {
@@ -65,7 +96,7 @@ class VirtioDeviceFuzzTest {
         }
     }
 
-    private Stats run(VirtioDevice device, int queueCount, Runnable host) {
+    private Stats run(VirtioDevice device, int queueCount, ChainSource wellFormed, Runnable host) {
         Stats stats = new Stats();
         stats.seed = Long.getLong("arrow.fuzz.seed", System.nanoTime());
         random = new SplittableRandom(stats.seed);
@@ -86,7 +117,7 @@ class VirtioDeviceFuzzTest {
                 QueueDriver queue = queues.get(q);
                 int roll = random.nextInt(100);
                 if (roll < 85) {
-                    addWellFormed(queue, arena, q);
+                    wellFormed.add(queue, arena, q);
                 } else if (roll < 97) {
                     addHostile(queue);
                 } else if (roll < 98) {
@@ -148,6 +179,150 @@ class VirtioDeviceFuzzTest {
             queue.setAvailIdx(random.nextInt(0x10000));
         } else {
             queue.publish(random.nextInt(10) == 0 ? random.nextInt(0x10000) : index);
+        }
+    }
+
+    /**
+     * A virtio-net chain: on the receive queue 1..3 device-writable buffers (sometimes too small for
+     * the next frame), on the transmit queue a header and a frame (sometimes shorter than an Ethernet
+     * header) over 1..3 device-readable buffers; now and then direct, indirect or with a wrong-way buffer
+     * or an offload the driver did not negotiate.
+     */
+    private void addWellFormedNet(QueueDriver queue, GuestArena arena, int queueIndex) {
+        int parts = 1 + random.nextInt(3);
+        boolean indirect = random.nextInt(5) == 0;
+        if (queue.freeDescriptors() < (indirect ? 1 : parts)) {
+            return;
+        }
+        List<QueueDriver.Buffer> buffers = new ArrayList<>(parts);
+        if (queueIndex == VirtioNet.RECEIVE_QUEUE) {
+            for (int i = 0; i < parts; i++) {
+                int length = 1 + random.nextInt(400);
+                buffers.add(QueueDriver.Buffer.writable(arena.allocate(length), length));
+            }
+        } else {
+            byte[] chain = new byte[VirtioNetHeader.SIZE + random.nextInt(200)];
+            random.nextBytes(chain);
+            Arrays.fill(chain, 0, VirtioNetHeader.SIZE, (byte) 0);
+            if (random.nextInt(50) == 0) {
+                chain[random.nextInt(2)] = (byte) (1 + random.nextInt(255)); // flags or gso_type
+            }
+            int start = 0;
+            for (int cut : random.ints(parts - 1, 1, chain.length).sorted().distinct().toArray()) {
+                buffers.add(QueueDriver.Buffer.readable(arena.put(Arrays.copyOfRange(chain, start, cut)), cut - start));
+                start = cut;
+            }
+            buffers.add(QueueDriver.Buffer.readable(arena.put(Arrays.copyOfRange(chain, start, chain.length)),
+                    chain.length - start));
+        }
+        if (random.nextInt(40) == 0) {
+            int i = random.nextInt(buffers.size());
+            QueueDriver.Buffer b = buffers.get(i);
+            buffers.set(i, new QueueDriver.Buffer(b.address(), b.length(), !b.writable()));
+        }
+        if (indirect) {
+            queue.addIndirect(arena, buffers);
+        } else {
+            queue.add(buffers);
+        }
+    }
+
+    /**
+     * Frames arrive from the network while the inbox has room (mostly small, some larger than any
+     * receive chain the fuzzer posts); the backend sometimes refuses sends, and now and then fails
+     * (link down) and comes back.
+     */
+    private void networkActivity(FuzzBackend backend) {
+        if (random.nextInt(3) == 0 && backend.inbox.size() < backend.inbox.capacity()) {
+            int length = random.nextInt(500) == 0
+                    ? NetworkBackend.MIN_FRAME_BYTES + random.nextInt(NetworkBackend.MAX_FRAME_BYTES - 13)
+                    : NetworkBackend.MIN_FRAME_BYTES + random.nextInt(600);
+            backend.receive(length, (byte) random.nextInt());
+        }
+        if (backend.refuseSends ? random.nextInt(20) == 0 : random.nextInt(500) == 0) {
+            backend.refuseSends = !backend.refuseSends; // congested now and then, briefly
+        }
+        if (random.nextInt(20_000) == 0) {
+            backend.fail("fuzzed link failure");
+        } else if (!backend.healthy && random.nextInt(2_000) == 0) {
+            backend.healthy = true;
+        }
+    }
+
+    /**
+     * A network backend the fuzzer drives from its own thread: frames "from the network" go into a
+     * real {@link FrameInbox}, sent frames are checked against the {@link NetworkBackend#send} contract
+     * and counted.
+     */
+    static final class FuzzBackend implements NetworkBackend {
+        final FrameInbox inbox = new FrameInbox(8, MAX_FRAME_BYTES);
+        Listener listener;
+        boolean healthy = true;
+        boolean refuseSends;
+        boolean closed;
+        long sent;
+
+        void receive(int length, byte fill) {
+            int slot;
+            try {
+                slot = inbox.claim();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+            ByteBuffer buffer = inbox.slot(slot);
+            for (int i = 0; i < length; i++) {
+                buffer.put(fill);
+            }
+            if (inbox.publish(length)) {
+                listener.framesAvailable();
+            }
+        }
+
+        void fail(String reason) {
+            healthy = false;
+            listener.failed(reason);
+        }
+
+        @Override
+        public String describe() {
+            return "fuzz backend";
+        }
+
+        @Override
+        public void start(Listener l) {
+            if (listener != null) {
+                throw new IllegalStateException("started twice");
+            }
+            listener = l;
+        }
+
+        @Override
+        public FrameInbox inbox() {
+            return inbox;
+        }
+
+        @Override
+        public boolean send(ByteBuffer frame) {
+            if (frame.remaining() < MIN_FRAME_BYTES || frame.remaining() > MAX_FRAME_BYTES) {
+                throw new IllegalArgumentException("the device sent a frame of " + frame.remaining() + " bytes");
+            }
+            if (refuseSends || !healthy || closed) {
+                return false;
+            }
+            frame.position(frame.limit());
+            sent++;
+            return true;
+        }
+
+        @Override
+        public boolean isHealthy() {
+            return healthy && !closed;
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+            inbox.close();
         }
     }
 
