@@ -35,3 +35,18 @@ with_progress() {
   fi
   log "$label: done in $(( SECONDS - start ))s"
 }
+
+# xml_case DIR NAME SECONDS pass|fail MESSAGE: one JUnit XML report (DIR/TEST-lab-NAME.xml) for a
+# check made by a script, so that the tier summary counts it with the JUnit tests.
+xml_case() {
+  local dir=$1; shift
+  local msg=${4//&/&amp;}; msg=${msg//</&lt;}; msg=${msg//\"/&quot;}
+  {
+    echo '<?xml version="1.0" encoding="UTF-8"?>'
+    echo "<testsuite name=\"lab\" tests=\"1\" errors=\"0\" skipped=\"0\" failures=\"$([ "$3" = pass ] && echo 0 || echo 1)\" time=\"$2\">"
+    echo "  <testcase classname=\"lab\" name=\"$1\" time=\"$2\">"
+    [ "$3" = pass ] || echo "    <failure message=\"$msg\"/>"
+    echo "  </testcase>"
+    echo "</testsuite>"
+  } >"$dir/TEST-lab-$1.xml"
+}

@@ -71,6 +71,7 @@ else
   mkdir -p "$reports/tier4"
   scripts/boot-tests-classpath >"$reports/tier4.classpath" || rc4=1
   if [ "$rc4" = 0 ]; then
+    scripts/lab-selftest "$reports/tier4" || rc4=1
     lab="$reports/lab"; mkdir -p "$lab/root/dev"
     musl-gcc -static -Os -o "$lab/root/init" scripts/lab/kvm-check-init.c &&
       (cd "$lab/root" && printf 'init\ndev\n' | cpio -o -H newc --quiet >"$lab/kvm-check.cpio") || rc4=1
