@@ -48,7 +48,9 @@ public interface NetworkBackend extends AutoCloseable {
 
     /**
      * Sends one frame: the remaining bytes of {@code frame}, between {@link #MIN_FRAME_BYTES} and
-     * {@link #MAX_FRAME_BYTES}. Thread-safe; may block briefly while the host side is congested.
+     * {@link #MAX_FRAME_BYTES}. Thread-safe. Must not block for long: the device calls it on the
+     * thread that also refills the guest's receive buffers, and a host peer that waits for us to read
+     * would never be read (a backend queues, and drops when its queue is full, as {@link FrameSender} does).
      *
      * @return false when the frame was dropped because the backend is closed or has failed
      * @throws IllegalArgumentException for a frame of the wrong size (a caller bug)

@@ -59,6 +59,8 @@ public final class PasstBackend implements NetworkBackend {
     /** Longest Unix socket path (sun_path is 108 bytes with its NUL). */
     static final int MAX_SOCKET_PATH = 107;
     private static final Duration EXIT_WAIT = Duration.ofSeconds(2);
+    /** Frames queued for passt at most (bytes); more are dropped while passt is congested. */
+    static final long SEND_QUEUE_BYTES = 4L << 20;
     private static final int LOG_TAIL_LINES = 20;
     private static final Pattern BIND_FAILURE = Pattern.compile("Failed to bind any port for '-([tu]) (\\d+)");
 
@@ -104,7 +106,7 @@ public final class PasstBackend implements NetworkBackend {
     private final PasstFrameCodec codec;
     private final PasstFrameCodec.Writer writer;
     private final FrameInbox inbox = new FrameInbox(INBOX_SLOTS, MAX_FRAME_BYTES);
-    private final Object sendLock = new Object();
+    private final FrameSender sender;
     private final AtomicBoolean started = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Cleaner.Cleanable cleanable;
@@ -113,7 +115,6 @@ public final class PasstBackend implements NetworkBackend {
     private volatile ReaderThread reader;
     private volatile long framesReceived;
     private volatile long framesDropped;
-    private volatile long framesSent;
 
     private PasstBackend(Process process, Path directory, Path socket, Path log, SocketChannel channel) {
         this.process = process;
@@ -123,6 +124,8 @@ public final class PasstBackend implements NetworkBackend {
         this.channel = channel;
         this.codec = new PasstFrameCodec(channel, READ_BUFFER_BYTES, MAX_FRAME_BYTES);
         this.writer = new PasstFrameCodec.Writer(channel);
+        this.sender = new FrameSender("arrow-passt-" + process.pid() + "-tx", writer::write, SEND_QUEUE_BYTES,
+                e -> failed("writing to passt failed: " + e.getMessage()));
         this.cleanable = NativeCleaner.CLEANER.register(this, new Leak(process, channel, directory, closed));
     }
 
@@ -361,6 +364,7 @@ public final class PasstBackend implements NetworkBackend {
         ReaderThread t = new ReaderThread("arrow-passt-" + process.pid(), this::readLoop);
         reader = t;
         t.start();
+        sender.start();
     }
 
     @Override
@@ -374,19 +378,11 @@ public final class PasstBackend implements NetworkBackend {
         if (n < MIN_FRAME_BYTES || n > MAX_FRAME_BYTES) {
             throw new IllegalArgumentException("frame of " + n + " bytes outside " + MIN_FRAME_BYTES + ".." + MAX_FRAME_BYTES);
         }
-        synchronized (sendLock) {
-            if (!healthy) {
-                return false;
-            }
-            try {
-                writer.write(frame);
-                framesSent++;
-                return true;
-            } catch (IOException e) {
-                failed("writing to passt failed: " + e.getMessage());
-                return false;
-            }
+        if (!healthy) {
+            return false;
         }
+        sender.offer(frame); // never blocks the device's thread; a full queue drops (counted)
+        return true;
     }
 
     @Override
@@ -404,7 +400,12 @@ public final class PasstBackend implements NetworkBackend {
     }
 
     public long framesSent() {
-        return framesSent;
+        return sender.sent();
+    }
+
+    /** Frames for passt dropped because passt was not keeping up (its send queue was full). */
+    public long framesDroppedOnSend() {
+        return sender.dropped();
     }
 
     private void readLoop() {
@@ -503,12 +504,13 @@ public final class PasstBackend implements NetworkBackend {
         healthy = false;
         inbox.close();
         cleanable.clean(); // closes the channel, stops passt, deletes the directory
+        sender.close(EXIT_WAIT.toMillis()); // the channel is closed: a write in progress has ended
         ReaderThread t = reader;
         if (t != null) {
             t.awaitEnd(EXIT_WAIT.toMillis());
         }
-        LOG.debug("{} closed: {} frames received, {} sent, {} dropped", describe(), framesReceived, framesSent,
-                framesDropped);
+        LOG.debug("{} closed: {} frames received, {} sent, {} dropped (received), {} dropped (sending)", describe(),
+                framesReceived, sender.sent(), framesDropped, sender.dropped());
     }
 
     private static void cleanUp(Process process, SocketChannel channel, Path directory) {
