@@ -13,7 +13,10 @@ public enum BootPhase {
     START(null),
     /** The spec is validated and the host files it names are readable. */
     SPEC_VALIDATED(null),
-    /** The guest image (initramfs with init, app and spec; kernel command line) is built. */
+    /**
+     * The guest image (initramfs layout with init, app and spec; kernel command line) is built; its bytes
+     * are written into guest memory before {@link #KERNEL_LOADED}.
+     */
     IMAGE_ASSEMBLED(null),
     /** The VM exists in the host's KVM (KVM_CREATE_VM returned). */
     VM_CREATED(null),

@@ -58,7 +58,8 @@ public final class PeerComparison {
                 .memory(MEMORY_MIB, SizeUnit.MiB).build();
         GuestImage image = GuestImage.assemble(spec, kernel);
         Path work = Files.createTempDirectory("arrow-peer");
-        Path initrd = Files.write(work.resolve("initramfs.cpio"), image.initramfs());
+        Path initrd = work.resolve("initramfs.cpio");
+        image.initramfs().writeTo(initrd);
         QemuMicrovm qemu = new QemuMicrovm(kernel, initrd, image.commandLine(), MEMORY_MIB);
 
         List<Map<String, Object>> runs = new ArrayList<>();
@@ -97,7 +98,7 @@ public final class PeerComparison {
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("kernel", kernel.toString());
         result.put("commandLine", image.commandLine());
-        result.put("initramfsBytes", image.initramfs().length);
+        result.put("initramfsBytes", image.initramfsSize());
         result.put("memoryMiB", MEMORY_MIB);
         result.put("qemuCommand", qemu.describeCommand());
         result.put("kvmDebugfs", KvmDebugfs.available());
@@ -142,7 +143,7 @@ public final class PeerComparison {
 
     /** The same image booted through VmBuilder alone, KVM's counters read before the VM is closed. */
     static Map<String, Object> arrowKvmStats(GuestImage image) throws IOException, InterruptedException {
-        VmConfig config = VmConfig.builder().kernel(image.kernel()).initrd(image.initramfs())
+        VmConfig config = VmConfig.builder().kernel(image.kernel()).initrd(image.initramfsSize(), image.initramfs()::writeTo)
                 .commandLine(image.commandLine()).memoryBytes(MEMORY_MIB * (1L << 20)).vcpuCount(1)
                 .serialOutput(OutputStream.nullOutputStream()).statusListener(line -> { }).build();
         try (RunningVm vm = VmBuilder.start(config)) {

@@ -479,8 +479,9 @@ public final class Report {
             line("");
             return;
         }
-        line("`InitramfsBenchmark`: what `Arrow.start()` does before any KVM call (`GuestImage.assemble`: init, the app,"
-                + " its launch spec, newc cpio in memory, command line), for an app of 2 MiB and of 50 MiB (the static"
+        line("`InitramfsBenchmark`: what `Arrow.start()` does for the guest image (`GuestImage.assemble`: init, the app,"
+                + " its launch spec, command line; then the newc cpio streamed into guest memory as the VMM writes the"
+                + " initrd), for an app of 2 MiB and of 50 MiB (the static"
                 + " hello padded with random bytes). Pure Java on the host (" + (hostEnv == null ? "" : hostEnv.path("cpu").asText())
                 + "); the KVM flavour does not matter. " + settings(list) + ".");
         line("");

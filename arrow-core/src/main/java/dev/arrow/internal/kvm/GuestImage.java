@@ -20,9 +20,12 @@ import java.util.Optional;
 /**
  * What one arrow boots: the kernel, the initramfs (our init, the app, its launch spec, the
  * user's files) and the kernel command line, assembled from a validated {@link ArrowSpec}.
- * Public for the benchmarks (initramfs assembly, and peers booting the very same image); not API.
+ * The initramfs is a layout of exactly {@link Initramfs#size()} bytes, not bytes: host files are
+ * read when it is written, which {@link KvmLauncher} has the VMM do straight into guest memory, so
+ * an app costs no heap of its size. Public for the benchmarks (initramfs assembly, and peers booting
+ * the very same image); not API.
  */
-public record GuestImage(Path kernel, byte[] initramfs, String commandLine) {
+public record GuestImage(Path kernel, Initramfs initramfs, String commandLine) {
 
     /** Where the app lives in the guest. */
     static final String APP_PATH = "/arrow/app";
@@ -60,15 +63,34 @@ public record GuestImage(Path kernel, byte[] initramfs, String commandLine) {
                 initramfs.file(f.guestPath(), content.bytes(), f.mode().orElse(GuestFile.DEFAULT_MODE));
             }
         }
-        Initramfs image = initramfs.build();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) Math.min(image.size(), Integer.MAX_VALUE - 8));
+        String cmdline = KernelCommandLine.builder().debug(spec.debugConsole()).build().toString();
+        return new GuestImage(kernel, initramfs.build(), cmdline);
+    }
+
+    /** The initramfs's exact size in bytes. */
+    public long initramfsSize() {
+        return initramfs.size();
+    }
+
+    /**
+     * The whole initramfs in a byte array (host files read now): for tests and for peers that need it as
+     * bytes; {@link KvmLauncher} streams it instead.
+     *
+     * @throws UncheckedIOException if a host file cannot be read, or no longer has the size it had
+     * @throws IllegalStateException if the archive does not fit in an array
+     */
+    public byte[] initramfsBytes() {
+        long size = initramfs.size();
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("the initramfs has " + size + " bytes, more than a byte array holds");
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) size);
         try {
-            image.writeTo(bytes);
+            initramfs.writeTo(bytes);
         } catch (IOException e) {
             throw new UncheckedIOException("writing the initramfs failed: " + e.getMessage(), e);
         }
-        String cmdline = KernelCommandLine.builder().debug(spec.debugConsole()).build().toString();
-        return new GuestImage(kernel, bytes.toByteArray(), cmdline);
+        return bytes.toByteArray();
     }
 
     /** The app's launch spec as init reads it: argv, env, cwd, ids, limits, hostname. */

@@ -79,14 +79,14 @@ public final class KvmLauncher implements ArrowLauncher {
             throw new GuestFailureException("assembling the guest image failed: " + e.getMessage(), e);
         }
         LOG.debug("booting {} with {} MiB, {} vCPU(s), initramfs {} bytes, kernel {}, network {}", spec.binary(),
-                spec.memoryBytes() >> 20, spec.cpus(), image.initramfs().length, image.kernel(), spec.net().mode());
+                spec.memoryBytes() >> 20, spec.cpus(), image.initramfsSize(), image.kernel(), spec.net().mode());
         VirtioConsole console = VirtioConsole.builder().stdio().control().build();
         String name = "arrow-kvm" + SESSIONS.incrementAndGet();
         KvmSession session = new KvmSession(VirtioStdio.of(console, stdout, stderr, spec.debugConsole(), name), events,
                 spec.memoryBytes());
         VmConfig.Builder config = VmConfig.builder()
                 .kernel(image.kernel())
-                .initrd(image.initramfs())
+                .initrd(image.initramfsSize(), image.initramfs()::writeTo) // streamed into guest memory
                 .commandLine(image.commandLine())
                 .memoryBytes(spec.memoryBytes())
                 .vcpuCount(spec.cpus())

@@ -4,6 +4,9 @@ import dev.arrow.Arrow;
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.GuestFile;
 import dev.arrow.image.init.Stdio;
+import dev.arrow.kvm.memory.GuestAddress;
+import dev.arrow.kvm.memory.GuestMemoryOutputStream;
+import dev.arrow.kvm.memory.HeapGuestMemory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -56,7 +59,7 @@ class GuestImageTest {
     }
 
     private Map<String, Integer> assembled(ArrowSpec spec) {
-        return permissions(GuestImage.assemble(spec, dir.resolve("vmlinux"), Stdio.SERIAL).initramfs());
+        return permissions(GuestImage.assemble(spec, dir.resolve("vmlinux"), Stdio.SERIAL).initramfsBytes());
     }
 
     private Map<String, Integer> assembled(GuestFile... files) throws IOException {
@@ -80,6 +83,19 @@ class GuestImageTest {
                 GuestFile.fromHost(hostFile("tool", "rwxr-xr-x"), "/bin/tool").withMode(0600),
                 GuestFile.fromHost(hostFile("data", "rw-r--r--"), "/bin/data").withMode(0711));
         assertThat(modes).containsEntry("bin/tool", 0600).containsEntry("bin/data", 0711);
+    }
+
+    @Test
+    void theInitramfsStreamsIntoGuestMemoryAtExactlyItsSize() throws IOException {
+        Path app = Files.write(dir.resolve("app"), new byte[100_003]);
+        GuestImage image = GuestImage.assemble(ArrowSpec.builder(app).args("a").build(), dir.resolve("vmlinux"), Stdio.VIRTIO);
+        byte[] bytes = image.initramfsBytes();
+        assertThat(image.initramfsSize()).isEqualTo(bytes.length).isGreaterThan(100_003);
+        HeapGuestMemory memory = HeapGuestMemory.ofSize(1 << 20);
+        GuestMemoryOutputStream out = new GuestMemoryOutputStream(memory, GuestAddress.of(0x1000), image.initramfsSize());
+        image.initramfs().writeTo(out); // what KvmLauncher hands the VMM as the initrd writer
+        assertThat(out.remaining()).isZero();
+        assertThat(memory.read(GuestAddress.of(0x1000), bytes.length)).isEqualTo(bytes);
     }
 
     @Test

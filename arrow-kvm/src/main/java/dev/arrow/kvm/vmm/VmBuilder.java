@@ -29,9 +29,7 @@ import dev.arrow.kvm.x86.Layout;
 import dev.arrow.kvm.x86.MpTable;
 import dev.arrow.kvm.x86.Msrs;
 import dev.arrow.kvm.x86.PageTables;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -165,28 +163,10 @@ public final class VmBuilder {
         if (config.initrd().isEmpty()) {
             return;
         }
-        byte[] initrd = readInitrd(config.initrd().get());
-        long address = Layout.initrdAddress(config.memoryBytes(), initrd.length, params.initrdAddrMax(),
-                kernel.endAddress());
-        memory.write(GuestAddress.of(address), initrd);
-        params.ramdisk(GuestAddress.of(address), initrd.length);
-        LOG.debug("initrd of {} bytes at 0x{}", initrd.length, Long.toHexString(address));
-    }
-
-    private static byte[] readInitrd(VmConfig.Initrd initrd) {
-        if (initrd instanceof VmConfig.Initrd.InMemory m) {
-            return m.bytes();
-        }
-        VmConfig.Initrd.File f = (VmConfig.Initrd.File) initrd;
-        try {
-            byte[] bytes = Files.readAllBytes(f.path());
-            if (bytes.length == 0) {
-                throw new KvmException("initrd " + f.path() + " is empty");
-            }
-            return bytes;
-        } catch (IOException e) {
-            throw new KvmException("cannot read initrd " + f.path() + ": " + e, e);
-        }
+        InitrdLoader.Placed initrd = InitrdLoader.load(config.initrd().get(), memory, config.memoryBytes(),
+                params.initrdAddrMax(), kernel.endAddress());
+        params.ramdisk(initrd.address(), initrd.size());
+        LOG.debug("initrd of {} bytes at {}", initrd.size(), initrd.address());
     }
 
     private static List<Vcpu> createVcpus(VmConfig config, Kvm kvm, Vm vm, LoadedKernel kernel) {

@@ -2,6 +2,7 @@ package dev.arrow.kvm.vmm;
 
 import dev.arrow.kvm.virtio.VirtioDevice;
 import dev.arrow.kvm.x86.Layout;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,7 +21,7 @@ import java.util.function.Consumer;
  * status lines from the guest's init and the boot milestones, and whether to log guest I/O verbosely.
  *
  * @param kernel         an ELF vmlinux or a bzImage
- * @param initrd         the initramfs, in memory or in a file (empty: none)
+ * @param initrd         the initramfs, in memory, in a file or written into guest memory by its producer (empty: none)
  * @param commandLine    printable ASCII, at most {@link Layout#CMDLINE_MAX_SIZE} - 1 bytes
  * @param memoryBytes    guest RAM: a multiple of 4 KiB, at least {@link Layout#MIN_RAM_SIZE}
  * @param vcpuCount      1 to {@link Layout#MAX_VCPUS}
@@ -36,7 +37,7 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine,
                        OutputStream serialOutput, Consumer<String> statusListener, boolean debug,
                        BootListener bootListener, List<VirtioDevice> virtioDevices) {
 
-    /** The initramfs handed to the kernel. */
+    /** The initramfs handed to the kernel; {@link InitrdLoader} places it in guest memory. */
     public sealed interface Initrd {
         /** Bytes held in memory. */
         record InMemory(byte[] bytes) implements Initrd {
@@ -53,6 +54,25 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine,
             public File {
                 Objects.requireNonNull(path, "initrd path");
             }
+        }
+
+        /**
+         * Exactly {@code size} bytes that {@code writer} writes, when the VM is built, straight into guest
+         * memory at the initrd's address: no host-side copy of the whole (an initramfs assembled on the fly).
+         */
+        record Streamed(long size, Writer writer) implements Initrd {
+            public Streamed {
+                if (size <= 0) {
+                    throw new IllegalArgumentException("the initrd size must be positive, got " + size + ": pass none instead");
+                }
+                Objects.requireNonNull(writer, "initrd writer");
+            }
+        }
+
+        /** Produces a {@link Streamed} initrd: writes exactly its announced size to {@code out} (not closed). */
+        @FunctionalInterface
+        interface Writer {
+            void writeTo(OutputStream out) throws IOException;
         }
 
         static Initrd of(byte[] bytes) {
@@ -178,6 +198,12 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine,
 
         public Builder initrd(Path path) {
             this.initrd = Initrd.of(path);
+            return this;
+        }
+
+        /** An initrd of exactly {@code size} bytes that {@code writer} writes into guest memory when the VM is built. */
+        public Builder initrd(long size, Initrd.Writer writer) {
+            this.initrd = new Initrd.Streamed(size, writer);
             return this;
         }
 

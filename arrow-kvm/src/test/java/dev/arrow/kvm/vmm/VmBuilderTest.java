@@ -91,6 +91,18 @@ class VmBuilderTest {
                 .spin();
     }
 
+    /** Prints the initrd's first byte (found through the zero page's ramdisk_image) and the low byte of ramdisk_size, resets. */
+    private static Asm initrdKernel() {
+        return Asm.longMode()
+                .movEaxFromRsi(0x218)          // boot_params.hdr.ramdisk_image
+                .movAlFromRaxPtr()
+                .movDx(Layout.SERIAL_PORT).outDxAl()
+                .movEaxFromRsi(0x21c)          // boot_params.hdr.ramdisk_size
+                .outDxAl()
+                .movAl(0xFE).outAl(Layout.I8042_COMMAND_PORT)
+                .spin();
+    }
+
     @Test
     void guestsBootingOneKernelShareItsImageButNotEachOthersWrites() throws Exception {
         long inImage = TinyKernel.LOAD_ADDRESS + 0x800; // in the kernel's page, past its code
@@ -105,6 +117,20 @@ class VmBuilderTest {
                 }
             }
             assertThat(kernels.loads()).as("the image was read once").isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aStreamedInitrdIsInGuestMemoryWhereTheZeroPageSaysWhenTheGuestStarts() throws Exception {
+        int size = 3 * 4096 + 5;
+        byte[] initrd = new byte[size];
+        initrd[0] = 'Q';
+        try (RunningVm vm = VmBuilder.start(config(initrdKernel()).initrd(size, out -> {
+            out.write(initrd, 0, 100);
+            out.write(initrd, 100, size - 100);
+        }).build())) {
+            assertThat(await(vm)).isInstanceOf(VmOutcome.Reset.class);
+            assertThat(serial.toByteArray()).containsExactly('Q', size & 0xFF);
         }
     }
 
