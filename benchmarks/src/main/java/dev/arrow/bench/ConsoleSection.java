@@ -110,14 +110,14 @@ final class ConsoleSection {
             PathFigures f = figures[i];
             line("| " + PATHS[i][1] + " | " + Fmt.bytes(f.bytes) + " | " + f.mibPerSecond.size()
                     + (f.incomplete > 0 ? " (" + f.incomplete + " incomplete)" : "") + " | "
-                    + Fmt.number(Stats.median(f.mibPerSecond), 2) + " (" + Fmt.number(Stats.min(f.mibPerSecond), 2) + "–"
-                    + Fmt.number(Stats.max(f.mibPerSecond), 2) + ") | " + Fmt.number(Stats.median(f.vmmExitsPerMib), 0) + " | "
+                    + Fmt.significant(Stats.median(f.mibPerSecond)) + " (" + Fmt.significant(Stats.min(f.mibPerSecond)) + "–"
+                    + Fmt.significant(Stats.max(f.mibPerSecond)) + ") | " + Fmt.number(Stats.median(f.vmmExitsPerMib), 0) + " | "
                     + Fmt.number(Stats.median(f.kvmExitsPerMib), 0) + " | " + Fmt.number(Stats.median(f.kvmIoExitsPerMib), 0) + " |");
         }
         line("");
         double speed = Stats.median(figures[0].mibPerSecond) / Stats.median(figures[1].mibPerSecond);
         double exits = Stats.median(figures[1].kvmExitsPerMib) / Stats.median(figures[0].kvmExitsPerMib);
-        line("**virtio console / serial port: " + Fmt.number(speed, 1) + "× the throughput, " + Fmt.number(exits, 1)
+        line("**virtio console / serial port: " + Fmt.significant(speed) + "× the throughput, " + Fmt.significant(exits)
                 + "× fewer KVM exits per MiB** (medians, same run).");
         line("");
         for (int i = 0; i < PATHS.length; i++) {

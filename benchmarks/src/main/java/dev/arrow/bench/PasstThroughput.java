@@ -42,7 +42,8 @@ import java.util.concurrent.TimeUnit;
  * {@code --max-mib} or {@code --max-seconds}, whichever comes first. Around each transfer it reads
  * the CPU time of this JVM (VMM, virtio-net, the passt connection and this client; KVM's guest time
  * of the vCPU thread is part of it, and reported apart) and of the passt process, from
- * {@code /proc/<pid>/stat}, and this client thread's own CPU time.
+ * {@code /proc/<pid>/stat}, and this client thread's own CPU time. The host socket's send buffer is
+ * kept small ({@link #SEND_BUFFER}) so that a transfer stopped by its time limit ends soon after.
  *
  * <pre>  net --out FILE [--max-mib M] [--max-seconds S] [--rounds R] [--warmup-mib W]</pre>
  */
@@ -50,6 +51,11 @@ public final class PasstThroughput {
     static final int GUEST_PORT = 5201;
     static final int MEMORY_MIB = 128;
     private static final int CHUNK = 256 * 1024;
+    /**
+     * The host socket's send buffer (the kernel doubles it): small, so that the bytes still in flight
+     * when a host → guest transfer's time is up, which the guest takes before it answers, stay few.
+     */
+    static final int SEND_BUFFER = 128 * 1024;
     private static final Duration LISTEN_TIMEOUT = Duration.ofMinutes(2);
     /** A transfer that is still blocked this long after its time is up has its socket closed. */
     private static final Duration STALL_GRACE = Duration.ofSeconds(30);
@@ -107,24 +113,30 @@ public final class PasstThroughput {
         List<Map<String, Object>> transfers = new ArrayList<>();
         String passtCommand;
         try (ArrowProcess p = arrow.start()) {
-            awaitListening(p);
-            ProcessHandle passt = passtChild();
-            passtCommand = passt.info().commandLine().orElse("passt (pid " + passt.pid() + ")");
-            PasstThroughput bench = new PasstThroughput(hostPort, passt.pid(), ticks, maxTime, watchdog);
-            for (Direction d : Direction.values()) {
-                transfers.add(bench.transfer(d, warmupBytes, -1));
-            }
-            for (int r = 0; r < rounds; r++) {
-                // alternate which direction goes first
-                Direction first = r % 2 == 0 ? Direction.HOST_TO_GUEST : Direction.GUEST_TO_HOST;
-                Direction second = first == Direction.HOST_TO_GUEST ? Direction.GUEST_TO_HOST : Direction.HOST_TO_GUEST;
-                transfers.add(bench.transfer(first, maxBytes, r));
-                transfers.add(bench.transfer(second, maxBytes, r));
-            }
-            bench.quit();
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                System.err.println("[net] tcp-bench did not exit after quit; stopping it");
-                p.destroyForcibly();
+            try {
+                awaitListening(p);
+                ProcessHandle passt = passtChild();
+                passtCommand = passt.info().commandLine().orElse("passt (pid " + passt.pid() + ")");
+                PasstThroughput bench = new PasstThroughput(hostPort, passt.pid(), ticks, maxTime, watchdog);
+                for (Direction d : Direction.values()) {
+                    transfers.add(bench.transfer(d, warmupBytes, -1));
+                }
+                for (int r = 0; r < rounds; r++) {
+                    // alternate which direction goes first
+                    Direction first = r % 2 == 0 ? Direction.HOST_TO_GUEST : Direction.GUEST_TO_HOST;
+                    Direction second = first == Direction.HOST_TO_GUEST ? Direction.GUEST_TO_HOST : Direction.HOST_TO_GUEST;
+                    transfers.add(bench.transfer(first, maxBytes, r));
+                    transfers.add(bench.transfer(second, maxBytes, r));
+                }
+                bench.quit();
+                if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                    System.err.println("[net] tcp-bench did not exit after quit; stopping it");
+                    p.destroyForcibly();
+                }
+            } catch (Exception | Error e) {
+                // said at once: closing the arrow after a failure takes a while
+                System.err.println("[net] failed: " + e + "; closing the arrow, boot timeline " + p.timeline());
+                throw e;
             }
         } finally {
             watchdog.shutdownNow();
@@ -275,6 +287,7 @@ public final class PasstThroughput {
 
     private Socket connect() throws IOException {
         Socket s = new Socket();
+        s.setSendBufferSize(SEND_BUFFER);
         s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), hostPort), 10_000);
         s.setSoTimeout((int) maxTime.plus(STALL_GRACE).toMillis());
         return s;
