@@ -249,8 +249,8 @@ public final class ConsoleThroughput {
                             Map<String, Long> kvmStats) {
         long vmm = vmmExits.values().stream().mapToLong(Long::longValue).sum();
         Long kvm = kvmStats.get("exits");
-        System.err.printf(Locale.ROOT, "[console] %s: %d bytes%s in %.1f ms: %.2f MiB/s, VMM exits %.0f/MiB, KVM exits %s/MiB%n",
-                path, bytes, complete ? "" : " (incomplete)", a.firstToLastNanos() / 1e6, a.mibPerSecond(),
+        System.err.printf(Locale.ROOT, "[console] %s: %d bytes%s in %.1f ms: %s MiB/s, VMM exits %.0f/MiB, KVM exits %s/MiB%n",
+                path, bytes, complete ? "" : " (incomplete)", a.firstToLastNanos() / 1e6, Fmt.significant(a.mibPerSecond()),
                 Rates.perMib(vmm, bytes), kvm == null ? "?" : String.format(Locale.ROOT, "%.0f", Rates.perMib(kvm, bytes)));
     }
 }

@@ -111,6 +111,13 @@ final class PasstSection {
         line("");
         line("passt: `" + net.path("passtCommand").asText() + "`.");
         line("");
+        List<String> failures = new ArrayList<>();
+        net.path("failures").forEach(f -> failures.add(f.asText()));
+        if (!failures.isEmpty()) {
+            line("**The run failed: " + String.join("; ", failures) + "** (the table holds the transfers done before;"
+                    + " the thread dump is in `net.log`): a defect to chase, not a figure.");
+            line("");
+        }
     }
 
     private void line(String s) {

@@ -44,6 +44,8 @@ import java.util.concurrent.TimeUnit;
  * of the vCPU thread is part of it, and reported apart) and of the passt process, from
  * {@code /proc/<pid>/stat}, and this client thread's own CPU time. The host socket's send buffer is
  * kept small ({@link #SEND_BUFFER}) so that a transfer stopped by its time limit ends soon after.
+ * A failure (a transfer that stalls, an arrow that does not close) is recorded in the result's
+ * {@code failures} with the transfers done before it, and ends the command with status 1.
  *
  * <pre>  net --out FILE [--max-mib M] [--max-seconds S] [--rounds R] [--warmup-mib W]</pre>
  */
@@ -57,6 +59,7 @@ public final class PasstThroughput {
      */
     static final int SEND_BUFFER = 128 * 1024;
     private static final Duration LISTEN_TIMEOUT = Duration.ofMinutes(2);
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(60);
     /** A transfer that is still blocked this long after its time is up has its socket closed. */
     private static final Duration STALL_GRACE = Duration.ofSeconds(30);
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
@@ -111,35 +114,39 @@ public final class PasstThroughput {
             return t;
         });
         List<Map<String, Object>> transfers = new ArrayList<>();
-        String passtCommand;
-        try (ArrowProcess p = arrow.start()) {
-            try {
-                awaitListening(p);
-                ProcessHandle passt = passtChild();
-                passtCommand = passt.info().commandLine().orElse("passt (pid " + passt.pid() + ")");
-                PasstThroughput bench = new PasstThroughput(hostPort, passt.pid(), ticks, maxTime, watchdog);
-                for (Direction d : Direction.values()) {
-                    transfers.add(bench.transfer(d, warmupBytes, -1));
-                }
-                for (int r = 0; r < rounds; r++) {
-                    // alternate which direction goes first
-                    Direction first = r % 2 == 0 ? Direction.HOST_TO_GUEST : Direction.GUEST_TO_HOST;
-                    Direction second = first == Direction.HOST_TO_GUEST ? Direction.GUEST_TO_HOST : Direction.HOST_TO_GUEST;
-                    transfers.add(bench.transfer(first, maxBytes, r));
-                    transfers.add(bench.transfer(second, maxBytes, r));
-                }
-                bench.quit();
-                if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                    System.err.println("[net] tcp-bench did not exit after quit; stopping it");
-                    p.destroyForcibly();
-                }
-            } catch (Exception | Error e) {
-                // said at once: closing the arrow after a failure takes a while
-                System.err.println("[net] failed: " + e + "; closing the arrow, boot timeline " + p.timeline());
-                throw e;
+        String passtCommand = "";
+        List<String> failures = new ArrayList<>();
+        ArrowProcess p = arrow.start();
+        try {
+            awaitListening(p);
+            ProcessHandle passt = passtChild();
+            passtCommand = passt.info().commandLine().orElse("passt (pid " + passt.pid() + ")");
+            PasstThroughput bench = new PasstThroughput(hostPort, passt.pid(), ticks, maxTime, watchdog);
+            for (Direction d : Direction.values()) {
+                transfers.add(bench.transfer(d, warmupBytes, -1));
             }
+            for (int r = 0; r < rounds; r++) {
+                // alternate which direction goes first
+                Direction first = r % 2 == 0 ? Direction.HOST_TO_GUEST : Direction.GUEST_TO_HOST;
+                Direction second = first == Direction.HOST_TO_GUEST ? Direction.GUEST_TO_HOST : Direction.HOST_TO_GUEST;
+                transfers.add(bench.transfer(first, maxBytes, r));
+                transfers.add(bench.transfer(second, maxBytes, r));
+            }
+            bench.quit();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                failures.add("tcp-bench did not exit within 30 s of its quit command");
+            }
+        } catch (Exception e) {
+            failures.add("after " + transfers.size() + " transfer(s): " + e);
+            System.err.println("[net] failed: " + e + "; boot timeline " + p.timeline());
         } finally {
             watchdog.shutdownNow();
+            if (!closeWithin(p, CLOSE_TIMEOUT)) {
+                failures.add("closing the arrow did not finish within " + CLOSE_TIMEOUT.toSeconds() + " s");
+                System.err.println("[net] closing the arrow did not finish within " + CLOSE_TIMEOUT.toSeconds()
+                        + " s; its threads:");
+                printThreads();
+            }
         }
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("guestMemoryMiB", MEMORY_MIB);
@@ -151,7 +158,38 @@ public final class PasstThroughput {
         result.put("clockTicksPerSecond", ticks);
         result.put("passtCommand", passtCommand);
         result.put("transfers", transfers);
+        result.put("failures", failures);
         Json.write(a.path("out"), result);
+        if (!failures.isEmpty()) {
+            System.err.println("[net] FAILED: " + String.join("; ", failures));
+            System.exit(1); // a VM that would not close may still hold threads
+        }
+    }
+
+    /** Closes {@code p} on a thread of its own; false if that did not finish within {@code timeout}. */
+    static boolean closeWithin(AutoCloseable p, Duration timeout) throws InterruptedException {
+        Thread closer = new Thread(() -> {
+            try {
+                p.close();
+            } catch (Exception e) {
+                System.err.println("[net] closing the arrow failed: " + e);
+            }
+        }, "net-bench-close");
+        closer.setDaemon(true);
+        closer.start();
+        closer.join(timeout.toMillis());
+        return !closer.isAlive();
+    }
+
+    private static void printThreads() {
+        for (java.lang.management.ThreadInfo t : THREADS.dumpAllThreads(true, true)) {
+            System.err.print(t);
+            StackTraceElement[] stack = t.getStackTrace();
+            // ThreadInfo.toString() stops after 8 frames
+            for (int k = 8; k < stack.length; k++) {
+                System.err.println("\tat " + stack[k]);
+            }
+        }
     }
 
     /**

@@ -38,6 +38,17 @@ class PasstSectionTest {
     }
 
     @Test
+    void aFailedRunSaysSoAfterTheTransfersItDid() throws Exception {
+        String text = NET.replace("\"transfers\":[", "\"failures\":[\"after 3 transfer(s): java.net.SocketException: Socket closed\","
+                + "\"closing the arrow did not finish within 60 s\"],\"transfers\":[");
+        String md = PasstSection.render("8", Json.MAPPER.readTree(text), HARDWARE);
+        assertThat(md).contains("| host → guest | 1 | 64.0 |",
+                "**The run failed: after 3 transfer(s): java.net.SocketException: Socket closed; closing the arrow did not"
+                        + " finish within 60 s**");
+        assertThat(PasstSection.render("8", Json.MAPPER.readTree(NET), HARDWARE)).doesNotContain("The run failed");
+    }
+
+    @Test
     void saysSoWhenNotMeasured() {
         assertThat(PasstSection.render("8", null, HARDWARE)).contains("Not measured in this run", "`net.json`");
     }
