@@ -52,7 +52,6 @@ public final class HostInfo {
         }
         return switch (kvm) {
             case PVM -> "PVM (kvm_pvm, no hardware virtualization)";
-            case HARDWARE_INTEL, HARDWARE_AMD -> "hardware: " + kvm.kind();
             default -> kvm.kind();
         };
     }

@@ -80,6 +80,10 @@ public final class Report {
         JsonNode labJmh = load("lab-jmh.json");
         JsonNode hostJmh = load("host-jmh.json");
         JsonNode memory = load("memory.json");
+        JsonNode console = load("console.json");
+        JsonNode net = load("net.json");
+        KvmFlavour hostFlavour = KvmFlavour.of(hostEnv);
+        KvmFlavour bootFlavour = KvmFlavour.of(labEnv);
 
         line("# Arrow benchmark results");
         line("");
@@ -88,57 +92,88 @@ public final class Report {
         line("Every figure of one run; rerun the command to reproduce them (the figures vary by a few per cent"
                 + " between runs on this loaded 2-core machine, and far more between machines).");
         line("");
-        line("**Read the KVM flavour before any figure.** The project's machines have no hardware virtualization:"
-                + " their `/dev/kvm` is PVM, which runs tiny guests but cannot boot Linux. So every figure that boots"
-                + " Linux comes from **the lab** (`scripts/kvm-lab`): a Linux machine emulated by QEMU TCG with"
-                + " emulated AMD-V, whose own KVM (kvm_amd) runs the guests, nested and emulated. Absolute lab times"
-                + " are one to two orders of magnitude slower than on hardware KVM; the Arrow/QEMU ratios, measured"
-                + " side by side in the same lab session, are the figures that carry meaning. No hardware-KVM figure"
-                + " exists yet.");
+        line(flavourNotice(hostFlavour, bootFlavour));
         line("");
-        machines(hostEnv, labEnv, command);
-        timeline(peer, labEnv, chart, markdownFile);
-        peer(peer, labEnv);
-        labJmh(labJmh, labEnv);
-        exitCost(hostJmh, hostEnv);
+        machines(hostEnv, labEnv, command, bootFlavour);
+        timeline(peer, labEnv, bootFlavour, chart, markdownFile);
+        peer(peer, bootFlavour);
+        labJmh(labJmh, bootFlavour);
+        exitCost(hostJmh, hostEnv, hostFlavour);
         initramfs(hostJmh, hostEnv);
-        memory(memory, labEnv);
-        method();
+        memory(memory, bootFlavour);
+        md.append(ConsoleSection.render("7", console, bootFlavour));
+        md.append(PasstSection.render("8", net, bootFlavour));
+        method(bootFlavour);
         return md.toString();
     }
 
     // ---- sections ----
 
-    private void machines(JsonNode host, JsonNode lab, String command) {
+    /**
+     * The paragraph that opens the report: which KVM the host part and the Linux-boot part ran on,
+     * and what that means for the figures. Depends only on the two environment files.
+     */
+    static String flavourNotice(KvmFlavour host, KvmFlavour boot) {
+        StringBuilder sb = new StringBuilder("**Read the KVM flavour before any figure.** ");
+        switch (host.kind()) {
+            case PVM -> sb.append("This run's host has no hardware virtualization: its `/dev/kvm` is PVM (kvm_pvm), which"
+                    + " runs tiny guests but cannot boot Linux; its own figures (section 4) are PVM figures. ");
+            case HARDWARE -> sb.append("This run's host has hardware KVM (").append(host.description()).append("). ");
+            case UNRECORDED -> sb.append("The host part recorded no machine description. ");
+            default -> sb.append("This run's host KVM: ").append(host.description()).append(". ");
+        }
+        switch (boot.kind()) {
+            case LAB -> sb.append("Every figure that boots Linux comes from **the lab** (`scripts/kvm-lab`): a Linux machine"
+                    + " emulated by QEMU TCG with emulated AMD-V, whose own KVM (kvm_amd) runs the guests, nested and"
+                    + " emulated. Absolute lab times are one to two orders of magnitude slower than on hardware KVM; the"
+                    + " ratios measured side by side in the same lab session (Arrow/QEMU, virtio/serial) are the figures"
+                    + " that carry meaning.");
+            case HARDWARE -> sb.append("Every figure that boots Linux was measured directly on this host's hardware KVM ("
+                    + boot.description() + "), no lab involved.");
+            case UNRECORDED -> sb.append("The Linux-boot part recorded no machine description (it did not run, or failed"
+                    + " before it started).");
+            default -> sb.append("The figures that boot Linux were measured on: ").append(boot.description()).append('.');
+        }
+        if (!host.isHardware() && !boot.isHardware()) {
+            sb.append(" No figure of this run comes from hardware KVM.");
+        }
+        return sb.toString();
+    }
+
+    private void machines(JsonNode host, JsonNode lab, String command, KvmFlavour boot) {
         line("## Machines");
         line("");
-        line("| where | date (UTC) | CPU | cores | memory | kernel | KVM flavour | Java | QEMU |");
-        line("|---|---|---|---|---|---|---|---|---|");
-        for (JsonNode e : new JsonNode[] {host, lab}) {
+        line("| part | where | date (UTC) | CPU | cores | memory | kernel | KVM flavour | Java | QEMU |");
+        line("|---|---|---|---|---|---|---|---|---|---|");
+        String[] parts = {"host part (sections 4, 5)", "Linux-boot part (sections 1–3, 6–8)"};
+        JsonNode[] envs = {host, lab};
+        for (int i = 0; i < envs.length; i++) {
+            JsonNode e = envs[i];
             if (e == null) {
                 continue;
             }
-            line("| " + String.join(" | ", e.path("where").asText(), shortDate(e.path("date").asText()),
+            line("| " + String.join(" | ", parts[i], e.path("where").asText(), shortDate(e.path("date").asText()),
                     e.path("cpu").asText(), e.path("cpus").asText(), mib(e.path("memTotalBytes").asLong()) + " MiB",
                     e.path("kernel").asText(), e.path("kvmFlavour").asText(), e.path("java").asText(),
                     e.path("qemu").asText()) + " |");
         }
         if (host == null && lab == null) {
-            line("| (no machine description was recorded) |||||||||");
+            line("| (no machine description was recorded) ||||||||||");
         }
         line("");
-        line("The lab is started by `scripts/kvm-lab` on the host above (QEMU TCG, `-cpu max`, the vCPUs and memory in"
-                + " its row); its figures are \"lab\" figures. Command for everything below: `" + command + "`."
+        line((boot.isLab() ? "The lab is started by `scripts/kvm-lab` on the host above (QEMU TCG, `-cpu max`, the vCPUs and"
+                + " memory in its row); its figures are \"lab\" figures. " : "")
+                + "Command for everything below: `" + command + "`."
                 + (kernel.isEmpty() ? "" : " Guest kernel: `" + kernel + "` (`scripts/build-kernel.sh guest`, copied for"
                 + " the run)."));
         line("");
     }
 
-    private void timeline(JsonNode peer, JsonNode labEnv, Path chart, Path markdownFile) throws IOException {
-        line("## 1. Boot timeline of a hello arrow (lab)");
+    private void timeline(JsonNode peer, JsonNode labEnv, KvmFlavour boot, Path chart, Path markdownFile) throws IOException {
+        line("## 1. Boot timeline of a hello arrow (" + boot.tag() + ")");
         line("");
         if (peer == null) {
-            line("Not measured in this run: the lab part did not produce `peer.json`.");
+            line("Not measured in this run: the Linux-boot part did not produce `peer.json`.");
             line("");
             return;
         }
@@ -202,14 +237,14 @@ public final class Report {
         }
         String date = labEnv == null ? "" : ", " + labEnv.path("date").asText().substring(0, 10);
         TimelineChart.write(chart, "Boot timeline of a hello arrow: Arrow vs QEMU microvm, same kernel and initramfs",
-                "lab (nested KVM inside QEMU TCG with emulated AMD-V; not hardware KVM): median of " + runs.size()
+                boot.label() + (boot.isHardware() ? "" : "; not hardware KVM") + ": median of " + runs.size()
                         + " runs" + date + "; host clock, ms from Arrow.start() / from QEMU's spawn",
                 List.of(new TimelineChart.Bar("Arrow, Arrow.start() to the guest's end", TimelineChart.sorted(arrowBar)),
                         new TimelineChart.Bar("QEMU microvm, spawn to the guest's reset", TimelineChart.sorted(qemuBar))));
         Path rel = markdownFile.toAbsolutePath().getParent().relativize(chart.toAbsolutePath());
         line("![boot timeline](" + rel + ")");
         line("");
-        line("Medians of " + runs.size() + " measured runs (lab: nested, TCG-emulated AMD-V), host monotonic clock in"
+        line("Medians of " + runs.size() + " measured runs (" + boot.label() + "), host monotonic clock in"
                 + " ms from `Arrow.start()` (Arrow) or from the spawn of the QEMU process (QEMU); guest uptime is the"
                 + " guest's CLOCK_BOOTTIME that init reported with each mark. *guest-clock-0* is estimated as"
                 + " (arrival of init-start) − (its guest uptime): where the guest kernel's clock began.");
@@ -248,11 +283,11 @@ public final class Report {
         line("");
     }
 
-    private void peer(JsonNode peer, JsonNode labEnv) {
-        line("## 2. Arrow vs QEMU microvm, side by side (lab)");
+    private void peer(JsonNode peer, KvmFlavour boot) {
+        line("## 2. Arrow vs QEMU microvm, side by side (" + boot.tag() + ")");
         line("");
         if (peer == null) {
-            line("Not measured in this run: the lab part did not produce `peer.json`.");
+            line("Not measured in this run: the Linux-boot part did not produce `peer.json`.");
             line("");
             return;
         }
@@ -265,7 +300,7 @@ public final class Report {
                 + " Timed by the same harness (`PeerComparison`) in one JVM, alternating which goes first. Arrow: from"
                 + " `Arrow.start()` to the guest's end (phase `exited`) and to `waitFor()` returning (VM released);"
                 + " QEMU: from spawning the process to QEMU's QMP event for the guest's reset, and to the first byte"
-                + " on its serial console. Lab figures (nested, TCG-emulated AMD-V).");
+                + " on its serial console. " + boot.figures());
         line("");
         String qemuCommand = peer.path("qemuCommand").asText().replace(kernelPath, "VMLINUX")
                 .replaceAll("-initrd \\S+", "-initrd INITRAMFS");
@@ -311,17 +346,17 @@ public final class Report {
                         + " median %.3f.", Stats.median(ratios), Stats.geometricMean(ratios), Stats.min(ratios),
                 Stats.max(ratios), ratios.size(), Stats.median(outRatios)));
         line("");
-        exitsPerBoot(peer, runs);
+        exitsPerBoot(peer, runs, boot);
     }
 
-    private void exitsPerBoot(JsonNode peer, List<JsonNode> runs) {
-        line("### VM exits per boot (lab)");
+    private void exitsPerBoot(JsonNode peer, List<JsonNode> runs, KvmFlavour boot) {
+        line("### VM exits per boot (" + boot.tag() + ")");
         line("");
         List<JsonNode> arrowStats = new ArrayList<>();
         peer.path("arrowKvmStats").forEach(arrowStats::add);
         boolean debugfs = peer.path("kvmDebugfs").asBoolean();
         if (!debugfs) {
-            line("KVM's debugfs was not mounted in the lab: only Arrow's own counts are available.");
+            line("KVM's debugfs was not mounted where the Linux-boot part ran: only Arrow's own counts are available.");
             line("");
         } else {
             line("KVM's own counters for each VM (debugfs `/sys/kernel/debug/kvm/<tid>-<fd>/`, read at the guest's"
@@ -376,17 +411,16 @@ public final class Report {
         line("");
     }
 
-    private void labJmh(JsonNode jmh, JsonNode labEnv) {
-        line("## 3. JMH: a hello arrow through the public API (lab)");
+    private void labJmh(JsonNode jmh, KvmFlavour boot) {
+        line("## 3. JMH: a hello arrow through the public API (" + boot.tag() + ")");
         line("");
         if (jmh == null) {
-            line("Not measured in this run: the lab part did not produce `lab-jmh.json`.");
+            line("Not measured in this run: the Linux-boot part did not produce `lab-jmh.json`.");
             line("");
             return;
         }
         line("`ArrowBootBenchmark`, single-shot mode (each operation is one arrow), " + settings(jmh)
-                + ". Lab figures (nested, TCG-emulated AMD-V): compare them with each other and with section 2, not with"
-                + " hardware figures.");
+                + ". " + boot.figures());
         line("");
         line("| benchmark | what ends the measurement | median ms | mean ± 99.9% error ms | min–max ms |");
         line("|---|---|---|---|---|");
@@ -405,10 +439,9 @@ public final class Report {
         line("");
     }
 
-    private void exitCost(JsonNode hostJmh, JsonNode hostEnv) {
-        line("## 4. Per-exit cost of the vCPU loop: Arrow (Java) vs C (host, PVM)");
+    private void exitCost(JsonNode hostJmh, JsonNode hostEnv, KvmFlavour host) {
+        line("## 4. Per-exit cost of the vCPU loop: Arrow (Java) vs C (host, " + host.tag() + ")");
         line("");
-        String flavour = hostEnv == null ? "PVM" : hostEnv.path("kvmFlavour").asText();
         Map<String, Map<Integer, Double>> ms = new LinkedHashMap<>();
         List<JsonNode> all = new ArrayList<>();
         if (hostJmh != null) {
@@ -434,8 +467,10 @@ public final class Report {
             line("");
             return;
         }
-        line("KVM flavour: **" + flavour + "**: these are PVM figures (a KVM_RUN round trip costs ~8–9 µs on an idle"
-                + " machine here; hardware KVM is several times cheaper, so the VMM's own share weighs more there)."
+        boolean slopes = java.containsKey(1) && java.containsKey(100000) && c.containsKey(1) && c.containsKey(100000);
+        double javaPerExit = slopes ? (java.get(100000) - java.get(1)) * 1e6 / 99999 : Double.NaN;
+        double cPerExit = slopes ? (c.get(100000) - c.get(1)) * 1e6 / 99999 : Double.NaN;
+        line("KVM flavour: **" + host.description() + "**: " + exitCostFlavourNote(host, cPerExit / 1000)
                 + " JMH `ExitLoopBenchmark` (" + settings(all) + ") runs the same tiny guest (`ExitLoopGuest`: N writes"
                 + " to port 0x80, then the i8042 reset) two ways in the same run: `arrowVmm` through Arrow's real VMM"
                 + " path (`VmBuilder` → `VcpuRunner` → `ExitDispatcher` → I/O bus), `cIoctlLoop` through `exitloop`"
@@ -450,17 +485,33 @@ public final class Report {
         for (int n : new TreeSet<>(java.keySet())) {
             line(String.format(Locale.ROOT, "| %d | %d | %.3f | %.3f |", n, n + 1, java.get(n), c.getOrDefault(n, Double.NaN)));
         }
-        if (java.containsKey(1) && java.containsKey(100000) && c.containsKey(1) && c.containsKey(100000)) {
-            double javaPerExit = (java.get(100000) - java.get(1)) * 1e6 / 99999;
-            double cPerExit = (c.get(100000) - c.get(1)) * 1e6 / 99999;
+        if (slopes) {
             line("");
-            line(String.format(Locale.ROOT, "**Per exit: Arrow %.2f µs, C %.2f µs, ratio Arrow/C %.3f** (PVM): Arrow's"
+            line(String.format(Locale.ROOT, "**Per exit: Arrow %.2f µs, C %.2f µs, ratio Arrow/C %.3f** (%s): Arrow's"
                             + " loop costs %+.2f µs per exit against the bare ioctl loop. Fixed cost per run (N = 1):"
                             + " Arrow %.1f ms (VmBuilder, threads, teardown), C %.1f ms (including its exec).",
-                    javaPerExit / 1000, cPerExit / 1000, javaPerExit / cPerExit, (javaPerExit - cPerExit) / 1000,
+                    javaPerExit / 1000, cPerExit / 1000, javaPerExit / cPerExit, host.tag(), (javaPerExit - cPerExit) / 1000,
                     java.get(1), c.get(1)));
         }
         line("");
+    }
+
+    /**
+     * What the per-exit figures mean on {@code host}'s KVM; {@code cMicrosPerExit} is the C loop's measured
+     * cost per exit (NaN if not measured), which is essentially one KVM_RUN round trip.
+     */
+    static String exitCostFlavourNote(KvmFlavour host, double cMicrosPerExit) {
+        String measured = Double.isNaN(cMicrosPerExit) ? ""
+                : String.format(Locale.ROOT, " (%.2f µs per exit in the bare C loop below)", cMicrosPerExit);
+        return switch (host.kind()) {
+            case PVM -> "these are PVM figures. Under PVM a KVM_RUN round trip is expensive" + measured + "; hardware KVM"
+                    + " is several times cheaper, so there the VMM's own share of each exit weighs more.";
+            case HARDWARE -> "these are hardware-KVM figures: a KVM_RUN round trip costs what this CPU's VM exit and"
+                    + " entry cost" + measured + ", so the VMM's own share of each exit is seen at its full weight.";
+            case LAB -> "these are lab figures (nested KVM inside QEMU TCG): every exit is emulated" + measured
+                    + "; the ratio matters, the absolute cost does not carry over to any real machine.";
+            default -> "figures on this KVM" + measured + ".";
+        };
     }
 
     private void initramfs(JsonNode hostJmh, JsonNode hostEnv) {
@@ -496,11 +547,11 @@ public final class Report {
         line("");
     }
 
-    private void memory(JsonNode memory, JsonNode labEnv) {
-        line("## 6. Host memory per running hello arrow (lab)");
+    private void memory(JsonNode memory, KvmFlavour boot) {
+        line("## 6. Host memory per running hello arrow (" + boot.tag() + ")");
         line("");
         if (memory == null) {
-            line("Not measured in this run: the lab part did not produce `memory.json`.");
+            line("Not measured in this run: the Linux-boot part did not produce `memory.json`.");
             line("");
             return;
         }
@@ -511,8 +562,9 @@ public final class Report {
                 + " at a time. Per arrow = (value with N alive − baseline after a warm-up arrow) / N. RSS is the JVM's"
                 + " VmRSS (guest RAM the guest touched is part of it); guest RAM touched is mincore over each arrow's"
                 + " guest memory; Java heap is heap in use after GC. Memory KVM allocates in the kernel for each VM"
-                + " (page tables, vCPU state) is not in any of them. Lab figures: the guest touches the same pages"
-                + " on hardware KVM, the JVM's share is the same.");
+                + " (page tables, vCPU state) is not in any of them."
+                + (boot.isLab() ? " Lab figures: the guest touches the same pages on hardware KVM, the JVM's share is the same."
+                        : " " + boot.figures()));
         line("");
         line("| arrows alive | RSS added per arrow MiB | guest RAM touched per arrow MiB | Java heap per arrow KiB | threads per arrow | time to boot this step s |");
         line("|---|---|---|---|---|---|");
@@ -532,21 +584,28 @@ public final class Report {
         }
     }
 
-    private void method() {
+    private void method(KvmFlavour boot) {
         line("## Method, settings and caveats");
         line("");
         line("- `scripts/bench` builds the benchmarks jar (`benchmarks/target/benchmarks.jar`, with the C programs in"
-                + " `benchmarks/target/bin`), runs the host part (JMH `ExitLoopBenchmark` and"
-                + " `InitramfsBenchmark`), then one lab session (`scripts/kvm-lab`) with `scripts/lab-bench`: JMH"
-                + " `ArrowBootBenchmark`, `PeerComparison` (Arrow and QEMU interleaved), `MemoryPerArrow`; then this report."
+                + " `benchmarks/target/bin`), runs the host part (JMH `ExitLoopBenchmark` and `InitramfsBenchmark`), then"
+                + " `scripts/lab-bench` (directly where the host's KVM boots Linux, else in one lab session,"
+                + " `scripts/kvm-lab`, taken under the lab lock so that no other lab runs meanwhile): JMH"
+                + " `ArrowBootBenchmark`, `PeerComparison` (Arrow and QEMU interleaved), `MemoryPerArrow`,"
+                + " `ConsoleThroughput` (virtio and serial interleaved), `PasstThroughput`; then this report."
                 + " Raw results: `benchmarks/results/*.json`.");
         line("- JMH: one fork per benchmark; warm-up and measurement iteration counts are in each section. Single-shot"
                 + " benchmarks report the mean with JMH's 99.9% error; medians are computed from JMH's raw data.");
-        line("- The lab kernel patches its own code when KVM switches static keys (first/last VM, vCPU or local APIC);"
-                + " with more than one lab vCPU, QEMU's multi-threaded TCG can let a CPU run a stale copy of the patch"
-                + " site and the lab kernel panics (\"int3: 0000\"). The lab runs one vCPU by default, and the lab part"
-                + " also starts `kvm-keeper`, which holds one KVM object of each kind for the whole session so no such"
-                + " patching happens after it started. It never runs a vCPU.");
+        if (boot.isLab()) {
+            line("- The lab kernel patches its own code when KVM switches static keys (first/last VM, vCPU or local APIC);"
+                    + " with more than one lab vCPU, QEMU's multi-threaded TCG can let a CPU run a stale copy of the patch"
+                    + " site and the lab kernel panics (\"int3: 0000\"). The lab runs one vCPU by default, and the lab part"
+                    + " also starts `kvm-keeper`, which holds one KVM object of each kind for the whole session so no such"
+                    + " patching happens after it started. It never runs a vCPU.");
+            line("- With one lab vCPU, the guest, the VMM's threads, passt and the benchmark's own client share one CPU:"
+                    + " throughput there is bounded by the sum of their CPU time, which is why sections 7 and 8 give CPU"
+                    + " cost and exits per MiB next to MiB/s.");
+        }
         line("- Arrow is in-process: its times start in an already running JVM; QEMU's include starting its process."
                 + " Arrow's first arrow in a JVM pays class loading and JIT warm-up (excluded here by warm-up runs).");
         line("- VM exits: Arrow's per-kind counts are the exits its VMM handles in user space; KVM's debugfs counters"

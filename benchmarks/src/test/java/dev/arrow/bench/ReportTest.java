@@ -29,7 +29,7 @@ class ReportTest {
     private void fixtures() throws Exception {
         Path r = Files.createDirectories(dir.resolve("results"));
         Files.writeString(r.resolve("host-env.json"), "{\"where\":\"host\",\"date\":\"2025-11-23T09:00:00Z\",\"cpu\":\"Test CPU\","
-                + "\"cpus\":2,\"memTotalBytes\":25769803776,\"kernel\":\"6.1.0\",\"kvmFlavour\":\"PVM (kvm_pvm, no hardware"
+                + "\"cpus\":2,\"memTotalBytes\":25769803776,\"kernel\":\"6.1.0\",\"kvm\":\"PVM\",\"kvmFlavour\":\"PVM (kvm_pvm, no hardware"
                 + " virtualization)\",\"java\":\"OpenJDK 17\",\"qemu\":\"QEMU 7.2\"}");
         Files.writeString(r.resolve("host-jmh.json"), "[" + String.join(",",
                 jmh("dev.arrow.bench.ExitLoopBenchmark.arrowVmm", "\"writes\":\"1\"", "us/op", 10_000, 10_000, 12_000),
@@ -65,9 +65,66 @@ class ReportTest {
         assertThat(text).contains("**Per exit: Arrow 19.95 µs, C 10.00 µs, ratio Arrow/C 1.995**");
         assertThat(text).contains("| exits | 3000 | 6000 | 0.50 |", "| io_exits | 330 | 450 | 0.73 |");
         assertThat(text).contains("| 50 MiB | 100.00 ± 0.50 | 500 |");
-        assertThat(text).contains("## 6. Host memory per running hello arrow (lab)", "Not measured in this run");
+        assertThat(text).contains("## 6. Host memory per running hello arrow (KVM not recorded)", "Not measured in this run");
         BufferedImage image = ImageIO.read(png.toFile());
         assertThat(image.getWidth()).isEqualTo(1400);
         assertThat(image.getHeight()).isGreaterThan(300);
+    }
+
+    private static final String LAB_ENV = "{\"where\":\"lab\",\"date\":\"2025-11-23T09:05:00Z\",\"cpu\":\"QEMU TCG CPU\","
+            + "\"cpus\":1,\"memTotalBytes\":6442450944,\"kernel\":\"6.1.192\",\"kvm\":\"HARDWARE_AMD\","
+            + "\"kvmFlavour\":\"lab: nested KVM (kvm_amd) inside QEMU TCG emulating AMD-V\",\"java\":\"OpenJDK 17\",\"qemu\":\"QEMU 7.2\"}";
+
+    private String report() throws Exception {
+        Path md = dir.resolve("RESULTS.md");
+        Report.main(new String[] {"--results", dir.resolve("results").toString(), "--markdown", md.toString(),
+                "--chart", dir.resolve("boot-timeline.png").toString()});
+        return Files.readString(md);
+    }
+
+    @Test
+    void theNewSectionsCarryTheFlavourOfWhereTheLinuxBootPartRan() throws Exception {
+        fixtures();
+        Path r = dir.resolve("results");
+        Files.writeString(r.resolve("lab-env.json"), LAB_ENV);
+        Files.writeString(r.resolve("console.json"), ConsoleSectionTest.CONSOLE);
+        Files.writeString(r.resolve("net.json"), PasstSectionTest.NET);
+        String text = report();
+        assertThat(text).contains("## 7. Console throughput guest → host: virtio console vs serial port (lab)",
+                "## 8. TCP throughput host ↔ guest through passt (lab)", "## 1. Boot timeline of a hello arrow (lab)",
+                "| Linux-boot part (sections 1–3, 6–8) | lab |", "The lab is started by `scripts/kvm-lab`");
+        assertThat(text).contains("| host → guest | 1 | 64.0 | 16.00 (16.00–16.00) | 64.00 |");
+        assertThat(text).contains("its `/dev/kvm` is PVM (kvm_pvm)", "comes from **the lab**",
+                "No figure of this run comes from hardware KVM.");
+        assertThat(text).contains("## 4. Per-exit cost of the vCPU loop: Arrow (Java) vs C (host, PVM)",
+                "these are PVM figures", "(10.00 µs per exit in the bare C loop below)");
+    }
+
+    @Test
+    void onAHardwareHostTheReportSpeaksOfHardwareNotOfPvmOrTheLab() throws Exception {
+        fixtures();
+        Path r = dir.resolve("results");
+        String hardware = "\"kvm\":\"HARDWARE_INTEL\",\"kvmFlavour\":\"hardware KVM (Intel VT-x, kvm_intel)\"";
+        Files.writeString(r.resolve("host-env.json"), Files.readString(r.resolve("host-env.json"))
+                .replace("\"kvm\":\"PVM\",\"kvmFlavour\":\"PVM (kvm_pvm, no hardware virtualization)\"", hardware));
+        Files.writeString(r.resolve("lab-env.json"), LAB_ENV.replace("\"where\":\"lab\"", "\"where\":\"host\"")
+                .replace("\"kvm\":\"HARDWARE_AMD\",\"kvmFlavour\":\"lab: nested KVM (kvm_amd) inside QEMU TCG emulating AMD-V\"",
+                        hardware));
+        Files.writeString(r.resolve("console.json"), ConsoleSectionTest.CONSOLE);
+        String text = report();
+        assertThat(text).contains("This run's host has hardware KVM (hardware KVM (Intel VT-x, kvm_intel))",
+                "measured directly on this host's hardware KVM",
+                "## 4. Per-exit cost of the vCPU loop: Arrow (Java) vs C (host, hardware KVM)", "these are hardware-KVM figures",
+                "## 7. Console throughput guest → host: virtio console vs serial port (hardware KVM)",
+                "ratio Arrow/C 1.995** (hardware KVM)");
+        assertThat(text).doesNotContain("PVM figures", "(lab)", "No figure of this run comes from hardware KVM",
+                "The lab is started by", "Lab figures", "kvm-keeper");
+    }
+
+    @Test
+    void flavourNoticeWithoutAnyEnvironmentFileSaysNothingWasRecorded() {
+        KvmFlavour none = KvmFlavour.of(null);
+        assertThat(Report.flavourNotice(none, none)).contains("recorded no machine description",
+                "The Linux-boot part recorded no machine description", "No figure of this run comes from hardware KVM.");
     }
 }
