@@ -143,7 +143,7 @@ public final class ConsoleThroughput {
         GuestImage image = GuestImage.assemble(spec, kernel, Stdio.SERIAL);
         ArrivalLog log = new ArrivalLog(bytes, System::nanoTime);
         AtomicReference<InitStatus> finalStatus = new AtomicReference<>();
-        VmConfig config = VmConfig.builder().kernel(image.kernel()).initrd(image.initramfs())
+        VmConfig config = VmConfig.builder().kernel(image.kernel()).initrd(image.initramfsSize(), image.initramfs()::writeTo)
                 .commandLine(image.commandLine()).memoryBytes(MEMORY_MIB * (1L << 20)).vcpuCount(1)
                 .serialOutput(new OutputStream() {
                     @Override
