@@ -6,6 +6,7 @@
  *   probe fork            starts two children (one handles SIGTERM, one ignores it), exits 0 first
  *   probe info            prints uid, gid, cwd, hostname, RLIMIT_NOFILE; exits 0
  *   probe forward         sends SIGTERM to PID 1 (init) and exits 42 when init forwards it back
+ *   probe forward-int     the same with SIGINT, exits 43
  *   probe orphans         leaves orphaned zombies to init, then counts zombies in /proc
  *   probe stdio           reads a line from stdin, writes "out: LINE" to stdout and "err: LINE" to
  *                         stderr, reports whether fd 1 is a tty; exits 0
@@ -38,6 +39,14 @@ static void on_forwarded(int sig) {
     ssize_t ignored = write(1, msg, sizeof msg - 1);
     (void)ignored;
     _exit(42);
+}
+
+static void on_forwarded_int(int sig) {
+    (void)sig;
+    static const char msg[] = "probe got forwarded SIGINT\n";
+    ssize_t ignored = write(1, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(43);
 }
 
 static int count_zombies(void) {
@@ -129,6 +138,12 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "forward") == 0) {
         signal(SIGTERM, on_forwarded);
         if (kill(1, SIGTERM) != 0) return 21;
+        for (int i = 0; i < 100; i++) sleep(1);
+        return 22;
+    }
+    if (strcmp(argv[1], "forward-int") == 0) {
+        signal(SIGINT, on_forwarded_int);
+        if (kill(1, SIGINT) != 0) return 21;
         for (int i = 0; i < 100; i++) sleep(1);
         return 22;
     }

@@ -117,6 +117,9 @@ class InitBootTcgTest {
         QemuTcg.Boot b = runProbe(LaunchSpec.builder().args("forward").build());
         assertThat(b.console()).contains("probe got forwarded SIGTERM");
         assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(42));
+        QemuTcg.Boot i = runProbe(LaunchSpec.builder().args("forward-int").build());
+        assertThat(i.console()).contains("probe got forwarded SIGINT");
+        assertThat(i.finalStatus()).isEqualTo(new InitStatus.Exited(43));
     }
 
     @Test
