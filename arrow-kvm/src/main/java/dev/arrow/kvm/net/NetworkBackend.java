@@ -11,7 +11,10 @@ import java.nio.ByteBuffer;
  * {@link #inbox()} and tells the {@link Listener} when the inbox goes from empty to non-empty.
  * The device takes frames out of the inbox whenever it can (the guest has posted buffers); while
  * the inbox is full the reader stops reading, so the host side is slowed down instead of frames
- * being lost. Sending: {@link #send} from any thread, one frame per call.
+ * being lost. Sending: {@link #send} from any thread, one frame per call. A backend that queues
+ * what it sends says when its queue is full ({@link #hasSendRoom()}) and tells the listener when
+ * it has room again, so the device leaves the guest's frames in the guest's transmit queue rather
+ * than dropping them: the guest is slowed down, as by a real NIC's full transmit ring.
  *
  * <p>A backend owns everything it started (threads, file descriptors, child processes, sockets
  * and files) and releases all of it in {@link #close()}.
@@ -30,6 +33,10 @@ public interface NetworkBackend extends AutoCloseable {
 
         /** The backend stopped working (its peer went away or broke the protocol); no more frames will come. */
         void failed(String reason);
+
+        /** {@link #hasSendRoom()} said no, and now there is room: the device may send again. */
+        default void sendRoomAvailable() {
+        }
     }
 
     /** For logs and errors, e.g. {@code passt (pid 4711)} or {@code tap arrow0}. */
@@ -50,12 +57,23 @@ public interface NetworkBackend extends AutoCloseable {
      * Sends one frame: the remaining bytes of {@code frame}, between {@link #MIN_FRAME_BYTES} and
      * {@link #MAX_FRAME_BYTES}. Thread-safe. Must not block for long: the device calls it on the
      * thread that also refills the guest's receive buffers, and a host peer that waits for us to read
-     * would never be read (a backend queues, and drops when its queue is full, as {@link FrameSender} does).
+     * would never be read (a backend queues, and drops when its queue is full, as {@link FrameSender} does;
+     * a device that asks {@link #hasSendRoom()} first never sees such a drop).
      *
      * @return false when the frame was dropped because the backend is closed or has failed
      * @throws IllegalArgumentException for a frame of the wrong size (a caller bug)
      */
     boolean send(ByteBuffer frame);
+
+    /**
+     * Whether {@link #send} can take a frame of the largest size now without dropping it. When the
+     * answer is false the listener hears {@link Listener#sendRoomAvailable()} once there is room
+     * again. Thread-safe. A backend that never queues (it writes or drops at once) keeps the
+     * default, always true.
+     */
+    default boolean hasSendRoom() {
+        return true;
+    }
 
     /** True until the backend fails or is closed. */
     boolean isHealthy();

@@ -59,7 +59,7 @@ public final class PasstBackend implements NetworkBackend {
     /** Longest Unix socket path (sun_path is 108 bytes with its NUL). */
     static final int MAX_SOCKET_PATH = 107;
     private static final Duration EXIT_WAIT = Duration.ofSeconds(2);
-    /** Frames queued for passt at most (bytes); more are dropped while passt is congested. */
+    /** Frames queued for passt at most (bytes); while that full, the guest's frames wait in its queue. */
     static final long SEND_QUEUE_BYTES = 4L << 20;
     private static final int LOG_TAIL_LINES = 20;
     private static final Pattern BIND_FAILURE = Pattern.compile("Failed to bind any port for '-([tu]) (\\d+)");
@@ -112,7 +112,7 @@ public final class PasstBackend implements NetworkBackend {
     private final Cleaner.Cleanable cleanable;
     private volatile boolean healthy = true;
     private volatile Listener listener;
-    private volatile ReaderThread reader;
+    private volatile BackendThread reader;
     private volatile long framesReceived;
     private volatile long framesDropped;
 
@@ -125,7 +125,7 @@ public final class PasstBackend implements NetworkBackend {
         this.codec = new PasstFrameCodec(channel, READ_BUFFER_BYTES, MAX_FRAME_BYTES);
         this.writer = new PasstFrameCodec.Writer(channel);
         this.sender = new FrameSender("arrow-passt-" + process.pid() + "-tx", writer::write, SEND_QUEUE_BYTES,
-                e -> failed("writing to passt failed: " + e.getMessage()));
+                e -> failed("writing to passt failed: " + e.getMessage()), this::notifySendRoom);
         this.cleanable = NativeCleaner.CLEANER.register(this, new Leak(process, channel, directory, closed));
     }
 
@@ -361,7 +361,7 @@ public final class PasstBackend implements NetworkBackend {
             throw new IllegalStateException(describe() + " is already started");
         }
         this.listener = frameListener;
-        ReaderThread t = new ReaderThread("arrow-passt-" + process.pid(), this::readLoop);
+        BackendThread t = new BackendThread("arrow-passt-" + process.pid(), this::readLoop);
         reader = t;
         t.start();
         sender.start();
@@ -383,6 +383,11 @@ public final class PasstBackend implements NetworkBackend {
         }
         sender.offer(frame); // never blocks the device's thread; a full queue drops (counted)
         return true;
+    }
+
+    @Override
+    public boolean hasSendRoom() {
+        return sender.hasRoom();
     }
 
     @Override
@@ -470,6 +475,17 @@ public final class PasstBackend implements NetworkBackend {
         }
     }
 
+    private void notifySendRoom() {
+        Listener l = listener;
+        if (l != null) {
+            try {
+                l.sendRoomAvailable();
+            } catch (RuntimeException e) {
+                LOG.error("{}: send-room listener failed", describe(), e);
+            }
+        }
+    }
+
     private void failed(String reason) {
         if (closed.get()) {
             healthy = false;
@@ -505,7 +521,7 @@ public final class PasstBackend implements NetworkBackend {
         inbox.close();
         cleanable.clean(); // closes the channel, stops passt, deletes the directory
         sender.close(EXIT_WAIT.toMillis()); // the channel is closed: a write in progress has ended
-        ReaderThread t = reader;
+        BackendThread t = reader;
         if (t != null) {
             t.awaitEnd(EXIT_WAIT.toMillis());
         }

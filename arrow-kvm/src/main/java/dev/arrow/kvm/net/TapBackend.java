@@ -54,7 +54,7 @@ public final class TapBackend implements NetworkBackend {
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile boolean healthy = true;
     private volatile Listener listener;
-    private volatile ReaderThread reader;
+    private volatile BackendThread reader;
     private volatile long framesReceived;
     private volatile long framesSent;
     private volatile long framesDropped;
@@ -204,7 +204,7 @@ public final class TapBackend implements NetworkBackend {
             throw new IllegalStateException(describe() + " is already started");
         }
         listener = frameListener;
-        ReaderThread t = new ReaderThread("arrow-tap-" + name, this::readLoop);
+        BackendThread t = new BackendThread("arrow-tap-" + name, this::readLoop);
         reader = t;
         t.start();
     }
@@ -415,7 +415,7 @@ public final class TapBackend implements NetworkBackend {
         healthy = false;
         inbox.close();
         wakeup.write(1);
-        ReaderThread t = reader;
+        BackendThread t = reader;
         if (t != null) {
             t.awaitEnd(2000);
         }

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.HeapGuestMemory;
-import dev.arrow.kvm.net.FrameInbox;
 import dev.arrow.kvm.net.MacAddress;
+import dev.arrow.kvm.net.FakeBackend;
 import dev.arrow.kvm.net.NetworkBackend;
 import dev.arrow.kvm.virtio.console.ConsolePort;
 import dev.arrow.kvm.virtio.console.VirtioConsole;
@@ -17,7 +17,6 @@ import dev.arrow.kvm.virtio.testing.QueueDriver;
 import dev.arrow.kvm.virtio.testing.VirtioMmioDriver;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -63,18 +62,20 @@ class VirtioDeviceFuzzTest {
 
     @Test
     void theNetworkCardSurvivesRandomChainsOnBothQueuesAndABusyNetwork() {
-        FuzzBackend backend = new FuzzBackend();
+        FakeBackend backend = new FakeBackend(8);
+        backend.keepSent = false;
         VirtioNet net = new VirtioNet(MacAddress.parse("02:41:52:52:4f:57"), 1500, backend);
         Stats stats = run(net, 2, this::addWellFormedNet, () -> networkActivity(backend));
-        System.out.printf("virtio net fuzz: %s; rx %d frames (%d dropped), tx %d frames (%d dropped)%n",
-                stats, net.rxFrames(), net.rxDropped(), net.txFrames(), net.txDropped());
+        System.out.printf("virtio net fuzz: %s; rx %d frames (%d dropped), tx %d frames (%d dropped, %d pauses)%n",
+                stats, net.rxFrames(), net.rxDropped(), net.txFrames(), net.txDropped(), net.txPauses());
         assertThat(stats.failures).isPositive();
         assertThat(stats.reinitialized).isPositive();
         assertThat(net.rxFrames()).as("frames delivered on the receive queue").isPositive();
         assertThat(net.rxDropped()).as("frames too large for the guest's buffer").isPositive();
         assertThat(net.txFrames()).as("frames sent from the transmit queue").isPositive()
-                .isEqualTo(backend.sent);
+                .isEqualTo(backend.sentCount);
         assertThat(net.txDropped()).as("runt or refused frames").isPositive();
+        assertThat(net.txPauses()).as("transmit paused while the backend had no room").isPositive();
         assertThat(backend.closed).as("the device closes its backend").isTrue();
     }
 
@@ -232,7 +233,7 @@ class VirtioDeviceFuzzTest {
      * receive chain the fuzzer posts); the backend sometimes refuses sends, and now and then fails
      * (link down) and comes back.
      */
-    private void networkActivity(FuzzBackend backend) {
+    private void networkActivity(FakeBackend backend) {
         if (random.nextInt(3) == 0 && backend.inbox.size() < backend.inbox.capacity()) {
             int length = random.nextInt(500) == 0
                     ? NetworkBackend.MIN_FRAME_BYTES + random.nextInt(NetworkBackend.MAX_FRAME_BYTES - 13)
@@ -240,89 +241,19 @@ class VirtioDeviceFuzzTest {
             backend.receive(length, (byte) random.nextInt());
         }
         if (backend.refuseSends ? random.nextInt(20) == 0 : random.nextInt(500) == 0) {
-            backend.refuseSends = !backend.refuseSends; // congested now and then, briefly
+            backend.refuseSends = !backend.refuseSends; // losing frames now and then, briefly
+        }
+        if (backend.hasSendRoom() ? random.nextInt(300) == 0 : random.nextInt(10) == 0) {
+            if (backend.hasSendRoom()) {
+                backend.takeSendRoom(); // congested: the device must leave the guest's frames queued
+            } else {
+                backend.giveSendRoom();
+            }
         }
         if (random.nextInt(20_000) == 0) {
             backend.fail("fuzzed link failure");
         } else if (!backend.healthy && random.nextInt(2_000) == 0) {
             backend.healthy = true;
-        }
-    }
-
-    /**
-     * A network backend the fuzzer drives from its own thread: frames "from the network" go into a
-     * real {@link FrameInbox}, sent frames are checked against the {@link NetworkBackend#send} contract
-     * and counted.
-     */
-    static final class FuzzBackend implements NetworkBackend {
-        final FrameInbox inbox = new FrameInbox(8, MAX_FRAME_BYTES);
-        Listener listener;
-        boolean healthy = true;
-        boolean refuseSends;
-        boolean closed;
-        long sent;
-
-        void receive(int length, byte fill) {
-            int slot;
-            try {
-                slot = inbox.claim();
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-            ByteBuffer buffer = inbox.slot(slot);
-            for (int i = 0; i < length; i++) {
-                buffer.put(fill);
-            }
-            if (inbox.publish(length)) {
-                listener.framesAvailable();
-            }
-        }
-
-        void fail(String reason) {
-            healthy = false;
-            listener.failed(reason);
-        }
-
-        @Override
-        public String describe() {
-            return "fuzz backend";
-        }
-
-        @Override
-        public void start(Listener l) {
-            if (listener != null) {
-                throw new IllegalStateException("started twice");
-            }
-            listener = l;
-        }
-
-        @Override
-        public FrameInbox inbox() {
-            return inbox;
-        }
-
-        @Override
-        public boolean send(ByteBuffer frame) {
-            if (frame.remaining() < MIN_FRAME_BYTES || frame.remaining() > MAX_FRAME_BYTES) {
-                throw new IllegalArgumentException("the device sent a frame of " + frame.remaining() + " bytes");
-            }
-            if (refuseSends || !healthy || closed) {
-                return false;
-            }
-            frame.position(frame.limit());
-            sent++;
-            return true;
-        }
-
-        @Override
-        public boolean isHealthy() {
-            return healthy && !closed;
-        }
-
-        @Override
-        public void close() {
-            closed = true;
-            inbox.close();
         }
     }
 

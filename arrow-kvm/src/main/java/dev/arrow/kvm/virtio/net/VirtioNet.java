@@ -30,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * device-readable buffers on the receive queue, a transmit chain shorter than the header, a
  * header asking for an offload that was not negotiated, or a transmit chain longer than header
  * plus {@link NetworkBackend#MAX_FRAME_BYTES} fails the device ({@link VirtioGuestException}).
- * A transmitted frame shorter than an Ethernet header is dropped and counted. A received frame
+ * A transmitted frame shorter than an Ethernet header is dropped and counted. While the backend's
+ * send queue is full ({@link NetworkBackend#hasSendRoom()}), transmit chains stay in the guest's
+ * queue and the device resumes when the backend has room (back-pressure, not drops). A received frame
  * larger than the guest's next receive buffer is dropped and counted, and that buffer is kept for
  * the next frame.
  *
@@ -79,6 +81,7 @@ public final class VirtioNet implements VirtioDevice {
     private final ByteBuffer rxHeader = VirtioNetHeader.newReceiveHeader();
     private final Runnable drainTask = this::deliverReceived;
     private final Runnable linkDownTask = this::announceLinkDown;
+    private final Runnable transmitTask = this::transmit;
 
     private volatile VirtioContext context;
     /** A receive chain popped but too small for the frame it was meant for; used for the next one. */
@@ -89,6 +92,7 @@ public final class VirtioNet implements VirtioDevice {
     private long rxDropped;
     private long txFrames;
     private long txDropped;
+    private long txPauses;
     private int loggedDrops;
 
     /**
@@ -220,6 +224,11 @@ public final class VirtioNet implements VirtioDevice {
         return txDropped;
     }
 
+    /** Times transmitting stopped, frames left in the guest's queue, because the backend had no room. */
+    public long txPauses() {
+        return txPauses;
+    }
+
     // ---- receive ----
 
     /** Moves frames from the backend's inbox into the guest's receive buffers while both last. */
@@ -315,6 +324,11 @@ public final class VirtioNet implements VirtioDevice {
 
     // ---- transmit ----
 
+    /**
+     * Hands the guest's frames to the backend while it has room; when it has none, the rest stay in
+     * the transmit queue (the guest stops when its ring is full) until the backend says
+     * {@link NetworkBackend.Listener#sendRoomAvailable()}.
+     */
     private void transmit() {
         VirtioContext c = context;
         SplitQueue queue = c == null ? null : c.queue(TRANSMIT_QUEUE);
@@ -322,8 +336,15 @@ public final class VirtioNet implements VirtioDevice {
             return;
         }
         boolean returned = false;
-        DescriptorChain chain;
-        while ((chain = queue.pop()) != null) {
+        while (true) {
+            if (!backend.hasSendRoom()) {
+                txPauses++; // sendRoomAvailable() brings us back
+                break;
+            }
+            DescriptorChain chain = queue.pop();
+            if (chain == null) {
+                break;
+            }
             if (chain.writableCount() > 0) {
                 throw new VirtioGuestException(String.format(
                         "virtio-net: transmit chain at head %d has %d device-writable buffers; transmit buffers must be device-readable",
@@ -393,6 +414,14 @@ public final class VirtioNet implements VirtioDevice {
             VirtioContext c = context;
             if (c != null) {
                 c.submit(linkDownTask);
+            }
+        }
+
+        @Override
+        public void sendRoomAvailable() {
+            VirtioContext c = context;
+            if (c != null) {
+                c.submit(transmitTask);
             }
         }
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.HeapGuestMemory;
+import dev.arrow.kvm.net.FakeBackend;
 import dev.arrow.kvm.net.MacAddress;
 import dev.arrow.kvm.net.NetworkBackend;
 import dev.arrow.kvm.virtio.DeviceStatus;
@@ -200,6 +201,28 @@ class VirtioNetTest {
         transmit(header(), frame(100, 0));
         assertThat(net.txDropped()).isEqualTo(1);
         assertThat(tx.pollUsed()).isNotNull();
+    }
+
+    @Test
+    void whileTheBackendHasNoRoomFramesWaitInTheGuestsQueueAndGoOutInOrderWhenItHas() {
+        start(ALL);
+        transmit(header(), frame(100, 1));
+        backend.takeSendRoom();
+        transmit(header(), frame(101, 2));
+        transmit(header(), frame(102, 3));
+        assertThat(backend.sent).as("nothing sent while congested").hasSize(1);
+        assertThat(tx.pollUsed()).isNotNull();
+        assertThat(tx.pollUsed()).as("the waiting chains are not returned to the guest").isNull();
+        assertThat(net.txDropped()).as("and not dropped").isZero();
+        assertThat(net.txPauses()).isPositive();
+        backend.giveSendRoom();
+        assertThat(backend.sent).hasSize(3);
+        assertThat(backend.sent.get(1)).isEqualTo(frame(101, 2));
+        assertThat(backend.sent.get(2)).isEqualTo(frame(102, 3));
+        assertThat(tx.pollUsed()).isNotNull();
+        assertThat(tx.pollUsed()).isNotNull();
+        assertThat(net.txFrames()).isEqualTo(3);
+        assertThat(failed()).isFalse();
     }
 
     @Test

@@ -5,19 +5,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A backend's receive thread: a daemon thread with a name, and the way it is awaited on close.
- * The thread hands frames to the device through the transport, so while a backend closes it may
- * be blocked on the transport's lock, which the closing thread may hold itself (the transport
- * closes the device, the device closes the backend). Waiting for it then would only time out;
- * such a thread has nothing left to do with the backend's resources and ends by itself once it
- * gets the lock, so {@link #awaitEnd} does not wait for it.
+ * A backend's own thread (its reader, or its {@link FrameSender}): a daemon thread with a name,
+ * and the way it is awaited on close. A reader hands frames to the device through the transport,
+ * and a sender tells the device about free room the same way, so while a backend closes such a
+ * thread may be blocked on the transport's lock, which the closing thread may hold itself (the
+ * transport closes the device, the device closes the backend). Waiting for it then would only
+ * time out; such a thread has nothing left to do with the backend's resources and ends by itself
+ * once it gets the lock, so {@link #awaitEnd} does not wait for it.
  */
-final class ReaderThread {
-    private static final Logger LOG = LoggerFactory.getLogger(ReaderThread.class);
+final class BackendThread {
+    private static final Logger LOG = LoggerFactory.getLogger(BackendThread.class);
 
     private final Thread thread;
 
-    ReaderThread(String name, Runnable loop) {
+    BackendThread(String name, Runnable loop) {
         this.thread = new Thread(Objects.requireNonNull(loop, "loop"), name);
         this.thread.setDaemon(true);
     }
