@@ -7,9 +7,13 @@
  *   sink N     read until N bytes or the end of the stream, answer "received COUNT\n", close
  *   source N   write N bytes (stopping early when the peer goes away), close
  *   quit       answer "bye\n", exit 0
- * Anything else is answered with "error ...\n" and closed. */
+ * Anything else is answered with "error ...\n" and closed. After each sink and source the guest's view
+ * of the connection (TCP_INFO: round-trip time, congestion window, retransmissions) goes to stderr,
+ * which tells a slow network from a lossy one. */
+#define _GNU_SOURCE /* struct tcp_info */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +66,19 @@ static int parse_count(const char *text, unsigned long long *count) {
     return errno == 0 && end != text && *end == '\0' ? 0 : -1;
 }
 
+static void report_tcp_info(int fd, const char *what, unsigned long long bytes) {
+    struct tcp_info info;
+    socklen_t length = sizeof info;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) {
+        fprintf(stderr, "tcp-bench: %s: no TCP_INFO: %s\n", what, strerror(errno));
+        return;
+    }
+    fprintf(stderr, "tcp_info %s %llu bytes: rtt %u us (var %u), rcv_rtt %u us, snd_cwnd %u, retransmits %u, "
+            "lost %u, rcv_space %u, snd_mss %u, rcv_mss %u\n", what, bytes, info.tcpi_rtt, info.tcpi_rttvar,
+            info.tcpi_rcv_rtt, info.tcpi_snd_cwnd, info.tcpi_total_retrans, info.tcpi_lost, info.tcpi_rcv_space,
+            info.tcpi_snd_mss, info.tcpi_rcv_mss);
+}
+
 static void sink(int fd, unsigned long long want) {
     unsigned long long got = 0;
     while (got < want) {
@@ -74,14 +91,17 @@ static void sink(int fd, unsigned long long want) {
     char text[48];
     snprintf(text, sizeof text, "received %llu\n", got);
     reply(fd, text);
+    report_tcp_info(fd, "sink", got);
 }
 
 static void source(int fd, unsigned long long want) {
-    for (unsigned long long left = want; left > 0;) {
+    unsigned long long left = want;
+    while (left > 0) {
         size_t n = left < BUFFER ? (size_t) left : BUFFER;
-        if (send_all(fd, buffer, n) != 0) return; /* the host stopped reading: its time was up */
+        if (send_all(fd, buffer, n) != 0) break; /* the host stopped reading: its time was up */
         left -= n;
     }
+    report_tcp_info(fd, "source", want - left);
 }
 
 int main(int argc, char **argv) {

@@ -13,12 +13,15 @@ import java.util.TreeMap;
  *                            interruptions of KVM_RUN), summed over the vCPUs; final once the guest ended
  * @param residentGuestBytes  guest RAM resident in host memory now (pages touched); 0 once the VM is released
  * @param guestMemoryBytes    the guest's RAM size
+ * @param serialOutputBytes   bytes the guest wrote to its serial port (the kernel's log with
+ *                            {@code debugConsole()}; nothing at all on a quiet boot whose stdio is virtio)
  */
-public record VmStatistics(Map<String, Long> exitsByKind, long residentGuestBytes, long guestMemoryBytes) {
+public record VmStatistics(Map<String, Long> exitsByKind, long residentGuestBytes, long guestMemoryBytes,
+                           long serialOutputBytes) {
     public VmStatistics {
         Objects.requireNonNull(exitsByKind, "exitsByKind");
         exitsByKind = Collections.unmodifiableMap(new TreeMap<>(exitsByKind));
-        if (residentGuestBytes < 0 || guestMemoryBytes < 0) {
+        if (residentGuestBytes < 0 || guestMemoryBytes < 0 || serialOutputBytes < 0) {
             throw new IllegalArgumentException("memory figures must not be negative");
         }
     }

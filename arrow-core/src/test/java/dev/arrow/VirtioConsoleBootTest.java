@@ -165,6 +165,25 @@ class VirtioConsoleBootTest {
     }
 
     @Test
+    void aQuietBootWritesNothingToTheSerialPortAndDebugConsoleWritesTheKernelLogThere() throws Exception {
+        long quiet;
+        try (ArrowProcess p = arrow("hello", "quiet").start()) {
+            assertThat(text(p.getInputStream())).isEqualTo("hello quiet\n");
+            assertThat(p.waitFor()).isZero();
+            quiet = p.statistics().orElseThrow().serialOutputBytes();
+        }
+        long debug;
+        try (ArrowProcess p = arrow("hello", "loud").debugConsole().start()) {
+            assertThat(text(p.getInputStream())).isEqualTo("hello loud\n");
+            assertThat(p.waitFor()).isZero();
+            debug = p.statistics().orElseThrow().serialOutputBytes();
+        }
+        System.out.printf("[virtio-console] serial port bytes: %d quiet, %d with debugConsole()%n", quiet, debug);
+        assertThat(quiet).as("bytes on the serial port without debugConsole()").isZero();
+        assertThat(debug).as("the kernel log on the serial port with debugConsole()").isGreaterThan(1000);
+    }
+
+    @Test
     void entropyIsThereWhenTheAppStarts() throws Exception {
         Map<String, String> report = new LinkedHashMap<>();
         try (ArrowProcess p = arrow("entropy").start()) {
@@ -178,7 +197,10 @@ class VirtioConsoleBootTest {
         assertThat(report.get("getrandom-nonblock")).as("the random pool was ready when the app started").isEqualTo("ok");
         assertThat(report.get("hwrng-current")).startsWith("virtio_rng");
         assertThat(report.get("hwrng-bytes")).as("bytes read from the virtio entropy device").isEqualTo("64");
+        assertThat(report.get("random-ms")).as("blocking getrandom(GRND_RANDOM)").doesNotContain("failed");
         assertThat(Integer.parseInt(report.get("random-ms").split(" ")[0])).as("blocking getrandom took ms").isLessThan(100);
+        assertThat(report.get("dev-random")).as("32 bytes read from /dev/random").startsWith("32 bytes in ");
+        assertThat(Integer.parseInt(report.get("dev-random").split(" ")[3])).as("reading /dev/random took ms").isLessThan(100);
     }
 
     @Test

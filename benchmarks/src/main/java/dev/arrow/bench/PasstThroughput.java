@@ -4,6 +4,7 @@ import dev.arrow.Arrow;
 import dev.arrow.ArrowProcess;
 import dev.arrow.Input;
 import dev.arrow.Output;
+import dev.arrow.VmStatistics;
 import dev.arrow.config.Net;
 import dev.arrow.config.SizeUnit;
 import java.io.BufferedReader;
@@ -31,6 +32,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * TCP throughput between the host and a guest through passt ({@code Net.user().forward(hostPort,
@@ -63,6 +65,8 @@ public final class PasstThroughput {
     /** A transfer that is still blocked this long after its time is up has its socket closed. */
     private static final Duration STALL_GRACE = Duration.ofSeconds(30);
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    /** JVM threads named in each transfer's CPU breakdown (the rest are summed). */
+    private static final int TOP_THREADS = 8;
 
     /** Which way the bytes go. */
     enum Direction {
@@ -80,19 +84,22 @@ public final class PasstThroughput {
     private final long ticksPerSecond;
     private final Duration maxTime;
     private final ScheduledExecutorService watchdog;
+    private final Supplier<Map<String, Long>> vmExits;
 
     /**
      * @param hostPort where tcp-bench is reached on the host's loopback
      * @param passtPid the process whose CPU time is reported as passt's
      * @param watchdog closes the socket of a transfer that stalls past its time
+     * @param vmExits  the VM exits by kind so far of the arrow running tcp-bench (counted per transfer)
      */
     PasstThroughput(int hostPort, long passtPid, long ticksPerSecond, Duration maxTime,
-                    ScheduledExecutorService watchdog) {
+                    ScheduledExecutorService watchdog, Supplier<Map<String, Long>> vmExits) {
         this.hostPort = hostPort;
         this.passtPid = passtPid;
         this.ticksPerSecond = ticksPerSecond;
         this.maxTime = maxTime;
         this.watchdog = watchdog;
+        this.vmExits = vmExits;
     }
 
     public static void main(String[] args) throws Exception {
@@ -121,7 +128,8 @@ public final class PasstThroughput {
             awaitListening(p);
             ProcessHandle passt = passtChild();
             passtCommand = passt.info().commandLine().orElse("passt (pid " + passt.pid() + ")");
-            PasstThroughput bench = new PasstThroughput(hostPort, passt.pid(), ticks, maxTime, watchdog);
+            PasstThroughput bench = new PasstThroughput(hostPort, passt.pid(), ticks, maxTime, watchdog,
+                    () -> p.statistics().map(VmStatistics::exitsByKind).orElse(Map.of()));
             for (Direction d : Direction.values()) {
                 transfers.add(bench.transfer(d, warmupBytes, -1));
             }
@@ -214,10 +222,14 @@ public final class PasstThroughput {
                 json.put("jvmCpu", m.jvm.toJson());
                 json.put("passtCpu", m.passt.toJson());
                 json.put("clientThreadCpuNanos", m.clientThreadNanos);
+                json.put("jvmThreadCpuNanos", ThreadCpu.toJson(m.jvmThreads));
+                json.put("vmExits", m.exits);
                 System.err.printf(Locale.ROOT, "[net] %s%s: %d bytes in %.1f ms: %.2f MiB/s; CPU s/GiB: JVM %.2f (guest %.2f), passt %.2f%n",
                         direction.label, round < 0 ? " (warm-up)" : "", m.bytes, m.nanos / 1e6, Rates.mibPerSecond(m.timedBytes, m.nanos),
                         Rates.secondsPerGib(m.jvm.totalNanos(), m.bytes), Rates.secondsPerGib(m.jvm.guestNanos(), m.bytes),
                         Rates.secondsPerGib(m.passt.totalNanos(), m.bytes));
+                System.err.println("[net]   JVM threads' CPU: " + ThreadCpu.describe(m.jvmThreads));
+                System.err.printf(Locale.ROOT, "[net]   VMM exits per MiB: %s%n", perMib(m.exits, m.bytes));
                 return json;
             } finally {
                 stall.cancel(false);
@@ -232,20 +244,30 @@ public final class PasstThroughput {
      * @param timedBytes the bytes that moved within {@code nanos} (all of them, or all but the first read's)
      */
     private record Measured(long bytes, long timedBytes, long nanos, ProcessCpu jvm, ProcessCpu passt,
-                            long clientThreadNanos) {
+                            long clientThreadNanos, List<Map.Entry<String, Long>> jvmThreads, Map<String, Long> exits) {
     }
 
-    /** CPU readings at one moment. */
-    private record CpuReading(ProcessCpu jvm, ProcessCpu passt, long clientThreadNanos) {
+    /** CPU readings and VM exit counts at one moment. */
+    private record CpuReading(ProcessCpu jvm, ProcessCpu passt, long clientThreadNanos, ThreadCpu jvmThreads,
+                              Map<String, Long> exits) {
         Measured until(CpuReading end, long bytes, long timedBytes, long nanos) {
+            Map<String, Long> exitDelta = new LinkedHashMap<>();
+            end.exits.forEach((kind, n) -> {
+                long d = n - exits.getOrDefault(kind, 0L);
+                if (d > 0) {
+                    exitDelta.put(kind, d);
+                }
+            });
             return new Measured(bytes, timedBytes, nanos, end.jvm.minus(jvm), end.passt.minus(passt),
-                    end.clientThreadNanos - clientThreadNanos);
+                    end.clientThreadNanos - clientThreadNanos, end.jvmThreads.since(jvmThreads, TOP_THREADS), exitDelta);
         }
     }
 
     private CpuReading cpu() throws IOException {
-        return new CpuReading(ProcessCpu.read(ProcessHandle.current().pid(), ticksPerSecond),
-                ProcessCpu.read(passtPid, ticksPerSecond), THREADS.getCurrentThreadCpuTime());
+        long self = ProcessHandle.current().pid();
+        Map<String, Long> exits = vmExits.get();
+        return new CpuReading(ProcessCpu.read(self, ticksPerSecond), ProcessCpu.read(passtPid, ticksPerSecond),
+                THREADS.getCurrentThreadCpuTime(), ThreadCpu.read(self, ticksPerSecond), exits);
     }
 
     /** Host → guest: send until the limit, then the guest's count ends the transfer. */
@@ -309,6 +331,14 @@ public final class PasstThroughput {
         }
         // the bytes of the first read came at its start: the interval carries the rest
         return before.until(after, got, got - firstBytes, last - first);
+    }
+
+    /** Exit counts divided by the MiB moved, e.g. {@code {mmio-read=12.5, io-out=0.1}}. */
+    static String perMib(Map<String, Long> exits, long bytes) {
+        Map<String, String> m = new LinkedHashMap<>();
+        double mib = bytes / (double) (1 << 20);
+        exits.forEach((kind, n) -> m.put(kind, mib > 0 ? String.format(Locale.ROOT, "%.1f", n / mib) : "-"));
+        return m.toString();
     }
 
     /** Ends tcp-bench. */

@@ -103,6 +103,7 @@ public final class Report {
         memory(memory, bootFlavour);
         md.append(ConsoleSection.render("7", console, bootFlavour));
         md.append(PasstSection.render("8", net, bootFlavour));
+        virtqueue(hostJmh, hostEnv);
         method(bootFlavour);
         return md.toString();
     }
@@ -145,7 +146,7 @@ public final class Report {
         line("");
         line("| part | where | date (UTC) | CPU | cores | memory | kernel | KVM flavour | Java | QEMU |");
         line("|---|---|---|---|---|---|---|---|---|---|");
-        String[] parts = {"host part (sections 4, 5)", "Linux-boot part (sections 1–3, 6–8)"};
+        String[] parts = {"host part (sections 4, 5, 9)", "Linux-boot part (sections 1–3, 6–8)"};
         JsonNode[] envs = {host, lab};
         for (int i = 0; i < envs.length; i++) {
             JsonNode e = envs[i];
@@ -547,6 +548,64 @@ public final class Report {
         line("");
     }
 
+    private void virtqueue(JsonNode hostJmh, JsonNode hostEnv) {
+        line("## 9. Virtqueue device side, driver simulated (host, no VM)");
+        line("");
+        List<JsonNode> list = new ArrayList<>();
+        if (hostJmh != null) {
+            for (JsonNode b : hostJmh) {
+                if (b.path("benchmark").asText().contains("VirtqueueBenchmark.")) {
+                    list.add(b);
+                }
+            }
+        }
+        if (list.isEmpty()) {
+            line("Not measured in this run (no `VirtqueueBenchmark` in `host-jmh.json`).");
+            line("");
+            return;
+        }
+        line("`VirtqueueBenchmark`: the guest's driver is Arrow's Java queue simulator (`virtio/testing`: `QueueDriver`,"
+                + " `VirtioMmioDriver`) writing rings into native guest memory as the VMM maps it, so the time is the device"
+                + " side's own: *popAndReturn* validates and walks one chain (each descriptor's address and length checked"
+                + " against guest memory, indirect tables included) and returns it to the used ring; *netTransmit* is one"
+                + " virtio-net transmission through the virtio-mmio transport, from the QueueNotify write to the frame in the"
+                + " backend and the used entry back. The simulated driver's own work (writing the chain, reading the used ring)"
+                + " is in the time; VM exits and interrupt delivery are not: these figures bound what"
+                + " the device side adds to each exit. Pure Java on the host ("
+                + (hostEnv == null ? "" : hostEnv.path("cpu").asText()) + "). " + settings(list) + ".");
+        line("");
+        line("| benchmark | chain | ns per chain (mean ± 99.9% error) | chains per second | MiB/s of payload |");
+        line("|---|---|---|---|---|");
+        for (JsonNode b : list) {
+            String name = b.path("benchmark").asText();
+            name = name.substring(name.lastIndexOf('.') + 1);
+            JsonNode params = b.path("params");
+            String shape = params.has("chain") ? params.path("chain").asText()
+                    : params.has("frameBytes") ? "header + " + params.path("frameBytes").asText() + "-byte frame" : "";
+            double nsPerUnit = unitToMs(b.path("primaryMetric").path("scoreUnit").asText()) * 1e6;
+            double ns = b.path("primaryMetric").path("score").asDouble() * nsPerUnit;
+            double errNs = err(b) * nsPerUnit;
+            long payload = payloadBytes(params);
+            line(String.format(Locale.ROOT, "| %s | %s | %.0f ± %.0f | %s | %s |", name, shape, ns, errNs,
+                    Fmt.significant(1e9 / ns), payload > 0 ? Fmt.significant(payload / (ns / 1e9) / (1 << 20)) : "–"));
+        }
+        line("");
+    }
+
+    /** Bytes one chain of a VirtqueueBenchmark carries: "4x4096" is 16384, frameBytes 1514 is 1514. */
+    static long payloadBytes(JsonNode params) {
+        if (params.has("frameBytes")) {
+            return params.path("frameBytes").asLong();
+        }
+        String chain = params.path("chain").asText().replace("indirect-", "");
+        String[] parts = chain.split("x");
+        try {
+            return parts.length == 2 ? Long.parseLong(parts[0]) * Long.parseLong(parts[1]) : 0;
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
     private void memory(JsonNode memory, KvmFlavour boot) {
         line("## 6. Host memory per running hello arrow (" + boot.tag() + ")");
         line("");
@@ -588,7 +647,7 @@ public final class Report {
         line("## Method, settings and caveats");
         line("");
         line("- `scripts/bench` builds the benchmarks jar (`benchmarks/target/benchmarks.jar`, with the C programs in"
-                + " `benchmarks/target/bin`), runs the host part (JMH `ExitLoopBenchmark` and `InitramfsBenchmark`), then"
+                + " `benchmarks/target/bin`), runs the host part (JMH `ExitLoopBenchmark`, `InitramfsBenchmark`, `VirtqueueBenchmark`), then"
                 + " `scripts/lab-bench` (directly where the host's KVM boots Linux, else in one lab session,"
                 + " `scripts/kvm-lab`, taken under the lab lock so that no other lab runs meanwhile): JMH"
                 + " `ArrowBootBenchmark`, `PeerComparison` (Arrow and QEMU interleaved), `MemoryPerArrow`,"

@@ -31,7 +31,8 @@ class PasstThroughputTest {
         String line = new BufferedReader(new InputStreamReader(tcpBench.getInputStream(), StandardCharsets.US_ASCII)).readLine();
         assertThat(line).isEqualTo("listening " + port);
         watchdog = Executors.newSingleThreadScheduledExecutor();
-        bench = new PasstThroughput(port, tcpBench.pid(), ProcessCpu.ticksPerSecond(), Duration.ofSeconds(20), watchdog);
+        bench = new PasstThroughput(port, tcpBench.pid(), ProcessCpu.ticksPerSecond(), Duration.ofSeconds(20), watchdog,
+                Map::of);
     }
 
     @AfterEach
@@ -51,13 +52,20 @@ class PasstThroughputTest {
             assertThat((Long) t.get("nanos")).isPositive();
             assertThat((Long) t.get("timedBytes")).isBetween(1L, bytes);
             assertThat((Long) t.get("clientThreadCpuNanos")).isPositive();
-            assertThat(t).containsKeys("jvmCpu", "passtCpu");
+            assertThat(t).containsKeys("jvmCpu", "passtCpu", "vmExits");
+            assertThat((Map<?, ?>) t.get("jvmThreadCpuNanos")).as("this JVM's threads that used CPU").isNotEmpty();
         }
         assertThat(in).containsEntry("direction", "host-to-guest");
         assertThat(out).containsEntry("direction", "guest-to-host");
         bench.quit();
         assertThat(tcpBench.waitFor(10, TimeUnit.SECONDS)).isTrue();
         assertThat(tcpBench.exitValue()).isZero();
+    }
+
+    @Test
+    void exitsAreGivenPerMebibyte() {
+        assertThat(PasstThroughput.perMib(Map.of("mmio-read", 30L), 2 << 20)).isEqualTo("{mmio-read=15.0}");
+        assertThat(PasstThroughput.perMib(Map.of(), 0)).isEqualTo("{}");
     }
 
     @Test

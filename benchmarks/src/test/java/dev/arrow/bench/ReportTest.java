@@ -36,7 +36,9 @@ class ReportTest {
                 jmh("dev.arrow.bench.ExitLoopBenchmark.arrowVmm", "\"writes\":\"100000\"", "us/op", 2_009_990, 2_000_000),
                 jmh("dev.arrow.bench.ExitLoopBenchmark.cIoctlLoop", "\"writes\":\"1\"", "us/op", 5_000),
                 jmh("dev.arrow.bench.ExitLoopBenchmark.cIoctlLoop", "\"writes\":\"100000\"", "us/op", 1_004_995),
-                jmh("dev.arrow.bench.InitramfsBenchmark.assemble", "\"appMiB\":\"50\"", "ms/op", 100)) + "]");
+                jmh("dev.arrow.bench.InitramfsBenchmark.assemble", "\"appMiB\":\"50\"", "ms/op", 100),
+                jmh("dev.arrow.bench.VirtqueueBenchmark.popAndReturn", "\"chain\":\"4x4096\"", "ns/op", 200),
+                jmh("dev.arrow.bench.VirtqueueBenchmark.netTransmit", "\"frameBytes\":\"65536\"", "ns/op", 1000)) + "]");
         Files.writeString(r.resolve("peer.json"), "{\"kernel\":\"/k/vmlinux\",\"commandLine\":\"console=ttyS0\","
                 + "\"initramfsBytes\":93868,\"memoryMiB\":64,\"qemuCommand\":\"qemu-system-x86_64 -M microvm\",\"kvmDebugfs\":true,"
                 + "\"runs\":[{\"iteration\":0,\"warmup\":true,\"arrowFirst\":true,\"arrow\":{},\"qemu\":{},\"ratioArrowToQemu\":9},"
@@ -65,6 +67,9 @@ class ReportTest {
         assertThat(text).contains("**Per exit: Arrow 19.95 µs, C 10.00 µs, ratio Arrow/C 1.995**");
         assertThat(text).contains("| exits | 3000 | 6000 | 0.50 |", "| io_exits | 330 | 450 | 0.73 |");
         assertThat(text).contains("| 50 MiB | 100.00 ± 0.50 | 500 |");
+        // 16 KiB per 200 ns = 78.1 GiB/s; 64 KiB per 1000 ns = 62.5 GiB/s
+        assertThat(text).contains("## 9. Virtqueue device side", "| popAndReturn | 4x4096 | 200 ± 1 | 5000000 | 78125 |",
+                "| netTransmit | header + 65536-byte frame | 1000 ± 1 | 1000000 | 62500 |");
         assertThat(text).contains("## 6. Host memory per running hello arrow (KVM not recorded)", "Not measured in this run");
         BufferedImage image = ImageIO.read(png.toFile());
         assertThat(image.getWidth()).isEqualTo(1400);

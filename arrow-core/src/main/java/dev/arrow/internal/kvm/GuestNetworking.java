@@ -36,12 +36,13 @@ final class GuestNetworking implements AutoCloseable {
     static Optional<GuestNetworking> open(Net net) {
         try {
             if (net instanceof Net.User user) {
-                GuestNetwork plan = GuestNetwork.userMode();
+                GuestNetwork plan = GuestNetwork.userMode().withMtu(PasstBackend.GUEST_MTU);
                 List<PortMapping> forwards = user.forwards().stream().map(GuestNetworking::mapping).toList();
                 return Optional.of(new GuestNetworking(plan, PasstBackend.start(PasstBackend.Options.of(plan, forwards))));
             }
             if (net instanceof Net.Tap tap) {
-                GuestNetwork plan = GuestNetwork.userMode().withMac(MacAddress.randomLocal());
+                GuestNetwork plan = GuestNetwork.userMode().withMac(MacAddress.randomLocal())
+                        .withMtu(TapBackend.hostMtu(tap.name()));
                 return Optional.of(new GuestNetworking(plan, TapBackend.open(tap.name())));
             }
             return Optional.empty();

@@ -139,7 +139,8 @@ final class KvmSession implements MicroVmSession {
         }
         Map<String, Long> exits = new TreeMap<>();
         running.exitCounts().forEach((kind, count) -> exits.put(kindName(kind), count));
-        return Optional.of(new VmStatistics(exits, running.residentGuestBytes(), memoryBytes));
+        return Optional.of(new VmStatistics(exits, running.residentGuestBytes(), memoryBytes,
+                running.serialOutputBytes()));
     }
 
     static String kindName(ExitKind kind) {

@@ -115,6 +115,7 @@ public final class Serial8250 implements BusDevice {
     private int rxCount;
     private boolean inputBlocked;
     private long droppedOutputBytes;
+    private long transmittedBytes;
     private boolean outputFailureLogged;
 
     public Serial8250(InterruptTrigger interrupt, OutputStream output) {
@@ -183,6 +184,11 @@ public final class Serial8250 implements BusDevice {
     /** Bytes the output stream refused (its write threw). */
     public synchronized long droppedOutputBytes() {
         return droppedOutputBytes;
+    }
+
+    /** Bytes the guest transmitted (outside loopback), whether or not the output stream took them. */
+    public synchronized long transmittedBytes() {
+        return transmittedBytes;
     }
 
     private int readRegister(long offset) {
@@ -271,6 +277,7 @@ public final class Serial8250 implements BusDevice {
                 overrun = true;
             }
         } else {
+            transmittedBytes++;
             try {
                 output.write(value);
                 output.flush();

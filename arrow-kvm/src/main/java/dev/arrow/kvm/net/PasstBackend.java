@@ -51,6 +51,14 @@ public final class PasstBackend implements NetworkBackend {
     private static final Logger LOG = LoggerFactory.getLogger(PasstBackend.class);
 
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * The MTU a guest on passt should use: 65520, the one pasta gives its namespaces. passt takes
+     * the guest's frames whole, whatever their size up to 64 KiB, and writes their payload to host
+     * sockets; it sizes the TCP segments it sends the guest by the MSS the guest announced, so a
+     * large MTU means one frame (and one round of virtio notifications) per 64 KiB segment instead
+     * of 45 at 1500.
+     */
+    public static final int GUEST_MTU = 65520;
     /** Where passt is looked for after the PATH. */
     static final List<Path> STANDARD_DIRS = List.of(Path.of("/usr/bin"), Path.of("/usr/sbin"), Path.of("/usr/local/bin"),
             Path.of("/usr/local/sbin"), Path.of("/bin"), Path.of("/sbin"));

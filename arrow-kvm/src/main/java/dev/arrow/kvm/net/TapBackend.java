@@ -103,6 +103,26 @@ public final class TapBackend implements NetworkBackend {
         }
     }
 
+    /**
+     * The MTU of host network interface {@code name} (from /sys/class/net), which a guest on that
+     * TAP should use too; {@link GuestNetwork#DEFAULT_MTU} when it cannot be read or is out of range.
+     */
+    public static int hostMtu(String name) {
+        checkName(name);
+        Path file = SYS_CLASS_NET.resolve(name).resolve("mtu");
+        try {
+            int mtu = Integer.parseInt(Files.readString(file).trim());
+            if (mtu >= GuestNetwork.MIN_MTU && mtu <= GuestNetwork.MAX_MTU) {
+                return mtu;
+            }
+            LOG.warn("{} says MTU {}, outside {}..{}; using {}", file, mtu, GuestNetwork.MIN_MTU, GuestNetwork.MAX_MTU,
+                    GuestNetwork.DEFAULT_MTU);
+        } catch (IOException | NumberFormatException e) {
+            LOG.debug("cannot read {}: {}; using MTU {}", file, e.toString(), GuestNetwork.DEFAULT_MTU);
+        }
+        return GuestNetwork.DEFAULT_MTU;
+    }
+
     static void checkName(String name) {
         Objects.requireNonNull(name, "TAP device name");
         byte[] bytes = name.getBytes(StandardCharsets.UTF_8);

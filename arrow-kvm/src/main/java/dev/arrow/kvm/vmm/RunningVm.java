@@ -43,7 +43,7 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final BuildResources resources;
     private final MmapGuestMemory memory;
-    private Serial8250 serial;
+    private volatile Serial8250 serial;
     private VirtioDevices virtio;
     private ScheduledExecutorService prober;
     private long[] lastExitCounts;
@@ -146,6 +146,12 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
      */
     public long residentGuestBytes() {
         return memory.residentBytes();
+    }
+
+    /** Bytes the guest has written to its serial port so far (0 before the port is attached). */
+    public long serialOutputBytes() {
+        Serial8250 s = serial;
+        return s == null ? 0 : s.transmittedBytes();
     }
 
     /**

@@ -346,6 +346,17 @@ class Serial8250Test {
         u.write(RBR_THR_DLL, new byte[] {'a'});
         u.write(RBR_THR_DLL, new byte[] {'b'});
         assertThat(u.droppedOutputBytes()).isEqualTo(2);
+        assertThat(u.transmittedBytes()).as("transmitted, though the stream refused them").isEqualTo(2);
+    }
+
+    @Test
+    void transmittedBytesAreCountedButLoopbackIsNot() {
+        out(RBR_THR_DLL, 'x');
+        out(RBR_THR_DLL, 'y');
+        out(MCR, MCR_LOOP);
+        out(RBR_THR_DLL, 'z');
+        assertThat(uart.transmittedBytes()).isEqualTo(2);
+        assertThat(out.toByteArray()).containsExactly('x', 'y');
     }
 
     @Test

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.HeapGuestMemory;
 import dev.arrow.kvm.net.MacAddress;
-import dev.arrow.kvm.net.FakeBackend;
+import dev.arrow.kvm.net.testing.FakeBackend;
 import dev.arrow.kvm.net.NetworkBackend;
 import dev.arrow.kvm.virtio.console.ConsolePort;
 import dev.arrow.kvm.virtio.console.VirtioConsole;

@@ -200,6 +200,8 @@ public final class VirtioNet implements VirtioDevice {
         context = null;
         dropHeldChain();
         backend.close();
+        LOG.debug("{} closed: received {} frames ({} dropped), transmitted {} ({} dropped, {} pauses for back-pressure)",
+                this, rxFrames, rxDropped, txFrames, txDropped, txPauses);
     }
 
     // ---- statistics (read under the transport's lock or after close) ----

@@ -1,11 +1,13 @@
-package dev.arrow.kvm.net;
+package dev.arrow.kvm.net.testing;
 
+import dev.arrow.kvm.net.FrameInbox;
+import dev.arrow.kvm.net.NetworkBackend;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A network backend for device tests and the device fuzz test, driven by the test's thread:
+ * A network backend for device tests, the device fuzz test and benchmarks, driven by the caller's thread:
  * frames "from the network" go into a real {@link FrameInbox} ({@link #receive}), sent frames are
  * checked against the {@link NetworkBackend#send} contract, counted and (unless
  * {@link #keepSent} is off) recorded. The test can refuse sends, take away and give back send room

@@ -1,0 +1,7 @@
+/**
+ * The host side of a guest NIC, simulated in Java: {@link dev.arrow.kvm.net.testing.FakeBackend},
+ * a network backend whose frames the caller queues and whose sent frames it records. Shared by unit
+ * tests, fuzz tests and benchmarks (with {@link dev.arrow.kvm.virtio.testing} for the driver side);
+ * it lives in main sources so that other modules can use it. Never used by the VMM itself.
+ */
+package dev.arrow.kvm.net.testing;
