@@ -6,6 +6,8 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import com.sun.net.httpserver.HttpServer;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,9 +20,14 @@ import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -79,6 +86,63 @@ class NetworkBootTest {
                 assertThat(p.waitFor()).isZero();
                 assertThat(out).isEqualTo("pong\n");
             }
+        }
+    }
+
+    /**
+     * Four MiB each way between a guest and an HTTP server on the host's loopback, byte-exact (MD5 on
+     * both sides), with the guest's MTU the one Arrow sets for passt: frames of up to 64 KiB, and
+     * sends faster than passt takes them, so transmit back-pressure comes into play.
+     */
+    @Test
+    void fourMebibytesEachWayArriveByteExactAtMtu65520() throws Exception {
+        byte[] blob = new byte[4 << 20];
+        new Random(7).nextBytes(blob);
+        AtomicReference<String> uploaded = new AtomicReference<>();
+        HttpServer server = HttpServer.create(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4);
+        server.createContext("/blob", exchange -> {
+            exchange.sendResponseHeaders(200, blob.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(blob);
+            }
+        });
+        server.createContext("/upload", exchange -> {
+            byte[] body = exchange.getRequestBody().readAllBytes();
+            uploaded.set(md5(body));
+            byte[] answer = (body.length + " bytes\n").getBytes(StandardCharsets.US_ASCII);
+            exchange.sendResponseHeaders(200, answer.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(answer);
+            }
+        });
+        server.start();
+        try {
+            String base = "http://10.0.2.2:" + server.getAddress().getPort();
+            String script = "cat /sys/class/net/eth0/mtu"
+                    + " && wget -q -O /tmp/down " + base + "/blob && md5sum /tmp/down"
+                    + " && head -c 4194304 /dev/urandom > /tmp/up && md5sum /tmp/up"
+                    + " && wget -q -O - --post-file=/tmp/up " + base + "/upload";
+            try (ArrowProcess p = Arrow.of(BUSYBOX).args("sh", "-c", script).memory(128, MiB).net(Net.user()).start()) {
+                String[] lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n");
+                assertThat(p.waitFor()).as("the guest's script, output %s", String.join(" | ", lines)).isZero();
+                assertThat(lines).hasSize(4);
+                assertThat(lines[0]).as("eth0's MTU").isEqualTo("65520");
+                assertThat(lines[1]).as("what the guest downloaded").isEqualTo(md5(blob) + "  /tmp/down");
+                assertThat(lines[2]).endsWith("  /tmp/up");
+                assertThat(uploaded.get()).as("what the host received").isEqualTo(lines[2].split(" ")[0]);
+                assertThat(lines[3]).isEqualTo((4 << 20) + " bytes");
+            }
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    private static String md5(byte[] data) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(data));
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
         }
     }
 
