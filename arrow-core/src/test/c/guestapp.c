@@ -17,6 +17,8 @@
  *                           getrandom(GRND_RANDOM) took, how long reading 32 bytes of
  *                           /dev/random took, and entropy_avail
  *   guestapp term-exit N    prints "waiting", waits for SIGTERM, prints "terminating", exits N
+ *   guestapp udp-echo PORT  binds UDP PORT, prints "listening", sends the first datagram back to
+ *                           its sender, prints "echoed: TEXT", exits 0
  *
  * pattern(i, s) = ((uint32_t) i * 2654435761) >> 24 ^ (s * 0x5a), as a byte.
  */
@@ -28,7 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,6 +133,29 @@ static int entropy(void) {
     return 0;
 }
 
+static int udp_echo(int port) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short) port),
+                               .sin_addr.s_addr = htonl(INADDR_ANY)};
+    if (fd < 0 || bind(fd, (struct sockaddr *) &addr, sizeof addr) != 0) {
+        fprintf(stderr, "udp-echo: cannot bind port %d: %s\n", port, strerror(errno));
+        return 3;
+    }
+    printf("listening\n");
+    fflush(stdout);
+    char buf[2048];
+    struct sockaddr_in from;
+    socklen_t from_len = sizeof from;
+    ssize_t n = recvfrom(fd, buf, sizeof buf - 1, 0, (struct sockaddr *) &from, &from_len);
+    if (n < 0 || sendto(fd, buf, (size_t) n, 0, (struct sockaddr *) &from, from_len) != n) {
+        fprintf(stderr, "udp-echo: %s\n", strerror(errno));
+        return 4;
+    }
+    buf[n] = '\0';
+    printf("echoed: %s\n", buf);
+    return 0;
+}
+
 static volatile sig_atomic_t terminated;
 
 static void on_term(int sig) {
@@ -189,6 +216,7 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "streams") == 0 && argc > 2) return streams(atol(argv[2]));
     if (strcmp(mode, "echo") == 0) return echo();
     if (strcmp(mode, "entropy") == 0) return entropy();
+    if (strcmp(mode, "udp-echo") == 0 && argc > 2) return udp_echo(atoi(argv[2]));
     if (strcmp(mode, "term-exit") == 0 && argc > 2) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);

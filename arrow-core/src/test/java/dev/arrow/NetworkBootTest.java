@@ -8,14 +8,19 @@ import org.junit.jupiter.api.Timeout;
 
 import com.sun.net.httpserver.HttpServer;
 
+import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
 import java.net.HttpURLConnection;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,6 +29,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -121,7 +127,8 @@ class NetworkBootTest {
             String base = "http://10.0.2.2:" + server.getAddress().getPort();
             String script = "cat /sys/class/net/eth0/mtu"
                     + " && wget -q -O /tmp/down " + base + "/blob && md5sum /tmp/down"
-                    + " && head -c 4194304 /dev/urandom > /tmp/up && md5sum /tmp/up"
+                    // busybox wget sends a --post-file up to its first NUL byte: random bytes without NULs
+                    + " && head -c 4194304 /dev/urandom | tr '\\000' '\\001' > /tmp/up && md5sum /tmp/up"
                     + " && wget -q -O - --post-file=/tmp/up " + base + "/upload";
             try (ArrowProcess p = Arrow.of(BUSYBOX).args("sh", "-c", script).memory(128, MiB).net(Net.user()).start()) {
                 String[] lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n");
@@ -130,11 +137,43 @@ class NetworkBootTest {
                 assertThat(lines[0]).as("eth0's MTU").isEqualTo("65520");
                 assertThat(lines[1]).as("what the guest downloaded").isEqualTo(md5(blob) + "  /tmp/down");
                 assertThat(lines[2]).endsWith("  /tmp/up");
+                assertThat(lines[3]).as("bytes the host received").isEqualTo((4 << 20) + " bytes");
                 assertThat(uploaded.get()).as("what the host received").isEqualTo(lines[2].split(" ")[0]);
-                assertThat(lines[3]).isEqualTo((4 << 20) + " bytes");
             }
         } finally {
             server.stop(0);
+        }
+    }
+
+    @Test
+    void aUdpForwardCarriesADatagramToTheGuestAndItsAnswerBack() throws Exception {
+        int hostPort;
+        try (DatagramSocket probe = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            hostPort = probe.getLocalPort();
+        }
+        byte[] payload = "ping over udp".getBytes(StandardCharsets.US_ASCII);
+        try (ArrowProcess p = Arrow.of(BootTestSupport.guestApp()).args("udp-echo", "5353").memory(64, MiB)
+                .net(Net.user().forwardUdp(hostPort, 5353)).start();
+             DatagramSocket socket = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII));
+            assertThat(out.readLine()).isEqualTo("listening");
+            socket.setSoTimeout(2000);
+            DatagramPacket answer = new DatagramPacket(new byte[100], 100);
+            Instant deadline = Instant.now().plusSeconds(60);
+            boolean answered = false;
+            while (!answered && Instant.now().isBefore(deadline)) { // a datagram may be lost: send again
+                socket.send(new DatagramPacket(payload, payload.length, InetAddress.getLoopbackAddress(), hostPort));
+                try {
+                    socket.receive(answer);
+                    answered = true;
+                } catch (SocketTimeoutException e) {
+                    // not yet
+                }
+            }
+            assertThat(answered).as("an answer through the forwarded UDP port within 60 s").isTrue();
+            assertThat(Arrays.copyOf(answer.getData(), answer.getLength())).isEqualTo(payload);
+            assertThat(out.readLine()).isEqualTo("echoed: ping over udp");
+            assertThat(p.waitFor()).isZero();
         }
     }
 
