@@ -2,7 +2,11 @@ package dev.arrow.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The RESULTS.md section on TCP throughput through passt ({@link PasstThroughput}'s {@code net.json}):
@@ -34,9 +38,12 @@ final class PasstSection {
      * @param guestNanos   the part of it KVM accounted as guest time
      * @param clientNanos  the part of it this harness's socket thread used
      * @param passtNanos   passt's user + system time
+     * @param threadNanos  the JVM's CPU time by thread name (the harness's top threads per transfer, summed)
+     * @param exits        the VMM's exits by kind
      */
     record DirectionFigures(List<Double> mibPerSecond, long bytes, long jvmNanos, long guestNanos, long clientNanos,
-                            long passtNanos, int transfers, int incomplete) {
+                            long passtNanos, int transfers, int incomplete, Map<String, Long> threadNanos,
+                            Map<String, Long> exits) {
         static DirectionFigures of(JsonNode net, String direction) {
             List<Double> rates = new ArrayList<>();
             long bytes = 0;
@@ -46,6 +53,8 @@ final class PasstSection {
             long passt = 0;
             int n = 0;
             int incomplete = 0;
+            Map<String, Long> threads = new HashMap<>();
+            Map<String, Long> exits = new TreeMap<>();
             for (JsonNode t : net.path("transfers")) {
                 if (t.path("warmup").asBoolean() || !direction.equals(t.path("direction").asText())) {
                     continue;
@@ -60,8 +69,10 @@ final class PasstSection {
                 guest += t.path("jvmCpu").path("guestNanos").asLong();
                 client += t.path("clientThreadCpuNanos").asLong();
                 passt += t.path("passtCpu").path("userNanos").asLong() + t.path("passtCpu").path("systemNanos").asLong();
+                t.path("jvmThreadCpuNanos").fields().forEachRemaining(e -> threads.merge(e.getKey(), e.getValue().asLong(), Long::sum));
+                t.path("vmExits").fields().forEachRemaining(e -> exits.merge(e.getKey(), e.getValue().asLong(), Long::sum));
             }
-            return new DirectionFigures(rates, bytes, jvm, guest, client, passt, n, incomplete);
+            return new DirectionFigures(rates, bytes, jvm, guest, client, passt, n, incomplete, threads, exits);
         }
 
         double jvmPerGib() {
@@ -70,6 +81,26 @@ final class PasstSection {
 
         double passtPerGib() {
             return Rates.secondsPerGib(passtNanos, bytes);
+        }
+
+        /** The JVM's threads by CPU time, largest first, at most {@code limit}: "name 1.23, ..." in s/GiB. */
+        String threadsPerGib(int limit) {
+            List<Map.Entry<String, Long>> sorted = new ArrayList<>(threadNanos.entrySet());
+            sorted.sort(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()));
+            StringBuilder sb = new StringBuilder();
+            for (Map.Entry<String, Long> e : sorted.subList(0, Math.min(limit, sorted.size()))) {
+                sb.append(sb.length() == 0 ? "" : ", ").append('`').append(e.getKey()).append("` ")
+                        .append(Fmt.number(Rates.secondsPerGib(e.getValue(), bytes), 1));
+            }
+            return sb.toString();
+        }
+
+        /** VMM exits per MiB by kind: "mmio-read 13.9, mmio-write 14.0". */
+        String exitsPerMib() {
+            StringBuilder sb = new StringBuilder();
+            exits.forEach((kind, n) -> sb.append(sb.length() == 0 ? "" : ", ").append(kind).append(' ')
+                    .append(Fmt.number(n / (bytes / Rates.MIB), 1)));
+            return sb.toString();
         }
     }
 
@@ -85,7 +116,7 @@ final class PasstSection {
         line("`PasstThroughput`: one arrow of `tcp-bench` (src/main/c/tcp-bench.c, " + net.path("guestMemoryMiB").asInt()
                 + " MiB, 1 vCPU) with `Net.user().forward(" + net.path("hostPort").asInt() + ", " + net.path("guestPort").asInt()
                 + ")`; the harness connects to the forwarded port on the host's loopback, so every byte crosses passt"
-                + " and the VMM's virtio-net. Host → guest: the host sends, the guest counts and answers with its count"
+                + " and the VMM's virtio-net (guest MTU 65520, as Arrow sets it for passt). Host → guest: the host sends, the guest counts and answers with its count"
                 + " (timed from the first byte sent to that answer); guest → host: the guest sends, the host reads (timed"
                 + " from the first byte received to the last). Each transfer stops at " + Fmt.bytes(maxBytes)
                 + " or " + net.path("maxSeconds").asInt() + " s, whichever comes first, after one warm-up transfer of "
@@ -107,6 +138,14 @@ final class PasstSection {
                     + Fmt.number(Rates.secondsPerGib(f.clientNanos, f.bytes), 2) + " | "
                     + Fmt.number(f.passtPerGib(), 2) + " | "
                     + Fmt.number(Rates.secondsPerGib(f.jvmNanos + f.passtNanos, f.bytes), 2) + " |");
+        }
+        line("");
+        for (String[] d : DIRECTIONS) {
+            DirectionFigures f = DirectionFigures.of(net, d[0]);
+            if (f.bytes > 0 && !f.threadNanos.isEmpty()) {
+                line("- " + d[1] + ", the JVM's CPU by thread (s/GiB): " + f.threadsPerGib(6) + "; VMM exits per MiB: "
+                        + (f.exits.isEmpty() ? "not recorded" : f.exitsPerMib()) + ".");
+            }
         }
         line("");
         line("passt: `" + net.path("passtCommand").asText() + "`.");

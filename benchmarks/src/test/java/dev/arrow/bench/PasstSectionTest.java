@@ -18,7 +18,9 @@ class PasstSectionTest {
                {"direction":"host-to-guest","round":0,"warmup":false,"requestedBytes":67108864,"bytes":67108864,
                 "complete":true,"timedBytes":67108864,"nanos":4000000000,
                 "jvmCpu":{"userNanos":3000000000,"systemNanos":1000000000,"guestNanos":2000000000},
-                "passtCpu":{"userNanos":500000000,"systemNanos":1500000000,"guestNanos":0},"clientThreadCpuNanos":500000000},
+                "passtCpu":{"userNanos":500000000,"systemNanos":1500000000,"guestNanos":0},"clientThreadCpuNanos":500000000,
+                "jvmThreadCpuNanos":{"arrow-vm1-vcpu0":2500000000,"C2 CompilerThre":1000000000},
+                "vmExits":{"mmio-read":640,"mmio-write":64}},
                {"direction":"guest-to-host","round":0,"warmup":false,"requestedBytes":67108864,"bytes":33554432,
                 "complete":false,"timedBytes":33554432,"nanos":4000000000,
                 "jvmCpu":{"userNanos":600000000,"systemNanos":400000000,"guestNanos":250000000},
@@ -35,6 +37,15 @@ class PasstSectionTest {
         assertThat(md).contains("| guest → host | 1 (1 stopped by the time limit) | 32.0 | 8.00 (8.00–8.00) | 32.00 | 8.00 | 4.00 | 16.00 | 48.00 |");
         assertThat(md).contains("`Net.user().forward(40001, 5201)`", "64 MiB or 20 s", "1/100 s",
                 "Figures on hardware KVM (AMD-V, kvm_amd).", "passt: `/usr/bin/passt --foreground`");
+    }
+
+    @Test
+    void breaksTheJvmsCpuDownByThreadAndCountsExitsPerMib() throws Exception {
+        String md = PasstSection.render("8", Json.MAPPER.readTree(NET), HARDWARE);
+        // 2.5 s for 1/16 GiB = 40 s/GiB, 1 s = 16; 640 exits / 64 MiB = 10 per MiB
+        assertThat(md).contains("- host → guest, the JVM's CPU by thread (s/GiB): `arrow-vm1-vcpu0` 40.0, `C2 CompilerThre` 16.0;"
+                + " VMM exits per MiB: mmio-read 10.0, mmio-write 1.0.");
+        assertThat(md).doesNotContain("- guest → host, the JVM's CPU"); // that transfer recorded no threads
     }
 
     @Test
