@@ -22,6 +22,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URL;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -174,6 +175,27 @@ class NetworkBootTest {
             assertThat(Arrays.copyOf(answer.getData(), answer.getLength())).isEqualTo(payload);
             assertThat(out.readLine()).isEqualTo("echoed: ping over udp");
             assertThat(p.waitFor()).isZero();
+        }
+    }
+
+    /**
+     * The guest resolves a name through passt's DNS forwarder (10.0.2.3 in the guest's resolv.conf,
+     * forwarded to the host's first resolver). Where the host itself cannot resolve the name, the
+     * guest cannot either: the test is then skipped and says so.
+     */
+    @Test
+    void theGuestResolvesANameThroughTheHostsResolver() throws Exception {
+        String name = "deb.debian.org";
+        try {
+            InetAddress.getByName(name);
+        } catch (UnknownHostException e) {
+            assumeTrue(false, "this host cannot resolve " + name + " itself (" + e.getMessage() + "): no DNS to forward");
+        }
+        try (ArrowProcess p = Arrow.of(BUSYBOX).args("nslookup", name).memory(64, MiB).net(Net.user()).start()) {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor()).as("nslookup's status, output:%n%s", out).isZero();
+            assertThat(out).contains("10.0.2.3").containsPattern("Name:\\s+" + name.replace(".", "\\."))
+                    .containsPattern("Address:\\s+\\d+\\.\\d+\\.\\d+\\.\\d+");
         }
     }
 

@@ -13,6 +13,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -150,6 +151,49 @@ class PasstBackendTest {
             host.receive(p);
             assertThat(new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII)).isEqualTo("hello host");
         }
+    }
+
+    /**
+     * A DNS query to the plan's resolver address (10.0.2.3) is answered by the host's resolver
+     * through passt. Where the host itself cannot resolve the name (the lab has no network), the
+     * test is skipped and says so.
+     */
+    @Test
+    void aDnsQueryToThePlansResolverIsAnsweredByTheHostsResolver() throws Exception {
+        String name = "deb.debian.org";
+        try {
+            InetAddress.getByName(name);
+        } catch (UnknownHostException e) {
+            assumeTrue(false, "this host cannot resolve " + name + " itself (" + e.getMessage() + "): no DNS to forward");
+        }
+        start(List.of());
+        MacAddress passt = arpGateway();
+        Inet4Address resolver = PLAN.dns().get(0);
+        backend.send(ByteBuffer.wrap(TestFrames.udp(GUEST_MAC, passt, GUEST, resolver, 40053, 53, dnsQuery(0x4152, name))));
+        byte[] f = frames.await(x -> TestFrames.ipProtocol(x) == TestFrames.PROTO_UDP && TestFrames.sourcePort(x) == 53,
+                WAIT, "DNS answer from " + resolver.getHostAddress());
+        assertThat(TestFrames.ipSource(f)).isEqualTo(resolver.getHostAddress());
+        assertThat(TestFrames.destinationPort(f)).isEqualTo(40053);
+        byte[] answer = TestFrames.udpPayload(f);
+        assertThat(((answer[0] & 0xff) << 8) | (answer[1] & 0xff)).as("the query's id").isEqualTo(0x4152);
+        assertThat(answer[2] & 0x80).as("QR: a response").isNotZero();
+        assertThat(answer[3] & 0x0f).as("RCODE").isZero();
+        assertThat(((answer[6] & 0xff) << 8) | (answer[7] & 0xff)).as("answers").isPositive();
+    }
+
+    /** A recursive DNS query for the A record of {@code name}. */
+    static byte[] dnsQuery(int id, String name) {
+        ByteBuffer b = ByteBuffer.allocate(512);
+        b.putShort((short) id).putShort((short) 0x0100).putShort((short) 1).putShort((short) 0).putShort((short) 0)
+                .putShort((short) 0);
+        for (String label : name.split("\\.")) {
+            byte[] l = label.getBytes(StandardCharsets.US_ASCII);
+            b.put((byte) l.length).put(l);
+        }
+        b.put((byte) 0).putShort((short) 1).putShort((short) 1); // QTYPE A, QCLASS IN
+        byte[] out = new byte[b.position()];
+        b.flip().get(out);
+        return out;
     }
 
     @Test
