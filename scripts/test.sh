@@ -76,7 +76,7 @@ else
     musl-gcc -static -Os -o "$lab/root/init" scripts/lab/kvm-check-init.c &&
       (cd "$lab/root" && printf 'init\ndev\n' | cpio -o -H newc --quiet >"$lab/kvm-check.cpio") || rc4=1
     ARROW_BOOT_CLASSPATH="$reports/tier4.classpath" \
-      scripts/kvm-lab --out "$lab" --timeout "${ARROW_LAB_TIMEOUT:-1800}" -- scripts/lab-boot-tests 2>&1 | tee "$reports/tier4.log"
+      scripts/kvm-lab --out "$lab" --timeout "${ARROW_LAB_TIMEOUT:-2700}" -- scripts/lab-boot-tests 2>&1 | tee "$reports/tier4.log"
     labrc=${PIPESTATUS[0]}; [ "$rc4" = 0 ] && rc4=$labrc
     cp "$lab"/tier4/TEST-*.xml "$reports/tier4/" 2>/dev/null
     [ "$rc4" = 0 ] || note[tier4]="lab session ended with status $rc4 (see $reports/tier4.log)"
