@@ -2,7 +2,6 @@ package dev.arrow.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -86,7 +85,7 @@ final class PasstSection {
         /** The JVM's threads by CPU time, largest first, at most {@code limit}: "name 1.23, ..." in s/GiB. */
         String threadsPerGib(int limit) {
             List<Map.Entry<String, Long>> sorted = new ArrayList<>(threadNanos.entrySet());
-            sorted.sort(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()));
+            sorted.sort(ThreadCpu.LARGEST_FIRST);
             StringBuilder sb = new StringBuilder();
             for (Map.Entry<String, Long> e : sorted.subList(0, Math.min(limit, sorted.size()))) {
                 sb.append(sb.length() == 0 ? "" : ", ").append('`').append(e.getKey()).append("` ")

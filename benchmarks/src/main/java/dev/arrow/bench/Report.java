@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Writes benchmarks/RESULTS.md and the boot-timeline chart from the result files of one
@@ -444,22 +445,16 @@ public final class Report {
         line("## 4. Per-exit cost of the vCPU loop: Arrow (Java) vs C (host, " + host.tag() + ")");
         line("");
         Map<String, Map<Integer, Double>> ms = new LinkedHashMap<>();
-        List<JsonNode> all = new ArrayList<>();
-        if (hostJmh != null) {
-            for (JsonNode b : hostJmh) {
-                String name = b.path("benchmark").asText();
-                if (!name.contains("ExitLoopBenchmark.")) {
-                    continue;
-                }
-                all.add(b);
-                double scale = unitToMs(b.path("primaryMetric").path("scoreUnit").asText());
-                List<Double> raw = new ArrayList<>();
-                for (double d : raw(b)) {
-                    raw.add(d * scale);
-                }
-                ms.computeIfAbsent(name.substring(name.lastIndexOf('.') + 1), k -> new LinkedHashMap<>())
-                        .put(b.path("params").path("writes").asInt(), Stats.median(raw));
+        List<JsonNode> all = benchmarks(hostJmh, name -> name.contains("ExitLoopBenchmark."));
+        for (JsonNode b : all) {
+            String name = b.path("benchmark").asText();
+            double scale = unitToMs(b.path("primaryMetric").path("scoreUnit").asText());
+            List<Double> raw = new ArrayList<>();
+            for (double d : raw(b)) {
+                raw.add(d * scale);
             }
+            ms.computeIfAbsent(name.substring(name.lastIndexOf('.') + 1), k -> new LinkedHashMap<>())
+                    .put(b.path("params").path("writes").asInt(), Stats.median(raw));
         }
         Map<Integer, Double> java = ms.get("arrowVmm");
         Map<Integer, Double> c = ms.get("cIoctlLoop");
@@ -518,14 +513,7 @@ public final class Report {
     private void initramfs(JsonNode hostJmh, JsonNode hostEnv) {
         line("## 5. Initramfs assembly (host)");
         line("");
-        List<JsonNode> list = new ArrayList<>();
-        if (hostJmh != null) {
-            for (JsonNode b : hostJmh) {
-                if (b.path("benchmark").asText().endsWith("InitramfsBenchmark.assemble")) {
-                    list.add(b);
-                }
-            }
-        }
+        List<JsonNode> list = benchmarks(hostJmh, name -> name.endsWith("InitramfsBenchmark.assemble"));
         if (list.isEmpty()) {
             line("Not measured in this run (missing `host-jmh.json`).");
             line("");
@@ -551,14 +539,7 @@ public final class Report {
     private void virtqueue(JsonNode hostJmh, JsonNode hostEnv) {
         line("## 9. Virtqueue device side, driver simulated (host, no VM)");
         line("");
-        List<JsonNode> list = new ArrayList<>();
-        if (hostJmh != null) {
-            for (JsonNode b : hostJmh) {
-                if (b.path("benchmark").asText().contains("VirtqueueBenchmark.")) {
-                    list.add(b);
-                }
-            }
-        }
+        List<JsonNode> list = benchmarks(hostJmh, name -> name.contains("VirtqueueBenchmark."));
         if (list.isEmpty()) {
             line("Not measured in this run (no `VirtqueueBenchmark` in `host-jmh.json`).");
             line("");
@@ -597,11 +578,9 @@ public final class Report {
         if (params.has("frameBytes")) {
             return params.path("frameBytes").asLong();
         }
-        String chain = params.path("chain").asText().replace("indirect-", "");
-        String[] parts = chain.split("x");
         try {
-            return parts.length == 2 ? Long.parseLong(parts[0]) * Long.parseLong(parts[1]) : 0;
-        } catch (NumberFormatException e) {
+            return VirtqueueBenchmark.ChainShape.parse(params.path("chain").asText()).payloadBytes();
+        } catch (IllegalArgumentException e) {
             return 0;
         }
     }
@@ -705,6 +684,19 @@ public final class Report {
             }
         }
         return v;
+    }
+
+    /** The results in a JMH JSON file (null: none) whose benchmark name passes {@code wanted}, in order. */
+    private static List<JsonNode> benchmarks(JsonNode jmh, Predicate<String> wanted) {
+        List<JsonNode> list = new ArrayList<>();
+        if (jmh != null) {
+            for (JsonNode b : jmh) {
+                if (wanted.test(b.path("benchmark").asText())) {
+                    list.add(b);
+                }
+            }
+        }
+        return list;
     }
 
     private static double err(JsonNode b) {

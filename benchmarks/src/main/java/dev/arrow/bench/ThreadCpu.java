@@ -21,6 +21,9 @@ import java.util.Map;
  * @param byThread thread id and name ({@code "4711 arrow-vcpu-0"}) to its CPU time so far
  */
 record ThreadCpu(Map<String, ProcessCpu> byThread) {
+    /** Thread names by CPU time, largest first (ties by name). */
+    static final Comparator<Map.Entry<String, Long>> LARGEST_FIRST =
+            Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey());
 
     /** A reading of every thread of process {@code pid} now (threads that end meanwhile are left out). */
     static ThreadCpu read(long pid, long ticksPerSecond) throws IOException {
@@ -54,7 +57,7 @@ record ThreadCpu(Map<String, ProcessCpu> byThread) {
             }
         }
         List<Map.Entry<String, Long>> sorted = new ArrayList<>(byName.entrySet());
-        sorted.sort(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()));
+        sorted.sort(LARGEST_FIRST);
         if (sorted.size() <= limit) {
             return sorted;
         }

@@ -51,6 +51,33 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(1)
 public class VirtqueueBenchmark {
 
+    /**
+     * A chain shape as {@link Queue#chain} names it: {@code COUNTxBYTES} descriptors, in the
+     * descriptor table or ({@code indirect-COUNTxBYTES}) through an indirect table.
+     */
+    record ChainShape(boolean indirect, int count, int bytes) {
+        private static final String INDIRECT = "indirect-";
+
+        /** @throws IllegalArgumentException for a name not of that form */
+        static ChainShape parse(String name) {
+            boolean indirect = name.startsWith(INDIRECT);
+            String[] parts = name.substring(indirect ? INDIRECT.length() : 0).split("x");
+            try {
+                if (parts.length == 2) {
+                    return new ChainShape(indirect, Integer.parseInt(parts[0]), Integer.parseInt(parts[1]));
+                }
+            } catch (NumberFormatException e) {
+                // reported below
+            }
+            throw new IllegalArgumentException("not a chain shape (COUNTxBYTES or indirect-COUNTxBYTES): " + name);
+        }
+
+        /** Bytes one chain of this shape carries. */
+        long payloadBytes() {
+            return (long) count * bytes;
+        }
+    }
+
     /** Chain shapes for {@link #popAndReturn}: descriptors x bytes, direct or through an indirect table. */
     @State(Scope.Thread)
     public static class Queue {
@@ -74,13 +101,11 @@ public class VirtqueueBenchmark {
             driver = QueueDriver.create(arena, 256);
             queue = new SplitQueue(memory, driver.layout(), VirtioFeatures.VERSION_1 | VirtioFeatures.INDIRECT_DESC,
                     SplitQueue.DEFAULT_MAX_CHAIN_BYTES, "bench");
-            indirect = chain.startsWith("indirect-");
-            String[] shape = chain.substring(indirect ? "indirect-".length() : 0).split("x");
-            int count = Integer.parseInt(shape[0]);
-            int bytes = Integer.parseInt(shape[1]);
+            ChainShape shape = ChainShape.parse(chain);
+            indirect = shape.indirect();
             buffers = new ArrayList<>();
-            for (int i = 0; i < count; i++) {
-                buffers.add(Buffer.readable(arena.allocate(bytes), bytes));
+            for (int i = 0; i < shape.count(); i++) {
+                buffers.add(Buffer.readable(arena.allocate(shape.bytes()), shape.bytes()));
             }
         }
 

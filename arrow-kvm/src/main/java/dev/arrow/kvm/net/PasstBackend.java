@@ -24,6 +24,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -475,21 +476,21 @@ public final class PasstBackend implements NetworkBackend {
     }
 
     private void notifyFrames() {
-        Listener l = listener;
-        try {
-            l.framesAvailable();
-        } catch (RuntimeException e) {
-            LOG.error("{}: frame listener failed", describe(), e);
-        }
+        tellListener(Listener::framesAvailable, "frame");
     }
 
     private void notifySendRoom() {
+        tellListener(Listener::sendRoomAvailable, "send-room");
+    }
+
+    /** Tells the listener (if started) of an event; a listener that throws is logged, not propagated. */
+    private void tellListener(Consumer<Listener> event, String what) {
         Listener l = listener;
         if (l != null) {
             try {
-                l.sendRoomAvailable();
+                event.accept(l);
             } catch (RuntimeException e) {
-                LOG.error("{}: send-room listener failed", describe(), e);
+                LOG.error("{}: {} listener failed", describe(), what, e);
             }
         }
     }

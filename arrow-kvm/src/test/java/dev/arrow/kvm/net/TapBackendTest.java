@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.net.Inet4Address;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,6 +77,17 @@ class TapBackendTest {
                 .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.TAP_MISSING))
                 .hasMessageContaining("TAP device 'arwt-none' does not exist")
                 .hasMessageContaining("ip tuntap add dev arwt-none mode tap user <your user>");
+    }
+
+    @Test
+    void theGuestMtuIsTheHostInterfacesOrTheDefaultWhereThatCannotBeUsed() throws IOException {
+        assertThat(TapBackend.hostMtu("arwt-none")).as("no such interface").isEqualTo(GuestNetwork.DEFAULT_MTU);
+        assertThatThrownBy(() -> TapBackend.hostMtu("a/b")).isInstanceOf(NetworkSetupException.class);
+        Path lo = TapBackend.SYS_CLASS_NET.resolve("lo/mtu");
+        assumeTrue(Files.exists(lo), "no /sys/class/net/lo here");
+        int loMtu = Integer.parseInt(Files.readString(lo).trim());
+        // loopback's usual 65536 does not fit virtio-net's 16-bit MTU field
+        assertThat(TapBackend.hostMtu("lo")).isEqualTo(loMtu <= GuestNetwork.MAX_MTU ? loMtu : GuestNetwork.DEFAULT_MTU);
     }
 
     // ---- what each errno of open(/dev/net/tun) and TUNSETIFF tells the user (no device needed) ----
