@@ -115,7 +115,13 @@ class NetworkBootTest {
             }
         });
         server.createContext("/upload", exchange -> {
-            byte[] body = exchange.getRequestBody().readAllBytes();
+            byte[] body;
+            try {
+                body = exchange.getRequestBody().readAllBytes();
+            } catch (IOException e) {
+                uploaded.set("the host's read of the upload failed: " + e);
+                throw e;
+            }
             uploaded.set(md5(body));
             byte[] answer = (body.length + " bytes\n").getBytes(StandardCharsets.US_ASCII);
             exchange.sendResponseHeaders(200, answer.length);
@@ -126,14 +132,21 @@ class NetworkBootTest {
         server.start();
         try {
             String base = "http://10.0.2.2:" + server.getAddress().getPort();
-            String script = "cat /sys/class/net/eth0/mtu"
+            // set -x: busybox sh names each step on stderr, so a failure or a stall says where it was
+            String script = "set -x; cat /sys/class/net/eth0/mtu"
                     + " && wget -q -O /tmp/down " + base + "/blob && md5sum /tmp/down"
                     // busybox wget sends a --post-file up to its first NUL byte: random bytes without NULs
                     + " && head -c 4194304 /dev/urandom | tr '\\000' '\\001' > /tmp/up && md5sum /tmp/up"
                     + " && wget -q -O - --post-file=/tmp/up " + base + "/upload";
             try (ArrowProcess p = Arrow.of(BUSYBOX).args("sh", "-c", script).memory(128, MiB).net(Net.user()).start()) {
-                String[] lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n");
-                assertThat(p.waitFor()).as("the guest's script, output %s", String.join(" | ", lines)).isZero();
+                StreamTranscript output = StreamTranscript.of(p.getInputStream(), "guest-stdout");
+                StreamTranscript errors = StreamTranscript.of(p.getErrorStream(), "guest-stderr");
+                boolean ended = p.waitFor(3, TimeUnit.MINUTES);
+                String report = String.format("output [%s], errors [%s], host saw upload %s", output.soFar(),
+                        errors.soFar(), uploaded.get());
+                assertThat(ended).as("the guest's script ended within 3 minutes; %s", report).isTrue();
+                assertThat(p.exitValue()).as("the guest's script: %s", report).isZero();
+                String[] lines = output.whole(30_000).split("\n");
                 assertThat(lines).hasSize(4);
                 assertThat(lines[0]).as("eth0's MTU").isEqualTo("65520");
                 assertThat(lines[1]).as("what the guest downloaded").isEqualTo(md5(blob) + "  /tmp/down");

@@ -171,6 +171,31 @@ public final class SplitQueue {
     }
 
     /**
+     * The ring's indices, for diagnostics (a stalled queue shows which side stopped): the driver's
+     * available index and the device's next, the used index, and with EVENT_IDX the driver's
+     * used_event. Reads guest memory; a ring that cannot be read is described as such.
+     */
+    public String describeState() {
+        if (!enabled) {
+            return name + ": disabled";
+        }
+        try {
+            int availIdx = Short.toUnsignedInt(memory.readShort(GuestAddress.of(availableRing + 2)));
+            int availFlags = Short.toUnsignedInt(memory.readShort(GuestAddress.of(availableRing)));
+            String text = String.format("%s: avail idx %d (device at %d), used idx %d, avail flags 0x%x", name, availIdx,
+                    nextAvail, nextUsed, availFlags);
+            if (eventIdx) {
+                int usedEvent = Short.toUnsignedInt(memory.readShort(GuestAddress.of(availableRing + 4 + 2L * size)));
+                text += String.format(", used_event %d, last signalled at used idx %s", usedEvent,
+                        signalledValid ? Integer.toString(signalledUsed) : "none");
+            }
+            return text;
+        } catch (GuestMemoryException e) {
+            return name + ": ring unreadable (" + e.getMessage() + ")";
+        }
+    }
+
+    /**
      * Returns chain {@code headIndex} to the driver with {@code length} bytes written.
      *
      * @throws IllegalArgumentException for a head outside the queue or a length outside 0..2^32-1
