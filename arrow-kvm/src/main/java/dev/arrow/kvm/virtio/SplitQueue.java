@@ -180,13 +180,10 @@ public final class SplitQueue {
             return name + ": disabled";
         }
         try {
-            int availIdx = Short.toUnsignedInt(memory.readShort(GuestAddress.of(availableRing + 2)));
-            int availFlags = Short.toUnsignedInt(memory.readShort(GuestAddress.of(availableRing)));
-            String text = String.format("%s: avail idx %d (device at %d), used idx %d, avail flags 0x%x", name, availIdx,
-                    nextAvail, nextUsed, availFlags);
+            String text = String.format("%s: avail idx %d (device at %d), used idx %d, avail flags 0x%x", name,
+                    readAvailIndex(), nextAvail, nextUsed, readAvailFlags());
             if (eventIdx) {
-                int usedEvent = Short.toUnsignedInt(memory.readShort(GuestAddress.of(availableRing + 4 + 2L * size)));
-                text += String.format(", used_event %d, last signalled at used idx %s", usedEvent,
+                text += String.format(", used_event %d, last signalled at used idx %s", readUsedEvent(),
                         signalledValid ? Integer.toString(signalledUsed) : "none");
             }
             return text;
@@ -241,10 +238,9 @@ public final class SplitQueue {
         VarHandle.fullFence();
         try {
             if (!eventIdx) {
-                int flags = Short.toUnsignedInt(memory.readShort(GuestAddress.of(availableRing)));
-                return (flags & AVAIL_F_NO_INTERRUPT) == 0;
+                return (readAvailFlags() & AVAIL_F_NO_INTERRUPT) == 0;
             }
-            int usedEvent = Short.toUnsignedInt(memory.readShort(GuestAddress.of(availableRing + 4 + 2L * size)));
+            int usedEvent = readUsedEvent();
             int old = signalledUsed;
             boolean valid = signalledValid;
             signalledUsed = nextUsed;
@@ -260,7 +256,7 @@ public final class SplitQueue {
     }
 
     private int pending() {
-        int availIdx = Short.toUnsignedInt(memory.readShort(GuestAddress.of(availableRing + 2)));
+        int availIdx = readAvailIndex();
         int pending = (availIdx - nextAvail) & 0xffff;
         if (pending > size) {
             throw new VirtioGuestException(String.format(
@@ -268,6 +264,21 @@ public final class SplitQueue {
                     name, availIdx, pending, nextAvail, size));
         }
         return pending;
+    }
+
+    /** The available ring's flags (offset 0). */
+    private int readAvailFlags() {
+        return Short.toUnsignedInt(memory.readShort(GuestAddress.of(availableRing)));
+    }
+
+    /** The available ring's idx (offset 2): the driver's next free slot. */
+    private int readAvailIndex() {
+        return Short.toUnsignedInt(memory.readShort(GuestAddress.of(availableRing + 2)));
+    }
+
+    /** used_event (EVENT_IDX), after the available ring's {@code size} entries. */
+    private int readUsedEvent() {
+        return Short.toUnsignedInt(memory.readShort(GuestAddress.of(availableRing + 4 + 2L * size)));
     }
 
     private void writeAvailEvent(int value) {

@@ -523,4 +523,26 @@ class SplitQueueTest {
         driver.add(readable(GuestAddress.of(0x2000), 1));
         assertThat(q.pop()).as("the re-check after publishing avail_event finds it").isNotNull();
     }
+
+    // ---- diagnostics ----
+
+    @Test
+    void describeStateNamesBothIndicesAndTheDriversUsedEvent() {
+        SplitQueue q = queue(ALL | VirtioFeatures.EVENT_IDX);
+        driver.add(readable(data("a"), 1));
+        driver.add(readable(data("b"), 1));
+        q.addUsed(q.pop());
+        driver.setUsedEvent(5);
+        assertThat(q.describeState()).isEqualTo(
+                "test queue: avail idx 2 (device at 1), used idx 1, avail flags 0x0, used_event 5, last signalled at used idx none");
+        assertThat(q.needsNotification()).isTrue();
+        assertThat(q.describeState()).endsWith("used_event 5, last signalled at used idx 1");
+    }
+
+    @Test
+    void describeStateWithoutEventIdxShowsTheFlagsOnly() {
+        SplitQueue q = queue();
+        driver.setAvailFlags(1);
+        assertThat(q.describeState()).isEqualTo("test queue: avail idx 0 (device at 0), used idx 0, avail flags 0x1");
+    }
 }
