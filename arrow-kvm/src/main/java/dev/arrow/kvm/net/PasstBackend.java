@@ -10,6 +10,7 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
@@ -71,6 +73,9 @@ public final class PasstBackend implements NetworkBackend {
     /** Frames queued for passt at most (bytes); while that full, the guest's frames wait in its queue. */
     static final long SEND_QUEUE_BYTES = 4L << 20;
     private static final int LOG_TAIL_LINES = 20;
+    /** How much of passt's log is read at close, and how many of its last lines are logged. */
+    private static final int CLOSE_LOG_BYTES = 256 * 1024;
+    private static final int CLOSE_LOG_LINES = 60;
     private static final Pattern BIND_FAILURE = Pattern.compile("Failed to bind any port for '-([tu]) (\\d+)");
 
     /**
@@ -166,7 +171,7 @@ public final class PasstBackend implements NetworkBackend {
             Path socket = socketDir.resolve("passt.sock");
             Path log = directory.resolve("passt.log");
             List<String> command = PasstCommand.build(executable, socket, options.network(), options.forwards(),
-                    root ? OptionalInt.of(PasstCommand.NOBODY) : OptionalInt.empty());
+                    root ? OptionalInt.of(PasstCommand.NOBODY) : OptionalInt.empty(), LOG.isTraceEnabled());
             LOG.debug("starting {}", String.join(" ", command));
             try {
                 process = new ProcessBuilder(command)
@@ -312,14 +317,33 @@ public final class PasstBackend implements NetworkBackend {
                 + " while starting" + tail);
     }
 
-    /** passt's output without the syslog noise it makes when no syslog daemon listens. */
+    /** passt's output (its first 64 KiB) without the syslog noise it makes when no syslog daemon listens. */
     static String readLog(Path log) {
         try (InputStream in = Files.newInputStream(log)) {
-            String text = new String(in.readNBytes(64 * 1024), StandardCharsets.UTF_8);
-            return text.lines().filter(PasstBackend::informative).collect(Collectors.joining("\n"));
+            return informativeLines(in.readNBytes(64 * 1024));
         } catch (IOException e) {
             return "";
         }
+    }
+
+    /** Like {@link #readLog} for the last {@code bytes} of passt's output (its first line there may be cut). */
+    static String readLogEnd(Path log, int bytes) {
+        try (SeekableByteChannel in = Files.newByteChannel(log)) {
+            long start = Math.max(0, in.size() - bytes);
+            in.position(start);
+            ByteBuffer buffer = ByteBuffer.allocate((int) Math.min(bytes, in.size() - start));
+            while (buffer.hasRemaining() && in.read(buffer) > 0) {
+                // fill
+            }
+            return informativeLines(Arrays.copyOf(buffer.array(), buffer.position()));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static String informativeLines(byte[] text) {
+        return new String(text, StandardCharsets.UTF_8).lines().filter(PasstBackend::informative)
+                .collect(Collectors.joining("\n"));
     }
 
     /** False for the syslog complaints and the "how to start qemu" banner passt prints. */
@@ -528,7 +552,11 @@ public final class PasstBackend implements NetworkBackend {
         }
         healthy = false;
         inbox.close();
-        cleanable.clean(); // closes the channel, stops passt, deletes the directory
+        if (LOG.isDebugEnabled()) {
+            cleanUp(process, channel, null); // passt ends, its last words are in its log
+            logPasstSaid();
+        }
+        cleanable.clean(); // closes the channel, stops passt, deletes the directory (and the log)
         sender.close(EXIT_WAIT.toMillis()); // the channel is closed: a write in progress has ended
         BackendThread t = reader;
         if (t != null) {
@@ -536,6 +564,15 @@ public final class PasstBackend implements NetworkBackend {
         }
         LOG.debug("{} closed: {} frames received, {} sent, {} dropped (received), {} dropped (sending)", describe(),
                 framesReceived, sender.sent(), framesDropped, sender.dropped());
+    }
+
+    /** Logs the end of what passt said (with TRACE on, its debug messages too). */
+    private void logPasstSaid() {
+        List<String> lines = readLogEnd(log, CLOSE_LOG_BYTES).lines().filter(l -> !l.isBlank())
+                .collect(Collectors.toList());
+        List<String> tail = lines.subList(Math.max(0, lines.size() - CLOSE_LOG_LINES), lines.size());
+        LOG.debug("{} said ({} of its last {} lines):\n  {}", describe(), tail.size(), lines.size(),
+                String.join("\n  ", tail));
     }
 
     private static void cleanUp(Process process, SocketChannel channel, Path directory) {
