@@ -171,7 +171,7 @@ public final class PasstBackend implements NetworkBackend {
             Path socket = socketDir.resolve("passt.sock");
             Path log = directory.resolve("passt.log");
             List<String> command = PasstCommand.build(executable, socket, options.network(), options.forwards(),
-                    root ? OptionalInt.of(PasstCommand.NOBODY) : OptionalInt.empty(), LOG.isTraceEnabled());
+                    root ? OptionalInt.of(PasstCommand.NOBODY) : OptionalInt.empty());
             LOG.debug("starting {}", String.join(" ", command));
             try {
                 process = new ProcessBuilder(command)
@@ -566,7 +566,7 @@ public final class PasstBackend implements NetworkBackend {
                 framesReceived, sender.sent(), framesDropped, sender.dropped());
     }
 
-    /** Logs the end of what passt said (with TRACE on, its debug messages too). */
+    /** Logs the end of what passt said. */
     private void logPasstSaid() {
         List<String> lines = readLogEnd(log, CLOSE_LOG_BYTES).lines().filter(l -> !l.isBlank())
                 .collect(Collectors.toList());

@@ -17,7 +17,6 @@ import java.util.OptionalInt;
  *       -t none | -t HOST:GUEST ...     (one per TCP forward)
  *       -u none | -u HOST:GUEST ...     (one per UDP forward)
  *       [--runas 65534:65534]           (only when started by root)
- *       [--debug]                       (when asked to be verbose)
  * </pre>
  *
  * {@code --foreground} keeps passt our child (same pid, no daemonising), {@code --one-off} makes
@@ -28,8 +27,8 @@ import java.util.OptionalInt;
  * DNS servers outside the subnet are real ones the guest reaches like any other address.
  * {@code -t none}/{@code -u none} stop passt from forwarding UDP ports alongside TCP ones by
  * default. As root passt would drop to "nobody" on its own; naming the ids lets the caller give
- * that user the socket directory. {@code --debug} makes passt name its drops, timeouts,
- * retransmissions and resets.
+ * that user the socket directory. Never {@code --debug}: this passt dies of SIGSEGV in its
+ * debug output of a TCP connection's state changes.
  */
 public final class PasstCommand {
     /** The user and group passt runs as when started by root (Debian's nobody:nogroup). */
@@ -42,10 +41,9 @@ public final class PasstCommand {
      * @param executable the passt program
      * @param socket     the path of the Unix socket passt listens on
      * @param runAs      the uid (and gid) passt switches to, when started by root
-     * @param verbose    whether passt logs its debug messages
      */
     public static List<String> build(Path executable, Path socket, GuestNetwork network, List<PortMapping> forwards,
-                                     OptionalInt runAs, boolean verbose) {
+                                     OptionalInt runAs) {
         Objects.requireNonNull(executable, "executable");
         Objects.requireNonNull(socket, "socket");
         Objects.requireNonNull(network, "network");
@@ -66,9 +64,6 @@ public final class PasstCommand {
         if (runAs.isPresent()) {
             cmd.add("--runas");
             cmd.add(runAs.getAsInt() + ":" + runAs.getAsInt());
-        }
-        if (verbose) {
-            cmd.add("--debug");
         }
         return List.copyOf(cmd);
     }
