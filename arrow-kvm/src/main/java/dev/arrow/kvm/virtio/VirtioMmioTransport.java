@@ -258,9 +258,26 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
         if (closed) {
             return;
         }
+        if (log.isDebugEnabled() && context != null) {
+            log.debug("{} closing: {}", name, describeState());
+        }
         deactivate();
         closed = true;
         device.close();
+    }
+
+    /**
+     * For diagnostics (a stalled device shows which side stopped): InterruptStatus (a bit still set
+     * is an interrupt the driver has not acknowledged) and each enabled queue's indices.
+     */
+    String describeState() {
+        StringBuilder text = new StringBuilder("interrupt status 0x" + Integer.toHexString(interruptStatus));
+        for (QueueState q : queues) {
+            if (q.queue != null) {
+                text.append("; ").append(q.queue.describeState());
+            }
+        }
+        return text.toString();
     }
 
     // ---- registers ----

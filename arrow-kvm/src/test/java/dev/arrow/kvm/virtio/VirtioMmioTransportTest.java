@@ -244,6 +244,17 @@ class VirtioMmioTransportTest {
     }
 
     @Test
+    void itsStateNamesAnUnacknowledgedInterruptAndEachQueuesIndices() {
+        driver.initialize(VirtioFeatures.VERSION_1, 2, 16);
+        device.context.signalUsed();
+        assertThat(transport.describeState()).startsWith("interrupt status 0x1; ")
+                .contains("test-device queue 0: avail idx 0 (device at 0), used idx 0",
+                        "test-device queue 1: avail idx 0 (device at 0), used idx 0");
+        driver.writeRegister(INTERRUPT_ACK, INTERRUPT_USED_BUFFER);
+        assertThat(transport.describeState()).startsWith("interrupt status 0x0; ");
+    }
+
+    @Test
     void interruptsSetStatusBitsUntilAcknowledged() {
         driver.initialize(VirtioFeatures.VERSION_1, 2, 16);
         device.context.signalUsed();

@@ -197,21 +197,13 @@ public final class VirtioNet implements VirtioDevice {
     /** Closes the backend (its thread, process or descriptor). */
     @Override
     public void close() {
-        VirtioContext c = context;
-        if (LOG.isDebugEnabled() && c != null) {
-            LOG.debug("{} closing with {} frames in the backend's inbox; {}; {}", this, backend.inbox().size(),
-                    describeQueue(c, RECEIVE_QUEUE), describeQueue(c, TRANSMIT_QUEUE));
-        }
+        // The transport logged the rings' state before it reset us; what only we know is the inbox.
+        LOG.debug("{} closing with {} frames in the backend's inbox", this, backend.inbox().size());
         context = null;
         dropHeldChain();
         backend.close();
         LOG.debug("{} closed: received {} frames ({} dropped), transmitted {} ({} dropped, {} pauses for back-pressure)",
                 this, rxFrames, rxDropped, txFrames, txDropped, txPauses);
-    }
-
-    private static String describeQueue(VirtioContext c, int index) {
-        SplitQueue queue = c.queue(index);
-        return queue == null ? "queue " + index + " not set up" : queue.describeState();
     }
 
     // ---- statistics (read under the transport's lock or after close) ----
