@@ -258,7 +258,7 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
         if (closed) {
             return;
         }
-        if (log.isDebugEnabled() && context != null) {
+        if (log.isDebugEnabled()) {
             log.debug("{} closing: {}", name, describeState());
         }
         deactivate();
@@ -267,11 +267,13 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
     }
 
     /**
-     * For diagnostics (a stalled device shows which side stopped): InterruptStatus (a bit still set
-     * is an interrupt the driver has not acknowledged) and each enabled queue's indices.
+     * For diagnostics (a stalled device shows which side stopped): whether the driver runs the
+     * device, InterruptStatus (a bit still set is an interrupt the driver has not acknowledged) and
+     * each enabled queue's indices.
      */
     String describeState() {
-        StringBuilder text = new StringBuilder("interrupt status 0x" + Integer.toHexString(interruptStatus));
+        StringBuilder text = new StringBuilder(context != null ? "active" : failure != null ? "failed" : "not active");
+        text.append(", interrupt status 0x").append(Integer.toHexString(interruptStatus));
         for (QueueState q : queues) {
             if (q.queue != null) {
                 text.append("; ").append(q.queue.describeState());

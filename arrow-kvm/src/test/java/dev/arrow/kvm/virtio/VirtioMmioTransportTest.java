@@ -245,13 +245,14 @@ class VirtioMmioTransportTest {
 
     @Test
     void itsStateNamesAnUnacknowledgedInterruptAndEachQueuesIndices() {
+        assertThat(transport.describeState()).isEqualTo("not active, interrupt status 0x0");
         driver.initialize(VirtioFeatures.VERSION_1, 2, 16);
         device.context.signalUsed();
-        assertThat(transport.describeState()).startsWith("interrupt status 0x1; ")
+        assertThat(transport.describeState()).startsWith("active, interrupt status 0x1; ")
                 .contains("test-device queue 0: avail idx 0 (device at 0), used idx 0",
                         "test-device queue 1: avail idx 0 (device at 0), used idx 0");
         driver.writeRegister(INTERRUPT_ACK, INTERRUPT_USED_BUFFER);
-        assertThat(transport.describeState()).startsWith("interrupt status 0x0; ");
+        assertThat(transport.describeState()).startsWith("active, interrupt status 0x0; ");
     }
 
     @Test
