@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
@@ -320,7 +319,8 @@ public final class PasstBackend implements NetworkBackend {
     /** passt's output (its first 64 KiB) without the syslog noise it makes when no syslog daemon listens. */
     static String readLog(Path log) {
         try (InputStream in = Files.newInputStream(log)) {
-            return informativeLines(in.readNBytes(64 * 1024));
+            byte[] start = in.readNBytes(64 * 1024);
+            return informativeLines(start, start.length);
         } catch (IOException e) {
             return "";
         }
@@ -335,14 +335,14 @@ public final class PasstBackend implements NetworkBackend {
             while (buffer.hasRemaining() && in.read(buffer) > 0) {
                 // fill
             }
-            return informativeLines(Arrays.copyOf(buffer.array(), buffer.position()));
+            return informativeLines(buffer.array(), buffer.position());
         } catch (IOException e) {
             return "";
         }
     }
 
-    private static String informativeLines(byte[] text) {
-        return new String(text, StandardCharsets.UTF_8).lines().filter(PasstBackend::informative)
+    private static String informativeLines(byte[] text, int length) {
+        return new String(text, 0, length, StandardCharsets.UTF_8).lines().filter(PasstBackend::informative)
                 .collect(Collectors.joining("\n"));
     }
 
@@ -354,12 +354,11 @@ public final class PasstBackend implements NetworkBackend {
     }
 
     private static String logTail(Path log) {
-        List<String> lines = readLog(log).lines().filter(l -> !l.isBlank()).collect(Collectors.toList());
+        List<String> lines = nonBlankLines(readLog(log));
         if (lines.isEmpty()) {
             return "";
         }
-        List<String> tail = lines.subList(Math.max(0, lines.size() - LOG_TAIL_LINES), lines.size());
-        return "; passt said:\n  " + String.join("\n  ", tail);
+        return "; passt said:\n  " + String.join("\n  ", last(lines, LOG_TAIL_LINES));
     }
 
     // ---- NetworkBackend ----
@@ -568,11 +567,18 @@ public final class PasstBackend implements NetworkBackend {
 
     /** Logs the end of what passt said. */
     private void logPasstSaid() {
-        List<String> lines = readLogEnd(log, CLOSE_LOG_BYTES).lines().filter(l -> !l.isBlank())
-                .collect(Collectors.toList());
-        List<String> tail = lines.subList(Math.max(0, lines.size() - CLOSE_LOG_LINES), lines.size());
+        List<String> lines = nonBlankLines(readLogEnd(log, CLOSE_LOG_BYTES));
+        List<String> tail = last(lines, CLOSE_LOG_LINES);
         LOG.debug("{} said ({} of its last {} lines):\n  {}", describe(), tail.size(), lines.size(),
                 String.join("\n  ", tail));
+    }
+
+    private static List<String> nonBlankLines(String text) {
+        return text.lines().filter(l -> !l.isBlank()).collect(Collectors.toList());
+    }
+
+    private static List<String> last(List<String> lines, int count) {
+        return lines.subList(Math.max(0, lines.size() - count), lines.size());
     }
 
     private static void cleanUp(Process process, SocketChannel channel, Path directory) {
