@@ -1,6 +1,7 @@
 package dev.arrow;
 
 import dev.arrow.config.Net;
+import dev.arrow.kvm.net.testing.PcapSummary;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -138,24 +139,48 @@ class NetworkBootTest {
                     // busybox wget sends a --post-file up to its first NUL byte: random bytes without NULs
                     + " && head -c 4194304 /dev/urandom | tr '\\000' '\\001' > /tmp/up && md5sum /tmp/up"
                     + " && wget -q -O - --post-file=/tmp/up " + base + "/upload";
-            try (ArrowProcess p = Arrow.of(BUSYBOX).args("sh", "-c", script).memory(128, MiB).net(Net.user()).start()) {
+            // the capture explains a failure: it shows which side stopped or reset the connection
+            Path pcap = Files.createTempFile("arrow-4mib-", ".pcap");
+            boolean ended;
+            int exit = -1;
+            String stdout;
+            String stderr;
+            try (ArrowProcess p = Arrow.of(BUSYBOX).args("sh", "-c", script).memory(128, MiB)
+                    .net(Net.user().capture(pcap)).start()) {
                 StreamTranscript output = StreamTranscript.of(p.getInputStream(), "guest-stdout");
                 StreamTranscript errors = StreamTranscript.of(p.getErrorStream(), "guest-stderr");
-                boolean ended = p.waitFor(3, TimeUnit.MINUTES);
-                String report = String.format("output [%s], errors [%s], host saw upload %s", output.soFar(),
-                        errors.soFar(), uploaded.get());
-                assertThat(ended).as("the guest's script ended within 3 minutes; %s", report).isTrue();
-                assertThat(p.exitValue()).as("the guest's script: %s", report).isZero();
-                String[] lines = output.whole(30_000).split("\n");
-                assertThat(lines).hasSize(4);
-                assertThat(lines[0]).as("eth0's MTU").isEqualTo("65520");
-                assertThat(lines[1]).as("what the guest downloaded").isEqualTo(md5(blob) + "  /tmp/down");
-                assertThat(lines[2]).endsWith("  /tmp/up");
-                assertThat(lines[3]).as("bytes the host received").isEqualTo((4 << 20) + " bytes");
-                assertThat(uploaded.get()).as("what the host received").isEqualTo(lines[2].split(" ")[0]);
+                ended = p.waitFor(3, TimeUnit.MINUTES);
+                if (ended) {
+                    exit = p.exitValue();
+                    stdout = output.whole(30_000);
+                } else {
+                    stdout = output.soFar();
+                }
+                stderr = errors.soFar();
             }
+            String report = String.format("output [%s], errors [%s], host saw upload %s; passt's capture: %s", stdout,
+                    stderr, uploaded.get(), captureReport(pcap));
+            assertThat(ended).as("the guest's script ended within 3 minutes; %s", report).isTrue();
+            assertThat(exit).as("the guest's script: %s", report).isZero();
+            String[] lines = stdout.split("\n");
+            assertThat(lines).hasSize(4);
+            assertThat(lines[0]).as("eth0's MTU").isEqualTo("65520");
+            assertThat(lines[1]).as("what the guest downloaded").isEqualTo(md5(blob) + "  /tmp/down");
+            assertThat(lines[2]).endsWith("  /tmp/up");
+            assertThat(lines[3]).as("bytes the host received").isEqualTo((4 << 20) + " bytes");
+            assertThat(uploaded.get()).as("what the host received").isEqualTo(lines[2].split(" ")[0]);
+            Files.delete(pcap);
         } finally {
             server.stop(0);
+        }
+    }
+
+    /** The frames around passt's first reset of a connection (or the last ones), from its capture. */
+    private static String captureReport(Path pcap) {
+        try {
+            return PcapSummary.read(pcap).around(40) + "\n(capture kept at " + pcap + ")";
+        } catch (IOException e) {
+            return "unreadable (" + e.getMessage() + ")";
         }
     }
 

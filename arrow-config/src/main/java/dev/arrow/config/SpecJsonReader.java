@@ -250,8 +250,15 @@ final class SpecJsonReader {
                 checkFields(node, path, List.of("mode"), " for mode \"none\"");
                 return Net.none();
             case "user": {
-                checkFields(node, path, List.of("mode", "forwards"), " for mode \"user\"");
+                checkFields(node, path, List.of("mode", "forwards", "capture"), " for mode \"user\"");
                 Net.User user = Net.user();
+                JsonNode capture = node.get("capture");
+                if (capture != null) {
+                    Path file = path(capture, JsonPaths.field(path, "capture"));
+                    if (file != null) {
+                        user = user.capture(file);
+                    }
+                }
                 JsonNode forwards = node.get("forwards");
                 if (forwards == null) {
                     return user;

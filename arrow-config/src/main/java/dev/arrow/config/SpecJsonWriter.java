@@ -62,6 +62,7 @@ final class SpecJsonWriter {
                 forward.put("host", f.hostPort());
                 forward.put("guest", f.guestPort());
             }
+            user.capture().ifPresent(file -> node.put("capture", file.toString()));
         } else if (net instanceof Net.Tap tap) {
             node.put("name", tap.name());
         }

@@ -1,6 +1,8 @@
 package dev.arrow.config;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -201,11 +203,20 @@ final class SpecValidator {
                     }
                 }
             }
+            user.capture().ifPresent(file -> checkCapture(JsonPaths.field(netPath, "capture"), file));
         } else if (net instanceof Net.Tap tap) {
             String message = tapNameProblem(tap.name());
             if (message != null) {
                 problem(JsonPaths.field(netPath, "name"), message);
             }
+        }
+    }
+
+    private void checkCapture(String path, Path file) {
+        if (file.toString().isEmpty()) {
+            problem(path, "the capture file's path is empty; name a file such as \"/tmp/arrow.pcap\"");
+        } else if (Files.isDirectory(file)) {
+            problem(path, file + " is a directory; name a file in it, such as " + file.resolve("arrow.pcap"));
         }
     }
 

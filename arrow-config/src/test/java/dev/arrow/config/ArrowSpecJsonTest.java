@@ -24,7 +24,7 @@ class ArrowSpecJsonTest {
                 .user(1000, 100)
                 .memory(64, MiB)
                 .cpus(2)
-                .net(Net.user().forward(8080, 80).forwardUdp(5353, 53))
+                .net(Net.user().forward(8080, 80).forwardUdp(5353, 53).capture(Path.of("/tmp/web.pcap")))
                 .file(GuestFile.fromHost(Path.of("conf/app.conf"), "/etc/app.conf"))
                 .file(GuestFile.ofText("hello\nworld\n", "/etc/motd"))
                 .file(GuestFile.ofBytes(new byte[]{0, (byte) 0xff, (byte) 0xc3, 7}, "/data/blob").withMode(0600))

@@ -189,6 +189,17 @@ class ArrowSpecValidationTest {
     }
 
     @Test
+    void aCaptureNamesAFileNotADirectory() {
+        assertThat(problemOf(b -> b.net(Net.user().capture(Path.of("")))))
+                .isEqualTo("$.net.capture: the capture file's path is empty; name a file such as \"/tmp/arrow.pcap\"");
+        assertThat(problemOf(b -> b.net(Net.user().capture(Path.of(System.getProperty("java.io.tmpdir"))))))
+                .isEqualTo("$.net.capture: " + System.getProperty("java.io.tmpdir")
+                        + " is a directory; name a file in it, such as " + Path.of(System.getProperty("java.io.tmpdir"), "arrow.pcap"));
+        assertThat(((Net.User) hello().net(Net.user().capture(Path.of("guest.pcap"))).build().net()).capture())
+                .contains(Path.of("guest.pcap"));
+    }
+
+    @Test
     void tapNames() {
         assertThat(problemOf(b -> b.net(Net.tap(""))))
                 .isEqualTo("$.net.name: tap device name is empty; give the name of an existing tap device such as \"tap0\"");

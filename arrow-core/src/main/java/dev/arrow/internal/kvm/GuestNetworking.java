@@ -38,7 +38,11 @@ final class GuestNetworking implements AutoCloseable {
             if (net instanceof Net.User user) {
                 GuestNetwork plan = GuestNetwork.userMode().withMtu(PasstBackend.GUEST_MTU);
                 List<PortMapping> forwards = user.forwards().stream().map(GuestNetworking::mapping).toList();
-                return Optional.of(new GuestNetworking(plan, PasstBackend.start(PasstBackend.Options.of(plan, forwards))));
+                PasstBackend.Options options = PasstBackend.Options.of(plan, forwards);
+                if (user.capture().isPresent()) {
+                    options = options.withCapture(user.capture().get());
+                }
+                return Optional.of(new GuestNetworking(plan, PasstBackend.start(options)));
             }
             if (net instanceof Net.Tap tap) {
                 GuestNetwork plan = GuestNetwork.userMode().withMac(MacAddress.randomLocal())

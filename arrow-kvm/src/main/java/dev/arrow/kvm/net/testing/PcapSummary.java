@@ -1,0 +1,192 @@
+package dev.arrow.kvm.net.testing;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A capture of Ethernet frames in the classic pcap format (what passt's {@code --pcap} writes),
+ * turned into one line per frame, tcpdump style:
+ * {@code +1.234567 10.0.2.15:40000 > 10.0.2.2:8080 TCP [S.] seq 1 ack 2 win 64240 len 0}.
+ * For tests that explain a failed transfer from the capture; never used by the VMM. A truncated
+ * last record (the writer was stopped mid-frame) ends the capture; anything else malformed is an
+ * {@link IOException}.
+ */
+public final class PcapSummary {
+    private static final int MAGIC = 0xa1b2c3d4;
+    private static final int FILE_HEADER = 24;
+    private static final int RECORD_HEADER = 16;
+    private static final int LINKTYPE_ETHERNET = 1;
+    private static final int MAX_RECORD = 256 * 1024;
+
+    private final List<String> lines;
+
+    private PcapSummary(List<String> lines) {
+        this.lines = List.copyOf(lines);
+    }
+
+    /** Reads and summarizes {@code file}. */
+    public static PcapSummary read(Path file) throws IOException {
+        return of(Files.readAllBytes(file));
+    }
+
+    /** Summarizes a capture held in memory. */
+    public static PcapSummary of(byte[] capture) throws IOException {
+        ByteBuffer in = ByteBuffer.wrap(capture).order(ByteOrder.LITTLE_ENDIAN);
+        if (in.remaining() < FILE_HEADER) {
+            throw new IOException("not a pcap capture: " + capture.length + " bytes, shorter than its header");
+        }
+        int magic = in.getInt(0);
+        if (magic != MAGIC) {
+            in.order(ByteOrder.BIG_ENDIAN);
+            if (in.getInt(0) != MAGIC) {
+                throw new IOException(String.format("not a pcap capture: magic 0x%08x", magic));
+            }
+        }
+        int linktype = in.getInt(20);
+        if (linktype != LINKTYPE_ETHERNET) {
+            throw new IOException("pcap link type " + linktype + ", not Ethernet (1)");
+        }
+        in.position(FILE_HEADER);
+        List<String> lines = new ArrayList<>();
+        long firstMicros = -1;
+        while (in.remaining() >= RECORD_HEADER) {
+            long micros = Integer.toUnsignedLong(in.getInt()) * 1_000_000L + Integer.toUnsignedLong(in.getInt());
+            int captured = in.getInt();
+            in.getInt(); // original length
+            if (captured < 0 || captured > MAX_RECORD) {
+                throw new IOException("record " + (lines.size() + 1) + " claims " + Integer.toUnsignedString(captured)
+                        + " bytes");
+            }
+            if (captured > in.remaining()) {
+                break; // the writer stopped inside this record
+            }
+            byte[] frame = new byte[captured];
+            in.get(frame);
+            if (firstMicros < 0) {
+                firstMicros = micros;
+            }
+            long rel = micros - firstMicros;
+            lines.add(String.format(Locale.ROOT, "+%d.%06d %s", rel / 1_000_000, rel % 1_000_000, describe(frame)));
+        }
+        return new PcapSummary(lines);
+    }
+
+    /** One line per frame, in capture order. */
+    public List<String> lines() {
+        return lines;
+    }
+
+    /** The numbers (from 0) of the frames that are TCP resets. */
+    public List<Integer> resets() {
+        List<Integer> found = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).contains(" TCP [R")) {
+                found.add(i);
+            }
+        }
+        return found;
+    }
+
+    /**
+     * What a failure report needs: the frames around the first reset (or, without one, the last
+     * {@code context} frames), each numbered.
+     */
+    public String around(int context) {
+        List<Integer> resets = resets();
+        int center = resets.isEmpty() ? lines.size() : resets.get(0);
+        int from = Math.max(0, center - context);
+        int to = Math.min(lines.size(), resets.isEmpty() ? lines.size() : center + 1 + context / 4);
+        StringBuilder b = new StringBuilder();
+        b.append(lines.size()).append(" frames, ").append(resets.size()).append(" TCP resets; frames ")
+                .append(from).append("..").append(to - 1).append(':');
+        for (int i = from; i < to; i++) {
+            b.append("\n  #").append(i).append(' ').append(lines.get(i));
+        }
+        return b.toString();
+    }
+
+    /** One frame, tcpdump style. */
+    static String describe(byte[] f) {
+        if (f.length < 14) {
+            return "runt frame of " + f.length + " bytes";
+        }
+        int etherType = u16(f, 12);
+        if (etherType == 0x0806) {
+            if (f.length < 42) {
+                return "ARP, truncated";
+            }
+            return (u16(f, 20) == 1 ? "ARP who-has " + ip(f, 38) + " tell " + ip(f, 28)
+                    : "ARP reply " + ip(f, 28) + " is-at " + mac(f, 22));
+        }
+        if (etherType != 0x0800) {
+            return String.format("ethertype 0x%04x, %d bytes", etherType, f.length);
+        }
+        if (f.length < 34) {
+            return "IPv4, truncated";
+        }
+        int ihl = (f[14] & 0x0f) * 4;
+        int total = u16(f, 16);
+        int proto = f[23] & 0xff;
+        String src = ip(f, 26);
+        String dst = ip(f, 30);
+        int l4 = 14 + ihl;
+        if (proto == 6 && f.length >= l4 + 20) {
+            int doff = ((f[l4 + 12] & 0xff) >> 4) * 4;
+            int payload = total - ihl - doff;
+            return String.format(Locale.ROOT, "%s:%d > %s:%d TCP [%s] seq %d ack %d win %d len %d", src, u16(f, l4), dst,
+                    u16(f, l4 + 2), tcpFlags(f[l4 + 13] & 0xff), u32(f, l4 + 4), u32(f, l4 + 8), u16(f, l4 + 14), payload);
+        }
+        if (proto == 17 && f.length >= l4 + 8) {
+            return String.format(Locale.ROOT, "%s:%d > %s:%d UDP len %d", src, u16(f, l4), dst, u16(f, l4 + 2),
+                    u16(f, l4 + 4) - 8);
+        }
+        return String.format(Locale.ROOT, "%s > %s IP proto %d, %d bytes", src, dst, proto, total);
+    }
+
+    /** tcpdump's notation: S F R P, then "." for ACK; "none" without flags. */
+    private static String tcpFlags(int flags) {
+        StringBuilder b = new StringBuilder();
+        if ((flags & 0x02) != 0) {
+            b.append('S');
+        }
+        if ((flags & 0x01) != 0) {
+            b.append('F');
+        }
+        if ((flags & 0x04) != 0) {
+            b.append('R');
+        }
+        if ((flags & 0x08) != 0) {
+            b.append('P');
+        }
+        if ((flags & 0x10) != 0) {
+            b.append('.');
+        }
+        return b.length() == 0 ? "none" : b.toString();
+    }
+
+    private static int u16(byte[] f, int at) {
+        return ((f[at] & 0xff) << 8) | (f[at + 1] & 0xff);
+    }
+
+    private static long u32(byte[] f, int at) {
+        return ((long) u16(f, at) << 16) | u16(f, at + 2);
+    }
+
+    private static String ip(byte[] f, int at) {
+        return (f[at] & 0xff) + "." + (f[at + 1] & 0xff) + "." + (f[at + 2] & 0xff) + "." + (f[at + 3] & 0xff);
+    }
+
+    private static String mac(byte[] f, int at) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < 6; i++) {
+            b.append(i == 0 ? "" : ":").append(String.format("%02x", f[at + i] & 0xff));
+        }
+        return b.toString();
+    }
+}
