@@ -10,6 +10,7 @@ import dev.arrow.kvm.vmm.VmOutcome;
 import dev.arrow.spi.BootEvents;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.OutputSink;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -178,10 +179,21 @@ final class KvmSession implements MicroVmSession {
         }
     }
 
+    private static void logVcpus(RunningVm running) {
+        try {
+            LOG.debug("closing {} while it runs; its vCPUs:\n{}", running, running.describeVcpus(Duration.ofSeconds(1)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     @Override
     public void close() {
-        stdio.close();
         RunningVm running = vm;
+        if (running != null && running.isAlive() && LOG.isDebugEnabled()) {
+            logVcpus(running); // a guest closed while it runs: perhaps a stalled one, which this explains
+        }
+        stdio.close();
         if (running != null) {
             running.close();
         }

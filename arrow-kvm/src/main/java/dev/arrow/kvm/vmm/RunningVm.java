@@ -125,6 +125,46 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     }
 
     /**
+     * What each vCPU is doing, one line each, for a guest that seems stuck: its registers (rip,
+     * rsp, rflags, control registers), MP state and exit counts, read by its own thread after a
+     * kick. A vCPU whose thread does not come back within {@code wait} is shown with the Java
+     * stack it is blocked in. Any thread; the guest keeps running.
+     */
+    public String describeVcpus(Duration wait) throws InterruptedException {
+        List<CompletableFuture<String>> requests = runners.stream().map(VcpuRunner::requestSnapshot).toList();
+        long deadline = System.nanoTime() + wait.toNanos();
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < runners.size(); i++) {
+            if (i > 0) {
+                b.append('\n');
+            }
+            try {
+                b.append(requests.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+            } catch (TimeoutException e) {
+                b.append(unanswered(i, wait));
+            } catch (ExecutionException e) {
+                b.append("vCPU ").append(runners.get(i).vcpu().id()).append(": ").append(e.getCause());
+            }
+        }
+        return b.toString();
+    }
+
+    private String unanswered(int index, Duration wait) {
+        VcpuRunner r = runners.get(index);
+        StringBuilder b = new StringBuilder("vCPU ").append(r.vcpu().id()).append(": no exit within ")
+                .append(wait.toMillis()).append(" ms of a kick; ").append(r.exitSummary());
+        if (index < threads.size()) {
+            Thread t = threads.get(index);
+            b.append("; thread ").append(t.getName()).append(' ').append(t.getState());
+            StackTraceElement[] stack = t.getStackTrace();
+            for (int f = 0; f < Math.min(stack.length, 12); f++) {
+                b.append("\n    at ").append(stack[f]);
+            }
+        }
+        return b.toString();
+    }
+
+    /**
      * The vCPU exits so far, summed over the vCPUs, by kind (every kind present, zero included).
      * Still available after the guest ended and after {@link #close()}: then they are final.
      */

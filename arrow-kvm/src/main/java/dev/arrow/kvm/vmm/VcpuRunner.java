@@ -1,9 +1,13 @@
 package dev.arrow.kvm.vmm;
 
+import dev.arrow.kvm.KvmException;
 import dev.arrow.kvm.MpState;
+import dev.arrow.kvm.Regs;
+import dev.arrow.kvm.Sregs;
 import dev.arrow.kvm.Vcpu;
 import dev.arrow.kvm.VcpuExit;
 import dev.arrow.kvm.memory.GuestMemoryException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
@@ -45,6 +49,7 @@ final class VcpuRunner implements Runnable {
     private volatile boolean stopRequested;
     private volatile boolean probeRequested;
     private volatile boolean dead;
+    private volatile CompletableFuture<String> snapshotRequest;
 
     /**
      * @param milestones where the boot vCPU reports its first entry into the guest; null for the
@@ -91,6 +96,60 @@ final class VcpuRunner implements Runnable {
         vcpu.kick();
     }
 
+    /**
+     * Asks for this vCPU's registers and exit counts, read on its own thread at its next exit
+     * (forced by a kick). The future stays incomplete while the thread is neither in the guest
+     * nor in its loop (blocked in a device handler, say); a runner that has ended answers at once.
+     */
+    CompletableFuture<String> requestSnapshot() {
+        CompletableFuture<String> request = new CompletableFuture<>();
+        if (state.get() != State.RUNNING) {
+            request.complete("vCPU " + vcpu.id() + " " + state.get() + "; " + exitSummary());
+            return request;
+        }
+        snapshotRequest = request;
+        vcpu.kick();
+        if (state.get() == State.FINISHED) { // ended between the check and the request
+            request.complete("vCPU " + vcpu.id() + " FINISHED; " + exitSummary());
+        }
+        return request;
+    }
+
+    /** The counts of each exit kind that occurred, e.g. {@code exits 120 (IO_OUT 100, INTR 20)}. */
+    String exitSummary() {
+        StringBuilder b = new StringBuilder("exits ").append(exits.get()).append(" (");
+        String sep = "";
+        for (ExitKind kind : ExitKind.values()) {
+            long n = exitsByKind.get(kind.ordinal());
+            if (n > 0) {
+                b.append(sep).append(kind).append(' ').append(n);
+                sep = ", ";
+            }
+        }
+        return b.append(')').toString();
+    }
+
+    /** Registers, MP state and exit counts; on this runner's thread, between two runs. */
+    private String snapshot() {
+        try {
+            Regs regs = vcpu.getRegs();
+            Sregs sregs = vcpu.getSregs();
+            return String.format("vCPU %d: rip 0x%x rsp 0x%x rflags 0x%x cr0 0x%x cr3 0x%x cr4 0x%x, mp state %s, %s",
+                    vcpu.id(), regs.rip(), regs.rsp(), regs.rflags(), sregs.cr0(), sregs.cr3(), sregs.cr4(),
+                    vcpu.getMpState(), exitSummary());
+        } catch (KvmException e) {
+            return "vCPU " + vcpu.id() + ": registers unreadable (" + e.getMessage() + "); " + exitSummary();
+        }
+    }
+
+    private void answerSnapshot() {
+        CompletableFuture<String> request = snapshotRequest;
+        if (request != null) {
+            snapshotRequest = null;
+            request.complete(snapshot());
+        }
+    }
+
     @Override
     public void run() {
         if (!state.compareAndSet(State.CREATED, State.RUNNING)) {
@@ -108,6 +167,10 @@ final class VcpuRunner implements Runnable {
             owner.finish(new VmOutcome.VmmError(vcpu.id(), e));
         } finally {
             state.set(State.FINISHED);
+            CompletableFuture<String> request = snapshotRequest;
+            if (request != null) {
+                request.complete("vCPU " + vcpu.id() + " FINISHED; " + exitSummary());
+            }
             owner.runnerFinished(this);
         }
     }
@@ -121,6 +184,7 @@ final class VcpuRunner implements Runnable {
             exits.incrementAndGet();
             int kind = ExitKind.of(exit).ordinal();
             exitsByKind.lazySet(kind, exitsByKind.get(kind) + 1);
+            answerSnapshot();
             if (exit instanceof VcpuExit.Intr) {
                 if (probeRequested || dead) {
                     probeRequested = false;

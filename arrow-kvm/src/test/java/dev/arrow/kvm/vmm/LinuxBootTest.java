@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
@@ -44,14 +45,24 @@ class LinuxBootTest {
                 .build();
         long start = System.nanoTime();
         try (RunningVm vm = VmBuilder.start(config)) {
-            VmOutcome outcome = vm.awaitExit(TIMEOUT).orElseGet(() -> {
+            VmOutcome outcome;
+            String vcpus = "";
+            Optional<VmOutcome> ended = vm.awaitExit(TIMEOUT);
+            if (ended.isPresent()) {
+                outcome = ended.get();
+            } else {
+                // a guest that stalls says where: sampled twice, to tell a spinning vCPU from a halted one
+                vcpus = "vCPUs at the timeout:\n" + vm.describeVcpus(Duration.ofSeconds(2));
+                Thread.sleep(1000);
+                vcpus += "\none second later:\n" + vm.describeVcpus(Duration.ofSeconds(2));
                 vm.stop();
-                return new VmOutcome.Stopped();
-            });
+                outcome = new VmOutcome.Stopped();
+            }
             String console = serial.toString(StandardCharsets.UTF_8);
             System.out.printf("boot ended after %d ms: %s%n--- serial ---%n%s%n--- status ---%n%s%n",
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), outcome.describe(), console, status);
-            assertThat(outcome).as("%s%nserial:%n%s", outcome.describe(), console).isInstanceOf(VmOutcome.Reset.class);
+            assertThat(outcome).as("%s%n%s%nserial:%n%s", outcome.describe(), vcpus, console)
+                    .isInstanceOf(VmOutcome.Reset.class);
             assertThat(console).contains(Initramfs.GREETING.trim());
             assertThat(status).contains(Initramfs.STATUS);
         }

@@ -160,6 +160,25 @@ class VmBuilderTest {
     }
 
     @Test
+    void aStuckGuestsVcpusAreDescribedWhereTheyAreWithoutStoppingIt() throws Exception {
+        Asm spin = Asm.longMode().spin();
+        long spinAt = TinyKernel.LOAD_ADDRESS + spin.here() - 2; // the jmp to itself: 2 bytes
+        try (RunningVm vm = VmBuilder.start(config(spin).vcpuCount(2).build())) {
+            String first = vm.describeVcpus(Duration.ofSeconds(5));
+            String second = vm.describeVcpus(Duration.ofSeconds(5));
+            assertThat(vm.isAlive()).isTrue();
+            for (String report : List.of(first, second)) {
+                String[] lines = report.split("\n");
+                assertThat(lines).as(report).hasSize(2);
+                assertThat(lines[0]).as(report).startsWith(String.format("vCPU 0: rip 0x%x ", spinAt))
+                        .contains("mp state RUNNABLE").containsPattern("exits \\d+ \\(.*INTR \\d+");
+                assertThat(lines[1]).as(report).startsWith("vCPU 1: rip 0x").containsPattern("mp state "
+                        + "(UNINITIALIZED|INIT_RECEIVED)");
+            }
+        }
+    }
+
+    @Test
     void exceptionBeforeAnyIdtEndsAsTripleFault() throws Exception {
         try (RunningVm vm = VmBuilder.start(config(Asm.longMode().ud2()).build())) {
             VmOutcome outcome = await(vm);
