@@ -55,6 +55,7 @@ class LinuxBootTest {
                 vcpus = "vCPUs at the timeout:\n" + vm.describeVcpus(Duration.ofSeconds(2));
                 Thread.sleep(1000);
                 vcpus += "\none second later:\n" + vm.describeVcpus(Duration.ofSeconds(2));
+                vcpus = KernelSymbols.of(kernel).annotate(vcpus);
                 vm.stop();
                 outcome = new VmOutcome.Stopped();
             }
