@@ -27,6 +27,7 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -158,8 +159,9 @@ class NetworkBootTest {
                 }
                 stderr = errors.soFar();
             }
+            boolean failed = !ended || exit != 0 || !String.valueOf(uploaded.get()).matches("[0-9a-f]{32}");
             String report = String.format("output [%s], errors [%s], host saw upload %s; passt's capture: %s", stdout,
-                    stderr, uploaded.get(), captureReport(pcap));
+                    stderr, uploaded.get(), failed ? captureReport(pcap) : "not needed");
             assertThat(ended).as("the guest's script ended within 3 minutes; %s", report).isTrue();
             assertThat(exit).as("the guest's script: %s", report).isZero();
             String[] lines = stdout.split("\n");
@@ -175,12 +177,26 @@ class NetworkBootTest {
         }
     }
 
-    /** The frames around passt's first reset of a connection (or the last ones), from its capture. */
+    /**
+     * The frames around passt's first reset of a connection (or the last ones), from its capture,
+     * and where the whole capture is kept: in the lab's output directory (which the host sees)
+     * when run in the lab, else where it was written.
+     */
     private static String captureReport(Path pcap) {
+        String kept = pcap.toString();
+        String labOut = System.getenv("ARROW_LAB_OUT");
         try {
-            return PcapSummary.read(pcap).around(40) + "\n(capture kept at " + pcap + ")";
+            if (labOut != null) {
+                Path dir = Files.createDirectories(Path.of(labOut, "captures"));
+                kept = Files.copy(pcap, dir.resolve(pcap.getFileName()), StandardCopyOption.REPLACE_EXISTING).toString();
+            }
         } catch (IOException e) {
-            return "unreadable (" + e.getMessage() + ")";
+            kept += " (copying it to " + labOut + " failed: " + e.getMessage() + ")";
+        }
+        try {
+            return PcapSummary.read(pcap).around(40) + "\n(the whole capture: " + kept + ")";
+        } catch (IOException e) {
+            return "unreadable (" + e.getMessage() + "), at " + kept;
         }
     }
 
