@@ -1,19 +1,26 @@
 package dev.arrow.kvm.net;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 
 /**
  * A bounded queue of received Ethernet frames between one producer (a backend's reader thread)
- * and one consumer (the NIC device, under its transport's lock). Frames live in a fixed set of
- * direct buffers allocated once, so receiving allocates nothing per frame.
+ * and one consumer (the NIC device, under its transport's lock). Frames live in direct buffers
+ * that are allocated only when more frames wait at once than ever before, and reused after, so
+ * receiving allocates nothing per frame and an inbox sized for bursts costs memory only once
+ * bursts come.
  *
  * <p>Producer: {@link #claim()} waits for a free slot, the producer fills {@link #slot(int)} and
  * {@link #publish publishes} it. Consumer: {@link #peek()} shows the oldest frame,
  * {@link #release()} frees it. {@link #close()} wakes a waiting producer for good.
  */
 public final class FrameInbox {
+    /** The buffer of each queued (or claimed) frame, by ring position; null for a free position. */
     private final ByteBuffer[] slots;
+    /** Buffers of released frames, for the next claims. */
+    private final ArrayDeque<ByteBuffer> spare = new ArrayDeque<>();
     private final int[] lengths;
+    private int allocated;
     private final int maxFrameBytes;
     private int head;
     private int count;
@@ -34,9 +41,6 @@ public final class FrameInbox {
         this.slots = new ByteBuffer[slotCount];
         this.lengths = new int[slotCount];
         this.maxFrameBytes = maxFrameBytes;
-        for (int i = 0; i < slotCount; i++) {
-            slots[i] = ByteBuffer.allocateDirect(maxFrameBytes);
-        }
     }
 
     public int capacity() {
@@ -47,9 +51,21 @@ public final class FrameInbox {
         return maxFrameBytes;
     }
 
-    /** The buffer of slot {@code index}: direct, {@link #maxFrameBytes()} long. */
-    public ByteBuffer slot(int index) {
-        return slots[index];
+    /**
+     * The buffer of the claimed or queued slot {@code index}: direct, {@link #maxFrameBytes()}
+     * long. Valid until that frame is released; the next frame in that slot may have another.
+     */
+    public synchronized ByteBuffer slot(int index) {
+        ByteBuffer b = slots[index];
+        if (b == null) {
+            throw new IllegalStateException("slot " + index + " is neither claimed nor queued");
+        }
+        return b;
+    }
+
+    /** Buffers allocated so far: the most frames that waited (or were being read) at once. */
+    public synchronized int allocatedSlots() {
+        return allocated;
     }
 
     /**
@@ -69,6 +85,14 @@ public final class FrameInbox {
             return -1;
         }
         claimed = (head + count) % slots.length;
+        if (slots[claimed] == null) { // an abandoned claim keeps its buffer
+            ByteBuffer b = spare.poll();
+            if (b == null) {
+                b = ByteBuffer.allocateDirect(maxFrameBytes);
+                allocated++;
+            }
+            slots[claimed] = b;
+        }
         slots[claimed].clear();
         return claimed;
     }
@@ -118,6 +142,8 @@ public final class FrameInbox {
         if (count == 0) {
             throw new IllegalStateException("no frame to release");
         }
+        spare.push(slots[head]);
+        slots[head] = null;
         head = (head + 1) % slots.length;
         count--;
         notifyAll();

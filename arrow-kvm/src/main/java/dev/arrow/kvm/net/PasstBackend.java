@@ -65,7 +65,17 @@ public final class PasstBackend implements NetworkBackend {
     /** Where passt is looked for after the PATH. */
     static final List<Path> STANDARD_DIRS = List.of(Path.of("/usr/bin"), Path.of("/usr/sbin"), Path.of("/usr/local/bin"),
             Path.of("/usr/local/sbin"), Path.of("/bin"), Path.of("/sbin"));
-    static final int INBOX_SLOTS = 8;
+    /**
+     * Frames from passt held for the guest at most: 64 (4 MiB, allocated as bursts need it). passt
+     * runs unprivileged, so its socket's send buffer towards us is capped by net.core.wmem_max
+     * (208 KiB by default): it holds a few large frames. When a send comes up short, passt drops
+     * the frames that did not fit, and it recovers from that poorly (it never repeats a pure ACK
+     * that was lost; data waits for its retransmission timer and a connection is reset after 7
+     * fruitless ones). So the reader keeps reading while the guest is slow to take frames, up to
+     * more than a guest's TCP receive window (about 1/128 of its RAM, at most 6 MiB, and half of
+     * that advertised).
+     */
+    static final int INBOX_SLOTS = 64;
     static final int READ_BUFFER_BYTES = 256 * 1024;
     /** Longest Unix socket path (sun_path is 108 bytes with its NUL). */
     static final int MAX_SOCKET_PATH = 107;
@@ -591,8 +601,9 @@ public final class PasstBackend implements NetworkBackend {
         if (t != null) {
             t.awaitEnd(EXIT_WAIT.toMillis());
         }
-        LOG.debug("{} closed: {} frames received, {} sent, {} dropped (received), {} dropped (sending)", describe(),
-                framesReceived, sender.sent(), framesDropped, sender.dropped());
+        LOG.debug("{} closed: {} frames received, {} sent, {} dropped (received), {} dropped (sending); at most {} of"
+                + " {} frames waited for the guest", describe(), framesReceived, sender.sent(), framesDropped,
+                sender.dropped(), inbox.allocatedSlots(), inbox.capacity());
     }
 
     /** Logs the end of what passt said. */

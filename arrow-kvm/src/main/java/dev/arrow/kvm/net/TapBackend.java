@@ -45,7 +45,6 @@ public final class TapBackend implements NetworkBackend {
     private final OwnedFd tap;
     private final EventFd wakeup;
     private final FrameInbox inbox = new FrameInbox(INBOX_SLOTS, MAX_FRAME_BYTES);
-    private final Pointer[] slotPointers;
     private final ByteBuffer sendBuffer = ByteBuffer.allocateDirect(MAX_FRAME_BYTES);
     private final Pointer sendPointer = Native.getDirectBufferPointer(sendBuffer);
     private final Memory pollFds = new Memory(16);
@@ -65,10 +64,6 @@ public final class TapBackend implements NetworkBackend {
         this.name = name;
         this.tap = tap;
         this.wakeup = wakeup;
-        this.slotPointers = new Pointer[inbox.capacity()];
-        for (int i = 0; i < slotPointers.length; i++) {
-            slotPointers[i] = Native.getDirectBufferPointer(inbox.slot(i));
-        }
     }
 
     /**
@@ -326,7 +321,7 @@ public final class TapBackend implements NetworkBackend {
                 long n;
                 int errno;
                 try {
-                    n = NetLibC.read(tap.fd(), slotPointers[slot], inbox.maxFrameBytes());
+                    n = NetLibC.read(tap.fd(), Native.getDirectBufferPointer(inbox.slot(slot)), inbox.maxFrameBytes());
                     errno = n < 0 ? Native.getLastError() : 0;
                 } finally {
                     tap.exit();

@@ -40,6 +40,45 @@ class FrameInboxTest {
     }
 
     @Test
+    void buffersAreAllocatedOnlyForTheMostFramesThatEverWaitedAtOnce() throws InterruptedException {
+        FrameInbox inbox = new FrameInbox(64, 100);
+        assertThat(inbox.allocatedSlots()).isZero();
+        for (int round = 0; round < 200; round++) { // one frame at a time, round the ring three times
+            put(inbox, round, 10);
+            assertThat(inbox.peek().get(0)).isEqualTo((byte) round);
+            inbox.release();
+        }
+        assertThat(inbox.allocatedSlots()).isEqualTo(1);
+        for (int i = 0; i < 5; i++) {
+            put(inbox, i, 10);
+        }
+        assertThat(inbox.allocatedSlots()).isEqualTo(5);
+        ByteBuffer first = inbox.peek();
+        assertThat(first.isDirect()).isTrue();
+        assertThat(first.capacity()).isEqualTo(100);
+        assertThat(first.get(0)).isZero();
+        for (int i = 0; i < 5; i++) {
+            inbox.release();
+        }
+        for (int i = 0; i < 5; i++) {
+            put(inbox, 7, 10);
+        }
+        assertThat(inbox.allocatedSlots()).as("the released buffers are reused").isEqualTo(5);
+    }
+
+    @Test
+    void anAbandonedClaimKeepsItsBufferForTheNextClaim() throws InterruptedException {
+        FrameInbox inbox = new FrameInbox(4, 100);
+        int slot = inbox.claim();
+        ByteBuffer b = inbox.slot(slot);
+        inbox.abandon();
+        assertThat(inbox.slot(inbox.claim())).isSameAs(b);
+        assertThat(inbox.allocatedSlots()).isEqualTo(1);
+        assertThatThrownBy(() -> inbox.slot((slot + 1) % 4)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("neither claimed nor queued");
+    }
+
+    @Test
     void onlyThePublicationIntoAnEmptyInboxAsksForTheConsumer() throws InterruptedException {
         FrameInbox inbox = new FrameInbox(4, 100);
         inbox.claim();
