@@ -307,6 +307,11 @@ public final class Vcpu implements AutoCloseable {
         return runner.get() != 0;
     }
 
+    /** The kernel thread id of the thread inside {@link #run()}, or 0 (for diagnostics). */
+    public int runningThreadId() {
+        return runner.get();
+    }
+
     private void clearImmediateExit() {
         if (run.guard().enter()) {
             try {

@@ -153,6 +153,10 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         VcpuRunner r = runners.get(index);
         StringBuilder b = new StringBuilder("vCPU ").append(r.vcpu().id()).append(": no exit within ")
                 .append(wait.toMillis()).append(" ms of a kick; ").append(r.exitSummary());
+        int tid = r.vcpu().runningThreadId();
+        if (tid != 0) {
+            b.append("; inside KVM_RUN, ").append(KernelTask.describe(tid));
+        }
         if (index < threads.size()) {
             Thread t = threads.get(index);
             b.append("; thread ").append(t.getName()).append(' ').append(t.getState());

@@ -117,8 +117,8 @@ final class VcpuRunner implements Runnable {
 
     /** The counts of each exit kind that occurred, e.g. {@code exits 120 (IO_OUT 100, INTR 20)}. */
     String exitSummary() {
-        StringBuilder b = new StringBuilder("exits ").append(exits.get()).append(" (");
-        String sep = "";
+        StringBuilder b = new StringBuilder("exits ").append(exits.get());
+        String sep = " (";
         for (ExitKind kind : ExitKind.values()) {
             long n = exitsByKind.get(kind.ordinal());
             if (n > 0) {
@@ -126,7 +126,7 @@ final class VcpuRunner implements Runnable {
                 sep = ", ";
             }
         }
-        return b.append(')').toString();
+        return sep.equals(", ") ? b.append(')').toString() : b.toString();
     }
 
     /** Registers, MP state and exit counts; on this runner's thread, between two runs. */

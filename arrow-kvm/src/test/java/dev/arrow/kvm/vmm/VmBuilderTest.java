@@ -164,6 +164,10 @@ class VmBuilderTest {
         Asm spin = Asm.longMode().spin();
         long spinAt = TinyKernel.LOAD_ADDRESS + spin.here() - 2; // the jmp to itself: 2 bytes
         try (RunningVm vm = VmBuilder.start(config(spin).vcpuCount(2).build())) {
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (vm.vcpuStates().contains(VcpuRunner.State.CREATED) && System.nanoTime() < deadline) {
+                Thread.sleep(10); // the threads start
+            }
             String first = vm.describeVcpus(Duration.ofSeconds(5));
             String second = vm.describeVcpus(Duration.ofSeconds(5));
             assertThat(vm.isAlive()).isTrue();
@@ -174,6 +178,35 @@ class VmBuilderTest {
                         .contains("mp state RUNNABLE").containsPattern("exits \\d+ \\(.*INTR \\d+");
                 assertThat(lines[1]).as(report).startsWith("vCPU 1: rip 0x").containsPattern("mp state "
                         + "(UNINITIALIZED|INIT_RECEIVED)");
+            }
+        }
+    }
+
+    @Test
+    void aVcpuBlockedInTheVmmIsShownWithTheJavaStackItWaitsIn() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        Asm code = Asm.longMode().outString(Layout.STATUS_PORT, "stuck\n").spin();
+        VmConfig c = VmConfig.builder().kernel(TinyKernel.write(dir, code.bytes())).memoryBytes(MEMORY)
+                .serialOutput(serial).statusListener(line -> {
+                    try {
+                        release.await(); // a device handler that never returns, until the test lets it
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }).build();
+        try (RunningVm vm = VmBuilder.start(c)) {
+            try {
+                String report = "";
+                long deadline = System.nanoTime() + TIMEOUT.toNanos();
+                while (!report.contains("no exit") && System.nanoTime() < deadline) {
+                    Thread.sleep(20); // until the vCPU thread has started and reached the listener
+                    report = vm.describeVcpus(Duration.ofMillis(200));
+                }
+                assertThat(report).startsWith("vCPU 0: no exit within 200 ms of a kick; exits ")
+                        .contains("IO_OUT").contains("thread arrow-vm").contains("WAITING")
+                        .contains("java.util.concurrent.CountDownLatch.await");
+            } finally {
+                release.countDown(); // before close, which waits for the vCPU thread
             }
         }
     }
