@@ -27,11 +27,43 @@ import org.junit.jupiter.api.Test;
 class LinuxBootTest {
     static final Duration TIMEOUT = Duration.ofSeconds(Long.getLong("arrow.boot.timeoutSeconds", 120));
 
+    /** One boot: how it ended, what the guest printed and reported, and where its vCPUs were if it stalled. */
+    record Boot(VmOutcome outcome, String console, List<String> status, String vcpus) {
+        /**
+         * True when a vCPU stayed inside KVM_RUN through kicks at both samples: KVM returns from
+         * KVM_RUN with EINTR for a pending unblocked signal whatever the guest does, so that is the
+         * kernel's KVM not running the vCPU's loop (seen in the lab's nested KVM while a 2-vCPU
+         * guest starts its second CPU), not something our VMM or the guest can cause.
+         */
+        boolean vcpuStuckInKernel() {
+            String[] samples = vcpus.split("\none second later:\n", 2);
+            return samples.length == 2 && stuck(samples[0]) && stuck(samples[1]);
+        }
+
+        private static boolean stuck(String sample) {
+            return sample.lines().anyMatch(l -> l.contains("no exit within") && l.contains("inside KVM_RUN"));
+        }
+    }
+
     @Test
     void guestKernelRunsInitWhichReportsAndPowersOff() throws Exception {
         HostKvm host = HostKvm.detect();
         Assumptions.assumeTrue(host.canBootLinux() || Boolean.getBoolean("arrow.boot.force"), host.description());
         Path kernel = guestKernel();
+        Boot boot = boot(kernel);
+        if (boot.vcpuStuckInKernel()) {
+            // printed, never silent: the first boot's vCPUs are in the output, and a second stall fails the test
+            System.out.printf("[LinuxBootTest] a vCPU stayed inside the kernel's KVM_RUN through kicks (%s);"
+                    + " booting once more. First boot's vCPUs:%n%s%n", host.description(), boot.vcpus());
+            boot = boot(kernel);
+        }
+        assertThat(boot.outcome()).as("%s%n%s%nserial:%n%s", boot.outcome().describe(), boot.vcpus(), boot.console())
+                .isInstanceOf(VmOutcome.Reset.class);
+        assertThat(boot.console()).contains(Initramfs.GREETING.trim());
+        assertThat(boot.status()).contains(Initramfs.STATUS);
+    }
+
+    private static Boot boot(Path kernel) throws Exception {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
         List<String> status = new CopyOnWriteArrayList<>();
         VmConfig config = VmConfig.builder()
@@ -62,10 +94,7 @@ class LinuxBootTest {
             String console = serial.toString(StandardCharsets.UTF_8);
             System.out.printf("boot ended after %d ms: %s%n--- serial ---%n%s%n--- status ---%n%s%n",
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), outcome.describe(), console, status);
-            assertThat(outcome).as("%s%n%s%nserial:%n%s", outcome.describe(), vcpus, console)
-                    .isInstanceOf(VmOutcome.Reset.class);
-            assertThat(console).contains(Initramfs.GREETING.trim());
-            assertThat(status).contains(Initramfs.STATUS);
+            return new Boot(outcome, console, List.copyOf(status), vcpus);
         }
     }
 
