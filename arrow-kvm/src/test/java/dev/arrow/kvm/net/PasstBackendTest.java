@@ -275,8 +275,8 @@ class PasstBackendTest {
         assertThat(lines).hasSizeGreaterThanOrEqualTo(4);
         assertThat(lines.get(0)).endsWith("ARP who-has 10.0.2.2 tell 10.0.2.15");
         assertThat(lines.get(1)).contains("ARP reply 10.0.2.2 is-at " + passt);
-        assertThat(lines.get(2)).contains("10.0.2.15:40000 > 10.0.2.2:").contains("TCP [S] seq 1000");
-        assertThat(lines.get(3)).contains(" > 10.0.2.15:40000 TCP [S.]").contains("ack 1001");
+        assertThat(lines.get(2)).contains("10.0.2.15:40000 > 10.0.2.2:").contains("TCP [S] seq 0 ack 0");
+        assertThat(lines.get(3)).contains(" > 10.0.2.15:40000 TCP [S.] seq 0 ack 1 ");
         assertThat(Files.getOwner(pcap).getName()).isEqualTo(System.getProperty("user.name"));
     }
 

@@ -46,8 +46,8 @@ class PcapSummaryTest {
         PcapSummary s = PcapSummary.of(pcap);
         assertThat(s.lines()).containsExactly(
                 "+0.000000 ARP who-has 10.0.2.2 tell 10.0.2.15",
-                "+0.000250 10.0.2.15:40000 > 10.0.2.2:8080 TCP [S] seq 100 ack 0 win 65535 len 0",
-                "+2.500000 10.0.2.2:8080 > 10.0.2.15:40000 TCP [R.] seq 7 ack 101 win 65535 len 0");
+                "+0.000250 10.0.2.15:40000 > 10.0.2.2:8080 TCP [S] seq 0 ack 0 win 65535 len 0",
+                "+2.500000 10.0.2.2:8080 > 10.0.2.15:40000 TCP [R.] seq 0 ack 1 win 65535 len 0");
         assertThat(s.resets()).containsExactly(2);
         assertThat(s.around(8)).startsWith("3 frames, 1 TCP resets; frames 0..2:")
                 .contains("\n  #2 +2.500000 10.0.2.2:8080 > 10.0.2.15:40000 TCP [R.]");

@@ -6,13 +6,17 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * A capture of Ethernet frames in the classic pcap format (what passt's {@code --pcap} writes),
  * turned into one line per frame, tcpdump style:
- * {@code +1.234567 10.0.2.15:40000 > 10.0.2.2:8080 TCP [S.] seq 1 ack 2 win 64240 len 0}.
+ * {@code +1.234567 10.0.2.15:40000 > 10.0.2.2:8080 TCP [S.] seq 0 ack 1 win 64240 len 0}, with
+ * sequence and acknowledgement numbers relative to the first sequence number seen in each
+ * direction of a connection (as tcpdump shows them).
  * For tests that explain a failed transfer from the capture; never used by the VMM. A truncated
  * last record (the writer was stopped mid-frame) ends the capture; anything else malformed is an
  * {@link IOException}.
@@ -54,6 +58,7 @@ public final class PcapSummary {
         }
         in.position(FILE_HEADER);
         List<String> lines = new ArrayList<>();
+        Map<String, Long> firstSeq = new HashMap<>();
         long firstMicros = -1;
         while (in.remaining() >= RECORD_HEADER) {
             long micros = Integer.toUnsignedLong(in.getInt()) * 1_000_000L + Integer.toUnsignedLong(in.getInt());
@@ -72,7 +77,7 @@ public final class PcapSummary {
                 firstMicros = micros;
             }
             long rel = micros - firstMicros;
-            lines.add(String.format(Locale.ROOT, "+%d.%06d %s", rel / 1_000_000, rel % 1_000_000, describe(frame)));
+            lines.add(String.format(Locale.ROOT, "+%d.%06d %s", rel / 1_000_000, rel % 1_000_000, describe(frame, firstSeq)));
         }
         return new PcapSummary(lines);
     }
@@ -111,8 +116,8 @@ public final class PcapSummary {
         return b.toString();
     }
 
-    /** One frame, tcpdump style. */
-    static String describe(byte[] f) {
+    /** One frame, tcpdump style; {@code firstSeq} holds each TCP direction's first sequence number. */
+    static String describe(byte[] f, Map<String, Long> firstSeq) {
         if (f.length < 14) {
             return "runt frame of " + f.length + " bytes";
         }
@@ -139,8 +144,15 @@ public final class PcapSummary {
         if (proto == 6 && f.length >= l4 + 20) {
             int doff = ((f[l4 + 12] & 0xff) >> 4) * 4;
             int payload = total - ihl - doff;
-            return String.format(Locale.ROOT, "%s:%d > %s:%d TCP [%s] seq %d ack %d win %d len %d", src, u16(f, l4), dst,
-                    u16(f, l4 + 2), tcpFlags(f[l4 + 13] & 0xff), u32(f, l4 + 4), u32(f, l4 + 8), u16(f, l4 + 14), payload);
+            String from = src + ":" + u16(f, l4);
+            String to = dst + ":" + u16(f, l4 + 2);
+            long seq = u32(f, l4 + 4);
+            long ack = u32(f, l4 + 8);
+            long seqBase = firstSeq.computeIfAbsent(from + ">" + to, k -> seq);
+            long ackBase = firstSeq.getOrDefault(to + ">" + from, 0L);
+            return String.format(Locale.ROOT, "%s > %s TCP [%s] seq %d ack %d win %d len %d", from, to,
+                    tcpFlags(f[l4 + 13] & 0xff), (seq - seqBase) & 0xffffffffL, (ack - ackBase) & 0xffffffffL,
+                    u16(f, l4 + 14), payload);
         }
         if (proto == 17 && f.length >= l4 + 8) {
             return String.format(Locale.ROOT, "%s:%d > %s:%d UDP len %d", src, u16(f, l4), dst, u16(f, l4 + 2),
