@@ -181,7 +181,7 @@ final class KvmSession implements MicroVmSession {
 
     private static void logVcpus(RunningVm running) {
         try {
-            LOG.debug("closing {} while it runs; its vCPUs:\n{}", running, running.describeVcpus(Duration.ofSeconds(1)));
+            LOG.debug("closing {} before all its vCPUs have left the guest:\n{}", running, running.describeVcpus(Duration.ofSeconds(1)));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
