@@ -49,7 +49,8 @@ final class VcpuRunner implements Runnable {
     private volatile boolean stopRequested;
     private volatile boolean probeRequested;
     private volatile boolean dead;
-    private volatile CompletableFuture<String> snapshotRequest;
+    /** The pending request for a snapshot (one at a time: a second asker shares the first's). */
+    private final AtomicReference<CompletableFuture<String>> snapshotRequest = new AtomicReference<>();
 
     /**
      * @param milestones where the boot vCPU reports its first entry into the guest; null for the
@@ -107,7 +108,10 @@ final class VcpuRunner implements Runnable {
             request.complete("vCPU " + vcpu.id() + " " + state.get() + "; " + exitSummary());
             return request;
         }
-        snapshotRequest = request;
+        CompletableFuture<String> pending = snapshotRequest.compareAndExchange(null, request);
+        if (pending != null) {
+            return pending;
+        }
         vcpu.kick();
         if (state.get() == State.FINISHED) { // ended between the check and the request
             request.complete("vCPU " + vcpu.id() + " FINISHED; " + exitSummary());
@@ -143,9 +147,8 @@ final class VcpuRunner implements Runnable {
     }
 
     private void answerSnapshot() {
-        CompletableFuture<String> request = snapshotRequest;
+        CompletableFuture<String> request = snapshotRequest.getAndSet(null);
         if (request != null) {
-            snapshotRequest = null;
             request.complete(snapshot());
         }
     }
@@ -167,7 +170,7 @@ final class VcpuRunner implements Runnable {
             owner.finish(new VmOutcome.VmmError(vcpu.id(), e));
         } finally {
             state.set(State.FINISHED);
-            CompletableFuture<String> request = snapshotRequest;
+            CompletableFuture<String> request = snapshotRequest.getAndSet(null);
             if (request != null) {
                 request.complete("vCPU " + vcpu.id() + " FINISHED; " + exitSummary());
             }
