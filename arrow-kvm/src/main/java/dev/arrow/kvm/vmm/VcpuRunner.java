@@ -105,7 +105,7 @@ final class VcpuRunner implements Runnable {
     CompletableFuture<String> requestSnapshot() {
         CompletableFuture<String> request = new CompletableFuture<>();
         if (state.get() != State.RUNNING) {
-            request.complete("vCPU " + vcpu.id() + " " + state.get() + "; " + exitSummary());
+            request.complete(withoutRegisters());
             return request;
         }
         CompletableFuture<String> pending = snapshotRequest.compareAndExchange(null, request);
@@ -114,7 +114,7 @@ final class VcpuRunner implements Runnable {
         }
         vcpu.kick();
         if (state.get() == State.FINISHED) { // ended between the check and the request
-            request.complete("vCPU " + vcpu.id() + " FINISHED; " + exitSummary());
+            request.complete(withoutRegisters());
         }
         return request;
     }
@@ -131,6 +131,11 @@ final class VcpuRunner implements Runnable {
             }
         }
         return sep.equals(", ") ? b.append(')').toString() : b.toString();
+    }
+
+    /** State and exit counts, for a runner not in its loop (not started, or ended). */
+    private String withoutRegisters() {
+        return "vCPU " + vcpu.id() + " " + state.get() + "; " + exitSummary();
     }
 
     /** Registers, MP state and exit counts; on this runner's thread, between two runs. */
@@ -172,7 +177,7 @@ final class VcpuRunner implements Runnable {
             state.set(State.FINISHED);
             CompletableFuture<String> request = snapshotRequest.getAndSet(null);
             if (request != null) {
-                request.complete("vCPU " + vcpu.id() + " FINISHED; " + exitSummary());
+                request.complete(withoutRegisters());
             }
             owner.runnerFinished(this);
         }
