@@ -74,8 +74,9 @@ class NetworkBootTest {
             assertThat(body).isEqualTo("<h1>hello from an arrow</h1>\n");
             p.destroyForcibly();
         }
-        // closing the arrow frees the forwarded port at once
+        // closing the arrow frees the forwarded port at once: nothing listens there any more
         try (ServerSocket again = new ServerSocket()) {
+            again.setReuseAddress(true); // as servers do; the connection passt just closed may linger in TIME_WAIT
             again.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), hostPort));
         }
         assertThat(ProcessHandle.current().children().filter(h -> h.info().command().orElse("").endsWith("passt")))
