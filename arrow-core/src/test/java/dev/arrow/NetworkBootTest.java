@@ -140,7 +140,7 @@ class NetworkBootTest {
                     + " && wget -q -O /tmp/down " + base + "/blob && md5sum /tmp/down"
                     // busybox wget sends a --post-file up to its first NUL byte: random bytes without NULs
                     + " && head -c 4194304 /dev/urandom | tr '\\000' '\\001' > /tmp/up && md5sum /tmp/up"
-                    + " && wget -q -O - --post-file=/tmp/up " + base + "/upload";
+                    + " && wget -q -O - --post-file=/tmp/up " + base + "/upload" + GUEST_COUNTERS_ON_FAILURE;
             // the capture explains a failure: it shows which side stopped or reset the connection
             Path pcap = Files.createTempFile("arrow-4mib-", ".pcap");
             boolean ended;
@@ -177,6 +177,80 @@ class NetworkBootTest {
             server.stop(0);
         }
     }
+
+    /**
+     * Appended to a guest script: when the script fails, the guest's own view of its network goes
+     * to stdout (TCP counters such as TCPWinProbe, eth0's packet counts, interrupts), so a stalled
+     * transfer says whether the guest sent what the device never got.
+     */
+    private static final String GUEST_COUNTERS_ON_FAILURE = " || { status=$?; echo '--- guest counters:';"
+            + " cat /proc/net/netstat /proc/net/snmp /proc/net/dev /proc/interrupts; exit $status; }";
+
+    /**
+     * The host's HTTP server stops reading an upload for a while, as a slow consumer does: passt's
+     * socket fills, passt advertises a zero window, and the guest must probe until the window
+     * opens again. The upload then completes byte-exact.
+     */
+    @Test
+    void anUploadOutlastsTheHostPausingItsReads() throws Exception {
+        int size = 2 << 20;
+        AtomicReference<String> uploaded = new AtomicReference<>();
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4);
+        server.createContext("/upload", exchange -> {
+            byte[] body;
+            try (InputStream in = exchange.getRequestBody()) {
+                byte[] head = in.readNBytes(256 << 10);
+                Thread.sleep(PAUSE.toMillis()); // passt's socket and the guest's send buffer fill up meanwhile
+                byte[] rest = in.readAllBytes();
+                body = Arrays.copyOf(head, head.length + rest.length);
+                System.arraycopy(rest, 0, body, head.length, rest.length);
+            } catch (IOException e) {
+                uploaded.set("the host's read of the upload failed: " + e);
+                throw e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(e);
+            }
+            uploaded.set(md5(body));
+            byte[] answer = (body.length + " bytes\n").getBytes(StandardCharsets.US_ASCII);
+            exchange.sendResponseHeaders(200, answer.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(answer);
+            }
+        });
+        server.start();
+        try {
+            String script = "head -c " + size + " /dev/urandom | tr '\\000' '\\001' > /tmp/up && md5sum /tmp/up"
+                    + " && wget -q -O - --post-file=/tmp/up http://10.0.2.2:" + server.getAddress().getPort()
+                    + "/upload" + GUEST_COUNTERS_ON_FAILURE;
+            Path pcap = Files.createTempFile("arrow-pause-", ".pcap");
+            int exit;
+            String stdout;
+            String stderr;
+            try (ArrowProcess p = Arrow.of(BUSYBOX).args("sh", "-c", script).memory(128, MiB)
+                    .net(Net.user().capture(pcap)).start()) {
+                StreamTranscript output = StreamTranscript.of(p.getInputStream(), "guest-stdout");
+                StreamTranscript errors = StreamTranscript.of(p.getErrorStream(), "guest-stderr");
+                boolean ended = p.waitFor(3, TimeUnit.MINUTES);
+                exit = ended ? p.exitValue() : -1;
+                stdout = ended ? output.whole(30_000) : output.soFar();
+                stderr = errors.soFar();
+            }
+            String[] lines = stdout.split("\n");
+            boolean passed = exit == 0 && lines.length == 2 && lines[1].equals(size + " bytes")
+                    && lines[0].startsWith(String.valueOf(uploaded.get()) + " ");
+            String report = String.format("exit %d, output [%s], errors [%s], host saw upload %s; passt's capture: %s",
+                    exit, stdout, stderr, uploaded.get(), passed ? "not needed" : captureReport(pcap));
+            assertThat(passed).as("the upload survived a %d s pause of the host's reads: %s", PAUSE.toSeconds(), report)
+                    .isTrue();
+            Files.delete(pcap);
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    /** How long the host stops reading the upload: long enough for a few zero-window probes. */
+    private static final Duration PAUSE = Duration.ofSeconds(8);
 
     /**
      * The frames around passt's first reset of a connection (or the last ones), from its capture,
