@@ -40,6 +40,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -74,10 +75,13 @@ class NetworkBootTest {
             assertThat(body).isEqualTo("<h1>hello from an arrow</h1>\n");
             p.destroyForcibly();
         }
-        // closing the arrow frees the forwarded port at once: nothing listens there any more
-        try (ServerSocket again = new ServerSocket()) {
-            again.setReuseAddress(true); // as servers do; the connection passt just closed may linger in TIME_WAIT
-            again.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), hostPort));
+        // Closing the arrow frees the forwarded port at once: nothing listens there any more, so a
+        // connection is refused. (A bind would test more than that: the connection passt just
+        // closed may linger on the port, in FIN_WAIT_2 while our HTTP client keeps its end open.)
+        try (Socket s = new Socket()) {
+            assertThatThrownBy(() -> s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), hostPort), 2000))
+                    .as("a connection to host port %d after the arrow closed", hostPort)
+                    .isInstanceOf(java.net.ConnectException.class);
         }
         assertThat(ProcessHandle.current().children().filter(h -> h.info().command().orElse("").endsWith("passt")))
                 .as("passt processes left").isEmpty();

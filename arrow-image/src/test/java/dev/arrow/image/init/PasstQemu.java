@@ -112,21 +112,32 @@ final class PasstQemu implements AutoCloseable {
             }
             Thread.sleep(20);
         }
+        // "cont", then "info status" until QEMU says it runs: a command sent before the monitor reads
+        // may go unanswered, and a guest left paused looks like one that never boots.
+        StringBuilder transcript = new StringBuilder();
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(monitor));
-            ch.write(ByteBuffer.wrap("cont\n".getBytes(StandardCharsets.US_ASCII)));
-            ByteBuffer reply = ByteBuffer.allocate(4096);
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             ch.configureBlocking(false);
-            while (System.nanoTime() < until) { // read until the prompt after "cont" comes back
-                ch.read(reply);
-                String text = new String(reply.array(), 0, reply.position(), StandardCharsets.ISO_8859_1);
-                if (text.indexOf("(qemu)", text.indexOf("cont")) > 0) {
-                    break;
+            ByteBuffer reply = ByteBuffer.allocate(4096);
+            for (int attempt = 0; attempt < 5; attempt++) {
+                ch.write(ByteBuffer.wrap("cont\ninfo status\n".getBytes(StandardCharsets.US_ASCII)));
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+                while (System.nanoTime() < until) {
+                    reply.clear();
+                    int n = ch.read(reply);
+                    if (n < 0) {
+                        throw new IOException("QEMU's monitor closed; it said: " + transcript + "; " + diagnostics());
+                    }
+                    transcript.append(new String(reply.array(), 0, reply.position(), StandardCharsets.ISO_8859_1));
+                    if (transcript.indexOf("VM status: running") >= 0) {
+                        return;
+                    }
+                    Thread.sleep(10);
                 }
-                Thread.sleep(10);
             }
         }
+        throw new IOException("QEMU did not start the guest after 'cont'; its monitor said: " + transcript + "; "
+                + diagnostics());
     }
 
     private static final int LISTENING = 0;
