@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -41,6 +42,9 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private final CompletableFuture<VmOutcome> exited = new CompletableFuture<>();
     private final AtomicInteger running = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Counted down when the first {@link #close()} has released everything. */
+    private final CountDownLatch released = new CountDownLatch(1);
+    private volatile Thread closer;
     private final BuildResources resources;
     private final MmapGuestMemory memory;
     private volatile Serial8250 serial;
@@ -259,13 +263,51 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
 
     /**
      * Stops the guest (if it still runs), waits for the vCPU threads, then closes devices,
-     * vCPUs, the VM, /dev/kvm and guest memory. Idempotent.
+     * vCPUs, the VM, /dev/kvm and guest memory. Idempotent, and when it returns everything is
+     * released, even if another thread was closing the VM at the same time: a caller that finds
+     * the VM being closed waits for that close to end (the port a network backend forwards is
+     * free then, for instance). Only a vCPU thread of this VM, or the closing thread itself, does
+     * not wait: the close waits for them.
      */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
+            awaitReleased();
             return;
         }
+        closer = Thread.currentThread();
+        try {
+            release();
+        } finally {
+            released.countDown();
+        }
+    }
+
+    /** Whether {@link #close()} has released everything. */
+    public boolean isReleased() {
+        return released.getCount() == 0;
+    }
+
+    private void awaitReleased() {
+        Thread current = Thread.currentThread();
+        if (current == closer || threads.contains(current)) {
+            return;
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                released.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true; // the resources are being released anyway; say so once they are
+            }
+        }
+        if (interrupted) {
+            current.interrupt();
+        }
+    }
+
+    private void release() {
         stop();
         for (Thread t : threads) {
             if (t == Thread.currentThread()) {

@@ -43,6 +43,8 @@ class VirtioWiringTest {
         final int type;
         final List<String> notified = new CopyOnWriteArrayList<>();
         volatile boolean closed;
+        /** How long close() takes, as a backend that stops a process does. */
+        volatile long closeMillis;
 
         Recorder(int type) {
             this.type = type;
@@ -96,6 +98,11 @@ class VirtioWiringTest {
 
         @Override
         public void close() {
+            try {
+                Thread.sleep(closeMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             closed = true;
         }
     }
@@ -162,5 +169,34 @@ class VirtioWiringTest {
         assertThat(first.closed).as("closing the VM closes its devices").isTrue();
         assertThat(second.closed).isTrue();
         assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().equals(loopThread));
+    }
+    /**
+     * Two threads close the VM at once (as an arrow's own close and its end-of-guest handler may):
+     * the one that finds the close under way returns only when the devices are closed, so what
+     * they hold (a forwarded port, a passt process) is released when either call returns.
+     */
+    @Test
+    void aSecondCloseWaitsUntilTheFirstHasClosedTheDevices() throws Exception {
+        Recorder slow = new Recorder('A');
+        slow.closeMillis = 500;
+        VmConfig config = VmConfig.builder().kernel(TinyKernel.write(dir, Asm.longMode().spin().bytes()))
+                .memoryBytes(64 * Layout.MiB).serialOutput(serial).virtioDevice(slow).build();
+        RunningVm vm = VmBuilder.start(config);
+        java.util.concurrent.CountDownLatch firstStarted = new java.util.concurrent.CountDownLatch(1);
+        Thread first = new Thread(() -> {
+            firstStarted.countDown();
+            vm.close();
+        }, "first-closer");
+        first.start();
+        firstStarted.await();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (first.getState() == Thread.State.RUNNABLE && vm.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(1); // let the first close begin: it stops the guest first
+        }
+        vm.close();
+        assertThat(slow.closed).as("the device was closed when the second close() returned").isTrue();
+        assertThat(vm.isReleased()).isTrue();
+        first.join(10_000);
+        assertThat(first.isAlive()).isFalse();
     }
 }
