@@ -121,21 +121,7 @@ class NetworkBootTest {
                 out.write(blob);
             }
         });
-        server.createContext("/upload", exchange -> {
-            byte[] body;
-            try {
-                body = exchange.getRequestBody().readAllBytes();
-            } catch (IOException e) {
-                uploaded.set("the host's read of the upload failed: " + e);
-                throw e;
-            }
-            uploaded.set(md5(body));
-            byte[] answer = (body.length + " bytes\n").getBytes(StandardCharsets.US_ASCII);
-            exchange.sendResponseHeaders(200, answer.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(answer);
-            }
-        });
+        serveUploads(server, uploaded, InputStream::readAllBytes);
         server.start();
         try {
             String base = "http://10.0.2.2:" + server.getAddress().getPort();
@@ -147,29 +133,13 @@ class NetworkBootTest {
                     + " && wget -q -O - --post-file=/tmp/up " + base + "/upload" + GUEST_COUNTERS_ON_FAILURE;
             // the capture explains a failure: it shows which side stopped or reset the connection
             Path pcap = Files.createTempFile("arrow-4mib-", ".pcap");
-            boolean ended;
-            int exit = -1;
-            String stdout;
-            String stderr;
-            try (ArrowProcess p = Arrow.of(BUSYBOX).args("sh", "-c", script).memory(128, MiB)
-                    .net(Net.user().capture(pcap)).start()) {
-                StreamTranscript output = StreamTranscript.of(p.getInputStream(), "guest-stdout");
-                StreamTranscript errors = StreamTranscript.of(p.getErrorStream(), "guest-stderr");
-                ended = p.waitFor(3, TimeUnit.MINUTES);
-                if (ended) {
-                    exit = p.exitValue();
-                    stdout = output.whole(30_000);
-                } else {
-                    stdout = output.soFar();
-                }
-                stderr = errors.soFar();
-            }
-            boolean failed = !ended || exit != 0 || !String.valueOf(uploaded.get()).matches("[0-9a-f]{32}");
-            String report = String.format("output [%s], errors [%s], host saw upload %s; passt's capture: %s", stdout,
-                    stderr, uploaded.get(), failed ? captureReport(pcap) : "not needed");
-            assertThat(ended).as("the guest's script ended within 3 minutes; %s", report).isTrue();
-            assertThat(exit).as("the guest's script: %s", report).isZero();
-            String[] lines = stdout.split("\n");
+            ScriptRun run = runCapturing(script, pcap);
+            boolean failed = !run.ended() || run.exit() != 0 || !String.valueOf(uploaded.get()).matches("[0-9a-f]{32}");
+            String report = String.format("output [%s], errors [%s], host saw upload %s; passt's capture: %s", run.stdout(),
+                    run.stderr(), uploaded.get(), failed ? captureReport(pcap) : "not needed");
+            assertThat(run.ended()).as("the guest's script ended within 3 minutes; %s", report).isTrue();
+            assertThat(run.exit()).as("the guest's script: %s", report).isZero();
+            String[] lines = run.stdout().split("\n");
             assertThat(lines).hasSize(4);
             assertThat(lines[0]).as("eth0's MTU").isEqualTo("65520");
             assertThat(lines[1]).as("what the guest downloaded").isEqualTo(md5(blob) + "  /tmp/down");
@@ -200,20 +170,56 @@ class NetworkBootTest {
         int size = 2 << 20;
         AtomicReference<String> uploaded = new AtomicReference<>();
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4);
-        server.createContext("/upload", exchange -> {
-            byte[] body;
-            try (InputStream in = exchange.getRequestBody()) {
-                byte[] head = in.readNBytes(256 << 10);
+        serveUploads(server, uploaded, in -> {
+            byte[] head = in.readNBytes(256 << 10);
+            try {
                 Thread.sleep(PAUSE.toMillis()); // passt's socket and the guest's send buffer fill up meanwhile
-                byte[] rest = in.readAllBytes();
-                body = Arrays.copyOf(head, head.length + rest.length);
-                System.arraycopy(rest, 0, body, head.length, rest.length);
-            } catch (IOException e) {
-                uploaded.set("the host's read of the upload failed: " + e);
-                throw e;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException(e);
+            }
+            byte[] rest = in.readAllBytes();
+            byte[] body = Arrays.copyOf(head, head.length + rest.length);
+            System.arraycopy(rest, 0, body, head.length, rest.length);
+            return body;
+        });
+        server.start();
+        try {
+            String script = "head -c " + size + " /dev/urandom | tr '\\000' '\\001' > /tmp/up && md5sum /tmp/up"
+                    + " && wget -q -O - --post-file=/tmp/up http://10.0.2.2:" + server.getAddress().getPort()
+                    + "/upload" + GUEST_COUNTERS_ON_FAILURE;
+            Path pcap = Files.createTempFile("arrow-pause-", ".pcap");
+            ScriptRun run = runCapturing(script, pcap);
+            String[] lines = run.stdout().split("\n");
+            boolean passed = run.exit() == 0 && lines.length == 2 && lines[1].equals(size + " bytes")
+                    && lines[0].startsWith(String.valueOf(uploaded.get()) + " ");
+            String report = String.format("exit %d, output [%s], errors [%s], host saw upload %s; passt's capture: %s",
+                    run.exit(), run.stdout(), run.stderr(), uploaded.get(), passed ? "not needed" : captureReport(pcap));
+            assertThat(passed).as("the upload survived a %d s pause of the host's reads: %s", PAUSE.toSeconds(), report)
+                    .isTrue();
+            Files.delete(pcap);
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    /** How the host's side reads an upload's body. */
+    private interface BodyReader {
+        byte[] read(InputStream body) throws IOException;
+    }
+
+    /**
+     * Serves {@code /upload}: reads the body with {@code reader}, records its MD5 (or why the read
+     * failed) in {@code uploaded} and answers "N bytes".
+     */
+    private static void serveUploads(HttpServer server, AtomicReference<String> uploaded, BodyReader reader) {
+        server.createContext("/upload", exchange -> {
+            byte[] body;
+            try (InputStream in = exchange.getRequestBody()) {
+                body = reader.read(in);
+            } catch (IOException e) {
+                uploaded.set("the host's read of the upload failed: " + e);
+                throw e;
             }
             uploaded.set(md5(body));
             byte[] answer = (body.length + " bytes\n").getBytes(StandardCharsets.US_ASCII);
@@ -222,34 +228,22 @@ class NetworkBootTest {
                 out.write(answer);
             }
         });
-        server.start();
-        try {
-            String script = "head -c " + size + " /dev/urandom | tr '\\000' '\\001' > /tmp/up && md5sum /tmp/up"
-                    + " && wget -q -O - --post-file=/tmp/up http://10.0.2.2:" + server.getAddress().getPort()
-                    + "/upload" + GUEST_COUNTERS_ON_FAILURE;
-            Path pcap = Files.createTempFile("arrow-pause-", ".pcap");
-            int exit;
-            String stdout;
-            String stderr;
-            try (ArrowProcess p = Arrow.of(BUSYBOX).args("sh", "-c", script).memory(128, MiB)
-                    .net(Net.user().capture(pcap)).start()) {
-                StreamTranscript output = StreamTranscript.of(p.getInputStream(), "guest-stdout");
-                StreamTranscript errors = StreamTranscript.of(p.getErrorStream(), "guest-stderr");
-                boolean ended = p.waitFor(3, TimeUnit.MINUTES);
-                exit = ended ? p.exitValue() : -1;
-                stdout = ended ? output.whole(30_000) : output.soFar();
-                stderr = errors.soFar();
-            }
-            String[] lines = stdout.split("\n");
-            boolean passed = exit == 0 && lines.length == 2 && lines[1].equals(size + " bytes")
-                    && lines[0].startsWith(String.valueOf(uploaded.get()) + " ");
-            String report = String.format("exit %d, output [%s], errors [%s], host saw upload %s; passt's capture: %s",
-                    exit, stdout, stderr, uploaded.get(), passed ? "not needed" : captureReport(pcap));
-            assertThat(passed).as("the upload survived a %d s pause of the host's reads: %s", PAUSE.toSeconds(), report)
-                    .isTrue();
-            Files.delete(pcap);
-        } finally {
-            server.stop(0);
+    }
+
+    /** A busybox script's run: whether it ended within 3 minutes, its exit code (-1 if not) and output. */
+    private record ScriptRun(boolean ended, int exit, String stdout, String stderr) {
+    }
+
+    /** Runs {@code script} under busybox sh with user-mode networking, passt capturing to {@code pcap}. */
+    private static ScriptRun runCapturing(String script, Path pcap) throws Exception {
+        try (ArrowProcess p = Arrow.of(BUSYBOX).args("sh", "-c", script).memory(128, MiB)
+                .net(Net.user().capture(pcap)).start()) {
+            StreamTranscript output = StreamTranscript.of(p.getInputStream(), "guest-stdout");
+            StreamTranscript errors = StreamTranscript.of(p.getErrorStream(), "guest-stderr");
+            boolean ended = p.waitFor(3, TimeUnit.MINUTES);
+            int exit = ended ? p.exitValue() : -1;
+            String stdout = ended ? output.whole(30_000) : output.soFar();
+            return new ScriptRun(ended, exit, stdout, errors.soFar());
         }
     }
 
