@@ -96,5 +96,11 @@ for t in 1 2 3 4; do
   echo "tier $t $name: $line in ${took[$t]}s${note[tier$t]:+ — ${note[tier$t]}}"
   case "$line" in *"failed 0"*) ;; *) failed=1 ;; esac
   [ "${!rcvar}" = 0 ] || failed=1
+  # why each test failed, here at the end where a CI tail shows it
+  scripts/junit-failures "$reports/tier$t"
+  if [ "$t" = 4 ] && [ -f "$reports/tier4.log" ]; then
+    stuck=$(grep -c "no exit within .* inside KVM_RUN" "$reports/tier4.log")
+    [ "$stuck" = 0 ] || echo "  $stuck report(s) of a vCPU that stayed inside KVM_RUN through a kick (docs/lab.md)"
+  fi
 done
 exit "$failed"

@@ -153,13 +153,16 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         return b.toString();
     }
 
-    private String unanswered(int index, Duration wait) {
+    private String unanswered(int index, Duration wait) throws InterruptedException {
         VcpuRunner r = runners.get(index);
         StringBuilder b = new StringBuilder("vCPU ").append(r.vcpu().id()).append(": no exit within ")
                 .append(wait.toMillis()).append(" ms of a kick; ").append(r.exitSummary());
         int tid = r.vcpu().runningThreadId();
         if (tid != 0) {
             b.append("; inside KVM_RUN, ").append(KernelTask.describe(tid));
+            if (KvmTraceSample.enabled()) {
+                b.append("; ").append(KvmTraceSample.sample(tid, Duration.ofMillis(200)));
+            }
         }
         if (index < threads.size()) {
             Thread t = threads.get(index);
