@@ -153,6 +153,11 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         return b.toString();
     }
 
+    /** The kernel thread id of vCPU {@code index}'s thread while it is inside KVM_RUN, else 0 (diagnostics). */
+    int vcpuThreadInKvmRun(int index) {
+        return runners.get(index).vcpu().runningThreadId();
+    }
+
     private String unanswered(int index, Duration wait) throws InterruptedException {
         VcpuRunner r = runners.get(index);
         StringBuilder b = new StringBuilder("vCPU ").append(r.vcpu().id()).append(": no exit within ")

@@ -98,7 +98,7 @@ class LinuxBootTest {
         }
     }
 
-    private static Path guestKernel() throws IOException, InterruptedException {
+    static Path guestKernel() throws IOException, InterruptedException {
         String property = System.getProperty("arrow.kernel");
         if (property != null && !property.isBlank()) {
             return Path.of(property);
