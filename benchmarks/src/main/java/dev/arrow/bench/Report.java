@@ -628,7 +628,7 @@ public final class Report {
         line("- `scripts/bench` builds the benchmarks jar (`benchmarks/target/benchmarks.jar`, with the C programs in"
                 + " `benchmarks/target/bin`), runs the host part (JMH `ExitLoopBenchmark`, `InitramfsBenchmark`, `VirtqueueBenchmark`), then"
                 + " `scripts/lab-bench` (directly where the host's KVM boots Linux, else in one lab session,"
-                + " `scripts/kvm-lab`, taken under the lab lock so that no other lab runs meanwhile): JMH"
+                + " `scripts/kvm-lab`, which waits for any other lab on the machine to end first): JMH"
                 + " `ArrowBootBenchmark`, `PeerComparison` (Arrow and QEMU interleaved), `MemoryPerArrow`,"
                 + " `ConsoleThroughput` (virtio and serial interleaved), `PasstThroughput`; then this report."
                 + " Raw results: `benchmarks/results/*.json`.");
