@@ -41,9 +41,10 @@ final class KvmTraceSample {
 
     /**
      * Traces KVM's events for thread {@code tid} during {@code window} and summarises them, e.g.
-     * {@code kvm trace 200 ms: kvm_entry 3100, kvm_exit 3100 (npf 3000 at 0xffffffff81001234, ...)}.
+     * {@code kvm trace 200 ms: kvm_entry 3100, kvm_exit 3100; exits: npf 3000 (0xffffffff81001234 x2900 ...)}.
+     * One sample at a time in this JVM: the trace buffer and its pid filter are the machine's.
      */
-    static String sample(int tid, Duration window) throws InterruptedException {
+    static synchronized String sample(int tid, Duration window) throws InterruptedException {
         if (!enabled()) {
             return "kvm trace not taken (set -D" + PROPERTY + "=true, as root with tracefs at " + TRACEFS + ")";
         }
