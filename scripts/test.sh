@@ -100,7 +100,10 @@ for t in 1 2 3 4; do
   scripts/junit-failures "$reports/tier$t"
   if [ "$t" = 4 ] && [ -f "$reports/tier4.log" ]; then
     stuck=$(grep -c "no exit within .* inside KVM_RUN" "$reports/tier4.log")
-    [ "$stuck" = 0 ] || echo "  $stuck report(s) of a vCPU that stayed inside KVM_RUN through a kick (docs/lab.md)"
+    if [ "$stuck" != 0 ]; then
+      echo "  $stuck report(s) of a vCPU that stayed inside KVM_RUN through a kick (docs/lab.md), the first:"
+      grep -a -m 2 -o "vCPU [0-9]*: no exit within .*" "$reports/tier4.log" | cut -c1-700 | sed 's/^/    /'
+    fi
   fi
 done
 exit "$failed"
