@@ -155,7 +155,9 @@ class ArrowBootTest {
                     try (ArrowProcess p = arrow("hello", tag).start()) {
                         started.put(tag, p);
                         String out = stdoutOf(p);
-                        return p.waitFor() + ":" + out;
+                        int code = p.waitFor();
+                        // an unexpected end says how it ended (e.g. GuestCrashed with its reason)
+                        return code + ":" + out + (code == 0 ? "" : " (" + p.outcome().join() + ")");
                     }
                 });
             }

@@ -99,6 +99,10 @@ final class KvmSession implements MicroVmSession {
             ArrowOutcome ended = error != null
                         ? new ArrowOutcome.GuestCrashed("the VMM failed: " + error)
                         : outcomeOf(finalStatus.get(), vmOutcome);
+            if (ended instanceof ArrowOutcome.GuestCrashed crashed) {
+                // the outcome says so too, but a crash the caller does not look at must not go unseen
+                LOG.warn("{} crashed: {}", vm != null ? vm : "a VM", crashed.reason());
+            }
             // the last bytes the app wrote may still be on their way to the sinks
             stdio.outputDone().whenComplete((done, failure) -> outcome.complete(ended));
         });
