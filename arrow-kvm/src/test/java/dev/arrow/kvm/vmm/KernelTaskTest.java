@@ -16,9 +16,17 @@ class KernelTaskTest {
     }
 
     @Test
+    void aSchedstatLineGivesTimeOnACpuTimeWaitingForOneAndSlices() {
+        assertThat(KernelTask.describeSchedstat("2100000000 300000000 812\n"))
+                .isEqualTo(", scheduler: 2.100 s on a CPU, 0.300 s waiting for one, 812 slices");
+        assertThat(KernelTask.describeSchedstat("12 x 3")).isEqualTo(", unreadable schedstat");
+        assertThat(KernelTask.describeSchedstat("12")).isEqualTo(", unreadable schedstat");
+    }
+
+    @Test
     void theCallingThreadIsSeenRunningAndAGoneOneIsSaidToBeGone() {
         assertThat(KernelTask.describe(LibC.gettid())).startsWith("kernel task " + LibC.gettid() + ": state R, ")
-                .contains(" ms user, ");
+                .contains(" ms user, ").contains(", scheduler: ");
         assertThat(KernelTask.describe(Integer.MAX_VALUE)).startsWith("kernel task " + Integer.MAX_VALUE + ": gone (");
     }
 }
