@@ -92,17 +92,19 @@ for t in 1 2 3 4; do
   case $t in 1) name="unit (pure Java)";; 2) name="host KVM, tiny guests";; 3) name="guest image, QEMU TCG";; 4) name="full boots, our VMM ${note[tier4-where]:-on this host}";; esac
   rcvar=rc$t
   if ! wanted $t; then echo "tier $t $name: ${note[tier$t]}"; continue; fi
-  line=$(scripts/junit-summary "$reports/tier$t")
+  summary=$(scripts/junit-summary "$reports/tier$t")
+  line=${summary%%$'\n'*}
   echo "tier $t $name: $line in ${took[$t]}s${note[tier$t]:+ — ${note[tier$t]}}"
+  # then why each failed test failed, here at the end where a CI tail shows it
+  [ "$summary" = "$line" ] || printf '%s\n' "${summary#*$'\n'}"
   case "$line" in *"failed 0"*) ;; *) failed=1 ;; esac
   [ "${!rcvar}" = 0 ] || failed=1
-  # why each test failed, here at the end where a CI tail shows it
-  scripts/junit-failures "$reports/tier$t"
   if [ "$t" = 4 ] && [ -f "$reports/tier4.log" ]; then
-    stuck=$(grep -c "no exit within .* inside KVM_RUN" "$reports/tier4.log")
+    stuck_report="vCPU [0-9]*: no exit within .* inside KVM_RUN.*"
+    stuck=$(grep -a -c "$stuck_report" "$reports/tier4.log")
     if [ "$stuck" != 0 ]; then
       echo "  $stuck report(s) of a vCPU that stayed inside KVM_RUN through a kick (docs/lab.md), the first:"
-      grep -a -m 2 -o "vCPU [0-9]*: no exit within .*" "$reports/tier4.log" | cut -c1-700 | sed 's/^/    /'
+      grep -a -m 2 -o "$stuck_report" "$reports/tier4.log" | cut -c1-700 | sed 's/^/    /'
     fi
   fi
 done
