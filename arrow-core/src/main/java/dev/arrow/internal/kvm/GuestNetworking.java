@@ -4,6 +4,7 @@ import dev.arrow.NetworkSetupException;
 import dev.arrow.config.Net;
 import dev.arrow.config.PortForward;
 import dev.arrow.image.init.NetworkSettings;
+import dev.arrow.kvm.net.FrameCapture;
 import dev.arrow.kvm.net.GuestNetwork;
 import dev.arrow.kvm.net.MacAddress;
 import dev.arrow.kvm.net.NetworkBackend;
@@ -17,19 +18,22 @@ import java.util.Optional;
 
 /**
  * The guest's network for one arrow: the host backend chosen by the spec's {@link Net} (passt for
- * user mode, an existing tap device), the virtio-net device on top of it, and the addresses init
- * gives eth0. {@link Net.None} has none of these. Until the device is handed to the VMM, this object
- * owns the backend: {@link #close()} stops it (the VMM closes it through the device afterwards).
+ * user mode, an existing tap device), the virtio-net device on top of it, the capture of its traffic
+ * when the spec asks for one, and the addresses init gives eth0. {@link Net.None} has none of these.
+ * Until the device is handed to the VMM, this object owns the backend and the capture: {@link #close()}
+ * stops them (the VMM closes them through the device afterwards).
  */
 final class GuestNetworking implements AutoCloseable {
     private final GuestNetwork plan;
     private final NetworkBackend backend;
+    private final Optional<FrameCapture> capture;
     private final VirtioNet device;
 
-    private GuestNetworking(GuestNetwork plan, NetworkBackend backend) {
+    private GuestNetworking(GuestNetwork plan, NetworkBackend backend, Optional<FrameCapture> capture) {
         this.plan = plan;
         this.backend = backend;
-        this.device = new VirtioNet(plan.mac(), plan.mtu(), backend);
+        this.capture = capture;
+        this.device = new VirtioNet(plan.mac(), plan.mtu(), backend, capture);
     }
 
     /** Starts the host side of {@code net}; empty for {@link Net.None}. */
@@ -38,16 +42,24 @@ final class GuestNetworking implements AutoCloseable {
             if (net instanceof Net.User user) {
                 GuestNetwork plan = GuestNetwork.userMode().withMtu(PasstBackend.GUEST_MTU);
                 List<PortMapping> forwards = user.forwards().stream().map(GuestNetworking::mapping).toList();
-                PasstBackend.Options options = PasstBackend.Options.of(plan, forwards);
-                if (user.capture().isPresent()) {
-                    options = options.withCapture(user.capture().get());
+                // the capture file is checked and created before passt starts, and removed if it does not
+                Optional<FrameCapture> capture = user.capture().map(FrameCapture::open);
+                NetworkBackend passt = null;
+                try {
+                    passt = PasstBackend.start(PasstBackend.Options.of(plan, forwards));
+                    return Optional.of(new GuestNetworking(plan, passt, capture));
+                } catch (RuntimeException e) {
+                    if (passt != null) {
+                        passt.close();
+                    }
+                    capture.ifPresent(FrameCapture::discard);
+                    throw e;
                 }
-                return Optional.of(new GuestNetworking(plan, PasstBackend.start(options)));
             }
             if (net instanceof Net.Tap tap) {
                 GuestNetwork plan = GuestNetwork.userMode().withMac(MacAddress.randomLocal())
                         .withMtu(TapBackend.hostMtu(tap.name()));
-                return Optional.of(new GuestNetworking(plan, TapBackend.open(tap.name())));
+                return Optional.of(new GuestNetworking(plan, TapBackend.open(tap.name()), Optional.empty()));
             }
             return Optional.empty();
         } catch (dev.arrow.kvm.net.NetworkSetupException e) {
@@ -71,9 +83,10 @@ final class GuestNetworking implements AutoCloseable {
         return new NetworkSettings(plan.address(), plan.prefixLength(), Optional.of(plan.gateway()), plan.dns());
     }
 
-    /** Stops the backend; for failure paths before the VMM owns the device. Idempotent. */
+    /** Stops the backend and ends the capture; for failure paths before the VMM owns the device. Idempotent. */
     @Override
     public void close() {
         backend.close();
+        capture.ifPresent(FrameCapture::close);
     }
 }

@@ -15,7 +15,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -95,10 +94,9 @@ public final class PasstBackend implements NetworkBackend {
      * @param network      the guest's addresses, which passt is told to expect
      * @param forwards     host ports forwarded to the guest
      * @param startTimeout how long passt may take to open its socket
-     * @param capture      the host file that receives every frame in pcap format when the backend closes
      */
     public record Options(Optional<Path> executable, GuestNetwork network, List<PortMapping> forwards,
-                          Duration startTimeout, Optional<Path> capture) {
+                          Duration startTimeout) {
         public Options {
             Objects.requireNonNull(executable, "executable");
             Objects.requireNonNull(network, "network");
@@ -107,25 +105,19 @@ public final class PasstBackend implements NetworkBackend {
             if (startTimeout.isNegative() || startTimeout.isZero()) {
                 throw new IllegalArgumentException("start timeout must be positive, got " + startTimeout);
             }
-            Objects.requireNonNull(capture, "capture");
         }
 
-        /** passt from the PATH, the default start timeout, no capture. */
+        /** passt from the PATH, the default start timeout. */
         public static Options of(GuestNetwork network, List<PortMapping> forwards) {
-            return new Options(Optional.empty(), network, forwards, DEFAULT_START_TIMEOUT, Optional.empty());
+            return new Options(Optional.empty(), network, forwards, DEFAULT_START_TIMEOUT);
         }
 
         public Options withExecutable(Path program) {
-            return new Options(Optional.of(program), network, forwards, startTimeout, capture);
+            return new Options(Optional.of(program), network, forwards, startTimeout);
         }
 
         public Options withStartTimeout(Duration timeout) {
-            return new Options(executable, network, forwards, timeout, capture);
-        }
-
-        /** These options, with the guest's traffic captured to {@code pcapFile}. */
-        public Options withCapture(Path pcapFile) {
-            return new Options(executable, network, forwards, startTimeout, Optional.of(pcapFile));
+            return new Options(executable, network, forwards, timeout);
         }
     }
 
@@ -133,7 +125,6 @@ public final class PasstBackend implements NetworkBackend {
     private final Path directory;
     private final Path socket;
     private final Path log;
-    private final Optional<Capture> capture;
     private final SocketChannel channel;
     private final PasstFrameCodec codec;
     private final PasstFrameCodec.Writer writer;
@@ -148,13 +139,12 @@ public final class PasstBackend implements NetworkBackend {
     private volatile long framesReceived;
     private volatile long framesDropped;
 
-    private PasstBackend(Process process, Path directory, Path socket, Path log, Optional<Capture> capture,
+    private PasstBackend(Process process, Path directory, Path socket, Path log, 
                          SocketChannel channel) {
         this.process = process;
         this.directory = directory;
         this.socket = socket;
         this.log = log;
-        this.capture = capture;
         this.channel = channel;
         this.codec = new PasstFrameCodec(channel, READ_BUFFER_BYTES, MAX_FRAME_BYTES);
         this.writer = new PasstFrameCodec.Writer(channel);
@@ -173,7 +163,6 @@ public final class PasstBackend implements NetworkBackend {
     public static PasstBackend start(Options options) {
         Objects.requireNonNull(options, "options");
         Path executable = findExecutable(options.executable());
-        options.capture().ifPresent(PasstBackend::checkCaptureTarget);
         HostPorts.checkFree(options.forwards());
         boolean root = NetLibC.geteuid() == 0;
         long startNanos = System.nanoTime();
@@ -191,10 +180,8 @@ public final class PasstBackend implements NetworkBackend {
             }
             Path socket = socketDir.resolve("passt.sock");
             Path log = directory.resolve("passt.log");
-            // passt writes its capture where it may (the socket directory); close() hands it over
-            Optional<Capture> capture = options.capture().map(target -> new Capture(socketDir.resolve("capture.pcap"), target));
             List<String> command = PasstCommand.build(executable, socket, options.network(), options.forwards(),
-                    capture.map(Capture::written), root ? OptionalInt.of(PasstCommand.NOBODY) : OptionalInt.empty());
+                    root ? OptionalInt.of(PasstCommand.NOBODY) : OptionalInt.empty());
             LOG.debug("starting {}", String.join(" ", command));
             try {
                 process = new ProcessBuilder(command)
@@ -207,7 +194,7 @@ public final class PasstBackend implements NetworkBackend {
                         + e.getMessage() + ": install the Debian package 'passt' (apt-get install passt)", e);
             }
             channel = connect(process, socket, log, options);
-            PasstBackend backend = new PasstBackend(process, directory, socket, log, capture, channel);
+            PasstBackend backend = new PasstBackend(process, directory, socket, log, channel);
             LOG.info("passt (pid {}) serves the guest network {} with forwards {}, up in {} ms", process.pid(),
                     options.network().cidr(), options.forwards(), (System.nanoTime() - startNanos) / 1_000_000);
             return backend;
@@ -217,19 +204,6 @@ public final class PasstBackend implements NetworkBackend {
         } catch (RuntimeException e) {
             cleanUp(process, channel, directory);
             throw e;
-        }
-    }
-
-    private static void checkCaptureTarget(Path target) {
-        Path dir = target.toAbsolutePath().getParent();
-        if (dir == null || !Files.isDirectory(dir)) {
-            throw new NetworkSetupException(Problem.IO, "cannot capture the guest's traffic to " + target + ": directory "
-                    + dir + " does not exist; create it or name a file in an existing directory");
-        }
-        if (!Files.isWritable(dir) || Files.isDirectory(target)) {
-            throw new NetworkSetupException(Problem.IO, "cannot capture the guest's traffic to " + target + ": "
-                    + (Files.isDirectory(target) ? "it is a directory" : "directory " + dir + " is not writable")
-                    + "; name a file Arrow may create");
         }
     }
 
@@ -349,8 +323,23 @@ public final class PasstBackend implements NetworkBackend {
                     + " isolates itself in: enable user namespaces on this host (kernel CONFIG_USER_NS=y; sysctl"
                     + " user.max_user_namespaces > 0, and kernel.unprivileged_userns_clone=1 where that exists)" + tail);
         }
-        return new NetworkSetupException(Problem.BACKEND_FAILED, "passt exited with code " + code
-                + " while starting" + tail);
+        return new NetworkSetupException(Problem.BACKEND_FAILED, describeExit(code) + " while starting" + tail);
+    }
+
+    /**
+     * How passt ended, from its exit value: {@code passt exited with code 1}, or for a value above
+     * 128 the signal that killed it, with what that signal means for passt.
+     */
+    static String describeExit(int code) {
+        String said = "passt exited with code " + code;
+        return switch (code - 128) {
+            case 6 -> said + " (SIGABRT: passt aborted)";
+            case 9 -> said + " (SIGKILL: passt was killed)";
+            case 11 -> said + " (SIGSEGV: passt crashed)";
+            case 31 -> said + " (SIGSYS: passt's seccomp filter refused a system call; the host's kernel log names it"
+                    + " in an 'audit: type=1326' line, syscall=N)";
+            default -> said;
+        };
     }
 
     /** passt's output (its first 64 KiB) without the syslog noise it makes when no syslog daemon listens. */
@@ -527,7 +516,7 @@ public final class PasstBackend implements NetworkBackend {
     private String exitNote() {
         try {
             if (process.waitFor(200, TimeUnit.MILLISECONDS)) {
-                return " (passt exited with code " + process.exitValue() + ")" + logTail(log);
+                return " (" + describeExit(process.exitValue()) + ")" + logTail(log);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -588,12 +577,9 @@ public final class PasstBackend implements NetworkBackend {
         }
         healthy = false;
         inbox.close();
-        if (LOG.isDebugEnabled() || capture.isPresent()) {
-            cleanUp(process, channel, null); // passt ends: its log and its capture are complete
-            if (LOG.isDebugEnabled()) {
-                logPasstSaid();
-            }
-            capture.ifPresent(c -> c.handOver(describe()));
+        if (LOG.isDebugEnabled()) {
+            cleanUp(process, channel, null); // passt ends: its log is complete
+            logPasstSaid();
         }
         cleanable.clean(); // closes the channel, stops passt, deletes the directory (and the log)
         sender.close(EXIT_WAIT.toMillis()); // the channel is closed: a write in progress has ended
@@ -669,19 +655,6 @@ public final class PasstBackend implements NetworkBackend {
             });
         } catch (IOException e) {
             LOG.warn("cannot delete {}: {}", directory, e.toString());
-        }
-    }
-
-    /** passt's capture file in our directory, and where the user wants it. */
-    private record Capture(Path written, Path target) {
-        /** Copies the capture to its target (as a file of ours, not passt's user's). */
-        void handOver(String backend) {
-            try {
-                Files.copy(written, target, StandardCopyOption.REPLACE_EXISTING);
-                LOG.info("{}: the guest's traffic ({} bytes of pcap) is in {}", backend, Files.size(target), target);
-            } catch (IOException e) {
-                LOG.warn("{}: cannot copy the capture of the guest's traffic to {}: {}", backend, target, e.toString());
-            }
         }
     }
 

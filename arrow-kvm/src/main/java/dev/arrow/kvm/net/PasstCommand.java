@@ -4,7 +4,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -17,7 +16,6 @@ import java.util.OptionalInt;
  *       --no-dhcp
  *       -t none | -t HOST:GUEST ...     (one per TCP forward)
  *       -u none | -u HOST:GUEST ...     (one per UDP forward)
- *       [--pcap FILE]                   (only when the guest's traffic is captured)
  *       [--runas 65534:65534]           (only when started by root)
  * </pre>
  *
@@ -29,8 +27,8 @@ import java.util.OptionalInt;
  * DNS servers outside the subnet are real ones the guest reaches like any other address.
  * {@code -t none}/{@code -u none} stop passt from forwarding UDP ports alongside TCP ones by
  * default. As root passt would drop to "nobody" on its own; naming the ids lets the caller give
- * that user the socket directory. passt opens the {@code --pcap} file after it has switched users,
- * so it must lie in a directory that user may write. Never {@code --debug}: this passt dies of SIGSEGV in its
+ * that user the socket directory. Never {@code --pcap}: the device captures the guest's traffic
+ * itself ({@link FrameCapture}). Never {@code --debug}: this passt dies of SIGSEGV in its
  * debug output of a TCP connection's state changes.
  */
 public final class PasstCommand {
@@ -43,16 +41,14 @@ public final class PasstCommand {
     /**
      * @param executable the passt program
      * @param socket     the path of the Unix socket passt listens on
-     * @param capture    the file passt writes every frame to (pcap), if any
      * @param runAs      the uid (and gid) passt switches to, when started by root
      */
     public static List<String> build(Path executable, Path socket, GuestNetwork network, List<PortMapping> forwards,
-                                     Optional<Path> capture, OptionalInt runAs) {
+                                     OptionalInt runAs) {
         Objects.requireNonNull(executable, "executable");
         Objects.requireNonNull(socket, "socket");
         Objects.requireNonNull(network, "network");
         Objects.requireNonNull(forwards, "forwards");
-        Objects.requireNonNull(capture, "capture");
         List<String> cmd = new ArrayList<>(List.of(executable.toString(),
                 "--foreground", "--one-off", "--ipv4-only",
                 "--socket", socket.toString(),
@@ -66,10 +62,6 @@ public final class PasstCommand {
         cmd.add("--no-dhcp");
         addForwards(cmd, "-t", forwards, PortMapping.Transport.TCP);
         addForwards(cmd, "-u", forwards, PortMapping.Transport.UDP);
-        capture.ifPresent(file -> {
-            cmd.add("--pcap");
-            cmd.add(file.toString());
-        });
         if (runAs.isPresent()) {
             cmd.add("--runas");
             cmd.add(runAs.getAsInt() + ":" + runAs.getAsInt());

@@ -258,41 +258,6 @@ class PasstBackendTest {
     }
 
     @Test
-    void aCaptureHoldsWhatTheGuestSentAndWhatPasstAnsweredOnceClosed(@TempDir Path tmp) throws Exception {
-        Path pcap = tmp.resolve("guest.pcap");
-        backend = PasstBackend.start(PasstBackend.Options.of(PLAN, List.of()).withCapture(pcap));
-        frames = new FrameCollector(backend);
-        backend.start(frames);
-        MacAddress passt = arpGateway();
-        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            backend.send(ByteBuffer.wrap(TestFrames.tcp(GUEST_MAC, passt, GUEST, GATEWAY, 40000, server.getLocalPort(),
-                    1000, 0, TestFrames.TCP_SYN)));
-            frames.await(f -> TestFrames.ipProtocol(f) == TestFrames.PROTO_TCP, WAIT, "SYN-ACK");
-            backend.close();
-        }
-        assertThat(backend.directory()).doesNotExist();
-        List<String> lines = dev.arrow.kvm.net.testing.PcapSummary.read(pcap).lines();
-        assertThat(lines).hasSizeGreaterThanOrEqualTo(4);
-        assertThat(lines.get(0)).endsWith("ARP who-has 10.0.2.2 tell 10.0.2.15");
-        assertThat(lines.get(1)).contains("ARP reply 10.0.2.2 is-at " + passt);
-        assertThat(lines.get(2)).contains("10.0.2.15:40000 > 10.0.2.2:").contains("TCP [S] seq 0 ack 0");
-        assertThat(lines.get(3)).contains(" > 10.0.2.15:40000 TCP [S.] seq 0 ack 1 ");
-        assertThat(Files.getOwner(pcap).getName()).isEqualTo(System.getProperty("user.name"));
-    }
-
-    @Test
-    void aCaptureIntoAMissingDirectoryIsRefusedBeforePasstStarts(@TempDir Path tmp) {
-        long before = passtChildren();
-        assertThatThrownBy(() -> PasstBackend.start(PasstBackend.Options.of(PLAN, List.of())
-                .withCapture(tmp.resolve("no/such/dir/guest.pcap"))))
-                .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.IO))
-                .hasMessage("cannot capture the guest's traffic to " + tmp.resolve("no/such/dir/guest.pcap")
-                        + ": directory " + tmp.resolve("no/such/dir") + " does not exist; create it or name a file in an"
-                        + " existing directory");
-        assertThat(passtChildren()).isEqualTo(before);
-    }
-
-    @Test
     void aPortInUseIsReportedBeforePasstStarts() throws Exception {
         try (ServerSocket taken = new ServerSocket(0)) {
             int port = taken.getLocalPort();

@@ -43,4 +43,14 @@ class PasstStartFailureTest {
         assertThat(e.problem()).isEqualTo(Problem.BACKEND_FAILED);
         assertThat(e.getMessage()).isEqualTo("passt exited with code 2 while starting; passt said:\n  Invalid option");
     }
+
+    @Test
+    void anExitBySignalNamesTheSignalAndWhatItMeansForPasst() {
+        assertThat(PasstBackend.describeExit(159)).isEqualTo("passt exited with code 159 (SIGSYS: passt's seccomp"
+                + " filter refused a system call; the host's kernel log names it in an 'audit: type=1326' line, syscall=N)");
+        assertThat(PasstBackend.describeExit(139)).isEqualTo("passt exited with code 139 (SIGSEGV: passt crashed)");
+        assertThat(PasstBackend.describeExit(1)).isEqualTo("passt exited with code 1");
+        assertThat(PasstBackend.startFailure(134, "", "").getMessage())
+                .isEqualTo("passt exited with code 134 (SIGABRT: passt aborted) while starting");
+    }
 }

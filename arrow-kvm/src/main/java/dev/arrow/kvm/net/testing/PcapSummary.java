@@ -12,7 +12,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * A capture of Ethernet frames in the classic pcap format (what passt's {@code --pcap} writes),
+ * A capture of Ethernet frames in the classic pcap format (what {@code FrameCapture} writes),
  * turned into one line per frame, tcpdump style:
  * {@code +1.234567 10.0.2.15:40000 > 10.0.2.2:8080 TCP [S.] seq 0 ack 1 win 64240 len 0}, with
  * sequence and acknowledgement numbers relative to the first sequence number seen in each
@@ -41,6 +41,30 @@ public final class PcapSummary {
 
     /** Summarizes a capture held in memory. */
     public static PcapSummary of(byte[] capture) throws IOException {
+        List<String> lines = new ArrayList<>();
+        Map<String, Long> firstSeq = new HashMap<>();
+        long firstMicros = -1;
+        for (Record r : records(capture)) {
+            if (firstMicros < 0) {
+                firstMicros = r.micros();
+            }
+            long rel = r.micros() - firstMicros;
+            lines.add(String.format(Locale.ROOT, "+%d.%06d %s", rel / 1_000_000, rel % 1_000_000, describe(r.frame(), firstSeq)));
+        }
+        return new PcapSummary(lines);
+    }
+
+    /** One captured frame and when it was captured (microseconds since the epoch). */
+    public record Record(long micros, byte[] frame) {
+    }
+
+    /** The frames of {@code file}, in capture order. */
+    public static List<Record> records(Path file) throws IOException {
+        return records(Files.readAllBytes(file));
+    }
+
+    /** The frames of a capture held in memory, in capture order. */
+    public static List<Record> records(byte[] capture) throws IOException {
         ByteBuffer in = ByteBuffer.wrap(capture).order(ByteOrder.LITTLE_ENDIAN);
         if (in.remaining() < FILE_HEADER) {
             throw new IOException("not a pcap capture: " + capture.length + " bytes, shorter than its header");
@@ -57,15 +81,13 @@ public final class PcapSummary {
             throw new IOException("pcap link type " + linktype + ", not Ethernet (1)");
         }
         in.position(FILE_HEADER);
-        List<String> lines = new ArrayList<>();
-        Map<String, Long> firstSeq = new HashMap<>();
-        long firstMicros = -1;
+        List<Record> records = new ArrayList<>();
         while (in.remaining() >= RECORD_HEADER) {
             long micros = Integer.toUnsignedLong(in.getInt()) * 1_000_000L + Integer.toUnsignedLong(in.getInt());
             int captured = in.getInt();
             in.getInt(); // original length
             if (captured < 0 || captured > MAX_RECORD) {
-                throw new IOException("record " + (lines.size() + 1) + " claims " + Integer.toUnsignedString(captured)
+                throw new IOException("record " + (records.size() + 1) + " claims " + Integer.toUnsignedString(captured)
                         + " bytes");
             }
             if (captured > in.remaining()) {
@@ -73,13 +95,9 @@ public final class PcapSummary {
             }
             byte[] frame = new byte[captured];
             in.get(frame);
-            if (firstMicros < 0) {
-                firstMicros = micros;
-            }
-            long rel = micros - firstMicros;
-            lines.add(String.format(Locale.ROOT, "+%d.%06d %s", rel / 1_000_000, rel % 1_000_000, describe(frame, firstSeq)));
+            records.add(new Record(micros, frame));
         }
-        return new PcapSummary(lines);
+        return records;
     }
 
     /** One line per frame, in capture order. */

@@ -2,6 +2,7 @@ package dev.arrow.kvm.virtio.net;
 
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.GuestMemory;
+import dev.arrow.kvm.net.FrameCapture;
 import dev.arrow.kvm.net.FrameInbox;
 import dev.arrow.kvm.net.MacAddress;
 import dev.arrow.kvm.net.NetworkBackend;
@@ -12,6 +13,7 @@ import dev.arrow.kvm.virtio.VirtioDevice;
 import dev.arrow.kvm.virtio.VirtioGuestException;
 import java.nio.ByteBuffer;
 import java.util.Objects;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,6 +76,7 @@ public final class VirtioNet implements VirtioDevice {
     private final MacAddress mac;
     private final int mtu;
     private final NetworkBackend backend;
+    private final Optional<FrameCapture> capture;
     private final byte[] config = new byte[CONFIG_SIZE];
     private final byte[] txHeader = new byte[VirtioNetHeader.SIZE];
     private final byte[] txFrame = new byte[NetworkBackend.MAX_FRAME_BYTES];
@@ -100,6 +103,15 @@ public final class VirtioNet implements VirtioDevice {
      * (frames received before the driver is ready wait in the backend's inbox).
      */
     public VirtioNet(MacAddress mac, int mtu, NetworkBackend backend) {
+        this(mac, mtu, backend, Optional.empty());
+    }
+
+    /**
+     * As {@link #VirtioNet(MacAddress, int, NetworkBackend)}, recording every frame it moves
+     * either way in {@code capture}, which it owns from now on and closes with the backend.
+     */
+    public VirtioNet(MacAddress mac, int mtu, NetworkBackend backend, Optional<FrameCapture> capture) {
+        this.capture = Objects.requireNonNull(capture, "capture");
         this.mac = Objects.requireNonNull(mac, "mac");
         if (mtu < 68 || mtu > 65535) {
             throw new IllegalArgumentException("MTU " + mtu + " is outside 68..65535");
@@ -202,6 +214,7 @@ public final class VirtioNet implements VirtioDevice {
         context = null;
         dropHeldChain();
         backend.close();
+        capture.ifPresent(FrameCapture::close);
         LOG.debug("{} closed: received {} frames ({} dropped), transmitted {} ({} dropped, {} pauses for back-pressure)",
                 this, rxFrames, rxDropped, txFrames, txDropped, txPauses);
     }
@@ -268,6 +281,9 @@ public final class VirtioNet implements VirtioDevice {
                 heldChainQueue = queue;
                 inbox.release();
                 continue;
+            }
+            if (capture.isPresent()) {
+                capture.get().record(frame);
             }
             writeFrame(memory, chain, frame);
             queue.addUsed(chain.headIndex(), VirtioNetHeader.SIZE + (long) length);
@@ -372,6 +388,9 @@ public final class VirtioNet implements VirtioDevice {
                 txView.clear().limit(length);
                 if (backend.send(txView)) {
                     txFrames++;
+                    if (capture.isPresent()) {
+                        capture.get().record(txFrame, 0, length);
+                    }
                 } else {
                     txDropped++;
                 }

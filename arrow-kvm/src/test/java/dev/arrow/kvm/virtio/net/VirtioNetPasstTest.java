@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.HeapGuestMemory;
+import dev.arrow.kvm.net.FrameCapture;
 import dev.arrow.kvm.net.GuestNetwork;
 import dev.arrow.kvm.net.PasstBackend;
+import dev.arrow.kvm.net.testing.PcapSummary;
 import dev.arrow.kvm.virtio.VirtioFeatures;
 import dev.arrow.kvm.virtio.VirtioMmioTransport;
 import dev.arrow.kvm.virtio.testing.GuestArena;
@@ -24,10 +26,12 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The whole host side of user-mode networking without a guest kernel: the simulated driver puts
@@ -63,9 +67,13 @@ class VirtioNetPasstTest {
     }
 
     void start(int hostPort) {
+        start(hostPort, Optional.empty());
+    }
+
+    void start(int hostPort, Optional<FrameCapture> capture) {
         backend = PasstBackend.start(PasstBackend.Options.of(PLAN,
                 hostPort == 0 ? List.of() : List.of(dev.arrow.kvm.net.PortMapping.tcp(hostPort, 80))));
-        net = new VirtioNet(PLAN.mac(), PLAN.mtu(), backend);
+        net = new VirtioNet(PLAN.mac(), PLAN.mtu(), backend, capture);
         transport = new VirtioMmioTransport("virtio-net", net, memory, interrupts::incrementAndGet,
                 (name, e) -> { }, Runnable::run);
         driver = new VirtioMmioDriver(transport, arena);
@@ -132,6 +140,21 @@ class VirtioNetPasstTest {
         assertThat(net.txFrames()).isEqualTo(1);
         assertThat(net.rxFrames()).isEqualTo(1);
         assertThat(interrupts.get()).isPositive();
+    }
+
+    @Test
+    void aCaptureHoldsWhatTheGuestSentAndWhatPasstAnswered(@TempDir Path tmp) throws Exception {
+        Path pcap = tmp.resolve("guest.pcap");
+        start(0, Optional.of(FrameCapture.open(pcap)));
+        transmit(arpRequestForGateway());
+        byte[] reply = receive();
+        transport.close();
+        transport = null;
+        List<String> lines = PcapSummary.read(pcap).lines();
+        assertThat(lines).hasSize(2);
+        assertThat(lines.get(0)).isEqualTo("+0.000000 ARP who-has 10.0.2.2 tell 10.0.2.15");
+        assertThat(lines.get(1)).contains("ARP reply 10.0.2.2 is-at ");
+        assertThat(PcapSummary.records(pcap).get(1).frame()).isEqualTo(reply);
     }
 
     @Test

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.HeapGuestMemory;
-import dev.arrow.kvm.net.testing.FakeBackend;
+import dev.arrow.kvm.net.FrameCapture;
 import dev.arrow.kvm.net.MacAddress;
 import dev.arrow.kvm.net.NetworkBackend;
+import dev.arrow.kvm.net.testing.FakeBackend;
+import dev.arrow.kvm.net.testing.PcapSummary;
 import dev.arrow.kvm.virtio.DeviceStatus;
 import dev.arrow.kvm.virtio.VirtioFeatures;
 import dev.arrow.kvm.virtio.VirtioMmioRegisters;
@@ -16,12 +18,18 @@ import dev.arrow.kvm.virtio.testing.GuestArena;
 import dev.arrow.kvm.virtio.testing.QueueDriver;
 import dev.arrow.kvm.virtio.testing.QueueDriver.Buffer;
 import dev.arrow.kvm.virtio.testing.VirtioMmioDriver;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** The virtio-net device against the driver-side queue simulator, through the real virtio-mmio transport. */
@@ -32,7 +40,9 @@ class VirtioNetTest {
     final HeapGuestMemory memory = HeapGuestMemory.ofSize(8 << 20);
     final GuestArena arena = new GuestArena(memory, GuestAddress.of(0x10000), 7 << 20);
     final FakeBackend backend = new FakeBackend(4);
-    final VirtioNet net = new VirtioNet(MAC, 1500, backend);
+    /** Every test's device captures its traffic, as {@code Net.user().capture(file)} makes it. */
+    final Path pcap = tempFile();
+    final VirtioNet net = new VirtioNet(MAC, 1500, backend, Optional.of(FrameCapture.open(pcap)));
     final AtomicInteger interrupts = new AtomicInteger();
     final List<String> guestErrors = new ArrayList<>();
     final VirtioMmioTransport transport = new VirtioMmioTransport("virtio-net", net, memory, interrupts::incrementAndGet,
@@ -42,6 +52,20 @@ class VirtioNetTest {
     final Map<Integer, List<Buffer>> rxChains = new HashMap<>();
     QueueDriver rx;
     QueueDriver tx;
+
+    static Path tempFile() {
+        try {
+            return Files.createTempFile("virtio-net-test-", ".pcap");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @AfterEach
+    void deleteCapture() throws IOException {
+        transport.close();
+        Files.deleteIfExists(pcap);
+    }
 
     void start(long features) {
         List<QueueDriver> queues = driver.initialize(features, 2, 64);
@@ -445,6 +469,24 @@ class VirtioNetTest {
         start(ALL);
         transport.close();
         assertThat(backend.closed).isTrue();
+    }
+
+    @Test
+    void theCaptureHoldsEveryFrameMovedEitherWayAndNoneThatWasDropped() throws Exception {
+        start(ALL);
+        byte[] out = frame(60, 1);
+        transmit(header(), out);
+        transmit(header(), frame(13, 0)); // shorter than an Ethernet header: dropped
+        backend.refuseSends = true;
+        transmit(header(), frame(100, 2)); // refused by the backend: dropped
+        postReceive(200);
+        backend.receive(frame(500, 3)); // too large for the guest's buffer: dropped
+        byte[] in = frame(150, 4);
+        backend.receive(in);
+        assertThat(net.rxFrames()).isEqualTo(1);
+        transport.close(); // closes the capture
+        List<PcapSummary.Record> records = PcapSummary.records(pcap);
+        assertThat(records).extracting(PcapSummary.Record::frame).containsExactly(out, in);
     }
 
     @Test
