@@ -14,8 +14,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What a set of figures was measured on: CPU, cores, memory, kernel, the KVM flavour (hardware,
- * PVM, or the lab's nested TCG-emulated AMD-V), Java, QEMU, date. Written next to each result file.
+ * What a set of figures was measured on: CPU, cores, memory, kernel, its clock source (the lab's
+ * is its HPET since 2026-12-03, docs/lab.md), the KVM flavour (hardware, PVM, or the lab's nested
+ * TCG-emulated AMD-V), Java, QEMU, date. Written next to each result file.
  *
  * <pre>  env --out FILE --where host|lab</pre>
  */
@@ -36,6 +37,7 @@ public final class HostInfo {
         m.put("cpus", Runtime.getRuntime().availableProcessors());
         m.put("memTotalBytes", memTotal());
         m.put("kernel", read("/proc/sys/kernel/osrelease"));
+        m.put("clocksource", read("/sys/devices/system/clocksource/clocksource0/current_clocksource"));
         HostKvm kvm = HostKvm.detect();
         m.put("kvm", kvm.name());
         m.put("kvmDescription", kvm.kind());

@@ -145,8 +145,8 @@ public final class Report {
     private void machines(JsonNode host, JsonNode lab, String command, KvmFlavour boot) {
         line("## Machines");
         line("");
-        line("| part | where | date (UTC) | CPU | cores | memory | kernel | KVM flavour | Java | QEMU |");
-        line("|---|---|---|---|---|---|---|---|---|---|");
+        line("| part | where | date (UTC) | CPU | cores | memory | kernel | clock source | KVM flavour | Java | QEMU |");
+        line("|---|---|---|---|---|---|---|---|---|---|---|");
         String[] parts = {"host part (sections 4, 5, 9)", "Linux-boot part (sections 1–3, 6–8)"};
         JsonNode[] envs = {host, lab};
         for (int i = 0; i < envs.length; i++) {
@@ -156,11 +156,11 @@ public final class Report {
             }
             line("| " + String.join(" | ", parts[i], e.path("where").asText(), shortDate(e.path("date").asText()),
                     e.path("cpu").asText(), e.path("cpus").asText(), mib(e.path("memTotalBytes").asLong()) + " MiB",
-                    e.path("kernel").asText(), e.path("kvmFlavour").asText(), e.path("java").asText(),
+                    e.path("kernel").asText(), e.path("clocksource").asText("not recorded"), e.path("kvmFlavour").asText(), e.path("java").asText(),
                     e.path("qemu").asText()) + " |");
         }
         if (host == null && lab == null) {
-            line("| (no machine description was recorded) ||||||||||");
+            line("| (no machine description was recorded) |||||||||||");
         }
         line("");
         line((boot.isLab() ? "The lab is started by `scripts/kvm-lab` on the host above (QEMU TCG, `-cpu max`, the vCPUs and"

@@ -29,7 +29,7 @@ class ReportTest {
     private void fixtures() throws Exception {
         Path r = Files.createDirectories(dir.resolve("results"));
         Files.writeString(r.resolve("host-env.json"), "{\"where\":\"host\",\"date\":\"2025-11-23T09:00:00Z\",\"cpu\":\"Test CPU\","
-                + "\"cpus\":2,\"memTotalBytes\":25769803776,\"kernel\":\"6.1.0\",\"kvm\":\"PVM\",\"kvmFlavour\":\"PVM (kvm_pvm, no hardware"
+                + "\"cpus\":2,\"memTotalBytes\":25769803776,\"kernel\":\"6.1.0\",\"clocksource\":\"tsc\",\"kvm\":\"PVM\",\"kvmFlavour\":\"PVM (kvm_pvm, no hardware"
                 + " virtualization)\",\"java\":\"OpenJDK 17\",\"qemu\":\"QEMU 7.2\"}");
         Files.writeString(r.resolve("host-jmh.json"), "[" + String.join(",",
                 jmh("dev.arrow.bench.ExitLoopBenchmark.arrowVmm", "\"writes\":\"1\"", "us/op", 10_000, 10_000, 12_000),
@@ -62,6 +62,7 @@ class ReportTest {
                 "--chart", png.toString(), "--command", "scripts/bench", "--wall-seconds", "754"});
         String text = Files.readString(md);
         assertThat(text).contains("12 min 34 s", "PVM (kvm_pvm", "![boot timeline](boot-timeline.png)");
+        assertThat(text).contains("| host part (sections 4, 5, 9) | host | 2025-11-23 09:00:00 | Test CPU | 2 | 24576 MiB | 6.1.0 | tsc |");
         assertThat(text).contains("| 1 (QEMU first) | 1000.0 | 1100.0 | 2000.0 | **0.500** | 800.0 | 1600.0 | 0.500 |");
         // (2004.995 ms - 10 ms) / 99999 exits = 19.95 us; (1004.995 - 5) / 99999 = 10.00 us
         assertThat(text).contains("**Per exit: Arrow 19.95 µs, C 10.00 µs, ratio Arrow/C 1.995**");
@@ -95,6 +96,8 @@ class ReportTest {
         Files.writeString(r.resolve("console.json"), ConsoleSectionTest.CONSOLE);
         Files.writeString(r.resolve("net.json"), PasstSectionTest.NET);
         String text = report();
+        assertThat(text).as("an environment file from before the clock source was recorded")
+                .contains("| 6144 MiB | 6.1.192 | not recorded | lab: nested KVM");
         assertThat(text).contains("## 7. Console throughput guest → host: virtio console vs serial port (lab)",
                 "## 8. TCP throughput host ↔ guest through passt (lab)", "## 1. Boot timeline of a hello arrow (lab)",
                 "| Linux-boot part (sections 1–3, 6–8) | lab |", "The lab is started by `scripts/kvm-lab`");

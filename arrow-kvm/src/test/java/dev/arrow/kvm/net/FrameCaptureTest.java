@@ -50,7 +50,7 @@ class FrameCaptureTest {
             ByteBuffer frame = ByteBuffer.wrap(arp);
             capture.record(frame);
             assertThat(frame.position()).as("the frame's position is left alone").isZero();
-            for (int i = 0; i < 10; i++) { // more than the buffer holds: the big ones are written directly
+            for (int i = 0; i < 10; i++) { // more than the buffer holds: it is written out between frames
                 capture.record(big, 0, big.length);
             }
             capture.record(arp, 0, 14);
