@@ -10,6 +10,8 @@
  *       {@link dev.arrow.kvm.net.PasstFrameCodec}); forwarded host ports are checked first
  *       ({@link dev.arrow.kvm.net.HostPorts}).</li>
  *   <li>{@link dev.arrow.kvm.net.TapBackend}: an existing host TAP device.</li>
+ *   <li>{@link dev.arrow.kvm.net.FrameCapture}: the pcap file of a guest's traffic, written by the
+ *       virtio-net device whatever the backend.</li>
  *   <li>{@link dev.arrow.kvm.net.GuestNetwork}: MAC, IPv4 address, prefix, gateway, DNS and MTU, the
  *       same value for passt's options, the virtio-net configuration space and init's spec.</li>
  * </ul>
@@ -20,6 +22,7 @@
  * (so the socket directory belongs to that user); it exits with "Failed to bind any port" when a
  * forwarded port is taken; it addresses frames for a guest it has not heard from to the broadcast
  * MAC (so the guest announces itself when eth0 comes up); its {@code --debug} logging crashes it
- * on the first TCP connection (never pass it).
+ * on the first TCP connection (never pass it); its {@code --pcap} calls {@code gettimeofday}, which
+ * its seccomp filter kills it for where that is a real system call (a host clock without vDSO).
  */
 package dev.arrow.kvm.net;
