@@ -37,7 +37,8 @@ public final class HostInfo {
         m.put("cpus", Runtime.getRuntime().availableProcessors());
         m.put("memTotalBytes", memTotal());
         m.put("kernel", read("/proc/sys/kernel/osrelease"));
-        m.put("clocksource", read("/sys/devices/system/clocksource/clocksource0/current_clocksource"));
+        Path clock = Path.of("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+        m.put("clocksource", Files.isReadable(clock) ? read(clock.toString()) : "unknown");
         HostKvm kvm = HostKvm.detect();
         m.put("kvm", kvm.name());
         m.put("kvmDescription", kvm.kind());
