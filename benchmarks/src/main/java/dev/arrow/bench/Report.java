@@ -105,7 +105,7 @@ public final class Report {
         md.append(ConsoleSection.render("7", console, bootFlavour));
         md.append(PasstSection.render("8", net, bootFlavour));
         virtqueue(hostJmh, hostEnv);
-        method(bootFlavour);
+        method(bootFlavour, labEnv);
         return md.toString();
     }
 
@@ -622,7 +622,7 @@ public final class Report {
         }
     }
 
-    private void method(KvmFlavour boot) {
+    private void method(KvmFlavour boot, JsonNode labEnv) {
         line("## Method, settings and caveats");
         line("");
         line("- `scripts/bench` builds the benchmarks jar (`benchmarks/target/benchmarks.jar`, with the C programs in"
@@ -643,6 +643,13 @@ public final class Report {
             line("- With one lab vCPU, the guest, the VMM's threads, passt and the benchmark's own client share one CPU:"
                     + " throughput there is bounded by the sum of their CPU time, which is why sections 7 and 8 give CPU"
                     + " cost and exits per MiB next to MiB/s.");
+            String clock = labEnv == null ? "" : labEnv.path("clocksource").asText("");
+            if (!clock.isEmpty() && !clock.equals("tsc")) {
+                line("- The lab keeps time by its " + clock + ", not its TSC (which QEMU TCG lets jump minutes ahead;"
+                        + " docs/lab.md). Every clock read in the lab is then a system call and an emulated device read,"
+                        + " which slows the VMM's threads and passt there: compare lab figures with lab figures of runs on"
+                        + " the same clock source (Machines).");
+            }
         }
         line("- Arrow is in-process: its times start in an already running JVM; QEMU's include starting its process."
                 + " Arrow's first arrow in a JVM pays class loading and JIT warm-up (excluded here by warm-up runs).");

@@ -97,7 +97,8 @@ class ReportTest {
         Files.writeString(r.resolve("net.json"), PasstSectionTest.NET);
         String text = report();
         assertThat(text).as("an environment file from before the clock source was recorded")
-                .contains("| 6144 MiB | 6.1.192 | not recorded | lab: nested KVM");
+                .contains("| 6144 MiB | 6.1.192 | not recorded | lab: nested KVM")
+                .doesNotContain("The lab keeps time by its");
         assertThat(text).contains("## 7. Console throughput guest → host: virtio console vs serial port (lab)",
                 "## 8. TCP throughput host ↔ guest through passt (lab)", "## 1. Boot timeline of a hello arrow (lab)",
                 "| Linux-boot part (sections 1–3, 6–8) | lab |", "The lab is started by `scripts/kvm-lab`");
@@ -106,6 +107,16 @@ class ReportTest {
                 "No figure of this run comes from hardware KVM.");
         assertThat(text).contains("## 4. Per-exit cost of the vCPU loop: Arrow (Java) vs C (host, PVM)",
                 "these are PVM figures", "(10.00 µs per exit in the bare C loop below)");
+    }
+
+    @Test
+    void aLabOnAnotherClockThanItsTscIsNamedInTheMachinesAndTheCaveats() throws Exception {
+        fixtures();
+        Files.writeString(dir.resolve("results").resolve("lab-env.json"),
+                LAB_ENV.replace("\"kernel\":\"6.1.192\",", "\"kernel\":\"6.1.192\",\"clocksource\":\"hpet\","));
+        String text = report();
+        assertThat(text).contains("| 6144 MiB | 6.1.192 | hpet | lab: nested KVM",
+                "- The lab keeps time by its hpet, not its TSC (which QEMU TCG lets jump minutes ahead; docs/lab.md).");
     }
 
     @Test
