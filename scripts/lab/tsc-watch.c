@@ -41,6 +41,21 @@ static int64_t raw_ns(void) {
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+/*
+ * The clock and the TSC at one moment: the TSC is read on both sides of the clock, and a pair whose
+ * two TSC reads lie more than a millisecond apart (this program was preempted in between) is
+ * read again, so that a pause is never taken for a jump.
+ */
+static void sample(long khz, int64_t *ns, uint64_t *tsc) {
+    for (int tries = 0;; tries++) {
+        uint64_t before = __rdtsc();
+        *ns = raw_ns();
+        uint64_t after = __rdtsc();
+        *tsc = before + (after - before) / 2;
+        if (after - before <= (uint64_t)khz || tries == 100) return;
+    }
+}
+
 int main(int argc, char **argv) {
     char *end = NULL;
     long khz = argc == 2 ? strtol(argv[1], &end, 10) : 0;
@@ -50,13 +65,15 @@ int main(int argc, char **argv) {
     }
     kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
     report("watching the TSC (%ld kHz) against CLOCK_MONOTONIC_RAW", khz);
-    int64_t last_ns = raw_ns();
-    uint64_t last_tsc = __rdtsc();
+    int64_t last_ns;
+    uint64_t last_tsc;
+    sample(khz, &last_ns, &last_tsc);
     const struct timespec second = {1, 0};
     for (;;) {
         nanosleep(&second, NULL);
-        int64_t now_ns = raw_ns();
-        uint64_t now_tsc = __rdtsc();
+        int64_t now_ns;
+        uint64_t now_tsc;
+        sample(khz, &now_ns, &now_tsc);
         /* signed: a TSC that went back shows as a negative advance */
         int64_t tsc_ns = (int64_t)(now_tsc - last_tsc) / khz * 1000000
                 + (int64_t)(now_tsc - last_tsc) % khz * 1000000 / khz;

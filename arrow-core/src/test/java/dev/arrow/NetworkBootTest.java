@@ -135,7 +135,7 @@ class NetworkBootTest {
             Path pcap = Files.createTempFile("arrow-4mib-", ".pcap");
             ScriptRun run = runCapturing(script, pcap);
             boolean failed = !run.ended() || run.exit() != 0 || !String.valueOf(uploaded.get()).matches("[0-9a-f]{32}");
-            String report = String.format("output [%s], errors [%s], host saw upload %s; passt's capture: %s", run.stdout(),
+            String report = String.format("output [%s], errors [%s], host saw upload %s; the capture: %s", run.stdout(),
                     run.stderr(), uploaded.get(), failed ? captureReport(pcap) : "not needed");
             assertThat(run.ended()).as("the guest's script ended within 3 minutes; %s", report).isTrue();
             assertThat(run.exit()).as("the guest's script: %s", report).isZero();
@@ -193,7 +193,7 @@ class NetworkBootTest {
             String[] lines = run.stdout().split("\n");
             boolean passed = run.exit() == 0 && lines.length == 2 && lines[1].equals(size + " bytes")
                     && lines[0].startsWith(String.valueOf(uploaded.get()) + " ");
-            String report = String.format("exit %d, output [%s], errors [%s], host saw upload %s; passt's capture: %s",
+            String report = String.format("exit %d, output [%s], errors [%s], host saw upload %s; the capture: %s",
                     run.exit(), run.stdout(), run.stderr(), uploaded.get(), passed ? "not needed" : captureReport(pcap));
             assertThat(passed).as("the upload survived a %d s pause of the host's reads: %s", PAUSE.toSeconds(), report)
                     .isTrue();
@@ -234,7 +234,7 @@ class NetworkBootTest {
     private record ScriptRun(boolean ended, int exit, String stdout, String stderr) {
     }
 
-    /** Runs {@code script} under busybox sh with user-mode networking, passt capturing to {@code pcap}. */
+    /** Runs {@code script} under busybox sh with user-mode networking, its traffic captured to {@code pcap}. */
     private static ScriptRun runCapturing(String script, Path pcap) throws Exception {
         try (ArrowProcess p = Arrow.of(BUSYBOX).args("sh", "-c", script).memory(128, MiB)
                 .net(Net.user().capture(pcap)).start()) {
@@ -251,7 +251,7 @@ class NetworkBootTest {
     private static final Duration PAUSE = Duration.ofSeconds(8);
 
     /**
-     * The frames around passt's first reset of a connection (or the last ones), from its capture,
+     * The frames around passt's first reset of a connection (or the last ones), from the capture,
      * and where the whole capture is kept: in the lab's output directory (which the host sees)
      * when run in the lab, else where it was written.
      */

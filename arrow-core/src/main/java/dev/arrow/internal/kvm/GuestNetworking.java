@@ -48,7 +48,7 @@ final class GuestNetworking implements AutoCloseable {
                 try {
                     passt = PasstBackend.start(PasstBackend.Options.of(plan, forwards));
                     return Optional.of(new GuestNetworking(plan, passt, capture));
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
                     if (passt != null) {
                         passt.close();
                     }
@@ -83,10 +83,16 @@ final class GuestNetworking implements AutoCloseable {
         return new NetworkSettings(plan.address(), plan.prefixLength(), Optional.of(plan.gateway()), plan.dns());
     }
 
-    /** Stops the backend and ends the capture; for failure paths before the VMM owns the device. Idempotent. */
+    /**
+     * Stops the backend and removes the capture file (the arrow never ran); for failure paths before
+     * the VMM owns the device. Idempotent.
+     */
     @Override
     public void close() {
-        backend.close();
-        capture.ifPresent(FrameCapture::close);
+        try {
+            backend.close();
+        } finally {
+            capture.ifPresent(FrameCapture::discard);
+        }
     }
 }

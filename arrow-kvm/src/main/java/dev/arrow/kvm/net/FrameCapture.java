@@ -1,13 +1,13 @@
 package dev.arrow.kvm.net;
 
 import dev.arrow.kvm.net.NetworkSetupException.Problem;
+import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Objects;
@@ -22,7 +22,9 @@ import org.slf4j.LoggerFactory;
  * seccomp filter refuses the {@code gettimeofday} system call its capture then makes).
  *
  * <p>Thread-safe. A write that fails (a full disk) ends the capture with a warning; the network
- * goes on. Records are buffered; {@link #close()} writes out the rest.
+ * goes on. Records are buffered; {@link #close()} writes out the rest. The file is written through
+ * a stream, not a {@code FileChannel}: an interrupted thread (as at a VM's release) must not close
+ * it and lose what is buffered.
  */
 public final class FrameCapture implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FrameCapture.class);
@@ -34,16 +36,17 @@ public final class FrameCapture implements AutoCloseable {
     private static final int BUFFER_BYTES = 256 * 1024;
 
     private final Path file;
-    private final FileChannel channel;
+    private final OutputStream out;
     private final Clock clock;
     private final ByteBuffer buffer = ByteBuffer.allocate(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     private long frames;
     private long bytes;
     private boolean stopped;
+    private boolean closed;
 
-    private FrameCapture(Path file, FileChannel channel, Clock clock) {
+    private FrameCapture(Path file, OutputStream out, Clock clock) {
         this.file = file;
-        this.channel = channel;
+        this.out = out;
         this.clock = clock;
     }
 
@@ -61,11 +64,10 @@ public final class FrameCapture implements AutoCloseable {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(clock, "clock");
         checkTarget(file);
-        FileChannel channel = null;
+        OutputStream out = null;
         try {
-            channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING);
-            FrameCapture capture = new FrameCapture(file, channel, clock);
+            out = new FileOutputStream(file.toFile()); // created, or truncated
+            FrameCapture capture = new FrameCapture(file, out, clock);
             capture.buffer.putInt(MAGIC_MICROSECONDS).putShort((short) 2).putShort((short) 4)
                     .putInt(0) // time zone: UTC
                     .putInt(0) // timestamp accuracy
@@ -74,7 +76,10 @@ public final class FrameCapture implements AutoCloseable {
             capture.flush();
             return capture;
         } catch (IOException e) {
-            closeQuietly(channel);
+            closeQuietly(out);
+            if (out != null && Files.isRegularFile(file)) {
+                deleteQuietly(file); // a header-less file would only mislead
+            }
             throw new NetworkSetupException(Problem.IO, "cannot capture the guest's traffic to " + file + ": "
                     + e.getMessage() + "; name a file Arrow may create", e);
         }
@@ -111,9 +116,9 @@ public final class FrameCapture implements AutoCloseable {
                     buffer.put(view);
                 } else { // larger than the buffer: written directly
                     flush();
-                    while (view.hasRemaining()) {
-                        channel.write(view);
-                    }
+                    byte[] whole = new byte[length];
+                    view.get(whole);
+                    out.write(whole);
                 }
                 frames++;
                 bytes += length;
@@ -135,19 +140,17 @@ public final class FrameCapture implements AutoCloseable {
     }
 
     private void flush() throws IOException {
-        buffer.flip();
-        while (buffer.hasRemaining()) {
-            channel.write(buffer);
-        }
+        out.write(buffer.array(), 0, buffer.position());
         buffer.clear();
     }
 
     /** Writes out what is buffered and closes the file. Idempotent. */
     @Override
     public synchronized void close() {
-        if (!channel.isOpen()) {
+        if (closed) {
             return;
         }
+        closed = true;
         try {
             if (!stopped) {
                 flush();
@@ -157,14 +160,19 @@ public final class FrameCapture implements AutoCloseable {
             LOG.warn("capture of the guest's traffic to {}: the last frames were not written: {}", file, e.toString());
         } finally {
             stopped = true;
-            closeQuietly(channel);
+            closeQuietly(out);
         }
     }
 
     /** Closes the file and deletes it: for an arrow that never started. Idempotent. */
     public synchronized void discard() {
         stopped = true;
-        closeQuietly(channel);
+        closed = true;
+        closeQuietly(out);
+        deleteQuietly(file);
+    }
+
+    private static void deleteQuietly(Path file) {
         try {
             Files.deleteIfExists(file);
         } catch (IOException e) {
@@ -172,10 +180,10 @@ public final class FrameCapture implements AutoCloseable {
         }
     }
 
-    private static void closeQuietly(FileChannel channel) {
-        if (channel != null) {
+    private static void closeQuietly(OutputStream out) {
+        if (out != null) {
             try {
-                channel.close();
+                out.close();
             } catch (IOException e) {
                 LOG.debug("closing a capture file failed: {}", e.toString());
             }

@@ -60,7 +60,7 @@ public interface NetworkBackend extends AutoCloseable {
      * would never be read (a backend queues, and drops when its queue is full, as {@link FrameSender} does;
      * a device that asks {@link #hasSendRoom()} first never sees such a drop).
      *
-     * @return false when the frame was dropped because the backend is closed or has failed
+     * @return false when the frame was dropped: the backend is closed or has failed, or its queue is full
      * @throws IllegalArgumentException for a frame of the wrong size (a caller bug)
      */
     boolean send(ByteBuffer frame);

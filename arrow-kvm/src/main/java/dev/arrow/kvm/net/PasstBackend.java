@@ -139,7 +139,7 @@ public final class PasstBackend implements NetworkBackend {
     private volatile long framesReceived;
     private volatile long framesDropped;
 
-    private PasstBackend(Process process, Path directory, Path socket, Path log, 
+    private PasstBackend(Process process, Path directory, Path socket, Path log,
                          SocketChannel channel) {
         this.process = process;
         this.directory = directory;
@@ -439,8 +439,7 @@ public final class PasstBackend implements NetworkBackend {
         if (!healthy) {
             return false;
         }
-        sender.offer(frame); // never blocks the device's thread; a full queue drops (counted)
-        return true;
+        return sender.offer(frame); // never blocks the device's thread; a full queue drops (counted)
     }
 
     @Override

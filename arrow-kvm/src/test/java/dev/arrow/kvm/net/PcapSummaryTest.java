@@ -15,7 +15,7 @@ class PcapSummaryTest {
     static final GuestNetwork PLAN = GuestNetwork.userMode();
     static final MacAddress PASST = MacAddress.parse("52:54:00:12:34:56");
 
-    /** A capture as passt writes it: little-endian header, then (seconds, microseconds, lengths, frame). */
+    /** A capture as FrameCapture writes it: little-endian header, then (seconds, microseconds, lengths, frame). */
     static byte[] capture(long[] micros, byte[]... frames) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteBuffer h = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN);

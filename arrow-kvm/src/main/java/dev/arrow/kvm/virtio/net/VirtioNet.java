@@ -213,8 +213,11 @@ public final class VirtioNet implements VirtioDevice {
         LOG.debug("{} closing with {} frames in the backend's inbox", this, backend.inbox().size());
         context = null;
         dropHeldChain();
-        backend.close();
-        capture.ifPresent(FrameCapture::close);
+        try {
+            backend.close();
+        } finally {
+            capture.ifPresent(FrameCapture::close);
+        }
         LOG.debug("{} closed: received {} frames ({} dropped), transmitted {} ({} dropped, {} pauses for back-pressure)",
                 this, rxFrames, rxDropped, txFrames, txDropped, txPauses);
     }
