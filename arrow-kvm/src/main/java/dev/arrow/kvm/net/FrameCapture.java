@@ -29,10 +29,15 @@ import org.slf4j.LoggerFactory;
 public final class FrameCapture implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FrameCapture.class);
 
-    static final int MAGIC_MICROSECONDS = 0xa1b2c3d4;
-    static final int LINKTYPE_ETHERNET = 1;
-    static final int FILE_HEADER_BYTES = 24;
-    static final int RECORD_HEADER_BYTES = 16;
+    /** The file's first four bytes (written little-endian): classic pcap, microsecond timestamps. */
+    public static final int MAGIC_MICROSECONDS = 0xa1b2c3d4;
+    /** The file header's link type: Ethernet. */
+    public static final int LINKTYPE_ETHERNET = 1;
+    /** Bytes of the file header: magic, version, time zone, accuracy, snapshot length, link type. */
+    public static final int FILE_HEADER_BYTES = 24;
+    /** Bytes of each record's header: seconds, microseconds, captured length, original length. */
+    public static final int RECORD_HEADER_BYTES = 16;
+    /** Holds any record of a frame up to {@link NetworkBackend#MAX_FRAME_BYTES} (the snapshot length). */
     private static final int BUFFER_BYTES = 256 * 1024;
 
     private final Path file;
@@ -98,9 +103,18 @@ public final class FrameCapture implements AutoCloseable {
         }
     }
 
-    /** Records the remaining bytes of {@code frame} (its position is left as it was). */
+    /**
+     * Records the remaining bytes of {@code frame} (its position is left as it was).
+     *
+     * @throws IllegalArgumentException for more than {@link NetworkBackend#MAX_FRAME_BYTES}, the
+     *     snapshot length the header promises (a caller bug)
+     */
     public void record(ByteBuffer frame) {
         ByteBuffer view = frame.duplicate();
+        if (view.remaining() > NetworkBackend.MAX_FRAME_BYTES) {
+            throw new IllegalArgumentException("frame of " + view.remaining() + " bytes, more than the "
+                    + NetworkBackend.MAX_FRAME_BYTES + " a capture holds");
+        }
         synchronized (this) {
             if (stopped) {
                 return;
@@ -111,15 +125,8 @@ public final class FrameCapture implements AutoCloseable {
                 if (buffer.remaining() < RECORD_HEADER_BYTES + length) {
                     flush();
                 }
-                buffer.putInt((int) now.getEpochSecond()).putInt(now.getNano() / 1000).putInt(length).putInt(length);
-                if (buffer.remaining() >= length) {
-                    buffer.put(view);
-                } else { // larger than the buffer: written directly
-                    flush();
-                    byte[] whole = new byte[length];
-                    view.get(whole);
-                    out.write(whole);
-                }
+                buffer.putInt((int) now.getEpochSecond()).putInt(now.getNano() / 1000).putInt(length).putInt(length)
+                        .put(view);
                 frames++;
                 bytes += length;
             } catch (IOException e) {

@@ -68,6 +68,19 @@ class FrameCaptureTest {
     }
 
     @Test
+    void aFrameLargerThanTheSnapshotLengthIsACallerBug(@TempDir Path tmp) throws Exception {
+        Path file = tmp.resolve("guest.pcap");
+        try (FrameCapture capture = FrameCapture.open(file, CLOCK)) {
+            assertThatThrownBy(() -> capture.record(new byte[NetworkBackend.MAX_FRAME_BYTES + 1], 0,
+                    NetworkBackend.MAX_FRAME_BYTES + 1))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("frame of 65554 bytes, more than the 65553 a capture holds");
+            assertThat(capture.frames()).isZero();
+        }
+        assertThat(PcapSummary.records(file)).isEmpty();
+    }
+
+    @Test
     void anExistingFileIsReplaced(@TempDir Path tmp) throws Exception {
         Path file = tmp.resolve("guest.pcap");
         Files.write(file, new byte[100_000]);

@@ -1,5 +1,6 @@
 package dev.arrow.kvm.net.testing;
 
+import dev.arrow.kvm.net.FrameCapture;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -12,7 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * A capture of Ethernet frames in the classic pcap format (what {@code FrameCapture} writes),
+ * A capture of Ethernet frames in the classic pcap format (what {@link FrameCapture} writes),
  * turned into one line per frame, tcpdump style:
  * {@code +1.234567 10.0.2.15:40000 > 10.0.2.2:8080 TCP [S.] seq 0 ack 1 win 64240 len 0}, with
  * sequence and acknowledgement numbers relative to the first sequence number seen in each
@@ -22,10 +23,6 @@ import java.util.Map;
  * {@link IOException}.
  */
 public final class PcapSummary {
-    private static final int MAGIC = 0xa1b2c3d4;
-    private static final int FILE_HEADER = 24;
-    private static final int RECORD_HEADER = 16;
-    private static final int LINKTYPE_ETHERNET = 1;
     private static final int MAX_RECORD = 256 * 1024;
 
     private final List<String> lines;
@@ -66,23 +63,23 @@ public final class PcapSummary {
     /** The frames of a capture held in memory, in capture order. */
     public static List<Record> records(byte[] capture) throws IOException {
         ByteBuffer in = ByteBuffer.wrap(capture).order(ByteOrder.LITTLE_ENDIAN);
-        if (in.remaining() < FILE_HEADER) {
+        if (in.remaining() < FrameCapture.FILE_HEADER_BYTES) {
             throw new IOException("not a pcap capture: " + capture.length + " bytes, shorter than its header");
         }
         int magic = in.getInt(0);
-        if (magic != MAGIC) {
+        if (magic != FrameCapture.MAGIC_MICROSECONDS) {
             in.order(ByteOrder.BIG_ENDIAN);
-            if (in.getInt(0) != MAGIC) {
+            if (in.getInt(0) != FrameCapture.MAGIC_MICROSECONDS) {
                 throw new IOException(String.format("not a pcap capture: magic 0x%08x", magic));
             }
         }
         int linktype = in.getInt(20);
-        if (linktype != LINKTYPE_ETHERNET) {
+        if (linktype != FrameCapture.LINKTYPE_ETHERNET) {
             throw new IOException("pcap link type " + linktype + ", not Ethernet (1)");
         }
-        in.position(FILE_HEADER);
+        in.position(FrameCapture.FILE_HEADER_BYTES);
         List<Record> records = new ArrayList<>();
-        while (in.remaining() >= RECORD_HEADER) {
+        while (in.remaining() >= FrameCapture.RECORD_HEADER_BYTES) {
             long micros = Integer.toUnsignedLong(in.getInt()) * 1_000_000L + Integer.toUnsignedLong(in.getInt());
             int captured = in.getInt();
             in.getInt(); // original length
