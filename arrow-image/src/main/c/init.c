@@ -9,8 +9,8 @@
  *
  * Status channel: I/O port 0xF4, one byte per outb, ASCII lines (at most 1024 bytes):
  *   arrow-status exited <code> | signaled <signo> | not-found <msg> | not-executable <msg> |
- *                exec-format <msg> | start-failed <msg>
- *   arrow-mark <name> <CLOCK_BOOTTIME ns>        (init-start, app-exec, app-exit, halt)
+ *                exec-format <msg> | start-failed <msg> | image-incomplete <msg>
+ *   arrow-mark <name> <CLOCK_BOOTTIME ns>   (init-start, image-checked, app-exec, app-exit, halt)
  * When ioperm() on the port fails, the same lines go to the console instead.
  *
  * Spec file (written by dev.arrow.image.init.SpecFile, parsed here):
@@ -48,8 +48,16 @@
  * lines from arrow.control: "signal <n>" sends signal n to the app (the host's graceful stop).
  * See docs/virtio.md.
  *
- * Host-side check mode (used by tests; not PID 1): `arrow-init --check-spec FILE` parses FILE
- * and writes the spec back to stdout in canonical form (exit 0) or the error to stderr (exit 1).
+ * Image check: before anything else (before its own mounts could hide a file), init checks every
+ * entry of the initramfs against /arrow/manifest, the archive's last entry (manifest.h). An
+ * initramfs the kernel did not unpack whole (its root file system full, a truncated archive) ends
+ * the VM with "arrow-status image-incomplete <what differs>; <guest memory figures>" and the app
+ * never runs.
+ *
+ * Host-side check modes (used by tests; not PID 1): `arrow-init --check-spec FILE` parses FILE
+ * and writes the spec back to stdout in canonical form (exit 0) or the error to stderr (exit 1);
+ * `arrow-init --check-image DIR` checks the tree unpacked under DIR against DIR/arrow/manifest and
+ * prints "ok <entries> <bytes>" (exit 0) or the difference to stderr (exit 1).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -79,7 +87,11 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
+#include <sys/statfs.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
+
+#include "manifest.h"
 
 #define STATUS_PORT 0xF4
 #define STATUS_LINE_MAX 1024
@@ -1042,13 +1054,52 @@ static _Noreturn void report_start_failure(const struct spec *s, const struct ch
     halt_vm(0);
 }
 
+/* The app runs only on an image that arrived whole: see "Image check" above. */
+static void check_image(void) {
+    char msg[768];
+    struct manifest_totals totals;
+    if (manifest_verify("", &totals, msg, sizeof msg) != 0) {
+        struct sysinfo si;
+        struct statfs fs;
+        unsigned long long unit = 1;
+        unsigned long long ram = 0, free_ram = 0;
+        if (sysinfo(&si) == 0) {
+            unit = si.mem_unit ? si.mem_unit : 1;
+            ram = (unsigned long long)si.totalram * unit >> 20;
+            free_ram = (unsigned long long)si.freeram * unit >> 20;
+        }
+        if (statfs("/", &fs) == 0 && fs.f_blocks > 0) {
+            unsigned long long bs = (unsigned long long)fs.f_bsize;
+            status("image-incomplete", "%s; guest RAM %llu MiB (%llu MiB free), root file system %llu of %llu MiB used",
+                   msg, ram, free_ram, (unsigned long long)(fs.f_blocks - fs.f_bfree) * bs >> 20,
+                   (unsigned long long)fs.f_blocks * bs >> 20);
+        } else {
+            status("image-incomplete", "%s; guest RAM %llu MiB (%llu MiB free)", msg, ram, free_ram);
+        }
+        halt_vm(0);
+    }
+    mark("image-checked");
+}
+
+static int check_image_main(const char *root) {
+    char msg[768];
+    struct manifest_totals totals;
+    if (manifest_verify(root, &totals, msg, sizeof msg) != 0) {
+        fprintf(stderr, "arrow-init: image incomplete: %s\n", msg);
+        return 1;
+    }
+    printf("ok %llu %llu\n", totals.entries, totals.bytes);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static void noop_handler(int sig) { (void)sig; }
 
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--check-spec") == 0) return check_spec_main(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--check-image") == 0) return check_image_main(argv[2]);
     if (getpid() != 1) {
         fprintf(stderr, "arrow-init: runs only as PID 1 of an Arrow guest "
-                        "(or: arrow-init --check-spec FILE)\n");
+                        "(or: arrow-init --check-spec FILE | --check-image DIR)\n");
         return 2;
     }
 
@@ -1066,6 +1117,7 @@ int main(int argc, char **argv) {
 
     status_port_ok = ioperm(STATUS_PORT, 1, 1) == 0;
     mark("init-start");
+    check_image();
     mount_all();
     setup_console();
 

@@ -98,7 +98,9 @@ public final class Arrow {
     }
 
     /**
-     * Guest RAM, e.g. {@code memory(64, MiB)}; 32 MiB to 16 GiB in whole MiB (default 128 MiB).
+     * Guest RAM, e.g. {@code memory(64, MiB)}; 32 MiB to 16 GiB in whole MiB. By default 128 MiB, or as much
+     * more as the binary and files need to arrive whole (about the kernel's 16 MiB + their size + twice their
+     * size unpacked); an explicit size too small for them is refused at {@link #start()}.
      *
      * @throws IllegalArgumentException at once if the size does not fit in 64 bits
      */

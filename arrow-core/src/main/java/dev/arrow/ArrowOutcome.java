@@ -12,7 +12,8 @@ import java.util.Objects;
  *   <tr><th>outcome</th><th>exit value</th></tr>
  *   <tr><td>{@link Exited}</td><td>the program's exit code, 0..255</td></tr>
  *   <tr><td>{@link Signaled}</td><td>128 + signal number (SIGKILL: 137, SIGTERM: 143)</td></tr>
- *   <tr><td>{@link StartFailed}</td><td>127 not found, 126 not executable or wrong format, 125 other</td></tr>
+ *   <tr><td>{@link StartFailed}</td><td>127 not found, 126 not executable or wrong format, 125 image incomplete
+ *   or other</td></tr>
  *   <tr><td>{@link GuestCrashed}</td><td>125</td></tr>
  *   <tr><td>{@link TimedOut}</td><td>124 (like {@code timeout(1)})</td></tr>
  *   <tr><td>{@link Destroyed}</td><td>137 (like a process killed with SIGKILL)</td></tr>
@@ -67,6 +68,12 @@ public sealed interface ArrowOutcome {
             NOT_EXECUTABLE(126),
             /** The kernel refused the binary's format, e.g. not a static x86-64 ELF (exit value 126). */
             EXEC_FORMAT(126),
+            /**
+             * The guest did not receive the binary and files whole (its init checks every one against the
+             * host's manifest before the program may run), so the program was never started; the message
+             * names what differed and how much guest RAM the files need (exit value 125).
+             */
+            IMAGE_INCOMPLETE(125),
             /** Anything else, e.g. a failed setup step before exec (exit value 125). */
             OTHER(125);
 

@@ -26,6 +26,8 @@ public enum BootPhase {
     FIRST_KVM_RUN(null),
     /** The guest's init (PID 1) started: its mark {@code init-start}. */
     INIT_STARTED("init-start"),
+    /** init checked every file of the image against its manifest (they arrived whole): its mark {@code image-checked}. */
+    IMAGE_CHECKED("image-checked"),
     /** The app's execve succeeded: init's mark {@code app-exec}. */
     APP_EXECUTED("app-exec"),
     /** The first byte of the app's output (or of the console, with debug output) reached the host. */

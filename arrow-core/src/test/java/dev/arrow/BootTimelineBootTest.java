@@ -36,7 +36,8 @@ class BootTimelineBootTest {
                     BootPhase.APP_EXITED, BootPhase.GUEST_HALTING, BootPhase.EXITED);
             assertThat(hostOrder).extracting(ph -> t.entry(ph).orElseThrow().sinceStartNanos()).isSorted();
             assertThat(t.between(BootPhase.INIT_STARTED, BootPhase.FIRST_OUTPUT).orElseThrow()).isPositive();
-            List<BootPhase> guestOrder = List.of(BootPhase.INIT_STARTED, BootPhase.APP_EXECUTED, BootPhase.APP_EXITED,
+            List<BootPhase> guestOrder = List.of(BootPhase.INIT_STARTED, BootPhase.IMAGE_CHECKED, BootPhase.APP_EXECUTED,
+                    BootPhase.APP_EXITED,
                     BootPhase.GUEST_HALTING);
             assertThat(guestOrder).extracting(ph -> t.guestUptime(ph).orElseThrow()).isSorted();
             // the guest's clock starts after its first KVM_RUN: init cannot have started earlier by the guest's account

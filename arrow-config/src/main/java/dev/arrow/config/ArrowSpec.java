@@ -23,7 +23,10 @@ import java.util.Optional;
  */
 public final class ArrowSpec {
 
-    /** Memory given to a guest unless asked otherwise: 128 MiB. */
+    /**
+     * Memory given to a guest unless asked otherwise: 128 MiB, or more when the binary and files need it
+     * (see {@link #memoryGiven()}).
+     */
     public static final long DEFAULT_MEMORY_BYTES = 128L << 20;
     /** Least memory a guest can boot with: 32 MiB. */
     public static final long MIN_MEMORY_BYTES = 32L << 20;
@@ -43,6 +46,7 @@ public final class ArrowSpec {
     private final int uid;
     private final int gid;
     private final long memoryBytes;
+    private final boolean memoryGiven;
     private final int cpus;
     private final Net net;
     private final List<GuestFile> files;
@@ -60,6 +64,7 @@ public final class ArrowSpec {
         uid = b.uid;
         gid = b.gid;
         memoryBytes = b.memoryBytes;
+        memoryGiven = b.memoryGiven;
         cpus = b.cpus;
         net = b.net;
         files = List.copyOf(b.files);
@@ -84,6 +89,7 @@ public final class ArrowSpec {
         b.uid = uid;
         b.gid = gid;
         b.memoryBytes = memoryBytes;
+        b.memoryGiven = memoryGiven;
         b.cpus = cpus;
         b.net = net;
         b.files.addAll(files);
@@ -125,9 +131,18 @@ public final class ArrowSpec {
         return gid;
     }
 
-    /** Guest RAM in bytes. */
+    /** Guest RAM in bytes: as asked for, else {@link #DEFAULT_MEMORY_BYTES}. */
     public long memoryBytes() {
         return memoryBytes;
+    }
+
+    /**
+     * Whether the memory size was asked for. If not, a backend gives the guest more than
+     * {@link #memoryBytes()} when the binary and files need more; an explicit size too small for them is
+     * refused at start.
+     */
+    public boolean memoryGiven() {
+        return memoryGiven;
     }
 
     /** Number of vCPUs. */
@@ -181,7 +196,7 @@ public final class ArrowSpec {
         return binary.equals(s.binary) && args.equals(s.args)
                 && List.copyOf(env.entrySet()).equals(List.copyOf(s.env.entrySet()))
                 && workingDirectory.equals(s.workingDirectory) && uid == s.uid && gid == s.gid
-                && memoryBytes == s.memoryBytes && cpus == s.cpus && net.equals(s.net)
+                && memoryBytes == s.memoryBytes && memoryGiven == s.memoryGiven && cpus == s.cpus && net.equals(s.net)
                 && files.equals(s.files) && Objects.equals(kernel, s.kernel)
                 && Objects.equals(timeout, s.timeout) && debugConsole == s.debugConsole
                 && hostname.equals(s.hostname) && rlimits.equals(s.rlimits);
@@ -189,7 +204,7 @@ public final class ArrowSpec {
 
     @Override
     public int hashCode() {
-        return Objects.hash(binary, args, env, workingDirectory, uid, gid, memoryBytes, cpus, net, files,
+        return Objects.hash(binary, args, env, workingDirectory, uid, gid, memoryBytes, memoryGiven, cpus, net, files,
                 kernel, timeout, debugConsole, hostname, rlimits);
     }
 
@@ -197,7 +212,8 @@ public final class ArrowSpec {
     public String toString() {
         return "ArrowSpec[binary=" + binary + ", args=" + args + ", env=" + env.keySet()
                 + ", workingDirectory=" + workingDirectory + ", uid=" + uid + ", gid=" + gid
-                + ", memory=" + ByteSizes.format(memoryBytes) + ", cpus=" + cpus + ", net=" + net
+                + ", memory=" + ByteSizes.format(memoryBytes) + (memoryGiven ? "" : " (default)") + ", cpus=" + cpus
+                + ", net=" + net
                 + ", files=" + files + ", kernel=" + kernel + ", timeout=" + timeout
                 + ", debugConsole=" + debugConsole + ", hostname=" + hostname
                 + ", rlimits=" + rlimits.values() + "]";
@@ -216,6 +232,7 @@ public final class ArrowSpec {
         private int uid;
         private int gid;
         private long memoryBytes = DEFAULT_MEMORY_BYTES;
+        private boolean memoryGiven;
         private int cpus = 1;
         private Net net = Net.none();
         private final List<GuestFile> files = new ArrayList<>();
@@ -285,6 +302,7 @@ public final class ArrowSpec {
         /** Guest RAM in bytes. */
         public Builder memoryBytes(long bytes) {
             this.memoryBytes = bytes;
+            this.memoryGiven = true;
             return this;
         }
 

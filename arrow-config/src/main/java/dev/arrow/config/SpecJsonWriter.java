@@ -33,7 +33,9 @@ final class SpecJsonWriter {
         root.put("workingDirectory", spec.workingDirectory());
         root.put("uid", spec.uid());
         root.put("gid", spec.gid());
-        root.put("memory", ByteSizes.format(spec.memoryBytes()));
+        if (spec.memoryGiven()) {
+            root.put("memory", ByteSizes.format(spec.memoryBytes()));
+        }
         root.put("cpus", spec.cpus());
         root.set("net", net(spec.net()));
         ArrayNode files = root.putArray("files");

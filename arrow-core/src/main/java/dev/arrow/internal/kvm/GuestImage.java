@@ -4,6 +4,7 @@ import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.GuestFile;
 import dev.arrow.config.Rlimit;
 import dev.arrow.image.ArrowInitramfs;
+import dev.arrow.image.InitramfsMemory;
 import dev.arrow.image.cmdline.KernelCommandLine;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.LaunchSpec;
@@ -70,6 +71,11 @@ public record GuestImage(Path kernel, Initramfs initramfs, String commandLine) {
     /** The initramfs's exact size in bytes. */
     public long initramfsSize() {
         return initramfs.size();
+    }
+
+    /** The guest RAM the initramfs needs to arrive whole. */
+    public InitramfsMemory memoryNeeds() {
+        return InitramfsMemory.of(initramfs);
     }
 
     /**

@@ -78,9 +78,16 @@ final class GuestNetworking implements AutoCloseable {
         return device;
     }
 
-    /** What init configures on eth0: address, prefix, gateway, DNS. */
-    NetworkSettings settings() {
-        return new NetworkSettings(plan.address(), plan.prefixLength(), Optional.of(plan.gateway()), plan.dns());
+    /**
+     * What init configures on eth0 for {@code net} (address, prefix, gateway, DNS), known before any backend
+     * starts; empty for {@link Net.None}.
+     */
+    static Optional<NetworkSettings> settingsFor(Net net) {
+        if (net instanceof Net.None) {
+            return Optional.empty();
+        }
+        GuestNetwork plan = GuestNetwork.userMode(); // tap differs in MAC and MTU only, which init does not set
+        return Optional.of(new NetworkSettings(plan.address(), plan.prefixLength(), Optional.of(plan.gateway()), plan.dns()));
     }
 
     /**

@@ -4,13 +4,16 @@ import dev.arrow.ArrowException;
 import dev.arrow.BootPhase;
 import dev.arrow.GuestFailureException;
 import dev.arrow.InvalidBinaryException;
+import dev.arrow.InvalidSpecException;
 import dev.arrow.KernelNotFoundException;
 import dev.arrow.KvmPermissionException;
 import dev.arrow.KvmUnavailableException;
 import dev.arrow.NoHardwareVirtualizationException;
 import dev.arrow.VmmException;
 import dev.arrow.config.ArrowSpec;
+import dev.arrow.config.SpecProblem;
 import dev.arrow.image.ImageException;
+import dev.arrow.image.InitramfsMemory;
 import dev.arrow.image.elf.StaticBinaryCheck;
 import dev.arrow.image.init.Stdio;
 import dev.arrow.image.kernel.GuestKernel;
@@ -31,6 +34,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -56,12 +60,15 @@ public final class KvmLauncher implements ArrowLauncher {
 
     @Override
     public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events) {
-        // The user's own inputs first: a dynamic binary is worth fixing on any host.
+        // The user's own inputs first: a dynamic binary or too little memory is worth fixing on any host.
         GuestKernel kernel = checkInputs(spec);
+        GuestImage image = assemble(spec, kernel);
+        long memoryBytes = guestMemory(spec, image);
+        events.host(BootPhase.IMAGE_ASSEMBLED, System.nanoTime());
         checkHost(HostKvm.detect());
         Optional<GuestNetworking> network = GuestNetworking.open(spec.net());
         try {
-            return boot(spec, kernel, network, stdout, stderr, events);
+            return boot(spec, image, memoryBytes, network, stdout, stderr, events);
         } catch (RuntimeException | Error e) {
             // Until the VMM owns the network device, the backend (a passt process, a tap fd) is ours to stop.
             network.ifPresent(GuestNetworking::close);
@@ -69,26 +76,54 @@ public final class KvmLauncher implements ArrowLauncher {
         }
     }
 
-    private MicroVmSession boot(ArrowSpec spec, GuestKernel kernel, Optional<GuestNetworking> network,
-            OutputSink stdout, OutputSink stderr, BootEvents events) {
-        GuestImage image;
+    /** The image {@code spec} boots: a layout only, the host files are read while it is written into the guest. */
+    static GuestImage assemble(ArrowSpec spec, GuestKernel kernel) {
         try {
-            image = GuestImage.assemble(spec, kernel.path(), Stdio.VIRTIO, network.map(GuestNetworking::settings));
-            events.host(BootPhase.IMAGE_ASSEMBLED, System.nanoTime());
+            return GuestImage.assemble(spec, kernel.path(), Stdio.VIRTIO, GuestNetworking.settingsFor(spec.net()));
         } catch (ImageException e) {
             throw new GuestFailureException("assembling the guest image failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The guest's RAM: the spec's size when the image fits in it (see {@link InitramfsMemory}); without an
+     * explicit size, as much more than the default as the image needs.
+     *
+     * @throws InvalidSpecException naming the size to ask for, when an explicit size is too small
+     */
+    static long guestMemory(ArrowSpec spec, GuestImage image) {
+        InitramfsMemory needs = image.memoryNeeds();
+        if (needs.fits(spec.memoryBytes())) {
+            return spec.memoryBytes();
+        }
+        if (!spec.memoryGiven() && needs.suggestedRamBytes(spec.memoryBytes()) <= ArrowSpec.MAX_MEMORY_BYTES) {
+            long raised = needs.suggestedRamBytes(spec.memoryBytes());
+            LOG.info("{}: guest RAM raised from the default {} MiB to {} MiB for the binary and files given ({} MiB "
+                    + "unpacked); ask for memory(...) to choose", spec.binary().getFileName(), spec.memoryBytes() >> 20,
+                    raised >> 20, needs.unpackedBytes() >> 20);
+            return raised;
+        }
+        String problem = needs.shortfall(spec.memoryBytes());
+        if (needs.suggestedRamBytes(0) > ArrowSpec.MAX_MEMORY_BYTES) {
+            problem += "; that is more than the largest guest (" + (ArrowSpec.MAX_MEMORY_BYTES >> 30)
+                    + " GiB): give fewer or smaller files";
+        }
+        throw new InvalidSpecException(List.of(new SpecProblem("$.memory", problem)));
+    }
+
+    private MicroVmSession boot(ArrowSpec spec, GuestImage image, long memoryBytes, Optional<GuestNetworking> network,
+            OutputSink stdout, OutputSink stderr, BootEvents events) {
         LOG.debug("booting {} with {} MiB, {} vCPU(s), initramfs {} bytes, kernel {}, network {}", spec.binary(),
-                spec.memoryBytes() >> 20, spec.cpus(), image.initramfsSize(), image.kernel(), spec.net().mode());
+                memoryBytes >> 20, spec.cpus(), image.initramfsSize(), image.kernel(), spec.net().mode());
         VirtioConsole console = VirtioConsole.builder().stdio().control().build();
         String name = "arrow-kvm" + SESSIONS.incrementAndGet();
         KvmSession session = new KvmSession(VirtioStdio.of(console, stdout, stderr, spec.debugConsole(), name), events,
-                spec.memoryBytes());
+                memoryBytes, image.memoryNeeds());
         VmConfig.Builder config = VmConfig.builder()
                 .kernel(image.kernel())
                 .initrd(image.initramfsSize(), image.initramfs()::writeTo) // streamed into guest memory
                 .commandLine(image.commandLine())
-                .memoryBytes(spec.memoryBytes())
+                .memoryBytes(memoryBytes)
                 .vcpuCount(spec.cpus())
                 .serialOutput(session.serialOutput())
                 .statusListener(session::onStatusLine)

@@ -3,6 +3,7 @@ package dev.arrow.internal.kvm;
 import dev.arrow.ArrowOutcome;
 import dev.arrow.BootPhase;
 import dev.arrow.VmStatistics;
+import dev.arrow.image.InitramfsMemory;
 import dev.arrow.image.init.InitStatus;
 import dev.arrow.kvm.vmm.ExitKind;
 import dev.arrow.kvm.vmm.RunningVm;
@@ -34,6 +35,7 @@ final class KvmSession implements MicroVmSession {
     private final GuestStdio stdio;
     private final BootEvents events;
     private final long memoryBytes;
+    private final InitramfsMemory imageNeeds;
     private final CompletableFuture<ArrowOutcome> outcome = new CompletableFuture<>();
     private final AtomicReference<InitStatus> finalStatus = new AtomicReference<>();
     /** Init's mark just before it executes the app: from then on the console belongs to the app. */
@@ -57,9 +59,18 @@ final class KvmSession implements MicroVmSession {
      * @param memoryBytes the guest's RAM size, for {@link #statistics()}
      */
     KvmSession(GuestStdio stdio, BootEvents events, long memoryBytes) {
+        this(stdio, events, memoryBytes, null);
+    }
+
+    /**
+     * @param imageNeeds what the guest's initramfs needs, for the advice an incomplete image's outcome gives;
+     *                   null when unknown
+     */
+    KvmSession(GuestStdio stdio, BootEvents events, long memoryBytes, InitramfsMemory imageNeeds) {
         this.stdio = stdio;
         this.events = events;
         this.memoryBytes = memoryBytes;
+        this.imageNeeds = imageNeeds;
     }
 
     /** Where the VMM writes the guest's serial output. */
@@ -98,7 +109,7 @@ final class KvmSession implements MicroVmSession {
             events.host(BootPhase.EXITED, System.nanoTime());
             ArrowOutcome ended = error != null
                         ? new ArrowOutcome.GuestCrashed("the VMM failed: " + error)
-                        : outcomeOf(finalStatus.get(), vmOutcome);
+                        : outcomeOf(finalStatus.get(), vmOutcome, memoryBytes, imageNeeds);
             if (ended instanceof ArrowOutcome.GuestCrashed crashed) {
                 // the outcome says so too, but a crash the caller does not look at must not go unseen
                 LOG.warn("{} crashed: {}", vm != null ? vm : "a VM", crashed.reason());
@@ -110,6 +121,18 @@ final class KvmSession implements MicroVmSession {
 
     /** The arrow's outcome from init's final status (if it sent one) and how the VM ended. */
     static ArrowOutcome outcomeOf(InitStatus status, VmOutcome vmOutcome) {
+        return outcomeOf(status, vmOutcome, 0, null);
+    }
+
+    /**
+     * Like {@link #outcomeOf(InitStatus, VmOutcome)}; an incomplete image's message also says what to do,
+     * from the image's needs ({@code imageNeeds}, may be null) and the guest's RAM ({@code memoryBytes}).
+     */
+    static ArrowOutcome outcomeOf(InitStatus status, VmOutcome vmOutcome, long memoryBytes, InitramfsMemory imageNeeds) {
+        if (status instanceof InitStatus.StartFailed f && f.kind() == InitStatus.StartFailure.IMAGE_INCOMPLETE) {
+            return new ArrowOutcome.StartFailed(ArrowOutcome.StartFailed.Kind.IMAGE_INCOMPLETE,
+                    incompleteImage(f.message(), memoryBytes, imageNeeds));
+        }
         if (status instanceof InitStatus.Exited e) {
             return new ArrowOutcome.Exited(e.code());
         }
@@ -131,8 +154,25 @@ final class KvmSession implements MicroVmSession {
             case NOT_FOUND -> ArrowOutcome.StartFailed.Kind.NOT_FOUND;
             case NOT_EXECUTABLE -> ArrowOutcome.StartFailed.Kind.NOT_EXECUTABLE;
             case EXEC_FORMAT -> ArrowOutcome.StartFailed.Kind.EXEC_FORMAT;
+            case IMAGE_INCOMPLETE -> ArrowOutcome.StartFailed.Kind.IMAGE_INCOMPLETE;
             case OTHER -> ArrowOutcome.StartFailed.Kind.OTHER;
         };
+    }
+
+    /** The message of an incomplete image: what init found, then the cause and the fix. */
+    static String incompleteImage(String guestSays, long memoryBytes, InitramfsMemory needs) {
+        String found = "the guest did not receive the binary and files whole, so the program was not started (init: "
+                + guestSays + ")";
+        if (needs == null || memoryBytes <= 0) {
+            return found + ": give the guest more memory";
+        }
+        if (!needs.fits(memoryBytes)) {
+            return found + ": " + needs.shortfall(memoryBytes);
+        }
+        long more = Math.max(2 * memoryBytes, needs.suggestedRamBytes(0) * 2) >> 20;
+        return found + ": Arrow's estimate (" + (needs.requiredRamBytes() >> 20) + " MiB) fits in the "
+                + (memoryBytes >> 20) + " MiB given, so it is wrong for this kernel: ask for more memory, e.g. memory("
+                + more + ", MiB)";
     }
 
     /** Exit counts by kind ({@code io-out}, ...) and the guest RAM resident now; empty before the VM exists. */

@@ -1,6 +1,8 @@
 package dev.arrow.internal.kvm;
 
 import dev.arrow.ArrowOutcome;
+import dev.arrow.image.InitramfsMemory;
+import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.InitStatus;
 import dev.arrow.kvm.vmm.VmOutcome;
 import org.junit.jupiter.api.Test;
@@ -66,13 +68,46 @@ class KvmSessionOutcomeTest {
     }
 
     @ParameterizedTest
-    @EnumSource(InitStatus.StartFailure.class)
+    @EnumSource(value = InitStatus.StartFailure.class, mode = EnumSource.Mode.EXCLUDE, names = "IMAGE_INCOMPLETE")
     void eachStartFailureKeepsItsKindAndInitsMessage(InitStatus.StartFailure kind) {
         for (VmOutcome vm : everyVmOutcome()) {
             ArrowOutcome outcome = KvmSession.outcomeOf(new InitStatus.StartFailed(kind, "/arrow/app: why"), vm);
             assertThat(outcome).isEqualTo(new ArrowOutcome.StartFailed(ArrowOutcome.StartFailed.Kind.valueOf(kind.name()),
                     "/arrow/app: why"));
         }
+    }
+
+    private static InitramfsMemory needsOfAFile(long bytes) {
+        // the rule only looks at sizes: a file given as bytes of that size
+        return InitramfsMemory.of(Initramfs.builder().file("/data", new byte[(int) bytes], 0644).build());
+    }
+
+    @Test
+    void anIncompleteImageSaysWhatInitFoundAndTheMemoryToAskFor() {
+        InitramfsMemory needs = needsOfAFile(64 << 20);
+        InitStatus.StartFailed guest = new InitStatus.StartFailed(InitStatus.StartFailure.IMAGE_INCOMPLETE,
+                "/data: content differs from the host's (crc32c 00000000, expected 12345678); guest RAM 110 MiB");
+        for (VmOutcome vm : everyVmOutcome()) {
+            ArrowOutcome.StartFailed outcome = (ArrowOutcome.StartFailed) KvmSession.outcomeOf(guest, vm, 128L << 20, needs);
+            assertThat(outcome.kind()).isEqualTo(ArrowOutcome.StartFailed.Kind.IMAGE_INCOMPLETE);
+            assertThat(outcome.exitValue()).isEqualTo(125);
+            assertThat(outcome.message())
+                    .startsWith("the guest did not receive the binary and files whole, so the program was not started")
+                    .contains("(init: /data: content differs from the host's")
+                    .contains("guest RAM too small for the files given: " + ((needs.requiredRamBytes() + (1 << 20) - 1) >> 20)
+                            + " MiB needed")
+                    .endsWith("ask for memory(" + (needs.suggestedRamBytes(0) >> 20) + ", MiB)");
+        }
+    }
+
+    @Test
+    void anIncompleteImageThatTheRuleSaidFitsBlamesTheEstimateAndAsksForMore() {
+        InitramfsMemory needs = needsOfAFile(1 << 20);
+        ArrowOutcome.StartFailed outcome = (ArrowOutcome.StartFailed) KvmSession.outcomeOf(
+                new InitStatus.StartFailed(InitStatus.StartFailure.IMAGE_INCOMPLETE, "/arrow/manifest: missing"),
+                new VmOutcome.Reset(), 128L << 20, needs);
+        assertThat(outcome.message()).contains("(init: /arrow/manifest: missing)",
+                "fits in the 128 MiB given, so it is wrong for this kernel: ask for more memory, e.g. memory(256, MiB)");
     }
 
     @Test

@@ -16,7 +16,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
+import java.util.zip.CRC32C;
+import java.util.zip.CheckedInputStream;
 
 /**
  * An initramfs as an ordered set of guest-side entries, written as an uncompressed newc cpio
@@ -27,44 +30,102 @@ import java.util.Set;
  * automatically (mode 0755) before their children; a path may be added once (an automatic
  * directory may later be given an explicit mode). Host files are read when the archive is
  * written; their size and mode are taken at {@link Builder#build()}. Entries carry owner 0:0
- * and one fixed mtime, so equal inputs give byte-identical archives.
+ * and one fixed mtime, so equal inputs give byte-identical archives. With
+ * {@link Builder#manifest(String)} the archive ends with an {@link InitramfsManifest} of every
+ * entry before it, whose checksums are taken while the entries are written.
  */
 public final class Initramfs {
     public static final int CONSOLE_MAJOR = 5;
     public static final int CONSOLE_MINOR = 1;
     public static final GuestPath CONSOLE = GuestPath.of("/dev/console");
 
+    /** Bytes of content a page of the guest's file systems holds. */
+    private static final long PAGE_BYTES = 4096;
+
     private final List<Entry> entries;
     private final long mtime;
+    private final GuestPath manifest;
+    private final long manifestBytes;
 
-    private Initramfs(List<Entry> entries, long mtime) {
+    private Initramfs(List<Entry> entries, long mtime, GuestPath manifest) {
         this.entries = List.copyOf(entries);
         this.mtime = mtime;
+        this.manifest = manifest;
+        this.manifestBytes = manifest == null ? 0 : InitramfsManifest.render(records()).length;
+        if (manifestBytes > InitramfsManifest.MAX_BYTES)
+            throw new InitramfsException("the manifest of " + entries.size() + " entries has " + manifestBytes
+                    + " bytes, more than init reads (" + InitramfsManifest.MAX_BYTES + "): add fewer files");
     }
 
     public static Builder builder() {
         return new Builder();
     }
 
-    /** The guest paths in archive order (parents before children). */
+    /** The guest paths in archive order (parents before children), the manifest last if there is one. */
     public List<GuestPath> paths() {
-        List<GuestPath> result = new ArrayList<>(entries.size());
+        List<GuestPath> result = new ArrayList<>(entries.size() + 1);
         for (Entry e : entries) result.add(e.path());
+        if (manifest != null) result.add(manifest);
         return Collections.unmodifiableList(result);
+    }
+
+    /** Where the manifest goes, if the archive has one. */
+    public Optional<GuestPath> manifest() {
+        return Optional.ofNullable(manifest);
     }
 
     /** The exact number of bytes {@link #writeTo} produces, trailer included. */
     public long size() {
         long total = 0;
         for (Entry e : entries) total += CpioWriter.entryBytes(e.path().archiveName(), e.dataBytes());
+        if (manifest != null) total += CpioWriter.entryBytes(manifest.archiveName(), manifestBytes);
         return total + CpioWriter.entryBytes(CpioWriter.TRAILER_NAME, 0);
+    }
+
+    /**
+     * Bytes of whole pages the unpacked entries take in a page-based file system such as the guest's
+     * tmpfs root: each regular file (the manifest too) rounded up to 4 KiB pages, and each symbolic
+     * link whose target is longer than {@code inlineLinkBytes} one page per started 4 KiB (shorter
+     * targets live in the inode).
+     */
+    public long unpackedPageBytes(int inlineLinkBytes) {
+        long pages = manifest == null ? 0 : pages(manifestBytes);
+        for (Entry e : entries) {
+            if (e instanceof HostFile || e instanceof BytesFile) pages += pages(e.dataBytes());
+            else if (e instanceof Symlink && e.dataBytes() > inlineLinkBytes) pages += pages(e.dataBytes());
+        }
+        return pages * PAGE_BYTES;
+    }
+
+    /** Entries the archive creates in the guest, the manifest included. */
+    public int entryCount() {
+        return entries.size() + (manifest == null ? 0 : 1);
+    }
+
+    private static long pages(long bytes) {
+        return (bytes + PAGE_BYTES - 1) / PAGE_BYTES;
     }
 
     /** Streams the archive to {@code out} (not closed); host files are read now. */
     public void writeTo(OutputStream out) throws IOException {
         CpioWriter writer = new CpioWriter(out, mtime);
-        for (Entry e : entries) e.writeTo(writer);
+        int[] crcs = new int[entries.size()];
+        for (int i = 0; i < crcs.length; i++) crcs[i] = entries.get(i).writeTo(writer);
+        if (manifest != null) {
+            List<InitramfsManifest.Record> records = records();
+            for (int i = 0; i < crcs.length; i++) records.set(i, records.get(i).withCrc(crcs[i]));
+            byte[] bytes = InitramfsManifest.render(records);
+            if (bytes.length != manifestBytes)
+                throw new IllegalStateException("manifest has " + bytes.length + " bytes, " + manifestBytes + " planned");
+            writer.file(manifest.archiveName(), MANIFEST_MODE, bytes);
+        }
         writer.finish();
+    }
+
+    private List<InitramfsManifest.Record> records() {
+        List<InitramfsManifest.Record> records = new ArrayList<>(entries.size());
+        for (Entry e : entries) records.add(e.record());
+        return records;
     }
 
     /** Writes the archive to a file, replacing it. */
@@ -74,12 +135,19 @@ public final class Initramfs {
         }
     }
 
+    /** Permission bits of the manifest in the guest: readable, never changed. */
+    private static final int MANIFEST_MODE = 0444;
+
     private sealed interface Entry {
         GuestPath path();
 
         long dataBytes();
 
-        void writeTo(CpioWriter w) throws IOException;
+        /** The entry as the manifest records it, checksum 0. */
+        InitramfsManifest.Record record();
+
+        /** Writes the entry; returns the CRC-32C of its data (0 without data). */
+        int writeTo(CpioWriter w) throws IOException;
     }
 
     private record Directory(GuestPath path, int mode, boolean explicit) implements Entry {
@@ -87,8 +155,13 @@ public final class Initramfs {
             return 0;
         }
 
-        public void writeTo(CpioWriter w) throws IOException {
+        public InitramfsManifest.Record record() {
+            return new InitramfsManifest.Record(InitramfsManifest.Kind.DIRECTORY, path, mode, 0, 0, 0, 0);
+        }
+
+        public int writeTo(CpioWriter w) throws IOException {
             w.directory(path.archiveName(), mode);
+            return 0;
         }
     }
 
@@ -97,8 +170,13 @@ public final class Initramfs {
             return content.length;
         }
 
-        public void writeTo(CpioWriter w) throws IOException {
+        public InitramfsManifest.Record record() {
+            return new InitramfsManifest.Record(InitramfsManifest.Kind.FILE, path, mode, content.length, 0, 0, 0);
+        }
+
+        public int writeTo(CpioWriter w) throws IOException {
             w.file(path.archiveName(), mode, content);
+            return InitramfsManifest.crc32c(content, 0, content.length);
         }
     }
 
@@ -107,12 +185,18 @@ public final class Initramfs {
             return size;
         }
 
-        public void writeTo(CpioWriter w) throws IOException {
-            try (InputStream in = Files.newInputStream(source)) {
+        public InitramfsManifest.Record record() {
+            return new InitramfsManifest.Record(InitramfsManifest.Kind.FILE, path, mode, size, 0, 0, 0);
+        }
+
+        public int writeTo(CpioWriter w) throws IOException {
+            CRC32C crc = new CRC32C();
+            try (InputStream in = new CheckedInputStream(Files.newInputStream(source), crc)) {
                 w.file(path.archiveName(), mode, size, in);
             } catch (IOException e) {
                 throw new IOException("copying host file " + source + " to guest path " + path + ": " + e.getMessage(), e);
             }
+            return (int) crc.getValue();
         }
     }
 
@@ -121,9 +205,15 @@ public final class Initramfs {
             return 0;
         }
 
-        public void writeTo(CpioWriter w) throws IOException {
+        public InitramfsManifest.Record record() {
+            return new InitramfsManifest.Record(block ? InitramfsManifest.Kind.BLOCK_DEVICE
+                    : InitramfsManifest.Kind.CHARACTER_DEVICE, path, mode, 0, 0, major, minor);
+        }
+
+        public int writeTo(CpioWriter w) throws IOException {
             if (block) w.blockDevice(path.archiveName(), mode, major, minor);
             else w.characterDevice(path.archiveName(), mode, major, minor);
+            return 0;
         }
     }
 
@@ -132,8 +222,14 @@ public final class Initramfs {
             return target.getBytes(StandardCharsets.UTF_8).length;
         }
 
-        public void writeTo(CpioWriter w) throws IOException {
+        public InitramfsManifest.Record record() {
+            return new InitramfsManifest.Record(InitramfsManifest.Kind.SYMLINK, path, 0777, dataBytes(), 0, 0, 0);
+        }
+
+        public int writeTo(CpioWriter w) throws IOException {
             w.symlink(path.archiveName(), target);
+            byte[] bytes = target.getBytes(StandardCharsets.UTF_8);
+            return InitramfsManifest.crc32c(bytes, 0, bytes.length);
         }
     }
 
@@ -141,6 +237,7 @@ public final class Initramfs {
     public static final class Builder {
         private final Map<GuestPath, Entry> entries = new LinkedHashMap<>();
         private long mtime;
+        private GuestPath manifest;
 
         private Builder() {
             characterDevice(CONSOLE.value(), 0600, CONSOLE_MAJOR, CONSOLE_MINOR);
@@ -223,22 +320,49 @@ public final class Initramfs {
             return this;
         }
 
+        /**
+         * Ends the archive with an {@link InitramfsManifest} at {@code guestPath} (mode 0444) listing every
+         * other entry, whatever is added after this call; its parent directories are added now.
+         */
+        public Builder manifest(String guestPath) {
+            GuestPath path = GuestPath.of(guestPath);
+            if (path.isRoot()) throw new InitramfsException("the manifest cannot be the root directory /: give a file path");
+            Entry existing = entries.get(path);
+            if (existing != null)
+                throw new InitramfsException("guest path " + path + " is taken by " + describe(existing)
+                        + ": the manifest needs a path of its own");
+            addParents(path);
+            this.manifest = path;
+            return this;
+        }
+
         public boolean contains(String guestPath) {
-            return entries.containsKey(GuestPath.of(guestPath));
+            GuestPath path = GuestPath.of(guestPath);
+            return entries.containsKey(path) || path.equals(manifest);
         }
 
         public Initramfs build() {
-            return new Initramfs(new ArrayList<>(entries.values()), mtime);
+            return new Initramfs(new ArrayList<>(entries.values()), mtime, manifest);
         }
 
         private Builder add(Entry entry) {
             GuestPath path = entry.path();
             if (path.isRoot()) throw new InitramfsException("the root directory / cannot be replaced: add paths below it");
+            if (path.equals(manifest))
+                throw new InitramfsException("guest path " + path + " is reserved for the image's manifest: choose another path");
             Entry existing = entries.get(path);
             if (existing != null)
                 throw new InitramfsException("guest path " + path + " is added twice (first as " + describe(existing)
                         + ", then as " + describe(entry) + "): add each path once");
+            addParents(path);
+            entries.put(path, entry);
+            return this;
+        }
+
+        private void addParents(GuestPath path) {
             for (GuestPath parent : path.ancestors()) {
+                if (parent.equals(manifest))
+                    throw new InitramfsException("cannot add " + path + ": its parent " + parent + " is the image's manifest");
                 Entry e = entries.get(parent);
                 if (e == null) {
                     entries.put(parent, new Directory(parent, 0755, false));
@@ -247,8 +371,6 @@ public final class Initramfs {
                             + ", not a directory");
                 }
             }
-            entries.put(path, entry);
-            return this;
         }
 
         private static String describe(Entry e) {

@@ -8,7 +8,7 @@ import java.util.Optional;
  *
  * <p>Lines (ASCII, at most {@value #MAX_LINE_BYTES} bytes with the newline):
  * {@code arrow-status exited <code>}, {@code arrow-status signaled <signo>},
- * {@code arrow-status not-found|not-executable|exec-format|start-failed <message>} and
+ * {@code arrow-status not-found|not-executable|exec-format|start-failed|image-incomplete <message>} and
  * {@code arrow-mark <name> <guest-uptime-ns>}. Exited, Signaled and StartFailed are final: the
  * app has ended or never started. {@link #parse} treats the line as guest input: anything that
  * does not match exactly gives an empty result, never an exception.
@@ -53,6 +53,11 @@ public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signale
         NOT_EXECUTABLE("not-executable"),
         /** The kernel cannot run the file: not an ELF for this machine, or its interpreter is missing. */
         EXEC_FORMAT("exec-format"),
+        /**
+         * The initramfs did not arrive whole (init's check against the image manifest found a missing or
+         * different entry): typically guest RAM too small for the files given; the app never ran.
+         */
+        IMAGE_INCOMPLETE("image-incomplete"),
         /** Anything else, including a malformed spec and failures inside init. */
         OTHER("start-failed");
 

@@ -178,4 +178,64 @@ class InitramfsTest {
         assertThat(m.find()).isTrue();
         assertThat(Long.parseLong(m.group(1), 16)).isEqualTo(86400);
     }
+
+    @Test
+    void theManifestIsTheLastEntryAndListsEveryOtherWithItsChecksum() throws IOException {
+        Initramfs fs = Initramfs.builder().manifest("/arrow/manifest")
+                .file("/etc/hostname", "guest\n", 0644)
+                .symlink("/bin/sh", "/arrow/app")
+                .build();
+        assertThat(fs.paths()).last().isEqualTo(GuestPath.of("/arrow/manifest"));
+        assertThat(fs.entryCount()).isEqualTo(fs.paths().size());
+        byte[] archive = bytes(fs);
+        assertThat((long) archive.length).isEqualTo(fs.size());
+        String text = new String(archive, StandardCharsets.UTF_8);
+        int start = text.indexOf("arrow-manifest 1\0");
+        String manifest = text.substring(start, text.indexOf('\0', text.indexOf("\0end ", start) + 1) + 1);
+        int hostnameCrc = InitramfsManifest.crc32c("guest\n".getBytes(StandardCharsets.UTF_8), 0, 6);
+        int linkCrc = InitramfsManifest.crc32c("/arrow/app".getBytes(StandardCharsets.UTF_8), 0, 10);
+        assertThat(manifest).contains(
+                "d 0755 0 0 0 00000000 0 0 /dev\0",
+                "c 0600 0 0 0 00000000 5 1 /dev/console\0",
+                String.format("f 0644 0 0 6 %08x 0 0 /etc/hostname\0", hostnameCrc),
+                String.format("l 0777 0 0 10 %08x 0 0 /bin/sh\0", linkCrc),
+                "d 0755 0 0 0 00000000 0 0 /arrow\0");
+        String body = manifest.substring(0, manifest.indexOf("end "));
+        int bodyCrc = InitramfsManifest.crc32c(body.getBytes(StandardCharsets.UTF_8), 0, body.getBytes(StandardCharsets.UTF_8).length);
+        // /dev, /dev/console, /arrow, /etc, /etc/hostname, /bin, /bin/sh
+        assertThat(manifest).endsWith(String.format("end 7 %08x\0", bodyCrc));
+    }
+
+    @Test
+    void theManifestsLengthDoesNotDependOnTheContent() throws IOException {
+        Path a = tmp.resolve("a");
+        Files.writeString(a, "first content");
+        Initramfs fs = Initramfs.builder().manifest("/m").file("/a", a, 0644).build();
+        long planned = fs.size();
+        Files.writeString(a, "other content");
+        assertThat((long) bytes(fs).length).isEqualTo(planned);
+    }
+
+    @Test
+    void theManifestsPathIsItsOwn() {
+        assertThatThrownBy(() -> Initramfs.builder().manifest("/arrow/manifest").file("/arrow/manifest", "x", 0644))
+                .isInstanceOf(InitramfsException.class).hasMessageContaining("reserved for the image's manifest");
+        assertThatThrownBy(() -> Initramfs.builder().file("/m", "x", 0644).manifest("/m"))
+                .isInstanceOf(InitramfsException.class).hasMessageContaining("the manifest needs a path of its own");
+        assertThatThrownBy(() -> Initramfs.builder().manifest("/m").file("/m/x", "x", 0644))
+                .isInstanceOf(InitramfsException.class).hasMessageContaining("is the image's manifest");
+    }
+
+    @Test
+    void unpackedPagesCountWholePagesOfFilesAndOfLongLinksOnly() {
+        Initramfs fs = Initramfs.builder()
+                .file("/one-byte", new byte[1], 0644)
+                .file("/page-and-a-byte", new byte[4097], 0644)
+                .file("/empty", new byte[0], 0644)
+                .symlink("/short", "x".repeat(100))
+                .symlink("/long", "/" + "y".repeat(200))
+                .build();
+        assertThat(fs.unpackedPageBytes(128)).isEqualTo(4 * 4096L);
+        assertThat(fs.unpackedPageBytes(1000)).isEqualTo(3 * 4096L);
+    }
 }

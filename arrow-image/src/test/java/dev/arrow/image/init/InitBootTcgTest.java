@@ -178,7 +178,8 @@ class InitBootTcgTest {
 
     @Test
     void malformedSpecIsAStartFailure() throws IOException {
-        Initramfs fs = Initramfs.builder().file(ArrowInit.GUEST_PATH, ArrowInit.load(), 0755)
+        Initramfs fs = Initramfs.builder().manifest(ArrowInitramfs.MANIFEST_PATH)
+                .file(ArrowInit.GUEST_PATH, ArrowInit.load(), 0755)
                 .file(SpecFile.GUEST_PATH, "arrow-spec 1\nexec\0/arrow/app\0", 0444).build();
         InitStatus.StartFailed s = (InitStatus.StartFailed) boot(fs).finalStatus();
         assertThat(s.kind()).isEqualTo(StartFailure.OTHER);
