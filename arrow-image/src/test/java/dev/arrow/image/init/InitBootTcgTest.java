@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -192,5 +193,46 @@ class InitBootTcgTest {
                 KernelCommandLine.builder().debug(true).build());
         assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(0));
         assertThat(b.console()).contains("Linux version", "Run /init as init process");
+    }
+
+    @Test
+    void anImageTooLargeForTheRootFileSystemEndsAsIncompleteAndTheAppNeverRuns() throws IOException {
+        // QEMU gives 256 MiB: the tmpfs root gets half of what the kernel and the 160 MiB archive leave
+        Path data = work.resolve("data.bin");
+        byte[] chunk = new byte[1 << 20];
+        new java.util.Random(7).nextBytes(chunk);
+        try (java.io.OutputStream out = Files.newOutputStream(data)) {
+            for (int i = 0; i < 160; i++) out.write(chunk);
+        }
+        Initramfs fs = ArrowInitramfs.builder(probe, LaunchSpec.builder().args("hello", "app-ran").build())
+                .file("/data/big.bin", data, 0644).build();
+        QemuTcg.Boot b = boot(fs);
+        InitStatus.StartFailed s = (InitStatus.StartFailed) b.finalStatus();
+        assertThat(s.kind()).isEqualTo(StartFailure.IMAGE_INCOMPLETE);
+        // the unpacker leaves the big file with holes and, the root being full, may not create what follows it
+        assertThat(s.message()).matches("(/data/big\\.bin: content differs from the host's|/arrow/manifest: missing).*")
+                .containsPattern("root file system (\\d+) of \\1 MiB used");
+        assertThat(b.records()).noneMatch(r -> r instanceof InitStatus.Mark m && m.name().equals("app-exec"));
+        assertThat(b.console()).doesNotContain("app-ran");
+    }
+
+    @Test
+    void anImageWithoutItsManifestEndsAsIncomplete() throws IOException {
+        Initramfs fs = Initramfs.builder()
+                .file(ArrowInit.GUEST_PATH, ArrowInit.load(), 0755)
+                .file(SpecFile.GUEST_PATH, SpecFile.encode(LaunchSpec.builder().build()), 0444)
+                .file("/arrow/app", probe, 0755).build();
+        InitStatus.StartFailed s = (InitStatus.StartFailed) boot(fs).finalStatus();
+        assertThat(s.kind()).isEqualTo(StartFailure.IMAGE_INCOMPLETE);
+        assertThat(s.message()).startsWith("/arrow/manifest: missing");
+    }
+
+    @Test
+    void aWholeImageIsCheckedBeforeTheAppStarts() throws IOException {
+        QemuTcg.Boot b = boot(ArrowInitramfs.builder(probe, LaunchSpec.builder().args("exit", "0").build()).build());
+        assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(0));
+        List<String> marks = b.records().stream().filter(r -> r instanceof InitStatus.Mark)
+                .map(r -> ((InitStatus.Mark) r).name()).toList();
+        assertThat(marks).containsSubsequence("init-start", "image-checked", "app-exec");
     }
 }
