@@ -99,7 +99,7 @@ class ImageIntegrityBootTest {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             p.getInputStream().transferTo(out);
             assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("the arrow ended").isTrue();
-            return new Run(null, p.outcome().orElseThrow(), out.toString(StandardCharsets.UTF_8));
+            return new Run(null, p.outcome().join(), out.toString(StandardCharsets.UTF_8));
         }
     }
 
