@@ -111,16 +111,18 @@
 
 static int status_port_ok;
 
-static void write_all(int fd, const char *p, size_t n) {
+/* Writes all n bytes; returns 0, or -1 with errno set. */
+static int write_all(int fd, const char *p, size_t n) {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR) continue;
-            return;
+            return -1;
         }
         p += w;
         n -= (size_t)w;
     }
+    return 0;
 }
 
 static void emit_line(const char *line, size_t n) {
@@ -683,6 +685,9 @@ static void mount_all(void) {
             fail("symlink %s: %s", links[i][1], strerror(errno));
 }
 
+/* errno of a failed switch of the console to raw mode (0: raw); fatal only for "stdio serial". */
+static int console_raw_error;
+
 /* stdin/stdout/stderr on /dev/console, in raw mode so the app's bytes reach the host as-is. */
 static void setup_console(void) {
     int fd = open("/dev/console", O_RDWR | O_NOCTTY);
@@ -691,10 +696,12 @@ static void setup_console(void) {
         if (fd != i && dup2(fd, i) < 0) fail("dup2 /dev/console: %s", strerror(errno));
     if (fd > 2) close(fd);
     struct termios t;
-    if (tcgetattr(0, &t) == 0) {
-        cfmakeraw(&t);
-        tcsetattr(0, TCSANOW, &t);
+    if (tcgetattr(0, &t) != 0) {
+        console_raw_error = errno;
+        return;
     }
+    cfmakeraw(&t);
+    if (tcsetattr(0, TCSANOW, &t) != 0) console_raw_error = errno;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -728,8 +735,8 @@ static void create_file(const char *path, const char *text) {
         if (errno == EEXIST) return;
         fail("network: creating %s: %s", path, strerror(errno));
     }
-    write_all(fd, text, strlen(text));
-    close(fd);
+    if (write_all(fd, text, strlen(text)) != 0 || close(fd) != 0)
+        fail("network: writing %s: %s", path, strerror(errno));
 }
 
 static void write_network_files(const struct spec_net *net, const char *hostname) {
@@ -1127,6 +1134,8 @@ int main(int argc, char **argv) {
     if (buf == NULL) fail("%s", err);
     struct spec spec;
     if (parse_spec(buf, len, &spec) != 0) fail("malformed spec %s: %s", SPEC_PATH, spec_error);
+    if (!spec.stdio_virtio && console_raw_error != 0) /* the app's output would be changed on its way */
+        fail("console /dev/console: cannot switch to raw mode: %s", strerror(console_raw_error));
     if (spec.hostname && sethostname(spec.hostname, strlen(spec.hostname)) != 0)
         fail("sethostname %s: %s", spec.hostname, strerror(errno));
     setup_network(&spec.net, spec.hostname);
