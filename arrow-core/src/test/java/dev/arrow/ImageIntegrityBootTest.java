@@ -178,4 +178,26 @@ class ImageIntegrityBootTest {
         assertThat(asked.outcome()).as("stdout: %s", asked.stdout()).isEqualTo(new ArrowOutcome.Exited(0));
         assertThat(asked.stdout()).isEqualTo("big program ran\n");
     }
+
+    private static long meminfoKiB(String text, String field) {
+        Matcher m = Pattern.compile("(?m)^" + field + ":\\s+(\\d+) kB").matcher(text);
+        assertThat(m.find()).as("%s in %s", field, text).isTrue();
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
+    void aFileCostsOneCopyOfGuestRamOnceUnpackedBecauseTheKernelFreesTheArchive() throws Exception {
+        Path file = randomFile("one-copy", 64 * MIB, 3);
+        String script = "head -n 2 /proc/meminfo";
+        Run without = run(Arrow.of(BUSYBOX).args("sh", "-c", script).memory(256, MiB));
+        Run with = run(Arrow.of(BUSYBOX).args("sh", "-c", script).file(file, "/data/file").memory(256, MiB));
+        assertThat(without.outcome()).isEqualTo(new ArrowOutcome.Exited(0));
+        assertThat(with.outcome()).isEqualTo(new ArrowOutcome.Exited(0));
+        long totalDelta = meminfoKiB(without.stdout(), "MemTotal") - meminfoKiB(with.stdout(), "MemTotal");
+        long used = meminfoKiB(without.stdout(), "MemFree") - meminfoKiB(with.stdout(), "MemFree");
+        LOG.info("a 64 MiB file in a 256 MiB guest: MemTotal {} KiB lower, MemFree {} KiB lower ({} / {})", totalDelta, used,
+                without.stdout().replace('\n', ' '), with.stdout().replace('\n', ' '));
+        assertThat(totalDelta).as("the archive's pages went back to the kernel (MemTotal in KiB)").isBetween(-1024L, 1024L);
+        assertThat(used).as("RAM the file takes once unpacked, in KiB: one copy").isBetween(64L * 1024, 68L * 1024);
+    }
 }
