@@ -12,6 +12,7 @@ import dev.arrow.NoHardwareVirtualizationException;
 import dev.arrow.VmmException;
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.SpecProblem;
+import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.ImageException;
 import dev.arrow.image.InitramfsMemory;
 import dev.arrow.image.elf.StaticBinaryCheck;
@@ -34,6 +35,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -142,8 +144,17 @@ public final class KvmLauncher implements ArrowLauncher {
         return session;
     }
 
-    /** Checks the app binary and finds the kernel; the errors name the problem and the fix. */
+    /** Checks the app binary and the files' guest paths, and finds the kernel; the errors name the problem and the fix. */
     static GuestKernel checkInputs(ArrowSpec spec) {
+        List<SpecProblem> problems = new ArrayList<>();
+        for (int i = 0; i < spec.files().size(); i++) {
+            String path = "$.files[" + i + "].guest";
+            ArrowInitramfs.userFileProblem(spec.files().get(i).guestPath())
+                    .ifPresent(problem -> problems.add(new SpecProblem(path, problem)));
+        }
+        if (!problems.isEmpty()) {
+            throw new InvalidSpecException(problems);
+        }
         try {
             StaticBinaryCheck.check(spec.binary());
             return spec.kernel().map(KernelLocator::userSupplied)

@@ -130,4 +130,16 @@ class KvmLauncherMemoryTest {
                 .isInstanceOf(InvalidSpecException.class)
                 .hasMessageContaining("more than the largest guest (16 GiB): give fewer or smaller files");
     }
+
+    @Test
+    void filesAtArrowsOwnPathsOrUnderInitsMountsAreRefusedAtStartEachWithItsJsonPath() {
+        assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
+        Arrow arrow = arrow(BUSYBOX).textFile("x", "/data/fine").textFile("x", "/arrow/app").textFile("x", "/tmp/input");
+        assertThatThrownBy(arrow::start)
+                .isInstanceOf(InvalidSpecException.class)
+                .satisfies(e -> assertThat(((InvalidSpecException) e).problems())
+                        .extracting(p -> p.path()).containsExactly("$.files[1].guest", "$.files[2].guest"))
+                .hasMessageContaining("\"/arrow/app\" is Arrow's own")
+                .hasMessageContaining("\"/tmp/input\" would be hidden: init mounts a file system on /tmp");
+    }
 }
