@@ -18,7 +18,11 @@ import org.slf4j.LoggerFactory;
  * A KVM virtual machine: memory slots, the in-kernel interrupt controllers and PIT, interrupt
  * injection (IRQ lines, MSIs, irqfds), ioeventfds, and the factory of {@link Vcpu}s. Created by
  * {@link Kvm#createVm()}; owns its fd and closes the vCPUs it created. It does not own guest
- * memory: close the VM before the memory it maps.
+ * memory: close the VM before the memory it maps, and only once no thread can be inside
+ * {@link Vcpu#run()} any more. Closing fds does not end a VM that a thread still runs: the vCPU's
+ * file keeps the VM alive in the kernel, and its memory slots keep naming the same host
+ * addresses, so unmapping guest RAM then would let that guest reach whatever is mapped there
+ * next ({@code MmapGuestMemory.retire()} is the safe step in between; {@code RunningVm} takes it).
  */
 public final class Vm implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Vm.class);

@@ -14,7 +14,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * one mapping per region, pages allocated on first touch. The VM registers each region as a
  * KVM memory slot ({@code Vm.registerMemory}); this object owns the mappings and unmaps them on
  * {@link #close()}, which waits for accesses in flight and makes later ones fail. Close the VM
- * (or remove its slots) first.
+ * (or remove its slots) first, and never while a vCPU thread may still be inside KVM_RUN: then
+ * {@link #retire()} instead, and close once it has left.
  *
  * <p>A range of guest RAM can be backed by a file instead ({@link #mapCopyOnWrite}): the kernel
  * image shared by every VM that boots it ({@code dev.arrow.kvm.loader.KernelSnapshot}).
@@ -86,6 +87,7 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         return List.copyOf(list);
     }
 
+    /** True once closed or retired: no access through this object succeeds any more. */
     public boolean isClosed() {
         return mappings[0].isClosed();
     }
@@ -139,6 +141,46 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         }
         list.sort(Comparator.comparingLong(FileRange::offset));
         return list;
+    }
+
+    /**
+     * Takes guest RAM away while keeping its host addresses taken, for a VM whose vCPU threads may
+     * still be inside KVM_RUN: accesses through this object fail from now on (after the ones in
+     * flight), and every region becomes an inaccessible ({@code PROT_NONE}) reservation whose pages
+     * go back to the host ({@link NativeMapping#retire()}). A memory slot refers to host addresses,
+     * so a guest that still runs faults (KVM_RUN fails with EFAULT) instead of reaching a mapping
+     * that a later VM could otherwise get at the same addresses. {@link #close()} unmaps the
+     * reservations once no vCPU can run. Idempotent.
+     *
+     * @throws dev.arrow.kvm.KvmApiException if a region could not be made inaccessible (every
+     *         region is tried; keep the memory mapped then)
+     */
+    public void retire() {
+        RuntimeException failure = null;
+        for (NativeMapping m : mappings) {
+            try {
+                m.retire();
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** True when every region is retired ({@link #retire()}) and not yet unmapped. */
+    public boolean isRetired() {
+        for (NativeMapping m : mappings) {
+            if (!m.isRetired()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Unmaps all regions, after accesses in flight have finished. Idempotent. */

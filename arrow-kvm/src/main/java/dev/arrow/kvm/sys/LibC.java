@@ -29,6 +29,8 @@ public final class LibC {
     public static final int MAP_ANONYMOUS = 0x20;
     public static final int MAP_NORESERVE = 0x4000;
     public static final int MAP_FIXED = 0x10;
+    /** madvise: drop the pages of a range (private anonymous memory then reads as zero). */
+    public static final int MADV_DONTNEED = 4;
     /** mmap's failure value, {@code (void *) -1}. */
     public static final long MAP_FAILED = -1L;
 
@@ -65,6 +67,10 @@ public final class LibC {
     public static native long mmap(long address, long length, int prot, int flags, int fd, long offset);
 
     public static native int munmap(long address, long length);
+
+    public static native int mprotect(long address, long length, int prot);
+
+    public static native int madvise(long address, long length, int advice);
 
     /** One byte per page of {@code [address, address + length)} into {@code vector}; bit 0 set when resident. */
     public static native int mincore(long address, long length, byte[] vector);

@@ -14,6 +14,9 @@ import org.slf4j.LoggerFactory;
  * {@link ByteBuffer} windows of at most {@link #WINDOW_SIZE} bytes; every access must be made
  * between {@link UseGuard#enter()} and {@link UseGuard#exit()} of {@link #guard()}, because
  * {@link #close()} unmaps the range and touching a window afterwards would crash the JVM.
+ * {@link #retire()} is the step before close for memory that something outside the JVM's control
+ * may still reach by address (a vCPU inside KVM_RUN): the range becomes inaccessible and its pages
+ * are freed, but the addresses stay taken until {@link #close()}.
  * A Cleaner unmaps a forgotten mapping as a safety net.
  */
 public final class NativeMapping implements AutoCloseable {
@@ -28,6 +31,7 @@ public final class NativeMapping implements AutoCloseable {
     private final String what;
     private final UseGuard guard = new UseGuard();
     private final ByteBuffer[] windows;
+    private final Release release;
     private final Cleaner.Cleanable cleanable;
 
     private NativeMapping(long address, long length, String what) {
@@ -42,7 +46,8 @@ public final class NativeMapping implements AutoCloseable {
             long size = Math.min(WINDOW_SIZE, length - start);
             windows[i] = base.getByteBuffer(start, size).order(ByteOrder.LITTLE_ENDIAN);
         }
-        this.cleanable = NativeCleaner.CLEANER.register(this, new Unmap(address, length, what, guard));
+        this.release = new Release(address, length, what, guard);
+        this.cleanable = NativeCleaner.CLEANER.register(this, release);
     }
 
     /**
@@ -99,7 +104,8 @@ public final class NativeMapping implements AutoCloseable {
                     LibC.MAP_PRIVATE | LibC.MAP_FIXED, fd, fileOffset);
             if (at == LibC.MAP_FAILED) {
                 int errno = Native.getLastError();
-                // MAP_FIXED failing leaves the old mapping in place (the kernel checks before it unmaps)
+                // the usual failures (bad fd, access mode) are found before the kernel unmaps anything, so
+                // the old mapping stays; only an allocation failure after the unmap (Linux 6.1) leaves a hole
                 throw new KvmApiException("mmap (MAP_FIXED) of " + length + " bytes over " + what, errno,
                         KvmApiException.hintFor(errno));
             }
@@ -186,12 +192,38 @@ public final class NativeMapping implements AutoCloseable {
         }
     }
 
-    /** Waits for current users, then unmaps. Idempotent. */
+    /**
+     * Makes the range inaccessible and gives its pages back to the host, keeping the addresses
+     * taken: new users are refused and current ones are waited for (as by {@link #close()}), then
+     * the range becomes {@code PROT_NONE} ({@code mprotect}) and its pages are dropped
+     * ({@code madvise(MADV_DONTNEED)}). Any later access faults, including one the kernel makes on
+     * behalf of a KVM memory slot that still points here (KVM_RUN then fails with EFAULT), and no
+     * other mapping can be placed at these addresses until {@link #close()} unmaps them.
+     *
+     * <p>Why not {@code mmap(MAP_FIXED, PROT_NONE)} over the range: a MAP_FIXED mmap unmaps the old
+     * range before it allocates the new one and, if that allocation fails (Linux 6.1's
+     * mmap_region), returns with the range unmapped, open to the very reuse this step exists to
+     * prevent; mprotect and madvise never leave a hole.
+     * Idempotent; a no-op once closed.
+     *
+     * @throws KvmApiException if mprotect fails (part of the range may still be accessible then:
+     *                         keep it mapped until nothing can reach it)
+     */
+    public void retire() {
+        guard.close();
+        release.retire();
+    }
+
+    /** True once {@link #retire()} has made the range inaccessible (and until {@link #close()}). */
+    public boolean isRetired() {
+        return release.isRetired();
+    }
+
+    /** Waits for current users, then unmaps (a retired range too). Idempotent. */
     @Override
     public void close() {
-        if (guard.close()) {
-            cleanable.clean();
-        }
+        guard.close();
+        cleanable.clean();
     }
 
     @Override
@@ -199,12 +231,52 @@ public final class NativeMapping implements AutoCloseable {
         return String.format("%s [0x%x, +0x%x)", what, address, length);
     }
 
-    private record Unmap(long address, long length, String what, UseGuard guard) implements Runnable {
+    /**
+     * What happens to the address range: retired (inaccessible, still reserved) and finally
+     * unmapped, each at most once and never a retire after the unmap (an mprotect there could hit
+     * another mapping). Also the Cleaner's action.
+     */
+    private static final class Release implements Runnable {
+        private final long address;
+        private final long length;
+        private final String what;
+        private final UseGuard guard;
+        private boolean retired;
+        private boolean unmapped;
+
+        Release(long address, long length, String what, UseGuard guard) {
+            this.address = address;
+            this.length = length;
+            this.what = what;
+            this.guard = guard;
+        }
+
+        synchronized void retire() {
+            if (retired || unmapped) {
+                return;
+            }
+            if (LibC.mprotect(address, length, LibC.PROT_NONE) != 0) {
+                int errno = Native.getLastError();
+                throw new KvmApiException("mprotect(PROT_NONE) of " + what, errno,
+                        "the range stays mapped and may still be accessible");
+            }
+            retired = true;
+            if (LibC.madvise(address, length, LibC.MADV_DONTNEED) != 0) {
+                LOG.warn("madvise(MADV_DONTNEED) of {} failed: {}; its pages stay allocated until it is unmapped",
+                        what, Errno.describe(Native.getLastError()));
+            }
+        }
+
+        synchronized boolean isRetired() {
+            return retired && !unmapped;
+        }
+
         @Override
-        public void run() {
+        public synchronized void run() {
             if (guard.close()) {
                 LOG.warn("{} was never closed; unmapping it now", what);
             }
+            unmapped = true;
             if (LibC.munmap(address, length) != 0) {
                 LOG.warn("munmap of {} failed: {}", what, Errno.describe(Native.getLastError()));
             }

@@ -27,13 +27,23 @@ import org.slf4j.LoggerFactory;
  * every vCPU is halted for good. The guest ends with exactly one {@link VmOutcome}; awaitExit
  * returns it once every vCPU thread has left the guest. {@link #stop()} ends it from any thread;
  * {@link #close()} stops it and releases every thread, fd and mapping.
+ *
+ * <p>Nothing a vCPU thread may still use is released under it: the fds, the kvm_run mappings, the
+ * eventfds, the devices and guest RAM are released only once every vCPU loop has ended for good
+ * ({@link ReleaseGate}). A close whose vCPU threads do not stop in time ({@link #STOP_TIMEOUT})
+ * returns anyway; it then makes guest RAM an inaccessible reservation at the same host addresses
+ * (a vCPU still inside KVM_RUN faults instead of reaching memory a later VM could map there) and
+ * leaves the rest to the last of those threads, which releases it as it ends
+ * ({@link #onReleased()}).
  */
 public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private static final Logger LOG = LoggerFactory.getLogger(RunningVm.class);
     private static final AtomicInteger IDS = new AtomicInteger();
     /** How often vCPUs that have not exited are checked for being halted with interrupts off. */
     static final Duration IDLE_PROBE_PERIOD = Duration.ofMillis(250);
-    private static final long JOIN_TIMEOUT_MILLIS = 10_000;
+    /** How long a close waits for the vCPU threads to leave the guest before it leaves them the release. */
+    static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
+    private static final long PROBER_TIMEOUT_MILLIS = 5_000;
 
     private final int id = IDS.incrementAndGet();
     private final List<VcpuRunner> runners = new ArrayList<>();
@@ -42,9 +52,18 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private final CompletableFuture<VmOutcome> exited = new CompletableFuture<>();
     private final AtomicInteger running = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
-    /** Counted down when the first {@link #close()} has released everything. */
-    private final CountDownLatch released = new CountDownLatch(1);
+    /**
+     * Counted down when the first {@link #close()} has done what it will: everything is released,
+     * or what stuck vCPU threads may use is left to them.
+     */
+    private final CountDownLatch settled = new CountDownLatch(1);
+    /** Completes when every fd, mapping and device of the VM has been released. */
+    private final CompletableFuture<Void> released = new CompletableFuture<>();
     private volatile Thread closer;
+    private volatile Duration stopTimeout = STOP_TIMEOUT;
+    /** True once a close has left the release to vCPU threads that did not stop in time. */
+    private volatile boolean lingering;
+    private volatile ReleaseGate gate;
     private final BuildResources resources;
     private final MmapGuestMemory memory;
     private volatile Serial8250 serial;
@@ -61,6 +80,12 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         this.serial = serial;
         this.runners.addAll(vcpuRunners);
         this.lastExitCounts = new long[vcpuRunners.size()];
+        this.gate = new ReleaseGate(vcpuRunners.size());
+    }
+
+    /** How long {@link #close()} waits for the vCPU threads before it leaves them the release (tests shorten it). */
+    void stopTimeout(Duration timeout) {
+        this.stopTimeout = timeout;
     }
 
     /** The virtio devices to tell when the guest has stopped (their resources are closed with the rest). */
@@ -73,7 +98,11 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         return id;
     }
 
-    /** Starts the vCPU threads and the idle prober. */
+    /**
+     * Starts the vCPU threads and the idle prober. From here on this object owns the build's
+     * resources: if a thread cannot be started, the VM is closed (as by {@link #close()}) before
+     * the failure propagates.
+     */
     void start() {
         running.set(runners.size());
         for (VcpuRunner r : runners) {
@@ -81,16 +110,31 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
             t.setDaemon(true);
             threads.add(t);
         }
-        prober = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "arrow-vm" + id + "-idle-probe");
-            t.setDaemon(true);
-            return t;
-        });
-        // scheduled before the threads start: a guest may end (and shut the prober down) at once
-        long period = IDLE_PROBE_PERIOD.toMillis();
-        prober.scheduleAtFixedRate(this::probeIdle, period, period, TimeUnit.MILLISECONDS);
-        for (Thread t : threads) {
-            t.start();
+        int started = 0;
+        try {
+            prober = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "arrow-vm" + id + "-idle-probe");
+                t.setDaemon(true);
+                return t;
+            });
+            // scheduled before the threads start: a guest may end (and shut the prober down) at once
+            long period = IDLE_PROBE_PERIOD.toMillis();
+            prober.scheduleAtFixedRate(this::probeIdle, period, period, TimeUnit.MILLISECONDS);
+            for (Thread t : threads) {
+                t.start();
+                started++;
+            }
+        } catch (RuntimeException | Error e) {
+            finish(new VmOutcome.VmmError(runners.isEmpty() ? 0 : runners.get(Math.min(started, runners.size() - 1)).vcpu().id(), e));
+            for (int i = started; i < runners.size(); i++) {
+                runnerFinished(runners.get(i)); // never ran: its loop has ended before it began
+            }
+            try {
+                close();
+            } catch (RuntimeException | Error closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
         }
     }
 
@@ -198,7 +242,8 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
 
     /**
      * How many bytes of guest RAM are resident in this process now (pages the guest or the VMM
-     * has touched: mincore over the mappings). 0 once {@link #close()} has released the memory.
+     * has touched: mincore over the mappings). 0 once {@link #close()} has released (or retired)
+     * the memory.
      */
     public long residentGuestBytes() {
         return memory.residentBytes();
@@ -250,11 +295,21 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         if (running.decrementAndGet() == 0) {
             decided.compareAndSet(null, new VmOutcome.VmmError(runner.vcpu().id(),
                     new IllegalStateException("every vCPU thread ended without an outcome")));
-            prober.shutdownNow();
-            if (virtio != null) {
+            if (prober != null) {
+                prober.shutdownNow();
+            }
+            if (virtio != null && !memory.isClosed()) {
                 virtio.guestStopped(); // before the exit is reported: the devices know no more guest work comes
             }
             exited.complete(decided.get());
+        }
+        // the last thing this loop does with the VM: after it, a close may release everything
+        if (gate.loopEnded()) {
+            if (lingering) {
+                LOG.info("VM {}: its last vCPU thread has left the guest ({}); releasing what was kept for it",
+                        id, Thread.currentThread().getName());
+            }
+            releaseResources();
         }
     }
 
@@ -275,28 +330,56 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
      * released, even if another thread was closing the VM at the same time: a caller that finds
      * the VM being closed waits for that close to end (the port a network backend forwards is
      * free then, for instance). Only a vCPU thread of this VM, or the closing thread itself, does
-     * not wait: the close waits for them.
+     * not wait: the release then happens when the vCPU loops have ended.
+     *
+     * <p>One exception keeps close bounded: vCPU threads that have not left the guest
+     * {@link #STOP_TIMEOUT} after the stop (a thread that ignores kicks inside KVM_RUN, or is
+     * blocked in a device). They may still run guest code, so guest RAM is not unmapped: it becomes
+     * an inaccessible reservation at the same addresses ({@link MmapGuestMemory#retire()}), which
+     * frees its pages and makes such a guest fault. Everything else they may use (VM and vCPU fds,
+     * kvm_run mappings, eventfds, devices) is kept, and the last of those threads releases it all,
+     * the reservation included, when it ends ({@link #onReleased()}). This is logged once, at WARN.
      */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
-            awaitReleased();
+            awaitSettled();
             return;
         }
         closer = Thread.currentThread();
+        boolean settlesLater = false;
         try {
-            release();
+            settlesLater = closeOnce();
         } finally {
-            released.countDown();
+            if (!settlesLater) {
+                settled.countDown();
+            }
         }
     }
 
-    /** Whether {@link #close()} has released everything. */
+    /**
+     * Whether every fd, mapping and device of this VM has been released: after {@link #close()},
+     * unless vCPU threads that did not stop still hold them.
+     */
     public boolean isReleased() {
-        return released.getCount() == 0;
+        return released.isDone();
     }
 
-    private void awaitReleased() {
+    /**
+     * Completes once every fd, mapping and device of this VM is released: when {@link #close()}
+     * returns, normally; later, when the last vCPU thread that did not stop in time has ended.
+     * A copy: completing it does nothing.
+     */
+    public CompletableFuture<Void> onReleased() {
+        return released.copy();
+    }
+
+    /** The host addresses of guest RAM (for tests that look at this process's mappings). */
+    List<MmapGuestMemory.HostRegion> guestMemoryHostRegions() {
+        return memory.hostRegions();
+    }
+
+    private void awaitSettled() {
         Thread current = Thread.currentThread();
         if (current == closer || threads.contains(current)) {
             return;
@@ -304,7 +387,7 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         boolean interrupted = false;
         while (true) {
             try {
-                released.await();
+                settled.await();
                 break;
             } catch (InterruptedException e) {
                 interrupted = true; // the resources are being released anyway; say so once they are
@@ -315,31 +398,113 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         }
     }
 
-    private void release() {
+    /** Returns true when the release is left to this very vCPU thread, which settles the close then. */
+    private boolean closeOnce() {
         stop();
-        for (Thread t : threads) {
-            if (t == Thread.currentThread()) {
-                continue; // closed from a listener on a vCPU thread: that thread ends after the callback
+        // a vCPU thread closing its own VM (from a device callback) cannot wait for itself; its
+        // loop ends after the callback returns (stop() was asked), and the release happens then
+        boolean onVcpuThread = threads.contains(Thread.currentThread());
+        long deadline = System.nanoTime() + stopTimeout.toNanos();
+        boolean stopped = gate.awaitLoopsAtMost(onVcpuThread ? 1 : 0, stopTimeout.toNanos());
+        if (stopped) {
+            joinEndedThreads(deadline);
+        }
+        stopProber();
+        if (!stopped) {
+            keepForStuckThreads();
+        }
+        if (gate.closeRequested()) {
+            releaseResources();
+        } else if (stopped) {
+            // this vCPU thread's loop ends once the callback it is in returns; it releases then
+            released.whenComplete((v, e) -> settled.countDown());
+            return true;
+        }
+        return false;
+    }
+
+    /** Joins the vCPU threads whose loops have ended (they have nothing left to do), other than this one. */
+    private void joinEndedThreads(long deadline) {
+        boolean interrupted = false;
+        for (int i = 0; i < threads.size(); i++) {
+            Thread t = threads.get(i);
+            if (t == Thread.currentThread() || runners.get(i).state() != VcpuRunner.State.FINISHED) {
+                continue;
             }
+            long left = Math.max(deadline - System.nanoTime(), TimeUnit.SECONDS.toNanos(1));
             try {
-                t.join(JOIN_TIMEOUT_MILLIS);
+                t.join(TimeUnit.NANOSECONDS.toMillis(left) + 1);
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-            if (t.isAlive()) {
-                LOG.warn("{} did not stop within {} ms; closing its vCPU anyway", t.getName(), JOIN_TIMEOUT_MILLIS);
+                interrupted = true;
             }
         }
-        if (prober != null) {
-            prober.shutdownNow();
-            try {
-                prober.awaitTermination(JOIN_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
-        resources.closeAll();
+    }
+
+    private void stopProber() {
+        if (prober == null) {
+            return;
+        }
+        prober.shutdownNow();
+        try {
+            if (!prober.awaitTermination(PROBER_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
+                LOG.warn("VM {}: the idle prober did not stop within {} ms", id, PROBER_TIMEOUT_MILLIS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Some vCPU threads did not stop in time: retires guest RAM and leaves the rest of the release
+     * to them, saying so once.
+     */
+    private void keepForStuckThreads() {
+        lingering = true;
+        StringBuilder stuck = new StringBuilder();
+        int count = 0;
+        for (int i = 0; i < runners.size(); i++) {
+            VcpuRunner r = runners.get(i);
+            if (r.state() == VcpuRunner.State.FINISHED || i >= threads.size() || !threads.get(i).isAlive()
+                    || threads.get(i) == Thread.currentThread()) {
+                continue;
+            }
+            count++;
+            int tid = r.vcpu().runningThreadId();
+            stuck.append(stuck.length() == 0 ? "" : ", ").append(threads.get(i).getName())
+                    .append(tid != 0 ? " (inside KVM_RUN, tid " + tid + ")"
+                            : " (outside the guest, " + threads.get(i).getState() + ")");
+        }
+        String ram;
+        try {
+            memory.retire();
+            ram = "guest RAM " + describeRam() + " is now an inaccessible reservation (PROT_NONE, pages freed) that "
+                    + "stays mapped so no other mapping can take its addresses while a vCPU may still reach them";
+        } catch (RuntimeException e) {
+            ram = "guest RAM " + describeRam() + " stays mapped, accessible to the guest only (" + e.getMessage() + ")";
+        }
+        LOG.warn("VM {}: {} vCPU thread(s) did not leave the guest within {} ms of the stop: {}. Closing anyway: {}; "
+                        + "the VM and vCPU fds, kvm_run mappings, eventfds, devices and that address range are kept "
+                        + "until the last of these threads ends, which releases them",
+                id, count, stopTimeout.toMillis(), stuck.length() == 0 ? "ending now" : stuck, ram);
+    }
+
+    private String describeRam() {
+        StringBuilder b = new StringBuilder();
+        for (MmapGuestMemory.HostRegion h : memory.hostRegions()) {
+            b.append(b.length() == 0 ? "" : " ").append(String.format("[0x%x, +0x%x)", h.hostAddress(), h.region().size()));
+        }
+        return b.toString();
+    }
+
+    private void releaseResources() {
+        try {
+            resources.closeAll();
+        } finally {
+            released.complete(null);
+        }
     }
 
     @Override

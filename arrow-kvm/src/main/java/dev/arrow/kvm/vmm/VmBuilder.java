@@ -73,14 +73,21 @@ public final class VmBuilder {
     /** Like {@link #start(VmConfig)}, taking the kernel from {@code kernels}. */
     public static RunningVm start(VmConfig config, KernelCache kernels) {
         BuildResources resources = new BuildResources();
+        RunningVm running;
         try {
-            return build(config, kernels, resources);
+            running = build(config, kernels, resources);
         } catch (RuntimeException | Error e) {
             resources.closeAll(e);
             throw e;
         }
+        // from here the running VM owns the resources: if its threads cannot all start, it closes
+        // itself, and never releases what a started vCPU thread may still use
+        running.start();
+        LOG.debug("VM started: {} vCPUs, {} MiB", config.vcpuCount(), config.memoryBytes() / Layout.MiB);
+        return running;
     }
 
+    /** Everything but starting the threads; what it made is in {@code resources}. */
     private static RunningVm build(VmConfig config, KernelCache kernels, BuildResources resources) {
         BootMilestones milestones = new BootMilestones(config.bootListener());
         HostKvm host = HostKvm.detect();
@@ -146,8 +153,6 @@ public final class VmBuilder {
             runners.add(new VcpuRunner(v, dispatcher, running, v.id() == 0 ? milestones : null));
         }
         running.attach(serial, runners);
-        running.start();
-        LOG.debug("VM started: {} vCPUs, {} MiB", config.vcpuCount(), config.memoryBytes() / Layout.MiB);
         return running;
     }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.kvm.KvmException;
 import dev.arrow.kvm.sys.NativeMapping;
+import dev.arrow.kvm.sys.ProcMaps;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -32,6 +33,33 @@ class MmapGuestMemoryTest extends GuestMemoryContractTest {
         assertThat(m.isClosed()).isTrue();
         assertThatThrownBy(() -> m.readInt(GuestAddress.of(0))).isInstanceOf(KvmException.class)
                 .hasMessageContaining("closed");
+    }
+
+    @Test
+    void retiredMemoryRefusesAccessKeepsItsAddressesAndFreesItsPages() {
+        MmapGuestMemory m = MmapGuestMemory.create(List.of(MemoryRegion.of(0, 0x10_0000), MemoryRegion.of(0x20_0000, 0x10_0000)));
+        try {
+            m.fill(GuestAddress.of(0), 0x10_0000, (byte) 1);
+            m.fill(GuestAddress.of(0x20_0000), 0x10_0000, (byte) 1);
+            assertThat(m.residentBytes()).isEqualTo(0x20_0000);
+            List<MmapGuestMemory.HostRegion> before = m.hostRegions();
+            m.retire();
+            assertThat(m.isRetired()).isTrue();
+            assertThat(m.isClosed()).isTrue();
+            assertThat(m.residentBytes()).isZero();
+            assertThat(m.hostRegions()).isEqualTo(before);
+            assertThatThrownBy(() -> m.readInt(GuestAddress.of(0))).isInstanceOf(KvmException.class)
+                    .hasMessageContaining("closed");
+            assertThatThrownBy(() -> m.writeInt(GuestAddress.of(0x20_0000), 1)).isInstanceOf(KvmException.class);
+            ProcMaps maps = ProcMaps.read();
+            for (MmapGuestMemory.HostRegion h : before) {
+                assertThat(maps.coveredWith(h.hostAddress(), h.hostAddress() + h.region().size(), "---p"))
+                        .as("region %s", h.region()).isTrue();
+            }
+        } finally {
+            m.close();
+        }
+        assertThat(m.isRetired()).isFalse();
     }
 
     @Test
