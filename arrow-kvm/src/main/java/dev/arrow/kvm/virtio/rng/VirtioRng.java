@@ -1,5 +1,6 @@
 package dev.arrow.kvm.virtio.rng;
 
+import dev.arrow.kvm.device.TokenBucket;
 import dev.arrow.kvm.virtio.DescriptorChain;
 import dev.arrow.kvm.virtio.SplitQueue;
 import dev.arrow.kvm.virtio.VirtioContext;
@@ -7,6 +8,10 @@ import dev.arrow.kvm.virtio.VirtioDevice;
 import dev.arrow.kvm.virtio.VirtioGuestException;
 import java.security.SecureRandom;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A virtio entropy device (device type 4, virtio 1.x section 5.4): one request queue whose
@@ -14,24 +19,75 @@ import java.util.Objects;
  * {@link #MAX_BYTES_PER_REQUEST} bytes per request (the used length says how many). With it,
  * Linux's hw_random core feeds the guest's entropy pool at boot, so getrandom() in the
  * application does not wait. No features, no configuration space, no threads.
+ *
+ * <p>Rate-limited: the bytes come out of a {@link TokenBucket} ({@link #BYTES_PER_SECOND} with a
+ * burst of {@link #BURST_BYTES} by default), so a guest that reads {@code /dev/hwrng} in a loop
+ * costs the host no more than that. A request that finds the bucket short is served with what it
+ * holds (a shorter used length, which the driver accepts), and one that finds fewer than
+ * {@link #MIN_GRANT} bytes (or fewer than it asked for, if less) is kept until that many have
+ * accrued: a {@link Timer} then hands the device back to its transport's executor
+ * ({@link VirtioContext#submit}). So a guest asking faster is served slower, never dropped and
+ * never left waiting for good, and nothing polls.
  */
 public final class VirtioRng implements VirtioDevice {
+    private static final Logger LOG = LoggerFactory.getLogger(VirtioRng.class);
 
     public static final int DEVICE_TYPE = 4;
     public static final int QUEUE_SIZE = 64;
     /** Cap on random bytes written per request. */
     public static final int MAX_BYTES_PER_REQUEST = 4096;
+    /** Default sustained rate: far above what a booting Linux asks for. */
+    public static final long BYTES_PER_SECOND = 64 * 1024;
+    /** Default burst. */
+    public static final long BURST_BYTES = 256 * 1024;
+    /** The least a short bucket hands out at once (unless the request is smaller): no trickle of 1-byte answers. */
+    public static final int MIN_GRANT = 64;
+
+    /** Runs a task after a delay, off the caller's thread. */
+    @FunctionalInterface
+    public interface Timer {
+        void schedule(long delayNanos, Runnable task);
+
+        /**
+         * The JDK's shared delay scheduler ({@link CompletableFuture#delayedExecutor}), which runs the
+         * task itself (it only hands work on): no thread of ours.
+         */
+        Timer SHARED = (delayNanos, task) ->
+                CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS, Runnable::run).execute(task);
+    }
 
     private final SecureRandom random;
-    private VirtioContext context; // guarded by the transport's lock
+    private final TokenBucket bucket;
+    private final Timer timer;
+    // all below guarded by the transport's lock
+    private VirtioContext context;
+    /** A request taken from the queue and not yet answered (the bucket was short). */
+    private DescriptorChain pending;
+    /** Whether {@link #pending} is counted in {@link #postponedRequests()} already. */
+    private boolean pendingCounted;
+    /** The context a wake-up is scheduled for, if any (a stale one never runs). */
+    private VirtioContext wakeUpFor;
+    private volatile long servedBytes;
+    private volatile long postponed;
+    private boolean throttleLogged;
 
-    /** Uses a fresh {@code new SecureRandom()} (on Linux: non-blocking, from /dev/urandom). */
+    /** Uses a fresh {@code new SecureRandom()} (on Linux: non-blocking, from /dev/urandom) and the default rate. */
     public VirtioRng() {
         this(new SecureRandom());
     }
 
     public VirtioRng(SecureRandom random) {
+        this(random, new TokenBucket(BYTES_PER_SECOND, BURST_BYTES), Timer.SHARED);
+    }
+
+    /**
+     * @param bucket where the bytes come from (its rate and burst are the device's limit); owned by this device
+     * @param timer  schedules the wake-up of a postponed request
+     */
+    public VirtioRng(SecureRandom random, TokenBucket bucket, Timer timer) {
         this.random = Objects.requireNonNull(random, "random");
+        this.bucket = Objects.requireNonNull(bucket, "bucket");
+        this.timer = Objects.requireNonNull(timer, "timer");
     }
 
     @Override
@@ -72,26 +128,50 @@ public final class VirtioRng implements VirtioDevice {
     @Override
     public void activate(VirtioContext newContext) {
         context = newContext;
+        pending = null;
+        pendingCounted = false;
     }
 
     @Override
     public void queueNotify(int index) {
+        if (index == 0) {
+            serve();
+        }
+    }
+
+    /** Answers requests while the bucket allows; postpones the first it cannot answer yet. */
+    private void serve() {
         VirtioContext c = context;
-        SplitQueue queue = c == null || index != 0 ? null : c.queue(0);
+        SplitQueue queue = c == null ? null : c.queue(0);
         if (queue == null) {
             return;
         }
         boolean returned = false;
-        DescriptorChain chain;
-        while ((chain = queue.pop()) != null) {
-            if (chain.readableCount() > 0 || chain.writableLength() == 0) {
-                throw new VirtioGuestException(String.format(
-                        "virtio-rng: request at head %d must be device-writable only and not empty", chain.headIndex()));
+        while (true) {
+            if (pending == null) {
+                DescriptorChain chain = queue.pop();
+                if (chain == null) {
+                    break;
+                }
+                if (chain.readableCount() > 0 || chain.writableLength() == 0) {
+                    throw new VirtioGuestException(String.format(
+                            "virtio-rng: request at head %d must be device-writable only and not empty", chain.headIndex()));
+                }
+                pending = chain;
             }
-            byte[] bytes = new byte[(int) Math.min(chain.writableLength(), MAX_BYTES_PER_REQUEST)];
+            long wanted = Math.min(pending.writableLength(), MAX_BYTES_PER_REQUEST);
+            long least = Math.min(wanted, MIN_GRANT);
+            if (bucket.available() < least) {
+                postpone(c, least);
+                break;
+            }
+            byte[] bytes = new byte[(int) bucket.takeUpTo(wanted)];
             random.nextBytes(bytes);
-            chain.write(bytes, 0, bytes.length);
-            queue.addUsed(chain);
+            pending.write(bytes, 0, bytes.length);
+            queue.addUsed(pending);
+            pending = null;
+            pendingCounted = false;
+            servedBytes += bytes.length;
             returned = true;
         }
         if (returned && queue.needsNotification()) {
@@ -99,8 +179,49 @@ public final class VirtioRng implements VirtioDevice {
         }
     }
 
+    private void postpone(VirtioContext c, long least) {
+        if (!pendingCounted) {
+            pendingCounted = true;
+            postponed++;
+        }
+        if (!throttleLogged) {
+            throttleLogged = true;
+            LOG.info("virtio-rng: the guest asks for random bytes faster than {} bytes/s (bursts of {}); serving it at that rate",
+                    bucket.ratePerSecond(), bucket.burst());
+        }
+        if (wakeUpFor == c) {
+            return; // one wake-up at a time
+        }
+        wakeUpFor = c;
+        timer.schedule(bucket.nanosUntil(least), () -> {
+            try {
+                c.submit(() -> {
+                    if (wakeUpFor == c) {
+                        wakeUpFor = null;
+                        serve();
+                    }
+                });
+            } catch (RuntimeException e) {
+                LOG.debug("virtio-rng: waking a postponed request failed: {}", e.toString());
+            }
+        });
+    }
+
+    /** Random bytes handed to the guest so far. */
+    public long servedBytes() {
+        return servedBytes;
+    }
+
+    /** How many requests had to wait for the rate limit. */
+    public long postponedRequests() {
+        return postponed;
+    }
+
     @Override
     public void reset() {
         context = null;
+        pending = null;
+        pendingCounted = false;
+        wakeUpFor = null;
     }
 }
