@@ -183,13 +183,32 @@ public final class Vcpu implements AutoCloseable {
         Ioctls.call(fd, KvmIoctl.KVM_SET_CPUID2, m);
     }
 
-    /** The CPUID leaves set for this vCPU (KVM_GET_CPUID2). */
+    /**
+     * The CPUID leaves set for this vCPU (KVM_GET_CPUID2). Linux 6.1 writes the entry count back only
+     * when the call fails with E2BIG (on success it leaves the caller's count, and entries beyond the
+     * real ones read as zeros), so the count is asked for first with no room, then exactly that many.
+     */
     public List<CpuidEntry> getCpuid() {
-        Memory m = new Memory(Kvm.cpuidStructSize(MAX_CPUID_ENTRIES));
+        Memory probe = new Memory(Kvm.cpuidStructSize(1));
+        probe.clear();
+        int count;
+        try {
+            Ioctls.call(fd, KvmIoctl.KVM_GET_CPUID2, probe);
+            return List.of(); // no room was enough: none set
+        } catch (KvmApiException e) {
+            if (e.errno() != Errno.E2BIG) {
+                throw e;
+            }
+            count = probe.getInt(0);
+        }
+        if (count <= 0 || count > MAX_CPUID_ENTRIES) {
+            throw new KvmException("KVM_GET_CPUID2 reports " + count + " entries, expected 1.." + MAX_CPUID_ENTRIES);
+        }
+        Memory m = new Memory(Kvm.cpuidStructSize(count));
         m.clear();
-        m.setInt(0, MAX_CPUID_ENTRIES);
+        m.setInt(0, count);
         Ioctls.call(fd, KvmIoctl.KVM_GET_CPUID2, m);
-        return Kvm.decodeCpuid(view(m), MAX_CPUID_ENTRIES);
+        return Kvm.decodeCpuid(view(m), count);
     }
 
     /** The in-kernel local APIC's registers (needs the irqchip). */
