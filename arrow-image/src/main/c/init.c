@@ -78,6 +78,7 @@
 #include <sys/io.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -979,7 +980,23 @@ static int wait_signal(const sigset_t *set, siginfo_t *info, pid_t app) {
 /* ------------------------------------------------------------------------------------------ */
 /* Starting and watching the app                                                               */
 
-enum step { STEP_RLIMIT = 1, STEP_GROUPS, STEP_GID, STEP_UID, STEP_CWD, STEP_EXEC, STEP_OTHER, STEP_STDIO };
+enum step { STEP_RLIMIT = 1, STEP_GROUPS, STEP_GID, STEP_UID, STEP_CWD, STEP_EXEC, STEP_OTHER, STEP_STDIO, STEP_CAPS };
+
+/* Capabilities the app and everything it starts lose for good (dropped from the bounding set, so
+ * no execve, not even of a setuid-root program, gives them back): with CAP_SYS_RAWIO a root app
+ * could ioperm() the status port (or open /dev/port) and write its own outcome; with
+ * CAP_SYS_PTRACE it could attach to init (which is not dumpable) and make init write it. */
+#ifndef CAP_SYS_RAWIO
+#define CAP_SYS_RAWIO 17
+#endif
+#ifndef CAP_SYS_PTRACE
+#define CAP_SYS_PTRACE 19
+#endif
+static const struct {
+    int cap;
+    const char *name;
+} DROPPED_CAPS[] = {{CAP_SYS_RAWIO, "CAP_SYS_RAWIO"}, {CAP_SYS_PTRACE, "CAP_SYS_PTRACE"}};
+#define DROPPED_CAPS_COUNT (sizeof DROPPED_CAPS / sizeof DROPPED_CAPS[0])
 
 struct child_report {
     int step;
@@ -1003,6 +1020,8 @@ static _Noreturn void run_child(const struct spec *s, int report_fd) {
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
     if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) child_fail(report_fd, STEP_OTHER, errno, 0);
     ioperm(STATUS_PORT, 1, 0); /* the status port is init's alone: the app must not forge lines */
+    for (size_t i = 0; i < DROPPED_CAPS_COUNT; i++)
+        if (prctl(PR_CAPBSET_DROP, DROPPED_CAPS[i].cap, 0, 0, 0) != 0) child_fail(report_fd, STEP_CAPS, errno, (int)i);
     setsid();
     int port;
     if (vport_stdio && attach_virtio_stdio(&port) != 0) child_fail(report_fd, STEP_STDIO, errno, port);
@@ -1026,6 +1045,7 @@ static _Noreturn void report_start_failure(const struct spec *s, const struct ch
         status("start-failed", "setrlimit %s: %s", RLIMITS[r->detail].name, why);
         break;
     case STEP_GROUPS: status("start-failed", "setgroups: %s", why); break;
+    case STEP_CAPS: status("start-failed", "dropping %s from the app's capabilities: %s", DROPPED_CAPS[r->detail].name, why); break;
     case STEP_GID: status("start-failed", "setgid %llu: %s", (unsigned long long)s->gid, why); break;
     case STEP_UID: status("start-failed", "setuid %llu: %s", (unsigned long long)s->uid, why); break;
     case STEP_STDIO:
@@ -1123,6 +1143,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < FORWARDED_COUNT; i++) sigaction(FORWARDED[i], &sa, NULL);
 
     status_port_ok = ioperm(STATUS_PORT, 1, 1) == 0;
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* no ptrace of init (and no /proc/1/mem) without CAP_SYS_PTRACE */
     mark("init-start");
     check_image();
     mount_all();

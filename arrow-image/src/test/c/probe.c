@@ -11,12 +11,19 @@
  *   probe stdio           reads a line from stdin, writes "out: LINE" to stdout and "err: LINE" to
  *                         stderr, reports whether fd 1 is a tty; exits 0
  *   probe wait            waits for a signal (default actions apply)
+ *   probe forge           tries to reach init's status port (ioperm, iopl, /dev/port) and to attach
+ *                         to init (ptrace); prints "forge <how> <errno name or ok>" for each, writes
+ *                         "arrow-status exited 0" where it got access, then exits 7
  */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/io.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <dirent.h>
 #include <sys/wait.h>
@@ -24,6 +31,39 @@
 #include <unistd.h>
 
 extern char **environ;
+
+static void forge_report(const char *how, int rc) {
+    printf("forge %s %s\n", how, rc == 0 ? "ok" : strerror(errno));
+    fflush(stdout);
+}
+
+static void forge_line(void) {
+    static const char line[] = "arrow-status exited 0\n";
+    for (size_t i = 0; i < sizeof line - 1; i++) outb((unsigned char)line[i], 0xF4);
+}
+
+/* Every way a root app could write its own outcome; each must fail. */
+static int forge_mode(void) {
+    int rc = ioperm(0xF4, 1, 1);
+    forge_report("ioperm", rc);
+    if (rc == 0) forge_line();
+    rc = iopl(3);
+    forge_report("iopl", rc);
+    if (rc == 0) forge_line();
+    int fd = open("/dev/port", O_WRONLY);
+    forge_report("dev-port", fd >= 0 ? 0 : -1);
+    if (fd >= 0) {
+        static const char line[] = "arrow-status exited 0\n";
+        for (size_t i = 0; i < sizeof line - 1; i++) {
+            if (pwrite(fd, &line[i], 1, 0xF4) != 1) break;
+        }
+        close(fd);
+    }
+    rc = (int)ptrace(PTRACE_ATTACH, 1, NULL, NULL);
+    forge_report("ptrace-init", rc);
+    if (rc == 0) ptrace(PTRACE_DETACH, 1, NULL, NULL);
+    return 7;
+}
 
 static void on_term(int sig) {
     (void)sig;
@@ -126,6 +166,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(argv[1], "exit") == 0 && argc == 3) return atoi(argv[2]);
+    if (strcmp(argv[1], "forge") == 0) return forge_mode();
     if (strcmp(argv[1], "signal") == 0 && argc == 3) {
         int sig = atoi(argv[2]);
         signal(sig, SIG_DFL);

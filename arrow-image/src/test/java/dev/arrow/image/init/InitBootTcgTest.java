@@ -235,4 +235,15 @@ class InitBootTcgTest {
                 .map(r -> ((InitStatus.Mark) r).name()).toList();
         assertThat(marks).containsSubsequence("init-start", "image-checked", "app-exec");
     }
+
+    @Test
+    void theAppCannotReachTheStatusPortNorInitSoItCannotForgeItsOutcome() throws IOException {
+        QemuTcg.Boot b = boot(ArrowInitramfs.builder(probe, LaunchSpec.builder().args("forge").build()).build());
+        assertThat(b.console()).contains("forge ioperm Operation not permitted", "forge iopl Operation not permitted",
+                "forge ptrace-init Operation not permitted");
+        // Arrow's kernel has no /dev/port; one that had it would refuse it without CAP_SYS_RAWIO
+        assertThat(b.console()).containsPattern("forge dev-port (Operation not permitted|No such file or directory)");
+        assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(7));
+        assertThat(b.records()).filteredOn(InitStatus::isFinal).containsExactly(new InitStatus.Exited(7));
+    }
 }
