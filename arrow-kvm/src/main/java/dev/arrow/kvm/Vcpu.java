@@ -184,31 +184,49 @@ public final class Vcpu implements AutoCloseable {
     }
 
     /**
-     * The CPUID leaves set for this vCPU (KVM_GET_CPUID2). Linux 6.1 writes the entry count back only
-     * when the call fails with E2BIG (on success it leaves the caller's count, and entries beyond the
-     * real ones read as zeros), so the count is asked for first with no room, then exactly that many.
+     * The CPUID leaves set for this vCPU (KVM_GET_CPUID2). Linux 6.1 never writes the entry count back
+     * (on success its copy of the count is not returned; on E2BIG, neither), and entries beyond the real
+     * ones would read as zeros. The call succeeds exactly when there is room for every entry, so the
+     * count is the least room that succeeds, found by bisection (at most 9 calls).
      */
     public List<CpuidEntry> getCpuid() {
-        Memory probe = new Memory(Kvm.cpuidStructSize(1));
-        probe.clear();
-        int count;
-        try {
-            Ioctls.call(fd, KvmIoctl.KVM_GET_CPUID2, probe);
-            return List.of(); // no room was enough: none set
-        } catch (KvmApiException e) {
-            if (e.errno() != Errno.E2BIG) {
-                throw e;
+        if (cpuidFits(0) != null) {
+            return List.of();
+        }
+        int tooFew = 0;
+        int enough = MAX_CPUID_ENTRIES;
+        Memory m = cpuidFits(enough);
+        if (m == null) {
+            throw new KvmException("KVM_GET_CPUID2: more than " + MAX_CPUID_ENTRIES + " CPUID entries set");
+        }
+        while (enough - tooFew > 1) {
+            int mid = (tooFew + enough) >>> 1;
+            Memory tried = cpuidFits(mid);
+            if (tried != null) {
+                enough = mid;
+                m = tried;
+            } else {
+                tooFew = mid;
             }
-            count = probe.getInt(0);
         }
-        if (count <= 0 || count > MAX_CPUID_ENTRIES) {
-            throw new KvmException("KVM_GET_CPUID2 reports " + count + " entries, expected 1.." + MAX_CPUID_ENTRIES);
-        }
-        Memory m = new Memory(Kvm.cpuidStructSize(count));
+        m.setInt(0, enough); // newer kernels write the count themselves; 6.1 leaves ours
+        return Kvm.decodeCpuid(view(m), enough);
+    }
+
+    /** KVM_GET_CPUID2 with room for {@code room} entries: the filled buffer, or null on E2BIG. */
+    private Memory cpuidFits(int room) {
+        Memory m = new Memory(Kvm.cpuidStructSize(Math.max(1, room)));
         m.clear();
-        m.setInt(0, count);
-        Ioctls.call(fd, KvmIoctl.KVM_GET_CPUID2, m);
-        return Kvm.decodeCpuid(view(m), count);
+        m.setInt(0, room);
+        try {
+            Ioctls.call(fd, KvmIoctl.KVM_GET_CPUID2, m);
+            return m;
+        } catch (KvmApiException e) {
+            if (e.errno() == Errno.E2BIG) {
+                return null;
+            }
+            throw e;
+        }
     }
 
     /** The in-kernel local APIC's registers (needs the irqchip). */
