@@ -253,6 +253,8 @@ public final class Arrow {
      * @throws KvmUnavailableException    if the host has no {@code /dev/kvm}
      * @throws KvmPermissionException     if this user may not open {@code /dev/kvm}
      * @throws NoHardwareVirtualizationException if the host's KVM cannot boot Linux
+     * @throws HostMemoryException        if the host (or the JVM's memory cgroup) cannot give the guest its RAM
+     *                                    beside what this JVM's running arrows may still take
      * @throws GuestFailureException      if the guest fails before the program could start
      * @throws VmmException               if the VMM fails on the host side
      * @throws BackendUnavailableException if no backend is available

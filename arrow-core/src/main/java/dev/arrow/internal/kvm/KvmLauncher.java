@@ -68,12 +68,16 @@ public final class KvmLauncher implements ArrowLauncher {
         long memoryBytes = guestMemory(spec, image);
         events.host(BootPhase.IMAGE_ASSEMBLED, System.nanoTime());
         checkHost(HostKvm.detect());
-        Optional<GuestNetworking> network = GuestNetworking.open(spec.net());
+        GuestRamAdmission.Reservation ram = GuestRamAdmission.JVM.admit(memoryBytes, HostMemory.read(),
+                GuestRamAdmission.overcommitFromSystemProperty());
+        Optional<GuestNetworking> network = Optional.empty();
         try {
-            return boot(spec, image, memoryBytes, network, stdout, stderr, events);
+            network = GuestNetworking.open(spec.net());
+            return boot(spec, image, memoryBytes, ram, network, stdout, stderr, events);
         } catch (RuntimeException | Error e) {
             // Until the VMM owns the network device, the backend (a passt process, a tap fd) is ours to stop.
             network.ifPresent(GuestNetworking::close);
+            ram.close();
             throw e;
         }
     }
@@ -113,8 +117,8 @@ public final class KvmLauncher implements ArrowLauncher {
         throw new InvalidSpecException(List.of(new SpecProblem("$.memory", problem)));
     }
 
-    private MicroVmSession boot(ArrowSpec spec, GuestImage image, long memoryBytes, Optional<GuestNetworking> network,
-            OutputSink stdout, OutputSink stderr, BootEvents events) {
+    private MicroVmSession boot(ArrowSpec spec, GuestImage image, long memoryBytes, GuestRamAdmission.Reservation ram,
+            Optional<GuestNetworking> network, OutputSink stdout, OutputSink stderr, BootEvents events) {
         LOG.debug("booting {} with {} MiB, {} vCPU(s), initramfs {} bytes, kernel {}, network {}", spec.binary(),
                 memoryBytes >> 20, spec.cpus(), image.initramfsSize(), image.kernel(), spec.net().mode());
         VirtioConsole console = VirtioConsole.builder().stdio().control().build();
@@ -140,6 +144,9 @@ public final class KvmLauncher implements ArrowLauncher {
         } catch (KvmException e) {
             throw translate(e);
         }
+        // the admitted RAM counts until the VM has released its memory; until then, what the guest touched is paid
+        ram.residentFrom(vm::residentGuestBytes);
+        vm.onReleased().whenComplete((released, failure) -> ram.close());
         session.attach(vm);
         return session;
     }
