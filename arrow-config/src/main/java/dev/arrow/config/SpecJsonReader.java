@@ -250,8 +250,12 @@ final class SpecJsonReader {
                 checkFields(node, path, List.of("mode"), " for mode \"none\"");
                 return Net.none();
             case "user": {
-                checkFields(node, path, List.of("mode", "forwards", "capture"), " for mode \"user\"");
+                checkFields(node, path, List.of("mode", "forwards", "capture", "allowHostLoopback"), " for mode \"user\"");
                 Net.User user = Net.user();
+                JsonNode loopback = node.get("allowHostLoopback");
+                if (loopback != null && Boolean.TRUE.equals(bool(loopback, JsonPaths.field(path, "allowHostLoopback")))) {
+                    user = user.allowHostLoopback();
+                }
                 JsonNode capture = node.get("capture");
                 if (capture != null) {
                     Path file = path(capture, JsonPaths.field(path, "capture"));
@@ -297,7 +301,7 @@ final class SpecJsonReader {
         if (!expectObject(node, path)) {
             return null;
         }
-        checkFields(node, path, List.of("protocol", "host", "guest"), "");
+        checkFields(node, path, List.of("protocol", "hostAddress", "host", "guest"), "");
         PortForward.Protocol protocol = PortForward.Protocol.TCP;
         JsonNode protocolNode = node.get("protocol");
         if (protocolNode != null) {
@@ -314,12 +318,17 @@ final class SpecJsonReader {
                 return null;
             }
         }
+        String hostAddress = PortForward.LOOPBACK;
+        JsonNode addressNode = node.get("hostAddress");
+        if (addressNode != null) {
+            hostAddress = string(addressNode, JsonPaths.field(path, "hostAddress"));
+        }
         Integer host = requiredInt(node, path, "host", "the host port to open");
         Integer guest = requiredInt(node, path, "guest", "the guest port to forward to");
-        if (host == null || guest == null) {
+        if (host == null || guest == null || hostAddress == null) {
             return null;
         }
-        return new PortForward(protocol, host, guest);
+        return new PortForward(protocol, hostAddress, host, guest);
     }
 
     private Integer requiredInt(JsonNode object, String parent, String name, String what) {

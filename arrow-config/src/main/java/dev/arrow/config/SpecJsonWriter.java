@@ -61,9 +61,11 @@ final class SpecJsonWriter {
             for (PortForward f : user.forwards()) {
                 ObjectNode forward = forwards.addObject();
                 forward.put("protocol", f.protocol().jsonName());
+                forward.put("hostAddress", f.hostAddress());
                 forward.put("host", f.hostPort());
                 forward.put("guest", f.guestPort());
             }
+            node.put("allowHostLoopback", user.hostLoopback());
             user.capture().ifPresent(file -> node.put("capture", file.toString()));
         } else if (net instanceof Net.Tap tap) {
             node.put("name", tap.name());

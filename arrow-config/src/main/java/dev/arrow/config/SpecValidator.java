@@ -17,6 +17,14 @@ final class SpecValidator {
 
     /** Linux's MAX_ARG_STRLEN (32 pages) includes the terminating NUL. */
     static final int MAX_ARG_BYTES = 131071;
+    /** Linux's ARG_MAX (32 pages): execve's room for strings and pointers is never below it. */
+    static final long EXEC_MIN_ROOM = 131072;
+    /** execve's room is never above 3/4 of the kernel's default stack limit (_STK_LIM, 8 MiB). */
+    static final long EXEC_MAX_ROOM = 6L << 20;
+    /** The stack limit a guest program gets unless its spec sets one: Linux's default 8 MiB. */
+    static final long DEFAULT_STACK_LIMIT = 8L << 20;
+    /** Room for the guest path of the program, which execve copies too (a backend's choice, well below this). */
+    static final int EXEC_PATH_ALLOWANCE = 256;
     /** Linux's PATH_MAX includes the terminating NUL. */
     static final int MAX_PATH_BYTES = 4095;
     static final int MAX_NAME_BYTES = 255;
@@ -53,6 +61,7 @@ final class SpecValidator {
             checkCString(JsonPaths.index(field("args"), i), "argument", args.get(i));
         }
         checkEnv(spec.env());
+        checkExecRoom(spec);
         String cwd = guestPathProblem(spec.workingDirectory(), false);
         if (cwd != null) {
             problem(field("workingDirectory"), cwd);
@@ -154,6 +163,33 @@ final class SpecValidator {
         return null;
     }
 
+    /**
+     * execve (fs/exec.c) refuses with E2BIG when the strings of argv and envp, the program's path and one
+     * pointer per string exceed a quarter of the stack limit (at least 128 KiB, at most 6 MiB).
+     */
+    private void checkExecRoom(ArrowSpec spec) {
+        long bytes = EXEC_PATH_ALLOWANCE + cStringBytes(String.valueOf(spec.binary().getFileName()));
+        for (String arg : spec.args()) {
+            bytes += cStringBytes(arg);
+        }
+        for (Map.Entry<String, String> e : spec.env().entrySet()) {
+            bytes += cStringBytes(e.getKey()) + cStringBytes(e.getValue()); // "NAME=value" and its NUL
+        }
+        bytes += 8L * (1 + spec.args().size() + spec.env().size());
+        Rlimit stack = spec.rlimits().get(RlimitResource.STACK);
+        long stackLimit = stack == null ? DEFAULT_STACK_LIMIT : stack.soft();
+        long room = Math.max(EXEC_MIN_ROOM, Math.min(EXEC_MAX_ROOM, stackLimit == Rlimit.UNLIMITED ? Long.MAX_VALUE : stackLimit / 4));
+        if (bytes > room) {
+            problem(field("args"), "the arguments and environment take " + bytes + " bytes in execve, more than the "
+                    + room + " Linux accepts (a quarter of the stack limit, " + (stackLimit == Rlimit.UNLIMITED ? "unlimited"
+                    : stackLimit + " bytes") + "); pass large data in a file (file(...)) or raise rlimit stack");
+        }
+    }
+
+    private static long cStringBytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8).length + 1L;
+    }
+
     private void checkId(String path, String kind, int id) {
         if (id < 0) {
             problem(path, id + " is not a " + kind + " id; use 0 (root) or a positive id");
@@ -192,6 +228,10 @@ final class SpecValidator {
             for (int i = 0; i < forwards.size(); i++) {
                 PortForward f = forwards.get(i);
                 String path = JsonPaths.index(forwardsPath, i);
+                String addressProblem = hostAddressProblem(f.hostAddress());
+                if (addressProblem != null) {
+                    problem(JsonPaths.field(path, "hostAddress"), addressProblem);
+                }
                 boolean hostOk = checkPort(JsonPaths.field(path, "host"), f.hostPort());
                 checkPort(JsonPaths.field(path, "guest"), f.guestPort());
                 if (hostOk) {
@@ -199,7 +239,7 @@ final class SpecValidator {
                     if (first != null) {
                         problem(JsonPaths.field(path, "host"), f.protocol() + " host port " + f.hostPort()
                                 + " is already forwarded by " + JsonPaths.index(forwardsPath, first)
-                                + "; forward each host port once");
+                                + "; forward each host port once (also on different host addresses)");
                     }
                 }
             }
@@ -210,6 +250,39 @@ final class SpecValidator {
                 problem(JsonPaths.field(netPath, "name"), message);
             }
         }
+    }
+
+    private static final String ADDRESS_FIX = "use \"" + PortForward.LOOPBACK + "\" (this host only, the default), \""
+            + PortForward.ALL_INTERFACES + "\" (all interfaces) or one of this host's IPv4 addresses";
+
+    /** Why {@code address} cannot be a forward's host address, or null: a dotted IPv4 literal, not multicast or broadcast. */
+    static String hostAddressProblem(String address) {
+        String shown = "\"" + address.replace("\0", "\\0") + "\"";
+        if (address.isEmpty()) {
+            return "the host address is empty; " + ADDRESS_FIX;
+        }
+        if (address.indexOf(':') >= 0) {
+            return shown + " is an IPv6 address; user-mode networking forwards IPv4 only: " + ADDRESS_FIX;
+        }
+        String[] parts = address.split("\\.", -1);
+        int first = -1;
+        boolean dotted = parts.length == 4;
+        for (int i = 0; dotted && i < 4; i++) {
+            String p = parts[i];
+            dotted = !p.isEmpty() && p.length() <= 3 && p.chars().allMatch(c -> c >= '0' && c <= '9')
+                    && (p.length() == 1 || p.charAt(0) != '0') && Integer.parseInt(p) <= 255;
+            if (dotted && i == 0) {
+                first = Integer.parseInt(p);
+            }
+        }
+        if (!dotted) {
+            return shown + " is not an IPv4 address in dotted form (names are not looked up); " + ADDRESS_FIX;
+        }
+        if (first >= 224) {
+            String kind = address.equals("255.255.255.255") ? "broadcast" : first < 240 ? "multicast" : "reserved";
+            return shown + " is a " + kind + " address, which no port listens on; " + ADDRESS_FIX;
+        }
+        return null;
     }
 
     private void checkCapture(String path, Path file) {

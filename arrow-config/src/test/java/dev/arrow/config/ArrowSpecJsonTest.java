@@ -24,7 +24,8 @@ class ArrowSpecJsonTest {
                 .user(1000, 100)
                 .memory(64, MiB)
                 .cpus(2)
-                .net(Net.user().forward(8080, 80).forwardUdp(5353, 53).capture(Path.of("/tmp/web.pcap")))
+                .net(Net.user().forward(8080, 80).forwardUdp(5353, 53).forward("0.0.0.0", 8443, 443)
+                        .allowHostLoopback().capture(Path.of("/tmp/web.pcap")))
                 .file(GuestFile.fromHost(Path.of("conf/app.conf"), "/etc/app.conf"))
                 .file(GuestFile.ofText("hello\nworld\n", "/etc/motd"))
                 .file(GuestFile.ofBytes(new byte[]{0, (byte) 0xff, (byte) 0xc3, 7}, "/data/blob").withMode(0600))
@@ -85,6 +86,49 @@ class ArrowSpecJsonTest {
     }
 
     @Test
+    void aUserNetworkWritesEachForwardsHostAddressAndWhetherTheHostsLoopbackIsAllowed() {
+        String json = ArrowSpecJson.write(ArrowSpec.builder(Path.of("h")).net(Net.user().forward(8080, 80)
+                .forwardUdp("0.0.0.0", 5353, 53)).build());
+        assertThat(json.replaceAll("\\s+", "")).contains("\"net\":{\"mode\":\"user\",\"forwards\":["
+                + "{\"protocol\":\"tcp\",\"hostAddress\":\"127.0.0.1\",\"host\":8080,\"guest\":80},"
+                + "{\"protocol\":\"udp\",\"hostAddress\":\"0.0.0.0\",\"host\":5353,\"guest\":53}],"
+                + "\"allowHostLoopback\":false}");
+    }
+
+    @Test
+    void aForwardWithoutHostAddressListensOnTheLoopbackAndTheHostsLoopbackIsDeniedUnlessAllowed() {
+        Net.User net = (Net.User) ArrowSpecJson.read("{\"binary\":\"h\",\"net\":{\"mode\":\"user\","
+                + "\"forwards\":[{\"host\":8080,\"guest\":80},{\"hostAddress\":\"0.0.0.0\",\"host\":8443,\"guest\":443}]}}")
+                .net();
+        assertThat(net.forwards()).containsExactly(PortForward.tcp(8080, 80), PortForward.tcp("0.0.0.0", 8443, 443));
+        assertThat(net.hostLoopback()).isFalse();
+        assertThat(((Net.User) ArrowSpecJson.read("{\"binary\":\"h\",\"net\":{\"mode\":\"user\","
+                + "\"allowHostLoopback\":true}}").net()).hostLoopback()).isTrue();
+        assertThat(((Net.User) ArrowSpecJson.read("{\"binary\":\"h\",\"net\":{\"mode\":\"user\","
+                + "\"allowHostLoopback\":false}}").net()).hostLoopback()).isFalse();
+    }
+
+    @Test
+    void badHostAddressesAndLoopbackSettingsAreRejectedWithTheFix() {
+        String fix = "use \"127.0.0.1\" (this host only, the default), \"0.0.0.0\" (all interfaces) or one of this"
+                + " host's IPv4 addresses";
+        assertThat(problems("{\"binary\":\"h\",\"net\":{\"mode\":\"user\",\"forwards\":["
+                + "{\"hostAddress\":7,\"host\":1083,\"guest\":80}],\"allowHostLoopback\":\"yes\"}}")).containsExactly(
+                "$.net.allowHostLoopback: expected true or false, got string \"yes\"",
+                "$.net.forwards[0].hostAddress: expected a string, got number 7");
+        assertThat(problems("{\"binary\":\"h\",\"net\":{\"mode\":\"user\",\"forwards\":["
+                + "{\"hostAddress\":\"localhost\",\"host\":1080,\"guest\":80},"
+                + "{\"hostAddress\":\"::1\",\"host\":1081,\"guest\":80},"
+                + "{\"hostAddress\":\"224.0.0.1\",\"host\":1082,\"guest\":80}]}}")).containsExactly(
+                "$.net.forwards[0].hostAddress: \"localhost\" is not an IPv4 address in dotted form (names are not"
+                        + " looked up); " + fix,
+                "$.net.forwards[1].hostAddress: \"::1\" is an IPv6 address; user-mode networking forwards IPv4 only: " + fix,
+                "$.net.forwards[2].hostAddress: \"224.0.0.1\" is a multicast address, which no port listens on; " + fix);
+        assertThat(problems("{\"binary\":\"h\",\"net\":{\"mode\":\"tap\",\"name\":\"tap0\",\"allowHostLoopback\":true}}"))
+                .containsExactly("$.net.allowHostLoopback: unknown field for mode \"tap\"; known fields are: mode, name");
+    }
+
+    @Test
     void minimalDocumentUsesDefaults() {
         ArrowSpec spec = ArrowSpecJson.read("{\"binary\": \"hello\"}");
         assertThat(spec).isEqualTo(ArrowSpec.builder(Path.of("hello")).build());
@@ -115,7 +159,7 @@ class ArrowSpecJsonTest {
                 "$.memroy: unknown field; known fields are: args, binary, cpus, debugConsole, env, files, gid,"
                         + " hostname, kernel, memory, net, rlimits, timeout, uid, workingDirectory");
         assertThat(problems("{\"binary\":\"h\",\"net\":{\"mode\":\"user\",\"forwards\":[{\"host\":1,\"guest\":2,\"hots\":3}]}}"))
-                .containsExactly("$.net.forwards[0].hots: unknown field; known fields are: guest, host, protocol");
+                .containsExactly("$.net.forwards[0].hots: unknown field; known fields are: guest, host, hostAddress, protocol");
         assertThat(problems("{\"binary\":\"h\",\"net\":{\"mode\":\"none\",\"forwards\":[]}}"))
                 .containsExactly("$.net.forwards: unknown field for mode \"none\"; known fields are: mode");
         assertThat(problems("{\"binary\":\"h\",\"files\":[{\"guest\":\"/x\",\"text\":\"\",\"owner\":\"root\"}]}"))

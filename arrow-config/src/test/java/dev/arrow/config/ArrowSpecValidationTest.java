@@ -183,9 +183,49 @@ class ArrowSpecValidationTest {
                 .isEqualTo("$.net.forwards[1].guest: port 0 out of range 1..65535");
         assertThat(problemOf(b -> b.net(Net.user().forward(8080, 80).forward(8080, 81))))
                 .isEqualTo("$.net.forwards[1].host: TCP host port 8080 is already forwarded by $.net.forwards[0];"
-                        + " forward each host port once");
+                        + " forward each host port once (also on different host addresses)");
+        assertThat(problemOf(b -> b.net(Net.user().forward(8080, 80).forward("0.0.0.0", 8080, 81))))
+                .isEqualTo("$.net.forwards[1].host: TCP host port 8080 is already forwarded by $.net.forwards[0];"
+                        + " forward each host port once (also on different host addresses)");
         ArrowSpec sameNumberOtherProtocol = hello().net(Net.user().forward(53, 53).forwardUdp(53, 53)).build();
         assertThat(((Net.User) sameNumberOtherProtocol.net()).forwards()).hasSize(2);
+    }
+
+    @Test
+    void aForwardsHostAddressIsADottedIPv4AddressAPortCanListenOn() {
+        String fix = "use \"127.0.0.1\" (this host only, the default), \"0.0.0.0\" (all interfaces) or one of this"
+                + " host's IPv4 addresses";
+        assertThat(problemOf(b -> b.net(Net.user().forward("", 8080, 80))))
+                .isEqualTo("$.net.forwards[0].hostAddress: the host address is empty; " + fix);
+        for (String notDotted : List.of("127.1", "1.2.3.4.5", "01.2.3.4", "1.2.3.256", "1.2.3.-4", "a.b.c.d", " 1.2.3.4")) {
+            assertThat(problemOf(b -> b.net(Net.user().forwardUdp(notDotted, 5353, 53)))).as(notDotted)
+                    .isEqualTo("$.net.forwards[0].hostAddress: \"" + notDotted + "\" is not an IPv4 address in dotted form"
+                            + " (names are not looked up); " + fix);
+        }
+        assertThat(problemOf(b -> b.net(Net.user().forward("255.255.255.255", 8080, 80))))
+                .isEqualTo("$.net.forwards[0].hostAddress: \"255.255.255.255\" is a broadcast address, which no port"
+                        + " listens on; " + fix);
+        assertThat(problemOf(b -> b.net(Net.user().forward("240.0.0.1", 8080, 80))))
+                .isEqualTo("$.net.forwards[0].hostAddress: \"240.0.0.1\" is a reserved address, which no port"
+                        + " listens on; " + fix);
+        assertThat(problemOf(b -> b.net(Net.user().forward("fe80::1", 8080, 80))))
+                .isEqualTo("$.net.forwards[0].hostAddress: \"fe80::1\" is an IPv6 address; user-mode networking"
+                        + " forwards IPv4 only: " + fix);
+        Net.User fine = (Net.User) hello().net(Net.user().forward("0.0.0.0", 8080, 80).forward("192.0.2.7", 8081, 81)
+                .forward("127.0.0.2", 8082, 82)).build().net();
+        assertThat(fine.forwards()).extracting(PortForward::hostAddress).containsExactly("0.0.0.0", "192.0.2.7", "127.0.0.2");
+    }
+
+    @Test
+    void aUserNetworkDeniesTheHostsLoopbackUntilAllowedAndForwardsListenOnItByDefault() {
+        Net.User net = Net.user().forward(8080, 80).forwardUdp(5353, 53);
+        assertThat(net.hostLoopback()).isFalse();
+        assertThat(net.forwards()).extracting(PortForward::hostAddress).containsOnly(PortForward.LOOPBACK);
+        Net.User allowed = net.allowHostLoopback();
+        assertThat(allowed.hostLoopback()).isTrue();
+        assertThat(net.hostLoopback()).as("the original value").isFalse();
+        assertThat(allowed.forward(9090, 90).capture(Path.of("g.pcap")).hostLoopback()).as("kept by later changes").isTrue();
+        assertThat(PortForward.tcp(8080, 80)).isEqualTo(new PortForward(PortForward.Protocol.TCP, "127.0.0.1", 8080, 80));
     }
 
     @Test

@@ -26,9 +26,13 @@ import java.util.List;
  * The {@code arrow} command: runs one arrow and exits with its exit value.
  * <pre>
  *   arrow run [--memory SIZE] [--cpus N] [--env NAME=VALUE]... [--timeout DURATION]
- *             [--net none|user|tap:NAME] [--forward HOST:GUEST[/udp]]... [--debug] BINARY [ARGS...]
+ *             [--net none|user|tap:NAME] [--forward [ADDRESS:]HOST:GUEST[/udp]]... [--allow-host-loopback]
+ *             [--debug] BINARY [ARGS...]
  *   arrow run SPEC.json
  * </pre>
+ * {@code --forward} listens on the host's loopback (127.0.0.1) unless an address is given
+ * ({@code 0.0.0.0:8080:80} for every interface); {@code --allow-host-loopback} lets the guest reach
+ * the host's 127.0.0.1 at the gateway address 10.0.2.2. Both imply {@code --net user}.
  * The arrow's stdout and stderr are this command's; this command's stdin is copied to the app.
  * Exit status: the program's exit value (see {@link ArrowOutcome#exitValue()}), or 125 when the
  * arrow could not be started (the message says why and what to do).
@@ -85,6 +89,7 @@ public final class ArrowCli {
         int cpus = -1;
         String timeout = null;
         boolean debug = false;
+        boolean hostLoopback = false;
         Net net = null;
         List<PortForward> forwards = new ArrayList<>();
         int i = 0;
@@ -92,6 +97,10 @@ public final class ArrowCli {
             String opt = args.get(i);
             if (opt.equals("--debug")) {
                 debug = true;
+                continue;
+            }
+            if (opt.equals("--allow-host-loopback")) {
+                hostLoopback = true;
                 continue;
             }
             if (i + 1 >= args.size()) {
@@ -128,15 +137,16 @@ public final class ArrowCli {
         if (timeout != null) {
             arrow.timeout(Durations.parse(timeout));
         }
-        if (!forwards.isEmpty()) {
+        if (!forwards.isEmpty() || hostLoopback) {
             if (net != null && !(net instanceof Net.User)) {
-                throw new IllegalArgumentException("--forward needs user-mode networking, not --net " + net.mode());
+                throw new IllegalArgumentException((forwards.isEmpty() ? "--allow-host-loopback" : "--forward")
+                        + " needs user-mode networking, not --net " + net.mode());
             }
             Net.User user = Net.user();
             for (PortForward f : forwards) {
                 user = user.with(f);
             }
-            net = user;
+            net = hostLoopback ? user.allowHostLoopback() : user;
         }
         if (net != null) {
             arrow.net(net);
@@ -157,7 +167,10 @@ public final class ArrowCli {
         throw new IllegalArgumentException("--net wants none, user or tap:NAME, got '" + value + "'");
     }
 
-    /** {@code HOST:GUEST}, {@code HOST:GUEST/tcp} or {@code HOST:GUEST/udp}. */
+    /**
+     * {@code [ADDRESS:]HOST:GUEST[/tcp|/udp]}: the host port (on ADDRESS, 127.0.0.1 if none is
+     * given), the guest port, the protocol (TCP if none is given).
+     */
     static PortForward parseForward(String value) {
         String ports = value;
         boolean udp = false;
@@ -170,13 +183,15 @@ public final class ArrowCli {
             udp = protocol.equals("udp");
             ports = value.substring(0, slash);
         }
-        int colon = ports.indexOf(':');
-        if (colon <= 0 || colon == ports.length() - 1) {
-            throw new IllegalArgumentException("--forward wants HOST:GUEST[/udp] (e.g. 8080:80), got '" + value + "'");
+        String[] parts = ports.split(":", -1);
+        if (parts.length < 2 || parts.length > 3 || parts[parts.length - 2].isEmpty() || parts[parts.length - 1].isEmpty()) {
+            throw new IllegalArgumentException("--forward wants [ADDRESS:]HOST:GUEST[/udp] (e.g. 8080:80, or"
+                    + " 0.0.0.0:8080:80 for every interface), got '" + value + "'");
         }
-        int host = parseInt("--forward", ports.substring(0, colon));
-        int guest = parseInt("--forward", ports.substring(colon + 1));
-        return udp ? PortForward.udp(host, guest) : PortForward.tcp(host, guest);
+        String address = parts.length == 3 ? parts[0] : PortForward.LOOPBACK;
+        int host = parseInt("--forward", parts[parts.length - 2]);
+        int guest = parseInt("--forward", parts[parts.length - 1]);
+        return udp ? PortForward.udp(address, host, guest) : PortForward.tcp(address, host, guest);
     }
 
     /** Copies {@code in} to the app's stdin until either ends; closing the app's stdin ends its input. */
@@ -203,8 +218,11 @@ public final class ArrowCli {
     static String usage() {
         return String.join("\n",
                 "usage: arrow run [--memory SIZE] [--cpus N] [--env NAME=VALUE]... [--timeout DURATION]",
-                "                 [--net none|user|tap:NAME] [--forward HOST:GUEST[/udp]]... [--debug] BINARY [ARGS...]",
+                "                 [--net none|user|tap:NAME] [--forward [ADDRESS:]HOST:GUEST[/udp]]...",
+                "                 [--allow-host-loopback] [--debug] BINARY [ARGS...]",
                 "       arrow run SPEC.json",
-                "runs BINARY (a static x86-64 Linux program) in its own KVM microVM and exits with its exit value");
+                "runs BINARY (a static x86-64 Linux program) in its own KVM microVM and exits with its exit value;",
+                "--forward listens on 127.0.0.1 unless ADDRESS is given (0.0.0.0: every interface);",
+                "--allow-host-loopback lets the guest reach the host's 127.0.0.1 at 10.0.2.2 (denied by default)");
     }
 }

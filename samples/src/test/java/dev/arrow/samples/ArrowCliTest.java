@@ -50,6 +50,30 @@ class ArrowCliTest {
     }
 
     @Test
+    void forwardsListenOnTheLoopbackUnlessAnAddressIsGivenAndTheHostsLoopbackIsDeniedUnlessAllowed() throws Exception {
+        String bin = binary().toString();
+        Net.User net = (Net.User) parse("--forward", "8080:80", "--forward", "0.0.0.0:8443:443",
+                "--forward", "192.0.2.7:5353:53/udp", bin).net();
+        assertThat(net.forwards()).containsExactly(PortForward.tcp("127.0.0.1", 8080, 80),
+                PortForward.tcp("0.0.0.0", 8443, 443), PortForward.udp("192.0.2.7", 5353, 53));
+        assertThat(net.hostLoopback()).isFalse();
+        assertThat(parse("--allow-host-loopback", bin).net()).isEqualTo(Net.user().allowHostLoopback());
+        assertThat(parse("--net", "user", "--forward", "8080:80", "--allow-host-loopback", bin).net())
+                .isEqualTo(Net.user().forward(8080, 80).allowHostLoopback());
+    }
+
+    @Test
+    void aForwardOnAnAddressThatIsNoneEndsTheCommandWithTheSpecsFix() throws Exception {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = ArrowCli.run(new String[] {"run", "--forward", "localhost:8080:80", binary().toString()},
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(code).isEqualTo(ArrowCli.EXIT_ARROW_ERROR);
+        assertThat(err.toString(StandardCharsets.UTF_8)).startsWith("arrow: ")
+                .contains("$.net.forwards[0].hostAddress: \"localhost\" is not an IPv4 address in dotted form",
+                        "use \"127.0.0.1\" (this host only, the default), \"0.0.0.0\" (all interfaces)");
+    }
+
+    @Test
     void networkModes() throws Exception {
         String bin = binary().toString();
         assertThat(parse(bin).net()).isEqualTo(Net.none());
@@ -67,7 +91,13 @@ class ArrowCliTest {
         assertThatThrownBy(() -> parse("--frobnicate", "1", bin)).hasMessage("unknown option --frobnicate");
         assertThatThrownBy(() -> parse("--net", "bridge", bin)).hasMessage("--net wants none, user or tap:NAME, got 'bridge'");
         assertThatThrownBy(() -> parse("--forward", "8080", bin))
-                .hasMessage("--forward wants HOST:GUEST[/udp] (e.g. 8080:80), got '8080'");
+                .hasMessage("--forward wants [ADDRESS:]HOST:GUEST[/udp] (e.g. 8080:80, or 0.0.0.0:8080:80 for every"
+                        + " interface), got '8080'");
+        assertThatThrownBy(() -> parse("--forward", "1.2.3.4:5:6:7", bin))
+                .hasMessageStartingWith("--forward wants [ADDRESS:]HOST:GUEST[/udp]");
+        assertThatThrownBy(() -> parse("--forward", "8080:", bin)).hasMessageStartingWith("--forward wants");
+        assertThatThrownBy(() -> parse("--net", "tap:tap0", "--allow-host-loopback", bin))
+                .hasMessage("--allow-host-loopback needs user-mode networking, not --net tap");
         assertThatThrownBy(() -> parse("--forward", "8080:80/sctp", bin))
                 .hasMessage("--forward protocol must be tcp or udp, got 'sctp'");
         assertThatThrownBy(() -> parse("--net", "tap:tap0", "--forward", "8080:80", bin))

@@ -18,8 +18,9 @@ import java.util.Optional;
 
 /**
  * The guest's network for one arrow: the host backend chosen by the spec's {@link Net} (passt for
- * user mode, an existing tap device), the virtio-net device on top of it, the capture of its traffic
- * when the spec asks for one, and the addresses init gives eth0. {@link Net.None} has none of these.
+ * user mode, with the spec's forwards on their host addresses and the host's loopback in the guest's
+ * reach only when the spec allows it; an existing tap device), the virtio-net device on top of it,
+ * the capture of its traffic when the spec asks for one, and the addresses init gives eth0. {@link Net.None} has none of these.
  * Until the device is handed to the VMM, this object owns the backend and the capture: {@link #close()}
  * stops them (the VMM closes them through the device afterwards).
  */
@@ -46,7 +47,7 @@ final class GuestNetworking implements AutoCloseable {
                 Optional<FrameCapture> capture = user.capture().map(FrameCapture::open);
                 NetworkBackend passt = null;
                 try {
-                    passt = PasstBackend.start(PasstBackend.Options.of(plan, forwards));
+                    passt = PasstBackend.start(PasstBackend.Options.of(plan, forwards).withHostLoopback(user.hostLoopback()));
                     return Optional.of(new GuestNetworking(plan, passt, capture));
                 } catch (RuntimeException | Error e) {
                     if (passt != null) {
@@ -67,10 +68,11 @@ final class GuestNetworking implements AutoCloseable {
         }
     }
 
+    /** The spec's forward for the backend; the spec was validated, so its host address is a dotted IPv4 literal. */
     private static PortMapping mapping(PortForward f) {
-        return f.protocol() == PortForward.Protocol.UDP
-                ? PortMapping.udp(f.hostPort(), f.guestPort())
-                : PortMapping.tcp(f.hostPort(), f.guestPort());
+        PortMapping.Transport transport = f.protocol() == PortForward.Protocol.UDP
+                ? PortMapping.Transport.UDP : PortMapping.Transport.TCP;
+        return new PortMapping(transport, GuestNetwork.ipv4(f.hostAddress()), f.hostPort(), f.guestPort());
     }
 
     /** The virtio-net device to register with the VMM (it closes the backend when it is closed). */

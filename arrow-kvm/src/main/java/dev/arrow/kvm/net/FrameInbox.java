@@ -13,6 +13,11 @@ import java.util.ArrayDeque;
  * <p>Producer: {@link #claim()} waits for a free slot, the producer fills {@link #slot(int)} and
  * {@link #publish publishes} it. Consumer: {@link #peek()} shows the oldest frame,
  * {@link #release()} frees it. {@link #close()} wakes a waiting producer for good.
+ *
+ * <p>Besides the producer's frames, a few small frames the backend makes itself (an answer it gives
+ * the guest in its peer's place, e.g. a refused connection) can be queued from any thread with
+ * {@link #offerLocal}: at most {@link #LOCAL_CAPACITY}, shown to the consumer before the
+ * producer's, further ones dropped.
  */
 public final class FrameInbox {
     /** The buffer of each queued (or claimed) frame, by ring position; null for a free position. */
@@ -26,6 +31,13 @@ public final class FrameInbox {
     private int count;
     private int claimed = -1;
     private boolean closed;
+    /** Frames the backend made itself, shown before the ring's. */
+    private final ArrayDeque<ByteBuffer> local = new ArrayDeque<>();
+    /** Whether the last {@link #peek()} showed a local frame (which {@link #release()} then frees). */
+    private boolean showingLocal;
+    private long localDropped;
+    /** Local frames waiting at most. */
+    public static final int LOCAL_CAPACITY = 16;
 
     /**
      * @param slotCount     frames held at most (at least 1)
@@ -124,12 +136,47 @@ public final class FrameInbox {
     }
 
     /**
+     * Any thread: queues a copy of a frame the backend made itself (from position to limit), unless
+     * {@link #LOCAL_CAPACITY} such frames wait already or the inbox is closed (then it is dropped
+     * and counted).
+     *
+     * @return true when the inbox was empty before, i.e. the consumer must be told
+     */
+    public synchronized boolean offerLocal(ByteBuffer frame) {
+        if (frame.remaining() > maxFrameBytes) {
+            throw new IllegalArgumentException("frame of " + frame.remaining() + " bytes, slots hold " + maxFrameBytes);
+        }
+        if (closed || local.size() >= LOCAL_CAPACITY) {
+            localDropped++;
+            return false;
+        }
+        boolean wasEmpty = count == 0 && local.isEmpty();
+        ByteBuffer copy = ByteBuffer.allocateDirect(frame.remaining()); // direct, as the producer's frames
+        copy.put(frame.duplicate()).flip();
+        local.add(copy);
+        return wasEmpty;
+    }
+
+    /** Local frames dropped because {@link #LOCAL_CAPACITY} were waiting (or the inbox was closed). */
+    public synchronized long localDropped() {
+        return localDropped;
+    }
+
+    /**
      * Consumer: the oldest frame, positioned at 0 with its length as limit, or null when empty.
      * The buffer stays valid until {@link #release()}; the consumer may move its position but must
-     * not write to it.
+     * not write to it. Local frames ({@link #offerLocal}) come first.
      */
     public synchronized ByteBuffer peek() {
-        if (count == 0 || closed) {
+        if (closed) {
+            return null;
+        }
+        if (!local.isEmpty()) {
+            showingLocal = true;
+            return local.peekFirst().position(0);
+        }
+        showingLocal = false;
+        if (count == 0) {
             return null;
         }
         ByteBuffer b = slots[head];
@@ -139,6 +186,11 @@ public final class FrameInbox {
 
     /** Consumer: frees the frame {@link #peek()} showed. */
     public synchronized void release() {
+        if (showingLocal) {
+            showingLocal = false;
+            local.pollFirst();
+            return;
+        }
         if (count == 0) {
             throw new IllegalStateException("no frame to release");
         }
@@ -149,9 +201,9 @@ public final class FrameInbox {
         notifyAll();
     }
 
-    /** Frames queued. */
+    /** Frames queued (the producer's and local ones). */
     public synchronized int size() {
-        return closed ? 0 : count;
+        return closed ? 0 : count + local.size();
     }
 
     /** Wakes the producer for good; afterwards {@link #claim()} returns -1 and {@link #peek()} null. */

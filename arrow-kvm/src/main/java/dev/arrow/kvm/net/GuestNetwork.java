@@ -13,9 +13,9 @@ import java.util.Objects;
  * (which sets them statically on {@code eth0}, without DHCP).
  *
  * <p>Address plan of {@link #userMode()} (the slirp convention QEMU and libkrun use too):
- * guest {@code 10.0.2.15/24}, gateway {@code 10.0.2.2} (connections to it reach the host's
- * loopback through passt), DNS {@code 10.0.2.3} (passt forwards queries to the host's first
- * resolver), MTU 1500.
+ * guest {@code 10.0.2.15/24}, gateway {@code 10.0.2.2} (passt maps connections to it to the
+ * host's loopback only when the backend allows that, see {@link PasstBackend.Options#hostLoopback()}),
+ * DNS {@code 10.0.2.3} (passt forwards queries to the host's first resolver), MTU 1500.
  *
  * @param mac          the guest NIC's address (unicast)
  * @param address      the guest's IPv4 address

@@ -26,7 +26,11 @@ public interface NetworkBackend extends AutoCloseable {
     /** Smallest frame: an Ethernet header. */
     int MIN_FRAME_BYTES = 14;
 
-    /** Told about received frames and failures, on the backend's reader thread; must not block. */
+    /**
+     * Told about received frames and failures, on the backend's reader thread (or, for a frame the
+     * backend answers the guest with itself, such as a refused connection, on the thread calling
+     * {@link #send}); must not block.
+     */
     interface Listener {
         /** The inbox went from empty to holding at least one frame. */
         void framesAvailable();
@@ -60,7 +64,8 @@ public interface NetworkBackend extends AutoCloseable {
      * would never be read (a backend queues, and drops when its queue is full, as {@link FrameSender} does;
      * a device that asks {@link #hasSendRoom()} first never sees such a drop).
      *
-     * @return false when the frame was dropped: the backend is closed or has failed, or its queue is full
+     * @return false when the frame was dropped: the backend is closed or has failed, its queue is full,
+     *     or it refuses such frames ({@link PasstBackend} refuses frames to the host's loopback unless allowed)
      * @throws IllegalArgumentException for a frame of the wrong size (a caller bug)
      */
     boolean send(ByteBuffer frame);

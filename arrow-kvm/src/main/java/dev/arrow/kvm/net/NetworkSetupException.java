@@ -16,6 +16,8 @@ public final class NetworkSetupException extends KvmException {
         BACKEND_MISSING,
         /** A host port to forward is taken by another socket. */
         PORT_IN_USE,
+        /** The host address a forward is to listen on is not an address of this host. */
+        BIND_ADDRESS,
         /** The host has no interface with a default route, which passt copies its set-up from. */
         NO_HOST_ROUTE,
         /** The backend program started but did not come up (its log is in the message). */

@@ -25,6 +25,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -42,8 +43,18 @@ import org.slf4j.LoggerFactory;
  * {@link Options#forwards()} to the guest and answers DNS at the plan's virtual DNS address.
  * The command line is {@link PasstCommand}'s.
  *
- * <p>{@link #start} checks the forwarded ports first ({@link HostPorts}), then starts passt and
- * connects; any failure stops passt and removes the directory before the exception leaves.
+ * <p>The guest does not reach the host's loopback unless {@link Options#hostLoopback()} allows it:
+ * passt does not map the gateway address to 127.0.0.1 then, {@link #send} drops guest frames
+ * addressed to the host's loopback ({@link HostLoopbackGuard}) and refuses connections to the
+ * gateway address itself, answering them with a reset ({@link GatewayGuard}), while answers to
+ * forwarded traffic from programs on the host's loopback still get back ({@link LoopbackUdpReplies}). Forwards listen on their
+ * {@link PortMapping#hostAddress()}, 127.0.0.1 unless the caller chose another.
+ *
+ * <p>{@link #start} checks the forwarded ports first ({@link HostPorts}), then starts passt (from
+ * {@link SpawnThread}, with a parent-death signal: passt dies with the JVM, also before Arrow has
+ * connected to it) and connects; any failure stops passt and removes the directory before the
+ * exception leaves. The directory is named after this JVM, and the first start in a JVM removes
+ * those that JVMs which died without closing left behind ({@link OwnedDirectory}).
  * {@link #close()} closes the connection (passt runs with {@code --one-off} and exits at once),
  * waits for the process to end (so the forwarded ports are free when it returns; it escalates to
  * SIGTERM and SIGKILL if passt lingers) and deletes the socket, the log and the directory. passt
@@ -85,18 +96,29 @@ public final class PasstBackend implements NetworkBackend {
     /** How much of passt's log is read at close, and how many of its last lines are logged. */
     private static final int CLOSE_LOG_BYTES = 256 * 1024;
     private static final int CLOSE_LOG_LINES = 60;
-    private static final Pattern BIND_FAILURE = Pattern.compile("Failed to bind any port for '-([tu]) (\\d+)");
+    private static final Pattern BIND_FAILURE =
+            Pattern.compile("Failed to bind any port for '-([tu]) (?:([0-9.]+)/)?(\\d+)");
+    /** The name prefix of the private directories; {@link OwnedDirectory} adds the owner JVM. */
+    static final String DIRECTORY_PREFIX = "arrow-passt-";
+    /** Where passt's stale private directories may be: java.io.tmpdir and /tmp. Swept once per JVM. */
+    private static final AtomicBoolean SWEPT = new AtomicBoolean();
+    /** Guest frames to the host's loopback that are logged; later ones are only counted. */
+    private static final int LOGGED_REFUSALS = 3;
 
     /**
      * How to start passt.
      *
      * @param executable   the passt program; empty: {@code passt} on the PATH or in the standard directories
      * @param network      the guest's addresses, which passt is told to expect
-     * @param forwards     host ports forwarded to the guest
+     * @param forwards     host ports forwarded to the guest, each on its host address
+     * @param hostLoopback whether the guest may reach the host's loopback (127.0.0.1 appears to it as the
+     *                     gateway address); false by default: then passt does not map the gateway to the
+     *                     host, guest frames to 127.0.0.0/8 or 0.0.0.0/8 are dropped ({@link HostLoopbackGuard})
+     *                     and connections to the gateway address refused ({@link GatewayGuard})
      * @param startTimeout how long passt may take to open its socket
      */
     public record Options(Optional<Path> executable, GuestNetwork network, List<PortMapping> forwards,
-                          Duration startTimeout) {
+                          boolean hostLoopback, Duration startTimeout) {
         public Options {
             Objects.requireNonNull(executable, "executable");
             Objects.requireNonNull(network, "network");
@@ -107,21 +129,31 @@ public final class PasstBackend implements NetworkBackend {
             }
         }
 
-        /** passt from the PATH, the default start timeout. */
+        /** passt from the PATH, the host's loopback out of the guest's reach, the default start timeout. */
         public static Options of(GuestNetwork network, List<PortMapping> forwards) {
-            return new Options(Optional.empty(), network, forwards, DEFAULT_START_TIMEOUT);
+            return new Options(Optional.empty(), network, forwards, false, DEFAULT_START_TIMEOUT);
         }
 
         public Options withExecutable(Path program) {
-            return new Options(Optional.of(program), network, forwards, startTimeout);
+            return new Options(Optional.of(program), network, forwards, hostLoopback, startTimeout);
+        }
+
+        /** These options with the host's loopback reachable from the guest (through the gateway address) or not. */
+        public Options withHostLoopback(boolean allowed) {
+            return new Options(executable, network, forwards, allowed, startTimeout);
         }
 
         public Options withStartTimeout(Duration timeout) {
-            return new Options(executable, network, forwards, timeout);
+            return new Options(executable, network, forwards, hostLoopback, timeout);
         }
     }
 
     private final Process process;
+    private final boolean hostLoopback;
+    /** With the host's loopback denied: the guest's answers to datagrams from it; null when it is allowed. */
+    private final LoopbackUdpReplies replies;
+    /** With the host's loopback denied: what the guest may send to the gateway address; null when allowed. */
+    private final GatewayGuard gatewayGuard;
     private final Path directory;
     private final Path socket;
     private final Path log;
@@ -138,10 +170,14 @@ public final class PasstBackend implements NetworkBackend {
     private volatile BackendThread reader;
     private volatile long framesReceived;
     private volatile long framesDropped;
+    private final AtomicLong framesRefused = new AtomicLong();
 
-    private PasstBackend(Process process, Path directory, Path socket, Path log,
-                         SocketChannel channel) {
+    private PasstBackend(Process process, boolean hostLoopback, GuestNetwork network, Path directory, Path socket,
+                         Path log, SocketChannel channel) {
         this.process = process;
+        this.hostLoopback = hostLoopback;
+        this.replies = hostLoopback ? null : new LoopbackUdpReplies(network.gateway());
+        this.gatewayGuard = hostLoopback ? null : new GatewayGuard(network.gateway());
         this.directory = directory;
         this.socket = socket;
         this.log = log;
@@ -162,7 +198,9 @@ public final class PasstBackend implements NetworkBackend {
      */
     public static PasstBackend start(Options options) {
         Objects.requireNonNull(options, "options");
+        sweepOnce();
         Path executable = findExecutable(options.executable());
+        Path setpriv = findSetpriv();
         HostPorts.checkFree(options.forwards());
         boolean root = NetLibC.geteuid() == 0;
         long startNanos = System.nanoTime();
@@ -174,29 +212,33 @@ public final class PasstBackend implements NetworkBackend {
             Path socketDir = Files.createDirectory(directory.resolve("sock"),
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             if (root) {
-                // passt drops to nobody before it binds its socket: that user must own the directory.
+                // passt runs as nobody (setpriv switches before it starts): that user must own the directory.
                 Files.setAttribute(socketDir, "unix:uid", PasstCommand.NOBODY);
                 Files.setAttribute(socketDir, "unix:gid", PasstCommand.NOBODY);
             }
             Path socket = socketDir.resolve("passt.sock");
             Path log = directory.resolve("passt.log");
-            List<String> command = PasstCommand.build(executable, socket, options.network(), options.forwards(),
-                    root ? OptionalInt.of(PasstCommand.NOBODY) : OptionalInt.empty());
+            List<String> command = PasstCommand.build(setpriv, executable, socket, options.network(),
+                    options.forwards(), options.hostLoopback(),
+                    root ? OptionalInt.of(PasstCommand.NOBODY) : OptionalInt.empty(), ProcessHandle.current().pid());
             LOG.debug("starting {}", String.join(" ", command));
             try {
-                process = new ProcessBuilder(command)
+                process = SpawnThread.start(new ProcessBuilder(command)
                         .redirectErrorStream(true)
                         .redirectOutput(log.toFile())
-                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                        .start();
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))));
             } catch (IOException e) {
-                throw new NetworkSetupException(Problem.BACKEND_MISSING, "cannot run passt at " + executable + ": "
-                        + e.getMessage() + ": install the Debian package 'passt' (apt-get install passt)", e);
+                throw new NetworkSetupException(Problem.BACKEND_MISSING, "cannot run " + setpriv + " (util-linux) for"
+                        + " passt at " + executable + ": " + e.getMessage()
+                        + ": install the Debian packages 'util-linux' and 'passt'", e);
             }
             channel = connect(process, socket, log, options);
-            PasstBackend backend = new PasstBackend(process, directory, socket, log, channel);
-            LOG.info("passt (pid {}) serves the guest network {} with forwards {}, up in {} ms", process.pid(),
-                    options.network().cidr(), options.forwards(), (System.nanoTime() - startNanos) / 1_000_000);
+            PasstBackend backend = new PasstBackend(process, options.hostLoopback(), options.network(), directory,
+                    socket, log, channel);
+            LOG.info("passt (pid {}) serves the guest network {} with forwards {}, the host's loopback {}, up in {} ms",
+                    process.pid(), options.network().cidr(), options.forwards(),
+                    options.hostLoopback() ? "reachable at the gateway address" : "out of reach",
+                    (System.nanoTime() - startNanos) / 1_000_000);
             return backend;
         } catch (IOException e) {
             cleanUp(process, channel, directory);
@@ -241,19 +283,46 @@ public final class PasstBackend implements NetworkBackend {
                         + "user-mode networking needs it (searched the PATH and " + STANDARD_DIRS + ")");
     }
 
+    /** util-linux's setpriv, which starts passt with a parent-death signal ({@link PasstCommand}). */
+    private static Path findSetpriv() {
+        for (Path d : STANDARD_DIRS) {
+            Path p = d.resolve("setpriv");
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        throw new NetworkSetupException(Problem.BACKEND_MISSING, "setpriv not found in " + STANDARD_DIRS
+                + ": install the Debian package 'util-linux' (apt-get install util-linux); Arrow starts passt"
+                + " through it so that passt dies with the JVM");
+    }
+
     /**
-     * The private directory, in java.io.tmpdir unless the socket path would be too long there or,
-     * when root, passt (running as nobody) could not traverse it: then in /tmp.
+     * Once per JVM, before its first passt: removes the private directories that JVMs which ended
+     * without closing their arrows left in java.io.tmpdir and /tmp ({@link OwnedDirectory}).
+     */
+    private static void sweepOnce() {
+        if (SWEPT.compareAndSet(false, true)) {
+            Path tmpdir = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath();
+            OwnedDirectory.sweep(tmpdir, DIRECTORY_PREFIX);
+            if (!tmpdir.equals(Path.of("/tmp"))) {
+                OwnedDirectory.sweep(Path.of("/tmp"), DIRECTORY_PREFIX);
+            }
+        }
+    }
+
+    /**
+     * The private directory, named after this JVM ({@link OwnedDirectory}), in java.io.tmpdir unless
+     * the socket path would be too long there or, when root, passt (running as nobody) could not
+     * traverse it: then in /tmp.
      */
     private static Path createDirectory(boolean root) throws IOException {
         // 0711 when root: passt (running as nobody) must traverse it to reach its socket directory.
         String perms = root ? "rwx--x--x" : "rwx------";
         Path base = Path.of(System.getProperty("java.io.tmpdir")).toAbsolutePath();
-        boolean usable = base.resolve("arrow-passt-0123456789012345678/sock/passt.sock").toString().length()
-                <= MAX_SOCKET_PATH && (!root || traversableByOthers(base));
-        Path dir = Files.createTempDirectory(usable ? base : Path.of("/tmp"), "arrow-passt-");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString(perms));
-        return dir;
+        boolean usable = base.toString().length() + 1 + OwnedDirectory.nameLength(DIRECTORY_PREFIX)
+                + "/sock/passt.sock".length() <= MAX_SOCKET_PATH && (!root || traversableByOthers(base));
+        return OwnedDirectory.create(usable ? base : Path.of("/tmp"), DIRECTORY_PREFIX,
+                PosixFilePermissions.fromString(perms));
     }
 
     private static boolean traversableByOthers(Path dir) {
@@ -309,8 +378,9 @@ public final class PasstBackend implements NetworkBackend {
     static NetworkSetupException startFailure(int code, String text, String tail) {
         Matcher m = BIND_FAILURE.matcher(text);
         if (m.find()) {
-            return new NetworkSetupException(Problem.PORT_IN_USE, "host port " + m.group(2) + " is already in use ("
-                    + (m.group(1).equals("t") ? "tcp" : "udp") + "): stop what listens there or forward another host port");
+            return new NetworkSetupException(Problem.PORT_IN_USE, "host port " + m.group(3) + " is already in use ("
+                    + (m.group(1).equals("t") ? "tcp" : "udp") + (m.group(2) == null ? "" : " on " + m.group(2))
+                    + "): stop what listens there or forward another host port");
         }
         if (text.contains("No external routable interface") || text.contains("External interface not usable")) {
             return new NetworkSetupException(Problem.NO_HOST_ROUTE, "user-mode networking needs a host network"
@@ -332,6 +402,16 @@ public final class PasstBackend implements NetworkBackend {
      */
     static String describeExit(int code) {
         String said = "passt exited with code " + code;
+        if (code == 126) {
+            return said + " (passt could not be executed: as root, Arrow starts it as nobody, who must be able to"
+                    + " reach and execute it)";
+        }
+        if (code == 127) {
+            return said + " (no such program)";
+        }
+        if (code == PasstCommand.PARENT_GONE) {
+            return said + " (the process that started it was gone before passt could start)";
+        }
         return switch (code - 128) {
             case 6 -> said + " (SIGABRT: passt aborted)";
             case 9 -> said + " (SIGKILL: passt was killed)";
@@ -439,7 +519,40 @@ public final class PasstBackend implements NetworkBackend {
         if (!healthy) {
             return false;
         }
-        return sender.offer(frame); // never blocks the device's thread; a full queue drops (counted)
+        if (hostLoopback) {
+            return sender.offer(frame); // never blocks the device's thread; a full queue drops (counted)
+        }
+        if (HostLoopbackGuard.addressesHostLoopback(frame)) {
+            refused("dropped a guest frame to the host's loopback");
+            return false;
+        }
+        ByteBuffer answer = replies.toHost(frame);
+        if (answer != frame) {
+            return sender.offer(answer); // a UDP answer to a program on the host's loopback
+        }
+        switch (gatewayGuard.judge(frame)) {
+            case PASS:
+                return sender.offer(frame);
+            case RESET:
+                refused("refused a guest connection to the gateway address");
+                if (inbox.offerLocal(GatewayGuard.reset(frame))) {
+                    notifyFrames();
+                }
+                return false;
+            default:
+                refused("dropped a guest frame to the gateway address");
+                return false;
+        }
+    }
+
+    /** Counts a guest frame the host's loopback policy stopped; the first few are logged. */
+    private void refused(String what) {
+        long refused = framesRefused.incrementAndGet();
+        if (refused <= LOGGED_REFUSALS) {
+            LOG.warn("{}: {} (the arrow's network keeps the host's loopback out of its reach; Net.user()"
+                    + ".allowHostLoopback() lets it in){}", describe(), what,
+                    refused == LOGGED_REFUSALS ? "; further ones are only counted" : "");
+        }
     }
 
     @Override
@@ -470,6 +583,14 @@ public final class PasstBackend implements NetworkBackend {
         return sender.dropped();
     }
 
+    /**
+     * Guest frames the host's loopback policy stopped: to the host's loopback ({@link HostLoopbackGuard}), or to
+     * the gateway address ({@link GatewayGuard}; connection attempts are answered with a reset).
+     */
+    public long framesRefused() {
+        return framesRefused.get();
+    }
+
     private void readLoop() {
         try {
             while (true) {
@@ -490,6 +611,9 @@ public final class PasstBackend implements NetworkBackend {
                     continue;
                 }
                 framesReceived++;
+                if (replies != null) {
+                    replies.fromHost(inbox.slot(slot).duplicate().flip());
+                }
                 if (inbox.publish(length)) {
                     notifyFrames();
                 }
@@ -586,9 +710,10 @@ public final class PasstBackend implements NetworkBackend {
         if (t != null) {
             t.awaitEnd(EXIT_WAIT.toMillis());
         }
-        LOG.debug("{} closed: {} frames received, {} sent, {} dropped (received), {} dropped (sending); at most {} of"
-                + " {} frames waited for the guest", describe(), framesReceived, sender.sent(), framesDropped,
-                sender.dropped(), inbox.allocatedSlots(), inbox.capacity());
+        LOG.debug("{} closed: {} frames received, {} sent, {} dropped (received), {} dropped (sending), {} refused"
+                + " (to the host's loopback); at most {} of {} frames waited for the guest", describe(), framesReceived,
+                sender.sent(), framesDropped, sender.dropped(), framesRefused.get(), inbox.allocatedSlots(),
+                inbox.capacity());
     }
 
     /** Logs the end of what passt said. */

@@ -8,7 +8,10 @@
  *   <li>{@link dev.arrow.kvm.net.PasstBackend}: user-mode networking without privileges, one passt
  *       process per guest on a private Unix socket ({@link dev.arrow.kvm.net.PasstCommand},
  *       {@link dev.arrow.kvm.net.PasstFrameCodec}); forwarded host ports are checked first
- *       ({@link dev.arrow.kvm.net.HostPorts}).</li>
+ *       ({@link dev.arrow.kvm.net.HostPorts}); the host's loopback stays out of the guest's reach
+ *       unless allowed ({@link dev.arrow.kvm.net.HostLoopbackGuard}, {@code LoopbackUdpReplies});
+ *       passt dies with the JVM ({@code SpawnThread}, {@code setpriv --pdeathsig}) and the private
+ *       directories of dead JVMs are swept ({@code OwnedDirectory}).</li>
  *   <li>{@link dev.arrow.kvm.net.TapBackend}: an existing host TAP device.</li>
  *   <li>{@link dev.arrow.kvm.net.FrameCapture}: the pcap file of a guest's traffic, written by the
  *       virtio-net device whatever the backend.</li>
@@ -18,8 +21,10 @@
  *
  * <p>Facts about Debian 12's passt (0.0~git20230309) this package relies on: with
  * {@code --foreground} it stays our child; with {@code --one-off} it exits when our connection
- * closes (also when the JVM dies); started as root it drops to uid 65534 before binding its socket
- * (so the socket directory belongs to that user); it exits with "Failed to bind any port" when a
+ * closes (also when the JVM dies); Arrow starts it as uid 65534 when root (so the socket directory
+ * belongs to that user); with {@code --no-map-gw} it no longer maps the gateway to 127.0.0.1 but
+ * still connects to any other destination a frame names, loopback ones included, and still
+ * forwards DNS to a loopback resolver; it exits with "Failed to bind any port" when a
  * forwarded port is taken; it addresses frames for a guest it has not heard from to the broadcast
  * MAC (so the guest announces itself when eth0 comes up); its {@code --debug} logging crashes it
  * on the first TCP connection (never pass it); its {@code --pcap} calls {@code gettimeofday}, which

@@ -38,6 +38,17 @@ final class FrameCollector implements NetworkBackend.Listener {
         failed.countDown();
     }
 
+    /** The first frame matching {@code wanted} among those received so far (all are taken), or null. */
+    byte[] poll(Predicate<byte[]> wanted) {
+        byte[] f;
+        while ((f = frames.poll()) != null) {
+            if (wanted.test(f)) {
+                return f;
+            }
+        }
+        return null;
+    }
+
     /** The first frame matching {@code wanted} within {@code timeout}; frames before it are skipped. */
     byte[] await(Predicate<byte[]> wanted, Duration timeout, String what) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();

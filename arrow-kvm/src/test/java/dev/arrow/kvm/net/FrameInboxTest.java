@@ -146,4 +146,49 @@ class FrameInboxTest {
         assertThatThrownBy(() -> inbox.publish(101)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new FrameInbox(0, 100)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void localFramesComeBeforeTheProducersAndAreReleasedAsShown() throws InterruptedException {
+        FrameInbox inbox = new FrameInbox(4, 100);
+        assertThat(inbox.offerLocal(ByteBuffer.wrap(new byte[] {7, 7, 7}))).as("the inbox was empty: tell").isTrue();
+        put(inbox, 1, 10);
+        assertThat(inbox.size()).isEqualTo(2);
+        ByteBuffer first = inbox.peek();
+        assertThat(first.remaining()).isEqualTo(3);
+        assertThat(first.get(0)).isEqualTo((byte) 7);
+        inbox.release();
+        assertThat(inbox.peek().remaining()).as("the producer's frame").isEqualTo(10);
+        assertThat(inbox.offerLocal(ByteBuffer.wrap(new byte[5]))).as("not empty: no need to tell").isFalse();
+        inbox.release(); // releases the producer's frame the last peek showed, not the new local one
+        assertThat(inbox.peek().remaining()).isEqualTo(5);
+        inbox.release();
+        assertThat(inbox.peek()).isNull();
+        assertThat(inbox.size()).isZero();
+    }
+
+    @Test
+    void atMostLocalCapacityLocalFramesWaitAndNoneAfterClose() {
+        FrameInbox inbox = new FrameInbox(2, 100);
+        for (int i = 0; i < FrameInbox.LOCAL_CAPACITY; i++) {
+            inbox.offerLocal(ByteBuffer.wrap(new byte[] {(byte) i}));
+        }
+        assertThat(inbox.offerLocal(ByteBuffer.wrap(new byte[1]))).isFalse();
+        assertThat(inbox.localDropped()).isEqualTo(1);
+        assertThat(inbox.size()).isEqualTo(FrameInbox.LOCAL_CAPACITY);
+        inbox.close();
+        assertThat(inbox.peek()).isNull();
+        assertThat(inbox.offerLocal(ByteBuffer.wrap(new byte[1]))).isFalse();
+        assertThat(inbox.localDropped()).isEqualTo(2);
+        assertThatThrownBy(() -> new FrameInbox(2, 10).offerLocal(ByteBuffer.allocate(11)))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aLocalFrameIsACopy() {
+        FrameInbox inbox = new FrameInbox(2, 100);
+        byte[] frame = {1, 2, 3};
+        inbox.offerLocal(ByteBuffer.wrap(frame));
+        frame[0] = 9;
+        assertThat(inbox.peek().get(0)).isEqualTo((byte) 1);
+    }
 }

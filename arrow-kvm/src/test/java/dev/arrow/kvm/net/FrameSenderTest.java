@@ -75,8 +75,8 @@ class FrameSenderTest {
                 throw new IOException(e);
             }
         }, BOUND, e -> { }, () -> {
+            queuedAtCallback.add(self[0].queuedBytes()); // before the count the test waits for
             roomCalls.incrementAndGet();
-            queuedAtCallback.add(self[0].queuedBytes());
         });
         self[0] = s;
         s.start();

@@ -10,9 +10,11 @@ import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.Inet4Address;
 import java.net.InetAddress;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,9 +69,17 @@ class PasstBackendTest {
     }
 
     void start(List<PortMapping> forwards) {
-        backend = PasstBackend.start(PasstBackend.Options.of(PLAN, forwards));
+        start(PasstBackend.Options.of(PLAN, forwards));
+    }
+
+    void start(PasstBackend.Options options) {
+        backend = PasstBackend.start(options);
         frames = new FrameCollector(backend);
         backend.start(frames);
+    }
+
+    void startAllowingTheHostsLoopback() {
+        start(PasstBackend.Options.of(PLAN, List.of()).withHostLoopback(true));
     }
 
     /** Sends an ARP request for the gateway and returns passt's MAC from the reply (passt also learns ours). */
@@ -122,13 +133,12 @@ class PasstBackendTest {
     }
 
     @Test
-    void aGuestConnectionToTheGatewayReachesAServerOnTheHostsLoopback() throws Exception {
+    void withTheHostsLoopbackAllowedAGuestConnectionToTheGatewayReachesAServerThere() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             server.setSoTimeout((int) WAIT.toMillis());
-            start(List.of());
+            startAllowingTheHostsLoopback();
             MacAddress passt = arpGateway();
-            backend.send(ByteBuffer.wrap(TestFrames.tcp(GUEST_MAC, passt, GUEST, GATEWAY, 40000, server.getLocalPort(),
-                    1000, 0, TestFrames.TCP_SYN)));
+            backend.send(ByteBuffer.wrap(syn(passt, GATEWAY, server.getLocalPort())));
             try (Socket accepted = server.accept()) {
                 assertThat(accepted.getInetAddress().isLoopbackAddress()).isTrue();
             }
@@ -139,11 +149,81 @@ class PasstBackendTest {
         }
     }
 
+    /**
+     * By default a guest connection to the gateway is refused at once (the backend answers the SYN
+     * with a reset) and never reaches a server on the host's loopback; passt, with --no-map-gw,
+     * would not map it there either.
+     */
     @Test
-    void aGuestDatagramToTheGatewayReachesTheHostsLoopback() throws Exception {
+    void byDefaultAGuestConnectionToTheGatewayIsRefusedAtOnceAndNeverReachesTheHostsLoopback() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout(2000);
+            start(List.of());
+            MacAddress passt = arpGateway();
+            long sent = System.nanoTime();
+            assertThat(backend.send(ByteBuffer.wrap(syn(passt, GATEWAY, server.getLocalPort())))).isFalse();
+            byte[] rst = frames.await(f -> TestFrames.ipProtocol(f) == TestFrames.PROTO_TCP, WAIT, "the answer to the SYN");
+            assertThat(System.nanoTime() - sent).as("nanoseconds until the reset").isLessThan(1_000_000_000L);
+            assertThat(TestFrames.tcpFlags(rst)).as("RST|ACK").isEqualTo(0x04 | TestFrames.TCP_ACK);
+            assertThat(TestFrames.ipSource(rst)).isEqualTo("10.0.2.2");
+            assertThat(TestFrames.sourcePort(rst)).isEqualTo(server.getLocalPort());
+            assertThat(TestFrames.destinationPort(rst)).isEqualTo(40000);
+            assertThat(TestFrames.destination(rst)).isEqualTo(GUEST_MAC);
+            assertThat(backend.framesRefused()).isEqualTo(1);
+            assertThatThrownBy(server::accept).as("a connection on the host's loopback")
+                    .isInstanceOf(SocketTimeoutException.class);
+        }
+    }
+
+    /**
+     * passt opens a host socket to whatever address a guest frame names, so a guest that sends
+     * frames to 127.0.0.1 or 0.0.0.0 through eth0 (root in the guest can) would reach the host's
+     * loopback despite --no-map-gw: the backend drops those frames.
+     */
+    @Test
+    void byDefaultGuestFramesToTheHostsLoopbackAddressesAreDropped() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress());
+             DatagramSocket udp = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            server.setSoTimeout(2000);
+            udp.setSoTimeout(1000);
+            start(List.of());
+            MacAddress passt = arpGateway();
+            int port = server.getLocalPort();
+            assertThat(backend.send(ByteBuffer.wrap(syn(passt, GuestNetwork.ipv4("127.0.0.1"), port)))).isFalse();
+            assertThat(backend.send(ByteBuffer.wrap(syn(passt, GuestNetwork.ipv4("127.1.2.3"), port)))).isFalse();
+            assertThat(backend.send(ByteBuffer.wrap(syn(passt, GuestNetwork.ipv4("0.0.0.0"), port)))).isFalse();
+            byte[] hello = "hello host".getBytes(StandardCharsets.US_ASCII);
+            assertThat(backend.send(ByteBuffer.wrap(TestFrames.udp(GUEST_MAC, passt, GUEST, GuestNetwork.ipv4("127.0.0.1"),
+                    40001, udp.getLocalPort(), hello)))).isFalse();
+            assertThat(backend.framesRefused()).isEqualTo(4);
+            assertThatThrownBy(server::accept).isInstanceOf(SocketTimeoutException.class);
+            assertThatThrownBy(() -> udp.receive(new DatagramPacket(new byte[100], 100)))
+                    .isInstanceOf(SocketTimeoutException.class);
+            assertThat(backend.isHealthy()).isTrue();
+            arpGateway(); // other frames still pass
+        }
+    }
+
+    @Test
+    void withTheHostsLoopbackAllowedFramesToItsAddressesPass() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            server.setSoTimeout((int) WAIT.toMillis());
+            startAllowingTheHostsLoopback();
+            MacAddress passt = arpGateway();
+            assertThat(backend.send(ByteBuffer.wrap(syn(passt, GuestNetwork.ipv4("127.0.0.1"), server.getLocalPort()))))
+                    .isTrue();
+            try (Socket accepted = server.accept()) {
+                assertThat(accepted.getInetAddress().isLoopbackAddress()).isTrue();
+            }
+            assertThat(backend.framesRefused()).isZero();
+        }
+    }
+
+    @Test
+    void withTheHostsLoopbackAllowedAGuestDatagramToTheGatewayReachesIt() throws Exception {
         try (DatagramSocket host = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             host.setSoTimeout((int) WAIT.toMillis());
-            start(List.of());
+            startAllowingTheHostsLoopback();
             MacAddress passt = arpGateway();
             byte[] payload = "hello host".getBytes(StandardCharsets.US_ASCII);
             backend.send(ByteBuffer.wrap(TestFrames.udp(GUEST_MAC, passt, GUEST, GATEWAY, 40001, host.getLocalPort(), payload)));
@@ -151,6 +231,84 @@ class PasstBackendTest {
             host.receive(p);
             assertThat(new String(p.getData(), 0, p.getLength(), StandardCharsets.US_ASCII)).isEqualTo("hello host");
         }
+    }
+
+    @Test
+    void byDefaultAGuestDatagramToTheGatewayDoesNotReachTheHostsLoopback() throws Exception {
+        try (DatagramSocket host = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            host.setSoTimeout(2000);
+            start(List.of());
+            MacAddress passt = arpGateway();
+            byte[] payload = "hello host".getBytes(StandardCharsets.US_ASCII);
+            backend.send(ByteBuffer.wrap(TestFrames.udp(GUEST_MAC, passt, GUEST, GATEWAY, 40001, host.getLocalPort(), payload)));
+            assertThatThrownBy(() -> host.receive(new DatagramPacket(new byte[100], 100)))
+                    .isInstanceOf(SocketTimeoutException.class);
+        }
+    }
+
+    /**
+     * A program on the host's loopback sends to a forwarded UDP port; the guest sees the datagram
+     * come from the gateway and answers there. By default passt would send that answer to 10.0.2.2
+     * on the host's networks: the backend readdresses answers (and only those) to 127.0.0.1.
+     */
+    @Test
+    void byDefaultTheGuestStillAnswersADatagramFromTheHostsLoopbackThroughAUdpForward() throws Exception {
+        int hostPort = freeUdpPort();
+        start(List.of(PortMapping.udp(hostPort, 5353)));
+        MacAddress passt = arpGateway();
+        try (DatagramSocket client = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            client.setSoTimeout((int) WAIT.toMillis());
+            byte[] ping = "ping".getBytes(StandardCharsets.US_ASCII);
+            client.send(new DatagramPacket(ping, ping.length, InetAddress.getLoopbackAddress(), hostPort));
+            byte[] f = frames.await(x -> TestFrames.ipProtocol(x) == TestFrames.PROTO_UDP, WAIT, "the datagram for the guest");
+            assertThat(TestFrames.ipSource(f)).isEqualTo("10.0.2.2");
+            int peerPort = TestFrames.sourcePort(f);
+            byte[] pong = "pong".getBytes(StandardCharsets.US_ASCII);
+            assertThat(backend.send(ByteBuffer.wrap(TestFrames.udp(GUEST_MAC, passt, GUEST, GATEWAY, 5353, peerPort, pong))))
+                    .isTrue();
+            DatagramPacket answer = new DatagramPacket(new byte[100], 100);
+            client.receive(answer);
+            assertThat(new String(answer.getData(), 0, answer.getLength(), StandardCharsets.US_ASCII)).isEqualTo("pong");
+            assertThat(answer.getSocketAddress()).isEqualTo(new InetSocketAddress(InetAddress.getLoopbackAddress(), hostPort));
+        }
+    }
+
+    @Test
+    void aForwardListensOnTheHostsLoopbackByDefault() throws Exception {
+        int tcp = freeTcpPort();
+        int udp = freeUdpPort();
+        start(List.of(PortMapping.tcp(tcp, 80), PortMapping.udp(udp, 53)));
+        assertThat(ProcListeners.tcp(tcp)).containsExactly("127.0.0.1");
+        assertThat(ProcListeners.udp(udp)).containsExactly("127.0.0.1");
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), tcp), 5000);
+        }
+        Optional<Inet4Address> external = ProcListeners.nonLoopbackAddress();
+        if (external.isPresent()) {
+            try (Socket s = new Socket()) {
+                assertThatThrownBy(() -> s.connect(new InetSocketAddress(external.get(), tcp), 5000))
+                        .as("a connection to %s:%d", external.get().getHostAddress(), tcp)
+                        .isInstanceOf(ConnectException.class);
+            }
+        }
+    }
+
+    @Test
+    void aForwardOnTheWildcardAddressListensOnEveryInterface() throws Exception {
+        int tcp = freeTcpPort();
+        start(List.of(PortMapping.tcp(tcp, 80).on(PortMapping.ANY)));
+        assertThat(ProcListeners.tcp(tcp)).containsExactly("0.0.0.0");
+        Optional<Inet4Address> external = ProcListeners.nonLoopbackAddress();
+        if (external.isPresent()) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(external.get(), tcp), 5000);
+            }
+        }
+    }
+
+    /** A SYN from the guest's port 40000 to {@code destination}. */
+    static byte[] syn(MacAddress passt, Inet4Address destination, int port) {
+        return TestFrames.tcp(GUEST_MAC, passt, GUEST, destination, 40000, port, 1000, 0, TestFrames.TCP_SYN);
     }
 
     /**
@@ -281,8 +439,9 @@ class PasstBackendTest {
     @Test
     void aProgramThatExitsAtOnceIsReportedWithItsExitCodeAndNothingIsLeftBehind(@TempDir Path tmp) throws IOException {
         Path fake = tmp.resolve("fake-passt");
+        openToNobody(tmp);
         Files.writeString(fake, "#!/bin/sh\necho 'No routable interface' >&2\nexit 3\n");
-        fake.toFile().setExecutable(true);
+        assertThat(fake.toFile().setExecutable(true, false)).isTrue();
         long before = countArrowDirs();
         assertThatThrownBy(() -> PasstBackend.start(PasstBackend.Options.of(PLAN, List.of()).withExecutable(fake)))
                 .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.BACKEND_FAILED))
@@ -294,8 +453,9 @@ class PasstBackendTest {
     @Test
     void aProgramThatNeverOpensItsSocketTimesOutAndIsStopped(@TempDir Path tmp) throws IOException {
         Path fake = tmp.resolve("silent-passt");
+        openToNobody(tmp);
         Files.writeString(fake, "#!/bin/sh\nexec sleep 60\n");
-        fake.toFile().setExecutable(true);
+        assertThat(fake.toFile().setExecutable(true, false)).isTrue();
         assertThatThrownBy(() -> PasstBackend.start(PasstBackend.Options.of(PLAN, List.of()).withExecutable(fake)
                 .withStartTimeout(Duration.ofMillis(300))))
                 .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.BACKEND_FAILED))
@@ -338,6 +498,11 @@ class PasstBackendTest {
         }
         assertThat(backend.directory().getParent()).isEqualTo(Path.of("/tmp"));
         arpGateway(); // passt could bind its socket and serves us
+    }
+
+    /** As root, passt (here a fake) runs as nobody: the test's directory must let it in. */
+    static void openToNobody(Path dir) {
+        assertThat(dir.toFile().setExecutable(true, false)).isTrue();
     }
 
     static long passtChildren() {

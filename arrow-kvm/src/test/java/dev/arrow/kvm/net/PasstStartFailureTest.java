@@ -18,6 +18,24 @@ class PasstStartFailureTest {
     }
 
     @Test
+    void aTakenPortOnAnAddressNamesTheAddressToo() {
+        NetworkSetupException e = PasstBackend.startFailure(1,
+                "Failed to bind any port for '-u 127.0.0.1/5353:53', exiting", "");
+        assertThat(e.problem()).isEqualTo(Problem.PORT_IN_USE);
+        assertThat(e.getMessage()).isEqualTo("host port 5353 is already in use (udp on 127.0.0.1): stop what listens"
+                + " there or forward another host port");
+    }
+
+    @Test
+    void aProgramThatCouldNotRunAndAJvmGoneBeforePasstStartedAreExplained() {
+        assertThat(PasstBackend.describeExit(126)).isEqualTo("passt exited with code 126 (passt could not be"
+                + " executed: as root, Arrow starts it as nobody, who must be able to reach and execute it)");
+        assertThat(PasstBackend.describeExit(127)).isEqualTo("passt exited with code 127 (no such program)");
+        assertThat(PasstBackend.describeExit(125)).isEqualTo("passt exited with code 125 (the process that started"
+                + " it was gone before passt could start)");
+    }
+
+    @Test
     void aHostWithoutADefaultRouteIsToldToConnectOrToRunWithoutNetwork() {
         String said = "No external routable interface for IPv4\nExternal interface not usable";
         NetworkSetupException e = PasstBackend.startFailure(1, said, "; passt said:\n  " + said.replace("\n", "\n  "));
