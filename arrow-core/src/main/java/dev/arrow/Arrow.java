@@ -249,6 +249,7 @@ public final class Arrow {
      * @throws InvalidSpecException       if the spec is invalid, or a file to copy is missing on the host
      * @throws InvalidBinaryException     if the binary is missing, unreadable or not a static Linux executable
      * @throws KernelNotFoundException    if the kernel asked for (or the default one) cannot be found
+     * @throws InvalidKernelException     if the kernel file is not a Linux kernel Arrow can boot
      * @throws IoRedirectException        if an output or input file cannot be opened
      * @throws KvmUnavailableException    if the host has no {@code /dev/kvm}
      * @throws KvmPermissionException     if this user may not open {@code /dev/kvm}

@@ -4,6 +4,7 @@ import dev.arrow.ArrowException;
 import dev.arrow.BootPhase;
 import dev.arrow.GuestFailureException;
 import dev.arrow.InvalidBinaryException;
+import dev.arrow.InvalidKernelException;
 import dev.arrow.InvalidSpecException;
 import dev.arrow.KernelNotFoundException;
 import dev.arrow.KvmPermissionException;
@@ -18,6 +19,8 @@ import dev.arrow.image.InitramfsMemory;
 import dev.arrow.image.elf.StaticBinaryCheck;
 import dev.arrow.image.init.Stdio;
 import dev.arrow.image.kernel.GuestKernel;
+import dev.arrow.image.kernel.KernelFormat;
+import dev.arrow.image.kernel.KernelFormatException;
 import dev.arrow.image.kernel.KernelLocator;
 import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.KvmException;
@@ -164,12 +167,16 @@ public final class KvmLauncher implements ArrowLauncher {
         }
         try {
             StaticBinaryCheck.check(spec.binary());
-            return spec.kernel().map(KernelLocator::userSupplied)
+            GuestKernel kernel = spec.kernel().map(KernelLocator::userSupplied)
                     .orElseGet(() -> KernelLocator.fromEnvironment().locate());
+            KernelFormat.check(kernel.path());
+            return kernel;
         } catch (dev.arrow.image.elf.InvalidBinaryException e) {
             throw new InvalidBinaryException(e.getMessage(), e);
         } catch (dev.arrow.image.kernel.KernelNotFoundException e) {
             throw new KernelNotFoundException(e.getMessage(), e);
+        } catch (KernelFormatException e) {
+            throw new InvalidKernelException(e.getMessage(), e);
         }
     }
 
@@ -200,7 +207,7 @@ public final class KvmLauncher implements ArrowLauncher {
             return new KvmUnavailableException(e.getMessage(), e);
         }
         if (e instanceof dev.arrow.kvm.loader.KernelLoadException) {
-            return new KernelNotFoundException(e.getMessage(), e);
+            return new InvalidKernelException(e.getMessage(), e);
         }
         return new VmmException(e.getMessage(), e);
     }

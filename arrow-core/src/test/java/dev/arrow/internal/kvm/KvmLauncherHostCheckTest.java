@@ -1,6 +1,7 @@
 package dev.arrow.internal.kvm;
 
 import dev.arrow.InvalidBinaryException;
+import dev.arrow.InvalidKernelException;
 import dev.arrow.KernelNotFoundException;
 import dev.arrow.KvmPermissionException;
 import dev.arrow.KvmUnavailableException;
@@ -79,10 +80,29 @@ class KvmLauncherHostCheckTest {
                 .hasMessageContaining(missing.toString(), "not found");
     }
 
+    /** The first 64 bytes of an x86-64 ELF file: enough for the kernel's format check (nothing boots it). */
+    static Path elfKernelHeader(Path file) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {0x7f, 'E', 'L', 'F', 2, 1, 1}).putShort(16, (short) 2).putShort(18, (short) 62);
+        return Files.write(file, b.array());
+    }
+
     @Test
     void aStaticBinaryAndAnExistingKernelPassTheInputChecks() throws IOException {
         assumeTrue(Files.isRegularFile(BUSYBOX), "/bin/busybox missing: install busybox-static (scripts/setup.sh)");
-        Path kernel = Files.write(tmp.resolve("vmlinux"), new byte[]{1});
+        Path kernel = elfKernelHeader(tmp.resolve("vmlinux"));
         assertThat(KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).kernel(kernel).build()).path()).isEqualTo(kernel);
+    }
+
+    @Test
+    void aKernelFileThatIsNoKernelIsAnInvalidKernelNamingTheFix() throws IOException {
+        assumeTrue(Files.isRegularFile(BUSYBOX), "/bin/busybox missing: install busybox-static (scripts/setup.sh)");
+        Path notes = Files.writeString(tmp.resolve("notes.txt"), "not a kernel\n");
+        assertThatThrownBy(() -> KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).kernel(notes).build()))
+                .isInstanceOf(InvalidKernelException.class)
+                .hasMessageContaining(notes + " is not a Linux kernel image")
+                .hasMessageContaining("give an uncompressed vmlinux or a bzImage");
+        // the busybox binary as a kernel: an ELF, but a program, not a kernel, found when it is loaded
+        assertThat(KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).kernel(BUSYBOX).build()).path()).isEqualTo(BUSYBOX);
     }
 }

@@ -34,7 +34,7 @@ class KvmLauncherMemoryTest {
 
     @BeforeEach
     void fakeKernel() throws IOException {
-        kernel = Files.writeString(tmp.resolve("vmlinux"), "not booted by these tests");
+        kernel = KvmLauncherHostCheckTest.elfKernelHeader(tmp.resolve("vmlinux")); // never booted here
     }
 
     /** A sparse host file of {@code bytes}; its contents are never read by these tests. */
