@@ -116,7 +116,9 @@ for t in 1 2 3 4; do
   if ! wanted $t; then echo "tier $t $name: ${note[tier$t]}"; continue; fi
   summary=$(scripts/junit-summary "$reports/tier$t")
   line=${summary%%$'\n'*}
-  echo "tier $t $name: $line in ${took[$t]}s${note[tier$t]:+ — ${note[tier$t]}}"
+  time_taken="in ${took[$t]}s"
+  [ "$t" = 2 ] && [ -n "${note[tier2-where]:-}" ] && time_taken="(its time is in tier 4's lab session)"
+  echo "tier $t $name: $line $time_taken${note[tier$t]:+ — ${note[tier$t]}}"
   # then why each failed test failed, here at the end where a CI tail shows it
   [ "$summary" = "$line" ] || printf '%s\n' "${summary#*$'\n'}"
   case "$line" in *"failed 0"*) ;; *) failed=1 ;; esac
