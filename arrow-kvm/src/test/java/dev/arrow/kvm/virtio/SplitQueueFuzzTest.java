@@ -3,21 +3,25 @@ package dev.arrow.kvm.virtio;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.kvm.memory.GuestAddress;
+import dev.arrow.kvm.memory.GuestMemory;
 import dev.arrow.kvm.memory.HeapGuestMemory;
 import dev.arrow.kvm.memory.MemoryRegion;
+import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.virtio.testing.QueueDriver;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * A million random descriptor chains, many of them hostile (addresses in holes, past the end of
  * RAM or wrapping 2^64, lengths near 2^32, random flags and next indices, indirect tables of any
  * length, available indices that jump), popped and used. The only exception allowed out of the
- * queue is {@link VirtioGuestException}, and no access may leave guest RAM. Reproduce a failure
- * with {@code -Darrow.fuzz.seed=<seed from the output>}.
+ * queue is {@link VirtioGuestException}, and no access may leave guest RAM. It runs over heap-backed
+ * guest memory and over real mmap'd guest memory ({@link MmapGuestMemory}, as the VMM gives to KVM).
+ * Reproduce a failure with {@code -Darrow.fuzz.seed=<seed from the output>}.
  */
 class SplitQueueFuzzTest {
     static final int CHAINS = Integer.getInteger("arrow.fuzz.chains", 1_000_000);
@@ -29,16 +33,37 @@ class SplitQueueFuzzTest {
     static final long INDIRECT = 0x3000;
     static final long DATA = 0x4000;
 
-    final WatchedMemory memory = new WatchedMemory(new HeapGuestMemory(List.of(
+    static final List<MemoryRegion> REGIONS = List.of(
             new MemoryRegion(GuestAddress.of(0), LOW_END),
-            new MemoryRegion(GuestAddress.of(HIGH_START), HIGH_END - HIGH_START))));
+            new MemoryRegion(GuestAddress.of(HIGH_START), HIGH_END - HIGH_START));
+
+    WatchedMemory memory;
+    MmapGuestMemory mapped;
     final QueueLayout layout = new QueueLayout(SIZE, GuestAddress.of(RINGS), GuestAddress.of(RINGS + 0x100),
             GuestAddress.of(RINGS + 0x200));
     final byte[] scratch = new byte[64];
     SplittableRandom random;
 
+    @AfterEach
+    void unmap() {
+        if (mapped != null) {
+            mapped.close();
+        }
+    }
+
     @Test
     void aMillionRandomChainsOnlyEverRaiseGuestErrorsAndStayInsideGuestMemory() {
+        run(new HeapGuestMemory(REGIONS), "heap");
+    }
+
+    @Test
+    void aMillionRandomChainsOverMmapdGuestMemoryOnlyEverRaiseGuestErrorsAndStayInsideIt() {
+        mapped = MmapGuestMemory.create(REGIONS);
+        run(mapped, "mmap");
+    }
+
+    private void run(GuestMemory guestMemory, String backing) {
+        memory = new WatchedMemory(guestMemory);
         long seed = Long.getLong("arrow.fuzz.seed", System.nanoTime());
         random = new SplittableRandom(seed);
         long guestErrors = 0;
@@ -79,7 +104,7 @@ class SplitQueueFuzzTest {
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("virtio queue fuzz: %d chains in %.2f s (%.0f chains/s), %d used, %d guest errors %s, "
+        System.out.printf("virtio queue fuzz (" + backing + "): %d chains in %.2f s (%.0f chains/s), %d used, %d guest errors %s, "
                         + "%d memory accesses, seed %d%n",
                 CHAINS, seconds, CHAINS / seconds, chainsUsed, guestErrors, caught, memory.accesses(), seed);
         assertThat(memory.violations()).as("accesses outside guest RAM (seed %d)", seed).isEmpty();

@@ -3,7 +3,10 @@ package dev.arrow.kvm.virtio;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.kvm.memory.GuestAddress;
+import dev.arrow.kvm.memory.GuestMemory;
 import dev.arrow.kvm.memory.HeapGuestMemory;
+import dev.arrow.kvm.memory.MemoryRegion;
+import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.net.MacAddress;
 import dev.arrow.kvm.net.testing.FakeBackend;
 import dev.arrow.kvm.net.NetworkBackend;
@@ -22,51 +25,70 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Random chains, some well-formed and some hostile, thrown at whole devices through their
  * transport, mixed with random register writes and host stream activity: nothing may escape the
  * transport but the device's own guest errors, nothing may touch memory outside guest RAM, and a
- * failed device must come back after a driver reset. Reproduce a failure with
- * {@code -Darrow.fuzz.seed=<seed>} (the seed is in the message).
+ * failed device must come back after a driver reset. Each device runs over heap-backed guest memory
+ * and over real mmap'd guest memory ({@link MmapGuestMemory}, as the VMM gives to KVM). Reproduce a
+ * failure with {@code -Darrow.fuzz.seed=<seed>} (the seed is in the message).
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class VirtioDeviceFuzzTest {
     static final int ROUNDS = Integer.getInteger("arrow.fuzz.deviceRounds", 200_000);
     static final long RAM = 1 << 20;
 
-    final WatchedMemory memory = new WatchedMemory(HeapGuestMemory.ofSize(RAM));
+    /** Where guest RAM lives: a Java array, or an anonymous mapping as for a real VM. */
+    enum Backing {
+        HEAP, MMAP;
+
+        GuestMemory create() {
+            return this == HEAP ? HeapGuestMemory.ofSize(RAM) : MmapGuestMemory.create(List.of(MemoryRegion.of(0, RAM)));
+        }
+    }
+
+    WatchedMemory memory;
+    GuestMemory backing;
     static final int STDIN_LIMIT = 1000;
     final byte[] sink = new byte[4096];
     SplittableRandom random;
     int stdinWritten;
 
-    @Test
-    void theConsoleSurvivesRandomChainsAndRegisterWrites() throws IOException {
+    @ParameterizedTest
+    @EnumSource(Backing.class)
+    void theConsoleSurvivesRandomChainsAndRegisterWrites(Backing kind) throws IOException {
+        use(kind);
         VirtioConsole console = VirtioConsole.builder().stdio().bufferBytes(STDIN_LIMIT + 24).queueSize(16).build();
         Stats stats = run(console, 8, this::addWellFormed, () -> hostActivity(console));
-        System.out.println("virtio console fuzz: " + stats);
+        System.out.println("virtio console fuzz (" + kind + "): " + stats);
         assertThat(stats.failures).isPositive();
         assertThat(stats.reinitialized).isPositive();
     }
 
-    @Test
-    void theEntropyDeviceSurvivesRandomChainsAndRegisterWrites() {
+    @ParameterizedTest
+    @EnumSource(Backing.class)
+    void theEntropyDeviceSurvivesRandomChainsAndRegisterWrites(Backing kind) {
+        use(kind);
         Stats stats = run(new VirtioRng(), 1, this::addWellFormed, () -> { });
-        System.out.println("virtio rng fuzz: " + stats);
+        System.out.println("virtio rng fuzz (" + kind + "): " + stats);
         assertThat(stats.failures).isPositive();
         assertThat(stats.usedBuffers).isPositive();
     }
 
-    @Test
-    void theNetworkCardSurvivesRandomChainsOnBothQueuesAndABusyNetwork() {
+    @ParameterizedTest
+    @EnumSource(Backing.class)
+    void theNetworkCardSurvivesRandomChainsOnBothQueuesAndABusyNetwork(Backing kind) {
+        use(kind);
         FakeBackend backend = new FakeBackend(8);
         backend.keepSent = false;
         VirtioNet net = new VirtioNet(MacAddress.parse("02:41:52:52:4f:57"), 1500, backend);
         Stats stats = run(net, 2, this::addWellFormedNet, () -> networkActivity(backend));
-        System.out.printf("virtio net fuzz: %s; rx %d frames (%d dropped), tx %d frames (%d dropped, %d pauses)%n",
+        System.out.printf("virtio net fuzz (" + kind + "): %s; rx %d frames (%d dropped), tx %d frames (%d dropped, %d pauses)%n",
                 stats, net.rxFrames(), net.rxDropped(), net.txFrames(), net.txDropped(), net.txPauses());
         assertThat(stats.failures).isPositive();
         assertThat(stats.reinitialized).isPositive();
@@ -77,6 +99,18 @@ class VirtioDeviceFuzzTest {
         assertThat(net.txDropped()).as("runt or refused frames").isPositive();
         assertThat(net.txPauses()).as("transmit paused while the backend had no room").isPositive();
         assertThat(backend.closed).as("the device closes its backend").isTrue();
+    }
+
+    private void use(Backing kind) {
+        backing = kind.create();
+        memory = new WatchedMemory(backing);
+    }
+
+    @AfterEach
+    void unmap() {
+        if (backing instanceof MmapGuestMemory mapped) {
+            mapped.close();
+        }
     }
 
     /** What the fuzzer's driver posts as a plausible chain on queue {@code queueIndex}. */

@@ -12,20 +12,20 @@ import java.util.List;
  * records any attempt outside guest RAM (then fails it the way real memory would). A device that
  * validates guest input completely never produces a record.
  */
-final class WatchedMemory implements GuestMemory {
+public final class WatchedMemory implements GuestMemory {
     private final GuestMemory delegate;
     private final List<String> violations = new ArrayList<>();
     private long accesses;
 
-    WatchedMemory(GuestMemory delegate) {
+    public WatchedMemory(GuestMemory delegate) {
         this.delegate = delegate;
     }
 
-    List<String> violations() {
+    public List<String> violations() {
         return violations;
     }
 
-    long accesses() {
+    public long accesses() {
         return accesses;
     }
 
