@@ -25,13 +25,11 @@ import java.util.Optional;
  * stops them (the VMM closes them through the device afterwards).
  */
 final class GuestNetworking implements AutoCloseable {
-    private final GuestNetwork plan;
     private final NetworkBackend backend;
     private final Optional<FrameCapture> capture;
     private final VirtioNet device;
 
     private GuestNetworking(GuestNetwork plan, NetworkBackend backend, Optional<FrameCapture> capture) {
-        this.plan = plan;
         this.backend = backend;
         this.capture = capture;
         this.device = new VirtioNet(plan.mac(), plan.mtu(), backend, capture);
