@@ -68,7 +68,8 @@ public final class KvmLauncher implements ArrowLauncher {
         // The user's own inputs first: a dynamic binary or too little memory is worth fixing on any host.
         GuestKernel kernel = checkInputs(spec);
         GuestImage image = assemble(spec, kernel);
-        long memoryBytes = guestMemory(spec, image);
+        InitramfsMemory needs = image.memoryNeeds();
+        long memoryBytes = guestMemory(spec, needs);
         events.host(BootPhase.IMAGE_ASSEMBLED, System.nanoTime());
         checkHost(HostKvm.detect());
         GuestRamAdmission.Reservation ram = GuestRamAdmission.JVM.admit(memoryBytes, HostMemory.read(),
@@ -76,7 +77,7 @@ public final class KvmLauncher implements ArrowLauncher {
         Optional<GuestNetworking> network = Optional.empty();
         try {
             network = GuestNetworking.open(spec.net());
-            return boot(spec, image, memoryBytes, ram, network, stdout, stderr, events);
+            return boot(spec, image, needs, memoryBytes, ram, network, stdout, stderr, events);
         } catch (RuntimeException | Error e) {
             // Until the VMM owns the network device, the backend (a passt process, a tap fd) is ours to stop.
             network.ifPresent(GuestNetworking::close);
@@ -100,13 +101,12 @@ public final class KvmLauncher implements ArrowLauncher {
      *
      * @throws InvalidSpecException naming the size to ask for, when an explicit size is too small
      */
-    static long guestMemory(ArrowSpec spec, GuestImage image) {
-        InitramfsMemory needs = image.memoryNeeds();
+    static long guestMemory(ArrowSpec spec, InitramfsMemory needs) {
         if (needs.fits(spec.memoryBytes())) {
             return spec.memoryBytes();
         }
-        if (!spec.memoryGiven() && needs.suggestedRamBytes(spec.memoryBytes()) <= ArrowSpec.MAX_MEMORY_BYTES) {
-            long raised = needs.suggestedRamBytes(spec.memoryBytes());
+        long raised = needs.suggestedRamBytes(spec.memoryBytes());
+        if (!spec.memoryGiven() && raised <= ArrowSpec.MAX_MEMORY_BYTES) {
             LOG.info("{}: guest RAM raised from the default {} MiB to {} MiB for the binary and files given ({} MiB "
                     + "unpacked); ask for memory(...) to choose", spec.binary().getFileName(), spec.memoryBytes() >> 20,
                     raised >> 20, needs.unpackedBytes() >> 20);
@@ -120,14 +120,15 @@ public final class KvmLauncher implements ArrowLauncher {
         throw new InvalidSpecException(List.of(new SpecProblem("$.memory", problem)));
     }
 
-    private MicroVmSession boot(ArrowSpec spec, GuestImage image, long memoryBytes, GuestRamAdmission.Reservation ram,
-            Optional<GuestNetworking> network, OutputSink stdout, OutputSink stderr, BootEvents events) {
+    private MicroVmSession boot(ArrowSpec spec, GuestImage image, InitramfsMemory needs, long memoryBytes,
+            GuestRamAdmission.Reservation ram, Optional<GuestNetworking> network, OutputSink stdout, OutputSink stderr,
+            BootEvents events) {
         LOG.debug("booting {} with {} MiB, {} vCPU(s), initramfs {} bytes, kernel {}, network {}", spec.binary(),
                 memoryBytes >> 20, spec.cpus(), image.initramfsSize(), image.kernel(), spec.net().mode());
         VirtioConsole console = VirtioConsole.builder().stdio().control().build();
         String name = "arrow-kvm" + SESSIONS.incrementAndGet();
         KvmSession session = new KvmSession(VirtioStdio.of(console, stdout, stderr, spec.debugConsole(), name), events,
-                memoryBytes, image.memoryNeeds());
+                memoryBytes, needs);
         VmConfig.Builder config = VmConfig.builder()
                 .kernel(image.kernel())
                 .initrd(image.initramfsSize(), image.initramfs()::writeTo) // streamed into guest memory

@@ -104,9 +104,9 @@ class KvmLauncherMemoryTest {
         long suggested = needs(arrow).suggestedRamBytes(0);
         ArrowSpec spec = arrow.memory(suggested >> 20, MiB).spec();
         GuestImage image = KvmLauncher.assemble(spec, new GuestKernel(kernel, GuestKernel.Source.USER));
-        assertThat(KvmLauncher.guestMemory(spec, image)).isEqualTo(suggested);
+        assertThat(KvmLauncher.guestMemory(spec, image.memoryNeeds())).isEqualTo(suggested);
         ArrowSpec oneLess = arrow.memory((suggested >> 20) - 16, MiB).spec();
-        assertThatThrownBy(() -> KvmLauncher.guestMemory(oneLess, image)).isInstanceOf(InvalidSpecException.class);
+        assertThatThrownBy(() -> KvmLauncher.guestMemory(oneLess, image.memoryNeeds())).isInstanceOf(InvalidSpecException.class);
     }
 
     @Test
@@ -115,12 +115,12 @@ class KvmLauncherMemoryTest {
         ArrowSpec spec = big.spec();
         assertThat(spec.memoryGiven()).isFalse();
         GuestImage image = KvmLauncher.assemble(spec, new GuestKernel(kernel, GuestKernel.Source.USER));
-        assertThat(KvmLauncher.guestMemory(spec, image)).isEqualTo(image.memoryNeeds().suggestedRamBytes(0))
+        assertThat(KvmLauncher.guestMemory(spec, image.memoryNeeds())).isEqualTo(image.memoryNeeds().suggestedRamBytes(0))
                 .isGreaterThan(ArrowSpec.DEFAULT_MEMORY_BYTES);
 
         ArrowSpec small = arrow(BUSYBOX).spec();
         GuestImage smallImage = KvmLauncher.assemble(small, new GuestKernel(kernel, GuestKernel.Source.USER));
-        assertThat(KvmLauncher.guestMemory(small, smallImage)).isEqualTo(ArrowSpec.DEFAULT_MEMORY_BYTES);
+        assertThat(KvmLauncher.guestMemory(small, smallImage.memoryNeeds())).isEqualTo(ArrowSpec.DEFAULT_MEMORY_BYTES);
     }
 
     @Test
