@@ -37,18 +37,17 @@ public final class ArrowInitramfs {
      * empty if it can: Arrow's own paths are taken, and init's mounts would hide a file under them.
      */
     public static Optional<String> userFileProblem(String guestPath) {
+        String elsewhere = "put the file elsewhere, e.g. \"/data" + guestPath.substring(guestPath.lastIndexOf('/')) + "\"";
         for (String reserved : RESERVED_PATHS) {
             if (isAtOrUnder(guestPath, reserved)) {
                 return Optional.of("guest path \"" + guestPath + "\" is Arrow's own (" + String.join(", ", RESERVED_PATHS)
-                        + " hold init, the program, its spec and the image's manifest): put the file elsewhere, e.g. \"/data"
-                        + guestPath.substring(guestPath.lastIndexOf('/')) + "\"");
+                        + " hold init, the program, its spec and the image's manifest): " + elsewhere);
             }
         }
         for (String mount : INIT_MOUNT_POINTS) {
             if (isAtOrUnder(guestPath, mount)) {
                 return Optional.of("guest path \"" + guestPath + "\" would be hidden: init mounts a file system on " + mount
-                        + " at boot (" + String.join(", ", INIT_MOUNT_POINTS) + "); put the file elsewhere, e.g. \"/data"
-                        + guestPath.substring(guestPath.lastIndexOf('/')) + "\"");
+                        + " at boot (" + String.join(", ", INIT_MOUNT_POINTS) + "); " + elsewhere);
             }
         }
         return Optional.empty();

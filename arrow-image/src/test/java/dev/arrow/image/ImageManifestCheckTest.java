@@ -84,9 +84,14 @@ class ImageManifestCheckTest {
         return out.toByteArray();
     }
 
+    /** Unpacks {@code archive} into {@code dir} with cpio, as root (modes, owners, device nodes). */
+    private static HostCommand.Result cpio(byte[] archive, Path dir) {
+        return HostCommand.run(List.of("cpio", "-i", "-d", "-m", "--no-absolute-filenames", "--quiet"), dir, archive,
+                Duration.ofSeconds(60));
+    }
+
     private static void unpack(byte[] archive, Path dir) {
-        HostCommand.Result r = HostCommand.run(List.of("cpio", "-i", "-d", "-m", "--no-absolute-filenames", "--quiet"),
-                dir, archive, Duration.ofSeconds(60));
+        HostCommand.Result r = cpio(archive, dir);
         assertThat(r.exitCode()).as("cpio: %s", r.stderr()).isZero();
     }
 
@@ -217,8 +222,7 @@ class ImageManifestCheckTest {
         Path partial = work.resolve("partial");
         Files.createDirectories(partial);
         // cpio complains about the cut archive but leaves what it unpacked
-        HostCommand.run(List.of("cpio", "-i", "-d", "-m", "--no-absolute-filenames", "--quiet"), partial,
-                Arrays.copyOf(whole, whole.length * 3 / 4), Duration.ofSeconds(60));
+        cpio(Arrays.copyOf(whole, whole.length * 3 / 4), partial);
         root = partial;
         assertDamage("/arrow/manifest: missing");
     }

@@ -2,8 +2,9 @@ package dev.arrow.internal.kvm;
 
 import dev.arrow.HostMemoryException;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.HashSet;
+import java.util.Optional;
+import java.util.Set;
 import java.util.function.LongSupplier;
 
 /**
@@ -20,7 +21,7 @@ final class GuestRamAdmission {
     static final GuestRamAdmission JVM = new GuestRamAdmission();
     private static final long MiB = 1 << 20;
 
-    private final Map<Reservation, Boolean> live = new LinkedHashMap<>();
+    private final Set<Reservation> live = new HashSet<>();
 
     /** A ledger of its own (tests); arrows use {@link #JVM}. */
     GuestRamAdmission() {
@@ -65,10 +66,10 @@ final class GuestRamAdmission {
      * @param overcommit how many times the room may be promised (at least 1)
      * @throws HostMemoryException naming the figures and the ways out
      */
-    synchronized Reservation admit(long bytes, java.util.Optional<HostMemory> host, double overcommit) {
+    synchronized Reservation admit(long bytes, Optional<HostMemory> host, double overcommit) {
         if (host.isPresent()) {
             long promised = 0;
-            for (Reservation r : live.keySet()) {
+            for (Reservation r : live) {
                 promised += r.untouched();
             }
             HostMemory h = host.get();
@@ -86,7 +87,7 @@ final class GuestRamAdmission {
             }
         }
         Reservation r = new Reservation(bytes);
-        live.put(r, Boolean.TRUE);
+        live.add(r);
         return r;
     }
 

@@ -3,6 +3,8 @@ package dev.arrow.internal.kvm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.function.Function;
 
@@ -24,7 +26,7 @@ record HostMemory(long availableBytes, OptionalLong cgroupRoomBytes, String cgro
     }
 
     /** This host, now; empty if /proc/meminfo cannot be read (then no admission check is possible). */
-    static java.util.Optional<HostMemory> read() {
+    static Optional<HostMemory> read() {
         return read(p -> {
             try {
                 return Files.readString(p);
@@ -35,11 +37,11 @@ record HostMemory(long availableBytes, OptionalLong cgroupRoomBytes, String cgro
     }
 
     /** Like {@link #read()}, with {@code files} returning a file's text or null when it cannot be read. */
-    static java.util.Optional<HostMemory> read(Function<Path, String> files) {
+    static Optional<HostMemory> read(Function<Path, String> files) {
         String meminfo = files.apply(PROC.resolve("meminfo"));
         OptionalLong available = meminfo == null ? OptionalLong.empty() : meminfoBytes(meminfo, "MemAvailable");
         if (available.isEmpty()) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
         String cgroups = files.apply(PROC.resolve("self/cgroup"));
         if (cgroups != null) {
@@ -51,19 +53,19 @@ record HostMemory(long availableBytes, OptionalLong cgroupRoomBytes, String cgro
                 if (f[0].equals("0") && f[1].isEmpty()) {
                     OptionalLong room = room(files, CGROUP_ROOT, f[2], "memory.max", "memory.current");
                     if (room.isPresent()) {
-                        return java.util.Optional.of(new HostMemory(available.getAsLong(), room, "cgroup " + f[2]));
+                        return Optional.of(new HostMemory(available.getAsLong(), room, "cgroup " + f[2]));
                     }
                 }
-                if (java.util.Arrays.asList(f[1].split(",")).contains("memory")) {
+                if (Arrays.asList(f[1].split(",")).contains("memory")) {
                     OptionalLong room = room(files, CGROUP_ROOT.resolve("memory"), f[2], "memory.limit_in_bytes",
                             "memory.usage_in_bytes");
                     if (room.isPresent()) {
-                        return java.util.Optional.of(new HostMemory(available.getAsLong(), room, "memory cgroup " + f[2]));
+                        return Optional.of(new HostMemory(available.getAsLong(), room, "memory cgroup " + f[2]));
                     }
                 }
             }
         }
-        return java.util.Optional.of(new HostMemory(available.getAsLong(), OptionalLong.empty(), "no memory cgroup limit"));
+        return Optional.of(new HostMemory(available.getAsLong(), OptionalLong.empty(), "no memory cgroup limit"));
     }
 
     /**
