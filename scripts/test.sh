@@ -52,7 +52,7 @@ else
   mvn -q -B install -DskipTests || die "the build failed"
   note[tier1]="not run (--tiers $tiers)"
 fi
-if [ "$rc1" != 0 ] && ! ls arrow-core/target/classes >/dev/null 2>&1; then
+if [ "$rc1" != 0 ] && ! ls arrow-backend-kvm/target/classes >/dev/null 2>&1; then
   note[tier1]="build failed (see $reports/tier1.log)"
 fi
 took[1]=$(( SECONDS - t0 )); t0=$SECONDS

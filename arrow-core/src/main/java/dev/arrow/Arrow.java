@@ -251,9 +251,10 @@ public final class Arrow {
      * @throws KernelNotFoundException    if the kernel asked for (or the default one) cannot be found
      * @throws InvalidKernelException     if the kernel file is not a Linux kernel Arrow can boot
      * @throws IoRedirectException        if an output or input file cannot be opened
-     * @throws KvmUnavailableException    if the host has no {@code /dev/kvm}
-     * @throws KvmPermissionException     if this user may not open {@code /dev/kvm}
-     * @throws NoHardwareVirtualizationException if the host's KVM cannot boot Linux
+     * @throws UnsupportedHostException  if this host cannot run arrows: {@link KvmUnavailableException} if it
+     *                                    has no {@code /dev/kvm}, {@link KvmPermissionException} if this user
+     *                                    may not open it, {@link NoHardwareVirtualizationException} if the
+     *                                    host's KVM cannot boot Linux
      * @throws HostMemoryException        if the host (or the JVM's memory cgroup) cannot give the guest its RAM
      *                                    beside what this JVM's running arrows may still take
      * @throws GuestFailureException      if the guest fails before the program could start

@@ -3,7 +3,7 @@ package dev.arrow;
 import java.nio.file.Path;
 
 /** {@code /dev/kvm} exists but this JVM's user may not open it. */
-public class KvmPermissionException extends ArrowException {
+public class KvmPermissionException extends UnsupportedHostException {
 
     private static final long serialVersionUID = 1L;
 

@@ -3,7 +3,7 @@ package dev.arrow;
 import java.nio.file.Path;
 
 /** This host offers no KVM device: {@code /dev/kvm} is missing or is not a KVM device. */
-public class KvmUnavailableException extends ArrowException {
+public class KvmUnavailableException extends UnsupportedHostException {
 
     private static final long serialVersionUID = 1L;
 

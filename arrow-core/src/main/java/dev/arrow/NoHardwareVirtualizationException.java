@@ -4,7 +4,7 @@ package dev.arrow;
  * The host has a {@code /dev/kvm}, but its KVM cannot boot a Linux guest (no hardware virtualization,
  * e.g. a PVM host whose guest kernel code runs through an instruction interpreter).
  */
-public class NoHardwareVirtualizationException extends ArrowException {
+public class NoHardwareVirtualizationException extends UnsupportedHostException {
 
     private static final long serialVersionUID = 1L;
 

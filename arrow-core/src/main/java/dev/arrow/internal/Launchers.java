@@ -35,6 +35,6 @@ public final class Launchers {
     private static ArrowLauncher orNone(Optional<ArrowLauncher> found) {
         return found.orElseThrow(() -> new BackendUnavailableException(
                 "no Arrow backend is available: no dev.arrow.spi.ArrowLauncher is registered on the class path;"
-                        + " add the KVM backend to the class path, or pass one with Arrow.launcher(...)"));
+                        + " add the KVM backend (dev.arrow:arrow-backend-kvm) to the class path, or pass one with Arrow.launcher(...)"));
     }
 }

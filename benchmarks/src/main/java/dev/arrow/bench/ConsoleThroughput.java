@@ -10,7 +10,7 @@ import dev.arrow.config.SizeUnit;
 import dev.arrow.image.init.InitStatus;
 import dev.arrow.image.init.Stdio;
 import dev.arrow.image.kernel.KernelLocator;
-import dev.arrow.internal.kvm.GuestImage;
+import dev.arrow.image.GuestImage;
 import dev.arrow.kvm.vmm.ExitKind;
 import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.vmm.VmBuilder;

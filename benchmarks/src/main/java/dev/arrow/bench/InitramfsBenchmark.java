@@ -1,7 +1,7 @@
 package dev.arrow.bench;
 
 import dev.arrow.config.ArrowSpec;
-import dev.arrow.internal.kvm.GuestImage;
+import dev.arrow.image.GuestImage;
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.GuestMemoryOutputStream;
 import dev.arrow.kvm.memory.MmapGuestMemory;

@@ -1,0 +1,105 @@
+package dev.arrow.backend.kvm;
+
+import dev.arrow.NetworkSetupException;
+import dev.arrow.config.Net;
+import dev.arrow.config.PortForward;
+import dev.arrow.image.init.NetworkSettings;
+import dev.arrow.kvm.net.FrameCapture;
+import dev.arrow.kvm.net.GuestNetwork;
+import dev.arrow.kvm.net.MacAddress;
+import dev.arrow.kvm.net.NetworkBackend;
+import dev.arrow.kvm.net.PasstBackend;
+import dev.arrow.kvm.net.PortMapping;
+import dev.arrow.kvm.net.TapBackend;
+import dev.arrow.kvm.virtio.net.VirtioNet;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The guest's network for one arrow: the host backend chosen by the spec's {@link Net} (passt for
+ * user mode, with the spec's forwards on their host addresses and the host's loopback in the guest's
+ * reach only when the spec allows it; an existing tap device), the virtio-net device on top of it,
+ * the capture of its traffic when the spec asks for one, and the addresses init gives eth0. {@link Net.None} has none of these.
+ * Until the device is handed to the VMM, this object owns the backend and the capture: {@link #close()}
+ * stops them (the VMM closes them through the device afterwards).
+ */
+final class GuestNetworking implements AutoCloseable {
+    private final NetworkBackend backend;
+    private final Optional<FrameCapture> capture;
+    private final VirtioNet device;
+
+    private GuestNetworking(GuestNetwork plan, NetworkBackend backend, Optional<FrameCapture> capture) {
+        this.backend = backend;
+        this.capture = capture;
+        this.device = new VirtioNet(plan.mac(), plan.mtu(), backend, capture);
+    }
+
+    /** Starts the host side of {@code net}; empty for {@link Net.None}. */
+    static Optional<GuestNetworking> open(Net net) {
+        try {
+            if (net instanceof Net.User user) {
+                GuestNetwork plan = GuestNetwork.userMode().withMtu(PasstBackend.GUEST_MTU);
+                List<PortMapping> forwards = user.forwards().stream().map(GuestNetworking::mapping).toList();
+                // the capture file is checked and created before passt starts, and removed if it does not
+                Optional<FrameCapture> capture = user.capture().map(FrameCapture::open);
+                NetworkBackend passt = null;
+                try {
+                    passt = PasstBackend.start(PasstBackend.Options.of(plan, forwards).withHostLoopback(user.hostLoopback()));
+                    return Optional.of(new GuestNetworking(plan, passt, capture));
+                } catch (RuntimeException | Error e) {
+                    if (passt != null) {
+                        passt.close();
+                    }
+                    capture.ifPresent(FrameCapture::discard);
+                    throw e;
+                }
+            }
+            if (net instanceof Net.Tap tap) {
+                GuestNetwork plan = GuestNetwork.userMode().withMac(MacAddress.randomLocal())
+                        .withMtu(TapBackend.hostMtu(tap.name()));
+                return Optional.of(new GuestNetworking(plan, TapBackend.open(tap.name()), Optional.empty()));
+            }
+            return Optional.empty();
+        } catch (dev.arrow.kvm.net.NetworkSetupException e) {
+            throw new NetworkSetupException(e.getMessage(), e);
+        }
+    }
+
+    /** The spec's forward for the backend; the spec was validated, so its host address is a dotted IPv4 literal. */
+    private static PortMapping mapping(PortForward f) {
+        PortMapping.Transport transport = f.protocol() == PortForward.Protocol.UDP
+                ? PortMapping.Transport.UDP : PortMapping.Transport.TCP;
+        return new PortMapping(transport, GuestNetwork.ipv4(f.hostAddress()), f.hostPort(), f.guestPort());
+    }
+
+    /** The virtio-net device to register with the VMM (it closes the backend when it is closed). */
+    VirtioNet device() {
+        return device;
+    }
+
+    /**
+     * What init configures on eth0 for {@code net} (address, prefix, gateway, DNS), known before any backend
+     * starts; empty for {@link Net.None}.
+     */
+    static Optional<NetworkSettings> settingsFor(Net net) {
+        if (net instanceof Net.None) {
+            return Optional.empty();
+        }
+        GuestNetwork plan = GuestNetwork.userMode(); // tap differs in MAC and MTU only, which init does not set
+        return Optional.of(new NetworkSettings(plan.address(), plan.prefixLength(), Optional.of(plan.gateway()), plan.dns()));
+    }
+
+    /**
+     * Stops the backend and removes the capture file (the arrow never ran); for failure paths before
+     * the VMM owns the device. Idempotent.
+     */
+    @Override
+    public void close() {
+        try {
+            backend.close();
+        } finally {
+            capture.ifPresent(FrameCapture::discard);
+        }
+    }
+}

@@ -1,0 +1,216 @@
+package dev.arrow.backend.kvm;
+
+import dev.arrow.image.GuestImage;
+import dev.arrow.ArrowException;
+import dev.arrow.BootPhase;
+import dev.arrow.GuestFailureException;
+import dev.arrow.InvalidBinaryException;
+import dev.arrow.InvalidKernelException;
+import dev.arrow.InvalidSpecException;
+import dev.arrow.KernelNotFoundException;
+import dev.arrow.KvmPermissionException;
+import dev.arrow.KvmUnavailableException;
+import dev.arrow.NoHardwareVirtualizationException;
+import dev.arrow.VmmException;
+import dev.arrow.config.ArrowSpec;
+import dev.arrow.config.SpecProblem;
+import dev.arrow.image.ArrowInitramfs;
+import dev.arrow.image.ImageException;
+import dev.arrow.image.InitramfsMemory;
+import dev.arrow.image.elf.StaticBinaryCheck;
+import dev.arrow.image.init.Stdio;
+import dev.arrow.image.kernel.GuestKernel;
+import dev.arrow.image.kernel.KernelFormat;
+import dev.arrow.image.kernel.KernelFormatException;
+import dev.arrow.image.kernel.KernelLocator;
+import dev.arrow.kvm.HostKvm;
+import dev.arrow.kvm.KvmException;
+import dev.arrow.kvm.virtio.console.VirtioConsole;
+import dev.arrow.kvm.virtio.rng.VirtioRng;
+import dev.arrow.kvm.vmm.BootEvent;
+import dev.arrow.kvm.vmm.RunningVm;
+import dev.arrow.kvm.vmm.VmBuilder;
+import dev.arrow.kvm.vmm.VmConfig;
+import dev.arrow.spi.ArrowLauncher;
+import dev.arrow.spi.BootEvents;
+import dev.arrow.spi.MicroVmSession;
+import dev.arrow.spi.OutputSink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The KVM backend: checks the host and the binary, assembles the guest image and boots it
+ * through Arrow's own VMM (arrow-kvm). Registered through {@link java.util.ServiceLoader}.
+ *
+ * <p>Devices, in slot order: the virtio console (ports {@code arrow.stdin}, {@code arrow.stdout},
+ * {@code arrow.stderr}, {@code arrow.control}: the app's stdio and init's control line, see
+ * {@link VirtioStdio}), the virtio entropy source and, unless the spec's network is {@code none}, the
+ * virtio network card on the host backend {@link GuestNetworking} started (passt, or a tap device).
+ * The serial console carries the kernel's log.
+ */
+public final class KvmLauncher implements ArrowLauncher {
+    private static final Logger LOG = LoggerFactory.getLogger(KvmLauncher.class);
+    private static final Path DEV_KVM = Path.of("/dev/kvm");
+    private static final AtomicLong SESSIONS = new AtomicLong();
+
+    @Override
+    public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr) {
+        return launch(spec, stdout, stderr, BootEvents.NONE);
+    }
+
+    @Override
+    public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events) {
+        // The user's own inputs first: a dynamic binary or too little memory is worth fixing on any host.
+        GuestKernel kernel = checkInputs(spec);
+        GuestImage image = assemble(spec, kernel);
+        InitramfsMemory needs = image.memoryNeeds();
+        long memoryBytes = guestMemory(spec, needs);
+        events.host(BootPhase.IMAGE_ASSEMBLED, System.nanoTime());
+        checkHost(HostKvm.detect());
+        GuestRamAdmission.Reservation ram = GuestRamAdmission.JVM.admit(memoryBytes, HostMemory.read(),
+                GuestRamAdmission.overcommitFromSystemProperty());
+        Optional<GuestNetworking> network = Optional.empty();
+        try {
+            network = GuestNetworking.open(spec.net());
+            return boot(spec, image, needs, memoryBytes, ram, network, stdout, stderr, events);
+        } catch (RuntimeException | Error e) {
+            // Until the VMM owns the network device, the backend (a passt process, a tap fd) is ours to stop.
+            network.ifPresent(GuestNetworking::close);
+            ram.close();
+            throw e;
+        }
+    }
+
+    /** The image {@code spec} boots: a layout only, the host files are read while it is written into the guest. */
+    static GuestImage assemble(ArrowSpec spec, GuestKernel kernel) {
+        try {
+            return GuestImage.assemble(spec, kernel.path(), Stdio.VIRTIO, GuestNetworking.settingsFor(spec.net()));
+        } catch (ImageException e) {
+            throw new GuestFailureException("assembling the guest image failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The guest's RAM: the spec's size when the image fits in it (see {@link InitramfsMemory}); without an
+     * explicit size, as much more than the default as the image needs.
+     *
+     * @throws InvalidSpecException naming the size to ask for, when an explicit size is too small
+     */
+    static long guestMemory(ArrowSpec spec, InitramfsMemory needs) {
+        if (needs.fits(spec.memoryBytes())) {
+            return spec.memoryBytes();
+        }
+        long raised = needs.suggestedRamBytes(spec.memoryBytes());
+        if (!spec.memoryGiven() && raised <= ArrowSpec.MAX_MEMORY_BYTES) {
+            LOG.info("{}: guest RAM raised from the default {} MiB to {} MiB for the binary and files given ({} MiB "
+                    + "unpacked); ask for memory(...) to choose", spec.binary().getFileName(), spec.memoryBytes() >> 20,
+                    raised >> 20, needs.unpackedBytes() >> 20);
+            return raised;
+        }
+        String problem = needs.shortfall(spec.memoryBytes());
+        if (needs.suggestedRamBytes(0) > ArrowSpec.MAX_MEMORY_BYTES) {
+            problem += "; that is more than the largest guest (" + (ArrowSpec.MAX_MEMORY_BYTES >> 30)
+                    + " GiB): give fewer or smaller files";
+        }
+        throw new InvalidSpecException(List.of(new SpecProblem("$.memory", problem)));
+    }
+
+    private MicroVmSession boot(ArrowSpec spec, GuestImage image, InitramfsMemory needs, long memoryBytes,
+            GuestRamAdmission.Reservation ram, Optional<GuestNetworking> network, OutputSink stdout, OutputSink stderr,
+            BootEvents events) {
+        LOG.debug("booting {} with {} MiB, {} vCPU(s), initramfs {} bytes, kernel {}, network {}", spec.binary(),
+                memoryBytes >> 20, spec.cpus(), image.initramfsSize(), image.kernel(), spec.net().mode());
+        VirtioConsole console = VirtioConsole.builder().stdio().control().build();
+        String name = "arrow-kvm" + SESSIONS.incrementAndGet();
+        KvmSession session = new KvmSession(VirtioStdio.of(console, stdout, stderr, spec.debugConsole(), name), events,
+                memoryBytes, needs);
+        VmConfig.Builder config = VmConfig.builder()
+                .kernel(image.kernel())
+                .initrd(image.initramfsSize(), image.initramfs()::writeTo) // streamed into guest memory
+                .commandLine(image.commandLine())
+                .memoryBytes(memoryBytes)
+                .vcpuCount(spec.cpus())
+                .serialOutput(session.serialOutput())
+                .statusListener(session::onStatusLine)
+                .debug(spec.debugConsole())
+                .bootListener((event, nanoTime) -> events.host(phaseOf(event), nanoTime))
+                .virtioDevice(console)
+                .virtioDevice(new VirtioRng());
+        network.ifPresent(n -> config.virtioDevice(n.device()));
+        RunningVm vm;
+        try {
+            vm = VmBuilder.start(config.build());
+        } catch (KvmException e) {
+            throw translate(e);
+        }
+        // the admitted RAM counts until the VM has released its memory; until then, what the guest touched is paid
+        ram.residentFrom(vm::residentGuestBytes);
+        vm.onReleased().whenComplete((released, failure) -> ram.close());
+        session.attach(vm);
+        return session;
+    }
+
+    /** Checks the app binary and the files' guest paths, and finds the kernel; the errors name the problem and the fix. */
+    static GuestKernel checkInputs(ArrowSpec spec) {
+        List<SpecProblem> problems = new ArrayList<>();
+        for (int i = 0; i < spec.files().size(); i++) {
+            String path = "$.files[" + i + "].guest";
+            ArrowInitramfs.userFileProblem(spec.files().get(i).guestPath())
+                    .ifPresent(problem -> problems.add(new SpecProblem(path, problem)));
+        }
+        if (!problems.isEmpty()) {
+            throw new InvalidSpecException(problems);
+        }
+        try {
+            StaticBinaryCheck.check(spec.binary());
+            GuestKernel kernel = spec.kernel().map(KernelLocator::userSupplied)
+                    .orElseGet(() -> KernelLocator.fromEnvironment().locate());
+            KernelFormat.check(kernel.path());
+            return kernel;
+        } catch (dev.arrow.image.elf.InvalidBinaryException e) {
+            throw new InvalidBinaryException(e.getMessage(), e);
+        } catch (dev.arrow.image.kernel.KernelNotFoundException e) {
+            throw new KernelNotFoundException(e.getMessage(), e);
+        } catch (KernelFormatException e) {
+            throw new InvalidKernelException(e.getMessage(), e);
+        }
+    }
+
+    /** The timeline phase of a VMM milestone. */
+    static BootPhase phaseOf(BootEvent event) {
+        return switch (event) {
+            case VM_CREATED -> BootPhase.VM_CREATED;
+            case KERNEL_LOADED -> BootPhase.KERNEL_LOADED;
+            case FIRST_RUN -> BootPhase.FIRST_KVM_RUN;
+        };
+    }
+
+    /** Fails with the error a user can act on when this host cannot boot a Linux guest. */
+    static void checkHost(HostKvm host) {
+        switch (host) {
+            case NONE -> throw KvmUnavailableException.missing(DEV_KVM);
+            case NO_PERMISSION -> throw KvmPermissionException.denied(DEV_KVM, System.getProperty("user.name"));
+            case PVM -> throw NoHardwareVirtualizationException.pvm();
+            default -> { }
+        }
+    }
+
+    private static ArrowException translate(KvmException e) {
+        if (e instanceof dev.arrow.kvm.KvmPermissionException) {
+            return new KvmPermissionException(e.getMessage(), e);
+        }
+        if (e instanceof dev.arrow.kvm.KvmUnavailableException) {
+            return new KvmUnavailableException(e.getMessage(), e);
+        }
+        if (e instanceof dev.arrow.kvm.loader.KernelLoadException) {
+            return new InvalidKernelException(e.getMessage(), e);
+        }
+        return new VmmException(e.getMessage(), e);
+    }
+}

@@ -1,0 +1,246 @@
+package dev.arrow.backend.kvm;
+
+import dev.arrow.ArrowOutcome;
+import dev.arrow.BootPhase;
+import dev.arrow.VmStatistics;
+import dev.arrow.image.InitramfsMemory;
+import dev.arrow.image.init.InitStatus;
+import dev.arrow.kvm.vmm.ExitKind;
+import dev.arrow.kvm.vmm.RunningVm;
+import dev.arrow.kvm.vmm.VmOutcome;
+import dev.arrow.spi.BootEvents;
+import dev.arrow.spi.MicroVmSession;
+import dev.arrow.spi.OutputSink;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.OutputStream;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One arrow running on our VMM, as {@link dev.arrow.ArrowProcess} sees it. Its {@link GuestStdio}
+ * carries the app's stdin and output ({@link VirtioStdio}: the virtio console; {@link SerialStdio}:
+ * the serial console); init's status lines decide the outcome, which is reported once the VM has
+ * ended and all output has reached the sinks. Owns the {@link RunningVm} and releases it on close.
+ */
+final class KvmSession implements MicroVmSession {
+    private static final Logger LOG = LoggerFactory.getLogger(KvmSession.class);
+
+    private final GuestStdio stdio;
+    private final BootEvents events;
+    private final long memoryBytes;
+    private final InitramfsMemory imageNeeds;
+    private final CompletableFuture<ArrowOutcome> outcome = new CompletableFuture<>();
+    private final AtomicReference<InitStatus> finalStatus = new AtomicReference<>();
+    /** Init's mark just before it executes the app: from then on the console belongs to the app. */
+    static final String APP_EXEC_MARK = "app-exec";
+    private volatile RunningVm vm;
+    private volatile boolean vmEnded;
+
+    /** A serial-console session whose boot phases go nowhere and whose statistics report no memory size. */
+    KvmSession(OutputSink stdout) {
+        this(new SerialStdio(stdout), BootEvents.NONE, 0);
+    }
+
+    /** A session with the app's stdio on the serial console (spec {@code stdio serial}). */
+    KvmSession(OutputSink stdout, BootEvents events, long memoryBytes) {
+        this(new SerialStdio(stdout), events, memoryBytes);
+    }
+
+    /**
+     * @param stdio       carries the app's stdin, stdout and stderr
+     * @param events      hears the guest's marks and the guest's end
+     * @param memoryBytes the guest's RAM size, for {@link #statistics()}
+     */
+    KvmSession(GuestStdio stdio, BootEvents events, long memoryBytes) {
+        this(stdio, events, memoryBytes, null);
+    }
+
+    /**
+     * @param imageNeeds what the guest's initramfs needs, for the advice an incomplete image's outcome gives;
+     *                   null when unknown
+     */
+    KvmSession(GuestStdio stdio, BootEvents events, long memoryBytes, InitramfsMemory imageNeeds) {
+        this.stdio = stdio;
+        this.events = events;
+        this.memoryBytes = memoryBytes;
+        this.imageNeeds = imageNeeds;
+    }
+
+    /** Where the VMM writes the guest's serial output. */
+    OutputStream serialOutput() {
+        return stdio.serialOutput();
+    }
+
+    /** Called by the VMM for every line init writes on the status port. */
+    void onStatusLine(String line) {
+        Optional<InitStatus> parsed = InitStatus.parse(line);
+        if (parsed.isEmpty()) {
+            LOG.debug("ignoring a malformed status line from the guest: {}", line);
+            return;
+        }
+        InitStatus status = parsed.get();
+        if (status instanceof InitStatus.Mark mark) {
+            if (mark.name().equals(APP_EXEC_MARK)) {
+                stdio.appStarted();
+            }
+            events.guestMark(mark.name(), mark.uptimeNanos(), System.nanoTime());
+        } else if (status.isFinal()) {
+            finalStatus.compareAndSet(null, status);
+        }
+    }
+
+    void attach(RunningVm runningVm) {
+        this.vm = runningVm;
+        stdio.start(runningVm);
+        whenEnded(runningVm.onExit());
+    }
+
+    /** Completes the outcome once {@code vmExit} has and all output has reached the sinks. */
+    void whenEnded(CompletableFuture<VmOutcome> vmExit) {
+        vmExit.whenComplete((vmOutcome, error) -> {
+            vmEnded = true;
+            events.host(BootPhase.EXITED, System.nanoTime());
+            ArrowOutcome ended = error != null
+                        ? new ArrowOutcome.GuestCrashed("the VMM failed: " + error)
+                        : outcomeOf(finalStatus.get(), vmOutcome, memoryBytes, imageNeeds);
+            if (ended instanceof ArrowOutcome.GuestCrashed crashed) {
+                // the outcome says so too, but a crash the caller does not look at must not go unseen
+                LOG.warn("{} crashed: {}", vm != null ? vm : "a VM", crashed.reason());
+            }
+            // the last bytes the app wrote may still be on their way to the sinks
+            stdio.outputDone().whenComplete((done, failure) -> outcome.complete(ended));
+        });
+    }
+
+    /** The arrow's outcome from init's final status (if it sent one) and how the VM ended. */
+    static ArrowOutcome outcomeOf(InitStatus status, VmOutcome vmOutcome) {
+        return outcomeOf(status, vmOutcome, 0, null);
+    }
+
+    /**
+     * Like {@link #outcomeOf(InitStatus, VmOutcome)}; an incomplete image's message also says what to do,
+     * from the image's needs ({@code imageNeeds}, may be null) and the guest's RAM ({@code memoryBytes}).
+     */
+    static ArrowOutcome outcomeOf(InitStatus status, VmOutcome vmOutcome, long memoryBytes, InitramfsMemory imageNeeds) {
+        if (status instanceof InitStatus.StartFailed f && f.kind() == InitStatus.StartFailure.IMAGE_INCOMPLETE) {
+            return new ArrowOutcome.StartFailed(ArrowOutcome.StartFailed.Kind.IMAGE_INCOMPLETE,
+                    incompleteImage(f.message(), memoryBytes, imageNeeds));
+        }
+        if (status instanceof InitStatus.Exited e) {
+            return new ArrowOutcome.Exited(e.code());
+        }
+        if (status instanceof InitStatus.Signaled s) {
+            return new ArrowOutcome.Signaled(s.signal());
+        }
+        if (status instanceof InitStatus.StartFailed f) {
+            return new ArrowOutcome.StartFailed(startFailure(f.kind()), f.message());
+        }
+        if (vmOutcome instanceof VmOutcome.Stopped) {
+            return new ArrowOutcome.Destroyed();
+        }
+        return new ArrowOutcome.GuestCrashed(vmOutcome.describe()
+                + " before init reported the program's status (run with debugConsole() to see the kernel log)");
+    }
+
+    private static ArrowOutcome.StartFailed.Kind startFailure(InitStatus.StartFailure kind) {
+        return switch (kind) {
+            case NOT_FOUND -> ArrowOutcome.StartFailed.Kind.NOT_FOUND;
+            case NOT_EXECUTABLE -> ArrowOutcome.StartFailed.Kind.NOT_EXECUTABLE;
+            case EXEC_FORMAT -> ArrowOutcome.StartFailed.Kind.EXEC_FORMAT;
+            case IMAGE_INCOMPLETE -> ArrowOutcome.StartFailed.Kind.IMAGE_INCOMPLETE;
+            case OTHER -> ArrowOutcome.StartFailed.Kind.OTHER;
+        };
+    }
+
+    /** The message of an incomplete image: what init found, then the cause and the fix. */
+    static String incompleteImage(String guestSays, long memoryBytes, InitramfsMemory needs) {
+        String found = "the guest did not receive the binary and files whole, so the program was not started (init: "
+                + guestSays + ")";
+        if (needs == null || memoryBytes <= 0) {
+            return found + ": give the guest more memory";
+        }
+        if (!needs.fits(memoryBytes)) {
+            return found + ": " + needs.shortfall(memoryBytes);
+        }
+        long more = Math.max(2 * memoryBytes, needs.suggestedRamBytes(0) * 2) >> 20;
+        return found + ": Arrow's estimate (" + (needs.requiredRamBytes() >> 20) + " MiB) fits in the "
+                + (memoryBytes >> 20) + " MiB given, so it is wrong for this kernel: ask for more memory, e.g. memory("
+                + more + ", MiB)";
+    }
+
+    /** Exit counts by kind ({@code io-out}, ...) and the guest RAM resident now; empty before the VM exists. */
+    @Override
+    public Optional<VmStatistics> statistics() {
+        RunningVm running = vm;
+        if (running == null) {
+            return Optional.empty();
+        }
+        Map<String, Long> exits = new TreeMap<>();
+        running.exitCounts().forEach((kind, count) -> exits.put(kindName(kind), count));
+        return Optional.of(new VmStatistics(exits, running.residentGuestBytes(), memoryBytes,
+                running.serialOutputBytes()));
+    }
+
+    static String kindName(ExitKind kind) {
+        return kind.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    @Override
+    public OutputStream stdin() {
+        return stdio.stdin();
+    }
+
+    @Override
+    public CompletableFuture<ArrowOutcome> outcome() {
+        return outcome;
+    }
+
+    /** True with the virtio console, whose control port reaches init; the serial console has none. */
+    @Override
+    public boolean supportsGracefulStop() {
+        return stdio.supportsGracefulStop();
+    }
+
+    @Override
+    public void stop() {
+        if (!vmEnded) {
+            stdio.requestStop();
+        }
+    }
+
+    @Override
+    public void kill() {
+        RunningVm running = vm;
+        if (running != null) {
+            running.stop();
+        }
+    }
+
+    private static void logVcpus(RunningVm running) {
+        try {
+            LOG.debug("closing {} before all its vCPUs have left the guest:\n{}", running, running.describeVcpus(Duration.ofSeconds(1)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        RunningVm running = vm;
+        if (running != null && running.isAlive() && LOG.isDebugEnabled()) {
+            logVcpus(running); // a guest closed while it runs: perhaps a stalled one, which this explains
+        }
+        stdio.close();
+        if (running != null) {
+            running.close();
+        }
+        outcome.complete(new ArrowOutcome.Destroyed());
+    }
+}

@@ -1,0 +1,199 @@
+package dev.arrow.backend.kvm;
+
+import dev.arrow.kvm.virtio.console.VirtioConsole;
+import dev.arrow.kvm.vmm.RunningVm;
+import dev.arrow.spi.OutputSink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The app's stdio over the virtio console (spec {@code stdio virtio}, see {@code docs/virtio.md}):
+ * port {@code arrow.stdout} goes to the stdout sink and {@code arrow.stderr} to the stderr sink,
+ * each moved by a thread of its own (so a sink that blocks slows down only the app's writes to
+ * that stream: back-pressure through the port's bounded buffer and the guest's ring); the stdin
+ * stream is port {@code arrow.stdin}, whose close is end-of-file in the guest; a graceful stop is
+ * the line {@code signal 15} on port {@code arrow.control}, which init reads. The serial console
+ * carries only the kernel's log ({@link KernelConsoleLog}).
+ *
+ * <p>{@link #outputDone()} completes when both guest streams have ended (the guest closed the port
+ * or stopped, and every byte was handed to its sink) or the session was closed.
+ */
+final class VirtioStdio implements GuestStdio {
+    private static final Logger LOG = LoggerFactory.getLogger(VirtioStdio.class);
+    /** The control line that makes init send SIGTERM to the app. */
+    static final String STOP_COMMAND = "signal 15\n";
+    private static final int CHUNK = 16 * 1024;
+
+    private final String name;
+    private final Pump stdoutPump;
+    private final Pump stderrPump;
+    private final OutputStream stdin;
+    private final OutputStream control;
+    private final OutputStream serial;
+    private final CompletableFuture<Void> outputDone;
+    private final AtomicBoolean stopSent = new AtomicBoolean();
+    private final AtomicBoolean started = new AtomicBoolean();
+    private volatile boolean closed;
+
+    /** The Arrow port layout of {@code console}: stdin, stdout, stderr, control (ports 0..3). */
+    static VirtioStdio of(VirtioConsole console, OutputSink stdout, OutputSink stderr, boolean debugConsole, String name) {
+        if (console.ports().size() <= VirtioConsole.CONTROL_PORT
+                || !console.port(VirtioConsole.CONTROL_PORT).name().equals(VirtioConsole.CONTROL_NAME)) {
+            throw new IllegalArgumentException("the console lacks the " + VirtioConsole.CONTROL_NAME + " port: build it with "
+                    + "VirtioConsole.builder().stdio().control()");
+        }
+        return new VirtioStdio(console.port(VirtioConsole.STDOUT_PORT).fromGuest(), stdout,
+                console.port(VirtioConsole.STDERR_PORT).fromGuest(), stderr,
+                console.port(VirtioConsole.STDIN_PORT).toGuest(), console.port(VirtioConsole.CONTROL_PORT).toGuest(),
+                new KernelConsoleLog(debugConsole, name + ": "), name);
+    }
+
+    /**
+     * @param fromStdout the guest's stdout, ending when the guest is done with it
+     * @param toStdin    the guest's stdin; closing it is end-of-file
+     * @param control    lines for the guest's init
+     * @param serial     where the serial console's bytes go
+     * @param name       prefix of the thread names
+     */
+    VirtioStdio(InputStream fromStdout, OutputSink stdout, InputStream fromStderr, OutputSink stderr,
+                OutputStream toStdin, OutputStream control, OutputStream serial, String name) {
+        this.name = name;
+        this.stdoutPump = new Pump(fromStdout, stdout, name + "-stdout");
+        this.stderrPump = new Pump(fromStderr, stderr, name + "-stderr");
+        this.stdin = toStdin;
+        this.control = control;
+        this.serial = serial;
+        this.outputDone = CompletableFuture.allOf(stdoutPump.done, stderrPump.done);
+    }
+
+    @Override
+    public OutputStream serialOutput() {
+        return serial;
+    }
+
+    @Override
+    public void start(RunningVm vm) {
+        if (started.compareAndSet(false, true)) {
+            stdoutPump.thread.start();
+            stderrPump.thread.start();
+        }
+    }
+
+    @Override
+    public OutputStream stdin() {
+        return stdin;
+    }
+
+    @Override
+    public CompletableFuture<Void> outputDone() {
+        return outputDone;
+    }
+
+    @Override
+    public boolean supportsGracefulStop() {
+        return true;
+    }
+
+    /** Sends {@value #STOP_COMMAND} to init once; the port's buffer takes it without blocking. */
+    @Override
+    public void requestStop() {
+        if (closed || !stopSent.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            control.write(STOP_COMMAND.getBytes(StandardCharsets.US_ASCII));
+            control.flush();
+        } catch (IOException e) {
+            LOG.debug("{}: the stop request did not reach the guest (it has ended): {}", name, e.toString());
+        }
+    }
+
+    /**
+     * Stops the pumps (closing the guest streams they read; bytes not yet delivered are dropped),
+     * waits briefly for them and closes stdin and the control stream. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Pump p : List.of(stdoutPump, stderrPump)) {
+            closeQuietly(p.source);
+        }
+        for (Pump p : List.of(stdoutPump, stderrPump)) {
+            p.join();
+        }
+        closeQuietly(stdin);
+        closeQuietly(control);
+        closeQuietly(serial);
+    }
+
+    private void closeQuietly(java.io.Closeable c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            LOG.debug("{}: closing a console stream failed: {}", name, e.toString());
+        }
+    }
+
+    /** Moves one guest stream into its sink, on a thread of its own. */
+    private final class Pump {
+        private static final long JOIN_MILLIS = 5_000;
+        final InputStream source;
+        final OutputSink sink;
+        final Thread thread;
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+
+        Pump(InputStream source, OutputSink sink, String threadName) {
+            this.source = source;
+            this.sink = sink;
+            this.thread = new Thread(this::run, threadName);
+            thread.setDaemon(true);
+        }
+
+        private void run() {
+            byte[] chunk = new byte[CHUNK];
+            try {
+                int n;
+                while ((n = source.read(chunk, 0, chunk.length)) >= 0) {
+                    if (closed) {
+                        break;
+                    }
+                    sink.write(chunk, 0, n);
+                }
+            } catch (IOException e) {
+                if (!closed) {
+                    LOG.warn("{}: reading the guest's output failed; the rest of it is lost", thread.getName(), e);
+                }
+            } catch (RuntimeException e) {
+                LOG.error("{}: delivering the guest's output failed; the rest of it is lost", thread.getName(), e);
+            } finally {
+                done.complete(null);
+            }
+        }
+
+        void join() {
+            if (Thread.currentThread() == thread || !started.get()) {
+                done.complete(null);
+                return;
+            }
+            try {
+                thread.join(JOIN_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (thread.isAlive()) {
+                LOG.warn("{} did not stop within {} ms (a sink blocks?)", thread.getName(), JOIN_MILLIS);
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+package dev.arrow.backend.kvm;
+
+import dev.arrow.Arrow;
+import dev.arrow.ArrowOutcome;
+import dev.arrow.ArrowProcess;
+import dev.arrow.Input;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import dev.arrow.config.Net;
+
+import static dev.arrow.config.SizeUnit.MiB;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Tier 4: full Linux boots through Arrow's own VMM (the guest kernel, our init and a static test
+ * program), driven through the public API. Runs where the host KVM can boot Linux, i.e. in the lab.
+ */
+@Tag("boot")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
+class ArrowBootTest {
+    private static Path app;
+
+    @BeforeAll
+    static void hostBootsLinux() {
+        BootTestSupport.assumeLinuxBoots();
+        app = BootTestSupport.guestApp();
+    }
+
+    private static Arrow arrow(String... args) {
+        return Arrow.of(app).args(args).memory(64, MiB);
+    }
+
+    private static String stdoutOf(ArrowProcess p) throws IOException {
+        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void readmeExampleRunsAsWritten() throws Exception {
+        int port = freeLoopbackPort(); // README says 8080; any free host port shows the same
+        try (ArrowProcess p = Arrow.of(app).args("hello", "a").env("K", "v")
+                .memory(64, MiB).cpus(1).net(Net.user().forward(port, 80)).start()) {
+            String out = stdoutOf(p);
+            int code = p.waitFor();
+            assertThat(out).isEqualTo("hello a\n");
+            assertThat(code).isZero();
+            assertThat(p.outcome().join()).isEqualTo(new ArrowOutcome.Exited(0));
+        }
+    }
+
+    @Test
+    void environmentReachesTheApp() throws Exception {
+        try (ArrowProcess p = arrow("env", "GREETING").env("GREETING", "hi there").start()) {
+            assertThat(stdoutOf(p)).isEqualTo("GREETING=hi there\n");
+            assertThat(p.waitFor()).isZero();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 3, 255})
+    void exitCodesComeBack(int code) throws Exception {
+        try (ArrowProcess p = arrow("exit", Integer.toString(code)).start()) {
+            assertThat(p.waitFor()).isEqualTo(code);
+            assertThat(p.exitValue()).isEqualTo(code);
+            assertThat(p.outcome().join()).isEqualTo(new ArrowOutcome.Exited(code));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {9, 11, 15})
+    void deathBySignalComesBack(int signal) throws Exception {
+        try (ArrowProcess p = arrow("signal", Integer.toString(signal)).start()) {
+            assertThat(p.waitFor()).isEqualTo(128 + signal);
+            assertThat(p.outcome().join()).isEqualTo(new ArrowOutcome.Signaled(signal));
+        }
+    }
+
+    @Test
+    void stdinReachesTheApp() throws Exception {
+        try (ArrowProcess p = arrow("echo-line").stdin(Input.pipe()).start()) {
+            p.getOutputStream().write("ping from the host\n".getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().flush();
+            assertThat(stdoutOf(p)).isEqualTo("got: ping from the host\n");
+            assertThat(p.waitFor()).isZero();
+        }
+    }
+
+    @Test
+    void destroyEndsALongSleep() throws Exception {
+        try (ArrowProcess p = arrow("sleep", "1000").start()) {
+            assertThat(p.waitFor(2, TimeUnit.SECONDS)).isFalse();
+            assertThat(p.isAlive()).isTrue();
+            p.destroy();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("ended after destroy()").isTrue();
+            assertThat(p.isAlive()).isFalse();
+            assertThat(p.outcome().join()).as("destroy() delivers SIGTERM to the app").isEqualTo(new ArrowOutcome.Signaled(15));
+            assertThat(p.exitValue()).isEqualTo(143);
+        }
+    }
+
+    @Test
+    void destroyForciblyStopsTheVmAtOnce() throws Exception {
+        try (ArrowProcess p = arrow("sleep", "1000").start()) {
+            assertThat(p.waitFor(2, TimeUnit.SECONDS)).isFalse();
+            p.destroyForcibly();
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("ended after destroyForcibly()").isTrue();
+            assertThat(p.outcome().join()).isInstanceOf(ArrowOutcome.Destroyed.class);
+            assertThat(p.exitValue()).isEqualTo(137);
+        }
+    }
+
+    @Test
+    void appThatExitsBeforeItsChildEndsTheArrow() throws Exception {
+        try (ArrowProcess p = arrow("fork").start()) {
+            assertThat(stdoutOf(p)).isEqualTo("parent forked\n");
+            assertThat(p.waitFor()).isEqualTo(5);
+        }
+    }
+
+    @Test
+    void twoVcpusBothComeUp() throws Exception {
+        try (ArrowProcess p = arrow("cpus").cpus(2).start()) {
+            assertThat(stdoutOf(p)).isEqualTo("cpus: 2\n");
+            assertThat(p.waitFor()).isZero();
+        }
+    }
+
+    @Test
+    void twentyArrowsStartedConcurrentlyAllFinish() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(20);
+        Map<String, ArrowProcess> started = new ConcurrentHashMap<>();
+        try {
+            List<Callable<String>> runs = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                String tag = "arrow-" + i;
+                runs.add(() -> {
+                    try (ArrowProcess p = arrow("hello", tag).start()) {
+                        started.put(tag, p);
+                        String out = stdoutOf(p);
+                        int code = p.waitFor();
+                        // an unexpected end says how it ended (e.g. GuestCrashed with its reason)
+                        return code + ":" + out + (code == 0 ? "" : " (" + p.outcome().join() + ")");
+                    }
+                });
+            }
+            // Bounded, so that arrows that never finish are named with where each one got to.
+            List<Future<String>> results = pool.invokeAll(runs, 6, TimeUnit.MINUTES);
+            StringBuilder unfinished = new StringBuilder();
+            for (int i = 0; i < 20; i++) {
+                if (results.get(i).isCancelled()) {
+                    ArrowProcess p = started.get("arrow-" + i);
+                    unfinished.append("\narrow-").append(i).append(": ")
+                            .append(p == null ? "start() did not return" : "alive=" + p.isAlive() + " " + p.timeline());
+                }
+            }
+            assertThat(unfinished.toString()).as("arrows that did not finish within 6 minutes").isEmpty();
+            for (int i = 0; i < 20; i++) {
+                assertThat(results.get(i).get()).isEqualTo("0:hello arrow-" + i + "\n");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void startAndCloseCyclesLeaveNoFdsThreadsOrMappingsBehind() throws Exception {
+        for (int i = 0; i < 5; i++) { // warm up class loading, JIT, thread pools
+            try (ArrowProcess p = arrow("hello").start()) {
+                p.waitFor();
+            }
+        }
+        Thread.sleep(500);
+        long fds = countEntries(Path.of("/proc/self/fd"));
+        int threads = ManagementFactory.getThreadMXBean().getThreadCount();
+        long mappings = countLines(Path.of("/proc/self/maps"));
+
+        for (int i = 0; i < 200; i++) {
+            ArrowProcess p = arrow("sleep", "1000").start();
+            p.close();
+            assertThat(p.isAlive()).isFalse();
+        }
+        for (int i = 0; i < 5; i++) { // and a few that ran to the end
+            try (ArrowProcess p = arrow("hello").start()) {
+                assertThat(p.waitFor()).isZero();
+            }
+        }
+        Thread.sleep(500);
+        assertThat(countEntries(Path.of("/proc/self/fd"))).as("open fds").isLessThanOrEqualTo(fds);
+        assertThat(ManagementFactory.getThreadMXBean().getThreadCount()).as("live threads").isLessThanOrEqualTo(threads);
+        // The JVM itself may map a few more pages (JIT code cache, GC); one leaked guest RAM mapping
+        // per cycle would add 200.
+        assertThat(countLines(Path.of("/proc/self/maps"))).as("mappings").isLessThanOrEqualTo(mappings + 20);
+    }
+
+    private static int freeLoopbackPort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static long countEntries(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.count();
+        }
+    }
+
+    private static long countLines(Path file) throws IOException {
+        return Files.readAllLines(file).size();
+    }
+}

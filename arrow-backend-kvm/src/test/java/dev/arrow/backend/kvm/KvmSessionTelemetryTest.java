@@ -1,0 +1,56 @@
+package dev.arrow.backend.kvm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.arrow.BootPhase;
+import dev.arrow.kvm.vmm.BootEvent;
+import dev.arrow.kvm.vmm.ExitKind;
+import dev.arrow.spi.BootEvents;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+/** How the KVM backend feeds the boot timeline and the statistics (no VM needed: tier 1). */
+class KvmSessionTelemetryTest {
+    final List<String> reports = new CopyOnWriteArrayList<>();
+    final BootEvents events = new BootEvents() {
+        @Override
+        public void host(BootPhase phase, long nanoTime) {
+            reports.add("host " + phase.label());
+        }
+
+        @Override
+        public void guestMark(String name, long guestUptimeNanos, long nanoTime) {
+            reports.add("guest " + name + " " + guestUptimeNanos);
+        }
+    };
+
+    @Test
+    void initMarksGoToTheTimelineAndOtherLinesDoNot() {
+        KvmSession session = new KvmSession((b, o, l) -> { }, events, 64L << 20);
+        session.onStatusLine("arrow-mark init-start 2002925000");
+        session.onStatusLine("arrow-mark app-exec x");          // malformed: ignored
+        session.onStatusLine("arrow-status exited 0");
+        session.onStatusLine("arrow-mark halt 9");
+        assertThat(reports).containsExactly("guest init-start 2002925000", "guest halt 9");
+    }
+
+    @Test
+    void noStatisticsBeforeTheVmExists() {
+        assertThat(new KvmSession((b, o, l) -> { }, events, 1).statistics()).isEmpty();
+    }
+
+    @Test
+    void everyVmmMilestoneIsADistinctHostPhase() {
+        assertThat(Arrays.stream(BootEvent.values()).map(KvmLauncher::phaseOf))
+                .doesNotHaveDuplicates().noneMatch(BootPhase::isGuestPhase)
+                .containsExactly(BootPhase.VM_CREATED, BootPhase.KERNEL_LOADED, BootPhase.FIRST_KVM_RUN);
+    }
+
+    @Test
+    void exitKindsHaveDistinctReportNames() {
+        assertThat(Arrays.stream(ExitKind.values()).map(KvmSession::kindName)).doesNotHaveDuplicates()
+                .contains("io-out", "mmio-read", "hlt", "intr");
+    }
+}

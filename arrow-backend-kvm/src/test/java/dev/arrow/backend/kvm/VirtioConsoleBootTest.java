@@ -1,0 +1,235 @@
+package dev.arrow.backend.kvm;
+
+import dev.arrow.Arrow;
+import dev.arrow.ArrowOutcome;
+import dev.arrow.ArrowProcess;
+import dev.arrow.Input;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static dev.arrow.config.SizeUnit.MiB;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Tier 4: the app's stdio over the virtio console and the entropy device, through the public API
+ * on full Linux boots (see docs/virtio.md): separate stdout and stderr, byte-exact bulk transfers
+ * both ways, back-pressure, end-of-file, entropy at boot, and destroy() as SIGTERM through init's
+ * control port. Runs where the host KVM can boot Linux, i.e. in the lab.
+ */
+@Tag("boot")
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
+class VirtioConsoleBootTest {
+    private static final int SIXTEEN_MIB = 16 << 20;
+    private static Path app;
+
+    @BeforeAll
+    static void hostBootsLinux() {
+        BootTestSupport.assumeLinuxBoots();
+        app = BootTestSupport.guestApp();
+    }
+
+    private static Arrow arrow(String... args) {
+        return Arrow.of(app).args(args).memory(64, MiB);
+    }
+
+    /** Byte {@code i} of guestapp's stream {@code s} (1 stdout, 2 stderr; 3 for what the host sends). */
+    static byte pattern(long i, int s) {
+        int x = (int) i * (int) 2654435761L;
+        return (byte) ((x >>> 24) ^ (s * 0x5a));
+    }
+
+    /** Reads {@code in} to its end on another thread, checking it against pattern {@code s}; returns the length. */
+    private static CompletableFuture<Long> readPattern(InputStream in, int s) {
+        return CompletableFuture.supplyAsync(() -> {
+            byte[] buf = new byte[64 * 1024];
+            long pos = 0;
+            try {
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                    for (int j = 0; j < n; j++) {
+                        if (buf[j] != pattern(pos + j, s)) {
+                            throw new AssertionError("stream " + s + " differs at byte " + (pos + j));
+                        }
+                    }
+                    pos += n;
+                }
+            } catch (IOException e) {
+                throw new AssertionError("reading stream " + s + " failed after " + pos + " bytes", e);
+            }
+            return pos;
+        }, runnable -> {
+            Thread t = new Thread(runnable, "reader-" + s);
+            t.setDaemon(true);
+            t.start();
+        });
+    }
+
+    private static String text(InputStream in) throws IOException {
+        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+
+    private static void log(String what, long startNanos) {
+        System.out.printf("[virtio-console] %s in %d ms%n", what, (System.nanoTime() - startNanos) / 1_000_000);
+    }
+
+    @Test
+    void stdoutAndStderrArriveSeparately() throws Exception {
+        try (ArrowProcess p = arrow("stderr").start()) {
+            CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return text(p.getErrorStream());
+                } catch (IOException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            assertThat(text(p.getInputStream())).isEqualTo("to-stdout\n");
+            assertThat(err.get(2, TimeUnit.MINUTES)).isEqualTo("to-stderr\n");
+            assertThat(p.waitFor()).isZero();
+        }
+    }
+
+    @Test
+    void sixteenMebibytesOnStdoutAndOnStderrArriveByteExact() throws Exception {
+        long start = System.nanoTime();
+        try (ArrowProcess p = arrow("streams", Integer.toString(SIXTEEN_MIB)).start()) {
+            CompletableFuture<Long> out = readPattern(p.getInputStream(), 1);
+            CompletableFuture<Long> err = readPattern(p.getErrorStream(), 2);
+            assertThat(out.get(8, TimeUnit.MINUTES)).as("stdout bytes").isEqualTo(SIXTEEN_MIB);
+            assertThat(err.get(1, TimeUnit.MINUTES)).as("stderr bytes").isEqualTo(SIXTEEN_MIB);
+            assertThat(p.waitFor()).isZero();
+        }
+        log("2 x 16 MiB out", start);
+    }
+
+    @Test
+    void sixteenMebibytesOfStdinComeBackByteExact() throws Exception {
+        long start = System.nanoTime();
+        try (ArrowProcess p = arrow("echo").start()) {
+            CompletableFuture<Long> echoed = readPattern(p.getInputStream(), 3);
+            byte[] chunk = new byte[48 * 1024 + 3]; // not a multiple of the guest's 4 KiB receive buffers
+            try (OutputStream in = p.getOutputStream()) {
+                for (long pos = 0; pos < SIXTEEN_MIB; ) {
+                    int n = (int) Math.min(chunk.length, SIXTEEN_MIB - pos);
+                    for (int j = 0; j < n; j++) {
+                        chunk[j] = pattern(pos + j, 3);
+                    }
+                    in.write(chunk, 0, n);
+                    pos += n;
+                }
+            } // close: end-of-file for the app, which then exits
+            assertThat(echoed.get(8, TimeUnit.MINUTES)).as("echoed bytes").isEqualTo(SIXTEEN_MIB);
+            assertThat(p.waitFor()).isZero();
+        }
+        log("16 MiB in and back", start);
+    }
+
+    @Test
+    void emptyStdinIsEndOfFileAtOnce() throws Exception {
+        try (ArrowProcess p = arrow("echo").stdin(Input.empty()).start()) {
+            assertThat(text(p.getInputStream())).isEmpty();
+            assertThat(p.waitFor(3, TimeUnit.MINUTES)).as("the app saw end-of-file and exited").isTrue();
+            assertThat(p.exitValue()).isZero();
+        }
+    }
+
+    @Test
+    void aReaderThatStopsReadingStopsTheApp() throws Exception {
+        int size = 8 << 20; // far more than the host buffers and the guest's ring hold together
+        try (ArrowProcess p = arrow("streams", Integer.toString(size)).start()) {
+            CompletableFuture<Long> err = readPattern(p.getErrorStream(), 2);
+            assertThat(p.waitFor(5, TimeUnit.SECONDS)).as("finished without anyone reading stdout").isFalse();
+            assertThat(err.isDone()).as("stderr ended while stdout was blocked").isFalse();
+            CompletableFuture<Long> out = readPattern(p.getInputStream(), 1);
+            assertThat(out.get(5, TimeUnit.MINUTES)).isEqualTo(size);
+            assertThat(err.get(1, TimeUnit.MINUTES)).isEqualTo(size);
+            assertThat(p.waitFor()).isZero();
+        }
+    }
+
+    @Test
+    void stdoutCarriesOnlyTheAppsBytesEvenWithTheKernelLogOn() throws Exception {
+        try (ArrowProcess p = arrow("hello", "quiet").debugConsole().start()) {
+            assertThat(text(p.getInputStream())).isEqualTo("hello quiet\n");
+            assertThat(p.waitFor()).isZero();
+        }
+    }
+
+    @Test
+    void aQuietBootWritesNothingToTheSerialPortAndDebugConsoleWritesTheKernelLogThere() throws Exception {
+        long quiet;
+        try (ArrowProcess p = arrow("hello", "quiet").start()) {
+            assertThat(text(p.getInputStream())).isEqualTo("hello quiet\n");
+            assertThat(p.waitFor()).isZero();
+            quiet = p.statistics().orElseThrow().serialOutputBytes();
+        }
+        long debug;
+        try (ArrowProcess p = arrow("hello", "loud").debugConsole().start()) {
+            assertThat(text(p.getInputStream())).isEqualTo("hello loud\n");
+            assertThat(p.waitFor()).isZero();
+            debug = p.statistics().orElseThrow().serialOutputBytes();
+        }
+        System.out.printf("[virtio-console] serial port bytes: %d quiet, %d with debugConsole()%n", quiet, debug);
+        assertThat(quiet).as("bytes on the serial port without debugConsole()").isZero();
+        assertThat(debug).as("the kernel log on the serial port with debugConsole()").isGreaterThan(1000);
+    }
+
+    @Test
+    void entropyIsThereWhenTheAppStarts() throws Exception {
+        Map<String, String> report = new LinkedHashMap<>();
+        try (ArrowProcess p = arrow("entropy").start()) {
+            for (String line : text(p.getInputStream()).split("\n")) {
+                int colon = line.indexOf(": ");
+                report.put(line.substring(0, colon), line.substring(colon + 2));
+            }
+            assertThat(p.waitFor()).isZero();
+        }
+        System.out.println("[virtio-console] entropy report " + report);
+        assertThat(report.get("getrandom-nonblock")).as("the random pool was ready when the app started").isEqualTo("ok");
+        assertThat(report.get("hwrng-current")).startsWith("virtio_rng");
+        assertThat(report.get("hwrng-bytes")).as("bytes read from the virtio entropy device").isEqualTo("64");
+        assertThat(report.get("random-ms")).as("blocking getrandom(GRND_RANDOM)").doesNotContain("failed");
+        assertThat(Integer.parseInt(report.get("random-ms").split(" ")[0])).as("blocking getrandom took ms").isLessThan(100);
+        assertThat(report.get("dev-random")).as("32 bytes read from /dev/random").startsWith("32 bytes in ");
+        assertThat(Integer.parseInt(report.get("dev-random").split(" ")[3])).as("reading /dev/random took ms").isLessThan(100);
+    }
+
+    @Test
+    void destroyEndsALongSleepWithSigterm() throws Exception {
+        try (ArrowProcess p = arrow("sleep", "1000").start()) {
+            assertThat(p.supportsNormalTermination()).isTrue();
+            assertThat(p.waitFor(2, TimeUnit.SECONDS)).isFalse();
+            long start = System.nanoTime();
+            p.destroy();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("ended after destroy()").isTrue();
+            log("destroy() of a sleeping app", start);
+            assertThat(p.outcome().join()).isEqualTo(new ArrowOutcome.Signaled(15));
+        }
+    }
+
+    @Test
+    void destroyLetsTheAppHandleSigtermAndItsLastOutputArrives() throws Exception {
+        try (ArrowProcess p = arrow("term-exit", "7").start()) {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(out.readLine()).isEqualTo("waiting");
+            p.destroy();
+            assertThat(out.readLine()).isEqualTo("terminating");
+            assertThat(out.readLine()).isNull();
+            assertThat(p.waitFor()).isEqualTo(7);
+            assertThat(p.outcome().join()).isEqualTo(new ArrowOutcome.Exited(7));
+        }
+    }
+}
