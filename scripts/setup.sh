@@ -37,16 +37,16 @@ else
   log "all ${#packages[@]} Debian packages present"
 fi
 
-if [ -e /dev/kvm ]; then
-  flavour="unknown"
-  if [ -d /sys/module/kvm_intel ]; then flavour="hardware (Intel VT-x)";
-  elif [ -d /sys/module/kvm_amd ]; then flavour="hardware (AMD-V)";
-  elif [ -d /sys/module/kvm_pvm ]; then flavour="PVM (no hardware virtualization: Linux boots run in the lab)"; fi
-  log "/dev/kvm present, flavour: $flavour"
-else
-  log "warning: no /dev/kvm on this host: tier-2 tests will be skipped; full boots run in the lab (QEMU TCG)"
-  log "         to use Arrow directly, enable VT-x/AMD-V and load kvm_intel or kvm_amd"
-fi
+case "$("$ARROW_ROOT/scripts/kvm-flavour")" in
+  intel) log "/dev/kvm present, flavour: hardware (Intel VT-x)" ;;
+  amd) log "/dev/kvm present, flavour: hardware (AMD-V)" ;;
+  pvm) log "/dev/kvm present, flavour: PVM (no hardware virtualization: Linux boots run in the lab)" ;;
+  no-access) log "warning: /dev/kvm present, but this user may not open it" ;;
+  none)
+    log "warning: no /dev/kvm on this host: tier-2 tests will be skipped; full boots run in the lab (QEMU TCG)"
+    log "         to use Arrow directly, enable VT-x/AMD-V and load kvm_intel or kvm_amd" ;;
+  *) log "/dev/kvm present, flavour: unknown" ;;
+esac
 
 guest=$("$ARROW_ROOT/scripts/build-kernel.sh" guest)
 log "guest kernel: $guest"

@@ -4,7 +4,7 @@
 #   tier 2  host-KVM tests with tiny guests          (JUnit @Tag("kvm"))
 #   tier 3  guest image under plain QEMU TCG         (JUnit @Tag("tcg"))
 #   tier 4  full Linux boots through our own VMM     (JUnit @Tag("boot")): directly where the
-#           host KVM can boot Linux, otherwise all in one lab session (scripts/kvm-lab).
+#           host KVM can boot Linux, otherwise all in one lab session (scripts/lab/run).
 # Exit status 0 only when no tier failed. Needs scripts/setup.sh to have run once.
 # For work on one area: --tiers 34 runs only tiers 3 and 4 (the others print "not run"), and
 # ARROW_BOOT_TESTS='.*NetworkBootTest' narrows tier 4 in the lab. The README command runs all.
@@ -83,14 +83,14 @@ fi
 if [ -n "$lab_tiers" ]; then
   log "tiers ${lab_tiers//?/& }in one lab session (host KVM '$flavour' cannot boot Linux or is missing)"
   mkdir -p "$reports/tier4" "$reports/tier2"
-  scripts/boot-tests-classpath >"$reports/tier4.classpath" || rc4=1
+  scripts/lab/boot-tests-classpath >"$reports/tier4.classpath" || rc4=1
   if [ "$rc4" = 0 ]; then
-    scripts/lab-selftest "$reports/tier4" || rc4=1
+    scripts/lab/selftest "$reports/tier4" || rc4=1
     lab="$reports/lab"; mkdir -p "$lab/root/dev"
     musl-gcc -static -Os -o "$lab/root/init" scripts/lab/kvm-check-init.c &&
       (cd "$lab/root" && printf 'init\ndev\n' | cpio -o -H newc --quiet >"$lab/kvm-check.cpio") || rc4=1
     ARROW_BOOT_CLASSPATH="$reports/tier4.classpath" ARROW_LAB_TIERS="$lab_tiers" \
-      scripts/kvm-lab --out "$lab" --timeout "${ARROW_LAB_TIMEOUT:-2700}" -- scripts/lab-boot-tests 2>&1 | tee "$reports/tier4.log"
+      scripts/lab/run --out "$lab" --timeout "${ARROW_LAB_TIMEOUT:-2700}" -- scripts/lab/boot-tests 2>&1 | tee "$reports/tier4.log"
     labrc=${PIPESTATUS[0]}; [ "$rc4" = 0 ] && rc4=$labrc
     cp "$lab"/tier4/TEST-*.xml "$reports/tier4/" 2>/dev/null
     cp "$lab"/tier2/TEST-*.xml "$reports/tier2/" 2>/dev/null

@@ -1,8 +1,8 @@
 /*
- * The lab's TSC watch (started by scripts/lab-init): once a second, compares how far the lab's
+ * The lab's TSC watch (started by scripts/lab/init): once a second, compares how far the lab's
  * TSC advanced with how far its kernel's raw monotonic clock advanced (HPET-based in the lab, see
- * scripts/kvm-lab), and reports any difference of more than a tenth of a second to the kernel's
- * log, where scripts/lab-boot-tests finds it. QEMU TCG's TSC for the lab has been seen to jump
+ * scripts/lab/run), and reports any difference of more than a tenth of a second to the kernel's
+ * log, where scripts/lab/boot-tests finds it. QEMU TCG's TSC for the lab has been seen to jump
  * minutes ahead (docs/lab.md); this records when and by how much.
  *
  *   tsc-watch TSC_KHZ

@@ -9,7 +9,8 @@ import java.util.regex.Pattern;
 /**
  * What kind of KVM this host offers, detected from {@code /dev/kvm}, {@code /sys/module/kvm_*}
  * and the CPU flags in {@code /proc/cpuinfo}. Tests and error messages use {@link #description()}
- * to say why something cannot run here.
+ * to say why something cannot run here. The shell scripts ask {@code scripts/kvm-flavour}, which
+ * decides the same way (KvmFlavourScriptTest checks both on the same host trees).
  */
 public enum HostKvm {
     /** Intel VT-x (kvm_intel). */

@@ -125,7 +125,7 @@ public final class Report {
             default -> sb.append("This run's host KVM: ").append(host.description()).append(". ");
         }
         switch (boot.kind()) {
-            case LAB -> sb.append("Every figure that boots Linux comes from **the lab** (`scripts/kvm-lab`): a Linux machine"
+            case LAB -> sb.append("Every figure that boots Linux comes from **the lab** (`scripts/lab/run`): a Linux machine"
                     + " emulated by QEMU TCG with emulated AMD-V, whose own KVM (kvm_amd) runs the guests, nested and"
                     + " emulated. Absolute lab times are one to two orders of magnitude slower than on hardware KVM; the"
                     + " ratios measured side by side in the same lab session (Arrow/QEMU, virtio/serial) are the figures"
@@ -163,7 +163,7 @@ public final class Report {
             line("| (no machine description was recorded) |||||||||||");
         }
         line("");
-        line((boot.isLab() ? "The lab is started by `scripts/kvm-lab` on the host above (QEMU TCG, `-cpu max`, the vCPUs and"
+        line((boot.isLab() ? "The lab is started by `scripts/lab/run` on the host above (QEMU TCG, `-cpu max`, the vCPUs and"
                 + " memory in its row); its figures are \"lab\" figures. " : "")
                 + "Command for everything below: `" + command + "`."
                 + (kernel.isEmpty() ? "" : " Guest kernel: `" + kernel + "` (`scripts/build-kernel.sh guest`, copied for"
@@ -627,8 +627,8 @@ public final class Report {
         line("");
         line("- `scripts/bench` builds the benchmarks jar (`benchmarks/target/benchmarks.jar`, with the C programs in"
                 + " `benchmarks/target/bin`), runs the host part (JMH `ExitLoopBenchmark`, `InitramfsBenchmark`, `VirtqueueBenchmark`), then"
-                + " `scripts/lab-bench` (directly where the host's KVM boots Linux, else in one lab session,"
-                + " `scripts/kvm-lab`, which waits for any other lab on the machine to end first): JMH"
+                + " `scripts/lab/bench` (directly where the host's KVM boots Linux, else in one lab session,"
+                + " `scripts/lab/run`, which waits for any other lab on the machine to end first): JMH"
                 + " `ArrowBootBenchmark`, `PeerComparison` (Arrow and QEMU interleaved), `MemoryPerArrow`,"
                 + " `ConsoleThroughput` (virtio and serial interleaved), `PasstThroughput`; then this report."
                 + " Raw results: `benchmarks/results/*.json`.");

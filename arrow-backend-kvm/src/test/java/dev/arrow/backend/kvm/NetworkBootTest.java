@@ -475,7 +475,7 @@ class NetworkBootTest {
     /**
      * The guest resolves a name through passt's DNS forwarder (10.0.2.3 in the guest's resolv.conf,
      * forwarded to the host's first resolver). In the lab, that resolver is the lab's own responder
-     * (scripts/lab-init), whose table has this name. Where the host itself cannot resolve the name,
+     * (scripts/lab/init), whose table has this name. Where the host itself cannot resolve the name,
      * the guest cannot either: the test is then skipped and says so.
      */
     @Test

@@ -1,5 +1,5 @@
 /*
- * The lab's DNS responder (see scripts/lab-init): answers A queries for a fixed table of names,
+ * The lab's DNS responder (see scripts/lab/init): answers A queries for a fixed table of names,
  * authoritatively, over UDP, and nothing else. The lab's network is restricted and has no DNS of
  * its own; this gives its resolver something to ask.
  *
