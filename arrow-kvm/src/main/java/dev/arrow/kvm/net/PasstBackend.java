@@ -1,6 +1,6 @@
 package dev.arrow.kvm.net;
 
-import dev.arrow.kvm.net.NetworkSetupException.Problem;
+import dev.arrow.kvm.net.NetworkBackendException.Reason;
 import dev.arrow.kvm.sys.NativeCleaner;
 import java.io.File;
 import java.io.IOException;
@@ -192,9 +192,9 @@ public final class PasstBackend implements NetworkBackend {
     /**
      * Starts passt for one guest and connects to it.
      *
-     * @throws NetworkSetupException when passt is missing ({@link Problem#BACKEND_MISSING}), a
-     *     forwarded port is taken ({@link Problem#PORT_IN_USE}) or passt does not come up
-     *     ({@link Problem#BACKEND_FAILED}, with passt's own words); nothing is left running
+     * @throws NetworkBackendException when passt is missing ({@link Reason#PASST_MISSING}), a
+     *     forwarded port is taken ({@link Reason#PORT_IN_USE}) or passt does not come up
+     *     ({@link Reason#PASST_FAILED_TO_START}, with passt's own words); nothing is left running
      */
     public static PasstBackend start(Options options) {
         Objects.requireNonNull(options, "options");
@@ -228,7 +228,7 @@ public final class PasstBackend implements NetworkBackend {
                         .redirectOutput(log.toFile())
                         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))));
             } catch (IOException e) {
-                throw new NetworkSetupException(Problem.BACKEND_MISSING, "cannot run " + setpriv + " (util-linux) for"
+                throw new NetworkBackendException(Reason.PASST_MISSING, "cannot run " + setpriv + " (util-linux) for"
                         + " passt at " + executable + ": " + e.getMessage()
                         + ": install the Debian packages 'util-linux' and 'passt'", e);
             }
@@ -242,7 +242,7 @@ public final class PasstBackend implements NetworkBackend {
             return backend;
         } catch (IOException e) {
             cleanUp(process, channel, directory);
-            throw new NetworkSetupException(Problem.IO, "cannot set up passt: " + e.getMessage(), e);
+            throw new NetworkBackendException(Reason.IO, "cannot set up passt: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             cleanUp(process, channel, directory);
             throw e;
@@ -253,11 +253,11 @@ public final class PasstBackend implements NetworkBackend {
         if (configured.isPresent()) {
             Path p = configured.get();
             if (!Files.isRegularFile(p)) {
-                throw new NetworkSetupException(Problem.BACKEND_MISSING, "passt not found at " + p
+                throw new NetworkBackendException(Reason.PASST_MISSING, "passt not found at " + p
                         + ": install the Debian package 'passt' (apt-get install passt) or point Arrow at the program");
             }
             if (!Files.isExecutable(p)) {
-                throw new NetworkSetupException(Problem.BACKEND_MISSING, "passt at " + p + " is not executable: "
+                throw new NetworkBackendException(Reason.PASST_MISSING, "passt at " + p + " is not executable: "
                         + "check its permissions or reinstall the Debian package 'passt'");
             }
             return p;
@@ -278,7 +278,7 @@ public final class PasstBackend implements NetworkBackend {
                 return p;
             }
         }
-        throw new NetworkSetupException(Problem.BACKEND_MISSING,
+        throw new NetworkBackendException(Reason.PASST_MISSING,
                 "passt not found: install the Debian package 'passt' (apt-get install passt); "
                         + "user-mode networking needs it (searched the PATH and " + STANDARD_DIRS + ")");
     }
@@ -291,7 +291,7 @@ public final class PasstBackend implements NetworkBackend {
                 return p;
             }
         }
-        throw new NetworkSetupException(Problem.BACKEND_MISSING, "setpriv not found in " + STANDARD_DIRS
+        throw new NetworkBackendException(Reason.PASST_MISSING, "setpriv not found in " + STANDARD_DIRS
                 + ": install the Debian package 'util-linux' (apt-get install util-linux); Arrow starts passt"
                 + " through it so that passt dies with the JVM");
     }
@@ -356,7 +356,7 @@ public final class PasstBackend implements NetworkBackend {
                 }
             }
             if (System.nanoTime() > deadline) {
-                throw new NetworkSetupException(Problem.BACKEND_FAILED, "passt (pid " + process.pid()
+                throw new NetworkBackendException(Reason.PASST_FAILED_TO_START, "passt (pid " + process.pid()
                         + ") did not accept connections on " + socket + " within " + options.startTimeout().toMillis()
                         + " ms" + logTail(log));
             }
@@ -364,36 +364,36 @@ public final class PasstBackend implements NetworkBackend {
                 Thread.sleep(pauseMillis);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new NetworkSetupException(Problem.BACKEND_FAILED, "interrupted while waiting for passt to start", e);
+                throw new NetworkBackendException(Reason.PASST_FAILED_TO_START, "interrupted while waiting for passt to start", e);
             }
             pauseMillis = Math.min(pauseMillis * 2, 50);
         }
     }
 
-    private static NetworkSetupException startFailure(Process process, Path log, Options options) {
+    private static NetworkBackendException startFailure(Process process, Path log, Options options) {
         return startFailure(process.exitValue(), readLog(log), logTail(log));
     }
 
     /** The error for a passt that exited with {@code code} while starting, from what it said. */
-    static NetworkSetupException startFailure(int code, String text, String tail) {
+    static NetworkBackendException startFailure(int code, String text, String tail) {
         Matcher m = BIND_FAILURE.matcher(text);
         if (m.find()) {
-            return new NetworkSetupException(Problem.PORT_IN_USE, "host port " + m.group(3) + " is already in use ("
+            return new NetworkBackendException(Reason.PORT_IN_USE, "host port " + m.group(3) + " is already in use ("
                     + (m.group(1).equals("t") ? "tcp" : "udp") + (m.group(2) == null ? "" : " on " + m.group(2))
                     + "): stop what listens there or forward another host port");
         }
         if (text.contains("No external routable interface") || text.contains("External interface not usable")) {
-            return new NetworkSetupException(Problem.NO_HOST_ROUTE, "user-mode networking needs a host network"
+            return new NetworkBackendException(Reason.NO_HOST_ROUTE, "user-mode networking needs a host network"
                     + " interface with a default route, and this host has none (passt copies its set-up from that"
                     + " interface): connect the host to a network, or start the arrow without a network (Net.none())"
                     + tail);
         }
         if (text.contains("Couldn't create user namespace")) {
-            return new NetworkSetupException(Problem.BACKEND_FAILED, "passt could not create the user namespace it"
+            return new NetworkBackendException(Reason.PASST_FAILED_TO_START, "passt could not create the user namespace it"
                     + " isolates itself in: enable user namespaces on this host (kernel CONFIG_USER_NS=y; sysctl"
                     + " user.max_user_namespaces > 0, and kernel.unprivileged_userns_clone=1 where that exists)" + tail);
         }
-        return new NetworkSetupException(Problem.BACKEND_FAILED, describeExit(code) + " while starting" + tail);
+        return new NetworkBackendException(Reason.PASST_FAILED_TO_START, describeExit(code) + " while starting" + tail);
     }
 
     /**

@@ -4,7 +4,7 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import dev.arrow.kvm.EventFd;
-import dev.arrow.kvm.net.NetworkSetupException.Problem;
+import dev.arrow.kvm.net.NetworkBackendException.Reason;
 import dev.arrow.kvm.sys.Errno;
 import dev.arrow.kvm.sys.OwnedFd;
 import java.io.IOException;
@@ -69,10 +69,10 @@ public final class TapBackend implements NetworkBackend {
     /**
      * Attaches to the existing TAP device {@code name}.
      *
-     * @throws NetworkSetupException when the device does not exist or is no TAP
-     *     ({@link Problem#TAP_MISSING}), when this process may not open /dev/net/tun or attach to
-     *     the device ({@link Problem#TAP_PERMISSION}), or when another process holds it
-     *     ({@link Problem#TAP_BUSY})
+     * @throws NetworkBackendException when the device does not exist or is no TAP
+     *     ({@link Reason#TAP_MISSING}), when this process may not open /dev/net/tun or attach to
+     *     the device ({@link Reason#TAP_PERMISSION}), or when another process holds it
+     *     ({@link Reason#TAP_BUSY})
      */
     public static TapBackend open(String name) {
         checkName(name);
@@ -127,7 +127,7 @@ public final class TapBackend implements NetworkBackend {
             ok = c > 0x20 && c < 0x7f && c != '/' && c != ':';
         }
         if (!ok) {
-            throw new NetworkSetupException(Problem.TAP_MISSING, "'" + name + "' is not a valid network interface name "
+            throw new NetworkBackendException(Reason.TAP_MISSING, "'" + name + "' is not a valid network interface name "
                     + "(1.." + MAX_NAME + " printable characters, no '/', ':' or spaces)");
         }
     }
@@ -135,20 +135,20 @@ public final class TapBackend implements NetworkBackend {
     private static void checkExists(String name) {
         Path sys = SYS_CLASS_NET.resolve(name);
         if (!Files.exists(sys)) {
-            throw new NetworkSetupException(Problem.TAP_MISSING, "TAP device '" + name + "' does not exist: create it "
+            throw new NetworkBackendException(Reason.TAP_MISSING, "TAP device '" + name + "' does not exist: create it "
                     + "with 'ip tuntap add dev " + name + " mode tap user <your user>' and bring it up "
                     + "('ip link set " + name + " up'), or use user-mode networking (Net.user())");
         }
         Path flags = sys.resolve("tun_flags");
         if (!Files.exists(flags)) {
-            throw new NetworkSetupException(Problem.TAP_MISSING, "network interface '" + name
+            throw new NetworkBackendException(Reason.TAP_MISSING, "network interface '" + name
                     + "' is not a TUN/TAP device: create a TAP with 'ip tuntap add dev <name> mode tap'");
         }
         try {
             String text = Files.readString(flags).trim();
             int value = Integer.decode(text);
             if ((value & IFF_TAP) == 0) {
-                throw new NetworkSetupException(Problem.TAP_MISSING, "'" + name + "' is a TUN device (IP packets), "
+                throw new NetworkBackendException(Reason.TAP_MISSING, "'" + name + "' is a TUN device (IP packets), "
                         + "not a TAP device (Ethernet frames): create it with 'mode tap'");
             }
         } catch (IOException | NumberFormatException e) {
@@ -157,14 +157,14 @@ public final class TapBackend implements NetworkBackend {
     }
 
     /** The error for {@code open("/dev/net/tun")} failing with {@code errno}. */
-    static NetworkSetupException openFailure(int errno) {
+    static NetworkBackendException openFailure(int errno) {
         return switch (errno) {
-            case Errno.ENOENT, Errno.ENODEV, Errno.ENXIO -> new NetworkSetupException(Problem.TAP_MISSING,
+            case Errno.ENOENT, Errno.ENODEV, Errno.ENXIO -> new NetworkBackendException(Reason.TAP_MISSING,
                     TUN_DEVICE + " is missing (" + Errno.describe(errno) + "): load the tun module ('modprobe tun')");
-            case Errno.EACCES, Errno.EPERM -> new NetworkSetupException(Problem.TAP_PERMISSION,
+            case Errno.EACCES, Errno.EPERM -> new NetworkBackendException(Reason.TAP_PERMISSION,
                     "no permission to open " + TUN_DEVICE + " (" + Errno.describe(errno) + "): make it accessible "
                             + "to your user (it is usually mode 0666) or use user-mode networking (Net.user())");
-            default -> new NetworkSetupException(Problem.IO,
+            default -> new NetworkBackendException(Reason.IO,
                     "open " + TUN_DEVICE + " failed: " + Errno.describe(errno));
         };
     }
@@ -182,18 +182,18 @@ public final class TapBackend implements NetworkBackend {
     }
 
     /** The error for {@code TUNSETIFF} on TAP device {@code name} failing with {@code errno}. */
-    static NetworkSetupException attachFailure(String name, int errno) {
+    static NetworkBackendException attachFailure(String name, int errno) {
         return switch (errno) {
-            case Errno.EPERM, Errno.EACCES -> new NetworkSetupException(Problem.TAP_PERMISSION,
+            case Errno.EPERM, Errno.EACCES -> new NetworkBackendException(Reason.TAP_PERMISSION,
                     "not allowed to attach to TAP device '" + name + "' (TUNSETIFF: " + Errno.describe(errno)
                             + "): it belongs to another user; recreate it for yours ('ip tuntap add dev " + name
                             + " mode tap user <your user>') or run with CAP_NET_ADMIN");
-            case Errno.EBUSY -> new NetworkSetupException(Problem.TAP_BUSY, "TAP device '" + name
+            case Errno.EBUSY -> new NetworkBackendException(Reason.TAP_BUSY, "TAP device '" + name
                     + "' is attached to another process (TUNSETIFF: EBUSY): give each guest its own TAP device");
-            case Errno.EINVAL -> new NetworkSetupException(Problem.TAP_MISSING, "TAP device '" + name
+            case Errno.EINVAL -> new NetworkBackendException(Reason.TAP_MISSING, "TAP device '" + name
                     + "' cannot be attached as a single-queue TAP without packet info (TUNSETIFF: EINVAL): "
                     + "recreate it with 'ip tuntap add dev " + name + " mode tap'");
-            default -> new NetworkSetupException(Problem.IO, "TUNSETIFF on '" + name + "' failed: "
+            default -> new NetworkBackendException(Reason.IO, "TUNSETIFF on '" + name + "' failed: "
                     + Errno.describe(errno));
         };
     }
