@@ -45,7 +45,7 @@ class PasstBackendTest {
 
     @BeforeAll
     static void needsPasst() {
-        boolean found = PasstBackend.STANDARD_DIRS.stream().anyMatch(d -> Files.isExecutable(d.resolve("passt")));
+        boolean found = PasstProcess.STANDARD_DIRS.stream().anyMatch(d -> Files.isExecutable(d.resolve("passt")));
         assumeTrue(found, "passt is not installed (Debian package 'passt'): cannot test the user-mode backend");
     }
 
