@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * forwarded traffic from programs on the host's loopback still get back ({@link LoopbackUdpReplies}). Forwards listen on their
  * {@link PortMapping#hostAddress()}, 127.0.0.1 unless the caller chose another.
  *
- * <p>{@link #start} starts passt and connects to it ({@link PasstProcess}: the forwarded ports are
+ * <p>{@link #start(Options)} starts passt and connects to it ({@link PasstProcess}: the forwarded ports are
  * checked first, passt dies with the JVM, and nothing is left running when it fails to come up);
  * {@link #close()} closes the connection, so passt exits, waits for it and deletes its files. passt
  * serves one client per process, so guests never share one. Health, the listener, the reader
