@@ -8,6 +8,7 @@ import dev.arrow.kvm.net.FrameCapture;
 import dev.arrow.kvm.net.GuestNetwork;
 import dev.arrow.kvm.net.MacAddress;
 import dev.arrow.kvm.net.NetworkBackend;
+import dev.arrow.kvm.net.NetworkBackendException;
 import dev.arrow.kvm.net.PasstBackend;
 import dev.arrow.kvm.net.PortMapping;
 import dev.arrow.kvm.net.TapBackend;
@@ -61,7 +62,7 @@ final class GuestNetworking implements AutoCloseable {
                 return Optional.of(new GuestNetworking(plan, TapBackend.open(tap.name()), Optional.empty()));
             }
             return Optional.empty();
-        } catch (dev.arrow.kvm.net.NetworkSetupException e) {
+        } catch (NetworkBackendException e) {
             throw new NetworkSetupException(e.getMessage(), e);
         }
     }

@@ -1,6 +1,6 @@
 package dev.arrow.kvm.net;
 
-import dev.arrow.kvm.net.NetworkSetupException.Problem;
+import dev.arrow.kvm.net.NetworkBackendException.Reason;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -58,7 +58,7 @@ public final class FrameCapture implements AutoCloseable {
     /**
      * Creates (or replaces) {@code file} and writes the pcap header.
      *
-     * @throws NetworkSetupException ({@link Problem#IO}) naming the file and what to do when its
+     * @throws NetworkBackendException ({@link Reason#IO}) naming the file and what to do when its
      *     directory is missing or not writable, or the file is a directory
      */
     public static FrameCapture open(Path file) {
@@ -85,7 +85,7 @@ public final class FrameCapture implements AutoCloseable {
             if (out != null && Files.isRegularFile(file)) {
                 deleteQuietly(file); // a header-less file would only mislead
             }
-            throw new NetworkSetupException(Problem.IO, "cannot capture the guest's traffic to " + file + ": "
+            throw new NetworkBackendException(Reason.IO, "cannot capture the guest's traffic to " + file + ": "
                     + e.getMessage() + "; name a file Arrow may create", e);
         }
     }
@@ -93,11 +93,11 @@ public final class FrameCapture implements AutoCloseable {
     private static void checkTarget(Path target) {
         Path dir = target.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) {
-            throw new NetworkSetupException(Problem.IO, "cannot capture the guest's traffic to " + target + ": directory "
+            throw new NetworkBackendException(Reason.IO, "cannot capture the guest's traffic to " + target + ": directory "
                     + dir + " does not exist; create it or name a file in an existing directory");
         }
         if (!Files.isWritable(dir) || Files.isDirectory(target)) {
-            throw new NetworkSetupException(Problem.IO, "cannot capture the guest's traffic to " + target + ": "
+            throw new NetworkBackendException(Reason.IO, "cannot capture the guest's traffic to " + target + ": "
                     + (Files.isDirectory(target) ? "it is a directory" : "directory " + dir + " is not writable")
                     + "; name a file Arrow may create");
         }

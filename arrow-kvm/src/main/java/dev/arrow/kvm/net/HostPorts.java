@@ -1,6 +1,6 @@
 package dev.arrow.kvm.net;
 
-import dev.arrow.kvm.net.NetworkSetupException.Problem;
+import dev.arrow.kvm.net.NetworkBackendException.Reason;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.BindException;
@@ -45,8 +45,8 @@ public final class HostPorts {
     }
 
     /**
-     * @throws NetworkSetupException ({@link Problem#PORT_IN_USE}) naming the first port that is
-     *     taken or that this process may not bind; ({@link Problem#BIND_ADDRESS}) for a host
+     * @throws NetworkBackendException ({@link Reason#PORT_IN_USE}) naming the first port that is
+     *     taken or that this process may not bind; ({@link Reason#BIND_ADDRESS}) for a host
      *     address that is not one of this host's
      * @throws IllegalArgumentException when a host port is forwarded twice with the same protocol
      *     (passt refuses that even on two addresses)
@@ -67,7 +67,7 @@ public final class HostPorts {
     private static void check(PortMapping m) {
         int unprivileged = unprivilegedPortStart();
         if (m.hostPort() < unprivileged) {
-            throw new NetworkSetupException(Problem.PORT_IN_USE, "host " + m.transport().lowerCase() + " port "
+            throw new NetworkBackendException(Reason.PORT_IN_USE, "host " + m.transport().lowerCase() + " port "
                     + m.hostPort() + " is below " + unprivileged + " (net.ipv4.ip_unprivileged_port_start), and passt"
                     + " runs unprivileged (as nobody when Arrow runs as root): forward a port of " + unprivileged
                     + " or above, or allow it with sysctl net.ipv4.ip_unprivileged_port_start=" + m.hostPort());
@@ -89,21 +89,21 @@ public final class HostPorts {
         } catch (BindException e) {
             String why = String.valueOf(e.getMessage());
             if (why.contains("ermission denied")) {
-                throw new NetworkSetupException(Problem.PORT_IN_USE, "host " + m.transport().lowerCase() + " " + where
+                throw new NetworkBackendException(Reason.PORT_IN_USE, "host " + m.transport().lowerCase() + " " + where
                         + " cannot be bound: permission denied (a security module's policy?); forward another host port"
                         + " or allow this one", e);
             }
             if (why.contains("assign requested address")) {
-                throw new NetworkSetupException(Problem.BIND_ADDRESS, "cannot forward " + m.transport().lowerCase()
+                throw new NetworkBackendException(Reason.BIND_ADDRESS, "cannot forward " + m.transport().lowerCase()
                         + " " + where + ": " + m.hostAddress().getHostAddress() + " is not an address of this host;"
                         + " forward on 127.0.0.1 (this host only, the default), on 0.0.0.0 (all interfaces) or on one"
                         + " of this host's addresses (ip -4 addr)", e);
             }
-            throw new NetworkSetupException(Problem.PORT_IN_USE, "host port " + m.hostPort() + " is already in use ("
+            throw new NetworkBackendException(Reason.PORT_IN_USE, "host port " + m.hostPort() + " is already in use ("
                     + m.transport().lowerCase() + " on " + m.hostAddress().getHostAddress()
                     + "): stop what listens there or forward another host port", e);
         } catch (IOException e) {
-            throw new NetworkSetupException(Problem.IO, "cannot check host " + m.transport().lowerCase() + " "
+            throw new NetworkBackendException(Reason.IO, "cannot check host " + m.transport().lowerCase() + " "
                     + where + ": " + e.getMessage(), e);
         }
     }

@@ -12,6 +12,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -19,6 +20,7 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -150,7 +152,7 @@ final class OwnedDirectory {
                 } catch (IOException | UnsupportedOperationException e) {
                     continue;
                 }
-                PasstBackend.deleteTree(dir);
+                deleteTree(dir);
                 if (Files.notExists(dir, LinkOption.NOFOLLOW_LINKS)) {
                     removed.add(dir);
                 }
@@ -168,6 +170,21 @@ final class OwnedDirectory {
     }
 
     /** Field 22 of /proc/PID/stat (start time in clock ticks after boot), empty when there is no such process. */
+    /** Deletes {@code directory} and everything in it; what cannot be deleted is logged and left. */
+    static void deleteTree(Path directory) {
+        try (Stream<Path> walk = Files.walk(directory)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    LOG.warn("cannot delete {}: {}", p, e.toString());
+                }
+            });
+        } catch (IOException e) {
+            LOG.warn("cannot delete {}: {}", directory, e.toString());
+        }
+    }
+
     static OptionalLong readStartTicks(long pid) {
         try {
             return startTicksOf(Files.readString(Path.of("/proc", Long.toString(pid), "stat"), StandardCharsets.ISO_8859_1));

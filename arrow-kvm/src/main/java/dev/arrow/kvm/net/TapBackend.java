@@ -4,7 +4,7 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import dev.arrow.kvm.EventFd;
-import dev.arrow.kvm.net.NetworkSetupException.Problem;
+import dev.arrow.kvm.net.NetworkBackendException.Reason;
 import dev.arrow.kvm.sys.Errno;
 import dev.arrow.kvm.sys.OwnedFd;
 import java.io.IOException;
@@ -13,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,10 +23,12 @@ import org.slf4j.LoggerFactory;
  * an address or a bridge); Arrow attaches to it with {@code TUNSETIFF} ({@code IFF_TAP |
  * IFF_NO_PI}: plain Ethernet frames, no offloads) and never creates one, not even as root.
  *
- * <p>Owns the /dev/net/tun descriptor, an eventfd that wakes its reader thread, and that thread;
- * {@link #close()} releases all three.
+ * <p>Owns the /dev/net/tun descriptor and an eventfd that wakes its reader thread out of poll;
+ * health, the listener, the reader thread, the counters and the close order are
+ * {@link AbstractNetworkBackend}'s. Writes go to the device at once (it never queues): a frame the
+ * host refuses is dropped and counted.
  */
-public final class TapBackend implements NetworkBackend {
+public final class TapBackend extends AbstractNetworkBackend {
     private static final Logger LOG = LoggerFactory.getLogger(TapBackend.class);
 
     /** {@code TUNSETIFF = _IOW('T', 202, int)}. */
@@ -44,23 +45,15 @@ public final class TapBackend implements NetworkBackend {
     private final String name;
     private final OwnedFd tap;
     private final EventFd wakeup;
-    private final FrameInbox inbox = new FrameInbox(INBOX_SLOTS, MAX_FRAME_BYTES);
     private final ByteBuffer sendBuffer = ByteBuffer.allocateDirect(MAX_FRAME_BYTES);
     private final Pointer sendPointer = Native.getDirectBufferPointer(sendBuffer);
     private final Memory pollFds = new Memory(16);
     private final Object sendLock = new Object();
-    private final AtomicBoolean started = new AtomicBoolean();
-    private final AtomicBoolean closed = new AtomicBoolean();
-    private volatile boolean healthy = true;
-    private volatile Listener listener;
-    private volatile BackendThread reader;
-    private volatile long framesReceived;
     private volatile long framesSent;
-    private volatile long framesDropped;
-    private boolean readerEnded; // guarded by this
-    private boolean readerResourcesReleased; // guarded by this
+    private volatile long framesDroppedOnSend;
 
     private TapBackend(String name, OwnedFd tap, EventFd wakeup) {
+        super(INBOX_SLOTS);
         this.name = name;
         this.tap = tap;
         this.wakeup = wakeup;
@@ -69,10 +62,10 @@ public final class TapBackend implements NetworkBackend {
     /**
      * Attaches to the existing TAP device {@code name}.
      *
-     * @throws NetworkSetupException when the device does not exist or is no TAP
-     *     ({@link Problem#TAP_MISSING}), when this process may not open /dev/net/tun or attach to
-     *     the device ({@link Problem#TAP_PERMISSION}), or when another process holds it
-     *     ({@link Problem#TAP_BUSY})
+     * @throws NetworkBackendException when the device does not exist or is no TAP
+     *     ({@link Reason#TAP_MISSING}), when this process may not open /dev/net/tun or attach to
+     *     the device ({@link Reason#TAP_PERMISSION}), or when another process holds it
+     *     ({@link Reason#TAP_BUSY})
      */
     public static TapBackend open(String name) {
         checkName(name);
@@ -127,7 +120,7 @@ public final class TapBackend implements NetworkBackend {
             ok = c > 0x20 && c < 0x7f && c != '/' && c != ':';
         }
         if (!ok) {
-            throw new NetworkSetupException(Problem.TAP_MISSING, "'" + name + "' is not a valid network interface name "
+            throw new NetworkBackendException(Reason.TAP_MISSING, "'" + name + "' is not a valid network interface name "
                     + "(1.." + MAX_NAME + " printable characters, no '/', ':' or spaces)");
         }
     }
@@ -135,20 +128,20 @@ public final class TapBackend implements NetworkBackend {
     private static void checkExists(String name) {
         Path sys = SYS_CLASS_NET.resolve(name);
         if (!Files.exists(sys)) {
-            throw new NetworkSetupException(Problem.TAP_MISSING, "TAP device '" + name + "' does not exist: create it "
+            throw new NetworkBackendException(Reason.TAP_MISSING, "TAP device '" + name + "' does not exist: create it "
                     + "with 'ip tuntap add dev " + name + " mode tap user <your user>' and bring it up "
                     + "('ip link set " + name + " up'), or use user-mode networking (Net.user())");
         }
         Path flags = sys.resolve("tun_flags");
         if (!Files.exists(flags)) {
-            throw new NetworkSetupException(Problem.TAP_MISSING, "network interface '" + name
+            throw new NetworkBackendException(Reason.TAP_MISSING, "network interface '" + name
                     + "' is not a TUN/TAP device: create a TAP with 'ip tuntap add dev <name> mode tap'");
         }
         try {
             String text = Files.readString(flags).trim();
             int value = Integer.decode(text);
             if ((value & IFF_TAP) == 0) {
-                throw new NetworkSetupException(Problem.TAP_MISSING, "'" + name + "' is a TUN device (IP packets), "
+                throw new NetworkBackendException(Reason.TAP_MISSING, "'" + name + "' is a TUN device (IP packets), "
                         + "not a TAP device (Ethernet frames): create it with 'mode tap'");
             }
         } catch (IOException | NumberFormatException e) {
@@ -157,14 +150,14 @@ public final class TapBackend implements NetworkBackend {
     }
 
     /** The error for {@code open("/dev/net/tun")} failing with {@code errno}. */
-    static NetworkSetupException openFailure(int errno) {
+    static NetworkBackendException openFailure(int errno) {
         return switch (errno) {
-            case Errno.ENOENT, Errno.ENODEV, Errno.ENXIO -> new NetworkSetupException(Problem.TAP_MISSING,
+            case Errno.ENOENT, Errno.ENODEV, Errno.ENXIO -> new NetworkBackendException(Reason.TAP_MISSING,
                     TUN_DEVICE + " is missing (" + Errno.describe(errno) + "): load the tun module ('modprobe tun')");
-            case Errno.EACCES, Errno.EPERM -> new NetworkSetupException(Problem.TAP_PERMISSION,
+            case Errno.EACCES, Errno.EPERM -> new NetworkBackendException(Reason.TAP_PERMISSION,
                     "no permission to open " + TUN_DEVICE + " (" + Errno.describe(errno) + "): make it accessible "
                             + "to your user (it is usually mode 0666) or use user-mode networking (Net.user())");
-            default -> new NetworkSetupException(Problem.IO,
+            default -> new NetworkBackendException(Reason.IO,
                     "open " + TUN_DEVICE + " failed: " + Errno.describe(errno));
         };
     }
@@ -182,23 +175,21 @@ public final class TapBackend implements NetworkBackend {
     }
 
     /** The error for {@code TUNSETIFF} on TAP device {@code name} failing with {@code errno}. */
-    static NetworkSetupException attachFailure(String name, int errno) {
+    static NetworkBackendException attachFailure(String name, int errno) {
         return switch (errno) {
-            case Errno.EPERM, Errno.EACCES -> new NetworkSetupException(Problem.TAP_PERMISSION,
+            case Errno.EPERM, Errno.EACCES -> new NetworkBackendException(Reason.TAP_PERMISSION,
                     "not allowed to attach to TAP device '" + name + "' (TUNSETIFF: " + Errno.describe(errno)
                             + "): it belongs to another user; recreate it for yours ('ip tuntap add dev " + name
                             + " mode tap user <your user>') or run with CAP_NET_ADMIN");
-            case Errno.EBUSY -> new NetworkSetupException(Problem.TAP_BUSY, "TAP device '" + name
+            case Errno.EBUSY -> new NetworkBackendException(Reason.TAP_BUSY, "TAP device '" + name
                     + "' is attached to another process (TUNSETIFF: EBUSY): give each guest its own TAP device");
-            case Errno.EINVAL -> new NetworkSetupException(Problem.TAP_MISSING, "TAP device '" + name
+            case Errno.EINVAL -> new NetworkBackendException(Reason.TAP_MISSING, "TAP device '" + name
                     + "' cannot be attached as a single-queue TAP without packet info (TUNSETIFF: EINVAL): "
                     + "recreate it with 'ip tuntap add dev " + name + " mode tap'");
-            default -> new NetworkSetupException(Problem.IO, "TUNSETIFF on '" + name + "' failed: "
+            default -> new NetworkBackendException(Reason.IO, "TUNSETIFF on '" + name + "' failed: "
                     + Errno.describe(errno));
         };
     }
-
-    // ---- NetworkBackend ----
 
     @Override
     public String describe() {
@@ -210,33 +201,28 @@ public final class TapBackend implements NetworkBackend {
     }
 
     @Override
-    public void start(Listener frameListener) {
-        Objects.requireNonNull(frameListener, "listener");
-        if (closed.get()) {
-            throw new IllegalStateException(describe() + " is closed");
-        }
-        if (!started.compareAndSet(false, true)) {
-            throw new IllegalStateException(describe() + " is already started");
-        }
-        listener = frameListener;
-        BackendThread t = new BackendThread("arrow-tap-" + name, this::readLoop);
-        reader = t;
-        t.start();
+    public long framesSent() {
+        return framesSent;
+    }
+
+    /** Frames the host refused on write. */
+    @Override
+    public long framesDroppedOnSend() {
+        return framesDroppedOnSend;
+    }
+
+    // ---- the transport: a TAP descriptor ----
+
+    @Override
+    String readerName() {
+        return "arrow-tap-" + name;
     }
 
     @Override
-    public FrameInbox inbox() {
-        return inbox;
-    }
-
-    @Override
-    public boolean send(ByteBuffer frame) {
+    boolean transmit(ByteBuffer frame) {
         int n = frame.remaining();
-        if (n < MIN_FRAME_BYTES || n > MAX_FRAME_BYTES) {
-            throw new IllegalArgumentException("frame of " + n + " bytes outside " + MIN_FRAME_BYTES + ".." + MAX_FRAME_BYTES);
-        }
         synchronized (sendLock) {
-            if (!healthy || !tap.enter()) {
+            if (!tap.enter()) {
                 return false;
             }
             try {
@@ -250,7 +236,7 @@ public final class TapBackend implements NetworkBackend {
                 int errno = written < 0 ? Native.getLastError() : 0;
                 if (written >= 0 || errno == Errno.EAGAIN || errno == Errno.EIO || errno == Errno.EINVAL) {
                     // A full queue, a device that is down, or a frame the host stack refused: lose this frame only.
-                    framesDropped++;
+                    framesDroppedOnSend++;
                     LOG.debug("{}: frame of {} bytes dropped by write: {}", describe(), n,
                             written < 0 ? Errno.describe(errno) : "short write " + written);
                     return false;
@@ -264,101 +250,32 @@ public final class TapBackend implements NetworkBackend {
     }
 
     @Override
-    public boolean isHealthy() {
-        return healthy;
-    }
-
-    public long framesReceived() {
-        return framesReceived;
-    }
-
-    public long framesSent() {
-        return framesSent;
-    }
-
-    /** Frames the host refused on write. */
-    public long framesDropped() {
-        return framesDropped;
-    }
-
-    private void readLoop() {
-        try {
-            readFrames();
-        } finally {
-            synchronized (this) {
-                readerEnded = true;
-                if (closed.get()) {
-                    releaseReaderResources();
-                }
+    int readFrame(ByteBuffer slot) {
+        while (true) {
+            if (!waitReadable() || !tap.enter()) {
+                return -1;
             }
-        }
-    }
-
-    /** Closes the eventfd and frees the poll array, once; the caller holds this object's lock. */
-    private void releaseReaderResources() {
-        if (!readerResourcesReleased) {
-            readerResourcesReleased = true;
-            wakeup.close();
-            pollFds.close();
-        }
-    }
-
-    private void readFrames() {
-        try {
-            while (true) {
-                int slot = inbox.claim();
-                if (slot < 0) {
-                    return;
-                }
-                if (!waitReadable()) {
-                    inbox.abandon();
-                    return;
-                }
-                if (!tap.enter()) {
-                    inbox.abandon();
-                    return;
-                }
-                long n;
-                int errno;
-                try {
-                    n = NetLibC.read(tap.fd(), Native.getDirectBufferPointer(inbox.slot(slot)), inbox.maxFrameBytes());
-                    errno = n < 0 ? Native.getLastError() : 0;
-                } finally {
-                    tap.exit();
-                }
-                if (n < 0) {
-                    inbox.abandon();
-                    if (errno == Errno.EAGAIN || errno == Errno.EINTR) {
-                        continue;
-                    }
-                    failed("read from the TAP device failed: " + Errno.describe(errno));
-                    return;
-                }
-                if (n < MIN_FRAME_BYTES) {
-                    inbox.abandon();
-                    continue;
-                }
-                framesReceived++;
-                if (inbox.publish((int) n)) {
-                    Listener l = listener;
-                    try {
-                        l.framesAvailable();
-                    } catch (RuntimeException e) {
-                        LOG.error("{}: frame listener failed", describe(), e);
-                    }
-                }
+            long n;
+            int errno;
+            try {
+                n = NetLibC.read(tap.fd(), Native.getDirectBufferPointer(slot), slot.capacity());
+                errno = n < 0 ? Native.getLastError() : 0;
+            } finally {
+                tap.exit();
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            LOG.error("{}: reader stopped by an unexpected error", describe(), e);
-            failed("the reader stopped: " + e);
+            if (n >= 0) {
+                return (int) n;
+            }
+            if (errno != Errno.EAGAIN && errno != Errno.EINTR) {
+                failed("read from the TAP device failed: " + Errno.describe(errno));
+                return -1;
+            }
         }
     }
 
     /** Waits until the TAP has a frame (true) or close() signalled the wakeup eventfd (false). */
     private boolean waitReadable() {
-        while (!closed.get()) {
+        while (!isClosed()) {
             if (!tap.enter()) {
                 return false;
             }
@@ -384,7 +301,7 @@ public final class TapBackend implements NetworkBackend {
                 return false;
             }
             short wake = pollFds.getShort(14);
-            if (wake != 0 || closed.get()) {
+            if (wake != 0 || isClosed()) {
                 return false;
             }
             short revents = pollFds.getShort(6);
@@ -400,54 +317,22 @@ public final class TapBackend implements NetworkBackend {
         return false;
     }
 
-    private void failed(String reason) {
-        synchronized (this) {
-            if (!healthy) {
-                return;
-            }
-            healthy = false;
-        }
-        if (closed.get()) {
-            return;
-        }
-        LOG.warn("{}: the guest network stopped: {}", describe(), reason);
-        Listener l = listener;
-        if (l != null) {
-            try {
-                l.failed(reason);
-            } catch (RuntimeException e) {
-                LOG.error("{}: failure listener failed", describe(), e);
-            }
-        }
-    }
-
-    /** Wakes and stops the reader, then closes the TAP descriptor and the eventfd. Idempotent. */
+    /** Signals the wakeup eventfd: the reader's poll returns. */
     @Override
-    public void close() {
-        if (!closed.compareAndSet(false, true)) {
-            return;
-        }
-        healthy = false;
-        inbox.close();
+    void interruptReader() {
         wakeup.write(1);
-        BackendThread t = reader;
-        if (t != null) {
-            t.awaitEnd(2000);
-        }
-        tap.close(); // waits for a read or poll in flight
-        // The eventfd and the poll array go when the reader is gone: now, or when a reader that was
-        // blocked on the device's lock ends (it sees the closed inbox and leaves at once).
-        synchronized (this) {
-            if (t == null || readerEnded) {
-                releaseReaderResources();
-            }
-        }
-        LOG.debug("{} closed: {} frames received, {} sent, {} dropped", describe(), framesReceived, framesSent,
-                framesDropped);
     }
 
+    /** Closes the TAP descriptor; waits for a read or poll in flight. */
     @Override
-    public String toString() {
-        return describe();
+    void closeTransport() {
+        tap.close();
+    }
+
+    /** The eventfd and the poll array, which only the reader uses. */
+    @Override
+    void releaseReaderResources() {
+        wakeup.close();
+        pollFds.close();
     }
 }

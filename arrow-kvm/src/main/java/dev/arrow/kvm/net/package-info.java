@@ -5,13 +5,20 @@
  * <ul>
  *   <li>{@link dev.arrow.kvm.net.NetworkBackend}: the contract (send a frame; a reader thread owned
  *       by the backend fills a {@link dev.arrow.kvm.net.FrameInbox} and tells a listener).</li>
+ *   <li>{@code AbstractNetworkBackend}: what both backends share (health, the listener, failure
+ *       reporting, the inbox, the reader thread, the counters, the close order); each adds its
+ *       transport. Set-up failures are {@link dev.arrow.kvm.net.NetworkBackendException}s with a
+ *       reason.</li>
  *   <li>{@link dev.arrow.kvm.net.PasstBackend}: user-mode networking without privileges, one passt
- *       process per guest on a private Unix socket ({@link dev.arrow.kvm.net.PasstCommand},
- *       {@link dev.arrow.kvm.net.PasstFrameCodec}); forwarded host ports are checked first
- *       ({@link dev.arrow.kvm.net.HostPorts}); the host's loopback stays out of the guest's reach
- *       unless allowed ({@link dev.arrow.kvm.net.HostLoopbackGuard}, {@code LoopbackUdpReplies});
- *       passt dies with the JVM ({@code SpawnThread}, {@code setpriv --pdeathsig}) and the private
- *       directories of dead JVMs are swept ({@code OwnedDirectory}).</li>
+ *       process per guest on a private Unix socket ({@link dev.arrow.kvm.net.PasstFrameCodec}); the
+ *       host's loopback stays out of the guest's reach unless allowed
+ *       ({@link dev.arrow.kvm.net.HostLoopbackGuard}, {@code LoopbackUdpReplies}). The process is
+ *       {@code PasstProcess}'s: forwarded host ports are checked first
+ *       ({@link dev.arrow.kvm.net.HostPorts}), passt is started with
+ *       {@link dev.arrow.kvm.net.PasstCommand} and dies with the JVM ({@code SpawnThread},
+ *       {@code setpriv --pdeathsig}), a failed start is explained from passt's log
+ *       ({@code PasstLog}), and the private directories of dead JVMs are swept
+ *       ({@code OwnedDirectory}).</li>
  *   <li>{@link dev.arrow.kvm.net.TapBackend}: an existing host TAP device.</li>
  *   <li>{@link dev.arrow.kvm.net.FrameCapture}: the pcap file of a guest's traffic, written by the
  *       virtio-net device whatever the backend.</li>

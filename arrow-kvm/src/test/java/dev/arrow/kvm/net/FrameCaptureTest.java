@@ -3,7 +3,7 @@ package dev.arrow.kvm.net;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.arrow.kvm.net.NetworkSetupException.Problem;
+import dev.arrow.kvm.net.NetworkBackendException.Reason;
 import dev.arrow.kvm.net.testing.PcapSummary;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -92,7 +92,7 @@ class FrameCaptureTest {
     void aMissingDirectoryIsNamedWithTheFix(@TempDir Path tmp) {
         Path file = tmp.resolve("no/such/dir/guest.pcap");
         assertThatThrownBy(() -> FrameCapture.open(file))
-                .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.IO))
+                .isInstanceOfSatisfying(NetworkBackendException.class, e -> assertThat(e.reason()).isEqualTo(Reason.IO))
                 .hasMessage("cannot capture the guest's traffic to " + file + ": directory " + tmp.resolve("no/such/dir")
                         + " does not exist; create it or name a file in an existing directory");
     }
@@ -100,7 +100,7 @@ class FrameCaptureTest {
     @Test
     void aDirectoryIsNotACaptureFile(@TempDir Path tmp) {
         assertThatThrownBy(() -> FrameCapture.open(tmp))
-                .isInstanceOf(NetworkSetupException.class)
+                .isInstanceOf(NetworkBackendException.class)
                 .hasMessage("cannot capture the guest's traffic to " + tmp + ": it is a directory; name a file Arrow may create");
     }
 
@@ -123,7 +123,7 @@ class FrameCaptureTest {
         Assumptions.assumeTrue(Files.isWritable(Path.of("/dev")), "needs a writable /dev (root) to open /dev/full");
         // /dev/full opens, and refuses every write with ENOSPC
         assertThatThrownBy(() -> FrameCapture.open(Path.of("/dev/full")))
-                .isInstanceOf(NetworkSetupException.class)
+                .isInstanceOf(NetworkBackendException.class)
                 .hasMessageStartingWith("cannot capture the guest's traffic to /dev/full: ")
                 .hasMessageContaining("No space left on device")
                 .hasMessageEndingWith("; name a file Arrow may create");

@@ -28,8 +28,8 @@ class HostPortsTest {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             int port = taken.getLocalPort();
             assertThatThrownBy(() -> HostPorts.checkFree(List.of(PortMapping.tcp(port, 80))))
-                    .isInstanceOfSatisfying(NetworkSetupException.class,
-                            e -> assertThat(e.problem()).isEqualTo(NetworkSetupException.Problem.PORT_IN_USE))
+                    .isInstanceOfSatisfying(NetworkBackendException.class,
+                            e -> assertThat(e.reason()).isEqualTo(NetworkBackendException.Reason.PORT_IN_USE))
                     .hasMessage("host port " + port + " is already in use (tcp on 127.0.0.1): stop what listens there"
                             + " or forward another host port");
         }
@@ -81,8 +81,8 @@ class HostPortsTest {
         int port = freePort();
         Inet4Address foreign = GuestNetwork.ipv4("198.51.100.254"); // TEST-NET-2: on no host's interface
         assertThatThrownBy(() -> HostPorts.checkFree(List.of(PortMapping.tcp(port, 80).on(foreign))))
-                .isInstanceOfSatisfying(NetworkSetupException.class,
-                        e -> assertThat(e.problem()).isEqualTo(NetworkSetupException.Problem.BIND_ADDRESS))
+                .isInstanceOfSatisfying(NetworkBackendException.class,
+                        e -> assertThat(e.reason()).isEqualTo(NetworkBackendException.Reason.BIND_ADDRESS))
                 .hasMessage("cannot forward tcp 198.51.100.254:" + port + ": 198.51.100.254 is not an address of this host;"
                         + " forward on 127.0.0.1 (this host only, the default), on 0.0.0.0 (all interfaces) or on one of"
                         + " this host's addresses (ip -4 addr)");
@@ -94,8 +94,8 @@ class HostPortsTest {
         assumeTrue(start > 1, "net.ipv4.ip_unprivileged_port_start is " + start + ": every port is unprivileged here");
         int port = start - 1;
         assertThatThrownBy(() -> HostPorts.checkFree(List.of(PortMapping.tcp(port, 80))))
-                .isInstanceOfSatisfying(NetworkSetupException.class,
-                        e -> assertThat(e.problem()).isEqualTo(NetworkSetupException.Problem.PORT_IN_USE))
+                .isInstanceOfSatisfying(NetworkBackendException.class,
+                        e -> assertThat(e.reason()).isEqualTo(NetworkBackendException.Reason.PORT_IN_USE))
                 .hasMessage("host tcp port " + port + " is below " + start + " (net.ipv4.ip_unprivileged_port_start),"
                         + " and passt runs unprivileged (as nobody when Arrow runs as root): forward a port of " + start
                         + " or above, or allow it with sysctl net.ipv4.ip_unprivileged_port_start=" + port);

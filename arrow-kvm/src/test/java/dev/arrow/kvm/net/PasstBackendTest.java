@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.arrow.kvm.net.NetworkSetupException.Problem;
+import dev.arrow.kvm.net.NetworkBackendException.Reason;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -45,7 +45,7 @@ class PasstBackendTest {
 
     @BeforeAll
     static void needsPasst() {
-        boolean found = PasstBackend.STANDARD_DIRS.stream().anyMatch(d -> Files.isExecutable(d.resolve("passt")));
+        boolean found = PasstProcess.STANDARD_DIRS.stream().anyMatch(d -> Files.isExecutable(d.resolve("passt")));
         assumeTrue(found, "passt is not installed (Debian package 'passt'): cannot test the user-mode backend");
     }
 
@@ -421,7 +421,7 @@ class PasstBackendTest {
             int port = taken.getLocalPort();
             long before = passtChildren();
             assertThatThrownBy(() -> PasstBackend.start(PasstBackend.Options.of(PLAN, List.of(PortMapping.tcp(port, 80)))))
-                    .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.PORT_IN_USE))
+                    .isInstanceOfSatisfying(NetworkBackendException.class, e -> assertThat(e.reason()).isEqualTo(Reason.PORT_IN_USE))
                     .hasMessageStartingWith("host port " + port + " is already in use");
             assertThat(passtChildren()).isEqualTo(before);
         }
@@ -431,7 +431,7 @@ class PasstBackendTest {
     void aMissingPasstNamesTheDebianPackage(@TempDir Path tmp) {
         assertThatThrownBy(() -> PasstBackend.start(PasstBackend.Options.of(PLAN, List.of())
                 .withExecutable(tmp.resolve("no-such-passt"))))
-                .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.BACKEND_MISSING))
+                .isInstanceOfSatisfying(NetworkBackendException.class, e -> assertThat(e.reason()).isEqualTo(Reason.PASST_MISSING))
                 .hasMessageContaining("passt not found")
                 .hasMessageContaining("install the Debian package 'passt'");
     }
@@ -444,7 +444,7 @@ class PasstBackendTest {
         assertThat(fake.toFile().setExecutable(true, false)).isTrue();
         long before = countArrowDirs();
         assertThatThrownBy(() -> PasstBackend.start(PasstBackend.Options.of(PLAN, List.of()).withExecutable(fake)))
-                .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.BACKEND_FAILED))
+                .isInstanceOfSatisfying(NetworkBackendException.class, e -> assertThat(e.reason()).isEqualTo(Reason.PASST_FAILED_TO_START))
                 .hasMessageContaining("passt exited with code 3 while starting")
                 .hasMessageContaining("No routable interface");
         assertThat(countArrowDirs()).isEqualTo(before);
@@ -458,7 +458,7 @@ class PasstBackendTest {
         assertThat(fake.toFile().setExecutable(true, false)).isTrue();
         assertThatThrownBy(() -> PasstBackend.start(PasstBackend.Options.of(PLAN, List.of()).withExecutable(fake)
                 .withStartTimeout(Duration.ofMillis(300))))
-                .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.BACKEND_FAILED))
+                .isInstanceOfSatisfying(NetworkBackendException.class, e -> assertThat(e.reason()).isEqualTo(Reason.PASST_FAILED_TO_START))
                 .hasMessageContaining("did not accept connections");
         assertThat(ProcessHandle.current().children().filter(p -> p.info().command().orElse("").contains("sleep")).count())
                 .isZero();

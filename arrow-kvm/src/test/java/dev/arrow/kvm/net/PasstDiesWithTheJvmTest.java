@@ -99,7 +99,7 @@ class PasstDiesWithTheJvmTest {
 
     List<Path> directories() throws IOException {
         try (Stream<Path> s = Files.list(base)) {
-            return s.filter(p -> p.getFileName().toString().startsWith(PasstBackend.DIRECTORY_PREFIX)).toList();
+            return s.filter(p -> p.getFileName().toString().startsWith(PasstProcess.DIRECTORY_PREFIX)).toList();
         }
     }
 

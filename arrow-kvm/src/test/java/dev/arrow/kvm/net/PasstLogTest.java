@@ -15,7 +15,7 @@ class PasstLogTest {
     @Test
     void theStartOfTheLogLosesTheSyslogNoise(@TempDir Path tmp) throws IOException {
         Path log = write(tmp, "Failed to send 42 bytes to syslog\nMTU: 65520\nFailed to send 7 bytes to syslog\nUDP: bound\n");
-        assertThat(PasstBackend.readLog(log)).isEqualTo("MTU: 65520\nUDP: bound");
+        assertThat(PasstLog.read(log)).isEqualTo("MTU: 65520\nUDP: bound");
     }
 
     @Test
@@ -26,7 +26,7 @@ class PasstLogTest {
             text.append("Failed to send 40 bytes to syslog\n");
         }
         Path log = write(tmp, text.toString());
-        String end = PasstBackend.readLogEnd(log, 200);
+        String end = PasstLog.readEnd(log, 200);
         assertThat(end).endsWith("TCP: index 999, ACK timeout, retry").doesNotContain("syslog")
                 .doesNotContain("index 990,");
         assertThat(end.length()).isLessThanOrEqualTo(200);
@@ -34,8 +34,8 @@ class PasstLogTest {
 
     @Test
     void aShortOrMissingLogIsReadWholeOrAsNothing(@TempDir Path tmp) throws IOException {
-        assertThat(PasstBackend.readLogEnd(write(tmp, "one line\n"), 4096)).isEqualTo("one line");
-        assertThat(PasstBackend.readLogEnd(tmp.resolve("absent.log"), 4096)).isEmpty();
+        assertThat(PasstLog.readEnd(write(tmp, "one line\n"), 4096)).isEqualTo("one line");
+        assertThat(PasstLog.readEnd(tmp.resolve("absent.log"), 4096)).isEmpty();
     }
 
     private static Path write(Path dir, String text) throws IOException {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.arrow.kvm.net.NetworkSetupException.Problem;
+import dev.arrow.kvm.net.NetworkBackendException.Reason;
 import dev.arrow.kvm.sys.Errno;
 import java.io.IOException;
 import java.net.Inet4Address;
@@ -74,7 +74,7 @@ class TapBackendTest {
     @Test
     void aMissingDeviceNamesTheCommandThatCreatesIt() {
         assertThatThrownBy(() -> TapBackend.open("arwt-none"))
-                .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.TAP_MISSING))
+                .isInstanceOfSatisfying(NetworkBackendException.class, e -> assertThat(e.reason()).isEqualTo(Reason.TAP_MISSING))
                 .hasMessageContaining("TAP device 'arwt-none' does not exist")
                 .hasMessageContaining("ip tuntap add dev arwt-none mode tap user <your user>");
     }
@@ -82,7 +82,7 @@ class TapBackendTest {
     @Test
     void theGuestMtuIsTheHostInterfacesOrTheDefaultWhereThatCannotBeUsed() throws IOException {
         assertThat(TapBackend.hostMtu("arwt-none")).as("no such interface").isEqualTo(GuestNetwork.DEFAULT_MTU);
-        assertThatThrownBy(() -> TapBackend.hostMtu("a/b")).isInstanceOf(NetworkSetupException.class);
+        assertThatThrownBy(() -> TapBackend.hostMtu("a/b")).isInstanceOf(NetworkBackendException.class);
         Path lo = TapBackend.SYS_CLASS_NET.resolve("lo/mtu");
         assumeTrue(Files.exists(lo), "no /sys/class/net/lo here");
         int loMtu = Integer.parseInt(Files.readString(lo).trim());
@@ -95,8 +95,8 @@ class TapBackendTest {
     @Test
     void noPermissionToOpenTheTunDeviceSaysHowToGetIt() {
         for (int errno : new int[] {Errno.EACCES, Errno.EPERM}) {
-            NetworkSetupException e = TapBackend.openFailure(errno);
-            assertThat(e.problem()).isEqualTo(Problem.TAP_PERMISSION);
+            NetworkBackendException e = TapBackend.openFailure(errno);
+            assertThat(e.reason()).isEqualTo(Reason.TAP_PERMISSION);
             assertThat(e).hasMessage("no permission to open /dev/net/tun (" + Errno.describe(errno) + "): make it "
                     + "accessible to your user (it is usually mode 0666) or use user-mode networking (Net.user())");
         }
@@ -106,8 +106,8 @@ class TapBackendTest {
     @Test
     void aMissingTunDeviceNamesTheModuleToLoad() {
         for (int errno : new int[] {Errno.ENOENT, Errno.ENODEV, Errno.ENXIO}) {
-            NetworkSetupException e = TapBackend.openFailure(errno);
-            assertThat(e.problem()).isEqualTo(Problem.TAP_MISSING);
+            NetworkBackendException e = TapBackend.openFailure(errno);
+            assertThat(e.reason()).isEqualTo(Reason.TAP_MISSING);
             assertThat(e).hasMessage("/dev/net/tun is missing (" + Errno.describe(errno) + "): load the tun module "
                     + "('modprobe tun')");
         }
@@ -116,16 +116,16 @@ class TapBackendTest {
 
     @Test
     void anyOtherOpenFailureNamesTheCallAndTheErrno() {
-        NetworkSetupException e = TapBackend.openFailure(Errno.EIO);
-        assertThat(e.problem()).isEqualTo(Problem.IO);
+        NetworkBackendException e = TapBackend.openFailure(Errno.EIO);
+        assertThat(e.reason()).isEqualTo(Reason.IO);
         assertThat(e).hasMessage("open /dev/net/tun failed: EIO (input/output error)");
     }
 
     @Test
     void noPermissionToAttachNamesTheOwnerFixAndCapability() {
         for (int errno : new int[] {Errno.EPERM, Errno.EACCES}) {
-            NetworkSetupException e = TapBackend.attachFailure("arrow0", errno);
-            assertThat(e.problem()).isEqualTo(Problem.TAP_PERMISSION);
+            NetworkBackendException e = TapBackend.attachFailure("arrow0", errno);
+            assertThat(e.reason()).isEqualTo(Reason.TAP_PERMISSION);
             assertThat(e).hasMessage("not allowed to attach to TAP device 'arrow0' (TUNSETIFF: " + Errno.describe(errno)
                     + "): it belongs to another user; recreate it for yours ('ip tuntap add dev arrow0 mode tap user"
                     + " <your user>') or run with CAP_NET_ADMIN");
@@ -135,24 +135,24 @@ class TapBackendTest {
 
     @Test
     void aTapHeldByAnotherProcessIsBusy() {
-        NetworkSetupException e = TapBackend.attachFailure("arrow0", Errno.EBUSY);
-        assertThat(e.problem()).isEqualTo(Problem.TAP_BUSY);
+        NetworkBackendException e = TapBackend.attachFailure("arrow0", Errno.EBUSY);
+        assertThat(e.reason()).isEqualTo(Reason.TAP_BUSY);
         assertThat(e).hasMessage("TAP device 'arrow0' is attached to another process (TUNSETIFF: EBUSY): give each"
                 + " guest its own TAP device");
     }
 
     @Test
     void aTapThatCannotBeAttachedPlainSaysHowToRecreateIt() {
-        NetworkSetupException e = TapBackend.attachFailure("arrow0", Errno.EINVAL);
-        assertThat(e.problem()).isEqualTo(Problem.TAP_MISSING);
+        NetworkBackendException e = TapBackend.attachFailure("arrow0", Errno.EINVAL);
+        assertThat(e.reason()).isEqualTo(Reason.TAP_MISSING);
         assertThat(e).hasMessage("TAP device 'arrow0' cannot be attached as a single-queue TAP without packet info"
                 + " (TUNSETIFF: EINVAL): recreate it with 'ip tuntap add dev arrow0 mode tap'");
     }
 
     @Test
     void anyOtherAttachFailureNamesTheCallAndTheErrno() {
-        NetworkSetupException e = TapBackend.attachFailure("arrow0", Errno.ENODEV);
-        assertThat(e.problem()).isEqualTo(Problem.IO);
+        NetworkBackendException e = TapBackend.attachFailure("arrow0", Errno.ENODEV);
+        assertThat(e.reason()).isEqualTo(Reason.IO);
         assertThat(e).hasMessage("TUNSETIFF on 'arrow0' failed: " + Errno.describe(Errno.ENODEV));
     }
 
@@ -160,14 +160,14 @@ class TapBackendTest {
     void invalidInterfaceNamesAreRefused() {
         for (String bad : new String[] {"", "sixteen-chars-xx", "a/b", "a b", "..", "tap:0"}) {
             assertThatThrownBy(() -> TapBackend.open(bad)).as("'%s'", bad)
-                    .isInstanceOf(NetworkSetupException.class).hasMessageContaining("not a valid network interface name");
+                    .isInstanceOf(NetworkBackendException.class).hasMessageContaining("not a valid network interface name");
         }
     }
 
     @Test
     void anInterfaceThatIsNoTapIsRefused() {
         assertThatThrownBy(() -> TapBackend.open("lo"))
-                .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.TAP_MISSING))
+                .isInstanceOfSatisfying(NetworkBackendException.class, e -> assertThat(e.reason()).isEqualTo(Reason.TAP_MISSING))
                 .hasMessageContaining("'lo' is not a TUN/TAP device");
     }
 
@@ -208,7 +208,7 @@ class TapBackendTest {
         String name = createDevice("tap");
         TapBackend first = open(name);
         assertThatThrownBy(() -> TapBackend.open(name))
-                .isInstanceOfSatisfying(NetworkSetupException.class, e -> assertThat(e.problem()).isEqualTo(Problem.TAP_BUSY))
+                .isInstanceOfSatisfying(NetworkBackendException.class, e -> assertThat(e.reason()).isEqualTo(Reason.TAP_BUSY))
                 .hasMessageContaining("attached to another process");
         first.close();
         TapBackend second = open(name);
