@@ -14,11 +14,11 @@ import dev.arrow.kvm.x86.CpuidEntry;
 import dev.arrow.kvm.x86.CpuidFilter;
 import dev.arrow.kvm.x86.E820Map;
 import dev.arrow.kvm.x86.Gdt;
+import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.kvm.x86.Layout;
 import dev.arrow.kvm.x86.MpTable;
 import dev.arrow.kvm.x86.Msrs;
 import dev.arrow.kvm.x86.PageTables;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,11 +61,9 @@ final class X86BootConfigurator {
     }
 
     private void writeCommandLine(GuestMemory memory, BootParams params) {
-        byte[] cmdline = config.kernelCommandLine().getBytes(StandardCharsets.US_ASCII);
-        byte[] terminated = new byte[cmdline.length + 1];
-        System.arraycopy(cmdline, 0, terminated, 0, cmdline.length);
-        params.commandLine(GuestAddress.of(Layout.CMDLINE_ADDRESS), cmdline.length);
-        memory.write(GuestAddress.of(Layout.CMDLINE_ADDRESS), terminated);
+        KernelCommandLine cmdline = config.kernelCommandLine();
+        params.commandLine(GuestAddress.of(Layout.CMDLINE_ADDRESS), cmdline.length());
+        memory.write(GuestAddress.of(Layout.CMDLINE_ADDRESS), cmdline.toNulTerminatedBytes());
     }
 
     private void writeInitrd(GuestMemory memory, BootParams params) {

@@ -9,6 +9,7 @@ import dev.arrow.kvm.memory.HeapGuestMemory;
 import dev.arrow.kvm.x86.BootParams;
 import dev.arrow.kvm.x86.BootSetupException;
 import dev.arrow.kvm.x86.Gdt;
+import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.kvm.x86.Layout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -23,7 +24,8 @@ class X86BootConfiguratorTest {
     final HeapGuestMemory memory = HeapGuestMemory.ofSize(RAM);
 
     private static VmConfig.Builder config() {
-        return VmConfig.builder().kernel(Path.of("vmlinux")).memoryBytes(RAM).commandLine("console=ttyS0 quiet");
+        return VmConfig.builder().kernel(Path.of("vmlinux")).memoryBytes(RAM)
+                .commandLine(KernelCommandLine.of("console=ttyS0", "quiet"));
     }
 
     private long zeroPageInt(int offset) {
