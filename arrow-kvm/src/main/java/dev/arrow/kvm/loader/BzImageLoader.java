@@ -26,11 +26,11 @@ public final class BzImageLoader implements KernelLoader {
     }
 
     @Override
-    public LoadedKernel load(KernelImage image, ByteBuffer h, GuestMemory memory) throws IOException {
+    public LoadedKernel load(KernelImage image, ByteBuffer head, GuestMemory memory) throws IOException {
         long size = image.size();
-        int headerEnd = 0x202 + Byte.toUnsignedInt(h.get(0x201));
-        need(image, h, BootParams.VERSION + 2, "the boot protocol version");
-        int version = u16(h, BootParams.VERSION);
+        int headerEnd = 0x202 + Byte.toUnsignedInt(head.get(0x201));
+        need(image, head, BootParams.VERSION + 2, "the boot protocol version");
+        int version = u16(head, BootParams.VERSION);
         if (version < MIN_BOOT_PROTOCOL) {
             throw image.fail("boot protocol %s is too old: %s or newer is needed", protocol(version), protocol(MIN_BOOT_PROTOCOL));
         }
@@ -39,17 +39,17 @@ public final class BzImageLoader implements KernelLoader {
         if (headerEnd < needed) {
             throw image.fail("setup header ends at 0x%x but protocol %s needs fields up to 0x%x", headerEnd, protocol(version), needed);
         }
-        need(image, h, headerEnd, "the setup header");
-        if (u16(h, BootParams.BOOT_FLAG) != BootParams.BOOT_FLAG_MAGIC) {
-            throw image.fail("boot flag at 0x1fe is 0x%04x, expected 0xaa55", u16(h, BootParams.BOOT_FLAG));
+        need(image, head, headerEnd, "the setup header");
+        if (u16(head, BootParams.BOOT_FLAG) != BootParams.BOOT_FLAG_MAGIC) {
+            throw image.fail("boot flag at 0x1fe is 0x%04x, expected 0xaa55", u16(head, BootParams.BOOT_FLAG));
         }
-        if ((h.get(BootParams.LOADFLAGS) & BootParams.LOADED_HIGH) == 0) {
+        if ((head.get(BootParams.LOADFLAGS) & BootParams.LOADED_HIGH) == 0) {
             throw image.fail("loadflags lack LOADED_HIGH: a zImage that loads low, not a bzImage");
         }
-        if (version < 0x020c || (u16(h, BootParams.XLOADFLAGS) & BootParams.XLF_KERNEL_64) == 0) {
+        if (version < 0x020c || (u16(head, BootParams.XLOADFLAGS) & BootParams.XLF_KERNEL_64) == 0) {
             throw image.fail("kernel has no 64-bit entry point (xloadflags XLF_KERNEL_64 is clear, protocol %s)", protocol(version));
         }
-        int setupSects = Byte.toUnsignedInt(h.get(BootParams.SETUP_SECTS));
+        int setupSects = Byte.toUnsignedInt(head.get(BootParams.SETUP_SECTS));
         if (setupSects == 0) {
             setupSects = 4;
         }
@@ -66,8 +66,8 @@ public final class BzImageLoader implements KernelLoader {
         }
         long end = load + kernelSize;
         if (version >= 0x020a) {
-            long initSize = Integer.toUnsignedLong(h.getInt(BootParams.INIT_SIZE));
-            long runtimeStart = runtimeStart(image, h, load);
+            long initSize = Integer.toUnsignedLong(head.getInt(BootParams.INIT_SIZE));
+            long runtimeStart = runtimeStart(image, head, load);
             if (!memory.isValid(GuestAddress.of(runtimeStart), Math.max(initSize, 1))) {
                 throw image.fail("kernel needs %d bytes at 0x%x while it boots (init_size), beyond guest RAM (%d bytes): "
                         + "give the VM more memory", initSize, runtimeStart, memory.size());
@@ -75,37 +75,37 @@ public final class BzImageLoader implements KernelLoader {
             end = Math.max(end, runtimeStart + initSize);
         }
         byte[] setupHeader = new byte[Math.min(headerEnd, BootParams.SETUP_HEADER_LIMIT) - BootParams.SETUP_HEADER];
-        h.get(BootParams.SETUP_HEADER, setupHeader);
+        head.get(BootParams.SETUP_HEADER, setupHeader);
 
         image.copyTo(memory, load, setupSize, kernelSize);
         return new LoadedKernel(LoadedKernel.Kind.BZIMAGE, load + BZIMAGE_64BIT_ENTRY_OFFSET, load, end, setupHeader);
     }
 
     /** boot.rst: relocatable kernels run at align_up(load, kernel_alignment), others at pref_address. */
-    private static long runtimeStart(KernelImage image, ByteBuffer h, long load) {
-        boolean relocatable = h.get(BootParams.RELOCATABLE_KERNEL) != 0;
+    private static long runtimeStart(KernelImage image, ByteBuffer head, long load) {
+        boolean relocatable = head.get(BootParams.RELOCATABLE_KERNEL) != 0;
         if (relocatable) {
-            long alignment = Integer.toUnsignedLong(h.getInt(BootParams.KERNEL_ALIGNMENT));
+            long alignment = Integer.toUnsignedLong(head.getInt(BootParams.KERNEL_ALIGNMENT));
             if (alignment == 0 || Long.bitCount(alignment) != 1) {
                 throw image.fail("kernel_alignment 0x%x is not a power of two", alignment);
             }
             return Layout.alignUp(load, alignment);
         }
-        long pref = h.getLong(BootParams.PREF_ADDRESS);
+        long pref = head.getLong(BootParams.PREF_ADDRESS);
         if (pref <= 0 || pref >= Layout.MMIO_HOLE_START) {
             throw image.fail("non-relocatable kernel wants to run at 0x%s (pref_address), outside low RAM", Long.toHexString(pref));
         }
         return pref;
     }
 
-    private static void need(KernelImage image, ByteBuffer h, int bytes, String what) {
-        if (image.size() < bytes || h.limit() < bytes) {
+    private static void need(KernelImage image, ByteBuffer head, int bytes, String what) {
+        if (image.size() < bytes || head.limit() < bytes) {
             throw image.fail("truncated bzImage: %s needs %d bytes, file has %d", what, bytes, image.size());
         }
     }
 
-    private static int u16(ByteBuffer h, int offset) {
-        return Short.toUnsignedInt(h.getShort(offset));
+    private static int u16(ByteBuffer head, int offset) {
+        return Short.toUnsignedInt(head.getShort(offset));
     }
 
     private static String protocol(int version) {

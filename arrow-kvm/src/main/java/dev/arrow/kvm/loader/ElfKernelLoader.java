@@ -47,32 +47,31 @@ public final class ElfKernelLoader implements KernelLoader {
         if (size < ELF_HEADER_SIZE) {
             throw image.fail("truncated ELF header (needs %d bytes, file has %d)", ELF_HEADER_SIZE, size);
         }
-        ByteBuffer h = image.read(0, ELF_HEADER_SIZE);
-        int elfClass = h.get(4);
+        int elfClass = head.get(4);
         if (elfClass == ELFCLASS32) {
             throw image.fail("32-bit ELF (ELFCLASS32): a 64-bit x86-64 vmlinux is needed");
         }
         if (elfClass != ELFCLASS64) {
             throw image.fail("unknown ELF class %d (expected 2, ELFCLASS64)", elfClass);
         }
-        if (h.get(5) != ELFDATA2LSB) {
-            throw image.fail("ELF data encoding %d is not little-endian (ELFDATA2LSB): not an x86-64 kernel", h.get(5));
+        if (head.get(5) != ELFDATA2LSB) {
+            throw image.fail("ELF data encoding %d is not little-endian (ELFDATA2LSB): not an x86-64 kernel", head.get(5));
         }
-        if (h.get(6) != EV_CURRENT) {
-            throw image.fail("unknown ELF version %d", h.get(6));
+        if (head.get(6) != EV_CURRENT) {
+            throw image.fail("unknown ELF version %d", head.get(6));
         }
-        int type = Short.toUnsignedInt(h.getShort(16));
+        int type = Short.toUnsignedInt(head.getShort(16));
         if (type != ET_EXEC) {
             throw image.fail("ELF type %d is not an executable (ET_EXEC = 2): not a vmlinux", type);
         }
-        int machine = Short.toUnsignedInt(h.getShort(18));
+        int machine = Short.toUnsignedInt(head.getShort(18));
         if (machine != EM_X86_64) {
             throw image.fail("ELF machine %d is not x86-64 (EM_X86_64 = 62)", machine);
         }
-        long entry = h.getLong(24);
-        long phoff = h.getLong(32);
-        int phentsize = Short.toUnsignedInt(h.getShort(54));
-        int phnum = Short.toUnsignedInt(h.getShort(56));
+        long entry = head.getLong(24);
+        long phoff = head.getLong(32);
+        int phentsize = Short.toUnsignedInt(head.getShort(54));
+        int phnum = Short.toUnsignedInt(head.getShort(56));
         if (phnum == 0) {
             throw image.fail("ELF file has no program headers");
         }

@@ -68,10 +68,6 @@ public final class KernelImage implements AutoCloseable {
         }
     }
 
-    public String name() {
-        return name;
-    }
-
     /** The image's size in bytes. */
     public long size() {
         return size;
