@@ -33,8 +33,8 @@ import java.util.function.Consumer;
  *                       VirtioSlot.of(i)}, which appends its {@link VirtioSlot#commandLineEntry() entry} to the
  *                       command line ({@link #kernelCommandLine()}); with them it must still fit the boot protocol
  */
-public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine commandLine, long memoryBytes, int vcpuCount,
-                       OutputStream serialOutput, Consumer<String> statusListener, boolean debug,
+public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine commandLine, long memoryBytes,
+                       int vcpuCount, OutputStream serialOutput, Consumer<String> statusListener, boolean debug,
                        BootListener bootListener, List<VirtioDevice> virtioDevices) {
 
     /** The initramfs handed to the kernel; {@link InitrdLoader} places it in guest memory. */
