@@ -5,7 +5,7 @@ import dev.arrow.config.GuestFile;
 import dev.arrow.config.Rlimit;
 import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.InitramfsMemory;
-import dev.arrow.image.cmdline.KernelCommandLine;
+import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.LaunchSpec;
 import dev.arrow.image.init.NetworkSettings;
@@ -20,13 +20,13 @@ import java.util.Optional;
 
 /**
  * What one arrow boots: the kernel, the initramfs (our init, the app, its launch spec, the
- * user's files) and the kernel command line, assembled from a validated {@link ArrowSpec}.
+ * user's files) and the kernel parameters init needs, assembled from a validated {@link ArrowSpec}.
  * The initramfs is a layout of exactly {@link Initramfs#size()} bytes, not bytes: host files are
  * read when it is written, which {@link KvmLauncher} has the VMM do straight into guest memory, so
  * an app costs no heap of its size. Public for the benchmarks (initramfs assembly, and peers booting
  * the very same image); not API.
  */
-public record GuestImage(Path kernel, Initramfs initramfs, String commandLine) {
+public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kernelParameters) {
 
     /** Where the app lives in the guest. */
     static final String APP_PATH = "/arrow/app";
@@ -64,8 +64,7 @@ public record GuestImage(Path kernel, Initramfs initramfs, String commandLine) {
                 initramfs.file(f.guestPath(), content.bytes(), f.mode().orElse(GuestFile.DEFAULT_MODE));
             }
         }
-        String cmdline = KernelCommandLine.builder().debug(spec.debugConsole()).build().toString();
-        return new GuestImage(kernel, initramfs.build(), cmdline);
+        return new GuestImage(kernel, initramfs.build(), KernelParameters.forInit(spec.debugConsole()));
     }
 
     /** The initramfs's exact size in bytes. */

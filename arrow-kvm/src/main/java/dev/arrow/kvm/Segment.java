@@ -1,13 +1,28 @@
 package dev.arrow.kvm;
 
-import dev.arrow.kvm.x86.SegmentRegister;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * A segment register as KVM sees it: our layout of {@code struct kvm_segment} (24 bytes: u64 base,
- * u32 limit, u16 selector, then the u8 fields type, present, dpl, db, s, l, g, avl, unusable and
- * one padding byte).
+ * A segment register as KVM's {@code struct kvm_segment} describes it: the hidden descriptor cache
+ * (base, byte-granular limit, attributes) plus the visible selector, and how that struct is laid out
+ * (24 bytes: u64 base, u32 limit, u16 selector, then the u8 fields type, present, dpl, db, s, l, g,
+ * avl, unusable and one padding byte). The x86 boot code computes them ({@code x86.Gdt#decode});
+ * {@link Sregs} carries them to and from KVM.
+ *
+ * @param base     linear base address
+ * @param limit    limit in bytes (already scaled by 4 KiB when {@code g} is set)
+ * @param selector the selector (index * 8 + table indicator + RPL)
+ * @param type     4-bit descriptor type (e.g. 0xB = code execute/read accessed, 0x3 = data
+ *                 read/write accessed; for system segments 0xB = busy 64-bit TSS)
+ * @param present  P bit
+ * @param dpl      descriptor privilege level 0..3
+ * @param db       D/B bit (default operation size 32 bit / big)
+ * @param s        S bit: code or data segment (true) versus system segment (false)
+ * @param l        L bit: 64-bit code segment
+ * @param g        G bit: limit granularity 4 KiB
+ * @param avl      AVL bit (available to software)
+ * @param unusable KVM's "unusable" flag, which KVM expects on every segment that is not present
  */
 public record Segment(long base, int limit, int selector, int type, boolean present, int dpl,
                       boolean db, boolean s, boolean l, boolean g, boolean avl, boolean unusable) {
@@ -42,15 +57,6 @@ public record Segment(long base, int limit, int selector, int type, boolean pres
     public static Segment realMode(int selector, boolean code) {
         return new Segment((long) selector << 4, 0xFFFF, selector, code ? 0xB : 0x3, true, 0,
                 false, true, false, false, false, false);
-    }
-
-    /**
-     * The KVM form of a segment register value computed by the x86 boot code; a non-present
-     * segment is marked unusable, as KVM expects.
-     */
-    public static Segment of(SegmentRegister r) {
-        return new Segment(r.base(), r.limit(), r.selector(), r.type(), r.present(), r.dpl(), r.db(), r.s(),
-                r.l(), r.g(), r.avl(), !r.present());
     }
 
     /** Writes the struct at {@code index} of {@code dst}. */

@@ -18,12 +18,15 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.IntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One virtual CPU: its registers and {@link #run()}, which enters the guest and returns a typed
- * {@link VcpuExit} decoded from the shared kvm_run page at fixed offsets. Created by
+ * {@link VcpuExit} decoded from the shared kvm_run page at the offsets of {@link KvmRunLayout}. Created by
  * {@link Vm#createVcpu(int)}; owns its fd and the kvm_run mapping.
  *
  * <p>Threads: one thread at a time may {@link #run()} (the thread gets the kick signal blocked,
@@ -34,28 +37,8 @@ import org.slf4j.LoggerFactory;
 public final class Vcpu implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Vcpu.class);
 
-    // struct kvm_run offsets (x86-64), see <linux/kvm.h>
-    static final int RUN_IMMEDIATE_EXIT = 1;
-    static final int RUN_EXIT_REASON = 8;
-    static final int IO_DIRECTION = 32;
-    static final int IO_SIZE = 33;
-    static final int IO_PORT = 34;
-    static final int IO_COUNT = 36;
-    static final int IO_DATA_OFFSET = 40;
-    static final int MMIO_PHYS_ADDR = 32;
-    static final int MMIO_DATA_OFFSET = 40;
-    static final int MMIO_LEN = 48;
-    static final int MMIO_IS_WRITE = 52;
-    static final int FAIL_ENTRY_REASON = 32;
-    static final int FAIL_ENTRY_CPU = 40;
-    static final int INTERNAL_SUBERROR = 32;
-    static final int INTERNAL_NDATA = 36;
-    static final int INTERNAL_DATA = 40;
-    static final int SYSTEM_EVENT_TYPE = 32;
-    static final int SYSTEM_EVENT_NDATA = 36;
-    static final int SYSTEM_EVENT_DATA = 40;
-    private static final int KVM_EXIT_IO_OUT = 1;
-    private static final int MAX_EXIT_DATA = 16;
+    /** struct kvm_mp_state: one u32. */
+    private static final int MP_STATE_SIZE = 4;
     private static final int MAX_CPUID_ENTRIES = 256;
     private static final long CLOSE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
 
@@ -96,41 +79,29 @@ public final class Vcpu implements AutoCloseable {
     // ---- registers ----
 
     public Regs getRegs() {
-        Memory m = new Memory(Regs.SIZE);
-        Ioctls.call(fd, KvmIoctl.KVM_GET_REGS, m);
-        return Regs.decode(view(m));
+        return getStruct(KvmIoctl.KVM_GET_REGS, Regs.SIZE, Regs::decode);
     }
 
     public void setRegs(Regs regs) {
-        Memory m = new Memory(Regs.SIZE);
-        regs.encode(view(m));
-        Ioctls.call(fd, KvmIoctl.KVM_SET_REGS, m);
+        setStruct(KvmIoctl.KVM_SET_REGS, Regs.SIZE, regs::encode);
     }
 
     public Sregs getSregs() {
-        Memory m = new Memory(Sregs.SIZE);
-        Ioctls.call(fd, KvmIoctl.KVM_GET_SREGS, m);
-        return Sregs.decode(view(m));
+        return getStruct(KvmIoctl.KVM_GET_SREGS, Sregs.SIZE, Sregs::decode);
     }
 
     public void setSregs(Sregs sregs) {
-        Memory m = new Memory(Sregs.SIZE);
-        sregs.encode(view(m));
-        Ioctls.call(fd, KvmIoctl.KVM_SET_SREGS, m, errno -> errno == Errno.EINVAL
+        setStruct(KvmIoctl.KVM_SET_SREGS, Sregs.SIZE, sregs::encode, errno -> errno == Errno.EINVAL
                 ? "KVM rejected the special registers (inconsistent CR0/CR4/EFER or segments): " + sregs
                 : KvmApiException.hintFor(errno));
     }
 
     public Fpu getFpu() {
-        Memory m = new Memory(Fpu.SIZE);
-        Ioctls.call(fd, KvmIoctl.KVM_GET_FPU, m);
-        return Fpu.decode(view(m));
+        return getStruct(KvmIoctl.KVM_GET_FPU, Fpu.SIZE, Fpu::decode);
     }
 
     public void setFpu(Fpu fpu) {
-        Memory m = new Memory(Fpu.SIZE);
-        fpu.encode(view(m));
-        Ioctls.call(fd, KvmIoctl.KVM_SET_FPU, m);
+        setStruct(KvmIoctl.KVM_SET_FPU, Fpu.SIZE, fpu::encode);
     }
 
     /** Reads the given MSRs. */
@@ -231,27 +202,38 @@ public final class Vcpu implements AutoCloseable {
 
     /** The in-kernel local APIC's registers (needs the irqchip). */
     public LapicState getLapic() {
-        Memory m = new Memory(LapicState.SIZE);
-        Ioctls.call(fd, KvmIoctl.KVM_GET_LAPIC, m);
-        return LapicState.decode(view(m));
+        return getStruct(KvmIoctl.KVM_GET_LAPIC, LapicState.SIZE, LapicState::decode);
     }
 
     public void setLapic(LapicState state) {
-        Memory m = new Memory(LapicState.SIZE);
-        state.encode(view(m));
-        Ioctls.call(fd, KvmIoctl.KVM_SET_LAPIC, m);
+        setStruct(KvmIoctl.KVM_SET_LAPIC, LapicState.SIZE, state::encode);
     }
 
     public MpState getMpState() {
-        Memory m = new Memory(4);
-        Ioctls.call(fd, KvmIoctl.KVM_GET_MP_STATE, m);
-        return MpState.of(m.getInt(0));
+        return getStruct(KvmIoctl.KVM_GET_MP_STATE, MP_STATE_SIZE, b -> MpState.of(b.getInt(0)));
     }
 
     public void setMpState(MpState state) {
-        Memory m = new Memory(4);
-        m.setInt(0, state.value());
-        Ioctls.call(fd, KvmIoctl.KVM_SET_MP_STATE, m);
+        setStruct(KvmIoctl.KVM_SET_MP_STATE, MP_STATE_SIZE, b -> b.putInt(0, state.value()));
+    }
+
+    /** A KVM_GET_* ioctl that fills a struct of {@code size} bytes, read back by {@code decode}. */
+    private <T> T getStruct(KvmIoctl ioctl, int size, Function<ByteBuffer, T> decode) {
+        Memory m = new Memory(size);
+        Ioctls.call(fd, ioctl, m);
+        return decode.apply(view(m));
+    }
+
+    /** A KVM_SET_* ioctl of a struct of {@code size} bytes written by {@code encode}. */
+    private void setStruct(KvmIoctl ioctl, int size, Consumer<ByteBuffer> encode) {
+        setStruct(ioctl, size, encode, KvmApiException::hintFor);
+    }
+
+    /** Like {@link #setStruct(KvmIoctl, int, Consumer)}; {@code hint} explains an errno. */
+    private void setStruct(KvmIoctl ioctl, int size, Consumer<ByteBuffer> encode, IntFunction<String> hint) {
+        Memory m = new Memory(size);
+        encode.accept(view(m));
+        Ioctls.call(fd, ioctl, m, hint);
     }
 
     private static ByteBuffer view(Memory m) {
@@ -327,7 +309,7 @@ public final class Vcpu implements AutoCloseable {
     public void kick() {
         if (run.guard().enter()) {
             try {
-                run.window(0).put(RUN_IMMEDIATE_EXIT, (byte) 1);
+                run.window(0).put(KvmRunLayout.IMMEDIATE_EXIT, (byte) 1);
             } finally {
                 run.guard().exit();
             }
@@ -352,7 +334,7 @@ public final class Vcpu implements AutoCloseable {
     private void clearImmediateExit() {
         if (run.guard().enter()) {
             try {
-                run.window(0).put(RUN_IMMEDIATE_EXIT, (byte) 0);
+                run.window(0).put(KvmRunLayout.IMMEDIATE_EXIT, (byte) 0);
             } finally {
                 run.guard().exit();
             }
@@ -365,21 +347,22 @@ public final class Vcpu implements AutoCloseable {
         }
         try {
             ByteBuffer b = run.window(0);
-            int reason = b.getInt(RUN_EXIT_REASON);
+            int reason = b.getInt(KvmRunLayout.EXIT_REASON);
             return switch (reason) {
                 case VcpuExit.Reason.IO -> decodeIo(b, seq);
                 case VcpuExit.Reason.MMIO -> decodeMmio(b, seq);
                 case VcpuExit.Reason.HLT -> HLT;
                 case VcpuExit.Reason.SHUTDOWN -> SHUTDOWN;
                 case VcpuExit.Reason.INTR -> INTR;
-                case VcpuExit.Reason.FAIL_ENTRY -> new VcpuExit.FailEntry(b.getLong(FAIL_ENTRY_REASON), b.getInt(FAIL_ENTRY_CPU));
-                case VcpuExit.Reason.INTERNAL_ERROR -> new VcpuExit.InternalError(b.getInt(INTERNAL_SUBERROR),
-                        longs(b, INTERNAL_DATA, b.getInt(INTERNAL_NDATA)));
+                case VcpuExit.Reason.FAIL_ENTRY -> new VcpuExit.FailEntry(b.getLong(KvmRunLayout.FAIL_ENTRY_REASON),
+                        b.getInt(KvmRunLayout.FAIL_ENTRY_CPU));
+                case VcpuExit.Reason.INTERNAL_ERROR -> new VcpuExit.InternalError(b.getInt(KvmRunLayout.INTERNAL_SUBERROR),
+                        longs(b, KvmRunLayout.INTERNAL_DATA, b.getInt(KvmRunLayout.INTERNAL_NDATA)));
                 case VcpuExit.Reason.SYSTEM_EVENT -> {
-                    int ndata = b.getInt(SYSTEM_EVENT_NDATA);
+                    int ndata = b.getInt(KvmRunLayout.SYSTEM_EVENT_NDATA);
                     // Kernels before 5.18 had a single u64 flags here and no ndata.
-                    yield new VcpuExit.SystemEvent(b.getInt(SYSTEM_EVENT_TYPE),
-                            longs(b, SYSTEM_EVENT_DATA, ndata == 0 ? 1 : ndata));
+                    yield new VcpuExit.SystemEvent(b.getInt(KvmRunLayout.SYSTEM_EVENT_TYPE),
+                            longs(b, KvmRunLayout.SYSTEM_EVENT_DATA, ndata == 0 ? 1 : ndata));
                 }
                 default -> new VcpuExit.Unknown(reason);
             };
@@ -389,18 +372,18 @@ public final class Vcpu implements AutoCloseable {
     }
 
     private VcpuExit decodeIo(ByteBuffer b, long seq) {
-        int direction = b.get(IO_DIRECTION);
-        int size = b.get(IO_SIZE) & 0xFF;
-        int port = b.getShort(IO_PORT) & 0xFFFF;
-        int count = b.getInt(IO_COUNT);
-        long dataOffset = b.getLong(IO_DATA_OFFSET);
+        int direction = b.get(KvmRunLayout.IO_DIRECTION);
+        int size = b.get(KvmRunLayout.IO_SIZE) & 0xFF;
+        int port = b.getShort(KvmRunLayout.IO_PORT) & 0xFFFF;
+        int count = b.getInt(KvmRunLayout.IO_COUNT);
+        long dataOffset = b.getLong(KvmRunLayout.IO_DATA_OFFSET);
         if ((size != 1 && size != 2 && size != 4) || count < 1 || dataOffset < 0
                 || dataOffset + (long) size * count > b.capacity()) {
             throw new KvmException(String.format("malformed KVM_EXIT_IO on vCPU %d: port 0x%x size %d count %d "
                     + "data offset %d (kvm_run is %d bytes)", id, port, size, count, dataOffset, b.capacity()));
         }
         int length = size * count;
-        if (direction == KVM_EXIT_IO_OUT) {
+        if (direction == KvmRunLayout.IO_DIRECTION_OUT) {
             byte[] data = new byte[length];
             b.get((int) dataOffset, data, 0, length);
             return new VcpuExit.IoOut(port, size, count, data);
@@ -412,25 +395,25 @@ public final class Vcpu implements AutoCloseable {
     }
 
     private VcpuExit decodeMmio(ByteBuffer b, long seq) {
-        long address = b.getLong(MMIO_PHYS_ADDR);
-        int length = b.getInt(MMIO_LEN);
+        long address = b.getLong(KvmRunLayout.MMIO_PHYS_ADDR);
+        int length = b.getInt(KvmRunLayout.MMIO_LEN);
         if (length < 1 || length > 8) {
             throw new KvmException(String.format("malformed KVM_EXIT_MMIO on vCPU %d: address 0x%x length %d",
                     id, address, length));
         }
-        if (b.get(MMIO_IS_WRITE) != 0) {
+        if (b.get(KvmRunLayout.MMIO_IS_WRITE) != 0) {
             byte[] data = new byte[length];
-            b.get(MMIO_DATA_OFFSET, data, 0, length);
+            b.get(KvmRunLayout.MMIO_DATA, data, 0, length);
             return new VcpuExit.MmioWrite(address, length, data);
         }
         for (int i = 0; i < 8; i++) {
-            b.put(MMIO_DATA_OFFSET + i, (byte) 0xFF);
+            b.put(KvmRunLayout.MMIO_DATA + i, (byte) 0xFF);
         }
         return new VcpuExit.MmioRead(this, seq, address, length);
     }
 
     private static long[] longs(ByteBuffer b, int offset, int count) {
-        int n = Math.max(0, Math.min(count, MAX_EXIT_DATA));
+        int n = Math.max(0, Math.min(count, KvmRunLayout.MAX_EXIT_DATA));
         long[] data = new long[n];
         for (int i = 0; i < n; i++) {
             data[i] = b.getLong(offset + 8 * i);

@@ -123,7 +123,7 @@ public sealed interface VcpuExit {
                 throw new IllegalArgumentException(String.format("MMIO read at 0x%x wants %d bytes, got %d",
                         address, length, data.length));
             }
-            vcpu.respond(sequence, Vcpu.MMIO_DATA_OFFSET, data);
+            vcpu.respond(sequence, KvmRunLayout.MMIO_DATA, data);
         }
 
         /** Supplies the value read, truncated to {@code length} bytes. */

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.kvm.x86.CpuidEntry;
-import dev.arrow.kvm.x86.SegmentRegister;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
@@ -60,19 +59,6 @@ class StructLayoutTest {
         assertThat(b.get(28)).isEqualTo((byte) 1);     // g
         assertThat(b.get(30)).isEqualTo((byte) 0);     // unusable at 22
         assertThat(Segment.decode(b, 8)).isEqualTo(s);
-    }
-
-    @Test
-    void segmentFromBootCodeSegmentKeepsEveryAttribute() {
-        SegmentRegister r = new SegmentRegister(0x1000, 0xFFFFFFFF, 0x10, 0xB, true, 0, false, true, true, true, true);
-        Segment cs = Segment.of(r);
-        assertThat(cs).isEqualTo(new Segment(0x1000, 0xFFFFFFFF, 0x10, 0xB, true, 0, false, true, true, true, true, false));
-    }
-
-    @Test
-    void notPresentSegmentIsUnusable() {
-        SegmentRegister r = new SegmentRegister(0, 0, 0, 0, false, 0, false, false, false, false, false);
-        assertThat(Segment.of(r).unusable()).isTrue();
     }
 
     @Test

@@ -16,6 +16,7 @@ import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.vmm.VmBuilder;
 import dev.arrow.kvm.vmm.VmConfig;
 import dev.arrow.kvm.vmm.VmOutcome;
+import dev.arrow.kvm.x86.KernelCommandLine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -144,7 +145,8 @@ public final class ConsoleThroughput {
         ArrivalLog log = new ArrivalLog(bytes, System::nanoTime);
         AtomicReference<InitStatus> finalStatus = new AtomicReference<>();
         VmConfig config = VmConfig.builder().kernel(image.kernel()).initrd(image.initramfsSize(), image.initramfs()::writeTo)
-                .commandLine(image.commandLine()).memoryBytes(MEMORY_MIB * (1L << 20)).vcpuCount(1)
+                .commandLine(KernelCommandLine.of(image.kernelParameters().entries()))
+                .memoryBytes(MEMORY_MIB * (1L << 20)).vcpuCount(1)
                 .serialOutput(new OutputStream() {
                     @Override
                     public void write(int b) {
@@ -186,7 +188,7 @@ public final class ConsoleThroughput {
             InitStatus status = finalStatus.get();
             m.put("outcome", status + ", VM: " + outcome.map(VmOutcome::describe).orElse("stopped"));
             m.put("exitCode", status instanceof InitStatus.Exited e ? e.code() : null);
-            m.put("commandLine", image.commandLine());
+            m.put("commandLine", image.kernelParameters().joined());
             return m;
         }
     }

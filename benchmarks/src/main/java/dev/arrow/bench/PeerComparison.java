@@ -16,6 +16,7 @@ import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.vmm.VmBuilder;
 import dev.arrow.kvm.vmm.VmConfig;
 import dev.arrow.kvm.vmm.VmOutcome;
+import dev.arrow.kvm.x86.KernelCommandLine;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -60,7 +61,7 @@ public final class PeerComparison {
         Path work = Files.createTempDirectory("arrow-peer");
         Path initrd = work.resolve("initramfs.cpio");
         image.initramfs().writeTo(initrd);
-        QemuMicrovm qemu = new QemuMicrovm(kernel, initrd, image.commandLine(), MEMORY_MIB);
+        QemuMicrovm qemu = new QemuMicrovm(kernel, initrd, image.kernelParameters().joined(), MEMORY_MIB);
 
         List<Map<String, Object>> runs = new ArrayList<>();
         for (int i = 0; i < warmup + iterations; i++) {
@@ -97,7 +98,7 @@ public final class PeerComparison {
 
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("kernel", kernel.toString());
-        result.put("commandLine", image.commandLine());
+        result.put("commandLine", image.kernelParameters().joined());
         result.put("initramfsBytes", image.initramfsSize());
         result.put("memoryMiB", MEMORY_MIB);
         result.put("qemuCommand", qemu.describeCommand());
@@ -144,7 +145,8 @@ public final class PeerComparison {
     /** The same image booted through VmBuilder alone, KVM's counters read before the VM is closed. */
     static Map<String, Object> arrowKvmStats(GuestImage image) throws IOException, InterruptedException {
         VmConfig config = VmConfig.builder().kernel(image.kernel()).initrd(image.initramfsSize(), image.initramfs()::writeTo)
-                .commandLine(image.commandLine()).memoryBytes(MEMORY_MIB * (1L << 20)).vcpuCount(1)
+                .commandLine(KernelCommandLine.of(image.kernelParameters().entries()))
+                .memoryBytes(MEMORY_MIB * (1L << 20)).vcpuCount(1)
                 .serialOutput(OutputStream.nullOutputStream()).statusListener(line -> { }).build();
         try (RunningVm vm = VmBuilder.start(config)) {
             VmOutcome outcome = vm.awaitExit(Duration.ofMinutes(2))

@@ -31,6 +31,7 @@ import dev.arrow.kvm.vmm.BootEvent;
 import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.vmm.VmBuilder;
 import dev.arrow.kvm.vmm.VmConfig;
+import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.spi.ArrowLauncher;
 import dev.arrow.spi.BootEvents;
 import dev.arrow.spi.MicroVmSession;
@@ -133,7 +134,7 @@ public final class KvmLauncher implements ArrowLauncher {
         VmConfig.Builder config = VmConfig.builder()
                 .kernel(image.kernel())
                 .initrd(image.initramfsSize(), image.initramfs()::writeTo) // streamed into guest memory
-                .commandLine(image.commandLine())
+                .commandLine(KernelCommandLine.of(image.kernelParameters().entries()))
                 .memoryBytes(memoryBytes)
                 .vcpuCount(spec.cpus())
                 .serialOutput(session.serialOutput())

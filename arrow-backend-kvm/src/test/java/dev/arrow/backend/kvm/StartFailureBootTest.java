@@ -3,7 +3,7 @@ package dev.arrow.backend.kvm;
 import dev.arrow.ArrowOutcome;
 import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.InitramfsMemory;
-import dev.arrow.image.cmdline.KernelCommandLine;
+import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.LaunchSpec;
 import dev.arrow.image.kernel.KernelLocator;
@@ -11,6 +11,7 @@ import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.vmm.VmBuilder;
 import dev.arrow.kvm.vmm.VmConfig;
+import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.spi.BootEvents;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -67,7 +68,7 @@ class StartFailureBootTest {
         VmConfig config = VmConfig.builder()
                 .kernel(kernel)
                 .initrd(initrd)
-                .commandLine(KernelCommandLine.builder().build().toString())
+                .commandLine(KernelCommandLine.of(KernelParameters.forInit(false).entries()))
                 .memoryBytes(memoryBytes)
                 .serialOutput(session.serialOutput())
                 .statusListener(session::onStatusLine)

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.arrow.image.ArrowInitramfs;
-import dev.arrow.image.cmdline.KernelCommandLine;
+import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.InitStatus.StartFailure;
 import dev.arrow.image.kernel.KernelLocator;
@@ -52,10 +52,10 @@ class InitBootTcgTest {
     }
 
     private QemuTcg.Boot boot(Initramfs initramfs) throws IOException {
-        return boot(initramfs, KernelCommandLine.builder().build());
+        return boot(initramfs, KernelParameters.forInit(false));
     }
 
-    private QemuTcg.Boot boot(Initramfs initramfs, KernelCommandLine cmdline) throws IOException {
+    private QemuTcg.Boot boot(Initramfs initramfs, KernelParameters cmdline) throws IOException {
         QemuTcg.Boot b = QemuTcg.boot(kernel, initramfs, cmdline, work, TIMEOUT);
         LOG.info("boot took {} ms, records {}", b.elapsed().toMillis(), b.records());
         assertThat(b.timedOut()).as("QEMU ended by itself (reboot ends the VM); console:\n%s", b.console()).isFalse();
@@ -190,7 +190,7 @@ class InitBootTcgTest {
     @Test
     void debugCommandLineShowsKernelMessagesAndStillEndsTheVm() throws IOException {
         QemuTcg.Boot b = boot(ArrowInitramfs.builder(probe, LaunchSpec.builder().args("exit", "0").build()).build(),
-                KernelCommandLine.builder().debug(true).build());
+                KernelParameters.forInit(true));
         assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(0));
         assertThat(b.console()).contains("Linux version", "Run /init as init process");
     }

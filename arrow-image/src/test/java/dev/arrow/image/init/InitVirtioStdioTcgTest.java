@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.HostCommand;
-import dev.arrow.image.cmdline.KernelCommandLine;
+import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.kernel.KernelLocator;
 import dev.arrow.image.kernel.KernelNotFoundException;
 import java.io.IOException;
@@ -82,7 +82,7 @@ class InitVirtioStdioTcgTest {
 
     private QemuTcg.Boot boot(LaunchSpec spec, List<String> devices) throws IOException {
         try {
-            QemuTcg.Boot b = QemuTcg.boot(kernel, ArrowInitramfs.builder(probe, spec).build(), KernelCommandLine.builder().build(),
+            QemuTcg.Boot b = QemuTcg.boot(kernel, ArrowInitramfs.builder(probe, spec).build(), KernelParameters.forInit(false),
                     work, TIMEOUT, devices);
             LOG.info("boot took {} ms, records {}", b.elapsed().toMillis(), b.records());
             assertThat(b.timedOut()).as("QEMU ended by itself; console:\n%s", b.console()).isFalse();

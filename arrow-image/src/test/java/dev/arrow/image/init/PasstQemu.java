@@ -1,6 +1,6 @@
 package dev.arrow.image.init;
 
-import dev.arrow.image.cmdline.KernelCommandLine;
+import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.cpio.Initramfs;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -75,12 +75,12 @@ final class PasstQemu implements AutoCloseable {
         }
         Path initrd = dir.resolve("initrd.cpio");
         initramfs.writeTo(initrd);
-        KernelCommandLine cmdline = KernelCommandLine.builder().build();
+        KernelParameters cmdline = KernelParameters.forInit(false);
         Path monitor = dir.resolve("monitor.sock");
         List<String> cmd = List.of(QemuTcg.QEMU, "-S", "-monitor", "unix:" + monitor + ",server=on,wait=off",
                 "-M", "microvm,acpi=off", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "256M",
                 "-nodefaults", "-no-reboot", "-display", "none",
-                "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", cmdline.toString(),
+                "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", cmdline.joined(),
                 "-serial", "file:" + dir.resolve("serial.out"),
                 "-chardev", "file,id=st,path=" + dir.resolve("status.out"), "-device", "isa-debugcon,iobase=0xf4,chardev=st",
                 "-netdev", "stream,id=n0,server=off,addr.type=unix,addr.path=" + socket,

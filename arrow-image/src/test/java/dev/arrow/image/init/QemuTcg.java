@@ -1,7 +1,7 @@
 package dev.arrow.image.init;
 
 import dev.arrow.image.HostCommand;
-import dev.arrow.image.cmdline.KernelCommandLine;
+import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.cpio.Initramfs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -43,12 +43,12 @@ final class QemuTcg {
     private QemuTcg() {
     }
 
-    static Boot boot(Path kernel, Initramfs initramfs, KernelCommandLine cmdline, Path workDir, Duration timeout) throws IOException {
+    static Boot boot(Path kernel, Initramfs initramfs, KernelParameters cmdline, Path workDir, Duration timeout) throws IOException {
         return boot(kernel, initramfs, cmdline, workDir, timeout, List.of());
     }
 
     /** As above, with {@code extraArgs} (e.g. more devices) appended to QEMU's command line. */
-    static Boot boot(Path kernel, Initramfs initramfs, KernelCommandLine cmdline, Path workDir, Duration timeout,
+    static Boot boot(Path kernel, Initramfs initramfs, KernelParameters cmdline, Path workDir, Duration timeout,
                      List<String> extraArgs) throws IOException {
         Path initrd = workDir.resolve("initrd.cpio");
         Path serial = workDir.resolve("serial.out");
@@ -58,7 +58,7 @@ final class QemuTcg {
         List<String> cmd = new ArrayList<>(List.of(QEMU,
                 "-M", "microvm", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "256M",
                 "-nodefaults", "-no-reboot", "-display", "none",
-                "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", cmdline.toString(),
+                "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", cmdline.joined(),
                 "-serial", "file:" + serial,
                 "-chardev", "file,id=st,path=" + status, "-device", "isa-debugcon,iobase=0xf4,chardev=st"));
         cmd.addAll(extraArgs);

@@ -3,7 +3,6 @@ package dev.arrow.kvm.vmm;
 import dev.arrow.kvm.DescriptorTable;
 import dev.arrow.kvm.Fpu;
 import dev.arrow.kvm.Regs;
-import dev.arrow.kvm.Segment;
 import dev.arrow.kvm.Sregs;
 import dev.arrow.kvm.Vcpu;
 import dev.arrow.kvm.x86.BootCpuState;
@@ -18,10 +17,9 @@ public final class BootCpu {
 
     /** The special registers of {@code state}, starting from {@code base} (the vCPU's current ones). */
     public static Sregs sregs(Sregs base, BootCpuState state) {
-        Segment data = Segment.of(state.data());
-        return base.cs(Segment.of(state.code()))
-                .dataSegments(data)
-                .tr(Segment.of(state.tss()))
+        return base.cs(state.code())
+                .dataSegments(state.data())
+                .tr(state.tss())
                 .gdt(new DescriptorTable(state.gdtBase(), state.gdtLimit()))
                 .idt(new DescriptorTable(state.idtBase(), state.idtLimit()))
                 .cr0(state.cr0())

@@ -1,21 +1,24 @@
 package dev.arrow.kvm.vmm;
 
-import dev.arrow.image.cmdline.VirtioMmioDevice;
 import dev.arrow.kvm.virtio.VirtioMmioRegisters;
+import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.kvm.x86.Layout;
 
 /**
  * Where the VMM places virtio-mmio device {@code index} of a VM: its 4 KiB register window at
  * {@link Layout#virtioMmioAddress(int)} and its interrupt line {@link Layout#virtioIrq(int)}.
  * Linux learns of it from the kernel command line entry {@link #commandLineEntry()}
- * ({@code virtio_mmio.device=4K@0xd0000000:5}), which {@link VmBuilder} adds for every device of
- * {@link VmConfig#virtioDevices()}.
+ * ({@code virtio_mmio.device=4K@0xd0000000:5}, CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES), which each slot of
+ * {@link VmConfig#virtioDevices()} {@link #appendTo appends} to the guest's command line.
  *
  * @param index position in {@link VmConfig#virtioDevices()}, 0-based
  * @param base  guest-physical address of the register window
  * @param irq   GSI and IOAPIC pin of the device's interrupt
  */
 public record VirtioSlot(int index, long base, int irq) {
+
+    /** The kernel parameter Linux's virtio-mmio driver reads devices from. */
+    public static final String COMMAND_LINE_KEY = "virtio_mmio.device";
 
     /**
      * The slot of device {@code index}.
@@ -36,13 +39,18 @@ public record VirtioSlot(int index, long base, int irq) {
         return base + VirtioMmioRegisters.QUEUE_NOTIFY;
     }
 
-    /** This slot as the kernel command line describes a virtio-mmio device. */
-    public VirtioMmioDevice mmioDevice() {
-        return new VirtioMmioDevice(base, size(), irq);
+    /** {@code 4K@0x<base>:<irq>}: the window's size, base and interrupt line as Linux's parser reads them. */
+    public String commandLineValue() {
+        return size() / Layout.KiB + "K@0x" + Long.toHexString(base) + ":" + irq;
     }
 
-    /** {@code virtio_mmio.device=4K@0x<base>:<irq>}, rendered by {@link VirtioMmioDevice#parameter()}. */
+    /** {@code virtio_mmio.device=4K@0x<base>:<irq>}, the entry that announces this slot. */
     public String commandLineEntry() {
-        return mmioDevice().parameter();
+        return COMMAND_LINE_KEY + "=" + commandLineValue();
+    }
+
+    /** {@code commandLine} plus this slot's {@link #commandLineEntry() entry} (unchanged if it has it already). */
+    public KernelCommandLine appendTo(KernelCommandLine commandLine) {
+        return commandLine.with(COMMAND_LINE_KEY, commandLineValue());
     }
 }

@@ -4,8 +4,6 @@ import dev.arrow.kvm.EventFd;
 import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.Kvm;
 import dev.arrow.kvm.KvmException;
-import dev.arrow.kvm.LapicState;
-import dev.arrow.kvm.MpState;
 import dev.arrow.kvm.Vcpu;
 import dev.arrow.kvm.Vm;
 import dev.arrow.kvm.device.I8042;
@@ -15,21 +13,10 @@ import dev.arrow.kvm.device.Serial8250;
 import dev.arrow.kvm.device.StatusPort;
 import dev.arrow.kvm.loader.KernelCache;
 import dev.arrow.kvm.loader.LoadedKernel;
-import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.sys.KvmCapability;
 import dev.arrow.kvm.virtio.VirtioDevice;
-import dev.arrow.kvm.x86.BootCpuState;
-import dev.arrow.kvm.x86.BootParams;
-import dev.arrow.kvm.x86.CpuidEntry;
-import dev.arrow.kvm.x86.CpuidFilter;
-import dev.arrow.kvm.x86.E820Map;
-import dev.arrow.kvm.x86.Gdt;
 import dev.arrow.kvm.x86.Layout;
-import dev.arrow.kvm.x86.MpTable;
-import dev.arrow.kvm.x86.Msrs;
-import dev.arrow.kvm.x86.PageTables;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -38,9 +25,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Assembles a running guest from a {@link VmConfig}, always in the same order: /dev/kvm, the VM,
  * guest memory and its slots, the in-kernel irqchip and PIT, the kernel (mapped copy-on-write from
- * its {@link KernelCache} snapshot where it can be, else copied), boot structures (command
- * line, initrd, zero page with e820, MP table, page tables, GDT), the vCPUs (CPUID, MSRs, LAPIC
- * LINT pins, boot registers for vCPU 0; the others wait for the start-up IPI), the devices on the
+ * its {@link KernelCache} snapshot where it can be, else copied), the boot structures, the vCPUs
+ * (set up for boot by the {@link X86BootConfigurator}), the devices on the
  * port-I/O bus (serial, i8042, status port), the virtio-mmio devices ({@link VirtioDevices}: MMIO
  * bus, irqfds, ioeventfds, their event loop), and finally the vCPU threads. If any step fails,
  * everything made so far is released before the exception propagates.
@@ -115,18 +101,15 @@ public final class VmBuilder {
                 Long.toHexString(kernel.entryAddress()), Long.toHexString(kernel.startAddress()),
                 Long.toHexString(kernel.endAddress()));
 
-        BootParams params = kernel.hasSetupHeader() ? BootParams.fromSetupHeader(kernel.setupHeader())
-                : BootParams.forVmlinux();
-        writeCommandLine(config, memory, params);
-        writeInitrd(config, memory, params, kernel);
-        params.e820(E820Map.forRam(config.memoryBytes()));
-        params.writeTo(memory, GuestAddress.of(Layout.ZERO_PAGE_ADDRESS));
-        new MpTable(config.vcpuCount()).writeTo(memory);
-        PageTables.write(memory);
-        Gdt.write(memory);
+        X86BootConfigurator boot = new X86BootConfigurator(config, kernel);
+        boot.writeBootStructures(memory);
         milestones.reached(BootEvent.KERNEL_LOADED);
 
-        List<Vcpu> vcpus = createVcpus(config, kvm, vm, kernel);
+        List<Vcpu> vcpus = new ArrayList<>();
+        for (int i = 0; i < config.vcpuCount(); i++) {
+            vcpus.add(vm.createVcpu(i));
+        }
+        boot.configureVcpus(vcpus, kvm);
 
         RunningVm running = new RunningVm(resources, memory);
         IoBus pio = new IoBus("pio");
@@ -154,48 +137,6 @@ public final class VmBuilder {
         }
         running.attach(serial, runners);
         return running;
-    }
-
-    private static void writeCommandLine(VmConfig config, MmapGuestMemory memory, BootParams params) {
-        byte[] cmdline = config.kernelCommandLine().getBytes(StandardCharsets.US_ASCII);
-        byte[] terminated = new byte[cmdline.length + 1];
-        System.arraycopy(cmdline, 0, terminated, 0, cmdline.length);
-        params.commandLine(GuestAddress.of(Layout.CMDLINE_ADDRESS), cmdline.length);
-        memory.write(GuestAddress.of(Layout.CMDLINE_ADDRESS), terminated);
-    }
-
-    private static void writeInitrd(VmConfig config, MmapGuestMemory memory, BootParams params, LoadedKernel kernel) {
-        if (config.initrd().isEmpty()) {
-            return;
-        }
-        InitrdLoader.Placed initrd = InitrdLoader.load(config.initrd().get(), memory, config.memoryBytes(),
-                params.initrdAddrMax(), kernel.endAddress());
-        params.ramdisk(initrd.address(), initrd.size());
-        LOG.debug("initrd of {} bytes at {}", initrd.size(), initrd.address());
-    }
-
-    private static List<Vcpu> createVcpus(VmConfig config, Kvm kvm, Vm vm, LoadedKernel kernel) {
-        List<CpuidEntry> supported = kvm.supportedCpuid();
-        CpuidFilter filter = new CpuidFilter(config.vcpuCount(), kvm.hasCapability(KvmCapability.TSC_DEADLINE_TIMER));
-        BootCpuState boot = BootCpuState.linux64(kernel.entryAddress());
-        List<Vcpu> vcpus = new ArrayList<>();
-        for (int i = 0; i < config.vcpuCount(); i++) {
-            Vcpu vcpu = vm.createVcpu(i);
-            vcpus.add(vcpu);
-            vcpu.setCpuid(filter.filter(supported, i));
-            vcpu.setMsrs(Msrs.boot());
-            LapicState lapic = vcpu.getLapic();
-            lapic.deliveryMode(LapicState.APIC_LVT0, LapicState.DELIVERY_EXTINT);
-            lapic.deliveryMode(LapicState.APIC_LVT1, LapicState.DELIVERY_NMI);
-            vcpu.setLapic(lapic);
-            if (i == 0) {
-                BootCpu.apply(vcpu, boot);
-            } else {
-                // application processors start when the kernel sends INIT and SIPI through the LAPIC
-                vcpu.setMpState(MpState.UNINITIALIZED);
-            }
-        }
-        return vcpus;
     }
 
     /** An edge-triggered interrupt line through an irqfd (one eventfd write per interrupt). */

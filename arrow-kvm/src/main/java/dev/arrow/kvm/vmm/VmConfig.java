@@ -1,12 +1,12 @@
 package dev.arrow.kvm.vmm;
 
 import dev.arrow.kvm.virtio.VirtioDevice;
+import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.kvm.x86.Layout;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -22,7 +22,7 @@ import java.util.function.Consumer;
  *
  * @param kernel         an ELF vmlinux or a bzImage
  * @param initrd         the initramfs, in memory, in a file or written into guest memory by its producer (empty: none)
- * @param commandLine    printable ASCII, at most {@link Layout#CMDLINE_MAX_SIZE} - 1 bytes
+ * @param commandLine    the kernel command line the guest's init needs (checked as it was built)
  * @param memoryBytes    guest RAM: a multiple of 4 KiB, at least {@link Layout#MIN_RAM_SIZE}
  * @param vcpuCount      1 to {@link Layout#MAX_VCPUS}
  * @param serialOutput   receives every byte the guest writes to its serial port (ttyS0)
@@ -30,11 +30,11 @@ import java.util.function.Consumer;
  * @param debug          log unhandled guest I/O at INFO instead of DEBUG
  * @param bootListener   hears the build and start milestones ({@link BootEvent}), for boot timelines
  * @param virtioDevices  the virtio-mmio devices, in slot order: device {@code i} gets {@link VirtioSlot#of(int)
- *                       VirtioSlot.of(i)}, and the VMM adds its {@link VirtioSlot#commandLineEntry() entry} to
- *                       the command line unless {@code commandLine} carries it already ({@link #kernelCommandLine()})
+ *                       VirtioSlot.of(i)}, which appends its {@link VirtioSlot#commandLineEntry() entry} to the
+ *                       command line ({@link #kernelCommandLine()}); with them it must still fit the boot protocol
  */
-public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine, long memoryBytes, int vcpuCount,
-                       OutputStream serialOutput, Consumer<String> statusListener, boolean debug,
+public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine commandLine, long memoryBytes,
+                       int vcpuCount, OutputStream serialOutput, Consumer<String> statusListener, boolean debug,
                        BootListener bootListener, List<VirtioDevice> virtioDevices) {
 
     /** The initramfs handed to the kernel; {@link InitrdLoader} places it in guest memory. */
@@ -92,24 +92,10 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine,
         Objects.requireNonNull(statusListener, "status listener");
         Objects.requireNonNull(bootListener, "boot listener: use BootListener.NONE to ignore the events");
         virtioDevices = checkVirtioDevices(virtioDevices);
-        checkCommandLine(withVirtioEntries(commandLine, virtioDevices.size()));
+        withVirtioEntries(commandLine, virtioDevices); // throws if they do not fit
         Layout.ramRegions(memoryBytes); // throws naming the rule
         if (vcpuCount < 1 || vcpuCount > Layout.MAX_VCPUS) {
             throw new IllegalArgumentException("vCPU count must be 1.." + Layout.MAX_VCPUS + ", got " + vcpuCount);
-        }
-    }
-
-    private static void checkCommandLine(String cmdline) {
-        if (cmdline.length() > Layout.CMDLINE_MAX_SIZE - 1) {
-            throw new IllegalArgumentException("kernel command line is " + cmdline.length() + " bytes, at most "
-                    + (Layout.CMDLINE_MAX_SIZE - 1) + " fit: shorten it");
-        }
-        for (int i = 0; i < cmdline.length(); i++) {
-            char c = cmdline.charAt(i);
-            if (c < 0x20 || c > 0x7E) {
-                throw new IllegalArgumentException(String.format(
-                        "kernel command line has character U+%04X at index %d: only printable ASCII is allowed", (int) c, i));
-            }
         }
     }
 
@@ -128,20 +114,13 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine,
         return copy;
     }
 
-    /** {@code commandLine} plus the entries of the first {@code count} slots it does not carry yet. */
-    private static String withVirtioEntries(String commandLine, int count) {
-        List<String> tokens = Arrays.asList(commandLine.trim().split(" +"));
-        StringBuilder line = new StringBuilder(commandLine);
-        for (int i = 0; i < count; i++) {
-            String entry = VirtioSlot.of(i).commandLineEntry();
-            if (!tokens.contains(entry)) {
-                if (line.length() > 0 && line.charAt(line.length() - 1) != ' ') {
-                    line.append(' ');
-                }
-                line.append(entry);
-            }
+    /** {@code commandLine} plus the entry of each device's slot. */
+    private static KernelCommandLine withVirtioEntries(KernelCommandLine commandLine, List<VirtioDevice> devices) {
+        KernelCommandLine line = commandLine;
+        for (int i = 0; i < devices.size(); i++) {
+            line = VirtioSlot.of(i).appendTo(line);
         }
-        return line.toString();
+        return line;
     }
 
     /** Where each of {@link #virtioDevices()} sits, in the same order. */
@@ -158,9 +137,9 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine,
         return virtioSlots().stream().map(VirtioSlot::commandLineEntry).toList();
     }
 
-    /** The command line the guest gets: {@link #commandLine()} plus the virtio entries it lacks. */
-    public String kernelCommandLine() {
-        return withVirtioEntries(commandLine, virtioDevices.size());
+    /** The command line the guest gets: {@link #commandLine()} plus the virtio devices' entries. */
+    public KernelCommandLine kernelCommandLine() {
+        return withVirtioEntries(commandLine, virtioDevices);
     }
 
     public static Builder builder() {
@@ -174,7 +153,7 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine,
     public static final class Builder {
         private Path kernel;
         private Initrd initrd;
-        private String commandLine = "";
+        private KernelCommandLine commandLine = KernelCommandLine.empty();
         private long memoryBytes = 256 * Layout.MiB;
         private int vcpuCount = 1;
         private OutputStream serialOutput = OutputStream.nullOutputStream();
@@ -207,7 +186,7 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, String commandLine,
             return this;
         }
 
-        public Builder commandLine(String commandLine) {
+        public Builder commandLine(KernelCommandLine commandLine) {
             this.commandLine = commandLine;
             return this;
         }

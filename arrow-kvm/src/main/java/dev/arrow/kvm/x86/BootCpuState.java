@@ -1,5 +1,7 @@
 package dev.arrow.kvm.x86;
 
+import dev.arrow.kvm.Segment;
+
 /**
  * Everything a vCPU needs to enter a 64-bit Linux kernel (the 64-bit boot protocol): long mode
  * with paging on the identity map of {@link PageTables}, the boot GDT of {@link Gdt}, interrupts
@@ -11,7 +13,7 @@ package dev.arrow.kvm.x86;
 public record BootCpuState(
         long cr0, long cr3, long cr4, long efer,
         long gdtBase, int gdtLimit, long idtBase, int idtLimit,
-        SegmentRegister code, SegmentRegister data, SegmentRegister tss,
+        Segment code, Segment data, Segment tss,
         long rip, long rsp, long rsi, long rflags) {
 
     /** CR0.PE: protected mode. */

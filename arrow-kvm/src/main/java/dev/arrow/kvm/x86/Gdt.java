@@ -1,5 +1,6 @@
 package dev.arrow.kvm.x86;
 
+import dev.arrow.kvm.Segment;
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.GuestMemory;
 
@@ -66,18 +67,22 @@ public final class Gdt {
                 | (((base >>> 24) & 0xffL) << 56);
     }
 
-    /** The segment register a CPU holds after loading {@code selector} that names {@code descriptor}. */
-    public static SegmentRegister decode(long descriptor, int selector) {
+    /**
+     * The segment register a CPU holds after loading {@code selector} that names {@code descriptor};
+     * a segment that is not present is marked unusable, as KVM expects.
+     */
+    public static Segment decode(long descriptor, int selector) {
         long base = ((descriptor >>> 16) & 0xff_ffffL) | (((descriptor >>> 56) & 0xffL) << 24);
         int rawLimit = (int) ((descriptor & 0xffff) | ((descriptor >>> 32) & 0xf_0000L));
         int access = (int) ((descriptor >>> 40) & 0xff);
         int flags = (int) ((descriptor >>> 52) & 0xf);
         boolean g = (flags & FLAG_G) != 0;
         int limit = g ? (rawLimit << 12) | 0xfff : rawLimit;
-        return new SegmentRegister(base, limit, selector,
-                access & 0xf, (access & 0x80) != 0, (access >>> 5) & 3,
+        boolean present = (access & 0x80) != 0;
+        return new Segment(base, limit, selector,
+                access & 0xf, present, (access >>> 5) & 3,
                 (flags & FLAG_DB) != 0, (access & 0x10) != 0, (flags & FLAG_L) != 0, g,
-                (flags & FLAG_AVL) != 0);
+                (flags & FLAG_AVL) != 0, !present);
     }
 
     /** The six 8-byte GDT slots in order. */
@@ -85,15 +90,15 @@ public final class Gdt {
         return new long[] {0, 0, CODE_DESCRIPTOR, DATA_DESCRIPTOR, TSS_DESCRIPTOR, 0};
     }
 
-    public static SegmentRegister code() {
+    public static Segment code() {
         return decode(CODE_DESCRIPTOR, CODE_SELECTOR);
     }
 
-    public static SegmentRegister data() {
+    public static Segment data() {
         return decode(DATA_DESCRIPTOR, DATA_SELECTOR);
     }
 
-    public static SegmentRegister tss() {
+    public static Segment tss() {
         return decode(TSS_DESCRIPTOR, TSS_SELECTOR);
     }
 

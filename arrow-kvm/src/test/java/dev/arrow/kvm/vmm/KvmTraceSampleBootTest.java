@@ -3,6 +3,7 @@ package dev.arrow.kvm.vmm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.kvm.HostKvm;
+import dev.arrow.kvm.x86.KernelCommandLine;
 import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import org.junit.jupiter.api.Assumptions;
@@ -25,7 +26,7 @@ class KvmTraceSampleBootTest {
         VmConfig config = VmConfig.builder()
                 .kernel(LinuxBootTest.guestKernel())
                 .initrd(Initramfs.cpio())
-                .commandLine("console=ttyS0 reboot=k panic=-1")
+                .commandLine(KernelCommandLine.of("console=ttyS0", "reboot=k", "panic=-1"))
                 .memoryBytes(256L << 20)
                 .vcpuCount(1)
                 .serialOutput(new ByteArrayOutputStream())

@@ -3,6 +3,7 @@ package dev.arrow.kvm.vmm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.kvm.HostKvm;
+import dev.arrow.kvm.x86.KernelCommandLine;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -69,7 +70,7 @@ class LinuxBootTest {
         VmConfig config = VmConfig.builder()
                 .kernel(kernel)
                 .initrd(Initramfs.cpio())
-                .commandLine("console=ttyS0 reboot=k panic=-1")
+                .commandLine(KernelCommandLine.of("console=ttyS0", "reboot=k", "panic=-1"))
                 .memoryBytes(256L << 20)
                 .vcpuCount(2)
                 .serialOutput(serial)

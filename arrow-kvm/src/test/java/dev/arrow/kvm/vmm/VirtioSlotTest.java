@@ -3,7 +3,7 @@ package dev.arrow.kvm.vmm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.arrow.image.cmdline.VirtioMmioDevice;
+import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.kvm.x86.Layout;
 import org.junit.jupiter.api.Test;
 
@@ -26,7 +26,13 @@ class VirtioSlotTest {
     void theCommandLineEntryIsWhatLinuxParses() {
         assertThat(VirtioSlot.of(0).commandLineEntry()).isEqualTo("virtio_mmio.device=4K@0xd0000000:5");
         assertThat(VirtioSlot.of(2).commandLineEntry()).isEqualTo("virtio_mmio.device=4K@0xd0002000:7");
-        assertThat(VirtioSlot.of(1).mmioDevice()).isEqualTo(VirtioMmioDevice.at(0xD000_1000L, 6));
+    }
+
+    @Test
+    void aSlotAppendsItsEntryToTheCommandLineOnce() {
+        KernelCommandLine line = VirtioSlot.of(1).appendTo(KernelCommandLine.of("console=ttyS0"));
+        assertThat(line).hasToString("console=ttyS0 virtio_mmio.device=4K@0xd0001000:6");
+        assertThat(VirtioSlot.of(1).appendTo(line)).isEqualTo(line);
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.KvmAssumptions;
 import dev.arrow.kvm.loader.KernelCache;
 import dev.arrow.kvm.loader.KernelLoadException;
+import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.kvm.x86.Layout;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -66,7 +67,8 @@ class VmBuilderTest {
 
     @Test
     void tinyKernelPrintsReportsStatusAndResetsInOrder() throws Exception {
-        try (RunningVm vm = VmBuilder.start(config(politeKernel()).commandLine("Zebra console=ttyS0").build())) {
+        KernelCommandLine cmdline = KernelCommandLine.of("Zebra", "console=ttyS0");
+        try (RunningVm vm = VmBuilder.start(config(politeKernel()).commandLine(cmdline).build())) {
             VmOutcome outcome = await(vm);
             assertThat(outcome).isInstanceOf(VmOutcome.Reset.class);
             assertThat(outcome.isOrderly()).isTrue();

@@ -3,6 +3,7 @@ package dev.arrow.kvm.x86;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.arrow.kvm.Segment;
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.HeapGuestMemory;
 import org.junit.jupiter.api.Test;
@@ -32,7 +33,7 @@ class GdtTest {
 
     @Test
     void codeSegmentRegisterIsFlatLongMode() {
-        SegmentRegister cs = Gdt.code();
+        Segment cs = Gdt.code();
         assertThat(cs.base()).isZero();
         assertThat(cs.limit()).isEqualTo(0xffff_ffff);
         assertThat(cs.selector()).isEqualTo(0x10);
@@ -44,17 +45,18 @@ class GdtTest {
         assertThat(cs.db()).as("D must be 0 with L=1").isFalse();
         assertThat(cs.g()).isTrue();
         assertThat(cs.avl()).isFalse();
+        assertThat(cs.unusable()).isFalse();
     }
 
     @Test
     void dataAndTssSegmentRegisters() {
-        SegmentRegister ds = Gdt.data();
+        Segment ds = Gdt.data();
         assertThat(ds.type()).isEqualTo(0x3);
         assertThat(ds.db()).isTrue();
         assertThat(ds.l()).isFalse();
         assertThat(ds.limit()).isEqualTo(0xffff_ffff);
         assertThat(ds.selector()).isEqualTo(0x18);
-        SegmentRegister tr = Gdt.tss();
+        Segment tr = Gdt.tss();
         assertThat(tr.type()).as("busy 64-bit TSS").isEqualTo(0xb);
         assertThat(tr.s()).isFalse();
         assertThat(tr.g()).isFalse();
@@ -65,7 +67,7 @@ class GdtTest {
     @Test
     void decodeInvertsEncodeForArbitraryFields() {
         long d = Gdt.descriptor(0x12345678L, 0xabcde, 0xf2, Gdt.FLAG_AVL | Gdt.FLAG_DB);
-        SegmentRegister s = Gdt.decode(d, 0x2b);
+        Segment s = Gdt.decode(d, 0x2b);
         assertThat(s.base()).isEqualTo(0x12345678L);
         assertThat(s.limit()).isEqualTo(0xabcde);
         assertThat(s.type()).isEqualTo(0x2);
@@ -77,6 +79,13 @@ class GdtTest {
         assertThat(s.l()).isFalse();
         assertThat(s.g()).isFalse();
         assertThat(s.selector()).isEqualTo(0x2b);
+    }
+
+    @Test
+    void aSegmentThatIsNotPresentIsUnusable() {
+        Segment s = Gdt.decode(Gdt.descriptor(0, 0, Gdt.ACCESS_DATA & 0x7f, 0), 0x28);
+        assertThat(s.present()).isFalse();
+        assertThat(s.unusable()).isTrue();
     }
 
     @Test

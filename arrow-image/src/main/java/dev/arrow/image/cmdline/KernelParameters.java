@@ -1,0 +1,63 @@
+package dev.arrow.image.cmdline;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The kernel parameters an Arrow guest's init relies on, in command-line order, each {@code key} or
+ * {@code key=value} without spaces. The KVM backend appends them to the VMM's typed kernel command
+ * line (which checks them); a QEMU peer passes {@link #joined()} to {@code -append}.
+ *
+ * <p>The parameters of {@link #forInit(boolean)}, each there for a reason:
+ * <ul>
+ *   <li>{@code console=ttyS0}: /dev/console becomes the 8250 UART at 0x3F8, init's own stdio and,
+ *       with the spec's {@code stdio serial}, the app's too (with {@code stdio virtio} the app uses
+ *       virtio console ports and the UART carries only the kernel's log); without it /dev/console
+ *       would be the (absent) VGA console.</li>
+ *   <li>{@code reboot=k}: init ends the VM with reboot(RB_AUTOBOOT); this makes the kernel reset
+ *       through the i8042 (0xFE to port 0x64), which the VMM treats as the end of the guest.</li>
+ *   <li>{@code panic=-1}: on a panic the kernel reboots at once instead of hanging, so a dying
+ *       guest still ends the VM.</li>
+ *   <li>{@code quiet loglevel=0}: no kernel messages on the console, whose bytes are the app's
+ *       output.</li>
+ * </ul>
+ * No i8042, APIC or timer tunables: the guest kernel finds no i8042 controller instantly
+ * ("No controller found") and needs nothing else. With a debug console, {@code quiet loglevel=0}
+ * become {@code earlyprintk=serial,ttyS0 loglevel=8}: every kernel message, from the first
+ * instructions on, goes to the serial console.
+ *
+ * @param entries the parameters in order
+ */
+public record KernelParameters(List<String> entries) {
+
+    public KernelParameters {
+        entries = List.copyOf(entries);
+        for (String e : entries) {
+            if (e.isEmpty() || e.chars().anyMatch(Character::isWhitespace)) {
+                throw new IllegalArgumentException("kernel parameter '" + e + "' is empty or has white space");
+            }
+        }
+    }
+
+    /** What init needs; {@code debugConsole} lets every kernel message through to the serial console. */
+    public static KernelParameters forInit(boolean debugConsole) {
+        List<String> p = new ArrayList<>();
+        p.add("console=ttyS0");
+        if (debugConsole) {
+            p.add("earlyprintk=serial,ttyS0");
+            p.add("loglevel=8");
+        }
+        p.add("reboot=k");
+        p.add("panic=-1");
+        if (!debugConsole) {
+            p.add("quiet");
+            p.add("loglevel=0");
+        }
+        return new KernelParameters(p);
+    }
+
+    /** The parameters separated by single spaces, as a command line. */
+    public String joined() {
+        return String.join(" ", entries);
+    }
+}

@@ -1,0 +1,27 @@
+package dev.arrow.image.cmdline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class KernelParametersTest {
+    @Test
+    void initsParametersAreQuietSerialAndEndTheVmOnRebootOrPanic() {
+        assertThat(KernelParameters.forInit(false).joined()).isEqualTo("console=ttyS0 reboot=k panic=-1 quiet loglevel=0");
+    }
+
+    @Test
+    void aDebugConsolePrintsEverythingFromEarlyBootOn() {
+        KernelParameters debug = KernelParameters.forInit(true);
+        assertThat(debug.joined()).isEqualTo("console=ttyS0 earlyprintk=serial,ttyS0 loglevel=8 reboot=k panic=-1");
+        assertThat(debug.entries()).doesNotContain("quiet");
+    }
+
+    @Test
+    void aParameterIsOneWordSoTheJoinedLineKeepsTheList() {
+        assertThatThrownBy(() -> new KernelParameters(List.of("dyndbg=file foo.c"))).hasMessageContaining("white space");
+        assertThatThrownBy(() -> new KernelParameters(List.of(""))).hasMessageContaining("empty");
+    }
+}
