@@ -1,5 +1,6 @@
 package dev.arrow.image.init;
 
+import dev.arrow.config.LinuxLimits;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
@@ -15,8 +16,6 @@ import java.util.Optional;
  */
 public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signaled, InitStatus.StartFailed, InitStatus.Mark {
     int MAX_LINE_BYTES = 1024;
-    /** Linux's highest signal number (_NSIG - 1). */
-    int MAX_SIGNAL = 64;
 
     /** True when this record ends the app's life (exit, signal, start failure). */
     default boolean isFinal() {
@@ -33,7 +32,8 @@ public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signale
     /** The app was killed by signal {@code signal} (1..64). */
     record Signaled(int signal) implements InitStatus {
         public Signaled {
-            if (signal < 1 || signal > MAX_SIGNAL) throw new IllegalArgumentException("signal " + signal + " outside 1..64");
+            if (signal < 1 || signal > LinuxLimits.MAX_SIGNAL)
+                throw new IllegalArgumentException("signal " + signal + " outside 1.." + LinuxLimits.MAX_SIGNAL);
         }
     }
 
@@ -111,7 +111,7 @@ public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signale
                 return code < 0 ? Optional.empty() : Optional.of(new Exited((int) code));
             }
             case "signaled": {
-                long sig = decimal(arg, MAX_SIGNAL);
+                long sig = decimal(arg, LinuxLimits.MAX_SIGNAL);
                 return sig < 1 ? Optional.empty() : Optional.of(new Signaled((int) sig));
             }
             default:

@@ -1,5 +1,6 @@
 package dev.arrow.image.init;
 
+import dev.arrow.config.LinuxLimits;
 import dev.arrow.image.GuestPath;
 import dev.arrow.image.InvalidGuestPathException;
 import java.nio.charset.StandardCharsets;
@@ -25,12 +26,6 @@ import java.util.OptionalLong;
 public final class LaunchSpec {
     /** Where Arrow puts the app unless told otherwise. */
     public static final String DEFAULT_EXECUTABLE = "/arrow/app";
-    /** Linux MAX_ARG_STRLEN: the longest single argument or environment string, NUL included. */
-    public static final int MAX_ARG_BYTES = 131072;
-    /** HOST_NAME_MAX. */
-    public static final int MAX_HOSTNAME_BYTES = 64;
-    /** UIDs and GIDs go up to 2^32-2; 2^32-1 is (uid_t)-1, "no change". */
-    public static final long MAX_ID = 0xFFFF_FFFEL;
     public static final Duration DEFAULT_KILL_GRACE = Duration.ofMillis(500);
     public static final Duration MAX_KILL_GRACE = Duration.ofSeconds(60);
 
@@ -201,12 +196,12 @@ public final class LaunchSpec {
             return this;
         }
 
-        /** 1..64 characters of letters, digits, '-' and '.', not starting with '-' or '.'. */
+        /** 1..{@value LinuxLimits#HOST_NAME_MAX} characters of letters, digits, '-' and '.', not starting with '-' or '.'. */
         public Builder hostname(String hostname) {
             Objects.requireNonNull(hostname, "hostname");
-            if (hostname.isEmpty() || hostname.length() > MAX_HOSTNAME_BYTES
+            if (hostname.isEmpty() || hostname.length() > LinuxLimits.HOST_NAME_MAX
                     || !hostname.matches("[A-Za-z0-9][A-Za-z0-9.-]*"))
-                throw new InvalidLaunchSpecException("hostname '" + hostname + "' is not 1.." + MAX_HOSTNAME_BYTES
+                throw new InvalidLaunchSpecException("hostname '" + hostname + "' is not 1.." + LinuxLimits.HOST_NAME_MAX
                         + " letters, digits, '-' or '.' starting with a letter or digit: pass e.g. 'arrow'");
             this.hostname = hostname;
             return this;
@@ -246,8 +241,8 @@ public final class LaunchSpec {
         }
 
         private static Long checkId(long id, String what) {
-            if (id < 0 || id > MAX_ID)
-                throw new InvalidLaunchSpecException(what + " " + id + " is outside 0.." + MAX_ID + ": pass a valid Linux id");
+            if (id < 0 || id > LinuxLimits.MAX_ID)
+                throw new InvalidLaunchSpecException(what + " " + id + " is outside 0.." + LinuxLimits.MAX_ID + ": pass a valid Linux id");
             return id;
         }
 
@@ -255,10 +250,11 @@ public final class LaunchSpec {
             Objects.requireNonNull(s, what);
             if (s.indexOf('\0') >= 0)
                 throw new InvalidLaunchSpecException(what + " contains a NUL character, which execve cannot pass: remove it");
-            int bytes = s.getBytes(StandardCharsets.UTF_8).length + 1;
-            if (bytes > MAX_ARG_BYTES)
-                throw new InvalidLaunchSpecException(what + " is " + bytes + " bytes; Linux passes at most " + MAX_ARG_BYTES
-                        + " bytes per argument or environment entry (MAX_ARG_STRLEN): pass large data in a file");
+            int bytes = s.getBytes(StandardCharsets.UTF_8).length;
+            if (bytes > LinuxLimits.MAX_ARG_BYTES)
+                throw new InvalidLaunchSpecException(what + " is " + bytes + " bytes; Linux passes at most "
+                        + LinuxLimits.MAX_ARG_BYTES + " bytes (and the NUL) per argument or environment entry"
+                        + " (MAX_ARG_STRLEN): pass large data in a file");
             return s;
         }
     }

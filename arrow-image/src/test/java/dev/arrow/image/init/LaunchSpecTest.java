@@ -3,6 +3,7 @@ package dev.arrow.image.init;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.arrow.config.LinuxLimits;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -32,8 +33,8 @@ class LaunchSpecTest {
         assertThatThrownBy(() -> b.env("A=B", "x")).hasMessageContaining("contains '='");
         assertThatThrownBy(() -> b.env("", "x")).hasMessageContaining("empty");
         assertThatThrownBy(() -> b.env("V", "\0")).hasMessageContaining("NUL");
-        assertThatThrownBy(() -> b.args("z".repeat(LaunchSpec.MAX_ARG_BYTES))).hasMessageContaining("MAX_ARG_STRLEN");
-        assertThat(b.args("z".repeat(LaunchSpec.MAX_ARG_BYTES - 1)).build().argv()).hasSize(2);
+        assertThatThrownBy(() -> b.args("z".repeat(LinuxLimits.MAX_ARG_BYTES + 1))).hasMessageContaining("MAX_ARG_STRLEN");
+        assertThat(b.args("z".repeat(LinuxLimits.MAX_ARG_BYTES)).build().argv()).hasSize(2);
     }
 
     @Test
