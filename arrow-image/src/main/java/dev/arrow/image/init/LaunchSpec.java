@@ -1,19 +1,22 @@
 package dev.arrow.image.init;
 
 import dev.arrow.config.LinuxLimits;
+import dev.arrow.config.Rlimit;
+import dev.arrow.config.RlimitResource;
 import dev.arrow.image.GuestPath;
 import dev.arrow.image.InvalidGuestPathException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.EnumMap;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.TreeMap;
 
 /**
  * What init starts inside the guest and how: program path, argv, environment, working
@@ -35,7 +38,7 @@ public final class LaunchSpec {
     private final Optional<GuestPath> workingDirectory;
     private final OptionalLong uid;
     private final OptionalLong gid;
-    private final Map<Rlimit, ResourceLimit> limits;
+    private final List<Rlimit> limits;
     private final Optional<String> hostname;
     private final Optional<Duration> killGrace;
     private final Optional<NetworkSettings> network;
@@ -51,7 +54,7 @@ public final class LaunchSpec {
         this.workingDirectory = Optional.ofNullable(b.workingDirectory);
         this.uid = b.uid == null ? OptionalLong.empty() : OptionalLong.of(b.uid);
         this.gid = b.gid == null ? OptionalLong.empty() : OptionalLong.of(b.gid);
-        this.limits = Collections.unmodifiableMap(new EnumMap<>(b.limits));
+        this.limits = List.copyOf(b.limits.values());
         this.hostname = Optional.ofNullable(b.hostname);
         this.killGrace = Optional.ofNullable(b.killGrace);
         this.network = Optional.ofNullable(b.network);
@@ -91,8 +94,8 @@ public final class LaunchSpec {
         return gid;
     }
 
-    /** Limits in {@link Rlimit} order. */
-    public Map<Rlimit, ResourceLimit> limits() {
+    /** One limit per resource, in the order of the resources' names: the order init applies them in. */
+    public List<Rlimit> limits() {
         return limits;
     }
 
@@ -124,7 +127,7 @@ public final class LaunchSpec {
         private GuestPath workingDirectory;
         private Long uid;
         private Long gid;
-        private final Map<Rlimit, ResourceLimit> limits = new EnumMap<>(Rlimit.class);
+        private final Map<RlimitResource, Rlimit> limits = new TreeMap<>(Comparator.comparing(RlimitResource::jsonName));
         private String hostname;
         private Duration killGrace;
         private NetworkSettings network;
@@ -191,8 +194,20 @@ public final class LaunchSpec {
             return this;
         }
 
-        public Builder limit(Rlimit resource, ResourceLimit limit) {
-            limits.put(Objects.requireNonNull(resource, "resource"), Objects.requireNonNull(limit, "limit"));
+        /**
+         * Adds or replaces the limit of {@code limit.resource()}: soft and hard at least 0 ({@link Rlimit#UNLIMITED}
+         * for none), soft at most hard.
+         */
+        public Builder limit(Rlimit limit) {
+            Objects.requireNonNull(limit, "limit");
+            if (limit.soft() < 0 || limit.hard() < 0)
+                throw new InvalidLaunchSpecException("resource limit " + limit.soft() + "/" + limit.hard()
+                        + " is negative: pass a value >= 0 or Rlimit.UNLIMITED");
+            if (limit.soft() > limit.hard())
+                throw new InvalidLaunchSpecException("soft resource limit " + SpecFile.limitText(limit.soft())
+                        + " is above the hard limit " + SpecFile.limitText(limit.hard())
+                        + ": lower the soft limit or raise the hard one");
+            limits.put(limit.resource(), limit);
             return this;
         }
 

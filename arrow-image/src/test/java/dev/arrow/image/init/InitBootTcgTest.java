@@ -3,6 +3,8 @@ package dev.arrow.image.init;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.arrow.config.Rlimit;
+import dev.arrow.config.RlimitResource;
 import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.cmdline.KernelCommandLine;
 import dev.arrow.image.cpio.Initramfs;
@@ -133,7 +135,7 @@ class InitBootTcgTest {
     @Test
     void uidGidWorkingDirectoryHostnameAndLimitsAreApplied() throws IOException {
         LaunchSpec spec = LaunchSpec.builder().args("info").uid(1000).gid(100).workingDirectory("/tmp").hostname("arrow-guest")
-                .limit(Rlimit.NOFILE, ResourceLimit.of(42, 99)).build();
+                .limit(new Rlimit(RlimitResource.NOFILE, 42, 99)).build();
         QemuTcg.Boot b = runProbe(spec);
         assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(0));
         assertThat(b.console()).contains("probe-info uid=1000 gid=100 cwd=/tmp hostname=arrow-guest nofile=42/99\n");
