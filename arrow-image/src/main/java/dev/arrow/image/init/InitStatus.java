@@ -7,7 +7,8 @@ import java.util.Optional;
 /**
  * One record init writes on the status port, as a typed value.
  *
- * <p>Lines (ASCII, at most {@value #MAX_LINE_BYTES} bytes with the newline):
+ * <p>Lines (ASCII, at most {@value InitProtocol#STATUS_LINE_MAX_BYTES} bytes with the newline; the words
+ * are {@link InitProtocol}'s):
  * {@code arrow-status exited <code>}, {@code arrow-status signaled <signo>},
  * {@code arrow-status not-found|not-executable|exec-format|start-failed|image-incomplete <message>} and
  * {@code arrow-mark <name> <guest-uptime-ns>}. Exited, Signaled and StartFailed are final: the
@@ -15,7 +16,6 @@ import java.util.Optional;
  * does not match exactly gives an empty result, never an exception.
  */
 public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signaled, InitStatus.StartFailed, InitStatus.Mark {
-    int MAX_LINE_BYTES = 1024;
 
     /** True when this record ends the app's life (exit, signal, start failure). */
     default boolean isFinal() {
@@ -48,18 +48,18 @@ public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signale
     /** Why the app did not start, with the token init writes. */
     enum StartFailure {
         /** The program's path does not exist in the guest. */
-        NOT_FOUND("not-found"),
+        NOT_FOUND(InitProtocol.STATUS_NOT_FOUND),
         /** The file exists but may not be executed (mode, not a regular file, noexec). */
-        NOT_EXECUTABLE("not-executable"),
+        NOT_EXECUTABLE(InitProtocol.STATUS_NOT_EXECUTABLE),
         /** The kernel cannot run the file: not an ELF for this machine, or its interpreter is missing. */
-        EXEC_FORMAT("exec-format"),
+        EXEC_FORMAT(InitProtocol.STATUS_EXEC_FORMAT),
         /**
          * The initramfs did not arrive whole (init's check against the image manifest found a missing or
          * different entry): typically guest RAM too small for the files given; the app never ran.
          */
-        IMAGE_INCOMPLETE("image-incomplete"),
+        IMAGE_INCOMPLETE(InitProtocol.STATUS_IMAGE_INCOMPLETE),
         /** Anything else, including a malformed spec and failures inside init. */
-        OTHER("start-failed");
+        OTHER(InitProtocol.STATUS_START_FAILED);
 
         private final String token;
 
@@ -90,14 +90,16 @@ public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signale
         int end = off + len;
         if (end > off && bytes[end - 1] == '\n') end--;
         if (end > off && bytes[end - 1] == '\r') end--;
-        if (end - off > MAX_LINE_BYTES - 1) return Optional.empty();
+        if (end - off > InitProtocol.STATUS_LINE_MAX_BYTES - 1) return Optional.empty();
         for (int i = off; i < end; i++) {
             int c = bytes[i] & 0xFF;
             if (c < 0x20 || c > 0x7E) return Optional.empty();
         }
         String s = new String(bytes, off, end - off, StandardCharsets.US_ASCII);
-        if (s.startsWith("arrow-status ")) return parseStatus(s.substring("arrow-status ".length()));
-        if (s.startsWith("arrow-mark ")) return parseMark(s.substring("arrow-mark ".length()));
+        String status = InitProtocol.STATUS_PREFIX + " ";
+        String mark = InitProtocol.MARK_PREFIX + " ";
+        if (s.startsWith(status)) return parseStatus(s.substring(status.length()));
+        if (s.startsWith(mark)) return parseMark(s.substring(mark.length()));
         return Optional.empty();
     }
 
@@ -106,11 +108,11 @@ public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signale
         String kind = space < 0 ? rest : rest.substring(0, space);
         String arg = space < 0 ? "" : rest.substring(space + 1);
         switch (kind) {
-            case "exited": {
+            case InitProtocol.STATUS_EXITED: {
                 long code = decimal(arg, 255);
                 return code < 0 ? Optional.empty() : Optional.of(new Exited((int) code));
             }
-            case "signaled": {
+            case InitProtocol.STATUS_SIGNALED: {
                 long sig = decimal(arg, LinuxLimits.MAX_SIGNAL);
                 return sig < 1 ? Optional.empty() : Optional.of(new Signaled((int) sig));
             }
