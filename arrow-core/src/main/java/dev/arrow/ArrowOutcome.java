@@ -33,8 +33,8 @@ public sealed interface ArrowOutcome {
     /** The program exited by itself with {@code code} (0..255). */
     record Exited(int code) implements ArrowOutcome {
         public Exited {
-            if (code < 0 || code > 255) {
-                throw new IllegalArgumentException("exit code " + code + " out of range 0..255");
+            if (code < 0 || code > LinuxLimits.MAX_EXIT_CODE) {
+                throw new IllegalArgumentException("exit code " + code + " out of range 0.." + LinuxLimits.MAX_EXIT_CODE);
             }
         }
 

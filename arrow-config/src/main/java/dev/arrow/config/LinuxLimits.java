@@ -6,15 +6,17 @@ package dev.arrow.config;
  * terminating NUL, a {@code MAX_*_BYTES} constant gives the longest content without it.
  */
 public final class LinuxLimits {
+    /** PAGE_SIZE on x86-64: the unit of the kernel's memory accounting and of the limits below. */
+    public static final int PAGE_SIZE = 4096;
     /**
      * MAX_ARG_STRLEN (32 pages): the longest single argument or environment string execve takes,
      * its terminating NUL included (fs/exec.c compares strnlen_user's count, NUL included, with it).
      */
-    public static final int MAX_ARG_STRLEN = 131072;
+    public static final int MAX_ARG_STRLEN = 32 * PAGE_SIZE;
     /** The longest argument or {@code NAME=value} string without its NUL: {@link #MAX_ARG_STRLEN} - 1. */
     public static final int MAX_ARG_BYTES = MAX_ARG_STRLEN - 1;
     /** ARG_MAX (32 pages): execve's room for strings and pointers is never below it. */
-    public static final long ARG_MAX = 131072;
+    public static final long ARG_MAX = 32 * PAGE_SIZE;
     /** _STK_LIM: the stack limit a program gets unless its rlimit says otherwise (8 MiB). */
     public static final long DEFAULT_STACK_LIMIT = 8L << 20;
     /** execve's room is never above 3/4 of {@link #DEFAULT_STACK_LIMIT} (6 MiB). */
@@ -33,6 +35,8 @@ public final class LinuxLimits {
     public static final int MAX_INTERFACE_NAME_BYTES = IFNAMSIZ - 1;
     /** The highest user or group id: 2^32-2, since 2^32-1 is (uid_t)-1, "no change". */
     public static final long MAX_ID = 0xFFFF_FFFEL;
+    /** The highest exit code a program can report: wait(2) keeps its low 8 bits. */
+    public static final int MAX_EXIT_CODE = 255;
     /** The highest signal number (_NSIG - 1). */
     public static final int MAX_SIGNAL = 64;
 

@@ -22,14 +22,15 @@ public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signale
         return !(this instanceof Mark);
     }
 
-    /** The app exited with {@code code} (0..255). */
+    /** The app exited with {@code code} (0..{@value LinuxLimits#MAX_EXIT_CODE}). */
     record Exited(int code) implements InitStatus {
         public Exited {
-            if (code < 0 || code > 255) throw new IllegalArgumentException("exit code " + code + " outside 0..255");
+            if (code < 0 || code > LinuxLimits.MAX_EXIT_CODE)
+                throw new IllegalArgumentException("exit code " + code + " outside 0.." + LinuxLimits.MAX_EXIT_CODE);
         }
     }
 
-    /** The app was killed by signal {@code signal} (1..64). */
+    /** The app was killed by signal {@code signal} (1..{@value LinuxLimits#MAX_SIGNAL}). */
     record Signaled(int signal) implements InitStatus {
         public Signaled {
             if (signal < 1 || signal > LinuxLimits.MAX_SIGNAL)
@@ -109,7 +110,7 @@ public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signale
         String arg = space < 0 ? "" : rest.substring(space + 1);
         switch (kind) {
             case InitProtocol.STATUS_EXITED: {
-                long code = decimal(arg, 255);
+                long code = decimal(arg, LinuxLimits.MAX_EXIT_CODE);
                 return code < 0 ? Optional.empty() : Optional.of(new Exited((int) code));
             }
             case InitProtocol.STATUS_SIGNALED: {

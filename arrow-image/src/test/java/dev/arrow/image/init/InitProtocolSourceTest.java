@@ -108,6 +108,7 @@ class InitProtocolSourceTest {
     void theSignalCommandIsTheOneInitParses() {
         String prefix = InitProtocol.SIGNAL_COMMAND;
         assertThat(init).contains("strncmp(line, \"" + prefix + "\", " + prefix.length() + ") == 0");
+        assertThat(init).contains("parse_decimal(line + " + prefix.length() + ", " + LinuxLimits.MAX_SIGNAL + ", &sig)");
         assertThat(InitProtocol.signalCommand(15)).isEqualTo(prefix + "15\n");
     }
 
