@@ -351,7 +351,8 @@ final class SpecValidator {
             return;
         }
         if (hostname.length() > LinuxLimits.HOST_NAME_MAX) {
-            problem(path, "hostname is " + hostname.length() + " characters long; Linux allows at most " + LinuxLimits.HOST_NAME_MAX);
+            problem(path, "hostname is " + hostname.length() + " characters long; Linux allows at most "
+                    + LinuxLimits.HOST_NAME_MAX);
             return;
         }
         for (int i = 0; i < hostname.length(); i++) {

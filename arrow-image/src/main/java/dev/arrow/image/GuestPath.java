@@ -34,7 +34,8 @@ public record GuestPath(String value) implements Comparable<GuestPath> {
         if (!path.startsWith("/"))
             throw new InvalidGuestPathException("guest path '" + path + "' is not absolute: start it with /, e.g. /" + path);
         if (path.getBytes(StandardCharsets.UTF_8).length > LinuxLimits.MAX_PATH_BYTES)
-            throw new InvalidGuestPathException("guest path '" + abbreviate(path) + "' is longer than " + LinuxLimits.MAX_PATH_BYTES + " bytes: shorten it");
+            throw new InvalidGuestPathException("guest path '" + abbreviate(path) + "' is longer than "
+                    + LinuxLimits.MAX_PATH_BYTES + " bytes: shorten it");
         if (path.equals("/")) return;
         String[] parts = path.substring(1).split("/", -1);
         for (String part : parts) {

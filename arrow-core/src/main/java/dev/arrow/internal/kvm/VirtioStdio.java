@@ -18,12 +18,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The app's stdio over the virtio console (spec {@code stdio virtio}, see {@code docs/virtio.md}):
- * port {@value InitProtocol#STDOUT_PORT_NAME} goes to the stdout sink and {@value InitProtocol#STDERR_PORT_NAME}
- * to the stderr sink,
- * each moved by a thread of its own (so a sink that blocks slows down only the app's writes to
- * that stream: back-pressure through the port's bounded buffer and the guest's ring); the stdin
- * stream is port {@value InitProtocol#STDIN_PORT_NAME}, whose close is end-of-file in the guest; a graceful
- * stop is the line {@code signal 15} on port {@value InitProtocol#CONTROL_PORT_NAME}, which init reads. The serial console
+ * port {@value InitProtocol#STDOUT_PORT_NAME} goes to the stdout sink and
+ * {@value InitProtocol#STDERR_PORT_NAME} to the stderr sink, each moved by a thread of its own (so a
+ * sink that blocks slows down only the app's writes to that stream: back-pressure through the port's
+ * bounded buffer and the guest's ring); the stdin stream is port {@value InitProtocol#STDIN_PORT_NAME},
+ * whose close is end-of-file in the guest; a graceful stop is the line {@code signal 15} on port
+ * {@value InitProtocol#CONTROL_PORT_NAME}, which init reads. The serial console
  * carries only the kernel's log ({@link KernelConsoleLog}).
  *
  * <p>{@link #outputDone()} completes when both guest streams have ended (the guest closed the port

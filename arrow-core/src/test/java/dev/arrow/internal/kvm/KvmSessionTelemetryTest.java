@@ -43,7 +43,8 @@ class KvmSessionTelemetryTest {
         List<String> marks = List.of(InitProtocol.MARK_INIT_START, InitProtocol.MARK_IMAGE_CHECKED,
                 InitProtocol.MARK_NET_UP, InitProtocol.MARK_APP_EXEC, InitProtocol.MARK_APP_EXIT, InitProtocol.MARK_HALT);
         assertThat(marks.stream().flatMap(m -> InitBootMarks.phaseOf(m).stream()))
-                .containsExactlyInAnyOrderElementsOf(Arrays.stream(BootPhase.values()).filter(BootPhase::isGuestPhase).toList());
+                .containsExactlyInAnyOrderElementsOf(
+                        Arrays.stream(BootPhase.values()).filter(BootPhase::isGuestPhase).toList());
         assertThat(InitBootMarks.phaseOf("exited")).isEmpty();
     }
 

@@ -211,7 +211,10 @@ public final class LaunchSpec {
             return this;
         }
 
-        /** 1..{@value LinuxLimits#HOST_NAME_MAX} characters of letters, digits, '-' and '.', not starting with '-' or '.'. */
+        /**
+         * 1..{@value LinuxLimits#HOST_NAME_MAX} characters of letters, digits, '-' and '.', not starting with
+         * '-' or '.'.
+         */
         public Builder hostname(String hostname) {
             Objects.requireNonNull(hostname, "hostname");
             if (hostname.isEmpty() || hostname.length() > LinuxLimits.HOST_NAME_MAX
@@ -257,7 +260,8 @@ public final class LaunchSpec {
 
         private static Long checkId(long id, String what) {
             if (id < 0 || id > LinuxLimits.MAX_ID)
-                throw new InvalidLaunchSpecException(what + " " + id + " is outside 0.." + LinuxLimits.MAX_ID + ": pass a valid Linux id");
+                throw new InvalidLaunchSpecException(what + " " + id + " is outside 0.." + LinuxLimits.MAX_ID
+                        + ": pass a valid Linux id");
             return id;
         }
 

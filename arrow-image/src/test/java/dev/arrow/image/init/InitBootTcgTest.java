@@ -149,7 +149,8 @@ class InitBootTcgTest {
         assertThat(s).isInstanceOf(InitStatus.StartFailed.class);
         assertThat(((InitStatus.StartFailed) s).kind()).isEqualTo(StartFailure.NOT_FOUND);
         assertThat(((InitStatus.StartFailed) s).message()).contains("/arrow/missing", "No such file");
-        assertThat(b.records()).noneMatch(r -> r instanceof InitStatus.Mark m && m.name().equals(InitProtocol.MARK_APP_EXEC));
+        assertThat(b.records())
+                .noneMatch(r -> r instanceof InitStatus.Mark m && m.name().equals(InitProtocol.MARK_APP_EXEC));
     }
 
     @Test
@@ -215,7 +216,8 @@ class InitBootTcgTest {
         // the unpacker leaves the big file with holes and, the root being full, may not create what follows it
         assertThat(s.message()).matches("(/data/big\\.bin: content differs from the host's|/arrow/manifest: missing).*")
                 .containsPattern("root file system (\\d+) of \\1 MiB used");
-        assertThat(b.records()).noneMatch(r -> r instanceof InitStatus.Mark m && m.name().equals(InitProtocol.MARK_APP_EXEC));
+        assertThat(b.records())
+                .noneMatch(r -> r instanceof InitStatus.Mark m && m.name().equals(InitProtocol.MARK_APP_EXEC));
         assertThat(b.console()).doesNotContain("app-ran");
     }
 

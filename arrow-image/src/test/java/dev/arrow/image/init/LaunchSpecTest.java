@@ -56,9 +56,10 @@ class LaunchSpecTest {
     @Test
     void resourceLimitsNeedSoftAtMostHard() {
         LaunchSpec.Builder b = LaunchSpec.builder();
-        assertThatThrownBy(() -> b.limit(new Rlimit(RlimitResource.NOFILE, 10, 5))).isInstanceOf(InvalidLaunchSpecException.class)
-                .hasMessageContaining("above");
-        assertThatThrownBy(() -> b.limit(new Rlimit(RlimitResource.NOFILE, Rlimit.UNLIMITED, 5))).hasMessageContaining("unlimited");
+        assertThatThrownBy(() -> b.limit(new Rlimit(RlimitResource.NOFILE, 10, 5)))
+                .isInstanceOf(InvalidLaunchSpecException.class).hasMessageContaining("above");
+        assertThatThrownBy(() -> b.limit(new Rlimit(RlimitResource.NOFILE, Rlimit.UNLIMITED, 5)))
+                .hasMessageContaining("unlimited");
         assertThatThrownBy(() -> b.limit(new Rlimit(RlimitResource.NOFILE, -2, 5))).hasMessageContaining("negative");
         assertThat(b.limit(new Rlimit(RlimitResource.NOFILE, 5, Rlimit.UNLIMITED)).build().limits())
                 .containsExactly(new Rlimit(RlimitResource.NOFILE, 5, Rlimit.UNLIMITED));
