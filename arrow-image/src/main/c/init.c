@@ -96,6 +96,8 @@
 
 #define STATUS_PORT 0xF4
 #define STATUS_LINE_MAX 1024
+#define STATUS_PREFIX "arrow-status"
+#define MARK_PREFIX "arrow-mark"
 #define SPEC_PATH "/arrow/spec"
 #define SPEC_MAGIC "arrow-spec 1\n"
 #define SPEC_MAX_BYTES (16u << 20)
@@ -158,7 +160,7 @@ static void vrecord(const char *prefix, const char *kind, const char *fmt, va_li
 static void status(const char *kind, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vrecord("arrow-status", kind, fmt, ap);
+    vrecord(STATUS_PREFIX, kind, fmt, ap);
     va_end(ap);
 }
 
@@ -176,7 +178,7 @@ static uint64_t monotonic_ms(void) {
 
 static void mark(const char *name) {
     char line[128];
-    int n = snprintf(line, sizeof line, "arrow-mark %s %llu\n", name,
+    int n = snprintf(line, sizeof line, MARK_PREFIX " %s %llu\n", name,
                      (unsigned long long)boottime_ns());
     if (n > 0 && (size_t)n < sizeof line) emit_line(line, (size_t)n);
 }
@@ -239,7 +241,7 @@ static _Noreturn void halt_vm(unsigned grace_ms) {
 static _Noreturn void fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vrecord("arrow-status", "start-failed", fmt, ap);
+    vrecord(STATUS_PREFIX, "start-failed", fmt, ap);
     va_end(ap);
     halt_vm(0);
 }

@@ -1,5 +1,6 @@
 package dev.arrow;
 
+import dev.arrow.config.LinuxLimits;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -32,8 +33,8 @@ public sealed interface ArrowOutcome {
     /** The program exited by itself with {@code code} (0..255). */
     record Exited(int code) implements ArrowOutcome {
         public Exited {
-            if (code < 0 || code > 255) {
-                throw new IllegalArgumentException("exit code " + code + " out of range 0..255");
+            if (code < 0 || code > LinuxLimits.MAX_EXIT_CODE) {
+                throw new IllegalArgumentException("exit code " + code + " out of range 0.." + LinuxLimits.MAX_EXIT_CODE);
             }
         }
 
@@ -46,8 +47,8 @@ public sealed interface ArrowOutcome {
     /** The program was terminated by signal {@code signal} (1..64) inside the guest. */
     record Signaled(int signal) implements ArrowOutcome {
         public Signaled {
-            if (signal < 1 || signal > 64) {
-                throw new IllegalArgumentException("signal " + signal + " out of range 1..64");
+            if (signal < 1 || signal > LinuxLimits.MAX_SIGNAL) {
+                throw new IllegalArgumentException("signal " + signal + " out of range 1.." + LinuxLimits.MAX_SIGNAL);
             }
         }
 

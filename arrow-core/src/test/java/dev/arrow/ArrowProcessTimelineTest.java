@@ -48,9 +48,9 @@ class ArrowProcessTimelineTest {
             e.host(BootPhase.IMAGE_ASSEMBLED, System.nanoTime());
             e.host(BootPhase.VM_CREATED, System.nanoTime());
             e.host(BootPhase.INIT_STARTED, System.nanoTime()); // a guest phase reported as host: ignored
-            e.guestMark("init-start", 1_000, System.nanoTime());
-            e.guestMark("init-start", 9_999, System.nanoTime()); // first wins
-            e.guestMark("no-such-mark", 5, System.nanoTime());
+            e.guest(BootPhase.INIT_STARTED, 1_000, System.nanoTime());
+            e.guest(BootPhase.INIT_STARTED, 9_999, System.nanoTime()); // first wins
+            e.guest(BootPhase.FIRST_OUTPUT, 5, System.nanoTime()); // a host phase reported as guest: ignored
             return fake.launch(spec, stdout, stderr);
         }
     }

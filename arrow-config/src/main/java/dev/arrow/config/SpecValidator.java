@@ -10,27 +10,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Checks an {@link ArrowSpec} against the limits of Linux and of Arrow. Pure: no host file system
+ * Checks an {@link ArrowSpec} against the limits of Linux ({@link LinuxLimits}) and of Arrow. Pure: no host file system
  * access. Every problem is reported with the JSON path of the offending value.
  */
 final class SpecValidator {
 
-    /** Linux's MAX_ARG_STRLEN (32 pages) includes the terminating NUL. */
-    static final int MAX_ARG_BYTES = 131071;
-    /** Linux's ARG_MAX (32 pages): execve's room for strings and pointers is never below it. */
-    static final long EXEC_MIN_ROOM = 131072;
-    /** execve's room is never above 3/4 of the kernel's default stack limit (_STK_LIM, 8 MiB). */
-    static final long EXEC_MAX_ROOM = 6L << 20;
-    /** The stack limit a guest program gets unless its spec sets one: Linux's default 8 MiB. */
-    static final long DEFAULT_STACK_LIMIT = 8L << 20;
     /** Room for the guest path of the program, which execve copies too (a backend's choice, well below this). */
     static final int EXEC_PATH_ALLOWANCE = 256;
-    /** Linux's PATH_MAX includes the terminating NUL. */
-    static final int MAX_PATH_BYTES = 4095;
-    static final int MAX_NAME_BYTES = 255;
-    /** Linux's IFNAMSIZ includes the terminating NUL. */
-    static final int MAX_TAP_NAME = 15;
-    static final int MAX_HOSTNAME = 64;
     static final int MAX_MODE = 07777;
 
     private final List<SpecProblem> problems = new ArrayList<>();
@@ -89,8 +75,8 @@ final class SpecValidator {
             return;
         }
         int bytes = value.getBytes(StandardCharsets.UTF_8).length;
-        if (bytes > MAX_ARG_BYTES) {
-            problem(path, what + " is " + bytes + " bytes long; Linux accepts at most " + MAX_ARG_BYTES
+        if (bytes > LinuxLimits.MAX_ARG_BYTES) {
+            problem(path, what + " is " + bytes + " bytes long; Linux accepts at most " + LinuxLimits.MAX_ARG_BYTES
                     + " bytes; pass large data in a file instead");
         }
     }
@@ -109,8 +95,8 @@ final class SpecValidator {
                 problem(path, "value contains a NUL character; environment values cannot contain NUL");
             } else {
                 int bytes = (name + "=" + e.getValue()).getBytes(StandardCharsets.UTF_8).length;
-                if (bytes > MAX_ARG_BYTES) {
-                    problem(path, "variable is " + bytes + " bytes long; Linux accepts at most " + MAX_ARG_BYTES
+                if (bytes > LinuxLimits.MAX_ARG_BYTES) {
+                    problem(path, "variable is " + bytes + " bytes long; Linux accepts at most " + LinuxLimits.MAX_ARG_BYTES
                             + " bytes per variable; pass large data in a file instead");
                 }
             }
@@ -133,8 +119,8 @@ final class SpecValidator {
             return "guest path \"" + path + "\" is relative; write it as an absolute path, e.g. \"/" + path + "\"";
         }
         int bytes = path.getBytes(StandardCharsets.UTF_8).length;
-        if (bytes > MAX_PATH_BYTES) {
-            return "guest path is " + bytes + " bytes long; Linux accepts at most " + MAX_PATH_BYTES + " bytes";
+        if (bytes > LinuxLimits.MAX_PATH_BYTES) {
+            return "guest path is " + bytes + " bytes long; Linux accepts at most " + LinuxLimits.MAX_PATH_BYTES + " bytes";
         }
         if (path.equals("/")) {
             return file ? "guest path \"/\" is the root directory; name a file, e.g. \"/data/input.txt\"" : null;
@@ -150,8 +136,8 @@ final class SpecValidator {
                 normalized = false;
                 continue;
             }
-            if (segment.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
-                return "guest path \"" + path + "\" has a name longer than " + MAX_NAME_BYTES
+            if (segment.getBytes(StandardCharsets.UTF_8).length > LinuxLimits.NAME_MAX) {
+                return "guest path \"" + path + "\" has a name longer than " + LinuxLimits.NAME_MAX
                         + " bytes; Linux does not allow longer names";
             }
             normal.append('/').append(segment);
@@ -165,7 +151,7 @@ final class SpecValidator {
 
     /**
      * execve (fs/exec.c) refuses with E2BIG when the strings of argv and envp, the program's path and one
-     * pointer per string exceed a quarter of the stack limit (at least 128 KiB, at most 6 MiB).
+     * pointer per string exceed {@link LinuxLimits#execRoom(long)}.
      */
     private void checkExecRoom(ArrowSpec spec) {
         long bytes = EXEC_PATH_ALLOWANCE + cStringBytes(String.valueOf(spec.binary().getFileName()));
@@ -177,8 +163,8 @@ final class SpecValidator {
         }
         bytes += 8L * (1 + spec.args().size() + spec.env().size());
         Rlimit stack = spec.rlimits().get(RlimitResource.STACK);
-        long stackLimit = stack == null ? DEFAULT_STACK_LIMIT : stack.soft();
-        long room = Math.max(EXEC_MIN_ROOM, Math.min(EXEC_MAX_ROOM, stackLimit == Rlimit.UNLIMITED ? Long.MAX_VALUE : stackLimit / 4));
+        long stackLimit = stack == null ? LinuxLimits.DEFAULT_STACK_LIMIT : stack.soft();
+        long room = LinuxLimits.execRoom(stackLimit);
         if (bytes > room) {
             problem(field("args"), "the arguments and environment take " + bytes + " bytes in execve, more than the "
                     + room + " Linux accepts (a quarter of the stack limit, " + (stackLimit == Rlimit.UNLIMITED ? "unlimited"
@@ -305,9 +291,9 @@ final class SpecValidator {
         if (name.isEmpty()) {
             return "tap device name is empty; give the name of an existing tap device such as \"tap0\"";
         }
-        if (name.length() > MAX_TAP_NAME) {
+        if (name.length() > LinuxLimits.MAX_INTERFACE_NAME_BYTES) {
             return "tap device name \"" + name + "\" is " + name.length() + " characters long; Linux allows at most "
-                    + MAX_TAP_NAME;
+                    + LinuxLimits.MAX_INTERFACE_NAME_BYTES;
         }
         if (name.equals(".") || name.equals("..")) {
             return "tap device name \"" + name + "\" is not allowed; give the name of an existing tap device";
@@ -364,8 +350,9 @@ final class SpecValidator {
             problem(path, "hostname is empty; give a name such as \"" + ArrowSpec.DEFAULT_HOSTNAME + "\"");
             return;
         }
-        if (hostname.length() > MAX_HOSTNAME) {
-            problem(path, "hostname is " + hostname.length() + " characters long; Linux allows at most " + MAX_HOSTNAME);
+        if (hostname.length() > LinuxLimits.HOST_NAME_MAX) {
+            problem(path, "hostname is " + hostname.length() + " characters long; Linux allows at most "
+                    + LinuxLimits.HOST_NAME_MAX);
             return;
         }
         for (int i = 0; i < hostname.length(); i++) {

@@ -62,10 +62,9 @@ public final class BootRecorder implements BootEvents {
     }
 
     @Override
-    public void guestMark(String name, long guestUptimeNanos, long nanoTime) {
-        BootPhase phase = BootPhase.ofGuestMark(name).orElse(null);
-        if (phase == null || guestUptimeNanos < 0) {
-            LOG.debug("arrow process {}: ignoring guest mark {} {}", processId, name, guestUptimeNanos);
+    public void guest(BootPhase phase, long guestUptimeNanos, long nanoTime) {
+        if (!phase.isGuestPhase() || guestUptimeNanos < 0) {
+            LOG.debug("arrow process {}: ignoring guest report of {} at {}", processId, phase.label(), guestUptimeNanos);
             return;
         }
         record(BootTimeline.Entry.guest(phase, Math.max(0, nanoTime - startNanos), guestUptimeNanos));

@@ -16,7 +16,7 @@ public interface BootEvents {
         }
 
         @Override
-        public void guestMark(String name, long guestUptimeNanos, long nanoTime) {
+        public void guest(BootPhase phase, long guestUptimeNanos, long nanoTime) {
         }
     };
 
@@ -24,8 +24,9 @@ public interface BootEvents {
     void host(BootPhase phase, long nanoTime);
 
     /**
-     * The guest's init reported {@code arrow-mark <name> <guestUptimeNanos>}, received at
-     * {@code nanoTime}. Names that are no {@link BootPhase#guestMark()} are ignored.
+     * The guest reported reaching {@code phase} at {@code guestUptimeNanos} of its own clock, received at
+     * {@code nanoTime}. Phases that are not {@link BootPhase#isGuestPhase() guest phases} and negative
+     * uptimes are ignored.
      */
-    void guestMark(String name, long guestUptimeNanos, long nanoTime);
+    void guest(BootPhase phase, long guestUptimeNanos, long nanoTime);
 }

@@ -37,12 +37,12 @@ class BootRecorderTest {
     }
 
     @Test
-    void guestMarksMapToPhasesAndUnknownOrNegativeOnesAreIgnored() {
+    void guestReportsOfHostPhasesOrNegativeUptimesAreIgnored() {
         BootRecorder r = BootRecorder.begin(1);
         long now = System.nanoTime();
-        r.guestMark("app-exec", 123, now);
-        r.guestMark("whatever", 1, now);
-        r.guestMark("halt", -4, now);
+        r.guest(BootPhase.APP_EXECUTED, 123, now);
+        r.guest(BootPhase.FIRST_OUTPUT, 1, now);
+        r.guest(BootPhase.GUEST_HALTING, -4, now);
         r.host(BootPhase.APP_EXITED, now); // guest phases come from the guest only
         BootTimeline t = r.snapshot();
         assertThat(t.entries()).extracting(BootTimeline.Entry::phase).containsExactly(BootPhase.START, BootPhase.APP_EXECUTED);
@@ -92,7 +92,7 @@ class BootRecorderTest {
             recording.enable("dev.arrow.Run");
             recording.start();
             BootRecorder r = BootRecorder.begin(4242);
-            r.guestMark("init-start", 777, System.nanoTime());
+            r.guest(BootPhase.INIT_STARTED, 777, System.nanoTime());
             r.host(BootPhase.FIRST_OUTPUT);
             r.finish("/bin/hello", "Exited[code=0]");
             recording.stop();

@@ -2,14 +2,12 @@ package dev.arrow.image;
 
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.GuestFile;
-import dev.arrow.config.Rlimit;
 import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.InitramfsMemory;
 import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.LaunchSpec;
 import dev.arrow.image.init.NetworkSettings;
-import dev.arrow.image.init.ResourceLimit;
 import dev.arrow.image.init.Stdio;
 
 import java.io.ByteArrayOutputStream;
@@ -113,14 +111,7 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
                 .uid(spec.uid())
                 .gid(spec.gid())
                 .hostname(spec.hostname());
-        for (Rlimit limit : spec.rlimits().values()) {
-            b.limit(dev.arrow.image.init.Rlimit.valueOf(limit.resource().name()),
-                    ResourceLimit.of(imageLimit(limit.soft()), imageLimit(limit.hard())));
-        }
+        spec.rlimits().values().forEach(b::limit);
         return b;
-    }
-
-    private static long imageLimit(long configLimit) {
-        return configLimit == Rlimit.UNLIMITED ? ResourceLimit.UNLIMITED : configLimit;
     }
 }

@@ -1,5 +1,6 @@
 package dev.arrow.image;
 
+import dev.arrow.config.LinuxLimits;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -11,14 +12,10 @@ import java.util.Optional;
  *
  * <p>Valid paths start with {@code /}, have no empty components ({@code //}, trailing
  * {@code /}), no {@code .} or {@code ..} components and no NUL; components are at most 255
- * bytes and the whole path at most 4095 bytes (Linux NAME_MAX and PATH_MAX). {@code /} alone
- * is the root.
+ * bytes and the whole path at most 4095 bytes ({@link LinuxLimits#NAME_MAX} and
+ * {@link LinuxLimits#MAX_PATH_BYTES}). {@code /} alone is the root.
  */
 public record GuestPath(String value) implements Comparable<GuestPath> {
-    /** Linux PATH_MAX (4096) minus the terminating NUL. */
-    public static final int MAX_BYTES = 4095;
-    /** Linux NAME_MAX. */
-    public static final int MAX_COMPONENT_BYTES = 255;
     public static final GuestPath ROOT = new GuestPath("/");
 
     public GuestPath {
@@ -36,8 +33,9 @@ public record GuestPath(String value) implements Comparable<GuestPath> {
             throw new InvalidGuestPathException("guest path " + printable(path) + " contains a NUL character: remove it");
         if (!path.startsWith("/"))
             throw new InvalidGuestPathException("guest path '" + path + "' is not absolute: start it with /, e.g. /" + path);
-        if (path.getBytes(StandardCharsets.UTF_8).length > MAX_BYTES)
-            throw new InvalidGuestPathException("guest path '" + abbreviate(path) + "' is longer than " + MAX_BYTES + " bytes: shorten it");
+        if (path.getBytes(StandardCharsets.UTF_8).length > LinuxLimits.MAX_PATH_BYTES)
+            throw new InvalidGuestPathException("guest path '" + abbreviate(path) + "' is longer than "
+                    + LinuxLimits.MAX_PATH_BYTES + " bytes: shorten it");
         if (path.equals("/")) return;
         String[] parts = path.substring(1).split("/", -1);
         for (String part : parts) {
@@ -45,9 +43,9 @@ public record GuestPath(String value) implements Comparable<GuestPath> {
                 throw new InvalidGuestPathException("guest path '" + path + "' has an empty component (// or a trailing /): remove it");
             if (part.equals(".") || part.equals(".."))
                 throw new InvalidGuestPathException("guest path '" + path + "' contains '" + part + "': use a normalised path without . or ..");
-            if (part.getBytes(StandardCharsets.UTF_8).length > MAX_COMPONENT_BYTES)
+            if (part.getBytes(StandardCharsets.UTF_8).length > LinuxLimits.NAME_MAX)
                 throw new InvalidGuestPathException("guest path '" + abbreviate(path) + "' has a component longer than "
-                        + MAX_COMPONENT_BYTES + " bytes: shorten it");
+                        + LinuxLimits.NAME_MAX + " bytes: shorten it");
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.arrow.image;
 
+import dev.arrow.config.LinuxLimits;
 import dev.arrow.image.cpio.Initramfs;
 
 /**
@@ -31,7 +32,6 @@ public record InitramfsMemory(long archiveBytes, long unpackedBytes, long requir
     public static final long SUGGESTION_STEP_MIB = 16;
 
     private static final long MiB = 1 << 20;
-    private static final long PAGE = 4096;
     /** Longest link target tmpfs keeps inside the inode (SHORT_SYMLINK_LEN 128, with the NUL). */
     private static final int INLINE_LINK_BYTES = 127;
 
@@ -47,10 +47,10 @@ public record InitramfsMemory(long archiveBytes, long unpackedBytes, long requir
      * pages.
      */
     static long requiredRam(long archiveBytes, long unpackedBytes) {
-        long archivePages = pages(archiveBytes) * PAGE;
+        long archivePages = pages(archiveBytes) * LinuxLimits.PAGE_SIZE;
         long fixed = KERNEL_RESERVED_MIB * MiB + archivePages + 2 * (unpackedBytes + MARGIN_MIB * MiB);
         long ram = ceilDiv(fixed * 64, 63); // R - R/64 >= fixed
-        return pages(ram) * PAGE;
+        return pages(ram) * LinuxLimits.PAGE_SIZE;
     }
 
     /** Bytes the guest kernel keeps for itself in a guest of {@code ramBytes}. */
@@ -60,8 +60,8 @@ public record InitramfsMemory(long archiveBytes, long unpackedBytes, long requir
 
     /** The size of the guest's root file system (the tmpfs the files are unpacked into) for {@code ramBytes}. */
     public long rootFileSystemBytes(long ramBytes) {
-        long left = ramBytes - kernelReserved(ramBytes) - pages(archiveBytes) * PAGE;
-        return Math.max(0, left / 2 / PAGE * PAGE);
+        long left = ramBytes - kernelReserved(ramBytes) - pages(archiveBytes) * LinuxLimits.PAGE_SIZE;
+        return Math.max(0, left / 2 / LinuxLimits.PAGE_SIZE * LinuxLimits.PAGE_SIZE);
     }
 
     /** Whether the files arrive whole in a guest with {@code ramBytes} of RAM. */
@@ -92,7 +92,7 @@ public record InitramfsMemory(long archiveBytes, long unpackedBytes, long requir
     }
 
     private static long pages(long bytes) {
-        return ceilDiv(bytes, PAGE);
+        return ceilDiv(bytes, LinuxLimits.PAGE_SIZE);
     }
 
     /** {@code a / b} rounded up, for {@code a >= 0, b > 0} (Math.ceilDiv needs Java 18). */

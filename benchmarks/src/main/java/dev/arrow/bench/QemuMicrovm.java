@@ -2,6 +2,7 @@ package dev.arrow.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.arrow.image.init.InitProtocol;
 import dev.arrow.image.init.InitStatus;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
@@ -77,7 +78,7 @@ public final class QemuMicrovm {
                 "-device", "i8042",
                 "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", commandLine,
                 "-chardev", "socket,id=status,path=" + statusSocket + ",server=off",
-                "-device", "isa-debugcon,iobase=0xf4,chardev=status",
+                "-device", "isa-debugcon,iobase=0x" + Integer.toHexString(InitProtocol.STATUS_PORT) + ",chardev=status",
                 "-chardev", "socket,id=qmp,path=" + qmpSocket + ",server=off", "-mon", "chardev=qmp,mode=control",
                 "-action", "reboot=shutdown,shutdown=pause");
     }
@@ -193,7 +194,7 @@ public final class QemuMicrovm {
             int b;
             while ((b = in.read()) >= 0) {
                 if (b != '\n') {
-                    if (line.size() < InitStatus.MAX_LINE_BYTES) {
+                    if (line.size() < InitProtocol.STATUS_LINE_MAX_BYTES) {
                         line.write(b);
                     }
                     continue;

@@ -1,6 +1,8 @@
 package dev.arrow.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.arrow.BootPhase;
+import dev.arrow.backend.kvm.InitBootMarks;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,9 +41,6 @@ public final class Report {
         ARROW_STAGES.put("guest-halting", TimelineChart.Stage.SHUTDOWN);
         ARROW_STAGES.put("exited", TimelineChart.Stage.SHUTDOWN);
     }
-
-    private static final Map<String, String> QEMU_MARK_PHASE = Map.of(
-            "init-start", "init-started", "app-exec", "app-executed", "app-exit", "app-exited", "halt", "guest-halting");
 
     private final Path results;
     private final StringBuilder md = new StringBuilder();
@@ -205,7 +204,8 @@ public final class Report {
             }
             JsonNode q = run.path("qemu");
             for (JsonNode m : q.path("marks")) {
-                String phase = QEMU_MARK_PHASE.get(m.path("name").asText());
+                // the QEMU run records init's marks by name; Arrow's runs record the phases they report
+                String phase = InitBootMarks.phaseOf(m.path("name").asText()).map(BootPhase::label).orElse(null);
                 if (phase == null) {
                     continue;
                 }

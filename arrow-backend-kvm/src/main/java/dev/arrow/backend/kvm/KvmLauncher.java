@@ -127,7 +127,7 @@ public final class KvmLauncher implements ArrowLauncher {
             BootEvents events) {
         LOG.debug("booting {} with {} MiB, {} vCPU(s), initramfs {} bytes, kernel {}, network {}", spec.binary(),
                 memoryBytes >> 20, spec.cpus(), image.initramfsSize(), image.kernel(), spec.net().mode());
-        VirtioConsole console = VirtioConsole.builder().stdio().control().build();
+        VirtioConsole console = VirtioStdio.console();
         String name = "arrow-kvm" + SESSIONS.incrementAndGet();
         KvmSession session = new KvmSession(VirtioStdio.of(console, stdout, stderr, spec.debugConsole(), name), events,
                 memoryBytes, needs);

@@ -4,6 +4,7 @@ import dev.arrow.ArrowOutcome;
 import dev.arrow.BootPhase;
 import dev.arrow.VmStatistics;
 import dev.arrow.image.InitramfsMemory;
+import dev.arrow.image.init.InitProtocol;
 import dev.arrow.image.init.InitStatus;
 import dev.arrow.kvm.vmm.ExitKind;
 import dev.arrow.kvm.vmm.RunningVm;
@@ -38,8 +39,6 @@ final class KvmSession implements MicroVmSession {
     private final InitramfsMemory imageNeeds;
     private final CompletableFuture<ArrowOutcome> outcome = new CompletableFuture<>();
     private final AtomicReference<InitStatus> finalStatus = new AtomicReference<>();
-    /** Init's mark just before it executes the app: from then on the console belongs to the app. */
-    static final String APP_EXEC_MARK = "app-exec";
     private volatile RunningVm vm;
     private volatile boolean vmEnded;
 
@@ -87,10 +86,11 @@ final class KvmSession implements MicroVmSession {
         }
         InitStatus status = parsed.get();
         if (status instanceof InitStatus.Mark mark) {
-            if (mark.name().equals(APP_EXEC_MARK)) {
-                stdio.appStarted();
+            if (mark.name().equals(InitProtocol.MARK_APP_EXEC)) {
+                stdio.appStarted(); // from now on the console belongs to the app
             }
-            events.guestMark(mark.name(), mark.uptimeNanos(), System.nanoTime());
+            long now = System.nanoTime();
+            InitBootMarks.phaseOf(mark.name()).ifPresent(phase -> events.guest(phase, mark.uptimeNanos(), now));
         } else if (status.isFinal()) {
             finalStatus.compareAndSet(null, status);
         }

@@ -1,5 +1,7 @@
 package dev.arrow.backend.kvm;
 
+import dev.arrow.image.init.InitProtocol;
+import dev.arrow.kvm.virtio.console.ConsolePort;
 import dev.arrow.kvm.virtio.console.VirtioConsole;
 import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.spi.OutputSink;
@@ -16,11 +18,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The app's stdio over the virtio console (spec {@code stdio virtio}, see {@code docs/virtio.md}):
- * port {@code arrow.stdout} goes to the stdout sink and {@code arrow.stderr} to the stderr sink,
- * each moved by a thread of its own (so a sink that blocks slows down only the app's writes to
- * that stream: back-pressure through the port's bounded buffer and the guest's ring); the stdin
- * stream is port {@code arrow.stdin}, whose close is end-of-file in the guest; a graceful stop is
- * the line {@code signal 15} on port {@code arrow.control}, which init reads. The serial console
+ * port {@value InitProtocol#STDOUT_PORT_NAME} goes to the stdout sink and
+ * {@value InitProtocol#STDERR_PORT_NAME} to the stderr sink, each moved by a thread of its own (so a
+ * sink that blocks slows down only the app's writes to that stream: back-pressure through the port's
+ * bounded buffer and the guest's ring); the stdin stream is port {@value InitProtocol#STDIN_PORT_NAME},
+ * whose close is end-of-file in the guest; a graceful stop is the line {@code signal 15} on port
+ * {@value InitProtocol#CONTROL_PORT_NAME}, which init reads. The serial console
  * carries only the kernel's log ({@link KernelConsoleLog}).
  *
  * <p>{@link #outputDone()} completes when both guest streams have ended (the guest closed the port
@@ -29,7 +32,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class VirtioStdio implements GuestStdio {
     private static final Logger LOG = LoggerFactory.getLogger(VirtioStdio.class);
     /** The control line that makes init send SIGTERM to the app. */
-    static final String STOP_COMMAND = "signal 15\n";
+    static final String STOP_COMMAND = InitProtocol.signalCommand(15);
+    /** The ports of {@link #console()}, in id order. */
+    static final int STDIN_PORT = 0;
+    static final int STDOUT_PORT = 1;
+    static final int STDERR_PORT = 2;
+    static final int CONTROL_PORT = 3;
     private static final int CHUNK = 16 * 1024;
 
     private final String name;
@@ -43,16 +51,26 @@ final class VirtioStdio implements GuestStdio {
     private final AtomicBoolean started = new AtomicBoolean();
     private volatile boolean closed;
 
-    /** The Arrow port layout of {@code console}: stdin, stdout, stderr, control (ports 0..3). */
+    /** A console with Arrow's layout: the ports init looks for, stdin, stdout, stderr and control (ids 0..3). */
+    static VirtioConsole console() {
+        return VirtioConsole.builder()
+                .port(InitProtocol.STDIN_PORT_NAME, ConsolePort.Direction.TO_GUEST)
+                .port(InitProtocol.STDOUT_PORT_NAME, ConsolePort.Direction.FROM_GUEST)
+                .port(InitProtocol.STDERR_PORT_NAME, ConsolePort.Direction.FROM_GUEST)
+                .port(InitProtocol.CONTROL_PORT_NAME, ConsolePort.Direction.TO_GUEST)
+                .build();
+    }
+
+    /** The app's stdio on {@code console}, made by {@link #console()}. */
     static VirtioStdio of(VirtioConsole console, OutputSink stdout, OutputSink stderr, boolean debugConsole, String name) {
-        if (console.ports().size() <= VirtioConsole.CONTROL_PORT
-                || !console.port(VirtioConsole.CONTROL_PORT).name().equals(VirtioConsole.CONTROL_NAME)) {
-            throw new IllegalArgumentException("the console lacks the " + VirtioConsole.CONTROL_NAME + " port: build it with "
-                    + "VirtioConsole.builder().stdio().control()");
+        if (console.ports().size() <= CONTROL_PORT
+                || !console.port(CONTROL_PORT).name().equals(InitProtocol.CONTROL_PORT_NAME)) {
+            throw new IllegalArgumentException("the console lacks the " + InitProtocol.CONTROL_PORT_NAME
+                    + " port: build it with VirtioStdio.console()");
         }
-        return new VirtioStdio(console.port(VirtioConsole.STDOUT_PORT).fromGuest(), stdout,
-                console.port(VirtioConsole.STDERR_PORT).fromGuest(), stderr,
-                console.port(VirtioConsole.STDIN_PORT).toGuest(), console.port(VirtioConsole.CONTROL_PORT).toGuest(),
+        return new VirtioStdio(console.port(STDOUT_PORT).fromGuest(), stdout,
+                console.port(STDERR_PORT).fromGuest(), stderr,
+                console.port(STDIN_PORT).toGuest(), console.port(CONTROL_PORT).toGuest(),
                 new KernelConsoleLog(debugConsole, name + ": "), name);
     }
 
@@ -102,7 +120,7 @@ final class VirtioStdio implements GuestStdio {
         return true;
     }
 
-    /** Sends {@value #STOP_COMMAND} to init once; the port's buffer takes it without blocking. */
+    /** Sends {@link #STOP_COMMAND} to init once; the port's buffer takes it without blocking. */
     @Override
     public void requestStop() {
         if (closed || !stopSent.compareAndSet(false, true)) {

@@ -3,6 +3,7 @@ package dev.arrow.backend.kvm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.BootPhase;
+import dev.arrow.image.init.InitProtocol;
 import dev.arrow.kvm.vmm.BootEvent;
 import dev.arrow.kvm.vmm.ExitKind;
 import dev.arrow.spi.BootEvents;
@@ -21,8 +22,8 @@ class KvmSessionTelemetryTest {
         }
 
         @Override
-        public void guestMark(String name, long guestUptimeNanos, long nanoTime) {
-            reports.add("guest " + name + " " + guestUptimeNanos);
+        public void guest(BootPhase phase, long guestUptimeNanos, long nanoTime) {
+            reports.add("guest " + phase.label() + " " + guestUptimeNanos);
         }
     };
 
@@ -31,9 +32,20 @@ class KvmSessionTelemetryTest {
         KvmSession session = new KvmSession((b, o, l) -> { }, events, 64L << 20);
         session.onStatusLine("arrow-mark init-start 2002925000");
         session.onStatusLine("arrow-mark app-exec x");          // malformed: ignored
+        session.onStatusLine("arrow-mark net-up 5");            // init's own telemetry: no phase
         session.onStatusLine("arrow-status exited 0");
         session.onStatusLine("arrow-mark halt 9");
-        assertThat(reports).containsExactly("guest init-start 2002925000", "guest halt 9");
+        assertThat(reports).containsExactly("guest init-started 2002925000", "guest guest-halting 9");
+    }
+
+    @Test
+    void everyGuestPhaseIsReportedByOneOfInitsMarks() {
+        List<String> marks = List.of(InitProtocol.MARK_INIT_START, InitProtocol.MARK_IMAGE_CHECKED,
+                InitProtocol.MARK_NET_UP, InitProtocol.MARK_APP_EXEC, InitProtocol.MARK_APP_EXIT, InitProtocol.MARK_HALT);
+        assertThat(marks.stream().flatMap(m -> InitBootMarks.phaseOf(m).stream()))
+                .containsExactlyInAnyOrderElementsOf(
+                        Arrays.stream(BootPhase.values()).filter(BootPhase::isGuestPhase).toList());
+        assertThat(InitBootMarks.phaseOf("exited")).isEmpty();
     }
 
     @Test

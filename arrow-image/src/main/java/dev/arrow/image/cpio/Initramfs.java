@@ -1,5 +1,6 @@
 package dev.arrow.image.cpio;
 
+import dev.arrow.config.LinuxLimits;
 import dev.arrow.image.GuestPath;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -40,7 +41,6 @@ public final class Initramfs {
     public static final GuestPath CONSOLE = GuestPath.of("/dev/console");
 
     /** Bytes of content a page of the guest's file systems holds. */
-    private static final long PAGE_BYTES = 4096;
 
     private final List<Entry> entries;
     private final long mtime;
@@ -94,7 +94,7 @@ public final class Initramfs {
             if (e instanceof HostFile || e instanceof BytesFile) pages += pages(e.dataBytes());
             else if (e instanceof Symlink && e.dataBytes() > inlineLinkBytes) pages += pages(e.dataBytes());
         }
-        return pages * PAGE_BYTES;
+        return pages * LinuxLimits.PAGE_SIZE;
     }
 
     /** Entries the archive creates in the guest, the manifest included. */
@@ -103,7 +103,7 @@ public final class Initramfs {
     }
 
     private static long pages(long bytes) {
-        return (bytes + PAGE_BYTES - 1) / PAGE_BYTES;
+        return (bytes + LinuxLimits.PAGE_SIZE - 1) / LinuxLimits.PAGE_SIZE;
     }
 
     /** Streams the archive to {@code out} (not closed); host files are read now. */

@@ -1,12 +1,14 @@
 package dev.arrow.image.init;
 
+import dev.arrow.config.LinuxLimits;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 /**
  * One record init writes on the status port, as a typed value.
  *
- * <p>Lines (ASCII, at most {@value #MAX_LINE_BYTES} bytes with the newline):
+ * <p>Lines (ASCII, at most {@value InitProtocol#STATUS_LINE_MAX_BYTES} bytes with the newline; the words
+ * are {@link InitProtocol}'s):
  * {@code arrow-status exited <code>}, {@code arrow-status signaled <signo>},
  * {@code arrow-status not-found|not-executable|exec-format|start-failed|image-incomplete <message>} and
  * {@code arrow-mark <name> <guest-uptime-ns>}. Exited, Signaled and StartFailed are final: the
@@ -14,26 +16,25 @@ import java.util.Optional;
  * does not match exactly gives an empty result, never an exception.
  */
 public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signaled, InitStatus.StartFailed, InitStatus.Mark {
-    int MAX_LINE_BYTES = 1024;
-    /** Linux's highest signal number (_NSIG - 1). */
-    int MAX_SIGNAL = 64;
 
     /** True when this record ends the app's life (exit, signal, start failure). */
     default boolean isFinal() {
         return !(this instanceof Mark);
     }
 
-    /** The app exited with {@code code} (0..255). */
+    /** The app exited with {@code code} (0..{@value LinuxLimits#MAX_EXIT_CODE}). */
     record Exited(int code) implements InitStatus {
         public Exited {
-            if (code < 0 || code > 255) throw new IllegalArgumentException("exit code " + code + " outside 0..255");
+            if (code < 0 || code > LinuxLimits.MAX_EXIT_CODE)
+                throw new IllegalArgumentException("exit code " + code + " outside 0.." + LinuxLimits.MAX_EXIT_CODE);
         }
     }
 
-    /** The app was killed by signal {@code signal} (1..64). */
+    /** The app was killed by signal {@code signal} (1..{@value LinuxLimits#MAX_SIGNAL}). */
     record Signaled(int signal) implements InitStatus {
         public Signaled {
-            if (signal < 1 || signal > MAX_SIGNAL) throw new IllegalArgumentException("signal " + signal + " outside 1..64");
+            if (signal < 1 || signal > LinuxLimits.MAX_SIGNAL)
+                throw new IllegalArgumentException("signal " + signal + " outside 1.." + LinuxLimits.MAX_SIGNAL);
         }
     }
 
@@ -48,18 +49,18 @@ public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signale
     /** Why the app did not start, with the token init writes. */
     enum StartFailure {
         /** The program's path does not exist in the guest. */
-        NOT_FOUND("not-found"),
+        NOT_FOUND(InitProtocol.STATUS_NOT_FOUND),
         /** The file exists but may not be executed (mode, not a regular file, noexec). */
-        NOT_EXECUTABLE("not-executable"),
+        NOT_EXECUTABLE(InitProtocol.STATUS_NOT_EXECUTABLE),
         /** The kernel cannot run the file: not an ELF for this machine, or its interpreter is missing. */
-        EXEC_FORMAT("exec-format"),
+        EXEC_FORMAT(InitProtocol.STATUS_EXEC_FORMAT),
         /**
          * The initramfs did not arrive whole (init's check against the image manifest found a missing or
          * different entry): typically guest RAM too small for the files given; the app never ran.
          */
-        IMAGE_INCOMPLETE("image-incomplete"),
+        IMAGE_INCOMPLETE(InitProtocol.STATUS_IMAGE_INCOMPLETE),
         /** Anything else, including a malformed spec and failures inside init. */
-        OTHER("start-failed");
+        OTHER(InitProtocol.STATUS_START_FAILED);
 
         private final String token;
 
@@ -90,14 +91,16 @@ public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signale
         int end = off + len;
         if (end > off && bytes[end - 1] == '\n') end--;
         if (end > off && bytes[end - 1] == '\r') end--;
-        if (end - off > MAX_LINE_BYTES - 1) return Optional.empty();
+        if (end - off > InitProtocol.STATUS_LINE_MAX_BYTES - 1) return Optional.empty();
         for (int i = off; i < end; i++) {
             int c = bytes[i] & 0xFF;
             if (c < 0x20 || c > 0x7E) return Optional.empty();
         }
         String s = new String(bytes, off, end - off, StandardCharsets.US_ASCII);
-        if (s.startsWith("arrow-status ")) return parseStatus(s.substring("arrow-status ".length()));
-        if (s.startsWith("arrow-mark ")) return parseMark(s.substring("arrow-mark ".length()));
+        String status = InitProtocol.STATUS_PREFIX + " ";
+        String mark = InitProtocol.MARK_PREFIX + " ";
+        if (s.startsWith(status)) return parseStatus(s.substring(status.length()));
+        if (s.startsWith(mark)) return parseMark(s.substring(mark.length()));
         return Optional.empty();
     }
 
@@ -106,12 +109,12 @@ public sealed interface InitStatus permits InitStatus.Exited, InitStatus.Signale
         String kind = space < 0 ? rest : rest.substring(0, space);
         String arg = space < 0 ? "" : rest.substring(space + 1);
         switch (kind) {
-            case "exited": {
-                long code = decimal(arg, 255);
+            case InitProtocol.STATUS_EXITED: {
+                long code = decimal(arg, LinuxLimits.MAX_EXIT_CODE);
                 return code < 0 ? Optional.empty() : Optional.of(new Exited((int) code));
             }
-            case "signaled": {
-                long sig = decimal(arg, MAX_SIGNAL);
+            case InitProtocol.STATUS_SIGNALED: {
+                long sig = decimal(arg, LinuxLimits.MAX_SIGNAL);
                 return sig < 1 ? Optional.empty() : Optional.of(new Signaled((int) sig));
             }
             default:

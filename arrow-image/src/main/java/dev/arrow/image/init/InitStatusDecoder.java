@@ -4,12 +4,12 @@ import java.util.Optional;
 
 /**
  * Turns the byte stream of the status port into {@link InitStatus} records: collects bytes up to
- * a newline and parses the line. Lines longer than {@link InitStatus#MAX_LINE_BYTES} are dropped
+ * a newline and parses the line. Lines longer than {@link InitProtocol#STATUS_LINE_MAX_BYTES} are dropped
  * whole, as are lines that do not parse; the decoder's memory stays bounded whatever the guest
  * writes. Not thread-safe: one decoder per status port.
  */
 public final class InitStatusDecoder {
-    private final byte[] line = new byte[InitStatus.MAX_LINE_BYTES];
+    private final byte[] line = new byte[InitProtocol.STATUS_LINE_MAX_BYTES];
     private int length;
     private boolean overlong;
     private long ignoredLines;

@@ -1,18 +1,22 @@
 package dev.arrow.image.init;
 
+import dev.arrow.config.LinuxLimits;
+import dev.arrow.config.Rlimit;
+import dev.arrow.config.RlimitResource;
 import dev.arrow.image.GuestPath;
 import dev.arrow.image.InvalidGuestPathException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.EnumMap;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.TreeMap;
 
 /**
  * What init starts inside the guest and how: program path, argv, environment, working
@@ -25,12 +29,6 @@ import java.util.OptionalLong;
 public final class LaunchSpec {
     /** Where Arrow puts the app unless told otherwise. */
     public static final String DEFAULT_EXECUTABLE = "/arrow/app";
-    /** Linux MAX_ARG_STRLEN: the longest single argument or environment string, NUL included. */
-    public static final int MAX_ARG_BYTES = 131072;
-    /** HOST_NAME_MAX. */
-    public static final int MAX_HOSTNAME_BYTES = 64;
-    /** UIDs and GIDs go up to 2^32-2; 2^32-1 is (uid_t)-1, "no change". */
-    public static final long MAX_ID = 0xFFFF_FFFEL;
     public static final Duration DEFAULT_KILL_GRACE = Duration.ofMillis(500);
     public static final Duration MAX_KILL_GRACE = Duration.ofSeconds(60);
 
@@ -40,7 +38,7 @@ public final class LaunchSpec {
     private final Optional<GuestPath> workingDirectory;
     private final OptionalLong uid;
     private final OptionalLong gid;
-    private final Map<Rlimit, ResourceLimit> limits;
+    private final List<Rlimit> limits;
     private final Optional<String> hostname;
     private final Optional<Duration> killGrace;
     private final Optional<NetworkSettings> network;
@@ -56,7 +54,7 @@ public final class LaunchSpec {
         this.workingDirectory = Optional.ofNullable(b.workingDirectory);
         this.uid = b.uid == null ? OptionalLong.empty() : OptionalLong.of(b.uid);
         this.gid = b.gid == null ? OptionalLong.empty() : OptionalLong.of(b.gid);
-        this.limits = Collections.unmodifiableMap(new EnumMap<>(b.limits));
+        this.limits = List.copyOf(b.limits.values());
         this.hostname = Optional.ofNullable(b.hostname);
         this.killGrace = Optional.ofNullable(b.killGrace);
         this.network = Optional.ofNullable(b.network);
@@ -96,8 +94,8 @@ public final class LaunchSpec {
         return gid;
     }
 
-    /** Limits in {@link Rlimit} order. */
-    public Map<Rlimit, ResourceLimit> limits() {
+    /** One limit per resource, in the order of the resources' names: the order init applies them in. */
+    public List<Rlimit> limits() {
         return limits;
     }
 
@@ -129,7 +127,7 @@ public final class LaunchSpec {
         private GuestPath workingDirectory;
         private Long uid;
         private Long gid;
-        private final Map<Rlimit, ResourceLimit> limits = new EnumMap<>(Rlimit.class);
+        private final Map<RlimitResource, Rlimit> limits = new TreeMap<>(Comparator.comparing(RlimitResource::jsonName));
         private String hostname;
         private Duration killGrace;
         private NetworkSettings network;
@@ -196,17 +194,32 @@ public final class LaunchSpec {
             return this;
         }
 
-        public Builder limit(Rlimit resource, ResourceLimit limit) {
-            limits.put(Objects.requireNonNull(resource, "resource"), Objects.requireNonNull(limit, "limit"));
+        /**
+         * Adds or replaces the limit of {@code limit.resource()}: soft and hard at least 0 ({@link Rlimit#UNLIMITED}
+         * for none), soft at most hard.
+         */
+        public Builder limit(Rlimit limit) {
+            Objects.requireNonNull(limit, "limit");
+            if (limit.soft() < 0 || limit.hard() < 0)
+                throw new InvalidLaunchSpecException("resource limit " + limit.soft() + "/" + limit.hard()
+                        + " is negative: pass a value >= 0 or Rlimit.UNLIMITED");
+            if (limit.soft() > limit.hard())
+                throw new InvalidLaunchSpecException("soft resource limit " + SpecFile.limitText(limit.soft())
+                        + " is above the hard limit " + SpecFile.limitText(limit.hard())
+                        + ": lower the soft limit or raise the hard one");
+            limits.put(limit.resource(), limit);
             return this;
         }
 
-        /** 1..64 characters of letters, digits, '-' and '.', not starting with '-' or '.'. */
+        /**
+         * 1..{@value LinuxLimits#HOST_NAME_MAX} characters of letters, digits, '-' and '.', not starting with
+         * '-' or '.'.
+         */
         public Builder hostname(String hostname) {
             Objects.requireNonNull(hostname, "hostname");
-            if (hostname.isEmpty() || hostname.length() > MAX_HOSTNAME_BYTES
+            if (hostname.isEmpty() || hostname.length() > LinuxLimits.HOST_NAME_MAX
                     || !hostname.matches("[A-Za-z0-9][A-Za-z0-9.-]*"))
-                throw new InvalidLaunchSpecException("hostname '" + hostname + "' is not 1.." + MAX_HOSTNAME_BYTES
+                throw new InvalidLaunchSpecException("hostname '" + hostname + "' is not 1.." + LinuxLimits.HOST_NAME_MAX
                         + " letters, digits, '-' or '.' starting with a letter or digit: pass e.g. 'arrow'");
             this.hostname = hostname;
             return this;
@@ -246,8 +259,9 @@ public final class LaunchSpec {
         }
 
         private static Long checkId(long id, String what) {
-            if (id < 0 || id > MAX_ID)
-                throw new InvalidLaunchSpecException(what + " " + id + " is outside 0.." + MAX_ID + ": pass a valid Linux id");
+            if (id < 0 || id > LinuxLimits.MAX_ID)
+                throw new InvalidLaunchSpecException(what + " " + id + " is outside 0.." + LinuxLimits.MAX_ID
+                        + ": pass a valid Linux id");
             return id;
         }
 
@@ -255,10 +269,11 @@ public final class LaunchSpec {
             Objects.requireNonNull(s, what);
             if (s.indexOf('\0') >= 0)
                 throw new InvalidLaunchSpecException(what + " contains a NUL character, which execve cannot pass: remove it");
-            int bytes = s.getBytes(StandardCharsets.UTF_8).length + 1;
-            if (bytes > MAX_ARG_BYTES)
-                throw new InvalidLaunchSpecException(what + " is " + bytes + " bytes; Linux passes at most " + MAX_ARG_BYTES
-                        + " bytes per argument or environment entry (MAX_ARG_STRLEN): pass large data in a file");
+            int bytes = s.getBytes(StandardCharsets.UTF_8).length;
+            if (bytes > LinuxLimits.MAX_ARG_BYTES)
+                throw new InvalidLaunchSpecException(what + " is " + bytes + " bytes; Linux passes at most "
+                        + LinuxLimits.MAX_ARG_BYTES + " bytes (and the NUL) per argument or environment entry"
+                        + " (MAX_ARG_STRLEN): pass large data in a file");
             return s;
         }
     }

@@ -1,5 +1,6 @@
 package dev.arrow.image.init;
 
+import dev.arrow.config.Rlimit;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -16,7 +17,7 @@ import java.util.Map;
  *   <li>{@code cwd}: absolute working directory (optional, default {@code /});</li>
  *   <li>{@code uid}, {@code gid}: decimal ids (optional, default 0);</li>
  *   <li>{@code rlimit}: {@code "<name> <soft> <hard>"}, limits decimal or {@code unlimited}, names as
- *       {@link Rlimit#specName()}, one record per resource;</li>
+ *       {@link dev.arrow.config.RlimitResource#jsonName()}, one record per resource;</li>
  *   <li>{@code hostname}: 1..64 bytes (optional);</li>
  *   <li>{@code grace-ms}: decimal 0..60000 (optional, default 500);</li>
  *   <li>{@code net-ipv4}: {@code a.b.c.d/prefix} (prefix 1..30), the address of eth0 (optional; without it
@@ -52,9 +53,8 @@ public final class SpecFile {
         spec.workingDirectory().ifPresent(cwd -> record(out, "cwd", cwd.value()));
         spec.uid().ifPresent(uid -> record(out, "uid", Long.toString(uid)));
         spec.gid().ifPresent(gid -> record(out, "gid", Long.toString(gid)));
-        for (Map.Entry<Rlimit, ResourceLimit> e : spec.limits().entrySet()) {
-            ResourceLimit l = e.getValue();
-            record(out, "rlimit", e.getKey().specName() + " " + ResourceLimit.text(l.soft()) + " " + ResourceLimit.text(l.hard()));
+        for (Rlimit l : spec.limits()) {
+            record(out, "rlimit", l.resource().jsonName() + " " + limitText(l.soft()) + " " + limitText(l.hard()));
         }
         spec.hostname().ifPresent(h -> record(out, "hostname", h));
         spec.killGrace().ifPresent(g -> record(out, "grace-ms", Long.toString(g.toMillis())));
@@ -69,6 +69,11 @@ public final class SpecFile {
             throw new InvalidLaunchSpecException("the run spec takes " + out.size() + " bytes; init reads at most " + MAX_BYTES
                     + ": pass fewer or shorter arguments and environment variables");
         return out.toByteArray();
+    }
+
+    /** A limit as the spec file writes it: decimal or {@code unlimited}. */
+    static String limitText(long limit) {
+        return limit == Rlimit.UNLIMITED ? "unlimited" : Long.toString(limit);
     }
 
     private static void record(ByteArrayOutputStream out, String key, String value) {

@@ -3,6 +3,8 @@ package dev.arrow.image.init;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.arrow.config.Rlimit;
+import dev.arrow.config.RlimitResource;
 import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.cpio.Initramfs;
@@ -79,9 +81,10 @@ class InitBootTcgTest {
                 "probe-arg 3 []\n", "probe-arg 4 [\u00c3\u00bcn\u00c3\u00af]\n", // UTF-8 bytes read as ISO-8859-1
                 "probe-env [GREETING=hi there]\n", "probe-env [EMPTY=]\n");
         assertThat(b.console()).as("raw console: no CR added, no kernel chatter, no status lines")
-                .doesNotContain("\r").doesNotContain("Linux version").doesNotContain("arrow-status");
+                .doesNotContain("\r").doesNotContain("Linux version").doesNotContain(InitProtocol.STATUS_PREFIX);
         assertThat(b.console().lines().filter(l -> l.startsWith("probe-env"))).hasSize(2);
-        long start = b.mark("init-start"), exec = b.mark("app-exec"), exit = b.mark("app-exit"), halt = b.mark("halt");
+        long start = b.mark(InitProtocol.MARK_INIT_START), exec = b.mark(InitProtocol.MARK_APP_EXEC);
+        long exit = b.mark(InitProtocol.MARK_APP_EXIT), halt = b.mark(InitProtocol.MARK_HALT);
         assertThat(start).isPositive().isLessThan(exec);
         assertThat(exec).isLessThan(exit);
         assertThat(exit).isLessThanOrEqualTo(halt);
@@ -107,7 +110,7 @@ class InitBootTcgTest {
         assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(0));
         assertThat(b.console()).contains("probe-parent exiting with 2 children alive", "probe-child1 got SIGTERM");
         // child 2 ignores SIGTERM, so init waits the whole grace period before its SIGKILL ends it
-        long shutdown = b.mark("halt") - b.mark("app-exit");
+        long shutdown = b.mark(InitProtocol.MARK_HALT) - b.mark(InitProtocol.MARK_APP_EXIT);
         assertThat(shutdown).isGreaterThanOrEqualTo(grace.toNanos());
         // ...and its SIGKILL works: init's wait after SIGKILL (up to 2 s) ends as soon as the last child is reaped
         assertThat(shutdown).isLessThan(grace.plusMillis(1500).toNanos());
@@ -133,7 +136,7 @@ class InitBootTcgTest {
     @Test
     void uidGidWorkingDirectoryHostnameAndLimitsAreApplied() throws IOException {
         LaunchSpec spec = LaunchSpec.builder().args("info").uid(1000).gid(100).workingDirectory("/tmp").hostname("arrow-guest")
-                .limit(Rlimit.NOFILE, ResourceLimit.of(42, 99)).build();
+                .limit(new Rlimit(RlimitResource.NOFILE, 42, 99)).build();
         QemuTcg.Boot b = runProbe(spec);
         assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(0));
         assertThat(b.console()).contains("probe-info uid=1000 gid=100 cwd=/tmp hostname=arrow-guest nofile=42/99\n");
@@ -146,7 +149,8 @@ class InitBootTcgTest {
         assertThat(s).isInstanceOf(InitStatus.StartFailed.class);
         assertThat(((InitStatus.StartFailed) s).kind()).isEqualTo(StartFailure.NOT_FOUND);
         assertThat(((InitStatus.StartFailed) s).message()).contains("/arrow/missing", "No such file");
-        assertThat(b.records()).noneMatch(r -> r instanceof InitStatus.Mark m && m.name().equals("app-exec"));
+        assertThat(b.records())
+                .noneMatch(r -> r instanceof InitStatus.Mark m && m.name().equals(InitProtocol.MARK_APP_EXEC));
     }
 
     @Test
@@ -212,7 +216,8 @@ class InitBootTcgTest {
         // the unpacker leaves the big file with holes and, the root being full, may not create what follows it
         assertThat(s.message()).matches("(/data/big\\.bin: content differs from the host's|/arrow/manifest: missing).*")
                 .containsPattern("root file system (\\d+) of \\1 MiB used");
-        assertThat(b.records()).noneMatch(r -> r instanceof InitStatus.Mark m && m.name().equals("app-exec"));
+        assertThat(b.records())
+                .noneMatch(r -> r instanceof InitStatus.Mark m && m.name().equals(InitProtocol.MARK_APP_EXEC));
         assertThat(b.console()).doesNotContain("app-ran");
     }
 
@@ -233,7 +238,8 @@ class InitBootTcgTest {
         assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(0));
         List<String> marks = b.records().stream().filter(r -> r instanceof InitStatus.Mark)
                 .map(r -> ((InitStatus.Mark) r).name()).toList();
-        assertThat(marks).containsSubsequence("init-start", "image-checked", "app-exec");
+        assertThat(marks).containsSubsequence(InitProtocol.MARK_INIT_START, InitProtocol.MARK_IMAGE_CHECKED,
+                InitProtocol.MARK_APP_EXEC);
     }
 
     @Test

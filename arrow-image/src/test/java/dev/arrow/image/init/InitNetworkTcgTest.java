@@ -105,7 +105,8 @@ class InitNetworkTcgTest {
                         .contains("nameserver 10.0.2.3\n", "127.0.0.1\tlocalhost\n", "10.0.2.15\tguest\n")
                         .contains("pong-from-host\n", "script-done");
                 assertThat(vm.statusRecords()).as(vm.diagnostics()).contains(new InitStatus.Exited(0));
-                assertThat(vm.statusRecords().stream().anyMatch(r -> r instanceof InitStatus.Mark m && m.name().equals("net-up")))
+                assertThat(vm.statusRecords().stream().anyMatch(r -> r instanceof InitStatus.Mark m
+                        && m.name().equals(InitProtocol.MARK_NET_UP)))
                         .isTrue();
             }
         } finally {
@@ -120,7 +121,7 @@ class InitNetworkTcgTest {
                 .args("-f", "-p", "80", "-h", "/www").network(USER_MODE).build();
         Initramfs image = busybox(spec).file("/www/index.html", "<h1>hello from an arrow</h1>\n", 0644).build();
         try (PasstQemu vm = PasstQemu.boot(kernel, image, List.of("-t", hostPort + ":80", "-u", "none"))) {
-            vm.awaitMark("app-exec", BOOT_TIMEOUT);
+            vm.awaitMark(InitProtocol.MARK_APP_EXEC, BOOT_TIMEOUT);
             String body = null;
             long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
             while (body == null && System.nanoTime() < deadline && vm.isRunning()) {

@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Tier 3: init with {@code stdio virtio} under QEMU TCG ({@code -M microvm,acpi=off}), whose virtio-serial device stands in for
- * Arrow's virtio console: ports named arrow.stdin, arrow.stdout, arrow.stderr and arrow.control
+ * Arrow's virtio console: ports named as {@link InitProtocol} says (arrow.stdin, arrow.stdout, arrow.stderr, arrow.control)
  * (stdin and control are FIFOs filled before the boot, stdout and stderr are files). Checks that
  * init finds the ports by name, gives them to the app as fds 0..2, serves "signal N" lines from
  * the control port, and reports a start failure when the ports never appear.
@@ -72,12 +72,14 @@ class InitVirtioStdioTcgTest {
     private List<String> virtioSerial(String stdin, String control) throws IOException {
         // without ACPI, microvm announces its virtio-mmio devices on the command line, as our kernel needs
         return List.of("-machine", "acpi=off", "-device", "virtio-serial-device",
-                "-chardev", pipeChardev("cin", stdin), "-device", "virtserialport,chardev=cin,name=arrow.stdin,nr=1",
+                "-chardev", pipeChardev("cin", stdin),
+                "-device", "virtserialport,chardev=cin,name=" + InitProtocol.STDIN_PORT_NAME + ",nr=1",
                 "-chardev", "file,id=cout,path=" + work.resolve("stdout.txt"),
-                "-device", "virtserialport,chardev=cout,name=arrow.stdout,nr=2",
+                "-device", "virtserialport,chardev=cout,name=" + InitProtocol.STDOUT_PORT_NAME + ",nr=2",
                 "-chardev", "file,id=cerr,path=" + work.resolve("stderr.txt"),
-                "-device", "virtserialport,chardev=cerr,name=arrow.stderr,nr=3",
-                "-chardev", pipeChardev("cctl", control), "-device", "virtserialport,chardev=cctl,name=arrow.control,nr=4");
+                "-device", "virtserialport,chardev=cerr,name=" + InitProtocol.STDERR_PORT_NAME + ",nr=3",
+                "-chardev", pipeChardev("cctl", control),
+                "-device", "virtserialport,chardev=cctl,name=" + InitProtocol.CONTROL_PORT_NAME + ",nr=4");
     }
 
     private QemuTcg.Boot boot(LaunchSpec spec, List<String> devices) throws IOException {
@@ -113,7 +115,7 @@ class InitVirtioStdioTcgTest {
     @Test
     void aSignalLineOnTheControlPortReachesTheApp() throws IOException {
         LaunchSpec spec = LaunchSpec.builder().args("wait").stdio(Stdio.VIRTIO).build();
-        QemuTcg.Boot b = boot(spec, virtioSerial("", "no such command\nsignal 15\n"));
+        QemuTcg.Boot b = boot(spec, virtioSerial("", "no such command\n" + InitProtocol.signalCommand(15)));
         assertThat(b.finalStatus()).isEqualTo(new InitStatus.Signaled(15));
     }
 
@@ -123,6 +125,7 @@ class InitVirtioStdioTcgTest {
         QemuTcg.Boot b = boot(spec, List.of("-machine", "acpi=off"));
         assertThat(b.finalStatus()).isInstanceOf(InitStatus.StartFailed.class);
         assertThat(((InitStatus.StartFailed) b.finalStatus()).message())
-                .contains("virtio console ports not found", "arrow.stdin arrow.stdout arrow.stderr arrow.control");
+                .contains("virtio console ports not found", String.join(" ", InitProtocol.STDIN_PORT_NAME,
+                        InitProtocol.STDOUT_PORT_NAME, InitProtocol.STDERR_PORT_NAME, InitProtocol.CONTROL_PORT_NAME));
     }
 }

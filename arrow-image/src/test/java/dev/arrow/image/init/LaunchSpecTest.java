@@ -3,6 +3,9 @@ package dev.arrow.image.init;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.arrow.config.LinuxLimits;
+import dev.arrow.config.Rlimit;
+import dev.arrow.config.RlimitResource;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -32,8 +35,8 @@ class LaunchSpecTest {
         assertThatThrownBy(() -> b.env("A=B", "x")).hasMessageContaining("contains '='");
         assertThatThrownBy(() -> b.env("", "x")).hasMessageContaining("empty");
         assertThatThrownBy(() -> b.env("V", "\0")).hasMessageContaining("NUL");
-        assertThatThrownBy(() -> b.args("z".repeat(LaunchSpec.MAX_ARG_BYTES))).hasMessageContaining("MAX_ARG_STRLEN");
-        assertThat(b.args("z".repeat(LaunchSpec.MAX_ARG_BYTES - 1)).build().argv()).hasSize(2);
+        assertThatThrownBy(() -> b.args("z".repeat(LinuxLimits.MAX_ARG_BYTES + 1))).hasMessageContaining("MAX_ARG_STRLEN");
+        assertThat(b.args("z".repeat(LinuxLimits.MAX_ARG_BYTES)).build().argv()).hasSize(2);
     }
 
     @Test
@@ -52,10 +55,14 @@ class LaunchSpecTest {
 
     @Test
     void resourceLimitsNeedSoftAtMostHard() {
-        assertThatThrownBy(() -> ResourceLimit.of(10, 5)).isInstanceOf(InvalidLaunchSpecException.class).hasMessageContaining("above");
-        assertThatThrownBy(() -> ResourceLimit.of(ResourceLimit.UNLIMITED, 5)).hasMessageContaining("unlimited");
-        assertThatThrownBy(() -> ResourceLimit.of(-2, 5)).hasMessageContaining("negative");
-        assertThat(ResourceLimit.of(5, ResourceLimit.UNLIMITED).hard()).isEqualTo(ResourceLimit.UNLIMITED);
+        LaunchSpec.Builder b = LaunchSpec.builder();
+        assertThatThrownBy(() -> b.limit(new Rlimit(RlimitResource.NOFILE, 10, 5)))
+                .isInstanceOf(InvalidLaunchSpecException.class).hasMessageContaining("above");
+        assertThatThrownBy(() -> b.limit(new Rlimit(RlimitResource.NOFILE, Rlimit.UNLIMITED, 5)))
+                .hasMessageContaining("unlimited");
+        assertThatThrownBy(() -> b.limit(new Rlimit(RlimitResource.NOFILE, -2, 5))).hasMessageContaining("negative");
+        assertThat(b.limit(new Rlimit(RlimitResource.NOFILE, 5, Rlimit.UNLIMITED)).build().limits())
+                .containsExactly(new Rlimit(RlimitResource.NOFILE, 5, Rlimit.UNLIMITED));
     }
 
     @Test

@@ -82,7 +82,8 @@ final class PasstQemu implements AutoCloseable {
                 "-nodefaults", "-no-reboot", "-display", "none",
                 "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", cmdline.joined(),
                 "-serial", "file:" + dir.resolve("serial.out"),
-                "-chardev", "file,id=st,path=" + dir.resolve("status.out"), "-device", "isa-debugcon,iobase=0xf4,chardev=st",
+                "-chardev", "file,id=st,path=" + dir.resolve("status.out"),
+                "-device", "isa-debugcon,iobase=0x" + Integer.toHexString(InitProtocol.STATUS_PORT) + ",chardev=st",
                 "-netdev", "stream,id=n0,server=off,addr.type=unix,addr.path=" + socket,
                 "-device", "virtio-net-device,netdev=n0,mac=" + MAC);
         Process qemu = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile())

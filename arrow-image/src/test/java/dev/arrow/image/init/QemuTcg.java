@@ -60,7 +60,8 @@ final class QemuTcg {
                 "-nodefaults", "-no-reboot", "-display", "none",
                 "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", cmdline.joined(),
                 "-serial", "file:" + serial,
-                "-chardev", "file,id=st,path=" + status, "-device", "isa-debugcon,iobase=0xf4,chardev=st"));
+                "-chardev", "file,id=st,path=" + status,
+                "-device", "isa-debugcon,iobase=0x" + Integer.toHexString(InitProtocol.STATUS_PORT) + ",chardev=st"));
         cmd.addAll(extraArgs);
         long start = System.nanoTime();
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.PIPE).start();

@@ -2,6 +2,8 @@ package dev.arrow.image.init;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.arrow.config.Rlimit;
+import dev.arrow.config.RlimitResource;
 import dev.arrow.image.HostCommand;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -58,9 +60,9 @@ class SpecFileTest {
                 .workingDirectory("/tmp")
                 .uid(1000)
                 .gid(4294967294L)
-                .limit(Rlimit.NOFILE, ResourceLimit.of(64, 128))
-                .limit(Rlimit.CORE, ResourceLimit.unlimited())
-                .limit(Rlimit.STACK, ResourceLimit.of(8 << 20, ResourceLimit.UNLIMITED))
+                .limit(new Rlimit(RlimitResource.NOFILE, 64, 128))
+                .limit(new Rlimit(RlimitResource.CORE, Rlimit.UNLIMITED, Rlimit.UNLIMITED))
+                .limit(new Rlimit(RlimitResource.STACK, 8 << 20, Rlimit.UNLIMITED))
                 .hostname("box-1.local")
                 .killGrace(Duration.ofMillis(250))
                 .build();
@@ -83,7 +85,7 @@ class SpecFileTest {
     @Test
     void initParsesWhatJavaWritesBackToTheSameBytes() throws IOException {
         for (LaunchSpec spec : List.of(full(), LaunchSpec.builder().build(),
-                LaunchSpec.builder().args("x".repeat(100_000)).limit(Rlimit.AS, ResourceLimit.of(0)).build())) {
+                LaunchSpec.builder().args("x".repeat(100_000)).limit(new Rlimit(RlimitResource.AS, 0, 0)).build())) {
             byte[] bytes = SpecFile.encode(spec);
             HostCommand.Result r = checkWithInit(bytes);
             assertThat(r.exitCode()).as(r.stderr()).isZero();

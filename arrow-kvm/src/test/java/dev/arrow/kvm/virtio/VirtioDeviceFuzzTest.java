@@ -11,6 +11,7 @@ import dev.arrow.kvm.net.MacAddress;
 import dev.arrow.kvm.net.testing.FakeBackend;
 import dev.arrow.kvm.net.NetworkBackend;
 import dev.arrow.kvm.virtio.console.ConsolePort;
+import dev.arrow.kvm.virtio.console.StdioConsoles;
 import dev.arrow.kvm.virtio.console.VirtioConsole;
 import dev.arrow.kvm.virtio.net.VirtioNet;
 import dev.arrow.kvm.virtio.net.VirtioNetHeader;
@@ -63,7 +64,7 @@ class VirtioDeviceFuzzTest {
     @EnumSource(Backing.class)
     void theConsoleSurvivesRandomChainsAndRegisterWrites(Backing kind) throws IOException {
         use(kind);
-        VirtioConsole console = VirtioConsole.builder().stdio().bufferBytes(STDIN_LIMIT + 24).queueSize(16).build();
+        VirtioConsole console = StdioConsoles.builder().bufferBytes(STDIN_LIMIT + 24).queueSize(16).build();
         Stats stats = run(console, 8, this::addWellFormed, () -> hostActivity(console));
         System.out.println("virtio console fuzz (" + kind + "): " + stats);
         assertThat(stats.failures).isPositive();
@@ -306,7 +307,7 @@ class VirtioDeviceFuzzTest {
             // stdin blocks when its buffer is full (the guest may never read): stay below it
             if (random.nextInt(200) == 0 && stdinWritten < STDIN_LIMIT) {
                 int n = 1 + random.nextInt(4);
-                console.port(VirtioConsole.STDIN_PORT).toGuest().write(new byte[n]);
+                console.port(StdioConsoles.STDIN).toGuest().write(new byte[n]);
                 stdinWritten += n;
             }
         } catch (IOException e) {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.kvm.virtio.VirtioDevice;
-import dev.arrow.kvm.virtio.console.VirtioConsole;
+import dev.arrow.kvm.virtio.console.StdioConsoles;
 import dev.arrow.kvm.virtio.rng.VirtioRng;
 import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.kvm.x86.Layout;
@@ -21,7 +21,7 @@ class VmConfigVirtioTest {
 
     @Test
     void devicesGetSlotsInOrderAndTheirEntriesEndTheCommandLine() {
-        VirtioDevice console = VirtioConsole.stdio();
+        VirtioDevice console = StdioConsoles.console();
         VirtioDevice rng = new VirtioRng();
         VmConfig config = config("console=ttyS0", "quiet").virtioDevice(console).virtioDevice(rng).build();
         assertThat(config.virtioDevices()).containsExactly(console, rng);
@@ -36,7 +36,7 @@ class VmConfigVirtioTest {
     @Test
     void entriesTheCommandLineCarriesAlreadyAreNotRepeated() {
         VmConfig config = config("virtio_mmio.device=4K@0xd0000000:5", "quiet")
-                .virtioDevice(VirtioConsole.stdio()).virtioDevice(new VirtioRng()).build();
+                .virtioDevice(StdioConsoles.console()).virtioDevice(new VirtioRng()).build();
         assertThat(config.kernelCommandLine())
                 .hasToString("virtio_mmio.device=4K@0xd0000000:5 quiet virtio_mmio.device=4K@0xd0001000:6");
     }

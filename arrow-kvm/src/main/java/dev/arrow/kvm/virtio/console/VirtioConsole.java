@@ -18,10 +18,9 @@ import org.slf4j.LoggerFactory;
 /**
  * A virtio console (device type 3) with VIRTIO_CONSOLE_F_MULTIPORT: one generic port per host
  * stream, none of them a console (so the guest sees {@code /dev/vport<dev>p<id>} character
- * devices, not hvc ttys: no line discipline, and writes that wait instead of spinning). The
- * standard Arrow layout, {@link #stdio()}, is port 0 = {@value #STDIN_NAME} (to the guest),
- * port 1 = {@value #STDOUT_NAME} and port 2 = {@value #STDERR_NAME} (from the guest); see
- * {@code docs/virtio.md} for the guest side.
+ * devices, not hvc ttys: no line discipline, and writes that wait instead of spinning). Ports have
+ * the names and directions their user gives; Arrow's layout for the app's stdio and init's
+ * control port is the backend's (see {@code docs/virtio.md} for the guest side).
  *
  * <p>Control protocol (virtio 1.x section 5.3.6.2, as Linux drives it): on DEVICE_READY the
  * device announces every port (DEVICE_ADD); on each PORT_READY it sends PORT_NAME and
@@ -56,17 +55,6 @@ public final class VirtioConsole implements VirtioDevice {
     public static final long F_MULTIPORT = 1L << 1;
     /** Emergency write register (not offered). */
     public static final long F_EMERG_WRITE = 1L << 2;
-
-    public static final String STDIN_NAME = "arrow.stdin";
-    public static final String STDOUT_NAME = "arrow.stdout";
-    public static final String STDERR_NAME = "arrow.stderr";
-    public static final int STDIN_PORT = 0;
-    public static final int STDOUT_PORT = 1;
-    public static final int STDERR_PORT = 2;
-    /** Commands from the host to the guest's init (see {@code docs/virtio.md}, "Control port"). */
-    public static final String CONTROL_NAME = "arrow.control";
-    /** The control port's id when added by {@link Builder#control()} right after {@link Builder#stdio()}. */
-    public static final int CONTROL_PORT = 3;
 
     public static final int DEFAULT_QUEUE_SIZE = 32;
     public static final int DEFAULT_BUFFER_BYTES = 64 * 1024;
@@ -122,11 +110,6 @@ public final class VirtioConsole implements VirtioDevice {
         }
     }
 
-    /** The Arrow layout: stdin, stdout, stderr on ports 0, 1, 2, with default sizes. */
-    public static VirtioConsole stdio() {
-        return builder().stdio().build();
-    }
-
     public static Builder builder() {
         return new Builder();
     }
@@ -148,18 +131,6 @@ public final class VirtioConsole implements VirtioDevice {
             }
             ports.add(new PortSpec(name, direction));
             return this;
-        }
-
-        /** Adds the three standard ports ({@link VirtioConsole#STDIN_NAME} and so on) as the next three ports. */
-        public Builder stdio() {
-            return port(STDIN_NAME, ConsolePort.Direction.TO_GUEST)
-                    .port(STDOUT_NAME, ConsolePort.Direction.FROM_GUEST)
-                    .port(STDERR_NAME, ConsolePort.Direction.FROM_GUEST);
-        }
-
-        /** Adds the {@link VirtioConsole#CONTROL_NAME} port (host to guest) as the next port. */
-        public Builder control() {
-            return port(CONTROL_NAME, ConsolePort.Direction.TO_GUEST);
         }
 
         /** QueueNumMax of every queue (a power of two); default {@link VirtioConsole#DEFAULT_QUEUE_SIZE}. */

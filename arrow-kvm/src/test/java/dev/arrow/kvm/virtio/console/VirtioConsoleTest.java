@@ -29,13 +29,13 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class VirtioConsoleTest {
     static final int BUFFER = 256;
-    static final int STDIN = VirtioConsole.STDIN_PORT;
-    static final int STDOUT = VirtioConsole.STDOUT_PORT;
-    static final int STDERR = VirtioConsole.STDERR_PORT;
+    static final int STDIN = StdioConsoles.STDIN;
+    static final int STDOUT = StdioConsoles.STDOUT;
+    static final int STDERR = StdioConsoles.STDERR;
 
     final HeapGuestMemory memory = HeapGuestMemory.ofSize(4 << 20);
     final GuestArena arena = new GuestArena(memory, GuestAddress.of(0x10000), 3 << 20);
-    final VirtioConsole console = VirtioConsole.builder().stdio().bufferBytes(BUFFER).queueSize(8).build();
+    final VirtioConsole console = StdioConsoles.builder().bufferBytes(BUFFER).queueSize(8).build();
     final AtomicInteger interrupts = new AtomicInteger();
     final List<String> guestErrors = new ArrayList<>();
     final VirtioMmioTransport transport = new VirtioMmioTransport("virtio-console", console, memory,
@@ -60,9 +60,9 @@ class VirtioConsoleTest {
 
         assertThat(guest.received).containsExactly(
                 ControlMessage.of(0, DEVICE_ADD, 0), ControlMessage.of(1, DEVICE_ADD, 0), ControlMessage.of(2, DEVICE_ADD, 0),
-                ControlMessage.portName(0, "arrow.stdin"), ControlMessage.of(0, PORT_OPEN, 1),
-                ControlMessage.portName(1, "arrow.stdout"), ControlMessage.of(1, PORT_OPEN, 1),
-                ControlMessage.portName(2, "arrow.stderr"), ControlMessage.of(2, PORT_OPEN, 1));
+                ControlMessage.portName(0, StdioConsoles.STDIN_NAME), ControlMessage.of(0, PORT_OPEN, 1),
+                ControlMessage.portName(1, StdioConsoles.STDOUT_NAME), ControlMessage.of(1, PORT_OPEN, 1),
+                ControlMessage.portName(2, StdioConsoles.STDERR_NAME), ControlMessage.of(2, PORT_OPEN, 1));
         assertThat(guest.received).noneMatch(m -> m.event() == ControlMessage.CONSOLE_PORT);
         assertThat(interrupts.get()).isPositive();
     }
@@ -325,16 +325,6 @@ class VirtioConsoleTest {
     }
 
     @Test
-    void theControlPortFollowsTheStdioPorts() {
-        VirtioConsole withControl = VirtioConsole.builder().stdio().control().build();
-        assertThat(withControl.ports()).extracting(ConsolePort::name)
-                .containsExactly("arrow.stdin", "arrow.stdout", "arrow.stderr", VirtioConsole.CONTROL_NAME);
-        ConsolePort control = withControl.port(VirtioConsole.CONTROL_PORT);
-        assertThat(control.name()).isEqualTo("arrow.control");
-        assertThat(control.direction()).isEqualTo(ConsolePort.Direction.TO_GUEST);
-    }
-
-    @Test
     void aHostThatClosesItsOutputStreamLetsTheGuestWriteOn() throws IOException {
         guest.start();
         guest.open(STDOUT);
@@ -436,7 +426,8 @@ class VirtioConsoleTest {
     void portsExposeOnlyTheStreamOfTheirDirection() {
         assertThatThrownBy(() -> console.port(STDIN).fromGuest()).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> console.port(STDOUT).toGuest()).isInstanceOf(IllegalStateException.class);
-        assertThat(console.ports()).extracting(ConsolePort::name).containsExactly("arrow.stdin", "arrow.stdout", "arrow.stderr");
+        assertThat(console.ports()).extracting(ConsolePort::name).containsExactly(StdioConsoles.STDIN_NAME,
+                StdioConsoles.STDOUT_NAME, StdioConsoles.STDERR_NAME);
         assertThat(VirtioConsole.receiveQueue(0)).isZero();
         assertThat(VirtioConsole.transmitQueue(0)).isEqualTo(1);
         assertThat(VirtioConsole.receiveQueue(1)).isEqualTo(4);

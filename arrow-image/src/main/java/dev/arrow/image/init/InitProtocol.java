@@ -1,0 +1,71 @@
+package dev.arrow.image.init;
+
+import dev.arrow.config.LinuxLimits;
+
+/**
+ * What Arrow's init ({@code arrow-image/src/main/c/init.c}) and the host say to each other, defined once
+ * on the Java side: the status channel's port and line grammar ({@link InitStatus} parses it), the boot
+ * marks init reports, the names of the virtio console ports init looks for, and the control lines it
+ * obeys. The spec file init reads is {@link SpecFile}'s. Each constant here appears in init's C source
+ * as the same literal (checked by a tier-1 test).
+ */
+public final class InitProtocol {
+    /** The I/O port init writes its status lines to, one byte per {@code outb}. */
+    public static final int STATUS_PORT = 0xF4;
+    /** The longest status line, its newline included. */
+    public static final int STATUS_LINE_MAX_BYTES = 1024;
+
+    /** Starts a status line: {@code arrow-status <kind>[ <argument>]}. */
+    public static final String STATUS_PREFIX = "arrow-status";
+    /** Status kind: the app exited; the argument is its exit code (0..255). */
+    public static final String STATUS_EXITED = "exited";
+    /** Status kind: a signal killed the app; the argument is the signal's number. */
+    public static final String STATUS_SIGNALED = "signaled";
+    /** Status kind: the program's path does not exist; the argument is init's message. */
+    public static final String STATUS_NOT_FOUND = "not-found";
+    /** Status kind: the program may not be executed; the argument is init's message. */
+    public static final String STATUS_NOT_EXECUTABLE = "not-executable";
+    /** Status kind: the kernel cannot run the program's format; the argument is init's message. */
+    public static final String STATUS_EXEC_FORMAT = "exec-format";
+    /** Status kind: the initramfs did not arrive whole; the argument says what differs and the memory figures. */
+    public static final String STATUS_IMAGE_INCOMPLETE = "image-incomplete";
+    /** Status kind: any other reason the app did not start or end normally; the argument is init's message. */
+    public static final String STATUS_START_FAILED = "start-failed";
+
+    /** Starts a boot mark line: {@code arrow-mark <name> <CLOCK_BOOTTIME ns>}. */
+    public static final String MARK_PREFIX = "arrow-mark";
+    /** Mark: init (PID 1) started. */
+    public static final String MARK_INIT_START = "init-start";
+    /** Mark: every file of the image matched the manifest. */
+    public static final String MARK_IMAGE_CHECKED = "image-checked";
+    /** Mark: eth0 is configured (only with network settings). */
+    public static final String MARK_NET_UP = "net-up";
+    /** Mark: the app's execve succeeded. */
+    public static final String MARK_APP_EXEC = "app-exec";
+    /** Mark: init saw the app end. */
+    public static final String MARK_APP_EXIT = "app-exit";
+    /** Mark: init is about to power the VM off. */
+    public static final String MARK_HALT = "halt";
+
+    /** The virtio console port init opens as the app's stdin (with {@link Stdio#VIRTIO}). */
+    public static final String STDIN_PORT_NAME = "arrow.stdin";
+    /** The virtio console port init opens as the app's stdout. */
+    public static final String STDOUT_PORT_NAME = "arrow.stdout";
+    /** The virtio console port init opens as the app's stderr. */
+    public static final String STDERR_PORT_NAME = "arrow.stderr";
+    /** The virtio console port init reads control lines from (host to guest). */
+    public static final String CONTROL_PORT_NAME = "arrow.control";
+
+    /** Control line {@code signal <n>\n}: init sends signal n to the app. */
+    public static final String SIGNAL_COMMAND = "signal ";
+
+    private InitProtocol() {
+    }
+
+    /** The control line that makes init send {@code signal} to the app, newline included. */
+    public static String signalCommand(int signal) {
+        if (signal < 1 || signal > LinuxLimits.MAX_SIGNAL)
+            throw new IllegalArgumentException("signal " + signal + " outside 1.." + LinuxLimits.MAX_SIGNAL);
+        return SIGNAL_COMMAND + signal + "\n";
+    }
+}
