@@ -1,7 +1,7 @@
 package dev.arrow;
 
 import dev.arrow.config.ArrowSpec;
-import dev.arrow.internal.BoundedPipe;
+import dev.arrow.internal.BlockingWriterPipe;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.OutputSink;
 
@@ -21,7 +21,7 @@ class FakeSession implements MicroVmSession {
     private final OutputSink stderr;
     private final FakeGuest guest;
     private final boolean gracefulStop;
-    private final BoundedPipe stdinPipe = new BoundedPipe(4096);
+    private final BlockingWriterPipe stdinPipe = new BlockingWriterPipe(4096);
     private final Stdin stdin = new Stdin();
     private final CompletableFuture<ArrowOutcome> outcome = new CompletableFuture<>();
     private final CountDownLatch stopRequested = new CountDownLatch(1);

@@ -84,7 +84,7 @@ public abstract class GuestOutput implements OutputSink {
 
     /** To {@code getInputStream()} / {@code getErrorStream()}. */
     private static final class Piped extends GuestOutput {
-        private final BoundedPipe pipe = new BoundedPipe(PIPE_CAPACITY);
+        private final BlockingWriterPipe pipe = new BlockingWriterPipe(PIPE_CAPACITY);
 
         Piped(String name) {
             super(name);
@@ -121,7 +121,7 @@ public abstract class GuestOutput implements OutputSink {
 
     /** Through a pipe to a thread that hands lines to the user's consumer. */
     private static final class ToLines extends GuestOutput {
-        private final BoundedPipe pipe = new BoundedPipe(PIPE_CAPACITY);
+        private final BlockingWriterPipe pipe = new BlockingWriterPipe(PIPE_CAPACITY);
         private final Thread pump;
 
         ToLines(String name, Output.Lines lines) {

@@ -38,13 +38,13 @@ public final class Kvm implements AutoCloseable {
         this.fd = fd;
         int version = Ioctls.call(fd, KvmIoctl.KVM_GET_API_VERSION, 0L);
         if (version != API_VERSION) {
-            throw new KvmUnavailableException("/dev/kvm speaks KVM API version " + version + ", we need "
+            throw new HostKvmUnusableException("/dev/kvm speaks KVM API version " + version + ", we need "
                     + API_VERSION + ": this kernel's KVM is not supported");
         }
         requireCapability(KvmCapability.USER_MEMORY);
         this.vcpuMmapSize = Ioctls.call(fd, KvmIoctl.KVM_GET_VCPU_MMAP_SIZE, 0L);
         if (vcpuMmapSize < 4096) {
-            throw new KvmUnavailableException("KVM_GET_VCPU_MMAP_SIZE returned " + vcpuMmapSize
+            throw new HostKvmUnusableException("KVM_GET_VCPU_MMAP_SIZE returned " + vcpuMmapSize
                     + ", smaller than one page: this kernel's KVM is not supported");
         }
     }
@@ -57,8 +57,8 @@ public final class Kvm implements AutoCloseable {
     /**
      * Opens a KVM device node.
      *
-     * @throws KvmUnavailableException when it does not exist or speaks another API version
-     * @throws KvmPermissionException when this process may not open it
+     * @throws HostKvmUnusableException when it does not exist or speaks another API version
+     * @throws KvmAccessDeniedException when this process may not open it
      */
     public static Kvm open(Path device) {
         int raw = LibC.open(device.toString(), LibC.O_RDWR | LibC.O_CLOEXEC);
@@ -66,10 +66,10 @@ public final class Kvm implements AutoCloseable {
             int errno = Native.getLastError();
             String what = "cannot open " + device + ": " + Errno.describe(errno);
             switch (errno) {
-                case Errno.ENOENT, Errno.ENODEV, Errno.ENXIO -> throw new KvmUnavailableException(
+                case Errno.ENOENT, Errno.ENODEV, Errno.ENXIO -> throw new HostKvmUnusableException(
                         what + ": this host has no KVM: load kvm_intel or kvm_amd, or run inside a VM "
                                 + "with nested virtualization");
-                case Errno.EACCES, Errno.EPERM -> throw new KvmPermissionException(
+                case Errno.EACCES, Errno.EPERM -> throw new KvmAccessDeniedException(
                         what + ": add your user to group kvm or run as root");
                 default -> throw new KvmApiException("open(" + device + ")", errno, KvmApiException.hintFor(errno));
             }
@@ -98,10 +98,10 @@ public final class Kvm implements AutoCloseable {
         return checkExtension(capability) > 0;
     }
 
-    /** @throws KvmUnavailableException naming the capability when it is missing */
+    /** @throws HostKvmUnusableException naming the capability when it is missing */
     public void requireCapability(KvmCapability capability) {
         if (!hasCapability(capability)) {
-            throw new KvmUnavailableException("this host's KVM lacks " + capability.kernelName() + " ("
+            throw new HostKvmUnusableException("this host's KVM lacks " + capability.kernelName() + " ("
                     + capability.description() + "), which the VMM needs");
         }
     }

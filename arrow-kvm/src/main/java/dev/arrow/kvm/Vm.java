@@ -59,7 +59,7 @@ public final class Vm implements AutoCloseable {
 
     private void require(KvmCapability capability) {
         if (checkExtension(capability) <= 0) {
-            throw new KvmUnavailableException("this host's KVM lacks " + capability.kernelName() + " ("
+            throw new HostKvmUnusableException("this host's KVM lacks " + capability.kernelName() + " ("
                     + capability.description() + "), which the VMM needs");
         }
     }

@@ -47,7 +47,7 @@ class KvmSystemTest {
     @Test
     void missingDeviceNamesTheFix() {
         assertThatThrownBy(() -> Kvm.open(Path.of("/nonexistent/kvm")))
-                .isInstanceOf(KvmUnavailableException.class)
+                .isInstanceOf(HostKvmUnusableException.class)
                 .hasMessageContaining("ENOENT").hasMessageContaining("kvm_intel");
     }
 

@@ -1,6 +1,5 @@
 package dev.arrow.backend.kvm;
 
-import dev.arrow.NetworkSetupException;
 import dev.arrow.config.Net;
 import dev.arrow.config.PortForward;
 import dev.arrow.image.init.NetworkSettings;
@@ -63,7 +62,7 @@ final class GuestNetworking implements AutoCloseable {
             }
             return Optional.empty();
         } catch (NetworkBackendException e) {
-            throw new NetworkSetupException(e.getMessage(), e);
+            throw ApiExceptions.of(e);
         }
     }
 

@@ -1,27 +1,20 @@
 package dev.arrow.backend.kvm;
 
-import dev.arrow.image.GuestImage;
-import dev.arrow.ArrowException;
 import dev.arrow.BootPhase;
-import dev.arrow.GuestFailureException;
-import dev.arrow.InvalidBinaryException;
-import dev.arrow.InvalidKernelException;
 import dev.arrow.InvalidSpecException;
-import dev.arrow.KernelNotFoundException;
 import dev.arrow.KvmPermissionException;
 import dev.arrow.KvmUnavailableException;
 import dev.arrow.NoHardwareVirtualizationException;
-import dev.arrow.VmmException;
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.SpecProblem;
 import dev.arrow.image.ArrowInitramfs;
+import dev.arrow.image.GuestImage;
 import dev.arrow.image.ImageException;
 import dev.arrow.image.InitramfsMemory;
 import dev.arrow.image.elf.StaticBinaryCheck;
 import dev.arrow.image.init.Stdio;
 import dev.arrow.image.kernel.GuestKernel;
 import dev.arrow.image.kernel.KernelFormat;
-import dev.arrow.image.kernel.KernelFormatException;
 import dev.arrow.image.kernel.KernelLocator;
 import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.KvmException;
@@ -93,7 +86,7 @@ public final class KvmLauncher implements ArrowLauncher {
         try {
             return GuestImage.assemble(spec, kernel.path(), Stdio.VIRTIO, GuestNetworking.settingsFor(spec.net()));
         } catch (ImageException e) {
-            throw new GuestFailureException("assembling the guest image failed: " + e.getMessage(), e);
+            throw ApiExceptions.of(e);
         }
     }
 
@@ -148,7 +141,7 @@ public final class KvmLauncher implements ArrowLauncher {
         try {
             vm = VmBuilder.start(config.build());
         } catch (KvmException e) {
-            throw translate(e);
+            throw ApiExceptions.of(e);
         }
         // the admitted RAM counts until the VM has released its memory; until then, what the guest touched is paid
         ram.residentFrom(vm::residentGuestBytes);
@@ -174,12 +167,8 @@ public final class KvmLauncher implements ArrowLauncher {
                     .orElseGet(() -> KernelLocator.fromEnvironment().locate());
             KernelFormat.check(kernel.path());
             return kernel;
-        } catch (dev.arrow.image.elf.InvalidBinaryException e) {
-            throw new InvalidBinaryException(e.getMessage(), e);
-        } catch (dev.arrow.image.kernel.KernelNotFoundException e) {
-            throw new KernelNotFoundException(e.getMessage(), e);
-        } catch (KernelFormatException e) {
-            throw new InvalidKernelException(e.getMessage(), e);
+        } catch (ImageException e) {
+            throw ApiExceptions.of(e);
         }
     }
 
@@ -200,18 +189,5 @@ public final class KvmLauncher implements ArrowLauncher {
             case PVM -> throw NoHardwareVirtualizationException.pvm();
             default -> { }
         }
-    }
-
-    private static ArrowException translate(KvmException e) {
-        if (e instanceof dev.arrow.kvm.KvmPermissionException) {
-            return new KvmPermissionException(e.getMessage(), e);
-        }
-        if (e instanceof dev.arrow.kvm.KvmUnavailableException) {
-            return new KvmUnavailableException(e.getMessage(), e);
-        }
-        if (e instanceof dev.arrow.kvm.loader.KernelLoadException) {
-            return new InvalidKernelException(e.getMessage(), e);
-        }
-        return new VmmException(e.getMessage(), e);
     }
 }

@@ -3,7 +3,6 @@ package dev.arrow.backend.kvm;
 import dev.arrow.HostMemoryException;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;

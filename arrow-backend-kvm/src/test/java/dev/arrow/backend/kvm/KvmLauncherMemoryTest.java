@@ -1,9 +1,9 @@
 package dev.arrow.backend.kvm;
 
-import dev.arrow.image.GuestImage;
 import dev.arrow.Arrow;
 import dev.arrow.InvalidSpecException;
 import dev.arrow.config.ArrowSpec;
+import dev.arrow.image.GuestImage;
 import dev.arrow.image.InitramfsMemory;
 import dev.arrow.image.kernel.GuestKernel;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,6 +1,6 @@
 package dev.arrow.backend.kvm;
 
-import dev.arrow.internal.BoundedPipe;
+import dev.arrow.internal.BlockingWriterPipe;
 import dev.arrow.spi.OutputSink;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -18,8 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The virtio stdio plumbing of a session with the console's streams faked by pipes (tier 1). */
 class VirtioStdioTest {
-    final BoundedPipe guestStdout = new BoundedPipe(4096);
-    final BoundedPipe guestStderr = new BoundedPipe(4096);
+    final BlockingWriterPipe guestStdout = new BlockingWriterPipe(4096);
+    final BlockingWriterPipe guestStderr = new BlockingWriterPipe(4096);
     final Sink stdout = new Sink();
     final Sink stderr = new Sink();
     final ByteArrayOutputStream stdin = new ByteArrayOutputStream();
@@ -71,7 +71,7 @@ class VirtioStdioTest {
         stdio.close();
     }
 
-    private static void write(BoundedPipe pipe, String text) {
+    private static void write(BlockingWriterPipe pipe, String text) {
         byte[] b = text.getBytes(StandardCharsets.UTF_8);
         assertThat(pipe.write(b, 0, b.length)).isTrue();
     }

@@ -1,6 +1,6 @@
 package dev.arrow.image.elf;
 
-import dev.arrow.image.elf.InvalidBinaryException.Reason;
+import dev.arrow.image.elf.BinaryCheckException.Reason;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -17,7 +17,7 @@ import java.util.Map;
  * Checks, before anything boots, that a host file is a program Arrow's guest can run: a 64-bit
  * x86-64 ELF executable that needs no dynamic loader. Reads only the ELF header, the program
  * headers and the interpreter string, all bounds-checked against the file's size, so a
- * truncated or hostile file gives an {@link InvalidBinaryException}, never anything else.
+ * truncated or hostile file gives an {@link BinaryCheckException}, never anything else.
  */
 public final class StaticBinaryCheck {
     static final int EM_X86_64 = 62;
@@ -40,7 +40,7 @@ public final class StaticBinaryCheck {
     private StaticBinaryCheck() {
     }
 
-    /** Returns what {@code file} is, or throws {@link InvalidBinaryException} naming the problem and the fix. */
+    /** Returns what {@code file} is, or throws {@link BinaryCheckException} naming the problem and the fix. */
     public static StaticBinary check(Path file) {
         if (!Files.exists(file)) throw fail(Reason.NOT_FOUND, file, file + " does not exist: pass the path of a static x86-64 Linux program");
         if (!Files.isRegularFile(file))
@@ -50,9 +50,9 @@ public final class StaticBinaryCheck {
         } catch (NoSuchFileException e) {
             throw fail(Reason.NOT_FOUND, file, file + " does not exist: pass the path of a static x86-64 Linux program");
         } catch (AccessDeniedException e) {
-            throw new InvalidBinaryException(Reason.UNREADABLE, file, file + " is not readable: fix its permissions (chmod a+r)", e);
+            throw new BinaryCheckException(Reason.UNREADABLE, file, file + " is not readable: fix its permissions (chmod a+r)", e);
         } catch (IOException e) {
-            throw new InvalidBinaryException(Reason.UNREADABLE, file, "cannot read " + file + ": " + e.getMessage(), e);
+            throw new BinaryCheckException(Reason.UNREADABLE, file, "cannot read " + file + ": " + e.getMessage(), e);
         }
     }
 
@@ -157,13 +157,13 @@ public final class StaticBinaryCheck {
         return b;
     }
 
-    private static InvalidBinaryException truncated(Path file, long size, String what) {
+    private static BinaryCheckException truncated(Path file, long size, String what) {
         return fail(Reason.TRUNCATED, file, file + " is truncated: its " + what + " ends past the file's " + size
                 + " bytes; copy or build the file again");
     }
 
-    private static InvalidBinaryException fail(Reason reason, Path file, String message) {
-        return new InvalidBinaryException(reason, file, message);
+    private static BinaryCheckException fail(Reason reason, Path file, String message) {
+        return new BinaryCheckException(reason, file, message);
     }
 
     private static String shebang(ByteBuffer b) {

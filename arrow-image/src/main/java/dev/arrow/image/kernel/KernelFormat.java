@@ -37,14 +37,14 @@ public final class KernelFormat {
      * The kind of kernel image {@code kernel} is.
      *
      * @throws KernelFormatException naming what the file is instead and the fix
-     * @throws KernelNotFoundException if it cannot be read
+     * @throws KernelLookupException if it cannot be read
      */
     public static Kind check(Path kernel) {
         byte[] head;
         try (InputStream in = Files.newInputStream(kernel)) {
             head = in.readNBytes(PROBE_BYTES);
         } catch (IOException e) {
-            throw new KernelNotFoundException("cannot read kernel " + kernel + ": " + e.getMessage());
+            throw new KernelLookupException("cannot read kernel " + kernel + ": " + e.getMessage());
         }
         ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
         if (head.length >= 20 && b.getInt(0) == ELF_MAGIC) {

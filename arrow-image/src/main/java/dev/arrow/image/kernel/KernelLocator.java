@@ -70,7 +70,7 @@ public final class KernelLocator {
                 GuestKernel.Source.USER);
     }
 
-    /** The default kernel, or {@link KernelNotFoundException} saying how to get one. */
+    /** The default kernel, or {@link KernelLookupException} saying how to get one. */
     public GuestKernel locate() {
         String prop = properties.apply(PROPERTY);
         if (prop != null && !prop.isBlank()) {
@@ -86,7 +86,7 @@ public final class KernelLocator {
         }
         Path kernels = cacheDirectory.resolve("kernel");
         Optional<Path> newest = newestCached(kernels);
-        if (newest.isEmpty()) throw new KernelNotFoundException(NOT_FOUND + " (looked in " + kernels + "/guest-*/vmlinux)");
+        if (newest.isEmpty()) throw new KernelLookupException(NOT_FOUND + " (looked in " + kernels + "/guest-*/vmlinux)");
         LOG.debug("guest kernel {} (cache)", newest.get());
         return new GuestKernel(newest.get(), GuestKernel.Source.CACHE);
     }
@@ -102,7 +102,7 @@ public final class KernelLocator {
                 if (Files.isRegularFile(vmlinux) && Files.isReadable(vmlinux)) candidates.add(new Candidate(vmlinux, builtAt(dir, vmlinux)));
             }
         } catch (IOException e) {
-            throw new KernelNotFoundException("cannot list the kernel cache " + kernels + ": " + e.getMessage()
+            throw new KernelLookupException("cannot list the kernel cache " + kernels + ": " + e.getMessage()
                     + "; fix its permissions or pass .kernel(path)");
         }
         return candidates.stream()
@@ -130,9 +130,9 @@ public final class KernelLocator {
     }
 
     private static Path checked(Path p, String origin, String fix) {
-        if (!Files.exists(p)) throw new KernelNotFoundException(origin + " names " + p + ", which does not exist: " + fix);
-        if (!Files.isRegularFile(p)) throw new KernelNotFoundException(origin + " names " + p + ", which is not a regular file: " + fix);
-        if (!Files.isReadable(p)) throw new KernelNotFoundException(origin + " names " + p + ", which is not readable: fix its permissions");
+        if (!Files.exists(p)) throw new KernelLookupException(origin + " names " + p + ", which does not exist: " + fix);
+        if (!Files.isRegularFile(p)) throw new KernelLookupException(origin + " names " + p + ", which is not a regular file: " + fix);
+        if (!Files.isReadable(p)) throw new KernelLookupException(origin + " names " + p + ", which is not readable: fix its permissions");
         return p;
     }
 }

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.AfterAll;
 /**
  * Coverage-guided fuzzing (Jazzer) of the static-binary check on arbitrary file bytes (ELF
  * identification, header, program headers, interpreter strings, truncations): the answer is a
- * {@link StaticBinary} or an {@link InvalidBinaryException} with a reason and a message, never
+ * {@link StaticBinary} or an {@link BinaryCheckException} with a reason and a message, never
  * another exception.
  *
  * <p>A plain {@code mvn test} replays the corpus in
@@ -29,7 +29,7 @@ class StaticBinaryCheckGuidedFuzzTest {
         try {
             StaticBinary binary = StaticBinaryCheck.check(FILE);
             assertThat(binary).isNotNull();
-        } catch (InvalidBinaryException expected) {
+        } catch (BinaryCheckException expected) {
             assertThat(expected.reason()).isNotNull();
             assertThat(expected.getMessage()).contains(FILE.toString());
         }

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.arrow.image.HostCommand;
-import dev.arrow.image.elf.InvalidBinaryException.Reason;
+import dev.arrow.image.elf.BinaryCheckException.Reason;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -26,10 +26,10 @@ class StaticBinaryCheckTest {
     @TempDir
     Path tmp;
 
-    private static InvalidBinaryException failure(ThrowingCallable call) {
+    private static BinaryCheckException failure(ThrowingCallable call) {
         Throwable t = org.assertj.core.api.Assertions.catchThrowable(call);
-        assertThat(t).isInstanceOf(InvalidBinaryException.class);
-        return (InvalidBinaryException) t;
+        assertThat(t).isInstanceOf(BinaryCheckException.class);
+        return (BinaryCheckException) t;
     }
 
     /** A minimal 64-bit ELF: header plus the given program headers (type, offset, filesz). */
@@ -63,7 +63,7 @@ class StaticBinaryCheckTest {
     @Test
     void dynamicallyLinkedLsIsRejectedNamingTheInterpreterAndTheFix() {
         assumeTrue(Files.isRegularFile(LS), "/bin/ls missing");
-        InvalidBinaryException e = failure(() -> StaticBinaryCheck.check(LS));
+        BinaryCheckException e = failure(() -> StaticBinaryCheck.check(LS));
         assertThat(e.reason()).isEqualTo(Reason.DYNAMICALLY_LINKED);
         assertThat(e.getMessage()).contains("/bin/ls", "dynamically linked", "/lib64/ld-linux-x86-64.so.2", "gcc -static", "CGO_ENABLED=0");
         assertThat(e.path()).isEqualTo(LS);
@@ -86,7 +86,7 @@ class StaticBinaryCheckTest {
     @Test
     void textFileIsNotAnElf() throws IOException {
         Path p = write("notes.txt", "just some text\n".getBytes(StandardCharsets.US_ASCII));
-        InvalidBinaryException e = failure(() -> StaticBinaryCheck.check(p));
+        BinaryCheckException e = failure(() -> StaticBinaryCheck.check(p));
         assertThat(e.reason()).isEqualTo(Reason.NOT_ELF);
         assertThat(e.getMessage()).contains("not an ELF program", "\"just\"", "statically linked x86-64");
     }
@@ -100,7 +100,7 @@ class StaticBinaryCheckTest {
     @Test
     void scriptIsNamedAsAScript() throws IOException {
         Path p = write("run.sh", "#!/bin/sh\necho hi\n".getBytes(StandardCharsets.US_ASCII));
-        InvalidBinaryException e = failure(() -> StaticBinaryCheck.check(p));
+        BinaryCheckException e = failure(() -> StaticBinaryCheck.check(p));
         assertThat(e.reason()).isEqualTo(Reason.SCRIPT);
         assertThat(e.getMessage()).contains("#!/bin/sh");
     }
@@ -108,7 +108,7 @@ class StaticBinaryCheckTest {
     @Test
     void aarch64ElfNamesTheMachine() throws IOException {
         Path p = write("arm", elf(2, 1, 2, 183, 0x400000, new long[] {1, 0, 64}));
-        InvalidBinaryException e = failure(() -> StaticBinaryCheck.check(p));
+        BinaryCheckException e = failure(() -> StaticBinaryCheck.check(p));
         assertThat(e.reason()).isEqualTo(Reason.WRONG_MACHINE);
         assertThat(e.getMessage()).contains("aarch64", "x86-64", "GOARCH=amd64");
     }
@@ -116,7 +116,7 @@ class StaticBinaryCheckTest {
     @Test
     void bigEndianElfIsTheWrongMachine() throws IOException {
         Path p = write("s390", elf(2, 2, 2, 22, 0x400000, new long[] {1, 0, 64}));
-        InvalidBinaryException e = failure(() -> StaticBinaryCheck.check(p));
+        BinaryCheckException e = failure(() -> StaticBinaryCheck.check(p));
         assertThat(e.reason()).isEqualTo(Reason.WRONG_MACHINE);
         assertThat(e.getMessage()).contains("s390", "big-endian");
     }
@@ -126,7 +126,7 @@ class StaticBinaryCheckTest {
         byte[] bytes = elf(2, 1, 2, 3, 0x8048000, new long[] {1, 0, 64});
         bytes[4] = 1; // ELFCLASS32
         Path p = write("i386", bytes);
-        InvalidBinaryException e = failure(() -> StaticBinaryCheck.check(p));
+        BinaryCheckException e = failure(() -> StaticBinaryCheck.check(p));
         assertThat(e.reason()).isEqualTo(Reason.NOT_64_BIT);
         assertThat(e.getMessage()).contains("32-bit", "i386");
     }
@@ -139,17 +139,17 @@ class StaticBinaryCheckTest {
         byte[] dyn = elf(2, 1, 3, 62, 0x1040, new long[] {3, 64 + 56 * 2, 8}, new long[] {1, 0, 64});
         byte[] interp = "/ld.so\0\0".getBytes(StandardCharsets.US_ASCII);
         System.arraycopy(interp, 0, dyn, 64 + 56 * 2, interp.length);
-        InvalidBinaryException e = failure(() -> StaticBinaryCheck.check(write("dyn", dyn)));
+        BinaryCheckException e = failure(() -> StaticBinaryCheck.check(write("dyn", dyn)));
         assertThat(e.reason()).isEqualTo(Reason.DYNAMICALLY_LINKED);
         assertThat(e.getMessage()).contains("interpreter /ld.so)");
     }
 
     @Test
     void sharedLibraryAndObjectFilesAreNotPrograms() throws IOException {
-        InvalidBinaryException lib = failure(() -> StaticBinaryCheck.check(write("lib.so", elf(2, 1, 3, 62, 0, new long[] {1, 0, 64}))));
+        BinaryCheckException lib = failure(() -> StaticBinaryCheck.check(write("lib.so", elf(2, 1, 3, 62, 0, new long[] {1, 0, 64}))));
         assertThat(lib.reason()).isEqualTo(Reason.NOT_EXECUTABLE);
         assertThat(lib.getMessage()).contains("shared library");
-        InvalidBinaryException obj = failure(() -> StaticBinaryCheck.check(write("x.o", elf(2, 1, 1, 62, 0))));
+        BinaryCheckException obj = failure(() -> StaticBinaryCheck.check(write("x.o", elf(2, 1, 1, 62, 0))));
         assertThat(obj.reason()).isEqualTo(Reason.NOT_EXECUTABLE);
         assertThat(obj.getMessage()).contains("object file");
     }
@@ -160,7 +160,7 @@ class StaticBinaryCheckTest {
         byte[] full = Files.readAllBytes(BUSYBOX);
         for (int cut : new int[] {30, 63, 100, full.length / 2}) {
             Path p = write("cut-" + cut, Arrays.copyOf(full, cut));
-            InvalidBinaryException e = failure(() -> StaticBinaryCheck.check(p));
+            BinaryCheckException e = failure(() -> StaticBinaryCheck.check(p));
             assertThat(e.reason()).as("cut at %d", cut).isEqualTo(Reason.TRUNCATED);
             assertThat(e.getMessage()).contains("truncated", cut + " bytes");
         }

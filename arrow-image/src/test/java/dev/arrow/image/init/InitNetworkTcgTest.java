@@ -8,7 +8,7 @@ import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.HostCommand;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.kernel.KernelLocator;
-import dev.arrow.image.kernel.KernelNotFoundException;
+import dev.arrow.image.kernel.KernelLookupException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -46,7 +46,7 @@ class InitNetworkTcgTest {
         assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox at /bin/busybox (Debian package busybox-static)");
         try {
             kernel = KernelLocator.fromEnvironment().locate().path();
-        } catch (KernelNotFoundException e) {
+        } catch (KernelLookupException e) {
             assumeTrue(false, "no guest kernel to boot (scripts/build-kernel.sh guest has not run): " + e.getMessage());
         }
     }

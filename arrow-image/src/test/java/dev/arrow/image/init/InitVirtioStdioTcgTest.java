@@ -7,7 +7,7 @@ import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.HostCommand;
 import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.kernel.KernelLocator;
-import dev.arrow.image.kernel.KernelNotFoundException;
+import dev.arrow.image.kernel.KernelLookupException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -45,7 +45,7 @@ class InitVirtioStdioTcgTest {
         assumeTrue(QemuTcg.qemuAvailable(), "qemu-system-x86_64 is not installed (Debian package qemu-system-x86): cannot boot under TCG");
         try {
             kernel = KernelLocator.fromEnvironment().locate().path();
-        } catch (KernelNotFoundException e) {
+        } catch (KernelLookupException e) {
             assumeTrue(false, "no guest kernel to boot (scripts/build-kernel.sh guest has not run): " + e.getMessage());
         }
         String dir = System.getProperty("arrow.image.guestPrograms", "target/guest-programs");

@@ -34,7 +34,7 @@ class KernelLocatorTest {
     @Test
     void nothingConfiguredOrCachedGivesTheSetupHint() {
         assertThatThrownBy(() -> locator().locate())
-                .isInstanceOf(KernelNotFoundException.class)
+                .isInstanceOf(KernelLookupException.class)
                 .hasMessageStartingWith("no Arrow guest kernel found: run scripts/setup.sh (builds it into ~/.cache/arrow/kernel) or pass .kernel(path)")
                 .hasMessageContaining(tmp.resolve("cache/kernel").toString());
     }
@@ -59,7 +59,7 @@ class KernelLocatorTest {
     @Test
     void cacheDirectoryWithoutVmlinuxIsIgnored() throws IOException {
         Files.createDirectories(tmp.resolve("cache/kernel/guest-empty"));
-        assertThatThrownBy(() -> locator().locate()).isInstanceOf(KernelNotFoundException.class);
+        assertThatThrownBy(() -> locator().locate()).isInstanceOf(KernelLookupException.class);
     }
 
     @Test
@@ -77,7 +77,7 @@ class KernelLocatorTest {
     void configuredButMissingKernelIsAnErrorNotAFallThrough() throws IOException {
         cached("guest-x", "2026-01-01T00:00:00Z", Instant.now());
         props.put(KernelLocator.PROPERTY, tmp.resolve("gone").toString());
-        assertThatThrownBy(() -> locator().locate()).isInstanceOf(KernelNotFoundException.class)
+        assertThatThrownBy(() -> locator().locate()).isInstanceOf(KernelLookupException.class)
                 .hasMessageContaining("system property arrow.kernel").hasMessageContaining("does not exist");
         props.clear();
         env.put(KernelLocator.ENV, tmp.toString());
@@ -89,7 +89,7 @@ class KernelLocatorTest {
         Path k = Files.writeString(tmp.resolve("vmlinux"), "k");
         assertThat(KernelLocator.userSupplied(k)).isEqualTo(new GuestKernel(k, GuestKernel.Source.USER));
         assertThatThrownBy(() -> KernelLocator.userSupplied(tmp.resolve("none")))
-                .isInstanceOf(KernelNotFoundException.class).hasMessageContaining(".kernel(path)").hasMessageContaining("does not exist");
+                .isInstanceOf(KernelLookupException.class).hasMessageContaining(".kernel(path)").hasMessageContaining("does not exist");
     }
 
     @Test

@@ -35,8 +35,11 @@ public final class TapBackend extends AbstractNetworkBackend {
     static final long TUNSETIFF = 0x400454caL;
     static final short IFF_TAP = 0x0002;
     static final short IFF_NO_PI = 0x1000;
-    /** {@code IFNAMSIZ - 1}: the longest interface name. */
-    static final int MAX_NAME = 15;
+    /**
+     * {@code IFNAMSIZ - 1}: the longest interface name the kernel's {@code struct ifreq} holds (the spec
+     * validator's {@code LinuxLimits.MAX_INTERFACE_NAME_BYTES}; the backend's tests check they agree).
+     */
+    public static final int MAX_NAME_BYTES = 15;
     static final int IFREQ_BYTES = 40;
     static final Path TUN_DEVICE = Path.of("/dev/net/tun");
     static final Path SYS_CLASS_NET = Path.of("/sys/class/net");
@@ -114,14 +117,14 @@ public final class TapBackend extends AbstractNetworkBackend {
     static void checkName(String name) {
         Objects.requireNonNull(name, "TAP device name");
         byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
-        boolean ok = bytes.length >= 1 && bytes.length <= MAX_NAME && !name.equals(".") && !name.equals("..");
+        boolean ok = bytes.length >= 1 && bytes.length <= MAX_NAME_BYTES && !name.equals(".") && !name.equals("..");
         for (int i = 0; ok && i < name.length(); i++) {
             char c = name.charAt(i);
             ok = c > 0x20 && c < 0x7f && c != '/' && c != ':';
         }
         if (!ok) {
             throw new NetworkBackendException(Reason.TAP_MISSING, "'" + name + "' is not a valid network interface name "
-                    + "(1.." + MAX_NAME + " printable characters, no '/', ':' or spaces)");
+                    + "(1.." + MAX_NAME_BYTES + " printable characters, no '/', ':' or spaces)");
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.arrow.kvm.vmm;
 
 import dev.arrow.kvm.device.Serial8250;
+import dev.arrow.kvm.diagnostics.KernelTask;
+import dev.arrow.kvm.diagnostics.KvmTraceSample;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import java.time.Duration;
 import java.util.ArrayList;

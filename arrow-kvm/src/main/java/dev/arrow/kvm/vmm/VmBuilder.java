@@ -47,7 +47,7 @@ public final class VmBuilder {
     /**
      * Builds the VM and starts its vCPUs.
      *
-     * @throws dev.arrow.kvm.KvmUnavailableException when this host's KVM is missing or lacks a capability
+     * @throws dev.arrow.kvm.HostKvmUnusableException when this host's KVM is missing or lacks a capability
      * @throws dev.arrow.kvm.loader.KernelLoadException when the kernel image is unusable
      * @throws dev.arrow.kvm.x86.BootSetupException when the boot structures do not fit
      * @throws KvmException for any other failure, naming the step

@@ -3,6 +3,7 @@ package dev.arrow.kvm.vmm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.kvm.HostKvm;
+import dev.arrow.kvm.diagnostics.KvmTraceSample;
 import dev.arrow.kvm.x86.KernelCommandLine;
 import java.io.ByteArrayOutputStream;
 import java.time.Duration;

@@ -27,7 +27,7 @@ public final class ConsolePort {
     private final int id;
     private final String name;
     private final Direction direction;
-    final BoundedPipe pipe;
+    final DeviceHostPipe pipe;
     private final InputStream fromGuest;
     private final OutputStream toGuest;
     // guarded by the owning console's transport lock
@@ -38,7 +38,7 @@ public final class ConsolePort {
         this.id = id;
         this.name = name;
         this.direction = direction;
-        this.pipe = new BoundedPipe("virtio-console port " + id + " (" + name + ")", bufferBytes);
+        this.pipe = new DeviceHostPipe("virtio-console port " + id + " (" + name + ")", bufferBytes);
         this.fromGuest = direction == Direction.FROM_GUEST ? pipe.inputStream(hostActivity) : null;
         this.toGuest = direction == Direction.TO_GUEST ? pipe.outputStream(hostActivity) : null;
     }

@@ -1,4 +1,4 @@
-package dev.arrow.kvm.vmm;
+package dev.arrow.kvm.diagnostics;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -24,8 +24,8 @@ import java.util.stream.Collectors;
  * {@value #PROPERTY}{@code =true} (the lab's boot tests set it) and only as root with tracefs
  * mounted; otherwise {@link #sample} says why it did not.
  */
-final class KvmTraceSample {
-    static final String PROPERTY = "arrow.diagnostics.kvmTrace";
+public final class KvmTraceSample {
+    public static final String PROPERTY = "arrow.diagnostics.kvmTrace";
     private static final Path TRACEFS = Path.of("/sys/kernel/tracing");
     private static final Pattern EVENT = Pattern.compile("\\s(kvm_[a-z_]+):\\s(.*)$");
     private static final Pattern EXIT = Pattern.compile("reason (\\S+) rip (0x[0-9a-f]+)");
@@ -35,7 +35,7 @@ final class KvmTraceSample {
     }
 
     /** True when {@link #sample} would trace (asked for, and tracefs is there and writable). */
-    static boolean enabled() {
+    public static boolean enabled() {
         return Boolean.getBoolean(PROPERTY) && Files.isWritable(TRACEFS.resolve("events/kvm/enable"));
     }
 
@@ -44,7 +44,7 @@ final class KvmTraceSample {
      * {@code kvm trace 200 ms: kvm_entry 3100, kvm_exit 3100; exits: npf 3000 (0xffffffff81001234 x2900 ...)}.
      * One sample at a time in this JVM: the trace buffer and its pid filter are the machine's.
      */
-    static synchronized String sample(int tid, Duration window) throws InterruptedException {
+    public static synchronized String sample(int tid, Duration window) throws InterruptedException {
         if (!enabled()) {
             return "kvm trace not taken (set -D" + PROPERTY + "=true, as root with tracefs at " + TRACEFS + ")";
         }
@@ -67,7 +67,7 @@ final class KvmTraceSample {
     }
 
     /** The event counts, the exit reasons with their most frequent rips, and the last few raw lines. */
-    static String summarise(List<String> lines, Duration window) {
+    public static String summarise(List<String> lines, Duration window) {
         Map<String, Integer> events = new TreeMap<>();
         Map<String, Map<String, Integer>> exits = new TreeMap<>();
         List<String> raw = lines.stream().filter(l -> !l.startsWith("#")).toList();

@@ -1,4 +1,4 @@
-package dev.arrow.kvm.vmm;
+package dev.arrow.kvm.diagnostics;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -12,14 +12,14 @@ import java.util.stream.Collectors;
  * scheduler state, CPU time, the kernel function it waits in and, where readable (root), its
  * kernel stack. Tells a vCPU halted in KVM from one spinning in the guest or stuck in the kernel.
  */
-final class KernelTask {
+public final class KernelTask {
     private static final int STACK_LINES = 12;
 
     private KernelTask() {
     }
 
     /** E.g. {@code kernel task 4711: state S, 12 ms user, 340 ms system, waits in kvm_vcpu_block}. */
-    static String describe(int tid) {
+    public static String describe(int tid) {
         Path dir = Path.of("/proc/self/task", Integer.toString(tid));
         StringBuilder b = new StringBuilder("kernel task ").append(tid).append(':');
         try {
@@ -59,7 +59,7 @@ final class KernelTask {
      * one, 812 slices}. Sampled twice, a waiting time that grows as fast as the clock is a runnable
      * thread the scheduler does not pick; time on a CPU beyond the time elapsed is a clock that jumped.
      */
-    static String describeSchedstat(String schedstat) {
+    public static String describeSchedstat(String schedstat) {
         String[] f = schedstat.trim().split("\\s+");
         if (f.length < 3) {
             return ", unreadable schedstat";
@@ -76,7 +76,7 @@ final class KernelTask {
      * The state and CPU times of a {@code stat} line ({@code pid (comm) state ... utime stime},
      * fields 3, 14 and 15; comm may hold spaces and parentheses, so fields count from the last ')').
      */
-    static String describeStat(String stat) {
+    public static String describeStat(String stat) {
         int close = stat.lastIndexOf(')');
         if (close < 0) {
             return " unreadable stat";

@@ -22,7 +22,7 @@ import java.util.Objects;
  * end-of-file; {@link #closeReader()} drops what is buffered and makes later {@link #tryWrite}
  * calls discard (counted in {@link #discardedBytes()}) and host writes fail.
  */
-final class BoundedPipe {
+final class DeviceHostPipe {
     private final String name;
     private final byte[] ring;
     private int head;
@@ -32,7 +32,7 @@ final class BoundedPipe {
     private boolean writerStarved;
     private long discarded;
 
-    BoundedPipe(String name, int capacity) {
+    DeviceHostPipe(String name, int capacity) {
         if (capacity <= 0) {
             throw new IllegalArgumentException("pipe capacity must be positive, got " + capacity);
         }
@@ -167,7 +167,7 @@ final class BoundedPipe {
                 }
                 int n;
                 boolean wake;
-                synchronized (BoundedPipe.this) {
+                synchronized (DeviceHostPipe.this) {
                     while (count == 0 && !writerClosed && !readerClosed) {
                         waitForChange();
                     }
@@ -189,7 +189,7 @@ final class BoundedPipe {
 
             @Override
             public int available() {
-                synchronized (BoundedPipe.this) {
+                synchronized (DeviceHostPipe.this) {
                     return readerClosed ? 0 : count;
                 }
             }
@@ -197,7 +197,7 @@ final class BoundedPipe {
             @Override
             public void close() {
                 boolean first;
-                synchronized (BoundedPipe.this) {
+                synchronized (DeviceHostPipe.this) {
                     first = !readerClosed;
                     closeReader();
                 }
@@ -221,7 +221,7 @@ final class BoundedPipe {
                 Objects.checkFromIndexSize(off, len, b.length);
                 int done = 0;
                 while (done < len) {
-                    synchronized (BoundedPipe.this) {
+                    synchronized (DeviceHostPipe.this) {
                         while (count == ring.length && !readerClosed && !writerClosed) {
                             waitForChange();
                         }
@@ -240,7 +240,7 @@ final class BoundedPipe {
             @Override
             public void close() {
                 boolean first;
-                synchronized (BoundedPipe.this) {
+                synchronized (DeviceHostPipe.this) {
                     first = !writerClosed;
                     closeWriter();
                 }

@@ -14,7 +14,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * make later writes drop their bytes. Unlike {@link java.io.PipedInputStream} it does not care which
  * threads read or write.
  */
-public final class BoundedPipe {
+public final class BlockingWriterPipe {
 
     private final byte[] buffer;
     private final ReentrantLock lock = new ReentrantLock();
@@ -27,7 +27,7 @@ public final class BoundedPipe {
     private boolean discarding;
     private boolean readerClosed;
 
-    public BoundedPipe(int capacity) {
+    public BlockingWriterPipe(int capacity) {
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity " + capacity + " must be positive");
         }

@@ -1,4 +1,4 @@
-package dev.arrow.kvm.vmm;
+package dev.arrow.kvm.diagnostics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

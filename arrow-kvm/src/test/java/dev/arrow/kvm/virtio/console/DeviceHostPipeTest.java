@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-class BoundedPipeTest {
-    final BoundedPipe pipe = new BoundedPipe("test", 8);
+class DeviceHostPipeTest {
+    final DeviceHostPipe pipe = new DeviceHostPipe("test", 8);
     final AtomicInteger wakeups = new AtomicInteger();
 
     @Test

@@ -14,11 +14,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @Timeout(value = 10, unit = TimeUnit.SECONDS)
-class BoundedPipeTest {
+class BlockingWriterPipeTest {
 
     @Test
     void bytesComeOutInOrderAcrossTheRingBoundary() throws IOException {
-        BoundedPipe pipe = new BoundedPipe(7);
+        BlockingWriterPipe pipe = new BlockingWriterPipe(7);
         byte[] out = new byte[5];
         for (int round = 0; round < 10; round++) {
             byte[] in = {(byte) round, 1, 2, 3, (byte) (round + 10)};
@@ -30,7 +30,7 @@ class BoundedPipeTest {
 
     @Test
     void aFullPipeBlocksTheWriterUntilTheReaderCatchesUp() throws Exception {
-        BoundedPipe pipe = new BoundedPipe(16);
+        BlockingWriterPipe pipe = new BlockingWriterPipe(16);
         byte[] data = new byte[1000];
         new Random(1).nextBytes(data);
         CompletableFuture<Boolean> writer = CompletableFuture.supplyAsync(() -> pipe.write(data, 0, data.length));
@@ -44,7 +44,7 @@ class BoundedPipeTest {
 
     @Test
     void closingTheWriterGivesEndOfFileAfterTheBufferedBytes() throws IOException {
-        BoundedPipe pipe = new BoundedPipe(16);
+        BlockingWriterPipe pipe = new BlockingWriterPipe(16);
         pipe.write(new byte[]{1, 2, 3}, 0, 3);
         pipe.closeWriter();
         assertThat(pipe.write(new byte[]{4}, 0, 1)).isFalse();
@@ -55,7 +55,7 @@ class BoundedPipeTest {
 
     @Test
     void discardingReleasesABlockedWriterAndKeepsWhatWasBuffered() throws Exception {
-        BoundedPipe pipe = new BoundedPipe(4);
+        BlockingWriterPipe pipe = new BlockingWriterPipe(4);
         CompletableFuture<Boolean> writer = CompletableFuture.supplyAsync(() -> pipe.write(new byte[10], 0, 10));
         Thread.sleep(100);
         assertThat(writer).isNotDone();
@@ -68,7 +68,7 @@ class BoundedPipeTest {
 
     @Test
     void closingTheReaderReleasesTheWriterAndFailsReads() throws Exception {
-        BoundedPipe pipe = new BoundedPipe(4);
+        BlockingWriterPipe pipe = new BlockingWriterPipe(4);
         CompletableFuture<Boolean> writer = CompletableFuture.supplyAsync(() -> pipe.write(new byte[10], 0, 10));
         Thread.sleep(100);
         pipe.source().close();
@@ -79,7 +79,7 @@ class BoundedPipeTest {
 
     @Test
     void aBlockedReaderCanBeInterrupted() throws Exception {
-        BoundedPipe pipe = new BoundedPipe(4);
+        BlockingWriterPipe pipe = new BlockingWriterPipe(4);
         CompletableFuture<Throwable> result = new CompletableFuture<>();
         Thread reader = new Thread(() -> {
             try {
@@ -97,8 +97,8 @@ class BoundedPipeTest {
 
     @Test
     void badArgumentsAreRejected() {
-        assertThatThrownBy(() -> new BoundedPipe(0)).isInstanceOf(IllegalArgumentException.class);
-        BoundedPipe pipe = new BoundedPipe(4);
+        assertThatThrownBy(() -> new BlockingWriterPipe(0)).isInstanceOf(IllegalArgumentException.class);
+        BlockingWriterPipe pipe = new BlockingWriterPipe(4);
         assertThatThrownBy(() -> pipe.write(new byte[2], 1, 2)).isInstanceOf(IndexOutOfBoundsException.class);
         assertThatThrownBy(() -> pipe.source().read(new byte[2], -1, 1)).isInstanceOf(IndexOutOfBoundsException.class);
     }

@@ -4,7 +4,7 @@ import dev.arrow.image.ImageException;
 import java.nio.file.Path;
 
 /** A program Arrow cannot run in its guest; {@link #reason()} says why and the message how to fix it. */
-public final class InvalidBinaryException extends ImageException {
+public final class BinaryCheckException extends ImageException {
     private static final long serialVersionUID = 1L;
 
     /** What is wrong with the file. */
@@ -33,13 +33,13 @@ public final class InvalidBinaryException extends ImageException {
     private final Reason reason;
     private final transient Path path;
 
-    public InvalidBinaryException(Reason reason, Path path, String message) {
+    public BinaryCheckException(Reason reason, Path path, String message) {
         super(message);
         this.reason = reason;
         this.path = path;
     }
 
-    public InvalidBinaryException(Reason reason, Path path, String message, Throwable cause) {
+    public BinaryCheckException(Reason reason, Path path, String message, Throwable cause) {
         super(message, cause);
         this.reason = reason;
         this.path = path;

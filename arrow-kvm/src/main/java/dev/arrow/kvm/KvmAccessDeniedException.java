@@ -1,9 +1,9 @@
 package dev.arrow.kvm;
 
 /** {@code /dev/kvm} exists but this process may not open it. */
-public final class KvmPermissionException extends KvmException {
+public final class KvmAccessDeniedException extends KvmException {
 
-    public KvmPermissionException(String message) {
+    public KvmAccessDeniedException(String message) {
         super(message);
     }
 }
