@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test tier of Arrow and ends with one line per tier (ran, passed, failed, skipped).
 #   tier 1  unit tests, pure Java                    (JUnit, untagged)
-#   tier 2  host-KVM tests with tiny guests          (JUnit @Tag("kvm"))
-#   tier 3  guest image under plain QEMU TCG         (JUnit @Tag("tcg"))
-#   tier 4  full Linux boots through our own VMM     (JUnit @Tag("boot")): directly where the
+#   tier 2  host-KVM tests with tiny guests          (JUnit @KvmTest: tag kvm)
+#   tier 3  guest image under plain QEMU TCG         (JUnit @TcgTest: tag tcg)
+#   tier 4  full Linux boots through our own VMM     (JUnit @BootTest: tag boot): directly where the
 #           host KVM can boot Linux, otherwise all in one lab session (scripts/lab/run).
 # Exit status 0 only when no tier failed. Needs scripts/setup.sh to have run once.
 # For work on one area: --tiers 34 runs only tiers 3 and 4 (the others print "not run"), and

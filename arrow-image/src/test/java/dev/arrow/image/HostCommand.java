@@ -1,12 +1,12 @@
 package dev.arrow.image;
 
+import dev.arrow.testing.HostPrograms;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -26,12 +26,7 @@ public final class HostCommand {
 
     /** True when {@code name} is an executable on PATH. */
     public static boolean available(String name) {
-        String path = System.getenv("PATH");
-        if (path == null) return false;
-        for (String dir : path.split(":")) {
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, name))) return true;
-        }
-        return false;
+        return HostPrograms.onPath(name);
     }
 
     public static Result run(List<String> command, Path directory, byte[] stdin, Duration timeout) {

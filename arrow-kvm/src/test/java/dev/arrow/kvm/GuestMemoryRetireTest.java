@@ -3,10 +3,9 @@ package dev.arrow.kvm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.kvm.sys.Errno;
+import dev.arrow.testing.KvmTest;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -15,14 +14,9 @@ import org.junit.jupiter.api.Test;
  * through them again, and the retired range gives it nothing: KVM_RUN fails with EFAULT rather
  * than let the guest reach any other memory.
  */
-@Tag("kvm")
+@KvmTest
 class GuestMemoryRetireTest {
     static final long MiB = 1L << 20;
-
-    @BeforeEach
-    void needKvm() {
-        KvmAssumptions.assumeKvm();
-    }
 
     @Test
     void aGuestStillRunningWhenItsMemoryIsRetiredLeavesKvmRunWithEfault() throws Exception {

@@ -4,23 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.x86.Gdt;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
+import dev.arrow.testing.KvmTest;
 import org.junit.jupiter.api.Test;
 
 /** Tier 2: interrupts injected through the in-kernel irqchip reach the guest's handler. */
-@Tag("kvm")
+@KvmTest
 class InterruptTest {
     static final long MiB = 1L << 20;
     static final int ENTRY = 0x1000;
     static final int HANDLER = 0x1100;
     static final int PIC_VECTOR_BASE = 0x20;
     static final int IRQ = 4;
-
-    @BeforeEach
-    void needKvm() {
-        KvmAssumptions.assumeKvm();
-    }
 
     /**
      * Real-mode code that programs the master PIC (vectors from 0x20, only IRQ 4 unmasked),

@@ -2,21 +2,15 @@ package dev.arrow.kvm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.arrow.testing.KvmTest;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Tier 2: stopping a vCPU from another thread (immediate_exit + the kick signal). */
-@Tag("kvm")
+@KvmTest
 class KickTest {
     static final long MiB = 1L << 20;
-
-    @BeforeEach
-    void needKvm() {
-        KvmAssumptions.assumeKvm();
-    }
 
     private static byte[] spinForever() {
         return Asm.real().spin().bytes();

@@ -7,21 +7,15 @@ import dev.arrow.kvm.sys.KvmCapability;
 import dev.arrow.kvm.sys.KvmIoctl;
 import dev.arrow.kvm.x86.CpuidEntry;
 import dev.arrow.kvm.x86.MsrEntry;
+import dev.arrow.testing.KvmTest;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Tier 2: the system, VM and vCPU ioctls against the host's /dev/kvm. */
-@Tag("kvm")
+@KvmTest
 class KvmSystemTest {
     static final long MiB = 1L << 20;
-
-    @BeforeEach
-    void needKvm() {
-        KvmAssumptions.assumeKvm();
-    }
 
     @Test
     void speaksApiVersion12AndReportsTheVcpuMapping() {

@@ -2,23 +2,17 @@ package dev.arrow.kvm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.arrow.testing.KvmTest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Tier 2: close() gives back every fd and mapping, counted in /proc/self. */
-@Tag("kvm")
+@KvmTest
 class ResourceReleaseTest {
     static final int CYCLES = 100;
-
-    @BeforeEach
-    void needKvm() {
-        KvmAssumptions.assumeKvm();
-    }
 
     private static void cycle() throws IOException {
         byte[] code = Asm.real().movAl(1).outAl(0x10).hlt().bytes();

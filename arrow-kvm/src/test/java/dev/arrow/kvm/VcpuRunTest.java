@@ -7,21 +7,15 @@ import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.MemoryRegion;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.x86.BootCpuState;
+import dev.arrow.testing.KvmTest;
 import java.util.List;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Tier 2: tiny guests on the host's /dev/kvm, checking what run() decodes. */
-@Tag("kvm")
+@KvmTest
 class VcpuRunTest {
     static final long MiB = 1L << 20;
     static final int ENTRY = 0x1000;
-
-    @BeforeEach
-    void needKvm() {
-        KvmAssumptions.assumeKvm();
-    }
 
     @Test
     void realModeGuestWritesAndReadsPortsWithTheRightSizeAndData() {

@@ -1,5 +1,6 @@
 package dev.arrow.bench;
 
+import dev.arrow.testing.ElfWriter;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -39,28 +40,7 @@ public final class ExitLoopGuest {
 
     /** {@code code} in a minimal ELF64 x86-64 executable: one PT_LOAD at {@link #LOAD_ADDRESS}, entered there. */
     public static byte[] elf(byte[] code) {
-        int ehdr = 64;
-        int phdr = 56;
-        ByteBuffer b = ByteBuffer.allocate(ehdr + phdr + code.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(new byte[] {0x7F, 'E', 'L', 'F', 2, 1, 1, 0});
-        b.putShort(16, (short) 2);            // ET_EXEC
-        b.putShort(18, (short) 62);           // EM_X86_64
-        b.putInt(20, 1);
-        b.putLong(24, LOAD_ADDRESS);          // e_entry
-        b.putLong(32, ehdr);                  // e_phoff
-        b.putShort(52, (short) ehdr);
-        b.putShort(54, (short) phdr);
-        b.putShort(56, (short) 1);            // e_phnum
-        b.putInt(ehdr, 1);                    // PT_LOAD
-        b.putInt(ehdr + 4, 5);                // R+X
-        b.putLong(ehdr + 8, ehdr + phdr);     // p_offset
-        b.putLong(ehdr + 16, LOAD_ADDRESS);   // p_vaddr
-        b.putLong(ehdr + 24, LOAD_ADDRESS);   // p_paddr
-        b.putLong(ehdr + 32, code.length);    // p_filesz
-        b.putLong(ehdr + 40, code.length);    // p_memsz
-        b.putLong(ehdr + 48, 0x1000);         // p_align
-        b.put(ehdr + phdr, code);
-        return b.array();
+        return ElfWriter.program(LOAD_ADDRESS, code);
     }
 
     public static Path writeElf(Path dir, int writes) throws IOException {

@@ -7,6 +7,7 @@ import dev.arrow.Output;
 import dev.arrow.VmStatistics;
 import dev.arrow.config.Net;
 import dev.arrow.config.SizeUnit;
+import dev.arrow.testing.FreePort;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,7 +17,6 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -108,7 +108,7 @@ public final class PasstThroughput {
         long warmupBytes = a.integer("warmup-mib", 4) * (1L << 20);
         Duration maxTime = Duration.ofSeconds(a.integer("max-seconds", 20));
         int rounds = a.integer("rounds", 3);
-        int hostPort = freePort();
+        int hostPort = FreePort.onLoopback();
         long ticks = ProcessCpu.ticksPerSecond();
 
         Arrow arrow = Arrow.of(NativePrograms.require("tcp-bench")).args(Integer.toString(GUEST_PORT))
@@ -414,12 +414,6 @@ public final class PasstThroughput {
                     + " (is the arrow's network Net.user()?)");
         }
         return found.get(0);
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 
     private static void closeQuietly(Socket s) {

@@ -2,32 +2,23 @@ package dev.arrow.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.vmm.ExitKind;
 import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.vmm.VmBuilder;
 import dev.arrow.kvm.vmm.VmConfig;
 import dev.arrow.kvm.vmm.VmOutcome;
+import dev.arrow.testing.KvmTest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Tier 2: both sides of the exit-loop benchmark run the guest to its reset with the expected exits. */
-@Tag("kvm")
+@KvmTest
 class ExitLoopRunTest {
     @TempDir
     Path dir;
-
-    @BeforeEach
-    void needKvm() {
-        HostKvm host = HostKvm.detect();
-        Assumptions.assumeTrue(host.usable(), host.description());
-    }
 
     @Test
     void arrowsVmmSeesEveryWriteAndTheReset() throws Exception {

@@ -2,6 +2,7 @@ package dev.arrow.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.arrow.testing.FreePort;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +26,7 @@ class PasstThroughputTest {
 
     @BeforeEach
     void startTcpBench() throws Exception {
-        int port = PasstThroughput.freePort();
+        int port = FreePort.onLoopback();
         tcpBench = new ProcessBuilder(NativePrograms.require("tcp-bench").toString(), Integer.toString(port))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String line = new BufferedReader(new InputStreamReader(tcpBench.getInputStream(), StandardCharsets.US_ASCII)).readLine();

@@ -3,19 +3,18 @@ package dev.arrow.samples;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.arrow.kvm.HostKvm;
+import dev.arrow.testing.BootTest;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** Tier 4: README's main job, {@code arrow run} of the hello sample, boots it through our VMM. */
-@Tag("boot")
+@BootTest
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class ArrowCliBootTest {
 
@@ -28,8 +27,6 @@ class ArrowCliBootTest {
 
     @Test
     void arrowRunOfTheHelloSamplePrintsItsGreetingAndExitsZero() throws Exception {
-        HostKvm host = HostKvm.detect();
-        assumeTrue(host.canBootLinux(), host.description() + "; run the boot tests in the lab (scripts/test.sh does)");
         String[] args = {"run", "--memory", "64MiB", "--env", "GREETING=hello", hello().toString(), "from", "Arrow"};
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();

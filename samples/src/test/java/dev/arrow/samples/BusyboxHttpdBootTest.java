@@ -5,35 +5,28 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.arrow.ArrowProcess;
 import dev.arrow.Output;
-import dev.arrow.kvm.HostKvm;
+import dev.arrow.testing.BootTest;
+import dev.arrow.testing.FreePort;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.HttpURLConnection;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** Tier 4: the busybox httpd sample, exactly as {@link BusyboxHttpd#main} starts it, answers the host. */
-@Tag("boot")
+@BootTest
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class BusyboxHttpdBootTest {
 
     @Test
     void theSampleAnswersAnHttpGetThroughTheForwardedPort() throws Exception {
-        HostKvm host = HostKvm.detect();
-        assumeTrue(host.canBootLinux(), "host KVM is " + host.kind() + ": cannot boot Linux (run in the lab)");
         assumeTrue(Files.isExecutable(BusyboxHttpd.BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
+        int port = FreePort.onLoopback();
         try (ArrowProcess p = BusyboxHttpd.arrow(port).stdout(Output.discard()).start()) {
             URL url = new URL("http://127.0.0.1:" + port + "/");
             long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();

@@ -4,16 +4,15 @@ import dev.arrow.Arrow;
 import dev.arrow.ArrowOutcome;
 import dev.arrow.ArrowProcess;
 import dev.arrow.Input;
+import dev.arrow.testing.BootTest;
+import dev.arrow.testing.FreePort;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,14 +37,13 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Tier 4: full Linux boots through Arrow's own VMM (the guest kernel, our init and a static test
  * program), driven through the public API. Runs where the host KVM can boot Linux, i.e. in the lab.
  */
-@Tag("boot")
+@BootTest
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class ArrowBootTest {
     private static Path app;
 
     @BeforeAll
     static void hostBootsLinux() {
-        BootTestSupport.assumeLinuxBoots();
         app = BootTestSupport.guestApp();
     }
 
@@ -59,7 +57,7 @@ class ArrowBootTest {
 
     @Test
     void readmeExampleRunsAsWritten() throws Exception {
-        int port = freeLoopbackPort(); // README says 8080; any free host port shows the same
+        int port = FreePort.onLoopback(); // README says 8080; any free host port shows the same
         try (ArrowProcess p = Arrow.of(app).args("hello", "a").env("K", "v")
                 .memory(64, MiB).cpus(1).net(Net.user().forward(port, 80)).start()) {
             String out = stdoutOf(p);
@@ -212,12 +210,6 @@ class ArrowBootTest {
         // The JVM itself may map a few more pages (JIT code cache, GC); one leaked guest RAM mapping
         // per cycle would add 200.
         assertThat(countLines(Path.of("/proc/self/maps"))).as("mappings").isLessThanOrEqualTo(mappings + 20);
-    }
-
-    private static int freeLoopbackPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 
     private static long countEntries(Path dir) throws IOException {

@@ -8,23 +8,17 @@ import dev.arrow.Output;
 import dev.arrow.VmStatistics;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.arrow.testing.BootTest;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** Tier 4: the boot timeline and VM statistics of a real boot through our VMM. */
-@Tag("boot")
+@BootTest
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class BootTimelineBootTest {
-
-    @BeforeEach
-    void needLinuxBoots() {
-        BootTestSupport.assumeLinuxBoots();
-    }
 
     private static Path guestApp() {
         return BootTestSupport.guestApp();

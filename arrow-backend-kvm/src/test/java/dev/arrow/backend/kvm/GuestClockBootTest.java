@@ -2,8 +2,8 @@ package dev.arrow.backend.kvm;
 
 import dev.arrow.Arrow;
 import dev.arrow.ArrowProcess;
+import dev.arrow.testing.BootTest;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * rate (docs/lab.md); the test says so in terms of what the guest saw: its clock event device, the
  * TSC rate it was told and whether high-resolution timers came up.
  */
-@Tag("boot")
+@BootTest
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class GuestClockBootTest {
     private static final Path BUSYBOX = Path.of("/bin/busybox");
@@ -33,7 +33,6 @@ class GuestClockBootTest {
 
     @BeforeAll
     static void prerequisites() {
-        BootTestSupport.assumeLinuxBoots();
         assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
     }
 

@@ -9,8 +9,8 @@ import dev.arrow.image.GuestImage;
 import dev.arrow.image.InitramfsMemory;
 import dev.arrow.image.init.Stdio;
 import dev.arrow.image.kernel.KernelLocator;
+import dev.arrow.testing.BootTest;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,7 +46,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * with the memory to ask for; and the rule's picture of the guest kernel matches the real guest's root
  * file system.
  */
-@Tag("boot")
+@BootTest
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class ImageIntegrityBootTest {
     private static final Logger LOG = LoggerFactory.getLogger(ImageIntegrityBootTest.class);
@@ -58,7 +58,6 @@ class ImageIntegrityBootTest {
 
     @BeforeAll
     static void prerequisites() {
-        BootTestSupport.assumeLinuxBoots();
         assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
     }
 

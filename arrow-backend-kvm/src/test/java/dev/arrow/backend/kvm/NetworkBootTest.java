@@ -6,8 +6,9 @@ import dev.arrow.NetworkSetupException;
 import dev.arrow.Output;
 import dev.arrow.config.Net;
 import dev.arrow.kvm.net.testing.PcapSummary;
+import dev.arrow.testing.BootTest;
+import dev.arrow.testing.FreePort;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -59,27 +60,20 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Tier 4: user-mode networking through passt, with Debian's static busybox as the guest app.
  * Runs where the host KVM can boot Linux (the lab).
  */
-@Tag("boot")
+@BootTest
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class NetworkBootTest {
     private static final Path BUSYBOX = Path.of("/bin/busybox");
 
     @BeforeAll
     static void prerequisites() {
-        BootTestSupport.assumeLinuxBoots();
         assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/passt")), "no passt: install passt (scripts/setup.sh)");
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
     @Test
     void busyboxHttpdAnswersThroughTheForwardedPort() throws Exception {
-        int hostPort = freePort();
+        int hostPort = FreePort.onLoopback();
         try (ArrowProcess p = Arrow.of(BUSYBOX).args("httpd", "-f", "-p", "80", "-h", "/www")
                 .textFile("<h1>hello from an arrow</h1>\n", "/www/index.html")
                 .memory(64, MiB).net(Net.user().forward(hostPort, 80)).stdout(Output.discard()).start()) {
@@ -194,8 +188,8 @@ class NetworkBootTest {
      */
     @Test
     void forwardsListenOnTheHostsLoopbackUnlessToldToListenOnEveryInterface() throws Exception {
-        int loopbackOnly = freePort();
-        int everywhere = freePort();
+        int loopbackOnly = FreePort.onLoopback();
+        int everywhere = FreePort.onLoopback();
         try (ArrowProcess p = Arrow.of(BUSYBOX).args("httpd", "-f", "-p", "80", "-h", "/www")
                 .textFile("hello\n", "/www/index.html").memory(64, MiB)
                 .net(Net.user().forward(loopbackOnly, 80).forward("0.0.0.0", everywhere, 80))

@@ -3,7 +3,7 @@ package dev.arrow.backend.kvm;
 import dev.arrow.Arrow;
 import dev.arrow.NoHardwareVirtualizationException;
 import dev.arrow.kvm.HostKvm;
-import org.junit.jupiter.api.Tag;
+import dev.arrow.testing.KvmTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * once with the error a user can act on, instead of hanging in a guest that never reaches user
  * space, and leaves no thread behind.
  */
-@Tag("kvm")
+@KvmTest
 class PvmHostStartTest {
     private static final Path BUSYBOX = Path.of("/bin/busybox");
 

@@ -7,15 +7,14 @@ import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.LaunchSpec;
 import dev.arrow.image.kernel.KernelLocator;
-import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.vmm.VmBuilder;
 import dev.arrow.kvm.vmm.VmConfig;
 import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.spi.BootEvents;
+import dev.arrow.testing.BootTest;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -35,7 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * short on purpose, or too large for the guest's RAM), which ends as
  * {@link ArrowOutcome.StartFailed.Kind#IMAGE_INCOMPLETE} with the cause and the fix while the app never runs.
  */
-@Tag("boot")
+@BootTest
 class StartFailureBootTest {
     private static final long MIB = 1 << 20;
     private static final Path BUSYBOX = Path.of("/bin/busybox");
@@ -43,9 +42,6 @@ class StartFailureBootTest {
 
     @BeforeAll
     static void hostBootsLinux() {
-        HostKvm host = HostKvm.detect();
-        Assumptions.assumeTrue(host.canBootLinux(),
-                host.description() + "; run the boot tests in the lab (scripts/test.sh does)");
         kernel = KernelLocator.fromEnvironment().locate().path();
     }
 

@@ -4,8 +4,8 @@ import dev.arrow.Arrow;
 import dev.arrow.ArrowOutcome;
 import dev.arrow.ArrowProcess;
 import dev.arrow.Input;
+import dev.arrow.testing.BootTest;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * both ways, back-pressure, end-of-file, entropy at boot, and destroy() as SIGTERM through init's
  * control port. Runs where the host KVM can boot Linux, i.e. in the lab.
  */
-@Tag("boot")
+@BootTest
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class VirtioConsoleBootTest {
     private static final int SIXTEEN_MIB = 16 << 20;
@@ -38,7 +38,6 @@ class VirtioConsoleBootTest {
 
     @BeforeAll
     static void hostBootsLinux() {
-        BootTestSupport.assumeLinuxBoots();
         app = BootTestSupport.guestApp();
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.arrow.image.HostCommand;
 import dev.arrow.image.elf.BinaryCheckException.Reason;
+import dev.arrow.testing.ElfWriter;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -34,16 +35,11 @@ class StaticBinaryCheckTest {
 
     /** A minimal 64-bit ELF: header plus the given program headers (type, offset, filesz). */
     static byte[] elf(int elfClass, int data, int type, int machine, long entry, long[]... phdrs) {
-        int size = 64 + 56 * phdrs.length + 16;
-        ByteBuffer b = ByteBuffer.allocate(size).order(data == 2 ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
-        b.put(new byte[] {0x7F, 'E', 'L', 'F', (byte) elfClass, (byte) data, 1, 0});
-        b.position(16);
-        b.putShort((short) type).putShort((short) machine).putInt(1).putLong(entry).putLong(64).putLong(0).putInt(0);
-        b.putShort((short) 64).putShort((short) 56).putShort((short) phdrs.length).putShort((short) 64).putShort((short) 0).putShort((short) 0);
+        ElfWriter elf = ElfWriter.executable().elfClass(elfClass).data(data).type(type).machine(machine).entry(entry);
         for (long[] ph : phdrs) {
-            b.putInt((int) ph[0]).putInt(5).putLong(ph[1]).putLong(0x400000).putLong(0x400000).putLong(ph[2]).putLong(ph[2]).putLong(0x1000);
+            elf.segment((int) ph[0], ph[1], 0x400000, ph[2], ph[2]);
         }
-        return b.array();
+        return elf.contents(new byte[16]).bytes();
     }
 
     private Path write(String name, byte[] bytes) throws IOException {

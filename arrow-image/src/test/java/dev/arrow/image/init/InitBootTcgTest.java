@@ -11,13 +11,13 @@ import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.InitStatus.StartFailure;
 import dev.arrow.image.kernel.KernelLocator;
 import dev.arrow.image.kernel.KernelLookupException;
+import dev.arrow.testing.TcgTest;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * {@link QemuTcg} for the machine). Each test is one boot of a few seconds; the app is the
  * static musl program src/test/c/probe.c.
  */
-@Tag("tcg")
+@TcgTest
 class InitBootTcgTest {
     private static final Logger LOG = LoggerFactory.getLogger(InitBootTcgTest.class);
     private static final Duration TIMEOUT = Duration.ofSeconds(90);
@@ -42,7 +42,6 @@ class InitBootTcgTest {
 
     @BeforeAll
     static void findKernelQemuAndProbe() {
-        assumeTrue(QemuTcg.qemuAvailable(), "qemu-system-x86_64 is not installed (Debian package qemu-system-x86): cannot boot under TCG");
         try {
             kernel = KernelLocator.fromEnvironment().locate().path();
         } catch (KernelLookupException e) {

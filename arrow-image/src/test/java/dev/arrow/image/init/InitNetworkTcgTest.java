@@ -9,13 +9,14 @@ import dev.arrow.image.HostCommand;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.kernel.KernelLocator;
 import dev.arrow.image.kernel.KernelLookupException;
+import dev.arrow.testing.FreePort;
+import dev.arrow.testing.TcgTest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.HttpURLConnection;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,7 +24,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
  * configuration and fetches a page from a server on the host's loopback through the gateway, and
  * busybox httpd answering the host through a forwarded port.
  */
-@Tag("tcg")
+@TcgTest
 class InitNetworkTcgTest {
     static final Path BUSYBOX = Path.of("/bin/busybox");
     static final Duration BOOT_TIMEOUT = Duration.ofSeconds(120);
@@ -41,19 +41,12 @@ class InitNetworkTcgTest {
 
     @BeforeAll
     static void findKernelQemuPasstAndBusybox() {
-        assumeTrue(QemuTcg.qemuAvailable(), "qemu-system-x86_64 is not installed (Debian package qemu-system-x86): cannot boot under TCG");
         assumeTrue(HostCommand.available(PasstQemu.PASST), "passt is not installed (Debian package passt): no user-mode network to test");
         assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox at /bin/busybox (Debian package busybox-static)");
         try {
             kernel = KernelLocator.fromEnvironment().locate().path();
         } catch (KernelLookupException e) {
             assumeTrue(false, "no guest kernel to boot (scripts/build-kernel.sh guest has not run): " + e.getMessage());
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 
@@ -116,7 +109,7 @@ class InitNetworkTcgTest {
 
     @Test
     void busyboxHttpdInTheGuestAnswersTheHostThroughAForwardedPort() throws Exception {
-        int hostPort = freePort();
+        int hostPort = FreePort.onAnyAddress();
         LaunchSpec spec = LaunchSpec.builder().executable("/bin/busybox").argv0("httpd")
                 .args("-f", "-p", "80", "-h", "/www").network(USER_MODE).build();
         Initramfs image = busybox(spec).file("/www/index.html", "<h1>hello from an arrow</h1>\n", 0644).build();

@@ -8,6 +8,7 @@ import dev.arrow.image.HostCommand;
 import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.kernel.KernelLocator;
 import dev.arrow.image.kernel.KernelLookupException;
+import dev.arrow.testing.TcgTest;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +18,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * init finds the ports by name, gives them to the app as fds 0..2, serves "signal N" lines from
  * the control port, and reports a start failure when the ports never appear.
  */
-@Tag("tcg")
+@TcgTest
 class InitVirtioStdioTcgTest {
     private static final Logger LOG = LoggerFactory.getLogger(InitVirtioStdioTcgTest.class);
     private static final Duration TIMEOUT = Duration.ofSeconds(90);
@@ -42,7 +42,6 @@ class InitVirtioStdioTcgTest {
 
     @BeforeAll
     static void findKernelQemuAndProbe() {
-        assumeTrue(QemuTcg.qemuAvailable(), "qemu-system-x86_64 is not installed (Debian package qemu-system-x86): cannot boot under TCG");
         try {
             kernel = KernelLocator.fromEnvironment().locate().path();
         } catch (KernelLookupException e) {

@@ -1,15 +1,13 @@
 package dev.arrow.image.init;
 
+import static dev.arrow.image.init.InitSpecCheck.raw;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.image.HostCommand;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -23,29 +21,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 class NetworkSpecTest {
     @TempDir
     static Path tmp;
-    static Path init;
+    static InitSpecCheck specCheck;
 
     @BeforeAll
     static void extractInit() throws IOException {
-        init = tmp.resolve("arrow-init");
-        Files.write(init, ArrowInit.load());
-        Files.setPosixFilePermissions(init, PosixFilePermissions.fromString("rwx------"));
-    }
-
-    private static HostCommand.Result checkWithInit(byte[] spec) throws IOException {
-        Path file = Files.createTempFile(tmp, "spec", "");
-        Files.write(file, spec);
-        return HostCommand.run(List.of(init.toString(), "--check-spec", file.toString()), tmp, null, Duration.ofSeconds(30));
-    }
-
-    private static byte[] raw(String... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(SpecFile.MAGIC.getBytes(StandardCharsets.US_ASCII));
-        for (String p : parts) {
-            out.writeBytes(p.getBytes(StandardCharsets.UTF_8));
-            out.write(0);
-        }
-        return out.toByteArray();
+        specCheck = InitSpecCheck.extractTo(tmp);
     }
 
     static final NetworkSettings USER_MODE = NetworkSettings.of("10.0.2.15", 24, "10.0.2.2", "10.0.2.3");
@@ -73,7 +53,7 @@ class NetworkSpecTest {
                 NetworkSettings.of("192.0.2.100", 1, "255.255.255.254"));
         for (NetworkSettings n : cases) {
             byte[] bytes = SpecFile.encode(LaunchSpec.builder().hostname("guest").network(n).build());
-            HostCommand.Result r = checkWithInit(bytes);
+            HostCommand.Result r = specCheck.check(bytes);
             assertThat(r.exitCode()).as("%s: %s", n, r.stderr()).isZero();
             assertThat(r.stdout()).as("%s", n).isEqualTo(bytes);
         }
@@ -84,7 +64,7 @@ class NetworkSpecTest {
         byte[] bytes = SpecFile.encode(LaunchSpec.builder().network(USER_MODE).build());
         int netStart = new String(bytes, StandardCharsets.ISO_8859_1).indexOf("net-ipv4");
         for (int len = netStart; len < bytes.length; len++) {
-            HostCommand.Result r = checkWithInit(Arrays.copyOf(bytes, len));
+            HostCommand.Result r = specCheck.check(Arrays.copyOf(bytes, len));
             assertThat(r.exitCode()).as("prefix of %d bytes", len).isEqualTo(1);
         }
     }
@@ -125,7 +105,7 @@ class NetworkSpecTest {
         System.arraycopy(parts, 1, records, 4, parts.length - 1);
         records[records.length - 2] = "end";
         records[records.length - 1] = "";
-        HostCommand.Result r = checkWithInit(raw(records));
+        HostCommand.Result r = specCheck.check(raw(records));
         assertThat(r.exitCode()).as(r.stderr()).isEqualTo(1);
         assertThat(r.stderr()).contains("malformed spec").contains(parts[0]);
     }

@@ -2,6 +2,7 @@ package dev.arrow.image.init;
 
 import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.cpio.Initramfs;
+import dev.arrow.testing.QemuCondition;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -77,7 +78,7 @@ final class PasstQemu implements AutoCloseable {
         initramfs.writeTo(initrd);
         KernelParameters cmdline = KernelParameters.forInit(false);
         Path monitor = dir.resolve("monitor.sock");
-        List<String> cmd = List.of(QemuTcg.QEMU, "-S", "-monitor", "unix:" + monitor + ",server=on,wait=off",
+        List<String> cmd = List.of(QemuCondition.QEMU, "-S", "-monitor", "unix:" + monitor + ",server=on,wait=off",
                 "-M", "microvm,acpi=off", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "256M",
                 "-nodefaults", "-no-reboot", "-display", "none",
                 "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", cmdline.joined(),

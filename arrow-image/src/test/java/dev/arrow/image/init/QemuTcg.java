@@ -1,8 +1,8 @@
 package dev.arrow.image.init;
 
-import dev.arrow.image.HostCommand;
 import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.cpio.Initramfs;
+import dev.arrow.testing.QemuCondition;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,8 +24,6 @@ import java.util.concurrent.TimeUnit;
  * when it overruns.
  */
 final class QemuTcg {
-    static final String QEMU = "qemu-system-x86_64";
-
     record Boot(String console, List<InitStatus> records, long ignoredStatusLines, int qemuExit, boolean timedOut, Duration elapsed,
                 String qemuLog) {
         InitStatus finalStatus() {
@@ -55,7 +53,7 @@ final class QemuTcg {
         Path status = workDir.resolve("status.out");
         Path log = workDir.resolve("qemu.log");
         initramfs.writeTo(initrd);
-        List<String> cmd = new ArrayList<>(List.of(QEMU,
+        List<String> cmd = new ArrayList<>(List.of(QemuCondition.QEMU,
                 "-M", "microvm", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "256M",
                 "-nodefaults", "-no-reboot", "-display", "none",
                 "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", cmdline.joined(),
@@ -85,9 +83,5 @@ final class QemuTcg {
         String console = Files.exists(serial) ? Files.readString(serial, StandardCharsets.ISO_8859_1) : "";
         String qemuLog = Files.exists(log) ? Files.readString(log, StandardCharsets.ISO_8859_1) : "";
         return new Boot(console, records, decoder.ignoredLines(), timedOut ? -1 : p.exitValue(), timedOut, elapsed, qemuLog);
-    }
-
-    static boolean qemuAvailable() {
-        return HostCommand.available(QEMU);
     }
 }

@@ -1,16 +1,13 @@
 package dev.arrow.image.init;
 
+import static dev.arrow.image.init.InitSpecCheck.raw;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.config.Rlimit;
 import dev.arrow.config.RlimitResource;
 import dev.arrow.image.HostCommand;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -24,29 +21,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 class SpecFileTest {
     @TempDir
     static Path tmp;
-    static Path init;
+    static InitSpecCheck specCheck;
 
     @BeforeAll
     static void extractInit() throws IOException {
-        init = tmp.resolve("arrow-init");
-        Files.write(init, ArrowInit.load());
-        Files.setPosixFilePermissions(init, PosixFilePermissions.fromString("rwx------"));
-    }
-
-    private static HostCommand.Result checkWithInit(byte[] spec) throws IOException {
-        Path file = Files.createTempFile(tmp, "spec", "");
-        Files.write(file, spec);
-        return HostCommand.run(List.of(init.toString(), "--check-spec", file.toString()), tmp, null, Duration.ofSeconds(30));
-    }
-
-    private static byte[] raw(String... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(SpecFile.MAGIC.getBytes(StandardCharsets.US_ASCII));
-        for (String p : parts) {
-            out.writeBytes(p.getBytes(StandardCharsets.UTF_8));
-            out.write(0);
-        }
-        return out.toByteArray();
+        specCheck = InitSpecCheck.extractTo(tmp);
     }
 
     private static LaunchSpec full() {
@@ -87,7 +66,7 @@ class SpecFileTest {
         for (LaunchSpec spec : List.of(full(), LaunchSpec.builder().build(),
                 LaunchSpec.builder().args("x".repeat(100_000)).limit(new Rlimit(RlimitResource.AS, 0, 0)).build())) {
             byte[] bytes = SpecFile.encode(spec);
-            HostCommand.Result r = checkWithInit(bytes);
+            HostCommand.Result r = specCheck.check(bytes);
             assertThat(r.exitCode()).as(r.stderr()).isZero();
             assertThat(r.stdout()).isEqualTo(bytes);
         }
@@ -98,11 +77,11 @@ class SpecFileTest {
         byte[] bytes = SpecFile.encode(full());
         // every proper prefix must be rejected; checking all ~300 would be slow, so take a spread incl. record boundaries
         for (int len = 0; len < bytes.length; len += 7) {
-            HostCommand.Result r = checkWithInit(Arrays.copyOf(bytes, len));
+            HostCommand.Result r = specCheck.check(Arrays.copyOf(bytes, len));
             assertThat(r.exitCode()).as("prefix of %d bytes", len).isEqualTo(1);
             assertThat(r.stderr()).contains("malformed spec");
         }
-        HostCommand.Result r = checkWithInit(Arrays.copyOf(bytes, bytes.length - 5)); // cut right before "end"
+        HostCommand.Result r = specCheck.check(Arrays.copyOf(bytes, bytes.length - 5)); // cut right before "end"
         assertThat(r.stderr()).contains("no record 'end'");
     }
 
@@ -131,7 +110,7 @@ class SpecFileTest {
         String[] parts = caseText.split("\\|", -1);
         String expected = parts[0];
         String[] records = Arrays.copyOfRange(parts, 1, parts.length);
-        HostCommand.Result r = checkWithInit(raw(records));
+        HostCommand.Result r = specCheck.check(raw(records));
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.stderr()).contains("malformed spec").contains(expected);
     }
@@ -140,14 +119,14 @@ class SpecFileTest {
     void bytesAfterEndAndAWrongHeaderAreRejected() throws IOException {
         byte[] good = raw("exec", "/a", "arg", "a", "end", "");
         byte[] trailing = Arrays.copyOf(good, good.length + 1);
-        assertThat(checkWithInit(trailing).stderr()).contains("1 bytes after record 'end'");
+        assertThat(specCheck.check(trailing).stderr()).contains("1 bytes after record 'end'");
         byte[] header = good.clone();
         header[11] = '2'; // "arrow-spec 2"
-        assertThat(checkWithInit(header).stderr()).contains("missing header");
+        assertThat(specCheck.check(header).stderr()).contains("missing header");
         byte[] endCut = Arrays.copyOf(good, good.length - 1);
-        assertThat(checkWithInit(endCut).stderr()).contains("key 'end' has no value");
+        assertThat(specCheck.check(endCut).stderr()).contains("key 'end' has no value");
         byte[] valueCut = Arrays.copyOf(raw("exec", "/abc"), SpecFile.MAGIC.length() + "exec\0/abc".length());
-        assertThat(checkWithInit(valueCut).stderr()).contains("value of 'exec' not terminated by NUL");
+        assertThat(specCheck.check(valueCut).stderr()).contains("value of 'exec' not terminated by NUL");
     }
 
     @Test

@@ -1,17 +1,12 @@
 package dev.arrow.image.init;
 
+import static dev.arrow.image.init.InitSpecCheck.raw;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.image.HostCommand;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,29 +17,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 class StdioSpecTest {
     @TempDir
     static Path tmp;
-    static Path init;
+    static InitSpecCheck specCheck;
 
     @BeforeAll
     static void extractInit() throws IOException {
-        init = tmp.resolve("arrow-init");
-        Files.write(init, ArrowInit.load());
-        Files.setPosixFilePermissions(init, PosixFilePermissions.fromString("rwx------"));
-    }
-
-    private static HostCommand.Result checkWithInit(byte[] spec) throws IOException {
-        Path file = Files.createTempFile(tmp, "spec", "");
-        Files.write(file, spec);
-        return HostCommand.run(List.of(init.toString(), "--check-spec", file.toString()), tmp, null, Duration.ofSeconds(30));
-    }
-
-    private static byte[] raw(String... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        out.writeBytes(SpecFile.MAGIC.getBytes(StandardCharsets.US_ASCII));
-        for (String p : parts) {
-            out.writeBytes(p.getBytes(StandardCharsets.UTF_8));
-            out.write(0);
-        }
-        return out.toByteArray();
+        specCheck = InitSpecCheck.extractTo(tmp);
     }
 
     @Test
@@ -68,7 +45,7 @@ class StdioSpecTest {
     @Test
     void initParsesWhatJavaWritesBackToTheSameBytes() throws IOException {
         byte[] bytes = SpecFile.encode(LaunchSpec.builder().args("x").stdio(Stdio.VIRTIO).build());
-        HostCommand.Result r = checkWithInit(bytes);
+        HostCommand.Result r = specCheck.check(bytes);
         assertThat(r.exitCode()).as(r.stderr()).isZero();
         assertThat(r.stdout()).isEqualTo(bytes);
     }
@@ -76,7 +53,7 @@ class StdioSpecTest {
     @Test
     void anExplicitSerialRecordIsAcceptedAndKept() throws IOException {
         byte[] bytes = raw("exec", "/a", "arg", "a", "stdio", "serial", "end", "");
-        HostCommand.Result r = checkWithInit(bytes);
+        HostCommand.Result r = specCheck.check(bytes);
         assertThat(r.exitCode()).as(r.stderr()).isZero();
         assertThat(r.stdout()).isEqualTo(bytes);
     }
@@ -98,7 +75,7 @@ class StdioSpecTest {
         System.arraycopy(parts, 1, records, 4, parts.length - 1);
         records[records.length - 2] = "end";
         records[records.length - 1] = "";
-        HostCommand.Result r = checkWithInit(raw(records));
+        HostCommand.Result r = specCheck.check(raw(records));
         assertThat(r.exitCode()).as(r.stderr()).isEqualTo(1);
         assertThat(r.stderr()).contains("malformed spec").contains(parts[0]);
     }

@@ -3,6 +3,7 @@ package dev.arrow.image.kernel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.arrow.testing.ElfWriter;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -18,10 +19,7 @@ class KernelFormatTest {
 
     /** The first 64 bytes of an ELF file of {@code elfClass} for {@code machine}. */
     static byte[] elfHeader(int elfClass, int machine) {
-        ByteBuffer b = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(new byte[] {0x7f, 'E', 'L', 'F', (byte) elfClass, 1, 1});
-        b.putShort(16, (short) 2).putShort(18, (short) machine);
-        return b.array();
+        return ElfWriter.executable().elfClass(elfClass).machine(machine).bytes();
     }
 
     private Path file(String name, byte[] bytes) throws IOException {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.arrow.testing.FreePort;
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.Inet4Address;
@@ -16,12 +17,6 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class HostPortsTest {
-
-    static int freePort() throws IOException {
-        try (ServerSocket probe = new ServerSocket(0)) {
-            return probe.getLocalPort();
-        }
-    }
 
     @Test
     void aPortSomeoneListensOnIsReportedInUse() throws IOException {
@@ -78,7 +73,7 @@ class HostPortsTest {
 
     @Test
     void anAddressThisHostDoesNotHaveIsNamedWithTheFix() throws IOException {
-        int port = freePort();
+        int port = FreePort.onAnyAddress();
         Inet4Address foreign = GuestNetwork.ipv4("198.51.100.254"); // TEST-NET-2: on no host's interface
         assertThatThrownBy(() -> HostPorts.checkFree(List.of(PortMapping.tcp(port, 80).on(foreign))))
                 .isInstanceOfSatisfying(NetworkBackendException.class,
@@ -111,7 +106,7 @@ class HostPortsTest {
 
     @Test
     void freePortsPassAndStayFree() throws IOException {
-        int port = freePort();
+        int port = FreePort.onAnyAddress();
         assertThatCode(() -> HostPorts.checkFree(List.of(PortMapping.tcp(port, 80), PortMapping.udp(port, 80))))
                 .doesNotThrowAnyException();
         try (ServerSocket again = new ServerSocket(port)) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.arrow.kvm.net.NetworkBackendException.Reason;
+import dev.arrow.testing.FreePort;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -56,12 +57,6 @@ class PasstBackendTest {
         }
     }
 
-    static int freeTcpPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     static int freeUdpPort() throws IOException {
         try (DatagramSocket s = new DatagramSocket(0)) {
             return s.getLocalPort();
@@ -103,7 +98,7 @@ class PasstBackendTest {
 
     @Test
     void aTcpForwardTurnsAHostConnectionIntoASynToTheGuestPort() throws Exception {
-        int hostPort = freeTcpPort();
+        int hostPort = FreePort.onAnyAddress();
         start(List.of(PortMapping.tcp(hostPort, 80)));
         arpGateway();
         try (Socket client = new Socket()) {
@@ -275,7 +270,7 @@ class PasstBackendTest {
 
     @Test
     void aForwardListensOnTheHostsLoopbackByDefault() throws Exception {
-        int tcp = freeTcpPort();
+        int tcp = FreePort.onAnyAddress();
         int udp = freeUdpPort();
         start(List.of(PortMapping.tcp(tcp, 80), PortMapping.udp(udp, 53)));
         assertThat(ProcListeners.tcp(tcp)).containsExactly("127.0.0.1");
@@ -295,7 +290,7 @@ class PasstBackendTest {
 
     @Test
     void aForwardOnTheWildcardAddressListensOnEveryInterface() throws Exception {
-        int tcp = freeTcpPort();
+        int tcp = FreePort.onAnyAddress();
         start(List.of(PortMapping.tcp(tcp, 80).on(PortMapping.ANY)));
         assertThat(ProcListeners.tcp(tcp)).containsExactly("0.0.0.0");
         Optional<Inet4Address> external = ProcListeners.nonLoopbackAddress();
@@ -356,7 +351,7 @@ class PasstBackendTest {
 
     @Test
     void closingStopsPasstFreesTheForwardedPortsAtOnceAndRemovesItsFiles() throws Exception {
-        int tcp = freeTcpPort();
+        int tcp = FreePort.onAnyAddress();
         int udp = freeUdpPort();
         start(List.of(PortMapping.tcp(tcp, 80), PortMapping.udp(udp, 53)));
         ProcessHandle passt = backend.process();

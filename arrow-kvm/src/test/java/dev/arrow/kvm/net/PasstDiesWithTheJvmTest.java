@@ -3,6 +3,7 @@ package dev.arrow.kvm.net;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.arrow.testing.FreePort;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -144,10 +145,6 @@ class PasstDiesWithTheJvmTest {
         assertThat(directories()).as("directories left after the sweeping JVM closed its own").isEmpty();
     }
 
-    static int freePort() throws IOException {
-        return PasstBackendTest.freeTcpPort();
-    }
-
     /**
      * Killed while passt starts, before Arrow connected to it: only the parent-death signal can
      * end it then (passt with --one-off would wait for its first client forever). The "passt" here
@@ -158,7 +155,7 @@ class PasstDiesWithTheJvmTest {
         Path slow = base.resolve("slow-passt");
         Files.writeString(slow, "#!/usr/bin/perl\nsleep 30;\nexec '/usr/bin/passt', @ARGV or die \"exec: $!\";\n");
         assertThat(slow.toFile().setExecutable(true, false)).isTrue();
-        int port = freePort();
+        int port = FreePort.onAnyAddress();
         Process jvm = child("starting", slow.toString(), Integer.toString(port));
         assertThat(line(jvm)).isEqualTo("starting");
         ProcessHandle passt = awaitDescendant(jvm, "slow-passt");
@@ -171,7 +168,7 @@ class PasstDiesWithTheJvmTest {
 
     @Test
     void killedWhilePasstServesPasstDiesAndItsForwardedPortCloses() throws Exception {
-        int port = freePort();
+        int port = FreePort.onAnyAddress();
         Process jvm = child("running", Integer.toString(port));
         String[] running = line(jvm).split(" ");
         assertThat(running[0]).isEqualTo("running");
@@ -187,7 +184,7 @@ class PasstDiesWithTheJvmTest {
 
     @Test
     void aJvmThatExitsWithoutClosingTakesPasstAlong() throws Exception {
-        int port = freePort();
+        int port = FreePort.onAnyAddress();
         Process jvm = child("exit", Integer.toString(port));
         String[] running = line(jvm).split(" ");
         Optional<ProcessHandle> passt = ProcessHandle.of(Long.parseLong(running[1]));
@@ -202,7 +199,7 @@ class PasstDiesWithTheJvmTest {
 
     @Test
     void killedAfterClosingLeavesNothing() throws Exception {
-        int port = freePort();
+        int port = FreePort.onAnyAddress();
         Process jvm = child("closed", Integer.toString(port));
         String[] closed = line(jvm).split(" ");
         assertThat(closed[0]).isEqualTo("closed");

@@ -2,9 +2,8 @@ package dev.arrow.kvm.vmm;
 
 import dev.arrow.kvm.Asm;
 import dev.arrow.kvm.x86.Layout;
+import dev.arrow.testing.ElfWriter;
 import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -16,37 +15,19 @@ final class Initramfs {
     static final String GREETING = "hello from init\n";
     static final String STATUS = "arrow-status exited 0";
     private static final long INIT_BASE = 0x400000;
-    private static final int EHDR = 64;
-    private static final int PHDR = 56;
 
     private Initramfs() {
     }
 
     /** The init program: a static ELF64 executable. */
     static byte[] init() {
-        int codeStart = EHDR + PHDR;
+        int codeStart = ElfWriter.headersSize(1);
         int codeLength = initCode(0).here();
         byte[] code = initCode(INIT_BASE + codeStart + codeLength).raw(GREETING.getBytes(StandardCharsets.US_ASCII)).bytes();
-        ByteBuffer b = ByteBuffer.allocate(codeStart + code.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.put(new byte[] {0x7F, 'E', 'L', 'F', 2, 1, 1, 0});
-        b.putShort(16, (short) 2);                       // ET_EXEC
-        b.putShort(18, (short) 62);                      // EM_X86_64
-        b.putInt(20, 1);
-        b.putLong(24, INIT_BASE + codeStart);            // e_entry
-        b.putLong(32, EHDR);                             // e_phoff
-        b.putShort(52, (short) EHDR);
-        b.putShort(54, (short) PHDR);
-        b.putShort(56, (short) 1);
-        b.putInt(EHDR, 1);                               // PT_LOAD of the whole file
-        b.putInt(EHDR + 4, 5);                           // R+X
-        b.putLong(EHDR + 8, 0);
-        b.putLong(EHDR + 16, INIT_BASE);
-        b.putLong(EHDR + 24, INIT_BASE);
-        b.putLong(EHDR + 32, codeStart + code.length);
-        b.putLong(EHDR + 40, codeStart + code.length);
-        b.putLong(EHDR + 48, 0x1000);
-        b.put(codeStart, code);
-        return b.array();
+        int size = codeStart + code.length;
+        return ElfWriter.executable().entry(INIT_BASE + codeStart)
+                .segment(ElfWriter.PT_LOAD, 0, INIT_BASE, size, size) // the whole file
+                .contents(code).bytes();
     }
 
     private static Asm initCode(long greetingAddress) {

@@ -2,13 +2,12 @@ package dev.arrow.kvm.vmm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.diagnostics.KvmTraceSample;
 import dev.arrow.kvm.x86.KernelCommandLine;
+import dev.arrow.testing.BootTest;
 import java.io.ByteArrayOutputStream;
 import java.time.Duration;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,12 +16,10 @@ import org.junit.jupiter.api.Test;
  * KVM that boots Linux and tracing asked for ({@code -Darrow.diagnostics.kvmTrace=true}, as root
  * with tracefs), which the lab's boot tests have.
  */
-@Tag("boot")
+@BootTest
 class KvmTraceSampleBootTest {
     @Test
     void aBootingGuestsVcpuShowsEntriesExitsAndTheirReasons() throws Exception {
-        HostKvm host = HostKvm.detect();
-        Assumptions.assumeTrue(host.canBootLinux(), host.description());
         Assumptions.assumeTrue(KvmTraceSample.enabled(), KvmTraceSample.sample(0, Duration.ZERO));
         VmConfig config = VmConfig.builder()
                 .kernel(LinuxBootTest.guestKernel())

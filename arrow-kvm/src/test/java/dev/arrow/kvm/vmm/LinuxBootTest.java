@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.x86.KernelCommandLine;
+import dev.arrow.testing.BootTest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -14,17 +15,16 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * Tier 4: boots the real guest kernel through our VMM with a tiny initramfs whose init greets,
  * reports its status and reboots. Needs a KVM that can boot Linux (the lab); skipped elsewhere.
  * The kernel comes from {@code -Darrow.kernel=PATH} or {@code scripts/build-kernel.sh guest}.
- * {@code -Darrow.boot.force=true} runs it anyway (to see how far a PVM host gets).
+ * To run it anyway (to see how far a PVM host gets), deactivate {@link BootTest}'s host check:
+ * {@code -Djunit.jupiter.conditions.deactivate=dev.arrow.testing.LinuxBootHostCondition}.
  */
-@Tag("boot")
+@BootTest
 class LinuxBootTest {
     static final Duration TIMEOUT = Duration.ofSeconds(Long.getLong("arrow.boot.timeoutSeconds", 120));
 
@@ -49,7 +49,6 @@ class LinuxBootTest {
     @Test
     void guestKernelRunsInitWhichReportsAndPowersOff() throws Exception {
         HostKvm host = HostKvm.detect();
-        Assumptions.assumeTrue(host.canBootLinux() || Boolean.getBoolean("arrow.boot.force"), host.description());
         Path kernel = guestKernel();
         Boot boot = boot(kernel);
         if (boot.vcpuStuckInKernel()) {

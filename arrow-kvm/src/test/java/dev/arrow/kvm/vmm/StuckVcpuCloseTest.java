@@ -3,13 +3,13 @@ package dev.arrow.kvm.vmm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.kvm.Asm;
-import dev.arrow.kvm.KvmAssumptions;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.sys.ProcMaps;
 import dev.arrow.kvm.virtio.VirtioContext;
 import dev.arrow.kvm.virtio.VirtioDevice;
 import dev.arrow.kvm.virtio.VirtioMmioRegisters;
 import dev.arrow.kvm.x86.Layout;
+import dev.arrow.testing.KvmTest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -19,8 +19,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * must return anyway, must not give guest RAM's addresses back while that thread lives, and
  * everything must be released when it ends.
  */
-@Tag("kvm")
+@KvmTest
 class StuckVcpuCloseTest {
     static final long MEMORY = 64 * Layout.MiB;
     static final Duration STOP_TIMEOUT = Duration.ofMillis(500);
@@ -38,11 +36,6 @@ class StuckVcpuCloseTest {
     @TempDir
     Path dir;
     final ByteArrayOutputStream serial = new ByteArrayOutputStream();
-
-    @BeforeEach
-    void needKvm() {
-        KvmAssumptions.assumeKvm();
-    }
 
     /** A virtio device whose config-space read holds its vCPU thread until the test lets it go. */
     static final class BlockingDevice implements VirtioDevice {

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.kvm.Asm;
 import dev.arrow.kvm.Kvm;
-import dev.arrow.kvm.KvmAssumptions;
 import dev.arrow.kvm.sys.KvmCapability;
 import dev.arrow.kvm.virtio.VirtioContext;
 import dev.arrow.kvm.virtio.VirtioDevice;
 import dev.arrow.kvm.virtio.VirtioMmioRegisters;
 import dev.arrow.kvm.x86.Layout;
+import dev.arrow.testing.KvmTest;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -17,8 +17,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,16 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
  * registers at their slots and activates a queue: QueueNotify reaches the device through the
  * ioeventfd and the VM's event loop (or as an MMIO exit where KVM has no ioeventfd).
  */
-@Tag("kvm")
+@KvmTest
 class VirtioWiringTest {
     @TempDir
     Path dir;
     final ByteArrayOutputStream serial = new ByteArrayOutputStream();
-
-    @BeforeEach
-    void needKvm() {
-        KvmAssumptions.assumeKvm();
-    }
 
     /** A device of a made-up type with two queues that records its notifications. */
     static final class Recorder implements VirtioDevice {

@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.kvm.Asm;
 import dev.arrow.kvm.HostKvm;
-import dev.arrow.kvm.KvmAssumptions;
 import dev.arrow.kvm.loader.KernelCache;
 import dev.arrow.kvm.loader.KernelLoadException;
 import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.kvm.x86.Layout;
+import dev.arrow.testing.KvmTest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -20,8 +20,6 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Tier 2: the builder and the vCPU threads, driving tiny 64-bit "kernels" (see TinyKernel)
  * through the same path a Linux boot takes.
  */
-@Tag("kvm")
+@KvmTest
 class VmBuilderTest {
     static final Duration TIMEOUT = Duration.ofSeconds(20);
     static final long MEMORY = 64 * Layout.MiB;
@@ -38,11 +36,6 @@ class VmBuilderTest {
     Path dir;
     final ByteArrayOutputStream serial = new ByteArrayOutputStream();
     final List<String> status = new CopyOnWriteArrayList<>();
-
-    @BeforeEach
-    void needKvm() {
-        KvmAssumptions.assumeKvm();
-    }
 
     private VmConfig.Builder config(Asm code) throws IOException {
         return VmConfig.builder().kernel(TinyKernel.write(dir, code.bytes())).memoryBytes(MEMORY)

@@ -3,21 +3,19 @@ package dev.arrow.kvm.vmm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.kvm.Asm;
-import dev.arrow.kvm.KvmAssumptions;
 import dev.arrow.kvm.x86.Layout;
+import dev.arrow.testing.KvmTest;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Tier 2: boot milestones, exit counts and resident guest memory of tiny guests. */
-@Tag("kvm")
+@KvmTest
 class VmTelemetryTest {
     static final Duration TIMEOUT = Duration.ofSeconds(20);
     /** An I/O port no device claims: writes to it are counted and ignored. */
@@ -30,11 +28,6 @@ class VmTelemetryTest {
     }
 
     final List<Milestone> milestones = new CopyOnWriteArrayList<>();
-
-    @BeforeEach
-    void needKvm() {
-        KvmAssumptions.assumeKvm();
-    }
 
     private VmConfig.Builder config(Asm code) throws IOException {
         return VmConfig.builder().kernel(TinyKernel.write(dir, code.bytes())).memoryBytes(64 * Layout.MiB)

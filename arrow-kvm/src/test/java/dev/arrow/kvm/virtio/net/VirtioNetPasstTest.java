@@ -15,9 +15,9 @@ import dev.arrow.kvm.virtio.testing.GuestArena;
 import dev.arrow.kvm.virtio.testing.QueueDriver;
 import dev.arrow.kvm.virtio.testing.QueueDriver.Buffer;
 import dev.arrow.kvm.virtio.testing.VirtioMmioDriver;
+import dev.arrow.testing.FreePort;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -159,10 +159,7 @@ class VirtioNetPasstTest {
 
     @Test
     void aHostConnectionToAForwardedPortArrivesAsASynToTheGuest() throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        int port = FreePort.onAnyAddress();
         start(port);
         transmit(arpRequestForGateway()); // the guest announces itself, as init's arp_notify does
         receive();

@@ -4,6 +4,7 @@
  * adds well-formed or deliberately malformed chains ({@link dev.arrow.kvm.virtio.testing.QueueDriver}),
  * and a virtio-mmio driver that initializes a transport the way Linux does
  * ({@link dev.arrow.kvm.virtio.testing.VirtioMmioDriver}). Shared by unit tests, fuzz tests and
- * benchmarks; it lives in main sources so that other modules can use it. Never used by the VMM itself.
+ * benchmarks. It lives in arrow-kvm's test sources, out of the production jar; other modules use it
+ * through arrow-kvm's test-jar (tests at test scope, benchmarks at compile scope).
  */
 package dev.arrow.kvm.virtio.testing;

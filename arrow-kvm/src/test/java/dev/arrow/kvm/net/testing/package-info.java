@@ -4,6 +4,7 @@
  * {@link dev.arrow.kvm.net.testing.PcapSummary}, which reads a capture of the guest's traffic
  * ({@code Net.user().capture(file)}) into lines a failed test can report. Shared by unit
  * tests, fuzz tests and benchmarks (with {@link dev.arrow.kvm.virtio.testing} for the driver side);
- * it lives in main sources so that other modules can use it. Never used by the VMM itself.
+ * it lives in arrow-kvm's test sources, out of the production jar, and reaches other modules through
+ * arrow-kvm's test-jar.
  */
 package dev.arrow.kvm.net.testing;
