@@ -207,20 +207,25 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
                              SplitQueue.State queue) {
         /** @throws IllegalArgumentException for a ready queue with an impossible layout, or queue state that contradicts the registers */
         public QueueState {
+            QueueLayout layout = layoutOf(size, descriptorTable, availableRing, usedRing);
             if (ready) {
                 try {
-                    layout().checkShape(QueueLayout.MAX_SIZE, "queue state");
+                    layout.checkShape(QueueLayout.MAX_SIZE, "queue state");
                 } catch (VirtioGuestException e) {
                     throw new IllegalArgumentException(e.getMessage(), e);
                 }
             }
-            if (queue != null && (!ready || !queue.layout().equals(layout()))) {
+            if (queue != null && (!ready || !queue.layout().equals(layout))) {
                 throw new IllegalArgumentException("queue state: the queue's layout " + queue.layout()
-                        + " is not the one its registers describe (ready " + ready + ", " + layout() + ")");
+                        + " is not the one its registers describe (ready " + ready + ", " + layout + ")");
             }
         }
 
         QueueLayout layout() {
+            return layoutOf(size, descriptorTable, availableRing, usedRing);
+        }
+
+        private static QueueLayout layoutOf(int size, long descriptorTable, long availableRing, long usedRing) {
             return new QueueLayout(size, GuestAddress.of(descriptorTable), GuestAddress.of(availableRing),
                     GuestAddress.of(usedRing));
         }
