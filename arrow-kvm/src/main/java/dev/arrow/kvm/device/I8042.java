@@ -21,7 +21,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The one-byte output buffer raises the keyboard IRQ through {@code keyboardInterrupt} when
  * the configuration byte enables it. The reset callback runs on the vCPU thread that wrote the
- * command; the VMM treats it as the end of the guest. Thread-safe.
+ * command; the VMM treats it as the end of the guest.
+ *
+ * <p>State: {@link #state()} captures the controller's registers, its output buffer and a command
+ * waiting for its data byte as a {@link State}; {@link #restore} builds a controller that
+ * continues from it. Thread-safe.
  */
 public final class I8042 {
 
@@ -95,6 +99,57 @@ public final class I8042 {
         }
         this.resetRequest = resetRequest;
         this.keyboardInterrupt = keyboardInterrupt;
+    }
+
+    /**
+     * The guest-visible state of the controller: the configuration byte, the output port, the
+     * output buffer (its byte, whether it is full, whether it carries the timeout bit), whether
+     * the last write went to the command port, and a command waiting for its data byte (0 if none).
+     */
+    public record State(int config, int outputPort, int outputBuffer, boolean outputFull, boolean timeout,
+                        boolean lastWasCommand, int pendingCommand) {
+        /** @throws IllegalArgumentException naming the field that no controller could hold */
+        public State {
+            checkByte("config", config);
+            checkByte("outputPort", outputPort);
+            checkByte("outputBuffer", outputBuffer);
+            if (pendingCommand != 0 && !takesDataByte(pendingCommand)) {
+                throw new IllegalArgumentException(String.format(
+                        "i8042 state: command 0x%x does not wait for a data byte", pendingCommand));
+            }
+        }
+
+        private static void checkByte(String field, int value) {
+            if (value < 0 || value > 0xff) {
+                throw new IllegalArgumentException("i8042 state: " + field + " " + value + " is not a byte");
+            }
+        }
+    }
+
+    /** A controller that continues from {@code state}; the other parameters are those of the constructor. */
+    public static I8042 restore(State state, Runnable resetRequest, InterruptTrigger keyboardInterrupt) {
+        I8042 controller = new I8042(resetRequest, keyboardInterrupt);
+        synchronized (controller) {
+            controller.config = state.config();
+            controller.outputPort = state.outputPort();
+            controller.outputBuffer = state.outputBuffer();
+            controller.outputFull = state.outputFull();
+            controller.timeout = state.timeout();
+            controller.lastWasCommand = state.lastWasCommand();
+            controller.pendingCommand = state.pendingCommand();
+        }
+        return controller;
+    }
+
+    /** The controller's guest-visible state as it stands. */
+    public synchronized State state() {
+        return new State(config, outputPort, outputBuffer, outputFull, timeout, lastWasCommand, pendingCommand);
+    }
+
+    /** Whether {@code command} waits for a byte on the data port. */
+    private static boolean takesDataByte(int command) {
+        return command == CMD_WRITE_CONFIG || command == CMD_WRITE_OUTPUT_PORT || command == CMD_WRITE_KEYBOARD_BUFFER
+                || command == CMD_WRITE_AUX_BUFFER || command == CMD_WRITE_AUX;
     }
 
     /** The data port (0x60): offset 0 only. */

@@ -2,6 +2,7 @@ package dev.arrow.kvm.device;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.Arrays;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +26,11 @@ import org.slf4j.LoggerFactory;
  * (on the vCPU thread, under this device's lock: it should only signal). In loopback mode the
  * input line is disconnected: transmitted bytes come back as received ones and host input is not
  * accepted.
+ *
+ * <p>State: {@link #state()} captures the registers, the pending transmitter-empty interrupt and
+ * the bytes in the receive FIFO as a {@link State}; {@link #restore} builds a UART that continues
+ * from it. Nothing is buffered on the host side (transmitted bytes leave at once), so a state can
+ * be captured at any time.
  *
  * <p>Thread-safe: all methods synchronize on the device. The output stream is written and flushed
  * per byte while the lock is held; an {@link IOException} from it is logged once and the byte is
@@ -135,6 +141,102 @@ public final class Serial8250 implements BusDevice {
         this.interrupt = interrupt;
         this.output = output;
         this.inputSpaceAvailable = inputSpaceAvailable;
+    }
+
+    /**
+     * The guest-visible state of a UART (as vm-superio's {@code SerialState}): the registers, the
+     * divisor latch, whether a transmitter-empty interrupt is pending, an overrun not yet reported,
+     * and the received bytes the guest has not read yet ({@code receiveFifo}, oldest first).
+     */
+    public record State(int ier, int lcr, int mcr, int scr, int dll, int dlm, int msr, boolean fifoEnabled,
+                        boolean overrun, boolean thrInterruptPending, byte[] receiveFifo) {
+        /** @throws IllegalArgumentException naming the register that no UART could hold */
+        public State {
+            checkBits("IER", ier, 0x0f);
+            checkBits("LCR", lcr, 0xff);
+            checkBits("MCR", mcr, 0x1f);
+            checkBits("SCR", scr, 0xff);
+            checkBits("DLL", dll, 0xff);
+            checkBits("DLM", dlm, 0xff);
+            checkBits("MSR", msr, 0xff);
+            if (receiveFifo == null) {
+                throw new IllegalArgumentException("serial state: receiveFifo is required");
+            }
+            int capacity = fifoEnabled ? FIFO_SIZE : 1;
+            if (receiveFifo.length > capacity) {
+                throw new IllegalArgumentException("serial state: " + receiveFifo.length
+                        + " received bytes do not fit a receive FIFO of " + capacity);
+            }
+            receiveFifo = receiveFifo.clone();
+        }
+
+        private static void checkBits(String register, int value, int mask) {
+            if ((value & ~mask) != 0) {
+                throw new IllegalArgumentException(String.format(
+                        "serial state: %s 0x%x has bits outside 0x%x", register, value, mask));
+            }
+        }
+
+        @Override
+        public byte[] receiveFifo() {
+            return receiveFifo.clone();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof State s && s.ier == ier && s.lcr == lcr && s.mcr == mcr && s.scr == scr
+                    && s.dll == dll && s.dlm == dlm && s.msr == msr && s.fifoEnabled == fifoEnabled
+                    && s.overrun == overrun && s.thrInterruptPending == thrInterruptPending
+                    && Arrays.equals(s.receiveFifo, receiveFifo);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(ier, lcr, mcr, scr, dll, dlm, msr, fifoEnabled, overrun, thrInterruptPending,
+                    Arrays.hashCode(receiveFifo));
+        }
+
+        @Override
+        public String toString() {
+            return String.format("Serial8250.State[ier=0x%x, lcr=0x%x, mcr=0x%x, scr=0x%x, dll=%d, dlm=%d, msr=0x%x, "
+                    + "fifoEnabled=%b, overrun=%b, thrInterruptPending=%b, receiveFifo=%s]", ier, lcr, mcr, scr, dll, dlm,
+                    msr, fifoEnabled, overrun, thrInterruptPending, Arrays.toString(receiveFifo));
+        }
+    }
+
+    /**
+     * A UART that continues from {@code state}; the other parameters are those of the
+     * constructor. Raises no interrupt: what is pending shows in IIR, and the interrupt
+     * controller's state is restored by the VMM.
+     */
+    public static Serial8250 restore(State state, InterruptTrigger interrupt, OutputStream output,
+                                     Runnable inputSpaceAvailable) {
+        Serial8250 serial = new Serial8250(interrupt, output, inputSpaceAvailable);
+        synchronized (serial) {
+            serial.ier = state.ier();
+            serial.lcr = state.lcr();
+            serial.mcr = state.mcr();
+            serial.scr = state.scr();
+            serial.dll = state.dll();
+            serial.dlm = state.dlm();
+            serial.msr = state.msr();
+            serial.fifoEnabled = state.fifoEnabled();
+            serial.overrun = state.overrun();
+            serial.thrInterruptPending = state.thrInterruptPending();
+            for (byte b : state.receiveFifo()) {
+                serial.push(b);
+            }
+        }
+        return serial;
+    }
+
+    /** The UART's guest-visible state as it stands. */
+    public synchronized State state() {
+        byte[] fifo = new byte[rxCount];
+        for (int i = 0; i < rxCount; i++) {
+            fifo[i] = rx[(rxHead + i) % FIFO_SIZE];
+        }
+        return new State(ier, lcr, mcr, scr, dll, dlm, msr, fifoEnabled, overrun, thrInterruptPending, fifo);
     }
 
     @Override

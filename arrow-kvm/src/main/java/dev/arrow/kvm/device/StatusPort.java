@@ -5,6 +5,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
@@ -18,6 +19,9 @@ import java.util.function.Consumer;
  * beyond that limit, whatever the guest writes. NUL and other control bytes are passed through
  * as characters; interpreting the line is the listener's business. Bytes written in a
  * multi-byte access are taken in order; reads return 0.
+ *
+ * <p>State: {@link #state()} captures the line being assembled as a {@link State};
+ * {@link #restore} builds a port that continues it. The counters are statistics, not state.
  *
  * <p>Thread-safe. The listener runs on the writing vCPU thread, under this device's lock.
  */
@@ -38,6 +42,69 @@ public final class StatusPort implements BusDevice {
             throw new IllegalArgumentException("status line listener is required");
         }
         this.listener = listener;
+    }
+
+    /**
+     * The guest's unfinished line: the bytes written since the last newline ({@code line}), or,
+     * while a too-long line is being skipped ({@code discarding}), none.
+     */
+    public record State(byte[] line, boolean discarding) {
+        /** @throws IllegalArgumentException for a line no port could hold */
+        public State {
+            if (line == null) {
+                throw new IllegalArgumentException("status port state: line is required");
+            }
+            if (line.length > MAX_LINE_BYTES - 1) {
+                throw new IllegalArgumentException("status port state: a line of " + line.length
+                        + " bytes is longer than the " + (MAX_LINE_BYTES - 1) + " a port keeps");
+            }
+            if (discarding && line.length > 0) {
+                throw new IllegalArgumentException("status port state: a line that is being discarded keeps no bytes");
+            }
+            for (byte b : line) {
+                if (b == '\n') {
+                    throw new IllegalArgumentException("status port state: an unfinished line contains a newline");
+                }
+            }
+            line = line.clone();
+        }
+
+        @Override
+        public byte[] line() {
+            return line.clone();
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof State s && s.discarding == discarding && Arrays.equals(s.line, line);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(discarding, Arrays.hashCode(line));
+        }
+
+        @Override
+        public String toString() {
+            return "StatusPort.State[line=" + Arrays.toString(line) + ", discarding=" + discarding + "]";
+        }
+    }
+
+    /** A port that continues the line of {@code state}, handing complete lines to {@code listener}. */
+    public static StatusPort restore(State state, Consumer<String> listener) {
+        StatusPort port = new StatusPort(listener);
+        synchronized (port) {
+            byte[] bytes = state.line();
+            System.arraycopy(bytes, 0, port.line, 0, bytes.length);
+            port.length = bytes.length;
+            port.discarding = state.discarding();
+        }
+        return port;
+    }
+
+    /** The unfinished line as it stands. */
+    public synchronized State state() {
+        return new State(Arrays.copyOf(line, length), discarding);
     }
 
     @Override

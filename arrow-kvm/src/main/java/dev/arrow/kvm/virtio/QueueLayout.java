@@ -41,21 +41,43 @@ public record QueueLayout(int size, GuestAddress descriptorTable, GuestAddress a
      *     not a power of two, a misaligned area, or an area not wholly inside one RAM region
      */
     public void validate(GuestMemory memory, int maxSize, String name) {
+        checkShape(maxSize, name);
+        checkInside(memory, name, "descriptor table", descriptorTable, descriptorTableBytes(size));
+        checkInside(memory, name, "available ring", availableRing, availableRingBytes(size));
+        checkInside(memory, name, "used ring", usedRing, usedRingBytes(size));
+    }
+
+    /**
+     * The checks of {@link #validate} that need no guest memory: the size, each area's alignment,
+     * and that no area runs past the end of the 64-bit address space.
+     *
+     * @throws VirtioGuestException naming what is wrong
+     */
+    public void checkShape(int maxSize, String name) {
         if (size <= 0 || size > maxSize || Integer.bitCount(size) != 1) {
             throw new VirtioGuestException(String.format(
                     "%s: size %d is not a power of two between 1 and %d", name, size, maxSize));
         }
-        checkArea(memory, name, "descriptor table", descriptorTable, descriptorTableBytes(size), DESCRIPTOR_ALIGNMENT);
-        checkArea(memory, name, "available ring", availableRing, availableRingBytes(size), AVAILABLE_ALIGNMENT);
-        checkArea(memory, name, "used ring", usedRing, usedRingBytes(size), USED_ALIGNMENT);
+        checkArea(name, "descriptor table", descriptorTable, descriptorTableBytes(size), DESCRIPTOR_ALIGNMENT);
+        checkArea(name, "available ring", availableRing, availableRingBytes(size), AVAILABLE_ALIGNMENT);
+        checkArea(name, "used ring", usedRing, usedRingBytes(size), USED_ALIGNMENT);
     }
 
-    private static void checkArea(GuestMemory memory, String name, String what, GuestAddress address,
-                                  long bytes, int alignment) {
+    private static void checkArea(String name, String what, GuestAddress address, long bytes, int alignment) {
+        if (address == null) {
+            throw new VirtioGuestException(String.format("%s: %s has no address", name, what));
+        }
         if ((address.value() & (alignment - 1)) != 0) {
             throw new VirtioGuestException(String.format(
                     "%s: %s at %s is not %d-byte aligned", name, what, address, alignment));
         }
+        if (Long.compareUnsigned(address.value() + bytes, address.value()) < 0) {
+            throw new VirtioGuestException(String.format(
+                    "%s: %s at %s (%d bytes) runs past the end of the address space", name, what, address, bytes));
+        }
+    }
+
+    private static void checkInside(GuestMemory memory, String name, String what, GuestAddress address, long bytes) {
         if (!memory.isValid(address, bytes)) {
             throw new VirtioGuestException(String.format(
                     "%s: %s at %s (%d bytes) is not inside guest RAM", name, what, address, bytes));

@@ -68,6 +68,19 @@ public final class SplitQueue {
      * @throws VirtioGuestException if the layout is invalid (see {@link QueueLayout#validate})
      */
     public SplitQueue(GuestMemory memory, QueueLayout layout, long features, long maxChainBytes, String name) {
+        this(memory, layout, VirtioFeatures.has(features, VirtioFeatures.EVENT_IDX),
+                VirtioFeatures.has(features, VirtioFeatures.INDIRECT_DESC), maxChainBytes, name);
+        try {
+            if (eventIdx) {
+                writeAvailEvent(0);
+            }
+        } catch (GuestMemoryException e) {
+            throw guestError(e);
+        }
+    }
+
+    private SplitQueue(GuestMemory memory, QueueLayout layout, boolean eventIdx, boolean indirect,
+                       long maxChainBytes, String name) {
         if (maxChainBytes <= 0 || maxChainBytes > MAX_CHAIN_BYTES) {
             throw new IllegalArgumentException("maxChainBytes must be in 1.." + MAX_CHAIN_BYTES + ", got " + maxChainBytes);
         }
@@ -76,19 +89,96 @@ public final class SplitQueue {
         this.layout = layout;
         this.name = name;
         this.size = layout.size();
-        this.eventIdx = VirtioFeatures.has(features, VirtioFeatures.EVENT_IDX);
-        this.indirect = VirtioFeatures.has(features, VirtioFeatures.INDIRECT_DESC);
+        this.eventIdx = eventIdx;
+        this.indirect = indirect;
         this.maxChainBytes = maxChainBytes;
         this.descriptorTable = layout.descriptorTable().value();
         this.availableRing = layout.availableRing().value();
         this.usedRing = layout.usedRing().value();
-        try {
-            if (eventIdx) {
-                writeAvailEvent(0);
+    }
+
+    /**
+     * What the device side of a split virtqueue remembers between notifications: where the rings
+     * are, the negotiated features that change how they are read, and the device's own ring
+     * indices. The rings' contents live in guest memory and are captured with it, never here. A
+     * queue that exists is ready: a disabled queue has no state.
+     *
+     * @param layout          size and ring addresses
+     * @param eventIdx        VIRTIO_F_EVENT_IDX was negotiated (notification suppression by index)
+     * @param indirect        VIRTIO_F_INDIRECT_DESC was negotiated
+     * @param nextAvail       the next available-ring position the device reads (16-bit counter)
+     * @param nextUsed        the device's used index (16-bit counter)
+     * @param signalledUsed   the used index at the last notification check (EVENT_IDX)
+     * @param signalledValid  whether a notification check has happened since the queue was set up
+     * @param unsignalledUsed chains returned since the last notification check
+     */
+    public record State(QueueLayout layout, boolean eventIdx, boolean indirect, int nextAvail, int nextUsed,
+                        int signalledUsed, boolean signalledValid, int unsignalledUsed) {
+        /** @throws IllegalArgumentException naming the field that no device could have produced */
+        public State {
+            if (layout == null) {
+                throw new IllegalArgumentException("queue state: layout is required");
             }
-        } catch (GuestMemoryException e) {
-            throw guestError(e);
+            try {
+                layout.checkShape(QueueLayout.MAX_SIZE, "queue state");
+            } catch (VirtioGuestException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
+            }
+            checkIndex("nextAvail", nextAvail);
+            checkIndex("nextUsed", nextUsed);
+            checkIndex("signalledUsed", signalledUsed);
+            int inFlight = (nextAvail - nextUsed) & 0xffff;
+            if (inFlight > layout.size()) {
+                throw new IllegalArgumentException(String.format(
+                        "queue state: next available index %d is %d entries ahead of the used index %d, more than the queue size %d",
+                        nextAvail, inFlight, nextUsed, layout.size()));
+            }
+            if (!signalledValid && signalledUsed != 0) {
+                throw new IllegalArgumentException("queue state: signalledUsed " + signalledUsed + " without a notification check");
+            }
+            if (unsignalledUsed < 0) {
+                throw new IllegalArgumentException("queue state: unsignalledUsed " + unsignalledUsed + " is negative");
+            }
         }
+
+        private static void checkIndex(String field, int value) {
+            if (value < 0 || value > 0xffff) {
+                throw new IllegalArgumentException("queue state: " + field + " " + value + " is not a 16-bit ring index");
+            }
+        }
+    }
+
+    /**
+     * A queue that continues from {@code state} over {@code memory} (which holds the rings as they
+     * were when the state was captured). Writes nothing to guest memory.
+     *
+     * @throws IllegalArgumentException if the rings do not lie inside {@code memory}
+     */
+    public static SplitQueue restore(GuestMemory memory, State state, long maxChainBytes, String name) {
+        SplitQueue queue;
+        try {
+            queue = new SplitQueue(memory, state.layout(), state.eventIdx(), state.indirect(), maxChainBytes, name);
+        } catch (VirtioGuestException e) {
+            throw new IllegalArgumentException("cannot restore " + e.getMessage(), e);
+        }
+        queue.nextAvail = state.nextAvail();
+        queue.nextUsed = state.nextUsed();
+        queue.signalledUsed = state.signalledUsed();
+        queue.signalledValid = state.signalledValid();
+        queue.addedSinceCheck = state.unsignalledUsed();
+        return queue;
+    }
+
+    /**
+     * The device side of this queue as it stands.
+     *
+     * @throws IllegalStateException if the queue is disabled
+     */
+    public State state() {
+        if (!enabled) {
+            throw new IllegalStateException(name + " is disabled: a disabled queue has no state");
+        }
+        return new State(layout, eventIdx, indirect, nextAvail, nextUsed, signalledUsed, signalledValid, addedSinceCheck);
     }
 
     public int size() {
@@ -153,6 +243,25 @@ public final class SplitQueue {
             DescriptorChain chain = walk(head);
             nextAvail = (nextAvail + 1) & 0xffff;
             return chain;
+        } catch (GuestMemoryException e) {
+            throw guestError(e);
+        }
+    }
+
+    /**
+     * Walks the chain at {@code head} again, with every check of {@link #pop()}, without touching
+     * the ring indices: for a device restored from a state in which it held a chain it had taken
+     * and not yet returned.
+     *
+     * @throws IllegalArgumentException if {@code head} is outside the queue
+     * @throws VirtioGuestException if the chain breaks the rules
+     */
+    public DescriptorChain reopen(int head) {
+        if (head < 0 || head >= size) {
+            throw new IllegalArgumentException(name + ": head " + head + " outside queue of " + size);
+        }
+        try {
+            return walk(head);
         } catch (GuestMemoryException e) {
             throw guestError(e);
         }

@@ -66,6 +66,31 @@ public interface VirtioDevice {
     void reset();
 
     /**
+     * The device's guest-visible state (protocol state, chains it holds), for templates. Called
+     * with the transport's lock held; a device is rebuilt from it by its class's
+     * {@code restore} factory and then handed to
+     * {@link VirtioMmioTransport#restore VirtioMmioTransport.restore}.
+     *
+     * @throws IllegalStateException if the device holds host-side data that a state cannot carry
+     *     (each device documents its rule) or has been closed
+     * @throws UnsupportedOperationException if the device has no state record (test doubles)
+     */
+    default VirtioDeviceState state() {
+        throw new UnsupportedOperationException(getClass().getName() + " has no state record");
+    }
+
+    /**
+     * Instead of {@link #activate}, for a device built from the state of an active device: take
+     * {@code context} and continue where that state left off (chains it held are walked again
+     * from guest memory).
+     *
+     * @throws UnsupportedOperationException if the device has no state record (test doubles)
+     */
+    default void resume(VirtioContext context) {
+        throw new UnsupportedOperationException(getClass().getName() + " has no state record");
+    }
+
+    /**
      * The guest will never run again, but guest memory is still mapped: a device may finish
      * host-visible work from what the guest left in its queues (e.g. the last output bytes).
      */

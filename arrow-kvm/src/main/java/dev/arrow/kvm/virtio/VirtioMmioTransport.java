@@ -7,7 +7,9 @@ import dev.arrow.kvm.device.InterruptTrigger;
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.GuestMemory;
 import dev.arrow.kvm.memory.GuestMemoryException;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -33,6 +35,11 @@ import org.slf4j.LoggerFactory;
  * {@link InterruptTrigger} (irqfd or KVM_IRQ_LINE). Host-initiated device work runs on the
  * injected executor ({@link VirtioContext#submit}).
  *
+ * <p>State: {@link #state()} captures the registers, each queue and the device's own state as a
+ * {@link State}; {@link #restore} builds a transport that continues from one over a copy of the
+ * guest memory it was captured with. A device that failed keeps only that fact (DEVICE_NEEDS_RESET),
+ * not the error.
+ *
  * <p>Thread-safe: every entry point holds this object's lock, and so does all device code.
  * {@link #close()} guarantees that no device code touches guest memory afterwards.
  */
@@ -49,7 +56,7 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
     private final GuestErrorListener errorListener;
     private final Executor hostTasks;
     private final long offeredFeatures;
-    private final QueueState[] queues;
+    private final QueueRegisters[] queues;
 
     private int status;
     private int deviceFeaturesSel;
@@ -65,7 +72,7 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
     private int guestWarnings;
 
     /** The registers of one queue as the driver programs them. */
-    private static final class QueueState {
+    private static final class QueueRegisters {
         final int maxSize;
         int size;
         boolean ready;
@@ -75,7 +82,7 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
         QueueLayout layout;
         SplitQueue queue;
 
-        QueueState(int maxSize) {
+        QueueRegisters(int maxSize) {
             this.maxSize = maxSize;
             this.size = maxSize;
         }
@@ -121,14 +128,14 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
         if (count < 0 || count > 0xffff) {
             throw new IllegalArgumentException(name + ": queue count " + count + " out of range");
         }
-        queues = new QueueState[count];
+        queues = new QueueRegisters[count];
         for (int i = 0; i < count; i++) {
             int max = device.queueMaxSize(i);
             if (max <= 0 || max > QueueLayout.MAX_SIZE || Integer.bitCount(max) != 1) {
                 throw new IllegalArgumentException(name + ": queue " + i + " maximum size " + max
                         + " is not a power of two in 1.." + QueueLayout.MAX_SIZE);
             }
-            queues[i] = new QueueState(max);
+            queues[i] = new QueueRegisters(max);
         }
         long deviceBits = device.deviceFeatures();
         if ((deviceBits & ~0xFF_FFFFL) != 0) {
@@ -137,6 +144,188 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
         }
         this.offeredFeatures = deviceBits | VirtioFeatures.VERSION_1 | VirtioFeatures.INDIRECT_DESC
                 | VirtioFeatures.EVENT_IDX;
+    }
+
+    /** Every status bit a device can have: those of {@link DeviceStatus}. */
+    private static final int KNOWN_STATUS = DeviceStatus.ACKNOWLEDGE | DeviceStatus.DRIVER | DeviceStatus.DRIVER_OK
+            | DeviceStatus.FEATURES_OK | DeviceStatus.DEVICE_NEEDS_RESET | DeviceStatus.FAILED;
+
+    /**
+     * The guest-visible state of a transport and its device: the registers the driver wrote,
+     * InterruptStatus (interrupts raised and not yet acknowledged), ConfigGeneration, each queue,
+     * and the device's own state. Host collaborators (memory, interrupt line, executor) are not
+     * part of it.
+     *
+     * @param queues one entry per queue of the device, in index order
+     */
+    public record State(int status, int deviceFeaturesSel, int driverFeaturesSel, long driverFeatures,
+                        boolean driverFeaturesBeyond64, int queueSel, int interruptStatus, int configGeneration,
+                        List<QueueState> queues, VirtioDeviceState device) {
+        /** @throws IllegalArgumentException naming the field that no transport could have produced */
+        public State {
+            if ((status & ~KNOWN_STATUS) != 0) {
+                throw new IllegalArgumentException(String.format("transport state: unknown status bits 0x%x in %s",
+                        status & ~KNOWN_STATUS, DeviceStatus.describe(status)));
+            }
+            if ((status & DeviceStatus.DRIVER_OK) != 0 && (status & DeviceStatus.FEATURES_OK) == 0) {
+                throw new IllegalArgumentException("transport state: DRIVER_OK without FEATURES_OK");
+            }
+            int interrupts = INTERRUPT_USED_BUFFER | INTERRUPT_CONFIG_CHANGE;
+            if ((interruptStatus & ~interrupts) != 0) {
+                throw new IllegalArgumentException(String.format(
+                        "transport state: unknown interrupt status bits 0x%x", interruptStatus & ~interrupts));
+            }
+            if (queues == null || device == null) {
+                throw new IllegalArgumentException("transport state: queues and device state are required");
+            }
+            queues = List.copyOf(queues);
+            boolean active = isActive(status);
+            for (int i = 0; i < queues.size(); i++) {
+                QueueState q = queues.get(i);
+                if (active && q.ready() && q.queue() == null) {
+                    throw new IllegalArgumentException("transport state: queue " + i
+                            + " is ready in an active device but has no queue state");
+                }
+                if (!active && q.queue() != null) {
+                    throw new IllegalArgumentException("transport state: queue " + i
+                            + " has queue state but the device is not active (status " + DeviceStatus.describe(status) + ")");
+                }
+            }
+        }
+
+        /** DRIVER_OK and not failed: the device runs and its ready queues carry indices. */
+        static boolean isActive(int status) {
+            return (status & DeviceStatus.DRIVER_OK) != 0 && (status & DeviceStatus.DEVICE_NEEDS_RESET) == 0;
+        }
+    }
+
+    /**
+     * One queue's registers as the driver wrote them and, while the device is active and the
+     * queue ready, the device side of the queue ({@code queue}, else null).
+     */
+    public record QueueState(int size, boolean ready, long descriptorTable, long availableRing, long usedRing,
+                             SplitQueue.State queue) {
+        /** @throws IllegalArgumentException for a ready queue with an impossible layout, or queue state that contradicts the registers */
+        public QueueState {
+            QueueLayout layout = layoutOf(size, descriptorTable, availableRing, usedRing);
+            if (ready) {
+                try {
+                    layout.checkShape(QueueLayout.MAX_SIZE, "queue state");
+                } catch (VirtioGuestException e) {
+                    throw new IllegalArgumentException(e.getMessage(), e);
+                }
+            }
+            if (queue != null && (!ready || !queue.layout().equals(layout))) {
+                throw new IllegalArgumentException("queue state: the queue's layout " + queue.layout()
+                        + " is not the one its registers describe (ready " + ready + ", " + layout + ")");
+            }
+        }
+
+        QueueLayout layout() {
+            return layoutOf(size, descriptorTable, availableRing, usedRing);
+        }
+
+        private static QueueLayout layoutOf(int size, long descriptorTable, long availableRing, long usedRing) {
+            return new QueueLayout(size, GuestAddress.of(descriptorTable), GuestAddress.of(availableRing),
+                    GuestAddress.of(usedRing));
+        }
+    }
+
+    /**
+     * The transport's and its device's state as they stand.
+     *
+     * @throws IllegalStateException if the transport is closed, or the device refuses (see its
+     *     {@link VirtioDevice#state()})
+     */
+    public synchronized State state() {
+        if (closed) {
+            throw new IllegalStateException(name + " is closed");
+        }
+        List<QueueState> queueStates = new ArrayList<>(queues.length);
+        for (QueueRegisters q : queues) {
+            queueStates.add(new QueueState(q.size, q.ready, q.descriptorTable, q.availableRing, q.usedRing,
+                    q.queue == null ? null : q.queue.state()));
+        }
+        return new State(status, deviceFeaturesSel, driverFeaturesSel, driverFeatures, driverFeaturesBeyond64,
+                queueSel, interruptStatus, configGeneration, queueStates, device.state());
+    }
+
+    /**
+     * A transport that continues from {@code state} in front of {@code device}, which was built
+     * from {@code state.device()} by its class's {@code restore} factory; {@code memory} holds the
+     * guest RAM the state was captured with (or a copy of it). An active device gets
+     * {@link VirtioDevice#resume} instead of {@link VirtioDevice#activate}. Raises no interrupt:
+     * pending interrupt status is restored as bits, the interrupt controller's state is the VMM's.
+     * The other parameters are those of the constructor.
+     *
+     * @throws IllegalArgumentException if the state does not fit the device or the memory
+     */
+    public static VirtioMmioTransport restore(State state, String name, VirtioDevice device, GuestMemory memory,
+                                              InterruptTrigger interrupt, GuestErrorListener errorListener,
+                                              Executor hostTasks) {
+        VirtioMmioTransport transport = new VirtioMmioTransport(name, device, memory, interrupt, errorListener, hostTasks);
+        synchronized (transport) {
+            transport.load(state);
+        }
+        return transport;
+    }
+
+    private void load(State state) {
+        if (!state.device().equals(device.state())) {
+            throw new IllegalArgumentException(name + ": the device was not built from the state's device state");
+        }
+        if (state.queues().size() != queues.length) {
+            throw new IllegalArgumentException(name + ": state has " + state.queues().size() + " queues, the device "
+                    + queues.length);
+        }
+        for (int i = 0; i < queues.length; i++) {
+            QueueState saved = state.queues().get(i);
+            QueueRegisters q = queues[i];
+            q.size = saved.size();
+            q.descriptorTable = saved.descriptorTable();
+            q.availableRing = saved.availableRing();
+            q.usedRing = saved.usedRing();
+            if (saved.ready()) {
+                QueueLayout layout = saved.layout();
+                try {
+                    layout.validate(memory, q.maxSize, name + " queue " + i);
+                } catch (VirtioGuestException e) {
+                    throw new IllegalArgumentException("cannot restore " + e.getMessage(), e);
+                }
+                q.layout = layout;
+                q.ready = true;
+            }
+        }
+        status = state.status();
+        deviceFeaturesSel = state.deviceFeaturesSel();
+        driverFeaturesSel = state.driverFeaturesSel();
+        driverFeatures = state.driverFeatures();
+        driverFeaturesBeyond64 = state.driverFeaturesBeyond64();
+        queueSel = state.queueSel();
+        interruptStatus = state.interruptStatus();
+        configGeneration = state.configGeneration();
+        if ((status & DeviceStatus.DEVICE_NEEDS_RESET) != 0) {
+            failure = new VirtioGuestException(name + ": failed before its state was captured; waiting for a driver reset");
+        }
+        if (State.isActive(status)) {
+            if ((driverFeatures & ~offeredFeatures) != 0) {
+                throw new IllegalArgumentException(String.format("%s: state's driver features 0x%x include some the device does not offer (0x%x)",
+                        name, driverFeatures, offeredFeatures));
+            }
+            for (int i = 0; i < queues.length; i++) {
+                if (queues[i].ready) {
+                    long limit = Math.min(device.maxChainBytes(i), SplitQueue.MAX_CHAIN_BYTES);
+                    queues[i].queue = SplitQueue.restore(memory, state.queues().get(i).queue(), limit, name + " queue " + i);
+                }
+            }
+            Context restored = new Context(driverFeatures);
+            context = restored;
+            try {
+                device.resume(restored);
+            } catch (VirtioGuestException e) {
+                throw new IllegalArgumentException("cannot restore " + name + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     public String name() {
@@ -274,7 +463,7 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
     String describeState() {
         StringBuilder text = new StringBuilder(context != null ? "active" : failure != null ? "failed" : "not active");
         text.append(", interrupt status 0x").append(Integer.toHexString(interruptStatus));
-        for (QueueState q : queues) {
+        for (QueueRegisters q : queues) {
             if (q.queue != null) {
                 text.append("; ").append(q.queue.describeState());
             }
@@ -301,11 +490,11 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
                     default -> 0;
                 };
             case QUEUE_NUM_MAX: {
-                QueueState q = selectedQueue();
+                QueueRegisters q = selectedQueue();
                 return q == null ? 0 : q.maxSize;
             }
             case QUEUE_READY: {
-                QueueState q = selectedQueue();
+                QueueRegisters q = selectedQueue();
                 return q != null && q.ready ? 1 : 0;
             }
             case INTERRUPT_STATUS:
@@ -334,7 +523,7 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
             case DRIVER_FEATURES -> writeDriverFeatures(value);
             case QUEUE_SEL -> queueSel = value;
             case QUEUE_NUM -> {
-                QueueState q = writableQueue("QueueNum");
+                QueueRegisters q = writableQueue("QueueNum");
                 if (q != null) {
                     q.size = value;
                 }
@@ -367,13 +556,13 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
         }
     }
 
-    private QueueState selectedQueue() {
+    private QueueRegisters selectedQueue() {
         return queueSel >= 0 && queueSel < queues.length ? queues[queueSel] : null;
     }
 
     /** The selected queue if its configuration may be written (it exists and is not ready). */
-    private QueueState writableQueue(String register) {
-        QueueState q = selectedQueue();
+    private QueueRegisters writableQueue(String register) {
+        QueueRegisters q = selectedQueue();
         if (q == null || q.ready || failure != null) {
             ignored(register + " write for queue " + Integer.toUnsignedString(queueSel)
                     + (q == null ? " (no such queue)" : q.ready ? " (queue is ready)" : " (device failed)"), -1, 4);
@@ -383,7 +572,7 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
     }
 
     private void setQueueAddress(int which, boolean high, int value) {
-        QueueState q = writableQueue(switch (which) {
+        QueueRegisters q = writableQueue(switch (which) {
             case 0 -> "QueueDesc";
             case 1 -> "QueueDriver";
             default -> "QueueDevice";
@@ -406,7 +595,7 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
     }
 
     private void writeQueueReady(int value) {
-        QueueState q = selectedQueue();
+        QueueRegisters q = selectedQueue();
         if (q == null || failure != null) {
             ignored("QueueReady write for queue " + Integer.toUnsignedString(queueSel), QUEUE_READY, 4);
             return;
@@ -441,7 +630,7 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
     }
 
     private void createQueue(int index, long features) {
-        QueueState q = queues[index];
+        QueueRegisters q = queues[index];
         long limit = Math.min(device.maxChainBytes(index), SplitQueue.MAX_CHAIN_BYTES);
         q.queue = new SplitQueue(memory, q.layout, features, limit, name + " queue " + index);
     }
@@ -517,7 +706,7 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
     /** Driver reset (Status = 0): back to the power-on state. */
     private void reset() {
         deactivate();
-        for (QueueState q : queues) {
+        for (QueueRegisters q : queues) {
             q.clear();
         }
         status = 0;
@@ -536,7 +725,7 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
             context.live = false;
             context = null;
         }
-        for (QueueState q : queues) {
+        for (QueueRegisters q : queues) {
             if (q.queue != null) {
                 q.queue.disable();
                 q.queue = null;

@@ -4,6 +4,7 @@ import dev.arrow.kvm.virtio.DescriptorChain;
 import dev.arrow.kvm.virtio.SplitQueue;
 import dev.arrow.kvm.virtio.VirtioContext;
 import dev.arrow.kvm.virtio.VirtioDevice;
+import dev.arrow.kvm.virtio.VirtioDeviceState;
 import dev.arrow.kvm.virtio.VirtioFeatures;
 import dev.arrow.kvm.virtio.VirtioGuestException;
 import java.util.ArrayDeque;
@@ -40,6 +41,14 @@ import org.slf4j.LoggerFactory;
  * for that port after the last byte is in the guest's used ring: Linux's read() then returns the
  * data and then 0. After {@link #guestStopped()} writes to a {@link ConsolePort#toGuest()} stream
  * fail instead of blocking: no guest will read them.
+ *
+ * <p>State: {@link #state()} captures the ports as the guest knows them and the control protocol's
+ * progress as a {@link State}; {@link #restore} builds a console that continues from it. Bytes in
+ * a port's host buffer are not part of a state, and they are not dropped either: a byte stream that
+ * loses bytes is corrupt. So a state can only be captured while the console is quiescent on the
+ * host side: every port's host buffer empty (the host has read all guest output and the guest all
+ * host input) and no transmit chain held back by a full buffer; otherwise {@link #state()} throws
+ * {@link IllegalStateException}. Whether the host has closed a stream is the host's, not state.
  *
  * <p>No threads of its own: guest-side work runs on queue notifications, host-side work through
  * {@link VirtioContext#submit}.
@@ -79,7 +88,7 @@ public final class VirtioConsole implements VirtioDevice {
     private final boolean[] guestOpen;
     private final boolean[] eofSent;
     private final DescriptorChain[] pendingTransmit;
-    private final ArrayDeque<byte[]> controlOut = new ArrayDeque<>();
+    private final ArrayDeque<ControlMessage> controlOut = new ArrayDeque<>();
     private boolean guestStopped;
     private boolean closed;
     private boolean wrongDirectionLogged;
@@ -126,9 +135,7 @@ public final class VirtioConsole implements VirtioDevice {
         public Builder port(String name, ConsolePort.Direction direction) {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(direction, "direction");
-            if (name.isEmpty() || name.indexOf('\0') >= 0 || name.indexOf('/') >= 0) {
-                throw new IllegalArgumentException("port name must be non-empty without NUL or '/': \"" + name + "\"");
-            }
+            checkPortName(name);
             ports.add(new PortSpec(name, direction));
             return this;
         }
@@ -154,6 +161,122 @@ public final class VirtioConsole implements VirtioDevice {
     }
 
     private record PortSpec(String name, ConsolePort.Direction direction) {
+    }
+
+    private static void checkPortName(String name) {
+        if (name.isEmpty() || name.indexOf('\0') >= 0 || name.indexOf('/') >= 0) {
+            throw new IllegalArgumentException("port name must be non-empty without NUL or '/': \"" + name + "\"");
+        }
+    }
+
+    // ---- state ----
+
+    /**
+     * The guest-visible state of a console: the queue size (QueueNumMax), each port, whether
+     * MULTIPORT was negotiated and the driver reported DEVICE_READY, and the control messages
+     * queued for the guest and not yet delivered ({@code controlOut}, oldest first).
+     */
+    public record State(int queueSize, List<PortState> ports, boolean multiport, boolean driverReady,
+                        List<ControlMessage> controlOut) implements VirtioDeviceState {
+        /** @throws IllegalArgumentException naming the field that no console could have produced */
+        public State {
+            if (queueSize <= 0 || queueSize > 32768 || Integer.bitCount(queueSize) != 1) {
+                throw new IllegalArgumentException("virtio-console state: queue size " + queueSize
+                        + " is not a power of two in 1..32768");
+            }
+            if (ports == null || ports.isEmpty() || controlOut == null) {
+                throw new IllegalArgumentException("virtio-console state: at least one port and the control messages are required");
+            }
+            ports = List.copyOf(ports);
+            controlOut = List.copyOf(controlOut);
+            // Each port causes at most DEVICE_ADD, PORT_NAME, PORT_OPEN 1 and PORT_OPEN 0.
+            if (controlOut.size() > 4 * ports.size()) {
+                throw new IllegalArgumentException("virtio-console state: " + controlOut.size()
+                        + " undelivered control messages, more than 4 per port");
+            }
+            for (ControlMessage message : controlOut) {
+                if (message.id() < 0 || message.id() >= ports.size()) {
+                    throw new IllegalArgumentException("virtio-console state: control message " + message
+                            + " names a port outside 0.." + (ports.size() - 1));
+                }
+            }
+        }
+    }
+
+    /**
+     * One port as the guest knows it: name and direction (announced to the guest), whether the
+     * device announced it (PORT_NAME, PORT_OPEN 1 sent), whether a guest process has it open or
+     * has closed it, and whether end-of-file (PORT_OPEN 0) was sent.
+     */
+    public record PortState(String name, ConsolePort.Direction direction, boolean announced, boolean guestOpen,
+                            boolean guestClosed, boolean eofSent) {
+        /** @throws IllegalArgumentException for a name no port could have, or open and closed at once */
+        public PortState {
+            if (name == null || direction == null) {
+                throw new IllegalArgumentException("virtio-console state: port name and direction are required");
+            }
+            checkPortName(name);
+            if (guestOpen && guestClosed) {
+                throw new IllegalArgumentException("virtio-console state: port \"" + name + "\" is open and closed");
+            }
+        }
+    }
+
+    /**
+     * A console that continues from {@code state} (its ports, in the same order, with fresh host
+     * streams of {@code bufferBytes} each) once its transport {@link #resume}s it.
+     */
+    public static VirtioConsole restore(State state, int bufferBytes) {
+        Builder builder = builder().queueSize(state.queueSize()).bufferBytes(bufferBytes);
+        for (PortState port : state.ports()) {
+            builder.port(port.name(), port.direction());
+        }
+        VirtioConsole console = builder.build();
+        console.multiport = state.multiport();
+        console.driverReady = state.driverReady();
+        for (int id = 0; id < console.ports.length; id++) {
+            PortState port = state.ports().get(id);
+            console.portAnnounced[id] = port.announced();
+            console.guestOpen[id] = port.guestOpen();
+            console.ports[id].guestClosed = port.guestClosed();
+            console.eofSent[id] = port.eofSent();
+        }
+        console.controlOut.addAll(state.controlOut());
+        return console;
+    }
+
+    /**
+     * The console's guest-visible state as it stands.
+     *
+     * @throws IllegalStateException if a port's host buffer holds bytes, a transmit chain is held
+     *     back, or the guest has stopped or the console is closed (see the class comment)
+     */
+    @Override
+    public State state() {
+        if (closed || guestStopped) {
+            throw new IllegalStateException("virtio-console: " + (closed ? "closed" : "the guest has stopped")
+                    + "; only a running console has a state");
+        }
+        List<PortState> portStates = new ArrayList<>(ports.length);
+        for (int id = 0; id < ports.length; id++) {
+            ConsolePort port = ports[id];
+            int buffered = port.pipe.available();
+            if (buffered > 0 || pendingTransmit[id] != null) {
+                throw new IllegalStateException(String.format(
+                        "virtio-console: %s holds %d bytes on the host side%s; a state can only be captured "
+                                + "when every port's host buffer is empty", port, buffered,
+                        pendingTransmit[id] != null ? " and guest output waiting for room" : ""));
+            }
+            portStates.add(new PortState(port.name(), port.direction(), portAnnounced[id], guestOpen[id],
+                    port.guestClosed, eofSent[id]));
+        }
+        return new State(queueSize, portStates, multiport, driverReady, List.copyOf(controlOut));
+    }
+
+    /** Continues from the restored state; control messages still queued go out on the driver's next notification. */
+    @Override
+    public void resume(VirtioContext newContext) {
+        context = newContext;
     }
 
     // ---- host API ----
@@ -528,7 +651,7 @@ public final class VirtioConsole implements VirtioDevice {
     }
 
     private void queueControl(VirtioContext c, ControlMessage message) {
-        controlOut.add(message.encode());
+        controlOut.add(message);
         flushControl(c);
     }
 
@@ -544,7 +667,7 @@ public final class VirtioConsole implements VirtioDevice {
             if (chain == null) {
                 break;
             }
-            byte[] message = controlOut.peek();
+            byte[] message = controlOut.peek().encode();
             if (chain.readableCount() > 0 || chain.writableLength() < message.length) {
                 throw new VirtioGuestException(String.format(
                         "virtio-console: control receive chain at head %d must be device-writable and hold %d bytes (has %d)",

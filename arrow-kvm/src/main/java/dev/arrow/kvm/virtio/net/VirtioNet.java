@@ -10,6 +10,7 @@ import dev.arrow.kvm.virtio.DescriptorChain;
 import dev.arrow.kvm.virtio.SplitQueue;
 import dev.arrow.kvm.virtio.VirtioContext;
 import dev.arrow.kvm.virtio.VirtioDevice;
+import dev.arrow.kvm.virtio.VirtioDeviceState;
 import dev.arrow.kvm.virtio.VirtioGuestException;
 import java.nio.ByteBuffer;
 import java.util.Objects;
@@ -37,6 +38,13 @@ import org.slf4j.LoggerFactory;
  * queue and the device resumes when the backend has room (back-pressure, not drops). A received frame
  * larger than the guest's next receive buffer is dropped and counted, and that buffer is kept for
  * the next frame.
+ *
+ * <p>State: {@link #state()} captures the address and MTU the guest read and a receive buffer
+ * held for the next frame as a {@link State}; {@link #restore} builds a card on a new backend
+ * that continues from it. Frames on the host side (in the backend's inbox, or handed to the
+ * backend and not yet sent) are not part of a state: they belong to the backend's connection,
+ * which a device built from the state does not share, and a network may lose frames (the
+ * guest's TCP retransmits). So capture never waits for them; the captured device keeps them.
  *
  * <p>Threading: the transport calls in with its lock held; the backend's reader thread reaches
  * the device only through {@link VirtioContext#submit}. The device owns no thread; it owns the
@@ -90,6 +98,8 @@ public final class VirtioNet implements VirtioDevice {
     /** A receive chain popped but too small for the frame it was meant for; used for the next one. */
     private DescriptorChain heldChain;
     private SplitQueue heldChainQueue;
+    /** The held chain's head from {@link #restore}, walked again on {@link #resume}; else {@link State#NONE}. */
+    private int restoredHeld = State.NONE;
 
     private long rxFrames;
     private long rxDropped;
@@ -113,12 +123,71 @@ public final class VirtioNet implements VirtioDevice {
     public VirtioNet(MacAddress mac, int mtu, NetworkBackend backend, Optional<FrameCapture> capture) {
         this.capture = Objects.requireNonNull(capture, "capture");
         this.mac = Objects.requireNonNull(mac, "mac");
-        if (mtu < 68 || mtu > 65535) {
-            throw new IllegalArgumentException("MTU " + mtu + " is outside 68..65535");
-        }
+        checkMtu(mtu);
         this.mtu = mtu;
         this.backend = Objects.requireNonNull(backend, "backend");
         backend.start(new BackendListener());
+    }
+
+    /**
+     * The guest-visible state of a network card.
+     *
+     * @param mac          the address in the configuration space
+     * @param mtu          the MTU in the configuration space
+     * @param heldReceive  head of a receive chain taken from the queue and kept for the next frame
+     *                     (it was too small for the last one), or {@link #NONE}
+     */
+    public record State(MacAddress mac, int mtu, int heldReceive) implements VirtioDeviceState {
+        public static final int NONE = -1;
+
+        /** @throws IllegalArgumentException naming the field no card could hold */
+        public State {
+            if (mac == null) {
+                throw new IllegalArgumentException("virtio-net state: mac is required");
+            }
+            checkMtu(mtu);
+            if (heldReceive < NONE || heldReceive >= QUEUE_SIZE) {
+                throw new IllegalArgumentException("virtio-net state: held receive head " + heldReceive
+                        + " outside the queue of " + QUEUE_SIZE);
+            }
+        }
+    }
+
+    /**
+     * A card that continues from {@code state} on {@code backend}, which it starts (as the
+     * constructor does), once its transport {@link #resume}s it.
+     */
+    public static VirtioNet restore(State state, NetworkBackend backend, Optional<FrameCapture> capture) {
+        VirtioNet net = new VirtioNet(state.mac(), state.mtu(), backend, capture);
+        net.restoredHeld = state.heldReceive();
+        return net;
+    }
+
+    @Override
+    public State state() {
+        return new State(mac, mtu, heldChain != null ? heldChain.headIndex() : restoredHeld);
+    }
+
+    /** Walks the held receive chain again and delivers what the new backend has received. */
+    @Override
+    public void resume(VirtioContext newContext) {
+        context = newContext;
+        if (restoredHeld != State.NONE) {
+            SplitQueue queue = newContext.queue(RECEIVE_QUEUE);
+            if (queue == null) {
+                throw new IllegalArgumentException("virtio-net: the state holds a receive chain but the receive queue is not ready");
+            }
+            heldChain = checkReceive(queue.reopen(restoredHeld));
+            heldChainQueue = queue;
+            restoredHeld = State.NONE;
+        }
+        deliverReceived();
+    }
+
+    private static void checkMtu(int mtu) {
+        if (mtu < 68 || mtu > 65535) {
+            throw new IllegalArgumentException("MTU " + mtu + " is outside 68..65535");
+        }
     }
 
     public NetworkBackend backend() {
@@ -269,11 +338,7 @@ public final class VirtioNet implements VirtioDevice {
                 if (chain == null) {
                     break; // the guest has no buffers; its next notification brings us back
                 }
-                if (chain.readableCount() > 0) {
-                    throw new VirtioGuestException(String.format(
-                            "virtio-net: receive chain at head %d has %d device-readable buffers; receive buffers must be device-writable",
-                            chain.headIndex(), chain.readableCount()));
-                }
+                checkReceive(chain);
             }
             int length = frame.remaining();
             if (chain.writableLength() < VirtioNetHeader.SIZE + (long) length) {
@@ -299,6 +364,15 @@ public final class VirtioNet implements VirtioDevice {
         }
     }
 
+    private static DescriptorChain checkReceive(DescriptorChain chain) {
+        if (chain.readableCount() > 0) {
+            throw new VirtioGuestException(String.format(
+                    "virtio-net: receive chain at head %d has %d device-readable buffers; receive buffers must be device-writable",
+                    chain.headIndex(), chain.readableCount()));
+        }
+        return chain;
+    }
+
     private DescriptorChain takeHeldChain(SplitQueue queue) {
         DescriptorChain chain = heldChain;
         if (chain == null || heldChainQueue != queue) {
@@ -313,6 +387,7 @@ public final class VirtioNet implements VirtioDevice {
     private void dropHeldChain() {
         heldChain = null;
         heldChainQueue = null;
+        restoredHeld = State.NONE;
     }
 
     /** Scatters the header and {@code frame} over the chain's writable buffers, in order. */

@@ -5,6 +5,7 @@ import dev.arrow.kvm.virtio.DescriptorChain;
 import dev.arrow.kvm.virtio.SplitQueue;
 import dev.arrow.kvm.virtio.VirtioContext;
 import dev.arrow.kvm.virtio.VirtioDevice;
+import dev.arrow.kvm.virtio.VirtioDeviceState;
 import dev.arrow.kvm.virtio.VirtioGuestException;
 import java.security.SecureRandom;
 import java.util.Objects;
@@ -28,6 +29,13 @@ import org.slf4j.LoggerFactory;
  * accrued: a {@link Timer} then hands the device back to its transport's executor
  * ({@link VirtioContext#submit}). So a guest asking faster is served slower, never dropped and
  * never left waiting for good, and nothing polls.
+ *
+ * <p>State: the only guest-visible state is a request taken from the queue and not yet answered
+ * ({@link State}); {@link #restore} builds a device that answers it after {@link #resume}. The
+ * bucket's tokens are not state: the limit is the host's policy, not something the guest can
+ * see, and a device built from a state starts with the full burst of the bucket it is given,
+ * as a freshly booted one does. Nothing waits on the host side, so a state can be captured at
+ * any time.
  */
 public final class VirtioRng implements VirtioDevice {
     private static final Logger LOG = LoggerFactory.getLogger(VirtioRng.class);
@@ -67,6 +75,8 @@ public final class VirtioRng implements VirtioDevice {
     private boolean pendingCounted;
     /** The context a wake-up is scheduled for, if any (a stale one never runs). */
     private VirtioContext wakeUpFor;
+    /** A pending request's head from {@link #restore}, walked again on {@link #resume}; else {@link State#NONE}. */
+    private int restoredPending = State.NONE;
     private volatile long servedBytes;
     private volatile long postponed;
     private boolean throttleLogged;
@@ -88,6 +98,56 @@ public final class VirtioRng implements VirtioDevice {
         this.random = Objects.requireNonNull(random, "random");
         this.bucket = Objects.requireNonNull(bucket, "bucket");
         this.timer = Objects.requireNonNull(timer, "timer");
+    }
+
+    /**
+     * The guest-visible state of an entropy device.
+     *
+     * @param pendingRequest head of the request taken from the queue and not yet answered (the
+     *                       bucket was short), or {@link #NONE}
+     */
+    public record State(int pendingRequest) implements VirtioDeviceState {
+        public static final int NONE = -1;
+
+        /** @throws IllegalArgumentException for a head outside the queue */
+        public State {
+            if (pendingRequest < NONE || pendingRequest >= QUEUE_SIZE) {
+                throw new IllegalArgumentException("virtio-rng state: pending request head " + pendingRequest
+                        + " outside the queue of " + QUEUE_SIZE);
+            }
+        }
+    }
+
+    /**
+     * A device that continues from {@code state} once its transport {@link #resume}s it; the
+     * other parameters are those of {@link #VirtioRng(SecureRandom, TokenBucket, Timer)}.
+     */
+    public static VirtioRng restore(State state, SecureRandom random, TokenBucket bucket, Timer timer) {
+        VirtioRng rng = new VirtioRng(random, bucket, timer);
+        rng.restoredPending = state.pendingRequest();
+        return rng;
+    }
+
+    @Override
+    public State state() {
+        return new State(pending != null ? pending.headIndex() : restoredPending);
+    }
+
+    /** Walks the pending request again and schedules its answer as the bucket allows. */
+    @Override
+    public void resume(VirtioContext newContext) {
+        context = newContext;
+        if (restoredPending == State.NONE) {
+            return;
+        }
+        SplitQueue queue = newContext.queue(0);
+        if (queue == null) {
+            throw new IllegalArgumentException("virtio-rng: the state holds a request but the queue is not ready");
+        }
+        pending = checkRequest(queue.reopen(restoredPending));
+        restoredPending = State.NONE;
+        pendingCounted = true; // counted by the device it was captured from
+        scheduleWakeUp(newContext, least(pending));
     }
 
     @Override
@@ -130,6 +190,7 @@ public final class VirtioRng implements VirtioDevice {
         context = newContext;
         pending = null;
         pendingCounted = false;
+        restoredPending = State.NONE;
     }
 
     @Override
@@ -153,14 +214,10 @@ public final class VirtioRng implements VirtioDevice {
                 if (chain == null) {
                     break;
                 }
-                if (chain.readableCount() > 0 || chain.writableLength() == 0) {
-                    throw new VirtioGuestException(String.format(
-                            "virtio-rng: request at head %d must be device-writable only and not empty", chain.headIndex()));
-                }
-                pending = chain;
+                pending = checkRequest(chain);
             }
             long wanted = Math.min(pending.writableLength(), MAX_BYTES_PER_REQUEST);
-            long least = Math.min(wanted, MIN_GRANT);
+            long least = least(pending);
             if (bucket.available() < least) {
                 postpone(c, least);
                 break;
@@ -179,6 +236,19 @@ public final class VirtioRng implements VirtioDevice {
         }
     }
 
+    private static DescriptorChain checkRequest(DescriptorChain chain) {
+        if (chain.readableCount() > 0 || chain.writableLength() == 0) {
+            throw new VirtioGuestException(String.format(
+                    "virtio-rng: request at head %d must be device-writable only and not empty", chain.headIndex()));
+        }
+        return chain;
+    }
+
+    /** The fewest bytes worth answering {@code request} with. */
+    private static long least(DescriptorChain request) {
+        return Math.min(Math.min(request.writableLength(), MAX_BYTES_PER_REQUEST), MIN_GRANT);
+    }
+
     private void postpone(VirtioContext c, long least) {
         if (!pendingCounted) {
             pendingCounted = true;
@@ -189,6 +259,10 @@ public final class VirtioRng implements VirtioDevice {
             LOG.info("virtio-rng: the guest asks for random bytes faster than {} bytes/s (bursts of {}); serving it at that rate",
                     bucket.ratePerSecond(), bucket.burst());
         }
+        scheduleWakeUp(c, least);
+    }
+
+    private void scheduleWakeUp(VirtioContext c, long least) {
         if (wakeUpFor == c) {
             return; // one wake-up at a time
         }
@@ -223,5 +297,6 @@ public final class VirtioRng implements VirtioDevice {
         pending = null;
         pendingCounted = false;
         wakeUpFor = null;
+        restoredPending = State.NONE;
     }
 }

@@ -2,8 +2,8 @@ package dev.arrow.kvm.virtio.console;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.arrow.kvm.device.BusDevice;
 import dev.arrow.kvm.memory.GuestAddress;
-import dev.arrow.kvm.virtio.VirtioMmioTransport;
 import dev.arrow.kvm.virtio.testing.GuestArena;
 import dev.arrow.kvm.virtio.testing.QueueDriver;
 import dev.arrow.kvm.virtio.testing.VirtioMmioDriver;
@@ -35,7 +35,7 @@ final class ConsoleGuest {
     /** Kick only when the device asked for it (VIRTIO_F_EVENT_IDX / NO_NOTIFY), as Linux does. */
     boolean honourSuppression;
 
-    ConsoleGuest(VirtioMmioTransport transport, GuestArena arena) {
+    ConsoleGuest(BusDevice transport, GuestArena arena) {
         this.mmio = new VirtioMmioDriver(transport, arena);
         this.arena = arena;
     }
