@@ -241,7 +241,9 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
     /**
      * Bytes of guest RAM resident in host memory now (touched pages, all regions); 0 once closed.
      * Ranges backed by a file through {@link #mapCopyOnWrite} are left out: their pages belong to
-     * the file (shared by every VM mapping it) until the guest writes them.
+     * the file (shared by every VM mapping it) until the guest writes them. Memory in a memory
+     * file ({@link #createShared}, {@link #mapPrivateCopy()}) counts every page of the file that is
+     * in host memory, the template's pages included: mincore cannot tell a copy's own pages apart.
      */
     public long residentBytes() {
         long sum = 0;
