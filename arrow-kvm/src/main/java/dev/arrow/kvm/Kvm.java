@@ -32,6 +32,8 @@ public final class Kvm implements AutoCloseable {
 
     private final OwnedFd fd;
     private final int vcpuMmapSize;
+    /** KVM_GET_MSR_INDEX_LIST's answer, asked once. */
+    private volatile List<Integer> msrIndexList;
     private final List<Vm> vms = new ArrayList<>();
 
     private Kvm(OwnedFd fd) {
@@ -142,6 +144,46 @@ public final class Kvm implements AutoCloseable {
             }
             return decodeCpuid(m.getByteBuffer(0, m.size()).order(ByteOrder.LITTLE_ENDIAN), capacity);
         }
+    }
+
+    /**
+     * The MSRs KVM can save and restore for a guest on this host (KVM_GET_MSR_INDEX_LIST: the
+     * MSRs of this host's CPU KVM virtualizes, then those it emulates), in KVM's order.
+     */
+    public List<Integer> msrIndexList() {
+        List<Integer> list = msrIndexList;
+        if (list == null) {
+            list = readMsrIndexList();
+            msrIndexList = list;
+        }
+        return list;
+    }
+
+    /** Asks with room for none: KVM answers E2BIG with the count, then fills a list of that size. */
+    private List<Integer> readMsrIndexList() {
+        Memory m = new Memory(4);
+        m.setInt(0, 0);
+        try {
+            Ioctls.call(fd, KvmIoctl.KVM_GET_MSR_INDEX_LIST, m);
+            return List.of();
+        } catch (KvmApiException e) {
+            if (e.errno() != Errno.E2BIG) {
+                throw e;
+            }
+        }
+        int count = m.getInt(0);
+        Memory list = new Memory(4 + 4L * count);
+        list.setInt(0, count);
+        Ioctls.call(fd, KvmIoctl.KVM_GET_MSR_INDEX_LIST, list);
+        int n = list.getInt(0);
+        if (n < 0 || n > count) {
+            throw new KvmException("KVM_GET_MSR_INDEX_LIST reports " + n + " MSRs, room for " + count);
+        }
+        List<Integer> indices = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            indices.add(list.getInt(4 + 4L * i));
+        }
+        return List.copyOf(indices);
     }
 
     /** Decodes a struct kvm_cpuid2 (header + entries) of at most {@code capacity} entries. */

@@ -4,12 +4,14 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import dev.arrow.kvm.sys.Errno;
 import dev.arrow.kvm.sys.KickSignal;
+import dev.arrow.kvm.sys.KvmCapability;
 import dev.arrow.kvm.sys.KvmIoctl;
 import dev.arrow.kvm.sys.LibC;
 import dev.arrow.kvm.sys.NativeMapping;
 import dev.arrow.kvm.sys.OwnedFd;
 import dev.arrow.kvm.x86.CpuidEntry;
 import dev.arrow.kvm.x86.MsrEntry;
+import dev.arrow.kvm.x86.SnapshotMsrs;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -39,6 +41,17 @@ public final class Vcpu implements AutoCloseable {
 
     /** struct kvm_mp_state: one u32. */
     private static final int MP_STATE_SIZE = 4;
+    /** KVM_GET/SET_MSRS refuse 256 entries or more per call (MAX_IO_MSRS in arch/x86/kvm/x86.c). */
+    private static final int MAX_MSRS_PER_CALL = 255;
+    /** struct kvm_vcpu_events: u32 flags at 20. */
+    private static final int EVENTS_FLAGS = 20;
+    /** kvm_vcpu_events flags: apply nmi.pending, apply sipi_vector (KVM_VCPUEVENT_VALID_*). */
+    private static final int EVENTS_VALID_NMI_PENDING = 1;
+    private static final int EVENTS_VALID_SIPI_VECTOR = 1 << 1;
+    /** What {@link #saveState()} and {@link #restoreState} need besides the always-present calls. */
+    private static final List<KvmCapability> STATE_CAPABILITIES = List.of(KvmCapability.IRQCHIP,
+            KvmCapability.MP_STATE, KvmCapability.EXT_CPUID, KvmCapability.XSAVE, KvmCapability.XCRS,
+            KvmCapability.DEBUGREGS, KvmCapability.VCPU_EVENTS);
     private static final int MAX_CPUID_ENTRIES = 256;
     private static final long CLOSE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
 
@@ -136,6 +149,33 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads those of the given MSRs that KVM can read on this vCPU, in their order, skipping the
+     * ones it refuses (KVM_GET_MSRS stops at the first MSR it cannot read and returns how many it
+     * read; which MSRs are readable depends on the vCPU's CPUID).
+     */
+    public List<MsrEntry> getReadableMsrs(List<Integer> indices) {
+        List<MsrEntry> read = new ArrayList<>(indices.size());
+        int from = 0;
+        while (from < indices.size()) {
+            int count = Math.min(MAX_MSRS_PER_CALL, indices.size() - from);
+            Memory m = msrs(count);
+            for (int i = 0; i < count; i++) {
+                m.setInt(8 + 16L * i, indices.get(from + i));
+            }
+            int n = Ioctls.call(fd, KvmIoctl.KVM_GET_MSRS, m);
+            for (int i = 0; i < n; i++) {
+                read.add(new MsrEntry(m.getInt(8 + 16L * i), m.getLong(16 + 16L * i)));
+            }
+            from += n;
+            if (n < count) {
+                LOG.debug("vCPU {}: KVM cannot read MSR 0x{}; left out", id, Integer.toHexString(indices.get(from)));
+                from++;
+            }
+        }
+        return List.copyOf(read);
+    }
+
     private static Memory msrs(int count) {
         Memory m = new Memory(8 + 16L * Math.max(1, count));
         m.clear();
@@ -209,6 +249,156 @@ public final class Vcpu implements AutoCloseable {
         setStruct(KvmIoctl.KVM_SET_LAPIC, LapicState.SIZE, state::encode);
     }
 
+    /** The XSAVE area (x87, SSE, AVX and further state components), of the VM's {@link Vm#xsaveSize()}. */
+    public KernelStruct getXsave() {
+        int size = vm.xsaveSize();
+        KvmIoctl ioctl = size > KernelStruct.Kind.XSAVE.size() ? KvmIoctl.KVM_GET_XSAVE2 : KvmIoctl.KVM_GET_XSAVE;
+        return getStruct(ioctl, size, b -> KernelStruct.decode(KernelStruct.Kind.XSAVE, b, size));
+    }
+
+    /** Loads an XSAVE area; KVM reads {@link Vm#xsaveSize()} bytes of it. */
+    public void setXsave(KernelStruct xsave) {
+        requireKind(xsave, KernelStruct.Kind.XSAVE);
+        if (xsave.size() != vm.xsaveSize()) {
+            throw new IllegalArgumentException("this VM's XSAVE area is " + vm.xsaveSize() + " bytes, got " + xsave.size());
+        }
+        setStruct(KvmIoctl.KVM_SET_XSAVE, xsave.size(), xsave::encode);
+    }
+
+    /** The extended control registers (XCR0: the XSAVE components the guest enabled). */
+    public KernelStruct getXcrs() {
+        return getKernelStruct(KvmIoctl.KVM_GET_XCRS, KernelStruct.Kind.XCRS);
+    }
+
+    public void setXcrs(KernelStruct xcrs) {
+        setKernelStruct(KvmIoctl.KVM_SET_XCRS, xcrs, KernelStruct.Kind.XCRS);
+    }
+
+    /** DR0-DR3, DR6 and DR7. */
+    public KernelStruct getDebugRegs() {
+        return getKernelStruct(KvmIoctl.KVM_GET_DEBUGREGS, KernelStruct.Kind.DEBUGREGS);
+    }
+
+    public void setDebugRegs(KernelStruct debugRegs) {
+        setKernelStruct(KvmIoctl.KVM_SET_DEBUGREGS, debugRegs, KernelStruct.Kind.DEBUGREGS);
+    }
+
+    /** Pending and injected exceptions, interrupts, NMIs and SMIs, the interrupt shadow, the SIPI vector. */
+    public KernelStruct getVcpuEvents() {
+        return getKernelStruct(KvmIoctl.KVM_GET_VCPU_EVENTS, KernelStruct.Kind.VCPU_EVENTS);
+    }
+
+    /** Loads events; the struct's flags say which optional fields KVM applies. */
+    public void setVcpuEvents(KernelStruct events) {
+        setKernelStruct(KvmIoctl.KVM_SET_VCPU_EVENTS, events, KernelStruct.Kind.VCPU_EVENTS);
+    }
+
+    private KernelStruct getKernelStruct(KvmIoctl ioctl, KernelStruct.Kind kind) {
+        return getStruct(ioctl, kind.size(), b -> KernelStruct.decode(kind, b, kind.size()));
+    }
+
+    private void setKernelStruct(KvmIoctl ioctl, KernelStruct struct, KernelStruct.Kind kind) {
+        requireKind(struct, kind);
+        setStruct(ioctl, struct.size(), struct::encode);
+    }
+
+    private static void requireKind(KernelStruct struct, KernelStruct.Kind kind) {
+        if (struct.kind() != kind) {
+            throw new IllegalArgumentException("expected a " + kind + " struct, got " + struct);
+        }
+    }
+
+    // ---- state ----
+
+    /**
+     * Captures this vCPU's state. Call it with no thread in {@link #run()}, after answering the
+     * last exit if it was a read ({@link VcpuExit.IoIn#respond}, {@link VcpuExit.MmioRead#respond}):
+     * KVM finishes an I/O or MMIO instruction only when the vCPU enters KVM_RUN again, so this
+     * first enters it with {@code immediate_exit} set, which completes the instruction and returns
+     * before any further guest code runs (KVM API doc, {@code kvm_run.immediate_exit}).
+     *
+     * <p>Order, as Firecracker's {@code save_state}: MP state first (reading it makes the LAPIC
+     * accept pending INIT/SIPI events, which changes the rest), then registers, special registers,
+     * XSAVE, XCRs, debug registers, LAPIC, CPUID, MSRs, and the pending events last (the reads
+     * before may still change them).
+     *
+     * @throws KvmException if the vCPU's last exit is still unfinished after that (a string I/O
+     *                      instruction with more to transfer: handle its exits first)
+     * @throws HostKvmUnusableException if this host's KVM lacks a call needed for it
+     */
+    public VcpuState saveState() {
+        requireStateCapabilities();
+        completeLastExit();
+        MpState mpState = getMpState();
+        Regs regs = getRegs();
+        Sregs sregs = getSregs();
+        KernelStruct xsave = getXsave();
+        KernelStruct xcrs = getXcrs();
+        KernelStruct debugRegs = getDebugRegs();
+        LapicState lapic = getLapic();
+        List<CpuidEntry> cpuid = getCpuid();
+        List<MsrEntry> msrs = getReadableMsrs(SnapshotMsrs.candidates(vm.kvm().msrIndexList()));
+        KernelStruct events = getVcpuEvents();
+        return new VcpuState(cpuid, mpState, regs, sregs, xsave, xcrs, debugRegs, lapic, msrs, events);
+    }
+
+    /**
+     * Loads {@code state} into this vCPU, which must not run meanwhile; its VM's state goes first
+     * ({@link Vm#restoreState}). Order, as Firecracker's {@code restore_state} (the reasons are
+     * its and QEMU's {@code kvm_arch_put_registers}'):
+     * <ol>
+     *   <li>CPUID, before anything: what KVM accepts for the rest (XSAVE components, MSRs) depends on it;
+     *   <li>MP state;
+     *   <li>registers, before the events: KVM_SET_REGS drops a pending exception;
+     *   <li>special registers, before the LAPIC: they carry the APIC base MSR, which says where
+     *       and in which mode (xAPIC, x2APIC) the LAPIC is;
+     *   <li>XSAVE, XCRs, debug registers;
+     *   <li>LAPIC, before the MSRs: the TSC deadline MSR is taken only once the LAPIC timer is in
+     *       TSC-deadline mode;
+     *   <li>MSRs, the TSC deadline last, after the TSC ({@link SnapshotMsrs#restoreOrder});
+     *   <li>pending events last, with the pending NMI and the SIPI vector applied too (as QEMU's
+     *       {@code kvm_put_vcpu_events} does; KVM_GET_VCPU_EVENTS does not mark them valid).
+     * </ol>
+     *
+     * @throws KvmException naming the first MSR KVM refused
+     * @throws HostKvmUnusableException if this host's KVM lacks a call needed for it
+     */
+    public void restoreState(VcpuState state) {
+        requireStateCapabilities();
+        setCpuid(state.cpuid());
+        setMpState(state.mpState());
+        setRegs(state.regs());
+        setSregs(state.sregs());
+        setXsave(state.xsave());
+        setXcrs(state.xcrs());
+        setDebugRegs(state.debugRegs());
+        setLapic(state.lapic());
+        List<MsrEntry> msrs = SnapshotMsrs.restoreOrder(state.msrs());
+        for (int from = 0; from < msrs.size(); from += MAX_MSRS_PER_CALL) {
+            setMsrs(msrs.subList(from, Math.min(msrs.size(), from + MAX_MSRS_PER_CALL)));
+        }
+        KernelStruct events = state.events();
+        setVcpuEvents(events.withIntAt(EVENTS_FLAGS,
+                events.intAt(EVENTS_FLAGS) | EVENTS_VALID_NMI_PENDING | EVENTS_VALID_SIPI_VECTOR));
+    }
+
+    private void requireStateCapabilities() {
+        for (KvmCapability c : STATE_CAPABILITIES) {
+            vm.require(c);
+        }
+    }
+
+    /** KVM_RUN with immediate_exit set: finishes the last exit's instruction, runs nothing further. */
+    private void completeLastExit() {
+        setImmediateExit(true);
+        VcpuExit exit = run();
+        if (!(exit instanceof VcpuExit.Intr)) {
+            setImmediateExit(false);
+            throw new KvmException("vCPU " + id + " exited again (" + exit + ") while finishing its last exit: "
+                    + "handle its exits until it stops at an instruction boundary, then save its state");
+        }
+    }
+
     public MpState getMpState() {
         return getStruct(KvmIoctl.KVM_GET_MP_STATE, MP_STATE_SIZE, b -> MpState.of(b.getInt(0)));
     }
@@ -274,7 +464,7 @@ public final class Vcpu implements AutoCloseable {
                     int errno = Native.getLastError();
                     if (errno == Errno.EINTR) {
                         kickSignal.drainCurrentThread();
-                        clearImmediateExit();
+                        setImmediateExit(false);
                         return INTR;
                     }
                     if (errno == Errno.EAGAIN) {
@@ -307,13 +497,7 @@ public final class Vcpu implements AutoCloseable {
      * Callable from any thread; a no-op once closed.
      */
     public void kick() {
-        if (run.guard().enter()) {
-            try {
-                run.window(0).put(KvmRunLayout.IMMEDIATE_EXIT, (byte) 1);
-            } finally {
-                run.guard().exit();
-            }
-        }
+        setImmediateExit(true);
         VarHandle.fullFence();
         int tid = runner.get();
         if (tid != 0) {
@@ -331,10 +515,11 @@ public final class Vcpu implements AutoCloseable {
         return runner.get();
     }
 
-    private void clearImmediateExit() {
+    /** Sets or clears kvm_run.immediate_exit; a no-op once closed. */
+    private void setImmediateExit(boolean set) {
         if (run.guard().enter()) {
             try {
-                run.window(0).put(KvmRunLayout.IMMEDIATE_EXIT, (byte) 0);
+                run.window(0).put(KvmRunLayout.IMMEDIATE_EXIT, (byte) (set ? 1 : 0));
             } finally {
                 run.guard().exit();
             }

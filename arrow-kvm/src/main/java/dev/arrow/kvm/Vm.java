@@ -8,6 +8,8 @@ import dev.arrow.kvm.sys.KvmCapability;
 import dev.arrow.kvm.sys.KvmIoctl;
 import dev.arrow.kvm.sys.NativeMapping;
 import dev.arrow.kvm.sys.OwnedFd;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -37,11 +39,28 @@ public final class Vm implements AutoCloseable {
     /** The address space of an ioeventfd. */
     public enum AddressSpace { PIO, MMIO }
 
+    /** The chips of the in-kernel irqchip, by their {@code KVM_IRQCHIP_*} id. */
+    public enum Irqchip {
+        PIC_MASTER(0), PIC_SLAVE(1), IOAPIC(2);
+
+        private final int id;
+
+        Irqchip(int id) {
+            this.id = id;
+        }
+
+        public int id() {
+            return id;
+        }
+    }
+
     private final Kvm kvm;
     private final OwnedFd fd;
     private final BitSet usedSlots = new BitSet();
     private final List<MemorySlot> slots = new ArrayList<>();
     private final List<Vcpu> vcpus = new ArrayList<>();
+    /** {@link #xsaveSize()}, 0 until asked. */
+    private volatile int xsaveSize;
 
     Vm(Kvm kvm, OwnedFd fd) {
         this.kvm = kvm;
@@ -57,7 +76,7 @@ public final class Vm implements AutoCloseable {
         return Ioctls.call(fd, KvmIoctl.KVM_CHECK_EXTENSION, capability.number());
     }
 
-    private void require(KvmCapability capability) {
+    void require(KvmCapability capability) {
         if (checkExtension(capability) <= 0) {
             throw new HostKvmUnusableException("this host's KVM lacks " + capability.kernelName() + " ("
                     + capability.description() + "), which the VMM needs");
@@ -138,6 +157,111 @@ public final class Vm implements AutoCloseable {
         m.clear();
         m.setInt(0, KVM_PIT_SPEAKER_DUMMY);
         Ioctls.call(fd, KvmIoctl.KVM_CREATE_PIT2, m);
+    }
+
+    /** The state of one chip of the in-kernel irqchip (needs {@link #createIrqchip()}). */
+    public KernelStruct getIrqchip(Irqchip chip) {
+        Memory m = zeroed(KernelStruct.Kind.IRQCHIP.size());
+        m.setInt(0, chip.id());
+        Ioctls.call(fd, KvmIoctl.KVM_GET_IRQCHIP, m);
+        return KernelStruct.decode(KernelStruct.Kind.IRQCHIP, view(m), KernelStruct.Kind.IRQCHIP.size());
+    }
+
+    /** Loads a chip's state; the struct names the chip. */
+    public void setIrqchip(KernelStruct chip) {
+        requireKind(chip, KernelStruct.Kind.IRQCHIP);
+        Memory m = zeroed(chip.size());
+        chip.encode(view(m));
+        Ioctls.call(fd, KvmIoctl.KVM_SET_IRQCHIP, m);
+    }
+
+    /** The in-kernel PIT's state (needs {@link #createPit2()}). */
+    public KernelStruct getPit2() {
+        Memory m = zeroed(KernelStruct.Kind.PIT_STATE2.size());
+        Ioctls.call(fd, KvmIoctl.KVM_GET_PIT2, m);
+        return KernelStruct.decode(KernelStruct.Kind.PIT_STATE2, view(m), KernelStruct.Kind.PIT_STATE2.size());
+    }
+
+    /** Loads the PIT's state; KVM restarts each channel's count from now. */
+    public void setPit2(KernelStruct pit) {
+        requireKind(pit, KernelStruct.Kind.PIT_STATE2);
+        Memory m = zeroed(pit.size());
+        pit.encode(view(m));
+        Ioctls.call(fd, KvmIoctl.KVM_SET_PIT2, m);
+    }
+
+    /** The kvmclock now (KVM_GET_CLOCK). */
+    public KvmClock getClock() {
+        Memory m = zeroed(KvmClock.SIZE);
+        Ioctls.call(fd, KvmIoctl.KVM_GET_CLOCK, m);
+        return KvmClock.decode(view(m));
+    }
+
+    /** Sets the kvmclock (KVM_SET_CLOCK); see {@link KvmClock#forRestore()} for the flags KVM accepts. */
+    public void setClock(KvmClock clock) {
+        Memory m = zeroed(KvmClock.SIZE);
+        clock.encode(view(m));
+        Ioctls.call(fd, KvmIoctl.KVM_SET_CLOCK, m, errno -> errno == Errno.EINVAL
+                ? "KVM refused the clock flags 0x" + Integer.toHexString(clock.flags()) + " (use KvmClock.forRestore())"
+                : KvmApiException.hintFor(errno));
+    }
+
+    /**
+     * Captures the irqchip (both PICs, the IOAPIC), the PIT and the kvmclock. Needs the in-kernel
+     * irqchip and PIT; take it while no vCPU runs.
+     *
+     * @throws HostKvmUnusableException if KVM cannot read the PIT or the clock
+     */
+    public VmState saveState() {
+        require(KvmCapability.PIT_STATE2);
+        require(KvmCapability.ADJUST_CLOCK);
+        return new VmState(getIrqchip(Irqchip.PIC_MASTER), getIrqchip(Irqchip.PIC_SLAVE), getIrqchip(Irqchip.IOAPIC),
+                getPit2(), getClock());
+    }
+
+    /**
+     * Loads {@code state} into this VM, which has its own irqchip and PIT already, before its
+     * vCPUs' states ({@link Vcpu#restoreState}). Order as Firecracker's {@code restore_state}: the
+     * PIT, the clock (its value only, {@link KvmClock#forRestore()}), then the master PIC, the
+     * slave PIC and the IOAPIC. The guest's clock continues from the captured value.
+     */
+    public void restoreState(VmState state) {
+        require(KvmCapability.PIT_STATE2);
+        require(KvmCapability.ADJUST_CLOCK);
+        setPit2(state.pit());
+        setClock(state.clock().forRestore());
+        setIrqchip(state.picMaster());
+        setIrqchip(state.picSlave());
+        setIrqchip(state.ioapic());
+    }
+
+    /**
+     * The size of this VM's XSAVE area in bytes: what {@code KVM_CAP_XSAVE2} reports (Linux 5.17+,
+     * more than 4096 with AMX), else 4096.
+     */
+    public int xsaveSize() {
+        int size = xsaveSize;
+        if (size == 0) {
+            size = Math.max(KernelStruct.Kind.XSAVE.size(), checkExtension(KvmCapability.XSAVE2));
+            xsaveSize = size;
+        }
+        return size;
+    }
+
+    private static void requireKind(KernelStruct struct, KernelStruct.Kind kind) {
+        if (struct.kind() != kind) {
+            throw new IllegalArgumentException("expected a " + kind + " struct, got " + struct);
+        }
+    }
+
+    private static Memory zeroed(int size) {
+        Memory m = new Memory(size);
+        m.clear();
+        return m;
+    }
+
+    private static ByteBuffer view(Memory m) {
+        return m.getByteBuffer(0, m.size()).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Where KVM may place the three pages of the real-mode TSS (Intel); must not be RAM. */

@@ -1,13 +1,18 @@
 package dev.arrow.kvm.memory;
 
+import com.sun.jna.Native;
+import dev.arrow.kvm.KvmApiException;
 import dev.arrow.kvm.KvmException;
+import dev.arrow.kvm.sys.LibC;
 import dev.arrow.kvm.sys.NativeMapping;
+import dev.arrow.kvm.sys.OwnedFd;
 import dev.arrow.kvm.x86.Layout;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.IntFunction;
 
 /**
  * Guest RAM in anonymous host mappings ({@code MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE}):
@@ -19,12 +24,21 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *
  * <p>A range of guest RAM can be backed by a file instead ({@link #mapCopyOnWrite}): the kernel
  * image shared by every VM that boots it ({@code dev.arrow.kvm.loader.KernelSnapshot}).
+ *
+ * <p>Guest RAM that clones start from lives in a memory file ({@link #createShared}): one
+ * {@code memfd} holding every region, mapped shared, so that what the template guest writes is
+ * in the file. Each clone maps the same file privately ({@link #mapPrivateCopy()}): it reads the
+ * template's pages without copying them and gets its own copy of a page when it first writes it;
+ * {@link #reset()} drops those copies. The template must not change once copies exist: a clone
+ * sees the file's current content in every page it has not written yet.
  */
 public final class MmapGuestMemory extends RegionBackedMemory implements AutoCloseable {
     private static final int WINDOW_SHIFT = NativeMapping.WINDOW_SHIFT;
     private static final long WINDOW_MASK = NativeMapping.WINDOW_SIZE - 1;
 
     private final NativeMapping[] mappings;
+    /** How the regions are backed; the memory file of a shared one. */
+    private final Backing backing;
     /** Copy-on-write file ranges; left out of {@link #residentBytes()}. */
     private final List<FileRange> fileBacked = new CopyOnWriteArrayList<>();
 
@@ -38,22 +52,116 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
     public record HostRegion(MemoryRegion region, long hostAddress) {
     }
 
-    private MmapGuestMemory(GuestRegions regions, NativeMapping[] mappings) {
+    /**
+     * What backs the regions: anonymous memory, a memory file mapped shared (owned here, region
+     * {@code i} at file offset {@code offsets[i]}), or a private copy of such a file.
+     */
+    private record Backing(Kind kind, OwnedFd file, long[] offsets) {
+        enum Kind { ANONYMOUS, SHARED_FILE, PRIVATE_COPY }
+    }
+
+    private MmapGuestMemory(GuestRegions regions, NativeMapping[] mappings, Backing backing) {
         super(regions);
         this.mappings = mappings;
+        this.backing = backing;
     }
 
     /** Maps the given (non-overlapping, page-aligned) regions. */
     public static MmapGuestMemory create(List<MemoryRegion> regionList) {
+        GuestRegions regions = alignedRegions(regionList);
+        NativeMapping[] mappings = mapAll(regions, i -> NativeMapping.anonymous(regions.region(i).size(),
+                "guest RAM " + regions.region(i)));
+        return new MmapGuestMemory(regions, mappings, new Backing(Backing.Kind.ANONYMOUS, null, null));
+    }
+
+    /**
+     * Guest RAM in a new memory file ({@code memfd_create}, named {@code name} in /proc/self/maps
+     * and /proc/self/fd) holding the given (non-overlapping, page-aligned) regions one after the
+     * other, mapped shared. The file's pages are allocated on first write; {@link #close()}
+     * closes the file, and private copies keep it alive until they are closed too.
+     *
+     * @throws dev.arrow.kvm.KvmApiException if the file cannot be made or mapped
+     */
+    public static MmapGuestMemory createShared(List<MemoryRegion> regionList, String name) {
+        GuestRegions regions = alignedRegions(regionList);
+        long[] offsets = new long[regions.count()];
+        for (int i = 1; i < offsets.length; i++) {
+            offsets[i] = offsets[i - 1] + regions.region(i - 1).size();
+        }
+        OwnedFd file = memoryFile(name, regions.totalSize());
+        try {
+            NativeMapping[] mappings = mapAll(regions, i -> NativeMapping.ofFile(file.fd(), offsets[i],
+                    regions.region(i).size(), true, "guest RAM " + regions.region(i) + " of " + name));
+            return new MmapGuestMemory(regions, mappings, new Backing(Backing.Kind.SHARED_FILE, file, offsets));
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A private, copy-on-write mapping of this memory's file (see the class comment): guest RAM
+     * for a clone of the guest this memory holds. Independent of this object once made: closing
+     * this memory leaves the copy intact.
+     *
+     * @throws IllegalStateException if this memory was not made by {@link #createShared} or is closed
+     */
+    public MmapGuestMemory mapPrivateCopy() {
+        if (backing.kind() != Backing.Kind.SHARED_FILE) {
+            throw new IllegalStateException("only guest RAM made by createShared can be copied, this is "
+                    + backing.kind());
+        }
+        OwnedFd file = backing.file();
+        if (!file.enter()) {
+            throw new IllegalStateException("guest RAM " + file + " is closed");
+        }
+        try {
+            NativeMapping[] mappings = mapAll(regions, i -> NativeMapping.ofFile(file.fd(), backing.offsets()[i],
+                    regions.region(i).size(), false, "private copy of guest RAM " + regions.region(i)));
+            return new MmapGuestMemory(regions, mappings, new Backing(Backing.Kind.PRIVATE_COPY, null, backing.offsets()));
+        } finally {
+            file.exit();
+        }
+    }
+
+    /** True for a private copy ({@link #mapPrivateCopy()}). */
+    public boolean isPrivateCopy() {
+        return backing.kind() == Backing.Kind.PRIVATE_COPY;
+    }
+
+    /**
+     * Gives a private copy the template's content again: drops every page it wrote
+     * ({@code madvise(MADV_DONTNEED)}), so that each reads the memory file's page once more.
+     * Call it while no vCPU runs on this memory.
+     *
+     * @throws IllegalStateException if this is not a private copy, or it is closed
+     */
+    public void reset() {
+        if (!isPrivateCopy()) {
+            throw new IllegalStateException("only a private copy can be reset, this is " + backing.kind());
+        }
+        for (NativeMapping m : mappings) {
+            m.dropPages();
+        }
+    }
+
+    private static GuestRegions alignedRegions(List<MemoryRegion> regionList) {
         GuestRegions regions = new GuestRegions(regionList);
+        for (int i = 0; i < regions.count(); i++) {
+            MemoryRegion r = regions.region(i);
+            if ((r.start().value() & (Layout.PAGE_SIZE - 1)) != 0 || (r.size() & (Layout.PAGE_SIZE - 1)) != 0) {
+                throw new IllegalArgumentException("guest memory region " + r + " is not 4 KiB aligned");
+            }
+        }
+        return regions;
+    }
+
+    /** One mapping per region, made by {@code map}; unmaps those made so far if one fails. */
+    private static NativeMapping[] mapAll(GuestRegions regions, IntFunction<NativeMapping> map) {
         NativeMapping[] mappings = new NativeMapping[regions.count()];
         try {
             for (int i = 0; i < mappings.length; i++) {
-                MemoryRegion r = regions.region(i);
-                if ((r.start().value() & (Layout.PAGE_SIZE - 1)) != 0 || (r.size() & (Layout.PAGE_SIZE - 1)) != 0) {
-                    throw new IllegalArgumentException("guest memory region " + r + " is not 4 KiB aligned");
-                }
-                mappings[i] = NativeMapping.anonymous(r.size(), "guest RAM " + r);
+                mappings[i] = map.apply(i);
             }
         } catch (RuntimeException e) {
             for (NativeMapping m : mappings) {
@@ -63,7 +171,23 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
             }
             throw e;
         }
-        return new MmapGuestMemory(regions, mappings);
+        return mappings;
+    }
+
+    private static OwnedFd memoryFile(String name, long size) {
+        int fd = LibC.memfd_create(name, LibC.MFD_CLOEXEC);
+        if (fd < 0) {
+            int errno = Native.getLastError();
+            throw new KvmApiException("memfd_create for guest RAM " + name, errno, KvmApiException.hintFor(errno));
+        }
+        OwnedFd file = new OwnedFd(fd, "guest RAM file " + name);
+        if (LibC.ftruncate(fd, size) != 0) {
+            int errno = Native.getLastError();
+            file.close();
+            throw new KvmApiException("ftruncate of guest RAM file " + name + " to " + size + " bytes", errno,
+                    KvmApiException.hintFor(errno));
+        }
+        return file;
     }
 
     /**
@@ -117,7 +241,9 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
     /**
      * Bytes of guest RAM resident in host memory now (touched pages, all regions); 0 once closed.
      * Ranges backed by a file through {@link #mapCopyOnWrite} are left out: their pages belong to
-     * the file (shared by every VM mapping it) until the guest writes them.
+     * the file (shared by every VM mapping it) until the guest writes them. Memory in a memory
+     * file ({@link #createShared}, {@link #mapPrivateCopy()}) counts every page of the file that is
+     * in host memory, the template's pages included: mincore cannot tell a copy's own pages apart.
      */
     public long residentBytes() {
         long sum = 0;
@@ -183,11 +309,17 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         return true;
     }
 
-    /** Unmaps all regions, after accesses in flight have finished. Idempotent. */
+    /**
+     * Unmaps all regions, after accesses in flight have finished, and closes the memory file of
+     * shared memory (its private copies keep their mappings). Idempotent.
+     */
     @Override
     public void close() {
         for (NativeMapping m : mappings) {
             m.close();
+        }
+        if (backing.file() != null) {
+            backing.file().close();
         }
     }
 

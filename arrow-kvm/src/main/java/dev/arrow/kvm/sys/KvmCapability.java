@@ -20,12 +20,15 @@ public enum KvmCapability {
     IRQ_INJECT_STATUS(26, "KVM_IRQ_LINE_STATUS"),
     IRQFD(32, "irqfd"),
     PIT2(33, "KVM_CREATE_PIT2"),
+    PIT_STATE2(35, "KVM_GET/SET_PIT2"),
     IOEVENTFD(36, "ioeventfd"),
     SET_IDENTITY_MAP_ADDR(37, "KVM_SET_IDENTITY_MAP_ADDR"),
     ADJUST_CLOCK(39, "kvmclock adjustment"),
     INTERNAL_ERROR_DATA(40, "internal error details"),
     VCPU_EVENTS(41, "KVM_GET/SET_VCPU_EVENTS"),
+    DEBUGREGS(50, "KVM_GET/SET_DEBUGREGS"),
     XSAVE(55, "KVM_GET/SET_XSAVE"),
+    XCRS(56, "KVM_GET/SET_XCRS"),
     MAX_VCPUS(66, "maximum vCPU count"),
     TSC_DEADLINE_TIMER(72, "LAPIC TSC deadline timer"),
     SIGNAL_MSI(77, "KVM_SIGNAL_MSI"),
@@ -34,7 +37,9 @@ public enum KvmCapability {
     IOEVENTFD_ANY_LENGTH(122, "ioeventfd of any length"),
     MAX_VCPU_ID(128, "largest vCPU id"),
     X2APIC_API(129, "x2APIC API"),
-    IMMEDIATE_EXIT(136, "kvm_run.immediate_exit");
+    IMMEDIATE_EXIT(136, "kvm_run.immediate_exit"),
+    /** KVM_CHECK_EXTENSION on a VM answers the size of struct kvm_xsave in bytes (0: no XSAVE2). */
+    XSAVE2(208, "KVM_GET_XSAVE2 and XSAVE state larger than 4 KiB");
 
     private final int number;
     private final String description;

@@ -27,12 +27,22 @@ public enum KvmIoctl {
     KVM_CREATE_IRQCHIP(Target.VM, io(0x60), KvmCapability.IRQCHIP),
     /** struct kvm_irq_level. */
     KVM_IRQ_LINE(Target.VM, iow(0x61, 8), KvmCapability.IRQCHIP),
+    /** struct kvm_irqchip: u32 chip_id, u32 pad, 512 bytes of PIC or IOAPIC state. */
+    KVM_GET_IRQCHIP(Target.VM, iowr(0x62, 520), KvmCapability.IRQCHIP),
+    /** The kernel header declares it {@code _IOR} although it writes the chip. */
+    KVM_SET_IRQCHIP(Target.VM, ior(0x63, 520), KvmCapability.IRQCHIP),
     /** struct kvm_irqfd. */
     KVM_IRQFD(Target.VM, iow(0x76, 32), KvmCapability.IRQFD),
     /** struct kvm_pit_config. */
     KVM_CREATE_PIT2(Target.VM, iow(0x77, 64), KvmCapability.PIT2),
     /** struct kvm_ioeventfd. */
     KVM_IOEVENTFD(Target.VM, iow(0x79, 64), KvmCapability.IOEVENTFD),
+    /** struct kvm_clock_data: u64 clock, u32 flags, u32 pad, u64 realtime, u64 host_tsc, u32 pad[4]. */
+    KVM_SET_CLOCK(Target.VM, iow(0x7b, 48), KvmCapability.ADJUST_CLOCK),
+    KVM_GET_CLOCK(Target.VM, ior(0x7c, 48), KvmCapability.ADJUST_CLOCK),
+    /** struct kvm_pit_state2: three 24-byte channels, u32 flags, u32 reserved[9]. */
+    KVM_GET_PIT2(Target.VM, ior(0x9f, 112), KvmCapability.PIT_STATE2),
+    KVM_SET_PIT2(Target.VM, iow(0xa0, 112), KvmCapability.PIT_STATE2),
     /** struct kvm_enable_cap. */
     KVM_ENABLE_CAP(Target.VM, iow(0xa3, 104), null),
     /** struct kvm_msi. */
@@ -62,7 +72,24 @@ public enum KvmIoctl {
     KVM_GET_CPUID2(Target.VCPU, iowr(0x91, 8), KvmCapability.EXT_CPUID),
     /** struct kvm_mp_state: u32. */
     KVM_GET_MP_STATE(Target.VCPU, ior(0x98, 4), KvmCapability.MP_STATE),
-    KVM_SET_MP_STATE(Target.VCPU, iow(0x99, 4), KvmCapability.MP_STATE);
+    KVM_SET_MP_STATE(Target.VCPU, iow(0x99, 4), KvmCapability.MP_STATE),
+    /** struct kvm_vcpu_events (64 bytes; same numbers as the PIT2 calls, another size). */
+    KVM_GET_VCPU_EVENTS(Target.VCPU, ior(0x9f, 64), KvmCapability.VCPU_EVENTS),
+    KVM_SET_VCPU_EVENTS(Target.VCPU, iow(0xa0, 64), KvmCapability.VCPU_EVENTS),
+    /** struct kvm_debugregs: u64 db[4], dr6, dr7, flags, reserved[9]. */
+    KVM_GET_DEBUGREGS(Target.VCPU, ior(0xa1, 128), KvmCapability.DEBUGREGS),
+    KVM_SET_DEBUGREGS(Target.VCPU, iow(0xa2, 128), KvmCapability.DEBUGREGS),
+    /**
+     * struct kvm_xsave: u32 region[1024], followed since Linux 5.17 by as many bytes more as
+     * {@link KvmCapability#XSAVE2} reports; KVM_SET_XSAVE then reads that many too.
+     */
+    KVM_GET_XSAVE(Target.VCPU, ior(0xa4, 4096), KvmCapability.XSAVE),
+    KVM_SET_XSAVE(Target.VCPU, iow(0xa5, 4096), KvmCapability.XSAVE),
+    /** struct kvm_xcrs: u32 nr_xcrs, u32 flags, 16 x {u32 xcr, u32 reserved, u64 value}, u64 padding[16]. */
+    KVM_GET_XCRS(Target.VCPU, ior(0xa6, 392), KvmCapability.XCRS),
+    KVM_SET_XCRS(Target.VCPU, iow(0xa7, 392), KvmCapability.XCRS),
+    /** KVM_GET_XSAVE for the full size that {@link KvmCapability#XSAVE2} reports (the encoded size stays 4096). */
+    KVM_GET_XSAVE2(Target.VCPU, ior(0xcf, 4096), KvmCapability.XSAVE2);
 
     /** The file descriptor an ioctl is issued on. */
     public enum Target { SYSTEM, VM, VCPU }

@@ -56,19 +56,33 @@ public final class NativeMapping implements AutoCloseable {
      */
     public static NativeMapping anonymous(long length, String what) {
         return map(length, LibC.PROT_READ | LibC.PROT_WRITE,
-                LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, what);
+                LibC.MAP_PRIVATE | LibC.MAP_ANONYMOUS | LibC.MAP_NORESERVE, -1, 0L, what);
     }
 
     /** A shared read-write mapping of {@code fd} from offset 0 (e.g. a vCPU's kvm_run). */
     public static NativeMapping shared(int fd, long length, String what) {
-        return map(length, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, fd, what);
+        return map(length, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, fd, 0L, what);
     }
 
-    private static NativeMapping map(long length, int prot, int flags, int fd, String what) {
+    /**
+     * A read-write mapping of {@code length} bytes of the file {@code fd} from the page-aligned
+     * {@code offset}. Shared: writes go to the file, and every shared mapping of it sees them.
+     * Private: copy-on-write, reserving no swap ({@code MAP_NORESERVE}); reads see the file's
+     * pages, the first write to a page gives this mapping its own copy, and the file never changes.
+     */
+    public static NativeMapping ofFile(int fd, long offset, long length, boolean shared, String what) {
+        if ((offset & (PAGE_SIZE - 1)) != 0) {
+            throw new IllegalArgumentException("file offset 0x" + Long.toHexString(offset) + " is not 4 KiB aligned");
+        }
+        return map(length, LibC.PROT_READ | LibC.PROT_WRITE,
+                shared ? LibC.MAP_SHARED : LibC.MAP_PRIVATE | LibC.MAP_NORESERVE, fd, offset, what);
+    }
+
+    private static NativeMapping map(long length, int prot, int flags, int fd, long offset, String what) {
         if (length <= 0) {
             throw new IllegalArgumentException("mapping length must be positive: " + length);
         }
-        long address = LibC.mmap(0L, length, prot, flags, fd, 0L);
+        long address = LibC.mmap(0L, length, prot, flags, fd, offset);
         if (address == LibC.MAP_FAILED) {
             int errno = Native.getLastError();
             throw new KvmApiException("mmap of " + length + " bytes for " + what, errno,
@@ -111,6 +125,27 @@ public final class NativeMapping implements AutoCloseable {
             }
             if (at != address + offset) {
                 throw new IllegalStateException("mmap with MAP_FIXED returned another address: 0x" + Long.toHexString(at));
+            }
+        } finally {
+            guard.exit();
+        }
+    }
+
+    /**
+     * Drops every page of the range ({@code madvise(MADV_DONTNEED)}): a private mapping of a file reads the file's pages again, anonymous memory reads
+     * zero, a shared mapping is unchanged (its pages are the file's).
+     *
+     * @throws KvmApiException if madvise fails
+     * @throws IllegalStateException if the mapping is closed or retired
+     */
+    public void dropPages() {
+        if (!guard.enter()) {
+            throw new IllegalStateException(what + " is closed");
+        }
+        try {
+            if (LibC.madvise(address, length, LibC.MADV_DONTNEED) != 0) {
+                int errno = Native.getLastError();
+                throw new KvmApiException("madvise(MADV_DONTNEED) of " + what, errno, KvmApiException.hintFor(errno));
             }
         } finally {
             guard.exit();

@@ -50,12 +50,28 @@ class KvmIoctlTest {
         assertThat(KvmIoctl.KVM_GET_CPUID2.request()).isEqualTo(0xC008AE91L);
         assertThat(KvmIoctl.KVM_GET_MP_STATE.request()).isEqualTo(0x8004AE98L);
         assertThat(KvmIoctl.KVM_SET_MP_STATE.request()).isEqualTo(0x4004AE99L);
+        // the state a template captures (kernel 6.18 headers, x86-64)
+        assertThat(KvmIoctl.KVM_GET_IRQCHIP.request()).isEqualTo(0xC208AE62L);
+        assertThat(KvmIoctl.KVM_SET_IRQCHIP.request()).isEqualTo(0x8208AE63L);
+        assertThat(KvmIoctl.KVM_SET_CLOCK.request()).isEqualTo(0x4030AE7BL);
+        assertThat(KvmIoctl.KVM_GET_CLOCK.request()).isEqualTo(0x8030AE7CL);
+        assertThat(KvmIoctl.KVM_GET_PIT2.request()).isEqualTo(0x8070AE9FL);
+        assertThat(KvmIoctl.KVM_SET_PIT2.request()).isEqualTo(0x4070AEA0L);
+        assertThat(KvmIoctl.KVM_GET_VCPU_EVENTS.request()).isEqualTo(0x8040AE9FL);
+        assertThat(KvmIoctl.KVM_SET_VCPU_EVENTS.request()).isEqualTo(0x4040AEA0L);
+        assertThat(KvmIoctl.KVM_GET_DEBUGREGS.request()).isEqualTo(0x8080AEA1L);
+        assertThat(KvmIoctl.KVM_SET_DEBUGREGS.request()).isEqualTo(0x4080AEA2L);
+        assertThat(KvmIoctl.KVM_GET_XSAVE.request()).isEqualTo(0x9000AEA4L);
+        assertThat(KvmIoctl.KVM_SET_XSAVE.request()).isEqualTo(0x5000AEA5L);
+        assertThat(KvmIoctl.KVM_GET_XCRS.request()).isEqualTo(0x8188AEA6L);
+        assertThat(KvmIoctl.KVM_SET_XCRS.request()).isEqualTo(0x4188AEA7L);
+        assertThat(KvmIoctl.KVM_GET_XSAVE2.request()).isEqualTo(0x9000AECFL);
     }
 
     @Test
     void everyEntryIsCovered() {
         // guards against an entry added without a known value above
-        assertThat(KvmIoctl.values()).hasSize(33);
+        assertThat(KvmIoctl.values()).hasSize(48);
     }
 
     @Test
@@ -86,5 +102,18 @@ class KvmIoctlTest {
         assertThat(KvmCapability.IMMEDIATE_EXIT.number()).isEqualTo(136);
         assertThat(KvmCapability.READONLY_MEM.number()).isEqualTo(81);
         assertThat(KvmCapability.IRQCHIP.kernelName()).isEqualTo("KVM_CAP_IRQCHIP");
+        assertThat(KvmIoctl.KVM_GET_XSAVE.capability()).isEqualTo(KvmCapability.XSAVE);
+        assertThat(KvmIoctl.KVM_GET_XCRS.capability()).isEqualTo(KvmCapability.XCRS);
+        assertThat(KvmIoctl.KVM_GET_DEBUGREGS.capability()).isEqualTo(KvmCapability.DEBUGREGS);
+        assertThat(KvmIoctl.KVM_GET_PIT2.capability()).isEqualTo(KvmCapability.PIT_STATE2);
+        assertThat(KvmIoctl.KVM_GET_CLOCK.capability()).isEqualTo(KvmCapability.ADJUST_CLOCK);
+        // numbers from <linux/kvm.h>
+        assertThat(KvmCapability.PIT_STATE2.number()).isEqualTo(35);
+        assertThat(KvmCapability.ADJUST_CLOCK.number()).isEqualTo(39);
+        assertThat(KvmCapability.VCPU_EVENTS.number()).isEqualTo(41);
+        assertThat(KvmCapability.DEBUGREGS.number()).isEqualTo(50);
+        assertThat(KvmCapability.XSAVE.number()).isEqualTo(55);
+        assertThat(KvmCapability.XCRS.number()).isEqualTo(56);
+        assertThat(KvmCapability.XSAVE2.number()).isEqualTo(208);
     }
 }
