@@ -25,7 +25,8 @@
  *                           exists 100 ms later, exits N
  *   guestapp fill-ram       touches 1 MiB after another, printing "filled N MiB" every 8 MiB, until
  *                           the kernel stops it; exits 3 if an allocation fails instead
- *   guestapp serial-flood   writes short lines "flood N" to /dev/ttyS0 for ever; exits 3 on an error
+ *   guestapp serial-flood   writes the line "f" to /dev/ttyS0 for ever (many lines for few bytes, as
+ *                           the serial port is slow); exits 3 on an error
  *   guestapp hwrng-read N   reads N bytes from /dev/hwrng, prints "hwrng: N bytes in M ms", exits 0
  *
  * pattern(i, s) = ((uint32_t) i * 2654435761) >> 24 ^ (s * 0x5a), as a byte.
@@ -215,10 +216,13 @@ static int serial_flood(void) {
         fprintf(stderr, "serial-flood: /dev/ttyS0: %s\n", strerror(errno));
         return 3;
     }
-    char line[32];
-    for (unsigned long n = 0;; n++) {
-        int len = snprintf(line, sizeof line, "flood %lu\n", n);
-        if (write_all(fd, (const unsigned char *) line, (size_t) len) != 0) {
+    static unsigned char lines[1024];
+    for (size_t i = 0; i < sizeof lines; i += 2) {
+        lines[i] = 'f';
+        lines[i + 1] = '\n';
+    }
+    for (;;) {
+        if (write_all(fd, lines, sizeof lines) != 0) {
             fprintf(stderr, "serial-flood: %s\n", strerror(errno));
             return 3;
         }
