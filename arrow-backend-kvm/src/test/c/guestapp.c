@@ -19,6 +19,15 @@
  *   guestapp term-exit N    prints "waiting", waits for SIGTERM, prints "terminating", exits N
  *   guestapp udp-echo PORT  binds UDP PORT, prints "listening", sends the first datagram back to
  *                           its sender, prints "echoed: TEXT", exits 0
+ * Failures (GuestFailureBootTest):
+ *   guestapp sysrq-crash    writes 'c' to /proc/sysrq-trigger (a kernel panic); exits 3 if it returns
+ *   guestapp kill-init N    sends SIGKILL to PID 1, prints "init alive after SIGKILL" if PID 1 still
+ *                           exists 100 ms later, exits N
+ *   guestapp fill-ram       touches 1 MiB after another, printing "filled N MiB" every 8 MiB, until
+ *                           the kernel stops it; exits 3 if an allocation fails instead
+ *   guestapp serial-flood   writes the line "f" to /dev/ttyS0 for ever (many lines for few bytes, as
+ *                           the serial port is slow); exits 3 on an error
+ *   guestapp hwrng-read N   reads N bytes from /dev/hwrng, prints "hwrng: N bytes in M ms", exits 0
  *
  * pattern(i, s) = ((uint32_t) i * 2654435761) >> 24 ^ (s * 0x5a), as a byte.
  */
@@ -156,6 +165,94 @@ static int udp_echo(int port) {
     return 0;
 }
 
+static long elapsed_ms(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (long)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static int sysrq_crash(void) {
+    int fd = open("/proc/sysrq-trigger", O_WRONLY);
+    if (fd < 0 || write(fd, "c", 1) != 1) {
+        fprintf(stderr, "sysrq-crash: %s\n", strerror(errno));
+        return 3;
+    }
+    fprintf(stderr, "sysrq-crash: the kernel went on\n");
+    return 3;
+}
+
+static int kill_init(int code) {
+    if (kill(1, SIGKILL) != 0) printf("kill(1, SIGKILL): %s\n", strerror(errno));
+    struct timespec pause_100ms = {0, 100 * 1000 * 1000};
+    nanosleep(&pause_100ms, NULL);
+    if (kill(1, 0) == 0) printf("init alive after SIGKILL\n");
+    return code;
+}
+
+/* The chain of fill_ram's blocks: reachable, so the compiler keeps every allocation and write. */
+static void *volatile filled;
+
+static int fill_ram(void) {
+    const size_t mib = 1 << 20;
+    for (long n = 1;; n++) {
+        unsigned char *p = malloc(mib);
+        if (p == NULL) {
+            printf("allocation failed after %ld MiB\n", n - 1);
+            return 3;
+        }
+        memset(p, (int) n, mib);
+        *(void **) p = filled;
+        filled = p;
+        if (n % 8 == 0) {
+            printf("filled %ld MiB\n", n);
+            fflush(stdout);
+        }
+    }
+}
+
+static int serial_flood(void) {
+    int fd = open("/dev/ttyS0", O_WRONLY | O_NOCTTY);
+    if (fd < 0) {
+        fprintf(stderr, "serial-flood: /dev/ttyS0: %s\n", strerror(errno));
+        return 3;
+    }
+    static unsigned char lines[1024];
+    for (size_t i = 0; i < sizeof lines; i += 2) {
+        lines[i] = 'f';
+        lines[i + 1] = '\n';
+    }
+    for (;;) {
+        if (write_all(fd, lines, sizeof lines) != 0) {
+            fprintf(stderr, "serial-flood: %s\n", strerror(errno));
+            return 3;
+        }
+    }
+}
+
+static int hwrng_read(long total) {
+    static unsigned char buf[4096];
+    int fd = open("/dev/hwrng", O_RDONLY);
+    if (fd < 0) {
+        fprintf(stderr, "hwrng-read: /dev/hwrng: %s\n", strerror(errno));
+        return 3;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long done = 0;
+    while (done < total) {
+        size_t want = total - done < (long) sizeof buf ? (size_t)(total - done) : sizeof buf;
+        ssize_t n = read(fd, buf, want);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            fprintf(stderr, "hwrng-read: %s after %ld bytes\n", n < 0 ? strerror(errno) : "end of file", done);
+            return 3;
+        }
+        done += n;
+    }
+    printf("hwrng: %ld bytes in %ld ms\n", done, elapsed_ms(&t0));
+    return 0;
+}
+
 static volatile sig_atomic_t terminated;
 
 static void on_term(int sig) {
@@ -217,6 +314,11 @@ int main(int argc, char **argv) {
     if (strcmp(mode, "echo") == 0) return echo();
     if (strcmp(mode, "entropy") == 0) return entropy();
     if (strcmp(mode, "udp-echo") == 0 && argc > 2) return udp_echo(atoi(argv[2]));
+    if (strcmp(mode, "sysrq-crash") == 0) return sysrq_crash();
+    if (strcmp(mode, "kill-init") == 0 && argc > 2) return kill_init(atoi(argv[2]));
+    if (strcmp(mode, "fill-ram") == 0) return fill_ram();
+    if (strcmp(mode, "serial-flood") == 0) return serial_flood();
+    if (strcmp(mode, "hwrng-read") == 0 && argc > 2) return hwrng_read(atol(argv[2]));
     if (strcmp(mode, "term-exit") == 0 && argc > 2) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);

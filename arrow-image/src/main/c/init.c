@@ -224,9 +224,24 @@ static void stop_leftovers(unsigned grace_ms) {
     if (kill(-1, SIGKILL) == 0) reap_until_empty(KILL_WAIT_MS);
 }
 
+/* The command line's loglevel=1 lets emergencies reach the console, so that a panic is seen; the
+ * kernel's "reboot: Restarting system" is one too. Before the orderly end, a console level of 1
+ * becomes 0 (a debug console's higher level stays). /proc/sys/kernel/printk starts with it. */
+static void silence_orderly_end(void) {
+    char text[64];
+    int fd = open("/proc/sys/kernel/printk", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t n = read(fd, text, sizeof text - 1);
+    if (n > 1 && text[0] == '1' && (text[1] == '\t' || text[1] == ' ')) {
+        (void) pwrite(fd, "0\n", 2, 0); /* at offset 0: a sysctl ignores a write past its start */
+    }
+    close(fd);
+}
+
 static _Noreturn void halt_vm(unsigned grace_ms) {
     stop_leftovers(grace_ms);
     drain_console(); /* the console's last bytes leave before the machine resets */
+    silence_orderly_end();
     sync();
     mark("halt");
     /* With reboot=k the kernel resets through the i8042, which ends the VM. As PID 1 and root

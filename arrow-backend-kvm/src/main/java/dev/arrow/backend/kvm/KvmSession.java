@@ -34,6 +34,7 @@ final class KvmSession implements MicroVmSession {
     private static final Logger LOG = LoggerFactory.getLogger(KvmSession.class);
 
     private final GuestStdio stdio;
+    private final KernelPanicWatch serial;
     private final BootEvents events;
     private final long memoryBytes;
     private final InitramfsMemory imageNeeds;
@@ -67,14 +68,15 @@ final class KvmSession implements MicroVmSession {
      */
     KvmSession(GuestStdio stdio, BootEvents events, long memoryBytes, InitramfsMemory imageNeeds) {
         this.stdio = stdio;
+        this.serial = new KernelPanicWatch(stdio.serialOutput());
         this.events = events;
         this.memoryBytes = memoryBytes;
         this.imageNeeds = imageNeeds;
     }
 
-    /** Where the VMM writes the guest's serial output. */
+    /** Where the VMM writes the guest's serial output (watched for a kernel panic on its way to the stdio). */
     OutputStream serialOutput() {
-        return stdio.serialOutput();
+        return serial;
     }
 
     /** Called by the VMM for every line init writes on the status port. */
@@ -109,7 +111,7 @@ final class KvmSession implements MicroVmSession {
             events.host(BootPhase.EXITED, System.nanoTime());
             ArrowOutcome ended = error != null
                         ? new ArrowOutcome.GuestCrashed("the VMM failed: " + error)
-                        : outcomeOf(finalStatus.get(), vmOutcome, memoryBytes, imageNeeds);
+                        : outcomeOf(finalStatus.get(), vmOutcome, memoryBytes, imageNeeds, serial.panicMessage());
             if (ended instanceof ArrowOutcome.GuestCrashed crashed) {
                 // the outcome says so too, but a crash the caller does not look at must not go unseen
                 LOG.warn("{} crashed: {}", vm != null ? vm : "a VM", crashed.reason());
@@ -121,14 +123,17 @@ final class KvmSession implements MicroVmSession {
 
     /** The arrow's outcome from init's final status (if it sent one) and how the VM ended. */
     static ArrowOutcome outcomeOf(InitStatus status, VmOutcome vmOutcome) {
-        return outcomeOf(status, vmOutcome, 0, null);
+        return outcomeOf(status, vmOutcome, 0, null, Optional.empty());
     }
 
     /**
      * Like {@link #outcomeOf(InitStatus, VmOutcome)}; an incomplete image's message also says what to do,
-     * from the image's needs ({@code imageNeeds}, may be null) and the guest's RAM ({@code memoryBytes}).
+     * from the image's needs ({@code imageNeeds}, may be null) and the guest's RAM ({@code memoryBytes}); a
+     * guest that ended by itself without a status after its console showed a kernel panic ({@code kernelPanic},
+     * see {@link KernelPanicWatch}) crashed with that panic.
      */
-    static ArrowOutcome outcomeOf(InitStatus status, VmOutcome vmOutcome, long memoryBytes, InitramfsMemory imageNeeds) {
+    static ArrowOutcome outcomeOf(InitStatus status, VmOutcome vmOutcome, long memoryBytes, InitramfsMemory imageNeeds,
+            Optional<String> kernelPanic) {
         if (status instanceof InitStatus.StartFailed f && f.kind() == InitStatus.StartFailure.IMAGE_INCOMPLETE) {
             return new ArrowOutcome.StartFailed(ArrowOutcome.StartFailed.Kind.IMAGE_INCOMPLETE,
                     incompleteImage(f.message(), memoryBytes, imageNeeds));
@@ -144,6 +149,11 @@ final class KvmSession implements MicroVmSession {
         }
         if (vmOutcome instanceof VmOutcome.Stopped) {
             return new ArrowOutcome.Destroyed();
+        }
+        if (kernelPanic.isPresent()) {
+            return new ArrowOutcome.GuestCrashed("the guest kernel panicked (\"" + kernelPanic.get() + "\") and "
+                    + (vmOutcome.isOrderly() ? "rebooted" : "then: " + vmOutcome.describe())
+                    + " before init reported the program's status (run with debugConsole() to see the kernel log)");
         }
         return new ArrowOutcome.GuestCrashed(vmOutcome.describe()
                 + " before init reported the program's status (run with debugConsole() to see the kernel log)");

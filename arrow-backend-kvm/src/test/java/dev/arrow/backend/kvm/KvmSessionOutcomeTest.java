@@ -13,6 +13,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -88,7 +89,8 @@ class KvmSessionOutcomeTest {
         InitStatus.StartFailed guest = new InitStatus.StartFailed(InitStatus.StartFailure.IMAGE_INCOMPLETE,
                 "/data: content differs from the host's (crc32c 00000000, expected 12345678); guest RAM 110 MiB");
         for (VmOutcome vm : everyVmOutcome()) {
-            ArrowOutcome.StartFailed outcome = (ArrowOutcome.StartFailed) KvmSession.outcomeOf(guest, vm, 128L << 20, needs);
+            ArrowOutcome.StartFailed outcome = (ArrowOutcome.StartFailed) KvmSession.outcomeOf(guest, vm, 128L << 20, needs,
+                    Optional.empty());
             assertThat(outcome.kind()).isEqualTo(ArrowOutcome.StartFailed.Kind.IMAGE_INCOMPLETE);
             assertThat(outcome.exitValue()).isEqualTo(125);
             assertThat(outcome.message())
@@ -105,7 +107,7 @@ class KvmSessionOutcomeTest {
         InitramfsMemory needs = needsOfAFile(1 << 20);
         ArrowOutcome.StartFailed outcome = (ArrowOutcome.StartFailed) KvmSession.outcomeOf(
                 new InitStatus.StartFailed(InitStatus.StartFailure.IMAGE_INCOMPLETE, "/arrow/manifest: missing"),
-                new VmOutcome.Reset(), 128L << 20, needs);
+                new VmOutcome.Reset(), 128L << 20, needs, Optional.empty());
         assertThat(outcome.message()).contains("(init: /arrow/manifest: missing)",
                 "fits in the 128 MiB given, so it is wrong for this kernel: ask for more memory, e.g. memory(256, MiB)");
     }
@@ -170,6 +172,35 @@ class KvmSessionOutcomeTest {
         assertThat(endSession(new VmOutcome.Stopped(), "arrow-status not-found /arrow/app: no such file"))
                 .isEqualTo(new ArrowOutcome.StartFailed(ArrowOutcome.StartFailed.Kind.NOT_FOUND, "/arrow/app: no such file"));
         assertThat(endSession(new VmOutcome.Stopped())).isEqualTo(new ArrowOutcome.Destroyed());
+    }
+
+    private static final String PANIC_LINE = "[    2.071234] Kernel panic - not syncing: sysrq triggered crash\r\n";
+
+    /** Ends a session whose serial console showed {@code serial} before the VM ended with {@code vm}. */
+    private static ArrowOutcome endSessionAfterConsole(String serial, VmOutcome vm, String... statusLines) throws IOException {
+        KvmSession session = new KvmSession((b, o, l) -> { });
+        CompletableFuture<VmOutcome> exit = new CompletableFuture<>();
+        session.whenEnded(exit);
+        session.serialOutput().write(serial.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        for (String line : statusLines) session.onStatusLine(line);
+        exit.complete(vm);
+        return session.outcome().join();
+    }
+
+    @Test
+    void aKernelPanicOnTheConsoleIsTheCrashsReason() throws IOException {
+        assertThat(endSessionAfterConsole("[    2.070000] sysrq: Trigger a crash\r\n" + PANIC_LINE, new VmOutcome.Reset()))
+                .isEqualTo(new ArrowOutcome.GuestCrashed("the guest kernel panicked (\"sysrq triggered crash\") and rebooted"
+                        + NO_STATUS));
+        assertThat(((ArrowOutcome.GuestCrashed) endSessionAfterConsole(PANIC_LINE, new VmOutcome.TripleFault(0, 0xdead)))
+                .reason()).startsWith("the guest kernel panicked (\"sysrq triggered crash\") and then: vCPU 0 shut down");
+    }
+
+    @Test
+    void aStatusOrAHostStopOutranksAPanicLine() throws IOException {
+        assertThat(endSessionAfterConsole(PANIC_LINE, new VmOutcome.Reset(), "arrow-status exited 0"))
+                .isEqualTo(new ArrowOutcome.Exited(0));
+        assertThat(endSessionAfterConsole(PANIC_LINE, new VmOutcome.Stopped())).isEqualTo(new ArrowOutcome.Destroyed());
     }
 
     @Test

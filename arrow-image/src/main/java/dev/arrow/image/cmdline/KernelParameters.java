@@ -18,11 +18,13 @@ import java.util.List;
  *       through the i8042 (0xFE to port 0x64), which the VMM treats as the end of the guest.</li>
  *   <li>{@code panic=-1}: on a panic the kernel reboots at once instead of hanging, so a dying
  *       guest still ends the VM.</li>
- *   <li>{@code quiet loglevel=0}: no kernel messages on the console, whose bytes are the app's
- *       output.</li>
+ *   <li>{@code quiet loglevel=1}: of the kernel's messages only emergencies reach the console, so
+ *       a normal boot prints nothing there; a panic prints its message and stack (the backend names
+ *       the panic in the outcome). At {@code loglevel=0} not even a panic is printed: the kernel keeps a
+ *       console level of 0 when it panics.</li>
  * </ul>
  * No i8042, APIC or timer tunables: the guest kernel finds no i8042 controller instantly
- * ("No controller found") and needs nothing else. With a debug console, {@code quiet loglevel=0}
+ * ("No controller found") and needs nothing else. With a debug console, {@code quiet loglevel=1}
  * become {@code earlyprintk=serial,ttyS0 loglevel=8}: every kernel message, from the first
  * instructions on, goes to the serial console.
  *
@@ -51,7 +53,7 @@ public record KernelParameters(List<String> entries) {
         p.add("panic=-1");
         if (!debugConsole) {
             p.add("quiet");
-            p.add("loglevel=0");
+            p.add("loglevel=1");
         }
         return new KernelParameters(p);
     }

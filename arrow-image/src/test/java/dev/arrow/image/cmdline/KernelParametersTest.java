@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class KernelParametersTest {
     @Test
     void initsParametersAreQuietSerialAndEndTheVmOnRebootOrPanic() {
-        assertThat(KernelParameters.forInit(false).joined()).isEqualTo("console=ttyS0 reboot=k panic=-1 quiet loglevel=0");
+        assertThat(KernelParameters.forInit(false).joined()).isEqualTo("console=ttyS0 reboot=k panic=-1 quiet loglevel=1");
     }
 
     @Test

@@ -199,6 +199,24 @@ class InitBootTcgTest {
     }
 
     @Test
+    void anOrderlyEndLeavesTheConsoleQuiet() throws IOException {
+        QemuTcg.Boot b = runProbe(LaunchSpec.builder().args("exit", "0").build());
+        assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(0));
+        assertThat(b.console()).as("init silences the kernel's emergency 'reboot: Restarting system'")
+                .doesNotContain("reboot:");
+    }
+
+    @Test
+    void aKernelPanicReachesTheConsoleAndEndsTheVm() throws IOException {
+        Path busybox = Path.of("/bin/busybox");
+        assumeTrue(Files.isExecutable(busybox), "no static busybox: install busybox-static (scripts/setup.sh)");
+        QemuTcg.Boot b = boot(ArrowInitramfs.builder(busybox,
+                LaunchSpec.builder().argv0("sh").args("-c", "echo c > /proc/sysrq-trigger").build()).build());
+        assertThat(b.records()).as("init reports nothing: the kernel died under it").noneMatch(InitStatus::isFinal);
+        assertThat(b.console()).contains("Kernel panic - not syncing: sysrq triggered crash");
+    }
+
+    @Test
     void anImageTooLargeForTheRootFileSystemEndsAsIncompleteAndTheAppNeverRuns() throws IOException {
         // QEMU gives 256 MiB: the tmpfs root gets half of what the kernel and the 160 MiB archive leave
         Path data = work.resolve("data.bin");
