@@ -13,13 +13,12 @@ import dev.arrow.kvm.x86.Gdt;
 import dev.arrow.kvm.x86.MsrEntry;
 import dev.arrow.kvm.x86.Msrs;
 import dev.arrow.kvm.x86.PageTables;
+import dev.arrow.testing.KvmTest;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,7 +26,7 @@ import org.junit.jupiter.api.Test;
  * VM state are captured, and clones made of a private copy of its RAM (a memory file) and that
  * state continue from the same point, each on its own.
  */
-@Tag("kvm")
+@KvmTest
 class VmCloneTest {
     static final long RAM = 2L << 20;
     static final long ENTRY = 0x10_0000;
@@ -55,10 +54,6 @@ class VmCloneTest {
         CODE = GUEST.jmp(LOOP).bytes();
     }
 
-    @BeforeEach
-    void needKvm() {
-        KvmAssumptions.assumeKvm();
-    }
 
     /** A one-vCPU VM with the in-kernel irqchip and PIT on {@code memory}, which it closes. */
     private static final class Machine implements AutoCloseable {

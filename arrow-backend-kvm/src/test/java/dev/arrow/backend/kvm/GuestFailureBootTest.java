@@ -4,10 +4,10 @@ import dev.arrow.Arrow;
 import dev.arrow.ArrowOutcome;
 import dev.arrow.ArrowProcess;
 import dev.arrow.kvm.virtio.rng.VirtioRng;
+import dev.arrow.testing.BootTest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -35,7 +35,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * next arrow in the same JVM runs to exit 0, and nothing is left behind (fds, threads, child
  * processes, mappings, admitted guest RAM). Runs where the host KVM can boot Linux, i.e. in the lab.
  */
-@Tag("boot")
+@BootTest
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class GuestFailureBootTest {
     /** How long a failing arrow may take from start() to its end (on hardware KVM: about a second). */
@@ -62,8 +62,7 @@ class GuestFailureBootTest {
     }
 
     @BeforeAll
-    static void hostBootsLinux() throws Exception {
-        BootTestSupport.assumeLinuxBoots();
+    static void warmUp() throws Exception {
         app = BootTestSupport.guestApp();
         nextArrowRuns(); // warm up class loading, the JIT and the JDK's shared threads
     }
