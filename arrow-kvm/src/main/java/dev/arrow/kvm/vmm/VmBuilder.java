@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * (set up for boot by the {@link X86BootConfigurator}), the devices on the
  * port-I/O bus (serial, i8042, status port), the virtio-mmio devices ({@link VirtioDevices}: MMIO
  * bus, irqfds, ioeventfds, their event loop), and finally the vCPU threads. If any step fails,
- * everything made so far is released before the exception propagates.
+ * everything made so far is released before the exception propagates. A templateable config gets
+ * its RAM in a memory file; {@link VmTemplate#clone} builds its clones here too ({@link #startClone}).
  */
 public final class VmBuilder {
     private static final Logger LOG = LoggerFactory.getLogger(VmBuilder.class);
@@ -183,7 +184,12 @@ public final class VmBuilder {
             for (int i = 0; i < virtioStates.size(); i++) {
                 VirtioMmioTransport.State state = virtioStates.get(i);
                 VirtioDevice device = clone.virtioDevices().restore(VirtioSlot.of(i), state.device());
-                virtio.restore(device, state);
+                try {
+                    virtio.restore(device, state);
+                } catch (RuntimeException | Error e) {
+                    device.close(); // not in a transport yet: nothing else closes it
+                    throw e;
+                }
             }
             virtio.start();
             running.attachVirtio(virtio);

@@ -171,6 +171,30 @@ class VmTemplateTest {
     }
 
     @Test
+    void aGuestWithAnApplicationProcessorWaitingForItsStartupFreezesAndItsCloneCountsOn() throws Exception {
+        ByteArrayOutputStream templateSerial = new ByteArrayOutputStream();
+        RunningVm vm = VmBuilder.start(config(templateSerial).vcpuCount(2).templateable(true).build());
+        VmTemplate template;
+        try {
+            await("template serial bytes", vm::serialOutputBytes, 100);
+            template = vm.freeze(TIMEOUT);
+        } catch (RuntimeException | Error | InterruptedException e) {
+            vm.close();
+            throw e;
+        }
+        ByteArrayOutputStream cloneSerial = new ByteArrayOutputStream();
+        try (template; RunningVm clone = template.clone(cloneWith(cloneSerial))) {
+            assertThat(template.vcpuStates()).hasSize(2);
+            await("clone serial bytes", clone::serialOutputBytes, 100);
+            assertThat(clone.vcpuStates()).containsExactly(VcpuRunner.State.RUNNING, VcpuRunner.State.RUNNING);
+            clone.close();
+            long frozenCount = assertCounts(templateSerial.toByteArray());
+            assertThat(assertCounts(concat(templateSerial.toByteArray(), cloneSerial.toByteArray())))
+                    .isGreaterThan(frozenCount + 50);
+        }
+    }
+
+    @Test
     void twoHundredClonesComeAndGoWithoutLeavingFdsOrThreads() throws Exception {
         RunningVm vm = VmBuilder.start(config(OutputStream.nullOutputStream()).templateable(true).build());
         VmTemplate template;
