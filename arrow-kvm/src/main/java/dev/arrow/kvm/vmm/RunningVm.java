@@ -302,7 +302,10 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
             throw new IllegalStateException("VM " + id + " cannot be frozen: its RAM is not a template's memory file "
                     + "(build it with VmConfig.templateable(true))");
         }
-        if (closed.get() || !decided.compareAndSet(null, new VmOutcome.Stopped())) {
+        if (closed.get()) {
+            throw new IllegalStateException("VM " + id + " is closed: nothing to freeze");
+        }
+        if (!decided.compareAndSet(null, new VmOutcome.Stopped())) {
             throw new IllegalStateException("VM " + id + " has ended (" + decided.get().describe() + "): nothing to freeze");
         }
         freezing = true;
