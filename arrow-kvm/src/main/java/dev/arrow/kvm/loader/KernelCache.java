@@ -55,11 +55,15 @@ public final class KernelCache implements AutoCloseable {
 
     /**
      * Puts the kernel {@code image} into {@code memory}: mapped from its snapshot (made on first
-     * use), or copied where no snapshot can be made.
+     * use), or copied where no snapshot can be made and into memory in a memory file
+     * ({@link MmapGuestMemory#isInMemoryFile()}, whose pages must all be the file's).
      *
      * @throws KernelLoadException if the image is unusable or does not fit that guest's RAM
      */
     public LoadedKernel loadInto(Path image, MmapGuestMemory memory) {
+        if (memory.isInMemoryFile()) {
+            return KernelLoader.load(image, memory);
+        }
         Optional<KernelSnapshot> snapshot = snapshotOf(image, memory.size());
         if (snapshot.isEmpty()) {
             return KernelLoader.load(image, memory);

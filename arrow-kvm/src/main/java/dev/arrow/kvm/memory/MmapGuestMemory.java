@@ -124,6 +124,14 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         }
     }
 
+    /**
+     * True for memory in a memory file, shared ({@link #createShared}) or a private copy: its
+     * pages must stay the file's, so it takes no {@link #mapCopyOnWrite} overlay.
+     */
+    public boolean isInMemoryFile() {
+        return backing.kind() != Backing.Kind.ANONYMOUS;
+    }
+
     /** True for a private copy ({@link #mapPrivateCopy()}). */
     public boolean isPrivateCopy() {
         return backing.kind() == Backing.Kind.PRIVATE_COPY;
@@ -195,11 +203,20 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
      * hole at 3 GiB, and the rest from 4 GiB up.
      */
     public static MmapGuestMemory forRam(long ramSize) {
+        return create(ramRegions(ramSize));
+    }
+
+    /** Like {@link #forRam}, in a new memory file named {@code name} ({@link #createShared}). */
+    public static MmapGuestMemory sharedForRam(long ramSize, String name) {
+        return createShared(ramRegions(ramSize), name);
+    }
+
+    private static List<MemoryRegion> ramRegions(long ramSize) {
         List<MemoryRegion> list = new ArrayList<>();
         for (Layout.RamRegion r : Layout.ramRegions(ramSize)) {
             list.add(MemoryRegion.of(r.start(), r.size()));
         }
-        return create(list);
+        return list;
     }
 
     /** The regions with their host addresses, for KVM memory slots. */
@@ -224,8 +241,14 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
      *
      * @throws GuestMemoryException if the range is not guest RAM
      * @throws IllegalArgumentException if it is not page aligned
+     * @throws IllegalStateException if this memory is in a memory file ({@link #isInMemoryFile()}):
+     *     an overlay would leave those pages out of the file its clones map
      */
     public synchronized void mapCopyOnWrite(GuestAddress start, long length, int fd, long fileOffset) {
+        if (isInMemoryFile()) {
+            throw new IllegalStateException("guest RAM in a memory file (" + backing.kind() + ") takes no overlay: "
+                    + "its clones would not see the overlaid pages");
+        }
         int r = regions.locate(start, length);
         FileRange range = new FileRange(r, start.value() - regions.start(r), length);
         for (FileRange f : fileBacked) {

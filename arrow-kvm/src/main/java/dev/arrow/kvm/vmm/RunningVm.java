@@ -1,6 +1,12 @@
 package dev.arrow.kvm.vmm;
 
+import dev.arrow.kvm.VcpuState;
+import dev.arrow.kvm.Vm;
+import dev.arrow.kvm.VmState;
+import dev.arrow.kvm.device.I8042;
 import dev.arrow.kvm.device.Serial8250;
+import dev.arrow.kvm.device.StatusPort;
+import dev.arrow.kvm.virtio.VirtioMmioTransport;
 import dev.arrow.kvm.diagnostics.KernelTask;
 import dev.arrow.kvm.diagnostics.KvmTraceSample;
 import dev.arrow.kvm.memory.MmapGuestMemory;
@@ -37,6 +43,9 @@ import org.slf4j.LoggerFactory;
  * (a vCPU still inside KVM_RUN faults instead of reaching memory a later VM could map there) and
  * leaves the rest to the last of those threads, which releases it as it ends
  * ({@link #onReleased()}).
+ *
+ * <p>A guest built {@link VmConfig#templateable() templateable} can be {@link #freeze frozen} into a
+ * {@link VmTemplate}, which then owns this VM.
  */
 public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private static final Logger LOG = LoggerFactory.getLogger(RunningVm.class);
@@ -68,18 +77,29 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private volatile ReleaseGate gate;
     private final BuildResources resources;
     private final MmapGuestMemory memory;
+    private final boolean debug;
     private volatile Serial8250 serial;
+    private Vm vm;
+    private I8042 i8042;
+    private StatusPort statusPort;
+    /** Set by a freeze: the devices keep what the guest left in their queues, for the clones. */
+    private volatile boolean freezing;
     private VirtioDevices virtio;
     private ScheduledExecutorService prober;
     private long[] lastExitCounts;
 
-    RunningVm(BuildResources resources, MmapGuestMemory memory) {
+    /** @param debug whether its exits log unhandled guest I/O at INFO (clones of it do the same) */
+    RunningVm(BuildResources resources, MmapGuestMemory memory, boolean debug) {
         this.resources = resources;
         this.memory = memory;
+        this.debug = debug;
     }
 
-    void attach(Serial8250 serial, List<VcpuRunner> vcpuRunners) {
+    void attach(Vm vm, Serial8250 serial, I8042 i8042, StatusPort statusPort, List<VcpuRunner> vcpuRunners) {
+        this.vm = vm;
         this.serial = serial;
+        this.i8042 = i8042;
+        this.statusPort = statusPort;
         this.runners.addAll(vcpuRunners);
         this.lastExitCounts = new long[vcpuRunners.size()];
         this.gate = new ReleaseGate(vcpuRunners.size());
@@ -265,6 +285,52 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         return serial.receive(data, offset, length);
     }
 
+    /**
+     * Freezes this running guest into a template: every vCPU stops between two exits (the last one
+     * handled) and captures its state on its own thread; once all have, the VM state (PIT, clock,
+     * PICs, IOAPIC) is captured, then the virtio devices' (their event loop stopped first) and
+     * those of the serial port, i8042 and status port. Guest RAM is kept as it is. The guest
+     * ends with {@link VmOutcome.Stopped}; the template owns this VM from here on, and closing
+     * either closes both.
+     *
+     * @param timeout how long the vCPUs may take to stop
+     * @throws IllegalStateException if this VM was not built {@link VmConfig#templateable() templateable},
+     *     has ended, or a vCPU or device could not be frozen (the guest is then stopped)
+     */
+    public VmTemplate freeze(Duration timeout) throws InterruptedException {
+        if (!memory.isInMemoryFile() || memory.isPrivateCopy()) {
+            throw new IllegalStateException("VM " + id + " cannot be frozen: its RAM is not a template's memory file "
+                    + "(build it with VmConfig.templateable(true))");
+        }
+        if (closed.get()) {
+            throw new IllegalStateException("VM " + id + " is closed: nothing to freeze");
+        }
+        if (!decided.compareAndSet(null, new VmOutcome.Stopped())) {
+            throw new IllegalStateException("VM " + id + " has ended (" + decided.get().describe() + "): nothing to freeze");
+        }
+        freezing = true;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<CompletableFuture<VcpuState>> requests = runners.stream().map(VcpuRunner::requestFreeze).toList();
+        List<VcpuState> vcpuStates = new ArrayList<>(requests.size());
+        try {
+            for (CompletableFuture<VcpuState> request : requests) {
+                vcpuStates.add(request.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+            }
+            if (awaitExit(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))).isEmpty()) {
+                throw new TimeoutException("the vCPU loops did not end after freezing");
+            }
+        } catch (ExecutionException | TimeoutException e) {
+            runners.forEach(VcpuRunner::requestStop);
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new IllegalStateException("VM " + id + " could not be frozen within " + timeout.toMillis() + " ms: "
+                    + cause.getMessage(), cause);
+        }
+        VmState vmState = vm.saveState();
+        List<VirtioMmioTransport.State> virtioStates = virtio == null ? List.of() : virtio.freeze();
+        return new VmTemplate(this, memory, debug, vmState, vcpuStates, serial.state(), i8042.state(),
+                statusPort.state(), virtioStates);
+    }
+
     /** Ends the guest with {@link VmOutcome.Stopped} unless it has ended already. Any thread; does not wait. */
     public void stop() {
         finish(new VmOutcome.Stopped());
@@ -300,7 +366,7 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
             if (prober != null) {
                 prober.shutdownNow();
             }
-            if (virtio != null && !memory.isClosed()) {
+            if (virtio != null && !memory.isClosed() && !freezing) {
                 virtio.guestStopped(); // before the exit is reported: the devices know no more guest work comes
             }
             exited.complete(decided.get());

@@ -6,6 +6,7 @@ import dev.arrow.kvm.Regs;
 import dev.arrow.kvm.Sregs;
 import dev.arrow.kvm.Vcpu;
 import dev.arrow.kvm.VcpuExit;
+import dev.arrow.kvm.VcpuState;
 import dev.arrow.kvm.memory.GuestMemoryException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
@@ -18,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * The loop of one vCPU thread: run, dispatch the exit, repeat until the VM decides an outcome or
  * is stopped. An explicit state machine: {@link State#CREATED} until its thread starts,
  * {@link State#RUNNING} while it loops, {@link State#FINISHED} after. It is stopped by
- * {@link #requestStop()} (a flag and a kick), never by interrupting or killing the thread.
+ * {@link #requestStop()} (a flag and a kick), never by interrupting or killing the thread, or
+ * frozen by {@link #requestFreeze()}, which also ends the loop.
  */
 final class VcpuRunner implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(VcpuRunner.class);
@@ -51,6 +53,8 @@ final class VcpuRunner implements Runnable {
     private volatile boolean dead;
     /** The pending request for a snapshot (one at a time: a second asker shares the first's). */
     private final AtomicReference<CompletableFuture<String>> snapshotRequest = new AtomicReference<>();
+    /** The request to freeze, once made (a runner freezes once). */
+    private final AtomicReference<CompletableFuture<VcpuState>> freezeRequest = new AtomicReference<>();
 
     /**
      * @param milestones where the boot vCPU reports its first entry into the guest; null for the
@@ -119,6 +123,27 @@ final class VcpuRunner implements Runnable {
         return request;
     }
 
+    /**
+     * Asks the loop to stop between two exits, the last one handled, capture the vCPU's state on
+     * its own thread ({@link Vcpu#saveState()}) and end. The future fails if the loop ends
+     * otherwise (an outcome, a stop) or the capture fails. Any thread; once per runner.
+     */
+    CompletableFuture<VcpuState> requestFreeze() {
+        CompletableFuture<VcpuState> request = new CompletableFuture<>();
+        if (!freezeRequest.compareAndSet(null, request)) {
+            throw new IllegalStateException("vCPU " + vcpu.id() + " was asked to freeze already");
+        }
+        vcpu.kick();
+        if (state.get() == State.FINISHED) { // ended before it could see the request
+            request.completeExceptionally(notFrozen());
+        }
+        return request;
+    }
+
+    private IllegalStateException notFrozen() {
+        return new IllegalStateException("vCPU " + vcpu.id() + " ended before it froze (" + exitSummary() + ")");
+    }
+
     /** The counts of each exit kind that occurred, e.g. {@code exits 120 (IO_OUT 100, INTR 20)}. */
     String exitSummary() {
         StringBuilder b = new StringBuilder("exits ").append(exits.get());
@@ -179,6 +204,10 @@ final class VcpuRunner implements Runnable {
             if (request != null) {
                 request.complete(withoutRegisters());
             }
+            CompletableFuture<VcpuState> freeze = freezeRequest.get();
+            if (freeze != null) {
+                freeze.completeExceptionally(notFrozen()); // no effect once it froze
+            }
             owner.runnerFinished(this);
         }
     }
@@ -188,6 +217,11 @@ final class VcpuRunner implements Runnable {
             milestones.reached(BootEvent.FIRST_RUN);
         }
         while (!stopRequested) {
+            CompletableFuture<VcpuState> freeze = freezeRequest.get();
+            if (freeze != null) {
+                freeze(freeze);
+                return;
+            }
             VcpuExit exit = vcpu.run();
             exits.incrementAndGet();
             int kind = ExitKind.of(exit).ordinal();
@@ -217,6 +251,15 @@ final class VcpuRunner implements Runnable {
                 owner.finish(outcome);
                 return;
             }
+        }
+    }
+
+    /** Between two exits, the last one handled: captures the vCPU's state for {@code request}. */
+    private void freeze(CompletableFuture<VcpuState> request) {
+        try {
+            request.complete(vcpu.saveState());
+        } catch (RuntimeException e) {
+            request.completeExceptionally(e);
         }
     }
 

@@ -3,6 +3,7 @@ package dev.arrow.kvm.vmm;
 import dev.arrow.kvm.EventFd;
 import dev.arrow.kvm.KvmException;
 import dev.arrow.kvm.Vm;
+import dev.arrow.kvm.device.InterruptTrigger;
 import dev.arrow.kvm.device.IoBus;
 import dev.arrow.kvm.memory.GuestMemory;
 import dev.arrow.kvm.virtio.GuestErrorListener;
@@ -63,8 +64,38 @@ final class VirtioDevices implements AutoCloseable {
         this.loop = new VirtioEventLoop(loopThreadName);
     }
 
+    /** Makes the transport of a device in a slot, given its name and interrupt line. */
+    @FunctionalInterface
+    private interface TransportFactory {
+        VirtioMmioTransport make(String name, InterruptTrigger interrupt);
+    }
+
     /** Places {@code device} in the next slot and wires it; returns its transport. */
     synchronized VirtioMmioTransport add(VirtioDevice device) {
+        return place(device, (name, interrupt) -> new VirtioMmioTransport(name, device, memory, interrupt,
+                GuestErrorListener.NONE, loop));
+    }
+
+    /**
+     * Places {@code device}, built from {@code state.device()}, in the next slot with a transport
+     * that continues from {@code state} ({@link VirtioMmioTransport#restore}), and wires it as
+     * {@link #add} does. Each ready queue of an active device is notified once when the loop
+     * starts: a notification the guest gave just before the state was captured may never have
+     * reached the device, and a spurious one costs a look at the ring.
+     */
+    synchronized VirtioMmioTransport restore(VirtioDevice device, VirtioMmioTransport.State state) {
+        VirtioMmioTransport transport = place(device, (name, interrupt) -> VirtioMmioTransport.restore(state, name,
+                device, memory, interrupt, GuestErrorListener.NONE, loop));
+        for (int q = 0; q < state.queues().size(); q++) {
+            if (state.queues().get(q).queue() != null) {
+                int queue = q;
+                loop.execute(() -> transport.notifyQueue(queue));
+            }
+        }
+        return transport;
+    }
+
+    private VirtioMmioTransport place(VirtioDevice device, TransportFactory factory) {
         VirtioSlot slot = VirtioSlot.of(transports.size());
         String name = "virtio-" + typeName(device.deviceType()) + "@0x" + Long.toHexString(slot.base());
         EventFd irq = EventFd.create();
@@ -75,8 +106,7 @@ final class VirtioDevices implements AutoCloseable {
             throw e;
         }
         irqs.add(new Irq(irq, slot.irq()));
-        VirtioMmioTransport transport = new VirtioMmioTransport(name, device, memory, () -> irq.write(1),
-                GuestErrorListener.NONE, loop);
+        VirtioMmioTransport transport = factory.make(name, () -> irq.write(1));
         transports.add(transport);
         mmio.register(name, slot.base(), slot.size(), transport);
         if (ioeventfd) {
@@ -119,6 +149,23 @@ final class VirtioDevices implements AutoCloseable {
     /** How many queue notifications go through ioeventfds (the rest arrive as MMIO exits). */
     synchronized int ioEventCount() {
         return ioEvents.size();
+    }
+
+    /**
+     * The vCPUs have stopped for good and are being frozen: stops the event loop (queue
+     * notifications not served yet stay unserved; {@link #restore} repeats them in a clone), then
+     * captures every transport's state, in slot order. No device code touches guest memory
+     * afterwards but a host thread's call into a device; {@link #close()} still closes everything.
+     *
+     * @throws IllegalStateException if a device refuses to be captured (see {@link VirtioDevice#state()})
+     */
+    List<VirtioMmioTransport.State> freeze() {
+        loop.close();
+        List<VirtioMmioTransport.State> states = new ArrayList<>();
+        for (VirtioMmioTransport t : transports()) {
+            states.add(t.state());
+        }
+        return states;
     }
 
     /** The vCPUs have stopped for good: lets every device finish what the guest left in its queues. */

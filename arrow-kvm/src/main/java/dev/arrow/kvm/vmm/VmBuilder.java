@@ -16,6 +16,7 @@ import dev.arrow.kvm.loader.LoadedKernel;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.sys.KvmCapability;
 import dev.arrow.kvm.virtio.VirtioDevice;
+import dev.arrow.kvm.virtio.VirtioMmioTransport;
 import dev.arrow.kvm.x86.Layout;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * (set up for boot by the {@link X86BootConfigurator}), the devices on the
  * port-I/O bus (serial, i8042, status port), the virtio-mmio devices ({@link VirtioDevices}: MMIO
  * bus, irqfds, ioeventfds, their event loop), and finally the vCPU threads. If any step fails,
- * everything made so far is released before the exception propagates.
+ * everything made so far is released before the exception propagates. A templateable config gets
+ * its RAM in a memory file; {@link VmTemplate#clone} builds its clones here too ({@link #startClone}).
  */
 public final class VmBuilder {
     private static final Logger LOG = LoggerFactory.getLogger(VmBuilder.class);
@@ -73,24 +75,39 @@ public final class VmBuilder {
         return running;
     }
 
+    /**
+     * Builds a clone of {@code template} and starts its vCPUs, in this order: /dev/kvm, the VM,
+     * guest RAM as a private copy-on-write view of the template's ({@link MmapGuestMemory#mapPrivateCopy()})
+     * and its slots, the in-kernel irqchip and PIT, the vCPUs, the VM state (PIT, clock, PICs,
+     * IOAPIC), each vCPU's state, the port-I/O devices and the virtio-mmio devices restored from their
+     * states (same slots, IRQs, irqfds and ioeventfds as the template's), and finally the vCPU threads.
+     * If any step fails, everything made so far is released before the exception propagates.
+     */
+    static RunningVm startClone(VmTemplate template, VmClone clone) {
+        BuildResources resources = new BuildResources();
+        RunningVm running;
+        try {
+            running = buildClone(template, clone, resources);
+        } catch (RuntimeException | Error e) {
+            resources.closeAll(e);
+            throw e;
+        }
+        running.start();
+        LOG.debug("VM {} cloned: {} vCPUs", running.id(), template.vcpuStates().size());
+        return running;
+    }
+
     /** Everything but starting the threads; what it made is in {@code resources}. */
     private static RunningVm build(VmConfig config, KernelCache kernels, BuildResources resources) {
         BootMilestones milestones = new BootMilestones(config.bootListener());
         HostKvm host = HostKvm.detect();
-        Kvm kvm = resources.add(Kvm.open());
-        for (KvmCapability c : REQUIRED) {
-            kvm.requireCapability(c);
-        }
-        if (config.vcpuCount() > kvm.maxVcpus()) {
-            throw new KvmException("this host's KVM allows at most " + kvm.maxVcpus() + " vCPUs per VM, "
-                    + config.vcpuCount() + " were asked for");
-        }
-        Vm vm = resources.add(kvm.createVm());
+        Kvm kvm = openKvm(resources, config.vcpuCount());
+        Vm vm = createVm(kvm, resources);
         milestones.reached(BootEvent.VM_CREATED);
-        vm.setTssAddress(Layout.KVM_TSS_ADDRESS);
-        vm.setIdentityMapAddress(Layout.KVM_IDENTITY_MAP_ADDRESS);
 
-        MmapGuestMemory memory = resources.addClosedLast(MmapGuestMemory.forRam(config.memoryBytes()));
+        MmapGuestMemory memory = resources.addClosedLast(config.templateable()
+                ? MmapGuestMemory.sharedForRam(config.memoryBytes(), "arrow-template-ram")
+                : MmapGuestMemory.forRam(config.memoryBytes()));
         vm.registerMemory(memory);
 
         vm.createIrqchip();
@@ -111,15 +128,11 @@ public final class VmBuilder {
         }
         boot.configureVcpus(vcpus, kvm);
 
-        RunningVm running = new RunningVm(resources, memory);
-        IoBus pio = new IoBus("pio");
+        RunningVm running = new RunningVm(resources, memory, config.debug());
         IoBus mmio = new IoBus("mmio");
         Serial8250 serial = new Serial8250(irq(vm, resources, Layout.SERIAL_IRQ), config.serialOutput());
-        pio.register("serial", Layout.SERIAL_PORT, Layout.SERIAL_PORT_COUNT, serial);
         I8042 i8042 = new I8042(() -> running.finish(new VmOutcome.Reset()), irq(vm, resources, Layout.I8042_KEYBOARD_IRQ));
-        pio.register("i8042 data", Layout.I8042_DATA_PORT, 1, i8042.dataPort());
-        pio.register("i8042 command", Layout.I8042_COMMAND_PORT, 1, i8042.commandPort());
-        pio.register("status", Layout.STATUS_PORT, 1, new StatusPort(config.statusListener()));
+        StatusPort status = new StatusPort(config.statusListener());
         if (!config.virtioDevices().isEmpty()) {
             VirtioDevices virtio = resources.add(new VirtioDevices(vm, memory, mmio,
                     kvm.hasCapability(KvmCapability.IOEVENTFD), "arrow-vm" + running.id() + "-virtio"));
@@ -130,13 +143,96 @@ public final class VmBuilder {
             running.attachVirtio(virtio);
         }
 
-        ExitDispatcher dispatcher = new ExitDispatcher(pio, mmio, config.debug(), host);
+        ExitDispatcher dispatcher = new ExitDispatcher(portBus(serial, i8042, status), mmio, config.debug(), host);
         List<VcpuRunner> runners = new ArrayList<>();
         for (Vcpu v : vcpus) {
             runners.add(new VcpuRunner(v, dispatcher, running, v.id() == 0 ? milestones : null));
         }
-        running.attach(serial, runners);
+        running.attach(vm, serial, i8042, status, runners);
         return running;
+    }
+
+    private static RunningVm buildClone(VmTemplate template, VmClone clone, BuildResources resources) {
+        HostKvm host = HostKvm.detect();
+        int vcpuCount = template.vcpuStates().size();
+        Kvm kvm = openKvm(resources, vcpuCount);
+        Vm vm = createVm(kvm, resources);
+        MmapGuestMemory memory = resources.addClosedLast(template.privateCopyOfRam());
+        vm.registerMemory(memory);
+        vm.createIrqchip();
+        vm.createPit2();
+        List<Vcpu> vcpus = new ArrayList<>();
+        for (int i = 0; i < vcpuCount; i++) {
+            vcpus.add(vm.createVcpu(i));
+        }
+        vm.restoreState(template.vmState());
+        for (int i = 0; i < vcpuCount; i++) {
+            vcpus.get(i).restoreState(template.vcpuStates().get(i));
+        }
+
+        RunningVm running = new RunningVm(resources, memory, template.debug());
+        IoBus mmio = new IoBus("mmio");
+        Serial8250 serial = Serial8250.restore(template.serialState(), irq(vm, resources, Layout.SERIAL_IRQ),
+                clone.serialOutput(), null);
+        I8042 i8042 = I8042.restore(template.i8042State(), () -> running.finish(new VmOutcome.Reset()),
+                irq(vm, resources, Layout.I8042_KEYBOARD_IRQ));
+        StatusPort status = StatusPort.restore(template.statusState(), clone.statusListener());
+        List<VirtioMmioTransport.State> virtioStates = template.virtioStates();
+        if (!virtioStates.isEmpty()) {
+            VirtioDevices virtio = resources.add(new VirtioDevices(vm, memory, mmio,
+                    kvm.hasCapability(KvmCapability.IOEVENTFD), "arrow-vm" + running.id() + "-virtio"));
+            for (int i = 0; i < virtioStates.size(); i++) {
+                VirtioMmioTransport.State state = virtioStates.get(i);
+                VirtioDevice device = clone.virtioDevices().restore(VirtioSlot.of(i), state.device());
+                try {
+                    virtio.restore(device, state);
+                } catch (RuntimeException | Error e) {
+                    device.close(); // not in a transport yet: nothing else closes it
+                    throw e;
+                }
+            }
+            virtio.start();
+            running.attachVirtio(virtio);
+        }
+
+        ExitDispatcher dispatcher = new ExitDispatcher(portBus(serial, i8042, status), mmio, template.debug(), host);
+        List<VcpuRunner> runners = new ArrayList<>();
+        for (Vcpu v : vcpus) {
+            runners.add(new VcpuRunner(v, dispatcher, running, null));
+        }
+        running.attach(vm, serial, i8042, status, runners);
+        return running;
+    }
+
+    /** /dev/kvm, checked for what every VM needs and for {@code vcpuCount} vCPUs. */
+    private static Kvm openKvm(BuildResources resources, int vcpuCount) {
+        Kvm kvm = resources.add(Kvm.open());
+        for (KvmCapability c : REQUIRED) {
+            kvm.requireCapability(c);
+        }
+        if (vcpuCount > kvm.maxVcpus()) {
+            throw new KvmException("this host's KVM allows at most " + kvm.maxVcpus() + " vCPUs per VM, "
+                    + vcpuCount + " were asked for");
+        }
+        return kvm;
+    }
+
+    /** A new VM with its TSS and identity map placed. */
+    private static Vm createVm(Kvm kvm, BuildResources resources) {
+        Vm vm = resources.add(kvm.createVm());
+        vm.setTssAddress(Layout.KVM_TSS_ADDRESS);
+        vm.setIdentityMapAddress(Layout.KVM_IDENTITY_MAP_ADDRESS);
+        return vm;
+    }
+
+    /** The port-I/O bus with the serial port, the i8042 and the status port at their ports. */
+    private static IoBus portBus(Serial8250 serial, I8042 i8042, StatusPort status) {
+        IoBus pio = new IoBus("pio");
+        pio.register("serial", Layout.SERIAL_PORT, Layout.SERIAL_PORT_COUNT, serial);
+        pio.register("i8042 data", Layout.I8042_DATA_PORT, 1, i8042.dataPort());
+        pio.register("i8042 command", Layout.I8042_COMMAND_PORT, 1, i8042.commandPort());
+        pio.register("status", Layout.STATUS_PORT, 1, status);
+        return pio;
     }
 
     /** An edge-triggered interrupt line through an irqfd (one eventfd write per interrupt). */

@@ -32,10 +32,12 @@ import java.util.function.Consumer;
  * @param virtioDevices  the virtio-mmio devices, in slot order: device {@code i} gets {@link VirtioSlot#of(int)
  *                       VirtioSlot.of(i)}, which appends its {@link VirtioSlot#commandLineEntry() entry} to the
  *                       command line ({@link #kernelCommandLine()}); with them it must still fit the boot protocol
+ * @param templateable   guest RAM in a memory file, so that the running guest can be frozen into a {@link VmTemplate}
+ *                       ({@link RunningVm#freeze}); the kernel is then copied into RAM, not mapped from its cache
  */
 public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine commandLine, long memoryBytes,
                        int vcpuCount, OutputStream serialOutput, Consumer<String> statusListener, boolean debug,
-                       BootListener bootListener, List<VirtioDevice> virtioDevices) {
+                       BootListener bootListener, List<VirtioDevice> virtioDevices, boolean templateable) {
 
     /** The initramfs handed to the kernel; {@link InitrdLoader} places it in guest memory. */
     public sealed interface Initrd {
@@ -148,7 +150,7 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine c
 
     /**
      * Collects the settings; {@link #build()} validates them. Defaults: 1 vCPU, 256 MiB, no initrd, no boot
-     * listener, no virtio devices.
+     * listener, no virtio devices, not templateable.
      */
     public static final class Builder {
         private Path kernel;
@@ -161,6 +163,7 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine c
         private boolean debug;
         private BootListener bootListener = BootListener.NONE;
         private final List<VirtioDevice> virtioDevices = new ArrayList<>();
+        private boolean templateable;
 
         private Builder() {
         }
@@ -227,9 +230,15 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine c
             return this;
         }
 
+        /** Whether guest RAM goes in a memory file, so the guest can be frozen into a {@link VmTemplate}. */
+        public Builder templateable(boolean templateable) {
+            this.templateable = templateable;
+            return this;
+        }
+
         public VmConfig build() {
             return new VmConfig(kernel, Optional.ofNullable(initrd), commandLine, memoryBytes, vcpuCount,
-                    serialOutput, statusListener, debug, bootListener, List.copyOf(virtioDevices));
+                    serialOutput, statusListener, debug, bootListener, List.copyOf(virtioDevices), templateable);
         }
     }
 }

@@ -50,6 +50,19 @@ class KernelCacheTest {
     }
 
     @Test
+    void aKernelIsCopiedIntoRamInAMemoryFileWhichTakesNoOverlay() throws IOException {
+        Path image = kernel("vmlinux", 0x22);
+        try (KernelCache cache = new KernelCache(4); MmapGuestMemory m = MmapGuestMemory.sharedForRam(RAM, "kernel-cache-test")) {
+            cache.loadInto(image, m);
+            assertThat(m.readByte(TEXT)).isEqualTo((byte) 0x22);
+            assertThat(cache.loads()).as("no snapshot made: a template's clones map only its memory file").isZero();
+            try (MmapGuestMemory copy = m.mapPrivateCopy()) {
+                assertThat(copy.readByte(TEXT)).as("the kernel is in the file a clone maps").isEqualTo((byte) 0x22);
+            }
+        }
+    }
+
+    @Test
     void aKernelRebuiltAtTheSamePathIsLoadedAfresh() throws IOException {
         Path image = kernel("vmlinux", 0x11);
         try (KernelCache cache = new KernelCache(4); MmapGuestMemory first = MmapGuestMemory.forRam(RAM)) {

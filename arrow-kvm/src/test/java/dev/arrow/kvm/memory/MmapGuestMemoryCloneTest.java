@@ -41,6 +41,20 @@ class MmapGuestMemoryCloneTest {
     }
 
     @Test
+    void memoryInAMemoryFileTakesNoCopyOnWriteOverlay() {
+        try (MmapGuestMemory t = template(); MmapGuestMemory copy = t.mapPrivateCopy();
+             MmapGuestMemory anonymous = MmapGuestMemory.create(REGIONS)) {
+            assertThat(List.of(t.isInMemoryFile(), copy.isInMemoryFile(), anonymous.isInMemoryFile()))
+                    .containsExactly(true, true, false);
+            for (MmapGuestMemory m : List.of(t, copy)) {
+                assertThatThrownBy(() -> m.mapCopyOnWrite(GuestAddress.of(0), 0x1000, 0, 0))
+                        .isInstanceOf(IllegalStateException.class).hasMessageContaining("takes no overlay");
+            }
+            assertThat(t.readLong(LOW)).isEqualTo(0x1111_1111_1111_1111L);
+        }
+    }
+
+    @Test
     void aWriteInOneCopyIsInvisibleToTheTemplateAndToAnotherCopy() {
         try (MmapGuestMemory t = template(); MmapGuestMemory a = t.mapPrivateCopy(); MmapGuestMemory b = t.mapPrivateCopy()) {
             a.writeLong(LOW, 0xAAAAL);
