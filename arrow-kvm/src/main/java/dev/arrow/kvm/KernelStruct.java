@@ -106,4 +106,12 @@ public record KernelStruct(Kind kind, byte[] bytes) {
         return "KernelStruct[" + kind + ", " + bytes.length + " bytes: "
                 + HexFormat.of().formatHex(bytes, 0, shown) + (shown < bytes.length ? "...]" : "]");
     }
+
+    /** This struct, if it is a {@code kind}; what a KVM_SET_* of that kind is given. */
+    KernelStruct requireKind(Kind kind) {
+        if (this.kind != kind) {
+            throw new IllegalArgumentException("expected a " + kind + " struct, got " + this);
+        }
+        return this;
+    }
 }

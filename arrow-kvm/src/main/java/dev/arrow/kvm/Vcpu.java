@@ -14,15 +14,11 @@ import dev.arrow.kvm.x86.MsrEntry;
 import dev.arrow.kvm.x86.SnapshotMsrs;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
-import java.util.function.Function;
-import java.util.function.IntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,29 +88,29 @@ public final class Vcpu implements AutoCloseable {
     // ---- registers ----
 
     public Regs getRegs() {
-        return getStruct(KvmIoctl.KVM_GET_REGS, Regs.SIZE, Regs::decode);
+        return Ioctls.getStruct(fd, KvmIoctl.KVM_GET_REGS, Regs.SIZE, Regs::decode);
     }
 
     public void setRegs(Regs regs) {
-        setStruct(KvmIoctl.KVM_SET_REGS, Regs.SIZE, regs::encode);
+        Ioctls.setStruct(fd, KvmIoctl.KVM_SET_REGS, Regs.SIZE, regs::encode);
     }
 
     public Sregs getSregs() {
-        return getStruct(KvmIoctl.KVM_GET_SREGS, Sregs.SIZE, Sregs::decode);
+        return Ioctls.getStruct(fd, KvmIoctl.KVM_GET_SREGS, Sregs.SIZE, Sregs::decode);
     }
 
     public void setSregs(Sregs sregs) {
-        setStruct(KvmIoctl.KVM_SET_SREGS, Sregs.SIZE, sregs::encode, errno -> errno == Errno.EINVAL
+        Ioctls.setStruct(fd, KvmIoctl.KVM_SET_SREGS, Sregs.SIZE, sregs::encode, errno -> errno == Errno.EINVAL
                 ? "KVM rejected the special registers (inconsistent CR0/CR4/EFER or segments): " + sregs
                 : KvmApiException.hintFor(errno));
     }
 
     public Fpu getFpu() {
-        return getStruct(KvmIoctl.KVM_GET_FPU, Fpu.SIZE, Fpu::decode);
+        return Ioctls.getStruct(fd, KvmIoctl.KVM_GET_FPU, Fpu.SIZE, Fpu::decode);
     }
 
     public void setFpu(Fpu fpu) {
-        setStruct(KvmIoctl.KVM_SET_FPU, Fpu.SIZE, fpu::encode);
+        Ioctls.setStruct(fd, KvmIoctl.KVM_SET_FPU, Fpu.SIZE, fpu::encode);
     }
 
     /** Reads the given MSRs. */
@@ -190,7 +186,7 @@ public final class Vcpu implements AutoCloseable {
         }
         Memory m = new Memory(Kvm.cpuidStructSize(Math.max(1, entries.size())));
         m.clear();
-        Kvm.encodeCpuid(view(m), entries);
+        Kvm.encodeCpuid(Ioctls.view(m), entries);
         Ioctls.call(fd, KvmIoctl.KVM_SET_CPUID2, m);
     }
 
@@ -221,7 +217,7 @@ public final class Vcpu implements AutoCloseable {
             }
         }
         m.setInt(0, enough); // newer kernels write the count themselves; 6.1 leaves ours
-        return Kvm.decodeCpuid(view(m), enough);
+        return Kvm.decodeCpuid(Ioctls.view(m), enough);
     }
 
     /** KVM_GET_CPUID2 with room for {@code room} entries: the filled buffer, or null on E2BIG. */
@@ -242,27 +238,27 @@ public final class Vcpu implements AutoCloseable {
 
     /** The in-kernel local APIC's registers (needs the irqchip). */
     public LapicState getLapic() {
-        return getStruct(KvmIoctl.KVM_GET_LAPIC, LapicState.SIZE, LapicState::decode);
+        return Ioctls.getStruct(fd, KvmIoctl.KVM_GET_LAPIC, LapicState.SIZE, LapicState::decode);
     }
 
     public void setLapic(LapicState state) {
-        setStruct(KvmIoctl.KVM_SET_LAPIC, LapicState.SIZE, state::encode);
+        Ioctls.setStruct(fd, KvmIoctl.KVM_SET_LAPIC, LapicState.SIZE, state::encode);
     }
 
     /** The XSAVE area (x87, SSE, AVX and further state components), of the VM's {@link Vm#xsaveSize()}. */
     public KernelStruct getXsave() {
         int size = vm.xsaveSize();
         KvmIoctl ioctl = size > KernelStruct.Kind.XSAVE.size() ? KvmIoctl.KVM_GET_XSAVE2 : KvmIoctl.KVM_GET_XSAVE;
-        return getStruct(ioctl, size, b -> KernelStruct.decode(KernelStruct.Kind.XSAVE, b, size));
+        return Ioctls.getStruct(fd, ioctl, size, b -> KernelStruct.decode(KernelStruct.Kind.XSAVE, b, size));
     }
 
     /** Loads an XSAVE area; KVM reads {@link Vm#xsaveSize()} bytes of it. */
     public void setXsave(KernelStruct xsave) {
-        requireKind(xsave, KernelStruct.Kind.XSAVE);
+        xsave.requireKind(KernelStruct.Kind.XSAVE);
         if (xsave.size() != vm.xsaveSize()) {
             throw new IllegalArgumentException("this VM's XSAVE area is " + vm.xsaveSize() + " bytes, got " + xsave.size());
         }
-        setStruct(KvmIoctl.KVM_SET_XSAVE, xsave.size(), xsave::encode);
+        Ioctls.setStruct(fd, KvmIoctl.KVM_SET_XSAVE, xsave.size(), xsave::encode);
     }
 
     /** The extended control registers (XCR0: the XSAVE components the guest enabled). */
@@ -294,19 +290,14 @@ public final class Vcpu implements AutoCloseable {
     }
 
     private KernelStruct getKernelStruct(KvmIoctl ioctl, KernelStruct.Kind kind) {
-        return getStruct(ioctl, kind.size(), b -> KernelStruct.decode(kind, b, kind.size()));
+        return Ioctls.getStruct(fd, ioctl, kind.size(), b -> KernelStruct.decode(kind, b, kind.size()));
     }
 
     private void setKernelStruct(KvmIoctl ioctl, KernelStruct struct, KernelStruct.Kind kind) {
-        requireKind(struct, kind);
-        setStruct(ioctl, struct.size(), struct::encode);
+        struct.requireKind(kind);
+        Ioctls.setStruct(fd, ioctl, struct.size(), struct::encode);
     }
 
-    private static void requireKind(KernelStruct struct, KernelStruct.Kind kind) {
-        if (struct.kind() != kind) {
-            throw new IllegalArgumentException("expected a " + kind + " struct, got " + struct);
-        }
-    }
 
     // ---- state ----
 
@@ -400,35 +391,13 @@ public final class Vcpu implements AutoCloseable {
     }
 
     public MpState getMpState() {
-        return getStruct(KvmIoctl.KVM_GET_MP_STATE, MP_STATE_SIZE, b -> MpState.of(b.getInt(0)));
+        return Ioctls.getStruct(fd, KvmIoctl.KVM_GET_MP_STATE, MP_STATE_SIZE, b -> MpState.of(b.getInt(0)));
     }
 
     public void setMpState(MpState state) {
-        setStruct(KvmIoctl.KVM_SET_MP_STATE, MP_STATE_SIZE, b -> b.putInt(0, state.value()));
+        Ioctls.setStruct(fd, KvmIoctl.KVM_SET_MP_STATE, MP_STATE_SIZE, b -> b.putInt(0, state.value()));
     }
 
-    /** A KVM_GET_* ioctl that fills a struct of {@code size} bytes, read back by {@code decode}. */
-    private <T> T getStruct(KvmIoctl ioctl, int size, Function<ByteBuffer, T> decode) {
-        Memory m = new Memory(size);
-        Ioctls.call(fd, ioctl, m);
-        return decode.apply(view(m));
-    }
-
-    /** A KVM_SET_* ioctl of a struct of {@code size} bytes written by {@code encode}. */
-    private void setStruct(KvmIoctl ioctl, int size, Consumer<ByteBuffer> encode) {
-        setStruct(ioctl, size, encode, KvmApiException::hintFor);
-    }
-
-    /** Like {@link #setStruct(KvmIoctl, int, Consumer)}; {@code hint} explains an errno. */
-    private void setStruct(KvmIoctl ioctl, int size, Consumer<ByteBuffer> encode, IntFunction<String> hint) {
-        Memory m = new Memory(size);
-        encode.accept(view(m));
-        Ioctls.call(fd, ioctl, m, hint);
-    }
-
-    private static ByteBuffer view(Memory m) {
-        return m.getByteBuffer(0, m.size()).order(ByteOrder.LITTLE_ENDIAN);
-    }
 
     // ---- running ----
 

@@ -8,8 +8,6 @@ import dev.arrow.kvm.sys.KvmCapability;
 import dev.arrow.kvm.sys.KvmIoctl;
 import dev.arrow.kvm.sys.NativeMapping;
 import dev.arrow.kvm.sys.OwnedFd;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -161,47 +159,35 @@ public final class Vm implements AutoCloseable {
 
     /** The state of one chip of the in-kernel irqchip (needs {@link #createIrqchip()}). */
     public KernelStruct getIrqchip(Irqchip chip) {
-        Memory m = zeroed(KernelStruct.Kind.IRQCHIP.size());
-        m.setInt(0, chip.id());
-        Ioctls.call(fd, KvmIoctl.KVM_GET_IRQCHIP, m);
-        return KernelStruct.decode(KernelStruct.Kind.IRQCHIP, view(m), KernelStruct.Kind.IRQCHIP.size());
+        int size = KernelStruct.Kind.IRQCHIP.size();
+        return Ioctls.getStruct(fd, KvmIoctl.KVM_GET_IRQCHIP, size, b -> b.putInt(0, chip.id()),
+                b -> KernelStruct.decode(KernelStruct.Kind.IRQCHIP, b, size));
     }
 
     /** Loads a chip's state; the struct names the chip. */
     public void setIrqchip(KernelStruct chip) {
-        requireKind(chip, KernelStruct.Kind.IRQCHIP);
-        Memory m = zeroed(chip.size());
-        chip.encode(view(m));
-        Ioctls.call(fd, KvmIoctl.KVM_SET_IRQCHIP, m);
+        Ioctls.setStruct(fd, KvmIoctl.KVM_SET_IRQCHIP, chip.size(), chip.requireKind(KernelStruct.Kind.IRQCHIP)::encode);
     }
 
     /** The in-kernel PIT's state (needs {@link #createPit2()}). */
     public KernelStruct getPit2() {
-        Memory m = zeroed(KernelStruct.Kind.PIT_STATE2.size());
-        Ioctls.call(fd, KvmIoctl.KVM_GET_PIT2, m);
-        return KernelStruct.decode(KernelStruct.Kind.PIT_STATE2, view(m), KernelStruct.Kind.PIT_STATE2.size());
+        int size = KernelStruct.Kind.PIT_STATE2.size();
+        return Ioctls.getStruct(fd, KvmIoctl.KVM_GET_PIT2, size, b -> KernelStruct.decode(KernelStruct.Kind.PIT_STATE2, b, size));
     }
 
     /** Loads the PIT's state; KVM restarts each channel's count from now. */
     public void setPit2(KernelStruct pit) {
-        requireKind(pit, KernelStruct.Kind.PIT_STATE2);
-        Memory m = zeroed(pit.size());
-        pit.encode(view(m));
-        Ioctls.call(fd, KvmIoctl.KVM_SET_PIT2, m);
+        Ioctls.setStruct(fd, KvmIoctl.KVM_SET_PIT2, pit.size(), pit.requireKind(KernelStruct.Kind.PIT_STATE2)::encode);
     }
 
     /** The kvmclock now (KVM_GET_CLOCK). */
     public KvmClock getClock() {
-        Memory m = zeroed(KvmClock.SIZE);
-        Ioctls.call(fd, KvmIoctl.KVM_GET_CLOCK, m);
-        return KvmClock.decode(view(m));
+        return Ioctls.getStruct(fd, KvmIoctl.KVM_GET_CLOCK, KvmClock.SIZE, KvmClock::decode);
     }
 
     /** Sets the kvmclock (KVM_SET_CLOCK); see {@link KvmClock#forRestore()} for the flags KVM accepts. */
     public void setClock(KvmClock clock) {
-        Memory m = zeroed(KvmClock.SIZE);
-        clock.encode(view(m));
-        Ioctls.call(fd, KvmIoctl.KVM_SET_CLOCK, m, errno -> errno == Errno.EINVAL
+        Ioctls.setStruct(fd, KvmIoctl.KVM_SET_CLOCK, KvmClock.SIZE, clock::encode, errno -> errno == Errno.EINVAL
                 ? "KVM refused the clock flags 0x" + Integer.toHexString(clock.flags()) + " (use KvmClock.forRestore())"
                 : KvmApiException.hintFor(errno));
     }
@@ -248,21 +234,8 @@ public final class Vm implements AutoCloseable {
         return size;
     }
 
-    private static void requireKind(KernelStruct struct, KernelStruct.Kind kind) {
-        if (struct.kind() != kind) {
-            throw new IllegalArgumentException("expected a " + kind + " struct, got " + struct);
-        }
-    }
 
-    private static Memory zeroed(int size) {
-        Memory m = new Memory(size);
-        m.clear();
-        return m;
-    }
 
-    private static ByteBuffer view(Memory m) {
-        return m.getByteBuffer(0, m.size()).order(ByteOrder.LITTLE_ENDIAN);
-    }
 
     /** Where KVM may place the three pages of the real-mode TSS (Intel); must not be RAM. */
     public void setTssAddress(long address) {
