@@ -20,6 +20,7 @@ import dev.arrow.kvm.virtio.VirtioMmioTransport;
 import dev.arrow.kvm.x86.Layout;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,17 +61,7 @@ public final class VmBuilder {
 
     /** Like {@link #start(VmConfig)}, taking the kernel from {@code kernels}. */
     public static RunningVm start(VmConfig config, KernelCache kernels) {
-        BuildResources resources = new BuildResources();
-        RunningVm running;
-        try {
-            running = build(config, kernels, resources);
-        } catch (RuntimeException | Error e) {
-            resources.closeAll(e);
-            throw e;
-        }
-        // from here the running VM owns the resources: if its threads cannot all start, it closes
-        // itself, and never releases what a started vCPU thread may still use
-        running.start();
+        RunningVm running = buildAndStart(resources -> build(config, kernels, resources));
         LOG.debug("VM started: {} vCPUs, {} MiB", config.vcpuCount(), config.memoryBytes() / Layout.MiB);
         return running;
     }
@@ -84,16 +75,26 @@ public final class VmBuilder {
      * If any step fails, everything made so far is released before the exception propagates.
      */
     static RunningVm startClone(VmTemplate template, VmClone clone) {
+        RunningVm running = buildAndStart(resources -> buildClone(template, clone, resources));
+        LOG.debug("VM {} cloned: {} vCPUs", running.id(), template.vcpuStates().size());
+        return running;
+    }
+
+    /**
+     * Runs {@code build}, releasing all it made if it fails, then starts the VM's threads. From then the
+     * running VM owns the resources: if its threads cannot all start, it closes itself, and never
+     * releases what a started vCPU thread may still use.
+     */
+    private static RunningVm buildAndStart(Function<BuildResources, RunningVm> build) {
         BuildResources resources = new BuildResources();
         RunningVm running;
         try {
-            running = buildClone(template, clone, resources);
+            running = build.apply(resources);
         } catch (RuntimeException | Error e) {
             resources.closeAll(e);
             throw e;
         }
         running.start();
-        LOG.debug("VM {} cloned: {} vCPUs", running.id(), template.vcpuStates().size());
         return running;
     }
 
