@@ -269,4 +269,27 @@ public final class Arrow {
         ArrowLauncher backend = launcher != null ? launcher : Launchers.defaultLauncher();
         return ArrowProcess.start(snapshot, stdout, stderr, stdin, gracePeriod, backend, boot);
     }
+
+    /**
+     * Boots the arrow once up to {@link TemplatePoint#init()} and freezes it there: the returned template
+     * starts clones that skip the boot. Checked like {@link #start()}; this builder's streams, grace period and
+     * launcher become the clones' defaults.
+     *
+     * @throws ArrowException as {@link #start()} does, or {@link GuestFailureException} if the guest ends or
+     *         fails to reach the point within its timeout (the message says what it did)
+     */
+    public ArrowTemplate template() {
+        return template(TemplatePoint.init());
+    }
+
+    /**
+     * Boots the arrow up to {@code point} and freezes it there; see {@link #template()} and {@link TemplatePoint}.
+     */
+    public ArrowTemplate template(TemplatePoint point) {
+        Objects.requireNonNull(point, "point");
+        ArrowSpec snapshot = spec();
+        HostFiles.check(snapshot);
+        ArrowLauncher backend = launcher != null ? launcher : Launchers.defaultLauncher();
+        return ArrowTemplate.boot(snapshot, point, backend, stdout, stderr, stdin, gracePeriod);
+    }
 }

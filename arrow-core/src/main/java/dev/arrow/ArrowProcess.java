@@ -6,7 +6,9 @@ import dev.arrow.internal.GuestInput;
 import dev.arrow.internal.GuestOutput;
 import dev.arrow.internal.Timers;
 import dev.arrow.spi.ArrowLauncher;
+import dev.arrow.spi.BootEvents;
 import dev.arrow.spi.MicroVmSession;
+import dev.arrow.spi.OutputSink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -89,6 +91,24 @@ public final class ArrowProcess extends Process implements AutoCloseable {
      */
     static ArrowProcess start(ArrowSpec spec, Output out, Output err, Input in, Duration gracePeriod,
                               ArrowLauncher launcher, BootRecorder boot) {
+        return start(spec, out, err, in, gracePeriod, "the backend " + launcher.getClass().getName(),
+                (stdout, stderr, events) -> launcher.launch(spec, stdout, stderr, events), boot);
+    }
+
+    /** Starts a session: a cold boot ({@link ArrowLauncher#launch}) or a clone ({@link dev.arrow.spi.MicroVmTemplate}). */
+    @FunctionalInterface
+    interface SessionStarter {
+        MicroVmSession start(OutputSink stdout, OutputSink stderr, BootEvents events);
+    }
+
+    /**
+     * Opens the I/O routes, starts the session with {@code starter} and wires the process up; releases
+     * everything on failure.
+     *
+     * @param backend names who starts the session, in error messages
+     */
+    static ArrowProcess start(ArrowSpec spec, Output out, Output err, Input in, Duration gracePeriod, String backend,
+                              SessionStarter starter, BootRecorder boot) {
         long id = boot.processId();
         String name = "arrow-" + id;
         PrintStream systemOut = System.out;
@@ -101,24 +121,23 @@ public final class ArrowProcess extends Process implements AutoCloseable {
             stdout = GuestOutput.open(out, name + "-stdout", systemOut);
             stderr = GuestOutput.open(err, name + "-stderr", systemErr);
             stdin = GuestInput.open(in, name + "-stdin");
-            session = launcher.launch(spec, boot.tapFirstOutput(stdout), boot.tapFirstOutput(stderr), boot);
+            session = starter.start(boot.tapFirstOutput(stdout), boot.tapFirstOutput(stderr), boot);
             if (session == null) {
-                throw new VmmException("the backend " + launcher.getClass().getName() + " returned no session;"
-                        + " this is a bug in the backend");
+                throw new VmmException(backend + " returned no session; this is a bug in the backend");
             }
         } catch (ArrowException e) {
             releaseAll(stdout, stderr, stdin);
             throw e;
         } catch (RuntimeException e) {
             releaseAll(stdout, stderr, stdin);
-            throw new VmmException("the backend " + launcher.getClass().getName() + " failed to start the VM: " + e, e);
+            throw new VmmException(backend + " failed to start the VM: " + e, e);
         }
         ArrowProcess p = new ArrowProcess(id, spec, session, stdout, stderr, stdin, gracePeriod, boot);
         try {
             p.begin();
         } catch (RuntimeException e) {
             p.close();
-            throw new VmmException("wiring up the VM started by " + launcher.getClass().getName() + " failed: " + e, e);
+            throw new VmmException("wiring up the VM started by " + backend + " failed: " + e, e);
         }
         return p;
     }

@@ -22,6 +22,12 @@ public enum BootPhase {
     KERNEL_LOADED(false),
     /** The boot vCPU enters the guest for the first time (its first KVM_RUN). */
     FIRST_KVM_RUN(false),
+    /**
+     * A clone's VM runs, restored from its {@link ArrowTemplate}'s frozen guest: a clone has this phase
+     * instead of {@link #IMAGE_ASSEMBLED}, {@link #VM_CREATED}, {@link #KERNEL_LOADED}, {@link #FIRST_KVM_RUN},
+     * {@link #INIT_STARTED} and {@link #IMAGE_CHECKED} (its template went through them once).
+     */
+    CLONED(false),
     /** The guest's init (PID 1) started. */
     INIT_STARTED(true),
     /** init checked every file of the image against its manifest (they arrived whole). */

@@ -1,5 +1,6 @@
 package dev.arrow.spi;
 
+import dev.arrow.TemplatePoint;
 import dev.arrow.config.ArrowSpec;
 
 /**
@@ -34,5 +35,23 @@ public interface ArrowLauncher {
      */
     default MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events) {
         return launch(spec, stdout, stderr);
+    }
+
+    /**
+     * Boots {@code spec}'s program up to {@code point} and freezes it there, for clones to start from; returns
+     * once the guest is frozen. Called on the thread of {@link dev.arrow.Arrow#template()}. The default refuses:
+     * a backend without templates implements only {@link #launch}.
+     *
+     * @param stdout receives what the program writes on stdout before an {@linkplain dev.arrow.TemplatePoint#isAppPoint()
+     *               app point} is reached (nothing at the init point)
+     * @param stderr the same for stderr
+     * @param events receives the template's boot phases
+     * @throws dev.arrow.ArrowException a specific subclass when the guest cannot be booted or does not reach
+     *         {@code point} in time; everything created is released first
+     * @throws UnsupportedOperationException if this backend cannot make templates
+     */
+    default MicroVmTemplate template(ArrowSpec spec, TemplatePoint point, OutputSink stdout, OutputSink stderr,
+            BootEvents events) {
+        throw new UnsupportedOperationException("the backend " + getClass().getName() + " cannot make templates");
     }
 }
