@@ -213,7 +213,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "err: %s\n", line);
         return 0;
     }
-    if (strcmp(argv[1], "clone") == 0 && argc == 3) { /* what a template's clone was given */
+    if (strcmp(argv[1], "clone") == 0 && (argc == 3 || argc == 4)) { /* what a clone was given; [delay s] first */
+        if (argc == 4) sleep((unsigned)atoi(argv[3]));
         struct stat st;
         char content[256] = "";
         FILE *f = fopen(argv[2], "r");
@@ -221,12 +222,12 @@ int main(int argc, char **argv) {
         content[n] = '\0';
         if (f) fclose(f);
         unsigned char random[16];
-        if (getrandom(random, sizeof random, GRND_NONBLOCK) != (ssize_t)sizeof random) memset(random, 0, sizeof random);
+        int have_random = getrandom(random, sizeof random, GRND_NONBLOCK) == (ssize_t)sizeof random;
         printf("probe-file %o %s\n", stat(argv[2], &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0u, content);
         printf("probe-time %lld\n", (long long)time(NULL));
         printf("probe-random ");
-        for (size_t i = 0; i < sizeof random; i++) printf("%02x", random[i]);
-        printf("\n");
+        for (size_t i = 0; have_random && i < sizeof random; i++) printf("%02x", random[i]);
+        printf("%s\n", have_random ? "" : "none");
         for (char **e = environ; *e; e++) printf("probe-env [%s]\n", *e);
         fflush(stdout);
         return 0;
@@ -238,7 +239,8 @@ int main(int argc, char **argv) {
         if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 1) != 0) return 23;
         printf("probe listening\n");
         fflush(stdout);
-        for (;;) pause();
+        sleep(3);
+        return 0;
     }
     if (strcmp(argv[1], "wait") == 0) {
         printf("probe waiting\n");

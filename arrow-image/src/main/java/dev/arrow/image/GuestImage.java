@@ -32,9 +32,6 @@ import java.util.Optional;
  */
 public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kernelParameters) {
 
-    /** Where the app lives in the guest. */
-    static final String APP_PATH = "/arrow/app";
-
     /**
      * Builds the image of {@code spec} (not checked here: see {@link dev.arrow.Arrow#start()}) for {@code kernel},
      * with the app's stdio on the serial console: what a plain QEMU boots (the benchmarks' peers).
@@ -161,7 +158,7 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
 
     private static LaunchSpec.Builder launchSpecBuilder(ArrowSpec spec) {
         LaunchSpec.Builder b = LaunchSpec.builder()
-                .executable(APP_PATH)
+                .executable(LaunchSpec.DEFAULT_EXECUTABLE) // where ArrowInitramfs puts the app, in a template too
                 .argv0(spec.binary().getFileName().toString())
                 .args(spec.args())
                 .environment(spec.env())

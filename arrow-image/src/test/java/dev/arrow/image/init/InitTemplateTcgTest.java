@@ -133,15 +133,33 @@ class InitTemplateTcgTest {
                 .file(new LaunchFile(GuestPath.of("/data/greeting.txt"), 0640, "hello clone".getBytes(StandardCharsets.UTF_8)))
                 .build();
         control.write(LaunchMessage.encode(clone));
-        control.write(InitProtocol.clockCommand(CLONE_CLOCK).getBytes(StandardCharsets.US_ASCII)); // left for the control loop
 
         QemuTcg.Boot b = finish(boot);
         assertThat(b.finalStatus()).as("stderr: %s", file("stderr.txt")).isEqualTo(new InitStatus.Exited(0));
         assertThat(b.mark(InitProtocol.MARK_APP_EXEC)).isGreaterThan(b.mark(InitProtocol.MARK_TEMPLATE_POINT));
         String out = file("stdout.txt");
         assertThat(out).contains("probe-file 640 hello clone\n", "probe-env [CLONE=7]\n").containsPattern("probe-random [0-9a-f]{32}\n");
-        long seconds = Long.parseLong(out.replaceAll("(?s).*probe-time (\\d+)\n.*", "$1"));
-        assertThat(seconds).as("the clone's wall clock").isBetween(CLONE_CLOCK.getEpochSecond(), CLONE_CLOCK.getEpochSecond() + 60);
+        assertClockNearCloneClock(out);
+    }
+
+    private static void assertClockNearCloneClock(String probeOutput) {
+        long seconds = Long.parseLong(probeOutput.replaceAll("(?s).*probe-time (\\d+)\n.*", "$1"));
+        assertThat(seconds).as("the guest's wall clock").isBetween(CLONE_CLOCK.getEpochSecond(), CLONE_CLOCK.getEpochSecond() + 60);
+    }
+
+    @Test
+    void clockAndEntropyLinesOnTheControlPortTakeEffectWhileTheAppRuns() throws Exception {
+        LaunchSpec spec = LaunchSpec.builder().argv0("probe").args("clone", "/data/x", "3").stdio(Stdio.VIRTIO)
+                .file(new LaunchFile(GuestPath.of("/data/x"), 0600, new byte[] {'x'})).build();
+        CompletableFuture<QemuTcg.Boot> boot = bootInBackground(ArrowInitramfs.builder(probe, spec).build());
+        awaitMark(InitProtocol.MARK_APP_EXEC, boot);
+        control.write((InitProtocol.entropyCommand(new byte[64]) + InitProtocol.clockCommand(CLONE_CLOCK))
+                .getBytes(StandardCharsets.US_ASCII));
+        QemuTcg.Boot b = finish(boot);
+        assertThat(b.finalStatus()).as("stderr: %s", file("stderr.txt")).isEqualTo(new InitStatus.Exited(0));
+        String out = file("stdout.txt");
+        assertThat(out).contains("probe-file 600 x\n").containsPattern("probe-random [0-9a-f]{32}\n");
+        assertClockNearCloneClock(out);
     }
 
     @Test
@@ -167,5 +185,16 @@ class InitTemplateTcgTest {
         assertThat(readyAfterExec).as("ns from execve to app-ready (the probe listens after 1 s)").isGreaterThanOrEqualTo(1_000_000_000L);
         assertThat(b.records().stream().filter(r -> r instanceof InitStatus.Mark m && m.name().equals(InitProtocol.MARK_APP_READY)))
                 .as("app-ready once").hasSize(1);
+    }
+
+    @Test
+    void readyPortWorksWithSerialStdioTooWhereInitWaitsWithoutAControlPort() throws Exception {
+        LaunchSpec spec = LaunchSpec.builder().argv0("probe").args("listen", "80").readyPort(80).build();
+        QemuTcg.Boot b = QemuTcg.boot(kernel, ArrowInitramfs.builder(probe, spec).build(), KernelParameters.forInit(false), work,
+                TIMEOUT);
+        assertThat(b.finalStatus()).as("console: %s", b.console()).isEqualTo(new InitStatus.Exited(0));
+        assertThat(b.console()).contains("probe listening");
+        assertThat(b.mark(InitProtocol.MARK_APP_READY)).isBetween(b.mark(InitProtocol.MARK_APP_EXEC) + 1_000_000_000L,
+                b.mark(InitProtocol.MARK_APP_EXIT));
     }
 }
