@@ -56,7 +56,7 @@ class InitTemplateTcgTest {
         assumeTrue(HostCommand.available("mkfifo"), "mkfifo (coreutils) is missing");
     }
 
-    /** The control port's FIFO (QEMU reads CONTROL.in), open read-write so that opening does not wait for QEMU. */
+    /** The control port's FIFO (QEMU reads cctl.in), open read-write so that opening does not wait for QEMU. */
     private RandomAccessFile control;
 
     private List<String> virtioSerial() throws IOException {
@@ -65,16 +65,7 @@ class InitTemplateTcgTest {
             assertThat(r.exitCode()).as(r.stderr()).isZero();
         }
         control = new RandomAccessFile(work.resolve("cctl.in").toFile(), "rw");
-        new RandomAccessFile(work.resolve("cin.in").toFile(), "rw").close(); // stdin: empty, its host end stays open
-        return List.of("-machine", "acpi=off", "-device", "virtio-serial-device",
-                "-chardev", "pipe,id=cin,path=" + work.resolve("cin"),
-                "-device", "virtserialport,chardev=cin,name=" + InitProtocol.STDIN_PORT_NAME + ",nr=1",
-                "-chardev", "file,id=cout,path=" + work.resolve("stdout.txt"),
-                "-device", "virtserialport,chardev=cout,name=" + InitProtocol.STDOUT_PORT_NAME + ",nr=2",
-                "-chardev", "file,id=cerr,path=" + work.resolve("stderr.txt"),
-                "-device", "virtserialport,chardev=cerr,name=" + InitProtocol.STDERR_PORT_NAME + ",nr=3",
-                "-chardev", "pipe,id=cctl,path=" + work.resolve("cctl"),
-                "-device", "virtserialport,chardev=cctl,name=" + InitProtocol.CONTROL_PORT_NAME + ",nr=4");
+        return QemuTcg.virtioSerial(work.resolve("cin"), work.resolve("stdout.txt"), work.resolve("stderr.txt"), work.resolve("cctl"));
     }
 
     /** Boots {@code initramfs} in the background; the caller talks to it through {@link #control} meanwhile. */
