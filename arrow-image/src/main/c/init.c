@@ -10,7 +10,8 @@
  * Status channel: I/O port 0xF4, one byte per outb, ASCII lines (at most 1024 bytes):
  *   arrow-status exited <code> | signaled <signo> | not-found <msg> | not-executable <msg> |
  *                exec-format <msg> | start-failed <msg> | image-incomplete <msg>
- *   arrow-mark <name> <CLOCK_BOOTTIME ns>   (init-start, image-checked, app-exec, app-exit, halt)
+ *   arrow-mark <name> <CLOCK_BOOTTIME ns>   (init-start, image-checked, net-up, template-point,
+ *                                            app-exec, app-ready, app-exit, halt)
  * When ioperm() on the port fails, the same lines go to the console instead.
  *
  * Spec file (written by dev.arrow.image.init.SpecFile, parsed here):
@@ -30,8 +31,21 @@
  *     net-gateway  "a.b.c.d": default route via this host of eth0's subnet, at most once
  *     net-dns      "a.b.c.d": one nameserver for /etc/resolv.conf each, at most 3
  *     stdio     "serial" (default) or "virtio", at most once: where the app's stdio goes
+ *     template  "init", at most once: this is a template's spec (see "Templates" below); it may
+ *               hold only "template" and "stdio virtio", no other key
+ *     ready-port   1..65535, at most once: write the mark app-ready once a TCP socket listens on
+ *                  this local port (after the app's execve; /proc/net/tcp and tcp6 every 5 ms)
+ *     clock-realtime-ns  decimal 0..2^63-1, at most once: CLOCK_REALTIME is set to it just before
+ *                        the app starts
+ *     entropy   32..512 lowercase hex digits (even count), at most once: mixed into the kernel's
+ *               pool with RNDADDENTROPY (bits credited) and then RNDRESEEDCRNG, before the app starts
+ *     file      "<octal mode 0..7777> <length> <path>", and after the value's NUL exactly <length>
+ *               raw bytes and a NUL: a file written (parents 0755, exactly that mode) before the
+ *               network's files and the app; path absolute, normalised (no "", "." or ".."
+ *               components), not /init, not inside /arrow, /proc, /sys or /dev; once per path
  *   Addresses are strict dotted quads; net-gateway and net-dns need net-ipv4. Other keys starting
- *   with "net-" are reserved for network settings and rejected.
+ *   with "net-" are reserved for network settings and rejected. A spec is at most 16 MiB
+ *   (SPEC_MAX_BYTES), its files' bytes included.
  *   Unknown keys, duplicates, missing NULs, bytes after "end" and a missing "end" are errors:
  *   the spec is rejected with "arrow-status start-failed malformed spec ...".
  *
@@ -45,8 +59,19 @@
  * (arrow.stdin, arrow.stdout, arrow.stderr, arrow.control; bounded wait), opens arrow.control
  * itself, and the app's process opens the other three as fds 0, 1 and 2 before execve and waits
  * until the host ends of stdout and stderr are connected. While the app runs, init reads command
- * lines from arrow.control: "signal <n>" sends signal n to the app (the host's graceful stop).
- * See docs/virtio.md.
+ * lines (at most 1023 bytes) from arrow.control: "signal <n>" sends signal n to the app (the
+ * host's graceful stop); "clock-realtime-ns <ns>" and "entropy <hex>" do what the spec keys of
+ * those names do (for clones of a template frozen while its app runs). Malformed lines, and
+ * failures of these commands, are ignored. See docs/virtio.md.
+ *
+ * Templates (docs/templates.md): with "template init" in /arrow/spec, init mounts, sets up the
+ * console and the virtio ports, writes the mark template-point (the VMM freezes the guest there)
+ * and waits on arrow.control for the launch message: the ASCII line "spec <length>\n" (length
+ * 0..16 MiB) followed by exactly <length> bytes of a spec file in the format above, which must
+ * have "stdio virtio" and no "template". A bad header, a closed port or a malformed spec end the
+ * start with "arrow-status start-failed malformed spec ..." (or "reading the launch spec ...").
+ * From there on init goes on as a cold boot after reading /arrow/spec: hostname, files,
+ * network, clock, entropy, the app.
  *
  * Image check: before anything else (before its own mounts could hide a file), init checks every
  * entry of the initramfs against /arrow/manifest, the archive's last entry (manifest.h). An
@@ -108,6 +133,12 @@
 #define DRAIN_WAIT_MS 2000u
 #define NET_IF "eth0"
 #define NET_DNS_MAX 3
+#define INIT_PATH "/init"
+#define ENTROPY_MIN_BYTES 16u
+#define ENTROPY_MAX_BYTES 256u
+#define CLOCK_NS_MAX 9223372036854775807ull /* INT64_MAX: a 64-bit time_t's seconds stay in range */
+#define FILE_MODE_MAX 07777u
+#define READY_POLL_MS 5
 
 /* ------------------------------------------------------------------------------------------ */
 /* Output: status port or console                                                              */
@@ -295,6 +326,14 @@ struct spec_net {
     size_t ndns;
 };
 
+/* A "file" record: the user file written before the app starts; data points into the spec. */
+struct spec_file {
+    const char *path;
+    mode_t mode;
+    const char *data;
+    size_t length;
+};
+
 struct spec {
     const char *exec;
     char **argv;
@@ -313,6 +352,14 @@ struct spec {
     struct spec_net net;
     int has_stdio;
     int stdio_virtio; /* "stdio virtio": the app's stdio are virtio console ports */
+    int template_init; /* "template init": wait on the control port for the launch spec */
+    int has_clock;
+    uint64_t clock_ns; /* clock-realtime-ns */
+    unsigned char entropy[ENTROPY_MAX_BYTES]; /* decoded "entropy" bytes, entropy_len of them (0: none) */
+    size_t entropy_len;
+    unsigned ready_port; /* 0: none */
+    struct spec_file *files;
+    size_t nfiles;
 };
 
 static char spec_error[512];
@@ -449,6 +496,95 @@ static int check_net(const struct spec_net *net, size_t off) {
     return 0;
 }
 
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* Lowercase hex, an even count of 2*ENTROPY_MIN_BYTES..2*ENTROPY_MAX_BYTES digits, decoded into
+ * out[ENTROPY_MAX_BYTES]. Returns 0 with *len set, or -1. */
+static int parse_entropy(const char *s, unsigned char *out, size_t *len) {
+    size_t n = strlen(s);
+    if (n % 2 != 0 || n < 2 * ENTROPY_MIN_BYTES || n > 2 * ENTROPY_MAX_BYTES) return -1;
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+        if (hi < 0 || lo < 0) return -1;
+        out[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    *len = n / 2;
+    return 0;
+}
+
+/* Why a "file" record may not write `path`, or NULL if it may: the path must be absolute and
+ * normalised (no empty, "." or ".." components), not init itself and not inside Arrow's own
+ * directory or a kernel file system. */
+static const char *file_path_problem(const char *path) {
+    static const char *const reserved[] = {"/arrow", "/proc", "/sys", "/dev"};
+    if (path[0] != '/') return "is not absolute";
+    if (strlen(path) >= PATH_MAX) return "is longer than PATH_MAX";
+    if (path[1] == '\0') return "is the root directory";
+    for (const char *c = path + 1;; c++) {
+        const char *end = strchrnul(c, '/');
+        size_t n = (size_t)(end - c);
+        if (n == 0) return "has an empty component";
+        if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return "has a '.' or '..' component";
+        if (n > NAME_MAX) return "has a component longer than NAME_MAX";
+        if (*end == '\0') break;
+        c = end;
+    }
+    if (strcmp(path, INIT_PATH) == 0) return "is init itself";
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+        size_t n = strlen(reserved[i]);
+        if (strncmp(path, reserved[i], n) == 0 && (path[n] == '\0' || path[n] == '/'))
+            return "is inside /arrow, /proc, /sys or /dev";
+    }
+    return NULL;
+}
+
+/* A "file" record: value "<octal mode> <length> <path>" (value NUL at buf[*pos - 1]), then
+ * exactly <length> raw bytes and a NUL. Advances *pos past them. */
+static int parse_file(char *buf, size_t len, size_t *pos, char *value, struct spec *spec, size_t off) {
+    char *sp1 = strchr(value, ' ');
+    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    if (sp1 == NULL || sp2 == NULL)
+        return spec_fail(off, "file '%.64s' is not '<octal mode> <length> <path>'", value);
+    *sp1 = '\0';
+    *sp2 = '\0';
+    const char *path = sp2 + 1;
+    size_t mode_digits = strlen(value);
+    char *mode_end;
+    unsigned long mode = strtoul(value, &mode_end, 8);
+    if (mode_digits == 0 || mode_digits > 5 || *mode_end != '\0' || value[0] == '+' || value[0] == '-' ||
+        mode > FILE_MODE_MAX)
+        return spec_fail(off, "file mode '%.16s' is not octal 0..7777", value);
+    uint64_t length;
+    if (parse_decimal(sp1 + 1, SPEC_MAX_BYTES, &length) != 0)
+        return spec_fail(off, "file length '%.24s' is not a decimal 0..%u", sp1 + 1, SPEC_MAX_BYTES);
+    const char *problem = file_path_problem(path);
+    if (problem != NULL) return spec_fail(off, "file path '%.64s' %s", path, problem);
+    for (size_t i = 0; i < spec->nfiles; i++)
+        if (strcmp(spec->files[i].path, path) == 0) return spec_fail(off, "file %.64s given twice", path);
+    if (len - *pos <= length || buf[*pos + length] != '\0')
+        return spec_fail(off, "file %.64s: its %llu bytes and their NUL run past the end of the spec", path,
+                         (unsigned long long)length);
+    struct spec_file *grown = realloc(spec->files, (spec->nfiles + 1) * sizeof *grown);
+    if (grown == NULL) return spec_fail(off, "out of memory");
+    spec->files = grown;
+    spec->files[spec->nfiles++] = (struct spec_file){path, (mode_t)mode, buf + *pos, (size_t)length};
+    *pos += (size_t)length + 1;
+    return 0;
+}
+
+/* A template spec holds "template" and "stdio virtio" only: the launch spec brings the rest. */
+static int check_template(const struct spec *s, size_t off) {
+    if (!s->stdio_virtio) return spec_fail(off, "template needs 'stdio virtio' (the launch spec arrives on arrow.control)");
+    if (s->exec || s->argc || s->envc || s->cwd || s->has_uid || s->has_gid || s->nrlimits || s->hostname ||
+        s->has_grace || s->net.has_ipv4 || s->has_clock || s->entropy_len || s->ready_port || s->nfiles)
+        return spec_fail(off, "a template spec holds only 'template' and 'stdio': the launch spec brings the rest");
+    return 0;
+}
+
 static int append(char ***list, size_t *count, char *value) {
     char **grown = realloc(*list, (*count + 2) * sizeof **list);
     if (grown == NULL) return -1;
@@ -533,11 +669,34 @@ static int parse_spec(char *buf, size_t len, struct spec *spec) {
             spec->stdio_virtio = value[0] == 'v';
         } else if (strncmp(key, "net-", 4) == 0) {
             if (parse_net(key, value, &spec->net, off) != 0) return -1;
+        } else if (strcmp(key, "template") == 0) {
+            if (spec->template_init) return spec_fail(off, "template given twice");
+            if (strcmp(value, "init") != 0) return spec_fail(off, "template '%.32s' is not 'init'", value);
+            spec->template_init = 1;
+        } else if (strcmp(key, "clock-realtime-ns") == 0) {
+            if (spec->has_clock) return spec_fail(off, "clock-realtime-ns given twice");
+            if (parse_decimal(value, CLOCK_NS_MAX, &spec->clock_ns) != 0)
+                return spec_fail(off, "clock-realtime-ns '%.32s' is not a decimal 0..%llu", value, CLOCK_NS_MAX);
+            spec->has_clock = 1;
+        } else if (strcmp(key, "entropy") == 0) {
+            if (spec->entropy_len) return spec_fail(off, "entropy given twice");
+            if (parse_entropy(value, spec->entropy, &spec->entropy_len) != 0)
+                return spec_fail(off, "entropy is not %u..%u lowercase hex digits (an even count)", 2 * ENTROPY_MIN_BYTES,
+                                 2 * ENTROPY_MAX_BYTES);
+        } else if (strcmp(key, "ready-port") == 0) {
+            uint64_t v;
+            if (spec->ready_port) return spec_fail(off, "ready-port given twice");
+            if (parse_decimal(value, 65535, &v) != 0 || v == 0)
+                return spec_fail(off, "ready-port '%.32s' is not a decimal 1..65535", value);
+            spec->ready_port = (unsigned)v;
+        } else if (strcmp(key, "file") == 0) {
+            if (parse_file(buf, len, &pos, value, spec, off) != 0) return -1;
         } else {
             return spec_fail(off, "unknown key '%.32s'", key);
         }
     }
     if (!ended) return spec_fail(len, "no record 'end' (truncated spec?)");
+    if (spec->template_init) return check_template(spec, len);
     if (spec->exec == NULL) return spec_fail(len, "no record 'exec'");
     if (spec->argc == 0) return spec_fail(len, "no record 'arg' (argv[0] is required)");
     if (check_net(&spec->net, len) != 0) return -1;
@@ -614,7 +773,7 @@ static void print_net(FILE *out, const struct spec_net *net) {
 static void print_spec(FILE *out, const struct spec *s) {
     char tmp[128];
     fputs(SPEC_MAGIC, out);
-    put_record(out, "exec", s->exec);
+    if (s->exec) put_record(out, "exec", s->exec);
     for (size_t i = 0; i < s->argc; i++) put_record(out, "arg", s->argv[i]);
     for (size_t i = 0; i < s->envc; i++) put_record(out, "env", s->envp[i]);
     if (s->cwd) put_record(out, "cwd", s->cwd);
@@ -643,6 +802,29 @@ static void print_spec(FILE *out, const struct spec *s) {
     }
     print_net(out, &s->net);
     if (s->has_stdio) put_record(out, "stdio", s->stdio_virtio ? "virtio" : "serial");
+    if (s->template_init) put_record(out, "template", "init");
+    if (s->ready_port) {
+        snprintf(tmp, sizeof tmp, "%u", s->ready_port);
+        put_record(out, "ready-port", tmp);
+    }
+    if (s->has_clock) {
+        snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)s->clock_ns);
+        put_record(out, "clock-realtime-ns", tmp);
+    }
+    if (s->entropy_len) {
+        char hex[2 * ENTROPY_MAX_BYTES + 1];
+        for (size_t i = 0; i < s->entropy_len; i++) snprintf(hex + 2 * i, 3, "%02x", s->entropy[i]);
+        put_record(out, "entropy", hex);
+    }
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const struct spec_file *f = &s->files[i];
+        fputs("file", out);
+        fputc('\0', out);
+        fprintf(out, "%04o %zu %s", (unsigned)f->mode, f->length, f->path);
+        fputc('\0', out);
+        fwrite(f->data, 1, f->length, out);
+        fputc('\0', out);
+    }
     put_record(out, "end", "");
 }
 
@@ -828,11 +1010,109 @@ static void setup_network(const struct spec_net *net, const char *hostname) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* A clone's own clock, randomness and files (templates, docs/templates.md)                    */
+
+/* <linux/random.h>'s ioctls (musl ships no kernel headers): _IOW('R', 0x03, int[2]) and _IO('R', 0x07). */
+#define RNDADDENTROPY_IOCTL 0x40085203
+#define RNDRESEEDCRNG_IOCTL 0x5207
+
+static int set_realtime(uint64_t ns) {
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    return clock_settime(CLOCK_REALTIME, &ts);
+}
+
+/* Mixes n (<= ENTROPY_MAX_BYTES) bytes into the input pool, crediting all their bits, then
+ * reseeds the CRNG from it, so that no random byte drawn afterwards depends only on the state a
+ * template had. Returns 0, or -1 with errno and *what (the step that failed). ENODATA from the
+ * reseed means the CRNG was never seeded yet: its first seeding draws on these bytes anyway. */
+static int add_entropy(const unsigned char *bytes, size_t n, const char **what) {
+    struct {
+        int entropy_count; /* struct rand_pool_info */
+        int buf_size;
+        unsigned char buf[ENTROPY_MAX_BYTES];
+    } info;
+    info.entropy_count = (int)(n * 8);
+    info.buf_size = (int)n;
+    memcpy(info.buf, bytes, n);
+    *what = "open /dev/urandom";
+    int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = 0;
+    *what = "ioctl RNDADDENTROPY on /dev/urandom";
+    if (ioctl(fd, RNDADDENTROPY_IOCTL, &info) != 0) rc = -1;
+    if (rc == 0) {
+        *what = "ioctl RNDRESEEDCRNG on /dev/urandom";
+        if (ioctl(fd, RNDRESEEDCRNG_IOCTL) != 0 && errno != ENODATA) rc = -1;
+    }
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
+/* mkdir -p of path's parent directories (0755); the path itself is left alone. */
+static int make_parents(const char *path) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *slash = strchr(dir + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) return -1;
+        *slash = '/';
+    }
+    return 0;
+}
+
+/* Writes the spec's "file" records, each with exactly its mode (not masked by the umask). */
+static void write_user_files(const struct spec *s) {
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const struct spec_file *f = &s->files[i];
+        if (make_parents(f->path) != 0) fail("file %s: creating its directories: %s", f->path, strerror(errno));
+        int fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) fail("file %s: %s", f->path, strerror(errno));
+        if (write_all(fd, f->data, f->length) != 0 || fchmod(fd, f->mode) != 0 || close(fd) != 0)
+            fail("file %s: writing: %s", f->path, strerror(errno));
+    }
+}
+
+/* The spec's clock and entropy, just before the app starts. */
+static void apply_clock_and_entropy(const struct spec *s) {
+    if (s->has_clock && set_realtime(s->clock_ns) != 0)
+        fail("clock_settime(CLOCK_REALTIME, %llu ns): %s", (unsigned long long)s->clock_ns, strerror(errno));
+    const char *what;
+    if (s->entropy_len && add_entropy(s->entropy, s->entropy_len, &what) != 0)
+        fail("entropy: %s: %s", what, strerror(errno));
+}
+
+/* Whether a TCP socket listens on local port `port`, by /proc/net/tcp and /proc/net/tcp6 (the
+ * latter is missing in a kernel without IPv6). */
+static int port_listening(unsigned port) {
+    static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+    enum { TCP_LISTEN = 0x0A };
+    int found = 0;
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0] && !found; i++) {
+        FILE *f = fopen(tables[i], "re");
+        if (f == NULL) continue;
+        char line[256];
+        if (fgets(line, sizeof line, f) != NULL) { /* the column titles */
+            while (!found && fgets(line, sizeof line, f) != NULL) {
+                unsigned local, state;
+                found = sscanf(line, " %*u: %*[0-9A-F]:%x %*[0-9A-F]:%*x %x", &local, &state) == 2 && local == port &&
+                        state == TCP_LISTEN;
+            }
+        }
+        fclose(f);
+    }
+    return found;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Virtio console: the app's stdio and init's control port ("stdio virtio", docs/virtio.md)    */
 
 #define VPORT_DIR "/sys/class/virtio-ports"
 #define VPORT_WAIT_MS 5000u
-#define CONTROL_LINE_MAX 128
+#define CONTROL_LINE_MAX 1024
+#define LAUNCH_HEADER "spec "
+#define LAUNCH_HEADER_MAX 32
 
 enum { VPORT_STDIN, VPORT_STDOUT, VPORT_STDERR, VPORT_CONTROL, VPORT_COUNT };
 static const char *const VPORT_NAMES[VPORT_COUNT] = {"arrow.stdin", "arrow.stdout", "arrow.stderr",
@@ -934,10 +1214,17 @@ static int attach_virtio_stdio(int *which) {
     return await_host(out, 2, monotonic_ms() + VPORT_WAIT_MS);
 }
 
-/* Runs one control line: "signal <n>" sends signal n (1..64) to the app; others are ignored. */
+/* Runs one control line: "signal <n>" sends signal n (1..64) to the app; "clock-realtime-ns <ns>"
+ * sets the wall clock; "entropy <hex>" mixes host randomness in and reseeds. Others, and
+ * failures (there is no one to tell), are ignored. */
 static void control_command(const char *line, pid_t app) {
-    uint64_t sig;
-    if (strncmp(line, "signal ", 7) == 0 && parse_decimal(line + 7, 64, &sig) == 0 && sig >= 1) kill(app, (int)sig);
+    uint64_t v;
+    unsigned char bytes[ENTROPY_MAX_BYTES];
+    size_t n;
+    const char *what;
+    if (strncmp(line, "signal ", 7) == 0 && parse_decimal(line + 7, 64, &v) == 0 && v >= 1) kill(app, (int)v);
+    else if (strncmp(line, "clock-realtime-ns ", 18) == 0 && parse_decimal(line + 18, CLOCK_NS_MAX, &v) == 0) set_realtime(v);
+    else if (strncmp(line, "entropy ", 8) == 0 && parse_entropy(line + 8, bytes, &n) == 0) add_entropy(bytes, n, &what);
 }
 
 static void control_close(void) {
@@ -968,15 +1255,17 @@ static void control_read(pid_t app) {
     }
 }
 
-/* sigwaitinfo(set, info) that also serves the control port while it waits. */
-static int wait_signal(const sigset_t *set, siginfo_t *info, pid_t app) {
+/* sigwaitinfo(set, info) that also serves the control port while it waits. With timeout_ms >= 0
+ * it returns -1 after about that long, or once it has served the control port, without a signal. */
+static int wait_signal(const sigset_t *set, siginfo_t *info, pid_t app, int timeout_ms) {
     if (control_fd >= 0 && control_signal_fd < 0) {
         control_signal_fd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
         if (control_signal_fd < 0) control_close(); /* without signalfd: signals only */
     }
     while (control_fd >= 0) {
         struct pollfd p[2] = {{control_signal_fd, POLLIN, 0}, {control_fd, POLLIN, 0}};
-        if (poll(p, 2, -1) < 0) {
+        int ready = poll(p, 2, timeout_ms);
+        if (ready < 0) {
             if (errno == EINTR) continue;
             control_close();
             break;
@@ -990,8 +1279,64 @@ static int wait_signal(const sigset_t *set, siginfo_t *info, pid_t app) {
                 return (int)si.ssi_signo;
             }
         }
+        if (timeout_ms >= 0) return -1;
     }
-    return sigwaitinfo(set, info);
+    if (timeout_ms < 0) return sigwaitinfo(set, info);
+    struct timespec ts = {0, (long)timeout_ms * 1000000L};
+    return sigtimedwait(set, info, &ts);
+}
+
+/* Reads exactly n bytes from the control port (non-blocking: polls). Returns 0, or -1 with errno
+ * (0 when the host closed the port). */
+static int control_read_exact(char *buf, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(control_fd, buf + got, n - got);
+        if (r > 0) {
+            got += (size_t)r;
+        } else if (r == 0) {
+            errno = 0;
+            return -1;
+        } else if (errno == EAGAIN) {
+            struct pollfd p = {control_fd, POLLIN, 0};
+            if (poll(&p, 1, -1) < 0 && errno != EINTR) return -1;
+        } else if (errno != EINTR) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static _Noreturn void fail_launch_read(void) {
+    fail("reading the launch spec from %s: %s", VPORT_NAMES[VPORT_CONTROL],
+         errno != 0 ? strerror(errno) : "the host closed the port");
+}
+
+/* A template at its template point: waits for the launch message "spec <length>\n" and its
+ * <length> spec bytes on the control port (docs/virtio.md, "Control port"). The header is read
+ * a byte at a time, so nothing after the spec is taken from the port. Returns the spec bytes. */
+static char *receive_launch(size_t *len) {
+    char header[LAUNCH_HEADER_MAX + 1];
+    size_t n = 0;
+    for (;;) {
+        if (control_read_exact(header + n, 1) != 0) fail_launch_read();
+        if (header[n] == '\n') break;
+        if (++n == LAUNCH_HEADER_MAX)
+            fail("malformed spec from %s: no launch header line within %u bytes", VPORT_NAMES[VPORT_CONTROL],
+                 LAUNCH_HEADER_MAX);
+    }
+    header[n] = '\0';
+    uint64_t length;
+    if (strncmp(header, LAUNCH_HEADER, strlen(LAUNCH_HEADER)) != 0 ||
+        parse_decimal(header + strlen(LAUNCH_HEADER), SPEC_MAX_BYTES, &length) != 0)
+        fail("malformed spec from %s: launch header '%s' is not '" LAUNCH_HEADER "<length 0..%u>'",
+             VPORT_NAMES[VPORT_CONTROL], header, SPEC_MAX_BYTES);
+    char *buf = malloc((size_t)length + 1);
+    if (buf == NULL) fail("out of memory for a launch spec of %llu bytes", (unsigned long long)length);
+    if (control_read_exact(buf, (size_t)length) != 0) fail_launch_read();
+    buf[length] = '\0';
+    *len = (size_t)length;
+    return buf;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1172,12 +1517,24 @@ int main(int argc, char **argv) {
     if (buf == NULL) fail("%s", err);
     struct spec spec;
     if (parse_spec(buf, len, &spec) != 0) fail("malformed spec %s: %s", SPEC_PATH, spec_error);
+    if (spec.template_init) {
+        setup_virtio_stdio();
+        mark("template-point"); /* the VMM freezes the template here; each clone goes on with its own spec */
+        free(spec.envp);
+        free(buf);
+        buf = receive_launch(&len);
+        if (parse_spec(buf, len, &spec) != 0) fail("malformed spec from %s: %s", VPORT_NAMES[VPORT_CONTROL], spec_error);
+        if (spec.template_init || !spec.stdio_virtio)
+            fail("malformed spec from %s: a launch spec needs 'stdio virtio' and no 'template'", VPORT_NAMES[VPORT_CONTROL]);
+    }
     if (!spec.stdio_virtio && console_raw_error != 0) /* the app's output would be changed on its way */
         fail("console /dev/console: cannot switch to raw mode: %s", strerror(console_raw_error));
     if (spec.hostname && sethostname(spec.hostname, strlen(spec.hostname)) != 0)
         fail("sethostname %s: %s", spec.hostname, strerror(errno));
+    write_user_files(&spec); /* before the network's files: a user's /etc/hosts wins */
     setup_network(&spec.net, spec.hostname);
-    if (spec.stdio_virtio) setup_virtio_stdio();
+    if (spec.stdio_virtio && !vport_stdio) setup_virtio_stdio();
+    apply_clock_and_entropy(&spec);
 
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) fail("pipe2: %s", strerror(errno));
@@ -1211,9 +1568,14 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < FORWARDED_COUNT; i++) sigaddset(&waitset, FORWARDED[i]);
     int app_status = 0;
     int app_done = 0;
+    unsigned ready_port = spec.ready_port; /* watched until found */
     while (!app_done) {
+        if (ready_port != 0 && port_listening(ready_port)) {
+            mark("app-ready"); /* the VMM may freeze an app-point template here */
+            ready_port = 0;
+        }
         siginfo_t info;
-        int sig = wait_signal(&waitset, &info, app);
+        int sig = wait_signal(&waitset, &info, app, ready_port != 0 ? READY_POLL_MS : -1);
         if (sig < 0) continue;
         if (sig == SIGCHLD) {
             pid_t p;

@@ -28,6 +28,10 @@
 #include <dirent.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <netinet/in.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -207,6 +211,35 @@ int main(int argc, char **argv) {
         printf("out: %s\nisatty: %d\n", line, isatty(1));
         fflush(stdout);
         fprintf(stderr, "err: %s\n", line);
+        return 0;
+    }
+    if (strcmp(argv[1], "clone") == 0 && (argc == 3 || argc == 4)) { /* what a clone was given; [delay s] first */
+        if (argc == 4) sleep((unsigned)atoi(argv[3]));
+        struct stat st;
+        char content[256] = "";
+        FILE *f = fopen(argv[2], "r");
+        size_t n = f ? fread(content, 1, sizeof content - 1, f) : 0;
+        content[n] = '\0';
+        if (f) fclose(f);
+        unsigned char random[16];
+        int have_random = getrandom(random, sizeof random, GRND_NONBLOCK) == (ssize_t)sizeof random;
+        printf("probe-file %o %s\n", stat(argv[2], &st) == 0 ? (unsigned)(st.st_mode & 07777) : 0u, content);
+        printf("probe-time %lld\n", (long long)time(NULL));
+        printf("probe-random ");
+        for (size_t i = 0; have_random && i < sizeof random; i++) printf("%02x", random[i]);
+        printf("%s\n", have_random ? "" : "none");
+        for (char **e = environ; *e; e++) printf("probe-env [%s]\n", *e);
+        fflush(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "listen") == 0 && argc == 3) { /* a server that never accepts: for ready-port */
+        sleep(1); /* listening a second after execve: app-ready and app-exec marks are apart */
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[2]))};
+        if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 1) != 0) return 23;
+        printf("probe listening\n");
+        fflush(stdout);
+        sleep(3);
         return 0;
     }
     if (strcmp(argv[1], "wait") == 0) {

@@ -59,9 +59,21 @@ public final class ArrowInitramfs {
 
     /** Init and the spec only: the program named by the spec is added by the caller (or missing on purpose). */
     public static Initramfs.Builder builder(LaunchSpec spec) {
+        return withSpec(SpecFile.encode(spec));
+    }
+
+    /**
+     * A template's image: init, the host program {@code app} at {@value LaunchSpec#DEFAULT_EXECUTABLE} (0755) and the
+     * template spec ({@link SpecFile#encodeTemplate()}); each clone's launch spec names the program.
+     */
+    public static Initramfs.Builder templateBuilder(Path app) {
+        return withSpec(SpecFile.encodeTemplate()).file(LaunchSpec.DEFAULT_EXECUTABLE, app, 0755);
+    }
+
+    private static Initramfs.Builder withSpec(byte[] spec) {
         return Initramfs.builder()
                 .manifest(MANIFEST_PATH)
                 .file(ArrowInit.GUEST_PATH, ArrowInit.load(), 0755)
-                .file(SpecFile.GUEST_PATH, SpecFile.encode(spec), 0444);
+                .file(SpecFile.GUEST_PATH, spec, 0444);
     }
 }

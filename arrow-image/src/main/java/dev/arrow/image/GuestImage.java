@@ -6,14 +6,20 @@ import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.InitramfsMemory;
 import dev.arrow.image.cmdline.KernelParameters;
 import dev.arrow.image.cpio.Initramfs;
+import dev.arrow.image.init.LaunchFile;
+import dev.arrow.image.init.LaunchMessage;
 import dev.arrow.image.init.LaunchSpec;
 import dev.arrow.image.init.NetworkSettings;
+import dev.arrow.image.init.SpecFile;
 import dev.arrow.image.init.Stdio;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -25,9 +31,6 @@ import java.util.Optional;
  * the very same image); not API.
  */
 public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kernelParameters) {
-
-    /** Where the app lives in the guest. */
-    static final String APP_PATH = "/arrow/app";
 
     /**
      * Builds the image of {@code spec} (not checked here: see {@link dev.arrow.Arrow#start()}) for {@code kernel},
@@ -54,6 +57,19 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
         LaunchSpec.Builder launch = launchSpecBuilder(spec).stdio(stdio);
         network.ifPresent(launch::network);
         Initramfs.Builder initramfs = ArrowInitramfs.builder(spec.binary(), launch.build());
+        return withUserFiles(initramfs, spec, kernel);
+    }
+
+    /**
+     * Builds the image of a template of {@code spec} for {@code kernel}: init, the app, the user's files and a template
+     * spec ({@link SpecFile#encodeTemplate()}, stdio on the virtio console). Booted, its init stops at its template point
+     * and waits for a clone's {@link #cloneLaunch launch message}; the spec's args, env and the like are not in it.
+     */
+    public static GuestImage assembleTemplate(ArrowSpec spec, Path kernel) {
+        return withUserFiles(ArrowInitramfs.templateBuilder(spec.binary()), spec, kernel);
+    }
+
+    private static GuestImage withUserFiles(Initramfs.Builder initramfs, ArrowSpec spec, Path kernel) {
         for (GuestFile f : spec.files()) {
             if (f.source() instanceof GuestFile.HostFile host) {
                 if (f.mode().isPresent()) initramfs.file(f.guestPath(), host.path(), f.mode().getAsInt());
@@ -63,6 +79,45 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
             }
         }
         return new GuestImage(kernel, initramfs.build(), KernelParameters.forInit(spec.debugConsole()));
+    }
+
+    /**
+     * The launch message ({@link LaunchMessage}) that starts one clone of a template made by {@link #assembleTemplate}:
+     * the program, args, env, working directory, ids, limits and hostname of {@code cloneSpec}, eth0 configured with
+     * {@code network} when present, the wall clock set to {@code now}, {@code entropy} (16..256 host random bytes) mixed
+     * into the guest's pool, and {@code cloneFiles} written before the app starts (host files read now; the template's
+     * own files are in its image already).
+     *
+     * @throws dev.arrow.image.init.InvalidLaunchSpecException if a value is out of range, a file path is Arrow's own, or
+     *         the spec with its files exceeds {@link SpecFile#MAX_BYTES}
+     * @throws ImageException if a host file cannot be read
+     */
+    public static byte[] cloneLaunch(ArrowSpec cloneSpec, List<GuestFile> cloneFiles, Optional<NetworkSettings> network,
+                                     Instant now, byte[] entropy) {
+        LaunchSpec.Builder launch = launchSpecBuilder(cloneSpec).stdio(Stdio.VIRTIO).realtimeClock(now).entropy(entropy);
+        network.ifPresent(launch::network);
+        for (GuestFile f : cloneFiles) launch.file(launchFile(f));
+        return LaunchMessage.encode(launch.build());
+    }
+
+    private static LaunchFile launchFile(GuestFile f) {
+        GuestPath path = GuestPath.of(f.guestPath());
+        if (f.source() instanceof GuestFile.Content content) {
+            return new LaunchFile(path, f.mode().orElse(GuestFile.DEFAULT_MODE), content.bytes());
+        }
+        Path host = ((GuestFile.HostFile) f.source()).path();
+        try {
+            if (!Files.isRegularFile(host))
+                throw new ImageException("host file " + host + " for guest path " + path + " is not a regular file: pass one");
+            long size = Files.size(host);
+            if (size > SpecFile.MAX_BYTES)
+                throw new ImageException("host file " + host + " for guest path " + path + " has " + size + " bytes; a clone's"
+                        + " files travel in its launch spec of at most " + SpecFile.MAX_BYTES + " bytes: put it in the template");
+            int mode = f.mode().isPresent() ? f.mode().getAsInt() : Initramfs.Builder.hostMode(host);
+            return new LaunchFile(path, mode, Files.readAllBytes(host));
+        } catch (IOException e) {
+            throw new ImageException("cannot read host file " + host + " for guest path " + path + ": " + e.getMessage(), e);
+        }
     }
 
     /** The initramfs's exact size in bytes. */
@@ -103,7 +158,7 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
 
     private static LaunchSpec.Builder launchSpecBuilder(ArrowSpec spec) {
         LaunchSpec.Builder b = LaunchSpec.builder()
-                .executable(APP_PATH)
+                .executable(LaunchSpec.DEFAULT_EXECUTABLE) // where ArrowInitramfs puts the app, in a template too
                 .argv0(spec.binary().getFileName().toString())
                 .args(spec.args())
                 .environment(spec.env())

@@ -401,7 +401,8 @@ public final class Initramfs {
             return minor;
         }
 
-        private static int hostMode(Path hostFile) {
+        /** The permission bits (07777) of {@code hostFile}: what a copy of it in the guest gets unless told otherwise. */
+        public static int hostMode(Path hostFile) {
             try {
                 Object mode = Files.getAttribute(hostFile, "unix:mode");
                 if (mode instanceof Integer m) return m & 07777;

@@ -1,6 +1,10 @@
 package dev.arrow.image.init;
 
 import dev.arrow.config.LinuxLimits;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Objects;
 
 /**
  * What Arrow's init ({@code arrow-image/src/main/c/init.c}) and the host say to each other, defined once
@@ -40,6 +44,13 @@ public final class InitProtocol {
     public static final String MARK_IMAGE_CHECKED = "image-checked";
     /** Mark: eth0 is configured (only with network settings). */
     public static final String MARK_NET_UP = "net-up";
+    /**
+     * Mark: a template's init is at its template point (mounts, console and virtio ports ready) and waits on
+     * {@link #CONTROL_PORT_NAME} for its launch message ({@link LaunchMessage}); the VMM freezes the template here.
+     */
+    public static final String MARK_TEMPLATE_POINT = "template-point";
+    /** Mark: a TCP socket listens on the spec's ready port ({@link LaunchSpec#readyPort()}): the app is ready. */
+    public static final String MARK_APP_READY = "app-ready";
     /** Mark: the app's execve succeeded. */
     public static final String MARK_APP_EXEC = "app-exec";
     /** Mark: init saw the app end. */
@@ -58,6 +69,19 @@ public final class InitProtocol {
 
     /** Control line {@code signal <n>\n}: init sends signal n to the app. */
     public static final String SIGNAL_COMMAND = "signal ";
+    /** Control line {@code clock-realtime-ns <ns>\n}: init sets the guest's wall clock (as the spec key of that name). */
+    public static final String CLOCK_COMMAND = "clock-realtime-ns ";
+    /** Control line {@code entropy <hex>\n}: init mixes the bytes into the kernel's pool and reseeds (as the spec key). */
+    public static final String ENTROPY_COMMAND = "entropy ";
+    /** The longest control line init reads, its newline included; longer ones are dropped. */
+    public static final int CONTROL_LINE_MAX_BYTES = 1024;
+    /** Starts the launch message of a template's clone: {@code spec <length>\n}, then the spec's bytes. */
+    public static final String LAUNCH_HEADER = "spec ";
+
+    /** The fewest random bytes an {@code entropy} spec record or control line carries (128 bits). */
+    public static final int ENTROPY_MIN_BYTES = 16;
+    /** The most random bytes an {@code entropy} spec record or control line carries. */
+    public static final int ENTROPY_MAX_BYTES = 256;
 
     private InitProtocol() {
     }
@@ -67,5 +91,42 @@ public final class InitProtocol {
         if (signal < 1 || signal > LinuxLimits.MAX_SIGNAL)
             throw new IllegalArgumentException("signal " + signal + " outside 1.." + LinuxLimits.MAX_SIGNAL);
         return SIGNAL_COMMAND + signal + "\n";
+    }
+
+    /** The control line that sets the guest's wall clock to {@code now}, newline included. */
+    public static String clockCommand(Instant now) {
+        return CLOCK_COMMAND + realtimeNanos(now) + "\n";
+    }
+
+    /** The control line that mixes {@code entropy} into the guest kernel's pool and reseeds it, newline included. */
+    public static String entropyCommand(byte[] entropy) {
+        return ENTROPY_COMMAND + entropyHex(entropy) + "\n";
+    }
+
+    /** {@code now} as init's {@code CLOCK_REALTIME} value: decimal nanoseconds since the epoch, not before it. */
+    static String realtimeNanos(Instant now) {
+        Objects.requireNonNull(now, "now");
+        if (now.isBefore(Instant.EPOCH))
+            throw new InvalidLaunchSpecException("wall clock " + now + " is before 1970: pass the host's Instant.now()");
+        try {
+            return Long.toString(Math.addExact(Math.multiplyExact(now.getEpochSecond(), 1_000_000_000L), now.getNano()));
+        } catch (ArithmeticException e) {
+            throw new InvalidLaunchSpecException("wall clock " + now + " is past 2262, beyond 64-bit nanoseconds: pass the host's"
+                    + " Instant.now()");
+        }
+    }
+
+    /** {@code entropy} as init reads it: lowercase hex of {@value #ENTROPY_MIN_BYTES}..{@value #ENTROPY_MAX_BYTES} bytes. */
+    static String entropyHex(byte[] entropy) {
+        Objects.requireNonNull(entropy, "entropy");
+        if (entropy.length < ENTROPY_MIN_BYTES || entropy.length > ENTROPY_MAX_BYTES)
+            throw new InvalidLaunchSpecException(entropy.length + " bytes of entropy given; init takes " + ENTROPY_MIN_BYTES + ".."
+                    + ENTROPY_MAX_BYTES + ": pass e.g. 32 bytes from SecureRandom");
+        return HexFormat.of().formatHex(entropy);
+    }
+
+    /** The header line of a launch message carrying {@code specBytes} bytes of spec. */
+    static byte[] launchHeader(int specBytes) {
+        return (LAUNCH_HEADER + specBytes + "\n").getBytes(StandardCharsets.US_ASCII);
     }
 }

@@ -7,6 +7,7 @@ import dev.arrow.image.GuestPath;
 import dev.arrow.image.InvalidGuestPathException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.TreeMap;
 
@@ -22,7 +24,9 @@ import java.util.TreeMap;
  * What init starts inside the guest and how: program path, argv, environment, working
  * directory, user and group, resource limits, hostname, the grace period leftovers get
  * between SIGTERM and SIGKILL once the app has ended, the network settings of eth0, and where
- * the app's stdio goes ({@link Stdio}).
+ * the app's stdio goes ({@link Stdio}); and for templates (docs/templates.md) the wall clock and host
+ * randomness a clone starts with, files delivered with the spec, and the TCP port whose listening
+ * socket makes the app ready.
  * Immutable; made by {@link #builder()}, which checks everything init would otherwise reject
  * at boot. {@link SpecFile} turns it into the bytes of {@code /arrow/spec}.
  */
@@ -43,6 +47,10 @@ public final class LaunchSpec {
     private final Optional<Duration> killGrace;
     private final Optional<NetworkSettings> network;
     private final Stdio stdio;
+    private final Optional<Instant> realtimeClock;
+    private final byte[] entropy;
+    private final List<LaunchFile> files;
+    private final OptionalInt readyPort;
 
     private LaunchSpec(Builder b) {
         this.executable = b.executable;
@@ -59,6 +67,10 @@ public final class LaunchSpec {
         this.killGrace = Optional.ofNullable(b.killGrace);
         this.network = Optional.ofNullable(b.network);
         this.stdio = b.stdio;
+        this.realtimeClock = Optional.ofNullable(b.realtimeClock);
+        this.entropy = b.entropy;
+        this.files = List.copyOf(b.files.values());
+        this.readyPort = b.readyPort == null ? OptionalInt.empty() : OptionalInt.of(b.readyPort);
     }
 
     public static Builder builder() {
@@ -118,6 +130,26 @@ public final class LaunchSpec {
         return stdio;
     }
 
+    /** Empty: the guest's clock runs on from wherever it is (a cold boot's is the host's time). */
+    public Optional<Instant> realtimeClock() {
+        return realtimeClock;
+    }
+
+    /** A copy of the host randomness init mixes into the guest kernel's pool before the app starts; empty for none. */
+    public Optional<byte[]> entropy() {
+        return Optional.ofNullable(entropy).map(byte[]::clone);
+    }
+
+    /** Files init writes before the app starts, in the order given. */
+    public List<LaunchFile> files() {
+        return files;
+    }
+
+    /** The guest TCP port whose listening socket makes init report {@link InitProtocol#MARK_APP_READY}; empty for none. */
+    public OptionalInt readyPort() {
+        return readyPort;
+    }
+
     /** Reusable builder; {@link #build()} validates and snapshots. */
     public static final class Builder {
         private GuestPath executable = GuestPath.of(DEFAULT_EXECUTABLE);
@@ -132,6 +164,10 @@ public final class LaunchSpec {
         private Duration killGrace;
         private NetworkSettings network;
         private Stdio stdio = Stdio.SERIAL;
+        private Instant realtimeClock;
+        private byte[] entropy;
+        private final Map<GuestPath, LaunchFile> files = new LinkedHashMap<>();
+        private Integer readyPort;
 
         private Builder() {
         }
@@ -243,6 +279,46 @@ public final class LaunchSpec {
         /** Where init connects the app's stdio; default {@link Stdio#SERIAL}. */
         public Builder stdio(Stdio stdio) {
             this.stdio = Objects.requireNonNull(stdio, "stdio");
+            return this;
+        }
+
+        /** Init sets the guest's wall clock to {@code now} just before the app starts (a clone's clock is the host's). */
+        public Builder realtimeClock(Instant now) {
+            InitProtocol.realtimeNanos(now);
+            this.realtimeClock = now;
+            return this;
+        }
+
+        /**
+         * Init mixes these {@value InitProtocol#ENTROPY_MIN_BYTES}..{@value InitProtocol#ENTROPY_MAX_BYTES} host random bytes
+         * into the guest kernel's pool and reseeds it before the app starts (copied), so that clones of one template draw
+         * different random numbers.
+         */
+        public Builder entropy(byte[] entropy) {
+            InitProtocol.entropyHex(entropy);
+            this.entropy = entropy.clone();
+            return this;
+        }
+
+        /** Adds a file init writes before the app starts; each path at most once, all of them within the spec's size bound. */
+        public Builder file(LaunchFile file) {
+            Objects.requireNonNull(file, "file");
+            if (files.containsKey(file.path()))
+                throw new InvalidLaunchSpecException("file " + file.path() + " given twice: pass each guest path once");
+            long total = file.length();
+            for (LaunchFile f : files.values()) total += f.length();
+            if (total > SpecFile.MAX_BYTES)
+                throw new InvalidLaunchSpecException("the files given with the spec take " + total + " bytes; init reads a spec of at"
+                        + " most " + SpecFile.MAX_BYTES + " bytes: put large files in the template's image");
+            files.put(file.path(), file);
+            return this;
+        }
+
+        /** Init reports {@link InitProtocol#MARK_APP_READY} once a TCP socket listens on guest port {@code port} (1..65535). */
+        public Builder readyPort(int port) {
+            if (port < 1 || port > 65535)
+                throw new InvalidLaunchSpecException("ready port " + port + " is outside 1..65535: pass the port the app listens on");
+            this.readyPort = port;
             return this;
         }
 

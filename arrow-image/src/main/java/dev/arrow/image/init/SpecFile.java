@@ -26,6 +26,15 @@ import java.util.Map;
  *   <li>{@code net-dns}: {@code a.b.c.d}, one nameserver each, at most 3 (needs {@code net-ipv4}).</li>
  *   <li>{@code stdio}: {@code serial} or {@code virtio} ({@link Stdio}; optional, default {@code serial},
  *       written only for {@code virtio}).</li>
+ *   <li>{@code template}: {@code init}, only in a template's spec ({@link #encodeTemplate()}), which holds nothing but
+ *       it and {@code stdio virtio}: init stops at its template point and reads a {@link LaunchMessage};</li>
+ *   <li>{@code ready-port}: 1..65535 (optional): init reports {@link InitProtocol#MARK_APP_READY} once a TCP socket
+ *       listens on it;</li>
+ *   <li>{@code clock-realtime-ns}: decimal nanoseconds since the epoch (optional): init sets the wall clock;</li>
+ *   <li>{@code entropy}: 32..512 lowercase hex digits (optional): init mixes them into the kernel's pool and reseeds;</li>
+ *   <li>{@code file}: {@code "<octal mode> <length> <path>"}, and after the value's NUL exactly {@code <length>} raw
+ *       bytes and a NUL (the one record whose data may hold NUL): a file init writes before the app starts
+ *       ({@link LaunchFile}), one record per file.</li>
  * </ul>
  * Addresses are strict dotted quads (no leading zeros). Other keys starting with {@code net-} are
  * reserved for later network settings and rejected.
@@ -64,10 +73,31 @@ public final class SpecFile {
             n.dns().forEach(d -> record(out, "net-dns", NetworkSettings.text(d)));
         });
         if (spec.stdio() != Stdio.SERIAL) record(out, "stdio", spec.stdio().specName());
+        spec.readyPort().ifPresent(p -> record(out, "ready-port", Integer.toString(p)));
+        spec.realtimeClock().ifPresent(now -> record(out, "clock-realtime-ns", InitProtocol.realtimeNanos(now)));
+        spec.entropy().ifPresent(e -> record(out, "entropy", InitProtocol.entropyHex(e)));
+        for (LaunchFile f : spec.files()) {
+            record(out, "file", String.format("%04o %d %s", f.mode(), f.length(), f.path().value()));
+            out.writeBytes(f.content());
+            out.write(0);
+        }
         record(out, "end", "");
         if (out.size() > MAX_BYTES)
             throw new InvalidLaunchSpecException("the run spec takes " + out.size() + " bytes; init reads at most " + MAX_BYTES
-                    + ": pass fewer or shorter arguments and environment variables");
+                    + ": pass fewer or shorter arguments, environment variables and files");
+        return out.toByteArray();
+    }
+
+    /**
+     * The spec of a template's initramfs: {@code template init} and {@code stdio virtio}, nothing else. Init stops at its
+     * template point and takes the clone's spec from a {@link LaunchMessage}.
+     */
+    public static byte[] encodeTemplate() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(64);
+        out.writeBytes(MAGIC.getBytes(StandardCharsets.US_ASCII));
+        record(out, "stdio", Stdio.VIRTIO.specName());
+        record(out, "template", "init");
+        record(out, "end", "");
         return out.toByteArray();
     }
 

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
@@ -108,8 +109,34 @@ class InitProtocolSourceTest {
     void theSignalCommandIsTheOneInitParses() {
         String prefix = InitProtocol.SIGNAL_COMMAND;
         assertThat(init).contains("strncmp(line, \"" + prefix + "\", " + prefix.length() + ") == 0");
-        assertThat(init).contains("parse_decimal(line + " + prefix.length() + ", " + LinuxLimits.MAX_SIGNAL + ", &sig)");
+        assertThat(init).contains("parse_decimal(line + " + prefix.length() + ", " + LinuxLimits.MAX_SIGNAL + ", &v)");
         assertThat(InitProtocol.signalCommand(15)).isEqualTo(prefix + "15\n");
+    }
+
+    @Test
+    void theClockAndEntropyCommandsAreTheOnesInitParses() {
+        for (String prefix : List.of(InitProtocol.CLOCK_COMMAND, InitProtocol.ENTROPY_COMMAND)) {
+            assertThat(init).contains("strncmp(line, \"" + prefix + "\", " + prefix.length() + ") == 0");
+            assertThat(init).contains("(line + " + prefix.length() + ", ");
+        }
+        assertThat(Integer.parseInt(define("CONTROL_LINE_MAX"))).isEqualTo(InitProtocol.CONTROL_LINE_MAX_BYTES);
+    }
+
+    @Test
+    void theLaunchHeaderAndEntropyBoundsAreInits() {
+        assertThat(define("LAUNCH_HEADER")).isEqualTo("\"" + InitProtocol.LAUNCH_HEADER + "\"");
+        assertThat(define("ENTROPY_MIN_BYTES")).isEqualTo(InitProtocol.ENTROPY_MIN_BYTES + "u");
+        assertThat(define("ENTROPY_MAX_BYTES")).isEqualTo(InitProtocol.ENTROPY_MAX_BYTES + "u");
+        assertThat(define("SPEC_MAX_BYTES")).isEqualTo("(16u << 20)");
+        assertThat(SpecFile.MAX_BYTES).isEqualTo(16 << 20);
+        assertThat(define("INIT_PATH")).isEqualTo("\"" + ArrowInit.GUEST_PATH + "\"");
+    }
+
+    @Test
+    void theFileRecordsReservedDirectoriesAreInits() {
+        String table = init.substring(init.indexOf("reserved[] = {"));
+        table = table.substring(0, table.indexOf("};"));
+        assertThat(matches("\"([^\"]+)\"", table)).containsExactlyElementsOf(LaunchFile.RESERVED_DIRECTORIES);
     }
 
     @Test

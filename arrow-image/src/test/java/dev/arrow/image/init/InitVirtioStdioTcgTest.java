@@ -53,10 +53,10 @@ class InitVirtioStdioTcgTest {
         assumeTrue(HostCommand.available("mkfifo"), "mkfifo (coreutils) is missing");
     }
 
-    /** A QEMU pipe chardev (FIFOs NAME.in and NAME.out) whose input already holds {@code input}. */
+    /** A QEMU pipe (FIFOs NAME.in and NAME.out) whose input already holds {@code input}. */
     private final List<RandomAccessFile> fifos = new ArrayList<>();
 
-    private String pipeChardev(String id, String input) throws IOException {
+    private Path pipe(String id, String input) throws IOException {
         Path base = work.resolve(id);
         for (String suffix : List.of(".in", ".out")) {
             HostCommand.Result r = HostCommand.run(List.of("mkfifo", base + suffix), work, null, Duration.ofSeconds(10));
@@ -65,20 +65,11 @@ class InitVirtioStdioTcgTest {
         RandomAccessFile in = new RandomAccessFile(base + ".in", "rw"); // O_RDWR: opening does not wait for QEMU
         in.write(input.getBytes(StandardCharsets.US_ASCII));
         fifos.add(in);
-        return "pipe,id=" + id + ",path=" + base;
+        return base;
     }
 
     private List<String> virtioSerial(String stdin, String control) throws IOException {
-        // without ACPI, microvm announces its virtio-mmio devices on the command line, as our kernel needs
-        return List.of("-machine", "acpi=off", "-device", "virtio-serial-device",
-                "-chardev", pipeChardev("cin", stdin),
-                "-device", "virtserialport,chardev=cin,name=" + InitProtocol.STDIN_PORT_NAME + ",nr=1",
-                "-chardev", "file,id=cout,path=" + work.resolve("stdout.txt"),
-                "-device", "virtserialport,chardev=cout,name=" + InitProtocol.STDOUT_PORT_NAME + ",nr=2",
-                "-chardev", "file,id=cerr,path=" + work.resolve("stderr.txt"),
-                "-device", "virtserialport,chardev=cerr,name=" + InitProtocol.STDERR_PORT_NAME + ",nr=3",
-                "-chardev", pipeChardev("cctl", control),
-                "-device", "virtserialport,chardev=cctl,name=" + InitProtocol.CONTROL_PORT_NAME + ",nr=4");
+        return QemuTcg.virtioSerial(pipe("cin", stdin), work.resolve("stdout.txt"), work.resolve("stderr.txt"), pipe("cctl", control));
     }
 
     private QemuTcg.Boot boot(LaunchSpec spec, List<String> devices) throws IOException {

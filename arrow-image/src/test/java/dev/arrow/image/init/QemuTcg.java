@@ -41,6 +41,23 @@ final class QemuTcg {
     private QemuTcg() {
     }
 
+    /**
+     * QEMU's virtio-serial device with the four ports init looks for ({@link InitProtocol}'s names), standing in for
+     * Arrow's virtio console: stdin and control are pipe chardevs (QEMU reads FIFO {@code <base>.in}), stdout and stderr
+     * go to files. Without ACPI, microvm announces its virtio-mmio devices on the command line, as the guest kernel needs.
+     */
+    static List<String> virtioSerial(Path stdinPipe, Path stdout, Path stderr, Path controlPipe) {
+        return List.of("-machine", "acpi=off", "-device", "virtio-serial-device",
+                "-chardev", "pipe,id=cin,path=" + stdinPipe,
+                "-device", "virtserialport,chardev=cin,name=" + InitProtocol.STDIN_PORT_NAME + ",nr=1",
+                "-chardev", "file,id=cout,path=" + stdout,
+                "-device", "virtserialport,chardev=cout,name=" + InitProtocol.STDOUT_PORT_NAME + ",nr=2",
+                "-chardev", "file,id=cerr,path=" + stderr,
+                "-device", "virtserialport,chardev=cerr,name=" + InitProtocol.STDERR_PORT_NAME + ",nr=3",
+                "-chardev", "pipe,id=cctl,path=" + controlPipe,
+                "-device", "virtserialport,chardev=cctl,name=" + InitProtocol.CONTROL_PORT_NAME + ",nr=4");
+    }
+
     static Boot boot(Path kernel, Initramfs initramfs, KernelParameters cmdline, Path workDir, Duration timeout) throws IOException {
         return boot(kernel, initramfs, cmdline, workDir, timeout, List.of());
     }
