@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * What one arrow boots: the kernel, the initramfs (our init, the app, its launch spec, the
@@ -58,6 +59,19 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
         network.ifPresent(launch::network);
         Initramfs.Builder initramfs = ArrowInitramfs.builder(spec.binary(), launch.build());
         return withUserFiles(initramfs, spec, kernel);
+    }
+
+    /**
+     * Builds the image of a template of {@code spec} frozen at the app point: the image {@link #assemble(ArrowSpec,
+     * Path, Stdio, Optional)} builds with stdio on the virtio console, whose init, when {@code readyPort} is present,
+     * marks {@link dev.arrow.image.init.InitProtocol#MARK_APP_READY} once the app listens on that guest TCP port.
+     */
+    public static GuestImage assembleAppTemplate(ArrowSpec spec, Path kernel, Optional<NetworkSettings> network,
+                                                 OptionalInt readyPort) {
+        LaunchSpec.Builder launch = launchSpecBuilder(spec).stdio(Stdio.VIRTIO);
+        network.ifPresent(launch::network);
+        readyPort.ifPresent(launch::readyPort);
+        return withUserFiles(ArrowInitramfs.builder(spec.binary(), launch.build()), spec, kernel);
     }
 
     /**

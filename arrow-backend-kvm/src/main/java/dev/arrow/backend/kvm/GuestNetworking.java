@@ -25,14 +25,15 @@ import java.util.Optional;
  * stops them (the VMM closes them through the device afterwards).
  */
 final class GuestNetworking implements AutoCloseable {
+    private final GuestNetwork plan;
     private final NetworkBackend backend;
     private final Optional<FrameCapture> capture;
-    private final VirtioNet device;
+    private VirtioNet device;
 
     private GuestNetworking(GuestNetwork plan, NetworkBackend backend, Optional<FrameCapture> capture) {
+        this.plan = plan;
         this.backend = backend;
         this.capture = capture;
-        this.device = new VirtioNet(plan.mac(), plan.mtu(), backend, capture);
     }
 
     /** Starts the host side of {@code net}; empty for {@link Net.None}. */
@@ -73,8 +74,29 @@ final class GuestNetworking implements AutoCloseable {
         return new PortMapping(transport, GuestNetwork.ipv4(f.hostAddress()), f.hostPort(), f.guestPort());
     }
 
-    /** The virtio-net device to register with the VMM (it closes the backend when it is closed). */
-    VirtioNet device() {
+    /**
+     * The virtio-net device to register with the VMM (it starts the backend, and closes it when it is
+     * closed); the same device on every call.
+     *
+     * @throws IllegalStateException if {@link #restoredDevice} made it
+     */
+    synchronized VirtioNet device() {
+        if (device == null) {
+            device = new VirtioNet(plan.mac(), plan.mtu(), backend, capture);
+        }
+        return device;
+    }
+
+    /**
+     * A template clone's virtio-net device: it continues from the template's {@code state} on this backend.
+     *
+     * @throws IllegalStateException if a device was made already
+     */
+    synchronized VirtioNet restoredDevice(VirtioNet.State state) {
+        if (device != null) {
+            throw new IllegalStateException("this network's device exists already");
+        }
+        device = VirtioNet.restore(state, backend, capture);
         return device;
     }
 

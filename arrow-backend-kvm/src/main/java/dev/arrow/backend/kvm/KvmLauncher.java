@@ -1,11 +1,13 @@
 package dev.arrow.backend.kvm;
 
 import dev.arrow.BootPhase;
+import dev.arrow.TemplatePoint;
 import dev.arrow.InvalidSpecException;
 import dev.arrow.KvmPermissionException;
 import dev.arrow.KvmUnavailableException;
 import dev.arrow.NoHardwareVirtualizationException;
 import dev.arrow.config.ArrowSpec;
+import dev.arrow.config.Net;
 import dev.arrow.config.SpecProblem;
 import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.GuestImage;
@@ -28,6 +30,7 @@ import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.spi.ArrowLauncher;
 import dev.arrow.spi.BootEvents;
 import dev.arrow.spi.MicroVmSession;
+import dev.arrow.spi.MicroVmTemplate;
 import dev.arrow.spi.OutputSink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +39,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -63,6 +67,29 @@ public final class KvmLauncher implements ArrowLauncher {
         // The user's own inputs first: a dynamic binary or too little memory is worth fixing on any host.
         GuestKernel kernel = checkInputs(spec);
         GuestImage image = assemble(spec, kernel);
+        return boot(spec, image, spec.net(), false, stdout, stderr, events, line -> { }).session();
+    }
+
+    @Override
+    public MicroVmTemplate template(ArrowSpec spec, TemplatePoint point, OutputSink stdout, OutputSink stderr,
+            BootEvents events) {
+        return KvmTemplate.boot(spec, point, stdout, stderr, events);
+    }
+
+    /** A guest that {@link #boot} started, and the session that watches it. */
+    record Booted(KvmSession session, RunningVm vm, long memoryBytes) {
+    }
+
+    /**
+     * Checks the host, admits the guest's RAM, starts the network and boots {@code image}; releases everything
+     * on failure.
+     *
+     * @param net          the network the guest gets (a template's has no forwards)
+     * @param templateable whether the guest's RAM is a memory file, so that it can be frozen
+     * @param statusTap    sees each status line before the session does
+     */
+    static Booted boot(ArrowSpec spec, GuestImage image, Net net, boolean templateable, OutputSink stdout,
+            OutputSink stderr, BootEvents events, Consumer<String> statusTap) {
         InitramfsMemory needs = image.memoryNeeds();
         long memoryBytes = guestMemory(spec, needs);
         events.host(BootPhase.IMAGE_ASSEMBLED, System.nanoTime());
@@ -71,8 +98,8 @@ public final class KvmLauncher implements ArrowLauncher {
                 GuestRamAdmission.overcommitFromSystemProperty());
         Optional<GuestNetworking> network = Optional.empty();
         try {
-            network = GuestNetworking.open(spec.net());
-            return boot(spec, image, needs, memoryBytes, ram, network, stdout, stderr, events);
+            network = GuestNetworking.open(net);
+            return start(spec, image, needs, memoryBytes, templateable, ram, network, stdout, stderr, events, statusTap);
         } catch (RuntimeException | Error e) {
             // Until the VMM owns the network device, the backend (a passt process, a tap fd) is ours to stop.
             network.ifPresent(GuestNetworking::close);
@@ -115,15 +142,15 @@ public final class KvmLauncher implements ArrowLauncher {
         throw new InvalidSpecException(List.of(new SpecProblem("$.memory", problem)));
     }
 
-    private MicroVmSession boot(ArrowSpec spec, GuestImage image, InitramfsMemory needs, long memoryBytes,
-            GuestRamAdmission.Reservation ram, Optional<GuestNetworking> network, OutputSink stdout, OutputSink stderr,
-            BootEvents events) {
-        LOG.debug("booting {} with {} MiB, {} vCPU(s), initramfs {} bytes, kernel {}, network {}", spec.binary(),
-                memoryBytes >> 20, spec.cpus(), image.initramfsSize(), image.kernel(), spec.net().mode());
+    private static Booted start(ArrowSpec spec, GuestImage image, InitramfsMemory needs, long memoryBytes,
+            boolean templateable, GuestRamAdmission.Reservation ram, Optional<GuestNetworking> network,
+            OutputSink stdout, OutputSink stderr, BootEvents events, Consumer<String> statusTap) {
+        LOG.debug("booting {} with {} MiB, {} vCPU(s), initramfs {} bytes, kernel {}, network {}{}", spec.binary(),
+                memoryBytes >> 20, spec.cpus(), image.initramfsSize(), image.kernel(), spec.net().mode(),
+                templateable ? ", as a template" : "");
         VirtioConsole console = VirtioStdio.console();
-        String name = "arrow-kvm" + SESSIONS.incrementAndGet();
-        KvmSession session = new KvmSession(VirtioStdio.of(console, stdout, stderr, spec.debugConsole(), name), events,
-                memoryBytes, needs);
+        KvmSession session = new KvmSession(VirtioStdio.of(console, stdout, stderr, spec.debugConsole(), nextName()),
+                events, memoryBytes, needs);
         VmConfig.Builder config = VmConfig.builder()
                 .kernel(image.kernel())
                 .initrd(image.initramfsSize(), image.initramfs()::writeTo) // streamed into guest memory
@@ -131,11 +158,15 @@ public final class KvmLauncher implements ArrowLauncher {
                 .memoryBytes(memoryBytes)
                 .vcpuCount(spec.cpus())
                 .serialOutput(session.serialOutput())
-                .statusListener(session::onStatusLine)
+                .statusListener(line -> {
+                    statusTap.accept(line);
+                    session.onStatusLine(line);
+                })
                 .debug(spec.debugConsole())
                 .bootListener((event, nanoTime) -> events.host(phaseOf(event), nanoTime))
                 .virtioDevice(console)
-                .virtioDevice(new VirtioRng());
+                .virtioDevice(new VirtioRng())
+                .templateable(templateable);
         network.ifPresent(n -> config.virtioDevice(n.device()));
         RunningVm vm;
         try {
@@ -143,11 +174,20 @@ public final class KvmLauncher implements ArrowLauncher {
         } catch (KvmException e) {
             throw ApiExceptions.of(e);
         }
-        // the admitted RAM counts until the VM has released its memory; until then, what the guest touched is paid
+        admitUntilReleased(ram, vm);
+        session.attach(vm);
+        return new Booted(session, vm, memoryBytes);
+    }
+
+    /** The admitted RAM counts until the VM has released its memory; until then, what the guest touched is paid. */
+    static void admitUntilReleased(GuestRamAdmission.Reservation ram, RunningVm vm) {
         ram.residentFrom(vm::residentGuestBytes);
         vm.onReleased().whenComplete((released, failure) -> ram.close());
-        session.attach(vm);
-        return session;
+    }
+
+    /** A name for a new session's threads. */
+    static String nextName() {
+        return "arrow-kvm" + SESSIONS.incrementAndGet();
     }
 
     /** Checks the app binary and the files' guest paths, and finds the kernel; the errors name the problem and the fix. */

@@ -135,6 +135,20 @@ final class VirtioStdio implements GuestStdio {
     }
 
     /**
+     * Writes {@code bytes} to init's control port (a launch message or command lines); blocks while the
+     * port's buffer is full, that is until the guest has read enough of it.
+     *
+     * @throws IOException if the guest has ended or the session is closed
+     */
+    void sendControl(byte[] bytes) throws IOException {
+        if (closed) {
+            throw new IOException(name + ": the session is closed");
+        }
+        control.write(bytes);
+        control.flush();
+    }
+
+    /**
      * Stops the pumps (closing the guest streams they read; bytes not yet delivered are dropped),
      * waits briefly for them and closes stdin and the control stream. Idempotent.
      */
