@@ -112,6 +112,13 @@ public final class Sregs {
         return this;
     }
 
+    /** An independent copy: the setters of this class change it in place. */
+    public Sregs copy() {
+        ByteBuffer b = ByteBuffer.allocate(SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        encode(b);
+        return decode(b);
+    }
+
     public void encode(ByteBuffer dst) {
         ByteBuffer b = dst.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         cs.encode(b, OFF_CS);

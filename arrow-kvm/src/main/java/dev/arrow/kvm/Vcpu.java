@@ -10,6 +10,7 @@ import dev.arrow.kvm.sys.LibC;
 import dev.arrow.kvm.sys.NativeMapping;
 import dev.arrow.kvm.sys.OwnedFd;
 import dev.arrow.kvm.x86.CpuidEntry;
+import dev.arrow.kvm.x86.CpuidFilter;
 import dev.arrow.kvm.x86.MsrEntry;
 import dev.arrow.kvm.x86.SnapshotMsrs;
 import java.lang.invoke.VarHandle;
@@ -359,7 +360,7 @@ public final class Vcpu implements AutoCloseable {
         setCpuid(state.cpuid());
         setMpState(state.mpState());
         setRegs(state.regs());
-        setSregs(state.sregs());
+        setSregs(sregsToRestore(state));
         setXsave(state.xsave());
         setXcrs(state.xcrs());
         setDebugRegs(state.debugRegs());
@@ -371,6 +372,27 @@ public final class Vcpu implements AutoCloseable {
         KernelStruct events = state.events();
         setVcpuEvents(events.withIntAt(EVENTS_FLAGS,
                 events.intAt(EVENTS_FLAGS) | EVENTS_VALID_NMI_PENDING | EVENTS_VALID_SIPI_VECTOR));
+    }
+
+    /** TSS type "available 64-bit TSS"; 11 is the same, busy. */
+    static final int TSS_AVAILABLE = 9;
+    private static final int TSS_BUSY_BIT = 0x2;
+
+    /**
+     * The saved special registers, with the task register marked available on AMD. SVM's VMCB keeps no busy
+     * bit, so KVM reports TR as busy by itself (its {@code svm_get_segment}); AMD processors do not look at the
+     * type of a loaded TR and VMRUN does not check it, but QEMU's emulation of SVM (the lab) checks a
+     * user-mode port access against the TSS's I/O bitmap only when TR is "available": a clone restored with
+     * "busy" takes #GP on its first permitted OUT (init's status port). VMX requires "busy", so Intel keeps it.
+     */
+    static Sregs sregsToRestore(VcpuState state) {
+        Sregs sregs = state.sregs();
+        Segment tr = sregs.tr();
+        if (!CpuidFilter.isAmd(state.cpuid()) || (tr.type() & ~TSS_BUSY_BIT) != TSS_AVAILABLE) {
+            return sregs;
+        }
+        return sregs.copy().tr(new Segment(tr.base(), tr.limit(), tr.selector(), TSS_AVAILABLE, tr.present(), tr.dpl(),
+                tr.db(), tr.s(), tr.l(), tr.g(), tr.avl(), tr.unusable()));
     }
 
     private void requireStateCapabilities() {

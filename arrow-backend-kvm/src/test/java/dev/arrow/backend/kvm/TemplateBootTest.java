@@ -150,6 +150,8 @@ class TemplateBootTest {
                 write(b.getOutputStream(), "z\n");
                 assertThat(stdout(a)).isEqualTo("1 x\n2 y\n");
                 assertThat(stdout(b)).isEqualTo("1 z\n");
+                assertThat(a.waitFor()).as("%s", a.outcome().getNow(null)).isZero();
+                assertThat(b.waitFor()).as("%s", b.outcome().getNow(null)).isZero();
             }
         }
     }

@@ -211,7 +211,8 @@ public final class CpuidFilter {
         return new CpuidEntry(e.function(), e.index(), e.flags(), apicId, apicId & 0xff, 0, 0);
     }
 
-    private static boolean isAmd(List<CpuidEntry> entries) {
+    /** Whether {@code entries} (a vCPU's or KVM's CPUID) name an AMD (or Hygon) processor. */
+    public static boolean isAmd(List<CpuidEntry> entries) {
         return find(entries, LEAF_VENDOR).map(CpuidFilter::vendor)
                 .map(v -> v.equals("AuthenticAMD") || v.equals("HygonGenuine"))
                 .orElse(false);
