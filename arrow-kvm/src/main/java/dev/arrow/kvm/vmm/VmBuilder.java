@@ -37,13 +37,6 @@ import org.slf4j.LoggerFactory;
 public final class VmBuilder {
     private static final Logger LOG = LoggerFactory.getLogger(VmBuilder.class);
 
-
-    private static final KvmCapability[] REQUIRED = {
-        KvmCapability.IRQCHIP, KvmCapability.PIT2, KvmCapability.IRQFD, KvmCapability.EXT_CPUID,
-        KvmCapability.MP_STATE, KvmCapability.SET_TSS_ADDR, KvmCapability.SET_IDENTITY_MAP_ADDR,
-        KvmCapability.IMMEDIATE_EXIT,
-    };
-
     private VmBuilder() {
     }
 
@@ -67,12 +60,14 @@ public final class VmBuilder {
     }
 
     /**
-     * Builds a clone of {@code template} and starts its vCPUs, in this order: /dev/kvm, the VM,
-     * guest RAM as a private copy-on-write view of the template's ({@link MmapGuestMemory#mapPrivateCopy()})
-     * and its slots, the in-kernel irqchip and PIT, the vCPUs, the VM state (PIT, clock, PICs,
-     * IOAPIC), each vCPU's state, the port-I/O devices and the virtio-mmio devices restored from their
+     * Builds a clone of {@code template} and starts its vCPUs, in this order: a {@link PreparedVm}
+     * from the template's pool, or made now (/dev/kvm, the VM, guest RAM as a private
+     * copy-on-write view of the template's ({@link MmapGuestMemory#mapPrivateCopy()}) and its
+     * slots, the in-kernel irqchip and PIT, the vCPUs), the VM state (PIT, clock, PICs, IOAPIC),
+     * each vCPU's state, the port-I/O devices and the virtio-mmio devices restored from their
      * states (same slots, IRQs, irqfds and ioeventfds as the template's), and finally the vCPU threads.
-     * If any step fails, everything made so far is released before the exception propagates.
+     * If any step fails, everything made so far is released before the exception propagates, the
+     * prepared VM included.
      */
     static RunningVm startClone(VmTemplate template, VmClone clone) {
         RunningVm running = buildAndStart(resources -> buildClone(template, clone, resources));
@@ -102,8 +97,8 @@ public final class VmBuilder {
     private static RunningVm build(VmConfig config, KernelCache kernels, BuildResources resources) {
         BootMilestones milestones = new BootMilestones(config.bootListener());
         HostKvm host = HostKvm.detect();
-        Kvm kvm = openKvm(resources, config.vcpuCount());
-        Vm vm = createVm(kvm, resources);
+        Kvm kvm = PreparedVm.openKvm(resources, config.vcpuCount());
+        Vm vm = PreparedVm.createVm(kvm, resources);
         milestones.reached(BootEvent.VM_CREATED);
 
         MmapGuestMemory memory = resources.addClosedLast(config.templateable()
@@ -156,22 +151,18 @@ public final class VmBuilder {
     private static RunningVm buildClone(VmTemplate template, VmClone clone, BuildResources resources) {
         HostKvm host = HostKvm.detect();
         int vcpuCount = template.vcpuStates().size();
-        Kvm kvm = openKvm(resources, vcpuCount);
-        Vm vm = createVm(kvm, resources);
-        MmapGuestMemory memory = resources.addClosedLast(template.privateCopyOfRam());
-        vm.registerMemory(memory);
-        vm.createIrqchip();
-        vm.createPit2();
-        List<Vcpu> vcpus = new ArrayList<>();
-        for (int i = 0; i < vcpuCount; i++) {
-            vcpus.add(vm.createVcpu(i));
-        }
+        PreparedVm prepared = resources.add(template.takePreparedVm());
+        Kvm kvm = prepared.kvm();
+        Vm vm = prepared.vm();
+        MmapGuestMemory memory = prepared.memory();
+        List<Vcpu> vcpus = prepared.vcpus();
         vm.restoreState(template.vmState());
         for (int i = 0; i < vcpuCount; i++) {
             vcpus.get(i).restoreState(template.vcpuStates().get(i));
         }
 
         RunningVm running = new RunningVm(resources, memory, template.debug());
+        running.attachClone(template, prepared);
         IoBus mmio = new IoBus("mmio");
         Serial8250 serial = Serial8250.restore(template.serialState(), irq(vm, resources, Layout.SERIAL_IRQ),
                 clone.serialOutput(), null);
@@ -203,27 +194,6 @@ public final class VmBuilder {
         }
         running.attach(vm, serial, i8042, status, runners);
         return running;
-    }
-
-    /** /dev/kvm, checked for what every VM needs and for {@code vcpuCount} vCPUs. */
-    private static Kvm openKvm(BuildResources resources, int vcpuCount) {
-        Kvm kvm = resources.add(Kvm.open());
-        for (KvmCapability c : REQUIRED) {
-            kvm.requireCapability(c);
-        }
-        if (vcpuCount > kvm.maxVcpus()) {
-            throw new KvmException("this host's KVM allows at most " + kvm.maxVcpus() + " vCPUs per VM, "
-                    + vcpuCount + " were asked for");
-        }
-        return kvm;
-    }
-
-    /** A new VM with its TSS and identity map placed. */
-    private static Vm createVm(Kvm kvm, BuildResources resources) {
-        Vm vm = resources.add(kvm.createVm());
-        vm.setTssAddress(Layout.KVM_TSS_ADDRESS);
-        vm.setIdentityMapAddress(Layout.KVM_IDENTITY_MAP_ADDRESS);
-        return vm;
     }
 
     /** The port-I/O bus with the serial port, the i8042 and the status port at their ports. */
