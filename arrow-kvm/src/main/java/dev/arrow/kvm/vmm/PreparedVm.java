@@ -3,6 +3,7 @@ package dev.arrow.kvm.vmm;
 import dev.arrow.kvm.Kvm;
 import dev.arrow.kvm.KvmException;
 import dev.arrow.kvm.Vcpu;
+import dev.arrow.kvm.VcpuState;
 import dev.arrow.kvm.Vm;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.sys.KvmCapability;
@@ -89,6 +90,17 @@ final class PreparedVm implements AutoCloseable {
         return vm;
     }
 
+    /**
+     * Whether a VM whose guest ended with {@code outcome} may run another clone once
+     * {@link #reset}. Not after a triple fault, a failed entry or a KVM internal error (KVM leaves
+     * the vCPU in a state it does not describe, beyond what a restore covers), nor after a VMM error
+     * (a KVM call or a device failed: the VM may be half-changed).
+     */
+    static boolean reusableAfter(VmOutcome outcome) {
+        return !(outcome instanceof VmOutcome.TripleFault || outcome instanceof VmOutcome.FailEntry
+                || outcome instanceof VmOutcome.InternalError || outcome instanceof VmOutcome.VmmError);
+    }
+
     Kvm kvm() {
         return kvm;
     }
@@ -107,17 +119,26 @@ final class PreparedVm implements AutoCloseable {
     }
 
     /**
-     * Makes a finished clone's VM ready for the next clone: has KVM finish each vCPU's last exit
-     * ({@link Vcpu#completeLastExit()}: an unfinished I/O instruction would otherwise be completed
-     * on top of the next clone's restored registers), then drops the pages the clone wrote
-     * ({@link MmapGuestMemory#reset()}), so its RAM reads as the template's again. Only while no
-     * thread can enter any of its vCPUs.
+     * Makes a finished clone's VM ready for the next clone of the template whose vCPUs were frozen
+     * in {@code vcpuStates}. Only while no thread can enter any of its vCPUs:
+     * <ol>
+     *   <li>has KVM finish each vCPU's last exit ({@link Vcpu#completeLastExit()}): an unfinished
+     *       I/O instruction would otherwise be completed on top of the next clone's restored registers;
+     *   <li>gives each vCPU the template's CPUID again: once a vCPU has run, KVM takes a CPUID only if
+     *       it is unchanged (and some kernels refuse it altogether), so a VM on which the next
+     *       clone's restore would fail is found here, not in that clone;
+     *   <li>drops the pages the clone wrote ({@link MmapGuestMemory#reset()}), so its RAM reads as
+     *       the template's again.
+     * </ol>
      *
-     * @throws KvmException if a vCPU cannot be brought to an instruction boundary; the caller closes this
+     * @throws KvmException if a vCPU cannot be brought to an instruction boundary or refuses the
+     *                      CPUID; the caller closes this
      */
-    void reset() {
-        for (Vcpu v : vcpus) {
+    void reset(List<VcpuState> vcpuStates) {
+        for (int i = 0; i < vcpus.size(); i++) {
+            Vcpu v = vcpus.get(i);
             v.completeLastExit();
+            v.setCpuid(vcpuStates.get(i).cpuid());
         }
         memory.reset();
     }

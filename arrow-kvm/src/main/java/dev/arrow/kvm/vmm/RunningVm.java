@@ -612,12 +612,14 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     }
 
     /**
-     * True when nothing of this VM's can enter its prepared VM again: the release runs on the
-     * closing thread, which waited for every vCPU loop, and no vCPU thread is alive.
+     * True when nothing of this VM's can enter its prepared VM again (the release runs on the
+     * closing thread, which waited for every vCPU loop, and no vCPU thread is alive) and the guest
+     * ended in a way that leaves it reusable ({@link PreparedVm#reusableAfter}).
      */
-    private boolean preparedIsIdle() {
+    private boolean preparedIsReusable() {
         return prepared != null && !lingering && Thread.currentThread() == closer
-                && threads.stream().noneMatch(Thread::isAlive) && !memory.isClosed();
+                && threads.stream().noneMatch(Thread::isAlive) && !memory.isClosed()
+                && PreparedVm.reusableAfter(decided.get());
     }
 
     private String describeRam() {
@@ -630,7 +632,7 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
 
     private void releaseResources() {
         try {
-            if (keepPrepared && preparedIsIdle() && resources.handOver(prepared)) {
+            if (keepPrepared && preparedIsReusable() && resources.handOver(prepared)) {
                 kept.set(prepared);
             }
             resources.closeAll();

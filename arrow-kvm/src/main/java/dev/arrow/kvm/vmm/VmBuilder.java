@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class VmBuilder {
     private static final Logger LOG = LoggerFactory.getLogger(VmBuilder.class);
+    /** The name of a templateable guest's memory file (in /proc/self/maps as {@code /memfd:arrow-template-ram}). */
+    static final String TEMPLATE_RAM_NAME = "arrow-template-ram";
 
     private VmBuilder() {
     }
@@ -102,7 +104,7 @@ public final class VmBuilder {
         milestones.reached(BootEvent.VM_CREATED);
 
         MmapGuestMemory memory = resources.addClosedLast(config.templateable()
-                ? MmapGuestMemory.sharedForRam(config.memoryBytes(), "arrow-template-ram")
+                ? MmapGuestMemory.sharedForRam(config.memoryBytes(), TEMPLATE_RAM_NAME)
                 : MmapGuestMemory.forRam(config.memoryBytes()));
         vm.registerMemory(memory);
 

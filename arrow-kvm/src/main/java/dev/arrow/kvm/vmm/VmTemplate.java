@@ -88,9 +88,11 @@ public final class VmTemplate implements AutoCloseable {
      * once this returns.
      *
      * <p>The VM is kept only if every vCPU thread of {@code finished} has ended within the close
-     * (none may still be inside KVM_RUN), the close ran on this thread, the template is open and its
-     * pool has room (its size in returned VMs; none with size 0). Otherwise it is closed as by
-     * {@link RunningVm#close()}. A clone that is still running is stopped first.
+     * (none may still be inside KVM_RUN), the close ran on this thread, the guest did not end in a
+     * way that leaves KVM's state undescribed (a triple fault, a failed entry, a KVM internal error
+     * or a VMM error), the template is open and its pool has room (its size in returned VMs; none
+     * with size 0). Otherwise it is closed as by {@link RunningVm#close()}. A clone that is still
+     * running is stopped first.
      *
      * @return true when the VM was kept for the next clone
      * @throws IllegalArgumentException if {@code finished} is not a clone of this template (it is left as it is)
@@ -109,7 +111,7 @@ public final class VmTemplate implements AutoCloseable {
             return false;
         }
         try {
-            kept.reset();
+            kept.reset(vcpuStates);
         } catch (RuntimeException e) {
             LOG.warn("{}: the VM of {} could not be reset for another clone; it is closed", this, finished, e);
             kept.close();
