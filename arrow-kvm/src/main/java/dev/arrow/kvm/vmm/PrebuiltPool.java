@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -126,7 +127,14 @@ final class PrebuiltPool<T extends AutoCloseable> implements AutoCloseable {
             making += Math.max(0, missing);
         }
         for (int i = 0; i < missing; i++) {
-            maker.execute(this::makeOne);
+            try {
+                maker.execute(this::makeOne);
+            } catch (RejectedExecutionException e) { // closed meanwhile: nothing more is made
+                synchronized (this) {
+                    making -= missing - i;
+                }
+                return;
+            }
         }
     }
 

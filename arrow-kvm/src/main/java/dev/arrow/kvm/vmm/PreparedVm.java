@@ -5,6 +5,7 @@ import dev.arrow.kvm.KvmException;
 import dev.arrow.kvm.Vcpu;
 import dev.arrow.kvm.VcpuState;
 import dev.arrow.kvm.Vm;
+import dev.arrow.kvm.VmState;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.sys.KvmCapability;
 import dev.arrow.kvm.x86.Layout;
@@ -35,6 +36,8 @@ final class PreparedVm implements AutoCloseable {
     private final Vm vm;
     private final MmapGuestMemory memory;
     private final List<Vcpu> vcpus;
+    /** Set by {@link #reset}: this VM has run a clone before. */
+    private volatile boolean recycled;
 
     private PreparedVm(Kvm kvm, Vm vm, MmapGuestMemory memory, List<Vcpu> vcpus) {
         this.kvm = kvm;
@@ -141,6 +144,23 @@ final class PreparedVm implements AutoCloseable {
             v.setCpuid(vcpuStates.get(i).cpuid());
         }
         memory.reset();
+        recycled = true;
+    }
+
+    /** True once {@link #reset} has made this VM ready again after a clone. */
+    boolean isRecycled() {
+        return recycled;
+    }
+
+    /**
+     * Loads a template's state: the VM's ({@link Vm#restoreState}) first, then each vCPU's
+     * ({@link Vcpu#restoreState}), as their javadoc asks. Only before the vCPUs run.
+     */
+    void restore(VmState vmState, List<VcpuState> vcpuStates) {
+        vm.restoreState(vmState);
+        for (int i = 0; i < vcpus.size(); i++) {
+            vcpus.get(i).restoreState(vcpuStates.get(i));
+        }
     }
 
     /** Closes the VM (its vCPUs with it), /dev/kvm, then unmaps guest RAM. Idempotent. */

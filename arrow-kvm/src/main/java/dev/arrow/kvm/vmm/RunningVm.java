@@ -45,8 +45,9 @@ import org.slf4j.LoggerFactory;
  * ({@link #onReleased()}).
  *
  * <p>A guest built {@link VmConfig#templateable() templateable} can be {@link #freeze frozen} into a
- * {@link VmTemplate}, which then owns this VM. A clone of a template runs on a {@link PreparedVm};
- * {@link VmTemplate#recycle} closes it keeping that for the next clone ({@link #closeKeepingPreparedVm()}).
+ * {@link VmTemplate}, which then owns this VM. A clone of a template runs on a prepared VM (its
+ * /dev/kvm, VM, vCPU fds and RAM mapping); {@link VmTemplate#recycle} closes the clone keeping
+ * that for the next clone.
  */
 public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private static final Logger LOG = LoggerFactory.getLogger(RunningVm.class);

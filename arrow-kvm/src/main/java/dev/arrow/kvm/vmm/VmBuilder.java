@@ -152,16 +152,11 @@ public final class VmBuilder {
 
     private static RunningVm buildClone(VmTemplate template, VmClone clone, BuildResources resources) {
         HostKvm host = HostKvm.detect();
-        int vcpuCount = template.vcpuStates().size();
-        PreparedVm prepared = resources.add(template.takePreparedVm());
+        PreparedVm prepared = resources.add(restoredVm(template));
         Kvm kvm = prepared.kvm();
         Vm vm = prepared.vm();
         MmapGuestMemory memory = prepared.memory();
         List<Vcpu> vcpus = prepared.vcpus();
-        vm.restoreState(template.vmState());
-        for (int i = 0; i < vcpuCount; i++) {
-            vcpus.get(i).restoreState(template.vcpuStates().get(i));
-        }
 
         RunningVm running = new RunningVm(resources, memory, template.debug());
         running.attachClone(template, prepared);
@@ -196,6 +191,36 @@ public final class VmBuilder {
         }
         running.attach(vm, serial, i8042, status, runners);
         return running;
+    }
+
+    /**
+     * A prepared VM from {@code template} with the template's VM and vCPU state loaded. A recycled
+     * VM that refuses the state (a kernel that takes some of it only once per vCPU, say) is closed
+     * and a new VM takes its place, so recycling never makes a clone fail; it is logged.
+     */
+    private static PreparedVm restoredVm(VmTemplate template) {
+        PreparedVm prepared = template.takePreparedVm();
+        try {
+            prepared.restore(template.vmState(), template.vcpuStates());
+            return prepared;
+        } catch (KvmException e) {
+            prepared.close();
+            if (!prepared.isRecycled()) {
+                throw e;
+            }
+            LOG.warn("a recycled VM of {} refused the template's state; this clone gets a new VM", template, e);
+        } catch (RuntimeException | Error e) {
+            prepared.close();
+            throw e;
+        }
+        PreparedVm made = template.newPreparedVm();
+        try {
+            made.restore(template.vmState(), template.vcpuStates());
+            return made;
+        } catch (RuntimeException | Error e) {
+            made.close();
+            throw e;
+        }
     }
 
     /** The port-I/O bus with the serial port, the i8042 and the status port at their ports. */

@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * there, with a private copy-on-write view of that RAM. The frozen VM is never run again and its
  * RAM never written, so clones see only their own writes.
  *
- * <p>A template keeps a small pool of {@link PreparedVm prepared VMs} (size given to
+ * <p>A template keeps a small pool of prepared VMs (size given to
  * {@link RunningVm#freeze(java.time.Duration, int)}, {@value #DEFAULT_POOL_SIZE} by default, 0 for none):
  * /dev/kvm, the VM, its irqchip and PIT, its vCPUs and the RAM mapping, made on a daemon thread
  * named {@code arrow-vm<N>-template-pool}, so that a clone only restores state and wires its
@@ -59,8 +59,7 @@ public final class VmTemplate implements AutoCloseable {
         this.i8042State = i8042State;
         this.statusState = statusState;
         this.virtioStates = List.copyOf(virtioStates);
-        int vcpuCount = this.vcpuStates.size();
-        this.pool = new PrebuiltPool<>(poolSize, () -> PreparedVm.create(vcpuCount, privateCopyOfRam()),
+        this.pool = new PrebuiltPool<>(poolSize, this::newPreparedVm,
                 "arrow-vm" + frozen.id() + "-template-pool");
     }
 
@@ -130,7 +129,12 @@ public final class VmTemplate implements AutoCloseable {
             throw new IllegalStateException(this + " is closed: it makes no more clones");
         }
         PreparedVm ready = pool.take();
-        return ready != null ? ready : PreparedVm.create(vcpuStates.size(), privateCopyOfRam());
+        return ready != null ? ready : newPreparedVm();
+    }
+
+    /** A prepared VM made now, on the caller's thread. */
+    PreparedVm newPreparedVm() {
+        return PreparedVm.create(vcpuStates.size(), privateCopyOfRam());
     }
 
     /** Prepared VMs ready in the pool now (tests). */
