@@ -113,13 +113,15 @@ class VmTemplatePoolTest {
                     ProcMaps.linesContaining(KVM_RUN_MAPPING), vmThreads());
         }
 
-        /** Asserts that nothing is left beyond {@code before} (threads may take a moment to end after their join). */
-        void assertNothingLeftBeyond(Footprint before, String after) throws InterruptedException {
-            awaitTrue("VM threads back to " + before.threads + " " + after, () -> vmThreads() <= before.threads);
+        /** Asserts that nothing is held now beyond this footprint (threads may take a moment to end after their join). */
+        void assertNothingLeftBeyond(String after) throws InterruptedException {
+            awaitTrue("VM threads back to " + threads + " " + after, () -> vmThreads() <= threads);
             Footprint now = now();
-            assertThat(now.fds).as("open fds %s (%d before)", after, before.fds).isLessThanOrEqualTo(before.fds);
-            assertThat(now.ramMappings).as("guest RAM mappings %s", after).isLessThanOrEqualTo(before.ramMappings);
-            assertThat(now.kvmRunMappings).as("kvm_run mappings %s", after).isLessThanOrEqualTo(before.kvmRunMappings);
+            assertThat(now.fds).as("open fds %s (%d before)", after, fds).isLessThanOrEqualTo(fds);
+            assertThat(now.ramMappings).as("guest RAM mappings %s (%d before)", after, ramMappings)
+                    .isLessThanOrEqualTo(ramMappings);
+            assertThat(now.kvmRunMappings).as("kvm_run mappings %s (%d before)", after, kvmRunMappings)
+                    .isLessThanOrEqualTo(kvmRunMappings);
         }
     }
 
@@ -259,7 +261,8 @@ class VmTemplatePoolTest {
             await("clone serial bytes", clone::serialOutputBytes, 2);
 
             template.close();
-            assertThat(poolThreadNames()).doesNotContainAnyElementsOf(poolThreadsOfTemplate);
+            awaitTrue("the pool thread " + poolThreadsOfTemplate + " ended",
+                    () -> poolThreadNames().stream().noneMatch(poolThreadsOfTemplate::contains));
             long before = clone.serialOutputBytes();
             await("clone serial bytes after the template closed", clone::serialOutputBytes, before + 402);
             assertThat(clone.isAlive()).isTrue();
@@ -292,7 +295,7 @@ class VmTemplatePoolTest {
                 }
             }
             awaitPool(template, VmTemplate.DEFAULT_POOL_SIZE);
-            before.assertNothingLeftBeyond(before, "after " + CYCLES + " clones closed");
+            before.assertNothingLeftBeyond("after " + CYCLES + " clones closed");
         }
     }
 
@@ -322,7 +325,7 @@ class VmTemplatePoolTest {
                     assertThat(template.recycle(clone)).as("clone %d recycled", i).isTrue();
                 }
                 awaitPool(template, VmTemplate.DEFAULT_POOL_SIZE + 1);
-                before.assertNothingLeftBeyond(before, "after " + CYCLES + " clones recycled");
+                before.assertNothingLeftBeyond("after " + CYCLES + " clones recycled");
             } finally {
                 clone.close();
             }
