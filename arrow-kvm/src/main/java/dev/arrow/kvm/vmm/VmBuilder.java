@@ -1,6 +1,5 @@
 package dev.arrow.kvm.vmm;
 
-import dev.arrow.kvm.EventFd;
 import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.Kvm;
 import dev.arrow.kvm.KvmException;
@@ -235,8 +234,6 @@ public final class VmBuilder {
 
     /** An edge-triggered interrupt line through an irqfd (one eventfd write per interrupt). */
     private static InterruptTrigger irq(Vm vm, BuildResources resources, int gsi) {
-        EventFd event = resources.add(EventFd.create());
-        vm.registerIrqfd(event, gsi);
-        return () -> event.write(1);
+        return resources.add(Irqfd.register(vm, gsi));
     }
 }
