@@ -401,8 +401,17 @@ public final class Vcpu implements AutoCloseable {
         }
     }
 
-    /** KVM_RUN with immediate_exit set: finishes the last exit's instruction, runs nothing further. */
-    private void completeLastExit() {
+    /**
+     * Enters KVM_RUN with {@code immediate_exit} set: KVM finishes the instruction of the last exit
+     * (an I/O or MMIO access waits for that until the next entry) and returns before any further
+     * guest code runs. {@link #saveState()} starts with it; call it before {@link #restoreState}
+     * on a vCPU that has run, or KVM would finish that old instruction on top of the restored state.
+     * Call it with no thread in {@link #run()}.
+     *
+     * @throws KvmException if the vCPU exits again instead (a string I/O instruction with more to
+     *                      transfer: handle its exits first)
+     */
+    public void completeLastExit() {
         setImmediateExit(true);
         VcpuExit exit = run();
         if (!(exit instanceof VcpuExit.Intr)) {

@@ -28,6 +28,15 @@ final class BuildResources {
         return resource;
     }
 
+    /**
+     * Takes {@code resource} out without closing it: from here on its caller owns it.
+     *
+     * @return false if it was not here (closed already, or never added)
+     */
+    synchronized boolean handOver(AutoCloseable resource) {
+        return stack.removeFirstOccurrence(resource);
+    }
+
     /** Closes everything; failures are logged and, when {@code primary} is given, attached to it. */
     synchronized void closeAll(Throwable primary) {
         while (!stack.isEmpty()) {

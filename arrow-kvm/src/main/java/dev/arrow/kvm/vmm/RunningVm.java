@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
  * ({@link #onReleased()}).
  *
  * <p>A guest built {@link VmConfig#templateable() templateable} can be {@link #freeze frozen} into a
- * {@link VmTemplate}, which then owns this VM.
+ * {@link VmTemplate}, which then owns this VM. A clone of a template runs on a prepared VM (its
+ * /dev/kvm, VM, vCPU fds and RAM mapping); {@link VmTemplate#recycle} closes the clone keeping
+ * that for the next clone.
  */
 public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private static final Logger LOG = LoggerFactory.getLogger(RunningVm.class);
@@ -86,6 +88,12 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private volatile boolean freezing;
     private VirtioDevices virtio;
     private ScheduledExecutorService prober;
+    /** For a clone: the template it was cloned from and the VM it runs on (in {@link #resources}); else null. */
+    private VmTemplate template;
+    private PreparedVm prepared;
+    /** Set by {@link #closeKeepingPreparedVm()}: the release hands {@link #prepared} over when it may. */
+    private volatile boolean keepPrepared;
+    private final AtomicReference<PreparedVm> kept = new AtomicReference<>();
     private long[] lastExitCounts;
 
     /** @param debug whether its exits log unhandled guest I/O at INFO (clones of it do the same) */
@@ -103,6 +111,17 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         this.runners.addAll(vcpuRunners);
         this.lastExitCounts = new long[vcpuRunners.size()];
         this.gate = new ReleaseGate(vcpuRunners.size());
+    }
+
+    /** Makes this VM a clone of {@code template} running on {@code prepared}, which {@link #resources} holds. */
+    void attachClone(VmTemplate template, PreparedVm prepared) {
+        this.template = template;
+        this.prepared = prepared;
+    }
+
+    /** The template this VM is a clone of; null for a VM that was not cloned. */
+    VmTemplate template() {
+        return template;
     }
 
     /** How long {@link #close()} waits for the vCPU threads before it leaves them the release (tests shorten it). */
@@ -265,10 +284,10 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     /**
      * How many bytes of guest RAM are resident in this process now (pages the guest or the VMM
      * has touched: mincore over the mappings). 0 once {@link #close()} has released (or retired)
-     * the memory.
+     * the memory, or handed it to the next clone ({@link VmTemplate#recycle}).
      */
     public long residentGuestBytes() {
-        return memory.residentBytes();
+        return released.isDone() ? 0 : memory.residentBytes();
     }
 
     /** Bytes the guest has written to its serial port so far (0 before the port is attached). */
@@ -293,11 +312,26 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
      * ends with {@link VmOutcome.Stopped}; the template owns this VM from here on, and closing
      * either closes both.
      *
+     * <p>The template keeps {@link VmTemplate#DEFAULT_POOL_SIZE} prepared VMs for its clones;
+     * {@link #freeze(Duration, int)} chooses how many.
+     *
      * @param timeout how long the vCPUs may take to stop
      * @throws IllegalStateException if this VM was not built {@link VmConfig#templateable() templateable},
      *     has ended, or a vCPU or device could not be frozen (the guest is then stopped)
      */
     public VmTemplate freeze(Duration timeout) throws InterruptedException {
+        return freeze(timeout, VmTemplate.DEFAULT_POOL_SIZE);
+    }
+
+    /**
+     * Like {@link #freeze(Duration)}, the template keeping {@code poolSize} prepared VMs (made on
+     * its own thread) for its clones and taking back up to as many from finished clones; 0 makes
+     * none ahead and takes none back.
+     *
+     * @throws IllegalArgumentException if {@code poolSize} is negative (before anything is frozen)
+     */
+    public VmTemplate freeze(Duration timeout, int poolSize) throws InterruptedException {
+        PrebuiltPool.checkedSize(poolSize);
         if (!memory.isInMemoryFile() || memory.isPrivateCopy()) {
             throw new IllegalStateException("VM " + id + " cannot be frozen: its RAM is not a template's memory file "
                     + "(build it with VmConfig.templateable(true))");
@@ -328,7 +362,7 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         VmState vmState = vm.saveState();
         List<VirtioMmioTransport.State> virtioStates = virtio == null ? List.of() : virtio.freeze();
         return new VmTemplate(this, memory, debug, vmState, vcpuStates, serial.state(), i8042.state(),
-                statusPort.state(), virtioStates);
+                statusPort.state(), virtioStates, poolSize);
     }
 
     /** Ends the guest with {@link VmOutcome.Stopped} unless it has ended already. Any thread; does not wait. */
@@ -423,6 +457,25 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
                 settled.countDown();
             }
         }
+    }
+
+    /**
+     * Closes this clone as {@link #close()} does, but hands its {@link PreparedVm} (/dev/kvm, VM,
+     * vCPUs, RAM mapping) to the caller instead of closing it, when that is safe: every vCPU
+     * thread has ended (none is or can be inside KVM_RUN), the release runs on this thread (not
+     * left to a vCPU thread that did not stop in time) and this VM was not closed before.
+     * Everything else is released as by a close.
+     *
+     * @return the prepared VM, the caller's from now on; null when it was closed with the rest
+     */
+    PreparedVm closeKeepingPreparedVm() {
+        if (prepared == null) {
+            close();
+            return null;
+        }
+        keepPrepared = true;
+        close();
+        return kept.getAndSet(null);
     }
 
     /**
@@ -559,6 +612,17 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
                 id, count, stopTimeout.toMillis(), stuck.length() == 0 ? "ending now" : stuck, ram);
     }
 
+    /**
+     * True when nothing of this VM's can enter its prepared VM again (the release runs on the
+     * closing thread, which waited for every vCPU loop, and no vCPU thread is alive) and the guest
+     * ended in a way that leaves it reusable ({@link PreparedVm#reusableAfter}).
+     */
+    private boolean preparedIsReusable() {
+        return prepared != null && !lingering && Thread.currentThread() == closer
+                && threads.stream().noneMatch(Thread::isAlive) && !memory.isClosed()
+                && PreparedVm.reusableAfter(decided.get());
+    }
+
     private String describeRam() {
         StringBuilder b = new StringBuilder();
         for (MmapGuestMemory.HostRegion h : memory.hostRegions()) {
@@ -569,6 +633,9 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
 
     private void releaseResources() {
         try {
+            if (keepPrepared && preparedIsReusable() && resources.handOver(prepared)) {
+                kept.set(prepared);
+            }
             resources.closeAll();
         } finally {
             released.complete(null);

@@ -36,9 +36,6 @@ final class VirtioDevices implements AutoCloseable {
     private record IoEvent(EventFd event, long address, int queue) {
     }
 
-    private record Irq(EventFd event, int gsi) {
-    }
-
     private final Vm vm;
     private final GuestMemory memory;
     private final IoBus mmio;
@@ -46,7 +43,7 @@ final class VirtioDevices implements AutoCloseable {
     private final VirtioEventLoop loop;
     private final List<VirtioMmioTransport> transports = new ArrayList<>();
     private final List<IoEvent> ioEvents = new ArrayList<>();
-    private final List<Irq> irqs = new ArrayList<>();
+    private final List<Irqfd> irqs = new ArrayList<>();
     private boolean refusalLogged;
     private boolean closed;
 
@@ -98,15 +95,9 @@ final class VirtioDevices implements AutoCloseable {
     private VirtioMmioTransport place(VirtioDevice device, TransportFactory factory) {
         VirtioSlot slot = VirtioSlot.of(transports.size());
         String name = "virtio-" + typeName(device.deviceType()) + "@0x" + Long.toHexString(slot.base());
-        EventFd irq = EventFd.create();
-        try {
-            vm.registerIrqfd(irq, slot.irq());
-        } catch (RuntimeException e) {
-            irq.close();
-            throw e;
-        }
-        irqs.add(new Irq(irq, slot.irq()));
-        VirtioMmioTransport transport = factory.make(name, () -> irq.write(1));
+        Irqfd irq = Irqfd.register(vm, slot.irq());
+        irqs.add(irq);
+        VirtioMmioTransport transport = factory.make(name, irq);
         transports.add(transport);
         mmio.register(name, slot.base(), slot.size(), transport);
         if (ioeventfd) {
@@ -184,7 +175,7 @@ final class VirtioDevices implements AutoCloseable {
     public void close() {
         List<VirtioMmioTransport> toClose;
         List<IoEvent> events;
-        List<Irq> lines;
+        List<Irqfd> lines;
         synchronized (this) {
             if (closed) {
                 return;
@@ -213,16 +204,7 @@ final class VirtioDevices implements AutoCloseable {
             }
             e.event().close();
         }
-        for (Irq irq : lines) {
-            try {
-                if (vmOpen) {
-                    vm.unregisterIrqfd(irq.event(), irq.gsi());
-                }
-            } catch (KvmException ex) {
-                LOG.debug("unregistering the irqfd of GSI {} failed: {}", irq.gsi(), ex.toString());
-            }
-            irq.event().close();
-        }
+        lines.forEach(Irqfd::close);
     }
 
     /** "console" for type 3 and so on (virtio 1.x section 5); "type-N" for others. */

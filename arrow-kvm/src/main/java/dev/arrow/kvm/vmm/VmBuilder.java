@@ -1,6 +1,5 @@
 package dev.arrow.kvm.vmm;
 
-import dev.arrow.kvm.EventFd;
 import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.Kvm;
 import dev.arrow.kvm.KvmException;
@@ -36,13 +35,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class VmBuilder {
     private static final Logger LOG = LoggerFactory.getLogger(VmBuilder.class);
-
-
-    private static final KvmCapability[] REQUIRED = {
-        KvmCapability.IRQCHIP, KvmCapability.PIT2, KvmCapability.IRQFD, KvmCapability.EXT_CPUID,
-        KvmCapability.MP_STATE, KvmCapability.SET_TSS_ADDR, KvmCapability.SET_IDENTITY_MAP_ADDR,
-        KvmCapability.IMMEDIATE_EXIT,
-    };
+    /** The name of a templateable guest's memory file (in /proc/self/maps as {@code /memfd:arrow-template-ram}). */
+    static final String TEMPLATE_RAM_NAME = "arrow-template-ram";
 
     private VmBuilder() {
     }
@@ -67,12 +61,14 @@ public final class VmBuilder {
     }
 
     /**
-     * Builds a clone of {@code template} and starts its vCPUs, in this order: /dev/kvm, the VM,
-     * guest RAM as a private copy-on-write view of the template's ({@link MmapGuestMemory#mapPrivateCopy()})
-     * and its slots, the in-kernel irqchip and PIT, the vCPUs, the VM state (PIT, clock, PICs,
-     * IOAPIC), each vCPU's state, the port-I/O devices and the virtio-mmio devices restored from their
+     * Builds a clone of {@code template} and starts its vCPUs, in this order: a {@link PreparedVm}
+     * from the template's pool, or made now (/dev/kvm, the VM, guest RAM as a private
+     * copy-on-write view of the template's ({@link MmapGuestMemory#mapPrivateCopy()}) and its
+     * slots, the in-kernel irqchip and PIT, the vCPUs), the VM state (PIT, clock, PICs, IOAPIC),
+     * each vCPU's state, the port-I/O devices and the virtio-mmio devices restored from their
      * states (same slots, IRQs, irqfds and ioeventfds as the template's), and finally the vCPU threads.
-     * If any step fails, everything made so far is released before the exception propagates.
+     * If any step fails, everything made so far is released before the exception propagates, the
+     * prepared VM included.
      */
     static RunningVm startClone(VmTemplate template, VmClone clone) {
         RunningVm running = buildAndStart(resources -> buildClone(template, clone, resources));
@@ -102,12 +98,12 @@ public final class VmBuilder {
     private static RunningVm build(VmConfig config, KernelCache kernels, BuildResources resources) {
         BootMilestones milestones = new BootMilestones(config.bootListener());
         HostKvm host = HostKvm.detect();
-        Kvm kvm = openKvm(resources, config.vcpuCount());
-        Vm vm = createVm(kvm, resources);
+        Kvm kvm = PreparedVm.openKvm(resources, config.vcpuCount());
+        Vm vm = PreparedVm.createVm(kvm, resources);
         milestones.reached(BootEvent.VM_CREATED);
 
         MmapGuestMemory memory = resources.addClosedLast(config.templateable()
-                ? MmapGuestMemory.sharedForRam(config.memoryBytes(), "arrow-template-ram")
+                ? MmapGuestMemory.sharedForRam(config.memoryBytes(), TEMPLATE_RAM_NAME)
                 : MmapGuestMemory.forRam(config.memoryBytes()));
         vm.registerMemory(memory);
 
@@ -155,23 +151,14 @@ public final class VmBuilder {
 
     private static RunningVm buildClone(VmTemplate template, VmClone clone, BuildResources resources) {
         HostKvm host = HostKvm.detect();
-        int vcpuCount = template.vcpuStates().size();
-        Kvm kvm = openKvm(resources, vcpuCount);
-        Vm vm = createVm(kvm, resources);
-        MmapGuestMemory memory = resources.addClosedLast(template.privateCopyOfRam());
-        vm.registerMemory(memory);
-        vm.createIrqchip();
-        vm.createPit2();
-        List<Vcpu> vcpus = new ArrayList<>();
-        for (int i = 0; i < vcpuCount; i++) {
-            vcpus.add(vm.createVcpu(i));
-        }
-        vm.restoreState(template.vmState());
-        for (int i = 0; i < vcpuCount; i++) {
-            vcpus.get(i).restoreState(template.vcpuStates().get(i));
-        }
+        PreparedVm prepared = resources.add(restoredVm(template));
+        Kvm kvm = prepared.kvm();
+        Vm vm = prepared.vm();
+        MmapGuestMemory memory = prepared.memory();
+        List<Vcpu> vcpus = prepared.vcpus();
 
         RunningVm running = new RunningVm(resources, memory, template.debug());
+        running.attachClone(template, prepared);
         IoBus mmio = new IoBus("mmio");
         Serial8250 serial = Serial8250.restore(template.serialState(), irq(vm, resources, Layout.SERIAL_IRQ),
                 clone.serialOutput(), null);
@@ -205,25 +192,34 @@ public final class VmBuilder {
         return running;
     }
 
-    /** /dev/kvm, checked for what every VM needs and for {@code vcpuCount} vCPUs. */
-    private static Kvm openKvm(BuildResources resources, int vcpuCount) {
-        Kvm kvm = resources.add(Kvm.open());
-        for (KvmCapability c : REQUIRED) {
-            kvm.requireCapability(c);
+    /**
+     * A prepared VM from {@code template} with the template's VM and vCPU state loaded. A recycled
+     * VM that refuses the state (a kernel that takes some of it only once per vCPU, say) is closed
+     * and a new VM takes its place, so recycling never makes a clone fail; it is logged.
+     */
+    private static PreparedVm restoredVm(VmTemplate template) {
+        PreparedVm prepared = template.takePreparedVm();
+        try {
+            prepared.restore(template.vmState(), template.vcpuStates());
+            return prepared;
+        } catch (KvmException e) {
+            prepared.close();
+            if (!prepared.isRecycled()) {
+                throw e;
+            }
+            LOG.warn("a recycled VM of {} refused the template's state; this clone gets a new VM", template, e);
+        } catch (RuntimeException | Error e) {
+            prepared.close();
+            throw e;
         }
-        if (vcpuCount > kvm.maxVcpus()) {
-            throw new KvmException("this host's KVM allows at most " + kvm.maxVcpus() + " vCPUs per VM, "
-                    + vcpuCount + " were asked for");
+        PreparedVm made = template.newPreparedVm();
+        try {
+            made.restore(template.vmState(), template.vcpuStates());
+            return made;
+        } catch (RuntimeException | Error e) {
+            made.close();
+            throw e;
         }
-        return kvm;
-    }
-
-    /** A new VM with its TSS and identity map placed. */
-    private static Vm createVm(Kvm kvm, BuildResources resources) {
-        Vm vm = resources.add(kvm.createVm());
-        vm.setTssAddress(Layout.KVM_TSS_ADDRESS);
-        vm.setIdentityMapAddress(Layout.KVM_IDENTITY_MAP_ADDRESS);
-        return vm;
     }
 
     /** The port-I/O bus with the serial port, the i8042 and the status port at their ports. */
@@ -238,8 +234,6 @@ public final class VmBuilder {
 
     /** An edge-triggered interrupt line through an irqfd (one eventfd write per interrupt). */
     private static InterruptTrigger irq(Vm vm, BuildResources resources, int gsi) {
-        EventFd event = resources.add(EventFd.create());
-        vm.registerIrqfd(event, gsi);
-        return () -> event.write(1);
+        return resources.add(Irqfd.register(vm, gsi));
     }
 }

@@ -62,6 +62,15 @@ public final class ProcMaps {
         return false;
     }
 
+    /** How many lines of /proc/self/maps, read now, contain {@code text} (a file or anon inode name). */
+    public static long linesContaining(String text) {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.filter(line -> line.contains(text)).count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The number of file descriptors this process has open now. */
     public static long openFds() {
         try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {

@@ -1,0 +1,180 @@
+package dev.arrow.kvm.vmm;
+
+import dev.arrow.kvm.Kvm;
+import dev.arrow.kvm.KvmException;
+import dev.arrow.kvm.Vcpu;
+import dev.arrow.kvm.VcpuState;
+import dev.arrow.kvm.Vm;
+import dev.arrow.kvm.VmState;
+import dev.arrow.kvm.memory.MmapGuestMemory;
+import dev.arrow.kvm.sys.KvmCapability;
+import dev.arrow.kvm.x86.Layout;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The kernel-side part of a clone that does not depend on the state it will continue from, made
+ * ahead of time by a {@link VmTemplate}'s pool or kept from a finished clone: /dev/kvm, the VM
+ * with its TSS and identity map, guest RAM as a private copy of the template's registered as its
+ * memory slots, the in-kernel irqchip and PIT, and the vCPUs. It is made in the order the KVM API
+ * asks for (the TSS and identity map and the irqchip before any vCPU; the memory slots may come at
+ * any point, they come where a cold build has them). Restoring the VM's, the vCPUs' and the
+ * devices' state is the clone build's ({@link VmBuilder}); so is everything per clone (eventfds,
+ * devices, threads).
+ *
+ * <p>Owns what it holds until a clone build takes it over; {@link #close()} releases the VM (and
+ * its vCPUs), /dev/kvm and then the mapping.
+ */
+final class PreparedVm implements AutoCloseable {
+    private static final KvmCapability[] REQUIRED = {
+        KvmCapability.IRQCHIP, KvmCapability.PIT2, KvmCapability.IRQFD, KvmCapability.EXT_CPUID,
+        KvmCapability.MP_STATE, KvmCapability.SET_TSS_ADDR, KvmCapability.SET_IDENTITY_MAP_ADDR,
+        KvmCapability.IMMEDIATE_EXIT,
+    };
+
+    private final Kvm kvm;
+    private final Vm vm;
+    private final MmapGuestMemory memory;
+    private final List<Vcpu> vcpus;
+    /** Set by {@link #reset}: this VM has run a clone before. */
+    private volatile boolean recycled;
+
+    private PreparedVm(Kvm kvm, Vm vm, MmapGuestMemory memory, List<Vcpu> vcpus) {
+        this.kvm = kvm;
+        this.vm = vm;
+        this.memory = memory;
+        this.vcpus = List.copyOf(vcpus);
+    }
+
+    /**
+     * Makes a VM with {@code vcpuCount} vCPUs whose RAM is {@code ram}, which it owns from here on
+     * (closed too if this fails).
+     *
+     * @throws KvmException naming the step that failed, after releasing all it made
+     */
+    static PreparedVm create(int vcpuCount, MmapGuestMemory ram) {
+        BuildResources made = new BuildResources();
+        made.addClosedLast(ram);
+        try {
+            Kvm kvm = openKvm(made, vcpuCount);
+            Vm vm = createVm(kvm, made);
+            vm.registerMemory(ram);
+            vm.createIrqchip();
+            vm.createPit2();
+            List<Vcpu> vcpus = new ArrayList<>();
+            for (int i = 0; i < vcpuCount; i++) {
+                vcpus.add(vm.createVcpu(i));
+            }
+            return new PreparedVm(kvm, vm, ram, vcpus);
+        } catch (RuntimeException | Error e) {
+            made.closeAll(e);
+            throw e;
+        }
+    }
+
+    /** /dev/kvm, checked for what every VM needs and for {@code vcpuCount} vCPUs. */
+    static Kvm openKvm(BuildResources resources, int vcpuCount) {
+        Kvm kvm = resources.add(Kvm.open());
+        for (KvmCapability c : REQUIRED) {
+            kvm.requireCapability(c);
+        }
+        if (vcpuCount > kvm.maxVcpus()) {
+            throw new KvmException("this host's KVM allows at most " + kvm.maxVcpus() + " vCPUs per VM, "
+                    + vcpuCount + " were asked for");
+        }
+        return kvm;
+    }
+
+    /** A new VM with its TSS and identity map placed (both before any vCPU exists). */
+    static Vm createVm(Kvm kvm, BuildResources resources) {
+        Vm vm = resources.add(kvm.createVm());
+        vm.setTssAddress(Layout.KVM_TSS_ADDRESS);
+        vm.setIdentityMapAddress(Layout.KVM_IDENTITY_MAP_ADDRESS);
+        return vm;
+    }
+
+    /**
+     * Whether a VM whose guest ended with {@code outcome} may run another clone once
+     * {@link #reset}. Not after a triple fault, a failed entry or a KVM internal error (KVM leaves
+     * the vCPU in a state it does not describe, beyond what a restore covers), nor after a VMM error
+     * (a KVM call or a device failed: the VM may be half-changed).
+     */
+    static boolean reusableAfter(VmOutcome outcome) {
+        return !(outcome instanceof VmOutcome.TripleFault || outcome instanceof VmOutcome.FailEntry
+                || outcome instanceof VmOutcome.InternalError || outcome instanceof VmOutcome.VmmError);
+    }
+
+    Kvm kvm() {
+        return kvm;
+    }
+
+    Vm vm() {
+        return vm;
+    }
+
+    MmapGuestMemory memory() {
+        return memory;
+    }
+
+    /** The vCPUs, by id. */
+    List<Vcpu> vcpus() {
+        return vcpus;
+    }
+
+    /**
+     * Makes a finished clone's VM ready for the next clone of the template whose vCPUs were frozen
+     * in {@code vcpuStates}. Only while no thread can enter any of its vCPUs:
+     * <ol>
+     *   <li>has KVM finish each vCPU's last exit ({@link Vcpu#completeLastExit()}): an unfinished
+     *       I/O instruction would otherwise be completed on top of the next clone's restored registers;
+     *   <li>gives each vCPU the template's CPUID again: once a vCPU has run, KVM takes a CPUID only if
+     *       it is unchanged (and some kernels refuse it altogether), so a VM on which the next
+     *       clone's restore would fail is found here, not in that clone;
+     *   <li>drops the pages the clone wrote ({@link MmapGuestMemory#reset()}), so its RAM reads as
+     *       the template's again.
+     * </ol>
+     *
+     * @throws KvmException if a vCPU cannot be brought to an instruction boundary or refuses the
+     *                      CPUID; the caller closes this
+     */
+    void reset(List<VcpuState> vcpuStates) {
+        for (int i = 0; i < vcpus.size(); i++) {
+            Vcpu v = vcpus.get(i);
+            v.completeLastExit();
+            v.setCpuid(vcpuStates.get(i).cpuid());
+        }
+        memory.reset();
+        recycled = true;
+    }
+
+    /** True once {@link #reset} has made this VM ready again after a clone. */
+    boolean isRecycled() {
+        return recycled;
+    }
+
+    /**
+     * Loads a template's state: the VM's ({@link Vm#restoreState}) first, then each vCPU's
+     * ({@link Vcpu#restoreState}), as their javadoc asks. Only before the vCPUs run.
+     */
+    void restore(VmState vmState, List<VcpuState> vcpuStates) {
+        vm.restoreState(vmState);
+        for (int i = 0; i < vcpus.size(); i++) {
+            vcpus.get(i).restoreState(vcpuStates.get(i));
+        }
+    }
+
+    /** Closes the VM (its vCPUs with it), /dev/kvm, then unmaps guest RAM. Idempotent. */
+    @Override
+    public void close() {
+        BuildResources owned = new BuildResources();
+        owned.addClosedLast(memory);
+        owned.add(kvm);
+        owned.add(vm);
+        owned.closeAll();
+    }
+
+    @Override
+    public String toString() {
+        return "prepared VM, " + vcpus.size() + " vCPUs" + (vm.isClosed() ? " (closed)" : "");
+    }
+}
