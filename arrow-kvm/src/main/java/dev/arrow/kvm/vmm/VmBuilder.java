@@ -36,7 +36,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class VmBuilder {
     private static final Logger LOG = LoggerFactory.getLogger(VmBuilder.class);
-
+    /**
+     * The memory file a templateable VM's RAM is in: its mappings (the template's, shared, and each
+     * clone's, private) show as {@code /memfd:arrow-template-ram (deleted)} in {@code /proc/<pid>/smaps}.
+     */
+    public static final String TEMPLATE_RAM_FILE_NAME = "arrow-template-ram";
 
     private static final KvmCapability[] REQUIRED = {
         KvmCapability.IRQCHIP, KvmCapability.PIT2, KvmCapability.IRQFD, KvmCapability.EXT_CPUID,
@@ -107,7 +111,7 @@ public final class VmBuilder {
         milestones.reached(BootEvent.VM_CREATED);
 
         MmapGuestMemory memory = resources.addClosedLast(config.templateable()
-                ? MmapGuestMemory.sharedForRam(config.memoryBytes(), "arrow-template-ram")
+                ? MmapGuestMemory.sharedForRam(config.memoryBytes(), TEMPLATE_RAM_FILE_NAME)
                 : MmapGuestMemory.forRam(config.memoryBytes()));
         vm.registerMemory(memory);
 
