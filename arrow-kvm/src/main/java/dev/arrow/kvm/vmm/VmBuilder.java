@@ -111,8 +111,8 @@ public final class VmBuilder {
         milestones.reached(BootEvent.VM_CREATED);
 
         MmapGuestMemory memory = resources.addClosedLast(config.templateable()
-                ? MmapGuestMemory.sharedForRam(config.memoryBytes(), TEMPLATE_RAM_FILE_NAME)
-                : MmapGuestMemory.forRam(config.memoryBytes()));
+                ? MmapGuestMemory.sharedForRam(config.memoryBytes(), TEMPLATE_RAM_FILE_NAME, config.hugePages())
+                : MmapGuestMemory.forRam(config.memoryBytes(), config.hugePages()));
         vm.registerMemory(memory);
 
         vm.createIrqchip();
