@@ -95,12 +95,13 @@ public final class Report {
         line(flavourNotice(hostFlavour, bootFlavour));
         line("");
         machines(hostEnv, labEnv, command, bootFlavour);
+        md.append(GoalsSection.render(memory, peer));
         timeline(peer, labEnv, bootFlavour, chart, markdownFile);
         peer(peer, bootFlavour);
         labJmh(labJmh, bootFlavour);
         exitCost(hostJmh, hostEnv, hostFlavour);
         initramfs(hostJmh, hostEnv);
-        memory(memory, bootFlavour);
+        md.append(MemorySection.render("6", memory, bootFlavour));
         md.append(ConsoleSection.render("7", console, bootFlavour));
         md.append(PasstSection.render("8", net, bootFlavour));
         virtqueue(hostJmh, hostEnv);
@@ -585,43 +586,6 @@ public final class Report {
         }
     }
 
-    private void memory(JsonNode memory, KvmFlavour boot) {
-        line("## 6. Host memory per running hello arrow (" + boot.tag() + ")");
-        line("");
-        if (memory == null) {
-            line("Not measured in this run: the Linux-boot part did not produce `memory.json`.");
-            line("");
-            return;
-        }
-        line("`MemoryPerArrow`: N arrows of `hello-wait` (" + memory.path("guestMemoryMiB").asInt() + " MiB guest each;"
-                + " greets like the hello arrow, then waits on stdin so it stays booted) alive at once in one JVM"
-                + " (" + String.join(" ", texts(memory.path("jvmArguments"))) + "; the heap is fixed and pre-touched, so"
-                + " its growth does not pass for arrow memory), started " + memory.path("parallelStarts").asInt()
-                + " at a time. Per arrow = (value with N alive − baseline after a warm-up arrow) / N. RSS is the JVM's"
-                + " VmRSS (guest RAM the guest touched is part of it); guest RAM touched is mincore over each arrow's"
-                + " guest memory; Java heap is heap in use after GC. Memory KVM allocates in the kernel for each VM"
-                + " (page tables, vCPU state) is not in any of them."
-                + (boot.isLab() ? " Lab figures: the guest touches the same pages on hardware KVM, the JVM's share is the same."
-                        : " " + boot.figures()));
-        line("");
-        line("| arrows alive | RSS added per arrow MiB | guest RAM touched per arrow MiB | Java heap per arrow KiB | threads per arrow | time to boot this step s |");
-        line("|---|---|---|---|---|---|");
-        for (JsonNode s : memory.path("steps")) {
-            line(String.format(Locale.ROOT, "| %d | %.2f | %.2f | %.0f | %.1f | %.1f |", s.path("alive").asInt(),
-                    s.path("rssPerArrowBytes").asDouble() / 1048576, s.path("guestResidentPerArrowBytes").asDouble() / 1048576,
-                    s.path("heapPerArrowBytes").asDouble() / 1024, s.path("threadsPerArrow").asDouble(),
-                    s.path("bootWallNanos").asDouble() / 1e9));
-        }
-        line("");
-        int failed = memory.path("bootFailures").size();
-        if (failed > 0) {
-            line("**" + failed + " arrow(s) did not greet within " + MemoryPerArrow.BOOT_TIMEOUT.toSeconds()
-                    + " s and were replaced** (their timelines are in `memory.json`, `bootFailures`): a defect to"
-                    + " chase, not a figure.");
-            line("");
-        }
-    }
-
     private void method(KvmFlavour boot, JsonNode labEnv) {
         line("## Method, settings and caveats");
         line("");
@@ -755,12 +719,6 @@ public final class Report {
                 v.add(x.asLong());
             }
         }
-        return v;
-    }
-
-    private static List<String> texts(JsonNode array) {
-        List<String> v = new ArrayList<>();
-        array.forEach(n -> v.add("`" + n.asText() + "`"));
         return v;
     }
 
