@@ -1,8 +1,6 @@
 package dev.arrow.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.arrow.BootPhase;
-import dev.arrow.backend.kvm.InitBootMarks;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -69,26 +67,17 @@ final class GoalsSection {
         List<Double> ratios = new ArrayList<>();
         List<Long> arrowInit = new ArrayList<>();
         List<Long> qemuInit = new ArrayList<>();
-        for (JsonNode run : peer.path("runs")) {
-            if (run.path("warmup").asBoolean()) {
-                continue;
-            }
+        for (JsonNode run : PeerRuns.measured(peer)) {
             ratios.add(run.path("ratioArrowToQemu").asDouble());
-            for (JsonNode e : run.path("arrow").path("timeline")) {
-                if (e.path("phase").asText().equals(BootPhase.INIT_STARTED.label()) && e.has("guestUptimeNanos")) {
-                    arrowInit.add(e.path("guestUptimeNanos").asLong());
-                }
-            }
-            for (JsonNode m : run.path("qemu").path("marks")) {
-                if (InitBootMarks.phaseOf(m.path("name").asText()).filter(BootPhase.INIT_STARTED::equals).isPresent()) {
-                    qemuInit.add(m.path("guestUptimeNanos").asLong());
-                }
-            }
+            PeerRuns.arrowGuestUptimeAtInit(run).ifPresent(arrowInit::add);
+            PeerRuns.qemuGuestUptimeAtInit(run).ifPresent(qemuInit::add);
         }
-        boolean comparable = peer.path("settleMillis").asLong() > 0 && peer.path("sameDevices").asBoolean();
+        boolean settled = peer.path("settleMillis").asLong() > 0;
+        boolean sameDevices = peer.path("sameDevices").asBoolean();
         double ratio = Stats.median(ratios);
-        String verdict = !comparable ? "not comparable: this run neither settled the JVM nor gave QEMU Arrow's devices"
-                : verdict(ratio, ARROW_TO_QEMU);
+        String verdict = settled && sameDevices ? verdict(ratio, ARROW_TO_QEMU)
+                : "not comparable (" + (settled ? "" : "the JVM was not settled between boots" + (sameDevices ? "" : ", "))
+                        + (sameDevices ? "" : "QEMU had other devices") + ")";
         line("| " + figure + " | ≤ " + Fmt.number(ARROW_TO_QEMU, 1) + " | " + Fmt.number(ratio, 3) + " (section 2) | "
                 + verdict + " |");
         double a = Stats.median(arrowInit) / 1e6;

@@ -59,16 +59,4 @@ class MemorySectionTest {
     void withoutAFileTheSectionSaysSo() {
         assertThat(MemorySection.render("6", null, LAB)).contains("Not measured in this run");
     }
-
-    @Test
-    void theGoalsTableJudgesTheLargestStep() throws Exception {
-        String text = GoalsSection.render(json(MEMORY), null);
-        assertThat(text).contains("## Goals (issue 21)",
-                "| private memory per cold hello arrow, all-in (Private_Dirty + host kernel) | ≤ 4 MiB | 7.50 MiB (10 alive, section 6) | **not met** |",
-                "| VMM side per arrow (Private_Dirty − guest RAM − kernel image) | ≤ 0.3 MiB | 0.50 MiB (10 alive, section 6) | **not met** |",
-                "| Arrow / QEMU microvm, start → guest end, settled, same devices (median) | ≤ 0.3 | not measured | – |",
-                "| fds per arrow | ≤ 4 | not measured | – |");
-        assertThat(GoalsSection.verdict(0.25, 0.3)).isEqualTo("met");
-        assertThat(GoalsSection.verdict(Double.NaN, 0.3)).isEqualTo("–");
-    }
 }
