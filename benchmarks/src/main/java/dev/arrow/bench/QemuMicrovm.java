@@ -48,7 +48,8 @@ public final class QemuMicrovm {
      * What differs between this VM and the one {@code Arrow.start()} builds for the same image; the
      * report prints it beside the comparison.
      */
-    static final String DIFFERENCES = "QEMU starts its firmware (qboot) before the kernel, Arrow enters the kernel directly;"
+    static final String DIFFERENCES = "QEMU runs its firmware (qboot) first and enters the ELF vmlinux at its PVH entry point"
+            + " (32-bit), Arrow enters it at its ELF entry in 64-bit mode;"
             + " QEMU's virtio-serial reserves port 0 for a console, so it has one unused port (12 queues against Arrow's 10);"
             + " QEMU's virtio devices offer their usual extra features (event index, indirect descriptors) and QEMU's own"
             + " virtio-mmio addresses and `virtio_mmio.device=` entries; the app's stdin, stderr and control ports go to"
