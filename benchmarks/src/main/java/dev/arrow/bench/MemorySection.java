@@ -29,13 +29,13 @@ final class MemorySection {
      * @param allInMib        Private_Dirty plus the host kernel's share: what one more arrow costs the host
      * @param kernelCopiesMib the kernel image's pages this arrow's guest wrote: its own copies ({@code Anonymous}
      *                        in the image's mappings)
-     * @param kernelSharedMib the image's file pages that count as private because only one arrow maps them
+     * @param kernelUnsharedMib the image's file pages that count as private because only one arrow maps them
      *                        (0 once two or more share them)
      * @param vmmMib          the rest of Private_Dirty: neither guest RAM nor the kernel image (the VMM's threads,
      *                        buffers and the JVM's growth)
      */
     record Step(int alive, double rssMib, double pssMib, double privateDirtyMib, double hostKernelMib, double allInMib,
-                double guestMib, double kernelCopiesMib, double kernelSharedMib, double vmmMib, double anonHugeMib,
+                double guestMib, double kernelCopiesMib, double kernelUnsharedMib, double vmmMib, double anonHugeMib,
                 Map<String, Double> hostKernelKib, double heapKib, double threads, double bootSeconds) {
         static Step of(JsonNode s) {
             JsonNode m = s.path("memoryPerArrow");
@@ -137,7 +137,7 @@ final class MemorySection {
         line("|---|---|---|---|---|---|---|---|---|");
         for (Step s : steps) {
             line("| " + s.alive() + " | " + Fmt.number(s.guestMib(), 2) + " | " + Fmt.number(s.kernelCopiesMib(), 2) + " | "
-                    + Fmt.number(s.kernelSharedMib(), 2) + " | **" + Fmt.number(s.vmmMib(), 2) + "** | "
+                    + Fmt.number(s.kernelUnsharedMib(), 2) + " | **" + Fmt.number(s.vmmMib(), 2) + "** | "
                     + Fmt.number(s.anonHugeMib(), 2) + " | " + Fmt.number(s.heapKib(), 0) + " | "
                     + Fmt.number(s.threads(), 1) + " | " + Fmt.number(s.bootSeconds(), 1) + " |");
         }
