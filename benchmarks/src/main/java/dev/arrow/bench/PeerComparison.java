@@ -102,7 +102,8 @@ public final class PeerComparison {
             run.put("arrow", arrowRun);
             run.put("qemu", QemuMicrovm.toJson(qemuRun));
             run.put("ratioArrowToQemu", ratio);
-            // the JVM's CPU time during the pause before each boot: what it still did after the previous one
+            // the JVM's CPU time during the pause before the pair's first boot and before its second: what it
+            // still did after the boot before
             run.put("settleCpuNanos", List.of(settleCpu[0], settleCpu[1]));
             runs.add(run);
         }
