@@ -28,9 +28,10 @@ import java.util.concurrent.TimeUnit;
  * Host memory added per running hello arrow with 1, 10 and 100 arrows alive in this JVM (run it
  * where KVM boots Linux). Each arrow is {@code hello-wait} (64 MiB guest): it greets, then waits
  * for a line on stdin, so it stays booted. After each step it measures the process's RSS
- * (VmRSS), the Java heap in use after a GC, and the guest RAM the arrows have touched (mincore
- * over their guest memory); per-arrow figures are the increase over the baseline divided by the
- * number alive. Start the JVM with a fixed, pre-touched heap (-Xms = -Xmx, -XX:+AlwaysPreTouch)
+ * (VmRSS), its memory as the kernel accounts it ({@link ProcessMemory}: Pss, Private_Dirty, the
+ * kernel image's mappings, the host kernel's counters), the Java heap in use after a GC, and the
+ * guest RAM the arrows have touched (mincore over their guest memory); per-arrow figures are the
+ * increase over the baseline divided by the number alive. Start the JVM with a fixed, pre-touched heap (-Xms = -Xmx, -XX:+AlwaysPreTouch)
  * so that heap growth does not pass for arrow memory: the heap is reported on its own.
  *
  * <pre>  memory --out FILE [--counts 1,10,100] [--parallel 2]</pre>
@@ -58,6 +59,7 @@ public final class MemoryPerArrow {
 
         settle();
         long baseRss = rssBytes();
+        ProcessMemory baseMemory = ProcessMemory.read(MappingGroup.ARROW);
         long baseHeap = heapUsed();
         long baseThreads = Thread.activeCount();
         List<ArrowProcess> alive = new ArrayList<>();
@@ -89,6 +91,7 @@ public final class MemoryPerArrow {
                 long bootNanos = System.nanoTime() - t0;
                 settle();
                 long rss = rssBytes();
+                ProcessMemory perArrow = ProcessMemory.read(MappingGroup.ARROW).minus(baseMemory).dividedBy(alive.size());
                 long heap = heapUsed();
                 long guest = 0;
                 long exits = 0;
@@ -101,14 +104,19 @@ public final class MemoryPerArrow {
                 step.put("alive", alive.size());
                 step.put("rssBytes", rss);
                 step.put("rssPerArrowBytes", (rss - baseRss) / alive.size());
+                step.put("memoryPerArrow", perArrow.toJson());
                 step.put("heapPerArrowBytes", (heap - baseHeap) / alive.size());
                 step.put("guestResidentPerArrowBytes", guest / alive.size());
                 step.put("threadsPerArrow", (double) (Thread.activeCount() - baseThreads) / alive.size());
                 step.put("bootWallNanos", bootNanos);
                 step.put("exitsPerArrow", exits / alive.size());
                 steps.add(step);
-                System.err.printf("[memory] %d alive: RSS +%.1f MiB per arrow (guest RAM touched %.1f MiB, Java heap %.2f MiB),"
-                                + " booted in %.1f s%n", alive.size(), (rss - baseRss) / alive.size() / 1048576.0,
+                System.err.printf("[memory] %d alive: RSS +%.1f MiB, Pss +%.1f MiB, Private_Dirty +%.1f MiB, host kernel +%.2f MiB"
+                                + " per arrow (guest RAM touched %.1f MiB, Java heap %.2f MiB), booted in %.1f s%n", alive.size(),
+                        (rss - baseRss) / alive.size() / 1048576.0,
+                        perArrow.process().get(ProcessMemory.PSS).orElse(0) / 1048576.0,
+                        perArrow.process().get(ProcessMemory.PRIVATE_DIRTY).orElse(0) / 1048576.0,
+                        perArrow.hostKernelBytes() / 1048576.0,
                         guest / alive.size() / 1048576.0, (heap - baseHeap) / alive.size() / 1048576.0, bootNanos / 1e9);
             }
         } finally {
@@ -119,6 +127,7 @@ public final class MemoryPerArrow {
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("guestMemoryMiB", MEMORY_MIB);
         result.put("baselineRssBytes", baseRss);
+        result.put("baselineMemory", baseMemory.toJson());
         result.put("baselineHeapBytes", baseHeap);
         result.put("jvmArguments", ManagementFactory.getRuntimeMXBean().getInputArguments());
         result.put("parallelStarts", parallel);

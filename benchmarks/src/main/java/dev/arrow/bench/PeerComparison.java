@@ -11,6 +11,11 @@ import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.SizeUnit;
 import dev.arrow.image.kernel.KernelLocator;
 import dev.arrow.image.GuestImage;
+import dev.arrow.image.init.InitProtocol;
+import dev.arrow.image.init.Stdio;
+import dev.arrow.kvm.virtio.console.ConsolePort;
+import dev.arrow.kvm.virtio.console.VirtioConsole;
+import dev.arrow.kvm.virtio.rng.VirtioRng;
 import dev.arrow.kvm.vmm.ExitKind;
 import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.vmm.VmBuilder;
@@ -30,15 +35,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Arrow against QEMU microvm, same kernel, same initramfs, same command line, same guest end,
- * timed by this harness in one JVM (run it where KVM boots Linux: the lab here). Iterations
- * alternate which VMM goes first. Per iteration it records, for Arrow: the boot timeline through
- * the public API (start() to the guest's end, first output, each phase) and the VMM's exit counts;
- * for QEMU: spawn to the guest's reset, to the first console byte, init's marks and KVM's
- * counters. Then a few boots of the same image through Arrow's VmBuilder alone give KVM's
- * counters for Arrow too (the VM must still exist to read them).
+ * Arrow against QEMU microvm, same kernel, same initramfs (the app's stdio on the virtio console,
+ * as {@code Arrow.start()} boots it), same devices ({@link QemuMicrovm}), same command line (each
+ * VMM adds its own {@code virtio_mmio.device=} entries), same guest end, timed by this harness in
+ * one JVM (run it where KVM boots Linux: the lab here). Iterations alternate which VMM goes first,
+ * and before every boot the JVM is settled (a GC and a pause), so that neither VMM's boot competes
+ * with what the JVM still does after the previous one (JIT, GC, the last VM's teardown): with one
+ * CPU, as in the lab, that leftover work otherwise lands on whichever boot comes next. Per
+ * iteration it records, for Arrow: the boot timeline through the public API (start() to the
+ * guest's end, first output, each phase) and the VMM's exit counts; for QEMU: spawn to the
+ * guest's reset, to the app's first output, init's marks and KVM's counters. Then a few boots of
+ * the same image through Arrow's VmBuilder alone (with the same devices) give KVM's counters for
+ * Arrow too (the VM must still exist to read them).
  *
- * <pre>  peer --out FILE [--iterations N] [--warmup W] [--kvm-stat-runs K]</pre>
+ * <pre>  peer --out FILE [--iterations N] [--warmup W] [--kvm-stat-runs K] [--settle-ms MS]</pre>
  */
 public final class PeerComparison {
     static final int MEMORY_MIB = 64;
@@ -52,16 +62,18 @@ public final class PeerComparison {
         int iterations = a.integer("iterations", 8);
         int warmup = a.integer("warmup", 1);
         int kvmStatRuns = a.integer("kvm-stat-runs", 3);
+        int settleMillis = a.integer("settle-ms", DEFAULT_SETTLE_MILLIS);
 
         Path kernel = KernelLocator.fromEnvironment().locate().path();
         Path hello = NativePrograms.require("hello");
         ArrowSpec spec = ArrowSpec.builder(hello).args("from", "Arrow").env("GREETING", "hello")
                 .memory(MEMORY_MIB, SizeUnit.MiB).build();
-        GuestImage image = GuestImage.assemble(spec, kernel);
+        GuestImage image = GuestImage.assemble(spec, kernel, Stdio.VIRTIO);
         Path work = Files.createTempDirectory("arrow-peer");
         Path initrd = work.resolve("initramfs.cpio");
         image.initramfs().writeTo(initrd);
-        QemuMicrovm qemu = new QemuMicrovm(kernel, initrd, image.kernelParameters().joined(), MEMORY_MIB);
+        QemuMicrovm qemu = new QemuMicrovm(kernel, initrd, image.kernelParameters().joined(), MEMORY_MIB,
+                QemuMicrovm.Accelerator.KVM);
 
         List<Map<String, Object>> runs = new ArrayList<>();
         for (int i = 0; i < warmup + iterations; i++) {
@@ -69,7 +81,9 @@ public final class PeerComparison {
             boolean arrowFirst = i % 2 == 0;
             Map<String, Object> arrowRun = null;
             QemuMicrovm.Run qemuRun = null;
+            long[] settleCpu = new long[2];
             for (int k = 0; k < 2; k++) {
+                settleCpu[k] = settle(settleMillis);
                 if ((k == 0) == arrowFirst) {
                     arrowRun = arrow(spec);
                 } else {
@@ -88,6 +102,9 @@ public final class PeerComparison {
             run.put("arrow", arrowRun);
             run.put("qemu", QemuMicrovm.toJson(qemuRun));
             run.put("ratioArrowToQemu", ratio);
+            // the JVM's CPU time during the pause before the pair's first boot and before its second: what it
+            // still did after the boot before
+            run.put("settleCpuNanos", List.of(settleCpu[0], settleCpu[1]));
             runs.add(run);
         }
 
@@ -102,6 +119,9 @@ public final class PeerComparison {
         result.put("initramfsBytes", image.initramfsSize());
         result.put("memoryMiB", MEMORY_MIB);
         result.put("qemuCommand", qemu.describeCommand());
+        result.put("settleMillis", settleMillis);
+        result.put("sameDevices", true);
+        result.put("differences", QemuMicrovm.DIFFERENCES);
         result.put("kvmDebugfs", KvmDebugfs.available());
         result.put("runs", runs);
         result.put("arrowKvmStats", arrowKvmStats);
@@ -133,20 +153,48 @@ public final class PeerComparison {
         }
     }
 
+    /** Default pause before each boot, after a GC. */
+    static final int DEFAULT_SETTLE_MILLIS = 1000;
+
+    /**
+     * Settles the JVM before a boot: a GC, then a pause of {@code millis}; returns the CPU time this
+     * process used during the pause (ns): near zero once the JVM is quiet.
+     */
+    static long settle(int millis) throws IOException, InterruptedException {
+        System.gc();
+        long pid = ProcessHandle.current().pid();
+        long ticks = ProcessCpu.ticksPerSecond();
+        ProcessCpu before = ProcessCpu.read(pid, ticks);
+        Thread.sleep(millis);
+        return ProcessCpu.read(pid, ticks).minus(before).totalNanos();
+    }
+
     private static void checkQemu(QemuMicrovm.Run run) {
         if (!run.output().contains("Hello from an arrow")) {
-            throw new IllegalStateException("the hello arrow under QEMU did not greet; console: " + run.output());
+            throw new IllegalStateException("the hello arrow under QEMU did not greet on its stdout port (\"" + run.output()
+                    + "\"); console: " + run.console());
         }
         if (!"guest-reset".equals(run.shutdownReason())) {
             throw new IllegalStateException("QEMU's guest ended with " + run.shutdownReason() + ", not a reset");
         }
     }
 
-    /** The same image booted through VmBuilder alone, KVM's counters read before the VM is closed. */
+    /**
+     * The same image booted through VmBuilder alone, with the devices {@code Arrow.start()} gives it (the
+     * virtio console with the ports of the backend's {@code VirtioStdio.console()}, in its order, and the
+     * entropy source), KVM's counters read before the VM is closed.
+     */
     static Map<String, Object> arrowKvmStats(GuestImage image) throws IOException, InterruptedException {
+        VirtioConsole console = VirtioConsole.builder()
+                .port(InitProtocol.STDIN_PORT_NAME, ConsolePort.Direction.TO_GUEST)
+                .port(InitProtocol.STDOUT_PORT_NAME, ConsolePort.Direction.FROM_GUEST)
+                .port(InitProtocol.STDERR_PORT_NAME, ConsolePort.Direction.FROM_GUEST)
+                .port(InitProtocol.CONTROL_PORT_NAME, ConsolePort.Direction.TO_GUEST)
+                .build();
         VmConfig config = VmConfig.builder().kernel(image.kernel()).initrd(image.initramfsSize(), image.initramfs()::writeTo)
                 .commandLine(KernelCommandLine.of(image.kernelParameters().entries()))
                 .memoryBytes(MEMORY_MIB * (1L << 20)).vcpuCount(1)
+                .virtioDevice(console).virtioDevice(new VirtioRng())
                 .serialOutput(OutputStream.nullOutputStream()).statusListener(line -> { }).build();
         try (RunningVm vm = VmBuilder.start(config)) {
             VmOutcome outcome = vm.awaitExit(Duration.ofMinutes(2))

@@ -29,16 +29,48 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The peer: {@code qemu-system-x86_64 -accel kvm -M microvm} booting a given kernel, initramfs and
- * command line to the same end as an Arrow guest (init's i8042 reset), timed by this harness from
- * the process spawn. QEMU is told to pause instead of resetting ({@code -action
- * reboot=shutdown,shutdown=pause}) so that KVM's counters of its VM can be read (debugfs) before
- * it quits. init's status lines arrive through an isa-debugcon on port 0xF4, as in tier 3, here
- * over a socket so each mark gets its host arrival time.
+ * The peer: {@code qemu-system-x86_64 -M microvm} booting a given kernel, initramfs and command line
+ * to the same end as an Arrow guest (init's i8042 reset), timed by this harness from the process
+ * spawn. QEMU is told to pause instead of resetting ({@code -action reboot=shutdown,shutdown=pause})
+ * so that KVM's counters of its VM can be read (debugfs) before it quits. init's status lines
+ * arrive through an isa-debugcon on port 0xF4, as in tier 3, here over a socket so each mark gets
+ * its host arrival time.
+ *
+ * <p>The guest gets the devices an arrow gets from {@code Arrow.start()}: a virtio console whose
+ * ports are named as init looks for them ({@code arrow.stdin}, {@code arrow.stdout},
+ * {@code arrow.stderr}, {@code arrow.control}: QEMU's virtio-serial), a virtio entropy source, both
+ * on modern virtio-mmio, the serial port for the kernel's log, the i8042 for the reset. The app's
+ * stdout port is a socket, read by this harness (first output, the greeting). What still differs
+ * from Arrow's VM is {@link #DIFFERENCES}.
  */
 public final class QemuMicrovm {
+    /**
+     * What differs between this VM and the one {@code Arrow.start()} builds for the same image; the
+     * report prints it beside the comparison.
+     */
+    static final String DIFFERENCES = "QEMU runs its firmware (qboot) first and enters the ELF vmlinux at its PVH entry point"
+            + " (32-bit), Arrow enters it at its ELF entry in 64-bit mode;"
+            + " QEMU's virtio-serial reserves port 0 for a console, so it has one unused port (12 queues against Arrow's 10);"
+            + " QEMU's virtio devices offer their usual extra features (event index, indirect descriptors) and QEMU's own"
+            + " virtio-mmio addresses and `virtio_mmio.device=` entries; the app's stdin, stderr and control ports go to"
+            + " /dev/null in QEMU, to pipes in Arrow.";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long TIMEOUT_SECONDS = 120;
+    /** Ports 1..4 carry Arrow's ports; port 0 is reserved by QEMU for a console. */
+    private static final int MAX_PORTS = 5;
+
+    /** How QEMU runs the guest: KVM with the host's CPU (the benchmark), or TCG with its most capable CPU (tests without /dev/kvm). */
+    public enum Accelerator {
+        KVM("kvm", "host"), TCG("tcg", "max");
+
+        private final String accel;
+        private final String cpu;
+
+        Accelerator(String accel, String cpu) {
+            this.accel = accel;
+            this.cpu = cpu;
+        }
+    }
 
     /** A guest mark as received: guest uptime and host arrival, in ns since the spawn. */
     public record Mark(String name, long guestUptimeNanos, long sinceSpawnNanos) {
@@ -48,65 +80,93 @@ public final class QemuMicrovm {
      * One boot.
      *
      * @param spawnToResetNanos       spawn until QEMU announced the guest's reset (QMP SHUTDOWN, guest-reset)
-     * @param spawnToFirstOutputNanos spawn until the first byte on the serial console; -1 if none
+     * @param spawnToFirstOutputNanos spawn until the first byte the app wrote to its stdout port; -1 if none
      * @param marks                   init's marks in arrival order
      * @param kvmStats                KVM's debugfs counters of the VM at the reset (empty without debugfs)
-     * @param output                  what the guest wrote on the serial console
+     * @param output                  what the app wrote to its stdout port
+     * @param console                 what the guest wrote on the serial console (the kernel's log)
      * @param shutdownReason          the reason QEMU gave
      */
     public record Run(long spawnToResetNanos, long spawnToFirstOutputNanos, List<Mark> marks,
-                      Map<String, Long> kvmStats, String output, String shutdownReason) {
+                      Map<String, Long> kvmStats, String output, String console, String shutdownReason) {
     }
 
     private final Path kernel;
     private final Path initrd;
     private final String commandLine;
     private final int memoryMiB;
+    private final Accelerator accelerator;
 
-    public QemuMicrovm(Path kernel, Path initrd, String commandLine, int memoryMiB) {
+    /** A peer booting {@code kernel} and {@code initrd} (an image with {@code stdio virtio}) with {@code commandLine}. */
+    public QemuMicrovm(Path kernel, Path initrd, String commandLine, int memoryMiB, Accelerator accelerator) {
         this.kernel = kernel;
         this.initrd = initrd;
         this.commandLine = commandLine;
         this.memoryMiB = memoryMiB;
+        this.accelerator = accelerator;
     }
 
-    /** The command line, with the two socket paths. */
-    public List<String> command(Path qmpSocket, Path statusSocket) {
-        return List.of("qemu-system-x86_64", "-accel", "kvm", "-M", "microvm,acpi=off,pcie=off,rtc=off",
-                "-cpu", "host", "-smp", "1", "-m", memoryMiB + "M",
+    /** The command line, with the three socket paths. */
+    public List<String> command(Path qmpSocket, Path statusSocket, Path stdoutSocket) {
+        List<String> c = new ArrayList<>(List.of("qemu-system-x86_64", "-accel", accelerator.accel,
+                // without ACPI, microvm announces its virtio-mmio devices on the kernel command line, as Arrow does
+                "-M", "microvm,acpi=off,pcie=off,rtc=off", "-global", "virtio-mmio.force-legacy=false",
+                "-cpu", accelerator.cpu, "-smp", "1", "-m", memoryMiB + "M",
                 "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-monitor", "none",
                 "-device", "i8042",
                 "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", commandLine,
                 "-chardev", "socket,id=status,path=" + statusSocket + ",server=off",
                 "-device", "isa-debugcon,iobase=0x" + Integer.toHexString(InitProtocol.STATUS_PORT) + ",chardev=status",
+                "-device", "virtio-serial-device,max_ports=" + MAX_PORTS,
+                "-chardev", "file,id=stdin,path=/dev/null",
+                "-chardev", "socket,id=stdout,path=" + stdoutSocket + ",server=off",
+                "-chardev", "file,id=stderr,path=/dev/null",
+                "-chardev", "file,id=control,path=/dev/null"));
+        String[][] ports = {{"stdin", InitProtocol.STDIN_PORT_NAME}, {"stdout", InitProtocol.STDOUT_PORT_NAME},
+                {"stderr", InitProtocol.STDERR_PORT_NAME}, {"control", InitProtocol.CONTROL_PORT_NAME}};
+        for (int i = 0; i < ports.length; i++) {
+            c.addAll(List.of("-device", "virtserialport,chardev=" + ports[i][0] + ",name=" + ports[i][1] + ",nr=" + (i + 1)));
+        }
+        c.addAll(List.of("-device", "virtio-rng-device",
                 "-chardev", "socket,id=qmp,path=" + qmpSocket + ",server=off", "-mon", "chardev=qmp,mode=control",
-                "-action", "reboot=shutdown,shutdown=pause");
+                "-action", "reboot=shutdown,shutdown=pause"));
+        return List.copyOf(c);
     }
 
     /** Boots once and returns what was measured; QEMU is gone when this returns. */
     public Run boot(Path workDir) throws IOException, InterruptedException {
         Path qmpPath = workDir.resolve("qmp.sock");
         Path statusPath = workDir.resolve("status.sock");
-        Files.deleteIfExists(qmpPath);
-        Files.deleteIfExists(statusPath);
-        ExecutorService threads = Executors.newFixedThreadPool(3, r -> {
+        Path stdoutPath = workDir.resolve("stdout.sock");
+        for (Path p : List.of(qmpPath, statusPath, stdoutPath)) {
+            Files.deleteIfExists(p);
+        }
+        ExecutorService threads = Executors.newFixedThreadPool(4, r -> {
             Thread t = new Thread(r, "qemu-peer-io");
             t.setDaemon(true);
             return t;
         });
         Process qemu = null;
         try (ServerSocketChannel qmpServer = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-             ServerSocketChannel statusServer = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+             ServerSocketChannel statusServer = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+             ServerSocketChannel stdoutServer = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
             qmpServer.bind(UnixDomainSocketAddress.of(qmpPath));
             statusServer.bind(UnixDomainSocketAddress.of(statusPath));
-            ProcessBuilder pb = new ProcessBuilder(command(qmpPath, statusPath))
+            stdoutServer.bind(UnixDomainSocketAddress.of(stdoutPath));
+            ProcessBuilder pb = new ProcessBuilder(command(qmpPath, statusPath, stdoutPath))
                     .redirectError(workDir.resolve("qemu.stderr").toFile());
             long t0 = System.nanoTime();
             qemu = pb.start();
             qemu.getOutputStream().close();
             Process started = qemu;
             Path consoleFile = workDir.resolve("console.out");
-            Future<Long> console = threads.submit(() -> readConsole(started.getInputStream(), consoleFile, t0));
+            Future<Long> console = threads.submit(() -> copy(started.getInputStream(), consoleFile, t0));
+            Path stdoutFile = workDir.resolve("stdout.out");
+            Future<Long> stdout = threads.submit(() -> {
+                try (SocketChannel ch = stdoutServer.accept(); InputStream in = Channels.newInputStream(ch)) {
+                    return copy(in, stdoutFile, t0);
+                }
+            });
             Future<List<Mark>> marks = threads.submit(() -> readMarks(statusServer, t0));
             Future<SocketChannel> qmpAccept = threads.submit(qmpServer::accept);
             SocketChannel qmp;
@@ -139,10 +199,11 @@ public final class QemuMicrovm {
                 if (!qemu.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                     throw new IOException("QEMU did not quit");
                 }
-                long firstOutput = console.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                console.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                long firstOutput = stdout.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
                 List<Mark> received = marks.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-                String output = new String(Files.readAllBytes(consoleFile), StandardCharsets.UTF_8);
-                return new Run(resetAt, firstOutput, received, stats, output, reason);
+                return new Run(resetAt, firstOutput, received, stats, Files.readString(stdoutFile, StandardCharsets.UTF_8),
+                        Files.readString(consoleFile, StandardCharsets.UTF_8), reason);
             }
         } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
             throw new IOException("the QEMU boot failed: " + e + "; stderr: " + stderr(workDir), e);
@@ -152,8 +213,9 @@ public final class QemuMicrovm {
                 qemu.waitFor(10, TimeUnit.SECONDS);
             }
             threads.shutdownNow();
-            Files.deleteIfExists(qmpPath);
-            Files.deleteIfExists(statusPath);
+            for (Path p : List.of(qmpPath, statusPath, stdoutPath)) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 
@@ -170,8 +232,8 @@ public final class QemuMicrovm {
         out.flush();
     }
 
-    /** Copies the console to {@code file}; returns when its first byte came (ns since the spawn), or -1. */
-    private static long readConsole(InputStream in, Path file, long t0) throws IOException {
+    /** Copies {@code in} to {@code file} until its end; returns when its first byte came (ns since the spawn), or -1. */
+    private static long copy(InputStream in, Path file, long t0) throws IOException {
         long first = -1;
         byte[] buffer = new byte[4096];
         try (OutputStream copy = Files.newOutputStream(file)) {
@@ -213,7 +275,7 @@ public final class QemuMicrovm {
 
     /** The arguments as one shell-like line, for reports. */
     public String describeCommand() {
-        List<String> c = new ArrayList<>(command(Path.of("QMP.sock"), Path.of("STATUS.sock")));
+        List<String> c = command(Path.of("QMP.sock"), Path.of("STATUS.sock"), Path.of("STDOUT.sock"));
         StringBuilder sb = new StringBuilder();
         for (String a : c) {
             sb.append(sb.length() == 0 ? "" : " ").append(a.contains(" ") ? "'" + a + "'" : a);

@@ -141,6 +141,27 @@ class ReportTest {
     }
 
     @Test
+    void aSettledSameDevicesComparisonIsDescribedAndGroupedByRunOrder() throws Exception {
+        fixtures();
+        Files.writeString(dir.resolve("results").resolve("peer.json"), GoalsSectionTest.PEER.replace("{\"settleMillis\"",
+                "{\"kernel\":\"/k/vmlinux\",\"commandLine\":\"console=ttyS0\",\"initramfsBytes\":110000,\"memoryMiB\":64,"
+                        + "\"qemuCommand\":\"qemu-system-x86_64 -M microvm\",\"settleMillis\""));
+        String text = report();
+        assertThat(text).contains("same devices, same command line (`console=ttyS0`, plus each VMM's `virtio_mmio.device=` entries)",
+                "before every boot the JVM is settled (a GC, then 1000 ms of pause)", "What still differs: QEMU starts its firmware");
+        assertThat(text).contains("| Arrow first | 1 | 500.0 | 2000.0 | **0.250** | 400.0 | 500.0 | 30.0 / 10.0 |",
+                "| QEMU first | 1 | 700.0 | 2000.0 | **0.350** | 400.0 | 500.0 | 40.0 / 20.0 |");
+        assertThat(text).doesNotContain("Devices differ in this run");
+    }
+
+    @Test
+    void aComparisonFromBeforeTheSameDevicesSaysTheDevicesDiffered() throws Exception {
+        fixtures();
+        assertThat(report()).contains("**Devices differ in this run:**", "| QEMU first | 1 | 1000.0 | 2000.0 | **0.500** |",
+                "not recorded |");
+    }
+
+    @Test
     void flavourNoticeWithoutAnyEnvironmentFileSaysNothingWasRecorded() {
         KvmFlavour none = KvmFlavour.of(null);
         assertThat(Report.flavourNotice(none, none)).contains("recorded no machine description",

@@ -24,6 +24,12 @@ import java.util.Optional;
  * memory, so sharing its compressed bytes gains little ({@link #load} returns empty for it).
  */
 public final class KernelSnapshot implements AutoCloseable {
+    /**
+     * How each snapshot's memory file is named ({@code memfd_create}): this prefix and the image's
+     * file name. The VMs' mappings of it show as {@code /memfd:arrow-kernel:NAME (deleted)} in
+     * {@code /proc/<pid>/maps} and {@code smaps}, which is how memory accounting finds them.
+     */
+    public static final String FILE_NAME_PREFIX = "arrow-kernel:";
     private static final int SEALS = LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | LibC.F_SEAL_WRITE | LibC.F_SEAL_SEAL;
     private static final int COPY_CHUNK = 1 << 20;
 
@@ -63,7 +69,7 @@ public final class KernelSnapshot implements AutoCloseable {
     }
 
     private static OwnedFd createSealed(String name, MmapGuestMemory source, long start, long length) {
-        int fd = LibC.memfd_create("arrow-kernel:" + name, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
+        int fd = LibC.memfd_create(FILE_NAME_PREFIX + name, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
         if (fd < 0) {
             int errno = Native.getLastError();
             throw new KvmApiException("memfd_create for kernel " + name, errno, KvmApiException.hintFor(errno));

@@ -31,6 +31,10 @@ public final class LibC {
     public static final int MAP_FIXED = 0x10;
     /** madvise: drop the pages of a range (private anonymous memory then reads as zero). */
     public static final int MADV_DONTNEED = 4;
+    /** madvise: the range may be backed by transparent huge pages (where the host's THP mode is "madvise" or "always"). */
+    public static final int MADV_HUGEPAGE = 14;
+    /** madvise: never back the range by transparent huge pages. */
+    public static final int MADV_NOHUGEPAGE = 15;
     /** mmap's failure value, {@code (void *) -1}. */
     public static final long MAP_FAILED = -1L;
 

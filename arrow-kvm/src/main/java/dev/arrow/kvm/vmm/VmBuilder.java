@@ -35,8 +35,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class VmBuilder {
     private static final Logger LOG = LoggerFactory.getLogger(VmBuilder.class);
-    /** The name of a templateable guest's memory file (in /proc/self/maps as {@code /memfd:arrow-template-ram}). */
-    static final String TEMPLATE_RAM_NAME = "arrow-template-ram";
+    /**
+     * The memory file a templateable VM's RAM is in: its mappings (the template's, shared, and each
+     * clone's, private) show as {@code /memfd:arrow-template-ram (deleted)} in {@code /proc/<pid>/smaps}.
+     */
+    public static final String TEMPLATE_RAM_FILE_NAME = "arrow-template-ram";
 
     private VmBuilder() {
     }
@@ -103,8 +106,8 @@ public final class VmBuilder {
         milestones.reached(BootEvent.VM_CREATED);
 
         MmapGuestMemory memory = resources.addClosedLast(config.templateable()
-                ? MmapGuestMemory.sharedForRam(config.memoryBytes(), TEMPLATE_RAM_NAME)
-                : MmapGuestMemory.forRam(config.memoryBytes()));
+                ? MmapGuestMemory.sharedForRam(config.memoryBytes(), TEMPLATE_RAM_FILE_NAME, config.hugePages())
+                : MmapGuestMemory.forRam(config.memoryBytes(), config.hugePages()));
         vm.registerMemory(memory);
 
         vm.createIrqchip();

@@ -43,7 +43,7 @@ class VmTemplatePoolTest {
     static final int CYCLES = 1_000;
     static final int TIMED_CLONES = 51;
     /** In /proc/self/maps: a mapping of a template's memory file, and a vCPU's kvm_run page. */
-    static final String RAM_MAPPING = "memfd:" + VmBuilder.TEMPLATE_RAM_NAME;
+    static final String RAM_MAPPING = "memfd:" + VmBuilder.TEMPLATE_RAM_FILE_NAME;
     static final String KVM_RUN_MAPPING = "kvm-vcpu";
 
     @TempDir

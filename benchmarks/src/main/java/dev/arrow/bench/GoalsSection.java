@@ -1,0 +1,105 @@
+package dev.arrow.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The RESULTS.md section that sets this run's figures beside the goals of issue 21 ("cold arrows,
+ * lighter and faster"), each goal defined once here; the sections that measure a figure show its
+ * goal in their table headers too. A goal no part of {@code scripts/bench} measures yet says so.
+ */
+final class GoalsSection {
+    /** Private memory per cold hello arrow, all-in (Private_Dirty + the host kernel's share), MiB. */
+    static final double ALL_IN_PRIVATE_MIB = 4;
+    /** The VMM's (and JVM's) own Private_Dirty per arrow: neither guest RAM nor the kernel image, MiB. */
+    static final double VMM_SIDE_MIB = 0.3;
+    /** Arrow / QEMU microvm, start to the guest's end, settled and with the same devices (median). */
+    static final double ARROW_TO_QEMU = 0.3;
+    static final double THREADS_PER_ARROW = 2;
+
+    private final StringBuilder md = new StringBuilder();
+
+    private GoalsSection() {
+    }
+
+    /** The section, from {@code memory.json} and {@code peer.json} (either null: not measured). */
+    static String render(JsonNode memory, JsonNode peer) {
+        GoalsSection s = new GoalsSection();
+        s.write(memory, peer);
+        return s.md.toString();
+    }
+
+    private void write(JsonNode memory, JsonNode peer) {
+        line("## Goals (issue 21)");
+        line("");
+        line("Each goal of issue 21 beside this run's figure (the section that measures it has the details). "
+                + "A goal not met needs its measured reason next to it; \"not measured\" means no part of"
+                + " `scripts/bench` measures it yet.");
+        line("");
+        line("| figure | goal | this run | |");
+        line("|---|---|---|---|");
+        List<MemorySection.Step> steps = MemorySection.steps(memory);
+        MemorySection.Step last = steps.isEmpty() ? null : steps.get(steps.size() - 1);
+        String at = last == null ? "" : " (" + last.alive() + " alive, section 6)";
+        row("private memory per cold hello arrow, all-in (Private_Dirty + host kernel)", "≤ " + Fmt.number(ALL_IN_PRIVATE_MIB, 0) + " MiB",
+                last == null ? Double.NaN : last.allInMib(), " MiB" + at, ALL_IN_PRIVATE_MIB);
+        row("VMM side per arrow (Private_Dirty − guest RAM − kernel image)", "≤ " + Fmt.number(VMM_SIDE_MIB, 1) + " MiB",
+                last == null ? Double.NaN : last.vmmMib(), " MiB" + at, VMM_SIDE_MIB);
+        row("threads per arrow", "≤ " + Fmt.number(THREADS_PER_ARROW, 0),
+                last == null ? Double.NaN : last.threads(), at, THREADS_PER_ARROW);
+        peerRows(peer);
+        line("| fds per arrow | ≤ 4 | not measured | – |");
+        line("| idle hello arrows alive in one JVM | 1,000 | not measured" + (last == null ? "" : " (largest step here: "
+                + last.alive() + ")") + " | – |");
+        line("| idle CPU of 100 idle arrows | ≤ 0.5% of a core | not measured | – |");
+        line("| boot time per arrow with 100 alive, against the first | within 10% | not measured | – |");
+        line("");
+    }
+
+    private void peerRows(JsonNode peer) {
+        String figure = "Arrow / QEMU microvm, start → guest end, settled, same devices (median)";
+        if (peer == null) {
+            line("| " + figure + " | ≤ " + Fmt.number(ARROW_TO_QEMU, 1) + " | not measured | – |");
+            line("| Arrow's guest uptime at init against QEMU's (medians) | Arrow ≤ QEMU | not measured | – |");
+            return;
+        }
+        List<Double> ratios = new ArrayList<>();
+        List<Long> arrowInit = new ArrayList<>();
+        List<Long> qemuInit = new ArrayList<>();
+        for (JsonNode run : PeerRuns.measured(peer)) {
+            ratios.add(run.path("ratioArrowToQemu").asDouble());
+            PeerRuns.arrowGuestUptimeAtInit(run).ifPresent(arrowInit::add);
+            PeerRuns.qemuGuestUptimeAtInit(run).ifPresent(qemuInit::add);
+        }
+        boolean settled = peer.path("settleMillis").asLong() > 0;
+        boolean sameDevices = peer.path("sameDevices").asBoolean();
+        double ratio = Stats.median(ratios);
+        String verdict = settled && sameDevices ? verdict(ratio, ARROW_TO_QEMU)
+                : "not comparable (" + (settled ? "" : "the JVM was not settled between boots" + (sameDevices ? "" : ", "))
+                        + (sameDevices ? "" : "QEMU had other devices") + ")";
+        line("| " + figure + " | ≤ " + Fmt.number(ARROW_TO_QEMU, 1) + " | " + Fmt.number(ratio, 3) + " (section 2) | "
+                + verdict + " |");
+        double a = Stats.median(arrowInit) / 1e6;
+        double q = Stats.median(qemuInit) / 1e6;
+        line("| Arrow's guest uptime at init against QEMU's (medians) | Arrow ≤ QEMU | Arrow " + Fmt.number(a, 1)
+                + " ms, QEMU " + Fmt.number(q, 1) + " ms (section 1) | " + verdict(a, q) + " |");
+    }
+
+    private void row(String figure, String goal, double value, String unit, double limit) {
+        line("| " + figure + " | " + goal + " | " + (Double.isNaN(value) ? "not measured" : Fmt.number(value, 2) + unit)
+                + " | " + verdict(value, limit) + " |");
+    }
+
+    /** "met" if {@code value ≤ limit}, "**not met**" if above, "–" if either is not known. */
+    static String verdict(double value, double limit) {
+        if (Double.isNaN(value) || Double.isNaN(limit)) {
+            return "–";
+        }
+        return value <= limit ? "met" : "**not met**";
+    }
+
+    private void line(String s) {
+        md.append(s).append('\n');
+    }
+}

@@ -1,0 +1,170 @@
+package dev.arrow.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.arrow.kvm.loader.KernelSnapshot;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The RESULTS.md section on host memory per running hello arrow ({@link MemoryPerArrow}'s
+ * {@code memory.json}): RSS, then the honest figures ({@link ProcessMemory}: Pss, Private_Dirty,
+ * the host kernel's share) with their goals, where Private_Dirty goes, and the host kernel's
+ * counters one by one.
+ */
+final class MemorySection {
+    private static final double MIB = 1 << 20;
+    private static final double KIB = 1 << 10;
+
+    private final StringBuilder md = new StringBuilder();
+
+    private MemorySection() {
+    }
+
+    /**
+     * The figures of one step (N arrows alive), per arrow, in MiB unless named otherwise; NaN where
+     * the result file does not have them (files written before {@link ProcessMemory} was measured).
+     *
+     * @param allInMib        Private_Dirty plus the host kernel's share: what one more arrow costs the host
+     * @param kernelCopiesMib the kernel image's pages this arrow's guest wrote: its own copies ({@code Anonymous}
+     *                        in the image's mappings)
+     * @param kernelUnsharedMib the image's file pages that count as private because only one arrow maps them
+     *                        (0 once two or more share them)
+     * @param vmmMib          the rest of Private_Dirty: neither guest RAM nor the kernel image (the VMM's threads,
+     *                        buffers and the JVM's growth)
+     */
+    record Step(int alive, double rssMib, double pssMib, double privateDirtyMib, double hostKernelMib, double allInMib,
+                double guestMib, double kernelCopiesMib, double kernelUnsharedMib, double vmmMib, double anonHugeMib,
+                Map<String, Double> hostKernelKib, double heapKib, double threads, double bootSeconds) {
+        static Step of(JsonNode s) {
+            JsonNode m = s.path("memoryPerArrow");
+            JsonNode process = m.path("process");
+            JsonNode kernel = m.path("mappings").path(MappingGroup.KERNEL_IMAGE.name());
+            double privateDirty = mib(process, ProcessMemory.PRIVATE_DIRTY);
+            double guest = s.path("guestResidentPerArrowBytes").asDouble() / MIB;
+            double hostKernel = Double.NaN;
+            Map<String, Double> hostKernelKib = new LinkedHashMap<>();
+            if (m.has("hostKernel")) {
+                hostKernel = 0;
+                for (String name : ProcessMemory.HOST_KERNEL_COUNTERS) {
+                    JsonNode v = m.path("hostKernel").path(name);
+                    hostKernelKib.put(name, v.isNumber() ? v.asDouble() / KIB : Double.NaN);
+                    hostKernel += v.asDouble() / MIB;
+                }
+            }
+            double kernelPrivate = kernel.isMissingNode() ? Double.NaN : mibOrZero(kernel, ProcessMemory.PRIVATE_DIRTY);
+            double kernelCopies = kernel.isMissingNode() ? Double.NaN : mibOrZero(kernel, ProcessMemory.ANONYMOUS);
+            return new Step(s.path("alive").asInt(), s.path("rssPerArrowBytes").asDouble() / MIB,
+                    mib(process, ProcessMemory.PSS), privateDirty, hostKernel, privateDirty + hostKernel, guest,
+                    kernelCopies, kernelPrivate - kernelCopies, privateDirty - guest - kernelPrivate,
+                    mib(process, ProcessMemory.ANON_HUGE_PAGES), hostKernelKib, s.path("heapPerArrowBytes").asDouble() / KIB,
+                    s.path("threadsPerArrow").asDouble(), s.path("bootWallNanos").asDouble() / 1e9);
+        }
+
+        private static double mib(JsonNode counters, String name) {
+            JsonNode v = counters.path(name);
+            return v.isNumber() ? v.asDouble() / MIB : Double.NaN;
+        }
+
+        /** A group without mappings has no counters: 0. */
+        private static double mibOrZero(JsonNode counters, String name) {
+            return counters.path(name).asDouble() / MIB;
+        }
+    }
+
+    /** The steps of {@code memory} (null: none), in the order measured. */
+    static List<Step> steps(JsonNode memory) {
+        List<Step> steps = new ArrayList<>();
+        if (memory != null) {
+            memory.path("steps").forEach(s -> steps.add(Step.of(s)));
+        }
+        return steps;
+    }
+
+    /** The section for {@code memory} (null: not measured), measured on {@code where}. */
+    static String render(String number, JsonNode memory, KvmFlavour where) {
+        MemorySection s = new MemorySection();
+        s.write(number, memory, where);
+        return s.md.toString();
+    }
+
+    private void write(String number, JsonNode memory, KvmFlavour where) {
+        line("## " + number + ". Host memory per running hello arrow (" + where.tag() + ")");
+        line("");
+        if (memory == null) {
+            line("Not measured in this run: the Linux-boot part did not produce `memory.json`.");
+            line("");
+            return;
+        }
+        List<String> jvm = new ArrayList<>();
+        memory.path("jvmArguments").forEach(n -> jvm.add("`" + n.asText() + "`"));
+        line("`MemoryPerArrow`: N arrows of `hello-wait` (" + memory.path("guestMemoryMiB").asInt() + " MiB guest each;"
+                + " greets like the hello arrow, then waits on stdin so it stays booted) alive at once in one JVM"
+                + " (" + String.join(" ", jvm) + "; the heap is fixed and pre-touched, so"
+                + " its growth does not pass for arrow memory), started " + memory.path("parallelStarts").asInt()
+                + " at a time. Per arrow = (value with N alive − baseline after a warm-up arrow) / N."
+                + " RSS is the JVM's VmRSS: it counts a page once per mapping of it, so the kernel image that"
+                + " every arrow maps from one shared file counts once per arrow. The honest figures come from"
+                + " `/proc/self/smaps_rollup`: *Pss* shares each page among the mappings of it; *Private_Dirty* counts"
+                + " only written pages no other mapping has (with one arrow alive, the image's pages it read count"
+                + " as private too: nobody shares them yet). *Host kernel* is the growth of `/proc/meminfo`'s"
+                + " " + String.join(", ", ProcessMemory.HOST_KERNEL_COUNTERS) + " (thread stacks, KVM's slab"
+                + " objects, page tables, KVM's page tables of its guests, `struct kvm`): host-wide counters, so"
+                + " whatever else ran meanwhile is in them too."
+                + (where.isLab() ? " Lab figures: the guest touches the same pages on hardware KVM, the JVM's share is the same;"
+                        + " the host kernel's share depends on the KVM (nested here)." : " " + where.figures()));
+        line("");
+        List<Step> steps = steps(memory);
+        line("| arrows alive | RSS added MiB | Pss MiB | Private_Dirty MiB | host kernel MiB | **all-in: Private_Dirty + host kernel MiB** (goal ≤ "
+                + Fmt.number(GoalsSection.ALL_IN_PRIVATE_MIB, 0) + ") |");
+        line("|---|---|---|---|---|---|");
+        for (Step s : steps) {
+            line("| " + s.alive() + " | " + Fmt.number(s.rssMib(), 2) + " | " + Fmt.number(s.pssMib(), 2) + " | "
+                    + Fmt.number(s.privateDirtyMib(), 2) + " | " + Fmt.number(s.hostKernelMib(), 2) + " | **"
+                    + Fmt.number(s.allInMib(), 2) + "** |");
+        }
+        line("");
+        line("Where Private_Dirty goes, per arrow: *guest RAM touched* is mincore over each arrow's guest RAM (the"
+                + " kernel image's range left out); *kernel image, own copies* are the image's pages the guest wrote"
+                + " (`Anonymous` in the mappings of `/memfd:" + KernelSnapshot.FILE_NAME_PREFIX + "*`);"
+                + " *kernel image, unshared* its read pages no other arrow maps; *VMM and JVM* is the rest (the VMM's"
+                + " threads and buffers, the JVM's metadata). *AnonHugePages* is anonymous memory in transparent huge"
+                + " pages (guest RAM is advised `MADV_NOHUGEPAGE`).");
+        line("");
+        line("| arrows alive | guest RAM touched MiB | kernel image, own copies MiB | kernel image, unshared MiB | **VMM and JVM MiB** (goal ≤ "
+                + Fmt.number(GoalsSection.VMM_SIDE_MIB, 1) + ") | AnonHugePages MiB | Java heap KiB | threads | time to boot this step s |");
+        line("|---|---|---|---|---|---|---|---|---|");
+        for (Step s : steps) {
+            line("| " + s.alive() + " | " + Fmt.number(s.guestMib(), 2) + " | " + Fmt.number(s.kernelCopiesMib(), 2) + " | "
+                    + Fmt.number(s.kernelUnsharedMib(), 2) + " | **" + Fmt.number(s.vmmMib(), 2) + "** | "
+                    + Fmt.number(s.anonHugeMib(), 2) + " | " + Fmt.number(s.heapKib(), 0) + " | "
+                    + Fmt.number(s.threads(), 1) + " | " + Fmt.number(s.bootSeconds(), 1) + " |");
+        }
+        line("");
+        line("The host kernel's share per arrow, KiB (differences of host-wide counters; a counter this kernel does not"
+                + " have is \"–\"):");
+        line("");
+        line("| arrows alive | " + String.join(" | ", ProcessMemory.HOST_KERNEL_COUNTERS) + " |");
+        line("|---" + "|---".repeat(ProcessMemory.HOST_KERNEL_COUNTERS.size()) + "|");
+        for (Step s : steps) {
+            StringBuilder row = new StringBuilder("| " + s.alive() + " |");
+            for (String name : ProcessMemory.HOST_KERNEL_COUNTERS) {
+                row.append(' ').append(Fmt.number(s.hostKernelKib().getOrDefault(name, Double.NaN), 0)).append(" |");
+            }
+            line(row.toString());
+        }
+        line("");
+        int failed = memory.path("bootFailures").size();
+        if (failed > 0) {
+            line("**" + failed + " arrow(s) did not greet within " + MemoryPerArrow.BOOT_TIMEOUT.toSeconds()
+                    + " s and were replaced** (their timelines are in `memory.json`, `bootFailures`): a defect to"
+                    + " chase, not a figure.");
+            line("");
+        }
+    }
+
+    private void line(String s) {
+        md.append(s).append('\n');
+    }
+}

@@ -1,0 +1,45 @@
+package dev.arrow.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.arrow.BootPhase;
+import dev.arrow.backend.kvm.InitBootMarks;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+
+/** Reading the runs of {@link PeerComparison}'s {@code peer.json}, for the sections of the report that show them. */
+final class PeerRuns {
+    private PeerRuns() {
+    }
+
+    /** The measured (not warm-up) runs of {@code peer}, in order. */
+    static List<JsonNode> measured(JsonNode peer) {
+        List<JsonNode> runs = new ArrayList<>();
+        for (JsonNode r : peer.path("runs")) {
+            if (!r.path("warmup").asBoolean()) {
+                runs.add(r);
+            }
+        }
+        return runs;
+    }
+
+    /** The guest uptime (ns) init reported with its start mark in the run's Arrow timeline. */
+    static OptionalLong arrowGuestUptimeAtInit(JsonNode run) {
+        for (JsonNode e : run.path("arrow").path("timeline")) {
+            if (e.path("phase").asText().equals(BootPhase.INIT_STARTED.label()) && e.has("guestUptimeNanos")) {
+                return OptionalLong.of(e.path("guestUptimeNanos").asLong());
+            }
+        }
+        return OptionalLong.empty();
+    }
+
+    /** The guest uptime (ns) init reported with its start mark in the run's QEMU boot. */
+    static OptionalLong qemuGuestUptimeAtInit(JsonNode run) {
+        for (JsonNode m : run.path("qemu").path("marks")) {
+            if (InitBootMarks.phaseOf(m.path("name").asText()).filter(BootPhase.INIT_STARTED::equals).isPresent()) {
+                return OptionalLong.of(m.path("guestUptimeNanos").asLong());
+            }
+        }
+        return OptionalLong.empty();
+    }
+}

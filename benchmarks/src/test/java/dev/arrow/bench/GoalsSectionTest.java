@@ -1,0 +1,53 @@
+package dev.arrow.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+
+class GoalsSectionTest {
+    /** Two measured runs, settled and with the same devices: ratios 0.25 (Arrow first) and 0.35; init at 400 vs 500 ms. */
+    static final String PEER = """
+            {"settleMillis":1000,"sameDevices":true,"differences":"QEMU starts its firmware",
+             "runs":[{"iteration":0,"warmup":true,"arrowFirst":true,"ratioArrowToQemu":9,"arrow":{},"qemu":{}},
+              {"iteration":1,"warmup":false,"arrowFirst":true,"ratioArrowToQemu":0.25,"settleCpuNanos":[30000000,10000000],
+               "arrow":{"startToExitNanos":500000000,"timeline":[{"phase":"init-started","sinceStartNanos":450000000,"guestUptimeNanos":400000000}]},
+               "qemu":{"spawnToResetNanos":2000000000,"marks":[{"name":"init-start","guestUptimeNanos":500000000,"sinceSpawnNanos":1500000000}]}},
+              {"iteration":2,"warmup":false,"arrowFirst":false,"ratioArrowToQemu":0.35,"settleCpuNanos":[20000000,40000000],
+               "arrow":{"startToExitNanos":700000000,"timeline":[{"phase":"init-started","sinceStartNanos":650000000,"guestUptimeNanos":400000000}]},
+               "qemu":{"spawnToResetNanos":2000000000,"marks":[{"name":"init-start","guestUptimeNanos":500000000,"sinceSpawnNanos":1500000000}]}}]}
+            """;
+
+    private static JsonNode json(String text) throws Exception {
+        return Json.MAPPER.readTree(text);
+    }
+
+    @Test
+    void eachGoalStandsBesideTheLargestStepsFigureOrSaysItIsNotMeasured() throws Exception {
+        String text = GoalsSection.render(json(MemorySectionTest.MEMORY), null);
+        assertThat(text).contains("## Goals (issue 21)",
+                "| private memory per cold hello arrow, all-in (Private_Dirty + host kernel) | ≤ 4 MiB | 7.50 MiB (10 alive, section 6) | **not met** |",
+                "| VMM side per arrow (Private_Dirty − guest RAM − kernel image) | ≤ 0.3 MiB | 0.50 MiB (10 alive, section 6) | **not met** |",
+                "| threads per arrow | ≤ 2 | 5.00 (10 alive, section 6) | **not met** |",
+                "| Arrow / QEMU microvm, start → guest end, settled, same devices (median) | ≤ 0.3 | not measured | – |",
+                "| fds per arrow | ≤ 4 | not measured | – |");
+    }
+
+    @Test
+    void aSettledComparisonWithTheSameDevicesIsJudgedByItsMedianRatioAndInitUptimes() throws Exception {
+        String text = GoalsSection.render(null, json(PEER));
+        assertThat(text).contains("| Arrow / QEMU microvm, start → guest end, settled, same devices (median) | ≤ 0.3 | 0.300 (section 2) | met |",
+                "| Arrow's guest uptime at init against QEMU's (medians) | Arrow ≤ QEMU | Arrow 400.0 ms, QEMU 500.0 ms (section 1) | met |",
+                "| private memory per cold hello arrow, all-in (Private_Dirty + host kernel) | ≤ 4 MiB | not measured | – |");
+    }
+
+    @Test
+    void aComparisonThatWasNotSettledOrHadOtherDevicesIsNotJudged() throws Exception {
+        String text = GoalsSection.render(null, json(PEER.replace("\"sameDevices\":true", "\"sameDevices\":false")));
+        assertThat(text).contains("| 0.300 (section 2) | not comparable (QEMU had other devices) |");
+        String old = GoalsSection.render(null, json(PEER.replace("\"settleMillis\":1000,\"sameDevices\":true,", "")));
+        assertThat(old).contains("| 0.300 (section 2) | not comparable (the JVM was not settled between boots, QEMU had other devices) |");
+        assertThat(GoalsSection.verdict(0.31, 0.3)).isEqualTo("**not met**");
+        assertThat(GoalsSection.verdict(Double.NaN, 0.3)).isEqualTo("–");
+    }
+}
