@@ -136,7 +136,10 @@ public final class KvmLauncher implements ArrowLauncher {
                 .bootListener((event, nanoTime) -> events.host(phaseOf(event), nanoTime))
                 .virtioDevice(console)
                 .virtioDevice(new VirtioRng());
-        network.ifPresent(n -> config.virtioDevice(n.device()));
+        network.ifPresent(n -> {
+            config.virtioDevice(n.device());
+            session.forwardedPorts(n.hostPorts());
+        });
         RunningVm vm;
         try {
             vm = VmBuilder.start(config.build());

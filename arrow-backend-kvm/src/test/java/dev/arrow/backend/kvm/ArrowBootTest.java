@@ -125,7 +125,7 @@ class ArrowBootTest {
             p.destroyForcibly();
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("ended after destroyForcibly()").isTrue();
             assertThat(p.outcome().join()).isInstanceOf(ArrowOutcome.Destroyed.class);
-            assertThat(p.exitValue()).isEqualTo(137);
+            assertThat(p.exitValue()).isEqualTo(393);
         }
     }
 
