@@ -515,7 +515,7 @@ class ArrowProcessTest {
             started.countDown();
             assertThat(p.waitFor()).isZero();
             assertThat(thrown.get()).isInstanceOf(IllegalStateException.class)
-                    .hasMessage("waitFor() called from a line consumer of arrow process " + p.id() + " (" + binary
+                    .hasMessage("waitFor() called from a line or log consumer of arrow process " + p.id() + " (" + binary
                             + ") would wait forever for its own end; wait from another thread");
         }
     }
