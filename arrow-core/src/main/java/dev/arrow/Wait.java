@@ -169,8 +169,8 @@ public final class Wait {
 
         /** This check, ready on a status for which {@code predicate} holds. */
         public Http forStatusCodeMatching(IntPredicate predicate) {
-            return new Http(path, guestPort, Objects.requireNonNull(predicate, "predicate"), "a status matching "
-                    + predicate, body, startupTimeout);
+            return new Http(path, guestPort, Objects.requireNonNull(predicate, "predicate"),
+                    "a status the given predicate accepts", body, startupTimeout);
         }
 
         /** This check, ready only when {@code predicate} holds for the response body too. */

@@ -34,8 +34,10 @@ import java.util.List;
  * ({@code 0.0.0.0:8080:80} for every interface); {@code --allow-host-loopback} lets the guest reach
  * the host's 127.0.0.1 at the gateway address 10.0.2.2. Both imply {@code --net user}.
  * The arrow's stdout and stderr are this command's; this command's stdin is copied to the app.
- * Exit status: the program's exit value (see {@link ArrowOutcome#exitValue()}), or 125 when the
- * arrow could not be started (the message says why and what to do).
+ * Exit status: the low byte of the arrow's exit value (see {@link ArrowOutcome#exitValue()}): the program's
+ * exit code, 128 + the signal that ended it, or for Arrow's own outcomes the shell's numbers (124 timed out,
+ * 125 crashed, 126/127 could not be executed or found, 137 destroyed); 125 when the arrow could not be
+ * started (the message says why and what to do).
  */
 public final class ArrowCli {
     static final int EXIT_ARROW_ERROR = 125;
@@ -67,7 +69,7 @@ public final class ArrowCli {
         arrow.stdout(Output.inherit()).stderr(Output.inherit()).stdin(Input.pipe());
         try (ArrowProcess p = arrow.start()) {
             copyInBackground(System.in, p.getOutputStream());
-            int code = p.waitFor();
+            int code = p.waitFor() & 0xFF; // Arrow's own outcomes lie above 255; a process status is a byte
             if (!(p.outcome().join() instanceof ArrowOutcome.Exited)) {
                 err.println("arrow: " + p.outcome().join());
             }
