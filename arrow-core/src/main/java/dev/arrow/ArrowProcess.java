@@ -101,16 +101,6 @@ public final class ArrowProcess extends Process implements AutoCloseable {
     }
 
     /**
-     * Opens the I/O routes, launches the VM and wires the process up; releases everything on failure.
-     *
-     * @param boot the timeline begun by {@link Arrow#start()}; its process id becomes this process's id
-     */
-    static ArrowProcess start(ArrowSpec spec, Output out, Output err, Input in, Duration gracePeriod,
-                              ArrowLauncher launcher, BootRecorder boot) {
-        return start(spec, out, err, in, gracePeriod, launcher, boot, LogRouting.NONE);
-    }
-
-    /**
      * Where the lines of output go besides the {@link Output}s.
      *
      * @param consumers   the user's log consumers
@@ -118,15 +108,18 @@ public final class ArrowProcess extends Process implements AutoCloseable {
      * @param watchers    arrow-core's own observers of every line (readiness checks)
      */
     record LogRouting(List<Consumer<OutputFrame>> consumers, boolean mergeErrors, List<Consumer<OutputFrame>> watchers) {
-        static final LogRouting NONE = new LogRouting(List.of(), false, List.of());
-
         LogRouting {
             consumers = List.copyOf(consumers);
             watchers = List.copyOf(watchers);
         }
     }
 
-    /** As {@link #start(ArrowSpec, Output, Output, Input, Duration, ArrowLauncher, BootRecorder)}, with log routing. */
+    /**
+     * Opens the I/O routes, launches the VM and wires the process up; releases everything on failure.
+     *
+     * @param boot the timeline begun by {@link Arrow#start()}; its process id becomes this process's id
+     * @param logs where the lines of output go besides {@code out} and {@code err}
+     */
     static ArrowProcess start(ArrowSpec spec, Output out, Output err, Input in, Duration gracePeriod,
                               ArrowLauncher launcher, BootRecorder boot, LogRouting logs) {
         long id = boot.processId();

@@ -58,7 +58,7 @@ final class StartupWait {
             LogCount count = new LogCount();
             counts.put(m, count);
             watchers.add(frame -> {
-                if (m.pattern().matcher(frame.line()).find() && count.seen.incrementAndGet() >= m.times()) {
+                if (m.matches(frame.line()) && count.seen.incrementAndGet() >= m.times()) {
                     count.reached.complete(null);
                 }
             });
@@ -129,28 +129,53 @@ final class StartupWait {
             Wait.Http http = (Wait.Http) s;
             int guestPort = http.guestPort().isPresent() ? http.guestPort().getAsInt() : p.onlyTcpForward(http);
             InetSocketAddress address = p.forwardAddress(PortForward.Protocol.TCP, guestPort);
-            String[] last = {"no answer yet"};
             poll(p, deadline, "waiting for " + http + " (host " + address.getHostString() + ":" + address.getPort()
-                    + ")", remaining -> {
-                        Optional<NetworkProbes.HttpAnswer> answer =
-                                NetworkProbes.get(address, http.path(), remaining, Wait.Http.MAX_BODY_BYTES);
-                        answer.ifPresent(a -> last[0] = "last answer: status " + a.status());
-                        return answer.isPresent() && http.status().test(answer.get().status())
-                                && http.body().test(answer.get().body());
-                    }, last);
+                    + ")", new HttpProbe(http, address));
         }
     }
 
+    /** One kind of attempt at a network check. */
     private interface Probe {
+        /** Whether the arrow is ready, found within {@code timeout}. */
         boolean ready(Duration timeout);
+
+        /** What the last attempt found, for the message; empty if nothing worth saying. */
+        default String lastResult() {
+            return "";
+        }
+    }
+
+    /** A GET that must answer with a status and body the check accepts. */
+    private static final class HttpProbe implements Probe {
+        private final Wait.Http check;
+        private final InetSocketAddress address;
+        private String last = " (no answer yet)";
+
+        HttpProbe(Wait.Http check, InetSocketAddress address) {
+            this.check = check;
+            this.address = address;
+        }
+
+        @Override
+        public boolean ready(Duration timeout) {
+            Optional<NetworkProbes.HttpAnswer> answer = NetworkProbes.get(address, check.path(), timeout,
+                    Wait.Http.MAX_BODY_BYTES);
+            if (answer.isEmpty()) {
+                return false;
+            }
+            int status = answer.get().status();
+            boolean statusOk = check.status().test(status);
+            last = " (last answer: status " + status + (statusOk ? ", a body the check refused" : "") + ")";
+            return statusOk && check.body().test(answer.get().body());
+        }
+
+        @Override
+        public String lastResult() {
+            return last;
+        }
     }
 
     private static void poll(ArrowProcess p, long deadline, String what, Probe probe) throws NotReady, InterruptedException {
-        poll(p, deadline, what, probe, null);
-    }
-
-    private static void poll(ArrowProcess p, long deadline, String what, Probe probe, String[] detail)
-            throws NotReady, InterruptedException {
         awaitProgramStarted(p, deadline);
         while (true) {
             if (!p.isAlive()) {
@@ -158,7 +183,7 @@ final class StartupWait {
             }
             long left = deadline - System.nanoTime();
             if (left <= 0) {
-                throw new NotReady(what + (detail == null ? "" : " (" + detail[0] + ")"));
+                throw new NotReady(what + probe.lastResult());
             }
             if (probe.ready(Duration.ofNanos(Math.min(left, ATTEMPT_TIMEOUT.toNanos())))) {
                 return;

@@ -29,7 +29,8 @@ public final class Wait {
 
     /**
      * Ready once {@code times} lines of the program's stdout or stderr contained a match of {@code regex}
-     * (counted from the first line, also those printed before the wait began).
+     * (counted from the first line, also those printed before the wait began). Each line is searched with its
+     * {@code \n}, so Testcontainers' patterns such as {@code ".*started.*\\n"} match as they did there.
      *
      * @throws java.util.regex.PatternSyntaxException if {@code regex} is not a regular expression
      * @throws IllegalArgumentException               if {@code times} is not positive
@@ -108,6 +109,11 @@ public final class Wait {
         @Override
         public LogMessage withStartupTimeout(Duration timeout) {
             return new LogMessage(pattern, times, timeout);
+        }
+
+        /** Whether {@code line} (without its terminator) contains a match. */
+        boolean matches(String line) {
+            return pattern.matcher(line + "\n").find();
         }
 
         @Override

@@ -227,6 +227,14 @@ class StartupWaitTest {
     }
 
     @Test
+    void logPatternsSeeEachLineWithItsNewlineAsTestcontainersDoes() {
+        Wait.LogMessage testcontainersStyle = Wait.forLogMessage(".*started.*\\n", 1);
+        assertThat(testcontainersStyle.matches("server started on 80")).isTrue();
+        assertThat(Wait.forLogMessage("^ready$", 1).matches("ready")).isTrue();
+        assertThat(Wait.forLogMessage("^ready$", 1).matches("not ready yet")).isFalse();
+    }
+
+    @Test
     void strategiesRejectNonsense() {
         assertThatThrownBy(() -> Wait.forLogMessage("x", 0)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Wait.forPort(0)).isInstanceOf(IllegalArgumentException.class);
