@@ -196,12 +196,13 @@ final class StartupWait {
     }
 
     /**
-     * With a backend that reports boot phases (it reported {@link BootPhase#VM_CREATED}), waits until the
+     * When this VM booted a kernel (the backend reported {@link BootPhase#KERNEL_LOADED}), waits until the
      * guest reports {@link BootPhase#APP_EXECUTED}: the guest's network is up then, and a connection is
-     * answered (or refused) at once instead of being held.
+     * answered (or refused) at once instead of being held while it comes up. A VM that booted no kernel
+     * (a backend reporting no phases, a clone resumed from a template) is probed at once.
      */
     private static void awaitProgramStarted(ArrowProcess p, long deadline) throws InterruptedException {
-        while (p.isAlive() && p.timeline().reached(BootPhase.VM_CREATED) && !p.timeline().reached(BootPhase.APP_EXECUTED)
+        while (p.isAlive() && p.timeline().reached(BootPhase.KERNEL_LOADED) && !p.timeline().reached(BootPhase.APP_EXECUTED)
                 && System.nanoTime() < deadline) {
             awaitEither(new CompletableFuture<>(), p, Math.min(deadline, System.nanoTime() + 20_000_000L));
         }

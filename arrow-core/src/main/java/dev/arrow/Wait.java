@@ -19,8 +19,9 @@ import java.util.regex.Pattern;
  *
  * <p>The network checks ({@link #forPort}, {@link #forHttp}) go through the host port that forwards the
  * guest port (so the guest port must be forwarded, see {@link ArrowProcess#hostPort(int)}), and begin once
- * the guest reports that the program was started (with backends that report boot phases), since a
- * connection made while the guest's network is still coming up can be held for seconds.
+ * the guest reports that the program was started (in a VM that booted a kernel; a clone resumed from a
+ * template is probed at once), since a connection made while the guest's network is still coming up can
+ * be held for seconds.
  */
 public final class Wait {
 

@@ -1,7 +1,12 @@
 package dev.arrow;
 
+import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.Net;
 import dev.arrow.config.PortForward;
+import dev.arrow.spi.ArrowLauncher;
+import dev.arrow.spi.BootEvents;
+import dev.arrow.spi.MicroVmSession;
+import dev.arrow.spi.OutputSink;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -129,6 +134,46 @@ class StartupWaitTest {
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofMillis(500));
             assertThat(p.hostPort(80)).isEqualTo(port);
             release.countDown();
+        }
+    }
+
+    @Test
+    void inAVmThatBootedAKernelNetworkChecksBeginOnceTheProgramWasExecuted() throws Exception {
+        try (ServerSocket listening = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            Thread acceptor = new Thread(() -> acceptAndHold(listening));
+            acceptor.setDaemon(true);
+            acceptor.start();
+            FakeLauncher fake = new FakeLauncher(FakeSession.Context::runForever);
+            fake.hostPorts = Map.of(PortForward.tcp(0, 80), listening.getLocalPort());
+            long[] appExecuted = new long[1];
+            ArrowLauncher booting = new ArrowLauncher() {
+                @Override
+                public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr) {
+                    throw new AssertionError("arrow-core launches with boot events");
+                }
+
+                @Override
+                public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events) {
+                    events.host(BootPhase.KERNEL_LOADED, System.nanoTime());
+                    Thread init = new Thread(() -> {
+                        try {
+                            Thread.sleep(400);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                        appExecuted[0] = System.nanoTime();
+                        events.guest(BootPhase.APP_EXECUTED, 1, appExecuted[0]);
+                    });
+                    init.setDaemon(true);
+                    init.start();
+                    return fake.launch(spec, stdout, stderr);
+                }
+            };
+            try (ArrowProcess p = arrow(fake).launcher(booting).net(Net.user().forward(0, 80))
+                    .waitingFor(Wait.forPort(80)).start()) {
+                assertThat(appExecuted[0]).as("the program was executed before the port was probed").isNotZero();
+                assertThat(p.timeline().reached(BootPhase.APP_EXECUTED)).isTrue();
+            }
         }
     }
 
