@@ -5,7 +5,7 @@
  */
 module dev.arrow {
     requires transitive dev.arrow.config;
-    requires org.slf4j;
+    requires transitive org.slf4j; // Slf4jLogConsumer takes a Logger
     requires jdk.jfr;
 
     exports dev.arrow;

@@ -13,9 +13,11 @@ import dev.arrow.spi.ArrowLauncher;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * Fluent, reusable builder of Arrow processes: what to run in a microVM ({@link ArrowSpec}) plus where
@@ -43,6 +45,9 @@ public final class Arrow {
     private Input stdin = Input.pipe();
     private Duration gracePeriod = DEFAULT_GRACE_PERIOD;
     private ArrowLauncher launcher;
+    private final List<Consumer<OutputFrame>> logConsumers = new ArrayList<>();
+    private boolean redirectErrorStream;
+    private WaitStrategy waitStrategy;
 
     private Arrow(ArrowSpec.Builder spec) {
         this.spec = spec;
@@ -153,7 +158,7 @@ public final class Arrow {
 
     /**
      * Stops the VM when the program runs longer than {@code timeout}; the outcome is then
-     * {@link ArrowOutcome.TimedOut} (exit value 124).
+     * {@link ArrowOutcome.TimedOut} (exit value 380, see {@link ArrowOutcome}).
      */
     public Arrow timeout(Duration timeout) {
         spec.timeout(timeout);
@@ -221,6 +226,41 @@ public final class Arrow {
     }
 
     /**
+     * Adds a consumer of the program's output, line by line ({@link OutputFrame}s tagged stdout or stderr),
+     * besides where {@link #stdout(Output)} and {@link #stderr(Output)} send it: several may be added, each
+     * gets every line, on one thread of the process, in the order printed. A consumer slower than the
+     * program slows it down; one that throws is logged and gets no more lines. The process has not
+     * {@linkplain ArrowProcess#waitFor() exited} before every line was delivered. See also
+     * {@link Slf4jLogConsumer}.
+     */
+    public Arrow logConsumer(Consumer<OutputFrame> consumer) {
+        logConsumers.add(Objects.requireNonNull(consumer, "consumer"));
+        return this;
+    }
+
+    /**
+     * Whether stderr goes where stdout goes, like {@link ProcessBuilder#redirectErrorStream(boolean)}
+     * (default false): then {@link #stderr(Output)} is ignored, {@link ArrowProcess#getErrorStream()} is empty
+     * and every line is tagged {@link OutputFrame.Stream#STDOUT}.
+     */
+    public Arrow redirectErrorStream(boolean merge) {
+        this.redirectErrorStream = merge;
+        return this;
+    }
+
+    /**
+     * Makes {@link #start()} return only once the arrow is ready by {@code strategy} (see {@link Wait}), or
+     * close it and throw {@link NotReadyException} when its startup timeout elapses or the arrow ends first.
+     * With {@link Output#pipe()} (the default), {@code start()} does not read the pipe while it waits: a
+     * program printing more than {@value dev.arrow.internal.GuestOutput#PIPE_CAPACITY} bytes before it is
+     * ready stalls; send its output elsewhere ({@link Output#discard()}, a {@link #logConsumer}) then.
+     */
+    public Arrow waitingFor(WaitStrategy strategy) {
+        this.waitStrategy = Objects.requireNonNull(strategy, "strategy");
+        return this;
+    }
+
+    /**
      * The backend that boots the microVM; by default the one registered through
      * {@link java.util.ServiceLoader} (the KVM backend). Tests can pass a fake.
      */
@@ -244,7 +284,8 @@ public final class Arrow {
 
     /**
      * Snapshots and validates the builder, checks the host files it names, opens the I/O redirects and
-     * boots the microVM. Returns once the guest is starting; the program's end is reported by the process.
+     * boots the microVM. Returns once the guest is starting, or with {@link #waitingFor(WaitStrategy)} once
+     * the arrow is ready; the program's end is reported by the process.
      *
      * @throws InvalidSpecException       if the spec is invalid, or a file to copy is missing on the host
      * @throws InvalidBinaryException     if the binary is missing, unreadable or not a static Linux executable
@@ -260,6 +301,7 @@ public final class Arrow {
      * @throws GuestFailureException      if the guest fails before the program could start
      * @throws VmmException               if the VMM fails on the host side
      * @throws BackendUnavailableException if no backend is available
+     * @throws NotReadyException          if the arrow was not ready in time or ended first (it is closed)
      */
     public ArrowProcess start() {
         BootRecorder boot = BootRecorder.begin(ArrowProcess.nextId());
@@ -267,13 +309,20 @@ public final class Arrow {
         HostFiles.check(snapshot);
         boot.host(BootPhase.SPEC_VALIDATED);
         ArrowLauncher backend = launcher != null ? launcher : Launchers.defaultLauncher();
-        return ArrowProcess.start(snapshot, stdout, stderr, stdin, gracePeriod, backend, boot);
+        StartupWait wait = waitStrategy == null ? null : new StartupWait(waitStrategy);
+        ArrowProcess p = ArrowProcess.start(snapshot, stdout, stderr, stdin, gracePeriod, backend, boot,
+                new ArrowProcess.LogRouting(logConsumers, redirectErrorStream, wait == null ? List.of() : wait.watchers()));
+        if (wait != null) {
+            wait.await(p);
+        }
+        return p;
     }
 
     /**
      * Boots the arrow once up to {@link TemplatePoint#init()} and freezes it there: the returned template
-     * starts clones that skip the boot. Checked like {@link #start()}; this builder's streams, grace period and
-     * launcher become the clones' defaults.
+     * starts clones that skip the boot. Checked like {@link #start()}; this builder's streams, grace period, log
+     * consumers, readiness wait and launcher become the clones' defaults (each clone is waited for as
+     * {@link #start()} waits).
      *
      * @throws ArrowException as {@link #start()} does, or {@link GuestFailureException} if the guest ends or
      *         fails to reach the point within its timeout (the message says what it did)
@@ -290,6 +339,7 @@ public final class Arrow {
         ArrowSpec snapshot = spec();
         HostFiles.check(snapshot);
         ArrowLauncher backend = launcher != null ? launcher : Launchers.defaultLauncher();
-        return ArrowTemplate.boot(snapshot, point, backend, stdout, stderr, stdin, gracePeriod);
+        return ArrowTemplate.boot(snapshot, point, backend, new ArrowTemplate.CloneDefaults(stdout, stderr, stdin,
+                gracePeriod, logConsumers, redirectErrorStream, waitStrategy));
     }
 }

@@ -6,21 +6,28 @@ import java.util.Objects;
 
 /**
  * How an Arrow process ended, as a value. {@link #exitValue()} maps every outcome to the number
- * {@link ArrowProcess#exitValue()} and {@link ArrowProcess#waitFor()} return, following the shell's
- * and coreutils' conventions:
+ * {@link ArrowProcess#exitValue()} and {@link ArrowProcess#waitFor()} return. The program's own ends
+ * take 0..255 as a shell reports them; Arrow's own ends take {@link #ARROW_OUTCOME_BASE} (256) + the
+ * number the shell and coreutils use for them, so that they never collide with the program's (a program
+ * may exit with 125 or be killed by SIGKILL itself) and their low byte is still that number (which is
+ * what a shell sees when the value is passed to {@link System#exit(int)}):
  * <table>
  *   <caption>exit values</caption>
  *   <tr><th>outcome</th><th>exit value</th></tr>
  *   <tr><td>{@link Exited}</td><td>the program's exit code, 0..255</td></tr>
- *   <tr><td>{@link Signaled}</td><td>128 + signal number (SIGKILL: 137, SIGTERM: 143)</td></tr>
- *   <tr><td>{@link StartFailed}</td><td>127 not found, 126 not executable or wrong format, 125 image incomplete
- *   or other</td></tr>
- *   <tr><td>{@link GuestCrashed}</td><td>125</td></tr>
- *   <tr><td>{@link TimedOut}</td><td>124 (like {@code timeout(1)})</td></tr>
- *   <tr><td>{@link Destroyed}</td><td>137 (like a process killed with SIGKILL)</td></tr>
+ *   <tr><td>{@link Signaled}</td><td>128 + signal number, 129..192 (SIGKILL: 137, SIGTERM: 143)</td></tr>
+ *   <tr><td>{@link StartFailed}</td><td>256 + 127 = 383 not found, 256 + 126 = 382 not executable or wrong
+ *   format, 256 + 125 = 381 image incomplete or other</td></tr>
+ *   <tr><td>{@link GuestCrashed}</td><td>256 + 125 = 381</td></tr>
+ *   <tr><td>{@link TimedOut}</td><td>256 + 124 = 380 ({@code timeout(1)}'s 124)</td></tr>
+ *   <tr><td>{@link Destroyed}</td><td>256 + 137 = 393 (a process killed with SIGKILL)</td></tr>
  * </table>
+ * The value alone cannot tell a crash from an incomplete image; the outcome can.
  */
 public sealed interface ArrowOutcome {
+
+    /** Added to the shell's number for each of Arrow's own outcomes, so that it lies above the program's 0..255. */
+    int ARROW_OUTCOME_BASE = 256;
 
     /** The exit value this outcome maps to (see the table above). */
     int exitValue();
@@ -63,25 +70,25 @@ public sealed interface ArrowOutcome {
 
         /** Why the program could not be started. */
         public enum Kind {
-            /** The binary was not found in the guest (exit value 127). */
+            /** The binary was not found in the guest (exit value 256 + 127). */
             NOT_FOUND(127),
-            /** The binary is not executable (exit value 126). */
+            /** The binary is not executable (exit value 256 + 126). */
             NOT_EXECUTABLE(126),
-            /** The kernel refused the binary's format, e.g. not a static x86-64 ELF (exit value 126). */
+            /** The kernel refused the binary's format, e.g. not a static x86-64 ELF (exit value 256 + 126). */
             EXEC_FORMAT(126),
             /**
              * The guest did not receive the binary and files whole (its init checks every one against the
              * host's manifest before the program may run), so the program was never started; the message
-             * names what differed and how much guest RAM the files need (exit value 125).
+             * names what differed and how much guest RAM the files need (exit value 256 + 125).
              */
             IMAGE_INCOMPLETE(125),
-            /** Anything else, e.g. a failed setup step before exec (exit value 125). */
+            /** Anything else, e.g. a failed setup step before exec (exit value 256 + 125). */
             OTHER(125);
 
             private final int exitValue;
 
-            Kind(int exitValue) {
-                this.exitValue = exitValue;
+            Kind(int shellNumber) {
+                this.exitValue = ARROW_OUTCOME_BASE + shellNumber;
             }
         }
 
@@ -107,7 +114,7 @@ public sealed interface ArrowOutcome {
 
         @Override
         public int exitValue() {
-            return 125;
+            return ARROW_OUTCOME_BASE + 125;
         }
     }
 
@@ -119,7 +126,7 @@ public sealed interface ArrowOutcome {
 
         @Override
         public int exitValue() {
-            return 124;
+            return ARROW_OUTCOME_BASE + 124;
         }
     }
 
@@ -131,7 +138,7 @@ public sealed interface ArrowOutcome {
     record Destroyed() implements ArrowOutcome {
         @Override
         public int exitValue() {
-            return 137;
+            return ARROW_OUTCOME_BASE + 137;
         }
     }
 }

@@ -1,9 +1,13 @@
 package dev.arrow;
 
 import dev.arrow.config.ArrowSpec;
+import dev.arrow.config.LinuxLimits;
+import dev.arrow.config.Net;
+import dev.arrow.config.PortForward;
 import dev.arrow.internal.BootRecorder;
 import dev.arrow.internal.GuestInput;
 import dev.arrow.internal.GuestOutput;
+import dev.arrow.internal.OutputTap;
 import dev.arrow.internal.Timers;
 import dev.arrow.spi.ArrowLauncher;
 import dev.arrow.spi.BootEvents;
@@ -15,7 +19,10 @@ import org.slf4j.LoggerFactory;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -26,6 +33,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * A program running in its own microVM, started by {@link Arrow#start()}. Reads like
@@ -42,7 +50,15 @@ import java.util.concurrent.atomic.AtomicReference;
  * could be mistaken for one. Use {@link #id()} to tell processes apart.
  *
  * <p>"Exited" in the sense of {@link #isAlive()}, {@link #waitFor()} and {@link #onExit()} means: the
- * guest has ended and the output sent to files and line consumers has been delivered.
+ * guest has ended and the output sent to files, line consumers and log consumers has been delivered.
+ *
+ * <p>Exit values ({@link #exitValue()}, {@link #waitFor()}): the program's own end maps as a shell reports
+ * it, its exit code 0..255 or 128 + the signal that ended it ({@link ArrowOutcome.Exited},
+ * {@link ArrowOutcome.Signaled}). Ends that are Arrow's own (the program could not start, the guest
+ * crashed, the timeout elapsed, the VM was stopped from the host) map above 255, to
+ * {@link ArrowOutcome#ARROW_OUTCOME_BASE} + the shell's number for them (381 crashed, 380 timed out,
+ * 393 destroyed, 383 not found, ...; see {@link ArrowOutcome}), so they never collide with the program's
+ * and their low byte is still what a shell shows. {@link #outcome()} is the precise answer.
  */
 public final class ArrowProcess extends Process implements AutoCloseable {
 
@@ -59,6 +75,7 @@ public final class ArrowProcess extends Process implements AutoCloseable {
     private final GuestInput stdin;
     private final Duration gracePeriod;
     private final BootRecorder boot;
+    private final OutputTap tap;
     private final CompletableFuture<ArrowOutcome> exit = new CompletableFuture<>();
     private final AtomicReference<KillReason> killReason = new AtomicReference<>();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -68,8 +85,9 @@ public final class ArrowProcess extends Process implements AutoCloseable {
     private volatile Timers.Scheduled graceTimer;
 
     private ArrowProcess(long id, ArrowSpec spec, MicroVmSession session, GuestOutput stdout, GuestOutput stderr,
-                         GuestInput stdin, Duration gracePeriod, BootRecorder boot) {
+                         GuestInput stdin, Duration gracePeriod, BootRecorder boot, OutputTap tap) {
         this.id = id;
+        this.tap = tap;
         this.boot = boot;
         this.spec = spec;
         this.session = session;
@@ -85,14 +103,29 @@ public final class ArrowProcess extends Process implements AutoCloseable {
     }
 
     /**
+     * Where the lines of output go besides the {@link Output}s.
+     *
+     * @param consumers   the user's log consumers
+     * @param mergeErrors whether stderr goes where stdout goes (its own {@link Output} is then ignored)
+     * @param watchers    arrow-core's own observers of every line (readiness checks)
+     */
+    record LogRouting(List<Consumer<OutputFrame>> consumers, boolean mergeErrors, List<Consumer<OutputFrame>> watchers) {
+        LogRouting {
+            consumers = List.copyOf(consumers);
+            watchers = List.copyOf(watchers);
+        }
+    }
+
+    /**
      * Opens the I/O routes, launches the VM and wires the process up; releases everything on failure.
      *
      * @param boot the timeline begun by {@link Arrow#start()}; its process id becomes this process's id
+     * @param logs where the lines of output go besides {@code out} and {@code err}
      */
     static ArrowProcess start(ArrowSpec spec, Output out, Output err, Input in, Duration gracePeriod,
-                              ArrowLauncher launcher, BootRecorder boot) {
+                              ArrowLauncher launcher, BootRecorder boot, LogRouting logs) {
         return start(spec, out, err, in, gracePeriod, "the backend " + launcher.getClass().getName(),
-                (stdout, stderr, events) -> launcher.launch(spec, stdout, stderr, events), boot);
+                (stdout, stderr, events) -> launcher.launch(spec, stdout, stderr, events), boot, logs);
     }
 
     /** Starts a session: a cold boot ({@link ArrowLauncher#launch}) or a clone ({@link dev.arrow.spi.MicroVmTemplate}). */
@@ -106,9 +139,10 @@ public final class ArrowProcess extends Process implements AutoCloseable {
      * everything on failure.
      *
      * @param backend names who starts the session, in error messages
+     * @param logs    where the lines of output go besides {@code out} and {@code err}
      */
     static ArrowProcess start(ArrowSpec spec, Output out, Output err, Input in, Duration gracePeriod, String backend,
-                              SessionStarter starter, BootRecorder boot) {
+                              SessionStarter starter, BootRecorder boot, LogRouting logs) {
         long id = boot.processId();
         String name = "arrow-" + id;
         PrintStream systemOut = System.out;
@@ -116,23 +150,27 @@ public final class ArrowProcess extends Process implements AutoCloseable {
         GuestOutput stdout = null;
         GuestOutput stderr = null;
         GuestInput stdin = null;
+        OutputTap tap = null;
         MicroVmSession session;
         try {
             stdout = GuestOutput.open(out, name + "-stdout", systemOut);
-            stderr = GuestOutput.open(err, name + "-stderr", systemErr);
+            stderr = GuestOutput.open(logs.mergeErrors() ? Output.discard() : err, name + "-stderr", systemErr);
             stdin = GuestInput.open(in, name + "-stdin");
-            session = starter.start(boot.tapFirstOutput(stdout), boot.tapFirstOutput(stderr), boot);
+            tap = new OutputTap(name, logs.consumers(), logs.watchers());
+            OutputFrame.Stream errorTag = logs.mergeErrors() ? OutputFrame.Stream.STDOUT : OutputFrame.Stream.STDERR;
+            session = starter.start(boot.tapFirstOutput(tap.tap(OutputFrame.Stream.STDOUT, stdout)),
+                    boot.tapFirstOutput(tap.tap(errorTag, logs.mergeErrors() ? stdout : stderr)), boot);
             if (session == null) {
                 throw new VmmException(backend + " returned no session; this is a bug in the backend");
             }
         } catch (ArrowException e) {
-            releaseAll(stdout, stderr, stdin);
+            releaseAll(stdout, stderr, stdin, tap);
             throw e;
         } catch (RuntimeException e) {
-            releaseAll(stdout, stderr, stdin);
+            releaseAll(stdout, stderr, stdin, tap);
             throw new VmmException(backend + " failed to start the VM: " + e, e);
         }
-        ArrowProcess p = new ArrowProcess(id, spec, session, stdout, stderr, stdin, gracePeriod, boot);
+        ArrowProcess p = new ArrowProcess(id, spec, session, stdout, stderr, stdin, gracePeriod, boot, tap);
         try {
             p.begin();
         } catch (RuntimeException e) {
@@ -142,7 +180,10 @@ public final class ArrowProcess extends Process implements AutoCloseable {
         return p;
     }
 
-    private static void releaseAll(GuestOutput stdout, GuestOutput stderr, GuestInput stdin) {
+    private static void releaseAll(GuestOutput stdout, GuestOutput stderr, GuestInput stdin, OutputTap tap) {
+        if (tap != null) {
+            tap.release();
+        }
         if (stdout != null) {
             stdout.release();
         }
@@ -248,8 +289,8 @@ public final class ArrowProcess extends Process implements AutoCloseable {
 
     private void checkNotDeliveryThread(String call) {
         Thread current = Thread.currentThread();
-        if (stdout.isDeliveryThread(current) || stderr.isDeliveryThread(current)) {
-            throw new IllegalStateException(call + " called from a line consumer of " + describe()
+        if (stdout.isDeliveryThread(current) || stderr.isDeliveryThread(current) || tap.isDeliveryThread(current)) {
+            throw new IllegalStateException(call + " called from a line or log consumer of " + describe()
                     + " would wait forever for its own end; wait from another thread");
         }
     }
@@ -291,9 +332,11 @@ public final class ArrowProcess extends Process implements AutoCloseable {
     }
 
     /**
-     * Asks the program to terminate (SIGTERM in the guest) and stops the VM if it is still running after the
-     * grace period ({@link Arrow#gracePeriod(Duration)}). Returns at once. If the backend cannot ask, the VM
-     * is stopped at once, as by {@link #destroyForcibly()}.
+     * Asks the program to terminate (SIGTERM in the guest, delivered by its init) and stops the VM if it is
+     * still running after the grace period ({@link Arrow#gracePeriod(Duration)}). Returns at once. If the
+     * backend cannot ask, the VM is stopped at once, as by {@link #destroyForcibly()}. A program that ends on
+     * SIGTERM has the outcome {@link ArrowOutcome.Signaled} (exit value 143); one the grace period cut short
+     * {@link ArrowOutcome.Destroyed}.
      */
     @Override
     public void destroy() {
@@ -333,6 +376,7 @@ public final class ArrowProcess extends Process implements AutoCloseable {
         }
         killReason.compareAndSet(null, reason);
         LOG.debug("{}: stopping the VM ({})", this, reason);
+        tap.abort();
         stdout.abort();
         stderr.abort();
         try {
@@ -368,6 +412,7 @@ public final class ArrowProcess extends Process implements AutoCloseable {
             LOG.warn("{}: the backend did not complete the outcome on close; reporting it destroyed", this);
             outcome = end(new ArrowOutcome.Destroyed(), null);
         }
+        tap.release();
         stdout.release();
         stderr.release();
         stdin.release();
@@ -397,12 +442,14 @@ public final class ArrowProcess extends Process implements AutoCloseable {
         try {
             cancel(timeoutTimer);
             cancel(graceTimer);
+            tap.finish();
             stdout.finish();
             stderr.finish();
             stdin.guestEnded();
             closeSession();
         } finally {
-            CompletableFuture.allOf(stdout.drained(), stderr.drained()).whenComplete((v, e) -> exit.complete(outcome));
+            CompletableFuture.allOf(stdout.drained(), stderr.drained(), tap.drained())
+                    .whenComplete((v, e) -> exit.complete(outcome));
         }
         return outcome;
     }
@@ -452,8 +499,84 @@ public final class ArrowProcess extends Process implements AutoCloseable {
                 + " process id or handle; use id() to tell processes apart");
     }
 
+    /**
+     * Sends {@code signal} (1..64, e.g. 1 SIGHUP, 2 SIGINT, 10 SIGUSR1, 15 SIGTERM) to the program through
+     * the guest's init and returns at once; what the program does with it is its own business. No effect
+     * after the process has exited.
+     *
+     * @throws IllegalArgumentException      if {@code signal} is outside 1..64
+     * @throws UnsupportedOperationException if the backend cannot deliver signals (see
+     *                                       {@link #supportsNormalTermination()})
+     */
+    public void signal(int signal) {
+        if (signal < 1 || signal > LinuxLimits.MAX_SIGNAL) {
+            throw new IllegalArgumentException("signal " + signal + " outside 1.." + LinuxLimits.MAX_SIGNAL);
+        }
+        if (!hasEnded()) {
+            LOG.debug("{}: sending signal {}", this, signal);
+            session.signal(signal);
+        }
+    }
+
+    /**
+     * The last lines the program printed so far, in the order printed: at most
+     * {@value OutputTap#TAIL_LINES} lines and {@value OutputTap#TAIL_BYTES} bytes per stream, the oldest
+     * dropped first. A snapshot; kept after the process exited and after {@link #close()}. Independent of
+     * where the output goes ({@link Output}), so also a piped stream nobody read shows here.
+     */
+    public List<OutputFrame> logs() {
+        return tap.logs();
+    }
+
+    /**
+     * The host TCP port forwarded to {@code guestPort}: the spec's, or for a forward with host port 0 the free
+     * port chosen when the arrow started. With several forwards to the guest port, the first one's.
+     *
+     * @throws IllegalArgumentException if no TCP forward of the spec goes to {@code guestPort}
+     */
+    public int hostPort(int guestPort) {
+        return forwardAddress(PortForward.Protocol.TCP, guestPort).getPort();
+    }
+
+    /** As {@link #hostPort(int)}, for a UDP forward. */
+    public int hostUdpPort(int guestPort) {
+        return forwardAddress(PortForward.Protocol.UDP, guestPort).getPort();
+    }
+
+    /** Where on the host to reach the first {@code protocol} forward to {@code guestPort} (0.0.0.0 as 127.0.0.1). */
+    InetSocketAddress forwardAddress(PortForward.Protocol protocol, int guestPort) {
+        List<PortForward> forwards = spec.net() instanceof Net.User user ? user.forwards() : List.of();
+        PortForward forward = forwards.stream().filter(f -> f.protocol() == protocol && f.guestPort() == guestPort)
+                .findFirst().orElseThrow(() -> new IllegalArgumentException("guest " + protocol + " port " + guestPort
+                        + " is not forwarded by " + describe() + " (its forwards: " + forwards + "); forward it,"
+                        + " e.g. net(Net.user().forward" + (protocol == PortForward.Protocol.UDP ? "Udp" : "")
+                        + "(0, " + guestPort + ")) for a free host port"));
+        Map<PortForward, Integer> reported = session.hostPorts();
+        Integer port = reported.get(forward);
+        if (port == null) {
+            if (forward.hostPort() == PortForward.ANY_FREE_PORT) {
+                throw new IllegalStateException("the backend did not report which host port it chose for " + forward
+                        + " of " + describe() + "; this is a bug in the backend");
+            }
+            port = forward.hostPort();
+        }
+        String host = forward.hostAddress().equals(PortForward.ALL_INTERFACES) ? PortForward.LOOPBACK : forward.hostAddress();
+        return new InetSocketAddress(host, port); // an IPv4 literal: no name lookup
+    }
+
+    /** The guest port of the spec's only TCP forward, for an HTTP check that named none. */
+    int onlyTcpForward(Wait.Http http) {
+        List<PortForward> tcp = (spec.net() instanceof Net.User user ? user.forwards() : List.<PortForward>of()).stream()
+                .filter(f -> f.protocol() == PortForward.Protocol.TCP).toList();
+        if (tcp.size() != 1) {
+            throw new IllegalArgumentException(http + ": " + describe() + " has " + tcp.size() + " TCP forwards, so"
+                    + " the check must say which guest port to ask: Wait.forHttp(\"" + http.path() + "\").forPort(80)");
+        }
+        return tcp.get(0).guestPort();
+    }
+
     /** "arrow process 7 (path/of/binary)", for messages. */
-    private String describe() {
+    String describe() {
         return "arrow process " + id + " (" + spec.binary() + ")";
     }
 

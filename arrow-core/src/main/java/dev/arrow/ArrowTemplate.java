@@ -7,6 +7,7 @@ import dev.arrow.internal.TemplateBootOutput;
 import dev.arrow.spi.ArrowLauncher;
 import dev.arrow.spi.MicroVmTemplate;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
@@ -36,29 +37,33 @@ public final class ArrowTemplate implements AutoCloseable {
     private final TemplatePoint point;
     private final MicroVmTemplate frozen;
     private final String backend;
-    private final Output stdout;
-    private final Output stderr;
-    private final Input stdin;
-    private final Duration gracePeriod;
+    private final CloneDefaults defaults;
     private final BootTimeline boot;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private ArrowTemplate(ArrowSpec spec, TemplatePoint point, MicroVmTemplate frozen, String backend, Output stdout,
-                          Output stderr, Input stdin, Duration gracePeriod, BootTimeline boot) {
+    /**
+     * What a clone takes from the builder that made its template unless its {@link CloneOptions} say otherwise:
+     * streams, grace period, log consumers and the wait for readiness ({@code readiness} may be null: none).
+     */
+    record CloneDefaults(Output stdout, Output stderr, Input stdin, Duration gracePeriod,
+                         List<Consumer<OutputFrame>> logConsumers, boolean redirectErrorStream, WaitStrategy readiness) {
+        CloneDefaults {
+            logConsumers = List.copyOf(logConsumers);
+        }
+    }
+
+    private ArrowTemplate(ArrowSpec spec, TemplatePoint point, MicroVmTemplate frozen, String backend,
+                          CloneDefaults defaults, BootTimeline boot) {
         this.spec = spec;
         this.point = point;
         this.frozen = frozen;
         this.backend = backend;
-        this.stdout = stdout;
-        this.stderr = stderr;
-        this.stdin = stdin;
-        this.gracePeriod = gracePeriod;
+        this.defaults = defaults;
         this.boot = boot;
     }
 
     /** Boots {@code spec} up to {@code point} with {@code launcher}; see {@link Arrow#template(TemplatePoint)}. */
-    static ArrowTemplate boot(ArrowSpec spec, TemplatePoint point, ArrowLauncher launcher, Output stdout,
-                              Output stderr, Input stdin, Duration gracePeriod) {
+    static ArrowTemplate boot(ArrowSpec spec, TemplatePoint point, ArrowLauncher launcher, CloneDefaults defaults) {
         BootRecorder recorder = BootRecorder.begin(ArrowProcess.nextId());
         recorder.host(BootPhase.SPEC_VALIDATED);
         TemplateBootOutput output = new TemplateBootOutput(spec.binary().getFileName().toString());
@@ -76,7 +81,7 @@ public final class ArrowTemplate implements AutoCloseable {
         if (frozen == null) {
             throw new VmmException(backend + " returned no template; this is a bug in the backend");
         }
-        return new ArrowTemplate(spec, point, frozen, backend, stdout, stderr, stdin, gracePeriod, recorder.snapshot());
+        return new ArrowTemplate(spec, point, frozen, backend, defaults, recorder.snapshot());
     }
 
     /** Starts a clone with the template's settings. */
@@ -105,9 +110,17 @@ public final class ArrowTemplate implements AutoCloseable {
         ArrowSpec cloneSpec = options.applyTo(spec, point);
         HostFiles.check(cloneSpec);
         recorder.host(BootPhase.SPEC_VALIDATED);
-        return ArrowProcess.start(cloneSpec, options.stdoutOr(stdout), options.stderrOr(stderr), options.stdinOr(stdin),
-                options.gracePeriodOr(gracePeriod), backend,
-                (out, err, events) -> frozen.startClone(cloneSpec, out, err, events), recorder);
+        StartupWait wait = defaults.readiness() == null ? null : new StartupWait(defaults.readiness());
+        ArrowProcess p = ArrowProcess.start(cloneSpec, options.stdoutOr(defaults.stdout()),
+                options.stderrOr(defaults.stderr()), options.stdinOr(defaults.stdin()),
+                options.gracePeriodOr(defaults.gracePeriod()), backend,
+                (out, err, events) -> frozen.startClone(cloneSpec, out, err, events), recorder,
+                new ArrowProcess.LogRouting(defaults.logConsumers(), defaults.redirectErrorStream(),
+                        wait == null ? List.of() : wait.watchers()));
+        if (wait != null) {
+            wait.await(p);
+        }
+        return p;
     }
 
     /** What the template runs; clones start from it. */

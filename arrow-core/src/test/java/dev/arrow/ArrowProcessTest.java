@@ -147,7 +147,7 @@ class ArrowProcessTest {
     void startFailureInTheGuestIsAnOutcome() throws Exception {
         ArrowOutcome notFound = new ArrowOutcome.StartFailed(ArrowOutcome.StartFailed.Kind.NOT_FOUND, "/app: ENOENT");
         try (ArrowProcess p = arrow(new FakeLauncher(g -> notFound)).start()) {
-            assertThat(p.waitFor()).isEqualTo(127);
+            assertThat(p.waitFor()).isEqualTo(383);
             assertThat(p.outcome().get()).isEqualTo(notFound);
         }
     }
@@ -157,7 +157,7 @@ class ArrowProcessTest {
         try (ArrowProcess p = arrow(new FakeLauncher(g -> {
             throw new IllegalStateException("triple fault");
         })).start()) {
-            assertThat(p.waitFor()).isEqualTo(125);
+            assertThat(p.waitFor()).isEqualTo(381);
             assertThat(p.outcome().get()).isEqualTo(
                     new ArrowOutcome.GuestCrashed("fake guest threw java.lang.IllegalStateException: triple fault"));
         }
@@ -172,7 +172,7 @@ class ArrowProcessTest {
         });
         try (ArrowProcess p = arrow(fake).start()) {
             fake.only().failOutcome(new IllegalStateException("vCPU thread died"));
-            assertThat(p.waitFor()).isEqualTo(125);
+            assertThat(p.waitFor()).isEqualTo(381);
             assertThat(p.outcome().get()).isEqualTo(new ArrowOutcome.GuestCrashed(
                     "the backend failed: java.lang.IllegalStateException: vCPU thread died"));
         }
@@ -238,7 +238,7 @@ class ArrowProcessTest {
             long t0 = System.nanoTime();
             p.destroy();
             assertThat(p.isAlive()).isTrue();
-            assertThat(p.waitFor()).isEqualTo(137);
+            assertThat(p.waitFor()).isEqualTo(393);
             assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
             assertThat(p.outcome().get()).isEqualTo(new ArrowOutcome.Destroyed());
             assertThat(fake.only().stopCalls).hasValue(1);
@@ -254,7 +254,7 @@ class ArrowProcessTest {
             assertThat(p.supportsNormalTermination()).isFalse();
             p.destroy();
             assertThat(p.waitFor(5, TimeUnit.SECONDS)).isTrue();
-            assertThat(p.exitValue()).isEqualTo(137);
+            assertThat(p.exitValue()).isEqualTo(393);
             assertThat(fake.only().stopCalls).hasValue(0);
             assertThat(fake.only().killCalls).hasValue(1);
         }
@@ -280,7 +280,7 @@ class ArrowProcessTest {
         try (ArrowProcess p = arrow(fake).timeout(Duration.ofMillis(200)).start()) {
             assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
             assertThat(p.outcome().get()).isEqualTo(new ArrowOutcome.TimedOut(Duration.ofMillis(200)));
-            assertThat(p.exitValue()).isEqualTo(124);
+            assertThat(p.exitValue()).isEqualTo(380);
         }
     }
 
@@ -303,7 +303,7 @@ class ArrowProcessTest {
         FakeSession session = fake.only();
         assertThat(session.released).isTrue();
         assertThat(p.isAlive()).isFalse();
-        assertThat(p.exitValue()).isEqualTo(137);
+        assertThat(p.exitValue()).isEqualTo(393);
         assertThat(p.outcome().get()).isEqualTo(new ArrowOutcome.Destroyed());
         assertThatThrownBy(() -> p.getInputStream().read()).isInstanceOf(IOException.class).hasMessage("Stream closed");
         assertThatThrownBy(() -> p.getOutputStream().write(1)).isInstanceOf(IOException.class);
@@ -515,7 +515,7 @@ class ArrowProcessTest {
             started.countDown();
             assertThat(p.waitFor()).isZero();
             assertThat(thrown.get()).isInstanceOf(IllegalStateException.class)
-                    .hasMessage("waitFor() called from a line consumer of arrow process " + p.id() + " (" + binary
+                    .hasMessage("waitFor() called from a line or log consumer of arrow process " + p.id() + " (" + binary
                             + ") would wait forever for its own end; wait from another thread");
         }
     }

@@ -122,7 +122,7 @@ class ArrowTest {
         Arrow arrow = Arrow.of(hello).launcher(fake).net(Net.user().forward(70000, 80));
         assertThatThrownBy(arrow::start)
                 .isInstanceOf(InvalidSpecException.class)
-                .hasMessage("invalid arrow spec: $.net.forwards[0].host: port 70000 out of range 1..65535");
+                .hasMessage("invalid arrow spec: $.net.forwards[0].host: port 70000 out of range 0..65535");
     }
 
     @Test

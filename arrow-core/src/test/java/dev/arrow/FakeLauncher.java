@@ -5,7 +5,10 @@ import dev.arrow.spi.ArrowLauncher;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.OutputSink;
 
+import dev.arrow.config.PortForward;
+
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -18,6 +21,8 @@ final class FakeLauncher implements ArrowLauncher {
     final List<FakeSession> sessions = new CopyOnWriteArrayList<>();
     volatile boolean gracefulStop = true;
     volatile RuntimeException failure;
+    /** What the sessions report as the forwards' host ports. */
+    volatile Map<PortForward, Integer> hostPorts = Map.of();
 
     FakeLauncher(FakeGuest guest) {
         this.guest = guest;
@@ -29,6 +34,7 @@ final class FakeLauncher implements ArrowLauncher {
             throw failure;
         }
         FakeSession session = new FakeSession(spec, stdout, stderr, guest, gracefulStop);
+        session.hostPorts = hostPorts;
         sessions.add(session);
         session.start();
         return session;

@@ -1,6 +1,7 @@
 package dev.arrow;
 
 import dev.arrow.config.ArrowSpec;
+import dev.arrow.config.PortForward;
 import dev.arrow.internal.BlockingWriterPipe;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.OutputSink;
@@ -9,7 +10,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -29,6 +33,8 @@ class FakeSession implements MicroVmSession {
     final AtomicInteger stopCalls = new AtomicInteger();
     final AtomicInteger killCalls = new AtomicInteger();
     final AtomicInteger closeCalls = new AtomicInteger();
+    final List<Integer> signals = new CopyOnWriteArrayList<>();
+    volatile Map<PortForward, Integer> hostPorts = Map.of();
     volatile boolean released;
     volatile boolean stdinClosed;
 
@@ -83,6 +89,16 @@ class FakeSession implements MicroVmSession {
     public void stop() {
         stopCalls.incrementAndGet();
         stopRequested.countDown();
+    }
+
+    @Override
+    public Map<PortForward, Integer> hostPorts() {
+        return hostPorts;
+    }
+
+    @Override
+    public void signal(int signal) {
+        signals.add(signal);
     }
 
     @Override

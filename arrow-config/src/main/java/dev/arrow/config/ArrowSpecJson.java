@@ -19,7 +19,7 @@ import java.util.List;
 /**
  * Reads and writes the JSON form of an {@link ArrowSpec}. Reading is strict: unknown fields, duplicate
  * fields, wrong types and invalid values are rejected with a {@link SpecException} whose problems carry
- * the JSON path and the reason, e.g. {@code $.net.forwards[0].host: port 70000 out of range 1..65535}.
+ * the JSON path and the reason, e.g. {@code $.net.forwards[0].host: port 70000 out of range 0..65535}.
  * Sizes are written {@code "64MiB"} (a plain number of bytes is read too), durations {@code "30s"}.
  * Relative host paths are kept as written (they resolve against the JVM's working directory).
  *

@@ -81,7 +81,10 @@ public sealed interface Net permits Net.None, Net.User, Net.Tap {
             return new User(forwards, capture, true);
         }
 
-        /** This network plus a TCP forward from {@code hostPort} on the host's loopback to {@code guestPort}. */
+        /**
+         * This network plus a TCP forward from {@code hostPort} on the host's loopback to {@code guestPort};
+         * host port 0 ({@link PortForward#ANY_FREE_PORT}) takes a free port when the arrow starts.
+         */
         public User forward(int hostPort, int guestPort) {
             return with(PortForward.tcp(hostPort, guestPort));
         }

@@ -218,9 +218,9 @@ final class SpecValidator {
                 if (addressProblem != null) {
                     problem(JsonPaths.field(path, "hostAddress"), addressProblem);
                 }
-                boolean hostOk = checkPort(JsonPaths.field(path, "host"), f.hostPort());
-                checkPort(JsonPaths.field(path, "guest"), f.guestPort());
-                if (hostOk) {
+                boolean hostOk = checkPort(JsonPaths.field(path, "host"), f.hostPort(), PortForward.ANY_FREE_PORT);
+                checkPort(JsonPaths.field(path, "guest"), f.guestPort(), 1);
+                if (hostOk && f.hostPort() != PortForward.ANY_FREE_PORT) {
                     Integer first = seen.putIfAbsent(f.protocol() + ":" + f.hostPort(), i);
                     if (first != null) {
                         problem(JsonPaths.field(path, "host"), f.protocol() + " host port " + f.hostPort()
@@ -279,9 +279,9 @@ final class SpecValidator {
         }
     }
 
-    private boolean checkPort(String path, int port) {
-        if (port < 1 || port > 65535) {
-            problem(path, "port " + port + " out of range 1..65535");
+    private boolean checkPort(String path, int port, int lowest) {
+        if (port < lowest || port > 65535) {
+            problem(path, "port " + port + " out of range " + lowest + "..65535");
             return false;
         }
         return true;

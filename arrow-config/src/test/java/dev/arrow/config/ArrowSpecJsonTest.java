@@ -150,7 +150,7 @@ class ArrowSpecJsonTest {
         String json = "{\"binary\":\"h\",\"net\":{\"mode\":\"user\",\"forwards\":[{\"host\":70000,\"guest\":80}]}}";
         assertThatThrownBy(() -> ArrowSpecJson.read(json))
                 .isInstanceOf(SpecException.class)
-                .hasMessage("invalid arrow spec: $.net.forwards[0].host: port 70000 out of range 1..65535");
+                .hasMessage("invalid arrow spec: $.net.forwards[0].host: port 70000 out of range 0..65535");
     }
 
     @Test

@@ -178,7 +178,9 @@ class ArrowSpecValidationTest {
     @Test
     void portsOutOfRangeAndDuplicates() {
         assertThat(problemOf(b -> b.net(Net.user().forward(70000, 80))))
-                .isEqualTo("$.net.forwards[0].host: port 70000 out of range 1..65535");
+                .isEqualTo("$.net.forwards[0].host: port 70000 out of range 0..65535");
+        assertThat(problemOf(b -> b.net(Net.user().forward(-1, 80))))
+                .isEqualTo("$.net.forwards[0].host: port -1 out of range 0..65535");
         assertThat(problemOf(b -> b.net(Net.user().forward(8080, 80).forwardUdp(53, 0))))
                 .isEqualTo("$.net.forwards[1].guest: port 0 out of range 1..65535");
         assertThat(problemOf(b -> b.net(Net.user().forward(8080, 80).forward(8080, 81))))
@@ -187,6 +189,8 @@ class ArrowSpecValidationTest {
         assertThat(problemOf(b -> b.net(Net.user().forward(8080, 80).forward("0.0.0.0", 8080, 81))))
                 .isEqualTo("$.net.forwards[1].host: TCP host port 8080 is already forwarded by $.net.forwards[0];"
                         + " forward each host port once (also on different host addresses)");
+        ArrowSpec twoFreePorts = hello().net(Net.user().forward(0, 80).forward(0, 81).forwardUdp(0, 53)).build();
+        assertThat(((Net.User) twoFreePorts.net()).forwards()).extracting(PortForward::hostPort).containsOnly(0);
         ArrowSpec sameNumberOtherProtocol = hello().net(Net.user().forward(53, 53).forwardUdp(53, 53)).build();
         assertThat(((Net.User) sameNumberOtherProtocol.net()).forwards()).hasSize(2);
     }

@@ -3,8 +3,10 @@ package dev.arrow.spi;
 import dev.arrow.ArrowOutcome;
 
 import dev.arrow.VmStatistics;
+import dev.arrow.config.PortForward;
 
 import java.io.OutputStream;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
@@ -42,6 +44,25 @@ public interface MicroVmSession extends AutoCloseable {
      */
     default Optional<VmStatistics> statistics() {
         return Optional.empty();
+    }
+
+    /**
+     * The host port each of the spec's forwards listens on, once the guest's network is up: for a forward
+     * with host port {@link PortForward#ANY_FREE_PORT} the port the backend chose. The default reports none;
+     * arrow-core then takes the spec's own ports (and cannot answer for a forward asking for a free port).
+     */
+    default Map<PortForward, Integer> hostPorts() {
+        return Map.of();
+    }
+
+    /**
+     * Sends {@code signal} (1..64, already checked) to the guest program through the guest's init and returns at
+     * once; no effect after the guest ended. The default cannot.
+     *
+     * @throws UnsupportedOperationException if this backend cannot deliver signals to the program
+     */
+    default void signal(int signal) {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot send signals to the guest program");
     }
 
     /** Whether {@link #stop()} can ask the program to terminate (e.g. init is able to deliver SIGTERM). */

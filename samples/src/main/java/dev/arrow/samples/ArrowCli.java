@@ -31,11 +31,13 @@ import java.util.List;
  *   arrow run SPEC.json
  * </pre>
  * {@code --forward} listens on the host's loopback (127.0.0.1) unless an address is given
- * ({@code 0.0.0.0:8080:80} for every interface); {@code --allow-host-loopback} lets the guest reach
+ * ({@code 0.0.0.0:8080:80} for every interface); host port 0 takes a free port, which is named on stderr; {@code --allow-host-loopback} lets the guest reach
  * the host's 127.0.0.1 at the gateway address 10.0.2.2. Both imply {@code --net user}.
  * The arrow's stdout and stderr are this command's; this command's stdin is copied to the app.
- * Exit status: the program's exit value (see {@link ArrowOutcome#exitValue()}), or 125 when the
- * arrow could not be started (the message says why and what to do).
+ * Exit status: the low byte of the arrow's exit value (see {@link ArrowOutcome#exitValue()}): the program's
+ * exit code, 128 + the signal that ended it, or for Arrow's own outcomes the shell's numbers (124 timed out,
+ * 125 crashed, 126/127 could not be executed or found, 137 destroyed); 125 when the arrow could not be
+ * started (the message says why and what to do).
  */
 public final class ArrowCli {
     static final int EXIT_ARROW_ERROR = 125;
@@ -66,8 +68,9 @@ public final class ArrowCli {
         }
         arrow.stdout(Output.inherit()).stderr(Output.inherit()).stdin(Input.pipe());
         try (ArrowProcess p = arrow.start()) {
+            reportChosenPorts(p, err);
             copyInBackground(System.in, p.getOutputStream());
-            int code = p.waitFor();
+            int code = p.waitFor() & 0xFF; // Arrow's own outcomes lie above 255; a process status is a byte
             if (!(p.outcome().join() instanceof ArrowOutcome.Exited)) {
                 err.println("arrow: " + p.outcome().join());
             }
@@ -75,6 +78,19 @@ public final class ArrowCli {
         } catch (ArrowException e) {
             err.println("arrow: " + e.getMessage());
             return EXIT_ARROW_ERROR;
+        }
+    }
+
+    /** Names the host port chosen for each forward that asked for a free one ({@code --forward 0:80}). */
+    static void reportChosenPorts(ArrowProcess p, PrintStream err) {
+        if (p.spec().net() instanceof Net.User user) {
+            for (PortForward f : user.forwards()) {
+                if (f.hostPort() == PortForward.ANY_FREE_PORT) {
+                    int port = f.protocol() == PortForward.Protocol.UDP ? p.hostUdpPort(f.guestPort()) : p.hostPort(f.guestPort());
+                    err.println("arrow: " + f.protocol().jsonName() + " " + f.hostAddress() + ":" + port + " -> guest port "
+                            + f.guestPort());
+                }
+            }
         }
     }
 
@@ -222,7 +238,7 @@ public final class ArrowCli {
                 "                 [--allow-host-loopback] [--debug] BINARY [ARGS...]",
                 "       arrow run SPEC.json",
                 "runs BINARY (a static x86-64 Linux program) in its own KVM microVM and exits with its exit value;",
-                "--forward listens on 127.0.0.1 unless ADDRESS is given (0.0.0.0: every interface);",
+                "--forward listens on 127.0.0.1 unless ADDRESS is given (0.0.0.0: every interface); HOST 0 takes a free port;",
                 "--allow-host-loopback lets the guest reach the host's 127.0.0.1 at 10.0.2.2 (denied by default)");
     }
 }

@@ -3,11 +3,16 @@ package dev.arrow.samples;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.arrow.ArrowOutcome;
+import dev.arrow.ArrowProcess;
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.ArrowSpecJson;
 import dev.arrow.config.Net;
 import dev.arrow.config.PortForward;
+import dev.arrow.spi.ArrowLauncher;
+import dev.arrow.spi.MicroVmSession;
 import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -140,5 +146,53 @@ class ArrowCliTest {
         PrintStream err = new PrintStream(bytes, true, StandardCharsets.UTF_8);
         assertThat(ArrowCli.run(new String[] {"run", tmp.resolve("missing.json").toString()}, err)).isEqualTo(2);
         assertThat(bytes.toString(StandardCharsets.UTF_8)).startsWith("arrow: cannot read the spec: ");
+    }
+
+    @Test
+    void aFreeHostPortIsNamedOnStderr() throws Exception {
+        CompletableFuture<ArrowOutcome> outcome = new CompletableFuture<>();
+        MicroVmSession session = new MicroVmSession() {
+            @Override
+            public OutputStream stdin() {
+                return OutputStream.nullOutputStream();
+            }
+
+            @Override
+            public CompletableFuture<ArrowOutcome> outcome() {
+                return outcome;
+            }
+
+            @Override
+            public Map<PortForward, Integer> hostPorts() {
+                return Map.of(PortForward.tcp(0, 80), 41080, PortForward.udp(0, 53), 41053);
+            }
+
+            @Override
+            public boolean supportsGracefulStop() {
+                return false;
+            }
+
+            @Override
+            public void stop() {
+            }
+
+            @Override
+            public void kill() {
+                outcome.complete(new ArrowOutcome.Destroyed());
+            }
+
+            @Override
+            public void close() {
+                kill();
+            }
+        };
+        ArrowLauncher launcher = (spec, stdout, stderr) -> session;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (ArrowProcess p = ArrowCli.parse(List.of("--forward", "0:80", "--forward", "8080:81", "--forward", "0:53/udp",
+                binary().toString())).launcher(launcher).start()) {
+            ArrowCli.reportChosenPorts(p, new PrintStream(err, true, StandardCharsets.UTF_8));
+        }
+        assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo(
+                "arrow: tcp 127.0.0.1:41080 -> guest port 80\narrow: udp 127.0.0.1:41053 -> guest port 53\n");
     }
 }

@@ -13,14 +13,17 @@ import dev.arrow.kvm.net.PortMapping;
 import dev.arrow.kvm.net.TapBackend;
 import dev.arrow.kvm.virtio.net.VirtioNet;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
  * The guest's network for one arrow: the host backend chosen by the spec's {@link Net} (passt for
  * user mode, with the spec's forwards on their host addresses and the host's loopback in the guest's
  * reach only when the spec allows it; an existing tap device), the virtio-net device on top of it,
- * the capture of its traffic when the spec asks for one, and the addresses init gives eth0. {@link Net.None} has none of these.
+ * the capture of its traffic when the spec asks for one, the host port each forward got (a free one for
+ * host port 0) and the addresses init gives eth0. {@link Net.None} has none of these.
  * Until the device is handed to the VMM, this object owns the backend and the capture: {@link #close()}
  * stops them (the VMM closes them through the device afterwards).
  */
@@ -28,11 +31,14 @@ final class GuestNetworking implements AutoCloseable {
     private final GuestNetwork plan;
     private final NetworkBackend backend;
     private final Optional<FrameCapture> capture;
+    private final Map<PortForward, Integer> hostPorts;
     private VirtioNet device;
 
-    private GuestNetworking(GuestNetwork plan, NetworkBackend backend, Optional<FrameCapture> capture) {
+    private GuestNetworking(GuestNetwork plan, NetworkBackend backend, Optional<FrameCapture> capture,
+                            Map<PortForward, Integer> hostPorts) {
         this.plan = plan;
         this.backend = backend;
+        this.hostPorts = Map.copyOf(hostPorts);
         this.capture = capture;
     }
 
@@ -44,10 +50,14 @@ final class GuestNetworking implements AutoCloseable {
                 List<PortMapping> forwards = user.forwards().stream().map(GuestNetworking::mapping).toList();
                 // the capture file is checked and created before passt starts, and removed if it does not
                 Optional<FrameCapture> capture = user.capture().map(FrameCapture::open);
-                NetworkBackend passt = null;
+                PasstBackend passt = null;
                 try {
                     passt = PasstBackend.start(PasstBackend.Options.of(plan, forwards).withHostLoopback(user.hostLoopback()));
-                    return Optional.of(new GuestNetworking(plan, passt, capture));
+                    Map<PortForward, Integer> ports = new LinkedHashMap<>();
+                    for (int i = 0; i < forwards.size(); i++) {
+                        ports.putIfAbsent(user.forwards().get(i), passt.forwards().get(i).hostPort());
+                    }
+                    return Optional.of(new GuestNetworking(plan, passt, capture, ports));
                 } catch (RuntimeException | Error e) {
                     if (passt != null) {
                         passt.close();
@@ -59,7 +69,7 @@ final class GuestNetworking implements AutoCloseable {
             if (net instanceof Net.Tap tap) {
                 GuestNetwork plan = GuestNetwork.userMode().withMac(MacAddress.randomLocal())
                         .withMtu(TapBackend.hostMtu(tap.name()));
-                return Optional.of(new GuestNetworking(plan, TapBackend.open(tap.name()), Optional.empty()));
+                return Optional.of(new GuestNetworking(plan, TapBackend.open(tap.name()), Optional.empty(), Map.of()));
             }
             return Optional.empty();
         } catch (NetworkBackendException e) {
@@ -72,6 +82,11 @@ final class GuestNetworking implements AutoCloseable {
         PortMapping.Transport transport = f.protocol() == PortForward.Protocol.UDP
                 ? PortMapping.Transport.UDP : PortMapping.Transport.TCP;
         return new PortMapping(transport, GuestNetwork.ipv4(f.hostAddress()), f.hostPort(), f.guestPort());
+    }
+
+    /** The host port of each of the spec's forwards (a chosen one for host port 0); empty for a tap device. */
+    Map<PortForward, Integer> hostPorts() {
+        return hostPorts;
     }
 
     /**

@@ -37,6 +37,13 @@ interface GuestStdio {
     /** Asks init to send SIGTERM to the app; returns at once. */
     void requestStop();
 
+    /**
+     * Asks init to send {@code signal} (1..64) to the app; returns at once.
+     *
+     * @throws UnsupportedOperationException if this stdio has no way to reach init ({@link #supportsGracefulStop()})
+     */
+    void signal(int signal);
+
     /** Stops all data movement: no sink is written after this returns. Idempotent. */
     void close();
 }

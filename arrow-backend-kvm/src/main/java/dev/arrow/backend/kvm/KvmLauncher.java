@@ -167,7 +167,10 @@ public final class KvmLauncher implements ArrowLauncher {
                 .virtioDevice(console)
                 .virtioDevice(new VirtioRng())
                 .templateable(templateable);
-        network.ifPresent(n -> config.virtioDevice(n.device()));
+        network.ifPresent(n -> {
+            config.virtioDevice(n.device());
+            session.forwardedPorts(n.hostPorts());
+        });
         RunningVm vm;
         try {
             vm = VmBuilder.start(config.build());

@@ -3,6 +3,7 @@ package dev.arrow.backend.kvm;
 import dev.arrow.ArrowOutcome;
 import dev.arrow.BootPhase;
 import dev.arrow.VmStatistics;
+import dev.arrow.config.PortForward;
 import dev.arrow.image.InitramfsMemory;
 import dev.arrow.image.init.InitProtocol;
 import dev.arrow.image.init.InitStatus;
@@ -40,6 +41,7 @@ final class KvmSession implements MicroVmSession {
     private final InitramfsMemory imageNeeds;
     private final CompletableFuture<ArrowOutcome> outcome = new CompletableFuture<>();
     private final AtomicReference<InitStatus> finalStatus = new AtomicReference<>();
+    private volatile Map<PortForward, Integer> hostPorts = Map.of();
     private volatile RunningVm vm;
     private volatile boolean vmEnded;
 
@@ -96,6 +98,11 @@ final class KvmSession implements MicroVmSession {
         } else if (status.isFinal()) {
             finalStatus.compareAndSet(null, status);
         }
+    }
+
+    /** Records the host port each forward of the spec got, for {@link #hostPorts()}; before {@link #attach}. */
+    void forwardedPorts(Map<PortForward, Integer> ports) {
+        this.hostPorts = Map.copyOf(ports);
     }
 
     void attach(RunningVm runningVm) {
@@ -223,6 +230,19 @@ final class KvmSession implements MicroVmSession {
         if (!vmEnded) {
             stdio.requestStop();
         }
+    }
+
+    /** Through init's control port (virtio console); the serial console cannot. */
+    @Override
+    public void signal(int signal) {
+        if (!vmEnded) {
+            stdio.signal(signal);
+        }
+    }
+
+    @Override
+    public Map<PortForward, Integer> hostPorts() {
+        return hostPorts;
     }
 
     @Override

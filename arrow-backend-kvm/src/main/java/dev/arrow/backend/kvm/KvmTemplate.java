@@ -175,6 +175,7 @@ final class KvmTemplate implements MicroVmTemplate {
             VirtioStdio stdio = VirtioStdio.of(console, stdout, stderr, cloneSpec.debugConsole(), KvmLauncher.nextName());
             session = new KvmSession(stdio, events, memoryBytes, null);
             KvmSession owner = session;
+            network.ifPresent(n -> owner.forwardedPorts(n.hostPorts()));
             RunningVm vm = frozen.clone(new VmClone(session.serialOutput(), session::onStatusLine,
                     (slot, state) -> devices.get(slot.index())));
             events.host(BootPhase.CLONED, System.nanoTime());

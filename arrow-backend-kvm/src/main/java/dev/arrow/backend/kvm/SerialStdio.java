@@ -76,6 +76,12 @@ final class SerialStdio implements GuestStdio {
     }
 
     @Override
+    public void signal(int signal) {
+        throw new UnsupportedOperationException("the serial console has no control port to init, so signals cannot"
+                + " be sent to the program; the virtio console (the default) has one");
+    }
+
+    @Override
     public void close() {
         closed = true;
     }

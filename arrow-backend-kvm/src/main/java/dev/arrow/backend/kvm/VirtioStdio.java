@@ -126,11 +126,27 @@ final class VirtioStdio implements GuestStdio {
         if (closed || !stopSent.compareAndSet(false, true)) {
             return;
         }
+        sendControl(STOP_COMMAND);
+    }
+
+    /** Sends init's {@link InitProtocol#signalCommand signal command}, every time it is called. */
+    @Override
+    public void signal(int signal) {
+        String command = InitProtocol.signalCommand(signal);
+        if (!closed) {
+            sendControl(command);
+        }
+    }
+
+    /** Writes one whole control line (lines from several threads do not interleave). */
+    private void sendControl(String line) {
         try {
-            control.write(STOP_COMMAND.getBytes(StandardCharsets.US_ASCII));
-            control.flush();
+            synchronized (control) {
+                control.write(line.getBytes(StandardCharsets.US_ASCII));
+                control.flush();
+            }
         } catch (IOException e) {
-            LOG.debug("{}: the stop request did not reach the guest (it has ended): {}", name, e.toString());
+            LOG.debug("{}: \"{}\" did not reach the guest (it has ended): {}", name, line.strip(), e.toString());
         }
     }
 

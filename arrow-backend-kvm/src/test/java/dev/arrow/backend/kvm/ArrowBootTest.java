@@ -4,6 +4,10 @@ import dev.arrow.Arrow;
 import dev.arrow.ArrowOutcome;
 import dev.arrow.ArrowProcess;
 import dev.arrow.Input;
+import dev.arrow.NotReadyException;
+import dev.arrow.Output;
+import dev.arrow.OutputFrame;
+import dev.arrow.Wait;
 import dev.arrow.testing.BootTest;
 import dev.arrow.testing.FreePort;
 import org.junit.jupiter.api.BeforeAll;
@@ -19,7 +23,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
@@ -32,6 +38,7 @@ import dev.arrow.config.Net;
 
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Tier 4: full Linux boots through Arrow's own VMM (the guest kernel, our init and a static test
@@ -125,7 +132,7 @@ class ArrowBootTest {
             p.destroyForcibly();
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("ended after destroyForcibly()").isTrue();
             assertThat(p.outcome().join()).isInstanceOf(ArrowOutcome.Destroyed.class);
-            assertThat(p.exitValue()).isEqualTo(137);
+            assertThat(p.exitValue()).isEqualTo(393);
         }
     }
 
@@ -220,5 +227,50 @@ class ArrowBootTest {
 
     private static long countLines(Path file) throws IOException {
         return Files.readAllLines(file).size();
+    }
+
+    @Test
+    void aLogMessageWaitReturnsOnceTheProgramPrintedItAndConsumersSeeBothStreams() throws Exception {
+        List<OutputFrame> frames = new CopyOnWriteArrayList<>();
+        try (ArrowProcess p = arrow("term-exit", "4").logConsumer(frames::add).stdout(Output.discard())
+                .waitingFor(Wait.forLogMessage("^waiting$", 1).withStartupTimeout(Duration.ofSeconds(60))).start()) {
+            assertThat(p.isAlive()).isTrue();
+            assertThat(p.logs()).contains(new OutputFrame(OutputFrame.Stream.STDOUT, "waiting"));
+            p.destroy();
+            assertThat(p.waitFor()).isEqualTo(4);
+            assertThat(frames).contains(new OutputFrame(OutputFrame.Stream.STDOUT, "waiting"),
+                    new OutputFrame(OutputFrame.Stream.STDOUT, "terminating"));
+        }
+        try (ArrowProcess p = arrow("stderr").redirectErrorStream(true).waitingFor(Wait.forExit()).start()) {
+            assertThat(stdoutOf(p)).isEqualTo("to-stdout\nto-stderr\n");
+            assertThat(p.logs()).extracting(OutputFrame::stream).containsOnly(OutputFrame.Stream.STDOUT);
+        }
+    }
+
+    @Test
+    void aSignalSentThroughInitReachesTheProgram() throws Exception {
+        try (ArrowProcess p = arrow("sleep", "1000").start()) {
+            assertThat(p.waitFor(2, TimeUnit.SECONDS)).isFalse();
+            p.signal(10); // SIGUSR1: its default action ends the program
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("ended by SIGUSR1").isTrue();
+            assertThat(p.outcome().join()).isEqualTo(new ArrowOutcome.Signaled(10));
+            assertThat(p.exitValue()).isEqualTo(138);
+        }
+    }
+
+    @Test
+    void aStartupTimeoutClosesTheArrowAndCarriesItsOutput() {
+        long t0 = System.nanoTime();
+        assertThatThrownBy(() -> arrow("term-exit", "0").net(Net.user().forward(0, 80))
+                .waitingFor(Wait.forHttp("/").withStartupTimeout(Duration.ofSeconds(20))).start())
+                .isInstanceOfSatisfying(NotReadyException.class, e -> {
+                    assertThat(e.getMessage()).contains("was not ready after", "HTTP GET / answering with status 200",
+                            "STDOUT: waiting");
+                    assertThat(e.output()).contains(new OutputFrame(OutputFrame.Stream.STDOUT, "waiting"));
+                    assertThat(e.outcome()).as("still running when the timeout elapsed").isEmpty();
+                });
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(60));
+        assertThat(ProcessHandle.current().children().filter(h -> h.info().command().orElse("").contains("passt")))
+                .as("the closed arrow's passt is gone").isEmpty();
     }
 }

@@ -120,7 +120,7 @@ class GuestFailureBootTest {
         assertThat(ended.outcome()).isInstanceOf(ArrowOutcome.GuestCrashed.class);
         assertThat(((ArrowOutcome.GuestCrashed) ended.outcome()).reason())
                 .startsWith("the guest kernel panicked (\"sysrq triggered crash\") and rebooted");
-        assertThat(ended.outcome().exitValue()).isEqualTo(125);
+        assertThat(ended.outcome().exitValue()).isEqualTo(381);
     }
 
     @Test

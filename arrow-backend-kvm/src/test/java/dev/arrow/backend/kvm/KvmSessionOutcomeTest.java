@@ -92,7 +92,7 @@ class KvmSessionOutcomeTest {
             ArrowOutcome.StartFailed outcome = (ArrowOutcome.StartFailed) KvmSession.outcomeOf(guest, vm, 128L << 20, needs,
                     Optional.empty());
             assertThat(outcome.kind()).isEqualTo(ArrowOutcome.StartFailed.Kind.IMAGE_INCOMPLETE);
-            assertThat(outcome.exitValue()).isEqualTo(125);
+            assertThat(outcome.exitValue()).isEqualTo(381);
             assertThat(outcome.message())
                     .startsWith("the guest did not receive the binary and files whole, so the program was not started")
                     .contains("(init: /data: content differs from the host's")

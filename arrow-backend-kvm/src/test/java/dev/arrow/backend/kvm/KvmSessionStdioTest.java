@@ -8,10 +8,13 @@ import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** How a session uses its stdio: outcome ordering, stdin, graceful stop, close (tier 1, no VM). */
 class KvmSessionStdioTest {
@@ -22,6 +25,7 @@ class KvmSessionStdioTest {
         final OutputStream stdin = new ByteArrayOutputStream();
         final AtomicInteger stopRequests = new AtomicInteger();
         final AtomicInteger appStarted = new AtomicInteger();
+        final List<Integer> signals = new CopyOnWriteArrayList<>();
         volatile boolean closed;
 
         @Override
@@ -59,6 +63,11 @@ class KvmSessionStdioTest {
         }
 
         @Override
+        public void signal(int signal) {
+            signals.add(signal);
+        }
+
+        @Override
         public void close() {
             closed = true;
             outputDone.complete(null);
@@ -93,6 +102,18 @@ class KvmSessionStdioTest {
     }
 
     @Test
+    void signalsGoThroughTheStdioUntilTheVmEnded() {
+        CompletableFuture<VmOutcome> exit = new CompletableFuture<>();
+        session.whenEnded(exit);
+        session.signal(10);
+        session.signal(1);
+        assertThat(stdio.signals).containsExactly(10, 1);
+        exit.complete(new VmOutcome.Reset());
+        session.signal(15);
+        assertThat(stdio.signals).as("no signal once the VM has ended").containsExactly(10, 1);
+    }
+
+    @Test
     void initsAppExecMarkReachesTheStdio() {
         session.onStatusLine("arrow-mark init-start 100");
         assertThat(stdio.appStarted).hasValue(0);
@@ -111,6 +132,8 @@ class KvmSessionStdioTest {
     void theSerialConsoleSessionHasNoGracefulStop() {
         KvmSession serial = new KvmSession((b, o, l) -> { });
         assertThat(serial.supportsGracefulStop()).isFalse();
+        assertThatThrownBy(() -> serial.signal(10)).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("serial console");
         serial.close();
     }
 }

@@ -4,6 +4,7 @@ import dev.arrow.Arrow;
 import dev.arrow.ArrowProcess;
 import dev.arrow.NetworkSetupException;
 import dev.arrow.Output;
+import dev.arrow.Wait;
 import dev.arrow.config.Net;
 import dev.arrow.kvm.net.testing.PcapSummary;
 import dev.arrow.testing.BootTest;
@@ -73,11 +74,14 @@ class NetworkBootTest {
 
     @Test
     void busyboxHttpdAnswersThroughTheForwardedPort() throws Exception {
-        int hostPort = FreePort.onLoopback();
+        int hostPort;
         try (ArrowProcess p = Arrow.of(BUSYBOX).args("httpd", "-f", "-p", "80", "-h", "/www")
                 .textFile("<h1>hello from an arrow</h1>\n", "/www/index.html")
-                .memory(64, MiB).net(Net.user().forward(hostPort, 80)).stdout(Output.discard()).start()) {
-            String body = getWithRetry(new URL("http://127.0.0.1:" + hostPort + "/"), Duration.ofSeconds(120));
+                .memory(64, MiB).net(Net.user().forward(0, 80)).stdout(Output.discard())
+                .waitingFor(Wait.forHttp("/").withStartupTimeout(Duration.ofSeconds(120))).start()) {
+            hostPort = p.hostPort(80);
+            assertThat(hostPort).as("a free port was chosen").isPositive();
+            String body = getWithRetry(new URL("http://127.0.0.1:" + hostPort + "/"), Duration.ofSeconds(5));
             assertThat(body).isEqualTo("<h1>hello from an arrow</h1>\n");
             p.destroyForcibly();
         }
@@ -193,8 +197,10 @@ class NetworkBootTest {
         try (ArrowProcess p = Arrow.of(BUSYBOX).args("httpd", "-f", "-p", "80", "-h", "/www")
                 .textFile("hello\n", "/www/index.html").memory(64, MiB)
                 .net(Net.user().forward(loopbackOnly, 80).forward("0.0.0.0", everywhere, 80))
-                .stdout(Output.discard()).start()) {
-            assertThat(getWithRetry(new URL("http://127.0.0.1:" + loopbackOnly + "/"), Duration.ofSeconds(120)))
+                .stdout(Output.discard()).waitingFor(Wait.forHttp("/").forPort(80)
+                        .withStartupTimeout(Duration.ofSeconds(120))).start()) {
+            assertThat(p.hostPort(80)).as("the first forward of guest port 80").isEqualTo(loopbackOnly);
+            assertThat(getWithRetry(new URL("http://127.0.0.1:" + loopbackOnly + "/"), Duration.ofSeconds(5)))
                     .isEqualTo("hello\n");
             assertThat(getWithRetry(new URL("http://127.0.0.1:" + everywhere + "/"), Duration.ofSeconds(30)))
                     .isEqualTo("hello\n");

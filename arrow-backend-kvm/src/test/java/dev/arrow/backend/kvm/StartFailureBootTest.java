@@ -91,7 +91,7 @@ class StartFailureBootTest {
         ArrowOutcome outcome = boot(ArrowInitramfs.builder(spec));
         assertThat(outcome).isInstanceOf(ArrowOutcome.StartFailed.class);
         assertThat(((ArrowOutcome.StartFailed) outcome).kind()).isEqualTo(ArrowOutcome.StartFailed.Kind.NOT_FOUND);
-        assertThat(outcome.exitValue()).isEqualTo(127);
+        assertThat(outcome.exitValue()).isEqualTo(383);
     }
 
     @Test
@@ -108,7 +108,7 @@ class StartFailureBootTest {
         ArrowOutcome outcome = boot(ArrowInitramfs.builder(spec).file("/arrow/app", "just text\n", 0755));
         assertThat(outcome).isInstanceOf(ArrowOutcome.StartFailed.class);
         assertThat(((ArrowOutcome.StartFailed) outcome).kind()).isEqualTo(ArrowOutcome.StartFailed.Kind.EXEC_FORMAT);
-        assertThat(outcome.exitValue()).isEqualTo(126);
+        assertThat(outcome.exitValue()).isEqualTo(382);
     }
 
     /** busybox as echo, and a random data file of {@code dataBytes} after it. */
@@ -129,7 +129,7 @@ class StartFailureBootTest {
         assertThat(boot.outcome()).isInstanceOf(ArrowOutcome.StartFailed.class);
         ArrowOutcome.StartFailed failed = (ArrowOutcome.StartFailed) boot.outcome();
         assertThat(failed.kind()).isEqualTo(ArrowOutcome.StartFailed.Kind.IMAGE_INCOMPLETE);
-        assertThat(failed.exitValue()).isEqualTo(125);
+        assertThat(failed.exitValue()).isEqualTo(381);
         assertThat(failed.message())
                 .startsWith("the guest did not receive the binary and files whole, so the program was not started (init: ")
                 .containsPattern("init: (/arrow/manifest: missing|/data/random\\.bin: )")

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The virtio stdio plumbing of a session with the console's streams faked by pipes (tier 1). */
 class VirtioStdioTest {
@@ -119,6 +120,16 @@ class VirtioStdioTest {
         stdio.requestStop();
         stdio.requestStop();
         assertThat(control.toString(StandardCharsets.US_ASCII)).isEqualTo("signal 15\n");
+    }
+
+    @Test
+    void everySignalIsOneLineToInit() {
+        stdio.signal(10);
+        stdio.signal(10);
+        stdio.requestStop();
+        stdio.signal(64);
+        assertThat(control.toString(StandardCharsets.US_ASCII)).isEqualTo("signal 10\nsignal 10\nsignal 15\nsignal 64\n");
+        assertThatThrownBy(() -> stdio.signal(65)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

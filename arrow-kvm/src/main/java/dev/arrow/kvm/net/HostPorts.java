@@ -10,6 +10,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -20,7 +21,7 @@ import java.util.Set;
  * given address of this host) and released at once. This turns a port conflict or an address this
  * host does not have into a clear error instead of a backend that dies during start. passt runs
  * unprivileged, so a port below net.ipv4.ip_unprivileged_port_start is refused here too, also when
- * this JVM could bind it.
+ * this JVM could bind it. {@link #chooseFree} picks the ports of forwards that ask for any free one.
  */
 public final class HostPorts {
     private static final Path UNPRIVILEGED_PORT_START = Path.of("/proc/sys/net/ipv4/ip_unprivileged_port_start");
@@ -41,6 +42,61 @@ public final class HostPorts {
                     : Integer.parseInt(new String(buffer, 0, n, StandardCharsets.US_ASCII).strip());
         } catch (IOException | NumberFormatException e) {
             return DEFAULT_UNPRIVILEGED_PORT_START;
+        }
+    }
+
+    /**
+     * {@code mappings} with every {@link PortMapping#ANY_FREE_PORT} replaced by a port that is free now on the
+     * mapping's host address: one the kernel gives a socket bound to port 0 there (from the ephemeral range,
+     * above the unprivileged limit), released at once for passt to bind, distinct from the other host ports
+     * of the same transport. Another process may take it before passt binds it; passt then fails to start and
+     * the caller chooses again. Other mappings are returned unchanged.
+     *
+     * @throws NetworkBackendException as {@link #checkFree} does, for an address this host does not have
+     */
+    public static List<PortMapping> chooseFree(List<PortMapping> mappings) {
+        Set<String> taken = new HashSet<>();
+        for (PortMapping m : mappings) {
+            if (m.hostPort() != PortMapping.ANY_FREE_PORT) {
+                taken.add(m.transport() + "/" + m.hostPort());
+            }
+        }
+        List<PortMapping> chosen = new ArrayList<>(mappings.size());
+        for (PortMapping m : mappings) {
+            if (m.hostPort() != PortMapping.ANY_FREE_PORT) {
+                chosen.add(m);
+                continue;
+            }
+            int port = PortMapping.ANY_FREE_PORT;
+            for (int attempt = 0; port == PortMapping.ANY_FREE_PORT || !taken.add(m.transport() + "/" + port); attempt++) {
+                if (attempt == 16) {
+                    throw new NetworkBackendException(Reason.PORT_IN_USE, "no free host " + m.transport().lowerCase()
+                            + " port found on " + m.hostAddress().getHostAddress() + " for " + m + " in 16 tries");
+                }
+                port = bindAndRelease(m);
+            }
+            chosen.add(m.withHostPort(port));
+        }
+        return List.copyOf(chosen);
+    }
+
+    /** The port the kernel gives a socket bound to port 0 on {@code m}'s address and transport. */
+    private static int bindAndRelease(PortMapping m) {
+        try {
+            if (m.transport() == PortMapping.Transport.TCP) {
+                try (ServerSocket s = new ServerSocket()) {
+                    s.bind(new InetSocketAddress(m.hostAddress(), 0), 1);
+                    return s.getLocalPort();
+                }
+            }
+            try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(m.hostAddress(), 0))) {
+                return s.getLocalPort();
+            }
+        } catch (BindException e) {
+            throw bindFailure(m, e);
+        } catch (IOException e) {
+            throw new NetworkBackendException(Reason.IO, "cannot choose a free host " + m.transport().lowerCase()
+                    + " port on " + m.hostAddress().getHostAddress() + ": " + e.getMessage(), e);
         }
     }
 
@@ -73,7 +129,6 @@ public final class HostPorts {
                     + " or above, or allow it with sysctl net.ipv4.ip_unprivileged_port_start=" + m.hostPort());
         }
         InetSocketAddress address = new InetSocketAddress(m.hostAddress(), m.hostPort());
-        String where = m.hostAddress().getHostAddress() + ":" + m.hostPort();
         try {
             if (m.transport() == PortMapping.Transport.TCP) {
                 try (ServerSocket s = new ServerSocket()) {
@@ -87,24 +142,30 @@ public final class HostPorts {
                 }
             }
         } catch (BindException e) {
-            String why = String.valueOf(e.getMessage());
-            if (why.contains("ermission denied")) {
-                throw new NetworkBackendException(Reason.PORT_IN_USE, "host " + m.transport().lowerCase() + " " + where
-                        + " cannot be bound: permission denied (a security module's policy?); forward another host port"
-                        + " or allow this one", e);
-            }
-            if (why.contains("assign requested address")) {
-                throw new NetworkBackendException(Reason.BIND_ADDRESS, "cannot forward " + m.transport().lowerCase()
-                        + " " + where + ": " + m.hostAddress().getHostAddress() + " is not an address of this host;"
-                        + " forward on 127.0.0.1 (this host only, the default), on 0.0.0.0 (all interfaces) or on one"
-                        + " of this host's addresses (ip -4 addr)", e);
-            }
-            throw new NetworkBackendException(Reason.PORT_IN_USE, "host port " + m.hostPort() + " is already in use ("
-                    + m.transport().lowerCase() + " on " + m.hostAddress().getHostAddress()
-                    + "): stop what listens there or forward another host port", e);
+            throw bindFailure(m, e);
         } catch (IOException e) {
             throw new NetworkBackendException(Reason.IO, "cannot check host " + m.transport().lowerCase() + " "
-                    + where + ": " + e.getMessage(), e);
+                    + m.hostAddress().getHostAddress() + ":" + m.hostPort() + ": " + e.getMessage(), e);
         }
+    }
+
+    /** The error for binding {@code m}'s host port (0: any) failing with {@code e}. */
+    private static NetworkBackendException bindFailure(PortMapping m, BindException e) {
+        String where = m.hostAddress().getHostAddress() + ":" + m.hostPort();
+        String why = String.valueOf(e.getMessage());
+        if (why.contains("ermission denied")) {
+            return new NetworkBackendException(Reason.PORT_IN_USE, "host " + m.transport().lowerCase() + " " + where
+                    + " cannot be bound: permission denied (a security module's policy?); forward another host port"
+                    + " or allow this one", e);
+        }
+        if (why.contains("assign requested address")) {
+            return new NetworkBackendException(Reason.BIND_ADDRESS, "cannot forward " + m.transport().lowerCase()
+                    + " " + where + ": " + m.hostAddress().getHostAddress() + " is not an address of this host;"
+                    + " forward on 127.0.0.1 (this host only, the default), on 0.0.0.0 (all interfaces) or on one"
+                    + " of this host's addresses (ip -4 addr)", e);
+        }
+        return new NetworkBackendException(Reason.PORT_IN_USE, "host port " + m.hostPort() + " is already in use ("
+                + m.transport().lowerCase() + " on " + m.hostAddress().getHostAddress()
+                + "): stop what listens there or forward another host port", e);
     }
 }

@@ -28,6 +28,11 @@ import org.slf4j.LoggerFactory;
  * forwarded traffic from programs on the host's loopback still get back ({@link LoopbackUdpReplies}). Forwards listen on their
  * {@link PortMapping#hostAddress()}, 127.0.0.1 unless the caller chose another.
  *
+ * <p>A forward with host port {@link PortMapping#ANY_FREE_PORT} gets a port chosen before passt starts
+ * ({@link HostPorts#chooseFree}: bound to port 0 on its address and released), because passt cannot
+ * report the ports it binds; if another process takes one in between, passt fails to bind it and is
+ * started again with new ports (at most {@value #FREE_PORT_ATTEMPTS} times). {@link #forwards()} reports them.
+ *
  * <p>{@link #start(Options)} starts passt and connects to it ({@link PasstProcess}: the forwarded ports are
  * checked first, passt dies with the JVM, and nothing is left running when it fails to come up);
  * {@link #close()} closes the connection, so passt exits, waits for it and deletes its files. passt
@@ -101,12 +106,21 @@ public final class PasstBackend extends AbstractNetworkBackend {
             return new Options(executable, network, forwards, allowed, startTimeout);
         }
 
+        /** These options with {@code mappings} as the forwards. */
+        public Options withForwards(List<PortMapping> mappings) {
+            return new Options(executable, network, mappings, hostLoopback, startTimeout);
+        }
+
         public Options withStartTimeout(Duration timeout) {
             return new Options(executable, network, forwards, hostLoopback, timeout);
         }
     }
 
+    /** Starts of passt with freshly chosen ports when another process took a chosen one first. */
+    static final int FREE_PORT_ATTEMPTS = 3;
+
     private final PasstProcess passt;
+    private final List<PortMapping> forwards;
     private final boolean hostLoopback;
     /** With the host's loopback denied: the guest's answers to datagrams from it; null when it is allowed. */
     private final LoopbackUdpReplies replies;
@@ -116,9 +130,10 @@ public final class PasstBackend extends AbstractNetworkBackend {
     private final FrameSender sender;
     private final AtomicLong framesRefused = new AtomicLong();
 
-    private PasstBackend(PasstProcess passt, boolean hostLoopback, GuestNetwork network) {
+    private PasstBackend(PasstProcess passt, List<PortMapping> forwards, boolean hostLoopback, GuestNetwork network) {
         super(INBOX_SLOTS);
         this.passt = passt;
+        this.forwards = forwards;
         this.hostLoopback = hostLoopback;
         this.replies = hostLoopback ? null : new LoopbackUdpReplies(network.gateway());
         this.gatewayGuard = hostLoopback ? null : new GatewayGuard(network.gateway());
@@ -136,9 +151,24 @@ public final class PasstBackend extends AbstractNetworkBackend {
      *     ({@link NetworkBackendException.Reason#PASST_FAILED_TO_START}, with passt's own words); nothing is left running
      */
     public static PasstBackend start(Options options) {
-        PasstProcess passt = PasstProcess.start(options);
+        boolean choosing = options.forwards().stream().anyMatch(m -> m.hostPort() == PortMapping.ANY_FREE_PORT);
+        Options chosen = options.withForwards(HostPorts.chooseFree(options.forwards()));
+        PasstProcess passt;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                passt = PasstProcess.start(chosen);
+                break;
+            } catch (NetworkBackendException e) {
+                if (!choosing || e.reason() != NetworkBackendException.Reason.PORT_IN_USE || attempt == FREE_PORT_ATTEMPTS) {
+                    throw e;
+                }
+                LOG.debug("a host port chosen for {} was taken before passt bound it ({}); choosing again",
+                        options.forwards(), e.getMessage());
+                chosen = options.withForwards(HostPorts.chooseFree(options.forwards()));
+            }
+        }
         try {
-            return new PasstBackend(passt, options.hostLoopback(), options.network());
+            return new PasstBackend(passt, chosen.forwards(), options.hostLoopback(), options.network());
         } catch (RuntimeException | Error e) {
             passt.close();
             throw e;
@@ -148,6 +178,14 @@ public final class PasstBackend extends AbstractNetworkBackend {
     @Override
     public String describe() {
         return passt.toString();
+    }
+
+    /**
+     * The forwards passt serves, in the order of {@link Options#forwards()}: the same, except that a host port
+     * {@link PortMapping#ANY_FREE_PORT} is replaced by the port chosen for it.
+     */
+    public List<PortMapping> forwards() {
+        return forwards;
     }
 
     /** The passt process (for tests and diagnostics). */

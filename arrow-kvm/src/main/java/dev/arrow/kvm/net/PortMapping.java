@@ -9,7 +9,8 @@ import java.util.Objects;
  * datagrams (UDP) arriving at {@code hostPort} on {@code hostAddress} reach the guest at
  * {@code guestPort}. The host address is where the port listens: {@link #LOOPBACK} (the default:
  * only programs on this host can connect), {@link #ANY} (every interface: other machines too), or
- * one address of this host.
+ * one address of this host. Host port {@link #ANY_FREE_PORT} (0) asks for a free port, which
+ * {@link PasstBackend#start} chooses ({@link HostPorts#chooseFree}) and reports ({@link PasstBackend#forwards()}).
  */
 public record PortMapping(Transport transport, Inet4Address hostAddress, int hostPort, int guestPort) {
 
@@ -17,6 +18,8 @@ public record PortMapping(Transport transport, Inet4Address hostAddress, int hos
     public static final Inet4Address LOOPBACK = GuestNetwork.ipv4("127.0.0.1");
     /** 0.0.0.0: a forward on every interface of this host. */
     public static final Inet4Address ANY = GuestNetwork.ipv4("0.0.0.0");
+    /** The host port asking for any free port of the host address. */
+    public static final int ANY_FREE_PORT = 0;
 
     /** The transport protocol of a mapping. */
     public enum Transport {
@@ -31,8 +34,8 @@ public record PortMapping(Transport transport, Inet4Address hostAddress, int hos
     public PortMapping {
         Objects.requireNonNull(transport, "transport");
         Objects.requireNonNull(hostAddress, "hostAddress");
-        checkPort(hostPort, "host");
-        checkPort(guestPort, "guest");
+        checkPort(hostPort, ANY_FREE_PORT, "host");
+        checkPort(guestPort, 1, "guest");
     }
 
     /** A TCP forward on the host's loopback. */
@@ -50,9 +53,14 @@ public record PortMapping(Transport transport, Inet4Address hostAddress, int hos
         return new PortMapping(transport, address, hostPort, guestPort);
     }
 
-    private static void checkPort(int port, String side) {
-        if (port < 1 || port > 65535) {
-            throw new IllegalArgumentException(side + " port " + port + " is outside 1..65535");
+    /** This mapping with host port {@code port}. */
+    public PortMapping withHostPort(int port) {
+        return new PortMapping(transport, hostAddress, port, guestPort);
+    }
+
+    private static void checkPort(int port, int lowest, String side) {
+        if (port < lowest || port > 65535) {
+            throw new IllegalArgumentException(side + " port " + port + " is outside " + lowest + "..65535");
         }
     }
 

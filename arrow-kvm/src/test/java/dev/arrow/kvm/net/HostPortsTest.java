@@ -122,4 +122,31 @@ class HostPortsTest {
                 PortMapping.tcp(18080, 81).on(PortMapping.ANY))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("also on different host addresses");
     }
+
+    @Test
+    void freePortsAreChosenOnTheForwardsAddressAndAreFreeAndDistinct() throws IOException {
+        List<PortMapping> asked = List.of(PortMapping.tcp(0, 80), PortMapping.tcp(0, 81), PortMapping.udp(0, 53),
+                PortMapping.tcp(18081, 82));
+        List<PortMapping> chosen = HostPorts.chooseFree(asked);
+        assertThat(chosen).hasSize(4);
+        assertThat(chosen.get(3)).as("a fixed port stays").isEqualTo(asked.get(3));
+        for (int i = 0; i < 3; i++) {
+            assertThat(chosen.get(i).hostPort()).isGreaterThanOrEqualTo(HostPorts.unprivilegedPortStart());
+            assertThat(chosen.get(i)).isEqualTo(asked.get(i).withHostPort(chosen.get(i).hostPort()));
+        }
+        assertThat(chosen.get(0).hostPort()).isNotEqualTo(chosen.get(1).hostPort());
+        assertThatCode(() -> HostPorts.checkFree(chosen)).as("released again for passt").doesNotThrowAnyException();
+        try (ServerSocket s = new ServerSocket(chosen.get(0).hostPort(), 1, InetAddress.getLoopbackAddress())) {
+            assertThat(s.getLocalPort()).isEqualTo(chosen.get(0).hostPort());
+        }
+    }
+
+    @Test
+    void aFreePortOnAnAddressThisHostDoesNotHaveIsNamedWithTheFix() {
+        PortMapping elsewhere = PortMapping.tcp(0, 80).on(GuestNetwork.ipv4("192.0.2.1"));
+        assertThatThrownBy(() -> HostPorts.chooseFree(List.of(elsewhere)))
+                .isInstanceOfSatisfying(NetworkBackendException.class,
+                        e -> assertThat(e.reason()).isEqualTo(NetworkBackendException.Reason.BIND_ADDRESS))
+                .hasMessageContaining("192.0.2.1 is not an address of this host");
+    }
 }

@@ -289,6 +289,21 @@ class PasstBackendTest {
     }
 
     @Test
+    void forwardsAskingForAnyFreePortGetPortsPasstListensOnAndReportsThem() throws Exception {
+        PortMapping fixed = PortMapping.tcp(FreePort.onAnyAddress(), 81);
+        start(List.of(PortMapping.tcp(0, 80), fixed, PortMapping.udp(0, 53)));
+        List<PortMapping> served = backend.forwards();
+        assertThat(served).hasSize(3);
+        assertThat(served.get(1)).isEqualTo(fixed);
+        int tcp = served.get(0).hostPort();
+        int udp = served.get(2).hostPort();
+        assertThat(served.get(0)).isEqualTo(PortMapping.tcp(tcp, 80));
+        assertThat(served.get(2)).isEqualTo(PortMapping.udp(udp, 53));
+        assertThat(ProcListeners.tcp(tcp)).as("passt listens on the chosen TCP port").containsExactly("127.0.0.1");
+        assertThat(ProcListeners.udp(udp)).as("passt is bound to the chosen UDP port").containsExactly("127.0.0.1");
+    }
+
+    @Test
     void aForwardOnTheWildcardAddressListensOnEveryInterface() throws Exception {
         int tcp = FreePort.onAnyAddress();
         start(List.of(PortMapping.tcp(tcp, 80).on(PortMapping.ANY)));
