@@ -1,5 +1,6 @@
 package dev.arrow.spi;
 
+import dev.arrow.HostSupport;
 import dev.arrow.config.ArrowSpec;
 
 /**
@@ -34,5 +35,14 @@ public interface ArrowLauncher {
      */
     default MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events) {
         return launch(spec, stdout, stderr);
+    }
+
+    /**
+     * What this host offers this backend: its KVM, the kernel it would boot, the programs it needs, each
+     * problem in a sentence with its fix. Called by {@link dev.arrow.Arrow#hostSupport()}; quick, reads the
+     * host only (boots nothing). The default says that this backend does not probe the host.
+     */
+    default HostSupport hostSupport() {
+        return HostSupport.notProbed(getClass().getName());
     }
 }
