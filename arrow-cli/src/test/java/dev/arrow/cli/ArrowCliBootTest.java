@@ -1,10 +1,11 @@
-package dev.arrow.samples;
+package dev.arrow.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.arrow.testing.BootTest;
 import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,9 +19,10 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class ArrowCliBootTest {
 
+    /** The samples module's hello program: arrow-cli/target/test-classes/../../../samples/target/bin/hello. */
     private static Path hello() throws Exception {
         Path testClasses = Path.of(ArrowCliBootTest.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        Path hello = testClasses.resolveSibling("bin").resolve("hello");
+        Path hello = testClasses.getParent().getParent().resolveSibling("samples").resolve("target/bin/hello");
         assumeTrue(Files.isExecutable(hello), hello + " is missing: build the samples module with Maven (needs musl-tools)");
         return hello;
     }
@@ -34,7 +36,8 @@ class ArrowCliBootTest {
         int code;
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
         try {
-            code = ArrowCli.run(args, new PrintStream(err, true, StandardCharsets.UTF_8));
+            code = ArrowCli.execute(args, null, dev.arrow.Arrow::hostSupport, InputStream.nullInputStream(), stdout,
+                    new PrintStream(err, true, StandardCharsets.UTF_8));
         } finally {
             System.setOut(stdout);
         }
