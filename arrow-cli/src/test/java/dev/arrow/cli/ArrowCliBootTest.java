@@ -14,10 +14,14 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** Tier 4: README's main job, {@code arrow run} of the hello sample, boots it through our VMM. */
+/**
+ * Tier 4: README's main job, {@code arrow run} of the hello sample, boots it through our VMM; Ctrl-C to the command
+ * ends a real guest program through its SIGTERM handler.
+ */
 @BootTest
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class ArrowCliBootTest {
+    private static final Path BUSYBOX = Path.of("/bin/busybox");
 
     /** The samples module's hello program: arrow-cli/target/test-classes/../../../samples/target/bin/hello. */
     private static Path hello() throws Exception {
@@ -46,5 +50,21 @@ class ArrowCliBootTest {
         assertThat(printed).matches("(?s)Hello from an arrow! \\(Linux 6\\.1\\.\\d+\\S* on x86_64\\)\n"
                 + "arg 1: from\narg 2: Arrow\nGREETING=hello\n");
         assertThat(code).isZero();
+    }
+
+    @Test
+    void ctrlCReachesTheProgramAsSigtermAndTheCommandEndsWithWhatItsHandlerChose() throws Exception {
+        assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
+        // sh runs a trap after the foreground sleep ends: well within the grace period
+        String script = "trap 'echo stopping; exit 3' TERM; echo ready; while :; do sleep 1; done";
+        try (ChildJvm child = ChildJvm.start(ArrowCli.class, "run", "--memory", "64MiB", "--grace-period", "60s",
+                BUSYBOX.toString(), "sh", "-c", script)) {
+            assertThat(child.nextLine()).isEqualTo("ready");
+            child.signal("INT");
+            assertThat(child.nextLine()).isEqualTo("stopping");
+            assertThat(child.exitStatus(120)).isEqualTo(3);
+            assertThat(child.stderr.lines()).anySatisfy(line -> assertThat(line).startsWith(
+                    "arrow: SIGINT: asking the program to stop (SIGTERM); the VM is stopped in 1m unless it ends"));
+        }
     }
 }
