@@ -84,15 +84,19 @@ final class OptionValues {
         return m.group(3) == null ? file : file.withMode(Integer.parseInt(m.group(3), 8));
     }
 
+    /** The user and group ids the program runs as. */
+    record Ids(int uid, int gid) {
+    }
+
     /** {@code UID[:GID]}; without GID the group id is the user id. */
-    static int[] user(String value) {
+    static Ids user(String value) {
         Matcher m = USER.matcher(value);
         if (!m.matches()) {
             throw new IllegalArgumentException("--user wants UID[:GID] as numbers (the guest has no user names),"
                     + " got '" + value + "'");
         }
         int uid = integer("--user", m.group(1));
-        return new int[] {uid, m.group(2) == null ? uid : integer("--user", m.group(2))};
+        return new Ids(uid, m.group(2) == null ? uid : integer("--user", m.group(2)));
     }
 
     /** {@code NAME=SOFT[:HARD]}, e.g. {@code nofile=1024:4096}; a limit is a number or {@code unlimited}; HARD defaults to SOFT. */

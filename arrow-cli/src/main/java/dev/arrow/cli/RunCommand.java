@@ -200,8 +200,8 @@ final class RunCommand implements Callable<Integer> {
             arrow.workingDirectory(workdir);
         }
         if (user != null) {
-            int[] ids = OptionValues.user(user);
-            arrow.user(ids[0], ids[1]);
+            OptionValues.Ids ids = OptionValues.user(user);
+            arrow.user(ids.uid(), ids.gid());
         }
         if (hostname != null) {
             arrow.hostname(hostname);
