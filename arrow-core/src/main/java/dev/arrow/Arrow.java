@@ -63,6 +63,16 @@ public final class Arrow {
         return new Arrow(spec.toBuilder());
     }
 
+    /**
+     * What this host offers for running arrows, as the backend on the class path finds it (the one
+     * {@link #start()} uses when none is given): its KVM, the default kernel, passt, and each problem in a
+     * sentence with its fix. Boots nothing. Without a backend, the answer says which artifact to add.
+     */
+    public static HostSupport hostSupport() {
+        return Launchers.discovered().map(ArrowLauncher::hostSupport)
+                .orElseGet(() -> HostSupport.noBackend(Launchers.NO_BACKEND));
+    }
+
     /** Replaces the program's arguments (after {@code argv[0]}). */
     public Arrow args(String... args) {
         spec.args(args);

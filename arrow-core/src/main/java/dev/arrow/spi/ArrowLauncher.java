@@ -1,5 +1,6 @@
 package dev.arrow.spi;
 
+import dev.arrow.HostSupport;
 import dev.arrow.TemplatePoint;
 import dev.arrow.config.ArrowSpec;
 
@@ -53,5 +54,14 @@ public interface ArrowLauncher {
     default MicroVmTemplate template(ArrowSpec spec, TemplatePoint point, OutputSink stdout, OutputSink stderr,
             BootEvents events) {
         throw new UnsupportedOperationException("the backend " + getClass().getName() + " cannot make templates");
+    }
+
+    /**
+     * What this host offers this backend: its KVM, the kernel it would boot, the programs it needs, each
+     * problem in a sentence with its fix. Called by {@link dev.arrow.Arrow#hostSupport()}; quick, reads the
+     * host only (boots nothing). The default says that this backend does not probe the host.
+     */
+    default HostSupport hostSupport() {
+        return HostSupport.notProbed(getClass().getName());
     }
 }

@@ -49,6 +49,14 @@ public enum HostKvm {
         return detect(root, dev -> Files.isReadable(dev) && Files.isWritable(dev));
     }
 
+    /**
+     * The kind of this host's KVM as if this process could open {@code /dev/kvm}: what {@link #detect()}
+     * finds, but never {@link #NO_PERMISSION} (for saying what a user who may not open it would get).
+     */
+    public static HostKvm detectKind() {
+        return detect(Path.of("/"), dev -> true);
+    }
+
     /** As {@link #detect(Path)}, with {@code openable} deciding whether this process may open the device read-write. */
     static HostKvm detect(Path root, Predicate<Path> openable) {
         Path dev = root.resolve("dev/kvm");

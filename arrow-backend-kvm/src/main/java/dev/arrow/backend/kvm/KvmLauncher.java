@@ -1,6 +1,7 @@
 package dev.arrow.backend.kvm;
 
 import dev.arrow.BootPhase;
+import dev.arrow.HostSupport;
 import dev.arrow.TemplatePoint;
 import dev.arrow.InvalidSpecException;
 import dev.arrow.KvmPermissionException;
@@ -106,6 +107,11 @@ public final class KvmLauncher implements ArrowLauncher {
             ram.close();
             throw e;
         }
+    }
+
+    @Override
+    public HostSupport hostSupport() {
+        return KvmHostProbe.probe();
     }
 
     /** The image {@code spec} boots: a layout only, the host files are read while it is written into the guest. */

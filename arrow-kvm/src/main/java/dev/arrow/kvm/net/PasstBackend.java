@@ -175,6 +175,19 @@ public final class PasstBackend extends AbstractNetworkBackend {
         }
     }
 
+    /**
+     * The passt program {@link #start} would run when none is configured (the PATH, then the standard
+     * directories), after checking that setpriv, which starts it, is installed too. Starts nothing.
+     *
+     * @throws NetworkBackendException ({@link NetworkBackendException.Reason#PASST_MISSING}) naming the package
+     *     to install
+     */
+    public static Path findInstalled() {
+        Path passt = PasstProcess.findExecutable(Optional.empty());
+        PasstProcess.findSetpriv();
+        return passt;
+    }
+
     @Override
     public String describe() {
         return passt.toString();

@@ -137,7 +137,7 @@ final class PasstProcess implements AutoCloseable {
         }
     }
 
-    private static Path findExecutable(Optional<Path> configured) {
+    static Path findExecutable(Optional<Path> configured) {
         if (configured.isPresent()) {
             Path p = configured.get();
             if (!Files.isRegularFile(p)) {
@@ -172,7 +172,7 @@ final class PasstProcess implements AutoCloseable {
     }
 
     /** util-linux's setpriv, which starts passt with a parent-death signal ({@link PasstCommand}). */
-    private static Path findSetpriv() {
+    static Path findSetpriv() {
         for (Path d : STANDARD_DIRS) {
             Path p = d.resolve("setpriv");
             if (Files.isRegularFile(p) && Files.isExecutable(p)) {

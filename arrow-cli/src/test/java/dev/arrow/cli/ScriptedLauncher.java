@@ -1,0 +1,111 @@
+package dev.arrow.cli;
+
+import dev.arrow.ArrowOutcome;
+import dev.arrow.config.ArrowSpec;
+import dev.arrow.spi.ArrowLauncher;
+import dev.arrow.spi.MicroVmSession;
+import dev.arrow.spi.OutputSink;
+
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * A backend for the command's tests that boots nothing: each launch prints {@code greeting} to the program's
+ * stdout, then the guest either ends at once with {@code outcome} or, when that is null, runs until asked to stop
+ * (SIGTERM: {@link ArrowOutcome.Signaled} 15, unless it ignores that) or killed ({@link ArrowOutcome.Destroyed}). It can also fail the
+ * launch with an exception. Counts the stops and kills it was asked for.
+ */
+final class ScriptedLauncher implements ArrowLauncher {
+    final AtomicInteger stops = new AtomicInteger();
+    final AtomicInteger kills = new AtomicInteger();
+    private final String greeting;
+    private final ArrowOutcome outcome;
+    private final Supplier<RuntimeException> failure;
+    private final boolean stopEnds;
+    volatile ArrowSpec launched;
+
+    private ScriptedLauncher(String greeting, ArrowOutcome outcome, Supplier<RuntimeException> failure, boolean stopEnds) {
+        this.greeting = greeting;
+        this.outcome = outcome;
+        this.failure = failure;
+        this.stopEnds = stopEnds;
+    }
+
+    /** A guest that prints {@code greeting} and ends with {@code outcome}. */
+    static ScriptedLauncher endingWith(String greeting, ArrowOutcome outcome) {
+        return new ScriptedLauncher(greeting, outcome, null, true);
+    }
+
+    /** A guest that prints {@code greeting} and runs until stopped or killed. */
+    static ScriptedLauncher runningUntilStopped(String greeting) {
+        return new ScriptedLauncher(greeting, null, null, true);
+    }
+
+    /** A guest that prints {@code greeting}, does not stop when asked (a program ignoring SIGTERM) and runs until killed. */
+    static ScriptedLauncher ignoringStop(String greeting) {
+        return new ScriptedLauncher(greeting, null, null, false);
+    }
+
+    /** A launch that fails with {@code failure}. */
+    static ScriptedLauncher failingWith(Supplier<RuntimeException> failure) {
+        return new ScriptedLauncher("", null, failure, true);
+    }
+
+    @Override
+    public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr) {
+        launched = spec;
+        if (failure != null) {
+            throw failure.get();
+        }
+        byte[] bytes = greeting.getBytes(StandardCharsets.UTF_8);
+        stdout.write(bytes, 0, bytes.length);
+        return new Session();
+    }
+
+    private final class Session implements MicroVmSession {
+        private final CompletableFuture<ArrowOutcome> end = new CompletableFuture<>();
+
+        Session() {
+            if (outcome != null) {
+                end.complete(outcome);
+            }
+        }
+
+        @Override
+        public OutputStream stdin() {
+            return OutputStream.nullOutputStream();
+        }
+
+        @Override
+        public CompletableFuture<ArrowOutcome> outcome() {
+            return end;
+        }
+
+        @Override
+        public boolean supportsGracefulStop() {
+            return true;
+        }
+
+        @Override
+        public void stop() {
+            stops.incrementAndGet();
+            if (stopEnds) {
+                end.complete(new ArrowOutcome.Signaled(15));
+            }
+        }
+
+        @Override
+        public void kill() {
+            kills.incrementAndGet();
+            end.complete(new ArrowOutcome.Destroyed());
+        }
+
+        @Override
+        public void close() {
+            end.complete(new ArrowOutcome.Destroyed());
+        }
+    }
+}

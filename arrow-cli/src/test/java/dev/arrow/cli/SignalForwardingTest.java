@@ -1,0 +1,41 @@
+package dev.arrow.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Tier 1: real signals to a JVM running {@code arrow run} (on a scripted backend) reach the arrow as asked. */
+class SignalForwardingTest {
+    @TempDir
+    Path tmp;
+
+    private String binary() throws Exception {
+        return Files.write(tmp.resolve("app"), new byte[] {0x7f, 'E', 'L', 'F'}).toString();
+    }
+
+    @Test
+    void ctrlCAsksTheProgramToStopAndTheCommandEndsWithItsExitValue() throws Exception {
+        try (ChildJvm child = ChildJvm.start(ScriptedCli.class, "stops", binary())) {
+            assertThat(child.nextLine()).isEqualTo("ready");
+            child.signal("INT");
+            assertThat(child.exitStatus(30)).isEqualTo(143);
+            assertThat(child.stderr.readLine()).startsWith("arrow: SIGINT: asking the program to stop (SIGTERM);"
+                    + " the VM is stopped in 10s unless it ends");
+        }
+    }
+
+    @Test
+    void aSecondSigtermStopsAProgramThatIgnoresTheFirst() throws Exception {
+        try (ChildJvm child = ChildJvm.start(ScriptedCli.class, "ignores", binary())) {
+            assertThat(child.nextLine()).isEqualTo("ready");
+            child.signal("TERM");
+            assertThat(child.stderr.readLine()).startsWith("arrow: SIGTERM: asking the program to stop");
+            child.signal("TERM");
+            assertThat(child.exitStatus(30)).isEqualTo(137);
+            assertThat(child.stderr.readLine()).isEqualTo("arrow: SIGTERM again: stopping the VM now");
+        }
+    }
+}
