@@ -51,6 +51,14 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
      * when {@code network} is present, init configuring eth0 with it before the app starts.
      */
     public static GuestImage assemble(ArrowSpec spec, Path kernel, Stdio stdio, Optional<NetworkSettings> network) {
+        return of(spec, kernel, initramfs(spec, stdio, network));
+    }
+
+    /**
+     * The initramfs of {@code spec}'s image (see {@link #assemble(ArrowSpec, Path, Stdio, Optional)}): the part
+     * that does not depend on the kernel, so that its memory needs can be checked before a kernel is looked up.
+     */
+    public static Initramfs initramfs(ArrowSpec spec, Stdio stdio, Optional<NetworkSettings> network) {
         LaunchSpec.Builder launch = launchSpecBuilder(spec).stdio(stdio);
         network.ifPresent(launch::network);
         Initramfs.Builder initramfs = ArrowInitramfs.builder(spec.binary(), launch.build());
@@ -62,7 +70,12 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
                 initramfs.file(f.guestPath(), content.bytes(), f.mode().orElse(GuestFile.DEFAULT_MODE));
             }
         }
-        return new GuestImage(kernel, initramfs.build(), KernelParameters.forInit(spec.debugConsole()));
+        return initramfs.build();
+    }
+
+    /** The image of {@code spec} booting {@code kernel} with {@code initramfs}, built by {@link #initramfs} for the same spec. */
+    public static GuestImage of(ArrowSpec spec, Path kernel, Initramfs initramfs) {
+        return new GuestImage(kernel, initramfs, KernelParameters.forInit(spec.debugConsole()));
     }
 
     /** The initramfs's exact size in bytes. */

@@ -9,40 +9,42 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Extracts a packaged kernel ({@link KernelArtifact}) to a file, once per content hash: into the first of its
- * directories that takes it, as {@code vmlinux-<sha256>}. An existing file of that name is used when its SHA-256
- * matches; otherwise the kernel is decompressed into a temporary file in the same directory, checked (size and
- * SHA-256 against the index) and renamed over the name atomically, so that two JVMs extracting at once each
- * rename a whole, identical file and a reader never sees a partial one.
+ * directories that takes it, as {@code vmlinux-<sha256>}. The kernel is decompressed into a temporary file in
+ * that directory, checked (size and SHA-256 against the index) and renamed over the name atomically, so that two
+ * JVMs extracting at once each rename a whole, identical file and a reader never sees a partial one.
  *
- * <p>A directory is skipped (and the next one tried) when it cannot be created or written, belongs to another
- * user or is writable by other users (who could swap the kernel). A damaged artifact fails at once: no
- * directory would help. Each instance remembers what it verified, so a JVM hashes the kernel once.
+ * <p>An existing file of that name and size is used without hashing it again: only a checked file is ever
+ * renamed to that name, and the directory is private (hashing 17 MB costs a fresh JVM about 0.35 s, more than
+ * the boot it precedes). A directory is skipped (and the next one tried) when it cannot be created or written,
+ * belongs to another user or is writable by other users (who could swap the kernel). A damaged artifact fails
+ * at once: no directory would help.
  */
 public final class KernelExtractor {
     private static final Logger LOG = LoggerFactory.getLogger(KernelExtractor.class);
     private static final String PREFIX = "vmlinux-";
+    /** Owned by the user this JVM runs as (Linux). */
+    private static final Path PROCESS = Paths.get("/proc/self");
     private static final Set<PosixFilePermission> SHARED_WRITE =
             Set.of(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE);
 
     private final List<Path> directories;
-    private final Map<String, Path> verified = new ConcurrentHashMap<>();
 
     /** An extractor trying {@code directories} in order. */
     public KernelExtractor(List<Path> directories) {
@@ -75,14 +77,10 @@ public final class KernelExtractor {
      */
     public Path extract(KernelArtifact artifact) {
         Objects.requireNonNull(artifact, "artifact");
-        Path known = verified.get(artifact.sha256());
-        if (known != null && Files.isRegularFile(known)) return known;
         List<String> refusals = new ArrayList<>();
         for (Path dir : directories) {
             try {
-                Path vmlinux = extractInto(dir, artifact);
-                verified.put(artifact.sha256(), vmlinux);
-                return vmlinux;
+                return extractInto(dir, artifact);
             } catch (IOException e) {
                 String why = dir + " (" + e + ")";
                 LOG.debug("cannot extract the packaged kernel into {}", why);
@@ -101,14 +99,14 @@ public final class KernelExtractor {
         } else {
             Files.createDirectories(dir);
         }
+        checkPrivate(dir);
         Path target = dir.resolve(PREFIX + artifact.sha256());
-        Path part = Files.createTempFile(dir, PREFIX, ".part"); // also the proof that dir is writable
+        if (Files.isRegularFile(target) && hasSize(target, artifact.size())) {
+            LOG.debug("packaged kernel {} already extracted at {}", artifact.key(), target);
+            return target;
+        }
+        Path part = Files.createTempFile(dir, PREFIX, ".part");
         try {
-            checkPrivate(dir, part);
-            if (Files.isRegularFile(target) && matches(target, artifact)) {
-                LOG.debug("packaged kernel {} already extracted at {}", artifact.key(), target);
-                return target;
-            }
             String sha256 = copy(artifact, part);
             if (!sha256.equals(artifact.sha256())) {
                 throw artifact.corrupt("its vmlinux has SHA-256 " + sha256 + ", its index gives " + artifact.sha256(), null);
@@ -128,12 +126,13 @@ public final class KernelExtractor {
     }
 
     /** Fails when another user owns {@code dir} or may write into it: the kernel could be swapped after its check. */
-    private static void checkPrivate(Path dir, Path ours) throws IOException {
+    private static void checkPrivate(Path dir) throws IOException {
         PosixFileAttributeView view = Files.getFileAttributeView(dir, PosixFileAttributeView.class);
         if (view == null) return;
-        var attributes = view.readAttributes();
-        if (!attributes.owner().equals(Files.getOwner(ours))) {
-            throw new IOException("owned by " + attributes.owner().getName() + ", not by this user");
+        PosixFileAttributes attributes = view.readAttributes();
+        UserPrincipal self = Files.getOwner(PROCESS); // this JVM's user, also for a uid without a passwd entry
+        if (!attributes.owner().equals(self)) {
+            throw new IOException("owned by " + attributes.owner().getName() + ", not by this user (" + self.getName() + ")");
         }
         if (attributes.permissions().stream().anyMatch(SHARED_WRITE::contains)) {
             throw new IOException("writable by other users (" + PosixFilePermissions.toString(attributes.permissions()) + ")");
@@ -178,18 +177,12 @@ public final class KernelExtractor {
         return HexFormat.of().formatHex(sha.digest());
     }
 
-    /** Whether {@code file} has the artifact's size and SHA-256 (false, not an error, when it cannot be read). */
-    private static boolean matches(Path file, KernelArtifact artifact) {
+    /** Whether {@code file} has {@code size} bytes (false, not an error, when it is gone: it is extracted again). */
+    private static boolean hasSize(Path file, long size) {
         try {
-            if (Files.size(file) != artifact.size()) return false;
-            MessageDigest sha = sha256();
-            byte[] buffer = new byte[1 << 16];
-            try (InputStream in = Files.newInputStream(file)) {
-                for (int n; (n = in.read(buffer)) >= 0; ) sha.update(buffer, 0, n);
-            }
-            return HexFormat.of().formatHex(sha.digest()).equals(artifact.sha256());
+            return Files.size(file) == size;
         } catch (IOException e) {
-            LOG.debug("re-extracting the kernel over unreadable {}: {}", file, e.toString());
+            LOG.debug("extracting the kernel again over {}: {}", file, e.toString());
             return false;
         }
     }

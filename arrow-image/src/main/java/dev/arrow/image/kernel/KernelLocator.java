@@ -60,13 +60,9 @@ public final class KernelLocator {
     /** A locator over this JVM's system properties, environment and class path. */
     public static KernelLocator fromEnvironment() {
         return new KernelLocator(System::getProperty, System::getenv, defaultCacheDirectory(System::getenv, home()),
-                () -> KernelArtifact.find(KernelLocator.class.getClassLoader()), JvmExtractor.INSTANCE);
-    }
-
-    /** The JVM's one extractor of the packaged kernel, so that a JVM verifies it once (created on first use). */
-    private static final class JvmExtractor {
-        static final KernelExtractor INSTANCE = new KernelExtractor(KernelExtractor.defaultDirectories(System::getenv, home(),
-                Paths.get(System.getProperty("java.io.tmpdir")), System.getProperty("user.name")));
+                () -> KernelArtifact.find(KernelLocator.class.getClassLoader()),
+                new KernelExtractor(KernelExtractor.defaultDirectories(System::getenv, home(),
+                        Paths.get(System.getProperty("java.io.tmpdir")), System.getProperty("user.name"))));
     }
 
     private static Path home() {
