@@ -82,7 +82,7 @@ public final class ArrowSpecJson {
         } catch (ClassNotFoundException | LinkageError e) {
             throw new IllegalStateException("the JSON form of an arrow spec needs Jackson, an optional dependency of"
                     + " arrow-config: add com.fasterxml.jackson.core:jackson-databind"
-                    + " (2.x, the version dev.arrow:arrow-bom names) to your project", e);
+                    + " (2.x) to your project", e);
         }
     }
 }

@@ -20,7 +20,7 @@ import java.util.Optional;
  * What one arrow boots: the kernel, the initramfs (our init, the app, its launch spec, the
  * user's files) and the kernel parameters init needs, assembled from a validated {@link ArrowSpec}.
  * The initramfs is a layout of exactly {@link Initramfs#size()} bytes, not bytes: host files are
- * read when it is written, which {@link KvmLauncher} has the VMM do straight into guest memory, so
+ * read when it is written, which {@code KvmLauncher} has the VMM do straight into guest memory, so
  * an app costs no heap of its size. Public for the benchmarks (initramfs assembly, and peers booting
  * the very same image); not API.
  */
@@ -30,7 +30,7 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
     static final String APP_PATH = "/arrow/app";
 
     /**
-     * Builds the image of {@code spec} (not checked here: see {@link dev.arrow.Arrow#start()}) for {@code kernel},
+     * Builds the image of {@code spec} (not checked here: see {@code Arrow.start()}) for {@code kernel},
      * with the app's stdio on the serial console: what a plain QEMU boots (the benchmarks' peers).
      */
     public static GuestImage assemble(ArrowSpec spec, Path kernel) {
@@ -39,7 +39,7 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
 
     /**
      * Builds the image of {@code spec} for {@code kernel} with the app's stdio where {@code stdio} says:
-     * {@link Stdio#VIRTIO} is what {@link KvmLauncher} boots (its VMM announces the virtio devices on the
+     * {@link Stdio#VIRTIO} is what {@code KvmLauncher} boots (its VMM announces the virtio devices on the
      * command line itself).
      */
     public static GuestImage assemble(ArrowSpec spec, Path kernel, Stdio stdio) {
@@ -90,7 +90,7 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
 
     /**
      * The whole initramfs in a byte array (host files read now): for tests and for peers that need it as
-     * bytes; {@link KvmLauncher} streams it instead.
+     * bytes; {@code KvmLauncher} streams it instead.
      *
      * @throws UncheckedIOException if a host file cannot be read, or no longer has the size it had
      * @throws IllegalStateException if the archive does not fit in an array
