@@ -64,11 +64,6 @@ public final class KernelExtractor {
                 tmpdir.resolve("arrow-" + user.replace('/', '_')).resolve("kernel").resolve("packaged"));
     }
 
-    /** The directories tried, in order. */
-    public List<Path> directories() {
-        return directories;
-    }
-
     /**
      * The path of {@code artifact}'s vmlinux, extracted and verified.
      *
