@@ -3,7 +3,8 @@
  * validation, and its JSON form. Used by the API ({@code dev.arrow}) and by every backend.
  */
 module dev.arrow.config {
-    requires com.fasterxml.jackson.databind;
+    // optional: only ArrowSpecJson (the JSON form) needs it, and says so when it is missing
+    requires static com.fasterxml.jackson.databind;
 
     exports dev.arrow.config;
 }

@@ -1,20 +1,9 @@
 package dev.arrow.config;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonStreamContext;
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 /**
  * Reads and writes the JSON form of an {@link ArrowSpec}. Reading is strict: unknown fields, duplicate
@@ -42,12 +31,6 @@ import java.util.List;
  * content gets {@code "0644"} (see {@link GuestFile}).
  */
 public final class ArrowSpecJson {
-
-    private static final ObjectMapper MAPPER = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
-
     private ArrowSpecJson() {
     }
 
@@ -55,19 +38,11 @@ public final class ArrowSpecJson {
      * Reads a spec from JSON text.
      *
      * @throws SpecException if the text is not JSON, or not a valid spec
+     * @throws IllegalStateException if Jackson is not on the class path
      */
     public static ArrowSpec read(String json) {
-        JsonNode root;
-        try {
-            root = MAPPER.readTree(json);
-        } catch (JsonProcessingException e) {
-            throw syntaxError(e);
-        }
-        if (root == null || root.isMissingNode()) {
-            throw new SpecException(List.of(new SpecProblem(JsonPaths.ROOT,
-                    "the document is empty; expected a JSON object with at least \"binary\"")));
-        }
-        return SpecJsonReader.read(root);
+        requireJackson();
+        return SpecJsonMapper.read(json);
     }
 
     /**
@@ -75,44 +50,39 @@ public final class ArrowSpecJson {
      *
      * @throws IOException   if the file cannot be read
      * @throws SpecException if its content is not JSON, or not a valid spec
+     * @throws IllegalStateException if Jackson is not on the class path
      */
     public static ArrowSpec read(Path file) throws IOException {
+        requireJackson();
         return read(Files.readString(file, StandardCharsets.UTF_8));
     }
 
-    /** The spec as pretty-printed JSON. */
+    /**
+     * The spec as pretty-printed JSON.
+     *
+     * @throws IllegalStateException if Jackson is not on the class path
+     */
     public static String write(ArrowSpec spec) {
-        try {
-            return MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(SpecJsonWriter.write(spec));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("writing a JSON tree to a string failed", e);
-        }
+        requireJackson();
+        return SpecJsonMapper.write(spec);
     }
 
-    /** Writes the spec as pretty-printed UTF-8 JSON to {@code file}. */
+    /**
+     * Writes the spec as pretty-printed UTF-8 JSON to {@code file}.
+     *
+     * @throws IllegalStateException if Jackson is not on the class path
+     */
     public static void write(ArrowSpec spec, Path file) throws IOException {
         Files.writeString(file, write(spec), StandardCharsets.UTF_8);
     }
 
-    private static SpecException syntaxError(JsonProcessingException e) {
-        String path = JsonPaths.ROOT;
-        if (e.getProcessor() instanceof JsonParser parser) {
-            path = pathOf(parser.getParsingContext());
+    private static void requireJackson() {
+        try {
+            Class.forName("com.fasterxml.jackson.databind.ObjectMapper", false, ArrowSpecJson.class.getClassLoader());
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new IllegalStateException("the JSON form of an arrow spec needs Jackson, an optional dependency of"
+                    + " arrow-config: add com.fasterxml.jackson.core:jackson-databind"
+                    + " (2.x) to your project", e);
         }
-        JsonLocation at = e.getLocation();
-        String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
-        return new SpecException(List.of(new SpecProblem(path, "invalid JSON" + where + ": " + e.getOriginalMessage())));
-    }
-
-    private static String pathOf(JsonStreamContext context) {
-        if (context == null || context.inRoot()) {
-            return JsonPaths.ROOT;
-        }
-        String parent = pathOf(context.getParent());
-        if (context.inArray()) {
-            return JsonPaths.index(parent, Math.max(context.getCurrentIndex(), 0));
-        }
-        String name = context.getCurrentName();
-        return name == null ? parent : JsonPaths.field(parent, name);
     }
 }

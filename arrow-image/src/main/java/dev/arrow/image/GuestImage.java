@@ -27,14 +27,14 @@ import java.util.OptionalInt;
  * What one arrow boots: the kernel, the initramfs (our init, the app, its launch spec, the
  * user's files) and the kernel parameters init needs, assembled from a validated {@link ArrowSpec}.
  * The initramfs is a layout of exactly {@link Initramfs#size()} bytes, not bytes: host files are
- * read when it is written, which {@link KvmLauncher} has the VMM do straight into guest memory, so
+ * read when it is written, which {@code KvmLauncher} has the VMM do straight into guest memory, so
  * an app costs no heap of its size. Public for the benchmarks (initramfs assembly, and peers booting
  * the very same image); not API.
  */
 public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kernelParameters) {
 
     /**
-     * Builds the image of {@code spec} (not checked here: see {@link dev.arrow.Arrow#start()}) for {@code kernel},
+     * Builds the image of {@code spec} (not checked here: see {@code Arrow.start()}) for {@code kernel},
      * with the app's stdio on the serial console: what a plain QEMU boots (the benchmarks' peers).
      */
     public static GuestImage assemble(ArrowSpec spec, Path kernel) {
@@ -43,7 +43,7 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
 
     /**
      * Builds the image of {@code spec} for {@code kernel} with the app's stdio where {@code stdio} says:
-     * {@link Stdio#VIRTIO} is what {@link KvmLauncher} boots (its VMM announces the virtio devices on the
+     * {@link Stdio#VIRTIO} is what {@code KvmLauncher} boots (its VMM announces the virtio devices on the
      * command line itself).
      */
     public static GuestImage assemble(ArrowSpec spec, Path kernel, Stdio stdio) {
@@ -55,35 +55,48 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
      * when {@code network} is present, init configuring eth0 with it before the app starts.
      */
     public static GuestImage assemble(ArrowSpec spec, Path kernel, Stdio stdio, Optional<NetworkSettings> network) {
-        LaunchSpec.Builder launch = launchSpecBuilder(spec).stdio(stdio);
-        network.ifPresent(launch::network);
-        Initramfs.Builder initramfs = ArrowInitramfs.builder(spec.binary(), launch.build());
-        return withUserFiles(initramfs, spec, kernel);
+        return of(spec, kernel, initramfs(spec, stdio, network));
     }
 
     /**
-     * Builds the image of a template of {@code spec} frozen at the app point: the image {@link #assemble(ArrowSpec,
-     * Path, Stdio, Optional)} builds with stdio on the virtio console, whose init, when {@code readyPort} is present,
-     * marks {@link dev.arrow.image.init.InitProtocol#MARK_APP_READY} once the app listens on that guest TCP port.
+     * The initramfs of {@code spec}'s image (see {@link #assemble(ArrowSpec, Path, Stdio, Optional)}): the part
+     * that does not depend on the kernel, so that its memory needs can be checked before a kernel is looked up.
      */
-    public static GuestImage assembleAppTemplate(ArrowSpec spec, Path kernel, Optional<NetworkSettings> network,
+    public static Initramfs initramfs(ArrowSpec spec, Stdio stdio, Optional<NetworkSettings> network) {
+        LaunchSpec.Builder launch = launchSpecBuilder(spec).stdio(stdio);
+        network.ifPresent(launch::network);
+        return withUserFiles(ArrowInitramfs.builder(spec.binary(), launch.build()), spec);
+    }
+
+    /**
+     * The initramfs of a template of {@code spec} frozen at the app point: the one {@link #initramfs} builds with
+     * stdio on the virtio console, whose init, when {@code readyPort} is present, marks
+     * {@link dev.arrow.image.init.InitProtocol#MARK_APP_READY} once the app listens on that guest TCP port.
+     */
+    public static Initramfs appTemplateInitramfs(ArrowSpec spec, Optional<NetworkSettings> network,
                                                  OptionalInt readyPort) {
         LaunchSpec.Builder launch = launchSpecBuilder(spec).stdio(Stdio.VIRTIO);
         network.ifPresent(launch::network);
         readyPort.ifPresent(launch::readyPort);
-        return withUserFiles(ArrowInitramfs.builder(spec.binary(), launch.build()), spec, kernel);
+        return withUserFiles(ArrowInitramfs.builder(spec.binary(), launch.build()), spec);
     }
 
     /**
-     * Builds the image of a template of {@code spec} for {@code kernel}: init, the app, the user's files and a template
-     * spec ({@link SpecFile#encodeTemplate()}, stdio on the virtio console). Booted, its init stops at its template point
-     * and waits for a clone's {@link #cloneLaunch launch message}; the spec's args, env and the like are not in it.
+     * The initramfs of a template of {@code spec} frozen at the init point: init, the app, the user's files and a
+     * template spec ({@link SpecFile#encodeTemplate()}, stdio on the virtio console). Booted, its init stops at its
+     * template point and waits for a clone's {@link #cloneLaunch launch message}; the spec's args, env and the like
+     * are not in it.
      */
-    public static GuestImage assembleTemplate(ArrowSpec spec, Path kernel) {
-        return withUserFiles(ArrowInitramfs.templateBuilder(spec.binary()), spec, kernel);
+    public static Initramfs templateInitramfs(ArrowSpec spec) {
+        return withUserFiles(ArrowInitramfs.templateBuilder(spec.binary()), spec);
     }
 
-    private static GuestImage withUserFiles(Initramfs.Builder initramfs, ArrowSpec spec, Path kernel) {
+    /** The image of a template of {@code spec} for {@code kernel}: {@link #of} with {@link #templateInitramfs}. */
+    public static GuestImage assembleTemplate(ArrowSpec spec, Path kernel) {
+        return of(spec, kernel, templateInitramfs(spec));
+    }
+
+    private static Initramfs withUserFiles(Initramfs.Builder initramfs, ArrowSpec spec) {
         for (GuestFile f : spec.files()) {
             if (f.source() instanceof GuestFile.HostFile host) {
                 if (f.mode().isPresent()) initramfs.file(f.guestPath(), host.path(), f.mode().getAsInt());
@@ -92,7 +105,12 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
                 initramfs.file(f.guestPath(), content.bytes(), f.mode().orElse(GuestFile.DEFAULT_MODE));
             }
         }
-        return new GuestImage(kernel, initramfs.build(), KernelParameters.forInit(spec.debugConsole()));
+        return initramfs.build();
+    }
+
+    /** The image of {@code spec} booting {@code kernel} with {@code initramfs}, built by {@link #initramfs} for the same spec. */
+    public static GuestImage of(ArrowSpec spec, Path kernel, Initramfs initramfs) {
+        return new GuestImage(kernel, initramfs, KernelParameters.forInit(spec.debugConsole()));
     }
 
     /**
@@ -146,7 +164,7 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
 
     /**
      * The whole initramfs in a byte array (host files read now): for tests and for peers that need it as
-     * bytes; {@link KvmLauncher} streams it instead.
+     * bytes; {@code KvmLauncher} streams it instead.
      *
      * @throws UncheckedIOException if a host file cannot be read, or no longer has the size it had
      * @throws IllegalStateException if the archive does not fit in an array

@@ -14,6 +14,7 @@ import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.GuestImage;
 import dev.arrow.image.ImageException;
 import dev.arrow.image.InitramfsMemory;
+import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.elf.StaticBinaryCheck;
 import dev.arrow.image.init.Stdio;
 import dev.arrow.image.kernel.GuestKernel;
@@ -65,10 +66,10 @@ public final class KvmLauncher implements ArrowLauncher {
 
     @Override
     public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events) {
-        // The user's own inputs first: a dynamic binary or too little memory is worth fixing on any host.
-        GuestKernel kernel = checkInputs(spec);
-        GuestImage image = assemble(spec, kernel);
-        return boot(spec, image, spec.net(), false, stdout, stderr, events, line -> { }).session();
+        // The user's own inputs first: a dynamic binary or too little memory is worth fixing on any host. Then the
+        // host, then Arrow's default kernel: on a host that cannot boot Linux, that is what to say, not a missing kernel.
+        Optional<GuestKernel> given = checkInputs(spec);
+        return boot(spec, given, initramfs(spec), spec.net(), false, stdout, stderr, events, line -> { }).session();
     }
 
     @Override
@@ -82,19 +83,21 @@ public final class KvmLauncher implements ArrowLauncher {
     }
 
     /**
-     * Checks the host, admits the guest's RAM, starts the network and boots {@code image}; releases everything
-     * on failure.
+     * Sizes the guest's RAM for {@code initramfs}, checks the host, finds the kernel (the spec's, {@code given},
+     * or Arrow's default), admits the RAM, starts the network and boots; releases everything on failure.
      *
      * @param net          the network the guest gets (a template's has no forwards)
      * @param templateable whether the guest's RAM is a memory file, so that it can be frozen
      * @param statusTap    sees each status line before the session does
      */
-    static Booted boot(ArrowSpec spec, GuestImage image, Net net, boolean templateable, OutputSink stdout,
-            OutputSink stderr, BootEvents events, Consumer<String> statusTap) {
-        InitramfsMemory needs = image.memoryNeeds();
+    static Booted boot(ArrowSpec spec, Optional<GuestKernel> given, Initramfs initramfs, Net net, boolean templateable,
+            OutputSink stdout, OutputSink stderr, BootEvents events, Consumer<String> statusTap) {
+        InitramfsMemory needs = InitramfsMemory.of(initramfs);
         long memoryBytes = guestMemory(spec, needs);
-        events.host(BootPhase.IMAGE_ASSEMBLED, System.nanoTime());
         checkHost(HostKvm.detect());
+        GuestKernel kernel = given.orElseGet(KvmLauncher::defaultKernel);
+        GuestImage image = GuestImage.of(spec, kernel.path(), initramfs);
+        events.host(BootPhase.IMAGE_ASSEMBLED, System.nanoTime());
         GuestRamAdmission.Reservation ram = GuestRamAdmission.JVM.admit(memoryBytes, HostMemory.read(),
                 GuestRamAdmission.overcommitFromSystemProperty());
         Optional<GuestNetworking> network = Optional.empty();
@@ -114,10 +117,10 @@ public final class KvmLauncher implements ArrowLauncher {
         return KvmHostProbe.probe();
     }
 
-    /** The image {@code spec} boots: a layout only, the host files are read while it is written into the guest. */
-    static GuestImage assemble(ArrowSpec spec, GuestKernel kernel) {
+    /** The initramfs {@code spec} boots: a layout only, the host files are read while it is written into the guest. */
+    static Initramfs initramfs(ArrowSpec spec) {
         try {
-            return GuestImage.assemble(spec, kernel.path(), Stdio.VIRTIO, GuestNetworking.settingsFor(spec.net()));
+            return GuestImage.initramfs(spec, Stdio.VIRTIO, GuestNetworking.settingsFor(spec.net()));
         } catch (ImageException e) {
             throw ApiExceptions.of(e);
         }
@@ -199,8 +202,11 @@ public final class KvmLauncher implements ArrowLauncher {
         return "arrow-kvm" + SESSIONS.incrementAndGet();
     }
 
-    /** Checks the app binary and the files' guest paths, and finds the kernel; the errors name the problem and the fix. */
-    static GuestKernel checkInputs(ArrowSpec spec) {
+    /**
+     * Checks the app binary, the files' guest paths and the kernel the spec names, if any (Arrow's default kernel
+     * is looked up later, by {@link #defaultKernel}, after the host check); the errors name the problem and the fix.
+     */
+    static Optional<GuestKernel> checkInputs(ArrowSpec spec) {
         List<SpecProblem> problems = new ArrayList<>();
         for (int i = 0; i < spec.files().size(); i++) {
             String path = "$.files[" + i + "].guest";
@@ -212,8 +218,21 @@ public final class KvmLauncher implements ArrowLauncher {
         }
         try {
             StaticBinaryCheck.check(spec.binary());
-            GuestKernel kernel = spec.kernel().map(KernelLocator::userSupplied)
-                    .orElseGet(() -> KernelLocator.fromEnvironment().locate());
+            Optional<GuestKernel> kernel = spec.kernel().map(KernelLocator::userSupplied);
+            kernel.ifPresent(k -> KernelFormat.check(k.path()));
+            return kernel;
+        } catch (ImageException e) {
+            throw ApiExceptions.of(e);
+        }
+    }
+
+    /**
+     * Arrow's default kernel ({@link KernelLocator}: {@code -Darrow.kernel}, {@code ARROW_KERNEL}, the
+     * {@code dev.arrow:arrow-kernel} jar, the build cache), its format checked.
+     */
+    static GuestKernel defaultKernel() {
+        try {
+            GuestKernel kernel = KernelLocator.fromEnvironment().locate();
             KernelFormat.check(kernel.path());
             return kernel;
         } catch (ImageException e) {

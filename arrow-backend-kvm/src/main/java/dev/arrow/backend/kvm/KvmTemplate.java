@@ -12,6 +12,7 @@ import dev.arrow.config.Net;
 import dev.arrow.config.SpecProblem;
 import dev.arrow.image.GuestImage;
 import dev.arrow.image.ImageException;
+import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.InitProtocol;
 import dev.arrow.image.kernel.GuestKernel;
 import dev.arrow.kvm.KvmException;
@@ -85,11 +86,10 @@ final class KvmTemplate implements MicroVmTemplate {
             throw new InvalidSpecException(List.of(new SpecProblem("$.net", "a template cannot use the tap device "
                     + tap.name() + ": each clone needs a network of its own; use Net.user()")));
         }
-        GuestKernel kernel = KvmLauncher.checkInputs(spec);
-        GuestImage image = templateImage(spec, kernel, point);
+        Optional<GuestKernel> given = KvmLauncher.checkInputs(spec);
         TemplateReadiness readiness = new TemplateReadiness(point);
-        KvmLauncher.Booted booted = KvmLauncher.boot(spec, image, withoutForwards(spec.net()), true,
-                readiness.watch(stdout), stderr, events, readiness::onStatusLine);
+        KvmLauncher.Booted booted = KvmLauncher.boot(spec, given, templateInitramfs(spec, point),
+                withoutForwards(spec.net()), true, readiness.watch(stdout), stderr, events, readiness::onStatusLine);
         try {
             awaitPoint(spec, point, readiness, booted.session());
             VmTemplate vmTemplate = booted.vm().freeze(FREEZE_TIMEOUT);
@@ -110,13 +110,13 @@ final class KvmTemplate implements MicroVmTemplate {
         }
     }
 
-    /** The image a template of {@code spec} boots: init waits for its launch spec, or the app runs to its point. */
-    private static GuestImage templateImage(ArrowSpec spec, GuestKernel kernel, TemplatePoint point) {
+    /** The initramfs a template of {@code spec} boots: init waits for its launch spec, or the app runs to its point. */
+    private static Initramfs templateInitramfs(ArrowSpec spec, TemplatePoint point) {
         try {
             if (!point.isAppPoint()) {
-                return GuestImage.assembleTemplate(spec, kernel.path());
+                return GuestImage.templateInitramfs(spec);
             }
-            return GuestImage.assembleAppTemplate(spec, kernel.path(), GuestNetworking.settingsFor(spec.net()),
+            return GuestImage.appTemplateInitramfs(spec, GuestNetworking.settingsFor(spec.net()),
                     point instanceof TemplatePoint.Listening l ? OptionalInt.of(l.guestPort()) : OptionalInt.empty());
         } catch (ImageException e) {
             throw ApiExceptions.of(e);

@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.Arrow;
 import dev.arrow.HostSupport;
+import dev.arrow.image.kernel.KernelExtractor;
 import dev.arrow.image.kernel.KernelLocator;
 import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.net.NetworkBackendException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -95,10 +98,12 @@ class KvmHostProbeTest {
     }
 
     private KernelLocator kernelAt(Path kernel) {
-        return new KernelLocator(Map.of(KernelLocator.PROPERTY, kernel.toString())::get, name -> null, tmp.resolve("cache"));
+        return new KernelLocator(Map.of(KernelLocator.PROPERTY, kernel.toString())::get, name -> null, tmp.resolve("cache"),
+                Optional::empty, new KernelExtractor(List.of(tmp.resolve("extracted"))));
     }
 
     private KernelLocator noKernel() {
-        return new KernelLocator(name -> null, name -> null, tmp.resolve("empty-cache"));
+        return new KernelLocator(name -> null, name -> null, tmp.resolve("empty-cache"), Optional::empty,
+                new KernelExtractor(List.of(tmp.resolve("extracted"))));
     }
 }

@@ -80,6 +80,34 @@ class KvmLauncherHostCheckTest {
                 .hasMessageContaining(missing.toString(), "not found");
     }
 
+    @Test
+    void withoutAKernelInTheSpecTheInputChecksLookUpNoKernel() {
+        assumeTrue(Files.isRegularFile(BUSYBOX), "/bin/busybox missing: install busybox-static (scripts/setup.sh)");
+        withMissingDefaultKernel(() -> assertThat(KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).build())).isEmpty());
+    }
+
+    @Test
+    void onAHostThatCannotBootLinuxTheHostIsNamedBeforeTheMissingDefaultKernel() {
+        assumeTrue(Files.isRegularFile(BUSYBOX), "/bin/busybox missing: install busybox-static (scripts/setup.sh)");
+        HostKvm host = HostKvm.detect();
+        assumeTrue(!host.canBootLinux(), "this host's KVM boots Linux, so the kernel lookup comes next: " + host.description());
+        withMissingDefaultKernel(() -> assertThatThrownBy(
+                () -> new KvmLauncher().launch(ArrowSpec.builder(BUSYBOX).build(), (b, o, l) -> { }, (b, o, l) -> { }))
+                .isInstanceOfAny(KvmUnavailableException.class, KvmPermissionException.class, NoHardwareVirtualizationException.class));
+    }
+
+    /** Runs {@code check} with -Darrow.kernel naming a missing file: any lookup of the default kernel would fail. */
+    private void withMissingDefaultKernel(Runnable check) {
+        String before = System.getProperty("arrow.kernel");
+        System.setProperty("arrow.kernel", tmp.resolve("no-default-kernel").toString());
+        try {
+            check.run();
+        } finally {
+            if (before == null) System.clearProperty("arrow.kernel");
+            else System.setProperty("arrow.kernel", before);
+        }
+    }
+
     /** The first 64 bytes of an x86-64 ELF file: enough for the kernel's format check (nothing boots it). */
     static Path elfKernelHeader(Path file) throws IOException {
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -91,7 +119,7 @@ class KvmLauncherHostCheckTest {
     void aStaticBinaryAndAnExistingKernelPassTheInputChecks() throws IOException {
         assumeTrue(Files.isRegularFile(BUSYBOX), "/bin/busybox missing: install busybox-static (scripts/setup.sh)");
         Path kernel = elfKernelHeader(tmp.resolve("vmlinux"));
-        assertThat(KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).kernel(kernel).build()).path()).isEqualTo(kernel);
+        assertThat(KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).kernel(kernel).build()).orElseThrow().path()).isEqualTo(kernel);
     }
 
     @Test
@@ -103,6 +131,6 @@ class KvmLauncherHostCheckTest {
                 .hasMessageContaining(notes + " is not a Linux kernel image")
                 .hasMessageContaining("give an uncompressed vmlinux or a bzImage");
         // the busybox binary as a kernel: an ELF, but a program, not a kernel, found when it is loaded
-        assertThat(KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).kernel(BUSYBOX).build()).path()).isEqualTo(BUSYBOX);
+        assertThat(KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).kernel(BUSYBOX).build()).orElseThrow().path()).isEqualTo(BUSYBOX);
     }
 }

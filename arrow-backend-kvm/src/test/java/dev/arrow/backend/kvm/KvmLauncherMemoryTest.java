@@ -3,9 +3,7 @@ package dev.arrow.backend.kvm;
 import dev.arrow.Arrow;
 import dev.arrow.InvalidSpecException;
 import dev.arrow.config.ArrowSpec;
-import dev.arrow.image.GuestImage;
 import dev.arrow.image.InitramfsMemory;
-import dev.arrow.image.kernel.GuestKernel;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,7 +61,7 @@ class KvmLauncherMemoryTest {
 
     private static InitramfsMemory needs(Arrow arrow) {
         ArrowSpec spec = arrow.spec();
-        return KvmLauncher.assemble(spec, new GuestKernel(spec.kernel().orElseThrow(), GuestKernel.Source.USER)).memoryNeeds();
+        return InitramfsMemory.of(KvmLauncher.initramfs(spec));
     }
 
     @Test
@@ -104,10 +102,10 @@ class KvmLauncherMemoryTest {
         Arrow arrow = arrow(BUSYBOX).file(sized("data", 64 * MIB), "/data/big");
         long suggested = needs(arrow).suggestedRamBytes(0);
         ArrowSpec spec = arrow.memory(suggested >> 20, MiB).spec();
-        GuestImage image = KvmLauncher.assemble(spec, new GuestKernel(kernel, GuestKernel.Source.USER));
-        assertThat(KvmLauncher.guestMemory(spec, image.memoryNeeds())).isEqualTo(suggested);
+        InitramfsMemory needs = InitramfsMemory.of(KvmLauncher.initramfs(spec));
+        assertThat(KvmLauncher.guestMemory(spec, needs)).isEqualTo(suggested);
         ArrowSpec oneLess = arrow.memory((suggested >> 20) - 16, MiB).spec();
-        assertThatThrownBy(() -> KvmLauncher.guestMemory(oneLess, image.memoryNeeds())).isInstanceOf(InvalidSpecException.class);
+        assertThatThrownBy(() -> KvmLauncher.guestMemory(oneLess, needs)).isInstanceOf(InvalidSpecException.class);
     }
 
     @Test
@@ -115,13 +113,13 @@ class KvmLauncherMemoryTest {
         Arrow big = arrow(BUSYBOX).file(sized("data", 64 * MIB), "/data/big");
         ArrowSpec spec = big.spec();
         assertThat(spec.memoryGiven()).isFalse();
-        GuestImage image = KvmLauncher.assemble(spec, new GuestKernel(kernel, GuestKernel.Source.USER));
-        assertThat(KvmLauncher.guestMemory(spec, image.memoryNeeds())).isEqualTo(image.memoryNeeds().suggestedRamBytes(0))
+        InitramfsMemory needs = InitramfsMemory.of(KvmLauncher.initramfs(spec));
+        assertThat(KvmLauncher.guestMemory(spec, needs)).isEqualTo(needs.suggestedRamBytes(0))
                 .isGreaterThan(ArrowSpec.DEFAULT_MEMORY_BYTES);
 
         ArrowSpec small = arrow(BUSYBOX).spec();
-        GuestImage smallImage = KvmLauncher.assemble(small, new GuestKernel(kernel, GuestKernel.Source.USER));
-        assertThat(KvmLauncher.guestMemory(small, smallImage.memoryNeeds())).isEqualTo(ArrowSpec.DEFAULT_MEMORY_BYTES);
+        assertThat(KvmLauncher.guestMemory(small, InitramfsMemory.of(KvmLauncher.initramfs(small))))
+                .isEqualTo(ArrowSpec.DEFAULT_MEMORY_BYTES);
     }
 
     @Test

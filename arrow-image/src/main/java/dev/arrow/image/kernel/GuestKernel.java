@@ -11,6 +11,8 @@ public record GuestKernel(Path path, Source source) {
         SYSTEM_PROPERTY,
         /** The environment variable {@value KernelLocator#ENV}. */
         ENVIRONMENT,
+        /** The {@code dev.arrow:arrow-kernel} jar on the class path, extracted by {@link KernelExtractor}. */
+        PACKAGED,
         /** The newest build of scripts/build-kernel.sh guest in the cache. */
         CACHE
     }

@@ -15,43 +15,58 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Finds the guest kernel to boot when the caller names none. In order: the system property
- * {@value #PROPERTY}, the environment variable {@value #ENV}, then the cache that
- * {@code scripts/setup.sh} fills ({@code <cache>/kernel/guest-*}{@code /vmlinux}, the newest by
- * the {@code date=} line of its {@code build-info}, else by file time). The cache directory is
- * {@code $ARROW_CACHE}, else {@code $XDG_CACHE_HOME/arrow}, else {@code ~/.cache/arrow}, as in
- * scripts/lib.sh. A path that is configured but unusable is an error, not a reason to fall
+ * {@value #PROPERTY}, the environment variable {@value #ENV}, the kernel packaged in the
+ * {@code dev.arrow:arrow-kernel} jar on the class path ({@link KernelArtifact}, extracted once per content
+ * hash by a {@link KernelExtractor}), then the cache that {@code scripts/setup.sh} fills
+ * ({@code <cache>/kernel/guest-*}{@code /vmlinux}, the newest by the {@code date=} line of its
+ * {@code build-info}, else by file time). The cache directory is {@code $ARROW_CACHE}, else
+ * {@code $XDG_CACHE_HOME/arrow}, else {@code ~/.cache/arrow}, as in scripts/lib.sh. A path that is
+ * configured but unusable, and a packaged kernel that is corrupt, are errors, not reasons to fall
  * through to the next source.
  */
 public final class KernelLocator {
     public static final String PROPERTY = "arrow.kernel";
     public static final String ENV = "ARROW_KERNEL";
-    static final String NOT_FOUND = "no Arrow guest kernel found: run scripts/setup.sh (builds it into ~/.cache/arrow/kernel) "
-            + "or pass .kernel(path)";
+    static final String NOT_FOUND = "no Arrow guest kernel found: add the dependency dev.arrow:arrow-kernel (arrow-backend-kvm "
+            + "brings it), run scripts/setup.sh (builds it into ~/.cache/arrow/kernel) or pass .kernel(path)";
     private static final Logger LOG = LoggerFactory.getLogger(KernelLocator.class);
 
     private final Function<String, String> properties;
     private final Function<String, String> environment;
     private final Path cacheDirectory;
+    private final Supplier<Optional<KernelArtifact>> packaged;
+    private final KernelExtractor extractor;
 
     /**
      * A locator reading from the given sources (tests pass maps' {@code get}); {@code cacheDirectory}
-     * is the Arrow cache root, the one holding {@code kernel/}.
+     * is the Arrow cache root, the one holding {@code kernel/}; {@code packaged} finds the packaged kernel,
+     * which {@code extractor} extracts.
      */
-    public KernelLocator(Function<String, String> properties, Function<String, String> environment, Path cacheDirectory) {
+    public KernelLocator(Function<String, String> properties, Function<String, String> environment, Path cacheDirectory,
+            Supplier<Optional<KernelArtifact>> packaged, KernelExtractor extractor) {
         this.properties = Objects.requireNonNull(properties, "properties");
         this.environment = Objects.requireNonNull(environment, "environment");
         this.cacheDirectory = Objects.requireNonNull(cacheDirectory, "cacheDirectory");
+        this.packaged = Objects.requireNonNull(packaged, "packaged");
+        this.extractor = Objects.requireNonNull(extractor, "extractor");
     }
 
-    /** A locator over this JVM's system properties and environment. */
+    /** A locator over this JVM's system properties, environment and class path. */
     public static KernelLocator fromEnvironment() {
-        return new KernelLocator(System::getProperty, System::getenv,
-                defaultCacheDirectory(System::getenv, Paths.get(System.getProperty("user.home"))));
+        return new KernelLocator(System::getProperty, System::getenv, defaultCacheDirectory(System::getenv, home()),
+                () -> KernelArtifact.find(KernelLocator.class.getClassLoader()),
+                new KernelExtractor(KernelExtractor.defaultDirectories(System::getenv, home(),
+                        Paths.get(System.getProperty("java.io.tmpdir")), System.getProperty("user.name"))));
+    }
+
+    private static Path home() {
+        return Paths.get(System.getProperty("user.home"));
     }
 
     /** {@code $ARROW_CACHE}, else {@code $XDG_CACHE_HOME/arrow}, else {@code <home>/.cache/arrow}. */
@@ -74,15 +89,21 @@ public final class KernelLocator {
     public GuestKernel locate() {
         String prop = properties.apply(PROPERTY);
         if (prop != null && !prop.isBlank()) {
-            Path p = checked(Paths.get(prop), "system property " + PROPERTY, "fix the path or remove the property to use the cached kernel");
+            Path p = checked(Paths.get(prop), "system property " + PROPERTY, "fix the path or remove the property to use the default kernel");
             LOG.debug("guest kernel {} (system property {})", p, PROPERTY);
             return new GuestKernel(p, GuestKernel.Source.SYSTEM_PROPERTY);
         }
         String env = environment.apply(ENV);
         if (env != null && !env.isBlank()) {
-            Path p = checked(Paths.get(env), "environment variable " + ENV, "fix the path or unset it to use the cached kernel");
+            Path p = checked(Paths.get(env), "environment variable " + ENV, "fix the path or unset it to use the default kernel");
             LOG.debug("guest kernel {} (environment variable {})", p, ENV);
             return new GuestKernel(p, GuestKernel.Source.ENVIRONMENT);
+        }
+        Optional<KernelArtifact> artifact = packaged.get();
+        if (artifact.isPresent()) {
+            Path p = extractor.extract(artifact.get());
+            LOG.debug("guest kernel {} (packaged: {}, {})", p, artifact.get().index(), artifact.get().source());
+            return new GuestKernel(p, GuestKernel.Source.PACKAGED);
         }
         Path kernels = cacheDirectory.resolve("kernel");
         Optional<Path> newest = newestCached(kernels);

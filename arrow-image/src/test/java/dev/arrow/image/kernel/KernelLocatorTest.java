@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,9 +20,11 @@ class KernelLocatorTest {
     Path tmp;
     final Map<String, String> props = new HashMap<>();
     final Map<String, String> env = new HashMap<>();
+    Optional<KernelArtifact> packaged = Optional.empty();
 
     private KernelLocator locator() {
-        return new KernelLocator(props::get, env::get, tmp.resolve("cache"));
+        return new KernelLocator(props::get, env::get, tmp.resolve("cache"), () -> packaged,
+                new KernelExtractor(List.of(tmp.resolve("extracted"))));
     }
 
     private Path cached(String name, String date, Instant mtime) throws IOException {
@@ -35,7 +39,8 @@ class KernelLocatorTest {
     void nothingConfiguredOrCachedGivesTheSetupHint() {
         assertThatThrownBy(() -> locator().locate())
                 .isInstanceOf(KernelLookupException.class)
-                .hasMessageStartingWith("no Arrow guest kernel found: run scripts/setup.sh (builds it into ~/.cache/arrow/kernel) or pass .kernel(path)")
+                .hasMessageStartingWith("no Arrow guest kernel found: add the dependency dev.arrow:arrow-kernel (arrow-backend-kvm brings it),"
+                        + " run scripts/setup.sh (builds it into ~/.cache/arrow/kernel) or pass .kernel(path)")
                 .hasMessageContaining(tmp.resolve("cache/kernel").toString());
     }
 
@@ -71,6 +76,29 @@ class KernelLocatorTest {
         assertThat(locator().locate()).isEqualTo(new GuestKernel(b, GuestKernel.Source.ENVIRONMENT));
         props.put(KernelLocator.PROPERTY, a.toString());
         assertThat(locator().locate()).isEqualTo(new GuestKernel(a, GuestKernel.Source.SYSTEM_PROPERTY));
+    }
+
+    @Test
+    void thePackagedKernelComesAfterTheOverridesAndBeforeTheCache() throws IOException {
+        cached("guest-x", "2026-01-01T00:00:00Z", Instant.now());
+        FakeKernelArtifact fake = FakeKernelArtifact.create(tmp.resolve("classes"), 4096);
+        packaged = Optional.of(fake.artifact());
+        GuestKernel k = locator().locate();
+        assertThat(k.source()).isEqualTo(GuestKernel.Source.PACKAGED);
+        assertThat(k.path().getParent()).isEqualTo(tmp.resolve("extracted"));
+        assertThat(Files.readAllBytes(k.path())).isEqualTo(fake.vmlinux);
+        Path b = Files.writeString(tmp.resolve("b"), "b");
+        env.put(KernelLocator.ENV, b.toString());
+        assertThat(locator().locate()).isEqualTo(new GuestKernel(b, GuestKernel.Source.ENVIRONMENT));
+    }
+
+    @Test
+    void aCorruptPackagedKernelIsAnErrorNotAFallThroughToTheCache() throws IOException {
+        cached("guest-x", "2026-01-01T00:00:00Z", Instant.now());
+        FakeKernelArtifact fake = FakeKernelArtifact.create(tmp.resolve("classes"), 4096);
+        fake.writeIndex(FakeKernelArtifact.sha256(new byte[0]), 4096);
+        packaged = Optional.of(fake.artifact());
+        assertThatThrownBy(() -> locator().locate()).isInstanceOf(KernelLookupException.class).hasMessageContaining("is corrupt");
     }
 
     @Test
