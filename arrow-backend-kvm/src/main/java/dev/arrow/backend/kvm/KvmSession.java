@@ -24,6 +24,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * One arrow running on our VMM, as {@link dev.arrow.ArrowProcess} sees it. Its {@link GuestStdio}
@@ -43,6 +44,7 @@ final class KvmSession implements MicroVmSession {
     private final AtomicReference<InitStatus> finalStatus = new AtomicReference<>();
     private volatile Map<PortForward, Integer> hostPorts = Map.of();
     private volatile RunningVm vm;
+    private volatile Consumer<RunningVm> release = RunningVm::close;
     private volatile boolean vmEnded;
 
     /** A serial-console session whose boot phases go nowhere and whose statistics report no memory size. */
@@ -103,6 +105,14 @@ final class KvmSession implements MicroVmSession {
     /** Records the host port each forward of the spec got, for {@link #hostPorts()}; before {@link #attach}. */
     void forwardedPorts(Map<PortForward, Integer> ports) {
         this.hostPorts = Map.copyOf(ports);
+    }
+
+    /**
+     * How {@link #close()} releases the VM (by default {@link RunningVm#close()}); a template's clone hands its VM
+     * back to its template for the next clone.
+     */
+    void releaseWith(Consumer<RunningVm> release) {
+        this.release = release;
     }
 
     void attach(RunningVm runningVm) {
@@ -269,7 +279,7 @@ final class KvmSession implements MicroVmSession {
         }
         stdio.close();
         if (running != null) {
-            running.close();
+            release.accept(running);
         }
         outcome.complete(new ArrowOutcome.Destroyed());
     }

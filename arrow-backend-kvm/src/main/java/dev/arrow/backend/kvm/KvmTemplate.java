@@ -180,6 +180,7 @@ final class KvmTemplate implements MicroVmTemplate {
                     (slot, state) -> devices.get(slot.index())));
             events.host(BootPhase.CLONED, System.nanoTime());
             KvmLauncher.admitUntilReleased(ram, vm);
+            owner.releaseWith(this::recycle);
             owner.attach(vm);
             stdio.sendControl(launch);
             return session;
@@ -234,6 +235,15 @@ final class KvmTemplate implements MicroVmTemplate {
             throw new IllegalStateException("the template's first device is not the console: " + devices);
         }
         return devices;
+    }
+
+    /**
+     * A finished clone's VM goes back to the template, which resets it for a later clone (its private pages
+     * dropped, its fds kept) when it can, and closes it otherwise.
+     */
+    private void recycle(RunningVm finished) {
+        boolean kept = frozen.recycle(finished);
+        LOG.trace("{}, a clone of {}: {}", finished, spec.binary().getFileName(), kept ? "kept for the next clone" : "closed");
     }
 
     private static void release(KvmSession session, Optional<GuestNetworking> network, GuestRamAdmission.Reservation ram) {

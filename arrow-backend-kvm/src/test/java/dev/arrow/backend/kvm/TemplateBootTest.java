@@ -82,6 +82,25 @@ class TemplateBootTest {
         }
     }
 
+    /**
+     * A finished clone's VM goes back to its template, which resets it for the next clone: the next one starts
+     * from the template's RAM again, whatever the one before wrote.
+     */
+    @Test
+    void clonesOneAfterAnotherStartFromTheTemplateNotFromTheCloneBefore() throws Exception {
+        String script = "if [ -e /tmp/mark ]; then echo \"dirty $(cat /tmp/mark)\"; else echo \"clean $1\"; fi;"
+                + " echo $1 > /tmp/mark";
+        try (ArrowTemplate template = busybox("true").template()) {
+            for (int i = 0; i < 30; i++) {
+                int n = i;
+                try (ArrowProcess p = template.start(c -> c.args("sh", "-c", script, "sh", "clone" + n))) {
+                    assertThat(stdout(p)).as("clone %d", i).isEqualTo("clean clone" + i + "\n");
+                    assertThat(p.waitFor()).isZero();
+                }
+            }
+        }
+    }
+
     @Test
     void twoClonesDrawDifferentRandomBytesAndKnowTheHostsTime() throws Exception {
         try (ArrowTemplate template = busybox("true").template()) {
