@@ -553,11 +553,10 @@ static int parse_file(char *buf, size_t len, size_t *pos, char *value, struct sp
     *sp1 = '\0';
     *sp2 = '\0';
     const char *path = sp2 + 1;
-    size_t mode_digits = strlen(value);
-    char *mode_end;
-    unsigned long mode = strtoul(value, &mode_end, 8);
-    if (mode_digits == 0 || mode_digits > 5 || *mode_end != '\0' || value[0] == '+' || value[0] == '-' ||
-        mode > FILE_MODE_MAX)
+    unsigned mode = 0;
+    size_t mode_digits = strspn(value, "01234567");
+    for (size_t i = 0; i < mode_digits && i < 5; i++) mode = mode * 8u + (unsigned)(value[i] - '0');
+    if (mode_digits == 0 || mode_digits > 5 || value[mode_digits] != '\0' || mode > FILE_MODE_MAX)
         return spec_fail(off, "file mode '%.16s' is not octal 0..7777", value);
     uint64_t length;
     if (parse_decimal(sp1 + 1, SPEC_MAX_BYTES, &length) != 0)

@@ -10,7 +10,8 @@ import java.util.Objects;
  * What Arrow's init ({@code arrow-image/src/main/c/init.c}) and the host say to each other, defined once
  * on the Java side: the status channel's port and line grammar ({@link InitStatus} parses it), the boot
  * marks init reports, the names of the virtio console ports init looks for, and the control lines it
- * obeys. The spec file init reads is {@link SpecFile}'s. Each constant here appears in init's C source
+ * obeys (signal, clock, entropy), and the header of a template clone's launch message ({@link LaunchMessage}).
+ * The spec file init reads is {@link SpecFile}'s. Each constant here appears in init's C source
  * as the same literal (checked by a tier-1 test).
  */
 public final class InitProtocol {

@@ -121,6 +121,8 @@ class CloneSpecKeysTest {
         "is inside /arrow, /proc, /sys or /dev|exec|/a|arg|a|file|644 1 /dev|y|end|",
         "file mode '8644' is not octal|exec|/a|arg|a|file|8644 1 /x|y|end|",
         "file mode '17777' is not octal|exec|/a|arg|a|file|17777 1 /x|y|end|",
+        "file mode '+644' is not octal|exec|/a|arg|a|file|+644 1 /x|y|end|",
+        "file mode '\t644' is not octal|exec|/a|arg|a|file|\t644 1 /x|y|end|",
         "file length '01' is not a decimal|exec|/a|arg|a|file|644 01 /x|y|end|",
         "is not '<octal mode> <length> <path>'|exec|/a|arg|a|file|644 /x|y|end|",
         "file /x given twice|exec|/a|arg|a|file|644 1 /x|y|file|600 1 /x|z|end|",
