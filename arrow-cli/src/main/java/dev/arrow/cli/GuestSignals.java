@@ -67,6 +67,11 @@ final class GuestSignals implements AutoCloseable {
         }
     }
 
+    /** Whether a signal has arrived since {@link #install()}. */
+    synchronized boolean anyReceived() {
+        return received > 0;
+    }
+
     /** One signal called {@code name} arrived; {@code haltStatus} is this JVM's status if it must end at once. */
     synchronized void received(String name, int haltStatus) {
         received++;

@@ -53,6 +53,27 @@ class ArrowCliBootTest {
     }
 
     @Test
+    void clonesRunTheHelloSampleThreeTimesFromOneBoot() throws Exception {
+        String[] args = {"run", "--clones", "3", "--memory", "64MiB", hello().toString(), "clone"};
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream stdout = System.out;
+        int code;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            code = ArrowCli.execute(args, null, dev.arrow.Arrow::hostSupport, InputStream.nullInputStream(), stdout,
+                    new PrintStream(err, true, StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(stdout);
+        }
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertThat(printed).matches("(?s)(Hello from an arrow! \\(Linux 6\\.1\\.\\d+\\S* on x86_64\\)\narg 1: clone\n){3}");
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("3 clone(s), start to end median");
+        System.out.print(err.toString(StandardCharsets.UTF_8));
+        assertThat(code).isZero();
+    }
+
+    @Test
     void ctrlCReachesTheProgramAsSigtermAndTheCommandEndsWithWhatItsHandlerChose() throws Exception {
         assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
         // sh runs a trap after the foreground sleep ends: well within the grace period

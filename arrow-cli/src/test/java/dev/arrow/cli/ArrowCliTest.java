@@ -87,6 +87,25 @@ class ArrowCliTest {
     }
 
     @Test
+    void clonesRunOneTemplateNTimesAndTheFirstNonZeroStatusIsTheCommands() throws Exception {
+        String bin = binary().toString();
+        ScriptedLauncher hello = ScriptedLauncher.endingWith("hi\n", new ArrowOutcome.Exited(0));
+        Result r = execute(hello, Arrow::hostSupport, "run", "--clones", "3", bin);
+        assertThat(r.status()).isZero();
+        assertThat(r.err()).contains("3 clone(s), start to end median");
+        assertThat(hello.templates).hasValue(1);
+        assertThat(hello.clones).hasValue(3);
+
+        ScriptedLauncher failing = ScriptedLauncher.endingWith("", new ArrowOutcome.Exited(4));
+        assertThat(execute(failing, Arrow::hostSupport, "run", "--clones=2", bin).status()).isEqualTo(4);
+        assertThat(failing.clones).hasValue(2);
+
+        Result none = execute(hello, Arrow::hostSupport, "run", "--clones", "0", bin);
+        assertThat(none.status()).isEqualTo(ExitCodes.USAGE);
+        assertThat(none.err()).contains("--clones must be at least 1, not 0");
+    }
+
+    @Test
     void theProgramsExitValueIsTheCommandsAndItsOutputIsTheCommands() throws Exception {
         String bin = binary().toString();
         assertThat(execute(ScriptedLauncher.endingWith("", new ArrowOutcome.Exited(0)), Arrow::hostSupport, "run", bin)

@@ -1,9 +1,12 @@
 package dev.arrow.cli;
 
 import dev.arrow.ArrowOutcome;
+import dev.arrow.TemplatePoint;
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.spi.ArrowLauncher;
+import dev.arrow.spi.BootEvents;
 import dev.arrow.spi.MicroVmSession;
+import dev.arrow.spi.MicroVmTemplate;
 import dev.arrow.spi.OutputSink;
 
 import java.io.OutputStream;
@@ -21,6 +24,8 @@ import java.util.function.Supplier;
 final class ScriptedLauncher implements ArrowLauncher {
     final AtomicInteger stops = new AtomicInteger();
     final AtomicInteger kills = new AtomicInteger();
+    final AtomicInteger templates = new AtomicInteger();
+    final AtomicInteger clones = new AtomicInteger();
     private final String greeting;
     private final ArrowOutcome outcome;
     private final Supplier<RuntimeException> failure;
@@ -63,6 +68,24 @@ final class ScriptedLauncher implements ArrowLauncher {
         byte[] bytes = greeting.getBytes(StandardCharsets.UTF_8);
         stdout.write(bytes, 0, bytes.length);
         return new Session();
+    }
+
+    /** A template whose clones behave as this launcher's launches do; counts the templates and clones made. */
+    @Override
+    public MicroVmTemplate template(ArrowSpec spec, TemplatePoint point, OutputSink stdout, OutputSink stderr,
+            BootEvents events) {
+        templates.incrementAndGet();
+        return new MicroVmTemplate() {
+            @Override
+            public MicroVmSession startClone(ArrowSpec cloneSpec, OutputSink out, OutputSink err, BootEvents ev) {
+                clones.incrementAndGet();
+                return launch(cloneSpec, out, err);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
     }
 
     private final class Session implements MicroVmSession {
