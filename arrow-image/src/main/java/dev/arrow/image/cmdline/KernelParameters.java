@@ -18,6 +18,10 @@ import java.util.List;
  *       through the i8042 (0xFE to port 0x64), which the VMM treats as the end of the guest.</li>
  *   <li>{@code panic=-1}: on a panic the kernel reboots at once instead of hanging, so a dying
  *       guest still ends the VM.</li>
+ *   <li>{@code noreplace-smp}: the kernel keeps the LOCK prefixes of its text when it finds one CPU
+ *       instead of patching them out ({@code alternatives_smp_unlock}); the patching writes ~300 pages of
+ *       the kernel image, each a private copy in every arrow of a memory that could have stayed shared
+ *       (issue 21), for atomics that an uncontended single vCPU runs nearly as fast locked.</li>
  *   <li>{@code quiet loglevel=1}: of the kernel's messages only emergencies reach the console, so
  *       a normal boot prints nothing there; a panic prints its message and stack (the backend names
  *       the panic in the outcome). At {@code loglevel=0} not even a panic is printed: the kernel keeps a
@@ -51,6 +55,7 @@ public record KernelParameters(List<String> entries) {
         }
         p.add("reboot=k");
         p.add("panic=-1");
+        p.add("noreplace-smp");
         if (!debugConsole) {
             p.add("quiet");
             p.add("loglevel=1");
