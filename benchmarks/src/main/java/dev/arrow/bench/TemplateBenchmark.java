@@ -33,10 +33,11 @@ import java.util.function.Supplier;
  *       output, {@code waitFor()}, close): clones per second and the process's CPU time; from the one-thread
  *       run, the reset → next call latency ({@link Cycle#resetToNext}).</li>
  *   <li><b>memory</b>: clones of a {@code hello-wait} template (greets, then waits on stdin) kept alive, 1, 10
- *       and 100 at once, started back to back on one thread: {@link ProcessMemory} per clone (Pss,
- *       Private_Dirty, template RAM, host kernel), RSS and threads; and the start → first output of these
- *       clones, none of which gets a recycled VM (the earlier ones stay alive): the template's pool hands out
- *       the VMs it made ahead, then each clone makes its own unless the pool's thread has one ready.</li>
+ *       and 100 at once besides a warm-up clone, started back to back on one thread: {@link ProcessMemory} per
+ *       clone (Pss, Private_Dirty, template RAM, host kernel), RSS and threads; and the start → first output of
+ *       these clones, none of which gets a recycled VM (no clone of this template has ended): the template's
+ *       pool hands out the VMs it made ahead, then each clone makes its own unless the pool's thread has one
+ *       ready.</li>
  * </ol>
  * Start the JVM as for {@link MemoryPerArrow} (a fixed, pre-touched heap; {@code -Darrow.memoryOvercommit} for
  * 100 guests of 64 MiB).
@@ -183,8 +184,9 @@ public final class TemplateBenchmark {
         long t0 = System.nanoTime();
         try (ArrowTemplate template = helloWait.template()) {
             result.put("templateBootWallNanos", System.nanoTime() - t0);
-            // one full life, so that classes, JIT and the template's pool are in the baseline
-            MemoryPerArrow.end(List.of(MemoryPerArrow.greet(template.start())));
+            // a warm-up clone, so that classes, JIT and the template's pool are in the baseline; it stays alive
+            // to the end, so that no clone of the steps gets its VM back from it
+            ArrowProcess warm = MemoryPerArrow.greet(template.start());
             PeerComparison.settle(PeerComparison.DEFAULT_SETTLE_MILLIS);
             long baseRss = MemoryPerArrow.rssBytes();
             ProcessMemory base = ProcessMemory.read(MappingGroup.ARROW);
@@ -219,6 +221,7 @@ public final class TemplateBenchmark {
                             perClone.hostKernelBytes() / 1048576.0, (rss - baseRss) / alive.size() / 1048576.0);
                 }
             } finally {
+                alive.add(warm);
                 MemoryPerArrow.stop(alive);
             }
         }

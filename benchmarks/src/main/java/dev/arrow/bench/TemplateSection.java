@@ -242,7 +242,8 @@ final class TemplateSection {
         line(f.pairs() + " pairs of a cold `Arrow.start()` and a clone, alternating which goes first; before each the JVM"
                 + " is settled (a GC, then " + template.path("settleMillis").asLong() + " ms of pause), as in section 2."
                 + " Each clone ended before the next started, so every measured clone ran on the VM the clone before it"
-                + " gave back to the template (private pages dropped, fds kept: *recycled*). Times from `start()`; *waitFor* is"
+                + " gave back to the template (private pages dropped, fds kept: *recycled*; the step's log,"
+                + " `template.log`, has a line per hand-back, \"kept for the next clone\" or \"closed\"). Times from `start()`; *waitFor* is"
                 + " `waitFor()` returning (guest ended, VM released).");
         line("");
         line("| from start() to | cold boot: median ms | p90 ms | clone (recycled VM): median ms | p90 ms | **cold / clone** |");
@@ -265,7 +266,8 @@ final class TemplateSection {
         List<MemoryStep> steps = f.memory();
         if (!steps.isEmpty()) {
             line("Clones that get **no recycled VM** (the `hello-wait` clones of the memory part below, started back to"
-                    + " back on one thread while every earlier one stays alive): the template's pool hands out the "
+                    + " back on one thread while every earlier one stays alive, so no clone of their template has ended):"
+                    + " the template's pool hands out the "
                     + "VMs it made ahead, then each clone makes its own VM (KVM_CREATE_VM, vCPUs, the RAM mapping) unless"
                     + " the pool's thread has one ready. Start → first output:");
             line("");
@@ -332,7 +334,7 @@ final class TemplateSection {
             return;
         }
         line("Clones of a `hello-wait` template (greets, then waits on stdin) alive at once; per clone = (value with N"
-                + " alive − baseline after the template's boot and one warm-up clone) / N, the same counters as section 6"
+                + " alive − baseline after the template's boot and a warm-up clone, which stays alive) / N, the same counters as section 6"
                 + " (`/proc/self/smaps_rollup`, `/proc/meminfo`). *Template RAM* is the mappings of `/memfd:"
                 + VmBuilder.TEMPLATE_RAM_FILE_NAME + "`: the template's guest RAM, which every clone maps"
                 + " copy-on-write; its *Private_Dirty* there is the guest pages the clone wrote itself. The template booted"
@@ -366,7 +368,7 @@ final class TemplateSection {
 
     private void firecracker() {
         line("**For comparison (cited, not measured here; hardware figures of other VMMs, not comparable with lab"
-                + " figures):** Firecracker restores a microVM from a snapshot in a new process: its maintainers measured"
+                + " figures):** Firecracker restores a microVM from snapshot files: its maintainers measured"
                 + " 13.4–33.0 ms per snapshot load (5 loads, i7-8700, 2 vCPUs, 512 MB) against a target of < 5 ms"
                 + " (firecracker-microvm/firecracker issue #2027, \"Snapshot load latency is too high\"); cold, it"
                 + " supports \"a steady mutation rate of 5 microVMs per host core per second\" (1 vCPU, 128 MiB,"
