@@ -78,12 +78,14 @@ public final class TemplateBenchmark {
             System.err.printf("[template] the hello template booted and froze in %.1f ms%n", bootNanos / 1e6);
             result.put("templateBoot", Map.of("wallNanos", bootNanos, "timeline", Json.timeline(template.bootTimeline())));
             result.put("pairs", pairs(hello, template, warmup, pairs, settleMillis));
+            Json.write(out, result); // each part is written as soon as it is done: a later failure keeps it
             List<Map<String, Object>> runs = new ArrayList<>();
+            result.put("cycles", runs);
             for (int starters : STARTERS) {
                 PeerComparison.settle(settleMillis);
                 runs.add(cycles(template, starters, cycles));
+                Json.write(out, result);
             }
-            result.put("cycles", runs);
         }
         PeerComparison.settle(settleMillis);
         result.put("memory", memory(counts));

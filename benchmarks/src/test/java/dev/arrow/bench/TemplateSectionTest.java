@@ -3,6 +3,8 @@ package dev.arrow.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class TemplateSectionTest {
@@ -98,6 +100,18 @@ class TemplateSectionTest {
                     "5 microVMs per host core per second");
         }
         assertThat(TemplateSection.render("10", null, LAB)).contains("Not measured in this run");
+    }
+
+    @Test
+    void aFileCutShortByAFailedPartShowsThePartsItHas() throws Exception {
+        JsonNode full = json(TEMPLATE);
+        ((ObjectNode) full).remove(List.of("cycles", "memory"));
+        String text = TemplateSection.render("10", full, LAB);
+        assertThat(text).contains("| first output (`first-output`) | 2000 | 2100 | 25.0 | 30.0 | **80.0×** |");
+        assertThat(text.split("Not measured in this run\\.", -1)).as("cycles and memory say so").hasSize(3);
+        assertThat(GoalsSection.render(null, null, full, LAB)).contains(
+                "| reset → next call: a clone's end → the next clone's first output (recycled VM) | ≤ 100 µs on hardware KVM | not measured | – |",
+                "| no goal (Firecracker, cited: 5 cold microVMs) | not measured | – |");
     }
 
     @Test
