@@ -12,6 +12,13 @@ import com.fasterxml.jackson.databind.JsonNode;
  * @param description the environment file's own words ({@code kvmFlavour})
  */
 record KvmFlavour(Kind kind, String description) {
+    /**
+     * How many times slower the lab is than hardware KVM, at least and at most: "one to two orders of
+     * magnitude" (the report's opening notice). Only for estimates a report calls estimates.
+     */
+    static final int LAB_SLOWDOWN_LOW = 10;
+    static final int LAB_SLOWDOWN_HIGH = 100;
+
     /** What the report distinguishes. */
     enum Kind {
         LAB, HARDWARE, PVM, OTHER, UNRECORDED

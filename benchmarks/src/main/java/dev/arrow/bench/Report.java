@@ -82,6 +82,7 @@ public final class Report {
         JsonNode memory = load("memory.json");
         JsonNode console = load("console.json");
         JsonNode net = load("net.json");
+        JsonNode template = load("template.json");
         KvmFlavour hostFlavour = KvmFlavour.of(hostEnv);
         KvmFlavour bootFlavour = KvmFlavour.of(labEnv);
 
@@ -95,7 +96,7 @@ public final class Report {
         line(flavourNotice(hostFlavour, bootFlavour));
         line("");
         machines(hostEnv, labEnv, command, bootFlavour);
-        md.append(GoalsSection.render(memory, peer));
+        md.append(GoalsSection.render(memory, peer, template, bootFlavour));
         timeline(peer, labEnv, bootFlavour, chart, markdownFile);
         peer(peer, bootFlavour);
         labJmh(labJmh, bootFlavour);
@@ -105,6 +106,7 @@ public final class Report {
         md.append(ConsoleSection.render("7", console, bootFlavour));
         md.append(PasstSection.render("8", net, bootFlavour));
         virtqueue(hostJmh, hostEnv);
+        md.append(TemplateSection.render("10", template, bootFlavour));
         method(bootFlavour, labEnv);
         return md.toString();
     }
@@ -147,7 +149,7 @@ public final class Report {
         line("");
         line("| part | where | date (UTC) | CPU | cores | memory | kernel | clock source | KVM flavour | Java | QEMU |");
         line("|---|---|---|---|---|---|---|---|---|---|---|");
-        String[] parts = {"host part (sections 4, 5, 9)", "Linux-boot part (sections 1–3, 6–8)"};
+        String[] parts = {"host part (sections 4, 5, 9)", "Linux-boot part (sections 1–3, 6–8, 10)"};
         JsonNode[] envs = {host, lab};
         for (int i = 0; i < envs.length; i++) {
             JsonNode e = envs[i];
@@ -654,7 +656,8 @@ public final class Report {
                 + " `scripts/lab/bench` (directly where the host's KVM boots Linux, else in one lab session,"
                 + " `scripts/lab/run`, which waits for any other lab on the machine to end first): JMH"
                 + " `ArrowBootBenchmark`, `PeerComparison` (Arrow and QEMU interleaved), `MemoryPerArrow`,"
-                + " `ConsoleThroughput` (virtio and serial interleaved), `PasstThroughput`; then this report."
+                + " `ConsoleThroughput` (virtio and serial interleaved), `PasstThroughput`, `TemplateBenchmark` (cold boots and"
+                + " clones interleaved); then this report."
                 + " Raw results: `benchmarks/results/*.json`.");
         line("- JMH: one fork per benchmark; warm-up and measurement iteration counts are in each section. Single-shot"
                 + " benchmarks report the mean with JMH's 99.9% error; medians are computed from JMH's raw data.");

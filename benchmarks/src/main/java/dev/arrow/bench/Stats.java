@@ -27,6 +27,22 @@ final class Stats {
         return v.length == 0 ? Double.NaN : v[v.length - 1];
     }
 
+    /**
+     * The {@code p}-th percentile (0 < p ≤ 100) by the nearest-rank method: the smallest value with at
+     * least p% of the values at or below it (so p90 of 10 values is the 9th smallest); NaN for none.
+     */
+    static double percentile(Collection<? extends Number> values, double p) {
+        if (!(p > 0 && p <= 100)) {
+            throw new IllegalArgumentException("percentile " + p + " is outside (0, 100]");
+        }
+        double[] v = sorted(values);
+        if (v.length == 0) {
+            return Double.NaN;
+        }
+        int rank = (int) Math.ceil(p / 100 * v.length);
+        return v[Math.max(1, rank) - 1];
+    }
+
     static double geometricMean(Collection<? extends Number> values) {
         if (values.isEmpty()) {
             return Double.NaN;

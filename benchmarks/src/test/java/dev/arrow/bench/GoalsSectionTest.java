@@ -24,8 +24,8 @@ class GoalsSectionTest {
 
     @Test
     void eachGoalStandsBesideTheLargestStepsFigureOrSaysItIsNotMeasured() throws Exception {
-        String text = GoalsSection.render(json(MemorySectionTest.MEMORY), null);
-        assertThat(text).contains("## Goals (issue 21)",
+        String text = GoalsSection.render(json(MemorySectionTest.MEMORY), null, null, TemplateSectionTest.LAB);
+        assertThat(text).contains("## Goals", "### Issue 21: cold arrows, lighter and faster",
                 "| private memory per cold hello arrow, all-in (Private_Dirty + host kernel) | ≤ 4 MiB | 7.50 MiB (10 alive, section 6) | **not met** |",
                 "| VMM side per arrow (Private_Dirty − guest RAM − kernel image) | ≤ 0.3 MiB | 0.50 MiB (10 alive, section 6) | **not met** |",
                 "| threads per arrow | ≤ 2 | 5.00 (10 alive, section 6) | **not met** |",
@@ -35,7 +35,7 @@ class GoalsSectionTest {
 
     @Test
     void aSettledComparisonWithTheSameDevicesIsJudgedByItsMedianRatioAndInitUptimes() throws Exception {
-        String text = GoalsSection.render(null, json(PEER));
+        String text = GoalsSection.render(null, json(PEER), null, TemplateSectionTest.LAB);
         assertThat(text).contains("| Arrow / QEMU microvm, start → guest end, settled, same devices (median) | ≤ 0.3 | 0.300 (section 2) | met |",
                 "| Arrow's guest uptime at init against QEMU's (medians) | Arrow ≤ QEMU | Arrow 400.0 ms, QEMU 500.0 ms (section 1) | met |",
                 "| private memory per cold hello arrow, all-in (Private_Dirty + host kernel) | ≤ 4 MiB | not measured | – |");
@@ -43,11 +43,33 @@ class GoalsSectionTest {
 
     @Test
     void aComparisonThatWasNotSettledOrHadOtherDevicesIsNotJudged() throws Exception {
-        String text = GoalsSection.render(null, json(PEER.replace("\"sameDevices\":true", "\"sameDevices\":false")));
+        String text = GoalsSection.render(null, json(PEER.replace("\"sameDevices\":true", "\"sameDevices\":false")), null,
+                TemplateSectionTest.LAB);
         assertThat(text).contains("| 0.300 (section 2) | not comparable (QEMU had other devices) |");
-        String old = GoalsSection.render(null, json(PEER.replace("\"settleMillis\":1000,\"sameDevices\":true,", "")));
+        String old = GoalsSection.render(null, json(PEER.replace("\"settleMillis\":1000,\"sameDevices\":true,", "")), null,
+                TemplateSectionTest.LAB);
         assertThat(old).contains("| 0.300 (section 2) | not comparable (the JVM was not settled between boots, QEMU had other devices) |");
         assertThat(GoalsSection.verdict(0.31, 0.3)).isEqualTo("**not met**");
         assertThat(GoalsSection.verdict(Double.NaN, 0.3)).isEqualTo("–");
+    }
+
+    @Test
+    void templateGoalsAreJudgedInTheLabAndHardwareGoalsShowWhatTheLabFigureImplies() throws Exception {
+        String text = GoalsSection.render(null, null, json(TemplateSectionTest.TEMPLATE), TemplateSectionTest.LAB);
+        assertThat(text).contains("### Issue 19: templates (section 10)",
+                "| clone against cold boot of the same hello arrow, start → first output (ratio of the medians) | ≥ 50× in the lab | 80.0× (lab) | met |",
+                "| a clone's start → first output | ≤ 0.5 ms on hardware KVM | 25.0 ms (lab); implies 0.250–2.50 ms on hardware (an estimate) | not measured on hardware |",
+                "| private memory per running hello clone, all-in (Private_Dirty + host kernel) | ≤ 2 MiB | 1.50 MiB (10 alive) | met |",
+                "| reset → next call: a clone's end → the next clone's first output (recycled VM) | ≤ 100 µs on hardware KVM | 6.00 ms (lab); implies 60.0–600 µs on hardware (an estimate) | not measured on hardware |",
+                "| clones per host core per second (one starter thread) | no goal (Firecracker, cited: 5 cold microVMs) | 10.0 (lab) | – |");
+    }
+
+    @Test
+    void onHardwareTheHardwareGoalsAreJudgedAndTheLabGoalIsNot() throws Exception {
+        String text = GoalsSection.render(null, null, json(TemplateSectionTest.TEMPLATE), TemplateSectionTest.HARDWARE);
+        assertThat(text).contains("| 80.0× (hardware KVM) | – (not the lab) |",
+                "| a clone's start → first output | ≤ 0.5 ms on hardware KVM | 25.0 ms | **not met** |");
+        assertThat(GoalsSection.render(null, null, null, TemplateSectionTest.LAB)).contains(
+                "| ≥ 50× in the lab | not measured | – |", "| ≤ 2 MiB | not measured | – |");
     }
 }

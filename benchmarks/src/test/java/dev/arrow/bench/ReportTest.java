@@ -101,7 +101,7 @@ class ReportTest {
                 .doesNotContain("The lab keeps time by its");
         assertThat(text).contains("## 7. Console throughput guest → host: virtio console vs serial port (lab)",
                 "## 8. TCP throughput host ↔ guest through passt (lab)", "## 1. Boot timeline of a hello arrow (lab)",
-                "| Linux-boot part (sections 1–3, 6–8) | lab |", "The lab is started by `scripts/lab/run`");
+                "| Linux-boot part (sections 1–3, 6–8, 10) | lab |", "## 10. Templates: clones against cold boots (lab)", "The lab is started by `scripts/lab/run`");
         assertThat(text).contains("| host → guest | 1 | 64.0 | 16.00 (16.00–16.00) | 64.00 |");
         assertThat(text).contains("its `/dev/kvm` is PVM (kvm_pvm)", "comes from **the lab**",
                 "No figure of this run comes from hardware KVM.");

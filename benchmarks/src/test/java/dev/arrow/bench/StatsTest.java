@@ -1,6 +1,7 @@
 package dev.arrow.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.List;
@@ -19,6 +20,18 @@ class StatsTest {
         assertThat(Stats.min(List.of(3L, 1L, 2L))).isEqualTo(1);
         assertThat(Stats.max(List.of(3L, 1L, 2L))).isEqualTo(3);
         assertThat(Stats.geometricMean(List.of(1.0, 4.0))).isCloseTo(2.0, within(1e-12));
+    }
+
+    @Test
+    void percentilesTakeTheNearestRank() {
+        List<Integer> ten = List.of(10, 9, 8, 7, 6, 5, 4, 3, 2, 1);
+        assertThat(Stats.percentile(ten, 90)).isEqualTo(9);
+        assertThat(Stats.percentile(ten, 50)).isEqualTo(5);
+        assertThat(Stats.percentile(ten, 100)).isEqualTo(10);
+        assertThat(Stats.percentile(ten, 1)).isEqualTo(1);
+        assertThat(Stats.percentile(List.of(7, 3), 90)).isEqualTo(7);
+        assertThat(Stats.percentile(List.of(), 90)).isNaN();
+        assertThatThrownBy(() -> Stats.percentile(ten, 0)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
