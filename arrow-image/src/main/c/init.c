@@ -61,9 +61,8 @@
  * until the host ends of stdout and stderr are connected. While the app runs, init reads command
  * lines (at most 1023 bytes) from arrow.control: "signal <n>" sends signal n to the app (the
  * host's graceful stop); "clock-realtime-ns <ns>" and "entropy <hex>" do what the spec keys of
- * those names do (for clones of a template frozen while its app runs); "net-announce" sends one
- * empty UDP datagram to eth0's gateway, so that a clone's new network backend learns the guest's
- * MAC address. Malformed lines, and failures of these commands, are ignored. See docs/virtio.md.
+ * those names do (for clones of a template frozen while its app runs). Malformed lines, and
+ * failures of these commands, are ignored. See docs/virtio.md.
  *
  * Templates (docs/templates.md): with "template init" in /arrow/spec, init mounts, sets up the
  * console and the virtio ports, writes the mark template-point (the VMM freezes the guest there)
@@ -969,27 +968,6 @@ static void announce_when_up(void) {
 }
 
 /* lo always; eth0 with address, netmask and default route when the spec has net-ipv4. */
-/* eth0's gateway once setup_network configured one (0: none): where net-announce sends. */
-static uint32_t announce_gateway;
-
-/* Control command net-announce: a clone resumed at the app point has a new network backend that has
- * never seen the guest's MAC address (passt learns it from the guest's frames, and until then sends
- * to the broadcast address, which the guest's TCP drops). One empty UDP datagram to the gateway's
- * discard port makes the guest send a frame (and an ARP request if it forgot the gateway). */
-static void announce_to_gateway(void) {
-    if (announce_gateway == 0) return;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return;
-    struct sockaddr_in to;
-    memset(&to, 0, sizeof to);
-    to.sin_family = AF_INET;
-    to.sin_port = htons(9);
-    to.sin_addr.s_addr = htonl(announce_gateway);
-    ssize_t ignored = sendto(fd, "", 0, 0, (struct sockaddr *)&to, sizeof to);
-    (void)ignored;
-    close(fd);
-}
-
 static void setup_network(const struct spec_net *net, const char *hostname) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -1024,7 +1002,6 @@ static void setup_network(const struct spec_net *net, const char *hostname) {
         rt.rt_flags = RTF_UP | RTF_GATEWAY;
         rt.rt_dev = dev;
         if (ioctl(fd, SIOCADDRT, &rt) != 0) fail("network: adding the default route: %s", strerror(errno));
-        announce_gateway = net->gateway;
     }
     close(fd);
     write_network_files(net, hostname);
@@ -1237,8 +1214,7 @@ static int attach_virtio_stdio(int *which) {
 }
 
 /* Runs one control line: "signal <n>" sends signal n (1..64) to the app; "clock-realtime-ns <ns>"
- * sets the wall clock; "entropy <hex>" mixes host randomness in and reseeds; "net-announce" makes
- * eth0 send a frame (announce_to_gateway). Others, and
+ * sets the wall clock; "entropy <hex>" mixes host randomness in and reseeds. Others, and
  * failures (there is no one to tell), are ignored. */
 static void control_command(const char *line, pid_t app) {
     uint64_t v;
@@ -1248,7 +1224,6 @@ static void control_command(const char *line, pid_t app) {
     if (strncmp(line, "signal ", 7) == 0 && parse_decimal(line + 7, 64, &v) == 0 && v >= 1) kill(app, (int)v);
     else if (strncmp(line, "clock-realtime-ns ", 18) == 0 && parse_decimal(line + 18, CLOCK_NS_MAX, &v) == 0) set_realtime(v);
     else if (strncmp(line, "entropy ", 8) == 0 && parse_entropy(line + 8, bytes, &n) == 0) add_entropy(bytes, n, &what);
-    else if (strcmp(line, "net-announce") == 0) announce_to_gateway();
 }
 
 static void control_close(void) {

@@ -4,6 +4,7 @@ import dev.arrow.config.Net;
 import dev.arrow.config.PortForward;
 import dev.arrow.image.init.NetworkSettings;
 import dev.arrow.kvm.net.FrameCapture;
+import dev.arrow.kvm.net.GratuitousArp;
 import dev.arrow.kvm.net.GuestNetwork;
 import dev.arrow.kvm.net.MacAddress;
 import dev.arrow.kvm.net.NetworkBackend;
@@ -111,7 +112,8 @@ final class GuestNetworking implements AutoCloseable {
         if (device != null) {
             throw new IllegalStateException("this network's device exists already");
         }
-        device = VirtioNet.restore(state, backend, capture);
+        // the guest is not told it has a new backend: the card announces it, so that passt can reach it at once
+        device = VirtioNet.restore(state, backend, capture, GratuitousArp.frame(state.mac(), plan.address()));
         return device;
     }
 

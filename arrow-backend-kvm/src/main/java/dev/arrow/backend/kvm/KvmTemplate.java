@@ -203,8 +203,7 @@ final class KvmTemplate implements MicroVmTemplate {
         random.nextBytes(entropy);
         Instant now = Instant.now();
         if (point.isAppPoint()) {
-            String commands = InitProtocol.clockCommand(now) + InitProtocol.entropyCommand(entropy)
-                    + (cloneSpec.net() instanceof Net.None ? "" : InitProtocol.NET_ANNOUNCE_COMMAND);
+            String commands = InitProtocol.clockCommand(now) + InitProtocol.entropyCommand(entropy);
             return commands.getBytes(StandardCharsets.US_ASCII);
         }
         List<GuestFile> ownFiles = cloneSpec.files().subList(spec.files().size(), cloneSpec.files().size());

@@ -94,12 +94,6 @@ public final class InitProtocol {
         return SIGNAL_COMMAND + signal + "\n";
     }
 
-    /**
-     * Control line: eth0 sends one empty UDP datagram to its gateway, so that a clone's new network backend (which
-     * learns the guest's MAC address from its frames) can reach the guest. Newline included.
-     */
-    public static final String NET_ANNOUNCE_COMMAND = "net-announce\n";
-
     /** The control line that sets the guest's wall clock to {@code now}, newline included. */
     public static String clockCommand(Instant now) {
         return CLOCK_COMMAND + realtimeNanos(now) + "\n";

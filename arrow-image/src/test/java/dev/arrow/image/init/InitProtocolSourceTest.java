@@ -123,13 +123,6 @@ class InitProtocolSourceTest {
     }
 
     @Test
-    void theNetAnnounceCommandIsTheOneInitRuns() {
-        String line = InitProtocol.NET_ANNOUNCE_COMMAND.strip();
-        assertThat(InitProtocol.NET_ANNOUNCE_COMMAND).isEqualTo(line + "\n");
-        assertThat(init).contains("strcmp(line, \"" + line + "\") == 0) announce_to_gateway();");
-    }
-
-    @Test
     void theLaunchHeaderAndEntropyBoundsAreInits() {
         assertThat(define("LAUNCH_HEADER")).isEqualTo("\"" + InitProtocol.LAUNCH_HEADER + "\"");
         assertThat(define("ENTROPY_MIN_BYTES")).isEqualTo(InitProtocol.ENTROPY_MIN_BYTES + "u");

@@ -11,6 +11,8 @@ import java.util.Objects;
 public record MacAddress(long value) {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final long MASK = 0xFFFF_FFFF_FFFFL;
+    /** ff:ff:ff:ff:ff:ff, every station of the link. */
+    public static final MacAddress BROADCAST = new MacAddress(MASK);
 
     public MacAddress {
         if ((value & ~MASK) != 0) {

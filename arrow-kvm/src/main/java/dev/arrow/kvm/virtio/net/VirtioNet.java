@@ -100,6 +100,8 @@ public final class VirtioNet implements VirtioDevice {
     private SplitQueue heldChainQueue;
     /** The held chain's head from {@link #restore}, walked again on {@link #resume}; else {@link State#NONE}. */
     private int restoredHeld = State.NONE;
+    /** Sent to the backend when a restored card resumes; null once sent, or for a card not restored. */
+    private ByteBuffer announcement;
 
     private long rxFrames;
     private long rxDropped;
@@ -163,6 +165,18 @@ public final class VirtioNet implements VirtioDevice {
         return net;
     }
 
+    /**
+     * As {@link #restore(State, NetworkBackend, Optional)}, and once resumed the card sends {@code announcement}
+     * to the backend on the guest's behalf, before any frame of the guest's (e.g. {@link
+     * dev.arrow.kvm.net.GratuitousArp}: a new backend learns the guest's MAC address from it).
+     */
+    public static VirtioNet restore(State state, NetworkBackend backend, Optional<FrameCapture> capture,
+                                    ByteBuffer announcement) {
+        VirtioNet net = restore(state, backend, capture);
+        net.announcement = Objects.requireNonNull(announcement, "announcement").duplicate();
+        return net;
+    }
+
     @Override
     public State state() {
         return new State(mac, mtu, heldChain != null ? heldChain.headIndex() : restoredHeld);
@@ -172,6 +186,11 @@ public final class VirtioNet implements VirtioDevice {
     @Override
     public void resume(VirtioContext newContext) {
         context = newContext;
+        ByteBuffer frame = announcement;
+        announcement = null;
+        if (frame != null && !backend.send(frame)) {
+            LOG.debug("virtio-net: the backend took no announcement frame; the guest's own frames will teach it");
+        }
         if (restoredHeld != State.NONE) {
             SplitQueue queue = newContext.queue(RECEIVE_QUEUE);
             if (queue == null) {
