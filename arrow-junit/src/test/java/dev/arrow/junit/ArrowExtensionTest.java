@@ -9,6 +9,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtensionConfigurationException;
@@ -167,6 +168,39 @@ class ArrowExtensionTest {
         assertThat(backend.closedTemplates).hasValue(1);
         assertThat(TemplateArrow.SEEN).hasSize(3).doesNotHaveDuplicates();
         assertClosed(TemplateArrow.SEEN, backend);
+    }
+
+    @Example
+    @ArrowTest
+    static class Enclosing {
+        static final FakeBackend BACKEND = new FakeBackend("");
+
+        @RunArrow
+        static Arrow shared = fake(BACKEND).args("shared");
+        @RunArrow
+        Arrow outer = fake(BACKEND).args("outer");
+
+        @Nested
+        class Inner {
+            @RunArrow
+            Arrow inner = fake(BACKEND).args("inner");
+
+            @Test
+            void seesItsOwnItsEnclosingInstancesAndTheClassesArrows(@ArrowField("inner") ArrowProcess inner,
+                    @ArrowField("outer") ArrowProcess outer, @ArrowField("shared") ArrowProcess shared) {
+                assertEquals(List.of("inner"), inner.spec().args());
+                assertEquals(List.of("outer"), outer.spec().args());
+                assertEquals(List.of("shared"), shared.spec().args());
+            }
+        }
+    }
+
+    @Test
+    void aNestedTestGetsTheArrowsOfItsEnclosingInstancesAndClasses() {
+        ExampleRun.run(Enclosing.class).testEvents().assertStatistics(s -> s.started(1).succeeded(1));
+
+        assertThat(Enclosing.BACKEND.boots).hasValue(3);
+        assertThat(Enclosing.BACKEND.running()).as("arrows still running").isZero();
     }
 
     @Example
