@@ -114,7 +114,7 @@ final class ArrowExtension implements BeforeAllCallback, AfterAllCallback, Befor
         return found;
     }
 
-    /** The arrows running for {@code context}: its own, then its classes', the nearest first. */
+    /** The arrows running for {@code context}: its own, then its classes' (the nearest first). */
     private static List<StartedArrows.Running> visible(ExtensionContext context) {
         return enclosing(context).stream().flatMap(s -> s.running().stream()).toList();
     }
@@ -133,11 +133,17 @@ final class ArrowExtension implements BeforeAllCallback, AfterAllCallback, Befor
                 + parameter.getDeclaringExecutable().getName();
         if (qualifier.isPresent()) {
             String name = qualifier.get().value();
-            return running.stream().filter(r -> r.field().name().equals(name)).findFirst()
-                    .map(StartedArrows.Running::process)
-                    .orElseThrow(() -> new ParameterResolutionException(where + " asks for the arrow of @RunArrow"
-                            + " field '" + name + "', but " + seen(running) + " ('" + name + "' is misspelt, or its"
-                            + " arrow belongs to each test and the method is a @BeforeAll/@AfterAll one)"));
+            List<StartedArrows.Running> named = running.stream().filter(r -> r.field().name().equals(name)).toList();
+            if (named.isEmpty()) {
+                throw new ParameterResolutionException(where + " asks for the arrow of @RunArrow field '" + name
+                        + "', but " + seen(running) + " ('" + name + "' is misspelt, or its arrow belongs to each test"
+                        + " and the method is a @BeforeAll/@AfterAll one)");
+            }
+            if (named.size() > 1) {
+                throw new ParameterResolutionException(where + " asks for the arrow of @RunArrow field '" + name
+                        + "', but " + seen(named) + ": rename one of the fields");
+            }
+            return named.get(0).process();
         }
         if (running.size() == 1) {
             return running.get(0).process();

@@ -9,7 +9,8 @@ import java.lang.annotation.Target;
 /**
  * Says which {@link RunArrow} field an {@link dev.arrow.ArrowProcess} parameter is the started arrow of, e.g.
  * {@code void test(@ArrowField("db") ArrowProcess db, @ArrowField("app") ArrowProcess app)}. Needed only when
- * more than one arrow could be meant; a class with one {@link RunArrow} field needs no qualifier.
+ * more than one arrow could be meant; a class with one {@link RunArrow} field needs no qualifier. Fields of an
+ * enclosing and a {@code @Nested} class that share a name cannot be told apart: rename one.
  *
  * <p>Test methods and {@code @BeforeEach}/{@code @AfterEach} methods see every arrow of the test (its own, its
  * clones and its class's); {@code @BeforeAll}/{@code @AfterAll} methods see the class's static, non-template

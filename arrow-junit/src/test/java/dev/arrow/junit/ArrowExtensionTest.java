@@ -342,6 +342,33 @@ class ArrowExtensionTest {
 
     @Example
     @ArrowTest
+    static class SameNameOutside {
+        @RunArrow
+        Arrow app = fake(new FakeBackend(""));
+
+        @Nested
+        class Inside {
+            @RunArrow
+            Arrow app = fake(new FakeBackend(""));
+
+            @Test
+            void test(@ArrowField("app") ArrowProcess app) {
+                fail("resolved " + app);
+            }
+        }
+    }
+
+    @Test
+    void aNameThatTwoRunningArrowsShareIsRefused() {
+        assertThat(onlyThrowable(ExampleRun.run(SameNameOutside.class).testEvents().failed()))
+                .isInstanceOf(ParameterResolutionException.class)
+                .hasMessage("ArrowProcess parameter 1 of Inside.test asks for the arrow of @RunArrow field 'app', but the"
+                        + " arrows running for it are those of [@RunArrow field SameNameOutside.app, @RunArrow field"
+                        + " Inside.app]: rename one of the fields");
+    }
+
+    @Example
+    @ArrowTest
     static class PerTestArrowInBeforeAll {
         @RunArrow
         Arrow app = fake(new FakeBackend(""));
