@@ -52,11 +52,14 @@ class ArrowExtensionBootTest {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/passt")), "no passt: install passt (scripts/setup.sh)");
     }
 
-    /** Serves {@link #PAGE} at {@code /} on guest port 80, forwarded from a free host port; ready once it serves it. */
+    /**
+     * Serves {@link #PAGE} at {@code /} on guest port 80, forwarded from a free host port; ready once it serves it.
+     * Four of them boot at once, on the lab's one vCPU: hence the generous startup timeout.
+     */
     private static Arrow httpd() {
         return Arrow.of(BUSYBOX).args("httpd", "-f", "-p", "80", "-h", "/www").textFile(PAGE, "/www/index.html")
                 .memory(64, MiB).net(Net.user().forward(0, 80))
-                .waitingFor(Wait.forHttp("/").withStartupTimeout(Duration.ofSeconds(120)));
+                .waitingFor(Wait.forHttp("/").withStartupTimeout(Duration.ofSeconds(240)));
     }
 
     /**
@@ -177,9 +180,9 @@ class ArrowExtensionBootTest {
     @ArrowTest
     static class NeverListens {
         @RunArrow
-        Arrow app = Arrow.of(BUSYBOX).args("sh", "-c", "echo starting up; echo cannot bind :80 >&2; exec sleep 600")
+        Arrow app = Arrow.of(BUSYBOX).args("sh", "-c", "echo starting up; echo cannot bind :80 >&2; sleep 600")
                 .memory(64, MiB).net(Net.user().forward(0, 80))
-                .waitingFor(Wait.forHttp("/").withStartupTimeout(Duration.ofSeconds(30)));
+                .waitingFor(Wait.forHttp("/").withStartupTimeout(Duration.ofSeconds(45)));
 
         @Test
         void test(ArrowProcess app) {
