@@ -87,7 +87,10 @@ final class ArrowExtension implements BeforeAllCallback, AfterAllCallback, Befor
         end(context);
     }
 
-    /** A new, empty record of what {@code context} starts, stored before anything starts so that the after-callback closes what did. */
+    /**
+     * A new, empty record of what {@code context} starts, stored before anything starts, so that the after-callback
+     * closes what did start.
+     */
     private static StartedArrows begin(ExtensionContext context) {
         StartedArrows started = new StartedArrows();
         context.getStore(NAMESPACE).put(context.getUniqueId(), started);
@@ -184,7 +187,7 @@ final class ArrowExtension implements BeforeAllCallback, AfterAllCallback, Befor
         throw withOutput(context, failure);
     }
 
-    /** {@code failure} with the output of each arrow running for {@code context} suppressed in it (not for an aborted test). */
+    /** {@code failure} with the output of each arrow running for {@code context} suppressed in it (unless aborted). */
     private static Throwable withOutput(ExtensionContext context, Throwable failure) {
         if (!(failure instanceof TestAbortedException)) {
             visible(context).forEach(r -> failure.addSuppressed(ArrowOutput.of(r.field(), r.process())));

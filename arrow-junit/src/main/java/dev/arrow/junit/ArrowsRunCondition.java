@@ -32,7 +32,8 @@ final class ArrowsRunCondition implements ExecutionCondition {
     /** Whether {@code host} runs arrows (with user-mode networking, if {@code userNetwork}); the reason says why not. */
     static ConditionEvaluationResult evaluate(HostSupport host, boolean userNetwork) {
         if (!host.isReady()) {
-            return ConditionEvaluationResult.disabled("arrows cannot run on this host: " + String.join("; ", host.problems()));
+            return ConditionEvaluationResult.disabled("arrows cannot run on this host: "
+                    + String.join("; ", host.problems()));
         }
         if (userNetwork && host.passt().isEmpty()) {
             List<String> why = host.limitations().isEmpty() ? List.of("passt was not found") : host.limitations();

@@ -38,8 +38,8 @@ record DeclaredArrow(Field field, boolean template) {
 
     private static DeclaredArrow checked(Field field) {
         if (field.getType() != Arrow.class) {
-            throw new ExtensionConfigurationException("@RunArrow field " + qualifiedName(field) + " is declared as " + field.getType().getName()
-                    + ": declare it as " + Arrow.class.getName() + ", the builder the extension starts");
+            throw new ExtensionConfigurationException("@RunArrow field " + qualifiedName(field) + " is declared as "
+                    + field.getType().getName() + ": declare it as " + Arrow.class.getName() + ", the builder the extension starts");
         }
         boolean template = field.getAnnotation(RunArrow.class).template();
         if (template && !ModifierSupport.isStatic(field)) {

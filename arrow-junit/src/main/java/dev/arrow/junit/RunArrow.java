@@ -25,9 +25,9 @@ import java.lang.annotation.Target;
  * The builder is only read, so one builder may be started by concurrent tests.
  *
  * <p>Output: the extension reads none of the arrow's streams. A program that prints more than a pipe holds
- * ({@value dev.arrow.internal.GuestOutput#PIPE_CAPACITY} bytes) to a stream nobody reads stalls, so send output the test does not read elsewhere
- * ({@code .stdout(Output.discard())}, a log consumer); the last lines stay in {@link dev.arrow.ArrowProcess#logs()}
- * either way, and are what a failing test gets attached.
+ * ({@value dev.arrow.internal.GuestOutput#PIPE_CAPACITY} bytes) to a stream nobody reads stalls, so send output
+ * the test does not read elsewhere ({@code .stdout(Output.discard())}, a log consumer); the last lines stay in
+ * {@link dev.arrow.ArrowProcess#logs()} either way, and are what a failing test gets attached.
  */
 @Target(ElementType.FIELD)
 @Retention(RetentionPolicy.RUNTIME)

@@ -196,7 +196,8 @@ class ArrowExtensionBootTest {
 
         results.testEvents().assertStatistics(s -> s.started(1).failed(1));
         Throwable failure = results.testEvents().failed().stream().findFirst()
-                .flatMap(e -> e.getPayload(TestExecutionResult.class)).flatMap(TestExecutionResult::getThrowable).orElseThrow();
+                .flatMap(e -> e.getPayload(TestExecutionResult.class)).flatMap(TestExecutionResult::getThrowable)
+                .orElseThrow();
         assertThat(failure).isInstanceOf(NotReadyException.class)
                 .hasMessageContaining("HTTP GET / answering with status 200")
                 .hasMessageContaining("STDOUT: starting up").hasMessageContaining("STDERR: cannot bind :80");

@@ -20,7 +20,8 @@ class ArrowsRunConditionTest {
             + " virtualization (Intel VT-x or AMD-V) and kvm_intel or kvm_amd loaded";
     private static final String NO_PASST = "passt is not installed: install the package passt for Net.user()";
 
-    private static HostSupport host(HostSupport.Kvm kvm, Optional<Path> passt, List<String> problems, List<String> limitations) {
+    private static HostSupport host(HostSupport.Kvm kvm, Optional<Path> passt, List<String> problems,
+            List<String> limitations) {
         return new HostSupport(Optional.of("FakeBackend"), kvm, kvm.canBootLinux(), Optional.of(Path.of("/boot/vmlinux")),
                 passt, problems, limitations);
     }
@@ -32,7 +33,8 @@ class ArrowsRunConditionTest {
                 false);
 
         assertThat(result.isDisabled()).isTrue();
-        assertThat(result.getReason().orElseThrow()).contains("arrows cannot run on this host: " + NO_KVM + "; no kernel: run scripts/setup.sh");
+        assertThat(result.getReason().orElseThrow())
+                .isEqualTo("arrows cannot run on this host: " + NO_KVM + "; no kernel: run scripts/setup.sh");
     }
 
     @Test
@@ -47,13 +49,15 @@ class ArrowsRunConditionTest {
     @Test
     void userNetworkingAlsoNeedsPasst() {
         HostSupport withoutPasst = host(HostSupport.Kvm.HARDWARE_INTEL, Optional.empty(), List.of(), List.of(NO_PASST));
-        HostSupport withPasst = host(HostSupport.Kvm.HARDWARE_INTEL, Optional.of(Path.of("/usr/bin/passt")), List.of(), List.of());
+        HostSupport withPasst = host(HostSupport.Kvm.HARDWARE_INTEL, Optional.of(Path.of("/usr/bin/passt")),
+                List.of(), List.of());
 
         ConditionEvaluationResult without = ArrowsRunCondition.evaluate(withoutPasst, true);
         ConditionEvaluationResult with = ArrowsRunCondition.evaluate(withPasst, true);
 
         assertThat(without.isDisabled()).isTrue();
-        assertThat(without.getReason().orElseThrow()).contains("arrows run on this host, but not with Net.user(): " + NO_PASST);
+        assertThat(without.getReason().orElseThrow())
+                .isEqualTo("arrows run on this host, but not with Net.user(): " + NO_PASST);
         assertThat(with.isDisabled()).isFalse();
         assertThat(with.getReason().orElseThrow()).contains("with passt /usr/bin/passt");
     }
