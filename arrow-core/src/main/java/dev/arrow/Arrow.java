@@ -23,7 +23,8 @@ import java.util.function.Consumer;
  * Fluent, reusable builder of Arrow processes: what to run in a microVM ({@link ArrowSpec}) plus where
  * its I/O goes. Like {@link ProcessBuilder}, setters only record values (and reject {@code null}); every
  * {@link #start()} snapshots and validates the builder, so most errors surface there, and the builder can
- * be changed and started again without affecting processes already started. Not thread-safe.
+ * be changed and started again without affecting processes already started. Not thread-safe, but {@link #start()}
+ * and {@link #template()} only read it: several threads may start one builder that none of them changes.
  *
  * <pre>{@code
  * try (ArrowProcess p = Arrow.of(Path.of("hello")).args("a").env("K", "v")
