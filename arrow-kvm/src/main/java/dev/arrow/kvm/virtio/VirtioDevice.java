@@ -59,6 +59,15 @@ public interface VirtioDevice {
     void queueNotify(int index);
 
     /**
+     * The driver is resetting the device (status 0) and its queues still work: the last chance to take
+     * what the guest queued. Linux resets every virtio device when it shuts down, so guest output it
+     * queued and the host has not taken yet would be lost without this. Called before {@link #reset()},
+     * only for a driver reset of an active device. Does nothing by default.
+     */
+    default void driverResetting() {
+    }
+
+    /**
      * Forget the guest-side state (queues, chains in flight, protocol state) and drop the
      * context: called on a driver reset, after a guest error and before close. Host-side state
      * (streams to the host application) survives.

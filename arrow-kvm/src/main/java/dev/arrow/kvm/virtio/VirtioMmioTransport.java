@@ -705,6 +705,9 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
 
     /** Driver reset (Status = 0): back to the power-on state. */
     private void reset() {
+        if (context != null) {
+            runDevice(device::driverResetting);
+        }
         deactivate();
         for (QueueRegisters q : queues) {
             q.clear();

@@ -37,7 +37,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>End of stream: guest output ends (host sees EOF after the buffered bytes) when the guest
  * closes the port (PORT_OPEN 0) or {@link #guestStopped()} is called, once every byte the guest
- * queued before has been taken. Closing a {@link ConsolePort#toGuest()} stream sends PORT_OPEN 0
+ * queued before has been taken; a driver reset (Linux resets the device when it shuts down) takes what the
+ * guest had queued out of guest memory first ({@link #driverResetting}), so that it still follows. Closing a
+ * {@link ConsolePort#toGuest()} stream sends PORT_OPEN 0
  * for that port after the last byte is in the guest's used ring: Linux's read() then returns the
  * data and then 0. After {@link #guestStopped()} writes to a {@link ConsolePort#toGuest()} stream
  * fail instead of blocking: no guest will read them.
@@ -67,6 +69,8 @@ public final class VirtioConsole implements VirtioDevice {
 
     public static final int DEFAULT_QUEUE_SIZE = 32;
     public static final int DEFAULT_BUFFER_BYTES = 64 * 1024;
+    /** The most guest output a port keeps when the driver resets the device with output queued (see {@link #driverResetting}). */
+    static final long SALVAGE_MAX_BYTES = 16L << 20;
     /** Configuration space: le16 cols, le16 rows, le32 max_nr_ports, le32 emerg_wr. */
     public static final int CONFIG_SIZE = 12;
 
@@ -88,6 +92,12 @@ public final class VirtioConsole implements VirtioDevice {
     private final boolean[] guestOpen;
     private final boolean[] eofSent;
     private final DescriptorChain[] pendingTransmit;
+    /**
+     * Per port: guest output the driver had queued when it reset the device ({@link #driverResetting}),
+     * taken out of guest memory then and written to the host buffer as room comes, before anything newer.
+     * Guarded by itself.
+     */
+    private final ArrayDeque<byte[]>[] salvaged;
     private final ArrayDeque<ControlMessage> controlOut = new ArrayDeque<>();
     private boolean guestStopped;
     private boolean closed;
@@ -106,7 +116,7 @@ public final class VirtioConsole implements VirtioDevice {
             int id = i;
             PortSpec spec = specs.get(i);
             Runnable hostActivity = spec.direction() == ConsolePort.Direction.FROM_GUEST
-                    ? () -> submit(() -> transmit(id))
+                    ? () -> hostTookOutput(id)
                     : () -> submit(() -> receive(id));
             ports[i] = new ConsolePort(id, spec.name(), spec.direction(), bufferBytes, hostActivity);
         }
@@ -114,6 +124,10 @@ public final class VirtioConsole implements VirtioDevice {
         guestOpen = new boolean[ports.length];
         eofSent = new boolean[ports.length];
         pendingTransmit = new DescriptorChain[ports.length];
+        salvaged = new ArrayDeque[ports.length];
+        for (int i = 0; i < ports.length; i++) {
+            salvaged[i] = new ArrayDeque<>();
+        }
         if (Arrays.stream(ports).noneMatch(p -> p.direction() == ConsolePort.Direction.FROM_GUEST)) {
             outputComplete.complete(null);
         }
@@ -261,7 +275,7 @@ public final class VirtioConsole implements VirtioDevice {
         for (int id = 0; id < ports.length; id++) {
             ConsolePort port = ports[id];
             int buffered = port.pipe.available();
-            if (buffered > 0 || pendingTransmit[id] != null) {
+            if (buffered > 0 || pendingTransmit[id] != null || hasSalvaged(id)) {
                 throw new IllegalStateException(String.format(
                         "virtio-console: %s holds %d bytes on the host side%s; a state can only be captured "
                                 + "when every port's host buffer is empty", port, buffered,
@@ -417,6 +431,14 @@ public final class VirtioConsole implements VirtioDevice {
         closed = true;
         context = null;
         clearGuestState();
+        for (int id = 0; id < ports.length; id++) {
+            synchronized (salvaged[id]) {
+                for (byte[] b : salvaged[id]) {
+                    ports[id].addDropped(b.length); // the host closed: nobody reads them any more
+                }
+                salvaged[id].clear();
+            }
+        }
         for (ConsolePort port : ports) {
             if (port.direction() == ConsolePort.Direction.FROM_GUEST) {
                 port.pipe.closeWriter();
@@ -449,6 +471,9 @@ public final class VirtioConsole implements VirtioDevice {
     /** Moves guest output of port {@code id} into its host buffer while there is room. */
     private void transmit(int id) {
         ConsolePort port = ports[id];
+        if (!writeSalvaged(id)) {
+            return; // older output waits for room first
+        }
         VirtioContext c = context;
         SplitQueue queue = c == null ? null : c.queue(transmitQueue(id));
         if (queue != null) {
@@ -507,10 +532,93 @@ public final class VirtioConsole implements VirtioDevice {
         return true;
     }
 
+    /** The host read some output of port {@code id}: what waits for room goes on. */
+    private void hostTookOutput(int id) {
+        if (hasSalvaged(id)) {
+            if (writeSalvaged(id)) {
+                synchronized (this) {
+                    endOutputIfDone(id);
+                }
+                submit(() -> transmit(id));
+            }
+            return;
+        }
+        submit(() -> transmit(id));
+    }
+
+    /**
+     * The driver resets the console (Linux does when it shuts down): the output it queued on each port, and a
+     * chain held back by a full host buffer, are taken out of guest memory now, to reach the host in order.
+     */
+    @Override
+    public void driverResetting() {
+        VirtioContext c = context;
+        for (int id = 0; id < ports.length; id++) {
+            ConsolePort port = ports[id];
+            if (port.direction() != ConsolePort.Direction.FROM_GUEST || port.pipe.isWriterClosed()) {
+                continue;
+            }
+            SplitQueue queue = c == null ? null : c.queue(transmitQueue(id));
+            DescriptorChain chain = pendingTransmit[id];
+            pendingTransmit[id] = null;
+            long bytes = 0;
+            while (chain != null || (queue != null && (chain = queue.pop()) != null)) {
+                byte[] data = new byte[(int) Math.min(chain.remainingReadable(), SALVAGE_MAX_BYTES - bytes)];
+                chain.read(data, 0, data.length);
+                port.addDropped(chain.skip(chain.remainingReadable()));
+                bytes += data.length;
+                synchronized (salvaged[id]) {
+                    salvaged[id].addLast(data);
+                }
+                chain = null;
+            }
+            if (bytes > 0) {
+                log.debug("virtio-console: {}: the driver reset the device with {} bytes of output queued; they follow",
+                        port, bytes);
+                writeSalvaged(id);
+            }
+        }
+    }
+
+    private boolean hasSalvaged(int id) {
+        synchronized (salvaged[id]) {
+            return !salvaged[id].isEmpty();
+        }
+    }
+
+    /** Writes salvaged output of port {@code id} while the host buffer has room; true when none is left. */
+    private boolean writeSalvaged(int id) {
+        ConsolePort port = ports[id];
+        synchronized (salvaged[id]) {
+            while (!salvaged[id].isEmpty()) {
+                if (port.pipe.isWriterClosed()) {
+                    salvaged[id].forEach(b -> port.addDropped(b.length));
+                    salvaged[id].clear();
+                    return true;
+                }
+                byte[] head = salvaged[id].peekFirst();
+                int room = port.pipe.spaceOrWait();
+                if (room == 0) {
+                    return false;
+                }
+                int n = Math.min(room, head.length);
+                port.pipe.tryWrite(head, 0, n);
+                salvaged[id].removeFirst();
+                if (n < head.length) {
+                    salvaged[id].addFirst(Arrays.copyOfRange(head, n, head.length));
+                }
+            }
+            return true;
+        }
+    }
+
     /** Ends the host stream once the guest closed the port (or stopped) and nothing is left. */
     private void endOutputIfDone(int id) {
         ConsolePort port = ports[id];
         if (port.direction() != ConsolePort.Direction.FROM_GUEST || port.pipe.isWriterClosed()) {
+            return;
+        }
+        if (hasSalvaged(id)) {
             return;
         }
         if (!port.guestClosed && !guestStopped) {

@@ -306,6 +306,29 @@ class VirtioConsoleTest {
         console.outputComplete().get(5, TimeUnit.SECONDS);
     }
 
+    /**
+     * Linux resets every virtio device when it shuts down; output it queued that the host had no room for yet is
+     * taken out of guest memory at the reset and still reaches the host, in order, before the end of the stream.
+     */
+    @Test
+    void outputQueuedWhenTheDriverResetsTheDeviceStillReachesTheHostInOrder() throws Exception {
+        guest.start();
+        guest.open(STDOUT);
+        ByteArrayOutputStream sent = new ByteArrayOutputStream();
+        for (int i = 0; i < 3; i++) {
+            byte[] chunk = bytes(BUFFER, 20 + i); // the first fills the host buffer, the others wait in the ring
+            assertThat(guest.write(STDOUT, chunk)).isTrue();
+            sent.writeBytes(chunk);
+        }
+        assertThat(guest.unreturnedTransmits(STDOUT)).as("held back by the full host buffer").isPositive();
+        guest.mmio.reset();
+        transport.guestStopped();
+
+        assertThat(console.port(STDOUT).fromGuest().readAllBytes()).isEqualTo(sent.toByteArray());
+        assertThat(console.port(STDOUT).droppedBytes()).isZero();
+        console.outputComplete().get(5, TimeUnit.SECONDS);
+    }
+
     @Test
     void aHostWriterBlockedOnStdinFailsOnceTheGuestHasStopped() throws Exception {
         guest.start();
