@@ -76,6 +76,9 @@ if ! wanted 4; then
   note[tier4]="not run (--tiers $tiers)"
 elif [ "$flavour" = intel ] || [ "$flavour" = amd ]; then
   mvn_tier tier4 boot surefire:test; rc4=$?
+  # the consumer project's hello arrow (in the lab this runs inside scripts/lab/boot-tests)
+  consumer_cmd="$reports/consumer.cmd"
+  { scripts/lab/consumer-test --prepare "$consumer_cmd" && scripts/lab/consumer-test --run "$consumer_cmd"; } || rc4=1
 else
   lab_tiers+=4
   note[tier4-where]="in the lab (host KVM: $flavour)"
@@ -89,6 +92,10 @@ if [ -n "$lab_tiers" ]; then
     lab="$reports/lab"; mkdir -p "$lab/root/dev"
     musl-gcc -static -Os -o "$lab/root/init" scripts/lab/kvm-check-init.c &&
       (cd "$lab/root" && printf 'init\ndev\n' | cpio -o -H newc --quiet >"$lab/kvm-check.cpio") || rc4=1
+    if [[ $lab_tiers == *4* ]]; then # tier 1 installed the artifacts the consumer project depends on
+      rm -f "$lab/consumer.cmd"
+      scripts/lab/consumer-test --prepare "$lab/consumer.cmd" || rc4=1
+    fi
     ARROW_BOOT_CLASSPATH="$reports/tier4.classpath" ARROW_LAB_TIERS="$lab_tiers" \
       scripts/lab/run --out "$lab" --timeout "${ARROW_LAB_TIMEOUT:-2700}" -- scripts/lab/boot-tests 2>&1 | tee "$reports/tier4.log"
     labrc=${PIPESTATUS[0]}; [ "$rc4" = 0 ] && rc4=$labrc
