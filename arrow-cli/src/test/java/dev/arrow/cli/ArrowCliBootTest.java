@@ -31,9 +31,11 @@ class ArrowCliBootTest {
         return hello;
     }
 
-    @Test
-    void arrowRunOfTheHelloSamplePrintsItsGreetingAndExitsZero() throws Exception {
-        String[] args = {"run", "--memory", "64MiB", "--env", "GREETING=hello", hello().toString(), "from", "Arrow"};
+    /** What {@code arrow ARGS} printed and its status: the program's output reaches this JVM's System.out. */
+    private record Run(int status, String out, String err) {
+    }
+
+    private static Run arrow(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream stdout = System.out;
@@ -45,32 +47,25 @@ class ArrowCliBootTest {
         } finally {
             System.setOut(stdout);
         }
-        String printed = out.toString(StandardCharsets.UTF_8);
-        assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
-        assertThat(printed).matches("(?s)Hello from an arrow! \\(Linux 6\\.1\\.\\d+\\S* on x86_64\\)\n"
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void arrowRunOfTheHelloSamplePrintsItsGreetingAndExitsZero() throws Exception {
+        Run r = arrow("run", "--memory", "64MiB", "--env", "GREETING=hello", hello().toString(), "from", "Arrow");
+        assertThat(r.err()).isEmpty();
+        assertThat(r.out()).matches("(?s)Hello from an arrow! \\(Linux 6\\.1\\.\\d+\\S* on x86_64\\)\n"
                 + "arg 1: from\narg 2: Arrow\nGREETING=hello\n");
-        assertThat(code).isZero();
+        assertThat(r.status()).isZero();
     }
 
     @Test
     void clonesRunTheHelloSampleThreeTimesFromOneBoot() throws Exception {
-        String[] args = {"run", "--clones", "3", "--memory", "64MiB", hello().toString(), "clone"};
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        PrintStream stdout = System.out;
-        int code;
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        try {
-            code = ArrowCli.execute(args, null, dev.arrow.Arrow::hostSupport, InputStream.nullInputStream(), stdout,
-                    new PrintStream(err, true, StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(stdout);
-        }
-        String printed = out.toString(StandardCharsets.UTF_8);
-        assertThat(printed).matches("(?s)(Hello from an arrow! \\(Linux 6\\.1\\.\\d+\\S* on x86_64\\)\narg 1: clone\n){3}");
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("3 clone(s), start to end median");
-        System.out.print(err.toString(StandardCharsets.UTF_8));
-        assertThat(code).isZero();
+        Run r = arrow("run", "--clones", "3", "--memory", "64MiB", hello().toString(), "clone");
+        assertThat(r.out()).matches("(?s)(Hello from an arrow! \\(Linux 6\\.1\\.\\d+\\S* on x86_64\\)\narg 1: clone\n){3}");
+        assertThat(r.err()).contains("3 clone(s), start to end median");
+        System.out.print(r.err());
+        assertThat(r.status()).isZero();
     }
 
     @Test

@@ -22,7 +22,6 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
-import java.net.HttpURLConnection;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
@@ -81,7 +80,7 @@ class NetworkBootTest {
                 .waitingFor(Wait.forHttp("/").withStartupTimeout(Duration.ofSeconds(120))).start()) {
             hostPort = p.hostPort(80);
             assertThat(hostPort).as("a free port was chosen").isPositive();
-            String body = getWithRetry(new URL("http://127.0.0.1:" + hostPort + "/"), Duration.ofSeconds(5));
+            String body = BootTestSupport.getWithRetry(new URL("http://127.0.0.1:" + hostPort + "/"), Duration.ofSeconds(5));
             assertThat(body).isEqualTo("<h1>hello from an arrow</h1>\n");
             p.destroyForcibly();
         }
@@ -200,9 +199,9 @@ class NetworkBootTest {
                 .stdout(Output.discard()).waitingFor(Wait.forHttp("/").forPort(80)
                         .withStartupTimeout(Duration.ofSeconds(120))).start()) {
             assertThat(p.hostPort(80)).as("the first forward of guest port 80").isEqualTo(loopbackOnly);
-            assertThat(getWithRetry(new URL("http://127.0.0.1:" + loopbackOnly + "/"), Duration.ofSeconds(5)))
+            assertThat(BootTestSupport.getWithRetry(new URL("http://127.0.0.1:" + loopbackOnly + "/"), Duration.ofSeconds(5)))
                     .isEqualTo("hello\n");
-            assertThat(getWithRetry(new URL("http://127.0.0.1:" + everywhere + "/"), Duration.ofSeconds(30)))
+            assertThat(BootTestSupport.getWithRetry(new URL("http://127.0.0.1:" + everywhere + "/"), Duration.ofSeconds(30)))
                     .isEqualTo("hello\n");
             assertThat(tcpListeners(loopbackOnly)).containsExactly("127.0.0.1");
             assertThat(tcpListeners(everywhere)).containsExactly("0.0.0.0");
@@ -215,7 +214,7 @@ class NetworkBootTest {
                             .as("a connection to %s:%d", external.get().getHostAddress(), loopbackOnly)
                             .isInstanceOf(java.net.ConnectException.class);
                 }
-                assertThat(getWithRetry(new URL("http://" + external.get().getHostAddress() + ":" + everywhere + "/"),
+                assertThat(BootTestSupport.getWithRetry(new URL("http://" + external.get().getHostAddress() + ":" + everywhere + "/"),
                         Duration.ofSeconds(30))).isEqualTo("hello\n");
             }
             p.destroyForcibly();
@@ -528,24 +527,5 @@ class NetworkBootTest {
         } catch (IOException e) {
             // the test's assertion on the guest's output reports it
         }
-    }
-
-    private static String getWithRetry(URL url, Duration patience) throws Exception {
-        Instant deadline = Instant.now().plus(patience);
-        IOException last = null;
-        while (Instant.now().isBefore(deadline)) {
-            try {
-                HttpURLConnection c = (HttpURLConnection) url.openConnection();
-                c.setConnectTimeout(2000);
-                c.setReadTimeout(5000);
-                try (InputStream in = c.getInputStream()) {
-                    return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-                }
-            } catch (IOException e) {
-                last = e;
-                Thread.sleep(250);
-            }
-        }
-        throw new AssertionError("no answer from " + url + " within " + patience, last);
     }
 }

@@ -16,10 +16,8 @@ import dev.arrow.config.Net;
 import dev.arrow.testing.BootTest;
 import dev.arrow.testing.FreePort;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
-import java.net.HttpURLConnection;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -136,9 +134,9 @@ class TemplateBootTest {
             int portB = FreePort.onLoopback();
             try (ArrowProcess a = template.start(c -> c.net(Net.user().forward(portA, 80)).textFile("a\n", "/www/who"));
                  ArrowProcess b = template.start(c -> c.net(Net.user().forward(portB, 80)).textFile("b\n", "/www/who"))) {
-                assertThat(getWithRetry(new URL("http://127.0.0.1:" + portA + "/who"), Duration.ofSeconds(60))).isEqualTo("a\n");
-                assertThat(getWithRetry(new URL("http://127.0.0.1:" + portB + "/who"), Duration.ofSeconds(60))).isEqualTo("b\n");
-                assertThat(getWithRetry(new URL("http://127.0.0.1:" + portA + "/"), Duration.ofSeconds(5))).isEqualTo("shared\n");
+                assertThat(BootTestSupport.getWithRetry(new URL("http://127.0.0.1:" + portA + "/who"), Duration.ofSeconds(60))).isEqualTo("a\n");
+                assertThat(BootTestSupport.getWithRetry(new URL("http://127.0.0.1:" + portB + "/who"), Duration.ofSeconds(60))).isEqualTo("b\n");
+                assertThat(BootTestSupport.getWithRetry(new URL("http://127.0.0.1:" + portA + "/"), Duration.ofSeconds(5))).isEqualTo("shared\n");
                 assertThat(a.isAlive()).isTrue();
                 assertThat(b.isAlive()).isTrue();
             }
@@ -155,7 +153,7 @@ class TemplateBootTest {
                 int port = FreePort.onLoopback();
                 try (ArrowProcess p = template.start(c -> c.net(Net.user().forward(port, 80)))) {
                     long t0 = System.nanoTime();
-                    assertThat(getWithRetry(new URL("http://127.0.0.1:" + port + "/"), Duration.ofSeconds(10)))
+                    assertThat(BootTestSupport.getWithRetry(new URL("http://127.0.0.1:" + port + "/"), Duration.ofSeconds(10)))
                             .isEqualTo("warm\n");
                     System.out.printf("app-point clone %d answered %.1f ms after start() returned%n", i,
                             (System.nanoTime() - t0) / 1e6);
@@ -226,24 +224,5 @@ class TemplateBootTest {
         try (Stream<Path> s = Files.list(dir)) {
             return s.count();
         }
-    }
-
-    private static String getWithRetry(URL url, Duration patience) throws Exception {
-        Instant deadline = Instant.now().plus(patience);
-        IOException last = null;
-        while (Instant.now().isBefore(deadline)) {
-            try {
-                HttpURLConnection c = (HttpURLConnection) url.openConnection();
-                c.setConnectTimeout(2000);
-                c.setReadTimeout(5000);
-                try (InputStream in = c.getInputStream()) {
-                    return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-                }
-            } catch (IOException e) {
-                last = e;
-                Thread.sleep(100);
-            }
-        }
-        throw new AssertionError("no answer from " + url + " within " + patience, last);
     }
 }
