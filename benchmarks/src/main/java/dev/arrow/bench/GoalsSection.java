@@ -84,8 +84,13 @@ final class GoalsSection {
             line("| " + speedup + " | ≥ " + Fmt.number(CLONE_SPEEDUP, 0) + "× in the lab | not measured | – |");
         } else {
             double r = f.ratioFirstOutput();
+            TemplateSection.Split split = f.split();
+            String why = r >= CLONE_SPEEDUP || split.cloneRestore().count() == 0 ? ""
+                    : "; the clone's restore (" + Fmt.significant(split.cloneRestore().medianMs()) + " ms) and guest work ("
+                    + Fmt.significant(split.cloneGuest().medianMs()) + " ms) against the cold boot's kernel ("
+                    + Fmt.significant(split.coldKernel().medianMs()) + " ms): section 10";
             line("| " + speedup + " | ≥ " + Fmt.number(CLONE_SPEEDUP, 0) + "× in the lab | " + Fmt.significant(r) + "× ("
-                    + boot.tag() + ") | " + (boot.isLab() ? verdict(CLONE_SPEEDUP, r) : "– (not the lab)") + " |");
+                    + boot.tag() + why + ") | " + (boot.isLab() ? verdict(CLONE_SPEEDUP, r) : "– (not the lab)") + " |");
         }
         hardwareRow("a clone's start → first output", "≤ " + Fmt.number(CLONE_HARDWARE_MS, 1) + " ms", CLONE_HARDWARE_MS,
                 f == null ? Double.NaN : f.cloneFirstOutput().medianMs(), boot);

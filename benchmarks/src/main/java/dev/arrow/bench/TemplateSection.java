@@ -104,7 +104,7 @@ final class TemplateSection {
     record Figures(int pairs, double templateBootMs, Latency coldAppExec, Latency cloneAppExec, Latency coldFirstOutput,
                    Latency cloneFirstOutput, Latency coldWaitFor, Latency cloneWaitFor, double pairRatioFirstOutput,
                    List<CycleRun> cycles, Latency resetToNext, Latency endToWaited, Latency waitedToNextStart,
-                   List<MemoryStep> memory, int hostCpus) {
+                   List<MemoryStep> memory, int hostCpus, Split split) {
         static Figures of(JsonNode t) {
             Map<String, List<Long>> v = new LinkedHashMap<>();
             List<Double> ratios = new ArrayList<>();
@@ -120,6 +120,11 @@ final class TemplateSection {
                     add(v, kind + "FirstOutput", phase(r, BootPhase.FIRST_OUTPUT));
                     add(v, kind + "WaitFor", r.path("startToWaitForNanos").asLong(-1));
                 }
+                add(v, "cloneRestore", phase(run.path("clone"), BootPhase.CLONED));
+                add(v, "cloneGuest", between(run.path("clone"), BootPhase.CLONED, BootPhase.APP_EXECUTED));
+                add(v, "coldHost", phase(run.path("cold"), BootPhase.FIRST_KVM_RUN));
+                add(v, "coldKernel", between(run.path("cold"), BootPhase.FIRST_KVM_RUN, BootPhase.INIT_STARTED));
+                add(v, "coldInit", between(run.path("cold"), BootPhase.INIT_STARTED, BootPhase.APP_EXECUTED));
                 long cold = phase(run.path("cold"), BootPhase.FIRST_OUTPUT);
                 long clone = phase(run.path("clone"), BootPhase.FIRST_OUTPUT);
                 if (cold > 0 && clone > 0) {
@@ -141,7 +146,9 @@ final class TemplateSection {
                     latency(v, "coldAppExec"), latency(v, "cloneAppExec"), latency(v, "coldFirstOutput"),
                     latency(v, "cloneFirstOutput"), latency(v, "coldWaitFor"), latency(v, "cloneWaitFor"),
                     Stats.median(ratios), cycles, latency(v, "total"), latency(v, "endToWaited"),
-                    latency(v, "waitedToNextStart"), memory, t.path("hostCpus").asInt());
+                    latency(v, "waitedToNextStart"), memory, t.path("hostCpus").asInt(),
+                    new Split(latency(v, "coldHost"), latency(v, "coldKernel"), latency(v, "coldInit"),
+                            latency(v, "cloneRestore"), latency(v, "cloneGuest")));
         }
 
         /** Cold boot / clone, start → first output, as the ratio of the medians. */
@@ -173,6 +180,21 @@ final class TemplateSection {
         private static Latency latency(Map<String, List<Long>> v, String key) {
             return Latency.of(v.getOrDefault(key, List.of()));
         }
+    }
+
+    /**
+     * Where the time to the app's exec goes (medians of the pairs): a cold boot's host set-up (start → first
+     * KVM_RUN), its kernel boot (→ init) and init (→ app exec); a clone's restore (start → cloned, host side) and
+     * its guest's work (cloned → app exec: the launch message, init, fork and exec).
+     */
+    record Split(Latency coldHost, Latency coldKernel, Latency coldInit, Latency cloneRestore, Latency cloneGuest) {
+    }
+
+    /** Nanoseconds from {@code from} to {@code to} in a run's {@code timeline}, or -1 if either is missing. */
+    static long between(JsonNode run, BootPhase from, BootPhase to) {
+        long a = phase(run, from);
+        long b = phase(run, to);
+        return a < 0 || b < 0 ? -1 : b - a;
     }
 
     /** Nanoseconds from start to {@code phase} in a run's {@code timeline}, or -1. */
@@ -263,6 +285,20 @@ final class TemplateSection {
                 + KvmFlavour.LAB_SLOWDOWN_LOW + "–" + KvmFlavour.LAB_SLOWDOWN_HIGH + "× (the notice at the top), implies "
                 + hardwareEstimate(f.cloneFirstOutput().medianMs()) + " there: an estimate, not a measurement." : ""));
         line("");
+        Split split = f.split();
+        if (split.cloneRestore().count() > 0 && split.coldKernel().count() > 0) {
+            line("Where the time to the app's exec goes (medians, ms): a cold boot spends "
+                    + Fmt.significant(split.coldHost().medianMs()) + " on the host's set-up (start → first KVM_RUN), "
+                    + Fmt.significant(split.coldKernel().medianMs()) + " booting the kernel (→ init) and "
+                    + Fmt.significant(split.coldInit().medianMs()) + " in init (→ app exec); a clone spends "
+                    + Fmt.significant(split.cloneRestore().medianMs()) + " restoring its VM on the host (start → `cloned`:"
+                    + " the template's VM, vCPU and device state loaded into a recycled VM, its devices and threads made)"
+                    + " and " + Fmt.significant(split.cloneGuest().medianMs()) + " in its guest (→ app exec: the launch"
+                    + " message, init, fork and exec). The clone skips the kernel boot; what is left costs about as much"
+                    + " as a cold boot's own host set-up and init, so the ratio is bounded by (set-up + kernel + init) /"
+                    + " (restore + guest), not by the kernel boot alone.");
+            line("");
+        }
         List<MemoryStep> steps = f.memory();
         if (!steps.isEmpty()) {
             line("Clones that get **no recycled VM** (the `hello-wait` clones of the memory part below, started back to"

@@ -73,6 +73,22 @@ class TemplateSectionTest {
     }
 
     @Test
+    void whereTheTimeGoesSplitsBothKindsOfStartWhenTheirTimelinesHaveThePhases() throws Exception {
+        assertThat(TemplateSection.render("10", json(TEMPLATE), LAB)).doesNotContain("Where the time");
+        String withBootPhases = TEMPLATE.replace(
+                "\"cold\":{\"startToWaitForNanos\":2000000000,\"timeline\":[",
+                "\"cold\":{\"startToWaitForNanos\":2000000000,\"timeline\":[{\"phase\":\"first-kvm-run\",\"sinceStartNanos\":200000000},"
+                        + "{\"phase\":\"init-started\",\"sinceStartNanos\":1600000000},").replace(
+                "\"cold\":{\"startToWaitForNanos\":2200000000,\"timeline\":[",
+                "\"cold\":{\"startToWaitForNanos\":2200000000,\"timeline\":[{\"phase\":\"first-kvm-run\",\"sinceStartNanos\":300000000},"
+                        + "{\"phase\":\"init-started\",\"sinceStartNanos\":1900000000},");
+        String text = TemplateSection.render("10", json(withBootPhases), LAB);
+        assertThat(text).contains("a cold boot spends 250 on the host's set-up (start → first KVM_RUN), 1500 booting the"
+                + " kernel (→ init) and 150 in init (→ app exec); a clone spends 5.50 restoring its VM on the host");
+        assertThat(text).contains("and 14.5 in its guest (→ app exec");
+    }
+
+    @Test
     void clonesBackToBackGiveRatesPerCoreAndTheResetToNextLatency() throws Exception {
         String text = TemplateSection.render("10", json(TEMPLATE), LAB);
         assertThat(text).contains("| 1 | 4 | 0.20 | **20.0** | 0.40 (0.05) | 2.00 | **10.0** | 23.0 | 26.0 |",
