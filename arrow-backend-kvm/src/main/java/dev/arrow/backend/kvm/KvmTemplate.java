@@ -16,7 +16,6 @@ import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.InitProtocol;
 import dev.arrow.image.kernel.GuestKernel;
 import dev.arrow.kvm.KvmException;
-import dev.arrow.kvm.device.TokenBucket;
 import dev.arrow.kvm.virtio.VirtioDevice;
 import dev.arrow.kvm.virtio.VirtioDeviceState;
 import dev.arrow.kvm.virtio.console.VirtioConsole;
@@ -221,8 +220,7 @@ final class KvmTemplate implements MicroVmTemplate {
             if (state instanceof VirtioConsole.State console) {
                 devices.add(VirtioConsole.restore(console, VirtioConsole.DEFAULT_BUFFER_BYTES));
             } else if (state instanceof VirtioRng.State rng) {
-                devices.add(VirtioRng.restore(rng, new SecureRandom(),
-                        new TokenBucket(VirtioRng.BYTES_PER_SECOND, VirtioRng.BURST_BYTES), VirtioRng.Timer.SHARED));
+                devices.add(VirtioRng.restore(rng));
             } else if (state instanceof VirtioNet.State net) {
                 devices.add(network.orElseThrow(() -> new IllegalStateException("the template has a network card but "
                         + "the clone's spec has no network")).restoredDevice(net));

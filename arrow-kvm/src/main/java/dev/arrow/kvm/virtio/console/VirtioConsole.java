@@ -536,9 +536,9 @@ public final class VirtioConsole implements VirtioDevice {
     private void hostTookOutput(int id) {
         if (hasSalvaged(id)) {
             if (writeSalvaged(id)) {
-                synchronized (this) {
-                    endOutputIfDone(id);
-                }
+                // on the reader's thread: after the reset nothing else touches this port but guestStopped and
+                // close, and closing the writer twice is harmless
+                endOutputIfDone(id);
                 submit(() -> transmit(id));
             }
             return;

@@ -123,10 +123,19 @@ public final class VirtioRng implements VirtioDevice {
      * other parameters are those of {@link #VirtioRng(SecureRandom, TokenBucket, Timer)}.
      */
     public static VirtioRng restore(State state, SecureRandom random, TokenBucket bucket, Timer timer) {
-        VirtioRng rng = new VirtioRng(random, bucket, timer);
+        return continuing(state, new VirtioRng(random, bucket, timer));
+    }
+
+    /** {@link #restore(State, SecureRandom, TokenBucket, Timer)} with what {@link #VirtioRng()} uses. */
+    public static VirtioRng restore(State state) {
+        return continuing(state, new VirtioRng());
+    }
+
+    private static VirtioRng continuing(State state, VirtioRng rng) {
         rng.restoredPending = state.pendingRequest();
         return rng;
     }
+
 
     @Override
     public State state() {
