@@ -43,6 +43,12 @@
  *               raw bytes and a NUL: a file written (parents 0755, exactly that mode) before the
  *               network's files and the app; path absolute, normalised (no "", "." or ".."
  *               components), not /init, not inside /arrow, /proc, /sys or /dev; once per path
+ *     image     32 lowercase hex digits: the UUID of an EROFS image on a virtio-pmem device (the
+ *               application loader, docs/loader.md); the k-th "image" record (k from 0, at most
+ *               IMAGES_MAX) is mounted read-only with DAX at /arrow/images/<k> before anything else
+ *     mapped    "<k> <name> <size> <path>": the file <name> (a plain name) of image k, of exactly <size>
+ *               bytes and read through DAX, bind-mounted read-only at <path> (the rules of "file";
+ *               once per path, not also a "file")
  *   Addresses are strict dotted quads; net-gateway and net-dns need net-ipv4. Other keys starting
  *   with "net-" are reserved for network settings and rejected. A spec is at most 16 MiB
  *   (SPEC_MAX_BYTES), its files' bytes included.
@@ -72,6 +78,13 @@
  * start with "arrow-status start-failed malformed spec ..." (or "reading the launch spec ...").
  * From there on init goes on as a cold boot after reading /arrow/spec: hostname, files,
  * network, clock, entropy, the app.
+ *
+ * Images: init finds each image's device by the UUID in its EROFS superblock (the pmem block
+ * devices appear asynchronously: bounded wait), mounts it, and checks every "mapped" file before the
+ * app can see it: present, a regular file of the size the host put in, and DAX (its pages are the
+ * host's, not copies in guest RAM). A missing image, a wrong size or a file without DAX ends the start
+ * with "arrow-status start-failed image ...". Then the mark images-mounted. A template's spec may hold
+ * its images; a launch spec may not (a clone sees the template's).
  *
  * Image check: before anything else (before its own mounts could hide a file), init checks every
  * entry of the initramfs against /arrow/manifest, the archive's last entry (manifest.h). An
@@ -109,6 +122,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -139,6 +153,10 @@
 #define CLOCK_NS_MAX 9223372036854775807ull /* INT64_MAX: a 64-bit time_t's seconds stay in range */
 #define FILE_MODE_MAX 07777u
 #define READY_POLL_MS 5
+#define IMAGES_MAX 8
+#define IMAGES_DIR "/arrow/images"
+#define IMAGE_WAIT_MS 5000u
+#define EROFS_UUID_OFFSET (1024 + 48) /* the superblock's uuid[16] */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Output: status port or console                                                              */
@@ -334,6 +352,14 @@ struct spec_file {
     size_t length;
 };
 
+/* A "mapped" record: file <name> of image <image>, <size> bytes, bind-mounted at <path>. */
+struct spec_mapped {
+    unsigned image;
+    const char *name;
+    uint64_t size;
+    const char *path;
+};
+
 struct spec {
     const char *exec;
     char **argv;
@@ -360,6 +386,10 @@ struct spec {
     unsigned ready_port; /* 0: none */
     struct spec_file *files;
     size_t nfiles;
+    unsigned char images[IMAGES_MAX][16]; /* decoded "image" UUIDs, nimages of them */
+    size_t nimages;
+    struct spec_mapped *mapped;
+    size_t nmapped;
 };
 
 static char spec_error[512];
@@ -575,12 +605,66 @@ static int parse_file(char *buf, size_t len, size_t *pos, char *value, struct sp
     return 0;
 }
 
-/* A template spec holds "template" and "stdio virtio" only: the launch spec brings the rest. */
+/* An "image" record: 32 lowercase hex digits, the EROFS UUID of the next image. */
+static int parse_image(const char *value, struct spec *spec, size_t off) {
+    if (spec->nimages == IMAGES_MAX) return spec_fail(off, "more than %u images", IMAGES_MAX);
+    if (strlen(value) != 32) return spec_fail(off, "image '%.40s' is not 32 lowercase hex digits", value);
+    unsigned char *uuid = spec->images[spec->nimages];
+    for (size_t i = 0; i < 16; i++) {
+        int hi = hex_digit(value[2 * i]), lo = hex_digit(value[2 * i + 1]);
+        if (hi < 0 || lo < 0) return spec_fail(off, "image '%.40s' is not 32 lowercase hex digits", value);
+        uuid[i] = (unsigned char)(hi << 4 | lo);
+    }
+    for (size_t i = 0; i < spec->nimages; i++)
+        if (memcmp(spec->images[i], uuid, 16) == 0) return spec_fail(off, "image %.32s given twice", value);
+    spec->nimages++;
+    return 0;
+}
+
+/* A "mapped" record: "<image> <name> <size> <path>", its image given before it. */
+static int parse_mapped(char *value, struct spec *spec, size_t off) {
+    char *sp1 = strchr(value, ' ');
+    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    char *sp3 = sp2 ? strchr(sp2 + 1, ' ') : NULL;
+    if (sp3 == NULL) return spec_fail(off, "mapped '%.64s' is not '<image> <name> <size> <path>'", value);
+    *sp1 = *sp2 = *sp3 = '\0';
+    uint64_t image, size;
+    if (parse_decimal(value, IMAGES_MAX - 1, &image) != 0 || image >= spec->nimages)
+        return spec_fail(off, "mapped image '%.16s' is not one of the %zu images given before it", value, spec->nimages);
+    const char *name = sp1 + 1;
+    size_t n = strlen(name);
+    if (n == 0 || n > NAME_MAX || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return spec_fail(off, "mapped name '%.64s' is not a plain file name", name);
+    if (parse_decimal(sp2 + 1, CLOCK_NS_MAX, &size) != 0)
+        return spec_fail(off, "mapped size '%.24s' is not a decimal", sp2 + 1);
+    const char *path = sp3 + 1;
+    const char *problem = file_path_problem(path);
+    if (problem != NULL) return spec_fail(off, "mapped path '%.64s' %s", path, problem);
+    for (size_t i = 0; i < spec->nmapped; i++)
+        if (strcmp(spec->mapped[i].path, path) == 0) return spec_fail(off, "mapped %.64s given twice", path);
+    struct spec_mapped *grown = realloc(spec->mapped, (spec->nmapped + 1) * sizeof *grown);
+    if (grown == NULL) return spec_fail(off, "out of memory");
+    spec->mapped = grown;
+    spec->mapped[spec->nmapped++] = (struct spec_mapped){(unsigned)image, name, size, path};
+    return 0;
+}
+
+/* A path given both as a "file" and as a "mapped" file. */
+static int check_mapped_vs_files(const struct spec *s, size_t off) {
+    for (size_t i = 0; i < s->nmapped; i++)
+        for (size_t j = 0; j < s->nfiles; j++)
+            if (strcmp(s->mapped[i].path, s->files[j].path) == 0)
+                return spec_fail(off, "%.64s is given as a file and as a mapped file", s->files[j].path);
+    return 0;
+}
+
+/* A template spec holds "template" and "stdio virtio" (and its images) only: the launch spec brings the rest. */
 static int check_template(const struct spec *s, size_t off) {
     if (!s->stdio_virtio) return spec_fail(off, "template needs 'stdio virtio' (the launch spec arrives on arrow.control)");
     if (s->exec || s->argc || s->envc || s->cwd || s->has_uid || s->has_gid || s->nrlimits || s->hostname ||
         s->has_grace || s->net.has_ipv4 || s->has_clock || s->entropy_len || s->ready_port || s->nfiles)
-        return spec_fail(off, "a template spec holds only 'template' and 'stdio': the launch spec brings the rest");
+        return spec_fail(off, "a template spec holds only 'template', 'stdio', 'image' and 'mapped': the launch spec"
+                              " brings the rest");
     return 0;
 }
 
@@ -690,11 +774,16 @@ static int parse_spec(char *buf, size_t len, struct spec *spec) {
             spec->ready_port = (unsigned)v;
         } else if (strcmp(key, "file") == 0) {
             if (parse_file(buf, len, &pos, value, spec, off) != 0) return -1;
+        } else if (strcmp(key, "image") == 0) {
+            if (parse_image(value, spec, off) != 0) return -1;
+        } else if (strcmp(key, "mapped") == 0) {
+            if (parse_mapped(value, spec, off) != 0) return -1;
         } else {
             return spec_fail(off, "unknown key '%.32s'", key);
         }
     }
     if (!ended) return spec_fail(len, "no record 'end' (truncated spec?)");
+    if (check_mapped_vs_files(spec, len) != 0) return -1;
     if (spec->template_init) return check_template(spec, len);
     if (spec->exec == NULL) return spec_fail(len, "no record 'exec'");
     if (spec->argc == 0) return spec_fail(len, "no record 'arg' (argv[0] is required)");
@@ -814,6 +903,17 @@ static void print_spec(FILE *out, const struct spec *s) {
         char hex[2 * ENTROPY_MAX_BYTES + 1];
         for (size_t i = 0; i < s->entropy_len; i++) snprintf(hex + 2 * i, 3, "%02x", s->entropy[i]);
         put_record(out, "entropy", hex);
+    }
+    for (size_t i = 0; i < s->nimages; i++) {
+        char hex[33];
+        for (size_t j = 0; j < 16; j++) snprintf(hex + 2 * j, 3, "%02x", s->images[i][j]);
+        put_record(out, "image", hex);
+    }
+    for (size_t i = 0; i < s->nmapped; i++) {
+        const struct spec_mapped *m = &s->mapped[i];
+        char value[PATH_MAX + NAME_MAX + 48];
+        snprintf(value, sizeof value, "%u %s %llu %s", m->image, m->name, (unsigned long long)m->size, m->path);
+        put_record(out, "mapped", value);
     }
     for (size_t i = 0; i < s->nfiles; i++) {
         const struct spec_file *f = &s->files[i];
@@ -1071,6 +1171,89 @@ static void write_user_files(const struct spec *s) {
         if (write_all(fd, f->data, f->length) != 0 || fchmod(fd, f->mode) != 0 || close(fd) != 0)
             fail("file %s: writing: %s", f->path, strerror(errno));
     }
+}
+
+static void sleep_ms(unsigned ms);
+
+/* The part of the kernel's struct statx that init reads (its layout is the kernel's ABI; musl 1.2.3 lacks it). */
+struct kstatx {
+    uint32_t mask, blksize;
+    uint64_t attributes;
+    uint32_t nlink, uid, gid;
+    uint16_t mode, spare0;
+    uint64_t ino, size, blocks, attributes_mask;
+    unsigned char rest[256 - 64];
+};
+#define KSTATX_BASIC_STATS 0x7ffu
+#define KSTATX_ATTR_DAX 0x00200000u
+
+/* Opens the pmem device whose EROFS superblock holds uuid, waiting (bounded) for the asynchronously
+ * probed devices to appear; -1 when none does. */
+static int open_image_device(const unsigned char uuid[16], char *device, size_t device_len, unsigned *seen) {
+    uint64_t deadline = monotonic_ms() + IMAGE_WAIT_MS;
+    for (;;) {
+        *seen = 0;
+        DIR *dir = opendir("/sys/block");
+        struct dirent *e;
+        while (dir != NULL && (e = readdir(dir)) != NULL) {
+            if (strncmp(e->d_name, "pmem", 4) != 0) continue;
+            (*seen)++;
+            snprintf(device, device_len, "/dev/%.32s", e->d_name);
+            int fd = open(device, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) continue;
+            unsigned char got[16];
+            if (pread(fd, got, sizeof got, EROFS_UUID_OFFSET) == (ssize_t)sizeof got && memcmp(got, uuid, 16) == 0) {
+                closedir(dir);
+                return fd;
+            }
+            close(fd);
+        }
+        if (dir != NULL) closedir(dir);
+        if (monotonic_ms() >= deadline) return -1;
+        sleep_ms(5);
+    }
+}
+
+/* Mounts the spec's images (read-only, DAX) and binds each mapped file at its path, after checking it is
+ * the file the host put in and that its pages come through DAX. */
+static void mount_images(const struct spec *s) {
+    if (s->nimages == 0) return;
+    must_mkdir(IMAGES_DIR, 0755);
+    for (size_t k = 0; k < s->nimages; k++) {
+        char device[64], target[64];
+        unsigned seen;
+        int fd = open_image_device(s->images[k], device, sizeof device, &seen);
+        if (fd < 0)
+            fail("image %zu: no pmem device holds it (%u pmem device(s) seen after %u ms; the kernel needs virtio-pmem:"
+                 " use Arrow's guest kernel)", k, seen, IMAGE_WAIT_MS);
+        close(fd);
+        snprintf(target, sizeof target, IMAGES_DIR "/%zu", k);
+        must_mkdir(target, 0755);
+        if (mount(device, target, "erofs", MS_RDONLY | MS_NOSUID | MS_NODEV, "dax=always") != 0)
+            fail("image %zu: mount %s on %s: %s", k, device, target, strerror(errno));
+    }
+    for (size_t i = 0; i < s->nmapped; i++) {
+        const struct spec_mapped *m = &s->mapped[i];
+        char source[PATH_MAX];
+        snprintf(source, sizeof source, IMAGES_DIR "/%u/%s", m->image, m->name);
+        struct kstatx st;
+        memset(&st, 0, sizeof st);
+        if (syscall(SYS_statx, AT_FDCWD, source, AT_SYMLINK_NOFOLLOW, KSTATX_BASIC_STATS, &st) != 0)
+            fail("image %u: %s for %s: %s", m->image, m->name, m->path, strerror(errno));
+        if (!S_ISREG(st.mode) || st.size != m->size)
+            fail("image %u: %s for %s is not a regular file of %llu bytes (it has %llu)", m->image, m->name, m->path,
+                 (unsigned long long)m->size, (unsigned long long)st.size);
+        if (!(st.attributes & KSTATX_ATTR_DAX))
+            fail("image %u: %s for %s is not read through DAX (its pages would be copied into guest RAM)", m->image,
+                 m->name, m->path);
+        if (make_parents(m->path) != 0) fail("mapped %s: creating its directories: %s", m->path, strerror(errno));
+        int fd = open(m->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+        if (fd < 0 || close(fd) != 0) fail("mapped %s: creating its mount point: %s", m->path, strerror(errno));
+        if (mount(source, m->path, NULL, MS_BIND, NULL) != 0 ||
+            mount(NULL, m->path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
+            fail("mapped %s: bind-mounting %s: %s", m->path, source, strerror(errno));
+    }
+    mark("images-mounted");
 }
 
 /* The spec's clock and entropy, just before the app starts. */
@@ -1516,6 +1699,7 @@ int main(int argc, char **argv) {
     if (buf == NULL) fail("%s", err);
     struct spec spec;
     if (parse_spec(buf, len, &spec) != 0) fail("malformed spec %s: %s", SPEC_PATH, spec_error);
+    mount_images(&spec); /* a template's too: its clones share them */
     if (spec.template_init) {
         setup_virtio_stdio();
         mark("template-point"); /* the VMM freezes the template here; each clone goes on with its own spec */
@@ -1523,8 +1707,9 @@ int main(int argc, char **argv) {
         free(buf);
         buf = receive_launch(&len);
         if (parse_spec(buf, len, &spec) != 0) fail("malformed spec from %s: %s", VPORT_NAMES[VPORT_CONTROL], spec_error);
-        if (spec.template_init || !spec.stdio_virtio)
-            fail("malformed spec from %s: a launch spec needs 'stdio virtio' and no 'template'", VPORT_NAMES[VPORT_CONTROL]);
+        if (spec.template_init || !spec.stdio_virtio || spec.nimages || spec.nmapped)
+            fail("malformed spec from %s: a launch spec needs 'stdio virtio' and no 'template', 'image' or 'mapped'",
+                 VPORT_NAMES[VPORT_CONTROL]);
     }
     if (!spec.stdio_virtio && console_raw_error != 0) /* the app's output would be changed on its way */
         fail("console /dev/console: cannot switch to raw mode: %s", strerror(console_raw_error));

@@ -24,12 +24,17 @@ public record LaunchFile(GuestPath path, int mode, byte[] content) {
         if (mode < 0 || mode > 07777)
             throw new InvalidLaunchSpecException(String.format("mode 0%o of %s has bits outside 07777: pass permission bits"
                     + " only (e.g. 0644)", mode, path));
+        checkPath(path, "file path");
+    }
+
+    /** The rules of a path init writes or binds a file at; {@code what} names it in the message. */
+    static void checkPath(GuestPath path, String what) {
         if (path.isRoot() || path.value().equals(ArrowInit.GUEST_PATH))
-            throw new InvalidLaunchSpecException("file path " + path + " is " + (path.isRoot() ? "the root directory" : "init itself")
+            throw new InvalidLaunchSpecException(what + " " + path + " is " + (path.isRoot() ? "the root directory" : "init itself")
                     + ": pass a path such as /data/input");
         for (String dir : RESERVED_DIRECTORIES) {
             if (path.value().equals(dir) || path.value().startsWith(dir + "/"))
-                throw new InvalidLaunchSpecException("file path " + path + " is inside " + dir + " (" + String.join(", ",
+                throw new InvalidLaunchSpecException(what + " " + path + " is inside " + dir + " (" + String.join(", ",
                         RESERVED_DIRECTORIES) + " are Arrow's own or kernel file systems): put the file elsewhere, e.g. /data/"
                         + path.fileName());
         }

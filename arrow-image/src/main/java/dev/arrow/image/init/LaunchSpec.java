@@ -51,6 +51,7 @@ public final class LaunchSpec {
     private final byte[] entropy;
     private final List<LaunchFile> files;
     private final OptionalInt readyPort;
+    private final ImageMounts images;
 
     private LaunchSpec(Builder b) {
         this.executable = b.executable;
@@ -71,6 +72,7 @@ public final class LaunchSpec {
         this.entropy = b.entropy;
         this.files = List.copyOf(b.files.values());
         this.readyPort = b.readyPort == null ? OptionalInt.empty() : OptionalInt.of(b.readyPort);
+        this.images = b.images;
     }
 
     public static Builder builder() {
@@ -151,6 +153,11 @@ public final class LaunchSpec {
     }
 
     /** Reusable builder; {@link #build()} validates and snapshots. */
+    /** The read-only images init mounts before anything else, and the files it binds from them. */
+    public ImageMounts images() {
+        return images;
+    }
+
     public static final class Builder {
         private GuestPath executable = GuestPath.of(DEFAULT_EXECUTABLE);
         private String argv0;
@@ -168,6 +175,7 @@ public final class LaunchSpec {
         private byte[] entropy;
         private final Map<GuestPath, LaunchFile> files = new LinkedHashMap<>();
         private Integer readyPort;
+        private ImageMounts images = ImageMounts.NONE;
 
         private Builder() {
         }
@@ -322,7 +330,17 @@ public final class LaunchSpec {
             return this;
         }
 
+        /** The images init mounts and the files it binds from them (the application loader); none by default. */
+        public Builder images(ImageMounts images) {
+            this.images = Objects.requireNonNull(images, "images");
+            return this;
+        }
+
         public LaunchSpec build() {
+            for (ImageMounts.MappedFile m : images.files()) {
+                if (files.containsKey(m.path()))
+                    throw new InvalidLaunchSpecException(m.path() + " is given as a file and as a mapped file: pass it once");
+            }
             return new LaunchSpec(this);
         }
 

@@ -76,6 +76,7 @@ public final class SpecFile {
         spec.readyPort().ifPresent(p -> record(out, "ready-port", Integer.toString(p)));
         spec.realtimeClock().ifPresent(now -> record(out, "clock-realtime-ns", InitProtocol.realtimeNanos(now)));
         spec.entropy().ifPresent(e -> record(out, "entropy", InitProtocol.entropyHex(e)));
+        spec.images().writeRecords((key, value) -> record(out, key, value));
         for (LaunchFile f : spec.files()) {
             record(out, "file", String.format("%04o %d %s", f.mode(), f.length(), f.path().value()));
             out.writeBytes(f.content());
@@ -93,10 +94,19 @@ public final class SpecFile {
      * template point and takes the clone's spec from a {@link LaunchMessage}.
      */
     public static byte[] encodeTemplate() {
+        return encodeTemplate(ImageMounts.NONE);
+    }
+
+    /**
+     * The spec of a template's initramfs whose init mounts {@code images} before its template point (so that every clone
+     * shares them): {@code template init}, {@code stdio virtio} and the images' records.
+     */
+    public static byte[] encodeTemplate(ImageMounts images) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(64);
         out.writeBytes(MAGIC.getBytes(StandardCharsets.US_ASCII));
         record(out, "stdio", Stdio.VIRTIO.specName());
         record(out, "template", "init");
+        images.writeRecords((key, value) -> record(out, key, value));
         record(out, "end", "");
         return out.toByteArray();
     }
