@@ -8,6 +8,7 @@ import dev.arrow.kvm.sys.NativeMapping;
 import dev.arrow.kvm.sys.OwnedFd;
 import dev.arrow.kvm.x86.Layout;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -34,6 +35,12 @@ import org.slf4j.LoggerFactory;
  * template's pages without copying them and gets its own copy of a page when it first writes it;
  * {@link #reset()} drops those copies. The template must not change once copies exist: a clone
  * sees the file's current content in every page it has not written yet.
+ *
+ * <p>A file the guest may only read is mapped by {@link #mapReadOnlyFile}: read-only and shared, so
+ * its pages are the host's page-cache pages of the file, one copy for every VM (and process) that
+ * maps it. The VM registers such memory as a read-only memory slot; writes through this object
+ * fail ({@link #isReadOnly()}), and the file never changes. {@link #mapReadOnlyView()} maps the
+ * same open file again, for a clone.
  *
  * <p>Guest RAM is never backed by transparent huge pages unless asked for
  * ({@code madvise(MADV_NOHUGEPAGE)} on every mapping, overlays included): on a host whose THP mode
@@ -69,14 +76,15 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
 
     /**
      * What backs the regions: anonymous memory, a memory file mapped shared (owned here, region
-     * {@code i} at file offset {@code offsets[i]}), or a private copy of such a file.
+     * {@code i} at file offset {@code offsets[i]}), a private copy of such a file, or a file mapped
+     * read-only (its fd owned here by the memory that opened it, null in a view of it).
      */
     private record Backing(Kind kind, OwnedFd file, long[] offsets) {
-        enum Kind { ANONYMOUS, SHARED_FILE, PRIVATE_COPY }
+        enum Kind { ANONYMOUS, SHARED_FILE, PRIVATE_COPY, READ_ONLY_FILE }
     }
 
     private MmapGuestMemory(GuestRegions regions, NativeMapping[] mappings, Backing backing, boolean hugePages) {
-        super(regions);
+        super(regions, backing.kind() == Backing.Kind.READ_ONLY_FILE);
         this.mappings = mappings;
         this.backing = backing;
         this.hugePages = hugePages;
@@ -146,6 +154,72 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
                     regions.region(i).size(), false, "private copy of guest RAM " + regions.region(i)));
             return new MmapGuestMemory(regions, mappings, new Backing(Backing.Kind.PRIVATE_COPY, null, backing.offsets()),
                     hugePages);
+        } finally {
+            file.exit();
+        }
+    }
+
+    /**
+     * Guest memory of one region, {@code region}, holding the first {@code region.size()} bytes of
+     * {@code file}, mapped read-only and shared ({@link NativeMapping#readOnlyFile}). The file is
+     * opened read-only here and kept open until {@link #close()}, so {@link #mapReadOnlyView()} maps
+     * this very file even if its path is replaced meanwhile. The file must not shrink while mapped.
+     *
+     * @throws IllegalArgumentException if the region is not 4 KiB aligned, or the file is shorter than it
+     * @throws KvmApiException if the file cannot be opened or mapped (naming the errno)
+     */
+    public static MmapGuestMemory mapReadOnlyFile(Path file, MemoryRegion region) {
+        GuestRegions regions = alignedRegions(List.of(region));
+        int fd = LibC.open(file.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
+        if (fd < 0) {
+            int errno = Native.getLastError();
+            throw new KvmApiException("open of " + file + " to map it read-only", errno, KvmApiException.hintFor(errno));
+        }
+        OwnedFd owned = new OwnedFd(fd, "read-only guest memory file " + file);
+        try {
+            long size = LibC.lseek(fd, 0, LibC.SEEK_END);
+            if (size < 0) {
+                int errno = Native.getLastError();
+                throw new KvmApiException("lseek to the end of " + file, errno, KvmApiException.hintFor(errno));
+            }
+            if (size < region.size()) {
+                throw new IllegalArgumentException(String.format("%s has %d bytes, fewer than the %d of guest memory %s"
+                        + " it should back", file, size, region.size(), region));
+            }
+            NativeMapping[] mappings = {NativeMapping.readOnlyFile(fd, 0, region.size(),
+                    "read-only guest memory " + region + " of " + file)};
+            return new MmapGuestMemory(regions, mappings, new Backing(Backing.Kind.READ_ONLY_FILE, owned, new long[] {0}),
+                    false);
+        } catch (RuntimeException e) {
+            owned.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Another read-only mapping of the file this memory {@link #mapReadOnlyFile mapped}, at the same
+     * guest region: the same page-cache pages, for a clone's VM. Independent of this object once
+     * made: closing this memory leaves the view mapped (the mapping keeps the file alive).
+     *
+     * @throws IllegalStateException if this memory was not made by {@link #mapReadOnlyFile} or is closed
+     */
+    public MmapGuestMemory mapReadOnlyView() {
+        OwnedFd file = backing.file();
+        if (backing.kind() != Backing.Kind.READ_ONLY_FILE || file == null) {
+            throw new IllegalStateException("only memory made by mapReadOnlyFile can be mapped again, this is "
+                    + backing.kind() + (file == null ? " (a view)" : ""));
+        }
+        if (!file.enter()) {
+            throw new IllegalStateException("read-only guest memory " + file + " is closed");
+        }
+        try {
+            NativeMapping[] views = new NativeMapping[regions.count()];
+            for (int i = 0; i < views.length; i++) {
+                views[i] = NativeMapping.readOnlyFile(file.fd(), backing.offsets()[i], regions.region(i).size(),
+                        "read-only view of guest memory " + regions.region(i));
+            }
+            return new MmapGuestMemory(regions, views, new Backing(Backing.Kind.READ_ONLY_FILE, null, backing.offsets()),
+                    false);
         } finally {
             file.exit();
         }
@@ -296,12 +370,15 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
      * @throws GuestMemoryException if the range is not guest RAM
      * @throws IllegalArgumentException if it is not page aligned
      * @throws IllegalStateException if this memory is in a memory file ({@link #isInMemoryFile()}):
-     *     an overlay would leave those pages out of the file its clones map
+     *     an overlay would leave those pages out of the file its clones map; or if it is read-only
      */
     public synchronized void mapCopyOnWrite(GuestAddress start, long length, int fd, long fileOffset) {
         if (isInMemoryFile()) {
             throw new IllegalStateException("guest RAM in a memory file (" + backing.kind() + ") takes no overlay: "
                     + "its clones would not see the overlaid pages");
+        }
+        if (isReadOnly()) {
+            throw new IllegalStateException("read-only guest memory takes no overlay: it would become writable");
         }
         int r = regions.locate(start, length);
         FileRange range = new FileRange(r, start.value() - regions.start(r), length);

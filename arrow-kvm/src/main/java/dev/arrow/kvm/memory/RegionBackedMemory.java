@@ -7,13 +7,25 @@ import java.util.Objects;
 /**
  * The shared part of our {@link GuestMemory} implementations: every public access is located
  * through {@link GuestRegions#locate} (the one bounds check) and then handed to the storage of
- * one region at a checked offset. Subclasses only move bytes.
+ * one region at a checked offset. Subclasses only move bytes. Memory made read-only refuses
+ * every write here, before any storage is touched.
  */
 abstract sealed class RegionBackedMemory implements GuestMemory permits HeapGuestMemory, MmapGuestMemory {
     protected final GuestRegions regions;
+    private final boolean readOnly;
 
     RegionBackedMemory(GuestRegions regions) {
+        this(regions, false);
+    }
+
+    RegionBackedMemory(GuestRegions regions, boolean readOnly) {
         this.regions = regions;
+        this.readOnly = readOnly;
+    }
+
+    /** True when every write fails with a {@link GuestMemoryException}. */
+    public boolean isReadOnly() {
+        return readOnly;
     }
 
     /** The RAM regions, sorted by address. */
@@ -43,7 +55,7 @@ abstract sealed class RegionBackedMemory implements GuestMemory permits HeapGues
     @Override
     public void write(GuestAddress address, byte[] src, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, src.length);
-        int r = regions.locate(address, length);
+        int r = locateWritable(address, length);
         if (length > 0) {
             copyIn(r, address.value() - regions.start(r), src, offset, length);
         }
@@ -52,7 +64,7 @@ abstract sealed class RegionBackedMemory implements GuestMemory permits HeapGues
     @Override
     public void write(GuestAddress address, ByteBuffer src) {
         int length = src.remaining();
-        int r = regions.locate(address, length);
+        int r = locateWritable(address, length);
         if (length > 0) {
             copyIn(r, address.value() - regions.start(r), src, length);
         }
@@ -100,7 +112,7 @@ abstract sealed class RegionBackedMemory implements GuestMemory permits HeapGues
 
     @Override
     public void fill(GuestAddress address, long length, byte value) {
-        int r = regions.locate(address, length);
+        int r = locateWritable(address, length);
         if (length > 0) {
             fillRange(r, address.value() - regions.start(r), length, value);
         }
@@ -112,8 +124,17 @@ abstract sealed class RegionBackedMemory implements GuestMemory permits HeapGues
     }
 
     private void put(GuestAddress address, int size, long value) {
-        int r = regions.locate(address, size);
+        int r = locateWritable(address, size);
         putLittleEndian(r, address.value() - regions.start(r), size, value);
+    }
+
+    /** {@link GuestRegions#locate}, and for read-only memory the refusal of the write. */
+    private int locateWritable(GuestAddress address, long length) {
+        int r = regions.locate(address, length);
+        if (readOnly) {
+            throw new GuestMemoryException(address, length, "the memory at " + regions.region(r) + " is read-only");
+        }
+        return r;
     }
 
     // Storage primitives: region index and offset are already checked; length > 0.

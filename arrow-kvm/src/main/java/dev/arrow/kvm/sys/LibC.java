@@ -18,6 +18,7 @@ public final class LibC {
         Native.register(Platform.C_LIBRARY_NAME);
     }
 
+    public static final int O_RDONLY = 0x0;
     public static final int O_RDWR = 0x2;
     public static final int O_CLOEXEC = 0x80000;
 
@@ -85,6 +86,11 @@ public final class LibC {
     public static native int memfd_create(String name, int flags);
 
     public static native int ftruncate(int fd, long length);
+
+    public static final int SEEK_END = 2;
+
+    /** Moves the file offset; with {@link #SEEK_END} and 0 it returns the file's size. */
+    public static native long lseek(int fd, long offset, int whence);
 
     /** fcntl with an integer argument (F_ADD_SEALS, F_GET_SEALS). */
     public static native int fcntl(int fd, int command, int arg);

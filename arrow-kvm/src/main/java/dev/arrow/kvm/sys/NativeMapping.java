@@ -31,12 +31,15 @@ public final class NativeMapping implements AutoCloseable {
     private final String what;
     private final UseGuard guard = new UseGuard();
     private final ByteBuffer[] windows;
+    /** True for a read-only mapping: its windows are read-only buffers and it takes no overlay. */
+    private final boolean readOnly;
     private final Release release;
     private final Cleaner.Cleanable cleanable;
 
-    private NativeMapping(long address, long length, String what) {
+    private NativeMapping(long address, long length, boolean readOnly, String what) {
         this.address = address;
         this.length = length;
+        this.readOnly = readOnly;
         this.what = what;
         int count = (int) ((length + WINDOW_SIZE - 1) >>> WINDOW_SHIFT);
         this.windows = new ByteBuffer[count];
@@ -44,7 +47,9 @@ public final class NativeMapping implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             long start = (long) i << WINDOW_SHIFT;
             long size = Math.min(WINDOW_SIZE, length - start);
-            windows[i] = base.getByteBuffer(start, size).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer window = base.getByteBuffer(start, size);
+            // a put through a read-only buffer throws instead of faulting on the PROT_READ page
+            windows[i] = (readOnly ? window.asReadOnlyBuffer() : window).order(ByteOrder.LITTLE_ENDIAN);
         }
         this.release = new Release(address, length, what, guard);
         this.cleanable = NativeCleaner.CLEANER.register(this, release);
@@ -78,6 +83,20 @@ public final class NativeMapping implements AutoCloseable {
                 shared ? LibC.MAP_SHARED : LibC.MAP_PRIVATE | LibC.MAP_NORESERVE, fd, offset, what);
     }
 
+    /**
+     * A read-only shared mapping of {@code length} bytes of the file {@code fd} from the page-aligned
+     * {@code offset} ({@code PROT_READ}, {@code MAP_SHARED}): its pages are the file's page-cache
+     * pages, shared with every other mapping of the file in any process, and nothing written through
+     * it can exist. Its {@link #window windows} are read-only buffers. The file must stay at least
+     * {@code offset + length} bytes long while it is mapped (an access past its end faults).
+     */
+    public static NativeMapping readOnlyFile(int fd, long offset, long length, String what) {
+        if ((offset & (PAGE_SIZE - 1)) != 0) {
+            throw new IllegalArgumentException("file offset 0x" + Long.toHexString(offset) + " is not 4 KiB aligned");
+        }
+        return map(length, LibC.PROT_READ, LibC.MAP_SHARED, fd, offset, what);
+    }
+
     private static NativeMapping map(long length, int prot, int flags, int fd, long offset, String what) {
         if (length <= 0) {
             throw new IllegalArgumentException("mapping length must be positive: " + length);
@@ -89,7 +108,7 @@ public final class NativeMapping implements AutoCloseable {
                     errno == Errno.ENOMEM ? "not enough address space or memory; lower the guest memory size"
                             : KvmApiException.hintFor(errno));
         }
-        return new NativeMapping(address, length, what);
+        return new NativeMapping(address, length, (prot & LibC.PROT_WRITE) == 0, what);
     }
 
     /**
@@ -100,9 +119,13 @@ public final class NativeMapping implements AutoCloseable {
      * unmaps it with the rest. Offsets and length must be page aligned.
      *
      * @throws IllegalArgumentException for a range outside this mapping or not page aligned
+     * @throws IllegalStateException for a read-only mapping (the overlay would make the range writable)
      * @throws KvmApiException if mmap fails (this mapping then still covers the range)
      */
     public void overlayCopyOnWrite(long offset, long length, int fd, long fileOffset) {
+        if (readOnly) {
+            throw new IllegalStateException(what + " is read-only: it takes no writable overlay");
+        }
         if (offset < 0 || length <= 0 || offset > this.length || length > this.length - offset) {
             throw new IllegalArgumentException(String.format("range [0x%x, +0x%x) is outside %s", offset, length, this));
         }
@@ -193,6 +216,11 @@ public final class NativeMapping implements AutoCloseable {
 
     public long address() {
         return address;
+    }
+
+    /** True for a read-only mapping ({@link #readOnlyFile}). */
+    public boolean isReadOnly() {
+        return readOnly;
     }
 
     public long length() {

@@ -6,25 +6,26 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What a VM build has made so far, closed in reverse order of creation (guest memory last, after
- * the VM that maps it). A failed build closes them all; a running VM closes them on close().
+ * What a VM build has made so far, closed in reverse order of creation, except guest memory (RAM
+ * and the read-only images), which is closed after everything else: after the VM that maps it. A
+ * failed build closes them all; a running VM closes them on close().
  */
 final class BuildResources {
     private static final Logger LOG = LoggerFactory.getLogger(BuildResources.class);
     private final Deque<AutoCloseable> stack = new ArrayDeque<>();
-    private AutoCloseable last;
+    private final Deque<AutoCloseable> last = new ArrayDeque<>();
 
     synchronized <T extends AutoCloseable> T add(T resource) {
         stack.push(resource);
         return resource;
     }
 
-    /** Registers the one resource to close after all others (the guest memory). */
+    /**
+     * Registers guest memory: closed after all resources {@link #add added}, in reverse order of
+     * registration among themselves.
+     */
     synchronized <T extends AutoCloseable> T addClosedLast(T resource) {
-        if (last != null) {
-            throw new IllegalStateException("only one resource is closed last");
-        }
-        last = resource;
+        last.push(resource);
         return resource;
     }
 
@@ -42,9 +43,8 @@ final class BuildResources {
         while (!stack.isEmpty()) {
             close(stack.pop(), primary);
         }
-        if (last != null) {
-            close(last, primary);
-            last = null;
+        while (!last.isEmpty()) {
+            close(last.pop(), primary);
         }
     }
 

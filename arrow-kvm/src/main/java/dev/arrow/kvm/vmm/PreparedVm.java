@@ -16,14 +16,15 @@ import java.util.List;
  * The kernel-side part of a clone that does not depend on the state it will continue from, made
  * ahead of time by a {@link VmTemplate}'s pool or kept from a finished clone: /dev/kvm, the VM
  * with its TSS and identity map, guest RAM as a private copy of the template's registered as its
- * memory slots, the in-kernel irqchip and PIT, and the vCPUs. It is made in the order the KVM API
+ * memory slots, views of the template's read-only images ({@link PmemImages}) registered as
+ * read-only slots at the same ranges, the in-kernel irqchip and PIT, and the vCPUs. It is made in the order the KVM API
  * asks for (the TSS and identity map and the irqchip before any vCPU; the memory slots may come at
  * any point, they come where a cold build has them). Restoring the VM's, the vCPUs' and the
  * devices' state is the clone build's ({@link VmBuilder}); so is everything per clone (eventfds,
  * devices, threads).
  *
  * <p>Owns what it holds until a clone build takes it over; {@link #close()} releases the VM (and
- * its vCPUs), /dev/kvm and then the mapping.
+ * its vCPUs), /dev/kvm and then the mappings.
  */
 final class PreparedVm implements AutoCloseable {
     private static final KvmCapability[] REQUIRED = {
@@ -35,37 +36,41 @@ final class PreparedVm implements AutoCloseable {
     private final Kvm kvm;
     private final Vm vm;
     private final MmapGuestMemory memory;
+    private final PmemImages images;
     private final List<Vcpu> vcpus;
     /** Set by {@link #reset}: this VM has run a clone before. */
     private volatile boolean recycled;
 
-    private PreparedVm(Kvm kvm, Vm vm, MmapGuestMemory memory, List<Vcpu> vcpus) {
+    private PreparedVm(Kvm kvm, Vm vm, MmapGuestMemory memory, PmemImages images, List<Vcpu> vcpus) {
         this.kvm = kvm;
         this.vm = vm;
         this.memory = memory;
+        this.images = images;
         this.vcpus = List.copyOf(vcpus);
     }
 
     /**
-     * Makes a VM with {@code vcpuCount} vCPUs whose RAM is {@code ram}, which it owns from here on
-     * (closed too if this fails).
+     * Makes a VM with {@code vcpuCount} vCPUs whose RAM is {@code ram} and whose read-only images are
+     * {@code images}, which it owns from here on (closed too if this fails).
      *
      * @throws KvmException naming the step that failed, after releasing all it made
      */
-    static PreparedVm create(int vcpuCount, MmapGuestMemory ram) {
+    static PreparedVm create(int vcpuCount, MmapGuestMemory ram, PmemImages images) {
         BuildResources made = new BuildResources();
         made.addClosedLast(ram);
+        made.addClosedLast(images);
         try {
             Kvm kvm = openKvm(made, vcpuCount);
             Vm vm = createVm(kvm, made);
             vm.registerMemory(ram);
+            images.registerWith(vm);
             vm.createIrqchip();
             vm.createPit2();
             List<Vcpu> vcpus = new ArrayList<>();
             for (int i = 0; i < vcpuCount; i++) {
                 vcpus.add(vm.createVcpu(i));
             }
-            return new PreparedVm(kvm, vm, ram, vcpus);
+            return new PreparedVm(kvm, vm, ram, images, vcpus);
         } catch (RuntimeException | Error e) {
             made.closeAll(e);
             throw e;
@@ -116,6 +121,11 @@ final class PreparedVm implements AutoCloseable {
         return memory;
     }
 
+    /** The read-only images, registered at the template's ranges. */
+    PmemImages images() {
+        return images;
+    }
+
     /** The vCPUs, by id. */
     List<Vcpu> vcpus() {
         return vcpus;
@@ -163,11 +173,12 @@ final class PreparedVm implements AutoCloseable {
         }
     }
 
-    /** Closes the VM (its vCPUs with it), /dev/kvm, then unmaps guest RAM. Idempotent. */
+    /** Closes the VM (its vCPUs with it), /dev/kvm, then unmaps the images and guest RAM. Idempotent. */
     @Override
     public void close() {
         BuildResources owned = new BuildResources();
         owned.addClosedLast(memory);
+        owned.addClosedLast(images);
         owned.add(kvm);
         owned.add(vm);
         owned.closeAll();

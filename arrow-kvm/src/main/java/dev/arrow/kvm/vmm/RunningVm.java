@@ -4,6 +4,7 @@ import dev.arrow.kvm.VcpuState;
 import dev.arrow.kvm.Vm;
 import dev.arrow.kvm.VmState;
 import dev.arrow.kvm.device.I8042;
+import dev.arrow.kvm.device.ReadOnlyMemory;
 import dev.arrow.kvm.device.Serial8250;
 import dev.arrow.kvm.device.StatusPort;
 import dev.arrow.kvm.virtio.VirtioMmioTransport;
@@ -79,7 +80,10 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private volatile ReleaseGate gate;
     private final BuildResources resources;
     private final MmapGuestMemory memory;
+    private final PmemImages images;
     private final boolean debug;
+    /** Where the guest's writes to its read-only images arrive, one per image. */
+    private volatile List<ReadOnlyMemory> imageWrites = List.of();
     private volatile Serial8250 serial;
     private Vm vm;
     private I8042 i8042;
@@ -96,11 +100,32 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private final AtomicReference<PreparedVm> kept = new AtomicReference<>();
     private long[] lastExitCounts;
 
-    /** @param debug whether its exits log unhandled guest I/O at INFO (clones of it do the same) */
-    RunningVm(BuildResources resources, MmapGuestMemory memory, boolean debug) {
+    /**
+     * @param images its read-only images (in {@code resources}); a template made of it maps them into its clones
+     * @param debug  whether its exits log unhandled guest I/O at INFO (clones of it do the same)
+     */
+    RunningVm(BuildResources resources, MmapGuestMemory memory, PmemImages images, boolean debug) {
         this.resources = resources;
         this.memory = memory;
+        this.images = images;
         this.debug = debug;
+    }
+
+    /** The MMIO side of each read-only image, where its guest writes are refused and counted. */
+    void attachImageWrites(List<ReadOnlyMemory> devices) {
+        this.imageWrites = List.copyOf(devices);
+    }
+
+    /**
+     * How many guest writes to its read-only images (virtio-pmem) were refused so far: each was
+     * dropped, and the image files are unchanged.
+     */
+    public long refusedImageWrites() {
+        long sum = 0;
+        for (ReadOnlyMemory d : imageWrites) {
+            sum += d.refusedWrites();
+        }
+        return sum;
     }
 
     void attach(Vm vm, Serial8250 serial, I8042 i8042, StatusPort statusPort, List<VcpuRunner> vcpuRunners) {
@@ -361,7 +386,7 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         }
         VmState vmState = vm.saveState();
         List<VirtioMmioTransport.State> virtioStates = virtio == null ? List.of() : virtio.freeze();
-        return new VmTemplate(this, memory, debug, vmState, vcpuStates, serial.state(), i8042.state(),
+        return new VmTemplate(this, memory, images, debug, vmState, vcpuStates, serial.state(), i8042.state(),
                 statusPort.state(), virtioStates, poolSize);
     }
 

@@ -219,6 +219,7 @@ final class VirtioDevices implements AutoCloseable {
             case 16 -> "gpu";
             case 19 -> "vsock";
             case 26 -> "fs";
+            case 27 -> "pmem";
             default -> "type-" + deviceType;
         };
     }

@@ -8,6 +8,7 @@ import dev.arrow.kvm.Vm;
 import dev.arrow.kvm.device.I8042;
 import dev.arrow.kvm.device.InterruptTrigger;
 import dev.arrow.kvm.device.IoBus;
+import dev.arrow.kvm.device.ReadOnlyMemory;
 import dev.arrow.kvm.device.Serial8250;
 import dev.arrow.kvm.device.StatusPort;
 import dev.arrow.kvm.loader.KernelCache;
@@ -15,7 +16,9 @@ import dev.arrow.kvm.loader.LoadedKernel;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.sys.KvmCapability;
 import dev.arrow.kvm.virtio.VirtioDevice;
+import dev.arrow.kvm.virtio.VirtioDeviceState;
 import dev.arrow.kvm.virtio.VirtioMmioTransport;
+import dev.arrow.kvm.virtio.pmem.VirtioPmem;
 import dev.arrow.kvm.x86.Layout;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,11 +28,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Assembles a running guest from a {@link VmConfig}, always in the same order: /dev/kvm, the VM,
- * guest memory and its slots, the in-kernel irqchip and PIT, the kernel (mapped copy-on-write from
+ * guest memory and its slots, the read-only images ({@link PmemImages}) and their read-only slots,
+ * the in-kernel irqchip and PIT, the kernel (mapped copy-on-write from
  * its {@link KernelCache} snapshot where it can be, else copied), the boot structures, the vCPUs
  * (set up for boot by the {@link X86BootConfigurator}), the devices on the
  * port-I/O bus (serial, i8042, status port), the virtio-mmio devices ({@link VirtioDevices}: MMIO
- * bus, irqfds, ioeventfds, their event loop), and finally the vCPU threads. If any step fails,
+ * bus, irqfds, ioeventfds, their event loop; the configured devices, then one {@link VirtioPmem} per
+ * image), the images' {@link ReadOnlyMemory} on the MMIO bus, and finally the vCPU threads. If any step fails,
  * everything made so far is released before the exception propagates. A templateable config gets
  * its RAM in a memory file; {@link VmTemplate#clone} builds its clones here too ({@link #startClone}).
  */
@@ -67,9 +72,12 @@ public final class VmBuilder {
      * Builds a clone of {@code template} and starts its vCPUs, in this order: a {@link PreparedVm}
      * from the template's pool, or made now (/dev/kvm, the VM, guest RAM as a private
      * copy-on-write view of the template's ({@link MmapGuestMemory#mapPrivateCopy()}) and its
-     * slots, the in-kernel irqchip and PIT, the vCPUs), the VM state (PIT, clock, PICs, IOAPIC),
+     * slots, read-only views of the template's images at the same ranges ({@link PmemImages#views()}),
+     * the in-kernel irqchip and PIT, the vCPUs), the VM state (PIT, clock, PICs, IOAPIC),
      * each vCPU's state, the port-I/O devices and the virtio-mmio devices restored from their
-     * states (same slots, IRQs, irqfds and ioeventfds as the template's), and finally the vCPU threads.
+     * states (same slots, IRQs, irqfds and ioeventfds as the template's; the pmem devices restored here, the
+     * others by the clone's {@link VmClone.VirtioRestorer}), the images' {@link ReadOnlyMemory}, and finally
+     * the vCPU threads.
      * If any step fails, everything made so far is released before the exception propagates, the
      * prepared VM included.
      */
@@ -109,6 +117,8 @@ public final class VmBuilder {
                 ? MmapGuestMemory.sharedForRam(config.memoryBytes(), TEMPLATE_RAM_FILE_NAME, config.hugePages())
                 : MmapGuestMemory.forRam(config.memoryBytes(), config.hugePages()));
         vm.registerMemory(memory);
+        PmemImages images = resources.addClosedLast(PmemImages.map(config.pmemPlacements()));
+        images.registerWith(vm);
 
         vm.createIrqchip();
         vm.createPit2();
@@ -128,20 +138,24 @@ public final class VmBuilder {
         }
         boot.configureVcpus(vcpus, kvm);
 
-        RunningVm running = new RunningVm(resources, memory, config.debug());
+        RunningVm running = new RunningVm(resources, memory, images, config.debug());
         IoBus mmio = new IoBus("mmio");
         Serial8250 serial = new Serial8250(irq(vm, resources, Layout.SERIAL_IRQ), config.serialOutput());
         I8042 i8042 = new I8042(() -> running.finish(new VmOutcome.Reset()), irq(vm, resources, Layout.I8042_KEYBOARD_IRQ));
         StatusPort status = new StatusPort(config.statusListener());
-        if (!config.virtioDevices().isEmpty()) {
+        if (!config.virtioDevices().isEmpty() || !images.placements().isEmpty()) {
             VirtioDevices virtio = resources.add(new VirtioDevices(vm, memory, mmio,
                     kvm.hasCapability(KvmCapability.IOEVENTFD), "arrow-vm" + running.id() + "-virtio"));
             for (VirtioDevice device : config.virtioDevices()) {
                 virtio.add(device);
             }
+            for (PmemPlacement p : images.placements()) {
+                virtio.add(new VirtioPmem(p.region()));
+            }
             virtio.start();
             running.attachVirtio(virtio);
         }
+        running.attachImageWrites(images.attachTo(mmio));
 
         ExitDispatcher dispatcher = new ExitDispatcher(portBus(serial, i8042, status), mmio, config.debug(), host);
         List<VcpuRunner> runners = new ArrayList<>();
@@ -160,7 +174,7 @@ public final class VmBuilder {
         MmapGuestMemory memory = prepared.memory();
         List<Vcpu> vcpus = prepared.vcpus();
 
-        RunningVm running = new RunningVm(resources, memory, template.debug());
+        RunningVm running = new RunningVm(resources, memory, prepared.images(), template.debug());
         running.attachClone(template, prepared);
         IoBus mmio = new IoBus("mmio");
         Serial8250 serial = Serial8250.restore(template.serialState(), irq(vm, resources, Layout.SERIAL_IRQ),
@@ -174,7 +188,9 @@ public final class VmBuilder {
                     kvm.hasCapability(KvmCapability.IOEVENTFD), "arrow-vm" + running.id() + "-virtio"));
             for (int i = 0; i < virtioStates.size(); i++) {
                 VirtioMmioTransport.State state = virtioStates.get(i);
-                VirtioDevice device = clone.virtioDevices().restore(VirtioSlot.of(i), state.device());
+                VirtioDevice device = i < template.configuredDeviceCount()
+                        ? clone.virtioDevices().restore(VirtioSlot.of(i), state.device())
+                        : restoredPmem(state.device(), prepared.images().placements().get(i - template.configuredDeviceCount()));
                 try {
                     virtio.restore(device, state);
                 } catch (RuntimeException | Error e) {
@@ -185,6 +201,7 @@ public final class VmBuilder {
             virtio.start();
             running.attachVirtio(virtio);
         }
+        running.attachImageWrites(prepared.images().attachTo(mmio));
 
         ExitDispatcher dispatcher = new ExitDispatcher(portBus(serial, i8042, status), mmio, template.debug(), host);
         List<VcpuRunner> runners = new ArrayList<>();
@@ -193,6 +210,15 @@ public final class VmBuilder {
         }
         running.attach(vm, serial, i8042, status, runners);
         return running;
+    }
+
+    /** The pmem device of a clone's {@code placement}, from the template's device state in its slot. */
+    private static VirtioPmem restoredPmem(VirtioDeviceState state, PmemPlacement placement) {
+        if (!(state instanceof VirtioPmem.State pmem) || !pmem.region().equals(placement.region())) {
+            throw new IllegalStateException("the template's device in slot " + placement.slot().index() + " (" + state
+                    + ") is not the pmem device of " + placement);
+        }
+        return VirtioPmem.restore(pmem);
     }
 
     /**

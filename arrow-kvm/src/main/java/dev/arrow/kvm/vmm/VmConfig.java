@@ -1,5 +1,6 @@
 package dev.arrow.kvm.vmm;
 
+import dev.arrow.kvm.memory.MemoryRegion;
 import dev.arrow.kvm.virtio.VirtioDevice;
 import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.kvm.x86.Layout;
@@ -18,7 +19,8 @@ import java.util.function.Consumer;
 /**
  * What the VMM needs to boot one guest, validated on construction: the kernel image, an optional
  * initrd, the kernel command line, RAM size, vCPU count, where serial output goes, who hears
- * status lines from the guest's init and the boot milestones, and whether to log guest I/O verbosely.
+ * status lines from the guest's init and the boot milestones, whether to log guest I/O verbosely,
+ * and the read-only images the guest maps.
  *
  * @param kernel         an ELF vmlinux or a bzImage
  * @param initrd         the initramfs, in memory, in a file or written into guest memory by its producer (empty: none)
@@ -38,11 +40,13 @@ import java.util.function.Consumer;
  *                       and TLB misses, but on a host whose THP mode is "always" or "madvise" several MiB more host
  *                       memory per small guest; false (the default) advises {@code MADV_NOHUGEPAGE}
  *                       (see {@link dev.arrow.kvm.memory.MmapGuestMemory})
+ * @param pmemImages     read-only images, each a virtio-pmem device in the slots after {@code virtioDevices} and a
+ *                       read-only memory range above all RAM; {@link #pmemPlacements()} says where the guest finds them
  */
 public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine commandLine, long memoryBytes,
                        int vcpuCount, OutputStream serialOutput, Consumer<String> statusListener, boolean debug,
                        BootListener bootListener, List<VirtioDevice> virtioDevices, boolean templateable,
-                       boolean hugePages) {
+                       boolean hugePages, List<PmemImage> pmemImages) {
 
     /** The initramfs handed to the kernel; {@link InitrdLoader} places it in guest memory. */
     public sealed interface Initrd {
@@ -99,7 +103,12 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine c
         Objects.requireNonNull(statusListener, "status listener");
         Objects.requireNonNull(bootListener, "boot listener: use BootListener.NONE to ignore the events");
         virtioDevices = checkVirtioDevices(virtioDevices);
-        withVirtioEntries(commandLine, virtioDevices); // throws if they do not fit
+        pmemImages = List.copyOf(Objects.requireNonNull(pmemImages, "pmem images: use List.of() for none"));
+        if (virtioDevices.size() + pmemImages.size() > Layout.MAX_VIRTIO_DEVICES) {
+            throw new IllegalArgumentException(virtioDevices.size() + " virtio devices and " + pmemImages.size()
+                    + " pmem images given, at most " + Layout.MAX_VIRTIO_DEVICES + " fit (one IOAPIC pin each)");
+        }
+        withVirtioEntries(commandLine, virtioDevices.size() + pmemImages.size()); // throws if they do not fit
         Layout.ramRegions(memoryBytes); // throws naming the rule
         if (vcpuCount < 1 || vcpuCount > Layout.MAX_VCPUS) {
             throw new IllegalArgumentException("vCPU count must be 1.." + Layout.MAX_VCPUS + ", got " + vcpuCount);
@@ -121,10 +130,10 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine c
         return copy;
     }
 
-    /** {@code commandLine} plus the entry of each device's slot. */
-    private static KernelCommandLine withVirtioEntries(KernelCommandLine commandLine, List<VirtioDevice> devices) {
+    /** {@code commandLine} plus the entries of the first {@code slots} slots, in slot order. */
+    private static KernelCommandLine withVirtioEntries(KernelCommandLine commandLine, int slots) {
         KernelCommandLine line = commandLine;
-        for (int i = 0; i < devices.size(); i++) {
+        for (int i = 0; i < slots; i++) {
             line = VirtioSlot.of(i).appendTo(line);
         }
         return line;
@@ -139,14 +148,33 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine c
         return slots;
     }
 
-    /** The {@code virtio_mmio.device=...} entries Linux needs to find {@link #virtioDevices()}. */
-    public List<String> virtioCommandLineEntries() {
-        return virtioSlots().stream().map(VirtioSlot::commandLineEntry).toList();
+    /**
+     * Where the guest finds each of {@link #pmemImages()}, in the same order: image {@code i} is
+     * {@code /dev/pmem<i>} in the guest, its virtio-pmem device sits in slot {@code virtioDevices().size() + i},
+     * and its guest-physical range follows the previous image's, the first at {@link Layout#pmemBase}.
+     */
+    public List<PmemPlacement> pmemPlacements() {
+        List<PmemPlacement> placements = new ArrayList<>(pmemImages.size());
+        long at = Layout.pmemBase(memoryBytes);
+        for (int i = 0; i < pmemImages.size(); i++) {
+            PmemImage image = pmemImages.get(i);
+            placements.add(new PmemPlacement(i, image, MemoryRegion.of(at, image.length()),
+                    VirtioSlot.of(virtioDevices.size() + i)));
+            at = Math.addExact(at, image.length());
+        }
+        return placements;
     }
 
-    /** The command line the guest gets: {@link #commandLine()} plus the virtio devices' entries. */
+    /** The {@code virtio_mmio.device=...} entries Linux needs to find {@link #virtioDevices()} and the pmem devices. */
+    public List<String> virtioCommandLineEntries() {
+        List<String> entries = new ArrayList<>(virtioSlots().stream().map(VirtioSlot::commandLineEntry).toList());
+        pmemPlacements().forEach(p -> entries.add(p.slot().commandLineEntry()));
+        return entries;
+    }
+
+    /** The command line the guest gets: {@link #commandLine()} plus the entries of the virtio and pmem devices. */
     public KernelCommandLine kernelCommandLine() {
-        return withVirtioEntries(commandLine, virtioDevices);
+        return withVirtioEntries(commandLine, virtioDevices.size() + pmemImages.size());
     }
 
     public static Builder builder() {
@@ -155,7 +183,7 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine c
 
     /**
      * Collects the settings; {@link #build()} validates them. Defaults: 1 vCPU, 256 MiB, no initrd, no boot
-     * listener, no virtio devices, not templateable, no huge pages.
+     * listener, no virtio devices, not templateable, no huge pages, no pmem images.
      */
     public static final class Builder {
         private Path kernel;
@@ -170,6 +198,7 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine c
         private final List<VirtioDevice> virtioDevices = new ArrayList<>();
         private boolean templateable;
         private boolean hugePages;
+        private final List<PmemImage> pmemImages = new ArrayList<>();
 
         private Builder() {
         }
@@ -251,9 +280,22 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine c
             return this;
         }
 
+        /**
+         * Adds the next read-only image: the first {@code length} bytes of {@code file}, which the guest sees as
+         * {@code /dev/pmem<i>} for the {@code i}-th call ({@link VmConfig#pmemPlacements()}).
+         *
+         * @throws IllegalArgumentException if the file is missing, unreadable or shorter than {@code length}, or
+         *     {@code length} is not a positive multiple of 2 MiB ({@link PmemImage})
+         */
+        public Builder pmemImage(Path file, long length) {
+            pmemImages.add(new PmemImage(file, length));
+            return this;
+        }
+
         public VmConfig build() {
             return new VmConfig(kernel, Optional.ofNullable(initrd), commandLine, memoryBytes, vcpuCount,
-                    serialOutput, statusListener, debug, bootListener, List.copyOf(virtioDevices), templateable, hugePages);
+                    serialOutput, statusListener, debug, bootListener, List.copyOf(virtioDevices), templateable, hugePages,
+                    List.copyOf(pmemImages));
         }
     }
 }

@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A guest frozen by {@link RunningVm#freeze}: its RAM, in a memory file, and the state of its VM,
  * its vCPUs and its devices at that point. {@link #clone} starts a new guest that continues from
- * there, with a private copy-on-write view of that RAM. The frozen VM is never run again and its
+ * there, with a private copy-on-write view of that RAM and read-only views of the frozen VM's
+ * pmem images (the same open files, at the same guest-physical ranges; never copied). The frozen VM is never run again and its
  * RAM never written, so clones see only their own writes.
  *
  * <p>A template keeps a small pool of prepared VMs (size given to
@@ -27,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * finished clone's VM back to the pool, reset to this template's RAM.
  *
  * <p>{@link #close()} stops the pool's thread, closes the VMs it holds and closes the frozen VM.
- * Clones keep running: each maps the memory file, which lives as long as a mapping of it does.
+ * Clones keep running: each maps the memory file and the image files, which live as long as a mapping of them does.
  * Thread-safe; a clone asked for after close fails.
  */
 public final class VmTemplate implements AutoCloseable {
@@ -37,6 +38,7 @@ public final class VmTemplate implements AutoCloseable {
 
     private final RunningVm frozen;
     private final MmapGuestMemory memory;
+    private final PmemImages images;
     private final boolean debug;
     private final VmState vmState;
     private final List<VcpuState> vcpuStates;
@@ -47,11 +49,16 @@ public final class VmTemplate implements AutoCloseable {
     private final PrebuiltPool<PreparedVm> pool;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    VmTemplate(RunningVm frozen, MmapGuestMemory memory, boolean debug, VmState vmState, List<VcpuState> vcpuStates,
-               Serial8250.State serialState, I8042.State i8042State, StatusPort.State statusState,
-               List<VirtioMmioTransport.State> virtioStates, int poolSize) {
+    VmTemplate(RunningVm frozen, MmapGuestMemory memory, PmemImages images, boolean debug, VmState vmState,
+               List<VcpuState> vcpuStates, Serial8250.State serialState, I8042.State i8042State,
+               StatusPort.State statusState, List<VirtioMmioTransport.State> virtioStates, int poolSize) {
+        if (virtioStates.size() < images.placements().size()) {
+            throw new IllegalArgumentException(virtioStates.size() + " virtio device states for "
+                    + images.placements().size() + " pmem images: each image has a device");
+        }
         this.frozen = frozen;
         this.memory = memory;
+        this.images = images;
         this.debug = debug;
         this.vmState = vmState;
         this.vcpuStates = List.copyOf(vcpuStates);
@@ -132,9 +139,17 @@ public final class VmTemplate implements AutoCloseable {
         return ready != null ? ready : newPreparedVm();
     }
 
-    /** A prepared VM made now, on the caller's thread. */
+    /** A prepared VM made now, on the caller's thread: a private copy of the RAM and views of the images. */
     PreparedVm newPreparedVm() {
-        return PreparedVm.create(vcpuStates.size(), privateCopyOfRam());
+        MmapGuestMemory ram = privateCopyOfRam();
+        PmemImages views;
+        try {
+            views = images.views();
+        } catch (RuntimeException | Error e) {
+            ram.close();
+            throw e;
+        }
+        return PreparedVm.create(vcpuStates.size(), ram, views);
     }
 
     /** Prepared VMs ready in the pool now (tests). */
@@ -142,9 +157,18 @@ public final class VmTemplate implements AutoCloseable {
         return pool.available();
     }
 
-    /** The state of each virtio device, in slot order: what a {@link VmClone.VirtioRestorer} is given. */
+    /**
+     * The state of each virtio device of the frozen VM's {@link VmConfig#virtioDevices()}, in slot
+     * order: what a {@link VmClone.VirtioRestorer} is given. The pmem devices of its
+     * {@link VmConfig#pmemImages()} are not among them: the VMM restores those itself.
+     */
     public List<VirtioDeviceState> virtioDeviceStates() {
-        return virtioStates.stream().map(VirtioMmioTransport.State::device).toList();
+        return virtioStates.subList(0, configuredDeviceCount()).stream().map(VirtioMmioTransport.State::device).toList();
+    }
+
+    /** How many of the virtio slots hold configured devices; the pmem devices follow them. */
+    int configuredDeviceCount() {
+        return virtioStates.size() - images.placements().size();
     }
 
     /** The state the vCPUs were frozen in, by vCPU id. */
@@ -177,6 +201,7 @@ public final class VmTemplate implements AutoCloseable {
         return statusState;
     }
 
+    /** Every virtio transport's state, configured devices and then the pmem devices, in slot order. */
     List<VirtioMmioTransport.State> virtioStates() {
         return virtioStates;
     }

@@ -18,6 +18,7 @@ import java.util.List;
  *   ...        initrd at the top of low RAM, page aligned
  * 0xc000_0000 .. 0x1_0000_0000  MMIO hole: virtio-mmio at 0xd000_0000, IOAPIC, local APIC
  * 0x1_0000_0000  RAM beyond 3 GiB continues here
+ *   ...        virtio-pmem images above all RAM ({@link #pmemBase}), 2 MiB aligned, not in the e820 map
  * </pre>
  *
  * <p>I/O ports: serial 0x3f8 (IRQ 4), i8042 data 0x60 and command/status 0x64, status port 0xf4.
@@ -93,6 +94,29 @@ public final class Layout {
     public static final long KVM_TSS_ADDRESS = 0xFFFB_D000L;
     /** KVM_SET_IDENTITY_MAP_ADDR: one page for KVM's identity-map page table (Intel), below the TSS. */
     public static final long KVM_IDENTITY_MAP_ADDRESS = 0xFFFB_C000L;
+
+    // ---- read-only images (virtio-pmem) ----
+
+    /**
+     * Alignment of each virtio-pmem image's guest-physical start and length. Linux maps a pmem range
+     * with struct pages ({@code devm_memremap_pages}, needed for DAX), which on x86-64 works in
+     * sub-sections of 2 MiB: {@code memremap_compat_align()} is SUBSECTION_SIZE, and
+     * {@code nvdimm_namespace_common_probe} refuses a range whose start or end is not aligned to it
+     * ("misaligned, unable to map"). ZONE_DEVICE requires SPARSEMEM_VMEMMAP, which allows sub-section
+     * hotplug, so the 128 MiB section alignment older kernels needed is not (Linux 6.1).
+     */
+    public static final long PMEM_ALIGNMENT = 2 * MiB;
+
+    /**
+     * Where the first virtio-pmem image of a VM with {@code ramSize} bytes of RAM starts: above all
+     * RAM and above the 32-bit MMIO hole (every device window), {@link #PMEM_ALIGNMENT} aligned. The
+     * images follow one another from there; none is in the e820 map, so the guest never takes them
+     * for RAM.
+     */
+    public static long pmemBase(long ramSize) {
+        List<RamRegion> ram = ramRegions(ramSize);
+        return alignUp(Math.max(MMIO_HOLE_END, ram.get(ram.size() - 1).end()), PMEM_ALIGNMENT);
+    }
 
     // ---- I/O ports ----
 
