@@ -28,7 +28,8 @@ import java.nio.file.Path;
  * Every other field ({@code workingDirectory, uid, gid, kernel, debugConsole, hostname}) is optional
  * and defaults as in {@link ArrowSpec.Builder}. A file's {@code "mode"} is optional too: without it, a
  * {@code "host"} file keeps the host file's permission bits and {@code "text"} or {@code "base64"}
- * content gets {@code "0644"} (see {@link GuestFile}).
+ * content gets {@code "0644"} (see {@link GuestFile}). {@code "writable": true} gives the guest a private copy of a
+ * large host file that it may change, instead of the read-only mapping of the application loader.
  */
 public final class ArrowSpecJson {
     private ArrowSpecJson() {

@@ -13,6 +13,10 @@ import java.util.OptionalInt;
  * <p>A copy of a host file keeps the host file's permission bits (read when the guest starts, so an
  * executable stays executable) unless {@link #withMode(int)} sets them; inline content gets
  * {@link #DEFAULT_MODE} unless {@link #withMode(int)} says otherwise.
+ *
+ * <p>A large host file (and the app binary) reaches the guest through Arrow's application loader (docs/loader.md):
+ * mapped read-only from a host image that every arrow shares, never copied into guest RAM; the app can read and
+ * execute it but not write it ({@code EROFS}). {@link #writable()} asks for a private copy the app may change instead.
  */
 public final class GuestFile {
 
@@ -68,11 +72,14 @@ public final class GuestFile {
     private final Source source;
     /** The permission bits asked for; empty for a host file that keeps its own. */
     private final OptionalInt mode;
+    /** Whether the guest gets a private copy it may change, rather than a read-only mapping of a large host file. */
+    private final boolean writable;
 
-    private GuestFile(String guestPath, Source source, OptionalInt mode) {
+    private GuestFile(String guestPath, Source source, OptionalInt mode, boolean writable) {
         this.guestPath = Objects.requireNonNull(guestPath, "guestPath");
         this.source = Objects.requireNonNull(source, "source");
         this.mode = mode;
+        this.writable = writable;
     }
 
     /**
@@ -80,13 +87,13 @@ public final class GuestFile {
      * (taken when the guest starts); {@link #withMode(int)} sets others.
      */
     public static GuestFile fromHost(Path hostPath, String guestPath) {
-        return new GuestFile(guestPath, new HostFile(hostPath), OptionalInt.empty());
+        return new GuestFile(guestPath, new HostFile(hostPath), OptionalInt.empty(), false);
     }
 
     /** {@code content} at {@code guestPath}, mode {@code 0644}. */
     public static GuestFile ofBytes(byte[] content, String guestPath) {
         Objects.requireNonNull(content, "content");
-        return new GuestFile(guestPath, new Content(content), OptionalInt.of(DEFAULT_MODE));
+        return new GuestFile(guestPath, new Content(content), OptionalInt.of(DEFAULT_MODE), false);
     }
 
     /** {@code text} encoded as UTF-8 at {@code guestPath}, mode {@code 0644}. */
@@ -100,7 +107,21 @@ public final class GuestFile {
      * built); for a host file they replace the host file's own.
      */
     public GuestFile withMode(int mode) {
-        return new GuestFile(guestPath, source, OptionalInt.of(mode));
+        return new GuestFile(guestPath, source, OptionalInt.of(mode), writable);
+    }
+
+    /**
+     * This file as a private copy in the guest that the app may change, even when it is large enough for the
+     * application loader to map it read-only (the default for large host files). The copy costs guest RAM and start
+     * time in proportion to its size.
+     */
+    public GuestFile writable() {
+        return new GuestFile(guestPath, source, mode, true);
+    }
+
+    /** Whether {@link #writable()} was asked for. */
+    public boolean isWritable() {
+        return writable;
     }
 
     /** Absolute path in the guest. */
@@ -124,17 +145,17 @@ public final class GuestFile {
     @Override
     public boolean equals(Object o) {
         return o instanceof GuestFile other && guestPath.equals(other.guestPath)
-                && source.equals(other.source) && mode.equals(other.mode);
+                && source.equals(other.source) && mode.equals(other.mode) && writable == other.writable;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(guestPath, source, mode);
+        return Objects.hash(guestPath, source, mode, writable);
     }
 
     @Override
     public String toString() {
         return "GuestFile[" + guestPath + " <- " + source + ", mode "
-                + (mode.isPresent() ? Integer.toOctalString(mode.getAsInt()) : "of the host file") + "]";
+                + (mode.isPresent() ? Integer.toOctalString(mode.getAsInt()) : "of the host file") + (writable ? ", writable" : "") + "]";
     }
 }

@@ -357,7 +357,7 @@ final class SpecJsonReader {
         if (!expectObject(node, path)) {
             return null;
         }
-        checkFields(node, path, List.of("guest", "host", "text", "base64", "mode"), "");
+        checkFields(node, path, List.of("guest", "host", "text", "base64", "mode", "writable"), "");
         JsonNode guestNode = node.get("guest");
         String guest = null;
         if (guestNode == null) {
@@ -406,6 +406,14 @@ final class SpecJsonReader {
             Integer mode = mode(modeNode, JsonPaths.field(path, "mode"));
             if (mode != null && file != null) {
                 file = file.withMode(mode);
+            }
+        }
+        JsonNode writableNode = node.get("writable");
+        if (writableNode != null) {
+            if (!writableNode.isBoolean()) {
+                problem(JsonPaths.field(path, "writable"), "expected true or false, got " + describe(writableNode));
+            } else if (writableNode.booleanValue() && file != null) {
+                file = file.writable();
             }
         }
         return file;

@@ -88,6 +88,9 @@ final class SpecJsonWriter {
             }
         }
         f.mode().ifPresent(mode -> node.put("mode", String.format("%04o", mode)));
+        if (f.isWritable()) {
+            node.put("writable", true);
+        }
         return node;
     }
 

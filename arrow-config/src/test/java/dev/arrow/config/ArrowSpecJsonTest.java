@@ -73,6 +73,21 @@ class ArrowSpecJsonTest {
     }
 
     @Test
+    void aWritableFileRoundTripsAndANonBooleanWritableIsAProblem() {
+        ArrowSpec spec = ArrowSpec.builder(Path.of("hello"))
+                .file(GuestFile.fromHost(Path.of("data.bin"), "/data/in").writable())
+                .file(GuestFile.fromHost(Path.of("big.bin"), "/data/big")).build();
+        String json = ArrowSpecJson.write(spec);
+        assertThat(json).containsOnlyOnce("\"writable\" : true");
+        ArrowSpec read = ArrowSpecJson.read(json);
+        assertThat(read).isEqualTo(spec);
+        assertThat(read.files().get(0).isWritable()).isTrue();
+        assertThat(read.files().get(1).isWritable()).isFalse();
+        assertThat(problems("{\"binary\":\"h\",\"files\":[{\"guest\":\"/x\",\"host\":\"y\",\"writable\":\"yes\"}]}"))
+                .containsExactly("$.files[0].writable: expected true or false, got string \"yes\"");
+    }
+
+    @Test
     void aHostFileWithoutModeKeepsTheHostBitsAndContentDefaultsTo0644() {
         ArrowSpec spec = ArrowSpecJson.read("{\"binary\": \"hello\", \"files\": ["
                 + "{\"guest\": \"/bin/tool\", \"host\": \"tool\"},"
@@ -163,7 +178,7 @@ class ArrowSpecJsonTest {
         assertThat(problems("{\"binary\":\"h\",\"net\":{\"mode\":\"none\",\"forwards\":[]}}"))
                 .containsExactly("$.net.forwards: unknown field for mode \"none\"; known fields are: mode");
         assertThat(problems("{\"binary\":\"h\",\"files\":[{\"guest\":\"/x\",\"text\":\"\",\"owner\":\"root\"}]}"))
-                .containsExactly("$.files[0].owner: unknown field; known fields are: base64, guest, host, mode, text");
+                .containsExactly("$.files[0].owner: unknown field; known fields are: base64, guest, host, mode, text, writable");
         assertThat(problems("{\"binary\":\"h\",\"rlimits\":{\"nofiles\":1}}"))
                 .containsExactly("$.rlimits.nofiles: unknown resource; known resources are: as, core, cpu, data, fsize,"
                         + " locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack");

@@ -2,6 +2,7 @@ package dev.arrow.image;
 
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.ArrowInit;
+import dev.arrow.image.init.ImageMounts;
 import dev.arrow.image.init.LaunchSpec;
 import dev.arrow.image.init.SpecFile;
 import java.nio.file.Path;
@@ -67,7 +68,15 @@ public final class ArrowInitramfs {
      * template spec ({@link SpecFile#encodeTemplate()}); each clone's launch spec names the program.
      */
     public static Initramfs.Builder templateBuilder(Path app) {
-        return withSpec(SpecFile.encodeTemplate()).file(LaunchSpec.DEFAULT_EXECUTABLE, app, 0755);
+        return templateBuilder(ImageMounts.NONE).file(LaunchSpec.DEFAULT_EXECUTABLE, app, 0755);
+    }
+
+    /**
+     * A template's image without the program: init and the template spec with {@code images}, which init mounts before
+     * its template point ({@link SpecFile#encodeTemplate(ImageMounts)}); the caller adds the program if it is copied.
+     */
+    public static Initramfs.Builder templateBuilder(ImageMounts images) {
+        return withSpec(SpecFile.encodeTemplate(images));
     }
 
     private static Initramfs.Builder withSpec(byte[] spec) {

@@ -63,9 +63,21 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
      * that does not depend on the kernel, so that its memory needs can be checked before a kernel is looked up.
      */
     public static Initramfs initramfs(ArrowSpec spec, Stdio stdio, Optional<NetworkSettings> network) {
-        LaunchSpec.Builder launch = launchSpecBuilder(spec).stdio(stdio);
+        return initramfs(spec, stdio, network, LoaderPlan.copyAll(spec));
+    }
+
+    /**
+     * The initramfs of {@code spec} whose binary and files go where {@code plan} says: what it maps is left out, and
+     * init mounts the plan's images before anything else.
+     */
+    public static Initramfs initramfs(ArrowSpec spec, Stdio stdio, Optional<NetworkSettings> network, LoaderPlan plan) {
+        LaunchSpec.Builder launch = launchSpecBuilder(spec, plan).stdio(stdio);
         network.ifPresent(launch::network);
-        return withUserFiles(ArrowInitramfs.builder(spec.binary(), launch.build()), spec);
+        return withUserFiles(initramfsBuilder(spec, launch.build(), plan), plan);
+    }
+
+    private static Initramfs.Builder initramfsBuilder(ArrowSpec spec, LaunchSpec launch, LoaderPlan plan) {
+        return plan.binaryCopied() ? ArrowInitramfs.builder(spec.binary(), launch) : ArrowInitramfs.builder(launch);
     }
 
     /**
@@ -74,11 +86,11 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
      * {@link dev.arrow.image.init.InitProtocol#MARK_APP_READY} once the app listens on that guest TCP port.
      */
     public static Initramfs appTemplateInitramfs(ArrowSpec spec, Optional<NetworkSettings> network,
-                                                 OptionalInt readyPort) {
-        LaunchSpec.Builder launch = launchSpecBuilder(spec).stdio(Stdio.VIRTIO);
+                                                 OptionalInt readyPort, LoaderPlan plan) {
+        LaunchSpec.Builder launch = launchSpecBuilder(spec, plan).stdio(Stdio.VIRTIO);
         network.ifPresent(launch::network);
         readyPort.ifPresent(launch::readyPort);
-        return withUserFiles(ArrowInitramfs.builder(spec.binary(), launch.build()), spec);
+        return withUserFiles(initramfsBuilder(spec, launch.build(), plan), plan);
     }
 
     /**
@@ -88,7 +100,17 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
      * are not in it.
      */
     public static Initramfs templateInitramfs(ArrowSpec spec) {
-        return withUserFiles(ArrowInitramfs.templateBuilder(spec.binary()), spec);
+        return templateInitramfs(spec, LoaderPlan.copyAll(spec));
+    }
+
+    /**
+     * The initramfs of a template of {@code spec} frozen at the init point, its binary and files where {@code plan} says:
+     * its init mounts the plan's images before the template point, so that every clone shares them.
+     */
+    public static Initramfs templateInitramfs(ArrowSpec spec, LoaderPlan plan) {
+        Initramfs.Builder builder = ArrowInitramfs.templateBuilder(plan.mounts());
+        if (plan.binaryCopied()) builder.file(LaunchSpec.DEFAULT_EXECUTABLE, spec.binary(), 0755);
+        return withUserFiles(builder, plan);
     }
 
     /** The image of a template of {@code spec} for {@code kernel}: {@link #of} with {@link #templateInitramfs}. */
@@ -96,8 +118,8 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
         return of(spec, kernel, templateInitramfs(spec));
     }
 
-    private static Initramfs withUserFiles(Initramfs.Builder initramfs, ArrowSpec spec) {
-        for (GuestFile f : spec.files()) {
+    private static Initramfs withUserFiles(Initramfs.Builder initramfs, LoaderPlan plan) {
+        for (GuestFile f : plan.copiedFiles()) {
             if (f.source() instanceof GuestFile.HostFile host) {
                 if (f.mode().isPresent()) initramfs.file(f.guestPath(), host.path(), f.mode().getAsInt());
                 else initramfs.file(f.guestPath(), host.path());
@@ -126,7 +148,17 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
      */
     public static byte[] cloneLaunch(ArrowSpec cloneSpec, List<GuestFile> cloneFiles, Optional<NetworkSettings> network,
                                      Instant now, byte[] entropy) {
-        LaunchSpec.Builder launch = launchSpecBuilder(cloneSpec).stdio(Stdio.VIRTIO).realtimeClock(now).entropy(entropy);
+        return cloneLaunch(cloneSpec, cloneFiles, network, now, entropy, LaunchSpec.DEFAULT_EXECUTABLE);
+    }
+
+    /**
+     * {@link #cloneLaunch(ArrowSpec, List, Optional, Instant, byte[])} of a template whose program init finds at
+     * {@code executable} (its {@link LoaderPlan#executable()}).
+     */
+    public static byte[] cloneLaunch(ArrowSpec cloneSpec, List<GuestFile> cloneFiles, Optional<NetworkSettings> network,
+                                     Instant now, byte[] entropy, String executable) {
+        LaunchSpec.Builder launch = launchSpecBuilder(cloneSpec).executable(executable).stdio(Stdio.VIRTIO)
+                .realtimeClock(now).entropy(entropy);
         network.ifPresent(launch::network);
         for (GuestFile f : cloneFiles) launch.file(launchFile(f));
         return LaunchMessage.encode(launch.build());
@@ -186,6 +218,10 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
     /** The app's launch spec as init reads it: argv, env, cwd, ids, limits, hostname. */
     static LaunchSpec launchSpec(ArrowSpec spec) {
         return launchSpecBuilder(spec).build();
+    }
+
+    private static LaunchSpec.Builder launchSpecBuilder(ArrowSpec spec, LoaderPlan plan) {
+        return launchSpecBuilder(spec).executable(plan.executable()).images(plan.mounts());
     }
 
     private static LaunchSpec.Builder launchSpecBuilder(ArrowSpec spec) {

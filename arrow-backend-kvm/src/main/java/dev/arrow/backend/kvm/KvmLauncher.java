@@ -14,6 +14,9 @@ import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.GuestImage;
 import dev.arrow.image.ImageException;
 import dev.arrow.image.InitramfsMemory;
+import dev.arrow.image.LoaderPlan;
+import dev.arrow.image.mapped.ImageCache;
+import dev.arrow.image.mapped.ReadOnlyImage;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.elf.StaticBinaryCheck;
 import dev.arrow.image.init.Stdio;
@@ -69,7 +72,9 @@ public final class KvmLauncher implements ArrowLauncher {
         // The user's own inputs first: a dynamic binary or too little memory is worth fixing on any host. Then the
         // host, then Arrow's default kernel: on a host that cannot boot Linux, that is what to say, not a missing kernel.
         Optional<GuestKernel> given = checkInputs(spec);
-        return boot(spec, given, initramfs(spec), spec.net(), false, stdout, stderr, events, line -> { }).session();
+        LoaderPlan plan = loaderPlan(spec);
+        return boot(spec, given, plan, initramfs(spec, plan), spec.net(), false, stdout, stderr, events, line -> { })
+                .session();
     }
 
     @Override
@@ -86,11 +91,13 @@ public final class KvmLauncher implements ArrowLauncher {
      * Sizes the guest's RAM for {@code initramfs}, checks the host, finds the kernel (the spec's, {@code given},
      * or Arrow's default), admits the RAM, starts the network and boots; releases everything on failure.
      *
+     * @param plan         what the application loader maps: its images are attached as virtio-pmem devices
      * @param net          the network the guest gets (a template's has no forwards)
      * @param templateable whether the guest's RAM is a memory file, so that it can be frozen
      * @param statusTap    sees each status line before the session does
      */
-    static Booted boot(ArrowSpec spec, Optional<GuestKernel> given, Initramfs initramfs, Net net, boolean templateable,
+    static Booted boot(ArrowSpec spec, Optional<GuestKernel> given, LoaderPlan plan, Initramfs initramfs, Net net,
+            boolean templateable,
             OutputSink stdout, OutputSink stderr, BootEvents events, Consumer<String> statusTap) {
         InitramfsMemory needs = InitramfsMemory.of(initramfs);
         long memoryBytes = guestMemory(spec, needs);
@@ -103,7 +110,8 @@ public final class KvmLauncher implements ArrowLauncher {
         Optional<GuestNetworking> network = Optional.empty();
         try {
             network = GuestNetworking.open(net);
-            return start(spec, image, needs, memoryBytes, templateable, ram, network, stdout, stderr, events, statusTap);
+            return start(spec, image, plan, needs, memoryBytes, templateable, ram, network, stdout, stderr, events,
+                    statusTap);
         } catch (RuntimeException | Error e) {
             // Until the VMM owns the network device, the backend (a passt process, a tap fd) is ours to stop.
             network.ifPresent(GuestNetworking::close);
@@ -117,10 +125,31 @@ public final class KvmLauncher implements ArrowLauncher {
         return KvmHostProbe.probe();
     }
 
-    /** The initramfs {@code spec} boots: a layout only, the host files are read while it is written into the guest. */
-    static Initramfs initramfs(ArrowSpec spec) {
+    /**
+     * The initramfs {@code spec} boots with {@code plan}: a layout only, the host files are read while it is written into
+     * the guest.
+     */
+    static Initramfs initramfs(ArrowSpec spec, LoaderPlan plan) {
         try {
-            return GuestImage.initramfs(spec, Stdio.VIRTIO, GuestNetworking.settingsFor(spec.net()));
+            return GuestImage.initramfs(spec, Stdio.VIRTIO, GuestNetworking.settingsFor(spec.net()), plan);
+        } catch (ImageException e) {
+            throw ApiExceptions.of(e);
+        }
+    }
+
+    /**
+     * What the application loader maps for {@code spec} (docs/loader.md): its binary and large read-only files, as images
+     * of the host's image cache, built now the first time their content is seen.
+     */
+    static LoaderPlan loaderPlan(ArrowSpec spec) {
+        try {
+            long started = System.nanoTime();
+            LoaderPlan plan = LoaderPlan.of(spec, ImageCache.inArrowCache(), LoaderPlan.minMappedBytes());
+            if (!plan.images().isEmpty()) {
+                LOG.debug("{}: {} image(s) mapped ({} bytes of files) in {} ms", spec.binary().getFileName(),
+                        plan.images().size(), plan.mappedBytes(), (System.nanoTime() - started) / 1_000_000);
+            }
+            return plan;
         } catch (ImageException e) {
             throw ApiExceptions.of(e);
         }
@@ -151,7 +180,7 @@ public final class KvmLauncher implements ArrowLauncher {
         throw new InvalidSpecException(List.of(new SpecProblem("$.memory", problem)));
     }
 
-    private static Booted start(ArrowSpec spec, GuestImage image, InitramfsMemory needs, long memoryBytes,
+    private static Booted start(ArrowSpec spec, GuestImage image, LoaderPlan plan, InitramfsMemory needs, long memoryBytes,
             boolean templateable, GuestRamAdmission.Reservation ram, Optional<GuestNetworking> network,
             OutputSink stdout, OutputSink stderr, BootEvents events, Consumer<String> statusTap) {
         LOG.debug("booting {} with {} MiB, {} vCPU(s), initramfs {} bytes, kernel {}, network {}{}", spec.binary(),
@@ -176,6 +205,9 @@ public final class KvmLauncher implements ArrowLauncher {
                 .virtioDevice(console)
                 .virtioDevice(new VirtioRng())
                 .templateable(templateable);
+        for (ReadOnlyImage mapped : plan.images()) {
+            config.pmemImage(mapped.path(), mapped.length());
+        }
         network.ifPresent(n -> {
             config.virtioDevice(n.device());
             session.forwardedPorts(n.hostPorts());

@@ -11,6 +11,7 @@ import dev.arrow.config.GuestFile;
 import dev.arrow.config.Net;
 import dev.arrow.config.SpecProblem;
 import dev.arrow.image.GuestImage;
+import dev.arrow.image.LoaderPlan;
 import dev.arrow.image.ImageException;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.InitProtocol;
@@ -63,16 +64,19 @@ final class KvmTemplate implements MicroVmTemplate {
 
     private final ArrowSpec spec;
     private final TemplatePoint point;
+    /** Where the clones' init finds the program: in the template's binary image, or in its initramfs. */
+    private final String executable;
     private final VmTemplate frozen;
     private final KvmSession templateSession;
     private final long memoryBytes;
     private final SecureRandom random = new SecureRandom();
     private boolean closed; // guarded by this
 
-    private KvmTemplate(ArrowSpec spec, TemplatePoint point, VmTemplate frozen, KvmSession templateSession,
-                        long memoryBytes) {
+    private KvmTemplate(ArrowSpec spec, TemplatePoint point, String executable, VmTemplate frozen,
+                        KvmSession templateSession, long memoryBytes) {
         this.spec = spec;
         this.point = point;
+        this.executable = executable;
         this.frozen = frozen;
         this.templateSession = templateSession;
         this.memoryBytes = memoryBytes;
@@ -86,14 +90,15 @@ final class KvmTemplate implements MicroVmTemplate {
                     + tap.name() + ": each clone needs a network of its own; use Net.user()")));
         }
         Optional<GuestKernel> given = KvmLauncher.checkInputs(spec);
+        LoaderPlan plan = KvmLauncher.loaderPlan(spec);
         TemplateReadiness readiness = new TemplateReadiness(point);
-        KvmLauncher.Booted booted = KvmLauncher.boot(spec, given, templateInitramfs(spec, point),
+        KvmLauncher.Booted booted = KvmLauncher.boot(spec, given, plan, templateInitramfs(spec, point, plan),
                 withoutForwards(spec.net()), true, readiness.watch(stdout), stderr, events, readiness::onStatusLine);
         try {
             awaitPoint(spec, point, readiness, booted.session());
             VmTemplate vmTemplate = booted.vm().freeze(FREEZE_TIMEOUT);
             LOG.debug("{} frozen at {}: {}", spec.binary().getFileName(), TemplateReadiness.describe(point), vmTemplate);
-            return new KvmTemplate(spec, point, vmTemplate, booted.session(), booted.memoryBytes());
+            return new KvmTemplate(spec, point, plan.executable(), vmTemplate, booted.session(), booted.memoryBytes());
         } catch (InterruptedException e) {
             booted.session().close();
             Thread.currentThread().interrupt();
@@ -110,13 +115,13 @@ final class KvmTemplate implements MicroVmTemplate {
     }
 
     /** The initramfs a template of {@code spec} boots: init waits for its launch spec, or the app runs to its point. */
-    private static Initramfs templateInitramfs(ArrowSpec spec, TemplatePoint point) {
+    private static Initramfs templateInitramfs(ArrowSpec spec, TemplatePoint point, LoaderPlan plan) {
         try {
             if (!point.isAppPoint()) {
-                return GuestImage.templateInitramfs(spec);
+                return GuestImage.templateInitramfs(spec, plan);
             }
             return GuestImage.appTemplateInitramfs(spec, GuestNetworking.settingsFor(spec.net()),
-                    point instanceof TemplatePoint.Listening l ? OptionalInt.of(l.guestPort()) : OptionalInt.empty());
+                    point instanceof TemplatePoint.Listening l ? OptionalInt.of(l.guestPort()) : OptionalInt.empty(), plan);
         } catch (ImageException e) {
             throw ApiExceptions.of(e);
         }
@@ -207,7 +212,8 @@ final class KvmTemplate implements MicroVmTemplate {
         }
         List<GuestFile> ownFiles = cloneSpec.files().subList(spec.files().size(), cloneSpec.files().size());
         try {
-            return GuestImage.cloneLaunch(cloneSpec, ownFiles, GuestNetworking.settingsFor(cloneSpec.net()), now, entropy);
+            return GuestImage.cloneLaunch(cloneSpec, ownFiles, GuestNetworking.settingsFor(cloneSpec.net()), now, entropy,
+                    executable);
         } catch (ImageException e) {
             throw ApiExceptions.of(e);
         }

@@ -112,6 +112,6 @@ class ImageMountsSpecTest {
         all[all.length - 1] = "";
         HostCommand.Result r = specCheck.check(raw(all));
         assertThat(r.exitCode()).as("refused: %s", String.join(" ", records)).isEqualTo(1);
-        assertThat(new String(r.stderr(), StandardCharsets.UTF_8)).contains(message);
+        assertThat(r.stderr()).contains(message);
     }
 }
