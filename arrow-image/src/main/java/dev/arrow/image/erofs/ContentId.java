@@ -37,7 +37,7 @@ public final class ContentId {
         sha.update((FORMAT + "\n").getBytes(StandardCharsets.UTF_8));
         for (int i = 0; i < sorted.size(); i++) {
             ImageEntry e = sorted.get(i);
-            if (i > 0 && sorted.get(i - 1).name().equals(e.name())) throw duplicate(e.name());
+            if (i > 0 && sorted.get(i - 1).name().equals(e.name())) throw ImageFileException.duplicateName(e.name());
             // NUL cannot occur in a name, so this text has one reading
             sha.update((e.name() + "\0" + Integer.toOctalString(e.mode()) + "\0" + e.size() + "\0" + e.sha256() + "\n")
                     .getBytes(StandardCharsets.UTF_8));
@@ -58,11 +58,8 @@ public final class ContentId {
         return new UUID(b.getLong(), b.getLong());
     }
 
-    static ImageFileException duplicate(String name) {
-        return new ImageFileException("two image files are named \"" + name + "\": give each file its own name");
-    }
-
-    static MessageDigest sha256() {
+    /** A digest of the kind that hashes a file's bytes for its {@link ImageEntry#sha256()} (and the id itself). */
+    public static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {

@@ -58,7 +58,7 @@ final class ErofsLayout {
         List<Sized> sorted = new ArrayList<>(sized);
         sorted.sort((a, b) -> Arrays.compareUnsigned(ImageFile.nameBytes(a.name()), ImageFile.nameBytes(b.name())));
         for (int i = 1; i < sorted.size(); i++) {
-            if (sorted.get(i - 1).name().equals(sorted.get(i).name())) throw ContentId.duplicate(sorted.get(i).name());
+            if (sorted.get(i - 1).name().equals(sorted.get(i).name())) throw ImageFileException.duplicateName(sorted.get(i).name());
         }
         long inodeBytes = (long) INODE_SIZE * (sorted.size() + 1);
         int inodeBlocks = Math.toIntExact(blocksFor(inodeBytes));

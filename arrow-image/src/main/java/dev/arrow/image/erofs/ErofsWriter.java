@@ -104,15 +104,14 @@ public final class ErofsWriter {
             buffer.clear().limit(1);
             if (in.read(buffer) > 0) throw changed(path, size, "grew");
         } catch (NoSuchFileException e) {
-            throw new ImageFileException("host file " + path + " does not exist: fix the path or create the file");
+            throw ImageFileException.missingHostFile(path);
         } catch (AccessDeniedException e) {
-            throw new ImageFileException("host file " + path + " is not readable by this user: make it readable");
+            throw ImageFileException.unreadableHostFile(path);
         }
     }
 
     private static ImageFileException changed(Path path, long size, String how) {
-        return new ImageFileException("host file " + path + " " + how + " from " + size + " bytes while its image was written:"
-                + " build the image once the file is complete");
+        return ImageFileException.changedWhileRead(path, how + " from " + size + " bytes");
     }
 
     private static void writeFully(FileChannel out, ByteBuffer bytes, long position) throws IOException {

@@ -1,10 +1,10 @@
 package dev.arrow.image.erofs;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -17,9 +17,9 @@ public sealed interface FileContent {
      * The current size in bytes.
      *
      * @throws ImageFileException if a host file is missing or is not a regular file
-     * @throws UncheckedIOException if it cannot be read for another reason
+     * @throws IOException        if its attributes cannot be read for another reason
      */
-    long size();
+    long size() throws IOException;
 
     /** A host file, read when needed: its size and bytes are those it has at that moment. */
     record HostFile(Path path) implements FileContent {
@@ -28,17 +28,13 @@ public sealed interface FileContent {
         }
 
         @Override
-        public long size() {
+        public long size() throws IOException {
             try {
-                if (!Files.isRegularFile(path)) {
-                    if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
-                    throw new ImageFileException("host file " + path + " is not a regular file: pass a regular file (not a directory or device)");
-                }
-                return Files.size(path);
+                BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class);
+                if (!attributes.isRegularFile()) throw ImageFileException.notARegularFile(path);
+                return attributes.size();
             } catch (NoSuchFileException e) {
-                throw new ImageFileException("host file " + path + " does not exist: fix the path or create the file");
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read the size of host file " + path, e);
+                throw ImageFileException.missingHostFile(path);
             }
         }
     }
