@@ -24,8 +24,6 @@ final class ErofsFormat {
     static final int DIRENT_SIZE = 12;
     /** The largest block address the 32-bit fields hold. */
     static final long MAX_BLOCKS = 0xFFFF_FFFFL;
-    /** The root's nid is a 16-bit superblock field. */
-    static final long MAX_ROOT_NID = 0xFFFF;
 
     static final int FILE_TYPE_REGULAR = 1;
     static final int FILE_TYPE_DIRECTORY = 2;

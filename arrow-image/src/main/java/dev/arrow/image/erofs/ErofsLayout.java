@@ -20,8 +20,8 @@ import java.util.UUID;
  * name order. The image's length is padded to a multiple of {@link ErofsWriter#LENGTH_ALIGNMENT}.
  */
 final class ErofsLayout {
-    /** A file the layout places: its name (UTF-8), mode, size, inode number and first data block. */
-    record Placed(byte[] name, int mode, long size, long nid, long blockAddress) {
+    /** A file the layout places: its mode, size, inode number and first data block (0 when it has no data). */
+    record Placed(int mode, long size, long nid, long blockAddress) {
         long dataOffset() {
             return blockAddress << ErofsFormat.BLOCK_SIZE_BITS;
         }
@@ -32,6 +32,7 @@ final class ErofsLayout {
     }
 
     static final long META_BLOCK = 1;
+    /** The root's inode comes first, so its nid fits the superblock's 16-bit field. */
     static final long ROOT_NID = 0;
     private static final int ROOT_MODE = ErofsFormat.S_IFDIR | 0755;
 
@@ -71,7 +72,7 @@ final class ErofsLayout {
             Sized s = sorted.get(i);
             long nid = fileNid(i);
             long blocks = blocksFor(s.size());
-            placed.add(new Placed(names.get(i), s.mode(), s.size(), nid, blocks == 0 ? 0 : next));
+            placed.add(new Placed(s.mode(), s.size(), nid, blocks == 0 ? 0 : next));
             next += blocks;
         }
         if (next > ErofsFormat.MAX_BLOCKS) {
@@ -86,11 +87,6 @@ final class ErofsLayout {
     /** The files in name order, where their data goes. */
     List<Placed> files() {
         return files;
-    }
-
-    /** Blocks up to the end of the last file's data. */
-    long usedBlocks() {
-        return usedBlocks;
     }
 
     /** The image's length: the used blocks padded to {@link ErofsWriter#LENGTH_ALIGNMENT} (never 0). */
