@@ -22,6 +22,7 @@ packages=(
   qemu-system-x86                          # tier 3 (plain TCG) and the lab (TCG with AMD-V)
   passt                                    # user-mode networking for arrows
   busybox-static                           # static test programs (httpd sample, binary checks)
+  erofs-utils                              # fsck.erofs, dump.erofs: the tests' reference reader of read-only images
   util-linux procps coreutils iproute2     # flock, timeout, pgrep; ip (the lab's network set-up)
 )
 missing=()

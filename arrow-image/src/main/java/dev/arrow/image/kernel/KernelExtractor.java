@@ -1,5 +1,6 @@
 package dev.arrow.image.kernel;
 
+import dev.arrow.image.ArrowCache;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -9,17 +10,13 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,10 +36,6 @@ import org.slf4j.LoggerFactory;
 public final class KernelExtractor {
     private static final Logger LOG = LoggerFactory.getLogger(KernelExtractor.class);
     private static final String PREFIX = "vmlinux-";
-    /** Owned by the user this JVM runs as (Linux). */
-    private static final Path PROCESS = Paths.get("/proc/self");
-    private static final Set<PosixFilePermission> SHARED_WRITE =
-            Set.of(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE);
 
     private final List<Path> directories;
 
@@ -54,12 +47,12 @@ public final class KernelExtractor {
 
     /**
      * Where Arrow extracts its packaged kernel, in order: the per-user cache ({@code <cache>/kernel/packaged},
-     * the cache of {@link KernelLocator#defaultCacheDirectory}), the system-wide {@code /var/cache/arrow/kernel/packaged}
+     * under {@link ArrowCache#root}), the system-wide {@code /var/cache/arrow/kernel/packaged}
      * (for service users without a home), then {@code <tmpdir>/arrow-<user>/kernel/packaged}.
      */
     public static List<Path> defaultDirectories(Function<String, String> environment, Path home, Path tmpdir, String user) {
         return List.of(
-                KernelLocator.defaultCacheDirectory(environment, home).resolve("kernel").resolve("packaged"),
+                ArrowCache.root(environment, home).resolve("kernel").resolve("packaged"),
                 Paths.get("/var/cache/arrow/kernel/packaged"),
                 tmpdir.resolve("arrow-" + user.replace('/', '_')).resolve("kernel").resolve("packaged"));
     }
@@ -88,13 +81,7 @@ public final class KernelExtractor {
     }
 
     private static Path extractInto(Path dir, KernelArtifact artifact) throws IOException {
-        if (dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-            // explicit, so that a umask of 002 does not make them group-writable (which checkPrivate refuses)
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
-        } else {
-            Files.createDirectories(dir);
-        }
-        checkPrivate(dir);
+        ArrowCache.createPrivateDirectory(dir);
         Path target = dir.resolve(PREFIX + artifact.sha256());
         if (Files.isRegularFile(target) && hasSize(target, artifact.size())) {
             LOG.debug("packaged kernel {} already extracted at {}", artifact.key(), target);
@@ -117,20 +104,6 @@ public final class KernelExtractor {
             return target;
         } finally {
             Files.deleteIfExists(part);
-        }
-    }
-
-    /** Fails when another user owns {@code dir} or may write into it: the kernel could be swapped after its check. */
-    private static void checkPrivate(Path dir) throws IOException {
-        PosixFileAttributeView view = Files.getFileAttributeView(dir, PosixFileAttributeView.class);
-        if (view == null) return;
-        PosixFileAttributes attributes = view.readAttributes();
-        UserPrincipal self = Files.getOwner(PROCESS); // this JVM's user, also for a uid without a passwd entry
-        if (!attributes.owner().equals(self)) {
-            throw new IOException("owned by " + attributes.owner().getName() + ", not by this user (" + self.getName() + ")");
-        }
-        if (attributes.permissions().stream().anyMatch(SHARED_WRITE::contains)) {
-            throw new IOException("writable by other users (" + PosixFilePermissions.toString(attributes.permissions()) + ")");
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.arrow.image.kernel;
 
+import dev.arrow.image.ArrowCache;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -25,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * {@code dev.arrow:arrow-kernel} jar on the class path ({@link KernelArtifact}, extracted once per content
  * hash by a {@link KernelExtractor}), then the cache that {@code scripts/setup.sh} fills
  * ({@code <cache>/kernel/guest-*}{@code /vmlinux}, the newest by the {@code date=} line of its
- * {@code build-info}, else by file time). The cache directory is {@code $ARROW_CACHE}, else
- * {@code $XDG_CACHE_HOME/arrow}, else {@code ~/.cache/arrow}, as in scripts/lib.sh. A path that is
+ * {@code build-info}, else by file time). The cache directory is
+ * {@link ArrowCache#root}. A path that is
  * configured but unusable, and a packaged kernel that is corrupt, are errors, not reasons to fall
  * through to the next source.
  */
@@ -59,7 +60,7 @@ public final class KernelLocator {
 
     /** A locator over this JVM's system properties, environment and class path. */
     public static KernelLocator fromEnvironment() {
-        return new KernelLocator(System::getProperty, System::getenv, defaultCacheDirectory(System::getenv, home()),
+        return new KernelLocator(System::getProperty, System::getenv, ArrowCache.root(),
                 () -> KernelArtifact.find(KernelLocator.class.getClassLoader()),
                 new KernelExtractor(KernelExtractor.defaultDirectories(System::getenv, home(),
                         Paths.get(System.getProperty("java.io.tmpdir")), System.getProperty("user.name"))));
@@ -67,15 +68,6 @@ public final class KernelLocator {
 
     private static Path home() {
         return Paths.get(System.getProperty("user.home"));
-    }
-
-    /** {@code $ARROW_CACHE}, else {@code $XDG_CACHE_HOME/arrow}, else {@code <home>/.cache/arrow}. */
-    public static Path defaultCacheDirectory(Function<String, String> environment, Path home) {
-        String arrow = environment.apply("ARROW_CACHE");
-        if (arrow != null && !arrow.isBlank()) return Paths.get(arrow);
-        String xdg = environment.apply("XDG_CACHE_HOME");
-        if (xdg != null && !xdg.isBlank()) return Paths.get(xdg, "arrow");
-        return home.resolve(".cache").resolve("arrow");
     }
 
     /** Checks a kernel the caller chose: it must be a readable regular file. */

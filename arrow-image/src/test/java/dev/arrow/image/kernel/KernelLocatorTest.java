@@ -119,13 +119,4 @@ class KernelLocatorTest {
         assertThatThrownBy(() -> KernelLocator.userSupplied(tmp.resolve("none")))
                 .isInstanceOf(KernelLookupException.class).hasMessageContaining(".kernel(path)").hasMessageContaining("does not exist");
     }
-
-    @Test
-    void cacheDirectoryFollowsTheScriptsRules() {
-        Path home = Path.of("/home/u");
-        assertThat(KernelLocator.defaultCacheDirectory(Map.<String, String>of()::get, home)).isEqualTo(Path.of("/home/u/.cache/arrow"));
-        assertThat(KernelLocator.defaultCacheDirectory(Map.of("XDG_CACHE_HOME", "/x")::get, home)).isEqualTo(Path.of("/x/arrow"));
-        assertThat(KernelLocator.defaultCacheDirectory(Map.of("XDG_CACHE_HOME", "/x", "ARROW_CACHE", "/c")::get, home))
-                .isEqualTo(Path.of("/c"));
-    }
 }
