@@ -1187,6 +1187,26 @@ struct kstatx {
 #define KSTATX_BASIC_STATS 0x7ffu
 #define KSTATX_ATTR_DAX 0x00200000u
 
+/* The names in dir, space-separated and cut to fit out (for error messages). */
+static void list_directory(const char *dir, char *out, size_t len) {
+    size_t used = 0;
+    out[0] = '\0';
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        snprintf(out, len, "(%s: %s)", dir, strerror(errno));
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && used + 1 < len) {
+        if (e->d_name[0] == '.') continue;
+        int n = snprintf(out + used, len - used, "%s%s", used ? " " : "", e->d_name);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+    closedir(d);
+    if (used == 0) snprintf(out, len, "none");
+}
+
 /* Opens the pmem device whose EROFS superblock holds uuid, waiting (bounded) for the asynchronously
  * probed devices to appear; -1 when none does. */
 static int open_image_device(const unsigned char uuid[16], char *device, size_t device_len, unsigned *seen) {
@@ -1223,9 +1243,17 @@ static void mount_images(const struct spec *s) {
         char device[64], target[64];
         unsigned seen;
         int fd = open_image_device(s->images[k], device, sizeof device, &seen);
-        if (fd < 0)
-            fail("image %zu: no pmem device holds it (%u pmem device(s) seen after %u ms; the kernel needs virtio-pmem:"
-                 " use Arrow's guest kernel)", k, seen, IMAGE_WAIT_MS);
+        if (fd < 0) {
+            char nd[160], drivers[160], blocks[160], bound[96];
+            list_directory("/sys/bus/nd/devices", nd, sizeof nd);
+            list_directory("/sys/bus/nd/drivers", drivers, sizeof drivers);
+            list_directory("/sys/class/block", blocks, sizeof blocks);
+            ssize_t n = readlink("/sys/bus/nd/devices/namespace0.0/driver", bound, sizeof bound - 1);
+            bound[n > 0 ? n : 0] = '\0';
+            fail("image %zu: no pmem device holds it (%u pmem device(s) seen after %u ms; nvdimm devices: %s; drivers: %s;"
+                 " namespace0.0 bound to: %s; block devices: %s; the kernel needs virtio-pmem: use Arrow's guest kernel)",
+                 k, seen, IMAGE_WAIT_MS, nd, drivers, n > 0 ? bound : "nothing", blocks);
+        }
         close(fd);
         snprintf(target, sizeof target, IMAGES_DIR "/%zu", k);
         must_mkdir(target, 0755);

@@ -144,7 +144,7 @@ public final class KvmLauncher implements ArrowLauncher {
     static LoaderPlan loaderPlan(ArrowSpec spec) {
         try {
             long started = System.nanoTime();
-            LoaderPlan plan = LoaderPlan.of(spec, ImageCache.inArrowCache(), LoaderPlan.minMappedBytes());
+            LoaderPlan plan = LoaderPlan.of(spec, ImageCache.shared(), LoaderPlan.minMappedBytes());
             if (!plan.images().isEmpty()) {
                 LOG.debug("{}: {} image(s) mapped ({} bytes of files) in {} ms", spec.binary().getFileName(),
                         plan.images().size(), plan.mappedBytes(), (System.nanoTime() - started) / 1_000_000);

@@ -5,6 +5,8 @@ import dev.arrow.ArrowOutcome;
 import dev.arrow.ArrowProcess;
 import dev.arrow.InvalidSpecException;
 import dev.arrow.config.ArrowSpec;
+import dev.arrow.config.GuestFile;
+import dev.arrow.image.LoaderPlan;
 import dev.arrow.image.GuestImage;
 import dev.arrow.image.InitramfsMemory;
 import dev.arrow.image.init.Stdio;
@@ -41,8 +43,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Tier 4: an arrow's app runs only on the files it was given, exactly: large files and binaries either
- * arrive whole (their SHA-256 checked in the guest by busybox) or are refused at {@link Arrow#start()}
+ * Tier 4: an arrow's app runs only on the files it was given, exactly: large files and binaries copied through the
+ * initramfs (writable files; binaries with the application loader off) either arrive whole (their SHA-256 checked in the guest by busybox) or are refused at {@link Arrow#start()}
  * with the memory to ask for; and the rule's picture of the guest kernel matches the real guest's root
  * file system.
  */
@@ -143,7 +145,7 @@ class ImageIntegrityBootTest {
         for (int percent : new int[] {25, 45, 60, 75, 90}) {
             long bytes = 128 * MIB * percent / 100;
             Path file = randomFile("data-" + percent, bytes, percent);
-            Run run = run(Arrow.of(BUSYBOX).args("sha256sum", "/data/file").file(file, "/data/file").memory(128, MiB));
+            Run run = run(Arrow.of(BUSYBOX).args("sha256sum", "/data/file").file(GuestFile.fromHost(file, "/data/file").writable()).memory(128, MiB));
             assertExactOrRefused(run, sha256(file), percent + "% of 128 MiB");
             exact += run.refusal() == null ? 1 : 0;
             results.add(percent + "%: " + (run.refusal() == null ? "exact" : "refused"));
@@ -157,7 +159,7 @@ class ImageIntegrityBootTest {
     @Test
     void aLargeFileWithTheDefaultMemoryArrivesExact() throws Exception {
         Path file = randomFile("default-memory", 64 * MIB, 64);
-        Run run = run(Arrow.of(BUSYBOX).args("sha256sum", "/data/file").file(file, "/data/file"));
+        Run run = run(Arrow.of(BUSYBOX).args("sha256sum", "/data/file").file(GuestFile.fromHost(file, "/data/file").writable()));
         assertThat(run.refusal()).isNull();
         assertExactOrRefused(run, sha256(file), "64 MiB with the default memory");
     }
@@ -170,6 +172,17 @@ class ImageIntegrityBootTest {
         byte[] tail = Files.readAllBytes(randomFile("tail", 95 * MIB - Files.size(BUSYBOX), 95));
         Files.write(program, tail, java.nio.file.StandardOpenOption.APPEND);
         program.toFile().setExecutable(true);
+        // the initramfs path (the application loader, which maps large binaries, is LoaderBootTest's)
+        String before = System.setProperty(LoaderPlan.MIN_MAPPED_BYTES_PROPERTY, "-1");
+        try {
+            runLargeBinaryThroughTheInitramfs(program);
+        } finally {
+            if (before == null) System.clearProperty(LoaderPlan.MIN_MAPPED_BYTES_PROPERTY);
+            else System.setProperty(LoaderPlan.MIN_MAPPED_BYTES_PROPERTY, before);
+        }
+    }
+
+    private static void runLargeBinaryThroughTheInitramfs(Path program) throws Exception {
         Arrow atDefault = Arrow.of(program).args("big program ran");
         Run defaulted = run(atDefault);
         assertThat(defaulted.outcome()).as("stdout: %s", defaulted.stdout()).isEqualTo(new ArrowOutcome.Exited(0));
@@ -195,7 +208,7 @@ class ImageIntegrityBootTest {
         Path file = randomFile("one-copy", 64 * MIB, 3);
         String script = "head -n 2 /proc/meminfo";
         Run without = run(Arrow.of(BUSYBOX).args("sh", "-c", script).memory(256, MiB));
-        Run with = run(Arrow.of(BUSYBOX).args("sh", "-c", script).file(file, "/data/file").memory(256, MiB));
+        Run with = run(Arrow.of(BUSYBOX).args("sh", "-c", script).file(GuestFile.fromHost(file, "/data/file").writable()).memory(256, MiB));
         assertThat(without.outcome()).isEqualTo(new ArrowOutcome.Exited(0));
         assertThat(with.outcome()).isEqualTo(new ArrowOutcome.Exited(0));
         long totalDelta = meminfoKiB(without.stdout(), "MemTotal") - meminfoKiB(with.stdout(), "MemTotal");

@@ -1,5 +1,6 @@
 package dev.arrow.backend.kvm;
 
+import dev.arrow.image.LoaderPlan;
 import dev.arrow.Arrow;
 import dev.arrow.InvalidSpecException;
 import dev.arrow.config.ArrowSpec;
@@ -61,7 +62,7 @@ class KvmLauncherMemoryTest {
 
     private static InitramfsMemory needs(Arrow arrow) {
         ArrowSpec spec = arrow.spec();
-        return InitramfsMemory.of(KvmLauncher.initramfs(spec));
+        return InitramfsMemory.of(KvmLauncher.initramfs(spec, LoaderPlan.copyAll(spec)));
     }
 
     @Test
@@ -102,7 +103,7 @@ class KvmLauncherMemoryTest {
         Arrow arrow = arrow(BUSYBOX).file(sized("data", 64 * MIB), "/data/big");
         long suggested = needs(arrow).suggestedRamBytes(0);
         ArrowSpec spec = arrow.memory(suggested >> 20, MiB).spec();
-        InitramfsMemory needs = InitramfsMemory.of(KvmLauncher.initramfs(spec));
+        InitramfsMemory needs = InitramfsMemory.of(KvmLauncher.initramfs(spec, LoaderPlan.copyAll(spec)));
         assertThat(KvmLauncher.guestMemory(spec, needs)).isEqualTo(suggested);
         ArrowSpec oneLess = arrow.memory((suggested >> 20) - 16, MiB).spec();
         assertThatThrownBy(() -> KvmLauncher.guestMemory(oneLess, needs)).isInstanceOf(InvalidSpecException.class);
@@ -113,12 +114,12 @@ class KvmLauncherMemoryTest {
         Arrow big = arrow(BUSYBOX).file(sized("data", 64 * MIB), "/data/big");
         ArrowSpec spec = big.spec();
         assertThat(spec.memoryGiven()).isFalse();
-        InitramfsMemory needs = InitramfsMemory.of(KvmLauncher.initramfs(spec));
+        InitramfsMemory needs = InitramfsMemory.of(KvmLauncher.initramfs(spec, LoaderPlan.copyAll(spec)));
         assertThat(KvmLauncher.guestMemory(spec, needs)).isEqualTo(needs.suggestedRamBytes(0))
                 .isGreaterThan(ArrowSpec.DEFAULT_MEMORY_BYTES);
 
         ArrowSpec small = arrow(BUSYBOX).spec();
-        assertThat(KvmLauncher.guestMemory(small, InitramfsMemory.of(KvmLauncher.initramfs(small))))
+        assertThat(KvmLauncher.guestMemory(small, InitramfsMemory.of(KvmLauncher.initramfs(small, LoaderPlan.copyAll(small)))))
                 .isEqualTo(ArrowSpec.DEFAULT_MEMORY_BYTES);
     }
 

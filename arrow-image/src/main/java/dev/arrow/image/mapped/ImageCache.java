@@ -70,6 +70,34 @@ public final class ImageCache {
         return new ImageCache(ArrowCache.root().resolve(DIRECTORY));
     }
 
+    /**
+     * The cache this JVM's arrows share: {@link #inArrowCache()}, or, when that directory cannot be made or written (a
+     * read-only home, as in the lab), a private {@code arrow-<user>/images} under {@code java.io.tmpdir}, said once at
+     * WARN. Made on first use.
+     */
+    public static ImageCache shared() {
+        return Shared.INSTANCE;
+    }
+
+    /** Holder of {@link #shared()}: decided once, on first use. */
+    private static final class Shared {
+        static final ImageCache INSTANCE = choose();
+
+        private static ImageCache choose() {
+            Path preferred = ArrowCache.root().resolve(DIRECTORY);
+            try {
+                ArrowCache.createPrivateDirectory(preferred);
+                if (Files.isWritable(preferred)) return new ImageCache(preferred);
+            } catch (IOException e) {
+                LOG.debug("{} cannot hold images: {}", preferred, e.toString());
+            }
+            Path fallback = Path.of(System.getProperty("java.io.tmpdir"), "arrow-" + System.getProperty("user.name"), DIRECTORY);
+            LOG.warn("{} is not writable: read-only images are cached in {} instead (set ARROW_CACHE to a writable"
+                    + " directory to keep them across reboots)", preferred, fallback);
+            return new ImageCache(fallback);
+        }
+    }
+
     /** Where the images are. */
     public Path directory() {
         return directory;

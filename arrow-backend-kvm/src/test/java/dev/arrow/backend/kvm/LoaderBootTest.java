@@ -1,0 +1,173 @@
+package dev.arrow.backend.kvm;
+
+import dev.arrow.Arrow;
+import dev.arrow.ArrowOutcome;
+import dev.arrow.ArrowProcess;
+import dev.arrow.image.LoaderPlan;
+import dev.arrow.image.mapped.ImageCache;
+import dev.arrow.image.mapped.ReadOnlyImage;
+import dev.arrow.testing.BootTest;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import static dev.arrow.config.SizeUnit.MiB;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Tier 4: the application loader (docs/loader.md). A large binary runs from its read-only image in a small guest; ten
+ * arrows of one binary share the host's pages of its image (the JVM's smaps: one copy in {@code Pss}); a read-only data
+ * file is read intact, and neither a write through the file system nor a raw write to the pmem device reaches the host.
+ */
+@BootTest
+@Timeout(value = 10, unit = TimeUnit.MINUTES)
+class LoaderBootTest {
+    private static final Logger LOG = LoggerFactory.getLogger(LoaderBootTest.class);
+    private static final Path BUSYBOX = Path.of("/bin/busybox");
+    private static final long MIB = 1 << 20;
+
+    @TempDir
+    static Path tmp;
+    /** busybox followed by random bytes: a real static program of 95 MiB, named busybox so that it runs its applets. */
+    static Path bigBusybox;
+
+    @BeforeAll
+    static void bigProgram() throws IOException {
+        assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
+        bigBusybox = Files.createDirectories(tmp.resolve("big")).resolve("busybox");
+        Files.copy(BUSYBOX, bigBusybox);
+        appendRandom(bigBusybox, 95 * MIB - Files.size(BUSYBOX), 95);
+        assertThat(bigBusybox.toFile().setExecutable(true)).isTrue();
+    }
+
+    private static void appendRandom(Path file, long bytes, long seed) throws IOException {
+        byte[] chunk = new byte[1 << 20];
+        Random random = new Random(seed);
+        try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            for (long left = bytes; left > 0; left -= chunk.length) {
+                random.nextBytes(chunk);
+                out.write(chunk, 0, (int) Math.min(chunk.length, left));
+            }
+        }
+    }
+
+    private static String sha256(Path file) throws Exception {
+        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+        byte[] buffer = new byte[1 << 20];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n; (n = in.read(buffer)) > 0; ) digest.update(buffer, 0, n);
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    private static String runToEnd(Arrow arrow) throws Exception {
+        try (ArrowProcess p = arrow.start()) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            p.getInputStream().transferTo(out);
+            assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("the arrow ended").isTrue();
+            String stdout = out.toString(StandardCharsets.UTF_8);
+            assertThat(p.outcome().join()).as("stdout: %s", stdout).isEqualTo(new ArrowOutcome.Exited(0));
+            return stdout;
+        }
+    }
+
+    @Test
+    void aNinetyFiveMebibyteBinaryRunsFromItsImageInASmallGuest() throws Exception {
+        // 48 MiB of guest RAM could not even hold the program's copy: it runs from the mapped image, through DAX
+        String out = runToEnd(Arrow.of(bigBusybox).args("sh", "-c",
+                "echo big program ran; grep -c ' /arrow/images/0 erofs ro,.*dax=always' /proc/self/mountinfo")
+                .memory(48, MiB));
+        assertThat(out).isEqualTo("big program ran\n1\n");
+    }
+
+    @Test
+    void tenArrowsOfOneLargeBinaryShareOneHostCopyOfItsPages() throws Exception {
+        ReadOnlyImage image = LoaderPlan.of(Arrow.of(bigBusybox).spec(), ImageCache.shared(), LoaderPlan.minMappedBytes())
+                .images().get(0);
+        List<ArrowProcess> arrows = new ArrayList<>();
+        try {
+            for (int i = 0; i < 10; i++) {
+                // every arrow reads the whole program (95 MiB of its image's pages), then waits to be measured
+                arrows.add(Arrow.of(bigBusybox).args("sh", "-c", "cat /proc/self/exe > /dev/null && echo read && sleep 600")
+                        .memory(64, MiB).start());
+            }
+            for (ArrowProcess p : arrows) {
+                byte[] line = p.getInputStream().readNBytes(5);
+                assertThat(new String(line, StandardCharsets.US_ASCII)).isEqualTo("read\n");
+            }
+            SmapsTotals totals = SmapsTotals.ofMappingsOf(image.path());
+            LOG.info("10 arrows of a 95 MiB binary: {} mappings of {}, Rss {} KiB, Pss {} KiB, Private_Dirty {} KiB", totals.mappings(),
+                    image.path().getFileName(), totals.rssKiB(), totals.pssKiB(), totals.privateDirtyKiB());
+            assertThat(totals.mappings()).as("one mapping per arrow").isEqualTo(10);
+            assertThat(totals.rssKiB()).as("each arrow read the whole program through its mapping (KiB)")
+                    .isGreaterThanOrEqualTo(10 * 94 * 1024L);
+            assertThat(totals.pssKiB()).as("yet the host holds its pages once (KiB)").isBetween(94 * 1024L, 97 * 1024L);
+            assertThat(totals.privateDirtyKiB()).as("and no arrow has a private copy").isZero();
+        } finally {
+            for (ArrowProcess p : arrows) p.close();
+        }
+    }
+
+    @Test
+    void aReadOnlyDataFileIsReadIntactAndNoGuestWriteReachesTheHost() throws Exception {
+        Path data = tmp.resolve("data.bin");
+        appendRandom(data, 8 * MIB + 123, 8);
+        String hostDigest = sha256(data);
+        ReadOnlyImage image = LoaderPlan.of(Arrow.of(BUSYBOX).file(data, "/data/in.bin").spec(), ImageCache.shared(),
+                LoaderPlan.minMappedBytes()).images().get(1);
+        String imageDigest = sha256(image.path());
+        String out = runToEnd(Arrow.of(BUSYBOX).file(data, "/data/in.bin").args("sh", "-c", String.join("; ",
+                "sha256sum /data/in.bin",
+                "echo overwritten > /data/in.bin && echo fs-write-accepted || echo fs-write-refused",
+                "dd if=/dev/zero of=/dev/pmem1 bs=4096 count=4 seek=2 2>/dev/null; sync",
+                "echo 3 > /proc/sys/vm/drop_caches 2>/dev/null",
+                "sha256sum /data/in.bin")));
+        assertThat(out).isEqualTo(hostDigest + "  /data/in.bin\nfs-write-refused\n" + hostDigest + "  /data/in.bin\n");
+        assertThat(sha256(data)).as("the host file").isEqualTo(hostDigest);
+        assertThat(sha256(image.path())).as("the image file").isEqualTo(imageDigest);
+    }
+
+    /** Sums of one file's mappings in this JVM's /proc/self/smaps. */
+    private record SmapsTotals(int mappings, long rssKiB, long pssKiB, long privateDirtyKiB) {
+        static SmapsTotals ofMappingsOf(Path file) throws IOException {
+            String name = file.toRealPath().toString();
+            int mappings = 0;
+            long rss = 0, pss = 0, dirty = 0;
+            boolean inside = false;
+            for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+                if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                    inside = line.endsWith(" " + name);
+                    if (inside) mappings++;
+                } else if (inside) {
+                    String[] f = line.split("\\s+");
+                    switch (f[0]) {
+                        case "Rss:" -> rss += Long.parseLong(f[1]);
+                        case "Pss:" -> pss += Long.parseLong(f[1]);
+                        case "Private_Dirty:" -> dirty += Long.parseLong(f[1]);
+                        default -> { }
+                    }
+                }
+            }
+            return new SmapsTotals(mappings, rss, pss, dirty);
+        }
+    }
+}
