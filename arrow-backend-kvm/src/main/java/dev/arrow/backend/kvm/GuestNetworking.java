@@ -4,7 +4,6 @@ import dev.arrow.config.Net;
 import dev.arrow.config.PortForward;
 import dev.arrow.image.init.NetworkSettings;
 import dev.arrow.kvm.net.FrameCapture;
-import dev.arrow.kvm.net.GratuitousArp;
 import dev.arrow.kvm.net.GuestNetwork;
 import dev.arrow.kvm.net.MacAddress;
 import dev.arrow.kvm.net.NetworkBackend;
@@ -92,28 +91,51 @@ final class GuestNetworking implements AutoCloseable {
 
     /**
      * The virtio-net device to register with the VMM (it starts the backend, and closes it when it is
-     * closed); the same device on every call.
+     * closed); the same device on every call. It holds received frames until {@link #networkUp()}: the guest's
+     * init has yet to configure eth0 ({@link VirtioNet#holdReceived()} says why).
      *
      * @throws IllegalStateException if {@link #restoredDevice} made it
      */
     synchronized VirtioNet device() {
         if (device == null) {
             device = new VirtioNet(plan.mac(), plan.mtu(), backend, capture);
+            device.holdReceived();
         }
         return device;
     }
 
+    /** The guest's init has configured eth0 (its mark net-up): the device delivers the frames it held. */
+    void networkUp() {
+        VirtioNet d;
+        synchronized (this) {
+            d = device;
+        }
+        if (d != null) {
+            d.releaseReceived();
+        }
+    }
+
     /**
-     * A template clone's virtio-net device: it continues from the template's {@code state} on this backend.
+     * A template clone's virtio-net device: it continues from the template's {@code state} on this backend. Unless
+     * {@code configured} (the template was frozen after its init had configured eth0), it holds received frames until
+     * {@link #networkUp()}, as {@link #device()} does.
      *
-     * @throws IllegalStateException if a device was made already
+     * @throws IllegalStateException if a device was made already, or the state's MAC address is not the plan's (the
+     *     one passt was told when it started)
      */
-    synchronized VirtioNet restoredDevice(VirtioNet.State state) {
+    synchronized VirtioNet restoredDevice(VirtioNet.State state, boolean configured) {
         if (device != null) {
             throw new IllegalStateException("this network's device exists already");
         }
-        // the guest is not told it has a new backend: the card announces it, so that passt can reach it at once
-        device = VirtioNet.restore(state, backend, capture, GratuitousArp.frame(state.mac(), plan.address()));
+        // the guest is not told it has a new backend; passt was told the plan's MAC when it started (PasstBackend)
+        if (!state.mac().equals(plan.mac())) {
+            throw new IllegalStateException("the template's network card has MAC " + state.mac()
+                    + ", the clone's network expects " + plan.mac());
+        }
+        device = VirtioNet.restore(state, backend, capture);
+        if (!configured) {
+            device.holdReceived();
+        }
         return device;
     }
 

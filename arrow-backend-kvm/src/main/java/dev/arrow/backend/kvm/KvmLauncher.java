@@ -211,6 +211,7 @@ public final class KvmLauncher implements ArrowLauncher {
         network.ifPresent(n -> {
             config.virtioDevice(n.device());
             session.forwardedPorts(n.hostPorts());
+            session.whenNetworkUp(n::networkUp);
         });
         RunningVm vm;
         try {

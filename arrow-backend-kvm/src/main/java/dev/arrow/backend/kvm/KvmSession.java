@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import java.io.OutputStream;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -43,6 +44,7 @@ final class KvmSession implements MicroVmSession {
     private final CompletableFuture<ArrowOutcome> outcome = new CompletableFuture<>();
     private final AtomicReference<InitStatus> finalStatus = new AtomicReference<>();
     private volatile Map<PortForward, Integer> hostPorts = Map.of();
+    private volatile Runnable networkUp = () -> { };
     private volatile RunningVm vm;
     private volatile Consumer<RunningVm> release = RunningVm::close;
     private volatile boolean vmEnded;
@@ -94,12 +96,19 @@ final class KvmSession implements MicroVmSession {
         if (status instanceof InitStatus.Mark mark) {
             if (mark.name().equals(InitProtocol.MARK_APP_EXEC)) {
                 stdio.appStarted(); // from now on the console belongs to the app
+            } else if (mark.name().equals(InitProtocol.MARK_NET_UP)) {
+                networkUp.run();
             }
             long now = System.nanoTime();
             InitBootMarks.phaseOf(mark.name()).ifPresent(phase -> events.guest(phase, mark.uptimeNanos(), now));
         } else if (status.isFinal()) {
             finalStatus.compareAndSet(null, status);
         }
+    }
+
+    /** Runs {@code action} when init reports the guest's network configured (its mark net-up); before {@link #attach}. */
+    void whenNetworkUp(Runnable action) {
+        this.networkUp = Objects.requireNonNull(action, "action");
     }
 
     /** Records the host port each forward of the spec got, for {@link #hostPorts()}; before {@link #attach}. */

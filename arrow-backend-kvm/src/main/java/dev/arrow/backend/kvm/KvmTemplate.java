@@ -179,7 +179,10 @@ final class KvmTemplate implements MicroVmTemplate {
             VirtioStdio stdio = VirtioStdio.of(console, stdout, stderr, cloneSpec.debugConsole(), KvmLauncher.nextName());
             session = new KvmSession(stdio, events, memoryBytes, null);
             KvmSession owner = session;
-            network.ifPresent(n -> owner.forwardedPorts(n.hostPorts()));
+            network.ifPresent(n -> {
+                owner.forwardedPorts(n.hostPorts());
+                owner.whenNetworkUp(n::networkUp);
+            });
             RunningVm vm = frozen.clone(new VmClone(session.serialOutput(), session::onStatusLine,
                     (slot, state) -> devices.get(slot.index())));
             events.host(BootPhase.CLONED, System.nanoTime());
@@ -229,7 +232,7 @@ final class KvmTemplate implements MicroVmTemplate {
                 devices.add(VirtioRng.restore(rng));
             } else if (state instanceof VirtioNet.State net) {
                 devices.add(network.orElseThrow(() -> new IllegalStateException("the template has a network card but "
-                        + "the clone's spec has no network")).restoredDevice(net));
+                        + "the clone's spec has no network")).restoredDevice(net, point.isAppPoint()));
             } else {
                 throw new IllegalStateException("a template device Arrow cannot restore: " + state);
             }

@@ -39,6 +39,17 @@ class KvmSessionTelemetryTest {
     }
 
     @Test
+    void initsNetUpMarkRunsTheNetworkUpAction() {
+        KvmSession session = new KvmSession((b, o, l) -> { }, events, 64L << 20);
+        List<String> ran = new CopyOnWriteArrayList<>();
+        session.whenNetworkUp(() -> ran.add("released"));
+        session.onStatusLine("arrow-mark init-start 1");
+        assertThat(ran).isEmpty();
+        session.onStatusLine("arrow-mark net-up 5");
+        assertThat(ran).containsExactly("released");
+    }
+
+    @Test
     void everyGuestPhaseIsReportedByOneOfInitsMarks() {
         List<String> marks = List.of(InitProtocol.MARK_INIT_START, InitProtocol.MARK_IMAGE_CHECKED,
                 InitProtocol.MARK_NET_UP, InitProtocol.MARK_APP_EXEC, InitProtocol.MARK_APP_EXIT, InitProtocol.MARK_HALT);

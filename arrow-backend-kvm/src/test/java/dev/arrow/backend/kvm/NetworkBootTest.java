@@ -2,10 +2,13 @@ package dev.arrow.backend.kvm;
 
 import dev.arrow.Arrow;
 import dev.arrow.ArrowProcess;
+import dev.arrow.BootPhase;
+import dev.arrow.BootTimeline;
 import dev.arrow.NetworkSetupException;
 import dev.arrow.Output;
 import dev.arrow.Wait;
 import dev.arrow.config.Net;
+import dev.arrow.kvm.net.GuestNetwork;
 import dev.arrow.kvm.net.testing.PcapSummary;
 import dev.arrow.testing.BootTest;
 import dev.arrow.testing.FreePort;
@@ -39,6 +42,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -95,6 +99,86 @@ class NetworkBootTest {
         assertThat(ProcessHandle.current().children().filter(h -> h.info().command().orElse("").contains("passt")))
                 .as("passt processes left").isEmpty();
     }
+
+    /**
+     * A connection to a forwarded port made right after {@code start()} returned, before the guest's network was up
+     * (before the app's exec by the timeline, and before the guest's first frame by the capture), is not left
+     * hanging: it ends once the guest's network is up, refused by the
+     * guest's kernel since nothing listens yet (or served, were it held until the app listens). It used to hang for
+     * passt's 10 s handshake timeout and end in a reset: passt never sends a SYN twice, and the guest lost it, since
+     * passt sent it to the broadcast MAC (it had not heard from the guest yet) and the guest handled it while opening
+     * eth0, before it had a route to answer (docs/networking.md). The
+     * app listens {@value #LATE_LISTEN_SECONDS} s after its exec, and a request then is served. Times are measured
+     * against the arrow's timeline (the lab is slow): the connection must end within
+     * {@value #LATE_LISTEN_SECONDS} s + 2 s of the app's exec, which a 10 s hang from before the guest's network was
+     * up does not (in the lab the app was exec'd 0.2 to 3.3 s after the connection).
+     */
+    @Test
+    void aConnectionMadeWhileTheGuestBootsEndsOnceItsNetworkIsUp() throws Exception {
+        Path pcap = Files.createTempFile("arrow-early-", ".pcap");
+        Duration connected;
+        Instant connectedAt; // the capture's clock
+        Duration ended;
+        String outcome;
+        String later;
+        BootTimeline t;
+        long origin = System.nanoTime(); // just before start(): offsets from it are at least those of the timeline
+        try (ArrowProcess p = Arrow.of(BUSYBOX)
+                .args("sh", "-c", "sleep " + LATE_LISTEN_SECONDS + "; exec httpd -f -p 80 -h /www")
+                .textFile("hello\n", "/www/index.html").memory(64, MiB)
+                .net(Net.user().forward(0, 80).capture(pcap)).stdout(Output.discard()).start();
+             Socket early = new Socket()) {
+            early.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), p.hostPort(80)), 5000);
+            connected = Duration.ofNanos(System.nanoTime() - origin);
+            connectedAt = Instant.now();
+            early.setSoTimeout(30_000);
+            early.getOutputStream().write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            try {
+                byte[] answer = early.getInputStream().readAllBytes();
+                outcome = answer.length == 0 ? "end of stream" : "answered " + new String(answer, StandardCharsets.UTF_8);
+            } catch (SocketTimeoutException e) {
+                outcome = "still open after 30 s";
+            } catch (IOException e) {
+                outcome = "reset (" + e.getMessage() + ")";
+            }
+            ended = Duration.ofNanos(System.nanoTime() - origin);
+            later = BootTestSupport.getWithRetry(new URL("http://127.0.0.1:" + p.hostPort(80) + "/"), Duration.ofSeconds(60));
+            t = p.timeline();
+            p.destroyForcibly();
+        }
+        // the arrow is closed: its capture is complete
+        Duration appExecuted = t.sinceStart(BootPhase.APP_EXECUTED).orElseThrow();
+        String report = String.format("connected at %d ms, the app was exec'd at %d ms, the connection ended at %d ms"
+                + " (times since start()): %s; the frames:%n  %s", connected.toMillis(), appExecuted.toMillis(),
+                ended.toMillis(), outcome, String.join("\n  ", PcapSummary.read(pcap).lines()));
+        System.out.println("early connection: " + report);
+        assertThat(connected).as("the connection was made before the app's exec: %s", report).isLessThan(appExecuted);
+        assumeTrue(connectedAt.isBefore(firstGuestFrame(pcap)), "the connection was made after the guest's network"
+                + " came up (start() returned late): nothing to check; " + report);
+        assertThat(outcome).as(report).matches("(?s)end of stream|reset \\(.*\\)|answered HTTP/1\\.[01] 200 .*");
+        boolean inTime = ended.compareTo(appExecuted.plusSeconds(LATE_LISTEN_SECONDS + 2)) <= 0;
+        assertThat(inTime).as("the connection ended soon after the guest's network came up: %s; the capture: %s",
+                report, inTime ? "not needed" : captureReport(pcap)).isTrue();
+        assertThat(later).as("a request once the app listens").isEqualTo("hello\n");
+        Files.delete(pcap);
+    }
+
+    /**
+     * When the guest sent its first frame, by the capture (the host's wall clock): its gratuitous ARP when init brought
+     * eth0 up, i.e. when its network came up; {@link Instant#MAX} if it sent none.
+     */
+    private static Instant firstGuestFrame(Path pcap) throws IOException {
+        byte[] guest = GuestNetwork.DEFAULT_MAC.octets();
+        for (PcapSummary.Record r : PcapSummary.records(pcap)) {
+            if (Arrays.equals(r.frame(), 6, 12, guest, 0, 6)) {
+                return Instant.EPOCH.plus(r.micros(), ChronoUnit.MICROS);
+            }
+        }
+        return Instant.MAX;
+    }
+
+    /** How long the app of {@link #aConnectionMadeWhileTheGuestBootsEndsOnceItsNetworkIsUp} waits before it listens. */
+    private static final int LATE_LISTEN_SECONDS = 2;
 
     @Test
     void withTheHostsLoopbackAllowedTheGuestReachesAServerThereAtTheGateway() throws Exception {

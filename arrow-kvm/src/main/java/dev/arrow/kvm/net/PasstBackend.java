@@ -8,6 +8,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,7 +37,9 @@ import org.slf4j.LoggerFactory;
  * started again with new ports (at most {@value #FREE_PORT_ATTEMPTS} times). {@link #forwards()} reports them.
  *
  * <p>{@link #start(Options)} starts passt and connects to it ({@link PasstProcess}: the forwarded ports are
- * checked first, passt dies with the JVM, and nothing is left running when it fails to come up);
+ * checked first, passt dies with the JVM, and nothing is left running when it fails to come up), and introduces the
+ * guest to it before it returns (passt addresses the guest's frames to the MAC address it learns from the guest's
+ * own: docs/networking.md);
  * {@link #close()} closes the connection, so passt exits, waits for it and deletes its files. passt
  * serves one client per process, so guests never share one. Health, the listener, the reader
  * thread, the counters and the close order are {@link AbstractNetworkBackend}'s.
@@ -67,6 +72,10 @@ public final class PasstBackend extends AbstractNetworkBackend {
     static final long SEND_QUEUE_BYTES = 4L << 20;
     /** Guest frames to the host's loopback that are logged; later ones are only counted. */
     private static final int LOGGED_REFUSALS = 3;
+    /** States of {@link #introduceGuest}: waiting for passt's answer, answered, or given up on. */
+    private static final int INTRODUCING = 0;
+    private static final int INTRODUCED = 1;
+    private static final int INTRODUCTION_TIMED_OUT = 2;
 
     /**
      * How to start passt.
@@ -78,7 +87,7 @@ public final class PasstBackend extends AbstractNetworkBackend {
      *                     gateway address); false by default: then passt does not map the gateway to the
      *                     host, guest frames to 127.0.0.0/8 or 0.0.0.0/8 are dropped ({@link HostLoopbackGuard})
      *                     and connections to the gateway address refused ({@link GatewayGuard})
-     * @param startTimeout how long passt may take to open its socket
+     * @param startTimeout how long passt may take to open its socket, and then to answer the guest's first ARP request
      */
     public record Options(Optional<Path> executable, GuestNetwork network, List<PortMapping> forwards,
                           boolean hostLoopback, Duration startTimeout) {
@@ -144,7 +153,55 @@ public final class PasstBackend extends AbstractNetworkBackend {
     }
 
     /**
-     * Starts passt for one guest and connects to it.
+     * Introduces the guest to passt before anything else: an ARP request in the guest's name for the gateway
+     * ({@link ArpRequest}), then waits for passt's answer, at most {@code timeout} (then the connection is closed).
+     * passt learns the guest's MAC address from the guest's frames and until then sends to the broadcast MAC, which the
+     * guest's TCP drops; it sends the SYN of a connection to a forwarded port once and resets the connection after 10 s
+     * without an answer. So without this, a connection made before the guest's first frame (while it boots) would hang
+     * for 10 s and end in a reset (docs/networking.md). passt handles our frames in order, so once its answer is here it
+     * addresses the guest by its MAC. Frames it sent before the answer went to the broadcast MAC and are dropped; so is
+     * the answer (the guest did not ask). Runs before the reader and the sender start.
+     */
+    private void introduceGuest(GuestNetwork network, Duration timeout) {
+        AtomicInteger state = new AtomicInteger(INTRODUCING);
+        CompletableFuture.delayedExecutor(timeout.toNanos(), TimeUnit.NANOSECONDS).execute(() -> {
+            if (state.compareAndSet(INTRODUCING, INTRODUCTION_TIMED_OUT)) {
+                passt.closeConnection(); // the read below returns
+            }
+        });
+        ByteBuffer frame = ByteBuffer.allocateDirect(MAX_FRAME_BYTES);
+        int dropped = 0;
+        try {
+            new PasstFrameCodec.Writer(passt.channel()).write(ArpRequest.frame(network.mac(), network.address(),
+                    network.gateway()));
+            while (true) {
+                int length = codec.readFrame(frame.clear());
+                if (length < 0) {
+                    throw new IOException("passt closed the connection");
+                }
+                if (ArpRequest.isAnswer(frame.flip(), network.mac(), network.gateway())) {
+                    break;
+                }
+                dropped++;
+            }
+        } catch (IOException e) {
+            String what = state.get() == INTRODUCTION_TIMED_OUT ? "did not answer the guest's first ARP request within "
+                    + timeout.toMillis() + " ms" : "failed while the guest was introduced: " + e.getMessage();
+            throw new NetworkBackendException(NetworkBackendException.Reason.PASST_FAILED_TO_START,
+                    passt + " " + what + passt.exitNote(), e);
+        }
+        if (!state.compareAndSet(INTRODUCING, INTRODUCED)) {
+            throw new NetworkBackendException(NetworkBackendException.Reason.PASST_FAILED_TO_START, passt
+                    + " answered the guest's first ARP request only after " + timeout.toMillis() + " ms" + passt.exitNote());
+        }
+        if (dropped > 0) {
+            LOG.debug("{}: dropped {} frames sent to the broadcast MAC before it knew the guest's", passt, dropped);
+        }
+    }
+
+    /**
+     * Starts passt for one guest, connects to it and introduces the guest (an ARP request in its name, answered:
+     * from then on passt addresses the guest by its MAC, also in the SYN of a host's connection to a forwarded port).
      *
      * @throws NetworkBackendException when passt is missing ({@link NetworkBackendException.Reason#PASST_MISSING}),
      *     a forwarded port is taken ({@link NetworkBackendException.Reason#PORT_IN_USE}) or passt does not come up
@@ -168,7 +225,9 @@ public final class PasstBackend extends AbstractNetworkBackend {
             }
         }
         try {
-            return new PasstBackend(passt, chosen.forwards(), options.hostLoopback(), options.network());
+            PasstBackend backend = new PasstBackend(passt, chosen.forwards(), options.hostLoopback(), options.network());
+            backend.introduceGuest(options.network(), options.startTimeout());
+            return backend;
         } catch (RuntimeException | Error e) {
             passt.close();
             throw e;

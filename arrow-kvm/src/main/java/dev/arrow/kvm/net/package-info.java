@@ -33,7 +33,9 @@
  * still connects to any other destination a frame names, loopback ones included, and still
  * forwards DNS to a loopback resolver; it exits with "Failed to bind any port" when a
  * forwarded port is taken; it addresses frames for a guest it has not heard from to the broadcast
- * MAC (so the guest announces itself when eth0 comes up); its {@code --debug} logging crashes it
+ * MAC, which the guest's TCP drops, and sends the SYN of a connection to a forwarded port once, resetting
+ * it after 10 s without an answer (so {@link dev.arrow.kvm.net.PasstBackend} introduces the guest as soon as
+ * passt starts); its {@code --debug} logging crashes it
  * on the first TCP connection (never pass it); its {@code --pcap} calls {@code gettimeofday}, which
  * its seccomp filter kills it for where that is a real system call (a host clock without vDSO).
  */

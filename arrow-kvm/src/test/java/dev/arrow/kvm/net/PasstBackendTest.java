@@ -112,6 +112,25 @@ class PasstBackendTest {
         }
     }
 
+    /**
+     * passt learns the guest's MAC from the guest's frames and sends to the broadcast MAC until then, which a guest's
+     * TCP drops; it sends a SYN once and resets the host's connection after 10 s without an answer. A host connection
+     * made before the guest sent anything (while it boots) must still reach the guest at its own MAC: the backend
+     * introduces the guest to passt when it starts (and that is no frame of the guest's).
+     */
+    @Test
+    void aHostConnectionBeforeTheGuestSentAnythingReachesTheGuestAtItsOwnMac() throws Exception {
+        int hostPort = FreePort.onAnyAddress();
+        start(List.of(PortMapping.tcp(hostPort, 80)));
+        try (Socket client = new Socket()) {
+            client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), hostPort), 5000);
+            byte[] syn = frames.await(f -> TestFrames.ipProtocol(f) == TestFrames.PROTO_TCP
+                    && (TestFrames.tcpFlags(f) & TestFrames.TCP_SYN) != 0, WAIT, "TCP SYN to the guest");
+            assertThat(TestFrames.destination(syn)).as("the SYN's destination MAC").isEqualTo(GUEST_MAC);
+            assertThat(backend.framesSent()).as("guest frames sent (the announcement is the backend's own)").isZero();
+        }
+    }
+
     @Test
     void aUdpForwardDeliversAHostDatagramToTheGuestPort() throws Exception {
         int hostPort = freeUdpPort();

@@ -54,6 +54,16 @@ class PcapSummaryTest {
     }
 
     @Test
+    void aSegmentToTheBroadcastMacSaysSoAndAnArpRequestDoesNot() throws IOException {
+        byte[] pcap = capture(new long[]{0, 1},
+                TestFrames.tcp(PASST, TestFrames.BROADCAST, PLAN.gateway(), PLAN.address(), 8080, 40000, 1, 0, TestFrames.TCP_SYN),
+                TestFrames.arpRequest(PLAN.mac(), PLAN.address(), PLAN.gateway()));
+        assertThat(PcapSummary.of(pcap).lines()).containsExactly(
+                "+0.000000 10.0.2.2:8080 > 10.0.2.15:40000 TCP [S] seq 0 ack 0 win 65535 len 0 (to the broadcast MAC)",
+                "+0.000001 ARP who-has 10.0.2.2 tell 10.0.2.15");
+    }
+
+    @Test
     void withoutAResetTheReportShowsTheLastFrames() throws IOException {
         long[] t = new long[10];
         byte[][] frames = new byte[10][];

@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * send queue is full ({@link NetworkBackend#hasSendRoom()}), transmit chains stay in the guest's
  * queue and the device resumes when the backend has room (back-pressure, not drops). A received frame
  * larger than the guest's next receive buffer is dropped and counted, and that buffer is kept for
- * the next frame.
+ * the next frame. A card told to {@link #holdReceived()} keeps received frames in the backend's inbox until it is
+ * released (the guest's interface is configured).
  *
  * <p>State: {@link #state()} captures the address and MTU the guest read and a receive buffer
  * held for the next frame as a {@link State}; {@link #restore} builds a card on a new backend
@@ -100,8 +101,8 @@ public final class VirtioNet implements VirtioDevice {
     private SplitQueue heldChainQueue;
     /** The held chain's head from {@link #restore}, walked again on {@link #resume}; else {@link State#NONE}. */
     private int restoredHeld = State.NONE;
-    /** Sent to the backend when a restored card resumes; null once sent, or for a card not restored. */
-    private ByteBuffer announcement;
+    /** While set, received frames wait in the backend's inbox: {@link #holdReceived()}, {@link #releaseReceived()}. */
+    private volatile boolean receiveHeld;
 
     private long rxFrames;
     private long rxDropped;
@@ -165,18 +166,6 @@ public final class VirtioNet implements VirtioDevice {
         return net;
     }
 
-    /**
-     * As {@link #restore(State, NetworkBackend, Optional)}, and once resumed the card sends {@code announcement}
-     * to the backend on the guest's behalf, before any frame of the guest's (e.g. {@link
-     * dev.arrow.kvm.net.GratuitousArp}: a new backend learns the guest's MAC address from it).
-     */
-    public static VirtioNet restore(State state, NetworkBackend backend, Optional<FrameCapture> capture,
-                                    ByteBuffer announcement) {
-        VirtioNet net = restore(state, backend, capture);
-        net.announcement = Objects.requireNonNull(announcement, "announcement").duplicate();
-        return net;
-    }
-
     @Override
     public State state() {
         return new State(mac, mtu, heldChain != null ? heldChain.headIndex() : restoredHeld);
@@ -186,11 +175,6 @@ public final class VirtioNet implements VirtioDevice {
     @Override
     public void resume(VirtioContext newContext) {
         context = newContext;
-        ByteBuffer frame = announcement;
-        announcement = null;
-        if (frame != null && !backend.send(frame)) {
-            LOG.debug("virtio-net: the backend took no announcement frame; the guest's own frames will teach it");
-        }
         if (restoredHeld != State.NONE) {
             SplitQueue queue = newContext.queue(RECEIVE_QUEUE);
             if (queue == null) {
@@ -201,6 +185,27 @@ public final class VirtioNet implements VirtioDevice {
             restoredHeld = State.NONE;
         }
         deliverReceived();
+    }
+
+    /**
+     * Keeps received frames in the backend's inbox, whatever buffers the guest posts, until {@link #releaseReceived()};
+     * call it before the guest runs. For a guest that has yet to configure its interface: Linux's virtio_net posts its
+     * receive buffers when the interface is opened, and processes the frames that were waiting right then, before the
+     * interface is up and has its routes. A TCP segment handled then cannot be answered (no route back), so it is lost;
+     * passt sends the SYN of a connection to a forwarded port only once and resets the connection after 10 s
+     * (docs/networking.md). While held, a full inbox stops the backend's reader: frames wait in passt's socket.
+     */
+    public void holdReceived() {
+        receiveHeld = true;
+    }
+
+    /** Ends {@link #holdReceived()}: the guest's interface is configured; frames that waited are delivered. Idempotent. */
+    public void releaseReceived() {
+        receiveHeld = false;
+        VirtioContext c = context;
+        if (c != null) {
+            c.submit(drainTask);
+        }
     }
 
     private static void checkMtu(int mtu) {
@@ -343,7 +348,7 @@ public final class VirtioNet implements VirtioDevice {
     private void deliverReceived() {
         VirtioContext c = context;
         SplitQueue queue = c == null ? null : c.queue(RECEIVE_QUEUE);
-        if (queue == null) {
+        if (queue == null || receiveHeld) {
             return;
         }
         FrameInbox inbox = backend.inbox();

@@ -17,7 +17,7 @@ import java.util.Map;
  * turned into one line per frame, tcpdump style:
  * {@code +1.234567 10.0.2.15:40000 > 10.0.2.2:8080 TCP [S.] seq 0 ack 1 win 64240 len 0}, with
  * sequence and acknowledgement numbers relative to the first sequence number seen in each
- * direction of a connection (as tcpdump shows them).
+ * direction of a connection (as tcpdump shows them); a frame other than ARP sent to the broadcast MAC says so.
  * For tests that explain a failed transfer from the capture; never used by the VMM. A truncated
  * last record (the writer was stopped mid-frame) ends the capture; anything else malformed is an
  * {@link IOException}.
@@ -46,7 +46,8 @@ public final class PcapSummary {
                 firstMicros = r.micros();
             }
             long rel = r.micros() - firstMicros;
-            lines.add(String.format(Locale.ROOT, "+%d.%06d %s", rel / 1_000_000, rel % 1_000_000, describe(r.frame(), firstSeq)));
+            lines.add(String.format(Locale.ROOT, "+%d.%06d %s%s", rel / 1_000_000, rel % 1_000_000,
+                    describe(r.frame(), firstSeq), broadcastNote(r.frame())));
         }
         return new PcapSummary(lines);
     }
@@ -174,6 +175,22 @@ public final class PcapSummary {
                     u16(f, l4 + 4) - 8);
         }
         return String.format(Locale.ROOT, "%s > %s IP proto %d, %d bytes", src, dst, proto, total);
+    }
+
+    /**
+     * " (to the broadcast MAC)" for a frame other than ARP sent to ff:ff:ff:ff:ff:ff, else "": a guest's TCP drops
+     * segments that are not addressed to its own MAC (passt sends to the broadcast MAC until it has heard from the guest).
+     */
+    static String broadcastNote(byte[] f) {
+        if (f.length < 14 || u16(f, 12) == 0x0806) {
+            return "";
+        }
+        for (int i = 0; i < 6; i++) {
+            if (f[i] != (byte) 0xff) {
+                return "";
+            }
+        }
+        return " (to the broadcast MAC)";
     }
 
     /** tcpdump's notation: S F R P, then "." for ACK; "none" without flags. */

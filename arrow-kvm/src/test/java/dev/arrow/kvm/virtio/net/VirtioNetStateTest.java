@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.HeapGuestMemory;
-import dev.arrow.kvm.net.GratuitousArp;
 import dev.arrow.kvm.net.MacAddress;
 import dev.arrow.kvm.net.testing.FakeBackend;
 import dev.arrow.kvm.virtio.GuestErrorListener;
@@ -17,9 +16,6 @@ import dev.arrow.kvm.virtio.testing.GuestArena;
 import dev.arrow.kvm.virtio.testing.QueueDriver.Buffer;
 import dev.arrow.kvm.virtio.testing.QueueDriver;
 import dev.arrow.kvm.virtio.testing.VirtioMmioDriver;
-import java.net.Inet4Address;
-import java.net.InetAddress;
-import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -147,26 +143,6 @@ class VirtioNetStateTest {
         int restoredUsed = Short.toUnsignedInt(copy.readShort(rx.layout().usedRing().plus(2)));
         assertThat(originalUsed).as("the captured card keeps and delivers its frame").isEqualTo(1);
         assertThat(restoredUsed).as("the restored card never had it").isZero();
-    }
-
-    @Test
-    void aRestoredCardAnnouncesTheGuestToItsNewBackendBeforeAnyGuestFrame() throws Exception {
-        List<QueueDriver> queues = driver.initialize(FEATURES, 2, 64);
-        QueueDriver tx = queues.get(1);
-        VirtioMmioTransport.State state = transport.state();
-        copy = MirroredMemory.copyOf(memory);
-        ByteBuffer announcement = GratuitousArp.frame(MAC, (Inet4Address) InetAddress.getByName("10.0.2.15"));
-        restored = VirtioMmioTransport.restore(state, "virtio-net",
-                VirtioNet.restore((VirtioNet.State) state.device(), restoredBackend, Optional.empty(), announcement),
-                copy, restoredInterrupts::incrementAndGet, GuestErrorListener.NONE, Runnable::run);
-        driverView.mirrorTo(copy);
-        bus.mirrorTo(restored);
-        transmit(tx, frame(70, 7));
-
-        assertThat(restoredBackend.sent).hasSize(2);
-        assertThat(restoredBackend.sent.get(0)).isEqualTo(announcement.array());
-        assertThat(restoredBackend.sent.get(1)).isEqualTo(backend.sent.get(0));
-        assertThat(backend.sent).as("the template's card announced nothing").hasSize(1);
     }
 
     @Test

@@ -334,6 +334,33 @@ class VirtioNetTest {
         assertThat(interrupts.get()).isPositive();
     }
 
+    /**
+     * A held card (the guest has yet to configure its interface) delivers nothing into the buffers the guest posts when
+     * it opens the interface; released, it delivers what waited, in order, and then frames as they come.
+     */
+    @Test
+    void aHeldCardDeliversReceivedFramesOnlyOnceReleased() {
+        net.holdReceived();
+        backend.receive(frame(100, 1)); // the SYN of a connection made while the guest boots
+        start(ALL);
+        int first = postReceive(1526); // the guest opens eth0
+        backend.receive(frame(200, 2));
+        assertThat(rx.pollUsed()).as("delivered while held").isNull();
+        assertThat(backend.inbox().size()).isEqualTo(2);
+        net.releaseReceived();
+        QueueDriver.UsedElement used = rx.pollUsed();
+        assertThat(used.id()).isEqualTo(first);
+        assertThat(Arrays.copyOfRange(received(first, used.length()), 12, 112)).isEqualTo(frame(100, 1));
+        int second = postReceive(1526);
+        assertThat(rx.pollUsed().id()).isEqualTo(second);
+        int third = postReceive(1526);
+        backend.receive(frame(60, 3));
+        assertThat(rx.pollUsed().id()).isEqualTo(third);
+        assertThat(net.rxFrames()).isEqualTo(3);
+        net.releaseReceived(); // idempotent
+        assertThat(failed()).isFalse();
+    }
+
     @Test
     void receivedFrameIsScatteredOverAChainOfSmallBuffers() {
         start(ALL);
