@@ -51,6 +51,8 @@ public final class LaunchSpec {
     private final byte[] entropy;
     private final List<LaunchFile> files;
     private final OptionalInt readyPort;
+    private final List<String> copyOut;
+    private final long copyOutMaxBytes;
 
     private LaunchSpec(Builder b) {
         this.executable = b.executable;
@@ -71,6 +73,8 @@ public final class LaunchSpec {
         this.entropy = b.entropy;
         this.files = List.copyOf(b.files.values());
         this.readyPort = b.readyPort == null ? OptionalInt.empty() : OptionalInt.of(b.readyPort);
+        this.copyOut = List.copyOf(b.copyOut);
+        this.copyOutMaxBytes = b.copyOutMaxBytes;
     }
 
     public static Builder builder() {
@@ -150,6 +154,16 @@ public final class LaunchSpec {
         return readyPort;
     }
 
+    /** Guest paths init sends to the host on {@value InitProtocol#FILES_PORT_NAME} after the app ended, in order. */
+    public List<String> copyOut() {
+        return copyOut;
+    }
+
+    /** File content bytes the {@link #copyOut()} paths may send together. */
+    public long copyOutMaxBytes() {
+        return copyOutMaxBytes;
+    }
+
     /** Reusable builder; {@link #build()} validates and snapshots. */
     public static final class Builder {
         private GuestPath executable = GuestPath.of(DEFAULT_EXECUTABLE);
@@ -168,6 +182,8 @@ public final class LaunchSpec {
         private byte[] entropy;
         private final Map<GuestPath, LaunchFile> files = new LinkedHashMap<>();
         private Integer readyPort;
+        private final List<String> copyOut = new ArrayList<>();
+        private long copyOutMaxBytes;
 
         private Builder() {
         }
@@ -319,6 +335,30 @@ public final class LaunchSpec {
             if (port < 1 || port > 65535)
                 throw new InvalidLaunchSpecException("ready port " + port + " is outside 1..65535: pass the port the app listens on");
             this.readyPort = port;
+            return this;
+        }
+
+        /**
+         * After the app ended, init sends {@code paths} (absolute guest paths, each once) to the host, within
+         * {@code maxBytes} bytes of file content together; replaces earlier ones.
+         */
+        public Builder copyOut(List<String> paths, long maxBytes) {
+            List<String> checked = new ArrayList<>(paths.size());
+            for (String path : paths) {
+                Objects.requireNonNull(path, "path");
+                if (!path.startsWith("/") || path.indexOf('\0') >= 0
+                        || path.getBytes(StandardCharsets.UTF_8).length > LinuxLimits.MAX_PATH_BYTES)
+                    throw new InvalidLaunchSpecException("copy-out path '" + path + "' is not an absolute path of at most "
+                            + LinuxLimits.MAX_PATH_BYTES + " bytes without NUL: pass one such as /out");
+                if (checked.contains(path))
+                    throw new InvalidLaunchSpecException("copy-out path " + path + " given twice: pass each guest path once");
+                checked.add(path);
+            }
+            if (maxBytes < 0)
+                throw new InvalidLaunchSpecException("copy-out bound " + maxBytes + " is negative: pass the most bytes to send");
+            copyOut.clear();
+            copyOut.addAll(checked);
+            copyOutMaxBytes = maxBytes;
             return this;
         }
 
