@@ -1218,6 +1218,8 @@ static int await_host(const int *fds, int count, uint64_t deadline) {
     }
 }
 
+static int files_port_open(unsigned wait_ms);
+
 /* PID 1, before the app starts: finds the four ports and opens the control port. */
 static void setup_virtio_stdio(void) {
     uint64_t deadline = monotonic_ms() + VPORT_WAIT_MS;
@@ -1238,6 +1240,7 @@ static void setup_virtio_stdio(void) {
     if (await_host(&control_fd, 1, monotonic_ms() + VPORT_WAIT_MS) != 0)
         fail("virtio console: the host end of %s did not connect: %s", VPORT_NAMES[VPORT_CONTROL], strerror(errno));
     vport_stdio = 1;
+    files_port_open(0); /* if announced already (see "Copy-out") */
 }
 
 /* In the app's process before execve: the ports become fds 0, 1 and 2. Returns 0, or -1 with
@@ -1291,20 +1294,22 @@ struct copy_out {
     char message[COPY_OUT_MESSAGE_MAX];
 };
 
-/* Opens arrow.files on first use; returns 0, or -1 (nothing can be sent). */
-static int files_port_open(void) {
+/* Opens arrow.files unless open, looking for it up to wait_ms; returns 0, or -1. Init opens it as soon
+ * as the ports are set up (and keeps it: a port opens once at a time, so the app cannot take it), else
+ * on first use. */
+static int files_port_open(unsigned wait_ms) {
     if (files_fd >= 0) return 0;
-    if (files_broken) return -1;
-    uint64_t deadline = monotonic_ms() + VPORT_WAIT_MS;
-    while (vport_node[VPORT_FILES][0] == '\0' && monotonic_ms() < deadline) {
+    uint64_t deadline = monotonic_ms() + wait_ms;
+    while (vport_node[VPORT_FILES][0] == '\0') {
         scan_vports();
-        if (vport_node[VPORT_FILES][0] == '\0') sleep_ms(1);
+        if (vport_node[VPORT_FILES][0] != '\0' || monotonic_ms() >= deadline) break;
+        sleep_ms(1);
     }
-    if (vport_node[VPORT_FILES][0] != '\0') files_fd = open(vport_node[VPORT_FILES], O_WRONLY | O_CLOEXEC);
-    if (files_fd >= 0 && await_host(&files_fd, 1, deadline) == 0) return 0;
+    if (vport_node[VPORT_FILES][0] == '\0') return -1;
+    files_fd = open(vport_node[VPORT_FILES], O_WRONLY | O_CLOEXEC);
+    if (files_fd >= 0 && await_host(&files_fd, 1, monotonic_ms() + VPORT_WAIT_MS) == 0) return 0;
     if (files_fd >= 0) close(files_fd);
     files_fd = -1;
-    files_broken = 1;
     return -1;
 }
 
@@ -1315,7 +1320,10 @@ static void put_le32(unsigned char *p, uint32_t v) {
 /* One frame whose payload is a then b. Returns 0, or -1 when the port is broken. */
 static int copy_frame(char type, uint32_t id, const void *a, size_t alen, const void *b, size_t blen) {
     unsigned char header[9];
-    if (files_port_open() != 0) return -1;
+    if (files_broken || files_port_open(VPORT_WAIT_MS) != 0) {
+        files_broken = 1;
+        return -1;
+    }
     header[0] = (unsigned char)type;
     put_le32(header + 1, id);
     put_le32(header + 5, (uint32_t)(alen + blen));
