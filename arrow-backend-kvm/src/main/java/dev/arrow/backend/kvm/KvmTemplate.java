@@ -25,6 +25,7 @@ import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.vmm.VmClone;
 import dev.arrow.kvm.vmm.VmTemplate;
 import dev.arrow.spi.BootEvents;
+import dev.arrow.spi.ExitCopySink;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.MicroVmTemplate;
 import dev.arrow.spi.OutputSink;
@@ -88,7 +89,8 @@ final class KvmTemplate implements MicroVmTemplate {
         Optional<GuestKernel> given = KvmLauncher.checkInputs(spec);
         TemplateReadiness readiness = new TemplateReadiness(point);
         KvmLauncher.Booted booted = KvmLauncher.boot(spec, given, templateInitramfs(spec, point),
-                withoutForwards(spec.net()), true, readiness.watch(stdout), stderr, events, readiness::onStatusLine);
+                withoutForwards(spec.net()), true, readiness.watch(stdout), stderr, events, ExitCopySink.NONE,
+                readiness::onStatusLine);
         try {
             awaitPoint(spec, point, readiness, booted.session());
             VmTemplate vmTemplate = booted.vm().freeze(FREEZE_TIMEOUT);
@@ -155,8 +157,15 @@ final class KvmTemplate implements MicroVmTemplate {
         return tail.isEmpty() ? "" : "; its last lines of output:\n  " + String.join("\n  ", tail);
     }
 
+    /** As {@link #startClone(ArrowSpec, OutputSink, OutputSink, BootEvents, ExitCopySink)} with nowhere to send copy-out paths. */
     @Override
     public MicroVmSession startClone(ArrowSpec cloneSpec, OutputSink stdout, OutputSink stderr, BootEvents events) {
+        return startClone(cloneSpec, stdout, stderr, events, ExitCopySink.NONE);
+    }
+
+    @Override
+    public MicroVmSession startClone(ArrowSpec cloneSpec, OutputSink stdout, OutputSink stderr, BootEvents events,
+            ExitCopySink exitCopies) {
         synchronized (this) {
             if (closed) {
                 throw new IllegalStateException("the template of " + spec.binary().getFileName() + " is closed");
@@ -171,7 +180,9 @@ final class KvmTemplate implements MicroVmTemplate {
             network = GuestNetworking.open(cloneSpec.net());
             List<VirtioDevice> devices = restoreDevices(network);
             VirtioConsole console = (VirtioConsole) devices.get(0);
-            VirtioStdio stdio = VirtioStdio.of(console, stdout, stderr, cloneSpec.debugConsole(), KvmLauncher.nextName());
+            VirtioStdio stdio = VirtioStdio.of(console, stdout, stderr, cloneSpec.debugConsole(), KvmLauncher.nextName(),
+                    exitCopies == ExitCopySink.NONE ? List.of() : cloneSpec.copyOutOnExit(), exitCopies,
+                    cloneSpec.copyOutMaxBytes());
             session = new KvmSession(stdio, events, memoryBytes, null);
             KvmSession owner = session;
             network.ifPresent(n -> owner.forwardedPorts(n.hostPorts()));
