@@ -1765,7 +1765,7 @@ int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "--check-copy-out") == 0) return check_copy_out_main(argv[2], argv[3]);
     if (getpid() != 1) {
         fprintf(stderr, "arrow-init: runs only as PID 1 of an Arrow guest "
-                        "(or: arrow-init --check-spec FILE | --check-image DIR)\n");
+                        "(or: arrow-init --check-spec FILE | --check-image DIR | --check-copy-out MAX PATH)\n");
         return 2;
     }
 

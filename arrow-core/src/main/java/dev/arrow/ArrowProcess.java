@@ -564,7 +564,8 @@ public final class ArrowProcess extends Process implements AutoCloseable {
      * @throws InterruptedIOException                if the calling thread is interrupted while it waits (the copy is
      *                                               given up)
      * @throws IOException                           if the copy fails otherwise, in the guest or on the host
-     * @throws IllegalArgumentException              if {@code guestPath} is not an absolute path in normal form, or
+     * @throws IllegalArgumentException              if {@code guestPath} is not an absolute path in normal form, is too
+     *                                               long to be asked for while the program runs (about 980 bytes), or
      *                                               {@code maxBytes} is negative
      * @throws IllegalStateException                 if the program has ended and {@code guestPath} was not declared
      *                                               with {@link Arrow#copyOutOnExit(String...)}, or this process is

@@ -2,6 +2,7 @@ package dev.arrow.backend.kvm;
 
 import dev.arrow.Arrow;
 import dev.arrow.ArrowProcess;
+import dev.arrow.ArrowTemplate;
 import dev.arrow.GuestFileTooLargeException;
 import dev.arrow.testing.BootTest;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,7 +32,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Tier 4: files back out of a real guest. A busybox script writes a tree (a binary blob, a generated text file, a
  * link, an empty directory); while it waits on stdin the tree is copied out, a missing path and a limit too small
  * fail cleanly; then it writes its results and exits, and the paths declared with {@code copyOutOnExit} are copied
- * after the guest is gone, byte-exact, the one past the declared bound failing.
+ * after the guest is gone, byte-exact, the one past the declared bound failing. A template's clone does both too.
  */
 @BootTest
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
@@ -87,6 +88,22 @@ class CopyOutBootTest {
             assertThatThrownBy(() -> p.copyFileFromGuest("/work/tree", host.resolve("late")))
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("copyOutOnExit(\"/work/tree\")");
             assertThat(names(host)).containsExactlyInAnyOrder("tree", "out", "result.txt");
+        }
+    }
+
+    @Test
+    void aCloneOfATemplateCopiesWhileRunningAndSendsItsDeclaredPathsWhenItEnds() throws Exception {
+        String script = "mkdir -p /out && echo \"$1\" > /out/name && echo ready && read line; echo bye >> /out/name";
+        try (ArrowTemplate template = Arrow.of(BUSYBOX).args("true").memory(64, MiB).template();
+             ArrowProcess p = template.start(c -> c.args("sh", "-c", script, "sh", "clone-1").copyOutOnExit("/out"))) {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            assertThat(out.readLine()).isEqualTo("ready");
+            p.copyFileFromGuest("/out/name", host.resolve("running"));
+            assertThat(host.resolve("running")).hasContent("clone-1");
+            p.getOutputStream().close();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the clone ended").isTrue();
+            p.copyFileFromGuest("/out", host.resolve("ended"));
+            assertThat(Files.readString(host.resolve("ended/name"))).isEqualTo("clone-1\nbye\n");
         }
     }
 

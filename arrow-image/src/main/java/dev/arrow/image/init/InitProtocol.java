@@ -9,8 +9,9 @@ import java.util.Objects;
 /**
  * What Arrow's init ({@code arrow-image/src/main/c/init.c}) and the host say to each other, defined once
  * on the Java side: the status channel's port and line grammar ({@link InitStatus} parses it), the boot
- * marks init reports, the names of the virtio console ports init looks for, and the control lines it
- * obeys (signal, clock, entropy), and the header of a template clone's launch message ({@link LaunchMessage}).
+ * marks init reports, the names of the virtio console ports init looks for, the control lines it
+ * obeys (signal, clock, entropy, copy-out), and the header of a template clone's launch message ({@link LaunchMessage}).
+ * The frames of copies on {@link #FILES_PORT_NAME} are {@link CopyOutDecoder}'s.
  * The spec file init reads is {@link SpecFile}'s. Each constant here appears in init's C source
  * as the same literal (checked by a tier-1 test).
  */
