@@ -49,6 +49,9 @@
  *     mapped    "<k> <name> <size> <path>": the file <name> (a plain name) of image k, of exactly <size>
  *               bytes and read through DAX, bind-mounted read-only at <path> (the rules of "file";
  *               once per path, not also a "file")
+ *     copy-out  an absolute path shorter than PATH_MAX, once per path: sent to the host on arrow.files
+ *               after the app ended (see "Copy-out" below); needs copy-out-max
+ *     copy-out-max  decimal 0..2^63-1: the file content bytes all copy-out paths may send together
  *   Addresses are strict dotted quads; net-gateway and net-dns need net-ipv4. Other keys starting
  *   with "net-" are reserved for network settings and rejected. A spec is at most 16 MiB
  *   (SPEC_MAX_BYTES), its files' bytes included.
@@ -67,8 +70,9 @@
  * until the host ends of stdout and stderr are connected. While the app runs, init reads command
  * lines (at most 1023 bytes) from arrow.control: "signal <n>" sends signal n to the app (the
  * host's graceful stop); "clock-realtime-ns <ns>" and "entropy <hex>" do what the spec keys of
- * those names do (for clones of a template frozen while its app runs). Malformed lines, and
- * failures of these commands, are ignored. See docs/virtio.md.
+ * those names do (for clones of a template frozen while its app runs); "copy-out <id> <max> <path>"
+ * sends a guest file or tree to the host on the port arrow.files (frames: see "Copy-out" below).
+ * Malformed lines, and failures of the other commands, are ignored. See docs/virtio.md.
  *
  * Templates (docs/templates.md): with "template init" in /arrow/spec, init mounts, sets up the
  * console and the virtio ports, writes the mark template-point (the VMM freezes the guest there)
@@ -95,7 +99,8 @@
  * Host-side check modes (used by tests; not PID 1): `arrow-init --check-spec FILE` parses FILE
  * and writes the spec back to stdout in canonical form (exit 0) or the error to stderr (exit 1);
  * `arrow-init --check-image DIR` checks the tree unpacked under DIR against DIR/arrow/manifest and
- * prints "ok <entries> <bytes>" (exit 0) or the difference to stderr (exit 1).
+ * prints "ok <entries> <bytes>" (exit 0) or the difference to stderr (exit 1);
+ * `arrow-init --check-copy-out MAX PATH` writes the arrow.files frames of a copy (id 1) of PATH to stdout.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -157,6 +162,7 @@
 #define IMAGES_DIR "/arrow/images"
 #define IMAGE_WAIT_MS 5000u
 #define EROFS_UUID_OFFSET (1024 + 48) /* the superblock's uuid[16] */
+#define COPY_OUT_MAX_BYTES 9223372036854775807ull /* INT64_MAX: a Java long */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Output: status port or console                                                              */
@@ -390,6 +396,10 @@ struct spec {
     size_t nimages;
     struct spec_mapped *mapped;
     size_t nmapped;
+    const char **copy_out; /* "copy-out" paths, sent to the host after the app ended */
+    size_t ncopy_out;
+    int has_copy_out_max;
+    uint64_t copy_out_max; /* "copy-out-max": content bytes of all of them together */
 };
 
 static char spec_error[512];
@@ -658,11 +668,33 @@ static int check_mapped_vs_files(const struct spec *s, size_t off) {
     return 0;
 }
 
+/* "copy-out <absolute path>" (once per path) and "copy-out-max <bytes>": see "Copy-out" below. */
+static int parse_copy_out(const char *key, const char *value, struct spec *spec, size_t off) {
+    if (strcmp(key, "copy-out-max") == 0) {
+        if (spec->has_copy_out_max) return spec_fail(off, "copy-out-max given twice");
+        if (parse_decimal(value, COPY_OUT_MAX_BYTES, &spec->copy_out_max) != 0)
+            return spec_fail(off, "copy-out-max '%.32s' is not a decimal 0..%llu", value, COPY_OUT_MAX_BYTES);
+        spec->has_copy_out_max = 1;
+        return 0;
+    }
+    if (strcmp(key, "copy-out") != 0) return spec_fail(off, "unknown key '%.32s'", key);
+    if (value[0] != '/' || strlen(value) >= PATH_MAX)
+        return spec_fail(off, "copy-out '%.64s' is not an absolute path shorter than PATH_MAX", value);
+    for (size_t i = 0; i < spec->ncopy_out; i++)
+        if (strcmp(spec->copy_out[i], value) == 0) return spec_fail(off, "copy-out %.64s given twice", value);
+    const char **grown = realloc(spec->copy_out, (spec->ncopy_out + 1) * sizeof *grown);
+    if (grown == NULL) return spec_fail(off, "out of memory");
+    spec->copy_out = grown;
+    spec->copy_out[spec->ncopy_out++] = value;
+    return 0;
+}
+
 /* A template spec holds "template" and "stdio virtio" (and its images) only: the launch spec brings the rest. */
 static int check_template(const struct spec *s, size_t off) {
     if (!s->stdio_virtio) return spec_fail(off, "template needs 'stdio virtio' (the launch spec arrives on arrow.control)");
     if (s->exec || s->argc || s->envc || s->cwd || s->has_uid || s->has_gid || s->nrlimits || s->hostname ||
-        s->has_grace || s->net.has_ipv4 || s->has_clock || s->entropy_len || s->ready_port || s->nfiles)
+        s->has_grace || s->net.has_ipv4 || s->has_clock || s->entropy_len || s->ready_port || s->nfiles ||
+        s->ncopy_out || s->has_copy_out_max)
         return spec_fail(off, "a template spec holds only 'template', 'stdio', 'image' and 'mapped': the launch spec"
                               " brings the rest");
     return 0;
@@ -778,6 +810,8 @@ static int parse_spec(char *buf, size_t len, struct spec *spec) {
             if (parse_image(value, spec, off) != 0) return -1;
         } else if (strcmp(key, "mapped") == 0) {
             if (parse_mapped(value, spec, off) != 0) return -1;
+        } else if (strncmp(key, "copy-out", 8) == 0) {
+            if (parse_copy_out(key, value, spec, off) != 0) return -1;
         } else {
             return spec_fail(off, "unknown key '%.32s'", key);
         }
@@ -788,6 +822,8 @@ static int parse_spec(char *buf, size_t len, struct spec *spec) {
     if (spec->exec == NULL) return spec_fail(len, "no record 'exec'");
     if (spec->argc == 0) return spec_fail(len, "no record 'arg' (argv[0] is required)");
     if (check_net(&spec->net, len) != 0) return -1;
+    if ((spec->ncopy_out > 0) != (spec->has_copy_out_max != 0))
+        return spec_fail(len, "copy-out and copy-out-max go together");
     if (spec->envp == NULL && (spec->envp = calloc(1, sizeof *spec->envp)) == NULL)
         return spec_fail(len, "out of memory");
     if (!spec->has_grace) spec->grace_ms = GRACE_MS_DEFAULT;
@@ -923,6 +959,11 @@ static void print_spec(FILE *out, const struct spec *s) {
         fputc('\0', out);
         fwrite(f->data, 1, f->length, out);
         fputc('\0', out);
+    }
+    for (size_t i = 0; i < s->ncopy_out; i++) put_record(out, "copy-out", s->copy_out[i]);
+    if (s->has_copy_out_max) {
+        snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)s->copy_out_max);
+        put_record(out, "copy-out-max", tmp);
     }
     put_record(out, "end", "");
 }
@@ -1324,9 +1365,11 @@ static int port_listening(unsigned port) {
 #define LAUNCH_HEADER "spec "
 #define LAUNCH_HEADER_MAX 32
 
-enum { VPORT_STDIN, VPORT_STDOUT, VPORT_STDERR, VPORT_CONTROL, VPORT_COUNT };
+/* Init waits at start for the first VPORT_REQUIRED ports; arrow.files is looked up when first used. */
+enum { VPORT_STDIN, VPORT_STDOUT, VPORT_STDERR, VPORT_CONTROL, VPORT_FILES, VPORT_COUNT };
+#define VPORT_REQUIRED VPORT_FILES
 static const char *const VPORT_NAMES[VPORT_COUNT] = {"arrow.stdin", "arrow.stdout", "arrow.stderr",
-                                                     "arrow.control"};
+                                                     "arrow.control", "arrow.files"};
 static char vport_node[VPORT_COUNT][64]; /* "/dev/vport<d>p<n>" once found by name, else empty */
 static int vport_stdio;                  /* the app's process attaches the ports as fds 0..2 */
 static int control_fd = -1;
@@ -1363,7 +1406,7 @@ static int scan_vports(void) {
         closedir(dir);
     }
     int found = 0;
-    for (int i = 0; i < VPORT_COUNT; i++) found += vport_node[i][0] != '\0';
+    for (int i = 0; i < VPORT_REQUIRED; i++) found += vport_node[i][0] != '\0';
     return found;
 }
 
@@ -1386,13 +1429,15 @@ static int await_host(const int *fds, int count, uint64_t deadline) {
     }
 }
 
+static int files_port_open(unsigned wait_ms);
+
 /* PID 1, before the app starts: finds the four ports and opens the control port. */
 static void setup_virtio_stdio(void) {
     uint64_t deadline = monotonic_ms() + VPORT_WAIT_MS;
-    while (scan_vports() < VPORT_COUNT) {
+    while (scan_vports() < VPORT_REQUIRED) {
         if (monotonic_ms() >= deadline) {
             char missing[128] = "";
-            for (int i = 0; i < VPORT_COUNT; i++)
+            for (int i = 0; i < VPORT_REQUIRED; i++)
                 if (vport_node[i][0] == '\0')
                     snprintf(missing + strlen(missing), sizeof missing - strlen(missing), " %s", VPORT_NAMES[i]);
             fail("virtio console ports not found within %u ms:%s (is the virtio console on the kernel command line?)",
@@ -1406,6 +1451,7 @@ static void setup_virtio_stdio(void) {
     if (await_host(&control_fd, 1, monotonic_ms() + VPORT_WAIT_MS) != 0)
         fail("virtio console: the host end of %s did not connect: %s", VPORT_NAMES[VPORT_CONTROL], strerror(errno));
     vport_stdio = 1;
+    files_port_open(0); /* if announced already (see "Copy-out") */
 }
 
 /* In the app's process before execve: the ports become fds 0, 1 and 2. Returns 0, or -1 with
@@ -1424,6 +1470,236 @@ static int attach_virtio_stdio(int *which) {
     return await_host(out, 2, monotonic_ms() + VPORT_WAIT_MS);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Copy-out: guest files to the host over arrow.files (docs/virtio.md, "Files port")           */
+/*
+ * The host asks with the control line "copy-out <id 1..2^32-1> <max bytes> <absolute path>"; after the
+ * app ended, init sends each "copy-out" path of the spec (id 0) within "copy-out-max" bytes in all.
+ * A copy is a run of frames on arrow.files: one byte type, le32 id, le32 payload length, payload:
+ *   B  begin: the path asked for
+ *   D  a directory: le32 mode, its path relative to the root ("" for the root itself)
+ *   F  a regular file: le32 mode, relative path; its bytes follow in C frames
+ *   C  content of the last F, at most COPY_OUT_CHUNK bytes
+ *   L  a symbolic link: relative path, NUL, target
+ *   E  end: le32 errno (0: the copy is whole), then a message
+ * Parents come before what they hold. The root is followed if it is a link; below it links are sent
+ * as links, other kinds (devices, FIFOs, sockets) and other file systems (mount points, like cp -x)
+ * are skipped. More than <max> bytes of file content ends the copy with EFBIG.
+ */
+#define COPY_OUT_COMMAND "copy-out "
+#define COPY_OUT_CHUNK 65536u
+#define COPY_OUT_DEPTH_MAX 64
+#define COPY_OUT_MESSAGE_MAX 256
+
+static int files_fd = -1;
+static int files_broken; /* the port is missing or a write failed: copies are abandoned */
+
+struct copy_out {
+    uint32_t id;
+    uint64_t max;  /* content bytes allowed */
+    uint64_t sent; /* content bytes sent */
+    dev_t dev;     /* the root's file system: the walk stays on it */
+    char path[PATH_MAX]; /* absolute path of the entry at hand */
+    size_t root_len;     /* path[0..root_len) is the root ("/" has 0) */
+    int err;             /* errno of the failure; 0 while all is well */
+    char message[COPY_OUT_MESSAGE_MAX];
+};
+
+/* Opens arrow.files unless open, looking for it up to wait_ms; returns 0, or -1. Init opens it as soon
+ * as the ports are set up (and keeps it: a port opens once at a time, so the app cannot take it), else
+ * on first use. */
+static int files_port_open(unsigned wait_ms) {
+    if (files_fd >= 0) return 0;
+    uint64_t deadline = monotonic_ms() + wait_ms;
+    while (vport_node[VPORT_FILES][0] == '\0') {
+        scan_vports();
+        if (vport_node[VPORT_FILES][0] != '\0' || monotonic_ms() >= deadline) break;
+        sleep_ms(1);
+    }
+    if (vport_node[VPORT_FILES][0] == '\0') return -1;
+    files_fd = open(vport_node[VPORT_FILES], O_WRONLY | O_CLOEXEC);
+    if (files_fd >= 0 && await_host(&files_fd, 1, monotonic_ms() + VPORT_WAIT_MS) == 0) return 0;
+    if (files_fd >= 0) close(files_fd);
+    files_fd = -1;
+    return -1;
+}
+
+static void put_le32(unsigned char *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* One frame whose payload is a then b. Returns 0, or -1 when the port is broken. */
+static int copy_frame(char type, uint32_t id, const void *a, size_t alen, const void *b, size_t blen) {
+    unsigned char header[9];
+    if (files_broken || files_port_open(VPORT_WAIT_MS) != 0) {
+        files_broken = 1;
+        return -1;
+    }
+    header[0] = (unsigned char)type;
+    put_le32(header + 1, id);
+    put_le32(header + 5, (uint32_t)(alen + blen));
+    if (write_all(files_fd, (const char *)header, sizeof header) == 0 && write_all(files_fd, a, alen) == 0 &&
+        write_all(files_fd, b, blen) == 0)
+        return 0;
+    files_broken = 1;
+    return -1;
+}
+
+static int copy_entry_frame(struct copy_out *c, char type, unsigned mode, const char *rel) {
+    unsigned char m[4];
+    put_le32(m, mode);
+    return copy_frame(type, c->id, m, sizeof m, rel, strlen(rel));
+}
+
+static int copy_fail(struct copy_out *c, int err, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->message, sizeof c->message, fmt, ap);
+    va_end(ap);
+    c->err = err;
+    return -1;
+}
+
+static const char *copy_relative(const struct copy_out *c) {
+    return c->path[c->root_len] == '/' ? c->path + c->root_len + 1 : "";
+}
+
+static int copy_too_big(struct copy_out *c) {
+    return copy_fail(c, EFBIG, "%s: more than the limit of %llu bytes", c->path, (unsigned long long)c->max);
+}
+
+static int copy_file(struct copy_out *c, unsigned mode, off_t size) {
+    static char chunk[COPY_OUT_CHUNK];
+    if ((uint64_t)size > c->max - c->sent) return copy_too_big(c);
+    int fd = open(c->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* O_NONBLOCK: a FIFO swapped in does not block */
+    if (fd < 0) return copy_fail(c, errno, "open %s: %s", c->path, strerror(errno));
+    struct stat st;
+    int rc = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)
+                 ? copy_fail(c, EAGAIN, "%s changed while it was copied", c->path)
+                 : copy_entry_frame(c, 'F', mode, copy_relative(c));
+    while (rc == 0) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) rc = copy_fail(c, errno, "read %s: %s", c->path, strerror(errno));
+        else if (n == 0) break;
+        else if ((uint64_t)n > c->max - c->sent) rc = copy_too_big(c);
+        else {
+            c->sent += (uint64_t)n;
+            rc = copy_frame('C', c->id, chunk, (size_t)n, NULL, 0);
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+static int copy_entry(struct copy_out *c, int depth);
+
+static int copy_directory(struct copy_out *c, unsigned mode, int depth) {
+    if (depth >= COPY_OUT_DEPTH_MAX) return copy_fail(c, ELOOP, "%s: deeper than %d levels", c->path, COPY_OUT_DEPTH_MAX);
+    if (copy_entry_frame(c, 'D', mode, copy_relative(c)) != 0) return -1;
+    DIR *dir = opendir(c->path);
+    if (dir == NULL) return copy_fail(c, errno, "opendir %s: %s", c->path, strerror(errno));
+    size_t len = strlen(c->path);
+    size_t base = len == 1 ? 0 : len; /* the children of "/" are "/<name>" */
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (errno = 0, e = readdir(dir)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        size_t n = strlen(e->d_name);
+        if (base + 1 + n >= sizeof c->path) {
+            rc = copy_fail(c, ENAMETOOLONG, "%s/%s: longer than PATH_MAX", c->path, e->d_name);
+            break;
+        }
+        c->path[base] = '/';
+        memcpy(c->path + base + 1, e->d_name, n + 1);
+        rc = copy_entry(c, depth + 1);
+        c->path[len] = '\0';
+    }
+    if (rc == 0 && errno != 0) rc = copy_fail(c, errno, "readdir %s: %s", c->path, strerror(errno));
+    closedir(dir);
+    return rc;
+}
+
+static int copy_entry(struct copy_out *c, int depth) {
+    struct stat st;
+    if ((depth == 0 ? stat(c->path, &st) : lstat(c->path, &st)) != 0) {
+        if (depth > 0 && errno == ENOENT) return 0; /* gone while the walk went on */
+        return copy_fail(c, errno, "%s: %s", c->path, strerror(errno));
+    }
+    if (depth == 0) c->dev = st.st_dev;
+    else if (st.st_dev != c->dev) return 0;
+    unsigned mode = (unsigned)st.st_mode & 07777u;
+    if (S_ISREG(st.st_mode)) return copy_file(c, mode, st.st_size);
+    if (S_ISDIR(st.st_mode)) return copy_directory(c, mode, depth);
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlink(c->path, target, sizeof target);
+        if (n < 0 || (size_t)n == sizeof target)
+            return copy_fail(c, n < 0 ? errno : ENAMETOOLONG, "readlink %s: %s", c->path,
+                             strerror(n < 0 ? errno : ENAMETOOLONG));
+        const char *rel = copy_relative(c);
+        return copy_frame('L', c->id, rel, strlen(rel) + 1, target, (size_t)n);
+    }
+    if (depth == 0) return copy_fail(c, EINVAL, "%s is not a regular file, directory or symbolic link", c->path);
+    return 0;
+}
+
+/* Sends one copy of root (see above), err preset for a request that cannot be served. Returns the
+ * content bytes of a whole copy, else 0. */
+static uint64_t copy_out(uint32_t id, uint64_t max, const char *root, int err) {
+    struct copy_out c;
+    memset(&c, 0, sizeof c);
+    c.id = id;
+    c.max = max;
+    size_t n = strlen(root);
+    while (n > 1 && root[n - 1] == '/') n--;
+    if (err != 0) copy_fail(&c, err, "malformed request");
+    else if (root[0] != '/' || n >= sizeof c.path) copy_fail(&c, EINVAL, "'%.64s' is not an absolute path shorter than PATH_MAX", root);
+    memcpy(c.path, root, n < sizeof c.path ? n : 0);
+    c.root_len = n == 1 ? 0 : n;
+    if (copy_frame('B', id, root, strlen(root), NULL, 0) != 0) return 0;
+    if (c.err == 0) copy_entry(&c, 0);
+    unsigned char e[4];
+    put_le32(e, (uint32_t)c.err);
+    copy_frame('E', id, e, sizeof e, c.message, c.err != 0 ? strlen(c.message) : 0);
+    return c.err == 0 && !files_broken ? c.sent : 0;
+}
+
+/* The control line "copy-out <id> <max bytes> <path>" (args: what follows "copy-out "). A line
+ * without a valid id is ignored (there is no one to answer). */
+static void copy_out_command(const char *args) {
+    char number[24];
+    const char *sp1 = strchr(args, ' ');
+    const char *sp2 = sp1 != NULL ? strchr(sp1 + 1, ' ') : NULL;
+    uint64_t id, max;
+    if (sp2 == NULL || (size_t)(sp1 - args) >= sizeof number || (size_t)(sp2 - sp1 - 1) >= sizeof number) return;
+    memcpy(number, args, (size_t)(sp1 - args));
+    number[sp1 - args] = '\0';
+    if (parse_decimal(number, UINT32_MAX, &id) != 0 || id == 0) return;
+    memcpy(number, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+    number[sp2 - sp1 - 1] = '\0';
+    int bad = parse_decimal(number, COPY_OUT_MAX_BYTES, &max) != 0;
+    copy_out((uint32_t)id, bad ? 0 : max, sp2 + 1, bad ? EINVAL : 0);
+}
+
+/* After the app ended: the spec's copy-out paths, within copy-out-max content bytes in all. */
+static void copy_out_on_exit(const struct spec *s) {
+    uint64_t left = s->copy_out_max;
+    for (size_t i = 0; i < s->ncopy_out && !files_broken; i++) left -= copy_out(0, left, s->copy_out[i], 0);
+}
+
+/* `arrow-init --check-copy-out MAX PATH` (host-side, for tests): the frames of copy 1 of PATH on stdout. */
+static int check_copy_out_main(const char *max, const char *path) {
+    uint64_t limit;
+    if (parse_decimal(max, COPY_OUT_MAX_BYTES, &limit) != 0) {
+        fprintf(stderr, "arrow-init: copy-out limit '%s' is not a decimal\n", max);
+        return 2;
+    }
+    files_fd = 1;
+    copy_out(1, limit, path, 0);
+    return files_broken ? 1 : 0;
+}
+
 /* Runs one control line: "signal <n>" sends signal n (1..64) to the app; "clock-realtime-ns <ns>"
  * sets the wall clock; "entropy <hex>" mixes host randomness in and reseeds. Others, and
  * failures (there is no one to tell), are ignored. */
@@ -1435,6 +1711,7 @@ static void control_command(const char *line, pid_t app) {
     if (strncmp(line, "signal ", 7) == 0 && parse_decimal(line + 7, 64, &v) == 0 && v >= 1) kill(app, (int)v);
     else if (strncmp(line, "clock-realtime-ns ", 18) == 0 && parse_decimal(line + 18, CLOCK_NS_MAX, &v) == 0) set_realtime(v);
     else if (strncmp(line, "entropy ", 8) == 0 && parse_entropy(line + 8, bytes, &n) == 0) add_entropy(bytes, n, &what);
+    else if (strncmp(line, COPY_OUT_COMMAND, 9) == 0) copy_out_command(line + 9);
 }
 
 static void control_close(void) {
@@ -1696,9 +1973,10 @@ static void noop_handler(int sig) { (void)sig; }
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--check-spec") == 0) return check_spec_main(argv[2]);
     if (argc == 3 && strcmp(argv[1], "--check-image") == 0) return check_image_main(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "--check-copy-out") == 0) return check_copy_out_main(argv[2], argv[3]);
     if (getpid() != 1) {
         fprintf(stderr, "arrow-init: runs only as PID 1 of an Arrow guest "
-                        "(or: arrow-init --check-spec FILE | --check-image DIR)\n");
+                        "(or: arrow-init --check-spec FILE | --check-image DIR | --check-copy-out MAX PATH)\n");
         return 2;
     }
 
@@ -1807,5 +2085,9 @@ int main(int argc, char **argv) {
     if (WIFEXITED(app_status)) status("exited", "%d", WEXITSTATUS(app_status));
     else if (WIFSIGNALED(app_status)) status("signaled", "%d", WTERMSIG(app_status));
     else status("start-failed", "app ended with wait status 0x%x", (unsigned)app_status);
+    if (spec.ncopy_out > 0) {
+        stop_leftovers(spec.grace_ms); /* the files stop changing */
+        copy_out_on_exit(&spec);
+    }
     halt_vm(spec.grace_ms);
 }

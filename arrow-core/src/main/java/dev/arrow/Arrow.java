@@ -189,6 +189,31 @@ public final class Arrow {
     }
 
     /**
+     * Has the guest send these files or directories to the host after the program ended and before the VM stops, so
+     * that {@link ArrowProcess#copyFileFromGuest(String, Path)} can still copy them (or paths below them) once the
+     * guest is gone. Absolute guest paths in normal form; kept until the process is {@linkplain ArrowProcess#close()
+     * closed}, within {@link #copyOutOnExitLimit} bytes of file content together. The copies take place after the
+     * program's leftover processes were stopped; a VM stopped before (timeout, {@link ArrowProcess#destroy()} past its
+     * grace period) sends none.
+     */
+    public Arrow copyOutOnExit(String... guestPaths) {
+        spec.copyOutOnExit(guestPaths);
+        return this;
+    }
+
+    /**
+     * The most file content the {@link #copyOutOnExit} paths may bring back together (default 256 MiB,
+     * {@link ArrowSpec#DEFAULT_COPY_OUT_MAX_BYTES}); a path that would go past it is not kept, and copying it fails
+     * with {@link GuestFileTooLargeException}.
+     *
+     * @throws IllegalArgumentException at once if the size does not fit in 64 bits
+     */
+    public Arrow copyOutOnExitLimit(long amount, SizeUnit unit) {
+        spec.copyOutMaxBytes(Objects.requireNonNull(unit, "unit").toBytes(amount));
+        return this;
+    }
+
+    /**
      * Shows the kernel's own console output (boot messages, panics), for debugging the guest: each line
      * is logged at INFO through the SLF4J logger {@code dev.arrow.guest.console}. The program's stdout
      * and stderr stay its own.

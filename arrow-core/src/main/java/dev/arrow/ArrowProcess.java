@@ -5,24 +5,32 @@ import dev.arrow.config.LinuxLimits;
 import dev.arrow.config.Net;
 import dev.arrow.config.PortForward;
 import dev.arrow.internal.BootRecorder;
+import dev.arrow.internal.ExitCopies;
 import dev.arrow.internal.GuestInput;
 import dev.arrow.internal.GuestOutput;
+import dev.arrow.internal.HostTreeWriter;
 import dev.arrow.internal.OutputTap;
 import dev.arrow.internal.Timers;
 import dev.arrow.spi.ArrowLauncher;
 import dev.arrow.spi.BootEvents;
+import dev.arrow.spi.ExitCopySink;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.OutputSink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.EOFException;
+import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -64,6 +72,8 @@ public final class ArrowProcess extends Process implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ArrowProcess.class);
     private static final AtomicLong IDS = new AtomicLong();
+    /** The most file content {@link #copyFileFromGuest(String, Path)} takes: 256 MiB. */
+    public static final long DEFAULT_COPY_LIMIT_BYTES = 256L << 20;
 
     private enum KillReason { DESTROYED, TIMED_OUT, CLOSED }
 
@@ -76,6 +86,7 @@ public final class ArrowProcess extends Process implements AutoCloseable {
     private final Duration gracePeriod;
     private final BootRecorder boot;
     private final OutputTap tap;
+    private final ExitCopies exitCopies;
     private final CompletableFuture<ArrowOutcome> exit = new CompletableFuture<>();
     private final AtomicReference<KillReason> killReason = new AtomicReference<>();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -85,8 +96,9 @@ public final class ArrowProcess extends Process implements AutoCloseable {
     private volatile Timers.Scheduled graceTimer;
 
     private ArrowProcess(long id, ArrowSpec spec, MicroVmSession session, GuestOutput stdout, GuestOutput stderr,
-                         GuestInput stdin, Duration gracePeriod, BootRecorder boot, OutputTap tap) {
+                         GuestInput stdin, Duration gracePeriod, BootRecorder boot, OutputTap tap, ExitCopies exitCopies) {
         this.id = id;
+        this.exitCopies = exitCopies;
         this.tap = tap;
         this.boot = boot;
         this.spec = spec;
@@ -125,13 +137,13 @@ public final class ArrowProcess extends Process implements AutoCloseable {
     static ArrowProcess start(ArrowSpec spec, Output out, Output err, Input in, Duration gracePeriod,
                               ArrowLauncher launcher, BootRecorder boot, LogRouting logs) {
         return start(spec, out, err, in, gracePeriod, "the backend " + launcher.getClass().getName(),
-                (stdout, stderr, events) -> launcher.launch(spec, stdout, stderr, events), boot, logs);
+                (stdout, stderr, events, exits) -> launcher.launch(spec, stdout, stderr, events, exits), boot, logs);
     }
 
     /** Starts a session: a cold boot ({@link ArrowLauncher#launch}) or a clone ({@link dev.arrow.spi.MicroVmTemplate}). */
     @FunctionalInterface
     interface SessionStarter {
-        MicroVmSession start(OutputSink stdout, OutputSink stderr, BootEvents events);
+        MicroVmSession start(OutputSink stdout, OutputSink stderr, BootEvents events, ExitCopySink exitCopies);
     }
 
     /**
@@ -151,6 +163,7 @@ public final class ArrowProcess extends Process implements AutoCloseable {
         GuestOutput stderr = null;
         GuestInput stdin = null;
         OutputTap tap = null;
+        ExitCopies exitCopies = new ExitCopies(spec.copyOutOnExit(), spec.copyOutMaxBytes());
         MicroVmSession session;
         try {
             stdout = GuestOutput.open(out, name + "-stdout", systemOut);
@@ -159,18 +172,20 @@ public final class ArrowProcess extends Process implements AutoCloseable {
             tap = new OutputTap(name, logs.consumers(), logs.watchers());
             OutputFrame.Stream errorTag = logs.mergeErrors() ? OutputFrame.Stream.STDOUT : OutputFrame.Stream.STDERR;
             session = starter.start(boot.tapFirstOutput(tap.tap(OutputFrame.Stream.STDOUT, stdout)),
-                    boot.tapFirstOutput(tap.tap(errorTag, logs.mergeErrors() ? stdout : stderr)), boot);
+                    boot.tapFirstOutput(tap.tap(errorTag, logs.mergeErrors() ? stdout : stderr)), boot, exitCopies);
             if (session == null) {
                 throw new VmmException(backend + " returned no session; this is a bug in the backend");
             }
         } catch (ArrowException e) {
             releaseAll(stdout, stderr, stdin, tap);
+            exitCopies.close();
             throw e;
         } catch (RuntimeException e) {
             releaseAll(stdout, stderr, stdin, tap);
+            exitCopies.close();
             throw new VmmException(backend + " failed to start the VM: " + e, e);
         }
-        ArrowProcess p = new ArrowProcess(id, spec, session, stdout, stderr, stdin, gracePeriod, boot, tap);
+        ArrowProcess p = new ArrowProcess(id, spec, session, stdout, stderr, stdin, gracePeriod, boot, tap, exitCopies);
         try {
             p.begin();
         } catch (RuntimeException e) {
@@ -416,6 +431,7 @@ public final class ArrowProcess extends Process implements AutoCloseable {
         stdout.release();
         stderr.release();
         stdin.release();
+        exitCopies.close();
         exit.complete(outcome);
     }
 
@@ -516,6 +532,105 @@ public final class ArrowProcess extends Process implements AutoCloseable {
             LOG.debug("{}: sending signal {}", this, signal);
             session.signal(signal);
         }
+    }
+
+    /**
+     * Copies the guest file or directory {@code guestPath} to the host path {@code hostTarget}, taking at most
+     * {@value #DEFAULT_COPY_LIMIT_BYTES} bytes of file content; see {@link #copyFileFromGuest(String, Path, long)}.
+     */
+    public void copyFileFromGuest(String guestPath, Path hostTarget) throws IOException {
+        copyFileFromGuest(guestPath, hostTarget, DEFAULT_COPY_LIMIT_BYTES);
+    }
+
+    /**
+     * Copies the guest file or directory {@code guestPath} to the host path {@code hostTarget}, like {@code cp -r}:
+     * regular files, directories with everything below them, symbolic links as links (a link named by
+     * {@code guestPath} itself is followed); devices, FIFOs and sockets are skipped, and so are other file systems
+     * mounted below a directory (like {@code cp -x}: {@code /proc}, {@code /sys}, {@code /dev}, {@code /tmp} are
+     * mounts). Permission bits are kept, plus read and write (and search) for the host user. Returns when the copy is
+     * at {@code hostTarget}: it is written beside it under a hidden name and renamed into place at the end, so a
+     * failed copy leaves nothing behind and an existing file there is replaced only by a whole copy.
+     *
+     * <p>While the program runs, the guest's init sends the path (it serves one copy at a time, between its other
+     * work; several threads may ask at once). Once the program has ended the guest is gone: only paths declared
+     * before start with {@link Arrow#copyOutOnExit(String...)}, and paths below them, can still be copied, from
+     * what the guest sent when the program ended.
+     *
+     * @param maxBytes the most bytes of file content to take
+     * @throws java.nio.file.NoSuchFileException    naming {@code guestPath} if the guest has no such file or directory
+     * @throws GuestFileTooLargeException            if it holds more than {@code maxBytes} bytes of file content (or,
+     *                                               after the end, more than the bound declared for all such copies)
+     * @throws java.nio.file.FileAlreadyExistsException if a directory is in the place of {@code hostTarget}
+     * @throws InterruptedIOException                if the calling thread is interrupted while it waits (the copy is
+     *                                               given up)
+     * @throws IOException                           if the copy fails otherwise, in the guest or on the host
+     * @throws IllegalArgumentException              if {@code guestPath} is not an absolute path in normal form, is too
+     *                                               long to be asked for while the program runs (about 980 bytes), or
+     *                                               {@code maxBytes} is negative
+     * @throws IllegalStateException                 if the program has ended and {@code guestPath} was not declared
+     *                                               with {@link Arrow#copyOutOnExit(String...)}, or this process is
+     *                                               closed
+     * @throws UnsupportedOperationException         if the backend cannot copy files out of the guest
+     */
+    public void copyFileFromGuest(String guestPath, Path hostTarget, long maxBytes) throws IOException {
+        Objects.requireNonNull(guestPath, "guestPath");
+        Objects.requireNonNull(hostTarget, "hostTarget");
+        ArrowSpec.copyOutPathProblem(guestPath).ifPresent(problem -> {
+            throw new IllegalArgumentException(problem);
+        });
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("limit " + maxBytes + " is negative; give the most bytes to copy, e.g. "
+                    + DEFAULT_COPY_LIMIT_BYTES);
+        }
+        if (closed.get()) {
+            throw new IllegalStateException(describe() + " is closed: copy files out of it before close()");
+        }
+        if (!hasEnded() && copyWhileRunning(guestPath, hostTarget, maxBytes)) {
+            return;
+        }
+        copyAfterEnd(guestPath, hostTarget, maxBytes);
+    }
+
+    /** Asks the running guest for the copy; false if the guest stopped serving copies before it was whole. */
+    private boolean copyWhileRunning(String guestPath, Path hostTarget, long maxBytes) throws IOException {
+        HostTreeWriter writer = new HostTreeWriter(guestPath, hostTarget, maxBytes);
+        try {
+            session.copyFromGuest(guestPath, maxBytes, writer).get();
+            writer.commit();
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while copying " + guestPath + " out of " + describe());
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof EOFException) {
+                return false; // the program ended first: what it sent when it ended may have it
+            }
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            throw new IOException("copying " + guestPath + " out of " + describe() + " failed: " + cause, cause);
+        } finally {
+            writer.discard(); // no effect after commit
+        }
+    }
+
+    private void copyAfterEnd(String guestPath, Path hostTarget, long maxBytes) throws IOException {
+        if (exitCopies.declaredCovering(guestPath).isEmpty()) {
+            throw new IllegalStateException(describe() + " has ended, so " + guestPath + " can no longer be copied from its"
+                    + " guest: declare it before start with copyOutOnExit(\"" + guestPath + "\") to have it sent when the"
+                    + " program ends");
+        }
+        ArrowOutcome ending;
+        try {
+            ending = session.outcome().get(); // the backend delivers the copies before the outcome
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for the end of " + describe());
+        } catch (ExecutionException e) {
+            ending = new ArrowOutcome.GuestCrashed("the backend failed: " + e.getCause());
+        }
+        exitCopies.copyTo(guestPath, hostTarget, maxBytes, "the program's outcome was " + ending);
     }
 
     /**

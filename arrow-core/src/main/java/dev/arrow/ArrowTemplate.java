@@ -114,7 +114,7 @@ public final class ArrowTemplate implements AutoCloseable {
         ArrowProcess p = ArrowProcess.start(cloneSpec, options.stdoutOr(defaults.stdout()),
                 options.stderrOr(defaults.stderr()), options.stdinOr(defaults.stdin()),
                 options.gracePeriodOr(defaults.gracePeriod()), backend,
-                (out, err, events) -> frozen.startClone(cloneSpec, out, err, events), recorder,
+                (out, err, events, exits) -> frozen.startClone(cloneSpec, out, err, events, exits), recorder,
                 new ArrowProcess.LogRouting(defaults.logConsumers(), defaults.redirectErrorStream(),
                         wait == null ? List.of() : wait.watchers()));
         if (wait != null) {

@@ -35,6 +35,7 @@ public final class CloneOptions {
     private Output stderr;
     private Input stdin;
     private Duration gracePeriod;
+    private final List<String> copyOutOnExit = new ArrayList<>();
 
     CloneOptions() {
     }
@@ -146,6 +147,17 @@ public final class CloneOptions {
     }
 
     /**
+     * Adds guest paths the clone sends to the host when its program ends, besides the template's; see
+     * {@link Arrow#copyOutOnExit(String...)}. Not for a clone of an app-point template (its init has its spec already).
+     */
+    public CloneOptions copyOutOnExit(String... guestPaths) {
+        for (String p : guestPaths) {
+            copyOutOnExit.add(Objects.requireNonNull(p, "guestPath"));
+        }
+        return this;
+    }
+
+    /**
      * The clone's spec: {@code template} with these settings applied.
      *
      * @throws InvalidSpecException naming each setting a clone of {@code point} cannot change, or an invalid value
@@ -161,6 +173,7 @@ public final class CloneOptions {
             if (user != null) problems.add(new SpecProblem("$.user", why));
             if (hostname != null) problems.add(new SpecProblem("$.hostname", why));
             if (!files.isEmpty()) problems.add(new SpecProblem("$.files", why));
+            if (!copyOutOnExit.isEmpty()) problems.add(new SpecProblem("$.copyOutOnExit", why));
         }
         if (net != null && !net.mode().equals(template.net().mode())) {
             problems.add(new SpecProblem("$.net", "a clone's network has its template's mode (" + template.net().mode()
@@ -176,6 +189,7 @@ public final class CloneOptions {
         if (user != null) b.user(user[0], user[1]);
         if (hostname != null) b.hostname(hostname);
         files.forEach(b::file);
+        b.copyOutOnExit(copyOutOnExit.toArray(String[]::new));
         if (net != null) b.net(net);
         if (timeout != null) b.timeout(timeout);
         try {

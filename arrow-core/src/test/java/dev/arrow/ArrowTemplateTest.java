@@ -108,9 +108,10 @@ class ArrowTemplateTest {
         TemplateLauncher backend = new TemplateLauncher();
         try (ArrowTemplate template = Arrow.of(binary).launcher(backend).template(TemplatePoint.whenOutput("ready"))) {
             assertThat(backend.point).isInstanceOf(TemplatePoint.OutputLine.class);
-            assertThatThrownBy(() -> template.start(c -> c.args("x").env("K", "v").textFile("t", "/t")))
+            assertThatThrownBy(() -> template.start(c -> c.args("x").env("K", "v").textFile("t", "/t").copyOutOnExit("/out")))
                     .isInstanceOf(InvalidSpecException.class)
                     .hasMessageContaining("$.args").hasMessageContaining("$.env").hasMessageContaining("$.files")
+                    .hasMessageContaining("$.copyOutOnExit")
                     .hasMessageContaining("TemplatePoint.init()");
             assertThat(backend.cloneSpecs).isEmpty();
         }

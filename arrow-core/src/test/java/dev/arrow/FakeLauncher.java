@@ -2,11 +2,14 @@ package dev.arrow;
 
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.spi.ArrowLauncher;
+import dev.arrow.spi.BootEvents;
+import dev.arrow.spi.ExitCopySink;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.OutputSink;
 
 import dev.arrow.config.PortForward;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -23,6 +26,8 @@ final class FakeLauncher implements ArrowLauncher {
     volatile RuntimeException failure;
     /** What the sessions report as the forwards' host ports. */
     volatile Map<PortForward, Integer> hostPorts = Map.of();
+    /** The host directory that plays the guest's root file system for copies out of it; null: none. */
+    volatile Path guestRoot;
 
     FakeLauncher(FakeGuest guest) {
         this.guest = guest;
@@ -30,10 +35,16 @@ final class FakeLauncher implements ArrowLauncher {
 
     @Override
     public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr) {
+        return launch(spec, stdout, stderr, BootEvents.NONE, ExitCopySink.NONE);
+    }
+
+    @Override
+    public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events,
+            ExitCopySink exitCopies) {
         if (failure != null) {
             throw failure;
         }
-        FakeSession session = new FakeSession(spec, stdout, stderr, guest, gracefulStop);
+        FakeSession session = new FakeSession(spec, stdout, stderr, guest, gracefulStop, guestRoot, exitCopies);
         session.hostPorts = hostPorts;
         sessions.add(session);
         session.start();

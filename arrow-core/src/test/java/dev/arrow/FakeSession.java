@@ -3,13 +3,21 @@ package dev.arrow;
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.PortForward;
 import dev.arrow.internal.BlockingWriterPipe;
+import dev.arrow.internal.HostTreeWriter;
+import dev.arrow.spi.ExitCopySink;
+import dev.arrow.spi.GuestFileReceiver;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.OutputSink;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -25,6 +33,9 @@ class FakeSession implements MicroVmSession {
     private final OutputSink stderr;
     private final FakeGuest guest;
     private final boolean gracefulStop;
+    private final Path guestRoot;
+    private final ExitCopySink exitCopies;
+    final List<String> copyRequests = new CopyOnWriteArrayList<>();
     private final BlockingWriterPipe stdinPipe = new BlockingWriterPipe(4096);
     private final Stdin stdin = new Stdin();
     private final CompletableFuture<ArrowOutcome> outcome = new CompletableFuture<>();
@@ -39,7 +50,14 @@ class FakeSession implements MicroVmSession {
     volatile boolean stdinClosed;
 
     FakeSession(ArrowSpec spec, OutputSink stdout, OutputSink stderr, FakeGuest guest, boolean gracefulStop) {
+        this(spec, stdout, stderr, guest, gracefulStop, null, ExitCopySink.NONE);
+    }
+
+    FakeSession(ArrowSpec spec, OutputSink stdout, OutputSink stderr, FakeGuest guest, boolean gracefulStop, Path guestRoot,
+            ExitCopySink exitCopies) {
         this.spec = spec;
+        this.guestRoot = guestRoot;
+        this.exitCopies = exitCopies;
         this.stdout = stdout;
         this.stderr = stderr;
         this.guest = guest;
@@ -55,6 +73,7 @@ class FakeSession implements MicroVmSession {
     private void run() {
         try {
             ArrowOutcome o = guest.run(new Context());
+            sendExitCopies();
             outcome.complete(o);
         } catch (InterruptedException e) {
             outcome.complete(new ArrowOutcome.Destroyed());
@@ -63,6 +82,46 @@ class FakeSession implements MicroVmSession {
         } finally {
             stdinPipe.source().close();
         }
+    }
+
+    /** As init does after the program ended: each copy-out path of the spec, to the exit sink. */
+    private void sendExitCopies() {
+        for (String path : spec.copyOutOnExit()) {
+            GuestFileReceiver receiver = exitCopies.begin(path);
+            IOException failure = null;
+            try {
+                send(path, receiver);
+            } catch (IOException e) {
+                failure = e;
+            }
+            exitCopies.end(path, failure);
+        }
+    }
+
+    /** Serves a copy out of {@link FakeLauncher#guestRoot} while the fake guest runs, as init would. */
+    @Override
+    public CompletableFuture<Void> copyFromGuest(String guestPath, long maxBytes, GuestFileReceiver receiver) {
+        copyRequests.add(guestPath);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        if (outcome.isDone()) {
+            done.completeExceptionally(new EOFException("the fake guest has ended"));
+            return done;
+        }
+        try {
+            send(guestPath, receiver);
+            done.complete(null);
+        } catch (IOException e) {
+            done.completeExceptionally(e);
+        }
+        return done;
+    }
+
+    private void send(String guestPath, GuestFileReceiver receiver) throws IOException {
+        Path source = guestRoot.resolve(guestPath.substring(1));
+        if (!Files.exists(source, LinkOption.NOFOLLOW_LINKS)) {
+            throw new NoSuchFileException(guestPath);
+        }
+        HostTreeWriter.replay(source, receiver);
     }
 
     /** Completes the outcome exceptionally, as a broken backend would. */

@@ -84,6 +84,20 @@ final class OptionValues {
         return m.group(3) == null ? file : file.withMode(Integer.parseInt(m.group(3), 8));
     }
 
+    /** A {@code --copy-out}: the guest path sent back when the program ends, and where on the host it goes. */
+    record CopyOut(String guestPath, Path hostPath) {
+    }
+
+    /** {@code GUESTPATH:HOSTPATH}: GUESTPATH absolute, without ':'. */
+    static CopyOut copyOut(String value) {
+        int colon = value.indexOf(':');
+        if (!value.startsWith("/") || colon < 0 || colon == value.length() - 1) {
+            throw new IllegalArgumentException("--copy-out wants GUESTPATH:HOSTPATH with an absolute GUESTPATH (e.g."
+                    + " /out:./results), got '" + value + "'");
+        }
+        return new CopyOut(value.substring(0, colon), Path.of(value.substring(colon + 1)));
+    }
+
     /** The user and group ids the program runs as. */
     record Ids(int uid, int gid) {
     }

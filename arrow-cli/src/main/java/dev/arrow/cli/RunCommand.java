@@ -83,6 +83,15 @@ final class RunCommand implements Callable<Integer> {
             description = "copy a host file into the guest, MODE in octal (default: the host file's) (repeatable)")
     List<String> files = new ArrayList<>();
 
+    @Option(names = "--copy-out", paramLabel = "GUEST:HOST",
+            description = "when the program has ended, copy the guest file or directory GUEST to HOST (repeatable;"
+                    + " a copy that fails makes the exit status 1 if the program's was 0)")
+    List<String> copyOuts = new ArrayList<>();
+
+    @Option(names = "--copy-out-limit", paramLabel = "SIZE",
+            description = "the most file content all --copy-out paths bring back together (default 256MiB)")
+    String copyOutLimit;
+
     @Option(names = "--rlimit", paramLabel = "NAME=SOFT[:HARD]",
             description = "limit a resource, e.g. nofile=1024:4096 or core=0 (repeatable)")
     List<String> rlimits = new ArrayList<>();
@@ -147,6 +156,9 @@ final class RunCommand implements Callable<Integer> {
         if (clones != null && clones < 1) {
             throw new ParameterException(command.commandLine(), "--clones must be at least 1, not " + clones);
         }
+        if (clones != null && !copyOuts.isEmpty()) {
+            throw new ParameterException(command.commandLine(), "--copy-out is for a single run, not --clones");
+        }
         try (GuestSignals signals = new GuestSignals(err, gracePeriod()).install()) {
             spec = arrow.spec();
             if (clones != null) {
@@ -161,7 +173,7 @@ final class RunCommand implements Callable<Integer> {
                 if (!(outcome instanceof ArrowOutcome.Exited)) {
                     err.println("arrow: " + outcome);
                 }
-                return code;
+                return copyOut(p) || code != 0 ? code : 1;
             }
         } catch (ArrowException e) {
             err.println("arrow: " + e.getMessage());
@@ -258,6 +270,12 @@ final class RunCommand implements Callable<Integer> {
         for (String f : files) {
             arrow.file(OptionValues.file(f));
         }
+        for (String c : copyOuts) {
+            arrow.copyOutOnExit(OptionValues.copyOut(c).guestPath());
+        }
+        if (copyOutLimit != null) {
+            arrow.copyOutOnExitLimit(ByteSizes.parse(copyOutLimit), SizeUnit.B);
+        }
         for (String r : rlimits) {
             Rlimit limit = OptionValues.rlimit(r);
             arrow.rlimit(limit.resource(), limit.soft(), limit.hard());
@@ -301,7 +319,21 @@ final class RunCommand implements Callable<Integer> {
         return gracePeriod != null ? Durations.parse(gracePeriod) : Arrow.DEFAULT_GRACE_PERIOD;
     }
 
-    /** Copies {@code in} to the app's stdin until either ends; closing the app's stdin ends its input. */
+    /** The {@code --copy-out} copies, after the program ended; says on stderr which failed. Whether all were made. */
+    private boolean copyOut(ArrowProcess p) {
+        boolean all = true;
+        for (String value : copyOuts) {
+            OptionValues.CopyOut c = OptionValues.copyOut(value);
+            try {
+                p.copyFileFromGuest(c.guestPath(), c.hostPath(), Long.MAX_VALUE);
+            } catch (IOException | RuntimeException e) {
+                err.println("arrow: --copy-out " + value + ": " + e.getMessage());
+                all = false;
+            }
+        }
+        return all;
+    }
+
     /** Names the host port chosen for each forward that asked for a free one ({@code --publish 0:80}). */
     static void reportChosenPorts(ArrowProcess p, PrintStream err) {
         if (p.spec().net() instanceof Net.User user) {
@@ -315,6 +347,7 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
+    /** Copies {@code in} to the app's stdin until either ends; closing the app's stdin ends its input. */
     private static void copyInBackground(InputStream in, OutputStream appStdin) {
         Thread t = new Thread(() -> {
             try (appStdin) {

@@ -27,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
@@ -84,6 +85,27 @@ class ArrowCliTest {
         }
         assertThat(execute("run", "--cpus").err()).startsWith("arrow: Missing required parameter for option '--cpus' (N)\n"
                 + "Usage: arrow run ").endsWith("'arrow run --help' says more.\n");
+    }
+
+    @Test
+    void copyOutCopiesDeclaredPathsAfterTheEndAndAFailedCopyMakesTheStatusOne() throws Exception {
+        String bin = binary().toString();
+        ScriptedLauncher done = ScriptedLauncher.endingWith("", new ArrowOutcome.Exited(0));
+        done.guestFiles = Map.of("/out/result.txt", "42\n".getBytes(StandardCharsets.UTF_8));
+        Path result = tmp.resolve("result.txt");
+        Result r = execute(done, Arrow::hostSupport, "run", "--copy-out", "/out/result.txt:" + result,
+                "--copy-out-limit", "1MiB", bin);
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(result).hasContent("42");
+        assertThat(done.launched.copyOutOnExit()).containsExactly("/out/result.txt");
+        assertThat(done.launched.copyOutMaxBytes()).isEqualTo(1L << 20);
+
+        Result missing = execute(done, Arrow::hostSupport, "run", "--copy-out", "/nothing:" + tmp.resolve("n"), bin);
+        assertThat(missing.status()).isEqualTo(1);
+        assertThat(missing.err()).contains("arrow: --copy-out /nothing:").contains("/nothing");
+        assertThat(execute(done, Arrow::hostSupport, "run", "--copy-out", "out:x", bin).status()).isEqualTo(ExitCodes.USAGE);
+        assertThat(execute(done, Arrow::hostSupport, "run", "--copy-out", "/o:x", "--clones", "2", bin).err())
+                .contains("--copy-out is for a single run, not --clones");
     }
 
     @Test

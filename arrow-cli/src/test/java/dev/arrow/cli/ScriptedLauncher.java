@@ -5,11 +5,16 @@ import dev.arrow.TemplatePoint;
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.spi.ArrowLauncher;
 import dev.arrow.spi.BootEvents;
+import dev.arrow.spi.ExitCopySink;
+import dev.arrow.spi.GuestFileReceiver;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.MicroVmTemplate;
 import dev.arrow.spi.OutputSink;
 
+import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.NoSuchFileException;
+import java.util.Map;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,6 +36,8 @@ final class ScriptedLauncher implements ArrowLauncher {
     private final Supplier<RuntimeException> failure;
     private final boolean stopEnds;
     volatile ArrowSpec launched;
+    /** The guest's files by path: each copy-out path of a launch that ended by itself is sent as the file found here. */
+    volatile Map<String, byte[]> guestFiles = Map.of();
 
     private ScriptedLauncher(String greeting, ArrowOutcome outcome, Supplier<RuntimeException> failure, boolean stopEnds) {
         this.greeting = greeting;
@@ -57,6 +64,30 @@ final class ScriptedLauncher implements ArrowLauncher {
     /** A launch that fails with {@code failure}. */
     static ScriptedLauncher failingWith(Supplier<RuntimeException> failure) {
         return new ScriptedLauncher("", null, failure, true);
+    }
+
+    @Override
+    public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events,
+            ExitCopySink exitCopies) {
+        MicroVmSession session = launch(spec, stdout, stderr);
+        if (outcome != null) { // the guest ended by itself: as init does, it sent the copy-out paths first
+            for (String path : spec.copyOutOnExit()) {
+                GuestFileReceiver receiver = exitCopies.begin(path);
+                byte[] content = guestFiles.get(path);
+                IOException failure = null;
+                try {
+                    if (content == null) {
+                        throw new NoSuchFileException(path);
+                    }
+                    receiver.file("", 0644);
+                    receiver.content(content, 0, content.length);
+                } catch (IOException e) {
+                    failure = e;
+                }
+                exitCopies.end(path, failure);
+            }
+        }
+        return session;
     }
 
     @Override

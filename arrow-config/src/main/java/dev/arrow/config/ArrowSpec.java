@@ -38,6 +38,8 @@ public final class ArrowSpec {
     public static final String DEFAULT_HOSTNAME = "arrow";
     /** Working directory of the program unless asked otherwise. */
     public static final String DEFAULT_WORKING_DIRECTORY = "/";
+    /** File content bytes the {@link #copyOutOnExit()} paths may bring back together unless asked otherwise: 256 MiB. */
+    public static final long DEFAULT_COPY_OUT_MAX_BYTES = 256L << 20;
 
     private final Path binary;
     private final List<String> args;
@@ -55,6 +57,8 @@ public final class ArrowSpec {
     private final boolean debugConsole;
     private final String hostname;
     private final Map<RlimitResource, Rlimit> rlimits;
+    private final List<String> copyOutOnExit;
+    private final long copyOutMaxBytes;
 
     private ArrowSpec(Builder b) {
         binary = b.binary;
@@ -73,6 +77,8 @@ public final class ArrowSpec {
         debugConsole = b.debugConsole;
         hostname = b.hostname;
         rlimits = Collections.unmodifiableMap(new EnumMap<>(b.rlimits));
+        copyOutOnExit = List.copyOf(b.copyOutOnExit);
+        copyOutMaxBytes = b.copyOutMaxBytes;
     }
 
     /** A builder for running the host file {@code binary}, with every other field at its default. */
@@ -98,6 +104,8 @@ public final class ArrowSpec {
         b.debugConsole = debugConsole;
         b.hostname = hostname;
         b.rlimits.putAll(rlimits);
+        b.copyOutOnExit.addAll(copyOutOnExit);
+        b.copyOutMaxBytes = copyOutMaxBytes;
         return b;
     }
 
@@ -185,6 +193,27 @@ public final class ArrowSpec {
         return rlimits;
     }
 
+    /**
+     * Guest files and directories sent to the host after the program ended and before the VM stops, in order:
+     * what {@code ArrowProcess.copyFileFromGuest} serves once the guest is gone.
+     */
+    public List<String> copyOutOnExit() {
+        return copyOutOnExit;
+    }
+
+    /** File content bytes the {@link #copyOutOnExit()} paths may bring back together. */
+    public long copyOutMaxBytes() {
+        return copyOutMaxBytes;
+    }
+
+    /**
+     * Why {@code guestPath} cannot be copied out of a guest, or empty if it can: it must be absolute, in normal form
+     * (no empty, "." or ".." segments), without NUL and at most {@link LinuxLimits#MAX_PATH_BYTES} bytes.
+     */
+    public static Optional<String> copyOutPathProblem(String guestPath) {
+        return Optional.ofNullable(SpecValidator.guestPathProblem(Objects.requireNonNull(guestPath, "guestPath"), false));
+    }
+
     @Override
     public boolean equals(Object o) {
         if (this == o) {
@@ -199,13 +228,14 @@ public final class ArrowSpec {
                 && memoryBytes == s.memoryBytes && memoryGiven == s.memoryGiven && cpus == s.cpus && net.equals(s.net)
                 && files.equals(s.files) && Objects.equals(kernel, s.kernel)
                 && Objects.equals(timeout, s.timeout) && debugConsole == s.debugConsole
-                && hostname.equals(s.hostname) && rlimits.equals(s.rlimits);
+                && hostname.equals(s.hostname) && rlimits.equals(s.rlimits) && copyOutOnExit.equals(s.copyOutOnExit)
+                && copyOutMaxBytes == s.copyOutMaxBytes;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(binary, args, env, workingDirectory, uid, gid, memoryBytes, memoryGiven, cpus, net, files,
-                kernel, timeout, debugConsole, hostname, rlimits);
+                kernel, timeout, debugConsole, hostname, rlimits, copyOutOnExit, copyOutMaxBytes);
     }
 
     @Override
@@ -216,7 +246,9 @@ public final class ArrowSpec {
                 + ", net=" + net
                 + ", files=" + files + ", kernel=" + kernel + ", timeout=" + timeout
                 + ", debugConsole=" + debugConsole + ", hostname=" + hostname
-                + ", rlimits=" + rlimits.values() + "]";
+                + ", rlimits=" + rlimits.values()
+                + (copyOutOnExit.isEmpty() ? "" : ", copyOutOnExit=" + copyOutOnExit + " (" + ByteSizes.format(copyOutMaxBytes) + ")")
+                + "]";
     }
 
     /**
@@ -241,6 +273,8 @@ public final class ArrowSpec {
         private boolean debugConsole;
         private String hostname = DEFAULT_HOSTNAME;
         private final Map<RlimitResource, Rlimit> rlimits = new EnumMap<>(RlimitResource.class);
+        private final List<String> copyOutOnExit = new ArrayList<>();
+        private long copyOutMaxBytes = DEFAULT_COPY_OUT_MAX_BYTES;
 
         private Builder(Path binary) {
             binary(binary);
@@ -389,6 +423,31 @@ public final class ArrowSpec {
         /** Sets the limit of one resource; use {@link Rlimit#UNLIMITED} for no limit. */
         public Builder rlimit(RlimitResource resource, long soft, long hard) {
             return rlimit(new Rlimit(resource, soft, hard));
+        }
+
+        /** Adds guest paths (files or directories) sent to the host after the program ended; see {@link ArrowSpec#copyOutOnExit()}. */
+        public Builder copyOutOnExit(String... guestPaths) {
+            for (int i = 0; i < guestPaths.length; i++) {
+                copyOutOnExit.add(Objects.requireNonNull(guestPaths[i], "guestPaths[" + i + "]"));
+            }
+            return this;
+        }
+
+        /** Replaces the guest paths sent to the host after the program ended. */
+        public Builder copyOutOnExit(List<String> guestPaths) {
+            List<String> copy = new ArrayList<>(guestPaths.size());
+            for (int i = 0; i < guestPaths.size(); i++) {
+                copy.add(Objects.requireNonNull(guestPaths.get(i), "copyOutOnExit[" + i + "]"));
+            }
+            copyOutOnExit.clear();
+            copyOutOnExit.addAll(copy);
+            return this;
+        }
+
+        /** File content bytes the {@link #copyOutOnExit} paths may bring back together (default {@link ArrowSpec#DEFAULT_COPY_OUT_MAX_BYTES}). */
+        public Builder copyOutMaxBytes(long bytes) {
+            this.copyOutMaxBytes = bytes;
+            return this;
         }
 
         /**

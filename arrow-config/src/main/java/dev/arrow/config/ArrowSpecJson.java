@@ -25,7 +25,8 @@ import java.nio.file.Path;
  *   "rlimits": {"nofile": {"soft": 1024, "hard": 4096}}
  * }
  * }</pre>
- * Every other field ({@code workingDirectory, uid, gid, kernel, debugConsole, hostname}) is optional
+ * Every other field ({@code workingDirectory, uid, gid, kernel, debugConsole, hostname}, {@code copyOutOnExit}: guest
+ * paths sent back after the program ended, {@code copyOutMaxBytes}: their size bound, e.g. {@code "64MiB"}) is optional
  * and defaults as in {@link ArrowSpec.Builder}. A file's {@code "mode"} is optional too: without it, a
  * {@code "host"} file keeps the host file's permission bits and {@code "text"} or {@code "base64"}
  * content gets {@code "0644"} (see {@link GuestFile}). {@code "writable": true} gives the guest a private copy of a

@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
 final class SpecJsonReader {
 
     private static final List<String> TOP_FIELDS = List.of("binary", "args", "env", "workingDirectory", "uid", "gid",
-            "memory", "cpus", "net", "files", "kernel", "timeout", "debugConsole", "hostname", "rlimits");
+            "memory", "cpus", "net", "files", "kernel", "timeout", "debugConsole", "hostname", "rlimits",
+            "copyOutOnExit", "copyOutMaxBytes");
     private static final Pattern OCTAL = Pattern.compile("[0-7]{1,6}");
 
     private final List<SpecProblem> problems = new ArrayList<>();
@@ -83,6 +84,8 @@ final class SpecJsonReader {
         optional(root, rootPath, "debugConsole", (n, p) -> ifPresent(bool(n, p), b::debugConsole));
         optional(root, rootPath, "hostname", (n, p) -> ifPresent(string(n, p), b::hostname));
         optional(root, rootPath, "rlimits", (n, p) -> readRlimits(n, p, b));
+        optional(root, rootPath, "copyOutOnExit", (n, p) -> b.copyOutOnExit(stringList(n, p)));
+        optional(root, rootPath, "copyOutMaxBytes", (n, p) -> ifPresent(size(n, p), b::copyOutMaxBytes));
         return b;
     }
 

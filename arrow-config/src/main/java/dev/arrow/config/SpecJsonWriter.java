@@ -50,6 +50,13 @@ final class SpecJsonWriter {
             limit.set("soft", limit(r.soft()));
             limit.set("hard", limit(r.hard()));
         });
+        if (!spec.copyOutOnExit().isEmpty()) {
+            ArrayNode copyOut = root.putArray("copyOutOnExit");
+            spec.copyOutOnExit().forEach(copyOut::add);
+        }
+        if (spec.copyOutMaxBytes() != ArrowSpec.DEFAULT_COPY_OUT_MAX_BYTES) {
+            root.put("copyOutMaxBytes", ByteSizes.format(spec.copyOutMaxBytes()));
+        }
         return root;
     }
 

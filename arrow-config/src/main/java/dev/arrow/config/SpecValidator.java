@@ -67,6 +67,27 @@ final class SpecValidator {
         spec.timeout().ifPresent(this::checkTimeout);
         checkHostname(spec.hostname());
         spec.rlimits().values().forEach(this::checkRlimit);
+        checkCopyOut(spec.copyOutOnExit(), spec.copyOutMaxBytes());
+    }
+
+    private void checkCopyOut(List<String> paths, long maxBytes) {
+        String listPath = field("copyOutOnExit");
+        Map<String, Integer> seen = new HashMap<>();
+        for (int i = 0; i < paths.size(); i++) {
+            String message = guestPathProblem(paths.get(i), false);
+            Integer first = message == null ? seen.putIfAbsent(paths.get(i), i) : null;
+            if (first != null) {
+                message = "guest path \"" + paths.get(i) + "\" is already listed at " + JsonPaths.index(listPath, first)
+                        + "; list each path once";
+            }
+            if (message != null) {
+                problem(JsonPaths.index(listPath, i), message);
+            }
+        }
+        if (maxBytes < 0) {
+            problem(field("copyOutMaxBytes"), maxBytes + " is negative; give the most bytes to copy out, e.g. "
+                    + ArrowSpec.DEFAULT_COPY_OUT_MAX_BYTES);
+        }
     }
 
     private void checkCString(String path, String what, String value) {

@@ -74,6 +74,20 @@ class ArrowSpecValidationTest {
     }
 
     @Test
+    void copyOutPathsMustBeAbsoluteNormalAndListedOnceAndTheBoundNotNegative() {
+        assertThat(hello().copyOutOnExit("/", "/out/log.txt").build().copyOutOnExit()).containsExactly("/", "/out/log.txt");
+        assertThat(hello().build().copyOutMaxBytes()).isEqualTo(ArrowSpec.DEFAULT_COPY_OUT_MAX_BYTES);
+        assertThatThrownBy(() -> hello().copyOutOnExit("out", "/a//b", "/c", "/c").copyOutMaxBytes(-1).build())
+                .isInstanceOf(SpecException.class)
+                .hasMessageContaining("$.copyOutOnExit[0]: guest path \"out\" is relative; write it as an absolute path, e.g. \"/out\"")
+                .hasMessageContaining("$.copyOutOnExit[1]: guest path \"/a//b\" is not in normal form; write it as \"/a/b\"")
+                .hasMessageContaining("$.copyOutOnExit[3]: guest path \"/c\" is already listed at $.copyOutOnExit[2]")
+                .hasMessageContaining("$.copyOutMaxBytes: -1 is negative");
+        assertThat(ArrowSpec.copyOutPathProblem("/x/../y")).hasValueSatisfying(p -> assertThat(p).contains("\"..\""));
+        assertThat(ArrowSpec.copyOutPathProblem("/x/y")).isEmpty();
+    }
+
+    @Test
     void memoryLimits() {
         assertThat(problemOf(b -> b.memory(32, GiB)))
                 .isEqualTo("$.memory: 32GiB is too large; a guest can be given at most 16GiB");

@@ -39,6 +39,22 @@ public interface ArrowLauncher {
     }
 
     /**
+     * As {@link #launch(ArrowSpec, OutputSink, OutputSink, BootEvents)}, delivering the guest paths of
+     * {@link ArrowSpec#copyOutOnExit()} to {@code exitCopies} after the program ended. This is what arrow-core calls; the
+     * default refuses a spec with such paths and otherwise ignores {@code exitCopies}.
+     *
+     * @throws UnsupportedOperationException if the spec has copy-out paths and this backend cannot send them
+     */
+    default MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events,
+            ExitCopySink exitCopies) {
+        if (!spec.copyOutOnExit().isEmpty()) {
+            throw new UnsupportedOperationException("the backend " + getClass().getName()
+                    + " cannot copy files out of the guest when the program ends");
+        }
+        return launch(spec, stdout, stderr, events);
+    }
+
+    /**
      * Boots {@code spec}'s program up to {@code point} and freezes it there, for clones to start from; returns
      * once the guest is frozen. Called on the thread of {@link dev.arrow.Arrow#template()}. The default refuses:
      * a backend without templates implements only {@link #launch}.

@@ -22,7 +22,8 @@ import java.util.concurrent.CompletableFuture;
  *       otherwise, or with {@link ArrowOutcome.Destroyed} after {@link #kill()} / {@link #close()}.
  *       Backends never report {@link ArrowOutcome.TimedOut}: timeouts are enforced by arrow-core.
  *       An exceptional completion is treated as {@code GuestCrashed}.</li>
- *   <li>All guest output is written to the sinks before {@link #outcome()} completes.</li>
+ *   <li>All guest output is written to the sinks, and every copy of {@link dev.arrow.config.ArrowSpec#copyOutOnExit()}
+ *       delivered to its {@link ExitCopySink}, before {@link #outcome()} completes.</li>
  *   <li>arrow-core runs none of its own work on the thread that completes the outcome.</li>
  * </ul>
  */
@@ -63,6 +64,23 @@ public interface MicroVmSession extends AutoCloseable {
      */
     default void signal(int signal) {
         throw new UnsupportedOperationException(getClass().getName() + " cannot send signals to the guest program");
+    }
+
+    /**
+     * Copies {@code guestPath} (a file, or a directory with everything below it) out of the running guest into
+     * {@code receiver}, allowing at most {@code maxBytes} bytes of file content (arrow-core's receiver enforces the
+     * bound too); returns at once. Several copies may be asked for at once, from any thread.
+     *
+     * @return completes when the receiver has had the whole copy; exceptionally with a
+     *         {@link java.nio.file.NoSuchFileException} naming {@code guestPath} if the guest has no such path, a
+     *         {@link dev.arrow.GuestFileTooLargeException} past the bound, another {@link java.io.IOException} for what
+     *         else failed in the guest or the receiver, or an {@link java.io.EOFException} if the guest stopped serving
+     *         copies (the program ended) before the copy was whole
+     * @throws UnsupportedOperationException if this backend cannot copy files out of the guest (the default)
+     */
+    default CompletableFuture<Void> copyFromGuest(String guestPath, long maxBytes,
+            GuestFileReceiver receiver) {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot copy files out of the guest");
     }
 
     /** Whether {@link #stop()} can ask the program to terminate (e.g. init is able to deliver SIGTERM). */

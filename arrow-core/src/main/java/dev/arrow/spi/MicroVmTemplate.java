@@ -20,6 +20,20 @@ public interface MicroVmTemplate extends AutoCloseable {
      */
     MicroVmSession startClone(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events);
 
+    /**
+     * As {@link #startClone(ArrowSpec, OutputSink, OutputSink, BootEvents)}, delivering the clone's
+     * {@link ArrowSpec#copyOutOnExit()} paths to {@code exitCopies} (see {@link ArrowLauncher}'s method of that shape).
+     * This is what arrow-core calls; the default refuses a spec with such paths.
+     */
+    default MicroVmSession startClone(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events,
+            ExitCopySink exitCopies) {
+        if (!spec.copyOutOnExit().isEmpty()) {
+            throw new UnsupportedOperationException("the backend " + getClass().getName()
+                    + " cannot copy files out of a clone when its program ends");
+        }
+        return startClone(spec, stdout, stderr, events);
+    }
+
     /** Releases the frozen guest; clones already started keep running. Idempotent. */
     @Override
     void close();

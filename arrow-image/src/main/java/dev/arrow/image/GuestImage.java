@@ -233,7 +233,8 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
                 .workingDirectory(spec.workingDirectory())
                 .uid(spec.uid())
                 .gid(spec.gid())
-                .hostname(spec.hostname());
+                .hostname(spec.hostname())
+                .copyOut(spec.copyOutOnExit(), spec.copyOutMaxBytes());
         spec.rlimits().values().forEach(b::limit);
         return b;
     }

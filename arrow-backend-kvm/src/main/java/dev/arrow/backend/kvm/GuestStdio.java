@@ -1,6 +1,7 @@
 package dev.arrow.backend.kvm;
 
 import dev.arrow.kvm.vmm.RunningVm;
+import dev.arrow.spi.GuestFileReceiver;
 
 import java.io.OutputStream;
 import java.util.concurrent.CompletableFuture;
@@ -43,6 +44,15 @@ interface GuestStdio {
      * @throws UnsupportedOperationException if this stdio has no way to reach init ({@link #supportsGracefulStop()})
      */
     void signal(int signal);
+
+    /**
+     * Asks init for a copy of a guest file or tree; see {@link dev.arrow.spi.MicroVmSession#copyFromGuest}.
+     *
+     * @throws UnsupportedOperationException if this stdio has no way to reach init and receive files (the default)
+     */
+    default CompletableFuture<Void> copyFromGuest(String guestPath, long maxBytes, GuestFileReceiver receiver) {
+        throw new UnsupportedOperationException("the serial console cannot copy files out of the guest");
+    }
 
     /** Stops all data movement: no sink is written after this returns. Idempotent. */
     void close();

@@ -34,6 +34,7 @@ import dev.arrow.kvm.vmm.VmConfig;
 import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.spi.ArrowLauncher;
 import dev.arrow.spi.BootEvents;
+import dev.arrow.spi.ExitCopySink;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.MicroVmTemplate;
 import dev.arrow.spi.OutputSink;
@@ -52,8 +53,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * through Arrow's own VMM (arrow-kvm). Registered through {@link java.util.ServiceLoader}.
  *
  * <p>Devices, in slot order: the virtio console (ports {@code arrow.stdin}, {@code arrow.stdout},
- * {@code arrow.stderr}, {@code arrow.control}: the app's stdio and init's control line, see
- * {@link VirtioStdio}), the virtio entropy source and, unless the spec's network is {@code none}, the
+ * {@code arrow.stderr}, {@code arrow.control}, {@code arrow.files}: the app's stdio, init's control line and copies
+ * of guest files, see {@link VirtioStdio}), the virtio entropy source and, unless the spec's network is {@code none}, the
  * virtio network card on the host backend {@link GuestNetworking} started (passt, or a tap device).
  * The serial console carries the kernel's log.
  */
@@ -67,14 +68,21 @@ public final class KvmLauncher implements ArrowLauncher {
         return launch(spec, stdout, stderr, BootEvents.NONE);
     }
 
+    /** As {@link #launch(ArrowSpec, OutputSink, OutputSink, BootEvents, ExitCopySink)} with nowhere to send copy-out paths. */
     @Override
     public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events) {
+        return launch(spec, stdout, stderr, events, ExitCopySink.NONE);
+    }
+
+    @Override
+    public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events,
+            ExitCopySink exitCopies) {
         // The user's own inputs first: a dynamic binary or too little memory is worth fixing on any host. Then the
         // host, then Arrow's default kernel: on a host that cannot boot Linux, that is what to say, not a missing kernel.
         Optional<GuestKernel> given = checkInputs(spec);
         LoaderPlan plan = loaderPlan(spec);
-        return boot(spec, given, plan, initramfs(spec, plan), spec.net(), false, stdout, stderr, events, line -> { })
-                .session();
+        return boot(spec, given, plan, initramfs(spec, plan), spec.net(), false, stdout, stderr, events, exitCopies,
+                line -> { }).session();
     }
 
     @Override
@@ -94,11 +102,12 @@ public final class KvmLauncher implements ArrowLauncher {
      * @param plan         what the application loader maps: its images are attached as virtio-pmem devices
      * @param net          the network the guest gets (a template's has no forwards)
      * @param templateable whether the guest's RAM is a memory file, so that it can be frozen
+     * @param exitCopies   receives the spec's copy-out paths after the app ended ({@link ExitCopySink#NONE}: dropped)
      * @param statusTap    sees each status line before the session does
      */
     static Booted boot(ArrowSpec spec, Optional<GuestKernel> given, LoaderPlan plan, Initramfs initramfs, Net net,
-            boolean templateable,
-            OutputSink stdout, OutputSink stderr, BootEvents events, Consumer<String> statusTap) {
+            boolean templateable, OutputSink stdout, OutputSink stderr, BootEvents events, ExitCopySink exitCopies,
+            Consumer<String> statusTap) {
         InitramfsMemory needs = InitramfsMemory.of(initramfs);
         long memoryBytes = guestMemory(spec, needs);
         checkHost(HostKvm.detect());
@@ -111,6 +120,7 @@ public final class KvmLauncher implements ArrowLauncher {
         try {
             network = GuestNetworking.open(net);
             return start(spec, image, plan, needs, memoryBytes, templateable, ram, network, stdout, stderr, events,
+                    exitCopies,
                     statusTap);
         } catch (RuntimeException | Error e) {
             // Until the VMM owns the network device, the backend (a passt process, a tap fd) is ours to stop.
@@ -182,13 +192,14 @@ public final class KvmLauncher implements ArrowLauncher {
 
     private static Booted start(ArrowSpec spec, GuestImage image, LoaderPlan plan, InitramfsMemory needs, long memoryBytes,
             boolean templateable, GuestRamAdmission.Reservation ram, Optional<GuestNetworking> network,
-            OutputSink stdout, OutputSink stderr, BootEvents events, Consumer<String> statusTap) {
+            OutputSink stdout, OutputSink stderr, BootEvents events, ExitCopySink exitCopies, Consumer<String> statusTap) {
         LOG.debug("booting {} with {} MiB, {} vCPU(s), initramfs {} bytes, kernel {}, network {}{}", spec.binary(),
                 memoryBytes >> 20, spec.cpus(), image.initramfsSize(), image.kernel(), spec.net().mode(),
                 templateable ? ", as a template" : "");
         VirtioConsole console = VirtioStdio.console();
-        KvmSession session = new KvmSession(VirtioStdio.of(console, stdout, stderr, spec.debugConsole(), nextName()),
-                events, memoryBytes, needs);
+        List<String> declared = exitCopies == ExitCopySink.NONE ? List.of() : spec.copyOutOnExit();
+        KvmSession session = new KvmSession(VirtioStdio.of(console, stdout, stderr, spec.debugConsole(), nextName(), declared,
+                exitCopies, spec.copyOutMaxBytes()), events, memoryBytes, needs);
         VmConfig.Builder config = VmConfig.builder()
                 .kernel(image.kernel())
                 .initrd(image.initramfsSize(), image.initramfs()::writeTo) // streamed into guest memory

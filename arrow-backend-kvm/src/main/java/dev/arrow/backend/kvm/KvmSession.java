@@ -11,12 +11,14 @@ import dev.arrow.kvm.vmm.ExitKind;
 import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.vmm.VmOutcome;
 import dev.arrow.spi.BootEvents;
+import dev.arrow.spi.GuestFileReceiver;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.OutputSink;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.EOFException;
 import java.io.OutputStream;
 import java.util.Locale;
 import java.util.Map;
@@ -257,6 +259,15 @@ final class KvmSession implements MicroVmSession {
         if (!vmEnded) {
             stdio.signal(signal);
         }
+    }
+
+    /** Through init's control port and the files port (virtio console); the serial console cannot. */
+    @Override
+    public CompletableFuture<Void> copyFromGuest(String guestPath, long maxBytes, GuestFileReceiver receiver) {
+        if (vmEnded) {
+            return CompletableFuture.failedFuture(new EOFException("the guest has ended"));
+        }
+        return stdio.copyFromGuest(guestPath, maxBytes, receiver);
     }
 
     @Override

@@ -26,6 +26,7 @@ import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.vmm.VmClone;
 import dev.arrow.kvm.vmm.VmTemplate;
 import dev.arrow.spi.BootEvents;
+import dev.arrow.spi.ExitCopySink;
 import dev.arrow.spi.MicroVmSession;
 import dev.arrow.spi.MicroVmTemplate;
 import dev.arrow.spi.OutputSink;
@@ -93,7 +94,8 @@ final class KvmTemplate implements MicroVmTemplate {
         LoaderPlan plan = KvmLauncher.loaderPlan(spec);
         TemplateReadiness readiness = new TemplateReadiness(point);
         KvmLauncher.Booted booted = KvmLauncher.boot(spec, given, plan, templateInitramfs(spec, point, plan),
-                withoutForwards(spec.net()), true, readiness.watch(stdout), stderr, events, readiness::onStatusLine);
+                withoutForwards(spec.net()), true, readiness.watch(stdout), stderr, events, ExitCopySink.NONE,
+                readiness::onStatusLine);
         try {
             awaitPoint(spec, point, readiness, booted.session());
             VmTemplate vmTemplate = booted.vm().freeze(FREEZE_TIMEOUT);
@@ -160,8 +162,15 @@ final class KvmTemplate implements MicroVmTemplate {
         return tail.isEmpty() ? "" : "; its last lines of output:\n  " + String.join("\n  ", tail);
     }
 
+    /** As {@link #startClone(ArrowSpec, OutputSink, OutputSink, BootEvents, ExitCopySink)} with nowhere to send copy-out paths. */
     @Override
     public MicroVmSession startClone(ArrowSpec cloneSpec, OutputSink stdout, OutputSink stderr, BootEvents events) {
+        return startClone(cloneSpec, stdout, stderr, events, ExitCopySink.NONE);
+    }
+
+    @Override
+    public MicroVmSession startClone(ArrowSpec cloneSpec, OutputSink stdout, OutputSink stderr, BootEvents events,
+            ExitCopySink exitCopies) {
         synchronized (this) {
             if (closed) {
                 throw new IllegalStateException("the template of " + spec.binary().getFileName() + " is closed");
@@ -176,7 +185,9 @@ final class KvmTemplate implements MicroVmTemplate {
             network = GuestNetworking.open(cloneSpec.net());
             List<VirtioDevice> devices = restoreDevices(network);
             VirtioConsole console = (VirtioConsole) devices.get(0);
-            VirtioStdio stdio = VirtioStdio.of(console, stdout, stderr, cloneSpec.debugConsole(), KvmLauncher.nextName());
+            VirtioStdio stdio = VirtioStdio.of(console, stdout, stderr, cloneSpec.debugConsole(), KvmLauncher.nextName(),
+                    exitCopies == ExitCopySink.NONE ? List.of() : cloneSpec.copyOutOnExit(), exitCopies,
+                    cloneSpec.copyOutMaxBytes());
             session = new KvmSession(stdio, events, memoryBytes, null);
             KvmSession owner = session;
             network.ifPresent(n -> {

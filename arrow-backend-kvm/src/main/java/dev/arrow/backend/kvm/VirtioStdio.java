@@ -4,10 +4,13 @@ import dev.arrow.image.init.InitProtocol;
 import dev.arrow.kvm.virtio.console.ConsolePort;
 import dev.arrow.kvm.virtio.console.VirtioConsole;
 import dev.arrow.kvm.vmm.RunningVm;
+import dev.arrow.spi.ExitCopySink;
+import dev.arrow.spi.GuestFileReceiver;
 import dev.arrow.spi.OutputSink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -23,11 +26,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * sink that blocks slows down only the app's writes to that stream: back-pressure through the port's
  * bounded buffer and the guest's ring); the stdin stream is port {@value InitProtocol#STDIN_PORT_NAME},
  * whose close is end-of-file in the guest; a graceful stop is the line {@code signal 15} on port
- * {@value InitProtocol#CONTROL_PORT_NAME}, which init reads. The serial console
+ * {@value InitProtocol#CONTROL_PORT_NAME}, which init reads; copies of guest files come on
+ * {@value InitProtocol#FILES_PORT_NAME} ({@link GuestFileCopies}). The serial console
  * carries only the kernel's log ({@link KernelConsoleLog}).
  *
  * <p>{@link #outputDone()} completes when both guest streams have ended (the guest closed the port
- * or stopped, and every byte was handed to its sink) or the session was closed.
+ * or stopped, and every byte was handed to its sink) and the copies of files were settled, or the session was closed.
  */
 final class VirtioStdio implements GuestStdio {
     private static final Logger LOG = LoggerFactory.getLogger(VirtioStdio.class);
@@ -38,6 +42,7 @@ final class VirtioStdio implements GuestStdio {
     static final int STDOUT_PORT = 1;
     static final int STDERR_PORT = 2;
     static final int CONTROL_PORT = 3;
+    static final int FILES_PORT = 4;
     private static final int CHUNK = 16 * 1024;
 
     private final String name;
@@ -46,32 +51,47 @@ final class VirtioStdio implements GuestStdio {
     private final OutputStream stdin;
     private final OutputStream control;
     private final OutputStream serial;
+    private final GuestFileCopies files;
     private final CompletableFuture<Void> outputDone;
     private final AtomicBoolean stopSent = new AtomicBoolean();
     private final AtomicBoolean started = new AtomicBoolean();
     private volatile boolean closed;
 
-    /** A console with Arrow's layout: the ports init looks for, stdin, stdout, stderr and control (ids 0..3). */
+    /** A console with Arrow's layout: the ports init looks for, stdin, stdout, stderr, control and files (ids 0..4). */
     static VirtioConsole console() {
         return VirtioConsole.builder()
                 .port(InitProtocol.STDIN_PORT_NAME, ConsolePort.Direction.TO_GUEST)
                 .port(InitProtocol.STDOUT_PORT_NAME, ConsolePort.Direction.FROM_GUEST)
                 .port(InitProtocol.STDERR_PORT_NAME, ConsolePort.Direction.FROM_GUEST)
                 .port(InitProtocol.CONTROL_PORT_NAME, ConsolePort.Direction.TO_GUEST)
+                .port(InitProtocol.FILES_PORT_NAME, ConsolePort.Direction.FROM_GUEST)
                 .build();
     }
 
-    /** The app's stdio on {@code console}, made by {@link #console()}. */
+    /** The app's stdio on {@code console}, made by {@link #console()}, with no copy-out paths declared. */
     static VirtioStdio of(VirtioConsole console, OutputSink stdout, OutputSink stderr, boolean debugConsole, String name) {
-        if (console.ports().size() <= CONTROL_PORT
-                || !console.port(CONTROL_PORT).name().equals(InitProtocol.CONTROL_PORT_NAME)) {
-            throw new IllegalArgumentException("the console lacks the " + InitProtocol.CONTROL_PORT_NAME
-                    + " port: build it with VirtioStdio.console()");
+        return of(console, stdout, stderr, debugConsole, name, List.of(), ExitCopySink.NONE, 0);
+    }
+
+    /**
+     * The app's stdio on {@code console}, made by {@link #console()}, and copies of guest files: {@code declared} are the
+     * spec's copy-out paths, sent to {@code exitCopies} after the app ended within {@code exitBytes} of file content.
+     */
+    static VirtioStdio of(VirtioConsole console, OutputSink stdout, OutputSink stderr, boolean debugConsole, String name,
+            List<String> declared, ExitCopySink exitCopies, long exitBytes) {
+        if (console.ports().size() <= FILES_PORT
+                || !console.port(CONTROL_PORT).name().equals(InitProtocol.CONTROL_PORT_NAME)
+                || !console.port(FILES_PORT).name().equals(InitProtocol.FILES_PORT_NAME)) {
+            throw new IllegalArgumentException("the console lacks the " + InitProtocol.CONTROL_PORT_NAME + " or "
+                    + InitProtocol.FILES_PORT_NAME + " port: build it with VirtioStdio.console()");
         }
+        OutputStream control = console.port(CONTROL_PORT).toGuest();
+        GuestFileCopies files = new GuestFileCopies(console.port(FILES_PORT).fromGuest(), line -> sendLine(control, line),
+                declared, exitCopies, exitBytes, name);
         return new VirtioStdio(console.port(STDOUT_PORT).fromGuest(), stdout,
                 console.port(STDERR_PORT).fromGuest(), stderr,
-                console.port(STDIN_PORT).toGuest(), console.port(CONTROL_PORT).toGuest(),
-                new KernelConsoleLog(debugConsole, name + ": "), name);
+                console.port(STDIN_PORT).toGuest(), control,
+                new KernelConsoleLog(debugConsole, name + ": "), name, files);
     }
 
     /**
@@ -83,13 +103,21 @@ final class VirtioStdio implements GuestStdio {
      */
     VirtioStdio(InputStream fromStdout, OutputSink stdout, InputStream fromStderr, OutputSink stderr,
                 OutputStream toStdin, OutputStream control, OutputStream serial, String name) {
+        this(fromStdout, stdout, fromStderr, stderr, toStdin, control, serial, name, null);
+    }
+
+    /** @param files copies of guest files; null: none */
+    VirtioStdio(InputStream fromStdout, OutputSink stdout, InputStream fromStderr, OutputSink stderr,
+                OutputStream toStdin, OutputStream control, OutputStream serial, String name, GuestFileCopies files) {
         this.name = name;
+        this.files = files;
         this.stdoutPump = new Pump(fromStdout, stdout, name + "-stdout");
         this.stderrPump = new Pump(fromStderr, stderr, name + "-stderr");
         this.stdin = toStdin;
         this.control = control;
         this.serial = serial;
-        this.outputDone = CompletableFuture.allOf(stdoutPump.done, stderrPump.done);
+        this.outputDone = files == null ? CompletableFuture.allOf(stdoutPump.done, stderrPump.done)
+                : CompletableFuture.allOf(stdoutPump.done, stderrPump.done, files.done());
     }
 
     @Override
@@ -102,6 +130,9 @@ final class VirtioStdio implements GuestStdio {
         if (started.compareAndSet(false, true)) {
             stdoutPump.thread.start();
             stderrPump.thread.start();
+            if (files != null) {
+                files.start();
+            }
         }
     }
 
@@ -138,15 +169,31 @@ final class VirtioStdio implements GuestStdio {
         }
     }
 
+    /** Asks init for a copy of {@code guestPath}; see {@link dev.arrow.spi.MicroVmSession#copyFromGuest}. */
+    @Override
+    public CompletableFuture<Void> copyFromGuest(String guestPath, long maxBytes, GuestFileReceiver receiver) {
+        if (files == null) {
+            return GuestStdio.super.copyFromGuest(guestPath, maxBytes, receiver);
+        }
+        if (closed) {
+            return CompletableFuture.failedFuture(new EOFException(name + ": the session is closed"));
+        }
+        return files.copy(guestPath, maxBytes, receiver);
+    }
+
     /** Writes one whole control line (lines from several threads do not interleave). */
     private void sendControl(String line) {
         try {
-            synchronized (control) {
-                control.write(line.getBytes(StandardCharsets.US_ASCII));
-                control.flush();
-            }
+            sendLine(control, line);
         } catch (IOException e) {
             LOG.debug("{}: \"{}\" did not reach the guest (it has ended): {}", name, line.strip(), e.toString());
+        }
+    }
+
+    private static void sendLine(OutputStream control, String line) throws IOException {
+        synchronized (control) {
+            control.write(line.getBytes(StandardCharsets.UTF_8));
+            control.flush();
         }
     }
 
@@ -179,6 +226,9 @@ final class VirtioStdio implements GuestStdio {
         }
         for (Pump p : List.of(stdoutPump, stderrPump)) {
             p.join();
+        }
+        if (files != null) {
+            files.close();
         }
         closeQuietly(stdin);
         closeQuietly(control);

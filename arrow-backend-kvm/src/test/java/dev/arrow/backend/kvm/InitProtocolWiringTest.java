@@ -28,10 +28,13 @@ class InitProtocolWiringTest {
     void theConsoleHasThePortsInitOpensInTheDirectionsItUsesThem() {
         VirtioConsole console = VirtioStdio.console();
         assertThat(console.ports()).extracting(ConsolePort::name).containsExactly(InitProtocol.STDIN_PORT_NAME,
-                InitProtocol.STDOUT_PORT_NAME, InitProtocol.STDERR_PORT_NAME, InitProtocol.CONTROL_PORT_NAME);
+                InitProtocol.STDOUT_PORT_NAME, InitProtocol.STDERR_PORT_NAME, InitProtocol.CONTROL_PORT_NAME,
+                InitProtocol.FILES_PORT_NAME);
         assertThat(console.ports()).extracting(ConsolePort::direction).containsExactly(ConsolePort.Direction.TO_GUEST,
-                ConsolePort.Direction.FROM_GUEST, ConsolePort.Direction.FROM_GUEST, ConsolePort.Direction.TO_GUEST);
+                ConsolePort.Direction.FROM_GUEST, ConsolePort.Direction.FROM_GUEST, ConsolePort.Direction.TO_GUEST,
+                ConsolePort.Direction.FROM_GUEST);
         assertThat(console.port(VirtioStdio.CONTROL_PORT).name()).isEqualTo(InitProtocol.CONTROL_PORT_NAME);
+        assertThat(console.port(VirtioStdio.FILES_PORT).name()).isEqualTo(InitProtocol.FILES_PORT_NAME);
     }
 
     @Test

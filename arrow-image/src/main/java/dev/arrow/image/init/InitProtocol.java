@@ -9,8 +9,9 @@ import java.util.Objects;
 /**
  * What Arrow's init ({@code arrow-image/src/main/c/init.c}) and the host say to each other, defined once
  * on the Java side: the status channel's port and line grammar ({@link InitStatus} parses it), the boot
- * marks init reports, the names of the virtio console ports init looks for, and the control lines it
- * obeys (signal, clock, entropy), and the header of a template clone's launch message ({@link LaunchMessage}).
+ * marks init reports, the names of the virtio console ports init looks for, the control lines it
+ * obeys (signal, clock, entropy, copy-out), and the header of a template clone's launch message ({@link LaunchMessage}).
+ * The frames of copies on {@link #FILES_PORT_NAME} are {@link CopyOutDecoder}'s.
  * The spec file init reads is {@link SpecFile}'s. Each constant here appears in init's C source
  * as the same literal (checked by a tier-1 test).
  */
@@ -67,6 +68,11 @@ public final class InitProtocol {
     public static final String STDERR_PORT_NAME = "arrow.stderr";
     /** The virtio console port init reads control lines from (host to guest). */
     public static final String CONTROL_PORT_NAME = "arrow.control";
+    /**
+     * The virtio console port init sends copied guest files on (guest to host, {@link CopyOutDecoder}'s frames); init
+     * looks for it when it first needs it, not at start.
+     */
+    public static final String FILES_PORT_NAME = "arrow.files";
 
     /** Control line {@code signal <n>\n}: init sends signal n to the app. */
     public static final String SIGNAL_COMMAND = "signal ";
@@ -74,6 +80,15 @@ public final class InitProtocol {
     public static final String CLOCK_COMMAND = "clock-realtime-ns ";
     /** Control line {@code entropy <hex>\n}: init mixes the bytes into the kernel's pool and reseeds (as the spec key). */
     public static final String ENTROPY_COMMAND = "entropy ";
+    /**
+     * Control line {@code copy-out <id> <max bytes> <path>\n}: init sends the guest file or tree at path on
+     * {@link #FILES_PORT_NAME} as copy {@code id} (1..2^32-1), failing it past {@code max bytes} of file content.
+     */
+    public static final String COPY_OUT_COMMAND = "copy-out ";
+    /** The copy id of the spec's copy-out paths, which init sends after the app ended. */
+    public static final long COPY_OUT_EXIT_ID = 0;
+    /** The largest copy id of a {@link #COPY_OUT_COMMAND}. */
+    public static final long COPY_OUT_MAX_ID = 0xFFFF_FFFFL;
     /** The longest control line init reads, its newline included; longer ones are dropped. */
     public static final int CONTROL_LINE_MAX_BYTES = 1024;
     /** Starts the launch message of a template's clone: {@code spec <length>\n}, then the spec's bytes. */
@@ -92,6 +107,28 @@ public final class InitProtocol {
         if (signal < 1 || signal > LinuxLimits.MAX_SIGNAL)
             throw new IllegalArgumentException("signal " + signal + " outside 1.." + LinuxLimits.MAX_SIGNAL);
         return SIGNAL_COMMAND + signal + "\n";
+    }
+
+    /**
+     * The control line that makes init send {@code guestPath} as copy {@code id} within {@code maxBytes} bytes of file
+     * content, newline included.
+     *
+     * @throws IllegalArgumentException if the id or bound is out of range, or the path is not absolute, holds a newline or
+     *                                  NUL, or makes the line longer than {@value #CONTROL_LINE_MAX_BYTES} bytes
+     */
+    public static String copyOutCommand(long id, long maxBytes, String guestPath) {
+        Objects.requireNonNull(guestPath, "guestPath");
+        if (id < 1 || id > COPY_OUT_MAX_ID || maxBytes < 0)
+            throw new IllegalArgumentException("copy id " + id + " outside 1.." + COPY_OUT_MAX_ID + " or bound " + maxBytes + " negative");
+        if (!guestPath.startsWith("/") || guestPath.indexOf('\n') >= 0 || guestPath.indexOf('\0') >= 0)
+            throw new IllegalArgumentException("guest path \"" + guestPath + "\" is not absolute or holds a newline or NUL");
+        String line = COPY_OUT_COMMAND + id + " " + maxBytes + " " + guestPath + "\n";
+        int bytes = line.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > CONTROL_LINE_MAX_BYTES)
+            throw new IllegalArgumentException("guest path \"" + guestPath + "\" is too long to copy while the program runs ("
+                    + (bytes - CONTROL_LINE_MAX_BYTES) + " bytes over): copy a parent directory, or declare it to be copied"
+                    + " when the program ends");
+        return line;
     }
 
     /** The control line that sets the guest's wall clock to {@code now}, newline included. */

@@ -52,6 +52,8 @@ public final class LaunchSpec {
     private final List<LaunchFile> files;
     private final OptionalInt readyPort;
     private final ImageMounts images;
+    private final List<String> copyOut;
+    private final long copyOutMaxBytes;
 
     private LaunchSpec(Builder b) {
         this.executable = b.executable;
@@ -73,6 +75,8 @@ public final class LaunchSpec {
         this.files = List.copyOf(b.files.values());
         this.readyPort = b.readyPort == null ? OptionalInt.empty() : OptionalInt.of(b.readyPort);
         this.images = b.images;
+        this.copyOut = List.copyOf(b.copyOut);
+        this.copyOutMaxBytes = b.copyOutMaxBytes;
     }
 
     public static Builder builder() {
@@ -152,12 +156,22 @@ public final class LaunchSpec {
         return readyPort;
     }
 
-    /** Reusable builder; {@link #build()} validates and snapshots. */
+    /** Guest paths init sends to the host on {@value InitProtocol#FILES_PORT_NAME} after the app ended, in order. */
+    public List<String> copyOut() {
+        return copyOut;
+    }
+
+    /** File content bytes the {@link #copyOut()} paths may send together. */
+    public long copyOutMaxBytes() {
+        return copyOutMaxBytes;
+    }
+
     /** The read-only images init mounts before anything else, and the files it binds from them. */
     public ImageMounts images() {
         return images;
     }
 
+    /** Reusable builder; {@link #build()} validates and snapshots. */
     public static final class Builder {
         private GuestPath executable = GuestPath.of(DEFAULT_EXECUTABLE);
         private String argv0;
@@ -176,6 +190,8 @@ public final class LaunchSpec {
         private final Map<GuestPath, LaunchFile> files = new LinkedHashMap<>();
         private Integer readyPort;
         private ImageMounts images = ImageMounts.NONE;
+        private final List<String> copyOut = new ArrayList<>();
+        private long copyOutMaxBytes;
 
         private Builder() {
         }
@@ -333,6 +349,30 @@ public final class LaunchSpec {
         /** The images init mounts and the files it binds from them (the application loader); none by default. */
         public Builder images(ImageMounts images) {
             this.images = Objects.requireNonNull(images, "images");
+            return this;
+        }
+
+        /**
+         * After the app ended, init sends {@code paths} (absolute guest paths, each once) to the host, within
+         * {@code maxBytes} bytes of file content together; replaces earlier ones.
+         */
+        public Builder copyOut(List<String> paths, long maxBytes) {
+            List<String> checked = new ArrayList<>(paths.size());
+            for (String path : paths) {
+                Objects.requireNonNull(path, "path");
+                if (!path.startsWith("/") || path.indexOf('\0') >= 0
+                        || path.getBytes(StandardCharsets.UTF_8).length > LinuxLimits.MAX_PATH_BYTES)
+                    throw new InvalidLaunchSpecException("copy-out path '" + path + "' is not an absolute path of at most "
+                            + LinuxLimits.MAX_PATH_BYTES + " bytes without NUL: pass one such as /out");
+                if (checked.contains(path))
+                    throw new InvalidLaunchSpecException("copy-out path " + path + " given twice: pass each guest path once");
+                checked.add(path);
+            }
+            if (maxBytes < 0)
+                throw new InvalidLaunchSpecException("copy-out bound " + maxBytes + " is negative: pass the most bytes to send");
+            copyOut.clear();
+            copyOut.addAll(checked);
+            copyOutMaxBytes = maxBytes;
             return this;
         }
 

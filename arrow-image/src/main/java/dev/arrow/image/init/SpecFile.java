@@ -82,6 +82,8 @@ public final class SpecFile {
             out.writeBytes(f.content());
             out.write(0);
         }
+        spec.copyOut().forEach(path -> record(out, "copy-out", path));
+        if (!spec.copyOut().isEmpty()) record(out, "copy-out-max", Long.toString(spec.copyOutMaxBytes()));
         record(out, "end", "");
         if (out.size() > MAX_BYTES)
             throw new InvalidLaunchSpecException("the run spec takes " + out.size() + " bytes; init reads at most " + MAX_BYTES

@@ -123,6 +123,18 @@ class InitProtocolSourceTest {
     }
 
     @Test
+    void theCopyOutCommandAndChunkAreInits() {
+        String prefix = InitProtocol.COPY_OUT_COMMAND;
+        assertThat(define("COPY_OUT_COMMAND")).isEqualTo("\"" + prefix + "\"");
+        assertThat(init).contains("strncmp(line, COPY_OUT_COMMAND, " + prefix.length() + ") == 0")
+                .contains("copy_out_command(line + " + prefix.length() + ")")
+                .contains("parse_decimal(number, UINT32_MAX, &id)");
+        assertThat(InitProtocol.COPY_OUT_MAX_ID).isEqualTo(0xFFFF_FFFFL);
+        assertThat(define("COPY_OUT_CHUNK")).isEqualTo(CopyOutDecoder.CHUNK_BYTES + "u");
+        assertThat(init).contains("left -= copy_out(" + InitProtocol.COPY_OUT_EXIT_ID + ", left,");
+    }
+
+    @Test
     void theLaunchHeaderAndEntropyBoundsAreInits() {
         assertThat(define("LAUNCH_HEADER")).isEqualTo("\"" + InitProtocol.LAUNCH_HEADER + "\"");
         assertThat(define("ENTROPY_MIN_BYTES")).isEqualTo(InitProtocol.ENTROPY_MIN_BYTES + "u");
