@@ -1275,6 +1275,25 @@ static int open_image_device(const unsigned char uuid[16], char *device, size_t 
     }
 }
 
+/* Every regular file in the root of image k (mounted at dir) is read through DAX: its pages are the host's. */
+static void check_image_dax(size_t k, const char *dir) {
+    DIR *d = opendir(dir);
+    if (d == NULL) fail("image %zu: %s: %s", k, dir, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct kstatx st;
+        memset(&st, 0, sizeof st);
+        if (syscall(SYS_statx, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, KSTATX_BASIC_STATS, &st) != 0)
+            fail("image %zu: %s: %s", k, path, strerror(errno));
+        if (S_ISREG(st.mode) && !(st.attributes & KSTATX_ATTR_DAX))
+            fail("image %zu: %s is not read through DAX (its pages would be copied into guest RAM)", k, path);
+    }
+    closedir(d);
+}
+
 /* Mounts the spec's images (read-only, DAX) and binds each mapped file at its path, after checking it is
  * the file the host put in and that its pages come through DAX. */
 static void mount_images(const struct spec *s) {
@@ -1300,6 +1319,7 @@ static void mount_images(const struct spec *s) {
         must_mkdir(target, 0755);
         if (mount(device, target, "erofs", MS_RDONLY | MS_NOSUID | MS_NODEV, "dax=always") != 0)
             fail("image %zu: mount %s on %s: %s", k, device, target, strerror(errno));
+        check_image_dax(k, target);
     }
     for (size_t i = 0; i < s->nmapped; i++) {
         const struct spec_mapped *m = &s->mapped[i];
@@ -1312,9 +1332,6 @@ static void mount_images(const struct spec *s) {
         if (!S_ISREG(st.mode) || st.size != m->size)
             fail("image %u: %s for %s is not a regular file of %llu bytes (it has %llu)", m->image, m->name, m->path,
                  (unsigned long long)m->size, (unsigned long long)st.size);
-        if (!(st.attributes & KSTATX_ATTR_DAX))
-            fail("image %u: %s for %s is not read through DAX (its pages would be copied into guest RAM)", m->image,
-                 m->name, m->path);
         if (make_parents(m->path) != 0) fail("mapped %s: creating its directories: %s", m->path, strerror(errno));
         int fd = open(m->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
         if (fd < 0 || close(fd) != 0) fail("mapped %s: creating its mount point: %s", m->path, strerror(errno));
