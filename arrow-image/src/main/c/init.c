@@ -10,7 +10,7 @@
  * Status channel: I/O port 0xF4, one byte per outb, ASCII lines (at most 1024 bytes):
  *   arrow-status exited <code> | signaled <signo> | not-found <msg> | not-executable <msg> |
  *                exec-format <msg> | start-failed <msg> | image-incomplete <msg>
- *   arrow-mark <name> <CLOCK_BOOTTIME ns>   (init-start, image-checked, net-up, template-point,
+ *   arrow-mark <name> <CLOCK_BOOTTIME ns>   (init-start, image-checked, images-mounted, net-up, template-point,
  *                                            app-exec, app-ready, app-exit, halt)
  * When ioperm() on the port fails, the same lines go to the console instead.
  *

@@ -112,6 +112,14 @@ public record LoaderPlan(List<ReadOnlyImage> images, ImageMounts mounts, String 
         return new LoaderPlan(images, ImageMounts.of(uuids, mapped), executable, copied, binaryCopied);
     }
 
+    /**
+     * Guest RAM the guest kernel spends on the images: a 64-byte page structure for every 4 KiB page of them (DAX needs
+     * them; about 1.6% of the images' size).
+     */
+    public long guestPageStructBytes() {
+        return images.stream().mapToLong(ReadOnlyImage::length).sum() / 4096 * 64;
+    }
+
     /** Bytes the guest reads through images instead of copies in its RAM. */
     public long mappedBytes() {
         return images.stream().flatMap(i -> i.entries().stream()).mapToLong(e -> e.size()).sum();

@@ -110,6 +110,7 @@ public final class KvmLauncher implements ArrowLauncher {
             Consumer<String> statusTap) {
         InitramfsMemory needs = InitramfsMemory.of(initramfs);
         long memoryBytes = guestMemory(spec, needs);
+        checkImageOverhead(spec, plan, memoryBytes);
         checkHost(HostKvm.detect());
         GuestKernel kernel = given.orElseGet(KvmLauncher::defaultKernel);
         GuestImage image = GuestImage.of(spec, kernel.path(), initramfs);
@@ -188,6 +189,21 @@ public final class KvmLauncher implements ArrowLauncher {
                     + " GiB): give fewer or smaller files";
         }
         throw new InvalidSpecException(List.of(new SpecProblem("$.memory", problem)));
+    }
+
+    /**
+     * The guest kernel keeps page structures for the mapped images in its RAM (about 1.6% of their size): refused when
+     * they would take more than a quarter of it, naming the memory to ask for.
+     */
+    static void checkImageOverhead(ArrowSpec spec, LoaderPlan plan, long memoryBytes) {
+        long overhead = plan.guestPageStructBytes();
+        if (overhead > memoryBytes / 4) {
+            long askMiB = ((overhead * 4) >> 20) + 1;
+            throw new InvalidSpecException(List.of(new SpecProblem("$.memory", "guest RAM too small for the mapped files:"
+                    + " the guest kernel needs " + (overhead >> 20) + " MiB of its " + (memoryBytes >> 20) + " MiB for the page"
+                    + " structures of " + (plan.images().stream().mapToLong(i -> i.length()).sum() >> 20) + " MiB of images;"
+                    + " ask for memory(" + askMiB + ", MiB) or more")));
+        }
     }
 
     private static Booted start(ArrowSpec spec, GuestImage image, LoaderPlan plan, InitramfsMemory needs, long memoryBytes,

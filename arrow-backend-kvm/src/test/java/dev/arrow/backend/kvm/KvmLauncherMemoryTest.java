@@ -5,6 +5,7 @@ import dev.arrow.Arrow;
 import dev.arrow.InvalidSpecException;
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.image.InitramfsMemory;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,9 +33,20 @@ class KvmLauncherMemoryTest {
     Path tmp;
     Path kernel;
 
+    private String loaderSetting;
+
     @BeforeEach
     void fakeKernel() throws IOException {
         kernel = KvmLauncherHostCheckTest.elfKernelHeader(tmp.resolve("vmlinux")); // never booted here
+        // the rule of the initramfs path: the application loader (which maps large binaries and files) is off here;
+        // LoaderPlanTest and LoaderBootTest are the loader's
+        loaderSetting = System.setProperty(LoaderPlan.MIN_MAPPED_BYTES_PROPERTY, "-1");
+    }
+
+    @AfterEach
+    void restoreLoader() {
+        if (loaderSetting == null) System.clearProperty(LoaderPlan.MIN_MAPPED_BYTES_PROPERTY);
+        else System.setProperty(LoaderPlan.MIN_MAPPED_BYTES_PROPERTY, loaderSetting);
     }
 
     /** A sparse host file of {@code bytes}; its contents are never read by these tests. */
@@ -141,5 +153,18 @@ class KvmLauncherMemoryTest {
                         .extracting(p -> p.path()).containsExactly("$.files[1].guest", "$.files[2].guest"))
                 .hasMessageContaining("\"/arrow/app\" is Arrow's own")
                 .hasMessageContaining("\"/tmp/input\" would be hidden: init mounts a file system on /tmp");
+    }
+
+    @Test
+    void imagesWhosePageStructuresTakeOverAQuarterOfTheGuestRamAreRefusedNamingTheMemoryToAskFor() {
+        ArrowSpec spec = ArrowSpec.builder(java.nio.file.Path.of("app")).build();
+        dev.arrow.image.mapped.ReadOnlyImage gib = new dev.arrow.image.mapped.ReadOnlyImage(java.nio.file.Path.of("gib.erofs"),
+                1L << 30, "0".repeat(64), java.util.List.of());
+        LoaderPlan plan = new LoaderPlan(java.util.List.of(gib), dev.arrow.image.init.ImageMounts.NONE, "/x", java.util.List.of(), true);
+        KvmLauncher.checkImageOverhead(spec, plan, 64L << 20); // 16 MiB of page structures: a quarter, allowed
+        assertThatThrownBy(() -> KvmLauncher.checkImageOverhead(spec, plan, 48L << 20))
+                .isInstanceOf(InvalidSpecException.class)
+                .hasMessageContaining("$.memory: guest RAM too small for the mapped files: the guest kernel needs 16 MiB of its 48 MiB")
+                .hasMessageContaining("1024 MiB of images; ask for memory(65, MiB)");
     }
 }

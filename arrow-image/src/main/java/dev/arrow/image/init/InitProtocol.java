@@ -46,6 +46,8 @@ public final class InitProtocol {
     public static final String MARK_IMAGE_CHECKED = "image-checked";
     /** Mark: eth0 is configured (only with network settings). */
     public static final String MARK_NET_UP = "net-up";
+    /** Mark: the application loader's images are mounted and their files bound (only when there are images). */
+    public static final String MARK_IMAGES_MOUNTED = "images-mounted";
     /**
      * Mark: a template's init is at its template point (mounts, console and virtio ports ready) and waits on
      * {@link #CONTROL_PORT_NAME} for its launch message ({@link LaunchMessage}); the VMM freezes the template here.
