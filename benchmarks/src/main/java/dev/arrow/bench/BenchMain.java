@@ -9,6 +9,7 @@ import java.util.Arrays;
  *   peer ...                 Arrow against QEMU microvm (lab), see {@link PeerComparison}
  *   memory ...               host memory per running arrow (lab), see {@link MemoryPerArrow}
  *   template ...             template clones against cold boots (lab), see {@link TemplateBenchmark}
+ *   loader ...               binaries mapped against copied through the initramfs (lab), see {@link LoaderBenchmark}
  *   console ...              console throughput, virtio vs serial (lab), see {@link ConsoleThroughput}
  *   net ...                  TCP throughput through passt (lab), see {@link PasstThroughput}
  *   env ...                  machine and KVM flavour, see {@link HostInfo}
@@ -21,7 +22,7 @@ public final class BenchMain {
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: java -jar benchmarks.jar jmh|peer|memory|template|console|net|env|report [ARGS...]");
+            System.err.println("usage: java -jar benchmarks.jar jmh|peer|memory|template|loader|console|net|env|report [ARGS...]");
             System.exit(2);
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -30,12 +31,13 @@ public final class BenchMain {
             case "peer" -> PeerComparison.main(rest);
             case "memory" -> MemoryPerArrow.main(rest);
             case "template" -> TemplateBenchmark.main(rest);
+            case "loader" -> LoaderBenchmark.main(rest);
             case "console" -> ConsoleThroughput.main(rest);
             case "net" -> PasstThroughput.main(rest);
             case "env" -> HostInfo.main(rest);
             case "report" -> Report.main(rest);
             default -> {
-                System.err.println("unknown command " + args[0] + ": jmh, peer, memory, template, console, net, env or report");
+                System.err.println("unknown command " + args[0] + ": jmh, peer, memory, template, loader, console, net, env or report");
                 System.exit(2);
             }
         }

@@ -2,6 +2,8 @@ package dev.arrow.bench;
 
 import dev.arrow.kvm.loader.KernelSnapshot;
 import dev.arrow.kvm.vmm.VmBuilder;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Predicate;
 
@@ -23,6 +25,8 @@ public record MappingGroup(String name, Predicate<String> pathname) {
      * and also the JVM's heap, thread stacks and malloc arenas.
      */
     public static final MappingGroup ANONYMOUS = new MappingGroup("anonymous", String::isEmpty);
+    /** The name of the group of the application loader's read-only images ({@link #loaderImages}). */
+    public static final String LOADER_IMAGES = "loader images";
     /** The groups a benchmark of arrows reads. */
     public static final List<MappingGroup> ARROW = List.of(KERNEL_IMAGE, TEMPLATE_RAM, ANONYMOUS);
 
@@ -30,5 +34,14 @@ public record MappingGroup(String name, Predicate<String> pathname) {
     public static MappingGroup memoryFile(String name, String namePrefix) {
         String start = "/memfd:" + namePrefix;
         return new MappingGroup(name, p -> p.startsWith(start));
+    }
+
+    /**
+     * Mappings of the application loader's read-only images, the files of the image cache in {@code directory}
+     * (smaps names a file by its real path).
+     */
+    public static MappingGroup loaderImages(Path directory) throws IOException {
+        String start = directory.toRealPath() + "/";
+        return new MappingGroup(LOADER_IMAGES, p -> p.startsWith(start));
     }
 }

@@ -83,6 +83,7 @@ public final class Report {
         JsonNode console = load("console.json");
         JsonNode net = load("net.json");
         JsonNode template = load("template.json");
+        JsonNode loader = load("loader.json");
         KvmFlavour hostFlavour = KvmFlavour.of(hostEnv);
         KvmFlavour bootFlavour = KvmFlavour.of(labEnv);
 
@@ -107,6 +108,7 @@ public final class Report {
         md.append(PasstSection.render("8", net, bootFlavour));
         virtqueue(hostJmh, hostEnv);
         md.append(TemplateSection.render("10", template, bootFlavour));
+        md.append(LoaderSection.render("11", loader, bootFlavour));
         method(bootFlavour, labEnv);
         return md.toString();
     }

@@ -1,0 +1,190 @@
+package dev.arrow.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.arrow.BootPhase;
+import dev.arrow.image.LoaderPlan;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The RESULTS.md section on the application loader ({@link LoaderBenchmark}'s {@code loader.json}): a 2 MiB and a
+ * ~100 MiB binary, each through the initramfs and mapped from its image, start → app exec and host memory per arrow,
+ * against issue 22's goals ({@link GoalsSection#LOADER_BIG_TO_SMALL}), and which path is faster for the small binary
+ * (what decides the loader's default threshold).
+ */
+final class LoaderSection {
+    private static final double MIB = 1 << 20;
+    /** The guest RAM's mappings and the images': what an arrow's binary and guest cost the host. */
+    private static final List<String> GUEST_GROUPS = List.of(MappingGroup.KERNEL_IMAGE.name(), MappingGroup.ANONYMOUS.name(),
+            MappingGroup.LOADER_IMAGES);
+
+    private final StringBuilder md = new StringBuilder();
+
+    private LoaderSection() {
+    }
+
+    /**
+     * One binary on one path.
+     *
+     * @param privateMib Private_Dirty per arrow in the guest RAM's and the images' mappings, MiB (NaN: not measured)
+     * @param pssMib     Pss per arrow in those mappings, MiB
+     * @param imagePssMib Pss per arrow in the images' mappings alone, MiB
+     */
+    record Row(String binary, double binaryMib, String path, TemplateSection.Latency appExec, double privateMib,
+               double pssMib, double imagePssMib, double guestMemoryMib, int alive) {
+        static Row of(JsonNode c) {
+            List<Long> exec = new ArrayList<>();
+            c.path("startToAppExecNanos").forEach(n -> exec.add(n.asLong()));
+            JsonNode memory = c.path("memory");
+            JsonNode mappings = memory.path("perArrow").path("mappings");
+            boolean measured = memory.isObject();
+            double guest = memory.path("guestMemoryBytes").asDouble(-1);
+            return new Row(c.path("binary").asText(), c.path("binaryBytes").asDouble() / MIB, c.path("path").asText(),
+                    TemplateSection.Latency.of(exec), measured ? sum(mappings, ProcessMemory.PRIVATE_DIRTY) : Double.NaN,
+                    measured ? sum(mappings, ProcessMemory.PSS) : Double.NaN,
+                    measured ? mappings.path(MappingGroup.LOADER_IMAGES).path(ProcessMemory.PSS).asDouble() / MIB : Double.NaN,
+                    guest > 0 ? guest / MIB : Double.NaN, memory.path("alive").asInt());
+        }
+
+        private static double sum(JsonNode mappings, String counter) {
+            double bytes = 0;
+            for (String group : GUEST_GROUPS) {
+                bytes += mappings.path(group).path(counter).asDouble();
+            }
+            return bytes / MIB;
+        }
+
+        double execMs() {
+            return appExec.medianMs();
+        }
+    }
+
+    /** The section for {@code loader} (null: not measured), measured on {@code where}. */
+    static String render(String number, JsonNode loader, KvmFlavour where) {
+        LoaderSection s = new LoaderSection();
+        s.write(number, loader, where);
+        return s.md.toString();
+    }
+
+    private void write(String number, JsonNode loader, KvmFlavour where) {
+        line("## " + number + ". Application loader: binaries mapped against copied (" + where.tag() + ")");
+        line("");
+        if (loader == null) {
+            line("Not measured in this run: the Linux-boot part did not produce `loader.json`.");
+            line("");
+            return;
+        }
+        List<Row> rows = new ArrayList<>();
+        loader.path("combinations").forEach(c -> rows.add(Row.of(c)));
+        List<String> jvm = new ArrayList<>();
+        loader.path("jvmArguments").forEach(n -> jvm.add("`" + n.asText() + "`"));
+        int runs = rows.isEmpty() ? 0 : rows.get(0).appExec().count();
+        int alive = loader.path("alive").asInt();
+        line("`LoaderBenchmark`, one JVM (" + String.join(" ", jvm) + "): a static busybox as it is and grown with a random"
+                + " tail, each through the initramfs (`-D" + LoaderPlan.MIN_MAPPED_BYTES_PROPERTY + "=-1`)"
+                + " and mapped from its read-only EROFS image (virtio-pmem, DAX; the default threshold), the guest's RAM"
+                + " left to Arrow. Start → app exec (`" + BootPhase.APP_EXECUTED.label() + "`): " + runs + " runs of each"
+                + " after " + warmups(loader) + " warm-up(s), interleaved, the JVM settled before each; the app `"
+                + command(loader.path("runApp")) + "`. Memory: " + alive + " arrows of each alive at once,"
+                + " each having read its whole binary (`" + command(loader.path("memoryApp"))
+                + "`), per arrow the increase over a snapshot before they started: Private_Dirty and Pss of the guest"
+                + " RAM's mappings (anonymous, kernel image) and of the images' mappings, whose pages the " + alive
+                + " arrows share (Pss splits them). " + where.figures());
+        line("");
+        line("| binary | path | start → app exec: median ms | p90 ms | **Private_Dirty per arrow MiB** (guest RAM + images)"
+                + " | Pss per arrow MiB | of which images' Pss MiB | guest RAM MiB |");
+        line("|---|---|---|---|---|---|---|---|");
+        for (Row r : rows) {
+            line("| " + Fmt.significant(r.binaryMib()) + " MiB | " + r.path() + " | " + r.appExec().cells() + " | **"
+                    + Fmt.number(r.privateMib(), 2) + "** | " + Fmt.number(r.pssMib(), 2) + " | "
+                    + Fmt.number(r.imagePssMib(), 2) + " | " + Fmt.number(r.guestMemoryMib(), 0) + " |");
+        }
+        line("");
+        Optional<Row> smallInitramfs = find(rows, "small", LoaderBenchmark.INITRAMFS);
+        Optional<Row> smallMapped = find(rows, "small", LoaderBenchmark.MAPPED);
+        Optional<Row> bigInitramfs = find(rows, "big", LoaderBenchmark.INITRAMFS);
+        Optional<Row> bigMapped = find(rows, "big", LoaderBenchmark.MAPPED);
+        if (smallInitramfs.isEmpty() || smallMapped.isEmpty() || bigInitramfs.isEmpty() || bigMapped.isEmpty()) {
+            line("Incomplete: `loader.json` lacks a binary or a path; no goal judged.");
+            line("");
+            return;
+        }
+        goals(smallInitramfs.get(), smallMapped.get(), bigInitramfs.get(), bigMapped.get());
+        threshold(smallInitramfs.get(), smallMapped.get(), loader.path("defaultMinMappedBytes").asLong());
+    }
+
+    private void goals(Row smallInitramfs, Row smallMapped, Row bigInitramfs, Row bigMapped) {
+        double limit = GoalsSection.LOADER_BIG_TO_SMALL;
+        String within = Fmt.number((limit - 1) * 100, 0) + "%";
+        Row smallFaster = smallMapped.execMs() <= smallInitramfs.execMs() ? smallMapped : smallInitramfs;
+        double startRatio = bigMapped.execMs() / smallFaster.execMs();
+        line("**Goal: a " + size(bigMapped) + " binary starts within " + within + " of a " + size(smallMapped) + " one** (ratio"
+                + " ≤ " + Fmt.number(limit, 2) + ", medians, the big binary mapped against the small one on its faster"
+                + " path, " + smallFaster.path() + "): " + Fmt.significant(bigMapped.execMs()) + " ms against "
+                + Fmt.significant(smallFaster.execMs()) + " ms, **" + ratio(startRatio) + "**: "
+                + GoalsSection.verdict(startRatio, limit) + ". Through the initramfs the big binary takes "
+                + ratio(bigInitramfs.execMs() / smallInitramfs.execMs()) + " the small one's time; mapped, "
+                + ratio(bigMapped.execMs() / smallMapped.execMs()) + ".");
+        line("");
+        double memoryRatio = bigMapped.privateMib() / smallMapped.privateMib();
+        line("**Goal: private memory per arrow does not grow with the binary's size** (Private_Dirty per arrow, guest RAM"
+                + " + images, mapped, the big binary's over the small one's ≤ " + Fmt.number(limit, 2) + "): "
+                + Fmt.number(bigMapped.privateMib(), 2) + " MiB against " + Fmt.number(smallMapped.privateMib(), 2)
+                + " MiB, **" + ratio(memoryRatio) + "**: " + GoalsSection.verdict(memoryRatio, limit)
+                + ". Through the initramfs: " + Fmt.number(bigInitramfs.privateMib(), 2) + " MiB against "
+                + Fmt.number(smallInitramfs.privateMib(), 2) + " MiB, "
+                + ratio(bigInitramfs.privateMib() / smallInitramfs.privateMib()) + ".");
+        line("");
+    }
+
+    private void threshold(Row smallInitramfs, Row smallMapped, long defaultMinBytes) {
+        boolean mappedFaster = smallMapped.execMs() <= smallInitramfs.execMs();
+        Row faster = mappedFaster ? smallMapped : smallInitramfs;
+        Row slower = mappedFaster ? smallInitramfs : smallMapped;
+        String threshold = "`LoaderPlan.DEFAULT_MIN_MAPPED_BYTES` (" + Fmt.bytes(defaultMinBytes) + ")";
+        line("**For the " + size(smallMapped) + " binary the " + faster.path() + " path is faster**: "
+                + Fmt.significant(faster.execMs()) + " ms against " + Fmt.significant(slower.execMs()) + " ms ("
+                + ratio(slower.execMs() / faster.execMs()) + "). "
+                + (mappedFaster == smallMapped.binaryMib() * MIB >= defaultMinBytes
+                        ? "So the default threshold " + threshold + " stands: it sends this binary the faster way."
+                        : "So the default threshold " + threshold + " should move: it sends this binary the slower way"
+                                + (mappedFaster ? " (through the initramfs); lower it below " : " (mapped); raise it above ")
+                                + size(smallMapped) + "."));
+        line("");
+    }
+
+    private static Optional<Row> find(List<Row> rows, String binary, String path) {
+        return rows.stream().filter(r -> r.binary().equals(binary) && r.path().equals(path)).findFirst();
+    }
+
+    private static long warmups(JsonNode loader) {
+        JsonNode first = loader.path("combinations").path(0).path("runs");
+        long n = 0;
+        for (JsonNode r : first) {
+            if (r.path("warmup").asBoolean()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** A command's arguments as a shell would take them: an argument with a space in single quotes. */
+    private static String command(JsonNode args) {
+        List<String> words = new ArrayList<>();
+        args.forEach(n -> words.add(n.asText().contains(" ") ? "'" + n.asText() + "'" : n.asText()));
+        return String.join(" ", words);
+    }
+
+    private static String size(Row r) {
+        return Fmt.significant(r.binaryMib()) + " MiB";
+    }
+
+    private static String ratio(double r) {
+        return Double.isNaN(r) || Double.isInfinite(r) ? "–" : Fmt.significant(r) + "×";
+    }
+
+    private void line(String s) {
+        md.append(s).append('\n');
+    }
+}

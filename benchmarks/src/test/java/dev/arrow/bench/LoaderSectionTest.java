@@ -1,0 +1,87 @@
+package dev.arrow.bench;
+
+import static dev.arrow.bench.TemplateSectionTest.LAB;
+import static dev.arrow.bench.TemplateSectionTest.json;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class LoaderSectionTest {
+    /**
+     * A 2 MiB and a 100 MiB binary, 2 runs each after a warm-up. Start → app exec medians: small through the initramfs
+     * 1000 ms, small mapped 1050, big through the initramfs 5000, big mapped 1070. Private_Dirty per arrow (guest RAM +
+     * images): 20, 20, 220 and 21 MiB.
+     */
+    static final String LOADER = """
+            {"hostCpus":2,"settleMillis":1000,"jvmArguments":["-Xmx512m"],"defaultMinMappedBytes":1048576,
+             "imageCache":"/tmp/images","runApp":["sh","-c","echo ready"],
+             "memoryApp":["sh","-c","cat /proc/self/exe > /dev/null && echo ready && exec sleep 600"],"alive":5,
+             "combinations":[
+              %s,
+              %s,
+              %s,
+              %s]}
+            """.formatted(
+            combination("small", 2097152, "initramfs", "900000000,1100000000", 16, 4, 0, 0, 128),
+            combination("small", 2097152, "mapped", "1000000000,1100000000", 16, 4, 0, 1, 128),
+            combination("big", 104857600, "initramfs", "4900000000,5100000000", 200, 20, 0, 0, 384),
+            combination("big", 104857600, "mapped", "1060000000,1080000000", 17, 4, 0, 20, 128));
+
+    /** One combination: its samples, and per arrow Private_Dirty of anonymous and kernel image, image Pss (MiB). */
+    private static String combination(String binary, long bytes, String path, String samples, int anonymousMib,
+                                      int kernelImageMib, int imagePrivateMib, int imagePssMib, int guestMib) {
+        long mib = 1 << 20;
+        return """
+                {"binary":"%s","binaryBytes":%d,"path":"%s","startToAppExecNanos":[%s],
+                 "runs":[{"iteration":0,"warmup":true,"timeline":[]},{"iteration":1,"warmup":false,"timeline":[]},
+                   {"iteration":2,"warmup":false,"timeline":[]}],
+                 "memory":{"alive":5,"guestMemoryBytes":%d,"perArrow":{"process":{},"hostKernel":{},"mappings":{
+                   "kernel image":{"Pss":%d,"Private_Dirty":%d},
+                   "anonymous":{"Pss":%d,"Private_Dirty":%d},
+                   "loader images":{"Pss":%d,"Private_Dirty":%d}}}}}
+                """.formatted(binary, bytes, path, samples, guestMib * mib, kernelImageMib * mib, kernelImageMib * mib,
+                anonymousMib * mib, anonymousMib * mib, imagePssMib * mib, imagePrivateMib * mib);
+    }
+
+    @Test
+    void theTableHasEachBinaryOnEachPathWithItsTimeAndMemoryPerArrow() throws Exception {
+        String text = LoaderSection.render("11", json(LOADER), LAB);
+        assertThat(text).contains("## 11. Application loader: binaries mapped against copied (lab)",
+                "2 runs of each after 1 warm-up(s)", "`-Darrow.loader.minBytes=-1`",
+                "`sh -c 'cat /proc/self/exe > /dev/null && echo ready && exec sleep 600'`",
+                "| 2.00 MiB | initramfs | 1000 | 1100 | **20.00** | 20.00 | 0.00 | 128 |",
+                "| 2.00 MiB | mapped | 1050 | 1100 | **20.00** | 21.00 | 1.00 | 128 |",
+                "| 100 MiB | initramfs | 5000 | 5100 | **220.00** | 220.00 | 0.00 | 384 |",
+                "| 100 MiB | mapped | 1070 | 1080 | **21.00** | 41.00 | 20.00 | 128 |");
+    }
+
+    @Test
+    void theGoalsCompareTheBigBinaryMappedWithTheSmallOneAndSayWhetherTheyAreMet() throws Exception {
+        String text = LoaderSection.render("11", json(LOADER), LAB);
+        assertThat(text).contains("**Goal: a 100 MiB binary starts within 10% of a 2.00 MiB one** (ratio ≤ 1.10, medians,"
+                        + " the big binary mapped against the small one on its faster path, initramfs): 1070 ms against 1000 ms,"
+                        + " **1.07×**: met. Through the initramfs the big binary takes 5.00× the small one's time; mapped, 1.02×.",
+                "(Private_Dirty per arrow, guest RAM + images, mapped, the big binary's over the small one's ≤ 1.10): 21.00 MiB"
+                        + " against 20.00 MiB, **1.05×**: met. Through the initramfs: 220.00 MiB against 20.00 MiB, 11.0×.");
+        String slow = LoaderSection.render("11", json(LOADER.replace("1060000000,1080000000", "1200000000,1300000000")), LAB);
+        assertThat(slow).contains("1250 ms against 1000 ms, **1.25×**: **not met**");
+    }
+
+    @Test
+    void whichPathIsFasterForTheSmallBinarySaysWhetherTheDefaultThresholdStands() throws Exception {
+        assertThat(LoaderSection.render("11", json(LOADER), LAB)).contains(
+                "**For the 2.00 MiB binary the initramfs path is faster**: 1000 ms against 1050 ms (1.05×). So the default"
+                        + " threshold `LoaderPlan.DEFAULT_MIN_MAPPED_BYTES` (1 MiB) should move: it sends this binary the"
+                        + " slower way (mapped); raise it above 2.00 MiB.");
+        String mappedFaster = LOADER.replace("1000000000,1100000000", "800000000,900000000");
+        assertThat(LoaderSection.render("11", json(mappedFaster), LAB)).contains(
+                "**For the 2.00 MiB binary the mapped path is faster**: 850 ms against 1000 ms (1.18×). So the default"
+                        + " threshold `LoaderPlan.DEFAULT_MIN_MAPPED_BYTES` (1 MiB) stands: it sends this binary the faster way.");
+    }
+
+    @Test
+    void aRunWithoutTheLoaderPartSaysSoInOneLine() {
+        assertThat(LoaderSection.render("11", null, LAB)).isEqualTo("## 11. Application loader: binaries mapped against copied"
+                + " (lab)\n\nNot measured in this run: the Linux-boot part did not produce `loader.json`.\n\n");
+    }
+}
