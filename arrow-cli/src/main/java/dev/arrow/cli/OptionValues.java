@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  * {@link IllegalArgumentException} whose message names the option, what it wants and what it got.
  */
 final class OptionValues {
-    private static final Pattern FILE = Pattern.compile("(.+):(/[^:]*)(?::([0-7]{3,4}))?");
+    private static final Pattern FILE = Pattern.compile("(.+?):(/[^:]*)(?::([0-7]{3,4}))?(:rw)?");
     private static final Pattern USER = Pattern.compile("([0-9]+)(?::([0-9]+))?");
     private static final String UNLIMITED = "unlimited";
 
@@ -73,15 +73,20 @@ final class OptionValues {
         return udp ? PortForward.udp(address, host, guest) : PortForward.tcp(address, host, guest);
     }
 
-    /** {@code HOSTPATH:GUESTPATH[:MODE]}, MODE in octal; without it the host file's permission bits are kept. */
+    /**
+     * {@code HOSTPATH:GUESTPATH[:MODE][:rw]}, MODE in octal; without it the host file's permission bits are kept; {@code :rw}
+     * asks for a private copy the app may change ({@link GuestFile#writable()}) instead of a read-only mapping of a
+     * large file.
+     */
     static GuestFile file(String value) {
         Matcher m = FILE.matcher(value);
         if (!m.matches()) {
-            throw new IllegalArgumentException("--file wants HOSTPATH:GUESTPATH[:MODE] with an absolute GUESTPATH and"
+            throw new IllegalArgumentException("--file wants HOSTPATH:GUESTPATH[:MODE][:rw] with an absolute GUESTPATH and"
                     + " an octal MODE (e.g. ./app.conf:/etc/app.conf:0600), got '" + value + "'");
         }
         GuestFile file = GuestFile.fromHost(Path.of(m.group(1)), m.group(2));
-        return m.group(3) == null ? file : file.withMode(Integer.parseInt(m.group(3), 8));
+        if (m.group(3) != null) file = file.withMode(Integer.parseInt(m.group(3), 8));
+        return m.group(4) == null ? file : file.writable();
     }
 
     /** A {@code --copy-out}: the guest path sent back when the program ends, and where on the host it goes. */

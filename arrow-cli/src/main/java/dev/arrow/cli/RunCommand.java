@@ -79,8 +79,9 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--hostname", paramLabel = "NAME", description = "the guest's hostname (default arrow)")
     String hostname;
 
-    @Option(names = {"-v", "--file"}, paramLabel = "HOST:GUEST[:MODE]",
-            description = "copy a host file into the guest, MODE in octal (default: the host file's) (repeatable)")
+    @Option(names = {"-v", "--file"}, paramLabel = "HOST:GUEST[:MODE][:rw]",
+            description = "give the guest a host file, MODE in octal (default: the host file's); from 1 MiB it is mapped"
+                    + " read-only, :rw makes it a private copy the app may change (repeatable)")
     List<String> files = new ArrayList<>();
 
     @Option(names = "--copy-out", paramLabel = "GUEST:HOST",

@@ -164,7 +164,12 @@ class RunCommandTest {
         assertThatThrownBy(() -> parse("--net", "none", "--capture", "g.pcap", bin))
                 .hasMessage("--capture needs user-mode networking, not --net none");
         assertThatThrownBy(() -> parse("--file", "conf:etc/app.conf", bin)).hasMessageStartingWith(
-                "--file wants HOSTPATH:GUESTPATH[:MODE] with an absolute GUESTPATH and an octal MODE");
+                "--file wants HOSTPATH:GUESTPATH[:MODE][:rw] with an absolute GUESTPATH and an octal MODE");
+        assertThat(OptionValues.file("data.bin:/data/in:rw")).isEqualTo(GuestFile.fromHost(Path.of("data.bin"), "/data/in").writable());
+        assertThat(OptionValues.file("data.bin:/data/in:0600:rw"))
+                .isEqualTo(GuestFile.fromHost(Path.of("data.bin"), "/data/in").withMode(0600).writable());
+        assertThat(OptionValues.file("c:\\x:/etc/x:0644")).isEqualTo(GuestFile.fromHost(Path.of("c:\\x"), "/etc/x").withMode(0644));
+        assertThat(OptionValues.file("a:b:/etc/x").isWritable()).isFalse();
         assertThatThrownBy(() -> parse("--user", "root", bin))
                 .hasMessage("--user wants UID[:GID] as numbers (the guest has no user names), got 'root'");
         assertThatThrownBy(() -> parse("--rlimit", "files=1", bin)).hasMessageStartingWith("--rlimit: unknown resource 'files'; use one of [cpu, fsize");
