@@ -1228,6 +1228,12 @@ struct kstatx {
 #define KSTATX_BASIC_STATS 0x7ffu
 #define KSTATX_ATTR_DAX 0x00200000u
 
+/* statx(2) of path, not following a last symlink: 0, or -1 with errno set. */
+static int kstatx_of(const char *path, struct kstatx *st) {
+    memset(st, 0, sizeof *st);
+    return (int)syscall(SYS_statx, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, KSTATX_BASIC_STATS, st);
+}
+
 /* The names in dir, space-separated and cut to fit out (for error messages). */
 static void list_directory(const char *dir, char *out, size_t len) {
     size_t used = 0;
@@ -1285,17 +1291,15 @@ static void check_image_dax(size_t k, const char *dir) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         struct kstatx st;
-        memset(&st, 0, sizeof st);
-        if (syscall(SYS_statx, AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, KSTATX_BASIC_STATS, &st) != 0)
-            fail("image %zu: %s: %s", k, path, strerror(errno));
+        if (kstatx_of(path, &st) != 0) fail("image %zu: %s: %s", k, path, strerror(errno));
         if (S_ISREG(st.mode) && !(st.attributes & KSTATX_ATTR_DAX))
             fail("image %zu: %s is not read through DAX (its pages would be copied into guest RAM)", k, path);
     }
     closedir(d);
 }
 
-/* Mounts the spec's images (read-only, DAX) and binds each mapped file at its path, after checking it is
- * the file the host put in and that its pages come through DAX. */
+/* Mounts the spec's images (read-only, DAX; check_image_dax) and binds each mapped file at its path, after
+ * checking it is the file the host put in. */
 static void mount_images(const struct spec *s) {
     if (s->nimages == 0) return;
     must_mkdir(IMAGES_DIR, 0755);
@@ -1326,9 +1330,7 @@ static void mount_images(const struct spec *s) {
         char source[PATH_MAX];
         snprintf(source, sizeof source, IMAGES_DIR "/%u/%s", m->image, m->name);
         struct kstatx st;
-        memset(&st, 0, sizeof st);
-        if (syscall(SYS_statx, AT_FDCWD, source, AT_SYMLINK_NOFOLLOW, KSTATX_BASIC_STATS, &st) != 0)
-            fail("image %u: %s for %s: %s", m->image, m->name, m->path, strerror(errno));
+        if (kstatx_of(source, &st) != 0) fail("image %u: %s for %s: %s", m->image, m->name, m->path, strerror(errno));
         if (!S_ISREG(st.mode) || st.size != m->size)
             fail("image %u: %s for %s is not a regular file of %llu bytes (it has %llu)", m->image, m->name, m->path,
                  (unsigned long long)m->size, (unsigned long long)st.size);

@@ -117,7 +117,12 @@ public record LoaderPlan(List<ReadOnlyImage> images, ImageMounts mounts, String 
      * them; about 1.6% of the images' size).
      */
     public long guestPageStructBytes() {
-        return images.stream().mapToLong(ReadOnlyImage::length).sum() / 4096 * 64;
+        return imageBytes() / 4096 * 64;
+    }
+
+    /** The images' length in guest-physical memory, padding included. */
+    public long imageBytes() {
+        return images.stream().mapToLong(ReadOnlyImage::length).sum();
     }
 
     /** Bytes the guest reads through images instead of copies in its RAM. */

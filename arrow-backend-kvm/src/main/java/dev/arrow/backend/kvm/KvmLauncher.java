@@ -201,7 +201,7 @@ public final class KvmLauncher implements ArrowLauncher {
             long askMiB = ((overhead * 4) >> 20) + 1;
             throw new InvalidSpecException(List.of(new SpecProblem("$.memory", "guest RAM too small for the mapped files:"
                     + " the guest kernel needs " + (overhead >> 20) + " MiB of its " + (memoryBytes >> 20) + " MiB for the page"
-                    + " structures of " + (plan.images().stream().mapToLong(i -> i.length()).sum() >> 20) + " MiB of images;"
+                    + " structures of " + (plan.imageBytes() >> 20) + " MiB of images;"
                     + " ask for memory(" + askMiB + ", MiB) or more")));
         }
     }
