@@ -3,10 +3,12 @@
 #   scripts/build-kernel.sh guest   -> prints the path of the cached guest vmlinux
 #   scripts/build-kernel.sh lab     -> prints the path of the cached lab bzImage
 #   scripts/build-kernel.sh --key guest|lab -> prints the cache key only (builds nothing)
-# ARROW_KERNEL_FRAGMENTS overrides the directory of the fragments (default: kernel/).
-# The cache key is a hash of the base config, the project's fragment, the source package
-# version and RECIPE, so a change to any of them triggers exactly one rebuild. Bump RECIPE when
-# a change to this script changes what it builds (not for logging or comments).
+# ARROW_KERNEL_FRAGMENTS overrides the directory of the fragments (default: kernel/). Patches in
+# <that directory>/<flavour>.patches/*.patch are applied, in name order, to a copy of the source
+# that shares the unchanged files with Debian's (hard links).
+# The cache key is a hash of the base config, the project's fragment and patches, the source
+# package version and RECIPE, so a change to any of them triggers exactly one rebuild. Bump RECIPE
+# when a change to this script changes what it builds (not for logging or comments).
 set -euo pipefail
 RECIPE=1
 source "$(dirname "$0")/lib.sh"
@@ -21,10 +23,15 @@ esac
 ARROW_STEP="kernel $flavour"
 fragment="${ARROW_KERNEL_FRAGMENTS:-$ARROW_ROOT/kernel}/$flavour.config"
 [ -f "$fragment" ] || die "kernel config fragment $fragment not found"
+patches=()
+for p in "${ARROW_KERNEL_FRAGMENTS:-$ARROW_ROOT/kernel}/$flavour.patches"/*.patch; do
+  [ -f "$p" ] && patches+=("$p")
+done
 tarball=/usr/src/linux-source-6.1.tar.xz
 [ -f "$tarball" ] || die "$tarball missing: install the Debian package 'linux-source-6.1' (scripts/setup.sh)"
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null) || die "linux-source-6.1 is not installed"
-key=$( { echo "$base"; echo "$srcver"; echo "recipe $RECIPE"; cat "$fragment"; } | sha256sum | cut -c1-16)
+key=$( { echo "$base"; echo "$srcver"; echo "recipe $RECIPE"; cat "$fragment"
+          for p in "${patches[@]}"; do echo "patch $(basename "$p")"; cat "$p"; done; } | sha256sum | cut -c1-16)
 if [ "$print_key" = 1 ]; then echo "$key"; exit 0; fi
 out="$ARROW_CACHE/kernel/$flavour-$key"
 if [ -f "$out/$(basename "$image")" ]; then
@@ -50,10 +57,32 @@ if [ ! -f "$src/.arrow-extracted" ]; then
   fi
   flock -u 8
 fi
+if [ "${#patches[@]}" -gt 0 ]; then
+  # A patched copy per flavour and key: hard links to Debian's files; each patched file is first
+  # replaced by a copy of its own, so the shared source stays as Debian ships it.
+  patched="$ARROW_CACHE/src/linux-source-6.1-$srcver-$flavour-$key"
+  if [ ! -f "$patched/.arrow-patched" ]; then
+    rm -rf "$patched" "$patched.tmp"
+    cp -al "$src" "$patched.tmp"
+    for p in "${patches[@]}"; do
+      for f in $(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$p"); do
+        [ -f "$patched.tmp/$f" ] && cp "$patched.tmp/$f" "$patched.tmp/$f.arrow-copy" && mv "$patched.tmp/$f.arrow-copy" "$patched.tmp/$f"
+      done
+      patch -s -p1 -d "$patched.tmp" <"$p" || die "kernel patch $p does not apply to linux-source-6.1 $srcver"
+    done
+    touch "$patched.tmp/.arrow-patched"
+    mv "$patched.tmp" "$patched"
+  fi
+  # Only the current patched copy of this flavour is kept.
+  for old in "$ARROW_CACHE/src/linux-source-6.1-$srcver-$flavour"-*; do
+    [ "$old" = "$patched" ] || rm -rf "$old"
+  done
+  src="$patched"
+fi
 
 build="$ARROW_CACHE/kernel/build-$flavour"
 mkdir -p "$build"
-log "building $target ($base + $(basename "$fragment")), key $key; progress every 15 s"
+log "building $target ($base + $(basename "$fragment")${patches:+ + ${#patches[@]} patch(es)}), key $key; progress every 15 s"
 start=$SECONDS
 make -s -C "$src" O="$build" $base >/dev/null
 "$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" "$fragment" >"$build/merge.log" 2>&1

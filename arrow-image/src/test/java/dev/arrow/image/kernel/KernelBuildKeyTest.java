@@ -48,6 +48,17 @@ class KernelBuildKeyTest {
         for (String f : new String[] {"guest.config", "lab.config"}) {
             Files.copy(real.resolve(f), dir.resolve(f));
         }
+        for (String flavour : new String[] {"guest", "lab"}) {
+            Path patches = real.resolve(flavour + ".patches");
+            if (Files.isDirectory(patches)) {
+                Files.createDirectories(dir.resolve(flavour + ".patches"));
+                try (var files = Files.list(patches)) {
+                    for (Path p : (Iterable<Path>) files::iterator) {
+                        Files.copy(p, dir.resolve(flavour + ".patches").resolve(p.getFileName()));
+                    }
+                }
+            }
+        }
         return dir;
     }
 
@@ -65,6 +76,20 @@ class KernelBuildKeyTest {
         String lab = key("lab", fragments);
         Files.writeString(fragments.resolve("guest.config"), "CONFIG_IPV6=y\n", StandardOpenOption.APPEND);
         assertThat(key("guest", fragments)).isNotEqualTo(guest);
+        assertThat(key("lab", fragments)).isEqualTo(lab);
+    }
+
+    @Test
+    void aChangedOrAddedPatchChangesOnlyItsFlavoursKey(@TempDir Path dir) throws Exception {
+        Path fragments = copyOfFragments(dir);
+        String guest = key("guest", fragments);
+        String lab = key("lab", fragments);
+        Path patches = Files.createDirectories(fragments.resolve("guest.patches"));
+        Files.writeString(patches.resolve("zz-extra.patch"), "--- a/Makefile\n+++ b/Makefile\n");
+        String withExtra = key("guest", fragments);
+        assertThat(withExtra).isNotEqualTo(guest);
+        Files.writeString(patches.resolve("zz-extra.patch"), "--- a/Kconfig\n+++ b/Kconfig\n");
+        assertThat(key("guest", fragments)).isNotEqualTo(withExtra).isNotEqualTo(guest);
         assertThat(key("lab", fragments)).isEqualTo(lab);
     }
 
