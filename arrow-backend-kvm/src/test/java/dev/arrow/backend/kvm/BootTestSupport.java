@@ -1,19 +1,89 @@
 package dev.arrow.backend.kvm;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.HttpURLConnection;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Random;
 
-/** Shared by the tier-4 boot tests: the guest programs built for them, and HTTP to an arrow that may still be starting. */
+/**
+ * Shared by the tier-4 boot tests: the guest programs built for them, random host files and their digests, and HTTP to
+ * an arrow that may still be starting.
+ */
 final class BootTestSupport {
+    /** Debian's static busybox (scripts/setup.sh installs busybox-static). */
+    static final Path BUSYBOX = Path.of("/bin/busybox");
+    /** The size of {@link #bigBusybox}: a large FaaS binary's. */
+    static final long BIG_BUSYBOX_BYTES = 95L << 20;
+
     private BootTestSupport() {
+    }
+
+    /**
+     * {@link #BUSYBOX} followed by random bytes (always the same ones), {@link #BIG_BUSYBOX_BYTES} in all, written as
+     * {@code dir/busybox}: a real static program of 95 MiB, named busybox so that it runs its applets. The application
+     * loader's tests map it (docs/loader.md). Skips the calling test where busybox is missing.
+     */
+    static Path bigBusybox(Path dir) throws IOException {
+        assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
+        Path program = Files.createDirectories(dir).resolve("busybox");
+        Files.copy(BUSYBOX, program);
+        appendRandom(program, BIG_BUSYBOX_BYTES - Files.size(BUSYBOX), 95);
+        if (!program.toFile().setExecutable(true)) {
+            throw new IOException("cannot make " + program + " executable");
+        }
+        return program;
+    }
+
+    /** Appends {@code bytes} random bytes to {@code file} (created if missing), the same ones for the same {@code seed}. */
+    static void appendRandom(Path file, long bytes, long seed) throws IOException {
+        byte[] chunk = new byte[1 << 20];
+        Random random = new Random(seed);
+        try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            for (long left = bytes; left > 0; left -= chunk.length) {
+                random.nextBytes(chunk);
+                out.write(chunk, 0, (int) Math.min(chunk.length, left));
+            }
+        }
+    }
+
+    /** The SHA-256 of {@code file}, in lower-case hex as {@code sha256sum} prints it. */
+    static String sha256(Path file) throws IOException {
+        return sha256(file, 0, Long.MAX_VALUE);
+    }
+
+    /** The SHA-256 of at most {@code length} bytes of {@code file} from {@code offset}, in lower-case hex. */
+    static String sha256(Path file, long offset, long length) throws IOException {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError("every JDK has SHA-256", e);
+        }
+        byte[] buffer = new byte[1 << 20];
+        try (InputStream in = Files.newInputStream(file)) {
+            in.skipNBytes(offset);
+            for (long left = length; left > 0; ) {
+                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+                if (n < 0) break;
+                digest.update(buffer, 0, n);
+                left -= n;
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     /** The static test program built from src/test/c into target/guest-programs. */

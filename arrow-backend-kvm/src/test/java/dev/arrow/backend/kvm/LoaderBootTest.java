@@ -16,22 +16,17 @@ import org.slf4j.LoggerFactory;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
+import static dev.arrow.backend.kvm.BootTestSupport.BUSYBOX;
+import static dev.arrow.backend.kvm.BootTestSupport.appendRandom;
+import static dev.arrow.backend.kvm.BootTestSupport.sha256;
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Tier 4: the application loader (docs/loader.md). A large binary runs from its read-only image in a small guest; ten
@@ -42,41 +37,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class LoaderBootTest {
     private static final Logger LOG = LoggerFactory.getLogger(LoaderBootTest.class);
-    private static final Path BUSYBOX = Path.of("/bin/busybox");
     private static final long MIB = 1 << 20;
 
     @TempDir
     static Path tmp;
-    /** busybox followed by random bytes: a real static program of 95 MiB, named busybox so that it runs its applets. */
+    /** {@link BootTestSupport#bigBusybox}: a real static program of 95 MiB. */
     static Path bigBusybox;
 
     @BeforeAll
     static void bigProgram() throws IOException {
-        assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
-        bigBusybox = Files.createDirectories(tmp.resolve("big")).resolve("busybox");
-        Files.copy(BUSYBOX, bigBusybox);
-        appendRandom(bigBusybox, 95 * MIB - Files.size(BUSYBOX), 95);
-        assertThat(bigBusybox.toFile().setExecutable(true)).isTrue();
-    }
-
-    private static void appendRandom(Path file, long bytes, long seed) throws IOException {
-        byte[] chunk = new byte[1 << 20];
-        Random random = new Random(seed);
-        try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-            for (long left = bytes; left > 0; left -= chunk.length) {
-                random.nextBytes(chunk);
-                out.write(chunk, 0, (int) Math.min(chunk.length, left));
-            }
-        }
-    }
-
-    private static String sha256(Path file) throws Exception {
-        MessageDigest digest = MessageDigest.getInstance("SHA-256");
-        byte[] buffer = new byte[1 << 20];
-        try (InputStream in = Files.newInputStream(file)) {
-            for (int n; (n = in.read(buffer)) > 0; ) digest.update(buffer, 0, n);
-        }
-        return HexFormat.of().formatHex(digest.digest());
+        bigBusybox = BootTestSupport.bigBusybox(tmp.resolve("big"));
     }
 
     private static String runToEnd(Arrow arrow) throws Exception {
@@ -114,10 +84,11 @@ class LoaderBootTest {
                 byte[] line = p.getInputStream().readNBytes(5);
                 assertThat(new String(line, StandardCharsets.US_ASCII)).isEqualTo("read\n");
             }
-            SmapsTotals totals = SmapsTotals.ofMappingsOf(image.path());
-            LOG.info("10 arrows of a 95 MiB binary: {} mappings of {}, Rss {} KiB, Pss {} KiB, Private_Dirty {} KiB", totals.mappings(),
+            FileMappings totals = FileMappings.named(image.path());
+            LOG.info("10 arrows of a 95 MiB binary: {} mappings of {}, Rss {} KiB, Pss {} KiB, Private_Dirty {} KiB", totals.count(),
                     image.path().getFileName(), totals.rssKiB(), totals.pssKiB(), totals.privateDirtyKiB());
-            assertThat(totals.mappings()).as("one mapping per arrow").isEqualTo(10);
+            assertThat(totals.count()).as("one mapping per arrow").isEqualTo(10);
+            assertThat(totals.all()).as("all of the cache file itself").allMatch(FileMappings.Mapping::ofFile);
             assertThat(totals.rssKiB()).as("each arrow read the whole program through its mapping (KiB)")
                     .isGreaterThanOrEqualTo(10 * 94 * 1024L);
             assertThat(totals.pssKiB()).as("yet the host holds its pages once (KiB)").isBetween(94 * 1024L, 97 * 1024L);
@@ -144,30 +115,5 @@ class LoaderBootTest {
         assertThat(out).isEqualTo(hostDigest + "  /data/in.bin\nfs-write-refused\n" + hostDigest + "  /data/in.bin\n");
         assertThat(sha256(data)).as("the host file").isEqualTo(hostDigest);
         assertThat(sha256(image.path())).as("the image file").isEqualTo(imageDigest);
-    }
-
-    /** Sums of one file's mappings in this JVM's /proc/self/smaps. */
-    private record SmapsTotals(int mappings, long rssKiB, long pssKiB, long privateDirtyKiB) {
-        static SmapsTotals ofMappingsOf(Path file) throws IOException {
-            String name = file.toRealPath().toString();
-            int mappings = 0;
-            long rss = 0, pss = 0, dirty = 0;
-            boolean inside = false;
-            for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
-                if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
-                    inside = line.endsWith(" " + name);
-                    if (inside) mappings++;
-                } else if (inside) {
-                    String[] f = line.split("\\s+");
-                    switch (f[0]) {
-                        case "Rss:" -> rss += Long.parseLong(f[1]);
-                        case "Pss:" -> pss += Long.parseLong(f[1]);
-                        case "Private_Dirty:" -> dirty += Long.parseLong(f[1]);
-                        default -> { }
-                    }
-                }
-            }
-            return new SmapsTotals(mappings, rss, pss, dirty);
-        }
     }
 }
