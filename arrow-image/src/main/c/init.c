@@ -30,6 +30,9 @@
  *     net-ipv4     "a.b.c.d/prefix" (prefix 1..30): address of eth0, at most once
  *     net-gateway  "a.b.c.d": default route via this host of eth0's subnet, at most once
  *     net-dns      "a.b.c.d": one nameserver for /etc/resolv.conf each, at most 3
+ *     net-tcp-rmem-max  decimal 4096..67108864, at most once: the most bytes a TCP socket may buffer
+ *                  for receiving (net.ipv4.tcp_rmem's third value; its second becomes at most this), so
+ *                  the window the guest advertises stays within what the network behind it can queue
  *     stdio     "serial" (default) or "virtio", at most once: where the app's stdio goes
  *     template  "init", at most once: this is a template's spec (see "Templates" below); it may
  *               hold only "template" and "stdio virtio", no other key
@@ -152,6 +155,8 @@
 #define DRAIN_WAIT_MS 2000u
 #define NET_IF "eth0"
 #define NET_DNS_MAX 3
+#define TCP_RMEM_MIN 4096
+#define TCP_RMEM_MAX_LIMIT (64 << 20)
 #define INIT_PATH "/init"
 #define ENTROPY_MIN_BYTES 16u
 #define ENTROPY_MAX_BYTES 256u
@@ -348,6 +353,7 @@ struct spec_net {
     uint32_t gateway;
     uint32_t dns[NET_DNS_MAX];
     size_t ndns;
+    uint64_t tcp_rmem_max; /* 0: the kernel's own */
 };
 
 /* A "file" record: the user file written before the app starts; data points into the spec. */
@@ -514,6 +520,10 @@ static int parse_net(const char *key, char *value, struct spec_net *net, size_t 
         if (parse_ipv4(value, &net->dns[net->ndns]) != 0)
             return spec_fail(off, "net-dns '%.32s' is not an IPv4 address a.b.c.d", value);
         net->ndns++;
+    } else if (strcmp(key, "net-tcp-rmem-max") == 0) {
+        if (net->tcp_rmem_max != 0) return spec_fail(off, "net-tcp-rmem-max given twice");
+        if (parse_decimal(value, TCP_RMEM_MAX_LIMIT, &net->tcp_rmem_max) != 0 || net->tcp_rmem_max < TCP_RMEM_MIN)
+            return spec_fail(off, "net-tcp-rmem-max '%.32s' is not a decimal %d..%d", value, TCP_RMEM_MIN, TCP_RMEM_MAX_LIMIT);
     } else {
         return spec_fail(off, "unknown network key '%.32s'", key);
     }
@@ -525,6 +535,7 @@ static int check_net(const struct spec_net *net, size_t off) {
     if (!net->has_ipv4) {
         if (net->has_gateway) return spec_fail(off, "net-gateway without net-ipv4");
         if (net->ndns > 0) return spec_fail(off, "net-dns without net-ipv4");
+        if (net->tcp_rmem_max != 0) return spec_fail(off, "net-tcp-rmem-max without net-ipv4");
         return 0;
     }
     if (net->has_gateway) {
@@ -891,6 +902,10 @@ static void print_net(FILE *out, const struct spec_net *net) {
         format_ipv4(net->dns[i], a);
         put_record(out, "net-dns", a);
     }
+    if (net->tcp_rmem_max != 0) {
+        snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)net->tcp_rmem_max);
+        put_record(out, "net-tcp-rmem-max", tmp);
+    }
 }
 
 /* Canonical form; mirrors dev.arrow.image.init.SpecFile's record order. */
@@ -1108,6 +1123,18 @@ static void announce_when_up(void) {
     close(fd);
 }
 
+/* net.ipv4.tcp_rmem = "4096 <default> <max>" (net-tcp-rmem-max): the default is the kernel's 131072 unless
+ * the max is lower. Before eth0 is up, so every TCP socket of the app gets it. */
+static void limit_tcp_receive_buffer(uint64_t max) {
+    char text[64];
+    uint64_t def = max < 131072 ? max : 131072;
+    int n = snprintf(text, sizeof text, "%d %llu %llu", TCP_RMEM_MIN, (unsigned long long)def, (unsigned long long)max);
+    int fd = open("/proc/sys/net/ipv4/tcp_rmem", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write_all(fd, text, (size_t)n) != 0)
+        fail("network: setting net.ipv4.tcp_rmem to '%s': %s", text, strerror(errno));
+    close(fd);
+}
+
 /* lo always; eth0 with address, netmask and default route when the spec has net-ipv4. */
 static void setup_network(const struct spec_net *net, const char *hostname) {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -1132,6 +1159,7 @@ static void setup_network(const struct spec_net *net, const char *hostname) {
     to_sockaddr(&ifr.ifr_netmask, prefix_mask(net->prefix));
     if (ioctl(fd, SIOCSIFNETMASK, &ifr) != 0) fail("network: setting the netmask of " NET_IF ": %s", strerror(errno));
     announce_when_up();
+    if (net->tcp_rmem_max != 0) limit_tcp_receive_buffer(net->tcp_rmem_max);
     if (interface_up(fd, NET_IF) != 0) fail("network: bringing up " NET_IF ": %s", strerror(errno));
     if (net->has_gateway) {
         static char dev[] = NET_IF;

@@ -140,15 +140,17 @@ final class GuestNetworking implements AutoCloseable {
     }
 
     /**
-     * What init configures on eth0 for {@code net} (address, prefix, gateway, DNS), known before any backend
+     * What init configures on eth0 for {@code net} (address, prefix, gateway, DNS; for passt, the TCP receive buffers' cap), known before any backend
      * starts; empty for {@link Net.None}.
      */
     static Optional<NetworkSettings> settingsFor(Net net) {
         if (net instanceof Net.None) {
             return Optional.empty();
         }
-        GuestNetwork plan = GuestNetwork.userMode(); // tap differs in MAC and MTU only, which init does not set
-        return Optional.of(new NetworkSettings(plan.address(), plan.prefixLength(), Optional.of(plan.gateway()), plan.dns()));
+        GuestNetwork plan = GuestNetwork.userMode(); // tap differs in MAC and MTU, which init does not set
+        NetworkSettings settings = new NetworkSettings(plan.address(), plan.prefixLength(), Optional.of(plan.gateway()), plan.dns());
+        // passt's socket to us holds a few 64 KiB frames: the guest's window must stay below it (PasstBackend)
+        return Optional.of(net instanceof Net.User ? settings.withTcpReceiveBuffer(PasstBackend.GUEST_TCP_RECEIVE_BUFFER) : settings);
     }
 
     /**

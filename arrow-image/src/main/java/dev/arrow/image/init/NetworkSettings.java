@@ -7,29 +7,49 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * How init configures the guest's network card {@value #INTERFACE}: a static IPv4 address with
  * its prefix, an optional default gateway and up to three DNS servers (written to
- * {@code /etc/resolv.conf}). The VMM chose them; init applies them with ioctls before the app
- * starts, without DHCP. Loopback is brought up whether or not these are given.
+ * {@code /etc/resolv.conf}), and optionally a cap on TCP's receive buffers. The VMM chose them; init
+ * applies them with ioctls (and {@code /proc/sys}) before the app starts, without DHCP. Loopback is
+ * brought up whether or not these are given.
  *
- * @param address      the guest's address (not the network or broadcast address of its subnet)
- * @param prefixLength 1..30
- * @param gateway      the default route's next hop, inside the subnet
- * @param dns          0..3 resolvers
+ * @param address           the guest's address (not the network or broadcast address of its subnet)
+ * @param prefixLength      1..30
+ * @param gateway           the default route's next hop, inside the subnet
+ * @param dns               0..3 resolvers
+ * @param tcpReceiveBuffer  the most bytes a guest TCP socket buffers for receiving (net.ipv4.tcp_rmem's
+ *                          maximum, {@value #MIN_TCP_RECEIVE_BUFFER}..{@value #MAX_TCP_RECEIVE_BUFFER}), which bounds
+ *                          the window the guest advertises; empty: the guest kernel's own (scaled to its RAM)
  */
 public record NetworkSettings(Inet4Address address, int prefixLength, Optional<Inet4Address> gateway,
-                              List<Inet4Address> dns) {
+                              List<Inet4Address> dns, OptionalInt tcpReceiveBuffer) {
     /** The interface init configures: the first (and only) virtio-net card. */
     public static final String INTERFACE = "eth0";
     /** A resolv.conf honours at most three nameservers (MAXNS). */
     public static final int MAX_DNS = 3;
+    /** The smallest TCP receive buffer cap init takes (one page). */
+    public static final int MIN_TCP_RECEIVE_BUFFER = 4096;
+    /** The largest TCP receive buffer cap init takes. */
+    public static final int MAX_TCP_RECEIVE_BUFFER = 64 << 20;
+
+    /** Settings with the guest kernel's own TCP receive buffers. */
+    public NetworkSettings(Inet4Address address, int prefixLength, Optional<Inet4Address> gateway, List<Inet4Address> dns) {
+        this(address, prefixLength, gateway, dns, OptionalInt.empty());
+    }
 
     public NetworkSettings {
         Objects.requireNonNull(address, "address");
         Objects.requireNonNull(gateway, "gateway");
+        Objects.requireNonNull(tcpReceiveBuffer, "tcpReceiveBuffer");
         dns = List.copyOf(Objects.requireNonNull(dns, "dns"));
+        if (tcpReceiveBuffer.isPresent()
+                && (tcpReceiveBuffer.getAsInt() < MIN_TCP_RECEIVE_BUFFER || tcpReceiveBuffer.getAsInt() > MAX_TCP_RECEIVE_BUFFER)) {
+            throw new InvalidLaunchSpecException("TCP receive buffer of " + tcpReceiveBuffer.getAsInt() + " bytes is outside "
+                    + MIN_TCP_RECEIVE_BUFFER + ".." + MAX_TCP_RECEIVE_BUFFER);
+        }
         if (prefixLength < 1 || prefixLength > 30) {
             throw new InvalidLaunchSpecException("network prefix /" + prefixLength + " is outside 1..30: pass e.g. 24");
         }
@@ -60,6 +80,11 @@ public record NetworkSettings(Inet4Address address, int prefixLength, Optional<I
         }
         return new NetworkSettings(parse(address), prefixLength, Optional.ofNullable(gateway).map(NetworkSettings::parse),
                 servers);
+    }
+
+    /** These settings with TCP receive buffers of at most {@code bytes} (see {@link #tcpReceiveBuffer()}). */
+    public NetworkSettings withTcpReceiveBuffer(int bytes) {
+        return new NetworkSettings(address, prefixLength, gateway, dns, OptionalInt.of(bytes));
     }
 
     /** {@code a.b.c.d/p}, as written to the spec. */

@@ -23,7 +23,9 @@ import java.util.Map;
  *   <li>{@code net-ipv4}: {@code a.b.c.d/prefix} (prefix 1..30), the address of eth0 (optional; without it
  *       init configures loopback only);</li>
  *   <li>{@code net-gateway}: {@code a.b.c.d}, the default route's next hop (optional, needs {@code net-ipv4});</li>
- *   <li>{@code net-dns}: {@code a.b.c.d}, one nameserver each, at most 3 (needs {@code net-ipv4}).</li>
+ *   <li>{@code net-dns}: {@code a.b.c.d}, one nameserver each, at most 3 (needs {@code net-ipv4});</li>
+ *   <li>{@code net-tcp-rmem-max}: decimal bytes, the cap of TCP's receive buffers (optional, needs {@code net-ipv4};
+ *       {@link NetworkSettings#tcpReceiveBuffer()}).</li>
  *   <li>{@code stdio}: {@code serial} or {@code virtio} ({@link Stdio}; optional, default {@code serial},
  *       written only for {@code virtio}).</li>
  *   <li>{@code template}: {@code init}, only in a template's spec ({@link #encodeTemplate()}), which holds nothing but
@@ -71,6 +73,7 @@ public final class SpecFile {
             record(out, "net-ipv4", n.cidr());
             n.gateway().ifPresent(g -> record(out, "net-gateway", NetworkSettings.text(g)));
             n.dns().forEach(d -> record(out, "net-dns", NetworkSettings.text(d)));
+            n.tcpReceiveBuffer().ifPresent(b -> record(out, "net-tcp-rmem-max", Integer.toString(b)));
         });
         if (spec.stdio() != Stdio.SERIAL) record(out, "stdio", spec.stdio().specName());
         spec.readyPort().ifPresent(p -> record(out, "ready-port", Integer.toString(p)));

@@ -84,16 +84,17 @@ class InitNetworkTcgTest {
         try {
             int port = server.getAddress().getPort();
             String script = "busybox ip addr show lo; busybox ip addr show eth0; busybox ip route;"
-                    + " busybox cat /etc/resolv.conf /etc/hosts;"
+                    + " busybox cat /etc/resolv.conf /etc/hosts /proc/sys/net/ipv4/tcp_rmem;"
                     + " for try in 1 2 3; do busybox timeout 15 busybox wget -q -O - http://10.0.2.2:" + port + "/ping && break;"
                     + " echo wget-failed-$try; busybox sleep 1; done; echo; echo script-done";
             LaunchSpec spec = LaunchSpec.builder().executable("/bin/busybox").argv0("busybox").args("sh", "-c", script)
-                    .env("PATH", "/bin").hostname("guest").network(USER_MODE).build();
+                    .env("PATH", "/bin").hostname("guest").network(USER_MODE.withTcpReceiveBuffer(200_000)).build();
             try (PasstQemu vm = bootOnceMoreIfSilent(spec)) {
                 assertThat(vm.waitForExit(BOOT_TIMEOUT)).as("guest ended by itself; %s", vm.diagnostics()).isTrue();
                 String console = vm.console();
                 assertThat(console).as(vm.diagnostics())
                         .contains("inet 127.0.0.1/8", "inet 10.0.2.15/24", "link/ether " + PasstQemu.MAC)
+                        .contains("4096\t131072\t200000\n") // net-tcp-rmem-max, the kernel's default kept below it
                         .containsPattern("default via 10\\.0\\.2\\.2 dev eth0")
                         .contains("nameserver 10.0.2.3\n", "127.0.0.1\tlocalhost\n", "10.0.2.15\tguest\n")
                         .contains("pong-from-host\n", "script-done");

@@ -50,7 +50,10 @@ class NetworkSpecTest {
                 NetworkSettings.of("10.0.2.15", 24, null),
                 NetworkSettings.of("172.16.0.2", 30, "172.16.0.1"),
                 NetworkSettings.of("10.255.255.254", 8, "10.0.0.1", "10.0.0.53", "8.8.8.8", "8.8.4.4"),
-                NetworkSettings.of("192.0.2.100", 1, "255.255.255.254"));
+                NetworkSettings.of("192.0.2.100", 1, "255.255.255.254"),
+                USER_MODE.withTcpReceiveBuffer(256 << 10),
+                USER_MODE.withTcpReceiveBuffer(NetworkSettings.MIN_TCP_RECEIVE_BUFFER),
+                USER_MODE.withTcpReceiveBuffer(NetworkSettings.MAX_TCP_RECEIVE_BUFFER));
         for (NetworkSettings n : cases) {
             byte[] bytes = SpecFile.encode(LaunchSpec.builder().hostname("guest").network(n).build());
             HostCommand.Result r = specCheck.check(bytes);
@@ -94,6 +97,12 @@ class NetworkSpecTest {
         "more than 3 net-dns records|net-ipv4|10.0.2.15/24|net-dns|1.1.1.1|net-dns|1.0.0.1|net-dns|8.8.8.8|net-dns|8.8.4.4",
         "net-gateway without net-ipv4|net-gateway|10.0.2.2",
         "net-dns without net-ipv4|net-dns|10.0.2.3",
+        "net-tcp-rmem-max without net-ipv4|net-tcp-rmem-max|262144",
+        "net-tcp-rmem-max given twice|net-ipv4|10.0.2.15/24|net-tcp-rmem-max|262144|net-tcp-rmem-max|262144",
+        "net-tcp-rmem-max '4095' is not a decimal 4096..67108864|net-ipv4|10.0.2.15/24|net-tcp-rmem-max|4095",
+        "net-tcp-rmem-max '67108865' is not a decimal|net-ipv4|10.0.2.15/24|net-tcp-rmem-max|67108865",
+        "net-tcp-rmem-max '' is not a decimal|net-ipv4|10.0.2.15/24|net-tcp-rmem-max|",
+        "net-tcp-rmem-max '256k' is not a decimal|net-ipv4|10.0.2.15/24|net-tcp-rmem-max|256k",
     })
     void malformedNetworkRecordsAreRejectedWithAReason(String caseText) throws IOException {
         String[] parts = caseText.split("\\|", -1);
@@ -121,6 +130,16 @@ class NetworkSpecTest {
                 .hasMessageContaining("at most 3");
         assertThatThrownBy(() -> NetworkSettings.of("10.0.2.015", 24, null)).hasMessageContaining("not a dotted IPv4 address");
         assertThatThrownBy(() -> NetworkSettings.of("localhost", 24, null)).hasMessageContaining("not a dotted IPv4 address");
+        assertThatThrownBy(() -> USER_MODE.withTcpReceiveBuffer(4095)).hasMessageContaining("outside 4096..67108864");
+        assertThatThrownBy(() -> USER_MODE.withTcpReceiveBuffer((64 << 20) + 1)).hasMessageContaining("outside 4096..67108864");
+    }
+
+    @Test
+    void aTcpReceiveBufferCapIsTheLastNetworkRecord() {
+        LaunchSpec spec = LaunchSpec.builder().network(NetworkSettings.of("10.0.2.15", 24, "10.0.2.2")
+                .withTcpReceiveBuffer(262144)).build();
+        assertThat(SpecFile.encode(spec)).isEqualTo(raw("exec", "/arrow/app", "arg", "/arrow/app", "net-ipv4", "10.0.2.15/24",
+                "net-gateway", "10.0.2.2", "net-tcp-rmem-max", "262144", "end", ""));
     }
 
     @Test

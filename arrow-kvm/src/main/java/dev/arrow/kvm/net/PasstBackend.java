@@ -57,6 +57,17 @@ public final class PasstBackend extends AbstractNetworkBackend {
      */
     public static final int GUEST_MTU = 65520;
     /**
+     * The most bytes a guest TCP socket on passt buffers for receiving (net.ipv4.tcp_rmem's maximum): 256 KiB, so the
+     * window the guest advertises (half of it, by Linux's default tcp_adv_win_scale) stays below what passt's socket to
+     * us holds. Debian's passt (2023-03-09) keeps that socket's default send buffer, net.core.wmem_default (208 KiB),
+     * unless net.core.wmem_max allows 2 MiB, and drops the frames a full socket does not take; it then retransmits on
+     * the guest's duplicate ACKs from the last acknowledged byte, the whole window again, which fills the socket again.
+     * With the guest kernel's own maximum (about 0.9 MiB in a 128 MiB guest) one pause of our reader of a few
+     * milliseconds was enough to start that loop: in the lab a 4 MiB download carried 58 MiB (docs/networking.md). A
+     * window of 128 KiB still carries gigabytes per second at the round-trip times of a local passt.
+     */
+    public static final int GUEST_TCP_RECEIVE_BUFFER = 256 << 10;
+    /**
      * Frames from passt held for the guest at most: 64 (4 MiB, allocated as bursts need it). passt
      * runs unprivileged, so its socket's send buffer towards us is capped by net.core.wmem_max
      * (208 KiB by default): it holds a few large frames. When a send comes up short, passt drops
