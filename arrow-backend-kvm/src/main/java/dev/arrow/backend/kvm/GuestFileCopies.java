@@ -19,7 +19,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -30,8 +32,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link ExitCopySink}'s. Several threads may ask at once: init serves the copies one after the other, each under its
  * own id. {@link #done()} completes once the port's stream has ended (the guest stopped) and every copy was settled.
  *
+ * <p>Most guests are never asked for a copy, so the reading thread starts only when there is something to read: at
+ * the first {@link #copy}, at {@link #start()} when the spec declares copy-out paths, or when the port first has
+ * bytes (a guest writing frames nobody asked for). A port that ends without a byte completes {@link #done()} without
+ * a thread.
+ *
  * <p>The frames come from the guest: a copy nobody asked for is read and dropped, and after a malformed frame the rest
- * of the stream is read and dropped (so that init never blocks on a full port) while every copy fails.
+ * of the stream is read and dropped (so that init never blocks on a full port) while every copy fails. Unread, the
+ * port's bounded buffer would fill and its stream would never end, which is why its first bytes start the reader.
  */
 final class GuestFileCopies {
     private static final Logger LOG = LoggerFactory.getLogger(GuestFileCopies.class);
@@ -55,7 +63,11 @@ final class GuestFileCopies {
     private final List<String> declared;
     private final ExitCopySink exitCopies;
     private final String name;
-    private final Thread thread;
+    private final CompletionStage<Void> readable;
+    private final Reader reader;
+    /** Set by whoever decides the reading thread's fate: it starts, or it will never be needed. */
+    private final AtomicBoolean readerDecided = new AtomicBoolean();
+    private volatile Thread thread;
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
     private final CompletableFuture<Void> done = new CompletableFuture<>();
@@ -64,26 +76,31 @@ final class GuestFileCopies {
 
     /**
      * @param port       what the guest writes on {@value InitProtocol#FILES_PORT_NAME}
+     * @param readable   completes once a read of {@code port} would not block: its first bytes arrived, it ended or it
+     *                   was closed ({@link dev.arrow.kvm.virtio.console.ConsolePort#fromGuestReadable()})
      * @param control    sends lines to init's control port
      * @param declared   the spec's copy-out paths, which init sends after the app ended
      * @param exitCopies receives those
      * @param exitBytes  the most file content they may hold together
      * @param name       prefix of the thread's name
      */
-    GuestFileCopies(InputStream port, ControlLine control, List<String> declared, ExitCopySink exitCopies, long exitBytes,
-                    String name) {
+    GuestFileCopies(InputStream port, CompletionStage<Void> readable, ControlLine control, List<String> declared,
+                    ExitCopySink exitCopies, long exitBytes, String name) {
         this.port = port;
+        this.readable = readable;
         this.control = control;
         this.declared = List.copyOf(declared);
         this.exitCopies = exitCopies;
         this.name = name;
-        Reader reader = new Reader(exitBytes);
-        this.thread = new Thread(reader::run, name + "-files");
-        thread.setDaemon(true);
+        this.reader = new Reader(exitBytes);
     }
 
+    /** Starts the reading thread if the spec declares copy-out paths, else waits for something to read. */
     void start() {
-        thread.start();
+        if (!declared.isEmpty()) {
+            startReader();
+        }
+        readable.thenRun(this::portReadable);
     }
 
     /** Completes once the guest's stream has ended and every copy has been settled, or after {@link #close()}. */
@@ -105,12 +122,46 @@ final class GuestFileCopies {
             failPending(id);
             return p.result();
         }
+        startReader();
         try {
             control.send(line);
         } catch (IOException e) {
             failPending(id);
         }
         return p.result();
+    }
+
+    /** Starts the reading thread, once; not after the port ended without a byte. */
+    private void startReader() {
+        if (readerDecided.compareAndSet(false, true)) {
+            Thread t = new Thread(reader::run, name + "-files");
+            t.setDaemon(true);
+            thread = t;
+            try {
+                t.start();
+            } catch (RuntimeException | Error e) {
+                endAll(); // nothing will read: copies fail instead of waiting
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * The port has something to read, or has ended or was closed (on the device's thread: must not block). Nobody
+     * has read it before the reader starts, so nothing buffered means it ended (or was closed) without a byte.
+     */
+    private void portReadable() {
+        int buffered;
+        try {
+            buffered = port.available();
+        } catch (IOException e) {
+            buffered = 0; // closed
+        }
+        if (buffered > 0) {
+            startReader();
+        } else if (readerDecided.compareAndSet(false, true)) {
+            endAll(); // no reader will ever be needed
+        }
     }
 
     /** Stops reading (closing the port's stream); copies not yet settled fail. Idempotent. */
@@ -121,7 +172,8 @@ final class GuestFileCopies {
         } catch (IOException e) {
             LOG.debug("{}: closing the files port failed: {}", name, e.toString());
         }
-        if (!thread.isAlive()) {
+        Thread t = thread;
+        if (readerDecided.compareAndSet(false, true) || t == null || !t.isAlive()) {
             endAll();
         }
     }

@@ -27,8 +27,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * bounded buffer and the guest's ring); the stdin stream is port {@value InitProtocol#STDIN_PORT_NAME},
  * whose close is end-of-file in the guest; a graceful stop is the line {@code signal 15} on port
  * {@value InitProtocol#CONTROL_PORT_NAME}, which init reads; copies of guest files come on
- * {@value InitProtocol#FILES_PORT_NAME} ({@link GuestFileCopies}). The serial console
- * carries only the kernel's log ({@link KernelConsoleLog}).
+ * {@value InitProtocol#FILES_PORT_NAME} ({@link GuestFileCopies}, whose thread starts only when there is something
+ * to read). The serial console carries only the kernel's log ({@link KernelConsoleLog}).
  *
  * <p>{@link #outputDone()} completes when both guest streams have ended (the guest closed the port
  * or stopped, and every byte was handed to its sink) and the copies of files were settled, or the session was closed.
@@ -86,8 +86,9 @@ final class VirtioStdio implements GuestStdio {
                     + InitProtocol.FILES_PORT_NAME + " port: build it with VirtioStdio.console()");
         }
         OutputStream control = console.port(CONTROL_PORT).toGuest();
-        GuestFileCopies files = new GuestFileCopies(console.port(FILES_PORT).fromGuest(), line -> sendLine(control, line),
-                declared, exitCopies, exitBytes, name);
+        ConsolePort filesPort = console.port(FILES_PORT);
+        GuestFileCopies files = new GuestFileCopies(filesPort.fromGuest(), filesPort.fromGuestReadable(),
+                line -> sendLine(control, line), declared, exitCopies, exitBytes, name);
         return new VirtioStdio(console.port(STDOUT_PORT).fromGuest(), stdout,
                 console.port(STDERR_PORT).fromGuest(), stderr,
                 console.port(STDIN_PORT).toGuest(), control,

@@ -21,8 +21,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -32,10 +30,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A guest that {@link VmBuilder#start} booted: one thread per vCPU, plus one that notices when
- * every vCPU is halted for good. The guest ends with exactly one {@link VmOutcome}; awaitExit
- * returns it once every vCPU thread has left the guest. {@link #stop()} ends it from any thread;
- * {@link #close()} stops it and releases every thread, fd and mapping.
+ * A guest that {@link VmBuilder#start} booted: one thread per vCPU, plus a probe on the JVM's
+ * {@link SharedIdleProber} that notices when every vCPU is halted for good. The guest ends with
+ * exactly one {@link VmOutcome}; awaitExit returns it once every vCPU thread has left the guest.
+ * {@link #stop()} ends it from any thread; {@link #close()} stops it and releases every thread,
+ * fd and mapping.
  *
  * <p>Nothing a vCPU thread may still use is released under it: the fds, the kvm_run mappings, the
  * eventfds, the devices and guest RAM are released only once every vCPU loop has ended for good
@@ -53,11 +52,8 @@ import org.slf4j.LoggerFactory;
 public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private static final Logger LOG = LoggerFactory.getLogger(RunningVm.class);
     private static final AtomicInteger IDS = new AtomicInteger();
-    /** How often vCPUs that have not exited are checked for being halted with interrupts off. */
-    static final Duration IDLE_PROBE_PERIOD = Duration.ofMillis(250);
     /** How long a close waits for the vCPU threads to leave the guest before it leaves them the release. */
     static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
-    private static final long PROBER_TIMEOUT_MILLIS = 5_000;
 
     private final int id = IDS.incrementAndGet();
     private final List<VcpuRunner> runners = new ArrayList<>();
@@ -91,7 +87,8 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     /** Set by a freeze: the devices keep what the guest left in their queues, for the clones. */
     private volatile boolean freezing;
     private VirtioDevices virtio;
-    private ScheduledExecutorService prober;
+    /** This VM's probe on the shared idle prober, from {@link #start()} on. */
+    private volatile SharedIdleProber.Probe idleProbe;
     /** For a clone: the template it was cloned from and the VM it runs on (in {@link #resources}); else null. */
     private VmTemplate template;
     private PreparedVm prepared;
@@ -165,7 +162,7 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     }
 
     /**
-     * Starts the vCPU threads and the idle prober. From here on this object owns the build's
+     * Starts the vCPU threads and schedules the idle probe. From here on this object owns the build's
      * resources: if a thread cannot be started, the VM is closed (as by {@link #close()}) before
      * the failure propagates.
      */
@@ -178,14 +175,8 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         }
         int started = 0;
         try {
-            prober = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "arrow-vm" + id + "-idle-probe");
-                t.setDaemon(true);
-                return t;
-            });
-            // scheduled before the threads start: a guest may end (and shut the prober down) at once
-            long period = IDLE_PROBE_PERIOD.toMillis();
-            prober.scheduleAtFixedRate(this::probeIdle, period, period, TimeUnit.MILLISECONDS);
+            // scheduled before the threads start: a guest may end (and cancel the probe) at once
+            idleProbe = SharedIdleProber.shared().schedule("VM " + id, this::probeIdle);
             for (Thread t : threads) {
                 t.start();
                 started++;
@@ -422,9 +413,7 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         if (running.decrementAndGet() == 0) {
             decided.compareAndSet(null, new VmOutcome.VmmError(runner.vcpu().id(),
                     new IllegalStateException("every vCPU thread ended without an outcome")));
-            if (prober != null) {
-                prober.shutdownNow();
-            }
+            stopIdleProbe();
             if (virtio != null && !memory.isClosed() && !freezing) {
                 virtio.guestStopped(); // before the exit is reported: the devices know no more guest work comes
             }
@@ -555,7 +544,7 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         if (stopped) {
             joinEndedThreads(deadline);
         }
-        stopProber();
+        stopIdleProbe();
         if (!stopped) {
             keepForStuckThreads();
         }
@@ -589,17 +578,11 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         }
     }
 
-    private void stopProber() {
-        if (prober == null) {
-            return;
-        }
-        prober.shutdownNow();
-        try {
-            if (!prober.awaitTermination(PROBER_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
-                LOG.warn("VM {}: the idle prober did not stop within {} ms", id, PROBER_TIMEOUT_MILLIS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    /** Cancels the idle probe: when this returns it does not run, and never will again. */
+    private void stopIdleProbe() {
+        SharedIdleProber.Probe probe = idleProbe;
+        if (probe != null) {
+            probe.cancel();
         }
     }
 

@@ -223,6 +223,37 @@ class VmBuilderTest {
         }
     }
 
+    /**
+     * A VM owns only its vCPU threads; its idle probe runs on the JVM's one prober thread, and closing one VM cancels
+     * its probe and leaves the others' running (a guest halted with interrupts off is still found).
+     */
+    @Test
+    void vmsShareOneIdleProberThreadAndOwnOnlyTheirVcpuThreads() throws Exception {
+        SharedIdleProber prober = SharedIdleProber.shared();
+        int probes = prober.scheduledProbes();
+        try (RunningVm spinning = VmBuilder.start(config(Asm.longMode().spin()).vcpuCount(2).build())) {
+            try (RunningVm other = VmBuilder.start(config(Asm.longMode().spin()).build())) {
+                assertThat(threadsNamed("arrow-vm" + spinning.id() + "-")).isEqualTo(2);
+                assertThat(threadsNamed("arrow-vm" + other.id() + "-")).isEqualTo(1);
+                assertThat(prober.scheduledProbes()).isEqualTo(probes + 2);
+                Thread.sleep(3 * SharedIdleProber.PERIOD.toMillis()); // the probes have run
+                assertThat(threadsNamed("arrow-idle-probe")).isEqualTo(1);
+            }
+            assertThat(prober.scheduledProbes()).as("closing cancels the probe").isEqualTo(probes + 1);
+            assertThat(spinning.isAlive()).isTrue();
+            try (RunningVm halting = VmBuilder.start(config(Asm.longMode().cli().hlt()).build())) {
+                assertThat(await(halting)).isInstanceOf(VmOutcome.Halted.class);
+            }
+            assertThat(threadsNamed("arrow-idle-probe")).isEqualTo(1);
+        }
+        assertThat(prober.scheduledProbes()).isEqualTo(probes);
+    }
+
+    private static long threadsNamed(String prefix) {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.isAlive() && t.getName().startsWith(prefix))
+                .count();
+    }
+
     @Test
     void accessOutsideRamAndDevicesIsAGuestMemoryFault() throws Exception {
         long address = 0x2000_0000L; // 512 MiB: below the MMIO hole, above the 64 MiB of RAM
@@ -293,6 +324,7 @@ class VmBuilderTest {
         }
         long fds = count("/proc/self/fd");
         long maps = count("/proc/self/maps");
+        int probes = SharedIdleProber.shared().scheduledProbes();
         for (int i = 0; i < 20; i++) {
             RunningVm vm = VmBuilder.start(config(Asm.longMode().spin()).vcpuCount(2).build());
             vm.close(); // while the guest still runs
@@ -301,6 +333,7 @@ class VmBuilderTest {
         assertThat(count("/proc/self/fd")).isLessThanOrEqualTo(fds + 2);
         assertThat(count("/proc/self/maps")).isLessThan(maps + 20);
         assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().startsWith("arrow-vm") && t.isAlive());
+        assertThat(SharedIdleProber.shared().scheduledProbes()).as("every VM's idle probe cancelled").isEqualTo(probes);
     }
 
     private static long count(String path) throws IOException {

@@ -2,6 +2,7 @@ package dev.arrow.kvm.virtio.console;
 
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The host side of one virtio-console port: its id and name (the guest sees the name in
@@ -65,6 +66,19 @@ public final class ConsolePort {
             throw new IllegalStateException("port " + id + " (" + name + ") carries data to the guest; use toGuest()");
         }
         return fromGuest;
+    }
+
+    /**
+     * Completes once a read of {@link #fromGuest()} would not block: the guest's first bytes have reached the host
+     * buffer, its output has ended, or the host closed the stream. A host that reads only when there is something
+     * to read starts its reader then, instead of keeping a thread blocked from the start. It completes on the
+     * device's thread (or the closing one): what depends on it must not block.
+     *
+     * @throws IllegalStateException if this is a {@link Direction#TO_GUEST} port
+     */
+    public CompletableFuture<Void> fromGuestReadable() {
+        fromGuest();
+        return pipe.readable().copy();
     }
 
     /**

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A bounded byte pipe between a virtio device and a host thread. The device uses the
@@ -21,6 +22,9 @@ import java.util.Objects;
  * <p>End of stream: {@link #closeWriter()} lets the reader drain what is buffered and then see
  * end-of-file; {@link #closeReader()} drops what is buffered and makes later {@link #tryWrite}
  * calls discard (counted in {@link #discardedBytes()}) and host writes fail.
+ *
+ * <p>{@link #readable()} tells a host that has not started reading yet when it should: once a read of the input
+ * stream would not block.
  */
 final class DeviceHostPipe {
     private final String name;
@@ -31,6 +35,7 @@ final class DeviceHostPipe {
     private boolean readerClosed;
     private boolean writerStarved;
     private long discarded;
+    private final CompletableFuture<Void> readable = new CompletableFuture<>();
 
     DeviceHostPipe(String name, int capacity) {
         if (capacity <= 0) {
@@ -82,12 +87,30 @@ final class DeviceHostPipe {
     }
 
     /**
+     * Completes once a read of the input stream would not block: the first bytes are buffered, the writer is closed
+     * or the reader is. It completes outside the pipe's lock, on the thread that wrote or closed (for guest output,
+     * the device's): what depends on it must not block.
+     */
+    CompletableFuture<Void> readable() {
+        return readable;
+    }
+
+    /**
      * Non-blocking write: takes what fits. Once the reader is closed everything is accepted and
      * discarded; once the writer is closed nothing is accepted.
      *
      * @return bytes taken
      */
-    synchronized int tryWrite(byte[] src, int offset, int length) {
+    int tryWrite(byte[] src, int offset, int length) {
+        int n = put(src, offset, length);
+        if (n > 0) {
+            readable.complete(null);
+        }
+        return n;
+    }
+
+    /** {@link #tryWrite} under the pipe's lock. */
+    private synchronized int put(byte[] src, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, src.length);
         if (writerClosed) {
             return 0;
@@ -136,17 +159,33 @@ final class DeviceHostPipe {
     }
 
     /** No more bytes will be written; the reader sees end-of-file after the buffered ones. */
-    synchronized void closeWriter() {
-        writerClosed = true;
-        notifyAll();
+    void closeWriter() {
+        markWriterClosed();
+        readable.complete(null);
     }
 
     /** The reader is gone: buffered bytes are dropped and later writes discarded. */
-    synchronized void closeReader() {
+    void closeReader() {
+        markReaderClosed();
+        readable.complete(null);
+    }
+
+    /** {@link #closeWriter()} under the pipe's lock; true if it was open. */
+    private synchronized boolean markWriterClosed() {
+        boolean open = !writerClosed;
+        writerClosed = true;
+        notifyAll();
+        return open;
+    }
+
+    /** {@link #closeReader()} under the pipe's lock; true if it was open. */
+    private synchronized boolean markReaderClosed() {
+        boolean open = !readerClosed;
         readerClosed = true;
         discarded += count;
         count = 0;
         notifyAll();
+        return open;
     }
 
     /** Blocking reader end. {@code spaceListener} runs when a read frees space a short write wanted. */
@@ -196,12 +235,8 @@ final class DeviceHostPipe {
 
             @Override
             public void close() {
-                boolean first;
-                synchronized (DeviceHostPipe.this) {
-                    first = !readerClosed;
-                    closeReader();
-                }
-                if (first) {
+                if (markReaderClosed()) {
+                    readable.complete(null);
                     spaceListener.run();
                 }
             }
@@ -231,20 +266,17 @@ final class DeviceHostPipe {
                         if (readerClosed) {
                             throw new IOException(name + ": the guest side is gone");
                         }
-                        done += tryWrite(b, off + done, len - done);
+                        done += put(b, off + done, len - done);
                     }
+                    readable.complete(null);
                     dataListener.run();
                 }
             }
 
             @Override
             public void close() {
-                boolean first;
-                synchronized (DeviceHostPipe.this) {
-                    first = !writerClosed;
-                    closeWriter();
-                }
-                if (first) {
+                if (markWriterClosed()) {
+                    readable.complete(null);
                     dataListener.run();
                 }
             }

@@ -105,6 +105,22 @@ class DeviceHostPipeTest {
     }
 
     @Test
+    void itBecomesReadableWithItsFirstBytesOrItsEndAndOutsideItsLock() throws Exception {
+        CompletableFuture<Boolean> lockHeld = pipe.readable().thenApply(v -> Thread.holdsLock(pipe));
+        assertThat(pipe.tryWrite(new byte[3], 0, 0)).isZero();
+        assertThat(pipe.readable()).as("nothing to read yet").isNotDone();
+        pipe.tryWrite(new byte[] {5}, 0, 1);
+        assertThat(lockHeld.get()).isFalse();
+
+        DeviceHostPipe ended = new DeviceHostPipe("ended", 8);
+        ended.closeWriter();
+        assertThat(ended.readable()).isDone();
+        DeviceHostPipe closed = new DeviceHostPipe("closed", 8);
+        closed.inputStream(wakeups::incrementAndGet).close();
+        assertThat(closed.readable()).isDone();
+    }
+
+    @Test
     void aWriterFailsOnceTheReaderIsGone() {
         OutputStream out = pipe.outputStream(wakeups::incrementAndGet);
         pipe.closeReader();

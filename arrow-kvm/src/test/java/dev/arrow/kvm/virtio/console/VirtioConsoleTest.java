@@ -274,6 +274,24 @@ class VirtioConsoleTest {
         assertThat(console.outputComplete()).as("stderr is still open").isNotDone();
     }
 
+    /** A host reader can wait for this instead of blocking a thread from the start. */
+    @Test
+    void anOutputPortBecomesReadableWithTheGuestsFirstBytesOrWhenTheGuestStops() throws Exception {
+        guest.start();
+        guest.open(STDOUT);
+        guest.open(STDERR);
+        CompletableFuture<Void> stdout = console.port(STDOUT).fromGuestReadable();
+        CompletableFuture<Void> stderr = console.port(STDERR).fromGuestReadable();
+        assertThat(stdout).isNotDone();
+        assertThat(guest.write(STDOUT, "x".getBytes(US_ASCII))).isTrue();
+        assertThat(stdout).isDone();
+        assertThat(stderr).as("nothing written there").isNotDone();
+        transport.guestStopped();
+        assertThat(stderr).isDone();
+        assertThat(console.port(STDERR).fromGuest().read()).as("ended without a byte").isEqualTo(-1);
+        assertThatThrownBy(() -> console.port(STDIN).fromGuestReadable()).isInstanceOf(IllegalStateException.class);
+    }
+
     @Test
     void anEndedOutputPortStaysWritableForTheGuestAfterADriverReset() throws IOException {
         guest.start();
