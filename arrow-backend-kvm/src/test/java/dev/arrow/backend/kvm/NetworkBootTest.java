@@ -9,6 +9,7 @@ import dev.arrow.Output;
 import dev.arrow.Wait;
 import dev.arrow.config.Net;
 import dev.arrow.kvm.net.GuestNetwork;
+import dev.arrow.kvm.net.PasstBackend;
 import dev.arrow.kvm.net.testing.PcapSummary;
 import dev.arrow.testing.BootTest;
 import dev.arrow.testing.FreePort;
@@ -373,11 +374,13 @@ class NetworkBootTest {
         try {
             String base = "http://10.0.2.2:" + server.getAddress().getPort();
             // set -x: busybox sh names each step on stderr, so a failure or a stall says where it was
-            String script = "set -x; cat /sys/class/net/eth0/mtu"
-                    + " && wget -q -O /tmp/down " + base + "/blob && md5sum /tmp/down"
+            // each transfer gets 75 s inside the guest (busybox timeout), so a stalled one ends the script with the
+            // guest's own counters (GUEST_COUNTERS_ON_FAILURE) well before the host gives up after 3 minutes
+            String script = "set -x; cat /sys/class/net/eth0/mtu && cat /proc/sys/net/ipv4/tcp_rmem"
+                    + " && timeout 75 wget -q -O /tmp/down " + base + "/blob && md5sum /tmp/down"
                     // busybox wget sends a --post-file up to its first NUL byte: random bytes without NULs
                     + " && head -c 4194304 /dev/urandom | tr '\\000' '\\001' > /tmp/up && md5sum /tmp/up"
-                    + " && wget -q -O - --post-file=/tmp/up " + base + "/upload" + GUEST_COUNTERS_ON_FAILURE;
+                    + " && timeout 75 wget -q -O - --post-file=/tmp/up " + base + "/upload" + GUEST_COUNTERS_ON_FAILURE;
             // the capture explains a failure: it shows which side stopped or reset the connection
             Path pcap = Files.createTempFile("arrow-4mib-", ".pcap");
             ScriptRun run = runCapturing(script, pcap);
@@ -387,12 +390,21 @@ class NetworkBootTest {
             assertThat(run.ended()).as("the guest's script ended within 3 minutes; %s", report).isTrue();
             assertThat(run.exit()).as("the guest's script: %s", report).isZero();
             String[] lines = run.stdout().split("\n");
-            assertThat(lines).hasSize(4);
+            assertThat(lines).hasSize(5);
             assertThat(lines[0]).as("eth0's MTU").isEqualTo("65520");
-            assertThat(lines[1]).as("what the guest downloaded").isEqualTo(md5(blob) + "  /tmp/down");
-            assertThat(lines[2]).endsWith("  /tmp/up");
-            assertThat(lines[3]).as("bytes the host received").isEqualTo((4 << 20) + " bytes");
-            assertThat(uploaded.get()).as("what the host received").isEqualTo(lines[2].split(" ")[0]);
+            assertThat(lines[1]).as("the guest's net.ipv4.tcp_rmem (init's net-tcp-rmem-max)")
+                    .isEqualTo("4096\t131072\t" + PasstBackend.GUEST_TCP_RECEIVE_BUFFER);
+            assertThat(lines[2]).as("what the guest downloaded").isEqualTo(md5(blob) + "  /tmp/down");
+            assertThat(lines[3]).endsWith("  /tmp/up");
+            assertThat(lines[4]).as("bytes the host received").isEqualTo((4 << 20) + " bytes");
+            assertThat(uploaded.get()).as("what the host received").isEqualTo(lines[3].split(" ")[0]);
+            // passt resends a window on the guest's duplicate ACKs; with a window larger than passt's socket to us holds
+            // (before net-tcp-rmem-max) that fed itself, and a 4 MiB download carried 26-58 MiB in the lab
+            long downloaded = PcapSummary.read(pcap).tcpPayloadBytesFrom("10.0.2.2");
+            System.err.printf("[4 MiB test] TCP payload host -> guest: %d bytes (%.2fx the download)%n", downloaded,
+                    downloaded / (double) (4 << 20));
+            assertThat(downloaded).as("TCP payload from the host, resends included: at most twice the 4 MiB download and"
+                    + " the upload's answer; %s", captureReport(pcap)).isLessThan(2L * (4 << 20));
             Files.delete(pcap);
         } finally {
             server.stop(0);

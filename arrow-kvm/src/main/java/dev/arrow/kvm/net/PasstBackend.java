@@ -60,7 +60,7 @@ public final class PasstBackend extends AbstractNetworkBackend {
      * The most bytes a guest TCP socket on passt buffers for receiving (net.ipv4.tcp_rmem's maximum): 256 KiB, so the
      * window the guest advertises (half of it, by Linux's default tcp_adv_win_scale) stays below what passt's socket to
      * us holds. Debian's passt (2023-03-09) keeps that socket's default send buffer, net.core.wmem_default (208 KiB),
-     * unless net.core.wmem_max allows 2 MiB, and drops the frames a full socket does not take; it then retransmits on
+     * unless net.core.wmem_max is at least 2 MiB, and drops the frames a full socket does not take; it then retransmits on
      * the guest's duplicate ACKs from the last acknowledged byte, the whole window again, which fills the socket again.
      * With the guest kernel's own maximum (about 0.9 MiB in a 128 MiB guest) one pause of our reader of a few
      * milliseconds was enough to start that loop: in the lab a 4 MiB download carried 58 MiB (docs/networking.md). A

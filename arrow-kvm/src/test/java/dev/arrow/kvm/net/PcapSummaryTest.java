@@ -53,6 +53,29 @@ class PcapSummaryTest {
                 .contains("\n  #2 +2.500000 10.0.2.2:8080 > 10.0.2.15:40000 TCP [R.]");
     }
 
+    /** {@code frame} (an IPv4 TCP frame without payload) with {@code bytes} zero bytes of payload. */
+    static byte[] withPayload(byte[] frame, int bytes) {
+        byte[] f = Arrays.copyOf(frame, frame.length + bytes);
+        int total = ((f[16] & 0xff) << 8 | (f[17] & 0xff)) + bytes;
+        f[16] = (byte) (total >> 8);
+        f[17] = (byte) total;
+        return f;
+    }
+
+    @Test
+    void tcpPayloadIsCountedPerSenderWithEveryResend() throws IOException {
+        byte[] data = withPayload(tcp(false, 1, 1, TestFrames.TCP_ACK), 1000);
+        byte[] pcap = capture(new long[]{0, 1, 2, 3},
+                data, data, // the same segment twice: a resend counts again
+                withPayload(tcp(true, 1, 2001, TestFrames.TCP_ACK), 10),
+                TestFrames.arpRequest(PLAN.mac(), PLAN.address(), PLAN.gateway()));
+        PcapSummary s = PcapSummary.of(pcap);
+        assertThat(s.tcpPayloadBytesFrom("10.0.2.2")).isEqualTo(2000);
+        assertThat(s.tcpPayloadBytesFrom("10.0.2.15")).isEqualTo(10);
+        assertThat(s.tcpPayloadBytesFrom("10.0.2.3")).isZero();
+        assertThat(s.lines().get(0)).endsWith("len 1000");
+    }
+
     @Test
     void aSegmentToTheBroadcastMacSaysSoAndAnArpRequestDoesNot() throws IOException {
         byte[] pcap = capture(new long[]{0, 1},

@@ -26,9 +26,12 @@ public final class PcapSummary {
     private static final int MAX_RECORD = 256 * 1024;
 
     private final List<String> lines;
+    /** TCP payload bytes by the sending IPv4 address (dotted), retransmissions included. */
+    private final Map<String, Long> tcpPayloadBySource;
 
-    private PcapSummary(List<String> lines) {
+    private PcapSummary(List<String> lines, Map<String, Long> tcpPayloadBySource) {
         this.lines = List.copyOf(lines);
+        this.tcpPayloadBySource = Map.copyOf(tcpPayloadBySource);
     }
 
     /** Reads and summarizes {@code file}. */
@@ -40,6 +43,7 @@ public final class PcapSummary {
     public static PcapSummary of(byte[] capture) throws IOException {
         List<String> lines = new ArrayList<>();
         Map<String, Long> firstSeq = new HashMap<>();
+        Map<String, Long> payload = new HashMap<>();
         long firstMicros = -1;
         for (Record r : records(capture)) {
             if (firstMicros < 0) {
@@ -48,8 +52,32 @@ public final class PcapSummary {
             long rel = r.micros() - firstMicros;
             lines.add(String.format(Locale.ROOT, "+%d.%06d %s%s", rel / 1_000_000, rel % 1_000_000,
                     describe(r.frame(), firstSeq), broadcastNote(r.frame())));
+            countTcpPayload(r.frame(), payload);
         }
-        return new PcapSummary(lines);
+        return new PcapSummary(lines, payload);
+    }
+
+    /**
+     * The TCP payload bytes the frames from {@code sourceAddress} (dotted IPv4) carried, every retransmission counted
+     * again: set against the bytes the transfer needed, it says how often the data was sent.
+     */
+    public long tcpPayloadBytesFrom(String sourceAddress) {
+        return tcpPayloadBySource.getOrDefault(sourceAddress, 0L);
+    }
+
+    private static void countTcpPayload(byte[] f, Map<String, Long> bySource) {
+        if (f.length < 34 || u16(f, 12) != 0x0800 || (f[23] & 0xff) != 6) {
+            return;
+        }
+        int ihl = (f[14] & 0x0f) * 4;
+        int l4 = 14 + ihl;
+        if (f.length < l4 + 20) {
+            return;
+        }
+        int payload = u16(f, 16) - ihl - ((f[l4 + 12] & 0xff) >> 4) * 4;
+        if (payload > 0) {
+            bySource.merge(ip(f, 26), (long) payload, Long::sum);
+        }
     }
 
     /** One captured frame and when it was captured (microseconds since the epoch). */
