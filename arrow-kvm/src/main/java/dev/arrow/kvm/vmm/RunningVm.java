@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A guest that {@link VmBuilder#start} booted: one thread per vCPU, plus a probe on the JVM's
- * {@link SharedIdleProber} that notices when every vCPU is halted for good. The guest ends with
+ * {@link SharedIdleProber} that notices when every vCPU is halted for good (kicking quiet vCPUs less and less often,
+ * {@link IdleProbeSchedule}). The guest ends with
  * exactly one {@link VmOutcome}; awaitExit returns it once every vCPU thread has left the guest.
  * {@link #stop()} ends it from any thread; {@link #close()} stops it and releases every thread,
  * fd and mapping.
@@ -95,7 +96,7 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     /** Set by {@link #closeKeepingPreparedVm()}: the release hands {@link #prepared} over when it may. */
     private volatile boolean keepPrepared;
     private final AtomicReference<PreparedVm> kept = new AtomicReference<>();
-    private long[] lastExitCounts;
+    private IdleProbeSchedule probeSchedule;
 
     /**
      * @param images its read-only images (in {@code resources}); a template made of it maps them into its clones
@@ -131,7 +132,7 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         this.i8042 = i8042;
         this.statusPort = statusPort;
         this.runners.addAll(vcpuRunners);
-        this.lastExitCounts = new long[vcpuRunners.size()];
+        this.probeSchedule = new IdleProbeSchedule(vcpuRunners.size());
         this.gate = new ReleaseGate(vcpuRunners.size());
     }
 
@@ -432,11 +433,9 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private void probeIdle() {
         for (int i = 0; i < runners.size(); i++) {
             VcpuRunner r = runners.get(i);
-            long count = r.exitCount();
-            if (r.state() == VcpuRunner.State.RUNNING && count == lastExitCounts[i]) {
+            if (probeSchedule.probeNow(i, r.activityCount(), r.state() == VcpuRunner.State.RUNNING, r.isDead())) {
                 r.requestProbe();
             }
-            lastExitCounts[i] = count;
         }
     }
 

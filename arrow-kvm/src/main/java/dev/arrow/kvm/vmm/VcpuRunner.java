@@ -45,6 +45,8 @@ final class VcpuRunner implements Runnable {
     private final Owner owner;
     private final AtomicReference<State> state = new AtomicReference<>(State.CREATED);
     private final AtomicLong exits = new AtomicLong();
+    /** Probes answered ({@link #probe()}), each at an exit a kick caused. */
+    private final AtomicLong probes = new AtomicLong();
     /** Exits by {@link ExitKind#ordinal()}; written by this runner's thread only. */
     private final AtomicLongArray exitsByKind = new AtomicLongArray(ExitKind.count());
     private final BootMilestones milestones;
@@ -77,6 +79,11 @@ final class VcpuRunner implements Runnable {
 
     long exitCount() {
         return exits.get();
+    }
+
+    /** Exits so far, less the ones the idle probe caused ({@link #requestProbe()}): what the guest did itself. */
+    long activityCount() {
+        return exits.get() - probes.get();
     }
 
     /** Exits of {@code kind} so far. */
@@ -264,6 +271,7 @@ final class VcpuRunner implements Runnable {
     }
 
     private void probe() {
+        probes.incrementAndGet();
         MpState mp = vcpu.getMpState();
         boolean nowDead = switch (mp) {
             case UNINITIALIZED, INIT_RECEIVED -> true;

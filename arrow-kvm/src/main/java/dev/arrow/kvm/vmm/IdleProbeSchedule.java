@@ -1,0 +1,56 @@
+package dev.arrow.kvm.vmm;
+
+/**
+ * Which of one VM's vCPUs its idle probe kicks in a period ({@link SharedIdleProber#PERIOD}): a vCPU that went a whole
+ * period without an exit of its own is kicked, so that its loop can ask KVM whether it is halted with interrupts off
+ * (halted for good). A vCPU that stays quiet is kicked less and less often: after each such probe the next waits twice
+ * as many periods, up to {@value #MAX_WAIT_PERIODS} (8 s at 250 ms), so an idle arrow costs a kick every few seconds
+ * instead of two a second. Any exit of its own, or a probe that found it halted for good, starts the vCPU over at one
+ * period: a guest that stops for good right after it ran is still found within half a second, one that was quiet for
+ * long within the longest wait.
+ *
+ * <p>Runs on the prober's thread only (not thread-safe).
+ */
+final class IdleProbeSchedule {
+    /** The most periods a quiet vCPU waits between two kicks. */
+    static final int MAX_WAIT_PERIODS = 31;
+    private static final int MAX_DOUBLINGS = 5; // 2^5 - 1 = MAX_WAIT_PERIODS
+
+    private final long[] lastActivity;
+    private final int[] quietProbes;
+    private final int[] periodsToWait;
+
+    IdleProbeSchedule(int vcpuCount) {
+        lastActivity = new long[vcpuCount];
+        quietProbes = new int[vcpuCount];
+        periodsToWait = new int[vcpuCount];
+    }
+
+    /**
+     * Called once a period per vCPU.
+     *
+     * @param vcpu     its index
+     * @param activity its exits so far, not counting those its probes caused ({@link VcpuRunner#activityCount()})
+     * @param running  its loop runs the guest (not stopped, not ended)
+     * @param dead     the last probe found it halted with interrupts off
+     * @return whether to kick it for a probe now
+     */
+    boolean probeNow(int vcpu, long activity, boolean running, boolean dead) {
+        boolean active = activity != lastActivity[vcpu];
+        lastActivity[vcpu] = activity;
+        if (active || dead) {
+            quietProbes[vcpu] = 0;
+            periodsToWait[vcpu] = 0;
+        }
+        if (active || !running) {
+            return false;
+        }
+        if (periodsToWait[vcpu] > 0) {
+            periodsToWait[vcpu]--;
+            return false;
+        }
+        periodsToWait[vcpu] = (1 << quietProbes[vcpu]) - 1;
+        quietProbes[vcpu] = Math.min(quietProbes[vcpu] + 1, MAX_DOUBLINGS);
+        return true;
+    }
+}
