@@ -131,10 +131,10 @@ public final class MemoryPerArrow {
             List<Long> probe = probeBoots();
             step.put("probeFirstOutputNanos", probe);
             steps.add(step);
-            System.err.printf("[memory] %d alive: %.2f fds per arrow, CPU %.2f%% of a core (%.2f%% with none alive);"
-                            + " one more arrow boots in %.0f ms (median of %d)%n", alive.size(),
-                    (fds - base.fds()) / (double) alive.size(), cpu.percentOfCore(),
-                    base.cpu().percentOfCore(), Stats.median(probe) / 1e6, probes);
+            System.err.printf("[memory] %d alive: %.2f fds per arrow, CPU %.2f%% of a core (%.2f%% with none alive; by"
+                            + " thread: %s); one more arrow boots in %.0f ms (median of %d)%n", alive.size(),
+                    (fds - base.fds()) / (double) alive.size(), cpu.percentOfCore(), base.cpu().percentOfCore(),
+                    ThreadCpu.describe(cpu.byThread()), Stats.median(probe) / 1e6, probes);
         }
         result.put("jvmArguments", ManagementFactory.getRuntimeMXBean().getInputArguments());
         result.put("parallelStarts", parallel);

@@ -84,9 +84,11 @@ final class MemorySection {
      * @param idleCpuPerGoalPercent {@code idleCpuPercent} scaled to {@link GoalsSection#GOAL_ALIVE} arrows
      * @param probeMs              one more arrow started alone, start → its first output, median of the probes
      * @param probeToFirst         {@code probeMs} over the baseline's: against the first arrow
+     * @param cpuByThreadPercent   where {@code cpuPercent} went: % of one core by thread name (numbers as "N"),
+     *                             largest first ({@link IdleCpu#byThread()}); empty if not measured
      */
     record IdleCosts(int alive, double openFds, double fdsPerArrow, double cpuPercent, double idleCpuPercent,
-                     double idleCpuPerGoalPercent, double probeMs, double probeToFirst) {
+                     double idleCpuPerGoalPercent, double probeMs, double probeToFirst, Map<String, Double> cpuByThreadPercent) {
         /**
          * The baseline, then each step of {@code memory}; none for a file written before these were measured
          * (or null).
@@ -101,14 +103,15 @@ final class MemorySection {
             double baseCpu = percentOfCore(memory.path("baselineIdleCpu"));
             double firstMs = medianMs(memory.path("baselineProbeFirstOutputNanos"));
             rows.add(new IdleCosts(0, baseFds, Double.NaN, baseCpu, Double.NaN, Double.NaN, firstMs,
-                    Double.isNaN(firstMs) ? Double.NaN : 1));
+                    Double.isNaN(firstMs) ? Double.NaN : 1, byThreadPercent(memory.path("baselineIdleCpu"))));
             for (JsonNode s : memory.path("steps")) {
                 int alive = s.path("alive").asInt();
                 double fds = number(s.path("openFds"));
                 double cpu = percentOfCore(s.path("idleCpu"));
                 double probeMs = medianMs(s.path("probeFirstOutputNanos"));
                 rows.add(new IdleCosts(alive, fds, (fds - baseFds) / alive, cpu, cpu - baseCpu,
-                        (cpu - baseCpu) / alive * GoalsSection.GOAL_ALIVE, probeMs, probeMs / firstMs));
+                        (cpu - baseCpu) / alive * GoalsSection.GOAL_ALIVE, probeMs, probeMs / firstMs,
+                        byThreadPercent(s.path("idleCpu"))));
             }
             return rows;
         }
@@ -139,6 +142,14 @@ final class MemorySection {
             double window = cpu.path("windowNanos").asDouble();
             return window > 0 ? IdleCpu.percentOfCore(cpu.path("userNanos").asDouble() + cpu.path("systemNanos").asDouble(), window)
                     : Double.NaN;
+        }
+
+        private static Map<String, Double> byThreadPercent(JsonNode cpu) {
+            Map<String, Double> m = new LinkedHashMap<>();
+            double window = cpu.path("windowNanos").asDouble();
+            cpu.path("byThreadNanos").fields().forEachRemaining(e ->
+                    m.put(e.getKey(), IdleCpu.percentOfCore(e.getValue().asDouble(), window)));
+            return m;
         }
 
         private static double medianMs(JsonNode nanos) {
@@ -275,6 +286,23 @@ final class MemorySection {
                     + Fmt.number(r.probeToFirst(), 2) + "** |");
         }
         line("");
+        IdleCosts step = IdleCosts.atGoal(rows);
+        if (step != null && !step.cpuByThreadPercent().isEmpty()) {
+            line("Where this JVM's CPU went over the window, % of a core by thread (numbers in the names as N, the names"
+                    + " cut to 15 characters by the kernel; threads that ended within the window left out): with "
+                    + step.alive() + " alive " + threads(step) + "; with none alive " + threads(rows.get(0)) + ".");
+            line("");
+        }
+    }
+
+    private static String threads(IdleCosts row) {
+        if (row.cpuByThreadPercent().isEmpty()) {
+            return "not measured";
+        }
+        StringBuilder sb = new StringBuilder();
+        row.cpuByThreadPercent().forEach((name, percent) -> sb.append(sb.length() == 0 ? "" : ", ")
+                .append('`').append(name).append("` ").append(Fmt.number(percent, 2)));
+        return sb.toString();
     }
 
     private void line(String s) {

@@ -39,13 +39,15 @@ class MemorySectionTest {
      */
     static final String IDLE_MEMORY = """
             {"guestMemoryMiB":64,"jvmArguments":[],"parallelStarts":2,"probesPerStep":3,"baselineOpenFds":40,
-             "baselineIdleCpu":{"windowNanos":10000000000,"userNanos":20000000,"systemNanos":10000000,"guestNanos":0},
+             "baselineIdleCpu":{"windowNanos":10000000000,"userNanos":20000000,"systemNanos":10000000,"guestNanos":0,
+               "byThreadNanos":{"GC Thread#N":30000000}},
              "baselineProbeFirstOutputNanos":[2000000000,2200000000,2100000000],
              "steps":[{"alive":10,"openFds":240,
                 "idleCpu":{"windowNanos":10000000000,"userNanos":40000000,"systemNanos":20000000,"guestNanos":10000000},
                 "probeFirstOutputNanos":[2200000000,2300000000,2400000000]},
                {"alive":100,"openFds":440,
-                "idleCpu":{"windowNanos":10000000000,"userNanos":60000000,"systemNanos":10000000,"guestNanos":20000000},
+                "idleCpu":{"windowNanos":10000000000,"userNanos":60000000,"systemNanos":10000000,"guestNanos":20000000,
+                  "byThreadNanos":{"arrow-vmN-vcpuN":50000000,"arrow-vmN-idle-":10000000,"others":10000000}},
                 "probeFirstOutputNanos":[2500000000,2400000000,2600000000]}],
              "bootFailures":[]}
             """;
@@ -84,7 +86,8 @@ class MemorySectionTest {
                 "| 0 | 40 | **–** | 0.30 | – | **–** | 2100 | **1.00** |",
                 // (240 - 40) / 10 fds; 0.60 - 0.30 = 0.30% of a core for 10 arrows, 3.00% for 100; 2300 / 2100 ms
                 "| 10 | 240 | **20.00** | 0.60 | 0.30 | **3.00** | 2300 | **1.10** |",
-                "| 100 | 440 | **4.00** | 0.70 | 0.40 | **0.40** | 2500 | **1.19** |");
+                "| 100 | 440 | **4.00** | 0.70 | 0.40 | **0.40** | 2500 | **1.19** |",
+                "with 100 alive `arrow-vmN-vcpuN` 0.50, `arrow-vmN-idle-` 0.10, `others` 0.10; with none alive `GC Thread#N` 0.30.");
     }
 
     @Test
