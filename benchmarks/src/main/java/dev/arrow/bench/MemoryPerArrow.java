@@ -15,6 +15,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,6 +24,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * Host memory added per running hello arrow with 1, 10 and 100 arrows alive in this JVM (run it
@@ -34,116 +36,208 @@ import java.util.concurrent.TimeUnit;
  * increase over the baseline divided by the number alive. Start the JVM with a fixed, pre-touched heap (-Xms = -Xmx, -XX:+AlwaysPreTouch)
  * so that heap growth does not pass for arrow memory: the heap is reported on its own.
  *
- * <pre>  memory --out FILE [--counts 1,10,100] [--parallel 2]</pre>
+ * <p>What idle arrows cost besides memory, at the baseline (none alive) and after each step: the JVM's
+ * open file descriptors, its CPU time over {@code --idle-seconds} while every arrow waits on stdin
+ * ({@link IdleCpu}), and the boot of one more arrow started alone ({@code --probes} times, each ended
+ * before the next): start → its first output. The steps start arrows {@code --parallel} at a time, so
+ * their wall time is not one arrow's boot time; the probes are.
+ *
+ * <pre>  memory --out FILE [--counts 1,10,100] [--parallel 2] [--idle-seconds 10] [--probes 3]</pre>
  */
 public final class MemoryPerArrow {
     static final int MEMORY_MIB = 64;
+    /** An arrow that did not greet within this (per arrow, per starter thread) is given up and replaced. */
+    static final Duration BOOT_TIMEOUT = Duration.ofSeconds(120);
+    static final int MAX_FAILURES = 5;
 
-    private MemoryPerArrow() {
+    private final Arrow arrow;
+    private final int parallel;
+    private final Duration idleWindow;
+    private final int probes;
+    private final long ticksPerSecond = ProcessCpu.ticksPerSecond();
+    private final ExecutorService starters;
+    private final List<ArrowProcess> alive = new ArrayList<>();
+    /** Arrows that did not greet in time (steps and probes alike), for the report. */
+    private final List<Map<String, Object>> failures = new ArrayList<>();
+
+    private MemoryPerArrow(Arrow arrow, int parallel, Duration idleWindow, int probes) {
+        this.arrow = arrow;
+        this.parallel = parallel;
+        this.idleWindow = idleWindow;
+        this.probes = probes;
+        this.starters = Executors.newFixedThreadPool(parallel);
     }
 
     public static void main(String[] args) throws Exception {
         Args a = Args.parse(args);
         Path out = a.path("out");
         int parallel = a.integer("parallel", 2);
+        int idleSeconds = a.integer("idle-seconds", 10);
+        int probes = a.integer("probes", 3);
+        if (idleSeconds < 1 || probes < 1) {
+            throw new IllegalArgumentException("--idle-seconds " + idleSeconds + " --probes " + probes
+                    + ": both must be at least 1 (the CPU window in seconds, the probe boots per step)");
+        }
         List<Integer> counts = new ArrayList<>();
         for (String c : a.string("counts", "1,10,100").split(",")) {
             counts.add(Integer.parseInt(c.trim()));
         }
         Arrow arrow = Arrow.of(NativePrograms.require("hello-wait")).memory(MEMORY_MIB, SizeUnit.MiB)
                 .stdin(Input.pipe()).stdout(Output.pipe()).stderr(Output.discard());
-
-        // warm-up: one full life, so classes and JIT are in the baseline
-        ArrowProcess warm = boot(arrow);
-        end(List.of(warm));
-
-        settle();
-        long baseRss = rssBytes();
-        ProcessMemory baseMemory = ProcessMemory.read(MappingGroup.ARROW);
-        long baseHeap = heapUsed();
-        long baseThreads = Thread.activeCount();
-        List<ArrowProcess> alive = new ArrayList<>();
-        List<Map<String, Object>> steps = new ArrayList<>();
-        List<Map<String, Object>> failures = new ArrayList<>();
-        ExecutorService starters = Executors.newFixedThreadPool(parallel);
+        MemoryPerArrow m = new MemoryPerArrow(arrow, parallel, Duration.ofSeconds(idleSeconds), probes);
+        Map<String, Object> result;
         try {
-            for (int target : counts) {
-                long t0 = System.nanoTime();
-                while (alive.size() < target) {
-                    if (failures.size() >= MAX_FAILURES) {
-                        throw new IllegalStateException(failures.size() + " arrows failed to boot: " + failures);
-                    }
-                    List<Attempt> attempts = new ArrayList<>();
-                    for (int i = alive.size(); i < target; i++) {
-                        Attempt at = new Attempt();
-                        at.future = starters.submit(() -> at.boot(arrow));
-                        attempts.add(at);
-                    }
-                    long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos() * ((attempts.size() + parallel - 1) / parallel);
-                    for (Attempt at : attempts) {
-                        try {
-                            alive.add(at.future.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
-                        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
-                            failures.add(at.fail(e));
-                        }
-                    }
-                }
-                long bootNanos = System.nanoTime() - t0;
-                settle();
-                long rss = rssBytes();
-                ProcessMemory perArrow = ProcessMemory.read(MappingGroup.ARROW).minus(baseMemory).dividedBy(alive.size());
-                long heap = heapUsed();
-                long guest = 0;
-                long exits = 0;
-                for (ArrowProcess p : alive) {
-                    VmStatistics s = p.statistics().orElseThrow();
-                    guest += s.residentGuestBytes();
-                    exits += s.totalExits();
-                }
-                Map<String, Object> step = new LinkedHashMap<>();
-                step.put("alive", alive.size());
-                step.put("rssBytes", rss);
-                step.put("rssPerArrowBytes", (rss - baseRss) / alive.size());
-                step.put("memoryPerArrow", perArrow.toJson());
-                step.put("heapPerArrowBytes", (heap - baseHeap) / alive.size());
-                step.put("guestResidentPerArrowBytes", guest / alive.size());
-                step.put("threadsPerArrow", (double) (Thread.activeCount() - baseThreads) / alive.size());
-                step.put("bootWallNanos", bootNanos);
-                step.put("exitsPerArrow", exits / alive.size());
-                steps.add(step);
-                System.err.printf("[memory] %d alive: RSS +%.1f MiB, Pss +%.1f MiB, Private_Dirty +%.1f MiB, host kernel +%.2f MiB"
-                                + " per arrow (guest RAM touched %.1f MiB, Java heap %.2f MiB), booted in %.1f s%n", alive.size(),
-                        (rss - baseRss) / alive.size() / 1048576.0,
-                        perArrow.process().get(ProcessMemory.PSS).orElse(0) / 1048576.0,
-                        perArrow.process().get(ProcessMemory.PRIVATE_DIRTY).orElse(0) / 1048576.0,
-                        perArrow.hostKernelBytes() / 1048576.0,
-                        guest / alive.size() / 1048576.0, (heap - baseHeap) / alive.size() / 1048576.0, bootNanos / 1e9);
-            }
+            result = m.run(counts);
         } finally {
-            starters.shutdownNow();
+            m.starters.shutdownNow();
             // measured: stop the VMs at once (an orderly end of 100 guests sharing the lab's one CPU takes long)
-            stop(alive);
+            stop(m.alive);
         }
-        Map<String, Object> result = new LinkedHashMap<>();
-        result.put("guestMemoryMiB", MEMORY_MIB);
-        result.put("baselineRssBytes", baseRss);
-        result.put("baselineMemory", baseMemory.toJson());
-        result.put("baselineHeapBytes", baseHeap);
-        result.put("jvmArguments", ManagementFactory.getRuntimeMXBean().getInputArguments());
-        result.put("parallelStarts", parallel);
-        result.put("steps", steps);
-        result.put("bootFailures", failures);
         Json.write(out, result);
     }
 
-    /** An arrow that did not greet within this (per arrow, per starter thread) is given up and replaced. */
-    static final java.time.Duration BOOT_TIMEOUT = java.time.Duration.ofSeconds(120);
-    static final int MAX_FAILURES = 5;
+    /** This JVM before any step: after a warm-up arrow's life and the first arrow's probes, settled. */
+    private record Baseline(long rss, ProcessMemory memory, long heap, long threads, long fds, IdleCpu cpu) {
+    }
+
+    private Map<String, Object> run(List<Integer> counts) throws IOException, InterruptedException {
+        // warm-up: one full life, so classes and JIT are in the baseline
+        end(List.of(boot(arrow)));
+        settle();
+        // the first arrow: one started alone with none alive (before the baseline, so that its memory is in it)
+        List<Long> baseProbes = probeBoots();
+        settle();
+        Baseline base = new Baseline(rssBytes(), ProcessMemory.read(MappingGroup.ARROW), heapUsed(), Thread.activeCount(),
+                openFds(), IdleCpu.measure(idleWindow, ticksPerSecond));
+        System.err.printf("[memory] 0 alive: %d open fds, CPU %.2f%% of a core; one arrow boots in %.0f ms (median of %d)%n",
+                base.fds(), base.cpu().percentOfCore(), Stats.median(baseProbes) / 1e6, probes);
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("guestMemoryMiB", MEMORY_MIB);
+        result.put("baselineRssBytes", base.rss());
+        result.put("baselineMemory", base.memory().toJson());
+        result.put("baselineHeapBytes", base.heap());
+        result.put("baselineOpenFds", base.fds());
+        result.put("baselineIdleCpu", base.cpu().toJson());
+        result.put("baselineProbeFirstOutputNanos", baseProbes);
+        List<Map<String, Object>> steps = new ArrayList<>();
+        for (int target : counts) {
+            long bootNanos = bootUpTo(target);
+            settle();
+            Map<String, Object> step = memoryStep(base, bootNanos);
+            long fds = openFds();
+            step.put("openFds", fds);
+            IdleCpu cpu = IdleCpu.measure(idleWindow, ticksPerSecond);
+            step.put("idleCpu", cpu.toJson());
+            List<Long> probe = probeBoots();
+            step.put("probeFirstOutputNanos", probe);
+            steps.add(step);
+            System.err.printf("[memory] %d alive: %.2f fds per arrow, CPU %.2f%% of a core (%.2f%% with none alive; by"
+                            + " thread: %s); one more arrow boots in %.0f ms (median of %d)%n", alive.size(),
+                    (fds - base.fds()) / (double) alive.size(), cpu.percentOfCore(), base.cpu().percentOfCore(),
+                    ThreadCpu.describe(cpu.byThread()), Stats.median(probe) / 1e6, probes);
+        }
+        result.put("jvmArguments", ManagementFactory.getRuntimeMXBean().getInputArguments());
+        result.put("parallelStarts", parallel);
+        result.put("probesPerStep", probes);
+        result.put("steps", steps);
+        result.put("bootFailures", failures);
+        return result;
+    }
+
+    /** Boots arrows, {@link #parallel} at a time, until {@code target} are alive; returns the wall time it took. */
+    private long bootUpTo(int target) throws InterruptedException {
+        long t0 = System.nanoTime();
+        while (alive.size() < target) {
+            checkFailures();
+            List<Attempt> attempts = new ArrayList<>();
+            for (int i = alive.size(); i < target; i++) {
+                attempts.add(Attempt.submit(starters, arrow));
+            }
+            long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos() * ((attempts.size() + parallel - 1) / parallel);
+            for (Attempt at : attempts) {
+                try {
+                    alive.add(at.future.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS));
+                } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+                    failures.add(at.fail(e));
+                }
+            }
+        }
+        return System.nanoTime() - t0;
+    }
+
+    /** The memory and threads of the arrows alive now, per arrow over {@code base}. */
+    private Map<String, Object> memoryStep(Baseline base, long bootNanos) throws IOException {
+        long rss = rssBytes();
+        ProcessMemory perArrow = ProcessMemory.read(MappingGroup.ARROW).minus(base.memory()).dividedBy(alive.size());
+        long heap = heapUsed();
+        long guest = 0;
+        long exits = 0;
+        for (ArrowProcess p : alive) {
+            VmStatistics s = p.statistics().orElseThrow();
+            guest += s.residentGuestBytes();
+            exits += s.totalExits();
+        }
+        Map<String, Object> step = new LinkedHashMap<>();
+        step.put("alive", alive.size());
+        step.put("rssBytes", rss);
+        step.put("rssPerArrowBytes", (rss - base.rss()) / alive.size());
+        step.put("memoryPerArrow", perArrow.toJson());
+        step.put("heapPerArrowBytes", (heap - base.heap()) / alive.size());
+        step.put("guestResidentPerArrowBytes", guest / alive.size());
+        step.put("threadsPerArrow", (double) (Thread.activeCount() - base.threads()) / alive.size());
+        step.put("bootWallNanos", bootNanos);
+        step.put("exitsPerArrow", exits / alive.size());
+        System.err.printf("[memory] %d alive: RSS +%.1f MiB, Pss +%.1f MiB, Private_Dirty +%.1f MiB, host kernel +%.2f MiB"
+                        + " per arrow (guest RAM touched %.1f MiB, Java heap %.2f MiB), booted in %.1f s%n", alive.size(),
+                (rss - base.rss()) / alive.size() / 1048576.0,
+                perArrow.process().get(ProcessMemory.PSS).orElse(0) / 1048576.0,
+                perArrow.process().get(ProcessMemory.PRIVATE_DIRTY).orElse(0) / 1048576.0,
+                perArrow.hostKernelBytes() / 1048576.0,
+                guest / alive.size() / 1048576.0, (heap - base.heap()) / alive.size() / 1048576.0, bootNanos / 1e9);
+        return step;
+    }
+
+    /**
+     * Starts one more arrow alone {@link #probes} times, each stopped and the JVM settled before the next: the
+     * host time from {@code start()} to its first output (the timeline's first-output phase), per probe. A probe
+     * that does not greet within {@link #BOOT_TIMEOUT} is given up like a step's arrow and repeated.
+     */
+    private List<Long> probeBoots() throws IOException, InterruptedException {
+        List<Long> firstOutput = new ArrayList<>();
+        while (firstOutput.size() < probes) {
+            checkFailures();
+            Attempt at = Attempt.submit(starters, arrow);
+            ArrowProcess p;
+            try {
+                p = at.future.get(BOOT_TIMEOUT.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+                failures.add(at.fail(e));
+                continue;
+            }
+            firstOutput.add(p.timeline().sinceStart(BootPhase.FIRST_OUTPUT).orElseThrow().toNanos());
+            stop(List.of(p));
+            settle();
+        }
+        return firstOutput;
+    }
+
+    private void checkFailures() {
+        if (failures.size() >= MAX_FAILURES) {
+            throw new IllegalStateException(failures.size() + " arrows failed to boot: " + failures);
+        }
+    }
 
     /** One arrow being booted on a starter thread, so that the main thread can give it up. */
     static final class Attempt {
         volatile ArrowProcess process;
         Future<ArrowProcess> future;
+
+        /** Boots an arrow of {@code arrow} on one of {@code starters}. */
+        static Attempt submit(ExecutorService starters, Arrow arrow) {
+            Attempt at = new Attempt();
+            at.future = starters.submit(() -> at.boot(arrow));
+            return at;
+        }
 
         ArrowProcess boot(Arrow arrow) throws IOException {
             process = arrow.start();
@@ -229,6 +323,13 @@ public final class MemoryPerArrow {
 
     private static long heapUsed() {
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    /** This JVM's open file descriptors: the entries of /proc/self/fd, less the one that lists them. */
+    static long openFds() throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count() - 1;
+        }
     }
 
     /** VmRSS of this process, from /proc/self/status. */

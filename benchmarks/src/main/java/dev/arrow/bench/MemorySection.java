@@ -73,6 +73,92 @@ final class MemorySection {
         }
     }
 
+    /**
+     * What the idle arrows of one step cost besides memory ({@code alive} 0: the baseline, the JVM after a
+     * warm-up with none alive); NaN where the result file does not have a figure.
+     *
+     * @param openFds              this JVM's open file descriptors
+     * @param fdsPerArrow          (open fds − the baseline's) / alive
+     * @param cpuPercent           this JVM's CPU time over the idle window, % of one core
+     * @param idleCpuPercent       {@code cpuPercent} − the baseline's: what the idle arrows cost
+     * @param idleCpuPerGoalPercent {@code idleCpuPercent} scaled to {@link GoalsSection#GOAL_ALIVE} arrows
+     * @param probeMs              one more arrow started alone, start → its first output, median of the probes
+     * @param probeToFirst         {@code probeMs} over the baseline's: against the first arrow
+     * @param cpuByThreadPercent   where {@code cpuPercent} went: % of one core by thread name (numbers as "N"),
+     *                             largest first ({@link IdleCpu#byThread()}); empty if not measured
+     */
+    record IdleCosts(int alive, double openFds, double fdsPerArrow, double cpuPercent, double idleCpuPercent,
+                     double idleCpuPerGoalPercent, double probeMs, double probeToFirst, Map<String, Double> cpuByThreadPercent) {
+        /**
+         * The baseline, then each step of {@code memory}; none for a file written before these were measured
+         * (or null).
+         */
+        static List<IdleCosts> of(JsonNode memory) {
+            List<IdleCosts> rows = new ArrayList<>();
+            if (memory == null || !(memory.has("baselineOpenFds") || memory.has("baselineIdleCpu")
+                    || memory.has("baselineProbeFirstOutputNanos"))) {
+                return rows;
+            }
+            double baseFds = number(memory.path("baselineOpenFds"));
+            double baseCpu = percentOfCore(memory.path("baselineIdleCpu"));
+            double firstMs = medianMs(memory.path("baselineProbeFirstOutputNanos"));
+            rows.add(new IdleCosts(0, baseFds, Double.NaN, baseCpu, Double.NaN, Double.NaN, firstMs,
+                    Double.isNaN(firstMs) ? Double.NaN : 1, byThreadPercent(memory.path("baselineIdleCpu"))));
+            for (JsonNode s : memory.path("steps")) {
+                int alive = s.path("alive").asInt();
+                double fds = number(s.path("openFds"));
+                double cpu = percentOfCore(s.path("idleCpu"));
+                double probeMs = medianMs(s.path("probeFirstOutputNanos"));
+                rows.add(new IdleCosts(alive, fds, (fds - baseFds) / alive, cpu, cpu - baseCpu,
+                        (cpu - baseCpu) / alive * GoalsSection.GOAL_ALIVE, probeMs, probeMs / firstMs,
+                        byThreadPercent(s.path("idleCpu"))));
+            }
+            return rows;
+        }
+
+        /**
+         * The row the goals set "with {@link GoalsSection#GOAL_ALIVE} alive" are read from: the step with that many
+         * alive, else the largest (null if none).
+         */
+        static IdleCosts atGoal(List<IdleCosts> rows) {
+            IdleCosts largest = null;
+            for (IdleCosts r : rows) {
+                if (r.alive() == GoalsSection.GOAL_ALIVE) {
+                    return r;
+                }
+                if (r.alive() > 0 && (largest == null || r.alive() > largest.alive())) {
+                    largest = r;
+                }
+            }
+            return largest;
+        }
+
+        private static double number(JsonNode v) {
+            return v.isNumber() ? v.asDouble() : Double.NaN;
+        }
+
+        /** An {@link IdleCpu} as JSON, in % of one core. */
+        private static double percentOfCore(JsonNode cpu) {
+            double window = cpu.path("windowNanos").asDouble();
+            return window > 0 ? IdleCpu.percentOfCore(cpu.path("userNanos").asDouble() + cpu.path("systemNanos").asDouble(), window)
+                    : Double.NaN;
+        }
+
+        private static Map<String, Double> byThreadPercent(JsonNode cpu) {
+            Map<String, Double> m = new LinkedHashMap<>();
+            double window = cpu.path("windowNanos").asDouble();
+            cpu.path("byThreadNanos").fields().forEachRemaining(e ->
+                    m.put(e.getKey(), IdleCpu.percentOfCore(e.getValue().asDouble(), window)));
+            return m;
+        }
+
+        private static double medianMs(JsonNode nanos) {
+            List<Long> values = new ArrayList<>();
+            nanos.forEach(n -> values.add(n.asLong()));
+            return Stats.median(values) / 1e6;
+        }
+    }
+
     /** The steps of {@code memory} (null: none), in the order measured. */
     static List<Step> steps(JsonNode memory) {
         List<Step> steps = new ArrayList<>();
@@ -155,6 +241,7 @@ final class MemorySection {
             line(row.toString());
         }
         line("");
+        idleCosts(memory);
         int failed = memory.path("bootFailures").size();
         if (failed > 0) {
             line("**" + failed + " arrow(s) did not greet within " + MemoryPerArrow.BOOT_TIMEOUT.toSeconds()
@@ -162,6 +249,60 @@ final class MemorySection {
                     + " chase, not a figure.");
             line("");
         }
+    }
+
+    private void idleCosts(JsonNode memory) {
+        List<IdleCosts> rows = IdleCosts.of(memory);
+        if (rows.isEmpty()) {
+            line("Open fds, idle CPU and the boot of one more arrow: not measured (`memory.json` is from before they were).");
+            line("");
+            return;
+        }
+        double windowSeconds = memory.path("baselineIdleCpu").path("windowNanos").asDouble() / 1e9;
+        int probes = memory.path("probesPerStep").asInt();
+        line("What idle arrows cost besides memory, measured with none alive (the baseline, after the warm-up) and after"
+                + " each step, settled: this JVM's open file descriptors (the entries of `/proc/self/fd`); its CPU time"
+                + " (user + system of all its threads, the guests' time included, `/proc/self/stat`) over "
+                + Fmt.number(windowSeconds, 0) + " s in which every arrow waits on stdin, less the baseline's, as % of"
+                + " one core and scaled to " + GoalsSection.GOAL_ALIVE + " arrows (the kernel counts CPU time in "
+                + 1000 / ProcessCpu.DEFAULT_TICKS_PER_SECOND + " ms ticks: "
+                + Fmt.number(100.0 / ProcessCpu.DEFAULT_TICKS_PER_SECOND / windowSeconds, 2) + "% of a core over this"
+                + " window); then one more arrow started alone, " + (probes == 1 ? "once" : probes + " times, each stopped before the next")
+                + ":"
+                + " start → its first output (the timeline's first-output phase), the median, against the same with none"
+                + " alive (the first arrow). The steps start arrows " + memory.path("parallelStarts").asInt()
+                + " at a time, so their time to boot is not one arrow's.");
+        line("");
+        line("| arrows alive | open fds | **fds per arrow** (goal ≤ " + Fmt.number(GoalsSection.FDS_PER_ARROW, 0)
+                + ") | CPU, % of a core | idle arrows' CPU, % of a core | **per " + GoalsSection.GOAL_ALIVE
+                + " idle arrows, % of a core** (goal ≤ " + Fmt.number(GoalsSection.IDLE_CPU_PERCENT, 1)
+                + ") | one more arrow: start → first output ms (median) | **against the first** (goal ≤ "
+                + Fmt.number(GoalsSection.BOOT_TO_FIRST, 2) + ") |");
+        line("|---|---|---|---|---|---|---|---|");
+        for (IdleCosts r : rows) {
+            line("| " + r.alive() + " | " + Fmt.number(r.openFds(), 0) + " | **" + Fmt.number(r.fdsPerArrow(), 2) + "** | "
+                    + Fmt.number(r.cpuPercent(), 2) + " | " + Fmt.number(r.idleCpuPercent(), 2) + " | **"
+                    + Fmt.number(r.idleCpuPerGoalPercent(), 2) + "** | " + Fmt.number(r.probeMs(), 0) + " | **"
+                    + Fmt.number(r.probeToFirst(), 2) + "** |");
+        }
+        line("");
+        IdleCosts step = IdleCosts.atGoal(rows);
+        if (step != null && !step.cpuByThreadPercent().isEmpty()) {
+            line("Where this JVM's CPU went over the window, % of a core by thread (numbers in the names as N, the names"
+                    + " cut to 15 characters by the kernel; threads that ended within the window left out): with "
+                    + step.alive() + " alive " + threads(step) + "; with none alive " + threads(rows.get(0)) + ".");
+            line("");
+        }
+    }
+
+    private static String threads(IdleCosts row) {
+        if (row.cpuByThreadPercent().isEmpty()) {
+            return "not measured";
+        }
+        StringBuilder sb = new StringBuilder();
+        row.cpuByThreadPercent().forEach((name, percent) -> sb.append(sb.length() == 0 ? "" : ", ")
+                .append('`').append(name).append("` ").append(Fmt.number(percent, 2)));
+        return sb.toString();
     }
 
     private void line(String s) {

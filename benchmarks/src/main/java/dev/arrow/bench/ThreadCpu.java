@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * The CPU time of each thread of a process, from {@code /proc/<pid>/task/<tid>/stat}: where a
@@ -47,12 +48,17 @@ record ThreadCpu(Map<String, ProcessCpu> byThread) {
      * rest summed under "others".
      */
     List<Map.Entry<String, Long>> since(ThreadCpu earlier, int limit) {
+        return since(earlier, limit, UnaryOperator.identity());
+    }
+
+    /** {@link #since(ThreadCpu, int)}, summed over the thread names that {@code group} maps to the same key. */
+    List<Map.Entry<String, Long>> since(ThreadCpu earlier, int limit, UnaryOperator<String> group) {
         Map<String, Long> byName = new HashMap<>();
         for (Map.Entry<String, ProcessCpu> e : byThread.entrySet()) {
             ProcessCpu before = earlier.byThread.get(e.getKey());
             long used = before == null ? e.getValue().totalNanos() : e.getValue().minus(before).totalNanos();
             if (used > 0) {
-                String name = e.getKey().substring(e.getKey().indexOf(' ') + 1);
+                String name = group.apply(e.getKey().substring(e.getKey().indexOf(' ') + 1));
                 byName.merge(name, used, Long::sum);
             }
         }

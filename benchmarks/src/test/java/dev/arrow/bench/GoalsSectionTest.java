@@ -3,6 +3,7 @@ package dev.arrow.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import org.junit.jupiter.api.Test;
 
 class GoalsSectionTest {
@@ -30,7 +31,37 @@ class GoalsSectionTest {
                 "| VMM side per arrow (Private_Dirty − guest RAM − kernel image) | ≤ 0.3 MiB | 0.50 MiB (10 alive, section 6) | **not met** |",
                 "| threads per arrow | ≤ 2 | 5.00 (10 alive, section 6) | **not met** |",
                 "| Arrow / QEMU microvm, start → guest end, settled, same devices (median) | ≤ 0.3 | not measured | – |",
-                "| fds per arrow | ≤ 4 | not measured | – |");
+                "| fds per arrow | ≤ 4 | not measured | – |",
+                "| idle CPU of 100 idle arrows | ≤ 0.5% of a core | not measured | – |",
+                "| boot time per arrow with 100 alive, against the first | within 10% | not measured | – |");
+    }
+
+    @Test
+    void fdsIdleCpuAndBootTimeAreJudgedAtTheStepWithAHundredAlive() throws Exception {
+        String text = GoalsSection.render(json(MemorySectionTest.IDLE_MEMORY), null, null, TemplateSectionTest.LAB);
+        assertThat(text).contains("| fds per arrow | ≤ 4 | 4.00 (100 alive, section 6) | met |",
+                "| idle CPU of 100 idle arrows | ≤ 0.5% of a core | 0.40% of a core (100 alive, section 6) | met |",
+                "| boot time per arrow with 100 alive, against the first | within 10% | 1.19× (one more arrow, start → first"
+                        + " output: 2500 ms with 100 alive against 2100 ms with none, section 6) | **not met** |");
+        String other = MemorySectionTest.IDLE_MEMORY.replace("\"openFds\":440", "\"openFds\":540")
+                .replace("\"userNanos\":60000000", "\"userNanos\":90000000")
+                .replace("[2500000000,2400000000,2600000000]", "[2200000000,2300000000,2300000000]");
+        assertThat(GoalsSection.render(json(other), null, null, TemplateSectionTest.LAB)).contains(
+                "| fds per arrow | ≤ 4 | 5.00 (100 alive, section 6) | **not met** |",
+                "| idle CPU of 100 idle arrows | ≤ 0.5% of a core | 0.70% of a core (100 alive, section 6) | **not met** |",
+                "| within 10% | 1.10× (one more arrow, start → first output: 2300 ms with 100 alive against 2100 ms with none,"
+                        + " section 6) | met |");
+    }
+
+    @Test
+    void withFewerThanAHundredAliveIdleCpuIsScaledAndBootTimeIsNotJudged() throws Exception {
+        JsonNode quick = json(MemorySectionTest.IDLE_MEMORY);
+        ((ArrayNode) quick.path("steps")).remove(1);
+        String text = GoalsSection.render(quick, null, null, TemplateSectionTest.LAB);
+        assertThat(text).contains("| fds per arrow | ≤ 4 | 20.00 (10 alive, section 6) | **not met** |",
+                "| idle CPU of 100 idle arrows | ≤ 0.5% of a core | 3.00% of a core (scaled from 10 alive, section 6) | **not met** |",
+                "| 1.10× (one more arrow, start → first output: 2300 ms with 10 alive against 2100 ms with none, section 6)"
+                        + " | – (10 alive, not 100) |");
     }
 
     @Test

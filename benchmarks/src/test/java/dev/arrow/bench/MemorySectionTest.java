@@ -32,6 +32,26 @@ class MemorySectionTest {
              "bootFailures":[]}
             """;
 
+    /**
+     * Fds, idle CPU and probe boots: with none alive 40 fds, 30 ms of CPU in 10 s (0.30% of a core), probes of
+     * 2000, 2200 and 2100 ms; with 10 alive 240 fds, 0.60%, a 2300 ms median; with 100 alive 440 fds, 0.70%,
+     * a 2500 ms median.
+     */
+    static final String IDLE_MEMORY = """
+            {"guestMemoryMiB":64,"jvmArguments":[],"parallelStarts":2,"probesPerStep":3,"baselineOpenFds":40,
+             "baselineIdleCpu":{"windowNanos":10000000000,"userNanos":20000000,"systemNanos":10000000,"guestNanos":0,
+               "byThreadNanos":{"GC Thread#N":30000000}},
+             "baselineProbeFirstOutputNanos":[2000000000,2200000000,2100000000],
+             "steps":[{"alive":10,"openFds":240,
+                "idleCpu":{"windowNanos":10000000000,"userNanos":40000000,"systemNanos":20000000,"guestNanos":10000000},
+                "probeFirstOutputNanos":[2200000000,2300000000,2400000000]},
+               {"alive":100,"openFds":440,
+                "idleCpu":{"windowNanos":10000000000,"userNanos":60000000,"systemNanos":10000000,"guestNanos":20000000,
+                  "byThreadNanos":{"arrow-vmN-vcpuN":50000000,"arrow-vmN-idle-":10000000,"others":10000000}},
+                "probeFirstOutputNanos":[2500000000,2400000000,2600000000]}],
+             "bootFailures":[]}
+            """;
+
     private static JsonNode json(String text) throws Exception {
         return Json.MAPPER.readTree(text);
     }
@@ -53,6 +73,32 @@ class MemorySectionTest {
         String text = MemorySection.render("6", json(OLD_MEMORY), LAB);
         assertThat(text).contains("| 1 | 14.25 | – | – | – | **–** |", "| 1 | 6.08 | – | – | **–** | – | 3206 | 6.0 | 1.7 |",
                 "| 1 | – | – | – | – | – |");
+    }
+
+    @Test
+    void rendersFdsIdleCpuAndOneMoreArrowsBootPerStepAgainstNoneAlive() throws Exception {
+        String text = MemorySection.render("6", json(IDLE_MEMORY), LAB);
+        assertThat(text).contains("over 10 s in which every arrow waits on stdin", "0.10% of a core over this window",
+                "one more arrow started alone, 3 times, each stopped before the next: start → its first output",
+                "| arrows alive | open fds | **fds per arrow** (goal ≤ 4) | CPU, % of a core | idle arrows' CPU, % of a core"
+                        + " | **per 100 idle arrows, % of a core** (goal ≤ 0.5) | one more arrow: start → first output ms (median)"
+                        + " | **against the first** (goal ≤ 1.10) |",
+                "| 0 | 40 | **–** | 0.30 | – | **–** | 2100 | **1.00** |",
+                // (240 - 40) / 10 fds; 0.60 - 0.30 = 0.30% of a core for 10 arrows, 3.00% for 100; 2300 / 2100 ms
+                "| 10 | 240 | **20.00** | 0.60 | 0.30 | **3.00** | 2300 | **1.10** |",
+                "| 100 | 440 | **4.00** | 0.70 | 0.40 | **0.40** | 2500 | **1.19** |",
+                "with 100 alive `arrow-vmN-vcpuN` 0.50, `arrow-vmN-idle-` 0.10, `others` 0.10; with none alive `GC Thread#N` 0.30.");
+    }
+
+    @Test
+    void aFileFromBeforeTheIdleCostsSaysTheyAreNotMeasured() throws Exception {
+        assertThat(MemorySection.render("6", json(MEMORY), LAB)).contains(
+                "Open fds, idle CPU and the boot of one more arrow: not measured").doesNotContain("| open fds |");
+        assertThat(MemorySection.IdleCosts.of(json(OLD_MEMORY))).isEmpty();
+        // a step without the figures in a file that has them: dashes
+        String partial = IDLE_MEMORY.replace("\"openFds\":240,", "").replace("\"probeFirstOutputNanos\":[2200000000,2300000000,2400000000]",
+                "\"probeFirstOutputNanos\":[]");
+        assertThat(MemorySection.render("6", json(partial), LAB)).contains("| 10 | – | **–** | 0.60 | 0.30 | **3.00** | – | **–** |");
     }
 
     @Test

@@ -1,0 +1,63 @@
+package dev.arrow.bench;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * This process's CPU time over a window in which it sits idle (all its threads, user + system, from
+ * {@code /proc/self/stat}): what arrows that wait on stdin cost the host's CPU. The kernel counts
+ * the time in clock ticks (10 ms at 100 per second), so a 10 s window resolves 0.1% of a core.
+ *
+ * @param windowNanos the wall time between the two readings
+ * @param used        the CPU time used between them
+ * @param byThread    where it went: the threads' CPU time by name with numbers as "N" (so that the same
+ *                    thread of every arrow sums up: {@code arrow-vmN-vcpuN}), largest first, at most
+ *                    {@link #THREAD_KINDS} and "others" (threads that ended within the window are left out)
+ */
+record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> byThread) {
+    static final int THREAD_KINDS = 6;
+
+    /** Reads this process's CPU time, sleeps {@code window}, reads it again. */
+    static IdleCpu measure(Duration window, long ticksPerSecond) throws IOException, InterruptedException {
+        long pid = ProcessHandle.current().pid();
+        ThreadCpu threadsBefore = ThreadCpu.read(pid, ticksPerSecond);
+        ProcessCpu before = ProcessCpu.read(pid, ticksPerSecond);
+        long t0 = System.nanoTime();
+        Thread.sleep(window.toMillis());
+        ProcessCpu after = ProcessCpu.read(pid, ticksPerSecond);
+        long elapsed = System.nanoTime() - t0;
+        List<Map.Entry<String, Long>> byThread = ThreadCpu.read(pid, ticksPerSecond).since(threadsBefore, THREAD_KINDS,
+                IdleCpu::kind);
+        return new IdleCpu(elapsed, after.minus(before), byThread);
+    }
+
+    /** A thread's name with each run of digits as "N": {@code arrow-vm12-vcpu0} → {@code arrow-vmN-vcpuN}. */
+    static String kind(String threadName) {
+        return threadName.replaceAll("[0-9]+", "N");
+    }
+
+    /** User plus system time over the window, in % of one core. */
+    double percentOfCore() {
+        return percentOfCore(used.totalNanos(), windowNanos);
+    }
+
+    /** {@code cpuNanos} used over {@code windowNanos} of wall time, in % of one core. */
+    static double percentOfCore(double cpuNanos, double windowNanos) {
+        return 100 * cpuNanos / windowNanos;
+    }
+
+    /**
+     * As JSON: {@code {"windowNanos":..,"userNanos":..,"systemNanos":..,"guestNanos":..,
+     * "byThreadNanos":{"arrow-vmN-vcpuN":..,..}}}.
+     */
+    Map<String, Object> toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("windowNanos", windowNanos);
+        m.putAll(used.toJson());
+        m.put("byThreadNanos", ThreadCpu.toJson(byThread));
+        return m;
+    }
+}
