@@ -403,8 +403,9 @@ class NetworkBootTest {
             long downloaded = PcapSummary.read(pcap).tcpPayloadBytesFrom("10.0.2.2");
             System.err.printf("[4 MiB test] TCP payload host -> guest: %d bytes (%.2fx the download)%n", downloaded,
                     downloaded / (double) (4 << 20));
-            assertThat(downloaded).as("TCP payload from the host, resends included: at most twice the 4 MiB download and"
-                    + " the upload's answer; %s", captureReport(pcap)).isLessThan(2L * (4 << 20));
+            // the report (a copy of the capture and a second reading of it) only when the bound is broken
+            assertThat(downloaded).as(() -> "TCP payload from the host, resends included: at most twice the 4 MiB download"
+                    + " and the upload's answer; " + captureReport(pcap)).isLessThan(2L * (4 << 20));
             Files.delete(pcap);
         } finally {
             server.stop(0);

@@ -66,18 +66,23 @@ public final class PcapSummary {
     }
 
     private static void countTcpPayload(byte[] f, Map<String, Long> bySource) {
+        int payload = tcpPayloadLength(f);
+        if (payload > 0) {
+            bySource.merge(ip(f, 26), (long) payload, Long::sum);
+        }
+    }
+
+    /** The TCP payload bytes of an IPv4 frame (by its headers' lengths), or -1 for any other frame. */
+    private static int tcpPayloadLength(byte[] f) {
         if (f.length < 34 || u16(f, 12) != 0x0800 || (f[23] & 0xff) != 6) {
-            return;
+            return -1;
         }
         int ihl = (f[14] & 0x0f) * 4;
         int l4 = 14 + ihl;
         if (f.length < l4 + 20) {
-            return;
+            return -1;
         }
-        int payload = u16(f, 16) - ihl - ((f[l4 + 12] & 0xff) >> 4) * 4;
-        if (payload > 0) {
-            bySource.merge(ip(f, 26), (long) payload, Long::sum);
-        }
+        return u16(f, 16) - ihl - ((f[l4 + 12] & 0xff) >> 4) * 4;
     }
 
     /** One captured frame and when it was captured (microseconds since the epoch). */
@@ -186,8 +191,7 @@ public final class PcapSummary {
         String dst = ip(f, 30);
         int l4 = 14 + ihl;
         if (proto == 6 && f.length >= l4 + 20) {
-            int doff = ((f[l4 + 12] & 0xff) >> 4) * 4;
-            int payload = total - ihl - doff;
+            int payload = tcpPayloadLength(f);
             String from = src + ":" + u16(f, l4);
             String to = dst + ":" + u16(f, l4 + 2);
             long seq = u32(f, l4 + 4);
