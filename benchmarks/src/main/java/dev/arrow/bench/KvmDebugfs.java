@@ -60,6 +60,26 @@ public final class KvmDebugfs {
         return stats;
     }
 
+    /**
+     * KVM's counters summed over every VM of this host ({@code /sys/kernel/debug/kvm/<counter>}), by name;
+     * empty without debugfs. The difference of two readings is what every VM did in between.
+     */
+    public static Map<String, Long> readAll() throws IOException {
+        return available() ? read(ROOT) : Map.of();
+    }
+
+    /** {@code after} less {@code before}, counter by counter (those in both). */
+    public static Map<String, Long> delta(Map<String, Long> before, Map<String, Long> after) {
+        Map<String, Long> d = new TreeMap<>();
+        after.forEach((name, value) -> {
+            Long was = before.get(name);
+            if (was != null) {
+                d.put(name, value - was);
+            }
+        });
+        return d;
+    }
+
     /** The counters of {@code pid}'s only VM, or empty when debugfs or the VM is not there. */
     public static Map<String, Long> readFor(long pid) throws IOException {
         Optional<Path> dir = vmDirectory(pid);

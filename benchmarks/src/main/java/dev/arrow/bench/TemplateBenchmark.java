@@ -240,10 +240,16 @@ public final class TemplateBenchmark {
      * @param waitedNanos when {@code waitFor()} returned: the guest had ended and its VM was released (a clone's
      *                    given back to its template)
      * @param timeline    its phases
+     * @param kvmCounters what KVM counted for every VM of the host from before its start to after its close
+     *                    (the template's and the pool's VMs do not run meanwhile); empty without debugfs
      */
-    record Cycle(long startNanos, long waitedNanos, BootTimeline timeline) {
-        /** Starts an arrow with {@code starter}, reads its output to the end, waits for it and closes it. */
+    record Cycle(long startNanos, long waitedNanos, BootTimeline timeline, Map<String, Long> kvmCounters) {
+        /**
+         * Starts an arrow with {@code starter}, reads its output to the end, waits for it and closes it; KVM's
+         * counters ({@link KvmDebugfs#readAll()}) are read before the start and after the close.
+         */
         static Cycle run(Supplier<ArrowProcess> starter) throws IOException, InterruptedException {
+            Map<String, Long> kvmBefore = KvmDebugfs.readAll();
             long start = System.nanoTime();
             long waited;
             ArrowProcess p = starter.get();
@@ -258,7 +264,7 @@ public final class TemplateBenchmark {
             } finally {
                 p.close();
             }
-            return new Cycle(start, waited, p.timeline());
+            return new Cycle(start, waited, p.timeline(), KvmDebugfs.delta(kvmBefore, KvmDebugfs.readAll()));
         }
 
         /** Nanoseconds from start to {@code phase}, or -1 if it was not reached. */
@@ -286,6 +292,7 @@ public final class TemplateBenchmark {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("startToWaitForNanos", waitedNanos - startNanos);
             m.put("timeline", Json.timeline(timeline));
+            m.put("kvmCounters", kvmCounters);
             return m;
         }
     }

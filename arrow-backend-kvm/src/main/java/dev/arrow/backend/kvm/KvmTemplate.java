@@ -17,6 +17,7 @@ import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.InitProtocol;
 import dev.arrow.image.kernel.GuestKernel;
 import dev.arrow.kvm.KvmException;
+import dev.arrow.kvm.diagnostics.StepTimes;
 import dev.arrow.kvm.virtio.VirtioDevice;
 import dev.arrow.kvm.virtio.VirtioDeviceState;
 import dev.arrow.kvm.virtio.console.VirtioConsole;
@@ -176,19 +177,24 @@ final class KvmTemplate implements MicroVmTemplate {
                 throw new IllegalStateException("the template of " + spec.binary().getFileName() + " is closed");
             }
         }
+        StepTimes steps = new StepTimes();
         GuestRamAdmission.Reservation ram = GuestRamAdmission.JVM.admit(memoryBytes, HostMemory.read(),
                 GuestRamAdmission.overcommitFromSystemProperty());
+        steps.step("admitted");
         Optional<GuestNetworking> network = Optional.empty();
         KvmSession session = null;
         try {
             byte[] launch = launchMessage(cloneSpec);
+            steps.step("launch message");
             network = GuestNetworking.open(cloneSpec.net());
+            steps.step("network");
             List<VirtioDevice> devices = restoreDevices(network);
             VirtioConsole console = (VirtioConsole) devices.get(0);
             VirtioStdio stdio = VirtioStdio.of(console, stdout, stderr, cloneSpec.debugConsole(), KvmLauncher.nextName(),
                     exitCopies == ExitCopySink.NONE ? List.of() : cloneSpec.copyOutOnExit(), exitCopies,
                     cloneSpec.copyOutMaxBytes());
             session = new KvmSession(stdio, events, memoryBytes, null);
+            steps.step("devices and streams");
             KvmSession owner = session;
             network.ifPresent(n -> {
                 owner.forwardedPorts(n.hostPorts());
@@ -196,11 +202,14 @@ final class KvmTemplate implements MicroVmTemplate {
             });
             RunningVm vm = frozen.clone(new VmClone(session.serialOutput(), session::onStatusLine,
                     (slot, state) -> devices.get(slot.index())));
+            steps.step("VM cloned");
             events.host(BootPhase.CLONED, System.nanoTime());
             KvmLauncher.admitUntilReleased(ram, vm);
             owner.releaseWith(this::recycle);
             owner.attach(vm);
             stdio.sendControl(launch);
+            steps.step("launch message sent");
+            LOG.debug("{} of {} started: {}", vm, spec.binary().getFileName(), steps);
             return session;
         } catch (KvmException e) {
             release(session, network, ram);

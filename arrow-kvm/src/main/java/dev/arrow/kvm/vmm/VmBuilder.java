@@ -11,6 +11,7 @@ import dev.arrow.kvm.device.IoBus;
 import dev.arrow.kvm.device.ReadOnlyMemory;
 import dev.arrow.kvm.device.Serial8250;
 import dev.arrow.kvm.device.StatusPort;
+import dev.arrow.kvm.diagnostics.StepTimes;
 import dev.arrow.kvm.loader.KernelCache;
 import dev.arrow.kvm.loader.LoadedKernel;
 import dev.arrow.kvm.memory.MmapGuestMemory;
@@ -82,8 +83,10 @@ public final class VmBuilder {
      * prepared VM included.
      */
     static RunningVm startClone(VmTemplate template, VmClone clone) {
-        RunningVm running = buildAndStart(resources -> buildClone(template, clone, resources));
-        LOG.debug("VM {} cloned: {} vCPUs", running.id(), template.vcpuStates().size());
+        StepTimes steps = new StepTimes();
+        RunningVm running = buildAndStart(resources -> buildClone(template, clone, resources, steps));
+        steps.step("threads started");
+        LOG.debug("VM {} cloned: {} vCPUs; {}", running.id(), template.vcpuStates().size(), steps);
         return running;
     }
 
@@ -166,9 +169,10 @@ public final class VmBuilder {
         return running;
     }
 
-    private static RunningVm buildClone(VmTemplate template, VmClone clone, BuildResources resources) {
+    private static RunningVm buildClone(VmTemplate template, VmClone clone, BuildResources resources,
+            StepTimes steps) {
         HostKvm host = HostKvm.detect();
-        PreparedVm prepared = resources.add(restoredVm(template));
+        PreparedVm prepared = resources.add(restoredVm(template, steps));
         Kvm kvm = prepared.kvm();
         Vm vm = prepared.vm();
         MmapGuestMemory memory = prepared.memory();
@@ -182,6 +186,7 @@ public final class VmBuilder {
         I8042 i8042 = I8042.restore(template.i8042State(), () -> running.finish(new VmOutcome.Reset()),
                 irq(vm, resources, Layout.I8042_KEYBOARD_IRQ));
         StatusPort status = StatusPort.restore(template.statusState(), clone.statusListener());
+        steps.step("port devices");
         List<VirtioMmioTransport.State> virtioStates = template.virtioStates();
         if (!virtioStates.isEmpty()) {
             VirtioDevices virtio = resources.add(new VirtioDevices(vm, memory, mmio,
@@ -198,7 +203,9 @@ public final class VmBuilder {
                     throw e;
                 }
             }
+            steps.step("virtio devices");
             virtio.start();
+            steps.step("virtio event loop");
             running.attachVirtio(virtio);
         }
         running.attachImageWrites(prepared.images().attachTo(mmio));
@@ -226,10 +233,12 @@ public final class VmBuilder {
      * VM that refuses the state (a kernel that takes some of it only once per vCPU, say) is closed
      * and a new VM takes its place, so recycling never makes a clone fail; it is logged.
      */
-    private static PreparedVm restoredVm(VmTemplate template) {
+    private static PreparedVm restoredVm(VmTemplate template, StepTimes steps) {
         PreparedVm prepared = template.takePreparedVm();
+        steps.step(prepared.isRecycled() ? "recycled VM taken" : "VM taken");
         try {
             prepared.restore(template.vmState(), template.vcpuStates());
+            steps.step("VM and vCPU state");
             return prepared;
         } catch (KvmException e) {
             prepared.close();
@@ -242,8 +251,10 @@ public final class VmBuilder {
             throw e;
         }
         PreparedVm made = template.newPreparedVm();
+        steps.step("new VM made");
         try {
             made.restore(template.vmState(), template.vcpuStates());
+            steps.step("VM and vCPU state");
             return made;
         } catch (RuntimeException | Error e) {
             made.close();
