@@ -7,6 +7,7 @@ import dev.arrow.kvm.sys.LibC;
 import dev.arrow.kvm.sys.NativeMapping;
 import dev.arrow.kvm.sys.OwnedFd;
 import dev.arrow.kvm.x86.Layout;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,6 +62,8 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
     private final Backing backing;
     /** Whether the mappings may be backed by transparent huge pages (else they are advised never to be). */
     private final boolean hugePages;
+    /** The shared memory a private copy was made of ({@link #mapPrivateCopy()}); null for any other. */
+    private final MmapGuestMemory copiedFrom;
     /** Copy-on-write file ranges; left out of {@link #residentBytes()}. */
     private final List<FileRange> fileBacked = new CopyOnWriteArrayList<>();
 
@@ -84,10 +87,16 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
     }
 
     private MmapGuestMemory(GuestRegions regions, NativeMapping[] mappings, Backing backing, boolean hugePages) {
+        this(regions, mappings, backing, hugePages, null);
+    }
+
+    private MmapGuestMemory(GuestRegions regions, NativeMapping[] mappings, Backing backing, boolean hugePages,
+            MmapGuestMemory copiedFrom) {
         super(regions, backing.kind() == Backing.Kind.READ_ONLY_FILE);
         this.mappings = mappings;
         this.backing = backing;
         this.hugePages = hugePages;
+        this.copiedFrom = copiedFrom;
     }
 
     /** Maps the given (non-overlapping, page-aligned) regions, without huge pages. */
@@ -153,7 +162,7 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
             NativeMapping[] mappings = mapAll(regions, hugePages, i -> NativeMapping.ofFile(file.fd(), backing.offsets()[i],
                     regions.region(i).size(), false, "private copy of guest RAM " + regions.region(i)));
             return new MmapGuestMemory(regions, mappings, new Backing(Backing.Kind.PRIVATE_COPY, null, backing.offsets()),
-                    hugePages);
+                    hugePages, this);
         } finally {
             file.exit();
         }
@@ -239,9 +248,14 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
     }
 
     /**
-     * Gives a private copy the template's content again: drops every page it wrote
-     * ({@code madvise(MADV_DONTNEED)}), so that each reads the memory file's page once more.
-     * Call it while no vCPU runs on this memory.
+     * Gives a private copy the template's content again: every page it has its own copy of (it wrote it,
+     * {@link OwnPages}) gets the template's bytes copied over it, in place. The copy keeps its pages, and
+     * so do KVM's mappings of them: a VM that runs on this memory again finds mapped every page the last
+     * guest touched, instead of faulting each in anew (a nested fault each where KVM is itself a guest).
+     * Pages it only read are the memory file's and need nothing. Swapped-out copies are dropped
+     * ({@code madvise(MADV_DONTNEED)}) and read the file again; so is every page when
+     * {@code /proc/self/pagemap} cannot be read or the memory this was copied from is closed. Call it
+     * while no vCPU runs on this memory.
      *
      * @throws IllegalStateException if this is not a private copy, or it is closed
      */
@@ -249,8 +263,30 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         if (!isPrivateCopy()) {
             throw new IllegalStateException("only a private copy can be reset, this is " + backing.kind());
         }
-        for (NativeMapping m : mappings) {
-            m.dropPages();
+        for (int r = 0; r < mappings.length; r++) {
+            NativeMapping m = mappings[r];
+            List<OwnPages.Run> own;
+            try {
+                own = OwnPages.in(m.address(), m.length());
+            } catch (IOException e) {
+                LOG.debug("{}: {}; every page is dropped instead", m, e.toString());
+                m.dropPages();
+                continue;
+            }
+            for (OwnPages.Run run : own) {
+                if (run.swapped()) {
+                    m.dropPages(run.offset(), run.length());
+                    continue;
+                }
+                try {
+                    m.copyPagesFrom(copiedFrom.mappings[r], run.offset(), run.length());
+                } catch (IllegalStateException closed) {
+                    if (m.isClosed()) {
+                        throw closed;
+                    }
+                    m.dropPages(run.offset(), run.length()); // the template's memory is closed: the file is not
+                }
+            }
         }
     }
 

@@ -162,16 +162,67 @@ public final class NativeMapping implements AutoCloseable {
      * @throws IllegalStateException if the mapping is closed or retired
      */
     public void dropPages() {
+        dropPages(0, length);
+    }
+
+    /** Like {@link #dropPages()}, for the page-aligned range {@code [offset, offset + count)} only. */
+    public void dropPages(long offset, long count) {
+        requirePageRange(offset, count);
         if (!guard.enter()) {
             throw new IllegalStateException(what + " is closed");
         }
         try {
-            if (LibC.madvise(address, length, LibC.MADV_DONTNEED) != 0) {
+            if (LibC.madvise(address + offset, count, LibC.MADV_DONTNEED) != 0) {
                 int errno = Native.getLastError();
                 throw new KvmApiException("madvise(MADV_DONTNEED) of " + what, errno, KvmApiException.hintFor(errno));
             }
         } finally {
             guard.exit();
+        }
+    }
+
+    /**
+     * Copies the page-aligned range {@code [offset, offset + count)} of {@code source} to the same range of
+     * this mapping (a native copy; no page is dropped or mapped anew, so pages this mapping already owns stay
+     * where they are).
+     *
+     * @throws IllegalArgumentException if the range is not a page-aligned part of both mappings
+     * @throws IllegalStateException if either mapping is closed or retired, or this one is read-only
+     */
+    public void copyPagesFrom(NativeMapping source, long offset, long count) {
+        requirePageRange(offset, count);
+        source.requirePageRange(offset, count);
+        if (readOnly) {
+            throw new IllegalStateException(what + " is read-only: nothing can be copied into it");
+        }
+        if (!guard.enter()) {
+            throw new IllegalStateException(what + " is closed");
+        }
+        try {
+            if (!source.guard.enter()) {
+                throw new IllegalStateException(source.what + " is closed");
+            }
+            try {
+                while (count > 0) {
+                    int window = (int) (offset >>> WINDOW_SHIFT);
+                    int within = (int) (offset & (WINDOW_SIZE - 1));
+                    int n = (int) Math.min(count, windows[window].capacity() - within);
+                    windows[window].put(within, source.windows[window], within, n);
+                    offset += n;
+                    count -= n;
+                }
+            } finally {
+                source.guard.exit();
+            }
+        } finally {
+            guard.exit();
+        }
+    }
+
+    private void requirePageRange(long offset, long count) {
+        if (offset < 0 || count <= 0 || offset > length || count > length - offset || ((offset | count) & (PAGE_SIZE - 1)) != 0) {
+            throw new IllegalArgumentException(String.format("range [0x%x, +0x%x) is not a page-aligned part of %s",
+                    offset, count, this));
         }
     }
 
@@ -192,10 +243,7 @@ public final class NativeMapping implements AutoCloseable {
 
     /** Like {@link #adviseHugePages(boolean)}, for the page-aligned range {@code [offset, offset + count)} only. */
     public boolean adviseHugePages(long offset, long count, boolean allowed) {
-        if (offset < 0 || count <= 0 || offset > length || count > length - offset || ((offset | count) & (PAGE_SIZE - 1)) != 0) {
-            throw new IllegalArgumentException(String.format("range [0x%x, +0x%x) is not a page-aligned part of %s",
-                    offset, count, this));
-        }
+        requirePageRange(offset, count);
         if (!guard.enter()) {
             throw new IllegalStateException(what + " is closed");
         }

@@ -92,6 +92,31 @@ class MmapGuestMemoryCloneTest {
     }
 
     @Test
+    void resetCopiesTheTemplateOverTheCopysOwnPagesAndKeepsThemMapped() throws IOException {
+        try (MmapGuestMemory t = template(); MmapGuestMemory copy = t.mapPrivateCopy()) {
+            long low = copy.hostRegions().get(0).hostAddress();
+            copy.readLong(GuestAddress.of(0x2_0000)); // read only: stays the file's page
+            copy.writeLong(LOW, 0xAAAAL);
+            copy.writeLong(GuestAddress.of(0x8_0000), 0xCCCCL);
+            copy.writeLong(GuestAddress.of(0x8_1000), 0xCCCCL);
+            List<OwnPages.Run> written = List.of(new OwnPages.Run(0x1000, 0x1000, false),
+                    new OwnPages.Run(0x8_0000, 0x2000, false));
+            assertThat(OwnPages.in(low, 0x10_0000)).isEqualTo(written);
+
+            copy.reset();
+
+            assertThat(copy.readLong(LOW)).isEqualTo(0x1111_1111_1111_1111L);
+            assertThat(copy.readLong(GuestAddress.of(0x8_0000))).isZero();
+            assertThat(copy.readLong(GuestAddress.of(0x8_1000))).isZero();
+            assertThat(OwnPages.in(low, 0x10_0000)).as("the copy's pages stay where they were, with the template's bytes")
+                    .isEqualTo(written);
+            copy.writeLong(LOW, 0xDDDDL);
+            assertThat(copy.readLong(LOW)).isEqualTo(0xDDDDL);
+            assertThat(t.readLong(LOW)).isEqualTo(0x1111_1111_1111_1111L);
+        }
+    }
+
+    @Test
     void closingTheTemplateLeavesItsCopiesIntact() {
         MmapGuestMemory t = template();
         try (MmapGuestMemory copy = t.mapPrivateCopy()) {
