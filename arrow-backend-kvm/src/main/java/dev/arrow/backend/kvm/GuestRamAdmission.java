@@ -68,12 +68,20 @@ final class GuestRamAdmission {
      */
     synchronized Reservation admit(long bytes, Optional<HostMemory> host, double overcommit) {
         if (host.isPresent()) {
-            long promised = 0;
-            for (Reservation r : live) {
-                promised += r.untouched();
-            }
             HostMemory h = host.get();
             long room = (long) Math.min(Long.MAX_VALUE, h.roomBytes() * overcommit);
+            long promised = 0;
+            for (Reservation r : live) {
+                promised += r.bytes;
+            }
+            if (bytes + promised > room) {
+                // the whole RAM of every running guest does not fit: count what they have not touched yet
+                // (reading each guest's residency costs a page-table walk of its RAM, so only when needed)
+                promised = 0;
+                for (Reservation r : live) {
+                    promised += r.untouched();
+                }
+            }
             if (bytes + promised > room) {
                 throw new HostMemoryException("guest RAM of " + bytes / MiB + " MiB does not fit what this host can give: "
                         + h.roomBytes() / MiB + " MiB available (MemAvailable " + h.availableBytes() / MiB + " MiB; "

@@ -1,6 +1,7 @@
 package dev.arrow.backend.kvm;
 
 import dev.arrow.HostMemoryException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -94,6 +95,21 @@ class GuestRamAdmissionTest {
         first.residentFrom(() -> 900 * MiB);
         assertThat(admission.admit(1 * GiB, room(2 * GiB - 900 * MiB), 1)).isNotNull();
         assertThat(admission.liveCount()).isEqualTo(2);
+    }
+
+    @Test
+    void runningGuestsResidencyIsReadOnlyWhenTheirWholeRamWouldNotFit() {
+        GuestRamAdmission admission = new GuestRamAdmission();
+        AtomicInteger reads = new AtomicInteger();
+        GuestRamAdmission.Reservation first = admission.admit(1 * GiB, room(4 * GiB), 1);
+        first.residentFrom(() -> {
+            reads.incrementAndGet();
+            return 900 * MiB;
+        });
+        admission.admit(1 * GiB, room(4 * GiB), 1).close();
+        assertThat(reads).as("2 GiB fit 4 GiB without asking how much of the first is touched").hasValue(0);
+        admission.admit(1 * GiB, room(2 * GiB - 900 * MiB), 1);
+        assertThat(reads).as("2 GiB do not fit 1.1 GiB: the first guest's touched RAM counts").hasValue(1);
     }
 
     @Test
