@@ -59,6 +59,8 @@ public final class Vm implements AutoCloseable {
     private final List<Vcpu> vcpus = new ArrayList<>();
     /** {@link #xsaveSize()}, 0 until asked. */
     private volatile int xsaveSize;
+    /** The capabilities {@link #require} found, by ordinal. */
+    private final BitSet required = new BitSet();
 
     Vm(Kvm kvm, OwnedFd fd) {
         this.kvm = kvm;
@@ -74,10 +76,22 @@ public final class Vm implements AutoCloseable {
         return Ioctls.call(fd, KvmIoctl.KVM_CHECK_EXTENSION, capability.number());
     }
 
+    /**
+     * Fails unless this VM has {@code capability}; asks KVM once per capability (an answer does not change
+     * during a VM's life; a clone's restore asks for the same ones every time).
+     */
     void require(KvmCapability capability) {
+        synchronized (required) {
+            if (required.get(capability.ordinal())) {
+                return;
+            }
+        }
         if (checkExtension(capability) <= 0) {
             throw new HostKvmUnusableException("this host's KVM lacks " + capability.kernelName() + " ("
                     + capability.description() + "), which the VMM needs");
+        }
+        synchronized (required) {
+            required.set(capability.ordinal());
         }
     }
 
