@@ -1,5 +1,6 @@
 package dev.arrow.backend.kvm;
 
+import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -47,13 +48,23 @@ final class BootTestSupport {
         assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
     }
 
+    /** Skips the calling test (every test of the class, called from {@code @BeforeAll}) where passt is missing. */
+    static void assumePasst() {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/passt")), "no passt: install passt (scripts/setup.sh)");
+    }
+
     /** Starts {@code arrow}, reads its stdout to the end and waits for it to end (within five minutes, asserted). */
     static Ended runToEnd(Arrow arrow) throws Exception {
         try (ArrowProcess p = arrow.start()) {
-            String stdout = text(p.getInputStream());
+            String stdout = stdout(p);
             assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("the arrow ended").isTrue();
             return new Ended(p.outcome().join(), stdout);
         }
+    }
+
+    /** The rest of {@code p}'s stdout, read to its end (the app's end), as UTF-8. */
+    static String stdout(ArrowProcess p) throws IOException {
+        return text(p.getInputStream());
     }
 
     /** Everything left on {@code in}, read to its end, as UTF-8. */
@@ -127,6 +138,11 @@ final class BootTestSupport {
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** An arrow of {@link #guestApp()} with {@code args}, in 64 MiB of guest RAM. */
+    static Arrow guestAppArrow(String... args) {
+        return Arrow.of(guestApp()).args(args).memory(64, MiB);
     }
 
     /**
