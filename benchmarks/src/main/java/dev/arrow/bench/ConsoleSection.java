@@ -104,17 +104,18 @@ final class ConsoleSection {
             }
         }
         PathFigures[] figures = {PathFigures.of(virtio), PathFigures.of(serial)};
-        line("| stdio over | bytes per run | runs | MiB/s, median (min–max) | VMM exits per MiB | KVM exits per MiB (all) | KVM io + mmio exits per MiB |");
-        line("|---|---|---|---|---|---|---|");
+        MarkdownTable throughput = new MarkdownTable("stdio over", "bytes per run", "runs", "MiB/s, median (min–max)",
+                "VMM exits per MiB", "KVM exits per MiB (all)", "KVM io + mmio exits per MiB");
         for (int i = 0; i < PATHS.length; i++) {
             PathFigures f = figures[i];
-            line("| " + PATHS[i][1] + " | " + Fmt.bytes(f.bytes) + " | " + f.mibPerSecond.size()
-                    + (f.incomplete > 0 ? " (" + f.incomplete + " incomplete)" : "") + " | "
-                    + Fmt.significant(Stats.median(f.mibPerSecond)) + " (" + Fmt.significant(Stats.min(f.mibPerSecond)) + "–"
-                    + Fmt.significant(Stats.max(f.mibPerSecond)) + ") | " + Fmt.number(Stats.median(f.vmmExitsPerMib), 0) + " | "
-                    + Fmt.number(Stats.median(f.kvmExitsPerMib), 0) + " | " + Fmt.number(Stats.median(f.kvmIoExitsPerMib), 0) + " |");
+            throughput.row(PATHS[i][1], Fmt.bytes(f.bytes),
+                    f.mibPerSecond.size() + (f.incomplete > 0 ? " (" + f.incomplete + " incomplete)" : ""),
+                    Fmt.significant(Stats.median(f.mibPerSecond)) + " (" + Fmt.significant(Stats.min(f.mibPerSecond)) + "–"
+                            + Fmt.significant(Stats.max(f.mibPerSecond)) + ")",
+                    Fmt.number(Stats.median(f.vmmExitsPerMib), 0), Fmt.number(Stats.median(f.kvmExitsPerMib), 0),
+                    Fmt.number(Stats.median(f.kvmIoExitsPerMib), 0));
         }
-        line("");
+        md.append(throughput.render());
         double speed = Stats.median(figures[0].mibPerSecond) / Stats.median(figures[1].mibPerSecond);
         double exits = Stats.median(figures[1].kvmExitsPerMib) / Stats.median(figures[0].kvmExitsPerMib);
         line("**virtio console / serial port: " + Fmt.significant(speed) + "× the throughput, " + Fmt.significant(exits)

@@ -65,61 +65,66 @@ final class GoalsSection {
         line("");
         line("### Issue 21: cold arrows, lighter and faster");
         line("");
-        line("| figure | goal | this run | |");
-        line("|---|---|---|---|");
+        MarkdownTable goals = goalsTable();
         List<MemorySection.Step> steps = MemorySection.steps(memory);
         MemorySection.Step last = steps.isEmpty() ? null : steps.get(steps.size() - 1);
         String at = last == null ? "" : " (" + last.alive() + " alive, section 6)";
-        row("private memory per cold hello arrow, all-in (Private_Dirty + host kernel)", "≤ " + Fmt.number(ALL_IN_PRIVATE_MIB, 0) + " MiB",
-                last == null ? Double.NaN : last.allInMib(), " MiB" + at, ALL_IN_PRIVATE_MIB);
-        row("VMM side per arrow (Private_Dirty − guest RAM − kernel image)", "≤ " + Fmt.number(VMM_SIDE_MIB, 1) + " MiB",
+        row(goals, "private memory per cold hello arrow, all-in (Private_Dirty + host kernel)",
+                "≤ " + Fmt.number(ALL_IN_PRIVATE_MIB, 0) + " MiB", last == null ? Double.NaN : last.allInMib(), " MiB" + at,
+                ALL_IN_PRIVATE_MIB);
+        row(goals, "VMM side per arrow (Private_Dirty − guest RAM − kernel image)", "≤ " + Fmt.number(VMM_SIDE_MIB, 1) + " MiB",
                 last == null ? Double.NaN : last.vmmMib(), " MiB" + at, VMM_SIDE_MIB);
-        row("threads per arrow", "≤ " + Fmt.number(THREADS_PER_ARROW, 0),
+        row(goals, "threads per arrow", "≤ " + Fmt.number(THREADS_PER_ARROW, 0),
                 last == null ? Double.NaN : last.threads(), at, THREADS_PER_ARROW);
-        peerRows(peer);
+        peerRows(goals, peer);
         List<MemorySection.IdleCosts> idle = MemorySection.IdleCosts.of(memory);
         MemorySection.IdleCosts largest = idle.size() < 2 ? null : idle.get(idle.size() - 1);
-        row("fds per arrow", "≤ " + Fmt.number(FDS_PER_ARROW, 0), largest == null ? Double.NaN : largest.fdsPerArrow(),
+        row(goals, "fds per arrow", "≤ " + Fmt.number(FDS_PER_ARROW, 0), largest == null ? Double.NaN : largest.fdsPerArrow(),
                 largest == null ? "" : " (" + largest.alive() + " alive, section 6)", FDS_PER_ARROW);
-        line("| idle hello arrows alive in one JVM | 1,000 | not measured" + (last == null ? "" : " (largest step here: "
-                + last.alive() + ")") + " | – |");
-        idleRows(MemorySection.IdleCosts.atGoal(idle));
-        line("");
+        goals.row("idle hello arrows alive in one JVM", "1,000",
+                "not measured" + (last == null ? "" : " (largest step here: " + last.alive() + ")"), "–");
+        idleRows(goals, MemorySection.IdleCosts.atGoal(idle));
+        md.append(goals.render());
+    }
+
+    /** A table of goals: each figure, its goal, this run's value and the verdict (no heading). */
+    private static MarkdownTable goalsTable() {
+        return new MarkdownTable("figure", "goal", "this run", "");
     }
 
     /** The idle-CPU and boot-time goals, from the step with {@link #GOAL_ALIVE} alive (else the largest; null: none). */
-    private void idleRows(MemorySection.IdleCosts step) {
+    private static void idleRows(MarkdownTable goals, MemorySection.IdleCosts step) {
         String cpuFigure = "idle CPU of " + GOAL_ALIVE + " idle arrows";
         String cpuGoal = "≤ " + Fmt.number(IDLE_CPU_PERCENT, 1) + "% of a core";
         String bootFigure = "boot time per arrow with " + GOAL_ALIVE + " alive, against the first";
         String bootGoal = "within " + Math.round((BOOT_TO_FIRST - 1) * 100) + "%";
         if (step == null) {
-            line("| " + cpuFigure + " | " + cpuGoal + " | not measured | – |");
-            line("| " + bootFigure + " | " + bootGoal + " | not measured | – |");
+            notMeasured(goals, cpuFigure, cpuGoal);
+            notMeasured(goals, bootFigure, bootGoal);
             return;
         }
-        row(cpuFigure, cpuGoal, step.idleCpuPerGoalPercent(), "% of a core ("
+        row(goals, cpuFigure, cpuGoal, step.idleCpuPerGoalPercent(), "% of a core ("
                 + (step.alive() == GOAL_ALIVE ? "" : "scaled from ") + step.alive() + " alive, section 6)", IDLE_CPU_PERCENT);
         if (Double.isNaN(step.probeToFirst())) {
-            line("| " + bootFigure + " | " + bootGoal + " | not measured | – |");
+            notMeasured(goals, bootFigure, bootGoal);
             return;
         }
-        line("| " + bootFigure + " | " + bootGoal + " | " + Fmt.number(step.probeToFirst(), 2) + "× (one more arrow, start →"
+        goals.row(bootFigure, bootGoal, Fmt.number(step.probeToFirst(), 2) + "× (one more arrow, start →"
                 + " first output: " + Fmt.number(step.probeMs(), 0) + " ms with " + step.alive() + " alive against "
-                + Fmt.number(step.probeMs() / step.probeToFirst(), 0) + " ms with none, section 6) | "
-                + (step.alive() >= GOAL_ALIVE ? verdict(step.probeToFirst(), BOOT_TO_FIRST)
-                        : "– (" + step.alive() + " alive, not " + GOAL_ALIVE + ")") + " |");
+                + Fmt.number(step.probeMs() / step.probeToFirst(), 0) + " ms with none, section 6)",
+                step.alive() >= GOAL_ALIVE ? verdict(step.probeToFirst(), BOOT_TO_FIRST)
+                        : "– (" + step.alive() + " alive, not " + GOAL_ALIVE + ")");
     }
 
     private void templates(JsonNode template, KvmFlavour boot) {
         line("### Issue 19: templates (section 10)");
         line("");
-        line("| figure | goal | this run | |");
-        line("|---|---|---|---|");
+        MarkdownTable goals = goalsTable();
         TemplateSection.Figures f = template == null ? null : TemplateSection.Figures.of(template);
         String speedup = "clone against cold boot of the same hello arrow, start → first output (ratio of the medians)";
+        String speedupGoal = "≥ " + Fmt.number(CLONE_SPEEDUP, 0) + "× in the lab";
         if (f == null) {
-            line("| " + speedup + " | ≥ " + Fmt.number(CLONE_SPEEDUP, 0) + "× in the lab | not measured | – |");
+            notMeasured(goals, speedup, speedupGoal);
         } else {
             double r = f.ratioFirstOutput();
             TemplateSection.Split split = f.split();
@@ -127,47 +132,50 @@ final class GoalsSection {
                     : "; the clone's restore (" + Fmt.significant(split.cloneRestore().medianMs()) + " ms) and guest work ("
                     + Fmt.significant(split.cloneGuest().medianMs()) + " ms) against the cold boot's kernel ("
                     + Fmt.significant(split.coldKernel().medianMs()) + " ms): section 10";
-            line("| " + speedup + " | ≥ " + Fmt.number(CLONE_SPEEDUP, 0) + "× in the lab | " + Fmt.significant(r) + "× ("
-                    + boot.tag() + why + ") | " + (boot.isLab() ? verdict(CLONE_SPEEDUP, r) : "– (not the lab)") + " |");
+            goals.row(speedup, speedupGoal, Fmt.significant(r) + "× (" + boot.tag() + why + ")",
+                    boot.isLab() ? verdict(CLONE_SPEEDUP, r) : "– (not the lab)");
         }
-        hardwareRow("a clone's start → first output", "≤ " + Fmt.number(CLONE_HARDWARE_MS, 1) + " ms", CLONE_HARDWARE_MS,
+        hardwareRow(goals, "a clone's start → first output", "≤ " + Fmt.number(CLONE_HARDWARE_MS, 1) + " ms", CLONE_HARDWARE_MS,
                 f == null ? Double.NaN : f.cloneFirstOutput().medianMs(), boot);
         TemplateSection.MemoryStep last = f == null ? null : f.largestStep();
-        row("private memory per running hello clone, all-in (Private_Dirty + host kernel)",
+        row(goals, "private memory per running hello clone, all-in (Private_Dirty + host kernel)",
                 "≤ " + Fmt.number(CLONE_ALL_IN_MIB, 0) + " MiB", last == null ? Double.NaN : last.allInMib(),
                 last == null ? "" : " MiB (" + last.alive() + " alive)", CLONE_ALL_IN_MIB);
-        hardwareRow("reset → next call: a clone's end → the next clone's first output (recycled VM)",
+        hardwareRow(goals, "reset → next call: a clone's end → the next clone's first output (recycled VM)",
                 "≤ " + Fmt.number(RESET_TO_NEXT_HARDWARE_MS * 1000, 0) + " µs", RESET_TO_NEXT_HARDWARE_MS,
                 f == null ? Double.NaN : f.resetToNext().medianMs(), boot);
         TemplateSection.CycleRun one = f == null ? null : f.oneThread();
-        line("| clones per host core per second (one starter thread) | no goal (Firecracker, cited: 5 cold microVMs) | "
-                + (one == null ? "not measured" : Fmt.significant(one.clonesPerCoreSecond()) + " (" + boot.tag() + ")")
-                + " | – |");
-        line("");
+        goals.row("clones per host core per second (one starter thread)", "no goal (Firecracker, cited: 5 cold microVMs)",
+                one == null ? "not measured" : Fmt.significant(one.clonesPerCoreSecond()) + " (" + boot.tag() + ")", "–");
+        md.append(goals.render());
     }
 
     /**
      * A goal set for hardware KVM ({@code limit}, as written, is {@code limitMs}): judged where the figure was
      * measured on hardware; from the lab, the lab figure and what it implies on hardware, not judged.
      */
-    private void hardwareRow(String figure, String limit, double limitMs, double ms, KvmFlavour boot) {
+    private static void hardwareRow(MarkdownTable goals, String figure, String limit, double limitMs, double ms,
+                                    KvmFlavour boot) {
         String goal = limit + " on hardware KVM";
         if (Double.isNaN(ms)) {
-            line("| " + figure + " | " + goal + " | not measured | – |");
+            notMeasured(goals, figure, goal);
         } else if (boot.isHardware()) {
-            line("| " + figure + " | " + goal + " | " + Fmt.significant(ms) + " ms | " + verdict(ms, limitMs) + " |");
+            goals.row(figure, goal, Fmt.significant(ms) + " ms", verdict(ms, limitMs));
         } else {
-            line("| " + figure + " | " + goal + " | " + Fmt.significant(ms) + " ms (" + boot.tag() + ")"
-                    + (boot.isLab() ? "; implies " + TemplateSection.hardwareEstimate(ms) + " on hardware (an estimate)" : "")
-                    + " | not measured on hardware |");
+            goals.row(figure, goal, Fmt.significant(ms) + " ms (" + boot.tag() + ")"
+                    + (boot.isLab() ? "; implies " + TemplateSection.hardwareEstimate(ms) + " on hardware (an estimate)" : ""),
+                    "not measured on hardware");
         }
     }
 
-    private void peerRows(JsonNode peer) {
+    private static void peerRows(MarkdownTable goals, JsonNode peer) {
         String figure = "Arrow / QEMU microvm, start → guest end, settled, same devices (median)";
+        String goal = "≤ " + Fmt.number(ARROW_TO_QEMU, 1);
+        String uptimeFigure = "Arrow's guest uptime at init against QEMU's (medians)";
+        String uptimeGoal = "Arrow ≤ QEMU";
         if (peer == null) {
-            line("| " + figure + " | ≤ " + Fmt.number(ARROW_TO_QEMU, 1) + " | not measured | – |");
-            line("| Arrow's guest uptime at init against QEMU's (medians) | Arrow ≤ QEMU | not measured | – |");
+            notMeasured(goals, figure, goal);
+            notMeasured(goals, uptimeFigure, uptimeGoal);
             return;
         }
         List<Double> ratios = new ArrayList<>();
@@ -184,17 +192,21 @@ final class GoalsSection {
         String verdict = settled && sameDevices ? verdict(ratio, ARROW_TO_QEMU)
                 : "not comparable (" + (settled ? "" : "the JVM was not settled between boots" + (sameDevices ? "" : ", "))
                         + (sameDevices ? "" : "QEMU had other devices") + ")";
-        line("| " + figure + " | ≤ " + Fmt.number(ARROW_TO_QEMU, 1) + " | " + Fmt.number(ratio, 3) + " (section 2) | "
-                + verdict + " |");
+        goals.row(figure, goal, Fmt.number(ratio, 3) + " (section 2)", verdict);
         double a = Stats.median(arrowInit) / 1e6;
         double q = Stats.median(qemuInit) / 1e6;
-        line("| Arrow's guest uptime at init against QEMU's (medians) | Arrow ≤ QEMU | Arrow " + Fmt.number(a, 1)
-                + " ms, QEMU " + Fmt.number(q, 1) + " ms (section 1) | " + verdict(a, q) + " |");
+        goals.row(uptimeFigure, uptimeGoal, "Arrow " + Fmt.number(a, 1) + " ms, QEMU " + Fmt.number(q, 1) + " ms (section 1)",
+                verdict(a, q));
     }
 
-    private void row(String figure, String goal, double value, String unit, double limit) {
-        line("| " + figure + " | " + goal + " | " + (Double.isNaN(value) ? "not measured" : Fmt.number(value, 2) + unit)
-                + " | " + verdict(value, limit) + " |");
+    /** A goal's row with {@code value} (NaN: not measured) written with two decimals and {@code unit}. */
+    private static void row(MarkdownTable goals, String figure, String goal, double value, String unit, double limit) {
+        goals.row(figure, goal, Double.isNaN(value) ? "not measured" : Fmt.number(value, 2) + unit, verdict(value, limit));
+    }
+
+    /** A goal's row for a figure this run did not measure. */
+    private static void notMeasured(MarkdownTable goals, String figure, String goal) {
+        goals.row(figure, goal, "not measured", "–");
     }
 
     /** "met" if {@code value ≤ limit}, "**not met**" if above, "–" if either is not known. */

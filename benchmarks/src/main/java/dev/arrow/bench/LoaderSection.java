@@ -1,5 +1,7 @@
 package dev.arrow.bench;
 
+import static dev.arrow.bench.MarkdownTable.bold;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.arrow.BootPhase;
 import dev.arrow.image.LoaderPlan;
@@ -92,15 +94,15 @@ final class LoaderSection {
                 + " RAM's mappings (anonymous, kernel image) and of the images' mappings, whose pages the " + alive
                 + " arrows share (Pss splits them). " + where.figures());
         line("");
-        line("| binary | path | start → app exec: median ms | p90 ms | **Private_Dirty per arrow MiB** (guest RAM + images)"
-                + " | Pss per arrow MiB | of which images' Pss MiB | guest RAM MiB |");
-        line("|---|---|---|---|---|---|---|---|");
+        MarkdownTable binaries = new MarkdownTable("binary", "path", "start → app exec: median ms", "p90 ms",
+                bold("Private_Dirty per arrow MiB") + " (guest RAM + images)", "Pss per arrow MiB",
+                "of which images' Pss MiB", "guest RAM MiB");
         for (Row r : rows) {
-            line("| " + Fmt.significant(r.binaryMib()) + " MiB | " + r.path() + " | " + r.appExec().cells() + " | **"
-                    + Fmt.number(r.privateMib(), 2) + "** | " + Fmt.number(r.pssMib(), 2) + " | "
-                    + Fmt.number(r.imagePssMib(), 2) + " | " + Fmt.number(r.guestMemoryMib(), 0) + " |");
+            binaries.row(Fmt.significant(r.binaryMib()) + " MiB", r.path(), r.appExec().median(), r.appExec().p90(),
+                    bold(Fmt.number(r.privateMib(), 2)), Fmt.number(r.pssMib(), 2), Fmt.number(r.imagePssMib(), 2),
+                    Fmt.number(r.guestMemoryMib(), 0));
         }
-        line("");
+        md.append(binaries.render());
         Optional<Row> smallInitramfs = find(rows, "small", LoaderBenchmark.INITRAMFS);
         Optional<Row> smallMapped = find(rows, "small", LoaderBenchmark.MAPPED);
         Optional<Row> bigInitramfs = find(rows, "big", LoaderBenchmark.INITRAMFS);

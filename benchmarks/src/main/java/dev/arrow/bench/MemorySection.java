@@ -1,5 +1,7 @@
 package dev.arrow.bench;
 
+import static dev.arrow.bench.MarkdownTable.bold;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.arrow.kvm.loader.KernelSnapshot;
 import java.util.ArrayList;
@@ -202,15 +204,14 @@ final class MemorySection {
                         + " the host kernel's share depends on the KVM (nested here)." : " " + where.figures()));
         line("");
         List<Step> steps = steps(memory);
-        line("| arrows alive | RSS added MiB | Pss MiB | Private_Dirty MiB | host kernel MiB | **all-in: Private_Dirty + host kernel MiB** (goal ≤ "
-                + Fmt.number(GoalsSection.ALL_IN_PRIVATE_MIB, 0) + ") |");
-        line("|---|---|---|---|---|---|");
+        MarkdownTable perArrow = new MarkdownTable("arrows alive", "RSS added MiB", "Pss MiB", "Private_Dirty MiB",
+                "host kernel MiB", bold("all-in: Private_Dirty + host kernel MiB") + " (goal ≤ "
+                + Fmt.number(GoalsSection.ALL_IN_PRIVATE_MIB, 0) + ")");
         for (Step s : steps) {
-            line("| " + s.alive() + " | " + Fmt.number(s.rssMib(), 2) + " | " + Fmt.number(s.pssMib(), 2) + " | "
-                    + Fmt.number(s.privateDirtyMib(), 2) + " | " + Fmt.number(s.hostKernelMib(), 2) + " | **"
-                    + Fmt.number(s.allInMib(), 2) + "** |");
+            perArrow.row(String.valueOf(s.alive()), Fmt.number(s.rssMib(), 2), Fmt.number(s.pssMib(), 2),
+                    Fmt.number(s.privateDirtyMib(), 2), Fmt.number(s.hostKernelMib(), 2), bold(Fmt.number(s.allInMib(), 2)));
         }
-        line("");
+        md.append(perArrow.render());
         line("Where Private_Dirty goes, per arrow: *guest RAM touched* is mincore over each arrow's guest RAM (the"
                 + " kernel image's range left out); *kernel image, own copies* are the image's pages the guest wrote"
                 + " (`Anonymous` in the mappings of `/memfd:" + KernelSnapshot.FILE_NAME_PREFIX + "*`);"
@@ -218,29 +219,30 @@ final class MemorySection {
                 + " threads and buffers, the JVM's metadata). *AnonHugePages* is anonymous memory in transparent huge"
                 + " pages (guest RAM is advised `MADV_NOHUGEPAGE`).");
         line("");
-        line("| arrows alive | guest RAM touched MiB | kernel image, own copies MiB | kernel image, unshared MiB | **VMM and JVM MiB** (goal ≤ "
-                + Fmt.number(GoalsSection.VMM_SIDE_MIB, 1) + ") | AnonHugePages MiB | Java heap KiB | threads | time to boot this step s |");
-        line("|---|---|---|---|---|---|---|---|---|");
+        MarkdownTable privateDirty = new MarkdownTable("arrows alive", "guest RAM touched MiB",
+                "kernel image, own copies MiB", "kernel image, unshared MiB",
+                bold("VMM and JVM MiB") + " (goal ≤ " + Fmt.number(GoalsSection.VMM_SIDE_MIB, 1) + ")", "AnonHugePages MiB",
+                "Java heap KiB", "threads", "time to boot this step s");
         for (Step s : steps) {
-            line("| " + s.alive() + " | " + Fmt.number(s.guestMib(), 2) + " | " + Fmt.number(s.kernelCopiesMib(), 2) + " | "
-                    + Fmt.number(s.kernelUnsharedMib(), 2) + " | **" + Fmt.number(s.vmmMib(), 2) + "** | "
-                    + Fmt.number(s.anonHugeMib(), 2) + " | " + Fmt.number(s.heapKib(), 0) + " | "
-                    + Fmt.number(s.threads(), 1) + " | " + Fmt.number(s.bootSeconds(), 1) + " |");
+            privateDirty.row(String.valueOf(s.alive()), Fmt.number(s.guestMib(), 2), Fmt.number(s.kernelCopiesMib(), 2),
+                    Fmt.number(s.kernelUnsharedMib(), 2), bold(Fmt.number(s.vmmMib(), 2)), Fmt.number(s.anonHugeMib(), 2),
+                    Fmt.number(s.heapKib(), 0), Fmt.number(s.threads(), 1), Fmt.number(s.bootSeconds(), 1));
         }
-        line("");
+        md.append(privateDirty.render());
         line("The host kernel's share per arrow, KiB (differences of host-wide counters; a counter this kernel does not"
                 + " have is \"–\"):");
         line("");
-        line("| arrows alive | " + String.join(" | ", ProcessMemory.HOST_KERNEL_COUNTERS) + " |");
-        line("|---" + "|---".repeat(ProcessMemory.HOST_KERNEL_COUNTERS.size()) + "|");
+        List<String> counters = new ArrayList<>(List.of("arrows alive"));
+        counters.addAll(ProcessMemory.HOST_KERNEL_COUNTERS);
+        MarkdownTable hostKernel = new MarkdownTable(counters);
         for (Step s : steps) {
-            StringBuilder row = new StringBuilder("| " + s.alive() + " |");
+            List<String> row = new ArrayList<>(List.of(String.valueOf(s.alive())));
             for (String name : ProcessMemory.HOST_KERNEL_COUNTERS) {
-                row.append(' ').append(Fmt.number(s.hostKernelKib().getOrDefault(name, Double.NaN), 0)).append(" |");
+                row.add(Fmt.number(s.hostKernelKib().getOrDefault(name, Double.NaN), 0));
             }
-            line(row.toString());
+            hostKernel.row(row);
         }
-        line("");
+        md.append(hostKernel.render());
         idleCosts(memory);
         int failed = memory.path("bootFailures").size();
         if (failed > 0) {
@@ -273,19 +275,19 @@ final class MemorySection {
                 + " alive (the first arrow). The steps start arrows " + memory.path("parallelStarts").asInt()
                 + " at a time, so their time to boot is not one arrow's.");
         line("");
-        line("| arrows alive | open fds | **fds per arrow** (goal ≤ " + Fmt.number(GoalsSection.FDS_PER_ARROW, 0)
-                + ") | CPU, % of a core | idle arrows' CPU, % of a core | **per " + GoalsSection.GOAL_ALIVE
-                + " idle arrows, % of a core** (goal ≤ " + Fmt.number(GoalsSection.IDLE_CPU_PERCENT, 1)
-                + ") | one more arrow: start → first output ms (median) | **against the first** (goal ≤ "
-                + Fmt.number(GoalsSection.BOOT_TO_FIRST, 2) + ") |");
-        line("|---|---|---|---|---|---|---|---|");
+        MarkdownTable idle = new MarkdownTable("arrows alive", "open fds",
+                bold("fds per arrow") + " (goal ≤ " + Fmt.number(GoalsSection.FDS_PER_ARROW, 0) + ")", "CPU, % of a core",
+                "idle arrows' CPU, % of a core", bold("per " + GoalsSection.GOAL_ALIVE + " idle arrows, % of a core")
+                + " (goal ≤ " + Fmt.number(GoalsSection.IDLE_CPU_PERCENT, 1) + ")",
+                "one more arrow: start → first output ms (median)",
+                bold("against the first") + " (goal ≤ " + Fmt.number(GoalsSection.BOOT_TO_FIRST, 2) + ")");
         for (IdleCosts r : rows) {
-            line("| " + r.alive() + " | " + Fmt.number(r.openFds(), 0) + " | **" + Fmt.number(r.fdsPerArrow(), 2) + "** | "
-                    + Fmt.number(r.cpuPercent(), 2) + " | " + Fmt.number(r.idleCpuPercent(), 2) + " | **"
-                    + Fmt.number(r.idleCpuPerGoalPercent(), 2) + "** | " + Fmt.number(r.probeMs(), 0) + " | **"
-                    + Fmt.number(r.probeToFirst(), 2) + "** |");
+            idle.row(String.valueOf(r.alive()), Fmt.number(r.openFds(), 0), bold(Fmt.number(r.fdsPerArrow(), 2)),
+                    Fmt.number(r.cpuPercent(), 2), Fmt.number(r.idleCpuPercent(), 2),
+                    bold(Fmt.number(r.idleCpuPerGoalPercent(), 2)), Fmt.number(r.probeMs(), 0),
+                    bold(Fmt.number(r.probeToFirst(), 2)));
         }
-        line("");
+        md.append(idle.render());
         IdleCosts step = IdleCosts.atGoal(rows);
         if (step != null && !step.cpuByThreadPercent().isEmpty()) {
             line("Where this JVM's CPU went over the window, % of a core by thread (numbers in the names as N, the names"

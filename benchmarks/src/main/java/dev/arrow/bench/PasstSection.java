@@ -125,20 +125,18 @@ final class PasstSection {
                 + " includes the guest's: KVM accounts the time the vCPU thread runs the guest as its user time (*of which"
                 + " guest*), and the harness's own socket thread (*of which client*). " + where.figures());
         line("");
-        line("| direction | transfers | MiB moved | MiB/s, median (min–max) | JVM CPU s/GiB | of which guest | of which client | passt CPU s/GiB | JVM + passt s/GiB |");
-        line("|---|---|---|---|---|---|---|---|---|");
+        MarkdownTable throughput = new MarkdownTable("direction", "transfers", "MiB moved", "MiB/s, median (min–max)",
+                "JVM CPU s/GiB", "of which guest", "of which client", "passt CPU s/GiB", "JVM + passt s/GiB");
         for (String[] d : DIRECTIONS) {
             DirectionFigures f = DirectionFigures.of(net, d[0]);
-            line("| " + d[1] + " | " + f.transfers + (f.incomplete > 0 ? " (" + f.incomplete + " stopped by the time limit)" : "")
-                    + " | " + Fmt.number(f.bytes / Rates.MIB, 1) + " | " + Fmt.number(Stats.median(f.mibPerSecond), 2)
-                    + " (" + Fmt.number(Stats.min(f.mibPerSecond), 2) + "–" + Fmt.number(Stats.max(f.mibPerSecond), 2)
-                    + ") | " + Fmt.number(f.jvmPerGib(), 2) + " | "
-                    + Fmt.number(Rates.secondsPerGib(f.guestNanos, f.bytes), 2) + " | "
-                    + Fmt.number(Rates.secondsPerGib(f.clientNanos, f.bytes), 2) + " | "
-                    + Fmt.number(f.passtPerGib(), 2) + " | "
-                    + Fmt.number(Rates.secondsPerGib(f.jvmNanos + f.passtNanos, f.bytes), 2) + " |");
+            throughput.row(d[1], f.transfers + (f.incomplete > 0 ? " (" + f.incomplete + " stopped by the time limit)" : ""),
+                    Fmt.number(f.bytes / Rates.MIB, 1), Fmt.number(Stats.median(f.mibPerSecond), 2)
+                            + " (" + Fmt.number(Stats.min(f.mibPerSecond), 2) + "–" + Fmt.number(Stats.max(f.mibPerSecond), 2) + ")",
+                    Fmt.number(f.jvmPerGib(), 2), Fmt.number(Rates.secondsPerGib(f.guestNanos, f.bytes), 2),
+                    Fmt.number(Rates.secondsPerGib(f.clientNanos, f.bytes), 2), Fmt.number(f.passtPerGib(), 2),
+                    Fmt.number(Rates.secondsPerGib(f.jvmNanos + f.passtNanos, f.bytes), 2));
         }
-        line("");
+        md.append(throughput.render());
         for (String[] d : DIRECTIONS) {
             DirectionFigures f = DirectionFigures.of(net, d[0]);
             if (f.bytes > 0 && !f.threadNanos.isEmpty()) {

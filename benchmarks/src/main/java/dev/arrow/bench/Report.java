@@ -1,5 +1,7 @@
 package dev.arrow.bench;
 
+import static dev.arrow.bench.MarkdownTable.bold;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.arrow.BootPhase;
 import dev.arrow.backend.kvm.InitBootMarks;
@@ -149,8 +151,8 @@ public final class Report {
     private void machines(JsonNode host, JsonNode lab, String command, KvmFlavour boot) {
         line("## Machines");
         line("");
-        line("| part | where | date (UTC) | CPU | cores | memory | kernel | clock source | KVM flavour | Java | QEMU |");
-        line("|---|---|---|---|---|---|---|---|---|---|---|");
+        MarkdownTable machines = new MarkdownTable("part", "where", "date (UTC)", "CPU", "cores", "memory", "kernel",
+                "clock source", "KVM flavour", "Java", "QEMU");
         String[] parts = {"host part (sections 4, 5, 9)", "Linux-boot part (sections 1–3, 6–8, 10)"};
         JsonNode[] envs = {host, lab};
         for (int i = 0; i < envs.length; i++) {
@@ -158,15 +160,15 @@ public final class Report {
             if (e == null) {
                 continue;
             }
-            line("| " + String.join(" | ", parts[i], e.path("where").asText(), shortDate(e.path("date").asText()),
-                    e.path("cpu").asText(), e.path("cpus").asText(), mib(e.path("memTotalBytes").asLong()) + " MiB",
-                    e.path("kernel").asText(), e.path("clocksource").asText("not recorded"), e.path("kvmFlavour").asText(), e.path("java").asText(),
-                    e.path("qemu").asText()) + " |");
+            machines.row(parts[i], e.path("where").asText(), shortDate(e.path("date").asText()), e.path("cpu").asText(),
+                    e.path("cpus").asText(), mib(e.path("memTotalBytes").asLong()) + " MiB", e.path("kernel").asText(),
+                    e.path("clocksource").asText("not recorded"), e.path("kvmFlavour").asText(), e.path("java").asText(),
+                    e.path("qemu").asText());
         }
         if (host == null && lab == null) {
-            line("| (no machine description was recorded) |||||||||||");
+            machines.note("(no machine description was recorded)");
         }
-        line("");
+        md.append(machines.render());
         line((boot.isLab() ? "The lab is started by `scripts/lab/run` on the host above (QEMU TCG, `-cpu max`, the vCPUs and"
                 + " memory in its row); its figures are \"lab\" figures. " : "")
                 + "Command for everything below: `" + command + "`."
@@ -256,8 +258,8 @@ public final class Report {
                 + " guest's CLOCK_BOOTTIME that init reported with each mark. *guest-clock-0* is estimated as"
                 + " (arrival of init-start) − (its guest uptime): where the guest kernel's clock began.");
         line("");
-        line("| phase | Arrow: host ms (min–max) | Arrow: step ms | Arrow: guest uptime ms | QEMU: host ms since spawn | QEMU: guest uptime ms |");
-        line("|---|---|---|---|---|---|");
+        MarkdownTable phases = new MarkdownTable("phase", "Arrow: host ms (min–max)", "Arrow: step ms",
+                "Arrow: guest uptime ms", "QEMU: host ms since spawn", "QEMU: guest uptime ms");
         double previous = 0;
         for (String phase : ARROW_STAGES.keySet()) {
             List<Long> h = phase.equals("guest-clock-0") ? arrowClock0 : arrowHost.get(phase);
@@ -273,10 +275,10 @@ public final class Report {
                 step = String.format(Locale.ROOT, "%+.1f", med - previous);
                 previous = med;
             }
-            line("| " + phase + (phase.equals("exited") ? " (QEMU: reset)" : "") + " | " + arrowCell + " | " + step
-                    + " | " + ms(arrowGuest.get(phase)) + " | " + ms(qh) + " | " + ms(qemuGuest.get(phase)) + " |");
+            phases.row(phase + (phase.equals("exited") ? " (QEMU: reset)" : ""), arrowCell, step, ms(arrowGuest.get(phase)),
+                    ms(qh), ms(qemuGuest.get(phase)));
         }
-        line("");
+        md.append(phases.render());
         line("Where Arrow's time goes (medians): host set-up `start` → `first-kvm-run` "
                 + fmt(med(arrowHost, "first-kvm-run")) + " ms, of which image assembly "
                 + fmt(diff(arrowHost, "spec-validated", "image-assembled")) + " ms and kernel loading "
@@ -326,8 +328,9 @@ public final class Report {
                 .replaceAll("-initrd \\S+", "-initrd INITRAMFS");
         line("QEMU command: `" + qemuCommand + "`");
         line("");
-        line("| run | Arrow start→guest end ms | Arrow start→waitFor ms | QEMU spawn→reset ms | **ratio Arrow/QEMU** | Arrow start→first output ms | QEMU spawn→first output ms | ratio |");
-        line("|---|---|---|---|---|---|---|---|");
+        MarkdownTable paired = new MarkdownTable("run", "Arrow start→guest end ms", "Arrow start→waitFor ms",
+                "QEMU spawn→reset ms", bold("ratio Arrow/QEMU"), "Arrow start→first output ms", "QEMU spawn→first output ms",
+                "ratio");
         List<Double> ratios = new ArrayList<>();
         List<Double> outRatios = new ArrayList<>();
         List<Long> arrowEnd = new ArrayList<>();
@@ -351,16 +354,17 @@ public final class Report {
                 arrowOut.add(ao);
                 qemuOut.add(qo);
                 outRatios.add((double) ao / qo);
-                outRatio = String.format(Locale.ROOT, "%.3f", (double) ao / qo);
+                outRatio = cell("%.3f", (double) ao / qo);
             }
-            line(String.format(Locale.ROOT, "| %d%s | %.1f | %.1f | %.1f | **%.3f** | %.1f | %.1f | %s |",
-                    run.path("iteration").asInt(), run.path("arrowFirst").asBoolean() ? " (Arrow first)" : " (QEMU first)",
-                    a / 1e6, w / 1e6, q / 1e6, ratio, ao / 1e6, qo / 1e6, outRatio));
+            paired.row(run.path("iteration").asInt() + (run.path("arrowFirst").asBoolean() ? " (Arrow first)" : " (QEMU first)"),
+                    cell("%.1f", a / 1e6), cell("%.1f", w / 1e6), cell("%.1f", q / 1e6), bold(cell("%.3f", ratio)),
+                    cell("%.1f", ao / 1e6), cell("%.1f", qo / 1e6), outRatio);
         }
-        line(String.format(Locale.ROOT, "| **median** | %.1f | %.1f | %.1f | **%.3f** | %.1f | %.1f | %.3f |",
-                Stats.median(arrowEnd) / 1e6, Stats.median(arrowWait) / 1e6, Stats.median(qemuEnd) / 1e6,
-                Stats.median(ratios), Stats.median(arrowOut) / 1e6, Stats.median(qemuOut) / 1e6, Stats.median(outRatios)));
-        line("");
+        paired.row(bold("median"), cell("%.1f", Stats.median(arrowEnd) / 1e6), cell("%.1f", Stats.median(arrowWait) / 1e6),
+                cell("%.1f", Stats.median(qemuEnd) / 1e6), bold(cell("%.3f", Stats.median(ratios))),
+                cell("%.1f", Stats.median(arrowOut) / 1e6), cell("%.1f", Stats.median(qemuOut) / 1e6),
+                cell("%.3f", Stats.median(outRatios)));
+        md.append(paired.render());
         line(String.format(Locale.ROOT, "**Ratio Arrow/QEMU, start to the guest's end: median %.3f, geometric mean %.3f,"
                         + " range %.3f–%.3f over %d paired runs** (below 1: Arrow is faster; goal of issue 21: ≤ %s, settled"
                         + " and with the same devices). Start to first output: median %.3f.", Stats.median(ratios),
@@ -379,9 +383,9 @@ public final class Report {
         line("By run order (medians of each group; *JVM CPU while settling* is what the JVM still did during the pause"
                 + " before each boot, Arrow's and QEMU's):");
         line("");
-        line("| run order | runs | Arrow start→guest end ms | QEMU spawn→reset ms | **ratio Arrow/QEMU** | Arrow guest uptime at init ms"
-                + " | QEMU guest uptime at init ms | JVM CPU while settling, before Arrow / QEMU ms |");
-        line("|---|---|---|---|---|---|---|---|");
+        MarkdownTable byOrder = new MarkdownTable("run order", "runs", "Arrow start→guest end ms", "QEMU spawn→reset ms",
+                bold("ratio Arrow/QEMU"), "Arrow guest uptime at init ms", "QEMU guest uptime at init ms",
+                "JVM CPU while settling, before Arrow / QEMU ms");
         for (boolean arrowFirst : new boolean[] {true, false}) {
             List<Long> arrowEnd = new ArrayList<>();
             List<Long> qemuEnd = new ArrayList<>();
@@ -408,12 +412,11 @@ public final class Report {
             if (ratios.isEmpty()) {
                 continue;
             }
-            line("| " + (arrowFirst ? "Arrow first" : "QEMU first") + " | " + ratios.size() + " | " + ms(arrowEnd) + " | "
-                    + ms(qemuEnd) + " | **" + Fmt.number(Stats.median(ratios), 3) + "** | " + ms(arrowInit) + " | "
-                    + ms(qemuInit) + " | " + (settleArrow.isEmpty() ? "not recorded" : ms(settleArrow) + " / " + ms(settleQemu))
-                    + " |");
+            byOrder.row(arrowFirst ? "Arrow first" : "QEMU first", String.valueOf(ratios.size()), ms(arrowEnd), ms(qemuEnd),
+                    bold(Fmt.number(Stats.median(ratios), 3)), ms(arrowInit), ms(qemuInit),
+                    settleArrow.isEmpty() ? "not recorded" : ms(settleArrow) + " / " + ms(settleQemu));
         }
-        line("");
+        md.append(byOrder.render());
     }
 
     private void exitsPerBoot(JsonNode peer, List<JsonNode> runs, KvmFlavour boot) {
@@ -445,18 +448,16 @@ public final class Report {
                     keys.add(k);
                 }
             }
-            line("| KVM counter | Arrow | QEMU microvm | Arrow/QEMU |");
-            line("|---|---|---|---|");
+            MarkdownTable counters = new MarkdownTable("KVM counter", "Arrow", "QEMU microvm", "Arrow/QEMU");
             for (String k : interesting) {
                 if (!keys.contains(k)) {
                     continue;
                 }
                 double a = Stats.median(values(arrowStats, n -> n.path("kvmStats").path(k)));
                 double q = Stats.median(values(qemuStats, n -> n.path(k)));
-                line("| " + k + " | " + count(a) + " | " + count(q) + " | "
-                        + (q > 0 && !Double.isNaN(a) ? String.format(Locale.ROOT, "%.2f", a / q) : "–") + " |");
+                counters.row(k, count(a), count(q), q > 0 && !Double.isNaN(a) ? cell("%.2f", a / q) : "–");
             }
-            line("");
+            md.append(counters.render());
         }
         line("Arrow's VMM counts the exits it handles by kind (`ArrowProcess.statistics()`, medians of the measured runs):");
         line("");
@@ -489,8 +490,8 @@ public final class Report {
         line("`ArrowBootBenchmark`, single-shot mode (each operation is one arrow), " + settings(jmh)
                 + ". " + boot.figures());
         line("");
-        line("| benchmark | what ends the measurement | median ms | mean ± 99.9% error ms | min–max ms |");
-        line("|---|---|---|---|---|");
+        MarkdownTable boots = new MarkdownTable("benchmark", "what ends the measurement", "median ms",
+                "mean ± 99.9% error ms", "min–max ms");
         Map<String, String> what = Map.of(
                 "startToExit", "`waitFor()` returned: guest ended, VM released",
                 "startToFirstOutput", "first byte of the app's stdout read",
@@ -499,11 +500,11 @@ public final class Report {
             String name = b.path("benchmark").asText();
             String shortName = name.substring(name.lastIndexOf('.') + 1);
             List<Double> raw = raw(b);
-            line(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f ± %.1f | %.1f–%.1f |", shortName,
-                    what.getOrDefault(shortName, ""), Stats.median(raw), b.path("primaryMetric").path("score").asDouble(),
-                    err(b), Stats.min(raw), Stats.max(raw)));
+            boots.row(shortName, what.getOrDefault(shortName, ""), cell("%.1f", Stats.median(raw)),
+                    cell("%.1f ± %.1f", b.path("primaryMetric").path("score").asDouble(), err(b)),
+                    cell("%.1f–%.1f", Stats.min(raw), Stats.max(raw)));
         }
-        line("");
+        md.append(boots.render());
     }
 
     private void exitCost(JsonNode hostJmh, JsonNode hostEnv, KvmFlavour host) {
@@ -541,20 +542,20 @@ public final class Report {
                 + " set-up, the child's exec) cancel out. The benchmarks run one after the other, so a change of load"
                 + " on this shared machine between them shows up in the ratio.");
         line("");
-        line("| N (loop writes) | exits per run | Arrow (Java) ms per run, median | C ms per run, median |");
-        line("|---|---|---|---|");
+        MarkdownTable runs = new MarkdownTable("N (loop writes)", "exits per run", "Arrow (Java) ms per run, median",
+                "C ms per run, median");
         for (int n : new TreeSet<>(java.keySet())) {
-            line(String.format(Locale.ROOT, "| %d | %d | %.3f | %.3f |", n, n + 1, java.get(n), c.getOrDefault(n, Double.NaN)));
+            runs.row(String.valueOf(n), String.valueOf(n + 1), cell("%.3f", java.get(n)), cell("%.3f", c.getOrDefault(n, Double.NaN)));
         }
+        md.append(runs.render());
         if (slopes) {
-            line("");
             line(String.format(Locale.ROOT, "**Per exit: Arrow %.2f µs, C %.2f µs, ratio Arrow/C %.3f** (%s): Arrow's"
                             + " loop costs %+.2f µs per exit against the bare ioctl loop. Fixed cost per run (N = 1):"
                             + " Arrow %.1f ms (VmBuilder, threads, teardown), C %.1f ms (including its exec).",
                     javaPerExit / 1000, cPerExit / 1000, javaPerExit / cPerExit, host.tag(), (javaPerExit - cPerExit) / 1000,
                     java.get(1), c.get(1)));
+            line("");
         }
-        line("");
     }
 
     /**
@@ -590,15 +591,14 @@ public final class Report {
                 + " hello padded with random bytes). Pure Java on the host (" + (hostEnv == null ? "" : hostEnv.path("cpu").asText())
                 + "); the KVM flavour does not matter. " + settings(list) + ".");
         line("");
-        line("| app size | ms per image (mean ± 99.9% error) | MiB/s |");
-        line("|---|---|---|");
+        MarkdownTable images = new MarkdownTable("app size", "ms per image (mean ± 99.9% error)", "MiB/s");
         for (JsonNode b : list) {
             int mib = b.path("params").path("appMiB").asInt();
             double ms = b.path("primaryMetric").path("score").asDouble() * unitToMs(b.path("primaryMetric").path("scoreUnit").asText());
-            line(String.format(Locale.ROOT, "| %d MiB | %.2f ± %.2f | %.0f |", mib, ms,
-                    err(b) * unitToMs(b.path("primaryMetric").path("scoreUnit").asText()), mib / (ms / 1000)));
+            images.row(mib + " MiB", cell("%.2f ± %.2f", ms, err(b) * unitToMs(b.path("primaryMetric").path("scoreUnit").asText())),
+                    cell("%.0f", mib / (ms / 1000)));
         }
-        line("");
+        md.append(images.render());
     }
 
     private void virtqueue(JsonNode hostJmh, JsonNode hostEnv) {
@@ -620,8 +620,8 @@ public final class Report {
                 + " the device side adds to each exit. Pure Java on the host ("
                 + (hostEnv == null ? "" : hostEnv.path("cpu").asText()) + "). " + settings(list) + ".");
         line("");
-        line("| benchmark | chain | ns per chain (mean ± 99.9% error) | chains per second | MiB/s of payload |");
-        line("|---|---|---|---|---|");
+        MarkdownTable chains = new MarkdownTable("benchmark", "chain", "ns per chain (mean ± 99.9% error)", "chains per second",
+                "MiB/s of payload");
         for (JsonNode b : list) {
             String name = b.path("benchmark").asText();
             name = name.substring(name.lastIndexOf('.') + 1);
@@ -632,10 +632,10 @@ public final class Report {
             double ns = b.path("primaryMetric").path("score").asDouble() * nsPerUnit;
             double errNs = err(b) * nsPerUnit;
             long payload = payloadBytes(params);
-            line(String.format(Locale.ROOT, "| %s | %s | %.0f ± %.0f | %s | %s |", name, shape, ns, errNs,
-                    Fmt.significant(1e9 / ns), payload > 0 ? Fmt.significant(payload / (ns / 1e9) / (1 << 20)) : "–"));
+            chains.row(name, shape, cell("%.0f ± %.0f", ns, errNs), Fmt.significant(1e9 / ns),
+                    payload > 0 ? Fmt.significant(payload / (ns / 1e9) / (1 << 20)) : "–");
         }
-        line("");
+        md.append(chains.render());
     }
 
     /** Bytes one chain of a VirtqueueBenchmark carries: "4x4096" is 16384, frameBytes 1514 is 1514. */
@@ -691,6 +691,11 @@ public final class Report {
 
     private void line(String s) {
         md.append(s).append('\n');
+    }
+
+    /** A table cell: {@code args} written by {@code format} in the root locale (NaN as "NaN"). */
+    private static String cell(String format, Object... args) {
+        return String.format(Locale.ROOT, format, args);
     }
 
     private static long phaseNanos(JsonNode timeline, String phase) {

@@ -1,5 +1,7 @@
 package dev.arrow.bench;
 
+import static dev.arrow.bench.MarkdownTable.bold;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.arrow.BootPhase;
 import dev.arrow.kvm.vmm.VmBuilder;
@@ -30,8 +32,14 @@ final class TemplateSection {
                     nanos.size());
         }
 
-        String cells() {
-            return Fmt.significant(medianMs) + " | " + Fmt.significant(p90Ms);
+        /** The median as the report writes it: three significant digits, "–" for none. */
+        String median() {
+            return Fmt.significant(medianMs);
+        }
+
+        /** The 90th percentile as the report writes it: three significant digits, "–" for none. */
+        String p90() {
+            return Fmt.significant(p90Ms);
         }
     }
 
@@ -268,15 +276,15 @@ final class TemplateSection {
                 + " `template.log`, has a line per hand-back, \"kept for the next clone\" or \"closed\"). Times from `start()`; *waitFor* is"
                 + " `waitFor()` returning (guest ended, VM released).");
         line("");
-        line("| from start() to | cold boot: median ms | p90 ms | clone (recycled VM): median ms | p90 ms | **cold / clone** |");
-        line("|---|---|---|---|---|---|");
-        line("| app exec (`app-executed`) | " + f.coldAppExec().cells() + " | " + f.cloneAppExec().cells() + " | **"
-                + ratio(f.ratioAppExec()) + "** |");
-        line("| first output (`first-output`) | " + f.coldFirstOutput().cells() + " | " + f.cloneFirstOutput().cells()
-                + " | **" + ratio(f.ratioFirstOutput()) + "** |");
-        line("| `waitFor()` returned | " + f.coldWaitFor().cells() + " | " + f.cloneWaitFor().cells() + " | "
-                + ratio(f.coldWaitFor().medianMs() / f.cloneWaitFor().medianMs()) + " |");
-        line("");
+        md.append(new MarkdownTable("from start() to", "cold boot: median ms", "p90 ms", "clone (recycled VM): median ms",
+                "p90 ms", bold("cold / clone"))
+                .row("app exec (`app-executed`)", f.coldAppExec().median(), f.coldAppExec().p90(), f.cloneAppExec().median(),
+                        f.cloneAppExec().p90(), bold(ratio(f.ratioAppExec())))
+                .row("first output (`first-output`)", f.coldFirstOutput().median(), f.coldFirstOutput().p90(),
+                        f.cloneFirstOutput().median(), f.cloneFirstOutput().p90(), bold(ratio(f.ratioFirstOutput())))
+                .row("`waitFor()` returned", f.coldWaitFor().median(), f.coldWaitFor().p90(), f.cloneWaitFor().median(),
+                        f.cloneWaitFor().p90(), ratio(f.coldWaitFor().medianMs() / f.cloneWaitFor().medianMs()))
+                .render());
         line("**Clone against cold boot, start → first output: " + ratio(f.ratioFirstOutput()) + " faster** (ratio of"
                 + " the medians; median of the per-pair ratios " + ratio(f.pairRatioFirstOutput()) + "; goal ≥ "
                 + Fmt.number(GoalsSection.CLONE_SPEEDUP, 0) + "× in the lab)."
@@ -307,14 +315,13 @@ final class TemplateSection {
                     + "VMs it made ahead, then each clone makes its own VM (KVM_CREATE_VM, vCPUs, the RAM mapping) unless"
                     + " the pool's thread has one ready. Start → first output:");
             line("");
-            line("| clones started in the step (to this many alive) | median ms | p90 ms |");
-            line("|---|---|---|");
+            MarkdownTable started = new MarkdownTable("clones started in the step (to this many alive)", "median ms", "p90 ms");
             int before = 0;
             for (MemoryStep s : steps) {
-                line("| " + (s.alive() - before) + " (to " + s.alive() + ") | " + s.firstOutput().cells() + " |");
+                started.row((s.alive() - before) + " (to " + s.alive() + ")", s.firstOutput().median(), s.firstOutput().p90());
                 before = s.alive();
             }
-            line("");
+            md.append(started.render());
         }
     }
 
@@ -331,27 +338,31 @@ final class TemplateSection {
                 + " process (user + system, the guests' own time included): what one fully busy core sustains at this"
                 + " cost. The machine has " + f.hostCpus() + " CPU(s).");
         line("");
-        line("| starter threads | clones | wall s | **clones/s** | CPU s (of which guest) | cores busy | **clones per host core per s** | start → first output median ms | p90 ms |");
-        line("|---|---|---|---|---|---|---|---|---|");
+        MarkdownTable cycles = new MarkdownTable("starter threads", "clones", "wall s", bold("clones/s"),
+                "CPU s (of which guest)", "cores busy", bold("clones per host core per s"), "start → first output median ms",
+                "p90 ms");
         for (CycleRun c : f.cycles()) {
-            line("| " + c.starters() + " | " + c.clones() + " | " + Fmt.number(c.wallSeconds(), 2) + " | **"
-                    + Fmt.significant(c.clonesPerSecond()) + "** | " + Fmt.number(c.cpuSeconds(), 2) + " ("
-                    + Fmt.number(c.guestSeconds(), 2) + ") | " + Fmt.number(c.cpuSeconds() / c.wallSeconds(), 2) + " | **"
-                    + Fmt.significant(c.clonesPerCoreSecond()) + "** | " + c.firstOutput().cells() + " |");
+            cycles.row(String.valueOf(c.starters()), String.valueOf(c.clones()), Fmt.number(c.wallSeconds(), 2),
+                    bold(Fmt.significant(c.clonesPerSecond())),
+                    Fmt.number(c.cpuSeconds(), 2) + " (" + Fmt.number(c.guestSeconds(), 2) + ")",
+                    Fmt.number(c.cpuSeconds() / c.wallSeconds(), 2), bold(Fmt.significant(c.clonesPerCoreSecond())),
+                    c.firstOutput().median(), c.firstOutput().p90());
         }
-        line("");
+        md.append(cycles.render());
         line("*Reset → next call*, from the one-thread run: from a clone's end (phase `exited`) to the next clone's first"
                 + " output. In between, the clone's VM goes back to the template (`waitFor()` returns once it has), the"
                 + " caller closes the clone and starts the next, which takes that VM, restores the template's state on it"
                 + " and runs the app.");
         line("");
-        line("| | median ms | p90 ms |");
-        line("|---|---|---|");
-        line("| **end → next first output** (goal ≤ " + Fmt.number(GoalsSection.RESET_TO_NEXT_HARDWARE_MS * 1000, 0)
-                + " µs on hardware) | " + f.resetToNext().cells() + " |");
-        line("| of which end → `waitFor()` returned (VM handed back, streams finished) | " + f.endToWaited().cells() + " |");
-        line("| of which `waitFor()` → next `start()` (close, the loop) | " + f.waitedToNextStart().cells() + " |");
-        line("");
+        md.append(new MarkdownTable("", "median ms", "p90 ms")
+                .row(bold("end → next first output") + " (goal ≤ "
+                        + Fmt.number(GoalsSection.RESET_TO_NEXT_HARDWARE_MS * 1000, 0) + " µs on hardware)",
+                        f.resetToNext().median(), f.resetToNext().p90())
+                .row("of which end → `waitFor()` returned (VM handed back, streams finished)", f.endToWaited().median(),
+                        f.endToWaited().p90())
+                .row("of which `waitFor()` → next `start()` (close, the loop)", f.waitedToNextStart().median(),
+                        f.waitedToNextStart().p90())
+                .render());
         if (where.isLab()) {
             line("The lab's " + Fmt.significant(f.resetToNext().medianMs()) + " ms implies "
                     + hardwareEstimate(f.resetToNext().medianMs()) + " on hardware KVM at the lab's slowdown: an estimate,"
@@ -378,16 +389,17 @@ final class TemplateSection {
                 + " s. " + (where.isLab() ? "Lab figures: the guest writes the same pages on hardware KVM; the host kernel's"
                 + " share depends on the KVM (nested here)." : where.figures()));
         line("");
-        line("| clones alive | RSS added MiB | Pss MiB | Private_Dirty MiB | of which template RAM MiB | template RAM Pss MiB | host kernel MiB | **all-in: Private_Dirty + host kernel MiB** (goal ≤ "
-                + Fmt.number(GoalsSection.CLONE_ALL_IN_MIB, 0) + ") | threads |");
-        line("|---|---|---|---|---|---|---|---|---|");
+        MarkdownTable perClone = new MarkdownTable("clones alive", "RSS added MiB", "Pss MiB", "Private_Dirty MiB",
+                "of which template RAM MiB", "template RAM Pss MiB", "host kernel MiB",
+                bold("all-in: Private_Dirty + host kernel MiB") + " (goal ≤ " + Fmt.number(GoalsSection.CLONE_ALL_IN_MIB, 0)
+                        + ")", "threads");
         for (MemoryStep s : steps) {
-            line("| " + s.alive() + " | " + Fmt.number(s.rssMib(), 2) + " | " + Fmt.number(s.pssMib(), 2) + " | "
-                    + Fmt.number(s.privateDirtyMib(), 2) + " | " + Fmt.number(s.templateRamPrivateMib(), 2) + " | "
-                    + Fmt.number(s.templateRamPssMib(), 2) + " | " + Fmt.number(s.hostKernelMib(), 2) + " | **"
-                    + Fmt.number(s.allInMib(), 2) + "** | " + Fmt.number(s.threads(), 1) + " |");
+            perClone.row(String.valueOf(s.alive()), Fmt.number(s.rssMib(), 2), Fmt.number(s.pssMib(), 2),
+                    Fmt.number(s.privateDirtyMib(), 2), Fmt.number(s.templateRamPrivateMib(), 2),
+                    Fmt.number(s.templateRamPssMib(), 2), Fmt.number(s.hostKernelMib(), 2), bold(Fmt.number(s.allInMib(), 2)),
+                    Fmt.number(s.threads(), 1));
         }
-        line("");
+        md.append(perClone.render());
         line("The host kernel's share per clone, KiB: " + hostKernel(steps) + ".");
         line("");
     }

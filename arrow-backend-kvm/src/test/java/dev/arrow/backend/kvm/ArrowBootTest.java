@@ -10,7 +10,6 @@ import dev.arrow.OutputFrame;
 import dev.arrow.Wait;
 import dev.arrow.testing.BootTest;
 import dev.arrow.testing.FreePort;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -36,6 +35,8 @@ import java.util.stream.Stream;
 
 import dev.arrow.config.Net;
 
+import static dev.arrow.backend.kvm.BootTestSupport.guestAppArrow;
+import static dev.arrow.backend.kvm.BootTestSupport.stdout;
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -47,27 +48,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @BootTest
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class ArrowBootTest {
-    private static Path app;
-
-    @BeforeAll
-    static void hostBootsLinux() {
-        app = BootTestSupport.guestApp();
-    }
-
-    private static Arrow arrow(String... args) {
-        return Arrow.of(app).args(args).memory(64, MiB);
-    }
-
-    private static String stdoutOf(ArrowProcess p) throws IOException {
-        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    }
-
     @Test
     void readmeExampleRunsAsWritten() throws Exception {
         int port = FreePort.onLoopback(); // README says 8080; any free host port shows the same
-        try (ArrowProcess p = Arrow.of(app).args("hello", "a").env("K", "v")
+        try (ArrowProcess p = Arrow.of(BootTestSupport.guestApp()).args("hello", "a").env("K", "v")
                 .memory(64, MiB).cpus(1).net(Net.user().forward(port, 80)).start()) {
-            String out = stdoutOf(p);
+            String out = stdout(p);
             int code = p.waitFor();
             assertThat(out).isEqualTo("hello a\n");
             assertThat(code).isZero();
@@ -77,8 +63,8 @@ class ArrowBootTest {
 
     @Test
     void environmentReachesTheApp() throws Exception {
-        try (ArrowProcess p = arrow("env", "GREETING").env("GREETING", "hi there").start()) {
-            assertThat(stdoutOf(p)).isEqualTo("GREETING=hi there\n");
+        try (ArrowProcess p = guestAppArrow("env", "GREETING").env("GREETING", "hi there").start()) {
+            assertThat(stdout(p)).isEqualTo("GREETING=hi there\n");
             assertThat(p.waitFor()).isZero();
         }
     }
@@ -86,7 +72,7 @@ class ArrowBootTest {
     @ParameterizedTest
     @ValueSource(ints = {0, 3, 255})
     void exitCodesComeBack(int code) throws Exception {
-        try (ArrowProcess p = arrow("exit", Integer.toString(code)).start()) {
+        try (ArrowProcess p = guestAppArrow("exit", Integer.toString(code)).start()) {
             assertThat(p.waitFor()).isEqualTo(code);
             assertThat(p.exitValue()).isEqualTo(code);
             assertThat(p.outcome().join()).isEqualTo(new ArrowOutcome.Exited(code));
@@ -96,7 +82,7 @@ class ArrowBootTest {
     @ParameterizedTest
     @ValueSource(ints = {9, 11, 15})
     void deathBySignalComesBack(int signal) throws Exception {
-        try (ArrowProcess p = arrow("signal", Integer.toString(signal)).start()) {
+        try (ArrowProcess p = guestAppArrow("signal", Integer.toString(signal)).start()) {
             assertThat(p.waitFor()).isEqualTo(128 + signal);
             assertThat(p.outcome().join()).isEqualTo(new ArrowOutcome.Signaled(signal));
         }
@@ -104,17 +90,17 @@ class ArrowBootTest {
 
     @Test
     void stdinReachesTheApp() throws Exception {
-        try (ArrowProcess p = arrow("echo-line").stdin(Input.pipe()).start()) {
+        try (ArrowProcess p = guestAppArrow("echo-line").stdin(Input.pipe()).start()) {
             p.getOutputStream().write("ping from the host\n".getBytes(StandardCharsets.UTF_8));
             p.getOutputStream().flush();
-            assertThat(stdoutOf(p)).isEqualTo("got: ping from the host\n");
+            assertThat(stdout(p)).isEqualTo("got: ping from the host\n");
             assertThat(p.waitFor()).isZero();
         }
     }
 
     @Test
     void destroyEndsALongSleep() throws Exception {
-        try (ArrowProcess p = arrow("sleep", "1000").start()) {
+        try (ArrowProcess p = guestAppArrow("sleep", "1000").start()) {
             assertThat(p.waitFor(2, TimeUnit.SECONDS)).isFalse();
             assertThat(p.isAlive()).isTrue();
             p.destroy();
@@ -127,7 +113,7 @@ class ArrowBootTest {
 
     @Test
     void destroyForciblyStopsTheVmAtOnce() throws Exception {
-        try (ArrowProcess p = arrow("sleep", "1000").start()) {
+        try (ArrowProcess p = guestAppArrow("sleep", "1000").start()) {
             assertThat(p.waitFor(2, TimeUnit.SECONDS)).isFalse();
             p.destroyForcibly();
             assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("ended after destroyForcibly()").isTrue();
@@ -138,16 +124,16 @@ class ArrowBootTest {
 
     @Test
     void appThatExitsBeforeItsChildEndsTheArrow() throws Exception {
-        try (ArrowProcess p = arrow("fork").start()) {
-            assertThat(stdoutOf(p)).isEqualTo("parent forked\n");
+        try (ArrowProcess p = guestAppArrow("fork").start()) {
+            assertThat(stdout(p)).isEqualTo("parent forked\n");
             assertThat(p.waitFor()).isEqualTo(5);
         }
     }
 
     @Test
     void twoVcpusBothComeUp() throws Exception {
-        try (ArrowProcess p = arrow("cpus").cpus(2).start()) {
-            assertThat(stdoutOf(p)).isEqualTo("cpus: 2\n");
+        try (ArrowProcess p = guestAppArrow("cpus").cpus(2).start()) {
+            assertThat(stdout(p)).isEqualTo("cpus: 2\n");
             assertThat(p.waitFor()).isZero();
         }
     }
@@ -161,9 +147,9 @@ class ArrowBootTest {
             for (int i = 0; i < 20; i++) {
                 String tag = "arrow-" + i;
                 runs.add(() -> {
-                    try (ArrowProcess p = arrow("hello", tag).start()) {
+                    try (ArrowProcess p = guestAppArrow("hello", tag).start()) {
                         started.put(tag, p);
-                        String out = stdoutOf(p);
+                        String out = stdout(p);
                         int code = p.waitFor();
                         // an unexpected end says how it ended (e.g. GuestCrashed with its reason)
                         return code + ":" + out + (code == 0 ? "" : " (" + p.outcome().join() + ")");
@@ -192,7 +178,7 @@ class ArrowBootTest {
     @Test
     void startAndCloseCyclesLeaveNoFdsThreadsOrMappingsBehind() throws Exception {
         for (int i = 0; i < 5; i++) { // warm up class loading, JIT, thread pools
-            try (ArrowProcess p = arrow("hello").start()) {
+            try (ArrowProcess p = guestAppArrow("hello").start()) {
                 p.waitFor();
             }
         }
@@ -202,12 +188,12 @@ class ArrowBootTest {
         long mappings = countLines(Path.of("/proc/self/maps"));
 
         for (int i = 0; i < 200; i++) {
-            ArrowProcess p = arrow("sleep", "1000").start();
+            ArrowProcess p = guestAppArrow("sleep", "1000").start();
             p.close();
             assertThat(p.isAlive()).isFalse();
         }
         for (int i = 0; i < 5; i++) { // and a few that ran to the end
-            try (ArrowProcess p = arrow("hello").start()) {
+            try (ArrowProcess p = guestAppArrow("hello").start()) {
                 assertThat(p.waitFor()).isZero();
             }
         }
@@ -232,7 +218,7 @@ class ArrowBootTest {
     @Test
     void aLogMessageWaitReturnsOnceTheProgramPrintedItAndConsumersSeeBothStreams() throws Exception {
         List<OutputFrame> frames = new CopyOnWriteArrayList<>();
-        try (ArrowProcess p = arrow("term-exit", "4").logConsumer(frames::add).stdout(Output.discard())
+        try (ArrowProcess p = guestAppArrow("term-exit", "4").logConsumer(frames::add).stdout(Output.discard())
                 .waitingFor(Wait.forLogMessage("^waiting$", 1).withStartupTimeout(Duration.ofSeconds(60))).start()) {
             assertThat(p.isAlive()).isTrue();
             assertThat(p.logs()).contains(new OutputFrame(OutputFrame.Stream.STDOUT, "waiting"));
@@ -241,15 +227,15 @@ class ArrowBootTest {
             assertThat(frames).contains(new OutputFrame(OutputFrame.Stream.STDOUT, "waiting"),
                     new OutputFrame(OutputFrame.Stream.STDOUT, "terminating"));
         }
-        try (ArrowProcess p = arrow("stderr").redirectErrorStream(true).waitingFor(Wait.forExit()).start()) {
-            assertThat(stdoutOf(p)).isEqualTo("to-stdout\nto-stderr\n");
+        try (ArrowProcess p = guestAppArrow("stderr").redirectErrorStream(true).waitingFor(Wait.forExit()).start()) {
+            assertThat(stdout(p)).isEqualTo("to-stdout\nto-stderr\n");
             assertThat(p.logs()).extracting(OutputFrame::stream).containsOnly(OutputFrame.Stream.STDOUT);
         }
     }
 
     @Test
     void aSignalSentThroughInitReachesTheProgram() throws Exception {
-        try (ArrowProcess p = arrow("sleep", "1000").start()) {
+        try (ArrowProcess p = guestAppArrow("sleep", "1000").start()) {
             assertThat(p.waitFor(2, TimeUnit.SECONDS)).isFalse();
             p.signal(10); // SIGUSR1: its default action ends the program
             assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("ended by SIGUSR1").isTrue();
@@ -261,7 +247,7 @@ class ArrowBootTest {
     @Test
     void aStartupTimeoutClosesTheArrowAndCarriesItsOutput() {
         long t0 = System.nanoTime();
-        assertThatThrownBy(() -> arrow("term-exit", "0").net(Net.user().forward(0, 80))
+        assertThatThrownBy(() -> guestAppArrow("term-exit", "0").net(Net.user().forward(0, 80))
                 .waitingFor(Wait.forHttp("/").withStartupTimeout(Duration.ofSeconds(20))).start())
                 .isInstanceOfSatisfying(NotReadyException.class, e -> {
                     assertThat(e.getMessage()).contains("was not ready after", "HTTP GET / answering with status 200",

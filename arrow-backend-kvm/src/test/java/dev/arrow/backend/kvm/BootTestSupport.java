@@ -1,7 +1,12 @@
 package dev.arrow.backend.kvm;
 
+import static dev.arrow.config.SizeUnit.MiB;
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.arrow.Arrow;
+import dev.arrow.ArrowOutcome;
+import dev.arrow.ArrowProcess;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,10 +23,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 
 /**
- * Shared by the tier-4 boot tests: the guest programs built for them, random host files and their digests, and HTTP to
- * an arrow that may still be starting.
+ * Shared by the tier-4 boot tests: the guest programs built for them (and busybox, which they skip without), an
+ * arrow run to its end, a stream read to its end as text, random host files and their digests, and HTTP to an arrow
+ * that may still be starting.
  */
 final class BootTestSupport {
     /** Debian's static busybox (scripts/setup.sh installs busybox-static). */
@@ -32,13 +39,46 @@ final class BootTestSupport {
     private BootTestSupport() {
     }
 
+    /** What an arrow gave by its end: its outcome and all of its stdout. */
+    record Ended(ArrowOutcome outcome, String stdout) {
+    }
+
+    /** Skips the calling test (every test of the class, called from {@code @BeforeAll}) where {@link #BUSYBOX} is missing. */
+    static void assumeBusybox() {
+        assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
+    }
+
+    /** Skips the calling test (every test of the class, called from {@code @BeforeAll}) where passt is missing. */
+    static void assumePasst() {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/passt")), "no passt: install passt (scripts/setup.sh)");
+    }
+
+    /** Starts {@code arrow}, reads its stdout to the end and waits for it to end (within five minutes, asserted). */
+    static Ended runToEnd(Arrow arrow) throws Exception {
+        try (ArrowProcess p = arrow.start()) {
+            String stdout = stdout(p);
+            assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("the arrow ended").isTrue();
+            return new Ended(p.outcome().join(), stdout);
+        }
+    }
+
+    /** The rest of {@code p}'s stdout, read to its end (the app's end), as UTF-8. */
+    static String stdout(ArrowProcess p) throws IOException {
+        return text(p.getInputStream());
+    }
+
+    /** Everything left on {@code in}, read to its end, as UTF-8. */
+    static String text(InputStream in) throws IOException {
+        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+
     /**
      * {@link #BUSYBOX} followed by random bytes (always the same ones), {@link #BIG_BUSYBOX_BYTES} in all, written as
      * {@code dir/busybox}: a real static program of 95 MiB, named busybox so that it runs its applets. The application
      * loader's tests map it (docs/loader.md). Skips the calling test where busybox is missing.
      */
     static Path bigBusybox(Path dir) throws IOException {
-        assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
+        assumeBusybox();
         Path program = Files.createDirectories(dir).resolve("busybox");
         Files.copy(BUSYBOX, program);
         appendRandom(program, BIG_BUSYBOX_BYTES - Files.size(BUSYBOX), 95);
@@ -100,6 +140,11 @@ final class BootTestSupport {
         }
     }
 
+    /** An arrow of {@link #guestApp()} with {@code args}, in 64 MiB of guest RAM. */
+    static Arrow guestAppArrow(String... args) {
+        return Arrow.of(guestApp()).args(args).memory(64, MiB);
+    }
+
     /**
      * GETs {@code url} until it answers (the arrow behind it may still be starting), at most for {@code patience};
      * the body as UTF-8.
@@ -113,7 +158,7 @@ final class BootTestSupport {
                 c.setConnectTimeout(2000);
                 c.setReadTimeout(5000);
                 try (InputStream in = c.getInputStream()) {
-                    return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                    return text(in);
                 }
             } catch (IOException e) {
                 last = e;

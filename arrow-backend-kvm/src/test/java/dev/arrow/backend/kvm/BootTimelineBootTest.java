@@ -1,15 +1,14 @@
 package dev.arrow.backend.kvm;
 
-import dev.arrow.Arrow;
 import dev.arrow.ArrowProcess;
 import dev.arrow.BootPhase;
 import dev.arrow.BootTimeline;
 import dev.arrow.Output;
 import dev.arrow.VmStatistics;
+import static dev.arrow.backend.kvm.BootTestSupport.guestAppArrow;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.arrow.testing.BootTest;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -20,14 +19,9 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class BootTimelineBootTest {
 
-    private static Path guestApp() {
-        return BootTestSupport.guestApp();
-    }
-
     @Test
     void aHelloBootReachesEveryPhaseInOrderOnBothClocks() throws Exception {
-        try (ArrowProcess p = Arrow.of(guestApp()).args("hello", "timeline").memory(64, dev.arrow.config.SizeUnit.MiB)
-                .stdout(Output.discard()).start()) {
+        try (ArrowProcess p = guestAppArrow("hello", "timeline").stdout(Output.discard()).start()) {
             assertThat(p.waitFor()).isZero();
             BootTimeline t = p.timeline();
             // every phase but a clone's: a cold boot goes through the boot phases instead
@@ -57,7 +51,7 @@ class BootTimelineBootTest {
 
     @Test
     void aRunningArrowHasResidentGuestMemory() throws Exception {
-        try (ArrowProcess p = Arrow.of(guestApp()).args("echo-line").memory(64, dev.arrow.config.SizeUnit.MiB).start()) {
+        try (ArrowProcess p = guestAppArrow("echo-line").start()) {
             byte[] got = new byte[1];
             p.getOutputStream().write("x\n".getBytes());
             p.getOutputStream().flush();

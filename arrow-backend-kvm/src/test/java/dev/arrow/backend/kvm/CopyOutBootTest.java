@@ -23,10 +23,11 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
+import static dev.arrow.backend.kvm.BootTestSupport.BUSYBOX;
+import static dev.arrow.backend.kvm.BootTestSupport.assumeBusybox;
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Tier 4: files back out of a real guest. A busybox script writes a tree (a binary blob, a generated text file, a
@@ -37,14 +38,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @BootTest
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
 class CopyOutBootTest {
-    private static final Path BUSYBOX = Path.of("/bin/busybox");
 
     @TempDir
     Path host;
 
     @BeforeAll
     static void prerequisites() {
-        assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
+        assumeBusybox();
     }
 
     @Test

@@ -7,13 +7,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
+import static dev.arrow.backend.kvm.BootTestSupport.BUSYBOX;
+import static dev.arrow.backend.kvm.BootTestSupport.assumeBusybox;
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Tier 4: the guest's clock runs and its timers fire on time. Twenty 50 ms sleeps in a row, each
@@ -28,12 +27,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @BootTest
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class GuestClockBootTest {
-    private static final Path BUSYBOX = Path.of("/bin/busybox");
     private static final int SLEEPS = 20;
 
     @BeforeAll
     static void prerequisites() {
-        assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
+        assumeBusybox();
     }
 
     @Test

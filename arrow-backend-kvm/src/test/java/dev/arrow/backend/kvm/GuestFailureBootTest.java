@@ -24,7 +24,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
-import static dev.arrow.config.SizeUnit.MiB;
+import static dev.arrow.backend.kvm.BootTestSupport.guestAppArrow;
+import static dev.arrow.backend.kvm.BootTestSupport.stdout;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -41,7 +42,6 @@ class GuestFailureBootTest {
     /** How long a failing arrow may take from start() to its end (on hardware KVM: about a second). */
     private static final Duration END_BOUND = Duration.ofSeconds(90);
     private static final Duration FLOOD_TIMEOUT = Duration.ofSeconds(10);
-    private static Path app;
     private Resources before;
 
     /**
@@ -63,7 +63,6 @@ class GuestFailureBootTest {
 
     @BeforeAll
     static void warmUp() throws Exception {
-        app = BootTestSupport.guestApp();
         nextArrowRuns(); // warm up class loading, the JIT and the JDK's shared threads
     }
 
@@ -89,14 +88,10 @@ class GuestFailureBootTest {
     }
 
     private static void nextArrowRuns() throws Exception {
-        try (ArrowProcess p = arrow("hello", "next").start()) {
-            assertThat(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("hello next\n");
+        try (ArrowProcess p = guestAppArrow("hello", "next").start()) {
+            assertThat(stdout(p)).isEqualTo("hello next\n");
             assertThat(p.waitFor()).isZero();
         }
-    }
-
-    private static Arrow arrow(String... args) {
-        return Arrow.of(app).args(args).memory(64, MiB);
     }
 
     /** What became of one failing arrow: its outcome, its stdout and how long it took from start(). */
@@ -106,7 +101,7 @@ class GuestFailureBootTest {
     private static Ended run(Arrow arrow) throws Exception {
         long start = System.nanoTime();
         try (ArrowProcess p = arrow.start()) {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String out = stdout(p);
             assertThat(p.waitFor(END_BOUND.toSeconds(), TimeUnit.SECONDS)).as("ended within " + END_BOUND).isTrue();
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             assertThat(took).as("start() to the end").isLessThan(END_BOUND);
@@ -116,7 +111,7 @@ class GuestFailureBootTest {
 
     @Test
     void aKernelPanicIsAGuestCrashNamingThePanic() throws Exception {
-        Ended ended = run(arrow("sysrq-crash"));
+        Ended ended = run(guestAppArrow("sysrq-crash"));
         assertThat(ended.outcome()).isInstanceOf(ArrowOutcome.GuestCrashed.class);
         assertThat(((ArrowOutcome.GuestCrashed) ended.outcome()).reason())
                 .startsWith("the guest kernel panicked (\"sysrq triggered crash\") and rebooted");
@@ -125,14 +120,14 @@ class GuestFailureBootTest {
 
     @Test
     void initSurvivesTheAppsSigkillAndTheAppsExitCodeComesBack() throws Exception {
-        Ended ended = run(arrow("kill-init", "7"));
+        Ended ended = run(guestAppArrow("kill-init", "7"));
         assertThat(ended.stdout()).isEqualTo("init alive after SIGKILL\n");
         assertThat(ended.outcome()).isEqualTo(new ArrowOutcome.Exited(7));
     }
 
     @Test
     void anAppFillingTheGuestsRamIsKilledByTheGuestsOomKiller() throws Exception {
-        Ended ended = run(arrow("fill-ram"));
+        Ended ended = run(guestAppArrow("fill-ram"));
         assertThat(ended.stdout()).as("the app filled RAM before it died").startsWith("filled 8 MiB\n")
                 .doesNotContain("allocation failed");
         assertThat(ended.outcome()).isEqualTo(new ArrowOutcome.Signaled(9));
@@ -150,7 +145,7 @@ class GuestFailureBootTest {
         Ended ended;
         try {
             System.setErr(new PrintStream(new TeeStream(stderr, captured), true, StandardCharsets.UTF_8));
-            ended = run(arrow("serial-flood").timeout(FLOOD_TIMEOUT));
+            ended = run(guestAppArrow("serial-flood").timeout(FLOOD_TIMEOUT));
         } finally {
             System.setErr(stderr);
         }
@@ -181,7 +176,7 @@ class GuestFailureBootTest {
     @Test
     void drainingTheEntropyDeviceIsRateLimited() throws Exception {
         long bytes = VirtioRng.BURST_BYTES + 2 * VirtioRng.BYTES_PER_SECOND;
-        Ended ended = run(arrow("hwrng-read", Long.toString(bytes)));
+        Ended ended = run(guestAppArrow("hwrng-read", Long.toString(bytes)));
         assertThat(ended.outcome()).isEqualTo(new ArrowOutcome.Exited(0));
         Matcher m = Pattern.compile("hwrng: (\\d+) bytes in (\\d+) ms\n").matcher(ended.stdout());
         assertThat(m.matches()).as(ended.stdout()).isTrue();

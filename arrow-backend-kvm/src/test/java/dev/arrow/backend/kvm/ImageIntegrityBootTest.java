@@ -2,7 +2,6 @@ package dev.arrow.backend.kvm;
 
 import dev.arrow.Arrow;
 import dev.arrow.ArrowOutcome;
-import dev.arrow.ArrowProcess;
 import dev.arrow.InvalidSpecException;
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.GuestFile;
@@ -21,26 +20,24 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static dev.arrow.backend.kvm.BootTestSupport.BUSYBOX;
+import static dev.arrow.backend.kvm.BootTestSupport.appendRandom;
+import static dev.arrow.backend.kvm.BootTestSupport.assumeBusybox;
+import static dev.arrow.backend.kvm.BootTestSupport.bigBusybox;
+import static dev.arrow.backend.kvm.BootTestSupport.runToEnd;
+import static dev.arrow.backend.kvm.BootTestSupport.sha256;
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Tier 4: an arrow's app runs only on the files it was given, exactly: large files and binaries copied through the
@@ -52,7 +49,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class ImageIntegrityBootTest {
     private static final Logger LOG = LoggerFactory.getLogger(ImageIntegrityBootTest.class);
-    private static final Path BUSYBOX = Path.of("/bin/busybox");
     private static final long MIB = 1 << 20;
 
     @TempDir
@@ -60,33 +56,14 @@ class ImageIntegrityBootTest {
 
     @BeforeAll
     static void prerequisites() {
-        assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
+        assumeBusybox();
     }
 
+    /** {@code tmp/name}, a new file of {@code bytes} random bytes (the same ones for the same {@code seed}). */
     private static Path randomFile(String name, long bytes, long seed) throws IOException {
         Path p = tmp.resolve(name);
-        byte[] chunk = new byte[1 << 20];
-        Random random = new Random(seed);
-        try (OutputStream out = Files.newOutputStream(p)) {
-            for (long left = bytes; left > 0; left -= chunk.length) {
-                random.nextBytes(chunk);
-                out.write(chunk, 0, (int) Math.min(chunk.length, left));
-            }
-        }
+        appendRandom(p, bytes, seed);
         return p;
-    }
-
-    private static String sha256(Path file) throws IOException {
-        try {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            byte[] buffer = new byte[1 << 20];
-            try (var in = Files.newInputStream(file)) {
-                for (int n; (n = in.read(buffer)) > 0; ) digest.update(buffer, 0, n);
-            }
-            return HexFormat.of().formatHex(digest.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new AssertionError(e);
-        }
     }
 
     /** What one run gave: refused at start (with the message), or its outcome and stdout. */
@@ -94,18 +71,13 @@ class ImageIntegrityBootTest {
     }
 
     private static Run run(Arrow arrow) throws Exception {
-        ArrowProcess p;
+        BootTestSupport.Ended ended;
         try {
-            p = arrow.start();
+            ended = runToEnd(arrow);
         } catch (InvalidSpecException e) {
             return new Run(e.getMessage(), null, "");
         }
-        try (p) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            p.getInputStream().transferTo(out);
-            assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("the arrow ended").isTrue();
-            return new Run(null, p.outcome().join(), out.toString(StandardCharsets.UTF_8));
-        }
+        return new Run(null, ended.outcome(), ended.stdout());
     }
 
     private static void assertExactOrRefused(Run run, String hostDigest, String what) {
@@ -166,12 +138,8 @@ class ImageIntegrityBootTest {
 
     @Test
     void aLargeBinaryNearTheLimitRunsOrIsRefusedNeverSigbus() throws Exception {
-        // busybox followed by random bytes: a real static program of 95 MiB, named after the applet it runs
-        Path program = Files.createDirectories(tmp.resolve("big")).resolve("echo");
-        Files.copy(BUSYBOX, program);
-        byte[] tail = Files.readAllBytes(randomFile("tail", 95 * MIB - Files.size(BUSYBOX), 95));
-        Files.write(program, tail, java.nio.file.StandardOpenOption.APPEND);
-        program.toFile().setExecutable(true);
+        // busybox followed by random bytes: a real static program of 95 MiB
+        Path program = bigBusybox(tmp.resolve("big"));
         // the initramfs path (the application loader, which maps large binaries, is LoaderBootTest's)
         String before = System.setProperty(LoaderPlan.MIN_MAPPED_BYTES_PROPERTY, "-1");
         try {
@@ -183,16 +151,16 @@ class ImageIntegrityBootTest {
     }
 
     private static void runLargeBinaryThroughTheInitramfs(Path program) throws Exception {
-        Arrow atDefault = Arrow.of(program).args("big program ran");
+        Arrow atDefault = Arrow.of(program).args("echo", "big program ran");
         Run defaulted = run(atDefault);
         assertThat(defaulted.outcome()).as("stdout: %s", defaulted.stdout()).isEqualTo(new ArrowOutcome.Exited(0));
         assertThat(defaulted.stdout()).isEqualTo("big program ran\n");
 
-        Run tooSmall = run(Arrow.of(program).args("must not run").memory(256, MiB));
+        Run tooSmall = run(Arrow.of(program).args("echo", "must not run").memory(256, MiB));
         assertThat(tooSmall.refusal()).contains("guest RAM too small for the files given", "256 MiB given");
         Matcher ask = Pattern.compile("ask for memory\\((\\d+), MiB\\)").matcher(tooSmall.refusal());
         assertThat(ask.find()).isTrue();
-        Run asked = run(Arrow.of(program).args("big program ran").memory(Long.parseLong(ask.group(1)), MiB));
+        Run asked = run(Arrow.of(program).args("echo", "big program ran").memory(Long.parseLong(ask.group(1)), MiB));
         assertThat(asked.outcome()).as("stdout: %s", asked.stdout()).isEqualTo(new ArrowOutcome.Exited(0));
         assertThat(asked.stdout()).isEqualTo("big program ran\n");
     }

@@ -14,7 +14,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -24,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 
 import static dev.arrow.backend.kvm.BootTestSupport.BUSYBOX;
 import static dev.arrow.backend.kvm.BootTestSupport.appendRandom;
+import static dev.arrow.backend.kvm.BootTestSupport.runToEnd;
 import static dev.arrow.backend.kvm.BootTestSupport.sha256;
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -49,21 +49,17 @@ class LoaderBootTest {
         bigBusybox = BootTestSupport.bigBusybox(tmp.resolve("big"));
     }
 
-    private static String runToEnd(Arrow arrow) throws Exception {
-        try (ArrowProcess p = arrow.start()) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            p.getInputStream().transferTo(out);
-            assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("the arrow ended").isTrue();
-            String stdout = out.toString(StandardCharsets.UTF_8);
-            assertThat(p.outcome().join()).as("stdout: %s", stdout).isEqualTo(new ArrowOutcome.Exited(0));
-            return stdout;
-        }
+    /** {@link BootTestSupport#runToEnd}, which must exit 0: its stdout. */
+    private static String runToExitZero(Arrow arrow) throws Exception {
+        BootTestSupport.Ended ended = runToEnd(arrow);
+        assertThat(ended.outcome()).as("stdout: %s", ended.stdout()).isEqualTo(new ArrowOutcome.Exited(0));
+        return ended.stdout();
     }
 
     @Test
     void aNinetyFiveMebibyteBinaryRunsFromItsImageInASmallGuest() throws Exception {
         // 48 MiB of guest RAM could not even hold the program's copy: it runs from the mapped image, through DAX
-        String out = runToEnd(Arrow.of(bigBusybox).args("sh", "-c",
+        String out = runToExitZero(Arrow.of(bigBusybox).args("sh", "-c",
                 "echo big program ran; grep -c '^/dev/pmem[0-9]* /arrow/images/0 erofs ro,' /proc/mounts")
                 .memory(48, MiB));
         assertThat(out).isEqualTo("big program ran\n1\n");
@@ -106,7 +102,7 @@ class LoaderBootTest {
         ReadOnlyImage image = LoaderPlan.of(Arrow.of(BUSYBOX).file(data, "/data/in.bin").spec(), ImageCache.shared(),
                 LoaderPlan.minMappedBytes()).images().get(1);
         String imageDigest = sha256(image.path());
-        String out = runToEnd(Arrow.of(BUSYBOX).file(data, "/data/in.bin").args("sh", "-c", String.join("; ",
+        String out = runToExitZero(Arrow.of(BUSYBOX).file(data, "/data/in.bin").args("sh", "-c", String.join("; ",
                 "sha256sum /data/in.bin",
                 "echo overwritten > /data/in.bin && echo fs-write-accepted || echo fs-write-refused",
                 "dd if=/dev/zero of=/dev/pmem1 bs=4096 count=4 seek=2 2>/dev/null; sync",

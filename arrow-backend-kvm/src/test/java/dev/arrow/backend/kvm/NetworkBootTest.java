@@ -56,6 +56,11 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static dev.arrow.backend.kvm.BootTestSupport.BUSYBOX;
+import static dev.arrow.backend.kvm.BootTestSupport.assumeBusybox;
+import static dev.arrow.backend.kvm.BootTestSupport.assumePasst;
+import static dev.arrow.backend.kvm.BootTestSupport.stdout;
+import static dev.arrow.backend.kvm.BootTestSupport.text;
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -68,12 +73,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @BootTest
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class NetworkBootTest {
-    private static final Path BUSYBOX = Path.of("/bin/busybox");
 
     @BeforeAll
     static void prerequisites() {
-        assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/passt")), "no passt: install passt (scripts/setup.sh)");
+        assumeBusybox();
+        assumePasst();
     }
 
     @Test
@@ -190,7 +194,7 @@ class NetworkBootTest {
             try (ArrowProcess p = Arrow.of(BUSYBOX)
                     .args("wget", "-q", "-O", "-", "http://10.0.2.2:" + server.getLocalPort() + "/ping")
                     .memory(64, MiB).net(Net.user().allowHostLoopback()).start()) {
-                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                String out = stdout(p);
                 assertThat(p.waitFor()).isZero();
                 assertThat(out).isEqualTo("pong\n");
             }
@@ -210,8 +214,8 @@ class NetworkBootTest {
             String script = "s=$(date +%s); timeout 20 wget -q -O - http://10.0.2.2:" + server.getLocalPort() + "/ping;"
                     + " r=$?; echo \"wget exit $r after $(( $(date +%s) - s )) s\"";
             try (ArrowProcess p = Arrow.of(BUSYBOX).args("sh", "-c", script).memory(64, MiB).net(Net.user()).start()) {
-                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-                String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+                String out = stdout(p).strip();
+                String err = text(p.getErrorStream()).strip();
                 assertThat(p.waitFor()).isZero();
                 Matcher m = Pattern.compile("wget exit (\\d+) after (\\d+) s").matcher(out);
                 assertThat(m.matches()).as("the script's report [%s], wget said [%s]", out, err).isTrue();
@@ -261,7 +265,7 @@ class NetworkBootTest {
     private static String runScript(String script, Net net) throws Exception {
         try (ArrowProcess p = Arrow.of(BUSYBOX).args("sh", "-c", script).memory(64, MiB).net(net).start()) {
             StreamTranscript errors = StreamTranscript.of(p.getErrorStream(), "guest-stderr");
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            String out = stdout(p).strip();
             assertThat(p.waitFor()).as("the script's status; stdout [%s], stderr [%s]", out, errors.soFar()).isZero();
             return out;
         }
@@ -583,7 +587,7 @@ class NetworkBootTest {
             assumeTrue(false, "this host cannot resolve " + name + " itself (" + e.getMessage() + "): no DNS to forward");
         }
         try (ArrowProcess p = Arrow.of(BUSYBOX).args("nslookup", name).memory(64, MiB).net(Net.user()).start()) {
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String out = stdout(p);
             assertThat(p.waitFor()).as("nslookup's status, output:%n%s", out).isZero();
             assertThat(out).contains("10.0.2.3").containsPattern("Name:\\s+" + name.replace(".", "\\."))
                     .containsPattern("Address:\\s+\\d+\\.\\d+\\.\\d+\\.\\d+");

@@ -13,18 +13,18 @@ import dev.arrow.kvm.vmm.VmConfig;
 import dev.arrow.kvm.x86.KernelCommandLine;
 import dev.arrow.spi.BootEvents;
 import dev.arrow.testing.BootTest;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Random;
 
+import static dev.arrow.backend.kvm.BootTestSupport.BUSYBOX;
+import static dev.arrow.backend.kvm.BootTestSupport.assumeBusybox;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -37,7 +37,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @BootTest
 class StartFailureBootTest {
     private static final long MIB = 1 << 20;
-    private static final Path BUSYBOX = Path.of("/bin/busybox");
     private static Path kernel;
 
     @BeforeAll
@@ -113,7 +112,7 @@ class StartFailureBootTest {
 
     /** busybox as echo, and a random data file of {@code dataBytes} after it. */
     private static Initramfs image(int dataBytes) {
-        Assumptions.assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
+        assumeBusybox();
         byte[] data = new byte[dataBytes];
         new Random(17).nextBytes(data);
         return ArrowInitramfs.builder(BUSYBOX, LaunchSpec.builder().argv0("echo").args("app-ran").build())

@@ -1,9 +1,12 @@
 package dev.arrow.backend.kvm;
 
+import static dev.arrow.backend.kvm.BootTestSupport.BUSYBOX;
+import static dev.arrow.backend.kvm.BootTestSupport.assumeBusybox;
+import static dev.arrow.backend.kvm.BootTestSupport.assumePasst;
+import static dev.arrow.backend.kvm.BootTestSupport.stdout;
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.arrow.Arrow;
 import dev.arrow.ArrowProcess;
@@ -39,19 +42,14 @@ import org.junit.jupiter.api.Timeout;
 @BootTest
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class TemplateBootTest {
-    private static final Path BUSYBOX = Path.of("/bin/busybox");
 
     @BeforeAll
     static void prerequisites() {
-        assumeTrue(Files.isExecutable(BUSYBOX), "no static busybox: install busybox-static (scripts/setup.sh)");
+        assumeBusybox();
     }
 
     private static Arrow busybox(String... args) {
         return Arrow.of(BUSYBOX).args(args).memory(64, MiB);
-    }
-
-    private static String stdout(ArrowProcess p) throws IOException {
-        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     }
 
     @Test
@@ -127,7 +125,7 @@ class TemplateBootTest {
 
     @Test
     void twoClonesServeHttpOnTheirOwnForwardsAtTheSameTime() throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/passt")), "no passt: install passt (scripts/setup.sh)");
+        assumePasst();
         try (ArrowTemplate template = busybox("httpd", "-f", "-p", "80", "-h", "/www").net(Net.user())
                 .textFile("shared\n", "/www/index.html").stdout(Output.discard()).template()) {
             int portA = FreePort.onLoopback();
@@ -145,7 +143,7 @@ class TemplateBootTest {
 
     @Test
     void anAppPointTemplatesClonesAnswerAtOnce() throws Exception {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/passt")), "no passt: install passt (scripts/setup.sh)");
+        assumePasst();
         try (ArrowTemplate template = busybox("httpd", "-f", "-p", "80", "-h", "/www").net(Net.user())
                 .textFile("warm\n", "/www/index.html").stdout(Output.discard())
                 .template(TemplatePoint.whenListening(80))) {

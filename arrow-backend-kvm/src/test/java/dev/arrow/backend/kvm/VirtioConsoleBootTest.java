@@ -1,11 +1,9 @@
 package dev.arrow.backend.kvm;
 
-import dev.arrow.Arrow;
 import dev.arrow.ArrowOutcome;
 import dev.arrow.ArrowProcess;
 import dev.arrow.Input;
 import dev.arrow.testing.BootTest;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -15,13 +13,14 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import static dev.arrow.config.SizeUnit.MiB;
+import static dev.arrow.backend.kvm.BootTestSupport.guestAppArrow;
+import static dev.arrow.backend.kvm.BootTestSupport.stdout;
+import static dev.arrow.backend.kvm.BootTestSupport.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -34,17 +33,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
 class VirtioConsoleBootTest {
     private static final int SIXTEEN_MIB = 16 << 20;
-    private static Path app;
-
-    @BeforeAll
-    static void hostBootsLinux() {
-        app = BootTestSupport.guestApp();
-    }
-
-    private static Arrow arrow(String... args) {
-        return Arrow.of(app).args(args).memory(64, MiB);
-    }
-
     /** Byte {@code i} of guestapp's stream {@code s} (1 stdout, 2 stderr; 3 for what the host sends). */
     static byte pattern(long i, int s) {
         int x = (int) i * (int) 2654435761L;
@@ -77,17 +65,13 @@ class VirtioConsoleBootTest {
         });
     }
 
-    private static String text(InputStream in) throws IOException {
-        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    }
-
     private static void log(String what, long startNanos) {
         System.out.printf("[virtio-console] %s in %d ms%n", what, (System.nanoTime() - startNanos) / 1_000_000);
     }
 
     @Test
     void stdoutAndStderrArriveSeparately() throws Exception {
-        try (ArrowProcess p = arrow("stderr").start()) {
+        try (ArrowProcess p = guestAppArrow("stderr").start()) {
             CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> {
                 try {
                     return text(p.getErrorStream());
@@ -95,7 +79,7 @@ class VirtioConsoleBootTest {
                     throw new AssertionError(e);
                 }
             });
-            assertThat(text(p.getInputStream())).isEqualTo("to-stdout\n");
+            assertThat(stdout(p)).isEqualTo("to-stdout\n");
             assertThat(err.get(2, TimeUnit.MINUTES)).isEqualTo("to-stderr\n");
             assertThat(p.waitFor()).isZero();
         }
@@ -104,7 +88,7 @@ class VirtioConsoleBootTest {
     @Test
     void sixteenMebibytesOnStdoutAndOnStderrArriveByteExact() throws Exception {
         long start = System.nanoTime();
-        try (ArrowProcess p = arrow("streams", Integer.toString(SIXTEEN_MIB)).start()) {
+        try (ArrowProcess p = guestAppArrow("streams", Integer.toString(SIXTEEN_MIB)).start()) {
             CompletableFuture<Long> out = readPattern(p.getInputStream(), 1);
             CompletableFuture<Long> err = readPattern(p.getErrorStream(), 2);
             assertThat(out.get(8, TimeUnit.MINUTES)).as("stdout bytes").isEqualTo(SIXTEEN_MIB);
@@ -117,7 +101,7 @@ class VirtioConsoleBootTest {
     @Test
     void sixteenMebibytesOfStdinComeBackByteExact() throws Exception {
         long start = System.nanoTime();
-        try (ArrowProcess p = arrow("echo").start()) {
+        try (ArrowProcess p = guestAppArrow("echo").start()) {
             CompletableFuture<Long> echoed = readPattern(p.getInputStream(), 3);
             byte[] chunk = new byte[48 * 1024 + 3]; // not a multiple of the guest's 4 KiB receive buffers
             try (OutputStream in = p.getOutputStream()) {
@@ -138,8 +122,8 @@ class VirtioConsoleBootTest {
 
     @Test
     void emptyStdinIsEndOfFileAtOnce() throws Exception {
-        try (ArrowProcess p = arrow("echo").stdin(Input.empty()).start()) {
-            assertThat(text(p.getInputStream())).isEmpty();
+        try (ArrowProcess p = guestAppArrow("echo").stdin(Input.empty()).start()) {
+            assertThat(stdout(p)).isEmpty();
             assertThat(p.waitFor(3, TimeUnit.MINUTES)).as("the app saw end-of-file and exited").isTrue();
             assertThat(p.exitValue()).isZero();
         }
@@ -148,7 +132,7 @@ class VirtioConsoleBootTest {
     @Test
     void aReaderThatStopsReadingStopsTheApp() throws Exception {
         int size = 8 << 20; // far more than the host buffers and the guest's ring hold together
-        try (ArrowProcess p = arrow("streams", Integer.toString(size)).start()) {
+        try (ArrowProcess p = guestAppArrow("streams", Integer.toString(size)).start()) {
             CompletableFuture<Long> err = readPattern(p.getErrorStream(), 2);
             assertThat(p.waitFor(5, TimeUnit.SECONDS)).as("finished without anyone reading stdout").isFalse();
             assertThat(err.isDone()).as("stderr ended while stdout was blocked").isFalse();
@@ -161,8 +145,8 @@ class VirtioConsoleBootTest {
 
     @Test
     void stdoutCarriesOnlyTheAppsBytesEvenWithTheKernelLogOn() throws Exception {
-        try (ArrowProcess p = arrow("hello", "quiet").debugConsole().start()) {
-            assertThat(text(p.getInputStream())).isEqualTo("hello quiet\n");
+        try (ArrowProcess p = guestAppArrow("hello", "quiet").debugConsole().start()) {
+            assertThat(stdout(p)).isEqualTo("hello quiet\n");
             assertThat(p.waitFor()).isZero();
         }
     }
@@ -170,14 +154,14 @@ class VirtioConsoleBootTest {
     @Test
     void aQuietBootWritesNothingToTheSerialPortAndDebugConsoleWritesTheKernelLogThere() throws Exception {
         long quiet;
-        try (ArrowProcess p = arrow("hello", "quiet").start()) {
-            assertThat(text(p.getInputStream())).isEqualTo("hello quiet\n");
+        try (ArrowProcess p = guestAppArrow("hello", "quiet").start()) {
+            assertThat(stdout(p)).isEqualTo("hello quiet\n");
             assertThat(p.waitFor()).isZero();
             quiet = p.statistics().orElseThrow().serialOutputBytes();
         }
         long debug;
-        try (ArrowProcess p = arrow("hello", "loud").debugConsole().start()) {
-            assertThat(text(p.getInputStream())).isEqualTo("hello loud\n");
+        try (ArrowProcess p = guestAppArrow("hello", "loud").debugConsole().start()) {
+            assertThat(stdout(p)).isEqualTo("hello loud\n");
             assertThat(p.waitFor()).isZero();
             debug = p.statistics().orElseThrow().serialOutputBytes();
         }
@@ -189,8 +173,8 @@ class VirtioConsoleBootTest {
     @Test
     void entropyIsThereWhenTheAppStarts() throws Exception {
         Map<String, String> report = new LinkedHashMap<>();
-        try (ArrowProcess p = arrow("entropy").start()) {
-            for (String line : text(p.getInputStream()).split("\n")) {
+        try (ArrowProcess p = guestAppArrow("entropy").start()) {
+            for (String line : stdout(p).split("\n")) {
                 int colon = line.indexOf(": ");
                 report.put(line.substring(0, colon), line.substring(colon + 2));
             }
@@ -208,7 +192,7 @@ class VirtioConsoleBootTest {
 
     @Test
     void destroyEndsALongSleepWithSigterm() throws Exception {
-        try (ArrowProcess p = arrow("sleep", "1000").start()) {
+        try (ArrowProcess p = guestAppArrow("sleep", "1000").start()) {
             assertThat(p.supportsNormalTermination()).isTrue();
             assertThat(p.waitFor(2, TimeUnit.SECONDS)).isFalse();
             long start = System.nanoTime();
@@ -221,7 +205,7 @@ class VirtioConsoleBootTest {
 
     @Test
     void destroyLetsTheAppHandleSigtermAndItsLastOutputArrives() throws Exception {
-        try (ArrowProcess p = arrow("term-exit", "7").start()) {
+        try (ArrowProcess p = guestAppArrow("term-exit", "7").start()) {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             assertThat(out.readLine()).isEqualTo("waiting");
             p.destroy();
