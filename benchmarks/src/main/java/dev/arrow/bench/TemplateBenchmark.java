@@ -42,7 +42,7 @@ import java.util.function.Supplier;
  * Start the JVM as for {@link MemoryPerArrow} (a fixed, pre-touched heap; {@code -Darrow.memoryOvercommit} for
  * 100 guests of 64 MiB).
  *
- * <pre>  template --out FILE [--pairs N] [--warmup W] [--settle-ms MS] [--cycles K] [--counts 1,10,100]</pre>
+ * <pre>  template --out FILE [--pairs N] [--warmup W] [--warmup-clones C] [--settle-ms MS] [--cycles K] [--counts 1,10,100]</pre>
  */
 public final class TemplateBenchmark {
     static final int MEMORY_MIB = 64;
@@ -58,6 +58,7 @@ public final class TemplateBenchmark {
         Path out = a.path("out");
         int pairs = a.integer("pairs", 10);
         int warmup = a.integer("warmup", 2);
+        int warmupClones = a.integer("warmup-clones", 0);
         int settleMillis = a.integer("settle-ms", PeerComparison.DEFAULT_SETTLE_MILLIS);
         int cycles = a.integer("cycles", 50);
         List<Integer> counts = new ArrayList<>();
@@ -69,6 +70,7 @@ public final class TemplateBenchmark {
         result.put("guestMemoryMiB", MEMORY_MIB);
         result.put("hostCpus", Runtime.getRuntime().availableProcessors());
         result.put("settleMillis", settleMillis);
+        result.put("warmupClones", warmupClones);
         result.put("jvmArguments", ManagementFactory.getRuntimeMXBean().getInputArguments());
         Arrow hello = Arrow.of(NativePrograms.require("hello")).memory(MEMORY_MIB, SizeUnit.MiB)
                 .stdin(Input.empty()).stdout(Output.pipe()).stderr(Output.discard());
@@ -77,6 +79,7 @@ public final class TemplateBenchmark {
             long bootNanos = System.nanoTime() - t0;
             System.err.printf("[template] the hello template booted and froze in %.1f ms%n", bootNanos / 1e6);
             result.put("templateBoot", Map.of("wallNanos", bootNanos, "timeline", Json.timeline(template.bootTimeline())));
+            warmUp(template, warmupClones);
             result.put("pairs", pairs(hello, template, warmup, pairs, settleMillis));
             Json.write(out, result); // each part is written as soon as it is done: a later failure keeps it
             List<Map<String, Object>> runs = new ArrayList<>();
@@ -90,6 +93,21 @@ public final class TemplateBenchmark {
         PeerComparison.settle(settleMillis);
         result.put("memory", memory(counts));
         Json.write(out, result);
+    }
+
+    /**
+     * {@code clones} hello clones back to back, not measured: the clone path's Java code is compiled by the JIT
+     * before the pairs measure it, as in a JVM that has made many clones (a cold boot's path is warmed by the
+     * template's own boot and the warm-up pairs).
+     */
+    private static void warmUp(ArrowTemplate template, int clones) throws IOException, InterruptedException {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < clones; i++) {
+            Cycle.run(template::start);
+        }
+        if (clones > 0) {
+            System.err.printf("[template] %d warm-up clones in %.1f ms%n", clones, (System.nanoTime() - t0) / 1e6);
+        }
     }
 
     // ---- pairs: cold boot against clone ----

@@ -20,7 +20,21 @@ final class TemplateSection {
     private static final double MIB = 1 << 20;
     private static final double KIB = 1 << 10;
 
+    /** KVM's counters (debugfs) shown for a clone, with what each counts. */
+    static final Map<String, String> CLONE_KVM_COUNTERS = counters();
+
     private final StringBuilder md = new StringBuilder();
+
+    private static Map<String, String> counters() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("exits", "exits, all kinds");
+        m.put("pf_taken", "nested page faults (a guest page not mapped for the VM yet)");
+        m.put("io_exits", "port I/O exits (init's status port)");
+        m.put("mmio_exits", "MMIO exits to the VMM (virtio)");
+        m.put("insn_emulation", "instructions KVM emulated (MMIO: the IO-APIC, virtio)");
+        m.put("halt_exits", "HLT exits");
+        return m;
+    }
 
     private TemplateSection() {
     }
@@ -112,9 +126,10 @@ final class TemplateSection {
     record Figures(int pairs, double templateBootMs, Latency coldAppExec, Latency cloneAppExec, Latency coldFirstOutput,
                    Latency cloneFirstOutput, Latency coldWaitFor, Latency cloneWaitFor, double pairRatioFirstOutput,
                    List<CycleRun> cycles, Latency resetToNext, Latency endToWaited, Latency waitedToNextStart,
-                   List<MemoryStep> memory, int hostCpus, Split split) {
+                   List<MemoryStep> memory, int hostCpus, Split split, Map<String, Double> cloneKvmCounters) {
         static Figures of(JsonNode t) {
             Map<String, List<Long>> v = new LinkedHashMap<>();
+            Map<String, List<Long>> kvm = new LinkedHashMap<>();
             List<Double> ratios = new ArrayList<>();
             int pairs = 0;
             for (JsonNode run : t.path("pairs")) {
@@ -129,6 +144,12 @@ final class TemplateSection {
                     add(v, kind + "WaitFor", r.path("startToWaitForNanos").asLong(-1));
                 }
                 add(v, "cloneRestore", phase(run.path("clone"), BootPhase.CLONED));
+                for (String counter : CLONE_KVM_COUNTERS.keySet()) {
+                    JsonNode n = run.path("clone").path("kvmCounters").path(counter);
+                    if (n.isNumber()) {
+                        kvm.computeIfAbsent(counter, k -> new ArrayList<>()).add(n.asLong());
+                    }
+                }
                 add(v, "cloneGuest", between(run.path("clone"), BootPhase.CLONED, BootPhase.APP_EXECUTED));
                 add(v, "coldHost", phase(run.path("cold"), BootPhase.FIRST_KVM_RUN));
                 add(v, "coldKernel", between(run.path("cold"), BootPhase.FIRST_KVM_RUN, BootPhase.INIT_STARTED));
@@ -156,7 +177,13 @@ final class TemplateSection {
                     Stats.median(ratios), cycles, latency(v, "total"), latency(v, "endToWaited"),
                     latency(v, "waitedToNextStart"), memory, t.path("hostCpus").asInt(),
                     new Split(latency(v, "coldHost"), latency(v, "coldKernel"), latency(v, "coldInit"),
-                            latency(v, "cloneRestore"), latency(v, "cloneGuest")));
+                            latency(v, "cloneRestore"), latency(v, "cloneGuest")), medians(kvm));
+        }
+
+        private static Map<String, Double> medians(Map<String, List<Long>> samples) {
+            Map<String, Double> m = new LinkedHashMap<>();
+            samples.forEach((name, values) -> m.put(name, Stats.median(values)));
+            return m;
         }
 
         /** Cold boot / clone, start → first output, as the ratio of the medians. */
@@ -272,7 +299,7 @@ final class TemplateSection {
         line(f.pairs() + " pairs of a cold `Arrow.start()` and a clone, alternating which goes first; before each the JVM"
                 + " is settled (a GC, then " + template.path("settleMillis").asLong() + " ms of pause), as in section 2."
                 + " Each clone ended before the next started, so every measured clone ran on the VM the clone before it"
-                + " gave back to the template (private pages dropped, fds kept: *recycled*; the step's log,"
+                + " gave back to the template (the pages it wrote given the template's bytes again, fds kept: *recycled*; the step's log,"
                 + " `template.log`, has a line per hand-back, \"kept for the next clone\" or \"closed\"). Times from `start()`; *waitFor* is"
                 + " `waitFor()` returning (guest ended, VM released).");
         line("");
@@ -306,6 +333,22 @@ final class TemplateSection {
                     + " as a cold boot's own host set-up and init, so the ratio is bounded by (set-up + kernel + init) /"
                     + " (restore + guest), not by the kernel boot alone.");
             line("");
+        }
+        if (template.path("warmupClones").asInt() > 0) {
+            line("Before the pairs, " + template.path("warmupClones").asInt() + " clones ran back to back, unmeasured, so that"
+                    + " the JIT has compiled the clone path as in a JVM that has made many clones (the cold path is warmed"
+                    + " by the template's boot and the warm-up pairs).");
+            line("");
+        }
+        if (!f.cloneKvmCounters().isEmpty()) {
+            line("KVM's own account of a clone (medians of the pairs; debugfs counters of all VMs from before `start()`"
+                    + " to after `close()`, the template's and the pool's VMs idle meanwhile; a cold boot's VM is destroyed"
+                    + " with its counters before they can be read):");
+            line("");
+            MarkdownTable counters = new MarkdownTable("counter", "per clone (median)", "what it counts");
+            f.cloneKvmCounters().forEach((name, median) -> counters.row("`" + name + "`", Fmt.number(median, 0),
+                    CLONE_KVM_COUNTERS.get(name)));
+            md.append(counters.render());
         }
         List<MemoryStep> steps = f.memory();
         if (!steps.isEmpty()) {

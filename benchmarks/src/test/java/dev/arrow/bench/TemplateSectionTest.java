@@ -89,6 +89,23 @@ class TemplateSectionTest {
     }
 
     @Test
+    void kvmsAccountOfAClonesAndTheWarmUpClonesAreShownWhenMeasured() throws Exception {
+        String plain = TemplateSection.render("10", json(TEMPLATE), LAB);
+        assertThat(plain).doesNotContain("KVM's own account", "warm-up clones", "clones ran back to back, unmeasured");
+        String counted = TEMPLATE.replace("\"settleMillis\":1000,", "\"settleMillis\":1000,\"warmupClones\":40,")
+                .replace("\"clone\":{\"startToWaitForNanos\":40000000,",
+                        "\"clone\":{\"kvmCounters\":{\"exits\":600,\"pf_taken\":3,\"io_exits\":115},\"startToWaitForNanos\":40000000,")
+                .replace("\"clone\":{\"startToWaitForNanos\":60000000,",
+                        "\"clone\":{\"kvmCounters\":{\"exits\":700,\"pf_taken\":5,\"io_exits\":115},\"startToWaitForNanos\":60000000,");
+        String text = TemplateSection.render("10", json(counted), LAB);
+        assertThat(text).contains("Before the pairs, 40 clones ran back to back, unmeasured",
+                "| `exits` | 650 | exits, all kinds |",
+                "| `pf_taken` | 4 | nested page faults (a guest page not mapped for the VM yet) |",
+                "| `io_exits` | 115 | port I/O exits (init's status port) |");
+        assertThat(text).doesNotContain("`mmio_exits`");
+    }
+
+    @Test
     void clonesBackToBackGiveRatesPerCoreAndTheResetToNextLatency() throws Exception {
         String text = TemplateSection.render("10", json(TEMPLATE), LAB);
         assertThat(text).contains("| 1 | 4 | 0.20 | **20.0** | 0.40 (0.05) | 2.00 | **10.0** | 23.0 | 26.0 |",
