@@ -9,13 +9,13 @@ import org.junit.jupiter.api.Test;
 class KernelParametersTest {
     @Test
     void initsParametersAreQuietSerialAndEndTheVmOnRebootOrPanic() {
-        assertThat(KernelParameters.forInit(false).joined()).isEqualTo("console=ttyS0 reboot=k panic=-1 noreplace-smp quiet loglevel=1");
+        assertThat(KernelParameters.forInit(false).joined()).isEqualTo("console=ttyS0 reboot=k panic=-1 noreplace-smp tsc=reliable quiet loglevel=1");
     }
 
     @Test
     void aDebugConsolePrintsEverythingFromEarlyBootOn() {
         KernelParameters debug = KernelParameters.forInit(true);
-        assertThat(debug.joined()).isEqualTo("console=ttyS0 earlyprintk=serial,ttyS0 loglevel=8 reboot=k panic=-1 noreplace-smp");
+        assertThat(debug.joined()).isEqualTo("console=ttyS0 earlyprintk=serial,ttyS0 loglevel=8 reboot=k panic=-1 noreplace-smp tsc=reliable");
         assertThat(debug.entries()).doesNotContain("quiet");
     }
 
