@@ -561,18 +561,22 @@ public final class VirtioConsole implements VirtioDevice {
             SplitQueue queue = c == null ? null : c.queue(transmitQueue(id));
             DescriptorChain chain = pendingTransmit[id];
             pendingTransmit[id] = null;
+            List<byte[]> taken = new ArrayList<>();
             long bytes = 0;
             while (chain != null || (queue != null && (chain = queue.pop()) != null)) {
                 byte[] data = new byte[(int) Math.min(chain.remainingReadable(), SALVAGE_MAX_BYTES - bytes)];
                 chain.read(data, 0, data.length);
                 port.addDropped(chain.skip(chain.remainingReadable()));
                 bytes += data.length;
-                synchronized (salvaged[id]) {
-                    salvaged[id].addLast(data);
-                }
+                taken.add(data);
                 chain = null;
             }
             if (bytes > 0) {
+                // All at once: the host's reader writes salvaged output on its own thread (hostTookOutput) and ends
+                // the stream when it finds none left, so it must never find the salvage empty while more is coming.
+                synchronized (salvaged[id]) {
+                    salvaged[id].addAll(taken);
+                }
                 log.debug("virtio-console: {}: the driver reset the device with {} bytes of output queued; they follow",
                         port, bytes);
                 writeSalvaged(id);
