@@ -116,6 +116,11 @@ public final class ConsolePort {
         return droppedBytes + pipe.discardedBytes();
     }
 
+    /** Guest bytes the device dropped itself (without the host-side discards {@link #droppedBytes()} adds). */
+    synchronized long guestBytesDropped() {
+        return droppedBytes;
+    }
+
     synchronized void addDropped(long bytes) {
         droppedBytes += bytes;
     }

@@ -434,10 +434,15 @@ public final class VirtioConsole implements VirtioDevice {
             } else {
                 port.pipe.closeReader();
             }
-            long dropped = port.droppedBytes();
-            if (dropped > 0) {
-                log.warn("virtio-console: {} dropped {} bytes of guest output in all{}", port, dropped,
-                        port.direction() == ConsolePort.Direction.FROM_GUEST ? " (" + port.outputCounters() + ")" : "");
+            if (port.direction() == ConsolePort.Direction.FROM_GUEST) {
+                GuestOutputCounters counters = port.outputCounters();
+                if (counters.dropped() > 0) {
+                    log.warn("virtio-console: {} dropped {} bytes of guest output in all ({})", port, counters.dropped(),
+                            counters);
+                }
+            } else if (port.guestBytesDropped() > 0) {
+                log.warn("virtio-console: {} dropped {} bytes the guest wrote to it in all (it carries none)", port,
+                        port.guestBytesDropped());
             }
         }
         outputComplete.complete(null);
