@@ -1,6 +1,7 @@
 package dev.arrow;
 
 import java.util.Collections;
+import java.util.EnumMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -15,12 +16,16 @@ import java.util.TreeMap;
  * @param guestMemoryBytes    the guest's RAM size
  * @param serialOutputBytes   bytes the guest wrote to its serial port (the kernel's log with
  *                            {@code debugConsole()}; nothing at all on a quiet boot whose stdio is virtio)
+ * @param guestOutput         what the VMM did with the program's stdout and stderr so far, by stream; empty when the
+ *                            backend does not count it (the serial console)
  */
 public record VmStatistics(Map<String, Long> exitsByKind, long residentGuestBytes, long guestMemoryBytes,
-                           long serialOutputBytes) {
+                           long serialOutputBytes, Map<OutputFrame.Stream, GuestOutputStatistics> guestOutput) {
     public VmStatistics {
         Objects.requireNonNull(exitsByKind, "exitsByKind");
+        Objects.requireNonNull(guestOutput, "guestOutput");
         exitsByKind = Collections.unmodifiableMap(new TreeMap<>(exitsByKind));
+        guestOutput = guestOutput.isEmpty() ? Map.of() : Collections.unmodifiableMap(new EnumMap<>(guestOutput));
         if (residentGuestBytes < 0 || guestMemoryBytes < 0 || serialOutputBytes < 0) {
             throw new IllegalArgumentException("memory figures must not be negative");
         }

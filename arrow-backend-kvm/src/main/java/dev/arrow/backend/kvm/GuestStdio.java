@@ -1,9 +1,12 @@
 package dev.arrow.backend.kvm;
 
+import dev.arrow.GuestOutputStatistics;
+import dev.arrow.OutputFrame;
 import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.spi.GuestFileReceiver;
 
 import java.io.OutputStream;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -31,6 +34,14 @@ interface GuestStdio {
      * because the session was closed); the session reports its outcome only after this.
      */
     CompletableFuture<Void> outputDone();
+
+    /**
+     * What the VMM did with the app's stdout and stderr so far, by stream, for {@link KvmSession#statistics()}; empty
+     * when not counted (the default: the serial console carries both as one stream).
+     */
+    default Map<OutputFrame.Stream, GuestOutputStatistics> outputStatistics() {
+        return Map.of();
+    }
 
     /** Whether {@link #requestStop()} can make init deliver SIGTERM to the app. */
     boolean supportsGracefulStop();

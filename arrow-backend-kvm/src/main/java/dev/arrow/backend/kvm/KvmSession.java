@@ -213,7 +213,10 @@ final class KvmSession implements MicroVmSession {
                 + more + ", MiB)";
     }
 
-    /** Exit counts by kind ({@code io-out}, ...) and the guest RAM resident now; empty before the VM exists. */
+    /**
+     * Exit counts by kind ({@code io-out}, ...), the guest RAM resident now and what became of the app's output; empty
+     * before the VM exists.
+     */
     @Override
     public Optional<VmStatistics> statistics() {
         RunningVm running = vm;
@@ -223,7 +226,7 @@ final class KvmSession implements MicroVmSession {
         Map<String, Long> exits = new TreeMap<>();
         running.exitCounts().forEach((kind, count) -> exits.put(kindName(kind), count));
         return Optional.of(new VmStatistics(exits, running.residentGuestBytes(), memoryBytes,
-                running.serialOutputBytes()));
+                running.serialOutputBytes(), stdio.outputStatistics()));
     }
 
     static String kindName(ExitKind kind) {

@@ -1,7 +1,10 @@
 package dev.arrow.backend.kvm;
 
+import dev.arrow.GuestOutputStatistics;
+import dev.arrow.OutputFrame;
 import dev.arrow.image.init.InitProtocol;
 import dev.arrow.kvm.virtio.console.ConsolePort;
+import dev.arrow.kvm.virtio.console.GuestOutputCounters;
 import dev.arrow.kvm.virtio.console.VirtioConsole;
 import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.spi.ExitCopySink;
@@ -15,7 +18,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -89,10 +95,8 @@ final class VirtioStdio implements GuestStdio {
         ConsolePort filesPort = console.port(FILES_PORT);
         GuestFileCopies files = new GuestFileCopies(filesPort.fromGuest(), filesPort.fromGuestReadable(),
                 line -> sendLine(control, line), declared, exitCopies, exitBytes, name);
-        return new VirtioStdio(console.port(STDOUT_PORT).fromGuest(), stdout,
-                console.port(STDERR_PORT).fromGuest(), stderr,
-                console.port(STDIN_PORT).toGuest(), control,
-                new KernelConsoleLog(debugConsole, name + ": "), name, files);
+        return new VirtioStdio(console.port(STDOUT_PORT), stdout, console.port(STDERR_PORT), stderr,
+                console.port(STDIN_PORT).toGuest(), control, new KernelConsoleLog(debugConsole, name + ": "), name, files);
     }
 
     /**
@@ -110,10 +114,27 @@ final class VirtioStdio implements GuestStdio {
     /** @param files copies of guest files; null: none */
     VirtioStdio(InputStream fromStdout, OutputSink stdout, InputStream fromStderr, OutputSink stderr,
                 OutputStream toStdin, OutputStream control, OutputStream serial, String name, GuestFileCopies files) {
+        this(fromStdout, null, stdout, fromStderr, null, stderr, toStdin, control, serial, name, files);
+    }
+
+    /** On the console's ports, whose counters {@link #outputStatistics()} reports. */
+    private VirtioStdio(ConsolePort stdoutPort, OutputSink stdout, ConsolePort stderrPort, OutputSink stderr,
+                        OutputStream toStdin, OutputStream control, OutputStream serial, String name, GuestFileCopies files) {
+        this(stdoutPort.fromGuest(), stdoutPort, stdout, stderrPort.fromGuest(), stderrPort, stderr, toStdin, control, serial,
+                name, files);
+    }
+
+    /**
+     * @param stdoutPort where {@code fromStdout} comes from, for its counters; null: a bare stream (no counters)
+     * @param stderrPort the same for {@code fromStderr}
+     */
+    private VirtioStdio(InputStream fromStdout, ConsolePort stdoutPort, OutputSink stdout, InputStream fromStderr,
+                        ConsolePort stderrPort, OutputSink stderr, OutputStream toStdin, OutputStream control,
+                        OutputStream serial, String name, GuestFileCopies files) {
         this.name = name;
         this.files = files;
-        this.stdoutPump = new Pump(fromStdout, stdout, name + "-stdout");
-        this.stderrPump = new Pump(fromStderr, stderr, name + "-stderr");
+        this.stdoutPump = new Pump(fromStdout, stdoutPort, stdout, name + "-stdout");
+        this.stderrPump = new Pump(fromStderr, stderrPort, stderr, name + "-stderr");
         this.stdin = toStdin;
         this.control = control;
         this.serial = serial;
@@ -150,6 +171,15 @@ final class VirtioStdio implements GuestStdio {
     @Override
     public boolean supportsGracefulStop() {
         return true;
+    }
+
+    /** The console ports' counters and what each pump wrote to its sink; empty on bare streams. */
+    @Override
+    public Map<OutputFrame.Stream, GuestOutputStatistics> outputStatistics() {
+        Map<OutputFrame.Stream, GuestOutputStatistics> streams = new EnumMap<>(OutputFrame.Stream.class);
+        stdoutPump.statistics().ifPresent(s -> streams.put(OutputFrame.Stream.STDOUT, s));
+        stderrPump.statistics().ifPresent(s -> streams.put(OutputFrame.Stream.STDERR, s));
+        return streams;
     }
 
     /** Sends {@link #STOP_COMMAND} to init once; the port's buffer takes it without blocking. */
@@ -248,15 +278,31 @@ final class VirtioStdio implements GuestStdio {
     private final class Pump {
         private static final long JOIN_MILLIS = 5_000;
         final InputStream source;
+        /** Where {@link #source} comes from; null for a bare stream. */
+        private final ConsolePort port;
         final OutputSink sink;
         final Thread thread;
         final CompletableFuture<Void> done = new CompletableFuture<>();
+        /** Bytes written to the sink (only this pump's thread writes it). */
+        private volatile long delivered;
 
-        Pump(InputStream source, OutputSink sink, String threadName) {
+        Pump(InputStream source, ConsolePort port, OutputSink sink, String threadName) {
             this.source = source;
+            this.port = port;
             this.sink = sink;
             this.thread = new Thread(this::run, threadName);
             thread.setDaemon(true);
+        }
+
+        /** The port's counters and what this pump delivered; empty for a bare stream. */
+        Optional<GuestOutputStatistics> statistics() {
+            if (port == null) {
+                return Optional.empty();
+            }
+            long written = delivered; // before the counters: never more than the port says it handed on
+            GuestOutputCounters c = port.outputCounters();
+            return Optional.of(new GuestOutputStatistics(c.taken(), c.salvaged(), c.dropped(), c.read(), c.waiting(),
+                    written));
         }
 
         private void run() {
@@ -265,9 +311,12 @@ final class VirtioStdio implements GuestStdio {
                 int n;
                 while ((n = source.read(chunk, 0, chunk.length)) >= 0) {
                     if (closed) {
+                        LOG.warn("{}: the session was closed; {} bytes of guest output read but not delivered are dropped",
+                                thread.getName(), n);
                         break;
                     }
                     sink.write(chunk, 0, n);
+                    delivered += n;
                 }
             } catch (IOException e) {
                 if (!closed) {

@@ -1,5 +1,7 @@
 package dev.arrow.backend.kvm;
 
+import dev.arrow.GuestOutputStatistics;
+import dev.arrow.OutputFrame;
 import dev.arrow.internal.BlockingWriterPipe;
 import dev.arrow.spi.OutputSink;
 import org.junit.jupiter.api.AfterEach;
@@ -179,5 +181,18 @@ class VirtioStdioTest {
         assertThat(kernelLines).containsExactly("[    0.1] Linux version 6.1", "[    0.2] ok");
         stdio.close();
         assertThat(kernelLines).containsExactly("[    0.1] Linux version 6.1", "[    0.2] ok", "partial");
+    }
+
+    /** What the VMM did with each stream comes from the console's ports; bare streams have no such counters. */
+    @Test
+    void onTheConsoleBothStreamsReportTheirCountersAndBareStreamsNone() {
+        VirtioStdio onConsole = VirtioStdio.of(VirtioStdio.console(), stdout, stderr, false, "test-vm");
+        try {
+            assertThat(onConsole.outputStatistics()).containsOnlyKeys(OutputFrame.Stream.STDOUT, OutputFrame.Stream.STDERR)
+                    .allSatisfy((stream, c) -> assertThat(c).isEqualTo(new GuestOutputStatistics(0, 0, 0, 0, 0, 0)));
+        } finally {
+            onConsole.close();
+        }
+        assertThat(stdio.outputStatistics()).isEmpty();
     }
 }

@@ -2,6 +2,7 @@ package dev.arrow.kvm.virtio.console;
 
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -13,7 +14,8 @@ import java.util.concurrent.CompletableFuture;
  * reads; closing it is end-of-file for the guest once the bytes are delivered.
  *
  * <p>Both streams block while their bounded buffer is full (or empty): that is the back-pressure.
- * Guest bytes on a port that carries no guest output are dropped and counted.
+ * Guest bytes on a port that carries no guest output are dropped and counted; {@link #outputCounters()} says what
+ * became of a guest-to-host port's bytes.
  */
 public final class ConsolePort {
 
@@ -33,6 +35,14 @@ public final class ConsolePort {
     private final OutputStream toGuest;
     // guarded by the owning console's transport lock
     boolean guestClosed;
+    /**
+     * Guest output the driver had queued when it reset the device ({@link VirtioConsole#driverResetting}), taken out
+     * of guest memory then and written to the host buffer as room comes, before anything newer. Guarded by itself.
+     */
+    final ArrayDeque<byte[]> salvaged = new ArrayDeque<>();
+    // guarded by this
+    private long takenBytes;
+    private long salvagedBytes;
     private long droppedBytes;
 
     ConsolePort(int id, String name, Direction direction, int bufferBytes, Runnable hostActivity) {
@@ -106,8 +116,38 @@ public final class ConsolePort {
         return droppedBytes + pipe.discardedBytes();
     }
 
+    /** Guest bytes the device dropped itself (without the host-side discards {@link #droppedBytes()} adds). */
+    synchronized long guestBytesDropped() {
+        return droppedBytes;
+    }
+
     synchronized void addDropped(long bytes) {
         droppedBytes += bytes;
+    }
+
+    /** Counts bytes the device took out of the guest's transmit buffers for this port ({@code salvaged}: at a reset). */
+    synchronized void addTaken(long bytes, boolean salvaged) {
+        takenBytes += bytes;
+        if (salvaged) {
+            salvagedBytes += bytes;
+        }
+    }
+
+    /**
+     * What became of the guest's output on this port so far: taken from the guest, read by the host, dropped, waiting.
+     *
+     * @throws IllegalStateException if this is a {@link Direction#TO_GUEST} port
+     */
+    public GuestOutputCounters outputCounters() {
+        fromGuest();
+        long salvageWaiting;
+        synchronized (salvaged) {
+            salvageWaiting = salvaged.stream().mapToLong(b -> b.length).sum();
+        }
+        synchronized (this) {
+            return new GuestOutputCounters(takenBytes, salvagedBytes, droppedBytes + pipe.discardedBytes(),
+                    pipe.readBytes(), pipe.available() + salvageWaiting);
+        }
     }
 
     @Override

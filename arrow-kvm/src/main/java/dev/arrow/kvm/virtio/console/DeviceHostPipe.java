@@ -35,6 +35,7 @@ final class DeviceHostPipe {
     private boolean readerClosed;
     private boolean writerStarved;
     private long discarded;
+    private long read;
     private final CompletableFuture<Void> readable = new CompletableFuture<>();
 
     DeviceHostPipe(String name, int capacity) {
@@ -84,6 +85,11 @@ final class DeviceHostPipe {
 
     synchronized long discardedBytes() {
         return discarded;
+    }
+
+    /** Bytes read out of the pipe so far (by the input stream or {@link #tryRead}). */
+    synchronized long readBytes() {
+        return read;
     }
 
     /**
@@ -152,6 +158,7 @@ final class DeviceHostPipe {
         System.arraycopy(ring, 0, dst, offset + first, n - first);
         head = (head + n) % ring.length;
         count -= n;
+        read += n;
         if (n > 0) {
             notifyAll();
         }

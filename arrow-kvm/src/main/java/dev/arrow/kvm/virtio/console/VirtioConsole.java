@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,11 +78,15 @@ public final class VirtioConsole implements VirtioDevice {
     static final int CONTROL_RECEIVE_QUEUE = 2;
     static final int CONTROL_TRANSMIT_QUEUE = 3;
     private static final int SCRATCH_BYTES = 16 * 1024;
+    /** Drops logged at WARN before the rest go to DEBUG (a guest writing to a port it should not: each write is one). */
+    private static final int DROP_WARN_LIMIT = 16;
 
     private final ConsolePort[] ports;
     private final int queueSize;
     private final byte[] scratch = new byte[SCRATCH_BYTES];
     private final CompletableFuture<Void> outputComplete = new CompletableFuture<>();
+    /** Drops logged at WARN so far (any thread). */
+    private final AtomicInteger dropWarnings = new AtomicInteger();
 
     // All fields below are guarded by the transport's lock (every device call holds it),
     // except context, which host threads read to submit work.
@@ -92,16 +97,9 @@ public final class VirtioConsole implements VirtioDevice {
     private final boolean[] guestOpen;
     private final boolean[] eofSent;
     private final DescriptorChain[] pendingTransmit;
-    /**
-     * Per port: guest output the driver had queued when it reset the device ({@link #driverResetting}),
-     * taken out of guest memory then and written to the host buffer as room comes, before anything newer.
-     * Guarded by itself.
-     */
-    private final ArrayDeque<byte[]>[] salvaged;
     private final ArrayDeque<ControlMessage> controlOut = new ArrayDeque<>();
     private boolean guestStopped;
     private boolean closed;
-    private boolean wrongDirectionLogged;
 
     private VirtioConsole(List<PortSpec> specs, int queueSize, int bufferBytes) {
         if (specs.isEmpty()) {
@@ -124,10 +122,6 @@ public final class VirtioConsole implements VirtioDevice {
         guestOpen = new boolean[ports.length];
         eofSent = new boolean[ports.length];
         pendingTransmit = new DescriptorChain[ports.length];
-        salvaged = new ArrayDeque[ports.length];
-        for (int i = 0; i < ports.length; i++) {
-            salvaged[i] = new ArrayDeque<>();
-        }
         if (Arrays.stream(ports).noneMatch(p -> p.direction() == ConsolePort.Direction.FROM_GUEST)) {
             outputComplete.complete(null);
         }
@@ -431,19 +425,24 @@ public final class VirtioConsole implements VirtioDevice {
         closed = true;
         context = null;
         clearGuestState();
-        for (int id = 0; id < ports.length; id++) {
-            synchronized (salvaged[id]) {
-                for (byte[] b : salvaged[id]) {
-                    ports[id].addDropped(b.length); // the host closed: nobody reads them any more
-                }
-                salvaged[id].clear();
-            }
-        }
         for (ConsolePort port : ports) {
+            synchronized (port.salvaged) {
+                dropSalvage(port, "the console is closing: nobody reads it any more");
+            }
             if (port.direction() == ConsolePort.Direction.FROM_GUEST) {
                 port.pipe.closeWriter();
             } else {
                 port.pipe.closeReader();
+            }
+            if (port.direction() == ConsolePort.Direction.FROM_GUEST) {
+                GuestOutputCounters counters = port.outputCounters();
+                if (counters.dropped() > 0) {
+                    log.warn("virtio-console: {} dropped {} bytes of guest output in all ({})", port, counters.dropped(),
+                            counters);
+                }
+            } else if (port.guestBytesDropped() > 0) {
+                log.warn("virtio-console: {} dropped {} bytes the guest wrote to it in all (it carries none)", port,
+                        port.guestBytesDropped());
             }
         }
         outputComplete.complete(null);
@@ -513,12 +512,10 @@ public final class VirtioConsole implements VirtioDevice {
     /** Copies what fits; true when the chain's readable bytes are all consumed. */
     private boolean copyToHost(ConsolePort port, DescriptorChain chain) {
         if (port.direction() != ConsolePort.Direction.FROM_GUEST || port.pipe.isWriterClosed()) {
-            long dropped = chain.skip(chain.remainingReadable());
-            port.addDropped(dropped);
-            if (dropped > 0 && !wrongDirectionLogged) {
-                wrongDirectionLogged = true;
-                log.warn("virtio-console: dropping guest output on {} (it carries no guest output or has ended)", port);
-            }
+            long skipped = chain.skip(chain.remainingReadable());
+            port.addTaken(skipped, false);
+            dropped(port, skipped, port.direction() != ConsolePort.Direction.FROM_GUEST
+                    ? "the port carries no guest output" : "the port's output has ended");
             return true;
         }
         while (chain.remainingReadable() > 0) {
@@ -527,6 +524,7 @@ public final class VirtioConsole implements VirtioDevice {
                 return false;
             }
             int n = chain.read(scratch, 0, (int) Math.min(Math.min(room, scratch.length), chain.remainingReadable()));
+            port.addTaken(n, false);
             port.pipe.tryWrite(scratch, 0, n); // takes all n: only this device writes, so room only grew
         }
         return true;
@@ -561,18 +559,27 @@ public final class VirtioConsole implements VirtioDevice {
             SplitQueue queue = c == null ? null : c.queue(transmitQueue(id));
             DescriptorChain chain = pendingTransmit[id];
             pendingTransmit[id] = null;
+            List<byte[]> taken = new ArrayList<>();
             long bytes = 0;
+            long beyondLimit = 0;
             while (chain != null || (queue != null && (chain = queue.pop()) != null)) {
                 byte[] data = new byte[(int) Math.min(chain.remainingReadable(), SALVAGE_MAX_BYTES - bytes)];
                 chain.read(data, 0, data.length);
-                port.addDropped(chain.skip(chain.remainingReadable()));
+                port.addTaken(data.length, true);
+                long skipped = chain.skip(chain.remainingReadable());
+                port.addTaken(skipped, false);
+                beyondLimit += skipped;
                 bytes += data.length;
-                synchronized (salvaged[id]) {
-                    salvaged[id].addLast(data);
-                }
+                taken.add(data);
                 chain = null;
             }
+            dropped(port, beyondLimit, "more than " + SALVAGE_MAX_BYTES + " bytes were queued when the driver reset the device");
             if (bytes > 0) {
+                // All at once: the host's reader writes salvaged output on its own thread (hostTookOutput) and ends
+                // the stream when it finds none left, so it must never find the salvage empty while more is coming.
+                synchronized (port.salvaged) {
+                    port.salvaged.addAll(taken);
+                }
                 log.debug("virtio-console: {}: the driver reset the device with {} bytes of output queued; they follow",
                         port, bytes);
                 writeSalvaged(id);
@@ -581,34 +588,57 @@ public final class VirtioConsole implements VirtioDevice {
     }
 
     private boolean hasSalvaged(int id) {
-        synchronized (salvaged[id]) {
-            return !salvaged[id].isEmpty();
+        ConsolePort port = ports[id];
+        synchronized (port.salvaged) {
+            return !port.salvaged.isEmpty();
         }
     }
 
     /** Writes salvaged output of port {@code id} while the host buffer has room; true when none is left. */
     private boolean writeSalvaged(int id) {
         ConsolePort port = ports[id];
-        synchronized (salvaged[id]) {
-            while (!salvaged[id].isEmpty()) {
+        synchronized (port.salvaged) {
+            while (!port.salvaged.isEmpty()) {
                 if (port.pipe.isWriterClosed()) {
-                    salvaged[id].forEach(b -> port.addDropped(b.length));
-                    salvaged[id].clear();
+                    dropSalvage(port, "the port's output has ended");
                     return true;
                 }
-                byte[] head = salvaged[id].peekFirst();
+                byte[] head = port.salvaged.peekFirst();
                 int room = port.pipe.spaceOrWait();
                 if (room == 0) {
                     return false;
                 }
                 int n = Math.min(room, head.length);
                 port.pipe.tryWrite(head, 0, n);
-                salvaged[id].removeFirst();
+                port.salvaged.removeFirst();
                 if (n < head.length) {
-                    salvaged[id].addFirst(Arrays.copyOfRange(head, n, head.length));
+                    port.salvaged.addFirst(Arrays.copyOfRange(head, n, head.length));
                 }
             }
             return true;
+        }
+    }
+
+    /** Drops what {@code port} salvaged and has not written yet (the caller holds {@code port.salvaged}). */
+    private void dropSalvage(ConsolePort port, String why) {
+        long bytes = port.salvaged.stream().mapToLong(b -> b.length).sum();
+        port.salvaged.clear();
+        dropped(port, bytes, why);
+    }
+
+    /**
+     * Counts {@code bytes} of guest output on {@code port} as dropped and says so: at WARN for the first drops of this
+     * console, at DEBUG after that ({@link #close()} sums each port's up at WARN).
+     */
+    private void dropped(ConsolePort port, long bytes, String why) {
+        if (bytes <= 0) {
+            return;
+        }
+        port.addDropped(bytes);
+        if (dropWarnings.getAndUpdate(n -> Math.min(n + 1, DROP_WARN_LIMIT)) < DROP_WARN_LIMIT) {
+            log.warn("virtio-console: {}: dropped {} bytes of guest output: {}", port, bytes, why);
+        } else {
+            log.debug("virtio-console: {}: dropped {} bytes of guest output: {}", port, bytes, why);
         }
     }
 

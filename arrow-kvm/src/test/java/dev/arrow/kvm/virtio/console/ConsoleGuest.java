@@ -126,14 +126,20 @@ final class ConsoleGuest {
 
     /** Queues {@code data} as one transmit buffer on {@code port}; false if the queue is full. */
     boolean write(int port, byte[] data) {
+        return queueWrite(port, data) != null;
+    }
+
+    /** Like {@link #write}: where the buffer is in guest memory, or null if the queue is full. */
+    GuestAddress queueWrite(int port, byte[] data) {
         QueueDriver q = mmio.queue(VirtioConsole.transmitQueue(port));
         reapTransmitted(port);
         if (q.freeDescriptors() == 0) {
-            return false;
+            return null;
         }
-        q.add(QueueDriver.Buffer.readable(arena.put(data), data.length));
+        GuestAddress buffer = arena.put(data);
+        q.add(QueueDriver.Buffer.readable(buffer, data.length));
         kick(VirtioConsole.transmitQueue(port));
-        return true;
+        return buffer;
     }
 
     /** Transmit buffers the device has not returned yet. */
