@@ -156,11 +156,6 @@ final class VirtioDevices implements AutoCloseable {
         return List.copyOf(transports);
     }
 
-    /** How many queues ring the event loop's doorbell (the others' notifications arrive as MMIO exits). */
-    synchronized int ioEventCount() {
-        return ioEvents.size();
-    }
-
     /**
      * The vCPUs have stopped for good and are being frozen: stops the event loop (queue
      * notifications not served yet stay unserved; {@link #restore} repeats them in a clone), then
