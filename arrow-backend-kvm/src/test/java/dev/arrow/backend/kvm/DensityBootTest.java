@@ -82,6 +82,8 @@ class DensityBootTest {
                 alive.add(Idle.start("arrow-" + i));
             }
             Map<String, String> with = openFds();
+            System.out.printf("[density] %d idle arrows hold %d fds (%.2f each): %s%n", ARROWS, with.size() - before.size(),
+                    (with.size() - before.size()) / (double) ARROWS, newTargets(before, with));
             assertThat(with.size() - before.size())
                     .as("fds held by %d idle arrows (at most %d each); new ones by target: %s", ARROWS, FDS_PER_ARROW,
                             newTargets(before, with))

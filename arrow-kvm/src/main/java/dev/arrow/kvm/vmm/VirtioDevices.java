@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * <p>Shutdown, in the order of {@code docs/virtio.md}: {@link #guestStopped()} once the vCPUs
  * have stopped (guest memory still mapped, the loop still running, so output left in the rings
  * can still be drained as the host reads); then {@link #close()}: the transports (no device code
- * touches guest memory afterwards), the event loop, and the eventfds (unregistered from KVM,
- * then closed). The VM and guest memory are closed after this by their owner.
+ * touches guest memory afterwards), the ioeventfds (unregistered from KVM), the event loop and its
+ * doorbell, and the irqfds (unregistered, then closed). The VM and guest memory are closed after
+ * this by their owner.
  */
 final class VirtioDevices implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(VirtioDevices.class);
