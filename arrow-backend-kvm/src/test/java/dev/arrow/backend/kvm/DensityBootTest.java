@@ -119,14 +119,15 @@ class DensityBootTest {
         return fds;
     }
 
-    /** How many fds of {@code now} that {@code before} did not have point at each target (numbers left out). */
+    /**
+     * How many more fds {@code now} has than {@code before} for each target (numbers in targets left out, so the
+     * directory listing's own fd and fd numbers taken again do not count).
+     */
     private static Map<String, Integer> newTargets(Map<String, String> before, Map<String, String> now) {
         Map<String, Integer> counts = new TreeMap<>();
-        now.forEach((fd, target) -> {
-            if (!target.equals(before.get(fd))) {
-                counts.merge(target.replaceAll("[0-9]+", "N"), 1, Integer::sum);
-            }
-        });
+        now.values().forEach(target -> counts.merge(target.replaceAll("[0-9]+", "N"), 1, Integer::sum));
+        before.values().forEach(target -> counts.merge(target.replaceAll("[0-9]+", "N"), -1, Integer::sum));
+        counts.values().removeIf(n -> n == 0);
         return counts;
     }
 }
