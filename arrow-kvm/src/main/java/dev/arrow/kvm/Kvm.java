@@ -13,12 +13,17 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * An open {@code /dev/kvm}: the system-level KVM API (version, capabilities, supported CPUID)
  * and the factory of {@link Vm}s. Owns its fd; {@link #close()} also closes the VMs it created.
+ * The VMM creates every VM from {@link #shared()}, this JVM's one {@code /dev/kvm}: a VM's fd
+ * stays valid on its own, so one open device serves every VM. Its answers that cannot change
+ * while the host runs (capabilities, supported CPUID, MSR list) are asked once per instance.
  */
 public final class Kvm implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Kvm.class);
@@ -30,14 +35,25 @@ public final class Kvm implements AutoCloseable {
     private static final int MAX_CPUID_ENTRIES = 256;
     private static final int CPUID_ENTRY_SIZE = 40;
 
+    /** Guards the opening of {@link #shared}. */
+    private static final Object SHARED_LOCK = new Object();
+    /** This JVM's {@code /dev/kvm} once opened; never closed. */
+    private static volatile Kvm shared;
+
     private final OwnedFd fd;
+    private final boolean isShared;
     private final int vcpuMmapSize;
+    /** KVM_CHECK_EXTENSION's answers, asked once each. */
+    private final Map<KvmCapability, Integer> extensions = new ConcurrentHashMap<>();
+    /** KVM_GET_SUPPORTED_CPUID's answer, asked once. */
+    private volatile List<CpuidEntry> supportedCpuid;
     /** KVM_GET_MSR_INDEX_LIST's answer, asked once. */
     private volatile List<Integer> msrIndexList;
     private final List<Vm> vms = new ArrayList<>();
 
-    private Kvm(OwnedFd fd) {
+    private Kvm(OwnedFd fd, boolean isShared) {
         this.fd = fd;
+        this.isShared = isShared;
         int version = Ioctls.call(fd, KvmIoctl.KVM_GET_API_VERSION, 0L);
         if (version != API_VERSION) {
             throw new HostKvmUnusableException("/dev/kvm speaks KVM API version " + version + ", we need "
@@ -51,7 +67,29 @@ public final class Kvm implements AutoCloseable {
         }
     }
 
-    /** Opens {@code /dev/kvm}. */
+    /**
+     * This JVM's {@code /dev/kvm}, opened on the first call and never closed (its {@link #close()}
+     * refuses): the VMM creates every VM from it, so the JVM holds one {@code /dev/kvm} fd however
+     * many VMs run. A failed open is not remembered; the next call tries again.
+     *
+     * @throws HostKvmUnusableException when it does not exist or speaks another API version
+     * @throws KvmAccessDeniedException when this process may not open it
+     */
+    public static Kvm shared() {
+        Kvm kvm = shared;
+        if (kvm == null) {
+            synchronized (SHARED_LOCK) {
+                kvm = shared;
+                if (kvm == null) {
+                    kvm = open(DEVICE, true);
+                    shared = kvm;
+                }
+            }
+        }
+        return kvm;
+    }
+
+    /** Opens {@code /dev/kvm} for the caller, who closes it. */
     public static Kvm open() {
         return open(DEVICE);
     }
@@ -63,6 +101,10 @@ public final class Kvm implements AutoCloseable {
      * @throws KvmAccessDeniedException when this process may not open it
      */
     public static Kvm open(Path device) {
+        return open(device, false);
+    }
+
+    private static Kvm open(Path device, boolean isShared) {
         int raw = LibC.open(device.toString(), LibC.O_RDWR | LibC.O_CLOEXEC);
         if (raw == -1) {
             int errno = Native.getLastError();
@@ -78,7 +120,7 @@ public final class Kvm implements AutoCloseable {
         }
         OwnedFd fd = new OwnedFd(raw, device.toString());
         try {
-            Kvm kvm = new Kvm(fd);
+            Kvm kvm = new Kvm(fd, isShared);
             LOG.debug("opened {}: API {}, vcpu mmap size {}", device, API_VERSION, kvm.vcpuMmapSize);
             return kvm;
         } catch (RuntimeException e) {
@@ -91,9 +133,14 @@ public final class Kvm implements AutoCloseable {
         return Ioctls.call(fd, KvmIoctl.KVM_GET_API_VERSION, 0L);
     }
 
-    /** KVM_CHECK_EXTENSION: 0 when absent, otherwise 1 or a capability-specific number. */
+    /** KVM_CHECK_EXTENSION (asked once per capability): 0 when absent, otherwise 1 or a capability-specific number. */
     public int checkExtension(KvmCapability capability) {
-        return Ioctls.call(fd, KvmIoctl.KVM_CHECK_EXTENSION, capability.number());
+        Integer known = extensions.get(capability);
+        if (known == null) {
+            known = Ioctls.call(fd, KvmIoctl.KVM_CHECK_EXTENSION, capability.number());
+            extensions.put(capability, known);
+        }
+        return known;
     }
 
     public boolean hasCapability(KvmCapability capability) {
@@ -125,8 +172,17 @@ public final class Kvm implements AutoCloseable {
         return n > 0 ? n : recommendedVcpus();
     }
 
-    /** The CPUID leaves KVM can present to a guest on this host (KVM_GET_SUPPORTED_CPUID). */
+    /** The CPUID leaves KVM can present to a guest on this host (KVM_GET_SUPPORTED_CPUID, asked once). */
     public List<CpuidEntry> supportedCpuid() {
+        List<CpuidEntry> entries = supportedCpuid;
+        if (entries == null) {
+            entries = readSupportedCpuid();
+            supportedCpuid = entries;
+        }
+        return entries;
+    }
+
+    private List<CpuidEntry> readSupportedCpuid() {
         requireCapability(KvmCapability.EXT_CPUID);
         int capacity = 80;
         while (true) {
@@ -256,9 +312,16 @@ public final class Kvm implements AutoCloseable {
         return fd.isClosed();
     }
 
-    /** Closes every VM created here that is still open, then /dev/kvm. Idempotent. */
+    /**
+     * Closes every VM created here that is still open, then /dev/kvm. Idempotent.
+     *
+     * @throws IllegalStateException on {@link #shared()}, which is never closed
+     */
     @Override
     public void close() {
+        if (isShared) {
+            throw new IllegalStateException("this JVM's shared /dev/kvm is never closed; close its VMs instead");
+        }
         List<Vm> open;
         synchronized (vms) {
             open = new ArrayList<>(vms);

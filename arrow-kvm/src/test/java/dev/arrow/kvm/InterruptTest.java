@@ -1,6 +1,7 @@
 package dev.arrow.kvm;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.x86.Gdt;
@@ -120,6 +121,26 @@ class InterruptTest {
             g.vm.registerIoEvent(notify, Vm.AddressSpace.PIO, 0x50, 1, 7L);
             g.expectOut(0x50, 1, 0x08);      // 7 went to the eventfd, 8 exits
             assertThat(notify.read()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * What a VM's doorbell relies on: one eventfd registered for several datamatch values (several queues) counts
+     * each matching write, a value registered for none still exits, and each registration is removed on its own.
+     */
+    @Test
+    void oneEventFdServesSeveralIoeventfdRegistrations() {
+        byte[] code = Asm.real().movAl(0x05).outAl(0x50).movAl(0x07).outAl(0x50).movAl(0x08).outAl(0x50).hlt().bytes();
+        try (TinyGuest g = new TinyGuest(2 * MiB, false).realMode(code, ENTRY);
+             EventFd doorbell = EventFd.create(true)) {
+            g.vm.registerIoEvent(doorbell, Vm.AddressSpace.PIO, 0x50, 1, 5L);
+            g.vm.registerIoEvent(doorbell, Vm.AddressSpace.PIO, 0x50, 1, 7L);
+            g.expectOut(0x50, 1, 0x08);      // 5 and 7 rang the doorbell, 8 exits
+            assertThat(doorbell.read()).isEqualTo(2);
+            g.vm.unregisterIoEvent(doorbell, Vm.AddressSpace.PIO, 0x50, 1, 5L);
+            g.vm.unregisterIoEvent(doorbell, Vm.AddressSpace.PIO, 0x50, 1, 7L);
+            assertThatThrownBy(() -> g.vm.unregisterIoEvent(doorbell, Vm.AddressSpace.PIO, 0x50, 1, 7L))
+                    .as("already removed").isInstanceOf(KvmApiException.class);
         }
     }
 }

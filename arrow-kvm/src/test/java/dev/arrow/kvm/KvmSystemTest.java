@@ -128,6 +128,27 @@ class KvmSystemTest {
         }
     }
 
+    /**
+     * The JVM's one /dev/kvm: the same instance every time, never closed, answering its questions once (the same
+     * CPUID list again), and its VMs live and close on their own.
+     */
+    @Test
+    void theSharedKvmIsOneInstanceThatOutlivesItsVmsAndRefusesToClose() {
+        Kvm shared = Kvm.shared();
+        assertThat(Kvm.shared()).isSameAs(shared);
+        assertThat(shared.supportedCpuid()).isNotEmpty().isSameAs(shared.supportedCpuid());
+        assertThat(shared.checkExtension(KvmCapability.MAX_VCPUS)).isEqualTo(shared.checkExtension(KvmCapability.MAX_VCPUS));
+        try (Vm vm = shared.createVm()) {
+            vm.createVcpu(0);
+            assertThatThrownBy(shared::close).isInstanceOf(IllegalStateException.class).hasMessageContaining("never closed");
+            assertThat(vm.isClosed()).isFalse();
+        }
+        assertThat(shared.isClosed()).isFalse();
+        try (Vm another = shared.createVm()) {
+            assertThat(another.isClosed()).isFalse();
+        }
+    }
+
     @Test
     void closingKvmClosesItsVmsAndVcpus() {
         Kvm kvm = Kvm.open();

@@ -32,6 +32,19 @@ public interface VirtioDevice {
     /** QueueNumMax of queue {@code index}: a power of two between 1 and 32768. */
     int queueMaxSize(int index);
 
+    /**
+     * Whether the driver notifies queue {@code index} often, as it does a transmit queue under
+     * load. The VMM serves such a queue's notifications off the vCPU thread (an ioeventfd, the VM's
+     * event loop); the others reach {@link #queueNotify} as MMIO exits on the vCPU thread that wrote
+     * QueueNotify: a receive queue the driver only refills, a control or request queue the device
+     * answers at once. Either way the call holds the transport's lock and must not block. A device
+     * none of whose queues is notified often also raises its interrupt rarely: the VMM then injects
+     * it with KVM_IRQ_LINE instead of an irqfd. True by default.
+     */
+    default boolean notifiesOften(int index) {
+        return true;
+    }
+
     /** Largest total byte length of one descriptor chain this device accepts on queue {@code index}. */
     default long maxChainBytes(int index) {
         return SplitQueue.DEFAULT_MAX_CHAIN_BYTES;

@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * writes 0 to Status, and the error goes to the {@link GuestErrorListener}.
  *
  * <p>Notifications arrive through a QueueNotify write (an MMIO exit on a vCPU thread) or through
- * {@link #notifyQueue(int)} (the VMM's ioeventfd loop). Interrupts leave through the injected
+ * {@link #notifyQueue(int)} and {@link #pollQueue(int)} (the VMM's ioeventfd loop). Interrupts leave through the injected
  * {@link InterruptTrigger} (irqfd or KVM_IRQ_LINE). Host-initiated device work runs on the
  * injected executor ({@link VirtioContext#submit}).
  *
@@ -425,6 +425,24 @@ public final class VirtioMmioTransport implements BusDevice, AutoCloseable {
             return;
         }
         runDevice(() -> device.queueNotify(index));
+    }
+
+    /**
+     * A notification queue {@code index} may have been given: the VMM's event loop was woken for
+     * one of several queues and does not know which. As {@link #notifyQueue}, but the device is
+     * called only if the queue holds buffers it has not taken yet (a driver notifies only after
+     * making buffers available, so a queue without any was not the one notified).
+     */
+    public synchronized void pollQueue(int index) {
+        if (closed || context == null || index < 0 || index >= queues.length || queues[index].queue == null) {
+            return;
+        }
+        SplitQueue queue = queues[index].queue;
+        runDevice(() -> {
+            if (queue.hasAvailable()) {
+                device.queueNotify(index);
+            }
+        });
     }
 
     /**

@@ -14,8 +14,8 @@ import java.util.List;
 
 /**
  * The kernel-side part of a clone that does not depend on the state it will continue from, made
- * ahead of time by a {@link VmTemplate}'s pool or kept from a finished clone: /dev/kvm, the VM
- * with its TSS and identity map, guest RAM as a private copy of the template's registered as its
+ * ahead of time by a {@link VmTemplate}'s pool or kept from a finished clone: the VM (made from
+ * this JVM's {@link Kvm#shared() /dev/kvm}) with its TSS and identity map, guest RAM as a private copy of the template's registered as its
  * memory slots, views of the template's read-only images ({@link PmemImages}) registered as
  * read-only slots at the same ranges, the in-kernel irqchip and PIT, and the vCPUs. It is made in the order the KVM API
  * asks for (the TSS and identity map and the irqchip before any vCPU; the memory slots may come at
@@ -24,7 +24,7 @@ import java.util.List;
  * devices, threads).
  *
  * <p>Owns what it holds until a clone build takes it over; {@link #close()} releases the VM (and
- * its vCPUs), /dev/kvm and then the mappings.
+ * its vCPUs) and then the mappings.
  */
 final class PreparedVm implements AutoCloseable {
     private static final KvmCapability[] REQUIRED = {
@@ -60,7 +60,7 @@ final class PreparedVm implements AutoCloseable {
         made.addClosedLast(ram);
         made.addClosedLast(images);
         try {
-            Kvm kvm = openKvm(made, vcpuCount);
+            Kvm kvm = checkedKvm(vcpuCount);
             Vm vm = createVm(kvm, made);
             vm.registerMemory(ram);
             images.registerWith(vm);
@@ -77,9 +77,12 @@ final class PreparedVm implements AutoCloseable {
         }
     }
 
-    /** /dev/kvm, checked for what every VM needs and for {@code vcpuCount} vCPUs. */
-    static Kvm openKvm(BuildResources resources, int vcpuCount) {
-        Kvm kvm = resources.add(Kvm.open());
+    /**
+     * This JVM's /dev/kvm ({@link Kvm#shared()}, never closed: not a resource of the VM), checked
+     * for what every VM needs and for {@code vcpuCount} vCPUs.
+     */
+    static Kvm checkedKvm(int vcpuCount) {
+        Kvm kvm = Kvm.shared();
         for (KvmCapability c : REQUIRED) {
             kvm.requireCapability(c);
         }
@@ -173,13 +176,12 @@ final class PreparedVm implements AutoCloseable {
         }
     }
 
-    /** Closes the VM (its vCPUs with it), /dev/kvm, then unmaps the images and guest RAM. Idempotent. */
+    /** Closes the VM (its vCPUs with it), then unmaps the images and guest RAM. Idempotent. */
     @Override
     public void close() {
         BuildResources owned = new BuildResources();
         owned.addClosedLast(memory);
         owned.addClosedLast(images);
-        owned.add(kvm);
         owned.add(vm);
         owned.closeAll();
     }

@@ -1,6 +1,5 @@
 package dev.arrow.kvm.vmm;
 
-import dev.arrow.kvm.EventFd;
 import dev.arrow.kvm.KvmException;
 import dev.arrow.kvm.Vm;
 import dev.arrow.kvm.device.InterruptTrigger;
@@ -16,24 +15,31 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The virtio-mmio devices of one VM, wired to KVM: device {@code i} gets a
- * {@link VirtioMmioTransport} on the MMIO bus at {@link VirtioSlot#of(int) VirtioSlot.of(i)}, its
- * interrupt through an irqfd on the slot's IRQ, and one ioeventfd per queue on QueueNotify
- * (datamatch = queue index), which the VM's {@link VirtioEventLoop} serves; the loop also runs
- * the devices' host-initiated work. Where KVM has no ioeventfd (or refuses one), that queue's
- * notifications reach the transport as MMIO exits on the vCPU thread instead.
+ * {@link VirtioMmioTransport} on the MMIO bus at {@link VirtioSlot#of(int) VirtioSlot.of(i)} and
+ * its interrupt on the slot's IRQ. Each queue the device says is {@linkplain
+ * VirtioDevice#notifiesOften notified often} gets an ioeventfd on QueueNotify (datamatch = queue
+ * index): the doorbell of the VM's {@link VirtioEventLoop}, one eventfd for all of them, at whose
+ * ring the loop polls those queues; the loop also runs the devices' host-initiated work. The other
+ * queues' notifications, and those of every queue where KVM has no ioeventfd (or refuses one),
+ * reach the transport as MMIO exits on the vCPU thread. A device with a queue notified often gets
+ * an irqfd for its interrupt; the others, whose interrupts are as rare as their notifications, a
+ * {@link LineInterrupt} (no fd). So a VM's devices hold one fd for the loop and one per device
+ * with a busy queue.
  *
  * <p>Shutdown, in the order of {@code docs/virtio.md}: {@link #guestStopped()} once the vCPUs
  * have stopped (guest memory still mapped, the loop still running, so output left in the rings
  * can still be drained as the host reads); then {@link #close()}: the transports (no device code
- * touches guest memory afterwards), the event loop, and the eventfds (unregistered from KVM,
- * then closed). The VM and guest memory are closed after this by their owner.
+ * touches guest memory afterwards), the ioeventfds (unregistered from KVM), the event loop and its
+ * doorbell, and the irqfds (unregistered, then closed). The VM and guest memory are closed after
+ * this by their owner.
  */
 final class VirtioDevices implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(VirtioDevices.class);
     /** QueueNotify is a 32-bit register; Linux writes the queue index with writel. */
     private static final int NOTIFY_WIDTH = 4;
 
-    private record IoEvent(EventFd event, long address, int queue) {
+    /** A queue whose notifications ring the loop's doorbell. */
+    private record IoEvent(long address, int queue) {
     }
 
     private final Vm vm;
@@ -43,7 +49,7 @@ final class VirtioDevices implements AutoCloseable {
     private final VirtioEventLoop loop;
     private final List<VirtioMmioTransport> transports = new ArrayList<>();
     private final List<IoEvent> ioEvents = new ArrayList<>();
-    private final List<Irqfd> irqs = new ArrayList<>();
+    private final List<Irqfd> irqfds = new ArrayList<>();
     private boolean refusalLogged;
     private boolean closed;
 
@@ -95,36 +101,50 @@ final class VirtioDevices implements AutoCloseable {
     private VirtioMmioTransport place(VirtioDevice device, TransportFactory factory) {
         VirtioSlot slot = VirtioSlot.of(transports.size());
         String name = "virtio-" + typeName(device.deviceType()) + "@0x" + Long.toHexString(slot.base());
-        Irqfd irq = Irqfd.register(vm, slot.irq());
-        irqs.add(irq);
-        VirtioMmioTransport transport = factory.make(name, irq);
-        transports.add(transport);
-        mmio.register(name, slot.base(), slot.size(), transport);
-        if (ioeventfd) {
-            for (int q = 0; q < device.queueCount(); q++) {
-                watchQueue(transport, slot, q);
+        List<Integer> busy = new ArrayList<>();
+        for (int q = 0; q < device.queueCount(); q++) {
+            if (device.notifiesOften(q)) {
+                busy.add(q);
             }
         }
-        LOG.debug("{}: irq {}, {} queues, notifications through {}", name, slot.irq(), device.queueCount(),
-                ioeventfd ? "ioeventfd" : "MMIO exits");
+        InterruptTrigger interrupt;
+        if (busy.isEmpty()) {
+            interrupt = new LineInterrupt(vm, slot.irq());
+        } else {
+            Irqfd irqfd = Irqfd.register(vm, slot.irq());
+            irqfds.add(irqfd);
+            interrupt = irqfd;
+        }
+        VirtioMmioTransport transport = factory.make(name, interrupt);
+        transports.add(transport);
+        mmio.register(name, slot.base(), slot.size(), transport);
+        int rung = 0;
+        if (ioeventfd) {
+            for (int q : busy) {
+                rung += ringOnNotify(transport, slot, q) ? 1 : 0;
+            }
+        }
+        LOG.debug("{}: irq {} through {}, {} queues, {} of them served by the event loop", name, slot.irq(),
+                busy.isEmpty() ? "KVM_IRQ_LINE" : "an irqfd", device.queueCount(), rung);
         return transport;
     }
 
-    private void watchQueue(VirtioMmioTransport transport, VirtioSlot slot, int queue) {
-        EventFd event = EventFd.create(true);
+    /** Has KVM ring the loop's doorbell when the guest notifies {@code queue}; false if KVM refuses. */
+    private boolean ringOnNotify(VirtioMmioTransport transport, VirtioSlot slot, int queue) {
         try {
-            vm.registerIoEvent(event, Vm.AddressSpace.MMIO, slot.queueNotifyAddress(), NOTIFY_WIDTH, (long) queue);
+            vm.registerIoEvent(loop.doorbell(), Vm.AddressSpace.MMIO, slot.queueNotifyAddress(), NOTIFY_WIDTH,
+                    (long) queue);
         } catch (KvmException e) {
-            event.close();
             if (!refusalLogged) {
                 refusalLogged = true;
                 LOG.info("KVM refused an ioeventfd for {} queue {} ({}); such queues are notified through MMIO exits",
                         transport.name(), queue, e.getMessage());
             }
-            return;
+            return false;
         }
-        ioEvents.add(new IoEvent(event, slot.queueNotifyAddress(), queue));
-        loop.watch(event, () -> transport.notifyQueue(queue));
+        ioEvents.add(new IoEvent(slot.queueNotifyAddress(), queue));
+        loop.onQueueRing(() -> transport.pollQueue(queue));
+        return true;
     }
 
     /** Starts the event loop thread. */
@@ -137,11 +157,6 @@ final class VirtioDevices implements AutoCloseable {
         return List.copyOf(transports);
     }
 
-    /** How many queue notifications go through ioeventfds (the rest arrive as MMIO exits). */
-    synchronized int ioEventCount() {
-        return ioEvents.size();
-    }
-
     /**
      * The vCPUs have stopped for good and are being frozen: stops the event loop (queue
      * notifications not served yet stay unserved; {@link #restore} repeats them in a clone), then
@@ -151,7 +166,7 @@ final class VirtioDevices implements AutoCloseable {
      * @throws IllegalStateException if a device refuses to be captured (see {@link VirtioDevice#state()})
      */
     List<VirtioMmioTransport.State> freeze() {
-        loop.close();
+        loop.stop();
         List<VirtioMmioTransport.State> states = new ArrayList<>();
         for (VirtioMmioTransport t : transports()) {
             states.add(t.state());
@@ -170,7 +185,10 @@ final class VirtioDevices implements AutoCloseable {
         }
     }
 
-    /** Closes the transports, the event loop and the eventfds, in that order. Idempotent. */
+    /**
+     * Closes the transports, removes the ioeventfds (while the VM is open), closes the event loop
+     * with its doorbell, then the irqfds. Idempotent.
+     */
     @Override
     public void close() {
         List<VirtioMmioTransport> toClose;
@@ -183,7 +201,7 @@ final class VirtioDevices implements AutoCloseable {
             closed = true;
             toClose = List.copyOf(transports);
             events = List.copyOf(ioEvents);
-            lines = List.copyOf(irqs);
+            lines = List.copyOf(irqfds);
         }
         for (VirtioMmioTransport t : toClose) {
             try {
@@ -192,18 +210,18 @@ final class VirtioDevices implements AutoCloseable {
                 LOG.warn("closing {} failed", t.name(), e);
             }
         }
-        loop.close();
-        boolean vmOpen = !vm.isClosed();
-        for (IoEvent e : events) {
-            try {
-                if (vmOpen) {
-                    vm.unregisterIoEvent(e.event(), Vm.AddressSpace.MMIO, e.address(), NOTIFY_WIDTH, (long) e.queue());
+        if (!vm.isClosed()) {
+            for (IoEvent e : events) {
+                try {
+                    vm.unregisterIoEvent(loop.doorbell(), Vm.AddressSpace.MMIO, e.address(), NOTIFY_WIDTH,
+                            (long) e.queue());
+                } catch (KvmException ex) {
+                    LOG.debug("unregistering the ioeventfd at 0x{} failed: {}", Long.toHexString(e.address()),
+                            ex.toString());
                 }
-            } catch (KvmException ex) {
-                LOG.debug("unregistering the ioeventfd at 0x{} failed: {}", Long.toHexString(e.address()), ex.toString());
             }
-            e.event().close();
         }
+        loop.close();
         lines.forEach(Irqfd::close);
     }
 

@@ -2,7 +2,6 @@ package dev.arrow.kvm.vmm;
 
 import dev.arrow.kvm.EventFd;
 import dev.arrow.kvm.KvmException;
-import dev.arrow.kvm.sys.Epoll;
 import java.util.List;
 import java.util.Objects;
 import java.util.Queue;
@@ -15,67 +14,61 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one thread per VM that serves its virtio devices off the vCPU threads. It waits (epoll) on
- * the queues' ioeventfds, which KVM signals when the guest writes QueueNotify, and calls the
- * handler registered for each; and it runs host-initiated device work handed to it as an
- * {@link Executor} (a reader freed buffer space, stdin got bytes), in submission order. So all
- * device code runs on a VMM thread, and devices own no threads.
+ * The one thread per VM that serves its virtio devices off the vCPU threads. It waits on one
+ * eventfd, the VM's {@linkplain #doorbell() doorbell}: KVM rings it when the guest notifies a queue
+ * it is registered for as ioeventfd (every such queue of the VM shares it), and host threads ring it
+ * when they hand the loop work ({@link #execute}: a reader freed buffer space, stdin got bytes). At a
+ * ring from KVM the loop runs every {@linkplain #onQueueRing poller} (which looks which queue was
+ * notified), then the tasks, in submission order. So all device code runs on a VMM thread, devices
+ * own no threads, and a VM's event loop holds one fd.
  *
- * <p>Owned by the VM's {@link VirtioDevices}; {@link #close()} stops and joins the thread and
- * closes the epoll instance and the wake-up eventfd (not the watched eventfds). Work submitted
- * after close is refused with {@link RejectedExecutionException}.
+ * <p>The two kinds of ring are told apart by the amount: KVM adds 1 per notification, a host thread
+ * {@link #TASK_RING}; the counter, read and reset at each wake-up, says whether KVM rang (its low
+ * 32 bits are not zero; fewer than 2^32 notifications come between two reads).
+ *
+ * <p>Owned by the VM's {@link VirtioDevices}; {@link #stop()} stops and joins the thread,
+ * {@link #close()} also closes the doorbell, which must no longer be registered with KVM by then.
+ * Work submitted after {@link #stop()} is refused with {@link RejectedExecutionException}.
  */
 final class VirtioEventLoop implements Executor, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(VirtioEventLoop.class);
-    private static final long WAKE_TOKEN = 0;
-    private static final int MAX_EVENTS = 32;
-    /** Tasks run per round before the loop looks at its eventfds again (fairness). */
+    /** What a host thread adds to the doorbell; KVM adds 1. */
+    static final long TASK_RING = 1L << 32;
+    private static final long QUEUE_RINGS = TASK_RING - 1;
+    /** Tasks run per round before the loop runs its pollers again (fairness). */
     private static final int TASKS_PER_ROUND = 256;
     private static final long JOIN_TIMEOUT_MILLIS = 10_000;
 
-    private record Watch(EventFd event, Runnable onSignal) {
-    }
-
-    private final Epoll epoll;
-    private final EventFd wake;
-    /** Watched eventfds; token i + 1 is watches.get(i). Append-only. */
-    private final List<Watch> watches = new CopyOnWriteArrayList<>();
+    private final EventFd doorbell;
+    /** Run at each ring from KVM. */
+    private final List<Runnable> pollers = new CopyOnWriteArrayList<>();
     private final Queue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Thread thread;
     private volatile boolean stopping;
+    private volatile boolean closed;
     private final AtomicBoolean released = new AtomicBoolean();
 
-    /** Creates the loop (not yet running); its thread will be called {@code threadName}. */
+    /** Creates the loop (not yet running) and its doorbell; its thread will be called {@code threadName}. */
     VirtioEventLoop(String threadName) {
-        Epoll created = Epoll.create(MAX_EVENTS);
-        EventFd wakeFd = null;
-        try {
-            wakeFd = EventFd.create(true);
-            created.add(wakeFd.fd(), WAKE_TOKEN);
-        } catch (RuntimeException e) {
-            if (wakeFd != null) {
-                wakeFd.close();
-            }
-            created.close();
-            throw e;
-        }
-        this.epoll = created;
-        this.wake = wakeFd;
+        this.doorbell = EventFd.create();
         this.thread = new Thread(this::run, threadName);
         thread.setDaemon(true);
     }
 
     /**
-     * Calls {@code onSignal} on the loop thread each time {@code event} is signalled (several
-     * signals before the loop looks count once). The caller keeps owning {@code event}.
+     * The eventfd to register as ioeventfd for the queues this loop serves; valid until
+     * {@link #close()}, before which every registration must be removed.
      */
-    void watch(EventFd event, Runnable onSignal) {
-        Objects.requireNonNull(event, "event");
-        Objects.requireNonNull(onSignal, "onSignal");
-        synchronized (watches) {
-            watches.add(new Watch(event, onSignal));
-            epoll.add(event.fd(), watches.size());
-        }
+    EventFd doorbell() {
+        return doorbell;
+    }
+
+    /**
+     * Runs {@code poller} on the loop thread at each ring of the doorbell from KVM (several rings
+     * before the loop looks count once). It must find out itself whether its queue was notified.
+     */
+    void onQueueRing(Runnable poller) {
+        pollers.add(Objects.requireNonNull(poller, "poller"));
     }
 
     /** Starts the thread. */
@@ -97,24 +90,22 @@ final class VirtioEventLoop implements Executor, AutoCloseable {
         }
         tasks.add(task);
         try {
-            wake.write(1);
+            doorbell.write(TASK_RING);
         } catch (KvmException e) {
             throw new RejectedExecutionException("the VM's virtio event loop is closed", e);
         }
     }
 
     private void run() {
-        long[] tokens = new long[MAX_EVENTS];
         try {
             while (!stopping) {
-                int n = epoll.await(tokens, -1);
-                for (int i = 0; i < n && !stopping; i++) {
-                    if (tokens[i] == WAKE_TOKEN) {
-                        wake.read();
-                    } else {
-                        Watch w = watches.get((int) tokens[i] - 1);
-                        w.event().read();
-                        runSafely(w.onSignal());
+                long rings = doorbell.read();
+                if ((rings & QUEUE_RINGS) != 0) {
+                    for (Runnable poller : pollers) {
+                        if (stopping) {
+                            break;
+                        }
+                        runSafely(poller);
                     }
                 }
                 runTasks();
@@ -124,7 +115,7 @@ final class VirtioEventLoop implements Executor, AutoCloseable {
                 LOG.error("the virtio event loop failed; virtio devices of this VM stop being served", e);
             }
         } finally {
-            if (stopping) {
+            if (closed) {
                 release(); // closed from a task on this thread: nobody else will
             }
         }
@@ -139,7 +130,7 @@ final class VirtioEventLoop implements Executor, AutoCloseable {
             runSafely(task);
         }
         if (!tasks.isEmpty() && !stopping) {
-            wake.write(1); // more to do: come straight back after a look at the eventfds
+            doorbell.write(TASK_RING); // more to do: come straight back after the pollers' turn
         }
     }
 
@@ -152,16 +143,15 @@ final class VirtioEventLoop implements Executor, AutoCloseable {
     }
 
     /**
-     * Stops the loop, waits for its thread (unless called on it) and releases the epoll
-     * instance and the wake-up eventfd. Tasks not yet run are dropped. Idempotent.
+     * Stops the loop and waits for its thread (unless called on it). Tasks not yet run are
+     * dropped; the doorbell stays open. Idempotent.
      */
-    @Override
-    public void close() {
+    void stop() {
         if (!stopping) {
             stopping = true;
             if (thread.isAlive()) {
                 try {
-                    wake.write(1);
+                    doorbell.write(TASK_RING);
                 } catch (KvmException e) {
                     LOG.debug("waking the virtio event loop failed: {}", e.toString());
                 }
@@ -178,6 +168,16 @@ final class VirtioEventLoop implements Executor, AutoCloseable {
             }
         }
         tasks.clear();
+    }
+
+    /**
+     * {@link #stop()}, then closes the doorbell once the thread has ended (at its end, when called
+     * on it). Idempotent.
+     */
+    @Override
+    public void close() {
+        closed = true;
+        stop();
         if (!inLoop() && !thread.isAlive()) {
             release();
         }
@@ -185,8 +185,7 @@ final class VirtioEventLoop implements Executor, AutoCloseable {
 
     private void release() {
         if (released.compareAndSet(false, true)) {
-            epoll.close();
-            wake.close();
+            doorbell.close();
         }
     }
 }

@@ -6,7 +6,6 @@ import dev.arrow.kvm.KvmException;
 import dev.arrow.kvm.Vcpu;
 import dev.arrow.kvm.Vm;
 import dev.arrow.kvm.device.I8042;
-import dev.arrow.kvm.device.InterruptTrigger;
 import dev.arrow.kvm.device.IoBus;
 import dev.arrow.kvm.device.ReadOnlyMemory;
 import dev.arrow.kvm.device.Serial8250;
@@ -28,13 +27,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Assembles a running guest from a {@link VmConfig}, always in the same order: /dev/kvm, the VM,
+ * Assembles a running guest from a {@link VmConfig}, always in the same order: the VM (from this
+ * JVM's {@link Kvm#shared() /dev/kvm}),
  * guest memory and its slots, the read-only images ({@link PmemImages}) and their read-only slots,
  * the in-kernel irqchip and PIT, the kernel (mapped copy-on-write from
  * its {@link KernelCache} snapshot where it can be, else copied), the boot structures, the vCPUs
  * (set up for boot by the {@link X86BootConfigurator}), the devices on the
- * port-I/O bus (serial, i8042, status port), the virtio-mmio devices ({@link VirtioDevices}: MMIO
- * bus, irqfds, ioeventfds, their event loop; the configured devices, then one {@link VirtioPmem} per
+ * port-I/O bus (serial, i8042, status port; their interrupts through KVM_IRQ_LINE, {@link LineInterrupt}),
+ * the virtio-mmio devices ({@link VirtioDevices}: MMIO
+ * bus, interrupts, ioeventfds, their event loop; the configured devices, then one {@link VirtioPmem} per
  * image), the images' {@link ReadOnlyMemory} on the MMIO bus, and finally the vCPU threads. If any step fails,
  * everything made so far is released before the exception propagates. A templateable config gets
  * its RAM in a memory file; {@link VmTemplate#clone} builds its clones here too ({@link #startClone}).
@@ -71,12 +72,12 @@ public final class VmBuilder {
 
     /**
      * Builds a clone of {@code template} and starts its vCPUs, in this order: a {@link PreparedVm}
-     * from the template's pool, or made now (/dev/kvm, the VM, guest RAM as a private
+     * from the template's pool, or made now (the VM, guest RAM as a private
      * copy-on-write view of the template's ({@link MmapGuestMemory#mapPrivateCopy()}) and its
      * slots, read-only views of the template's images at the same ranges ({@link PmemImages#views()}),
      * the in-kernel irqchip and PIT, the vCPUs), the VM state (PIT, clock, PICs, IOAPIC),
      * each vCPU's state, the port-I/O devices and the virtio-mmio devices restored from their
-     * states (same slots, IRQs, irqfds and ioeventfds as the template's; the pmem devices restored here, the
+     * states (same slots, IRQs, interrupts and ioeventfds as the template's; the pmem devices restored here, the
      * others by the clone's {@link VmClone.VirtioRestorer}), the images' {@link ReadOnlyMemory}, and finally
      * the vCPU threads.
      * If any step fails, everything made so far is released before the exception propagates, the
@@ -112,7 +113,7 @@ public final class VmBuilder {
     private static RunningVm build(VmConfig config, KernelCache kernels, BuildResources resources) {
         BootMilestones milestones = new BootMilestones(config.bootListener());
         HostKvm host = HostKvm.detect();
-        Kvm kvm = PreparedVm.openKvm(resources, config.vcpuCount());
+        Kvm kvm = PreparedVm.checkedKvm(config.vcpuCount());
         Vm vm = PreparedVm.createVm(kvm, resources);
         milestones.reached(BootEvent.VM_CREATED);
 
@@ -143,8 +144,8 @@ public final class VmBuilder {
 
         RunningVm running = new RunningVm(resources, memory, images, config.debug());
         IoBus mmio = new IoBus("mmio");
-        Serial8250 serial = new Serial8250(irq(vm, resources, Layout.SERIAL_IRQ), config.serialOutput());
-        I8042 i8042 = new I8042(() -> running.finish(new VmOutcome.Reset()), irq(vm, resources, Layout.I8042_KEYBOARD_IRQ));
+        Serial8250 serial = new Serial8250(new LineInterrupt(vm, Layout.SERIAL_IRQ), config.serialOutput());
+        I8042 i8042 = new I8042(() -> running.finish(new VmOutcome.Reset()), new LineInterrupt(vm, Layout.I8042_KEYBOARD_IRQ));
         StatusPort status = new StatusPort(config.statusListener());
         if (!config.virtioDevices().isEmpty() || !images.placements().isEmpty()) {
             VirtioDevices virtio = resources.add(new VirtioDevices(vm, memory, mmio,
@@ -181,10 +182,10 @@ public final class VmBuilder {
         RunningVm running = new RunningVm(resources, memory, prepared.images(), template.debug());
         running.attachClone(template, prepared);
         IoBus mmio = new IoBus("mmio");
-        Serial8250 serial = Serial8250.restore(template.serialState(), irq(vm, resources, Layout.SERIAL_IRQ),
+        Serial8250 serial = Serial8250.restore(template.serialState(), new LineInterrupt(vm, Layout.SERIAL_IRQ),
                 clone.serialOutput(), null);
         I8042 i8042 = I8042.restore(template.i8042State(), () -> running.finish(new VmOutcome.Reset()),
-                irq(vm, resources, Layout.I8042_KEYBOARD_IRQ));
+                new LineInterrupt(vm, Layout.I8042_KEYBOARD_IRQ));
         StatusPort status = StatusPort.restore(template.statusState(), clone.statusListener());
         steps.step("port devices");
         List<VirtioMmioTransport.State> virtioStates = template.virtioStates();
@@ -270,10 +271,5 @@ public final class VmBuilder {
         pio.register("i8042 command", Layout.I8042_COMMAND_PORT, 1, i8042.commandPort());
         pio.register("status", Layout.STATUS_PORT, 1, status);
         return pio;
-    }
-
-    /** An edge-triggered interrupt line through an irqfd (one eventfd write per interrupt). */
-    private static InterruptTrigger irq(Vm vm, BuildResources resources, int gsi) {
-        return resources.add(Irqfd.register(vm, gsi));
     }
 }

@@ -130,12 +130,37 @@ class VirtioMmioTransportTest {
         assertThat(device.context.queue(1).layout()).isEqualTo(queues.get(1).layout());
     }
 
+    /** The event loop's path when its doorbell rang for one of several queues: only a queue with buffers was notified. */
+    @Test
+    void aPolledQueueReachesTheDeviceOnlyWhenItHoldsBuffers() {
+        List<QueueDriver> queues = driver.initialize(VirtioFeatures.VERSION_1, 2, 16);
+        transport.pollQueue(0);
+        transport.pollQueue(1);
+        assertThat(device.calls).noneMatch(c -> c.startsWith("notify"));
+
+        queues.get(1).add(QueueDriver.Buffer.readable(arena.put(new byte[] {1}), 1));
+        transport.pollQueue(0);
+        transport.pollQueue(1);
+        transport.pollQueue(7); // no such queue: ignored
+        assertThat(device.calls.stream().filter(c -> c.startsWith("notify")).toList()).containsExactly("notify 1");
+    }
+
+    @Test
+    void aPolledQueueWithAnImpossibleAvailableIndexFailsTheDevice() {
+        List<QueueDriver> queues = driver.initialize(VirtioFeatures.VERSION_1, 1, 16);
+        queues.get(0).setAvailIdx(100); // more entries than the queue holds
+        transport.pollQueue(0);
+        assertThat(driver.status() & DeviceStatus.DEVICE_NEEDS_RESET).isNotZero();
+        assertThat(reported).singleElement().asString().contains("available index 100");
+    }
+
     @Test
     void notificationsBeforeDriverOkAreIgnored() {
         negotiate(VirtioFeatures.VERSION_1);
         driver.setUpQueue(0, QueueDriver.create(arena, 16));
         driver.notifyQueue(0);
         transport.notifyQueue(0);
+        transport.pollQueue(0);
         assertThat(device.calls).noneMatch(c -> c.startsWith("notify"));
     }
 

@@ -338,6 +338,20 @@ public final class VirtioConsole implements VirtioDevice {
         return queueSize;
     }
 
+    /**
+     * Only the transmit queues of ports that carry guest output. The control queues carry a few
+     * messages per port (and Linux spins until a control message is taken: served at once on the
+     * vCPU thread, it never waits), and the driver notifies a receive queue only when it refills it.
+     */
+    @Override
+    public boolean notifiesOften(int index) {
+        if ((index & 1) == 0 || index == CONTROL_TRANSMIT_QUEUE) {
+            return false; // a receive queue or the control transmit queue
+        }
+        int id = index < 2 ? 0 : index / 2 - 1;
+        return id < ports.length && ports[id].direction() == ConsolePort.Direction.FROM_GUEST;
+    }
+
     @Override
     public int configSize() {
         return CONFIG_SIZE;

@@ -248,6 +248,15 @@ public final class VirtioNet implements VirtioDevice {
         return QUEUE_SIZE;
     }
 
+    /**
+     * Only the transmit queue: the driver notifies the receive queue only when the device found it
+     * empty (EVENT_IDX), and a refill is served where it arrives.
+     */
+    @Override
+    public boolean notifiesOften(int index) {
+        return index == TRANSMIT_QUEUE;
+    }
+
     @Override
     public long maxChainBytes(int index) {
         return index == TRANSMIT_QUEUE ? MAX_TRANSMIT_CHAIN : MAX_RECEIVE_CHAIN;

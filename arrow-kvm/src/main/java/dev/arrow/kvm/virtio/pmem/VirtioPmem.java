@@ -130,6 +130,12 @@ public final class VirtioPmem implements VirtioDevice {
         return QUEUE_SIZE;
     }
 
+    /** Flushes are rare (the image is read-only) and answered at once. */
+    @Override
+    public boolean notifiesOften(int index) {
+        return false;
+    }
+
     @Override
     public int configSize() {
         return CONFIG_SIZE;

@@ -179,6 +179,12 @@ public final class VirtioRng implements VirtioDevice {
         return QUEUE_SIZE;
     }
 
+    /** Requests come when the guest's pool wants entropy (at boot, then rarely) and are answered at once. */
+    @Override
+    public boolean notifiesOften(int index) {
+        return false;
+    }
+
     @Override
     public int configSize() {
         return 0;

@@ -97,6 +97,19 @@ class VirtioConsoleTest {
                 PORT_NAME, PORT_OPEN, PORT_NAME, PORT_OPEN, PORT_NAME, PORT_OPEN);
     }
 
+    /**
+     * Only the transmit queues of the ports that carry guest output are notified often (ioeventfd, the
+     * event loop); the receive queues, the control queues and an input port's transmit queue are not.
+     */
+    @Test
+    void onlyTheTransmitQueuesOfOutputPortsAreNotifiedOften() {
+        List<Integer> often = java.util.stream.IntStream.range(0, console.queueCount())
+                .filter(console::notifiesOften).boxed().toList();
+        assertThat(often).containsExactly(VirtioConsole.transmitQueue(STDOUT), VirtioConsole.transmitQueue(STDERR));
+        assertThat(console.notifiesOften(VirtioConsole.CONTROL_TRANSMIT_QUEUE)).isFalse();
+        assertThat(console.notifiesOften(VirtioConsole.transmitQueue(STDIN))).isFalse();
+    }
+
     @Test
     void theConfigSpaceReportsTheNumberOfPorts() {
         byte[] config = guest.mmio.readConfig(0, 4);

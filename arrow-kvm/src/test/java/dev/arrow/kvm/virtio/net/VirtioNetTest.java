@@ -132,6 +132,8 @@ class VirtioNetTest {
         assertThat(offered & 0xFF_FFFFL).isEqualTo(VirtioNet.F_MAC | VirtioNet.F_MTU | VirtioNet.F_STATUS);
         assertThat(offered & (VirtioNet.F_CSUM | VirtioNet.F_MRG_RXBUF)).isZero();
         assertThat(offered & VirtioFeatures.VERSION_1).isNotZero();
+        assertThat(net.notifiesOften(VirtioNet.TRANSMIT_QUEUE)).isTrue();
+        assertThat(net.notifiesOften(VirtioNet.RECEIVE_QUEUE)).as("the driver only refills it").isFalse();
     }
 
     @Test

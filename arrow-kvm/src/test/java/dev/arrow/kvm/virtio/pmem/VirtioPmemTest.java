@@ -64,6 +64,7 @@ class VirtioPmemTest {
                 .isEqualTo(VirtioFeatures.VERSION_1 | VirtioFeatures.INDIRECT_DESC | VirtioFeatures.EVENT_IDX);
         assertThat(le64(driver.readConfig(0, 8))).isEqualTo(START);
         assertThat(le64(driver.readConfig(8, 8))).isEqualTo(SIZE);
+        assertThat(pmem.notifiesOften(0)).as("flushes are rare").isFalse();
     }
 
     @Test

@@ -36,6 +36,7 @@ class VirtioRngTest {
         driver.initialize(VirtioFeatures.VERSION_1, 1, 64);
         driver.writeRegister(0x030, 1);
         assertThat(driver.readRegister(0x034)).as("no second queue").isZero();
+        assertThat(new VirtioRng().notifiesOften(0)).as("served where the notification arrives").isFalse();
     }
 
     @Test
