@@ -3,6 +3,7 @@ package dev.arrow.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The RESULTS.md section that sets this run's figures beside the goals of issue 21 ("cold arrows,
@@ -49,17 +50,42 @@ final class GoalsSection {
      * The section, from {@code memory.json}, {@code peer.json} and {@code template.json} (each null: not
      * measured); {@code boot} is where the figures that boot Linux were measured.
      */
-    static String render(JsonNode memory, JsonNode peer, JsonNode template, KvmFlavour boot) {
+    static String render(JsonNode memory, JsonNode peer, JsonNode template, JsonNode loader, KvmFlavour boot) {
         GoalsSection s = new GoalsSection();
         s.write(memory, peer);
         s.templates(template, boot);
+        s.loader(loader);
         return s.md.toString();
+    }
+
+    /** Issue 22's goals, from {@code loader.json} ({@link LoaderSection.Goals}; null: not measured). */
+    private void loader(JsonNode loader) {
+        line("### Issue 22: the application loader");
+        line("");
+        MarkdownTable goals = goalsTable();
+        String within = "≤ " + Fmt.number(LOADER_BIG_TO_SMALL, 2) + "× (within " + Fmt.number((LOADER_BIG_TO_SMALL - 1) * 100, 0) + "%)";
+        String startFigure = "start → app exec of a ~100 MiB binary (mapped) against a 2 MiB one (medians)";
+        String memoryFigure = "private memory per arrow (Private_Dirty, guest RAM + images, mapped): ~100 MiB binary against 2 MiB";
+        Optional<LoaderSection.Goals> g = LoaderSection.Goals.of(loader);
+        if (g.isEmpty()) {
+            notMeasured(goals, startFigure, within);
+            notMeasured(goals, memoryFigure, within);
+        } else {
+            LoaderSection.Goals f = g.get();
+            goals.row(startFigure, within, Fmt.number(f.startRatio(), 2) + "× (" + Fmt.significant(f.bigMapped().execMs())
+                    + " ms against " + Fmt.significant(f.smallFaster().execMs()) + " ms, " + f.smallFaster().path()
+                    + "; section 11)", verdict(f.startRatio(), LOADER_BIG_TO_SMALL));
+            goals.row(memoryFigure, within, Fmt.number(f.memoryRatio(), 2) + "× (" + Fmt.number(f.bigMapped().privateMib(), 2)
+                    + " MiB against " + Fmt.number(f.smallMapped().privateMib(), 2) + " MiB; section 11)",
+                    verdict(f.memoryRatio(), LOADER_BIG_TO_SMALL));
+        }
+        md.append(goals.render());
     }
 
     private void write(JsonNode memory, JsonNode peer) {
         line("## Goals");
         line("");
-        line("Each goal of issues 21 and 19 beside this run's figure (the section that measures it has the details). "
+        line("Each goal of issues 21, 19 and 22 beside this run's figure (the section that measures it has the details). "
                 + "A goal not met needs its measured reason next to it; \"not measured\" means no part of"
                 + " `scripts/bench` measures it yet. A goal for hardware KVM is judged only on hardware KVM.");
         line("");

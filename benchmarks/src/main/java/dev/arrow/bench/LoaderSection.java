@@ -112,15 +112,43 @@ final class LoaderSection {
             line("");
             return;
         }
-        goals(smallInitramfs.get(), smallMapped.get(), bigInitramfs.get(), bigMapped.get());
+        goals(Goals.of(loader).orElseThrow(), smallInitramfs.get(), bigInitramfs.get());
         threshold(smallInitramfs.get(), smallMapped.get(), loader.path("defaultMinMappedBytes").asLong());
     }
 
-    private void goals(Row smallInitramfs, Row smallMapped, Row bigInitramfs, Row bigMapped) {
+    /**
+     * Issue 22's two goals from {@code loader.json}: the big binary, mapped, against the small one on its faster path
+     * (start → app exec, medians), and its private memory per arrow against the small one's, both mapped; empty when a
+     * binary or a path is missing.
+     */
+    record Goals(Row smallFaster, Row smallMapped, Row bigMapped, double startRatio, double memoryRatio) {
+        static Optional<Goals> of(JsonNode loader) {
+            if (loader == null) {
+                return Optional.empty();
+            }
+            List<Row> rows = new ArrayList<>();
+            loader.path("combinations").forEach(c -> rows.add(Row.of(c)));
+            Optional<Row> smallInitramfs = find(rows, "small", LoaderBenchmark.INITRAMFS);
+            Optional<Row> smallMapped = find(rows, "small", LoaderBenchmark.MAPPED);
+            Optional<Row> bigMapped = find(rows, "big", LoaderBenchmark.MAPPED);
+            if (smallInitramfs.isEmpty() || smallMapped.isEmpty() || bigMapped.isEmpty()) {
+                return Optional.empty();
+            }
+            Row smallFaster = smallMapped.get().execMs() <= smallInitramfs.get().execMs() ? smallMapped.get()
+                    : smallInitramfs.get();
+            return Optional.of(new Goals(smallFaster, smallMapped.get(), bigMapped.get(),
+                    bigMapped.get().execMs() / smallFaster.execMs(),
+                    bigMapped.get().privateMib() / smallMapped.get().privateMib()));
+        }
+    }
+
+    private void goals(Goals g, Row smallInitramfs, Row bigInitramfs) {
         double limit = GoalsSection.LOADER_BIG_TO_SMALL;
         String within = Fmt.number((limit - 1) * 100, 0) + "%";
-        Row smallFaster = smallMapped.execMs() <= smallInitramfs.execMs() ? smallMapped : smallInitramfs;
-        double startRatio = bigMapped.execMs() / smallFaster.execMs();
+        Row smallFaster = g.smallFaster();
+        Row smallMapped = g.smallMapped();
+        Row bigMapped = g.bigMapped();
+        double startRatio = g.startRatio();
         line("**Goal: a " + size(bigMapped) + " binary starts within " + within + " of a " + size(smallMapped) + " one** (ratio"
                 + " ≤ " + Fmt.number(limit, 2) + ", medians, the big binary mapped against the small one on its faster"
                 + " path, " + smallFaster.path() + "): " + Fmt.significant(bigMapped.execMs()) + " ms against "
@@ -129,7 +157,7 @@ final class LoaderSection {
                 + ratio(bigInitramfs.execMs() / smallInitramfs.execMs()) + " the small one's time; mapped, "
                 + ratio(bigMapped.execMs() / smallMapped.execMs()) + ".");
         line("");
-        double memoryRatio = bigMapped.privateMib() / smallMapped.privateMib();
+        double memoryRatio = g.memoryRatio();
         line("**Goal: private memory per arrow does not grow with the binary's size** (Private_Dirty per arrow, guest RAM"
                 + " + images, mapped, the big binary's over the small one's ≤ " + Fmt.number(limit, 2) + "): "
                 + Fmt.number(bigMapped.privateMib(), 2) + " MiB against " + Fmt.number(smallMapped.privateMib(), 2)
@@ -167,7 +195,7 @@ final class LoaderSection {
         line("");
     }
 
-    private static Optional<Row> find(List<Row> rows, String binary, String path) {
+    static Optional<Row> find(List<Row> rows, String binary, String path) {
         return rows.stream().filter(r -> r.binary().equals(binary) && r.path().equals(path)).findFirst();
     }
 
@@ -189,7 +217,7 @@ final class LoaderSection {
         return String.join(" ", words);
     }
 
-    private static String size(Row r) {
+    static String size(Row r) {
         return Fmt.significant(r.binaryMib()) + " MiB";
     }
 

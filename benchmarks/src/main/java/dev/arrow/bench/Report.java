@@ -99,7 +99,7 @@ public final class Report {
         line(flavourNotice(hostFlavour, bootFlavour));
         line("");
         machines(hostEnv, labEnv, command, bootFlavour);
-        md.append(GoalsSection.render(memory, peer, template, bootFlavour));
+        md.append(GoalsSection.render(memory, peer, template, loader, bootFlavour));
         timeline(peer, labEnv, bootFlavour, chart, markdownFile);
         peer(peer, bootFlavour);
         labJmh(labJmh, bootFlavour);

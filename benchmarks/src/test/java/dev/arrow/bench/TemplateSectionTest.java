@@ -142,7 +142,7 @@ class TemplateSectionTest {
         String text = TemplateSection.render("10", full, LAB);
         assertThat(text).contains("| first output (`first-output`) | 2000 | 2100 | 25.0 | 30.0 | **80.0×** |");
         assertThat(text.split("Not measured in this run\\.", -1)).as("cycles and memory say so").hasSize(3);
-        assertThat(GoalsSection.render(null, null, full, LAB)).contains(
+        assertThat(GoalsSection.render(null, null, full, null, LAB)).contains(
                 "| reset → next call: a clone's end → the next clone's first output (recycled VM) | ≤ 100 µs on hardware KVM | not measured | – |",
                 "| no goal (Firecracker, cited: 5 cold microVMs) | not measured | – |");
     }
