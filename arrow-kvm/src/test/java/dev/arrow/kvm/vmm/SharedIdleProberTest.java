@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Tier 1: the idle probes of many VMs share one thread; a probe that throws keeps its schedule and does not stop the
+ * Tier 1: the idle probes of many VMs share one thread and one tick; a probe that throws keeps its schedule and does not stop the
  * others; a cancelled probe never runs again, and cancelling one leaves the others running.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
@@ -44,6 +44,31 @@ class SharedIdleProberTest {
         });
         probes.forEach(SharedIdleProber.Probe::cancel);
         assertThat(prober.scheduledProbes()).isZero();
+        assertThat(prober.ticking()).as("no probe left: no tick").isFalse();
+    }
+
+    @Test
+    void oneTickRunsEveryProbeInTurn() throws Exception {
+        List<String> order = java.util.Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch ticks = new CountDownLatch(4 * 3);
+        List<SharedIdleProber.Probe> probes = new ArrayList<>();
+        for (int vm = 0; vm < 4; vm++) {
+            String name = "VM " + vm;
+            probes.add(prober.schedule(name, () -> {
+                order.add(name);
+                ticks.countDown();
+            }));
+        }
+        assertThat(ticks.await(10, TimeUnit.SECONDS)).isTrue();
+        probes.forEach(SharedIdleProber.Probe::cancel);
+        List<String> seen = List.copyOf(order);
+        // every tick runs all four: their counts differ by at most the one tick a late or cancelled probe missed
+        java.util.Map<String, Long> runs = seen.stream()
+                .collect(java.util.stream.Collectors.groupingBy(n -> n, java.util.stream.Collectors.counting()));
+        assertThat(runs).hasSize(4);
+        assertThat(java.util.Collections.max(runs.values()) - java.util.Collections.min(runs.values()))
+                .as("runs per probe in %s", seen).isLessThanOrEqualTo(1);
+        assertThat(prober.ticking()).isFalse();
     }
 
     @Test
