@@ -23,7 +23,8 @@ import java.util.List;
  *       the kernel image, each a private copy in every arrow of a memory that could have stayed shared
  *       (issue 21), for atomics that an uncontended single vCPU runs nearly as fast locked.</li>
  *   <li>{@code tsc=reliable}: the TSC is not checked against another clock twice a second (the
- *       clocksource watchdog). KVM keeps a guest's TSC steady, and the check was what woke an idle
+ *       clocksource watchdog). KVM keeps a guest's TSC steady (on a host whose own TSC is not, KVM
+ *       gives the guest no invariant TSC and the guest keeps kvm-clock), and the check was what woke an idle
  *       guest most: measured in the lab, an idle arrow went from 3.8 to 0.9 wake-ups (HLT exits) a
  *       second, and from 17 to 3.5 exits a second (issue 21, idle CPU per arrow).</li>
  *   <li>{@code quiet loglevel=1}: of the kernel's messages only emergencies reach the console, so
