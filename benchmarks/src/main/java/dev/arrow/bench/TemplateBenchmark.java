@@ -103,7 +103,7 @@ public final class TemplateBenchmark {
     private static void warmUp(ArrowTemplate template, int clones) throws IOException, InterruptedException {
         long t0 = System.nanoTime();
         for (int i = 0; i < clones; i++) {
-            Cycle.run(template::start);
+            Cycle.run(template::start, false);
         }
         if (clones > 0) {
             System.err.printf("[template] %d warm-up clones in %.1f ms%n", clones, (System.nanoTime() - t0) / 1e6);
@@ -122,9 +122,9 @@ public final class TemplateBenchmark {
             for (int k = 0; k < 2; k++) {
                 PeerComparison.settle(settleMillis);
                 if ((k == 0) == cloneFirst) {
-                    clone = Cycle.run(template::start);
+                    clone = Cycle.run(template::start, true);
                 } else {
-                    cold = Cycle.run(hello::start);
+                    cold = Cycle.run(hello::start, true);
                 }
             }
             Map<String, Object> run = new LinkedHashMap<>();
@@ -157,7 +157,7 @@ public final class TemplateBenchmark {
                 threads.add(pool.submit(() -> {
                     List<Cycle> done = new ArrayList<>();
                     for (int i = 0; i < share; i++) {
-                        done.add(Cycle.run(template::start));
+                        done.add(Cycle.run(template::start, false));
                     }
                     return done;
                 }));
@@ -263,11 +263,12 @@ public final class TemplateBenchmark {
      */
     record Cycle(long startNanos, long waitedNanos, BootTimeline timeline, Map<String, Long> kvmCounters) {
         /**
-         * Starts an arrow with {@code starter}, reads its output to the end, waits for it and closes it; KVM's
-         * counters ({@link KvmDebugfs#readAll()}) are read before the start and after the close.
+         * Starts an arrow with {@code starter}, reads its output to the end, waits for it and closes it; with
+         * {@code countKvm}, KVM's counters ({@link KvmDebugfs#readAll()}) are read before the start and after the
+         * close (tens of ms in the lab: not where clones run back to back and the time between them is measured).
          */
-        static Cycle run(Supplier<ArrowProcess> starter) throws IOException, InterruptedException {
-            Map<String, Long> kvmBefore = KvmDebugfs.readAll();
+        static Cycle run(Supplier<ArrowProcess> starter, boolean countKvm) throws IOException, InterruptedException {
+            Map<String, Long> kvmBefore = countKvm ? KvmDebugfs.readAll() : Map.of();
             long start = System.nanoTime();
             long waited;
             ArrowProcess p = starter.get();
@@ -282,7 +283,8 @@ public final class TemplateBenchmark {
             } finally {
                 p.close();
             }
-            return new Cycle(start, waited, p.timeline(), KvmDebugfs.delta(kvmBefore, KvmDebugfs.readAll()));
+            return new Cycle(start, waited, p.timeline(),
+                    countKvm ? KvmDebugfs.delta(kvmBefore, KvmDebugfs.readAll()) : Map.of());
         }
 
         /** Nanoseconds from start to {@code phase}, or -1 if it was not reached. */
