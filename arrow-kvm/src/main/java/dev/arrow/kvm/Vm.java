@@ -11,6 +11,8 @@ import dev.arrow.kvm.sys.OwnedFd;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,8 +61,8 @@ public final class Vm implements AutoCloseable {
     private final List<Vcpu> vcpus = new ArrayList<>();
     /** {@link #xsaveSize()}, 0 until asked. */
     private volatile int xsaveSize;
-    /** The capabilities {@link #require} found, by ordinal. */
-    private final BitSet required = new BitSet();
+    /** KVM_CHECK_EXTENSION's answers for this VM, asked once each. */
+    private final Map<KvmCapability, Integer> extensions = new ConcurrentHashMap<>();
 
     Vm(Kvm kvm, OwnedFd fd) {
         this.kvm = kvm;
@@ -71,27 +73,24 @@ public final class Vm implements AutoCloseable {
         return kvm;
     }
 
-    /** KVM_CHECK_EXTENSION on the VM (some answers depend on the VM). */
+    /**
+     * KVM_CHECK_EXTENSION on the VM (some answers depend on the VM), asked once per capability as {@link Kvm} does:
+     * an answer does not change during the VM's life, and a clone's restore asks for the same ones every time.
+     */
     public int checkExtension(KvmCapability capability) {
-        return Ioctls.call(fd, KvmIoctl.KVM_CHECK_EXTENSION, capability.number());
+        Integer known = extensions.get(capability);
+        if (known == null) {
+            known = Ioctls.call(fd, KvmIoctl.KVM_CHECK_EXTENSION, capability.number());
+            extensions.put(capability, known);
+        }
+        return known;
     }
 
-    /**
-     * Fails unless this VM has {@code capability}; asks KVM once per capability (an answer does not change
-     * during a VM's life; a clone's restore asks for the same ones every time).
-     */
+    /** Fails unless this VM has {@code capability}. */
     void require(KvmCapability capability) {
-        synchronized (required) {
-            if (required.get(capability.ordinal())) {
-                return;
-            }
-        }
         if (checkExtension(capability) <= 0) {
             throw new HostKvmUnusableException("this host's KVM lacks " + capability.kernelName() + " ("
                     + capability.description() + "), which the VMM needs");
-        }
-        synchronized (required) {
-            required.set(capability.ordinal());
         }
     }
 
