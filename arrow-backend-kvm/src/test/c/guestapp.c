@@ -8,6 +8,8 @@
  *   guestapp cpus           prints the number of online CPUs
  *   guestapp env NAME       prints NAME=value of one variable
  *   guestapp stderr         writes "to-stdout" to stdout and "to-stderr" to stderr
+ *   guestapp alternate N    writes N lines, one write(2) each, "out I" to stdout for even I and
+ *                           "err I" to stderr for odd I
  *   guestapp fork           starts a child that sleeps for ever, exits 5 before it
  *   guestapp streams N      writes N bytes to stdout and N to stderr, interleaved in chunks of
  *                           varying size; byte i of stream s (1, 2) is pattern(i, s), see below
@@ -300,6 +302,15 @@ int main(int argc, char **argv) {
         printf("to-stdout\n");
         fflush(stdout);
         fprintf(stderr, "to-stderr\n");
+        return 0;
+    }
+    if (strcmp(mode, "alternate") == 0 && argc > 2) {
+        long n = atol(argv[2]);
+        for (long i = 0; i < n; i++) {
+            char line[32];
+            int len = snprintf(line, sizeof line, "%s %ld\n", i % 2 == 0 ? "out" : "err", i);
+            if (write_all(i % 2 == 0 ? 1 : 2, (const unsigned char *)line, (size_t)len) != 0) return 3;
+        }
         return 0;
     }
     if (strcmp(mode, "fork") == 0) {

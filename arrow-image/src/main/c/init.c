@@ -390,6 +390,7 @@ struct spec {
     struct spec_net net;
     int has_stdio;
     int stdio_virtio; /* "stdio virtio": the app's stdio are virtio console ports */
+    int stderr_to_stdout; /* "stderr stdout": the app's fd 2 is a duplicate of its fd 1 (one channel, one order) */
     int template_init; /* "template init": wait on the control port for the launch spec */
     int has_clock;
     uint64_t clock_ns; /* clock-realtime-ns */
@@ -705,7 +706,7 @@ static int check_template(const struct spec *s, size_t off) {
     if (!s->stdio_virtio) return spec_fail(off, "template needs 'stdio virtio' (the launch spec arrives on arrow.control)");
     if (s->exec || s->argc || s->envc || s->cwd || s->has_uid || s->has_gid || s->nrlimits || s->hostname ||
         s->has_grace || s->net.has_ipv4 || s->has_clock || s->entropy_len || s->ready_port || s->nfiles ||
-        s->ncopy_out || s->has_copy_out_max)
+        s->ncopy_out || s->has_copy_out_max || s->stderr_to_stdout)
         return spec_fail(off, "a template spec holds only 'template', 'stdio', 'image' and 'mapped': the launch spec"
                               " brings the rest");
     return 0;
@@ -793,6 +794,10 @@ static int parse_spec(char *buf, size_t len, struct spec *spec) {
                 return spec_fail(off, "stdio '%.32s' is not 'serial' or 'virtio'", value);
             spec->has_stdio = 1;
             spec->stdio_virtio = value[0] == 'v';
+        } else if (strcmp(key, "stderr") == 0) {
+            if (spec->stderr_to_stdout) return spec_fail(off, "stderr given twice");
+            if (strcmp(value, "stdout") != 0) return spec_fail(off, "stderr '%.32s' is not 'stdout'", value);
+            spec->stderr_to_stdout = 1;
         } else if (strncmp(key, "net-", 4) == 0) {
             if (parse_net(key, value, &spec->net, off) != 0) return -1;
         } else if (strcmp(key, "template") == 0) {
@@ -941,6 +946,7 @@ static void print_spec(FILE *out, const struct spec *s) {
     }
     print_net(out, &s->net);
     if (s->has_stdio) put_record(out, "stdio", s->stdio_virtio ? "virtio" : "serial");
+    if (s->stderr_to_stdout) put_record(out, "stderr", "stdout");
     if (s->template_init) put_record(out, "template", "init");
     if (s->ready_port) {
         snprintf(tmp, sizeof tmp, "%u", s->ready_port);
@@ -1501,20 +1507,24 @@ static void setup_virtio_stdio(void) {
     files_port_open(0); /* if announced already (see "Copy-out") */
 }
 
-/* In the app's process before execve: the ports become fds 0, 1 and 2. Returns 0, or -1 with
- * errno and *which (the port that failed). */
-static int attach_virtio_stdio(int *which) {
+/* In the app's process before execve: the ports become fds 0, 1 and 2 (with stderr_to_stdout fd 2 is
+ * a duplicate of fd 1, as a shell's 2>&1 makes it). Returns 0, or -1 with errno and *which (the port
+ * that failed). */
+static int attach_virtio_stdio(int stderr_to_stdout, int *which) {
     static const int flags[3] = {O_RDONLY, O_WRONLY, O_WRONLY};
-    for (int i = 0; i < 3; i++) {
+    int ports = stderr_to_stdout ? 2 : 3;
+    for (int i = 0; i < ports; i++) {
         *which = i;
         int fd = open(vport_node[i], flags[i]); /* fds 0..2 are taken (the console): fd > 2 */
         if (fd < 0) return -1;
         if (dup2(fd, i) < 0) return -1;
         close(fd);
     }
+    *which = VPORT_STDERR;
+    if (stderr_to_stdout && dup2(1, 2) < 0) return -1;
     static const int out[2] = {1, 2};
     *which = VPORT_STDOUT;
-    return await_host(out, 2, monotonic_ms() + VPORT_WAIT_MS);
+    return await_host(out, stderr_to_stdout ? 1 : 2, monotonic_ms() + VPORT_WAIT_MS);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1920,7 +1930,7 @@ static _Noreturn void run_child(const struct spec *s, int report_fd) {
         if (prctl(PR_CAPBSET_DROP, DROPPED_CAPS[i].cap, 0, 0, 0) != 0) child_fail(report_fd, STEP_CAPS, errno, (int)i);
     setsid();
     int port;
-    if (vport_stdio && attach_virtio_stdio(&port) != 0) child_fail(report_fd, STEP_STDIO, errno, port);
+    if (vport_stdio && attach_virtio_stdio(s->stderr_to_stdout, &port) != 0) child_fail(report_fd, STEP_STDIO, errno, port);
     for (size_t i = 0; i < s->nrlimits; i++)
         if (setrlimit(RLIMITS[s->rlimits[i].index].resource, &s->rlimits[i].value) != 0)
             child_fail(report_fd, STEP_RLIMIT, errno, (int)s->rlimits[i].index);

@@ -47,7 +47,6 @@ public final class Arrow {
     private Duration gracePeriod = DEFAULT_GRACE_PERIOD;
     private ArrowLauncher launcher;
     private final List<Consumer<OutputFrame>> logConsumers = new ArrayList<>();
-    private boolean redirectErrorStream;
     private WaitStrategy waitStrategy;
 
     private Arrow(ArrowSpec.Builder spec) {
@@ -276,11 +275,12 @@ public final class Arrow {
 
     /**
      * Whether stderr goes where stdout goes, like {@link ProcessBuilder#redirectErrorStream(boolean)}
-     * (default false): then {@link #stderr(Output)} is ignored, {@link ArrowProcess#getErrorStream()} is empty
-     * and every line is tagged {@link OutputFrame.Stream#STDOUT}.
+     * (default false): the program's fds 1 and 2 are then one channel, so its lines arrive in the order it wrote
+     * them; {@link #stderr(Output)} is ignored, {@link ArrowProcess#getErrorStream()} is empty and every line is
+     * tagged {@link OutputFrame.Stream#STDOUT}.
      */
     public Arrow redirectErrorStream(boolean merge) {
-        this.redirectErrorStream = merge;
+        spec.redirectErrorStream(merge);
         return this;
     }
 
@@ -347,7 +347,7 @@ public final class Arrow {
         ArrowLauncher backend = launcher != null ? launcher : Launchers.defaultLauncher();
         StartupWait wait = waitStrategy == null ? null : new StartupWait(waitStrategy);
         ArrowProcess p = ArrowProcess.start(snapshot, stdout, stderr, stdin, gracePeriod, backend, boot,
-                new ArrowProcess.LogRouting(logConsumers, redirectErrorStream, wait == null ? List.of() : wait.watchers()));
+                new ArrowProcess.LogRouting(logConsumers, wait == null ? List.of() : wait.watchers()));
         if (wait != null) {
             wait.await(p);
         }
@@ -376,6 +376,6 @@ public final class Arrow {
         HostFiles.check(snapshot);
         ArrowLauncher backend = launcher != null ? launcher : Launchers.defaultLauncher();
         return ArrowTemplate.boot(snapshot, point, backend, new ArrowTemplate.CloneDefaults(stdout, stderr, stdin,
-                gracePeriod, logConsumers, redirectErrorStream, waitStrategy));
+                gracePeriod, logConsumers, waitStrategy));
     }
 }

@@ -117,11 +117,10 @@ public final class ArrowProcess extends Process implements AutoCloseable {
     /**
      * Where the lines of output go besides the {@link Output}s.
      *
-     * @param consumers   the user's log consumers
-     * @param mergeErrors whether stderr goes where stdout goes (its own {@link Output} is then ignored)
-     * @param watchers    arrow-core's own observers of every line (readiness checks)
+     * @param consumers the user's log consumers
+     * @param watchers  arrow-core's own observers of every line (readiness checks)
      */
-    record LogRouting(List<Consumer<OutputFrame>> consumers, boolean mergeErrors, List<Consumer<OutputFrame>> watchers) {
+    record LogRouting(List<Consumer<OutputFrame>> consumers, List<Consumer<OutputFrame>> watchers) {
         LogRouting {
             consumers = List.copyOf(consumers);
             watchers = List.copyOf(watchers);
@@ -167,12 +166,15 @@ public final class ArrowProcess extends Process implements AutoCloseable {
         MicroVmSession session;
         try {
             stdout = GuestOutput.open(out, name + "-stdout", systemOut);
-            stderr = GuestOutput.open(logs.mergeErrors() ? Output.discard() : err, name + "-stderr", systemErr);
+            // With redirectErrorStream the guest writes both streams to stdout; what a backend still hands to
+            // stderr (one with a single console) joins stdout here.
+            boolean mergeErrors = spec.redirectErrorStream();
+            stderr = GuestOutput.open(mergeErrors ? Output.discard() : err, name + "-stderr", systemErr);
             stdin = GuestInput.open(in, name + "-stdin");
             tap = new OutputTap(name, logs.consumers(), logs.watchers());
-            OutputFrame.Stream errorTag = logs.mergeErrors() ? OutputFrame.Stream.STDOUT : OutputFrame.Stream.STDERR;
+            OutputFrame.Stream errorTag = mergeErrors ? OutputFrame.Stream.STDOUT : OutputFrame.Stream.STDERR;
             session = starter.start(boot.tapFirstOutput(tap.tap(OutputFrame.Stream.STDOUT, stdout)),
-                    boot.tapFirstOutput(tap.tap(errorTag, logs.mergeErrors() ? stdout : stderr)), boot, exitCopies);
+                    boot.tapFirstOutput(tap.tap(errorTag, mergeErrors ? stdout : stderr)), boot, exitCopies);
             if (session == null) {
                 throw new VmmException(backend + " returned no session; this is a bug in the backend");
             }

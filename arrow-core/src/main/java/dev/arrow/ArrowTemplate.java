@@ -46,7 +46,7 @@ public final class ArrowTemplate implements AutoCloseable {
      * streams, grace period, log consumers and the wait for readiness ({@code readiness} may be null: none).
      */
     record CloneDefaults(Output stdout, Output stderr, Input stdin, Duration gracePeriod,
-                         List<Consumer<OutputFrame>> logConsumers, boolean redirectErrorStream, WaitStrategy readiness) {
+                         List<Consumer<OutputFrame>> logConsumers, WaitStrategy readiness) {
         CloneDefaults {
             logConsumers = List.copyOf(logConsumers);
         }
@@ -115,7 +115,7 @@ public final class ArrowTemplate implements AutoCloseable {
                 options.stderrOr(defaults.stderr()), options.stdinOr(defaults.stdin()),
                 options.gracePeriodOr(defaults.gracePeriod()), backend,
                 (out, err, events, exits) -> frozen.startClone(cloneSpec, out, err, events, exits), recorder,
-                new ArrowProcess.LogRouting(defaults.logConsumers(), defaults.redirectErrorStream(),
+                new ArrowProcess.LogRouting(defaults.logConsumers(),
                         wait == null ? List.of() : wait.watchers()));
         if (wait != null) {
             wait.await(p);

@@ -97,6 +97,7 @@ class ArrowLogsTest {
     @Test
     void redirectErrorStreamMergesStderrIntoStdout() throws Exception {
         FakeLauncher fake = new FakeLauncher(g -> {
+            assertThat(g.spec().redirectErrorStream()).as("the guest is told to give the program one channel").isTrue();
             g.out("out\n");
             g.err("err\n");
             return new ArrowOutcome.Exited(0);

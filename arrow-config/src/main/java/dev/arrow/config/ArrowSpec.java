@@ -59,6 +59,7 @@ public final class ArrowSpec {
     private final Map<RlimitResource, Rlimit> rlimits;
     private final List<String> copyOutOnExit;
     private final long copyOutMaxBytes;
+    private final boolean redirectErrorStream;
 
     private ArrowSpec(Builder b) {
         binary = b.binary;
@@ -79,6 +80,7 @@ public final class ArrowSpec {
         rlimits = Collections.unmodifiableMap(new EnumMap<>(b.rlimits));
         copyOutOnExit = List.copyOf(b.copyOutOnExit);
         copyOutMaxBytes = b.copyOutMaxBytes;
+        redirectErrorStream = b.redirectErrorStream;
     }
 
     /** A builder for running the host file {@code binary}, with every other field at its default. */
@@ -106,6 +108,7 @@ public final class ArrowSpec {
         b.rlimits.putAll(rlimits);
         b.copyOutOnExit.addAll(copyOutOnExit);
         b.copyOutMaxBytes = copyOutMaxBytes;
+        b.redirectErrorStream = redirectErrorStream;
         return b;
     }
 
@@ -207,6 +210,14 @@ public final class ArrowSpec {
     }
 
     /**
+     * Whether the program's stderr is its stdout, as {@link ProcessBuilder#redirectErrorStream(boolean)} makes it: init
+     * gives the program one channel as fds 1 and 2, so the host reads both streams in the order they were written.
+     */
+    public boolean redirectErrorStream() {
+        return redirectErrorStream;
+    }
+
+    /**
      * Why {@code guestPath} cannot be copied out of a guest, or empty if it can: it must be absolute, in normal form
      * (no empty, "." or ".." segments), without NUL and at most {@link LinuxLimits#MAX_PATH_BYTES} bytes.
      */
@@ -229,13 +240,13 @@ public final class ArrowSpec {
                 && files.equals(s.files) && Objects.equals(kernel, s.kernel)
                 && Objects.equals(timeout, s.timeout) && debugConsole == s.debugConsole
                 && hostname.equals(s.hostname) && rlimits.equals(s.rlimits) && copyOutOnExit.equals(s.copyOutOnExit)
-                && copyOutMaxBytes == s.copyOutMaxBytes;
+                && copyOutMaxBytes == s.copyOutMaxBytes && redirectErrorStream == s.redirectErrorStream;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(binary, args, env, workingDirectory, uid, gid, memoryBytes, memoryGiven, cpus, net, files,
-                kernel, timeout, debugConsole, hostname, rlimits, copyOutOnExit, copyOutMaxBytes);
+                kernel, timeout, debugConsole, hostname, rlimits, copyOutOnExit, copyOutMaxBytes, redirectErrorStream);
     }
 
     @Override
@@ -248,6 +259,7 @@ public final class ArrowSpec {
                 + ", debugConsole=" + debugConsole + ", hostname=" + hostname
                 + ", rlimits=" + rlimits.values()
                 + (copyOutOnExit.isEmpty() ? "" : ", copyOutOnExit=" + copyOutOnExit + " (" + ByteSizes.format(copyOutMaxBytes) + ")")
+                + (redirectErrorStream ? ", redirectErrorStream=true" : "")
                 + "]";
     }
 
@@ -275,6 +287,7 @@ public final class ArrowSpec {
         private final Map<RlimitResource, Rlimit> rlimits = new EnumMap<>(RlimitResource.class);
         private final List<String> copyOutOnExit = new ArrayList<>();
         private long copyOutMaxBytes = DEFAULT_COPY_OUT_MAX_BYTES;
+        private boolean redirectErrorStream;
 
         private Builder(Path binary) {
             binary(binary);
@@ -447,6 +460,12 @@ public final class ArrowSpec {
         /** File content bytes the {@link #copyOutOnExit} paths may bring back together (default {@link ArrowSpec#DEFAULT_COPY_OUT_MAX_BYTES}). */
         public Builder copyOutMaxBytes(long bytes) {
             this.copyOutMaxBytes = bytes;
+            return this;
+        }
+
+        /** Whether the program's stderr is its stdout (default false); see {@link ArrowSpec#redirectErrorStream()}. */
+        public Builder redirectErrorStream(boolean merge) {
+            this.redirectErrorStream = merge;
             return this;
         }
 

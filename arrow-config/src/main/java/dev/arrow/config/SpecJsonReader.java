@@ -26,7 +26,7 @@ final class SpecJsonReader {
 
     private static final List<String> TOP_FIELDS = List.of("binary", "args", "env", "workingDirectory", "uid", "gid",
             "memory", "cpus", "net", "files", "kernel", "timeout", "debugConsole", "hostname", "rlimits",
-            "copyOutOnExit", "copyOutMaxBytes");
+            "copyOutOnExit", "copyOutMaxBytes", "redirectErrorStream");
     private static final Pattern OCTAL = Pattern.compile("[0-7]{1,6}");
 
     private final List<SpecProblem> problems = new ArrayList<>();
@@ -86,6 +86,7 @@ final class SpecJsonReader {
         optional(root, rootPath, "rlimits", (n, p) -> readRlimits(n, p, b));
         optional(root, rootPath, "copyOutOnExit", (n, p) -> b.copyOutOnExit(stringList(n, p)));
         optional(root, rootPath, "copyOutMaxBytes", (n, p) -> ifPresent(size(n, p), b::copyOutMaxBytes));
+        optional(root, rootPath, "redirectErrorStream", (n, p) -> ifPresent(bool(n, p), b::redirectErrorStream));
         return b;
     }
 

@@ -57,6 +57,9 @@ final class SpecJsonWriter {
         if (spec.copyOutMaxBytes() != ArrowSpec.DEFAULT_COPY_OUT_MAX_BYTES) {
             root.put("copyOutMaxBytes", ByteSizes.format(spec.copyOutMaxBytes()));
         }
+        if (spec.redirectErrorStream()) {
+            root.put("redirectErrorStream", true);
+        }
         return root;
     }
 

@@ -38,6 +38,7 @@ class ArrowSpecJsonTest {
                 .rlimit(RlimitResource.CORE, 0, Rlimit.UNLIMITED)
                 .copyOutOnExit("/out", "/var/log/app.log")
                 .copyOutMaxBytes(64L << 20)
+                .redirectErrorStream(true)
                 .build();
     }
 
@@ -71,7 +72,7 @@ class ArrowSpecJsonTest {
         String json = ArrowSpecJson.write(everything());
         assertThat(json).contains("\"memory\" : \"64MiB\"", "\"timeout\" : \"1s500ms\"", "\"mode\" : \"0755\"",
                 "\"text\" : \"hello\\nworld\\n\"", "\"base64\" : \"AP/DBw==\"", "\"hard\" : \"unlimited\"",
-                "\"protocol\" : \"udp\"", "\"copyOutMaxBytes\" : \"64MiB\"");
+                "\"protocol\" : \"udp\"", "\"copyOutMaxBytes\" : \"64MiB\"", "\"redirectErrorStream\" : true");
     }
 
     @Test
@@ -174,7 +175,8 @@ class ArrowSpecJsonTest {
     void unknownFieldsAreRejectedWithTheirPath() {
         assertThat(problems("{\"binary\":\"h\",\"memroy\":\"64MiB\"}")).containsExactly(
                 "$.memroy: unknown field; known fields are: args, binary, copyOutMaxBytes, copyOutOnExit, cpus,"
-                        + " debugConsole, env, files, gid, hostname, kernel, memory, net, rlimits, timeout, uid, workingDirectory");
+                        + " debugConsole, env, files, gid, hostname, kernel, memory, net, redirectErrorStream, rlimits, timeout, uid,"
+                        + " workingDirectory");
         assertThat(problems("{\"binary\":\"h\",\"net\":{\"mode\":\"user\",\"forwards\":[{\"host\":1,\"guest\":2,\"hots\":3}]}}"))
                 .containsExactly("$.net.forwards[0].hots: unknown field; known fields are: guest, host, hostAddress, protocol");
         assertThat(problems("{\"binary\":\"h\",\"net\":{\"mode\":\"none\",\"forwards\":[]}}"))

@@ -234,6 +234,7 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
                 .uid(spec.uid())
                 .gid(spec.gid())
                 .hostname(spec.hostname())
+                .stderrToStdout(spec.redirectErrorStream())
                 .copyOut(spec.copyOutOnExit(), spec.copyOutMaxBytes());
         spec.rlimits().values().forEach(b::limit);
         return b;

@@ -73,7 +73,15 @@ class GuestImageTemplateTest {
                 .contains("arg\0--clone\0arg\0003\0", "stdio\0virtio\0", "clock-realtime-ns\0001900000000000000005\0",
                         "entropy\0" + "ab".repeat(16) + "\0", "file\0000750 12 /data/tool\0#!/bin/true\n\0",
                         "file\0000644 1 /etc/clone\0x\0")
-                .endsWith("end\0\0");
+                .endsWith("end\0\0")
+                .doesNotContain("stderr\0");
+    }
+
+    @Test
+    void aCloneWhoseStderrIsItsStdoutTellsInitSo() throws IOException {
+        byte[] message = GuestImage.cloneLaunch(spec().redirectErrorStream(true).build(), List.of(), Optional.empty(), NOW,
+                new byte[16]);
+        assertThat(new String(message, StandardCharsets.UTF_8)).contains("stdio\0virtio\0stderr\0stdout\0");
     }
 
     @Test

@@ -40,6 +40,8 @@ final class GoalsSection {
      * its private memory per arrow over the 2 MiB one's, at most (within 10%).
      */
     static final double LOADER_BIG_TO_SMALL = 1.1;
+    /** Issue 22: the host's copies of a read-only data set shared by several arrows (its images' Pss over its size). */
+    static final double DATA_SET_COPIES = 1.1;
 
     private final StringBuilder md = new StringBuilder();
 
@@ -78,6 +80,17 @@ final class GoalsSection {
             goals.row(memoryFigure, within, Fmt.number(f.memoryRatio(), 2) + "× (" + Fmt.number(f.bigMapped().privateMib(), 2)
                     + " MiB against " + Fmt.number(f.smallMapped().privateMib(), 2) + " MiB; section 11)",
                     verdict(f.memoryRatio(), LOADER_BIG_TO_SMALL));
+        }
+        String dataFigure = "host copies of a 1 GiB read-only data set read by 10 arrows (images' Pss / size)";
+        String once = "≤ " + Fmt.number(DATA_SET_COPIES, 2);
+        Optional<LoaderSection.DataSet> d = LoaderSection.DataSet.of(loader);
+        if (d.isEmpty()) {
+            notMeasured(goals, dataFigure, once);
+        } else {
+            LoaderSection.DataSet f = d.get();
+            goals.row(dataFigure, once, Fmt.number(f.copies(), 2) + " (" + Fmt.significant(f.dataMib()) + " MiB by "
+                    + f.arrows() + " arrows: Pss " + Fmt.number(f.imagePssMib(), 0) + " MiB, Rss " + Fmt.number(f.imageRssMib(), 0)
+                    + " MiB; section 11)", verdict(f.copies(), DATA_SET_COPIES));
         }
         md.append(goals.render());
     }

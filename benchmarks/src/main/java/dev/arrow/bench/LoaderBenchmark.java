@@ -6,6 +6,7 @@ import dev.arrow.BootPhase;
 import dev.arrow.BootTimeline;
 import dev.arrow.Input;
 import dev.arrow.Output;
+import dev.arrow.config.GuestFile;
 import dev.arrow.image.LoaderPlan;
 import dev.arrow.image.mapped.ImageCache;
 import java.io.BufferedReader;
@@ -13,6 +14,9 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,11 +44,16 @@ import java.util.stream.Stream;
  *       a snapshot taken before they started, divided by K) with the guest RAM's mappings (anonymous memory, the
  *       kernel image's) and the loader's image mappings ({@link MappingGroup#loaderImages}) summed on their own, so
  *       that an image's pages shared by the K arrows show as one copy in Pss.</li>
+ *   <li><b>data set</b> (with {@code --data-mib D}): a read-only data file of D MiB given to A busybox arrows alive at
+ *       once ({@code file(GuestFile.fromHost(set, "/data/set"))}, mapped by the loader), each having read all of it
+ *       ({@code cat /data/set}) before it says {@code ready}: what all A add to this process together (the image
+ *       mappings' Rss and Pss, Private_Dirty, the host kernel's share) against D, so that "shared by A arrows, held
+ *       once" is a measured sum, not a per-arrow figure.</li>
  * </ol>
  * Start the JVM as for {@link MemoryPerArrow} (a fixed, pre-touched heap). The 100 MiB program lives in a temporary
  * directory, deleted at the end; its image stays in the host's image cache (the same content every run).
  *
- * <pre>  loader --out FILE [--runs N] [--warmup W] [--alive K] [--settle-ms MS] [--big-mib 100]</pre>
+ * <pre>  loader --out FILE [--runs N] [--warmup W] [--alive K] [--settle-ms MS] [--big-mib 100] [--data-mib D --data-arrows A]</pre>
  */
 public final class LoaderBenchmark {
     static final Path BUSYBOX = Path.of("/bin/busybox");
@@ -54,6 +63,11 @@ public final class LoaderBenchmark {
     static final String READY = "ready";
     /** The memory part's app: reads its whole binary, says it is ready, then waits to be measured. */
     static final List<String> MEMORY_APP = List.of("sh", "-c", "cat /proc/self/exe > /dev/null && echo " + READY + " && exec sleep 600");
+    /** Where the data set part's arrows find the data set. */
+    static final String DATA_GUEST_PATH = "/data/set";
+    /** The data set part's app: reads the whole data set, says it is ready, then waits to be measured. */
+    static final List<String> DATA_APP = List.of("sh", "-c", "cat " + DATA_GUEST_PATH + " > /dev/null && echo " + READY
+            + " && exec sleep 600");
     /** The runs' app: exits at once. */
     static final List<String> RUN_APP = List.of("sh", "-c", "echo " + READY);
 
@@ -81,8 +95,10 @@ public final class LoaderBenchmark {
         int alive = a.integer("alive", 5);
         int settleMillis = a.integer("settle-ms", PeerComparison.DEFAULT_SETTLE_MILLIS);
         int bigMib = a.integer("big-mib", 100);
-        if (runs < 1 || alive < 1) {
-            throw new IllegalArgumentException("--runs and --alive must be at least 1");
+        int dataMib = a.integer("data-mib", 0);
+        int dataArrows = a.integer("data-arrows", 10);
+        if (runs < 1 || alive < 1 || dataMib < 0 || dataArrows < 1) {
+            throw new IllegalArgumentException("--runs, --alive and --data-arrows must be at least 1, --data-mib at least 0");
         }
         if (!Files.isExecutable(BUSYBOX)) {
             throw new IllegalStateException("no static busybox at " + BUSYBOX + ": install busybox-static (scripts/setup.sh)");
@@ -105,7 +121,14 @@ public final class LoaderBenchmark {
                     combinations.add(new Combination(binary.getKey(), binary.getValue(), path));
                 }
             }
-            run(out, combinations, runs, warmup, alive, settleMillis);
+            Map<String, Object> result = run(out, combinations, runs, warmup, alive, settleMillis);
+            if (dataMib > 0) {
+                Path set = Files.createDirectories(tmp.resolve("data")).resolve("set");
+                writeDataSet(set, (long) dataMib << 20);
+                PeerComparison.settle(settleMillis);
+                result.put("dataSet", dataSet(set, dataArrows, settleMillis));
+                Json.write(out, result);
+            }
         } finally {
             try (Stream<Path> files = Files.walk(tmp)) {
                 for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
@@ -115,8 +138,8 @@ public final class LoaderBenchmark {
         }
     }
 
-    private static void run(Path out, List<Combination> combinations, int runs, int warmup, int alive, int settleMillis)
-            throws Exception {
+    private static Map<String, Object> run(Path out, List<Combination> combinations, int runs, int warmup, int alive,
+                                           int settleMillis) throws Exception {
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("hostCpus", Runtime.getRuntime().availableProcessors());
         result.put("settleMillis", settleMillis);
@@ -170,6 +193,78 @@ public final class LoaderBenchmark {
             PeerComparison.settle(settleMillis);
             entries.get(i).put("memory", withPath(c, () -> memory(c, alive, settleMillis)));
             Json.write(out, result);
+        }
+        return result;
+    }
+
+    /**
+     * {@code arrows} busybox arrows alive at once, each given {@code set} read-only at {@value #DATA_GUEST_PATH} (the
+     * loader maps it: it is far above the threshold) and having read all of it: what they add to this process together.
+     */
+    private static Map<String, Object> dataSet(Path set, int arrows, int settleMillis) throws Exception {
+        long bytes = Files.size(set);
+        List<MappingGroup> groups = List.of(MappingGroup.KERNEL_IMAGE, MappingGroup.ANONYMOUS,
+                MappingGroup.loaderImages(ImageCache.shared().directory()));
+        ProcessMemory base = ProcessMemory.read(groups);
+        List<ArrowProcess> alive = new ArrayList<>();
+        List<Long> readyNanos = new ArrayList<>();
+        try {
+            for (int i = 0; i < arrows; i++) {
+                long t0 = System.nanoTime();
+                ArrowProcess p = Arrow.of(BUSYBOX).args(DATA_APP.toArray(String[]::new))
+                        .file(GuestFile.fromHost(set, DATA_GUEST_PATH)).stdin(Input.empty()).stdout(Output.pipe())
+                        .stderr(Output.discard()).start();
+                alive.add(p);
+                String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+                if (!READY.equals(line)) {
+                    throw new IllegalStateException("data set arrow " + i + " did not read the data set (" + line + "): "
+                            + p.outcome().getNow(null));
+                }
+                readyNanos.add(System.nanoTime() - t0);
+                System.err.printf("[loader] data set: arrow %d of %d read %d MiB, start → ready %.1f s%n", i + 1, arrows,
+                        bytes >> 20, (System.nanoTime() - t0) / 1e9);
+            }
+            PeerComparison.settle(settleMillis);
+            ProcessMemory all = ProcessMemory.read(groups).minus(base);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("dataBytes", bytes);
+            m.put("arrows", arrows);
+            m.put("app", DATA_APP);
+            m.put("guestMemoryBytes", alive.get(0).statistics().map(s -> s.guestMemoryBytes()).orElse(-1L));
+            m.put("startToReadyNanos", readyNanos);
+            m.put("allArrows", all.toJson());
+            MemoryCounters images = all.mapping(MappingGroup.LOADER_IMAGES);
+            System.err.printf("[loader] data set of %d MiB read by %d arrows: image mappings Rss %.1f MiB, Pss %.1f MiB;"
+                            + " all arrows' Private_Dirty %.1f MiB%n", bytes >> 20, arrows,
+                    images.get(ProcessMemory.RSS).orElse(0) / 1048576.0, images.get(ProcessMemory.PSS).orElse(0) / 1048576.0,
+                    all.process().get(ProcessMemory.PRIVATE_DIRTY).orElse(0) / 1048576.0);
+            return m;
+        } finally {
+            MemoryPerArrow.stop(alive);
+        }
+    }
+
+    /**
+     * Writes {@code bytes} bytes of data, every 4 KiB block different (its index in every 8-byte word, so no two pages
+     * are alike for the host's or the guest's page sharing), cheaply: the lab emulates the CPU.
+     */
+    private static void writeDataSet(Path file, long bytes) throws IOException {
+        ByteBuffer chunk = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        try (FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE_NEW,
+                StandardOpenOption.WRITE)) {
+            long block = 0;
+            for (long left = bytes; left > 0; ) {
+                chunk.clear();
+                for (int at = 0; at < chunk.capacity(); at += 8) {
+                    chunk.putLong(at, block + (at >> 12));
+                }
+                block += chunk.capacity() >> 12;
+                chunk.limit((int) Math.min(chunk.capacity(), left));
+                left -= chunk.limit();
+                while (chunk.hasRemaining()) {
+                    out.write(chunk);
+                }
+            }
         }
     }
 

@@ -114,6 +114,70 @@ final class LoaderSection {
         }
         goals(Goals.of(loader).orElseThrow(), smallInitramfs.get(), bigInitramfs.get());
         threshold(smallInitramfs.get(), smallMapped.get(), loader.path("defaultMinMappedBytes").asLong());
+        DataSet.of(loader).ifPresentOrElse(this::dataSet, () -> {
+            line("The shared read-only data set (`--data-mib`) was not measured in this run.");
+            line("");
+        });
+    }
+
+    /**
+     * The data set part of {@code loader.json}: one read-only file given to several arrows alive at once, each having
+     * read all of it; what they added to the process together, MiB.
+     *
+     * @param imageRssMib   Rss of the loader images' mappings: the data counted once per arrow that maps it
+     * @param imagePssMib   Pss of those mappings: the host's pages of it, each counted once
+     * @param privateMib    Private_Dirty of the whole process: what the arrows wrote (their guests' RAM)
+     * @param hostKernelMib the host kernel's share (page tables, KVM's, thread stacks)
+     */
+    record DataSet(double dataMib, int arrows, double imageRssMib, double imagePssMib, double privateMib,
+                   double hostKernelMib, double guestMemoryMib, TemplateSection.Latency ready) {
+        static Optional<DataSet> of(JsonNode loader) {
+            JsonNode d = loader == null ? null : loader.get("dataSet");
+            if (d == null || !d.isObject()) {
+                return Optional.empty();
+            }
+            JsonNode all = d.path("allArrows");
+            JsonNode images = all.path("mappings").path(MappingGroup.LOADER_IMAGES);
+            List<Long> ready = new ArrayList<>();
+            d.path("startToReadyNanos").forEach(n -> ready.add(n.asLong()));
+            double hostKernel = 0;
+            for (String counter : ProcessMemory.HOST_KERNEL_COUNTERS) {
+                hostKernel += all.path("hostKernel").path(counter).asDouble();
+            }
+            return Optional.of(new DataSet(d.path("dataBytes").asDouble() / MIB, d.path("arrows").asInt(),
+                    images.path(ProcessMemory.RSS).asDouble() / MIB, images.path(ProcessMemory.PSS).asDouble() / MIB,
+                    all.path("process").path(ProcessMemory.PRIVATE_DIRTY).asDouble() / MIB, hostKernel / MIB,
+                    d.path("guestMemoryBytes").asDouble() / MIB, TemplateSection.Latency.of(ready)));
+        }
+
+        /** The host's copies of the data: the images' Pss over the data's size (1: held once). */
+        double copies() {
+            return imagePssMib / dataMib;
+        }
+    }
+
+    private void dataSet(DataSet d) {
+        line("**A read-only data set of " + Fmt.significant(d.dataMib()) + " MiB shared by " + d.arrows() + " arrows**"
+                + " (busybox, " + Fmt.number(d.guestMemoryMib(), 0) + " MiB guest RAM, the file given with"
+                + " `file(GuestFile.fromHost(set, \"" + LoaderBenchmark.DATA_GUEST_PATH + "\"))`, mapped by the loader;"
+                + " all " + d.arrows() + " alive at once, each having read the whole file with `cat` before it said ready;"
+                + " what they added to the process together):");
+        line("");
+        MarkdownTable t = new MarkdownTable("arrows", "data MiB", "images' Rss MiB (the data once per arrow)",
+                bold("images' Pss MiB") + " (the host's copy)", bold("host copies of the data"),
+                "Private_Dirty MiB, all arrows", "per arrow", "host kernel MiB, all arrows",
+                "start → data read: median s");
+        t.row(Integer.toString(d.arrows()), Fmt.number(d.dataMib(), 0), Fmt.number(d.imageRssMib(), 0),
+                bold(Fmt.number(d.imagePssMib(), 0)), bold(Fmt.number(d.copies(), 2)), Fmt.number(d.privateMib(), 1),
+                Fmt.number(d.privateMib() / d.arrows(), 2), Fmt.number(d.hostKernelMib(), 1),
+                Fmt.number(d.ready().medianMs() / 1000, 1));
+        md.append(t.render());
+        line("**Goal: the data set costs its size once** (images' Pss of all arrows over the data's size ≤ "
+                + Fmt.number(GoalsSection.DATA_SET_COPIES, 2) + "): " + Fmt.number(d.copies(), 2) + ": "
+                + GoalsSection.verdict(d.copies(), GoalsSection.DATA_SET_COPIES) + ". Each arrow's own cost is its guest's"
+                + " RAM: the page structures its kernel keeps for the mapped image (64 bytes per 4 KiB page, about "
+                + Fmt.number(d.dataMib() / 64, 0) + " MiB here) and what it wrote besides.");
+        line("");
     }
 
     /**

@@ -86,6 +86,30 @@ class LoaderSectionTest {
                 "stands: it sends this binary the better way.");
     }
 
+    /** 1 GiB read by 10 arrows: images' Rss 10 GiB, Pss 1 GiB + 10 MiB; Private_Dirty 200 MiB; host kernel 30 MiB. */
+    static final String DATA_SET = """
+            ,"dataSet":{"dataBytes":1073741824,"arrows":10,"app":["sh"],"guestMemoryBytes":134217728,
+             "startToReadyNanos":[9000000000,11000000000,10000000000],
+             "allArrows":{"process":{"Rss":11811160064,"Pss":1300000000,"Private_Dirty":209715200},
+               "hostKernel":{"KernelStack":10485760,"PageTables":20971520},
+               "mappings":{"loader images":{"Rss":10737418240,"Pss":1084227584,"Private_Dirty":0}}}}}
+            """;
+
+    @Test
+    void aDataSetSharedByManyArrowsIsJudgedByTheHostsCopiesOfIt() throws Exception {
+        String withData = LOADER.substring(0, LOADER.lastIndexOf('}')) + DATA_SET;
+        String text = LoaderSection.render("11", json(withData), LAB);
+        assertThat(text).contains("**A read-only data set of 1024 MiB shared by 10 arrows** (busybox, 128 MiB guest RAM,",
+                "| 10 | 1024 | 10240 | **1034** | **1.01** | 200.0 | 20.00 | 30.0 | 10.0 |",
+                "**Goal: the data set costs its size once** (images' Pss of all arrows over the data's size ≤ 1.10): 1.01: met.",
+                "about 16 MiB here");
+        assertThat(GoalsSection.render(null, null, null, json(withData), LAB))
+                .contains("| host copies of a 1 GiB read-only data set read by 10 arrows (images' Pss / size) | ≤ 1.10 | 1.01"
+                        + " (1024 MiB by 10 arrows: Pss 1034 MiB, Rss 10240 MiB; section 11) | met |");
+        assertThat(LoaderSection.render("11", json(LOADER), LAB))
+                .contains("The shared read-only data set (`--data-mib`) was not measured in this run.");
+    }
+
     @Test
     void aRunWithoutTheLoaderPartSaysSoInOneLine() {
         assertThat(LoaderSection.render("11", null, LAB)).isEqualTo("## 11. Application loader: binaries mapped against copied"

@@ -37,6 +37,7 @@ import dev.arrow.config.Net;
 
 import static dev.arrow.backend.kvm.BootTestSupport.guestAppArrow;
 import static dev.arrow.backend.kvm.BootTestSupport.stdout;
+import static dev.arrow.backend.kvm.BootTestSupport.text;
 import static dev.arrow.config.SizeUnit.MiB;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -230,6 +231,19 @@ class ArrowBootTest {
         try (ArrowProcess p = guestAppArrow("stderr").redirectErrorStream(true).waitingFor(Wait.forExit()).start()) {
             assertThat(stdout(p)).isEqualTo("to-stdout\nto-stderr\n");
             assertThat(p.logs()).extracting(OutputFrame::stream).containsOnly(OutputFrame.Stream.STDOUT);
+        }
+    }
+
+    @Test
+    void withRedirectErrorStreamLinesWrittenInTurnToStdoutAndStderrArriveInTheirOrder() throws Exception {
+        int lines = 400;
+        StringBuilder expected = new StringBuilder();
+        for (int i = 0; i < lines; i++) expected.append(i % 2 == 0 ? "out " : "err ").append(i).append('\n');
+        try (ArrowProcess p = guestAppArrow("alternate", Integer.toString(lines)).redirectErrorStream(true).start()) {
+            String merged = stdout(p);
+            assertThat(p.waitFor()).isZero();
+            assertThat(merged).isEqualTo(expected.toString());
+            assertThat(text(p.getErrorStream())).isEmpty();
         }
     }
 

@@ -47,6 +47,7 @@ public final class LaunchSpec {
     private final Optional<Duration> killGrace;
     private final Optional<NetworkSettings> network;
     private final Stdio stdio;
+    private final boolean stderrToStdout;
     private final Optional<Instant> realtimeClock;
     private final byte[] entropy;
     private final List<LaunchFile> files;
@@ -70,6 +71,7 @@ public final class LaunchSpec {
         this.killGrace = Optional.ofNullable(b.killGrace);
         this.network = Optional.ofNullable(b.network);
         this.stdio = b.stdio;
+        this.stderrToStdout = b.stderrToStdout;
         this.realtimeClock = Optional.ofNullable(b.realtimeClock);
         this.entropy = b.entropy;
         this.files = List.copyOf(b.files.values());
@@ -136,6 +138,14 @@ public final class LaunchSpec {
         return stdio;
     }
 
+    /**
+     * Whether the app's fd 2 is a duplicate of its fd 1 (one channel: the host reads both streams in the order they
+     * were written); with {@link Stdio#SERIAL} both are the console anyway.
+     */
+    public boolean stderrToStdout() {
+        return stderrToStdout;
+    }
+
     /** Empty: the guest's clock runs on from wherever it is (a cold boot's is the host's time). */
     public Optional<Instant> realtimeClock() {
         return realtimeClock;
@@ -185,6 +195,7 @@ public final class LaunchSpec {
         private Duration killGrace;
         private NetworkSettings network;
         private Stdio stdio = Stdio.SERIAL;
+        private boolean stderrToStdout;
         private Instant realtimeClock;
         private byte[] entropy;
         private final Map<GuestPath, LaunchFile> files = new LinkedHashMap<>();
@@ -303,6 +314,12 @@ public final class LaunchSpec {
         /** Where init connects the app's stdio; default {@link Stdio#SERIAL}. */
         public Builder stdio(Stdio stdio) {
             this.stdio = Objects.requireNonNull(stdio, "stdio");
+            return this;
+        }
+
+        /** Whether the app's stderr is its stdout (default false); see {@link LaunchSpec#stderrToStdout()}. */
+        public Builder stderrToStdout(boolean merge) {
+            this.stderrToStdout = merge;
             return this;
         }
 

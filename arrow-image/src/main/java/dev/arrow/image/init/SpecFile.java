@@ -28,6 +28,8 @@ import java.util.Map;
  *       {@link NetworkSettings#tcpReceiveBuffer()}).</li>
  *   <li>{@code stdio}: {@code serial} or {@code virtio} ({@link Stdio}; optional, default {@code serial},
  *       written only for {@code virtio}).</li>
+ *   <li>{@code stderr}: {@code stdout} (optional): the app's fd 2 is a duplicate of its fd 1
+ *       ({@link LaunchSpec#stderrToStdout()}).</li>
  *   <li>{@code template}: {@code init}, only in a template's spec ({@link #encodeTemplate()}), which holds nothing but
  *       it and {@code stdio virtio}: init stops at its template point and reads a {@link LaunchMessage};</li>
  *   <li>{@code ready-port}: 1..65535 (optional): init reports {@link InitProtocol#MARK_APP_READY} once a TCP socket
@@ -76,6 +78,7 @@ public final class SpecFile {
             n.tcpReceiveBuffer().ifPresent(b -> record(out, "net-tcp-rmem-max", Integer.toString(b)));
         });
         if (spec.stdio() != Stdio.SERIAL) record(out, "stdio", spec.stdio().specName());
+        if (spec.stderrToStdout()) record(out, "stderr", "stdout");
         spec.readyPort().ifPresent(p -> record(out, "ready-port", Integer.toString(p)));
         spec.realtimeClock().ifPresent(now -> record(out, "clock-realtime-ns", InitProtocol.realtimeNanos(now)));
         spec.entropy().ifPresent(e -> record(out, "entropy", InitProtocol.entropyHex(e)));

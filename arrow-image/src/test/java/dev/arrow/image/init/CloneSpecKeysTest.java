@@ -111,6 +111,7 @@ class CloneSpecKeysTest {
         "template needs 'stdio virtio'|stdio|serial|template|init|end|",
         "a template spec holds only|stdio|virtio|template|init|exec|/a|arg|a|end|",
         "a template spec holds only|stdio|virtio|template|init|entropy|00112233445566778899aabbccddeeff|end|",
+        "a template spec holds only|stdio|virtio|stderr|stdout|template|init|end|",
         "has a '.' or '..' component|exec|/a|arg|a|file|644 1 /data/../etc/x|y|end|",
         "has a '.' or '..' component|exec|/a|arg|a|file|644 1 /data/./x|y|end|",
         "has an empty component|exec|/a|arg|a|file|644 1 /data//x|y|end|",

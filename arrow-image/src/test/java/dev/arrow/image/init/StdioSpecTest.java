@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** The stdio record of the spec file: Java's encoding, checked against init's own parser (--check-spec). */
+/** The stdio and stderr records of the spec file: Java's encoding, checked against init's own parser (--check-spec). */
 class StdioSpecTest {
     @TempDir
     static Path tmp;
@@ -51,6 +51,19 @@ class StdioSpecTest {
     }
 
     @Test
+    void stderrIntoStdoutIsOneRecordAfterStdioThatInitKeeps() throws IOException {
+        LaunchSpec spec = LaunchSpec.builder().stdio(Stdio.VIRTIO).stderrToStdout(true).build();
+        assertThat(spec.stderrToStdout()).isTrue();
+        assertThat(LaunchSpec.builder().build().stderrToStdout()).as("default").isFalse();
+        byte[] bytes = SpecFile.encode(spec);
+        assertThat(bytes).isEqualTo(raw("exec", "/arrow/app", "arg", "/arrow/app", "stdio", "virtio", "stderr", "stdout",
+                "end", ""));
+        HostCommand.Result r = specCheck.check(bytes);
+        assertThat(r.exitCode()).as(r.stderr()).isZero();
+        assertThat(r.stdout()).isEqualTo(bytes);
+    }
+
+    @Test
     void anExplicitSerialRecordIsAcceptedAndKept() throws IOException {
         byte[] bytes = raw("exec", "/a", "arg", "a", "stdio", "serial", "end", "");
         HostCommand.Result r = specCheck.check(bytes);
@@ -64,6 +77,9 @@ class StdioSpecTest {
         "stdio 'hvc' is not 'serial' or 'virtio'|stdio|hvc",
         "stdio '' is not 'serial' or 'virtio'|stdio|",
         "stdio 'VIRTIO' is not 'serial' or 'virtio'|stdio|VIRTIO",
+        "stderr given twice|stderr|stdout|stderr|stdout",
+        "stderr 'stderr' is not 'stdout'|stderr|stderr",
+        "stderr '' is not 'stdout'|stderr|",
     })
     void malformedStdioRecordsAreRejectedWithAReason(String caseText) throws IOException {
         String[] parts = caseText.split("\\|", -1);
