@@ -1,6 +1,8 @@
 package dev.arrow.bench;
 
 import java.io.IOException;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,6 +34,39 @@ record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> 
         List<Map.Entry<String, Long>> byThread = ThreadCpu.read(pid, ticksPerSecond).since(threadsBefore, THREAD_KINDS,
                 IdleCpu::kind);
         return new IdleCpu(elapsed, after.minus(before), byThread);
+    }
+
+    /** How long the JIT compilers must not have compiled before an idle window starts ({@link #awaitQuietJit}). */
+    static final Duration JIT_QUIET = Duration.ofSeconds(2);
+    /** The longest wait for {@link #JIT_QUIET}: a JIT that keeps compiling is then measured as it is. */
+    static final Duration JIT_QUIET_MAX_WAIT = Duration.ofSeconds(60);
+
+    /**
+     * Waits until this JVM's JIT compilers have compiled nothing for {@link #JIT_QUIET} (the total compilation time of
+     * {@link java.lang.management.CompilationMXBean} stands still), at most {@link #JIT_QUIET_MAX_WAIT}: the compiles
+     * that starting many arrows queued are the JVM warming up, not what idle arrows cost. Returns how long it waited,
+     * negative if the JIT was still compiling when the wait ended (or cannot be watched).
+     */
+    static long awaitQuietJit() throws InterruptedException {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        long t0 = System.nanoTime();
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) {
+            return -1;
+        }
+        long last = jit.getTotalCompilationTime();
+        long quietSince = t0;
+        while (System.nanoTime() - quietSince < JIT_QUIET.toNanos()) {
+            if (System.nanoTime() - t0 >= JIT_QUIET_MAX_WAIT.toNanos()) {
+                return -(System.nanoTime() - t0);
+            }
+            Thread.sleep(100);
+            long now = jit.getTotalCompilationTime();
+            if (now != last) {
+                last = now;
+                quietSince = System.nanoTime();
+            }
+        }
+        return System.nanoTime() - t0;
     }
 
     /** A thread's name with each run of digits as "N": {@code arrow-vm12-vcpu0} → {@code arrow-vmN-vcpuN}. */

@@ -107,6 +107,7 @@ public final class MemoryPerArrow {
         // the first arrow: one started alone with none alive (before the baseline, so that its memory is in it)
         List<Long> baseProbes = probeBoots();
         settle();
+        long baseJitWait = IdleCpu.awaitQuietJit();
         Baseline base = new Baseline(rssBytes(), ProcessMemory.read(MappingGroup.ARROW), heapUsed(), Thread.activeCount(),
                 openFds(), IdleCpu.measure(idleWindow, ticksPerSecond));
         System.err.printf("[memory] 0 alive: %d open fds, CPU %.2f%% of a core; one arrow boots in %.0f ms (median of %d)%n",
@@ -118,6 +119,7 @@ public final class MemoryPerArrow {
         result.put("baselineHeapBytes", base.heap());
         result.put("baselineOpenFds", base.fds());
         result.put("baselineIdleCpu", base.cpu().toJson());
+        result.put("baselineJitQuietWaitNanos", baseJitWait);
         result.put("baselineProbeFirstOutputNanos", baseProbes);
         List<Map<String, Object>> steps = new ArrayList<>();
         for (int target : counts) {
@@ -126,6 +128,7 @@ public final class MemoryPerArrow {
             Map<String, Object> step = memoryStep(base, bootNanos);
             long fds = openFds();
             step.put("openFds", fds);
+            step.put("jitQuietWaitNanos", IdleCpu.awaitQuietJit());
             IdleCpu cpu = IdleCpu.measure(idleWindow, ticksPerSecond);
             step.put("idleCpu", cpu.toJson());
             List<Long> probe = probeBoots();

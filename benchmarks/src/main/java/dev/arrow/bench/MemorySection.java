@@ -265,7 +265,11 @@ final class MemorySection {
         line("What idle arrows cost besides memory, measured with none alive (the baseline, after the warm-up) and after"
                 + " each step, settled: this JVM's open file descriptors (the entries of `/proc/self/fd`); its CPU time"
                 + " (user + system of all its threads, the guests' time included, `/proc/self/stat`) over "
-                + Fmt.number(windowSeconds, 0) + " s in which every arrow waits on stdin, less the baseline's, as % of"
+                + Fmt.number(windowSeconds, 0) + " s in which every arrow waits on stdin"
+                + (memory.has("baselineJitQuietWaitNanos") ? " (started once the JIT compilers had compiled nothing for "
+                        + IdleCpu.JIT_QUIET.toSeconds() + " s, or after " + IdleCpu.JIT_QUIET_MAX_WAIT.toSeconds()
+                        + " s of waiting for that)" : "")
+                + ", less the baseline's, as % of"
                 + " one core and scaled to " + GoalsSection.GOAL_ALIVE + " arrows (the kernel counts CPU time in "
                 + 1000 / ProcessCpu.DEFAULT_TICKS_PER_SECOND + " ms ticks: "
                 + Fmt.number(100.0 / ProcessCpu.DEFAULT_TICKS_PER_SECOND / windowSeconds, 2) + "% of a core over this"

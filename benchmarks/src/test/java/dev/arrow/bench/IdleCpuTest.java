@@ -52,4 +52,13 @@ class IdleCpuTest {
         assertThat(cpu.percentOfCore()).isGreaterThan(10);
         assertThat(cpu.byThread().get(0).getKey()).isEqualTo("spinN");
     }
+
+    @Test
+    void theWaitForAQuietJitLastsAtLeastTheQuietPeriodOrEndsAtItsLimit() throws Exception {
+        long waited = IdleCpu.awaitQuietJit();
+        assertThat(Math.abs(waited)).isGreaterThanOrEqualTo(IdleCpu.JIT_QUIET.toNanos());
+        if (waited < 0) {
+            assertThat(-waited).isGreaterThanOrEqualTo(IdleCpu.JIT_QUIET_MAX_WAIT.toNanos());
+        }
+    }
 }

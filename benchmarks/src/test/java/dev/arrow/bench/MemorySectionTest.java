@@ -88,6 +88,11 @@ class MemorySectionTest {
                 "| 10 | 240 | **20.00** | 0.60 | 0.30 | **3.00** | 2300 | **1.10** |",
                 "| 100 | 440 | **4.00** | 0.70 | 0.40 | **0.40** | 2500 | **1.19** |",
                 "with 100 alive `arrow-vmN-vcpuN` 0.50, `arrow-vmN-idle-` 0.10, `others` 0.10; with none alive `GC Thread#N` 0.30.");
+        assertThat(text).as("a run that did not wait for the JIT does not say it did").doesNotContain("JIT compilers");
+        String waited = MemorySection.render("6", json(IDLE_MEMORY.replace("\"baselineOpenFds\":40,",
+                "\"baselineOpenFds\":40,\"baselineJitQuietWaitNanos\":2500000000,")), LAB);
+        assertThat(waited).contains("over 10 s in which every arrow waits on stdin (started once the JIT compilers had"
+                + " compiled nothing for 2 s, or after 60 s of waiting for that), less the baseline's");
     }
 
     @Test
