@@ -1,5 +1,6 @@
 package dev.arrow.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
@@ -77,6 +78,13 @@ record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> 
     /** User plus system time over the window, in % of one core. */
     double percentOfCore() {
         return percentOfCore(used.totalNanos(), windowNanos);
+    }
+
+    /** An idle CPU measurement as {@link #toJson()} wrote it, in % of one core; NaN if there is none. */
+    static double percentOfCore(JsonNode cpu) {
+        double window = cpu.path("windowNanos").asDouble();
+        return window > 0 ? percentOfCore(cpu.path("userNanos").asDouble() + cpu.path("systemNanos").asDouble(), window)
+                : Double.NaN;
     }
 
     /** {@code cpuNanos} used over {@code windowNanos} of wall time, in % of one core. */

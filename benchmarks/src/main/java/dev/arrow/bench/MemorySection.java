@@ -139,11 +139,8 @@ final class MemorySection {
             return v.isNumber() ? v.asDouble() : Double.NaN;
         }
 
-        /** An {@link IdleCpu} as JSON, in % of one core. */
         private static double percentOfCore(JsonNode cpu) {
-            double window = cpu.path("windowNanos").asDouble();
-            return window > 0 ? IdleCpu.percentOfCore(cpu.path("userNanos").asDouble() + cpu.path("systemNanos").asDouble(), window)
-                    : Double.NaN;
+            return IdleCpu.percentOfCore(cpu);
         }
 
         private static Map<String, Double> byThreadPercent(JsonNode cpu) {

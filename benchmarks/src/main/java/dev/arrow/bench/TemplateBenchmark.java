@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,8 +34,9 @@ import java.util.function.Supplier;
  *       output, {@code waitFor()}, close): clones per second and the process's CPU time; from the one-thread
  *       run, the reset → next call latency ({@link Cycle#resetToNext}).</li>
  *   <li><b>memory</b>: clones of a {@code hello-wait} template (greets, then waits on stdin) kept alive, 1, 10
- *       and 100 at once besides a warm-up clone, started back to back on one thread: {@link ProcessMemory} per
- *       clone (Pss, Private_Dirty, template RAM, host kernel), RSS and threads; and the start → first output of
+ *       and 100 (and 1,000) at once besides a warm-up clone, started back to back on one thread: {@link ProcessMemory}
+ *       per clone (Pss, Private_Dirty, template RAM, host kernel), RSS, threads, open fds and the idle clones' CPU
+ *       over {@link #IDLE_WINDOW} (the JIT quiet first, as {@link MemoryPerArrow} does); and the start → first output of
  *       these clones, none of which gets a recycled VM (no clone of this template has ended): the template's
  *       pool hands out the VMs it made ahead, then each clone makes its own unless the pool's thread has one
  *       ready.</li>
@@ -46,6 +48,8 @@ import java.util.function.Supplier;
  */
 public final class TemplateBenchmark {
     static final int MEMORY_MIB = 64;
+    /** How long the memory part watches the process's CPU while its clones idle. */
+    static final Duration IDLE_WINDOW = Duration.ofSeconds(10);
     private static final String GREETING = "Hello from an arrow";
     /** Starter threads of the cycles part, in order; the first run gives the reset → next latencies. */
     static final List<Integer> STARTERS = List.of(1, 2);
@@ -208,19 +212,32 @@ public final class TemplateBenchmark {
             // to the end, so that no clone of the steps gets its VM back from it
             ArrowProcess warm = MemoryPerArrow.greet(template.start());
             PeerComparison.settle(PeerComparison.DEFAULT_SETTLE_MILLIS);
+            long ticksPerSecond = ProcessCpu.ticksPerSecond();
+            IdleCpu.awaitQuietJit();
             long baseRss = MemoryPerArrow.rssBytes();
             ProcessMemory base = ProcessMemory.read(MappingGroup.ARROW);
             int baseThreads = Thread.activeCount();
+            long baseFds = MemoryPerArrow.openFds();
+            IdleCpu baseCpu = IdleCpu.measure(IDLE_WINDOW, ticksPerSecond);
             result.put("baselineRssBytes", baseRss);
             result.put("baselineMemory", base.toJson());
+            result.put("baselineOpenFds", baseFds);
+            result.put("baselineIdleCpu", baseCpu.toJson());
             try {
                 for (int target : counts) {
                     List<Long> firstOutput = new ArrayList<>();
                     long s0 = System.nanoTime();
-                    while (alive.size() < target) {
-                        ArrowProcess p = MemoryPerArrow.greet(template.start());
-                        alive.add(p);
-                        firstOutput.add(p.timeline().entry(BootPhase.FIRST_OUTPUT).orElseThrow().sinceStartNanos());
+                    try {
+                        while (alive.size() < target) {
+                            ArrowProcess p = MemoryPerArrow.greet(template.start());
+                            alive.add(p);
+                            firstOutput.add(p.timeline().entry(BootPhase.FIRST_OUTPUT).orElseThrow().sinceStartNanos());
+                        }
+                    } catch (RuntimeException | IOException e) {
+                        // the steps before stay measured; say where and why this one stopped
+                        result.put("stepFailure", "clone " + (alive.size() + 1) + " of the step to " + target + ": " + e);
+                        System.err.printf("[template] the step to %d clones stopped at %d: %s%n", target, alive.size(), e);
+                        break;
                     }
                     long startWall = System.nanoTime() - s0;
                     PeerComparison.settle(PeerComparison.DEFAULT_SETTLE_MILLIS);
@@ -231,9 +248,18 @@ public final class TemplateBenchmark {
                     step.put("rssPerCloneBytes", (rss - baseRss) / alive.size());
                     step.put("memoryPerClone", perClone.toJson());
                     step.put("threadsPerClone", (double) (Thread.activeCount() - baseThreads) / alive.size());
+                    step.put("fdsPerClone", (double) (MemoryPerArrow.openFds() - baseFds) / alive.size());
                     step.put("startWallNanos", startWall);
                     step.put("firstOutputNanos", firstOutput);
+                    step.put("jitQuietWaitNanos", IdleCpu.awaitQuietJit());
+                    IdleCpu cpu = IdleCpu.measure(IDLE_WINDOW, ticksPerSecond);
+                    step.put("idleCpu", cpu.toJson());
                     steps.add(step);
+                    System.err.printf("[template] %d clones alive: CPU %.2f%% of a core (%.2f%% before them; by thread: %s),"
+                                    + " %.2f fds and %.2f threads per clone%n", alive.size(), cpu.percentOfCore(),
+                            baseCpu.percentOfCore(), ThreadCpu.describe(cpu.byThread()),
+                            (double) (MemoryPerArrow.openFds() - baseFds) / alive.size(),
+                            (double) (Thread.activeCount() - baseThreads) / alive.size());
                     System.err.printf("[template] %d clones alive: Pss +%.2f MiB, Private_Dirty +%.2f MiB, host kernel"
                                     + " +%.2f MiB, RSS +%.2f MiB per clone%n", alive.size(),
                             perClone.process().get(ProcessMemory.PSS).orElse(0) / 1048576.0,

@@ -13,7 +13,7 @@ import java.util.Map;
 /**
  * The RESULTS.md section on templates ({@link TemplateBenchmark}'s {@code template.json}): clones against cold
  * boots of the same hello arrow, clones started while others stay alive, clones back to back (per second, per
- * core, reset → next call), memory per clone with 1, 10 and 100 alive, and Firecracker's published restore
+ * core, reset → next call), memory, fds, threads and idle CPU per clone with 1, 10, 100 (and 1,000) alive, and Firecracker's published restore
  * figures beside them. Its goals are {@link GoalsSection}'s.
  */
 final class TemplateSection {
@@ -64,11 +64,15 @@ final class TemplateSection {
      * @param templateRamPrivateMib Private_Dirty in the mappings of template RAM: the guest pages this clone wrote
      * @param templateRamPssMib     Pss in those mappings: its written pages and its share of the template's
      * @param firstOutput           start → first output of the clones started in this step
+     * @param fds                   open fds per clone (NaN: not measured)
+     * @param idleCpuPer100Percent  the idle clones' CPU (the process's over its own before them), scaled to
+     *                              {@link GoalsSection#GOAL_ALIVE} clones, % of one core (NaN: not measured)
      */
     record MemoryStep(int alive, double rssMib, double pssMib, double privateDirtyMib, double templateRamPrivateMib,
                       double templateRamPssMib, double hostKernelMib, double allInMib, Map<String, Double> hostKernelKib,
-                      double threads, Latency firstOutput) {
-        static MemoryStep of(JsonNode s) {
+                      double threads, Latency firstOutput, double fds, double idleCpuPer100Percent) {
+        /** Step {@code s} of a memory part whose baseline idle CPU was {@code baseCpuPercent} (NaN: not measured). */
+        static MemoryStep of(JsonNode s, double baseCpuPercent) {
             JsonNode m = s.path("memoryPerClone");
             JsonNode process = m.path("process");
             JsonNode ram = m.path("mappings").path(MappingGroup.TEMPLATE_RAM.name());
@@ -83,7 +87,10 @@ final class TemplateSection {
             return new MemoryStep(s.path("alive").asInt(), s.path("rssPerCloneBytes").asDouble() / MIB,
                     mib(process, ProcessMemory.PSS), privateDirty, ram.path(ProcessMemory.PRIVATE_DIRTY).asDouble() / MIB,
                     ram.path(ProcessMemory.PSS).asDouble() / MIB, hostKernel, privateDirty + hostKernel, hostKernelKib,
-                    s.path("threadsPerClone").asDouble(), Latency.of(longs(s.path("firstOutputNanos"))));
+                    s.path("threadsPerClone").asDouble(), Latency.of(longs(s.path("firstOutputNanos"))),
+                    s.path("fdsPerClone").isNumber() ? s.path("fdsPerClone").asDouble() : Double.NaN,
+                    (IdleCpu.percentOfCore(s.path("idleCpu")) - baseCpuPercent) / s.path("alive").asInt()
+                            * GoalsSection.GOAL_ALIVE);
         }
 
         private static double mib(JsonNode counters, String name) {
@@ -170,7 +177,8 @@ final class TemplateSection {
                 }
             }
             List<MemoryStep> memory = new ArrayList<>();
-            t.path("memory").path("steps").forEach(s -> memory.add(MemoryStep.of(s)));
+            double baseCpu = IdleCpu.percentOfCore(t.path("memory").path("baselineIdleCpu"));
+            t.path("memory").path("steps").forEach(s -> memory.add(MemoryStep.of(s, baseCpu)));
             return new Figures(pairs, t.path("templateBoot").path("wallNanos").asDouble(Double.NaN) / 1e6,
                     latency(v, "coldAppExec"), latency(v, "cloneAppExec"), latency(v, "coldFirstOutput"),
                     latency(v, "cloneFirstOutput"), latency(v, "coldWaitFor"), latency(v, "cloneWaitFor"),
@@ -435,14 +443,26 @@ final class TemplateSection {
         MarkdownTable perClone = new MarkdownTable("clones alive", "RSS added MiB", "Pss MiB", "Private_Dirty MiB",
                 "of which template RAM MiB", "template RAM Pss MiB", "host kernel MiB",
                 bold("all-in: Private_Dirty + host kernel MiB") + " (goal ≤ " + Fmt.number(GoalsSection.CLONE_ALL_IN_MIB, 0)
-                        + ")", "threads");
+                        + ")", "threads", "fds", "idle CPU per " + GoalsSection.GOAL_ALIVE + " clones, % of a core");
         for (MemoryStep s : steps) {
             perClone.row(String.valueOf(s.alive()), Fmt.number(s.rssMib(), 2), Fmt.number(s.pssMib(), 2),
                     Fmt.number(s.privateDirtyMib(), 2), Fmt.number(s.templateRamPrivateMib(), 2),
                     Fmt.number(s.templateRamPssMib(), 2), Fmt.number(s.hostKernelMib(), 2), bold(Fmt.number(s.allInMib(), 2)),
-                    Fmt.number(s.threads(), 1));
+                    Fmt.number(s.threads(), 1), Fmt.number(s.fds(), 2), Fmt.number(s.idleCpuPer100Percent(), 2));
         }
         md.append(perClone.render());
+        if (template.path("memory").has("stepFailure")) {
+            line("**The next step stopped**: " + template.path("memory").path("stepFailure").asText() + ".");
+            line("");
+        }
+        if (template.path("memory").has("baselineIdleCpu")) {
+            line("*Threads* and *fds*: this JVM's live threads and open fds with N alive, less the baseline's, / N. *Idle CPU*:"
+                    + " the process's CPU time over " + Fmt.number(template.path("memory").path("baselineIdleCpu")
+                    .path("windowNanos").asDouble() / 1e9, 0) + " s in which every clone waits on stdin (once the JIT had"
+                    + " compiled nothing for " + IdleCpu.JIT_QUIET.toSeconds() + " s), less the same before the steps,"
+                    + " scaled to " + GoalsSection.GOAL_ALIVE + " clones.");
+            line("");
+        }
         line("The host kernel's share per clone, KiB: " + hostKernel(steps) + ".");
         line("");
     }

@@ -37,6 +37,20 @@ class GoalsSectionTest {
     }
 
     @Test
+    void aThousandIdleArrowsAreJudgedOnTheTemplatePartsClones() throws Exception {
+        String figure = "| idle hello arrows alive in one JVM, each with ≤ 4 fds and ≤ 2 threads | 1,000 | ";
+        String text = GoalsSection.render(json(MemorySectionTest.MEMORY), null, json(TemplateSectionTest.THOUSAND), null,
+                TemplateSectionTest.LAB);
+        assertThat(text).contains(figure + "1000 hello clones of one template, idle: 4.00 fds, 2.00 threads, 1.50 MiB all-in"
+                + " and 0.39% of a core per 100 each (section 10; cold arrows: largest step 10, section 6) | met (clones) |");
+        String threeThreads = TemplateSectionTest.THOUSAND.replace("\"threadsPerClone\":2.0", "\"threadsPerClone\":3.0");
+        assertThat(GoalsSection.render(null, null, json(threeThreads), null, TemplateSectionTest.LAB))
+                .contains("3.00 threads", "| **not met** |");
+        assertThat(GoalsSection.render(null, null, json(TemplateSectionTest.TEMPLATE), null, TemplateSectionTest.LAB))
+                .contains(figure + "not measured (largest step of clones: 10) | – |");
+    }
+
+    @Test
     void fdsIdleCpuAndBootTimeAreJudgedAtTheStepWithAHundredAlive() throws Exception {
         String text = GoalsSection.render(json(MemorySectionTest.IDLE_MEMORY), null, null, null, TemplateSectionTest.LAB);
         assertThat(text).contains("| fds per arrow | ≤ 4 | 4.00 (100 alive, section 6) | met |",

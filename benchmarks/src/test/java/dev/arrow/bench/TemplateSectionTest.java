@@ -126,6 +126,34 @@ class TemplateSectionTest {
                 "10 alive: KernelStack 32, SUnreclaim 96, PageTables 128, SecPageTables 0, VmallocUsed 0");
     }
 
+    /**
+     * {@link #TEMPLATE} with the idle costs measured: 0.10% of a core before the steps; the second step has 1,000 clones,
+     * 4 fds and 2 threads each, and the process at 4.00% of a core.
+     */
+    static final String THOUSAND = TEMPLATE
+            .replace("\"memory\":{\"templateBootWallNanos\":2600000000,",
+                    "\"memory\":{\"templateBootWallNanos\":2600000000,\"baselineOpenFds\":50,"
+                            + "\"baselineIdleCpu\":{\"windowNanos\":10000000000,\"userNanos\":10000000,\"systemNanos\":0},")
+            .replace("{\"alive\":10,\"rssPerCloneBytes\":3145728,\"threadsPerClone\":4.0,",
+                    "{\"alive\":1000,\"fdsPerClone\":4.0,\"idleCpu\":{\"windowNanos\":10000000000,\"userNanos\":300000000,"
+                            + "\"systemNanos\":100000000},\"rssPerCloneBytes\":3145728,\"threadsPerClone\":2.0,");
+
+    @Test
+    void theIdleCostsOfEachStepAreInTheTableWhenMeasured() throws Exception {
+        assertThat(THOUSAND).isNotEqualTo(TEMPLATE).contains("\"alive\":1000", "baselineIdleCpu");
+        String text = TemplateSection.render("10", json(THOUSAND), LAB);
+        // (4.00 - 0.10) % / 1000 clones * 100
+        assertThat(text).contains("| threads | fds | idle CPU per 100 clones, % of a core |",
+                "| 1000 | 3.00 | 1.00 | 1.25 | 0.50 | 0.63 | 0.25 | **1.50** | 2.0 | 4.00 | 0.39 |",
+                "in which every clone waits on stdin (once the JIT had compiled nothing for 2 s)");
+        assertThat(TemplateSection.render("10", json(TEMPLATE), LAB)).doesNotContain("in which every clone waits")
+                .doesNotContain("stopped");
+        String stopped = THOUSAND.replace("\"baselineOpenFds\":50,",
+                "\"baselineOpenFds\":50,\"stepFailure\":\"clone 1201 of the step to 2000: too many open files\",");
+        assertThat(TemplateSection.render("10", json(stopped), LAB))
+                .contains("**The next step stopped**: clone 1201 of the step to 2000: too many open files.");
+    }
+
     @Test
     void firecrackersRestoreIsCitedWhetherOrNotTheRunMeasuredTemplates() throws Exception {
         for (String text : new String[] {TemplateSection.render("10", json(TEMPLATE), LAB), TemplateSection.render("10", null, LAB)}) {
