@@ -23,14 +23,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The app's stdio over the virtio console (spec {@code stdio virtio}, see {@code docs/virtio.md}):
  * port {@value InitProtocol#STDOUT_PORT_NAME} goes to the stdout sink and
- * {@value InitProtocol#STDERR_PORT_NAME} to the stderr sink, each moved by a thread of its own (so a
+ * {@value InitProtocol#STDERR_PORT_NAME} to the stderr sink, each moved by a pump of its own (so a
  * sink that blocks slows down only the app's writes to that stream: back-pressure through the port's
- * bounded buffer and the guest's ring); the stdin stream is port {@value InitProtocol#STDIN_PORT_NAME},
+ * bounded buffer and the guest's ring). A pump runs on one of the JVM's {@link GuestOutputThreads} only while its
+ * port has bytes to deliver (a quiet program's arrow holds no thread for its output); the stdin stream is port {@value InitProtocol#STDIN_PORT_NAME},
  * whose close is end-of-file in the guest; a graceful stop is the line {@code signal 15} on port
  * {@value InitProtocol#CONTROL_PORT_NAME}, which init reads; copies of guest files come on
  * {@value InitProtocol#FILES_PORT_NAME} ({@link GuestFileCopies}, whose thread starts only when there is something
@@ -150,8 +154,8 @@ final class VirtioStdio implements GuestStdio {
     @Override
     public void start(RunningVm vm) {
         if (started.compareAndSet(false, true)) {
-            stdoutPump.thread.start();
-            stderrPump.thread.start();
+            stdoutPump.start();
+            stderrPump.start();
             if (files != null) {
                 files.start();
             }
@@ -274,24 +278,32 @@ final class VirtioStdio implements GuestStdio {
         }
     }
 
-    /** Moves one guest stream into its sink, on a thread of its own. */
+    /**
+     * Moves one guest stream into its sink. On a console port it runs on a {@link GuestOutputThreads} thread while the
+     * port has something to read and leaves when it is empty, to come back when the port calls it
+     * ({@link ConsolePort#callWhenReadable}); one run at a time, so the bytes keep their order. A bare stream (tests)
+     * keeps its thread until the stream ends.
+     */
     private final class Pump {
         private static final long JOIN_MILLIS = 5_000;
         final InputStream source;
         /** Where {@link #source} comes from; null for a bare stream. */
         private final ConsolePort port;
         final OutputSink sink;
-        final Thread thread;
+        /** The stream's name in logs, and its thread's while it runs ("arrow-kvm3-stdout"). */
+        private final String pumpName;
+        private final byte[] chunk = new byte[CHUNK];
         final CompletableFuture<Void> done = new CompletableFuture<>();
-        /** Bytes written to the sink (only this pump's thread writes it). */
+        /** The thread of the current run; null between runs. */
+        private volatile Thread runner;
+        /** Bytes written to the sink (only the current run writes it). */
         private volatile long delivered;
 
-        Pump(InputStream source, ConsolePort port, OutputSink sink, String threadName) {
+        Pump(InputStream source, ConsolePort port, OutputSink sink, String pumpName) {
             this.source = source;
             this.port = port;
             this.sink = sink;
-            this.thread = new Thread(this::run, threadName);
-            thread.setDaemon(true);
+            this.pumpName = pumpName;
         }
 
         /** The port's counters and what this pump delivered; empty for a bare stream. */
@@ -305,14 +317,31 @@ final class VirtioStdio implements GuestStdio {
                     written));
         }
 
+        void start() {
+            GuestOutputThreads.shared().execute(this::run);
+        }
+
+        /** One run: delivers what the stream has, until it is empty (then asks to be called again) or ends. */
         private void run() {
-            byte[] chunk = new byte[CHUNK];
+            Thread thread = Thread.currentThread();
+            String poolName = thread.getName();
+            thread.setName(pumpName);
+            runner = thread;
+            boolean ended = true;
             try {
                 int n;
-                while ((n = source.read(chunk, 0, chunk.length)) >= 0) {
+                while (true) {
+                    if (port != null && port.callWhenReadable(this::start)) {
+                        ended = false; // called again once there is something to read: this run's last step
+                        break;
+                    }
+                    n = source.read(chunk, 0, chunk.length); // does not block on a port: there is something to read
+                    if (n < 0) {
+                        break;
+                    }
                     if (closed) {
                         LOG.warn("{}: the session was closed; {} bytes of guest output read but not delivered are dropped",
-                                thread.getName(), n);
+                                pumpName, n);
                         break;
                     }
                     sink.write(chunk, 0, n);
@@ -320,27 +349,31 @@ final class VirtioStdio implements GuestStdio {
                 }
             } catch (IOException e) {
                 if (!closed) {
-                    LOG.warn("{}: reading the guest's output failed; the rest of it is lost", thread.getName(), e);
+                    LOG.warn("{}: reading the guest's output failed; the rest of it is lost", pumpName, e);
                 }
             } catch (RuntimeException e) {
-                LOG.error("{}: delivering the guest's output failed; the rest of it is lost", thread.getName(), e);
+                LOG.error("{}: delivering the guest's output failed; the rest of it is lost", pumpName, e);
             } finally {
-                done.complete(null);
+                runner = null;
+                thread.setName(poolName);
+                if (ended) {
+                    done.complete(null);
+                }
             }
         }
 
+        /** Waits (bounded) until the stream has ended and been delivered or dropped; at once if never started. */
         void join() {
-            if (Thread.currentThread() == thread || !started.get()) {
+            if (Thread.currentThread() == runner || !started.get()) {
                 done.complete(null);
                 return;
             }
             try {
-                thread.join(JOIN_MILLIS);
+                done.get(JOIN_MILLIS, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-            }
-            if (thread.isAlive()) {
-                LOG.warn("{} did not stop within {} ms (a sink blocks?)", thread.getName(), JOIN_MILLIS);
+            } catch (ExecutionException | TimeoutException e) {
+                LOG.warn("{} did not stop within {} ms (a sink blocks?)", pumpName, JOIN_MILLIS);
             }
         }
     }

@@ -200,7 +200,7 @@ class ArrowBootTest {
         }
         Thread.sleep(500);
         assertThat(countEntries(Path.of("/proc/self/fd"))).as("open fds").isLessThanOrEqualTo(fds);
-        assertThat(ManagementFactory.getThreadMXBean().getThreadCount()).as("live threads").isLessThanOrEqualTo(threads);
+        assertThat(BootTestSupport.liveThreadsSettledTo(threads)).as("live threads").isLessThanOrEqualTo(threads);
         // The JVM itself may map a few more pages (JIT code cache, GC); one leaked guest RAM mapping
         // per cycle would add 200.
         assertThat(countLines(Path.of("/proc/self/maps"))).as("mappings").isLessThanOrEqualTo(mappings + 20);

@@ -10,6 +10,7 @@ import dev.arrow.ArrowProcess;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
 import java.net.HttpURLConnection;
 import java.net.URISyntaxException;
 import java.net.URL;
@@ -60,6 +61,21 @@ final class BootTestSupport {
             assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("the arrow ended").isTrue();
             return new Ended(p.outcome().join(), stdout);
         }
+    }
+
+    /**
+     * This JVM's live threads, once those that released arrows leave for a moment have ended: the output pumps' pooled
+     * threads end {@link GuestOutputThreads#KEEP_ALIVE_SECONDS} after their last use. Waits (bounded by that and 5 s)
+     * until there are at most {@code baseline}; returns the count then.
+     */
+    static int liveThreadsSettledTo(int baseline) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(GuestOutputThreads.KEEP_ALIVE_SECONDS + 5);
+        int n = ManagementFactory.getThreadMXBean().getThreadCount();
+        while (n > baseline && System.nanoTime() < until) {
+            Thread.sleep(100);
+            n = ManagementFactory.getThreadMXBean().getThreadCount();
+        }
+        return n;
     }
 
     /** The rest of {@code p}'s stdout, read to its end (the app's end), as UTF-8. */

@@ -25,11 +25,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Tier 4: what an idle arrow holds of this JVM's file descriptors (issue 21: at most 4 per arrow, so
- * that a host's fd limit is not what ends the number of arrows alive). An idle arrow here is a cold
+ * Tier 4: what an idle arrow holds of this JVM's file descriptors and threads (issue 21: at most 4 fds and 2 threads
+ * per arrow, so that a host's fd limit is not what ends the number of arrows alive). An idle arrow here is a cold
  * one (console and entropy device, no network) whose app waits on stdin: its VM, its vCPU, the
  * console's irqfd and the event loop's doorbell; /dev/kvm and the kernel's memory file are the
- * JVM's, opened by the warm-up arrow (see docs/virtio.md, "File descriptors per arrow").
+ * JVM's, opened by the warm-up arrow (see docs/virtio.md, "File descriptors per arrow"). Its threads: the vCPU's and
+ * the event loop's; its output's pumps hold a thread only while they deliver ({@link GuestOutputThreads}).
  */
 @BootTest
 @Timeout(value = 10, unit = TimeUnit.MINUTES)
@@ -37,6 +38,10 @@ class DensityBootTest {
     private static final int ARROWS = 5;
     /** The VM, its vCPU, the console's irqfd, the event loop's doorbell. */
     private static final int FDS_PER_ARROW = 4;
+    /** The vCPU's and the event loop's. */
+    private static final int THREADS_PER_ARROW = 2;
+    /** The JVM's idle prober, whose thread ends 10 s after the last VM stopped: perhaps not in the baseline. */
+    private static final int JVM_THREADS_STARTED_BY_ARROWS = 1;
 
     /** An arrow that echoes each line of its stdin and waits for the next: idle between lines. */
     private static Arrow echo() {
@@ -71,10 +76,11 @@ class DensityBootTest {
     }
 
     @Test
-    void idleArrowsHoldAtMostFourFdsEachAndGiveThemAllBack() throws Exception {
+    void idleArrowsHoldAtMostFourFdsAndTwoThreadsEachAndGiveThemAllBack() throws Exception {
         Idle.start("warm-up").end(); // the JVM's own: /dev/kvm, the kernel's memory file, classes, threads
         Thread.sleep(500);
         Map<String, String> before = openFds();
+        List<String> threadsBefore = threadKinds();
 
         List<Idle> alive = new ArrayList<>();
         try {
@@ -88,6 +94,20 @@ class DensityBootTest {
                     .as("fds held by %d idle arrows (at most %d each); new ones by target: %s", ARROWS, FDS_PER_ARROW,
                             newTargets(before, with))
                     .isLessThanOrEqualTo(ARROWS * FDS_PER_ARROW);
+            // the output pumps' threads go back to the pool once the greetings were delivered, and end after its keep-alive
+            int allowed = ARROWS * THREADS_PER_ARROW + JVM_THREADS_STARTED_BY_ARROWS;
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(GuestOutputThreads.KEEP_ALIVE_SECONDS + 10);
+            List<String> threadsWith = threadKinds();
+            while (threadsWith.size() - threadsBefore.size() > allowed && System.nanoTime() < until) {
+                Thread.sleep(100);
+                threadsWith = threadKinds();
+            }
+            System.out.printf("[density] %d idle arrows hold %d threads: %s%n", ARROWS,
+                    threadsWith.size() - threadsBefore.size(), newKinds(threadsBefore, threadsWith));
+            assertThat(threadsWith.size() - threadsBefore.size())
+                    .as("threads held by %d idle arrows (at most %d each, and %d of the JVM's); new ones by name: %s", ARROWS,
+                            THREADS_PER_ARROW, JVM_THREADS_STARTED_BY_ARROWS, newKinds(threadsBefore, threadsWith))
+                    .isLessThanOrEqualTo(allowed);
         } finally {
             for (Idle idle : alive) {
                 idle.end();
@@ -102,6 +122,21 @@ class DensityBootTest {
         }
         assertThat(after.size()).as("fds after every arrow was released; new ones by target: %s",
                 newTargets(before, after)).isLessThanOrEqualTo(before.size());
+    }
+
+    /** This JVM's live threads (those Java sees: not the JIT's or the GC's), by name with numbers as N. */
+    private static List<String> threadKinds() {
+        return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive)
+                .map(t -> t.getName().replaceAll("[0-9]+", "N")).sorted().toList();
+    }
+
+    /** How many more threads of each kind {@code now} has than {@code before}. */
+    private static Map<String, Integer> newKinds(List<String> before, List<String> now) {
+        Map<String, Integer> counts = new TreeMap<>();
+        now.forEach(kind -> counts.merge(kind, 1, Integer::sum));
+        before.forEach(kind -> counts.merge(kind, -1, Integer::sum));
+        counts.values().removeIf(n -> n == 0);
+        return counts;
     }
 
     /** This JVM's open fds: number to target, less the one that lists them. */
@@ -124,10 +159,7 @@ class DensityBootTest {
      * directory listing's own fd and fd numbers taken again do not count).
      */
     private static Map<String, Integer> newTargets(Map<String, String> before, Map<String, String> now) {
-        Map<String, Integer> counts = new TreeMap<>();
-        now.values().forEach(target -> counts.merge(target.replaceAll("[0-9]+", "N"), 1, Integer::sum));
-        before.values().forEach(target -> counts.merge(target.replaceAll("[0-9]+", "N"), -1, Integer::sum));
-        counts.values().removeIf(n -> n == 0);
-        return counts;
+        return newKinds(before.values().stream().map(t -> t.replaceAll("[0-9]+", "N")).toList(),
+                now.values().stream().map(t -> t.replaceAll("[0-9]+", "N")).toList());
     }
 }

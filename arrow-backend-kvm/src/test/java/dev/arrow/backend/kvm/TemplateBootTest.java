@@ -210,7 +210,7 @@ class TemplateBootTest {
 
         Thread.sleep(1000);
         assertThat(countEntries(Path.of("/proc/self/fd"))).as("open fds").isLessThanOrEqualTo(fds);
-        assertThat(ManagementFactory.getThreadMXBean().getThreadCount()).as("live threads").isLessThanOrEqualTo(threads);
+        assertThat(BootTestSupport.liveThreadsSettledTo(threads)).as("live threads").isLessThanOrEqualTo(threads);
     }
 
     private static void write(OutputStream stdin, String text) throws IOException {

@@ -195,4 +195,27 @@ class VirtioStdioTest {
         }
         assertThat(stdio.outputStatistics()).isEmpty();
     }
+
+    /** A pump runs on a pooled thread only while its port has bytes; a quiet program's arrow holds none for its output. */
+    @Test
+    void onTheConsoleAQuietProgramsStreamsHoldNoThread() throws Exception {
+        VirtioStdio onConsole = VirtioStdio.of(VirtioStdio.console(), stdout, stderr, false, "quiet-vm");
+        try {
+            onConsole.start(null);
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (pumpThreads("quiet-vm") > 0 && System.nanoTime() < until) {
+                Thread.sleep(20);
+            }
+            assertThat(pumpThreads("quiet-vm")).as("threads running quiet-vm's pumps").isZero();
+            assertThat(onConsole.outputDone()).as("the streams have not ended").isNotDone();
+        } finally {
+            onConsole.close();
+        }
+        assertThat(onConsole.outputDone()).as("closing ends both pumps").isDone();
+    }
+
+    private static long pumpThreads(String vm) {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.isAlive() && t.getName().startsWith(vm + "-"))
+                .count();
+    }
 }

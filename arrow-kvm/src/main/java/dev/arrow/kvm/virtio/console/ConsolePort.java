@@ -92,6 +92,21 @@ public final class ConsolePort {
     }
 
     /**
+     * Runs {@code callback} once, as soon as a read of {@link #fromGuest()} would not block (the guest's bytes reached
+     * the host buffer, its output ended, or the host closed the stream), unless a read would not block now: then it
+     * returns false and keeps nothing. A host reader that leaves when the port has nothing to read asks for this
+     * and comes back when called, so an arrow whose program is quiet holds no reader thread. The callback runs on the
+     * device's thread (or the closing one): it must not block. One callback at a time.
+     *
+     * @return true if the callback was kept (nothing to read now)
+     * @throws IllegalStateException if this is a {@link Direction#TO_GUEST} port, or an earlier callback still waits
+     */
+    public boolean callWhenReadable(Runnable callback) {
+        fromGuest();
+        return pipe.callWhenReadable(callback);
+    }
+
+    /**
      * Bytes for the guest to read; close it to send end-of-file.
      *
      * @throws IllegalStateException if this is a {@link Direction#FROM_GUEST} port

@@ -24,7 +24,8 @@ import java.util.concurrent.CompletableFuture;
  * calls discard (counted in {@link #discardedBytes()}) and host writes fail.
  *
  * <p>{@link #readable()} tells a host that has not started reading yet when it should: once a read of the input
- * stream would not block.
+ * stream would not block. {@link #callWhenReadable} tells it again each time it asks: a host reader can leave while
+ * the pipe is empty and come back when there is something to read, holding no thread in between.
  */
 final class DeviceHostPipe {
     private final String name;
@@ -37,6 +38,8 @@ final class DeviceHostPipe {
     private long discarded;
     private long read;
     private final CompletableFuture<Void> readable = new CompletableFuture<>();
+    /** Runs once when a read of the input stream would not block; see {@link #callWhenReadable}. Guarded by this. */
+    private Runnable whenReadable;
 
     DeviceHostPipe(String name, int capacity) {
         if (capacity <= 0) {
@@ -102,6 +105,40 @@ final class DeviceHostPipe {
     }
 
     /**
+     * Arranges for {@code callback} to run once, outside the pipe's lock, as soon as a read of the input stream would
+     * not block (bytes buffered, the writer closed or the reader closed), unless it would not block now: then it
+     * returns false and keeps nothing. It runs on the thread that wrote or closed (for guest output, the device's):
+     * it must not block. One callback at a time.
+     *
+     * @return true if the callback was kept (the pipe is empty and open)
+     * @throws IllegalStateException if an earlier callback is still waiting
+     */
+    synchronized boolean callWhenReadable(Runnable callback) {
+        Objects.requireNonNull(callback, "callback");
+        if (count > 0 || writerClosed || readerClosed) {
+            return false;
+        }
+        if (whenReadable != null) {
+            throw new IllegalStateException(name + ": a read-ready callback is already waiting");
+        }
+        whenReadable = callback;
+        return true;
+    }
+
+    /** A read would not block any more: completes {@link #readable()} and runs the waiting callback, outside the lock. */
+    private void signalReadable() {
+        readable.complete(null);
+        Runnable callback;
+        synchronized (this) {
+            callback = whenReadable;
+            whenReadable = null;
+        }
+        if (callback != null) {
+            callback.run();
+        }
+    }
+
+    /**
      * Non-blocking write: takes what fits. Once the reader is closed everything is accepted and
      * discarded; once the writer is closed nothing is accepted.
      *
@@ -110,7 +147,7 @@ final class DeviceHostPipe {
     int tryWrite(byte[] src, int offset, int length) {
         int n = put(src, offset, length);
         if (n > 0) {
-            readable.complete(null);
+            signalReadable();
         }
         return n;
     }
@@ -168,13 +205,13 @@ final class DeviceHostPipe {
     /** No more bytes will be written; the reader sees end-of-file after the buffered ones. */
     void closeWriter() {
         markWriterClosed();
-        readable.complete(null);
+        signalReadable();
     }
 
     /** The reader is gone: buffered bytes are dropped and later writes discarded. */
     void closeReader() {
         markReaderClosed();
-        readable.complete(null);
+        signalReadable();
     }
 
     /** {@link #closeWriter()} under the pipe's lock; true if it was open. */
@@ -243,7 +280,7 @@ final class DeviceHostPipe {
             @Override
             public void close() {
                 if (markReaderClosed()) {
-                    readable.complete(null);
+                    signalReadable();
                     spaceListener.run();
                 }
             }
@@ -275,7 +312,7 @@ final class DeviceHostPipe {
                         }
                         done += put(b, off + done, len - done);
                     }
-                    readable.complete(null);
+                    signalReadable();
                     dataListener.run();
                 }
             }
@@ -283,7 +320,7 @@ final class DeviceHostPipe {
             @Override
             public void close() {
                 if (markWriterClosed()) {
-                    readable.complete(null);
+                    signalReadable();
                     dataListener.run();
                 }
             }

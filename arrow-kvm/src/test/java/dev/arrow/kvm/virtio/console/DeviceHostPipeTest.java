@@ -138,4 +138,37 @@ class DeviceHostPipeTest {
             Thread.interrupted();
         }
     }
+
+    @Test
+    void aReadReadyCallbackIsKeptOnlyWhileNothingCanBeReadAndRunsOnceOnTheNextWrite() throws IOException {
+        InputStream in = pipe.inputStream(wakeups::incrementAndGet);
+        AtomicInteger called = new AtomicInteger();
+        assertThat(pipe.callWhenReadable(called::incrementAndGet)).as("empty and open: kept").isTrue();
+        assertThatThrownBy(() -> pipe.callWhenReadable(called::incrementAndGet)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("already waiting");
+        pipe.tryWrite(new byte[] {1, 2}, 0, 2);
+        assertThat(called.get()).isEqualTo(1);
+        pipe.tryWrite(new byte[] {3}, 0, 1);
+        assertThat(called.get()).as("once").isEqualTo(1);
+        assertThat(pipe.callWhenReadable(called::incrementAndGet)).as("bytes to read: not kept").isFalse();
+        assertThat(in.readNBytes(3)).containsExactly(1, 2, 3);
+        assertThat(pipe.tryWrite(new byte[0], 0, 0)).isZero();
+        assertThat(pipe.callWhenReadable(called::incrementAndGet)).isTrue();
+        assertThat(pipe.tryWrite(new byte[0], 0, 0)).isZero();
+        assertThat(called.get()).as("an empty write makes nothing readable").isEqualTo(1);
+        pipe.closeWriter();
+        assertThat(called.get()).as("end-of-file is readable").isEqualTo(2);
+        assertThat(pipe.callWhenReadable(called::incrementAndGet)).as("ended: a read does not block").isFalse();
+        assertThat(in.read()).isEqualTo(-1);
+    }
+
+    @Test
+    void aReadReadyCallbackRunsWhenTheReaderIsClosed() throws IOException {
+        InputStream in = pipe.inputStream(wakeups::incrementAndGet);
+        AtomicInteger called = new AtomicInteger();
+        assertThat(pipe.callWhenReadable(called::incrementAndGet)).isTrue();
+        in.close();
+        assertThat(called.get()).isEqualTo(1);
+        assertThat(pipe.callWhenReadable(called::incrementAndGet)).isFalse();
+    }
 }
