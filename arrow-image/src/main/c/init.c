@@ -7,12 +7,18 @@
  * ends the VM with reboot(RB_AUTOBOOT). It never returns from main: PID 1 exiting panics the
  * kernel.
  *
- * Status channel: I/O port 0xF4, one byte per outb, ASCII lines (at most 1024 bytes):
+ * Status channel: I/O ports 0xF4..0xF7, ASCII lines (at most 1024 bytes). Each line goes out in
+ * groups of 4 bytes, one outl to 0xF4 per group (the bytes in memory order: outl's little-endian
+ * value), and its last 0..3 bytes one outb each: about a quarter of the VM exits of one outb per
+ * byte. The kernel parameter arrow_status=outb (the kernel hands it to init as an environment
+ * entry) makes init write every byte with an outb instead, for a VMM whose device at 0xF4 takes
+ * single bytes only (QEMU's isa-debugcon under TCG). The lines:
  *   arrow-status exited <code> | signaled <signo> | not-found <msg> | not-executable <msg> |
  *                exec-format <msg> | start-failed <msg> | image-incomplete <msg>
  *   arrow-mark <name> <CLOCK_BOOTTIME ns>   (init-start, image-checked, images-mounted, net-up, template-point,
  *                                            app-exec, app-ready, app-exit, halt)
- * When ioperm() on the port fails, the same lines go to the console instead.
+ * When ioperm() on the ports fails, the same lines go to the console instead. The app's process
+ * drops init's access to all four ports before execve.
  *
  * Spec file (written by dev.arrow.image.init.SpecFile, parsed here):
  *   "arrow-spec 1\n" followed by records key NUL value NUL, closed by the record "end" NUL NUL
@@ -142,6 +148,8 @@
 #include "manifest.h"
 
 #define STATUS_PORT 0xF4
+#define STATUS_PORT_COUNT 4 /* 0xF4..0xF7: an outl to 0xF4 spans them */
+#define BYTEWISE_STATUS_PARAMETER "arrow_status=outb" /* in init's environment: one byte per outb */
 #define STATUS_LINE_MAX 1024
 #define STATUS_PREFIX "arrow-status"
 #define MARK_PREFIX "arrow-mark"
@@ -173,6 +181,7 @@
 /* Output: status port or console                                                              */
 
 static int status_port_ok;
+static int status_bytewise; /* BYTEWISE_STATUS_PARAMETER was given: no outl */
 
 /* Writes all n bytes; returns 0, or -1 with errno set. */
 static int write_all(int fd, const char *p, size_t n) {
@@ -188,12 +197,21 @@ static int write_all(int fd, const char *p, size_t n) {
     return 0;
 }
 
+/* Writes a line to the status port: 4 bytes per outl, the rest (or, bytewise, all) one per outb. */
 static void emit_line(const char *line, size_t n) {
-    if (status_port_ok) {
-        for (size_t i = 0; i < n; i++) outb((unsigned char)line[i], STATUS_PORT);
-    } else {
+    if (!status_port_ok) {
         write_all(2, line, n);
+        return;
     }
+    size_t i = 0;
+    if (!status_bytewise) {
+        for (; n - i >= 4; i += 4) {
+            uint32_t group;
+            memcpy(&group, line + i, 4); /* x86 is little-endian: the port sees the bytes in memory order */
+            outl(group, STATUS_PORT);
+        }
+    }
+    for (; i < n; i++) outb((unsigned char)line[i], STATUS_PORT);
 }
 
 /* Formats "<prefix> <kind>[ <message>]\n", message made printable and capped to the line limit. */
@@ -1925,7 +1943,7 @@ static _Noreturn void run_child(const struct spec *s, int report_fd) {
     sigemptyset(&none);
     for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
     if (sigprocmask(SIG_SETMASK, &none, NULL) != 0) child_fail(report_fd, STEP_OTHER, errno, 0);
-    ioperm(STATUS_PORT, 1, 0); /* the status port is init's alone: the app must not forge lines */
+    ioperm(STATUS_PORT, STATUS_PORT_COUNT, 0); /* the status ports are init's alone: the app must not forge lines */
     for (size_t i = 0; i < DROPPED_CAPS_COUNT; i++)
         if (prctl(PR_CAPBSET_DROP, DROPPED_CAPS[i].cap, 0, 0, 0) != 0) child_fail(report_fd, STEP_CAPS, errno, (int)i);
     setsid();
@@ -2049,7 +2067,9 @@ int main(int argc, char **argv) {
     sigaction(SIGCHLD, &sa, NULL);
     for (size_t i = 0; i < FORWARDED_COUNT; i++) sigaction(FORWARDED[i], &sa, NULL);
 
-    status_port_ok = ioperm(STATUS_PORT, 1, 1) == 0;
+    status_port_ok = ioperm(STATUS_PORT, STATUS_PORT_COUNT, 1) == 0;
+    for (char **e = environ; *e != NULL; e++)
+        if (strcmp(*e, BYTEWISE_STATUS_PARAMETER) == 0) status_bytewise = 1;
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* no ptrace of init (and no /proc/1/mem) without CAP_SYS_PTRACE */
     mark("init-start");
     check_image();

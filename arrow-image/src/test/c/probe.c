@@ -11,8 +11,9 @@
  *   probe stdio           reads a line from stdin, writes "out: LINE" to stdout and "err: LINE" to
  *                         stderr, reports whether fd 1 is a tty; exits 0
  *   probe wait            waits for a signal (default actions apply)
- *   probe forge           tries to reach init's status port (ioperm, iopl, /dev/port) and to attach
- *                         to init (ptrace); prints "forge <how> <errno name or ok>" for each, writes
+ *   probe forge           tries to reach init's status ports (ioperm, iopl, /dev/port, an outb to each of
+ *                         0xF4..0xF7 with the access it inherited) and to attach to init (ptrace); prints
+ *                         "forge <how> <errno name, signal name or ok>" for each, writes
  *                         "arrow-status exited 0" where it got access, then exits 7
  */
 #define _GNU_SOURCE
@@ -62,6 +63,20 @@ static int forge_mode(void) {
             if (pwrite(fd, &line[i], 1, 0xF4) != 1) break;
         }
         close(fd);
+    }
+    for (unsigned port = 0xF4; port <= 0xF7; port++) { /* init's own access must not have come along */
+        pid_t pid = fork();
+        if (pid == 0) {
+            outb('\n', port); /* a line break, should it get through: it would end a forged line */
+            _exit(0);
+        }
+        int st = 0;
+        if (pid < 0 || waitpid(pid, &st, 0) != pid) {
+            printf("forge outb-0x%x %s\n", port, strerror(errno));
+        } else {
+            printf("forge outb-0x%x %s\n", port, WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "ok");
+        }
+        fflush(stdout);
     }
     rc = (int)ptrace(PTRACE_ATTACH, 1, NULL, NULL);
     forge_report("ptrace-init", rc);

@@ -33,8 +33,13 @@ import java.util.concurrent.TimeoutException;
  * to the same end as an Arrow guest (init's i8042 reset), timed by this harness from the process
  * spawn. QEMU is told to pause instead of resetting ({@code -action reboot=shutdown,shutdown=pause})
  * so that KVM's counters of its VM can be read (debugfs) before it quits. init's status lines
- * arrive through an isa-debugcon on port 0xF4, as in tier 3, here over a socket so each mark gets
- * its host arrival time.
+ * arrive over a socket, so each mark gets its host arrival time, through four {@code isa-debugcon}s
+ * at ports 0xF4..0xF7 sharing that socket (a {@code mux=on} chardev, which takes up to 4 devices and
+ * passes their bytes through in order): an isa-debugcon is one byte wide, and QEMU under KVM hands a
+ * port access wider than its device to the devices at the following ports byte by byte, so init's
+ * {@code outl}s arrive whole and the guest makes the same status exits as in Arrow's VMM. QEMU's TCG
+ * drops such an access instead, so under TCG init is told to write byte by byte
+ * ({@link InitProtocol#BYTEWISE_STATUS_PARAMETER}), as in tier 3.
  *
  * <p>The guest gets the devices an arrow gets from {@code Arrow.start()}: a virtio console whose
  * ports are named as init looks for them ({@code arrow.stdin}, {@code arrow.stdout},
@@ -114,10 +119,13 @@ public final class QemuMicrovm {
                 "-cpu", accelerator.cpu, "-smp", "1", "-m", memoryMiB + "M",
                 "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-monitor", "none",
                 "-device", "i8042",
-                "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", commandLine,
-                "-chardev", "socket,id=status,path=" + statusSocket + ",server=off",
-                "-device", "isa-debugcon,iobase=0x" + Integer.toHexString(InitProtocol.STATUS_PORT) + ",chardev=status",
-                "-device", "virtio-serial-device,max_ports=" + MAX_PORTS,
+                "-kernel", kernel.toString(), "-initrd", initrd.toString(),
+                "-append", accelerator == Accelerator.TCG ? commandLine + " " + InitProtocol.BYTEWISE_STATUS_PARAMETER : commandLine,
+                "-chardev", "socket,id=status,path=" + statusSocket + ",server=off,mux=on"));
+        for (int port = InitProtocol.STATUS_PORT; port < InitProtocol.STATUS_PORT + InitProtocol.STATUS_PORT_COUNT; port++) {
+            c.addAll(List.of("-device", "isa-debugcon,iobase=0x" + Integer.toHexString(port) + ",chardev=status"));
+        }
+        c.addAll(List.of("-device", "virtio-serial-device,max_ports=" + MAX_PORTS,
                 "-chardev", "file,id=stdin,path=/dev/null",
                 "-chardev", "socket,id=stdout,path=" + stdoutSocket + ",server=off",
                 "-chardev", "file,id=stderr,path=/dev/null",

@@ -19,8 +19,9 @@ import org.junit.jupiter.api.Test;
 class InitProtocolWiringTest {
 
     @Test
-    void theVmmsStatusDeviceSitsOnInitsPortAndTakesItsLongestLine() {
+    void theVmmsStatusDeviceSitsOnInitsPortsAndTakesItsLongestLine() {
         assertThat(Layout.STATUS_PORT).isEqualTo(InitProtocol.STATUS_PORT);
+        assertThat(Layout.STATUS_PORT_COUNT).isEqualTo(InitProtocol.STATUS_PORT_COUNT);
         assertThat(StatusPort.MAX_LINE_BYTES).isEqualTo(InitProtocol.STATUS_LINE_MAX_BYTES);
     }
 

@@ -16,8 +16,21 @@ import java.util.Objects;
  * as the same literal (checked by a tier-1 test).
  */
 public final class InitProtocol {
-    /** The I/O port init writes its status lines to, one byte per {@code outb}. */
+    /**
+     * The first of the {@link #STATUS_PORT_COUNT} I/O ports init writes its status lines to: each line in groups of 4
+     * bytes, one {@code outl} to this port per group (its little-endian value: the bytes in line order), and the last 0..3
+     * bytes one {@code outb} each; with {@link #BYTEWISE_STATUS_PARAMETER}, every byte with an {@code outb}. A reader takes
+     * the bytes of every access in order.
+     */
     public static final int STATUS_PORT = 0xF4;
+    /** The I/O ports of the status channel, from {@link #STATUS_PORT}: an {@code outl} to it spans 0xF4..0xF7. */
+    public static final int STATUS_PORT_COUNT = 4;
+    /**
+     * The kernel parameter that makes init write its status lines one byte per {@code outb} (the kernel hands it to init
+     * as an environment entry), for a VMM whose device at {@link #STATUS_PORT} takes single bytes only: QEMU's
+     * {@code isa-debugcon} is one byte wide, and QEMU's TCG drops a 4-byte access to it whole. Arrow's VMM does not need it.
+     */
+    public static final String BYTEWISE_STATUS_PARAMETER = "arrow_status=outb";
     /** The longest status line, its newline included. */
     public static final int STATUS_LINE_MAX_BYTES = 1024;
 

@@ -264,6 +264,9 @@ class InitBootTcgTest {
         QemuTcg.Boot b = boot(ArrowInitramfs.builder(probe, LaunchSpec.builder().args("forge").build()).build());
         assertThat(b.console()).contains("forge ioperm Operation not permitted", "forge iopl Operation not permitted",
                 "forge ptrace-init Operation not permitted");
+        // init's own access to the status ports stays behind: an outb to any of them faults
+        assertThat(b.console()).contains("forge outb-0xf4 Segmentation fault", "forge outb-0xf5 Segmentation fault",
+                "forge outb-0xf6 Segmentation fault", "forge outb-0xf7 Segmentation fault");
         // Arrow's kernel has no /dev/port; one that had it would refuse it without CAP_SYS_RAWIO
         assertThat(b.console()).containsPattern("forge dev-port (Operation not permitted|No such file or directory)");
         assertThat(b.finalStatus()).isEqualTo(new InitStatus.Exited(7));

@@ -94,7 +94,15 @@ class InitProtocolSourceTest {
     @Test
     void theStatusPortAndLineLimitAreInits() {
         assertThat(Integer.decode(define("STATUS_PORT"))).isEqualTo(InitProtocol.STATUS_PORT);
+        assertThat(define("STATUS_PORT_COUNT")).startsWith(InitProtocol.STATUS_PORT_COUNT + " ");
+        assertThat(init).contains("ioperm(STATUS_PORT, STATUS_PORT_COUNT, 1)", "ioperm(STATUS_PORT, STATUS_PORT_COUNT, 0)");
         assertThat(Integer.parseInt(define("STATUS_LINE_MAX"))).isEqualTo(InitProtocol.STATUS_LINE_MAX_BYTES);
+    }
+
+    @Test
+    void theBytewiseStatusParameterIsTheEnvironmentEntryInitLooksFor() {
+        assertThat(define("BYTEWISE_STATUS_PARAMETER")).startsWith("\"" + InitProtocol.BYTEWISE_STATUS_PARAMETER + "\" ");
+        assertThat(init).contains("strcmp(*e, BYTEWISE_STATUS_PARAMETER) == 0");
     }
 
     @Test

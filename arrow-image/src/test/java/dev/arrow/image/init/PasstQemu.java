@@ -76,17 +76,16 @@ final class PasstQemu implements AutoCloseable {
         }
         Path initrd = dir.resolve("initrd.cpio");
         initramfs.writeTo(initrd);
-        KernelParameters cmdline = KernelParameters.forInit(false);
+        KernelParameters cmdline = QemuStatusChannel.kernelParameters(KernelParameters.forInit(false));
         Path monitor = dir.resolve("monitor.sock");
-        List<String> cmd = List.of(QemuCondition.QEMU, "-S", "-monitor", "unix:" + monitor + ",server=on,wait=off",
+        List<String> cmd = new ArrayList<>(List.of(QemuCondition.QEMU, "-S", "-monitor", "unix:" + monitor + ",server=on,wait=off",
                 "-M", "microvm,acpi=off", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "256M",
                 "-nodefaults", "-no-reboot", "-display", "none",
                 "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", cmdline.joined(),
                 "-serial", "file:" + dir.resolve("serial.out"),
-                "-chardev", "file,id=st,path=" + dir.resolve("status.out"),
-                "-device", "isa-debugcon,iobase=0x" + Integer.toHexString(InitProtocol.STATUS_PORT) + ",chardev=st",
                 "-netdev", "stream,id=n0,server=off,addr.type=unix,addr.path=" + socket,
-                "-device", "virtio-net-device,netdev=n0,mac=" + MAC);
+                "-device", "virtio-net-device,netdev=n0,mac=" + MAC));
+        cmd.addAll(QemuStatusChannel.qemuArguments(dir.resolve("status.out")));
         Process qemu = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         PasstQemu vm = new PasstQemu(dir, passt, qemu);

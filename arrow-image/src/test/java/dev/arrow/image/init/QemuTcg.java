@@ -20,8 +20,8 @@ import java.util.concurrent.TimeUnit;
  * i8042. With {@code reboot=k} the kernel's keyboard-controller reset finds no controller and
  * falls through to its other reset methods, which reset the machine; {@code -no-reboot} turns
  * that reset into QEMU exiting, so a boot ends on its own in ~2-3 s. The status port 0xF4 is an
- * {@code isa-debugcon} writing to a file. QEMU always runs under a hard timeout and is killed
- * when it overruns.
+ * {@code isa-debugcon} writing to a file, init writing to it byte by byte ({@link QemuStatusChannel}). QEMU always
+ * runs under a hard timeout and is killed when it overruns.
  */
 final class QemuTcg {
     record Boot(String console, List<InitStatus> records, long ignoredStatusLines, int qemuExit, boolean timedOut, Duration elapsed,
@@ -73,10 +73,10 @@ final class QemuTcg {
         List<String> cmd = new ArrayList<>(List.of(QemuCondition.QEMU,
                 "-M", "microvm", "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", "256M",
                 "-nodefaults", "-no-reboot", "-display", "none",
-                "-kernel", kernel.toString(), "-initrd", initrd.toString(), "-append", cmdline.joined(),
-                "-serial", "file:" + serial,
-                "-chardev", "file,id=st,path=" + status,
-                "-device", "isa-debugcon,iobase=0x" + Integer.toHexString(InitProtocol.STATUS_PORT) + ",chardev=st"));
+                "-kernel", kernel.toString(), "-initrd", initrd.toString(),
+                "-append", QemuStatusChannel.kernelParameters(cmdline).joined(),
+                "-serial", "file:" + serial));
+        cmd.addAll(QemuStatusChannel.qemuArguments(status));
         cmd.addAll(extraArgs);
         long start = System.nanoTime();
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.PIPE).start();

@@ -9,16 +9,19 @@ import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
- * The guest-to-VMM status channel (I/O port 0xF4): Arrow's init writes ASCII lines such as
- * {@code arrow-status exited 0\n} one byte per {@code outb}. This device assembles the bytes into
- * lines and hands each complete line, without its newline, to a listener.
+ * The guest-to-VMM status channel (I/O ports 0xF4..0xF7): Arrow's init writes ASCII lines such as
+ * {@code arrow-status exited 0\n}, 4 bytes per {@code outl} to 0xF4 and the last 0..3 bytes of a line one
+ * per {@code outb}. This device assembles the bytes into lines and hands each complete line, without its
+ * newline, to a listener.
  *
  * <p>A line may be at most {@link #MAX_LINE_BYTES} bytes including its newline. A longer line is
  * dropped as a whole (everything up to and including its newline) and counted in
  * {@link #discardedLines()}; so is a line that is not valid UTF-8. Bytes are never buffered
  * beyond that limit, whatever the guest writes. NUL and other control bytes are passed through
- * as characters; interpreting the line is the listener's business. Bytes written in a
- * multi-byte access are taken in order; reads return 0.
+ * as characters; interpreting the line is the listener's business. The bytes of a multi-byte
+ * access are taken in order (an {@code outl}'s little-endian value: the guest's bytes in memory order),
+ * whatever the offset of the access: a write to 0xF5..0xF7 continues the line like one to 0xF4. Reads
+ * return 0.
  *
  * <p>State: {@link #state()} captures the line being assembled as a {@link State};
  * {@link #restore} builds a port that continues it. The counters are statistics, not state.

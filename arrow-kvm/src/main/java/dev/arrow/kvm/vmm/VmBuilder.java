@@ -263,13 +263,13 @@ public final class VmBuilder {
         }
     }
 
-    /** The port-I/O bus with the serial port, the i8042 and the status port at their ports. */
-    private static IoBus portBus(Serial8250 serial, I8042 i8042, StatusPort status) {
+    /** The port-I/O bus with the serial port, the i8042 and the status port at their ports (status: 0xf4..0xf7). */
+    static IoBus portBus(Serial8250 serial, I8042 i8042, StatusPort status) {
         IoBus pio = new IoBus("pio");
         pio.register("serial", Layout.SERIAL_PORT, Layout.SERIAL_PORT_COUNT, serial);
         pio.register("i8042 data", Layout.I8042_DATA_PORT, 1, i8042.dataPort());
         pio.register("i8042 command", Layout.I8042_COMMAND_PORT, 1, i8042.commandPort());
-        pio.register("status", Layout.STATUS_PORT, 1, status);
+        pio.register("status", Layout.STATUS_PORT, Layout.STATUS_PORT_COUNT, status);
         return pio;
     }
 }

@@ -21,7 +21,7 @@ import java.util.List;
  *   ...        virtio-pmem images above all RAM ({@link #pmemBase}), 2 MiB aligned, not in the e820 map
  * </pre>
  *
- * <p>I/O ports: serial 0x3f8 (IRQ 4), i8042 data 0x60 and command/status 0x64, status port 0xf4.
+ * <p>I/O ports: serial 0x3f8 (IRQ 4), i8042 data 0x60 and command/status 0x64, status ports 0xf4..0xf7.
  * virtio-mmio device {@code i} sits at {@link #virtioMmioAddress(int)} with IRQ
  * {@link #virtioIrq(int)} (5 upwards, one IOAPIC pin each, identity-mapped GSI = pin).
  */
@@ -130,8 +130,16 @@ public final class Layout {
     public static final int I8042_COMMAND_PORT = 0x64;
     /** PS/2 keyboard IRQ. */
     public static final int I8042_KEYBOARD_IRQ = 1;
-    /** Arrow status channel: init writes {@code arrow-status ...} lines here, one byte per outb. */
+    /**
+     * Arrow status channel: init writes its {@code arrow-status ...} lines here, 4 bytes per {@code outl} to this port
+     * and the last 0..3 bytes of a line one per {@code outb}.
+     */
     public static final int STATUS_PORT = 0xf4;
+    /**
+     * Ports of the status channel from {@link #STATUS_PORT} (0xf4..0xf7): a 4-byte access at 0xf4 covers them all, and
+     * the port bus dispatches only accesses that lie wholly inside one device's range.
+     */
+    public static final int STATUS_PORT_COUNT = 4;
 
     // ---- limits ----
 

@@ -47,6 +47,52 @@ class StatusPortTest {
         assertThat(lines).containsExactly("ab", "cd");
     }
 
+    /** Writes like init does: 4 bytes per outl to offset 0 (the bytes in line order), the last 0..3 per outb. */
+    private void outlThenOutb(String s) {
+        byte[] bytes = s.getBytes(StandardCharsets.US_ASCII);
+        int i = 0;
+        for (; bytes.length - i >= 4; i += 4) {
+            port.write(0, java.util.Arrays.copyOfRange(bytes, i, i + 4));
+        }
+        outb(java.util.Arrays.copyOfRange(bytes, i, bytes.length));
+    }
+
+    @Test
+    void aFourByteWriteIsFourBytesInOrder() {
+        port.write(0, "ok!\n".getBytes(StandardCharsets.US_ASCII));
+        assertThat(lines).containsExactly("ok!");
+        port.write(0, "abcd".getBytes(StandardCharsets.US_ASCII));
+        assertThat(port.pendingBytes()).isEqualTo(4);
+        outb("\n");
+        assertThat(lines).containsExactly("ok!", "abcd");
+    }
+
+    @Test
+    void linesSpanningSeveralFourByteWritesArriveWhole() {
+        outlThenOutb("arrow-status exited 0\n"); // 22 bytes: 5 writes of 4, then 2 of 1
+        outlThenOutb("arrow-mark app-exec 123456789012\n"); // 33 bytes: the newline alone after 8 writes of 4
+        outlThenOutb("arrow-mark init-start 12345678\n"); // 31 bytes: a newline inside a write of 4 would end the line there
+        assertThat(lines).containsExactly("arrow-status exited 0", "arrow-mark app-exec 123456789012",
+                "arrow-mark init-start 12345678");
+        assertThat(port.pendingBytes()).isZero();
+    }
+
+    @Test
+    void aNewlineInsideAFourByteWriteEndsTheLineAndTheRestStartsTheNext() {
+        port.write(0, "ab\nc".getBytes(StandardCharsets.US_ASCII));
+        port.write(0, "d\n\n\n".getBytes(StandardCharsets.US_ASCII));
+        assertThat(lines).containsExactly("ab", "cd", "", "");
+    }
+
+    @Test
+    void writesAtTheOtherThreePortsContinueTheLineLikeWritesAtTheFirst() {
+        port.write(1, new byte[] {'a'});
+        port.write(2, new byte[] {'b', 'c'});
+        port.write(3, new byte[] {'d'});
+        port.write(0, new byte[] {'\n'});
+        assertThat(lines).containsExactly("abcd");
+    }
+
     @Test
     void lineOfExactlyTheLimitIsAccepted() {
         String max = "x".repeat(StatusPort.MAX_LINE_BYTES - 1);
