@@ -115,8 +115,7 @@ public final class ArrowTemplate implements AutoCloseable {
                 options.stderrOr(defaults.stderr()), options.stdinOr(defaults.stdin()),
                 options.gracePeriodOr(defaults.gracePeriod()), backend,
                 (out, err, events, exits) -> frozen.startClone(cloneSpec, out, err, events, exits), recorder,
-                new ArrowProcess.LogRouting(defaults.logConsumers(),
-                        wait == null ? List.of() : wait.watchers()));
+                new ArrowProcess.LogRouting(defaults.logConsumers(), wait == null ? List.of() : wait.watchers()));
         if (wait != null) {
             wait.await(p);
         }

@@ -203,8 +203,7 @@ public final class LoaderBenchmark {
      */
     private static Map<String, Object> dataSet(Path set, int arrows, int settleMillis) throws Exception {
         long bytes = Files.size(set);
-        List<MappingGroup> groups = List.of(MappingGroup.KERNEL_IMAGE, MappingGroup.ANONYMOUS,
-                MappingGroup.loaderImages(ImageCache.shared().directory()));
+        List<MappingGroup> groups = guestAndImageGroups();
         ProcessMemory base = ProcessMemory.read(groups);
         List<ArrowProcess> alive = new ArrayList<>();
         List<Long> readyNanos = new ArrayList<>();
@@ -215,11 +214,7 @@ public final class LoaderBenchmark {
                         .file(GuestFile.fromHost(set, DATA_GUEST_PATH)).stdin(Input.empty()).stdout(Output.pipe())
                         .stderr(Output.discard()).start();
                 alive.add(p);
-                String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII)).readLine();
-                if (!READY.equals(line)) {
-                    throw new IllegalStateException("data set arrow " + i + " did not read the data set (" + line + "): "
-                            + p.outcome().getNow(null));
-                }
+                awaitReady(p, "data set arrow " + i + " did not read the data set");
                 readyNanos.add(System.nanoTime() - t0);
                 System.err.printf("[loader] data set: arrow %d of %d read %d MiB, start → ready %.1f s%n", i + 1, arrows,
                         bytes >> 20, (System.nanoTime() - t0) / 1e9);
@@ -282,18 +277,14 @@ public final class LoaderBenchmark {
 
     /** {@code alive} arrows of {@code c} alive at once: what each adds to this process's memory. */
     private static Map<String, Object> memory(Combination c, int alive, int settleMillis) throws Exception {
-        List<MappingGroup> groups = List.of(MappingGroup.KERNEL_IMAGE, MappingGroup.ANONYMOUS,
-                MappingGroup.loaderImages(ImageCache.shared().directory()));
+        List<MappingGroup> groups = guestAndImageGroups();
         ProcessMemory base = ProcessMemory.read(groups);
         List<ArrowProcess> arrows = new ArrayList<>();
         try {
             for (int i = 0; i < alive; i++) {
                 ArrowProcess p = c.arrow(MEMORY_APP).start();
                 arrows.add(p);
-                String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII)).readLine();
-                if (!READY.equals(line)) {
-                    throw new IllegalStateException(c + " did not get ready (" + line + "): " + p.outcome().getNow(null));
-                }
+                awaitReady(p, c + " did not get ready");
             }
             PeerComparison.settle(settleMillis);
             ProcessMemory perArrow = ProcessMemory.read(groups).minus(base).dividedBy(alive);
@@ -309,6 +300,20 @@ public final class LoaderBenchmark {
             return m;
         } finally {
             MemoryPerArrow.stop(arrows);
+        }
+    }
+
+    /** The guest RAM's mappings (anonymous, kernel image) and the loader's images': what an arrow costs the host. */
+    private static List<MappingGroup> guestAndImageGroups() throws IOException {
+        return List.of(MappingGroup.KERNEL_IMAGE, MappingGroup.ANONYMOUS,
+                MappingGroup.loaderImages(ImageCache.shared().directory()));
+    }
+
+    /** Reads {@code p}'s first line of output and fails with {@code problem} unless it is {@value #READY}. */
+    private static void awaitReady(ArrowProcess p, String problem) throws IOException {
+        String line = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+        if (!READY.equals(line)) {
+            throw new IllegalStateException(problem + " (" + line + "): " + p.outcome().getNow(null));
         }
     }
 

@@ -247,8 +247,10 @@ public final class TemplateBenchmark {
                     step.put("alive", alive.size());
                     step.put("rssPerCloneBytes", (rss - baseRss) / alive.size());
                     step.put("memoryPerClone", perClone.toJson());
-                    step.put("threadsPerClone", (double) (Thread.activeCount() - baseThreads) / alive.size());
-                    step.put("fdsPerClone", (double) (MemoryPerArrow.openFds() - baseFds) / alive.size());
+                    double threadsPerClone = (double) (Thread.activeCount() - baseThreads) / alive.size();
+                    double fdsPerClone = (double) (MemoryPerArrow.openFds() - baseFds) / alive.size();
+                    step.put("threadsPerClone", threadsPerClone);
+                    step.put("fdsPerClone", fdsPerClone);
                     step.put("startWallNanos", startWall);
                     step.put("firstOutputNanos", firstOutput);
                     step.put("jitQuietWaitNanos", IdleCpu.awaitQuietJit());
@@ -257,9 +259,7 @@ public final class TemplateBenchmark {
                     steps.add(step);
                     System.err.printf("[template] %d clones alive: CPU %.2f%% of a core (%.2f%% before them; by thread: %s),"
                                     + " %.2f fds and %.2f threads per clone%n", alive.size(), cpu.percentOfCore(),
-                            baseCpu.percentOfCore(), ThreadCpu.describe(cpu.byThread()),
-                            (double) (MemoryPerArrow.openFds() - baseFds) / alive.size(),
-                            (double) (Thread.activeCount() - baseThreads) / alive.size());
+                            baseCpu.percentOfCore(), ThreadCpu.describe(cpu.byThread()), fdsPerClone, threadsPerClone);
                     System.err.printf("[template] %d clones alive: Pss +%.2f MiB, Private_Dirty +%.2f MiB, host kernel"
                                     + " +%.2f MiB, RSS +%.2f MiB per clone%n", alive.size(),
                             perClone.process().get(ProcessMemory.PSS).orElse(0) / 1048576.0,

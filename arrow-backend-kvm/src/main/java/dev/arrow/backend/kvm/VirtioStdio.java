@@ -34,8 +34,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@value InitProtocol#STDERR_PORT_NAME} to the stderr sink, each moved by a pump of its own (so a
  * sink that blocks slows down only the app's writes to that stream: back-pressure through the port's
  * bounded buffer and the guest's ring). A pump runs on one of the JVM's {@link GuestOutputThreads} only while its
- * port has bytes to deliver (a quiet program's arrow holds no thread for its output); the stdin stream is port {@value InitProtocol#STDIN_PORT_NAME},
- * whose close is end-of-file in the guest; a graceful stop is the line {@code signal 15} on port
+ * port has bytes to deliver (a quiet program's arrow holds no thread for its output); the stdin stream is port
+ * {@value InitProtocol#STDIN_PORT_NAME}, whose close is end-of-file in the guest; a graceful stop is the line {@code signal 15} on port
  * {@value InitProtocol#CONTROL_PORT_NAME}, which init reads; copies of guest files come on
  * {@value InitProtocol#FILES_PORT_NAME} ({@link GuestFileCopies}, whose thread starts only when there is something
  * to read). The serial console carries only the kernel's log ({@link KernelConsoleLog}).
