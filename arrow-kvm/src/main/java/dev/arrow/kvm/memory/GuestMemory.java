@@ -54,4 +54,15 @@ public interface GuestMemory {
 
     /** Sets {@code length} bytes from {@code address} to {@code value}. */
     void fill(GuestAddress address, long length, byte value);
+
+    /**
+     * The guest no longer needs the content of the page-aligned range {@code [address, address + length)}
+     * (it reported the pages free): the host takes their memory back where it can. Afterwards each page
+     * stays usable and reads as zero, as the page of the file behind it, or unchanged, whichever its
+     * backing gives ({@link MmapGuestMemory#discardPages}); never as anything the guest did not have.
+     *
+     * @throws GuestMemoryException if the range is not wholly inside one region, or the memory is read-only
+     * @throws IllegalArgumentException if the range is empty or not aligned to {@link dev.arrow.kvm.x86.Layout#PAGE_SIZE}
+     */
+    void discardPages(GuestAddress address, long length);
 }

@@ -85,4 +85,10 @@ public final class HeapGuestMemory extends RegionBackedMemory {
     void fillRange(int region, long offset, long length, byte value) {
         Arrays.fill(storage[region].array(), (int) offset, (int) (offset + length), value);
     }
+
+    /** Zeroes the range, as anonymous host memory reads after its pages went back to the host. */
+    @Override
+    void discardRange(int region, long offset, long length) {
+        fillRange(region, offset, length, (byte) 0);
+    }
 }

@@ -628,6 +628,19 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         copyIn(region, offset, b, 0, size);
     }
 
+    /**
+     * {@code madvise(MADV_DONTNEED)} on the range's host pages (see {@link GuestMemory#discardPages}): anonymous
+     * memory gives its pages back and reads zero after; a private copy-on-write mapping of a file (the kernel image
+     * overlay of {@link #mapCopyOnWrite}, a clone's {@link #mapPrivateCopy() copy} of its template's RAM) drops the
+     * pages it copied and reads the file's again; a shared memory file ({@link #createShared}) keeps its pages,
+     * which are the file's (nothing is given back there, and nothing changes). The range may span an overlay's edge:
+     * madvise takes any run of mappings.
+     */
+    @Override
+    void discardRange(int region, long offset, long length) {
+        mappings[region].dropPages(offset, length);
+    }
+
     @Override
     void fillRange(int region, long offset, long length, byte value) {
         byte[] chunk = new byte[(int) Math.min(length, 64 * 1024)];

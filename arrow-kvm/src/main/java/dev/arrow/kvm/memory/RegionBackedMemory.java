@@ -1,5 +1,6 @@
 package dev.arrow.kvm.memory;
 
+import dev.arrow.kvm.x86.Layout;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Objects;
@@ -118,6 +119,16 @@ abstract sealed class RegionBackedMemory implements GuestMemory permits HeapGues
         }
     }
 
+    @Override
+    public void discardPages(GuestAddress address, long length) {
+        if (length <= 0 || ((address.value() | length) & (Layout.PAGE_SIZE - 1)) != 0) {
+            throw new IllegalArgumentException(String.format("pages to discard [%s, +0x%x) are not a non-empty, "
+                    + "4 KiB aligned range", address, length));
+        }
+        int r = locateWritable(address, length);
+        discardRange(r, address.value() - regions.start(r), length);
+    }
+
     private long get(GuestAddress address, int size) {
         int r = regions.locate(address, size);
         return getLittleEndian(r, address.value() - regions.start(r), size);
@@ -152,4 +163,7 @@ abstract sealed class RegionBackedMemory implements GuestMemory permits HeapGues
     abstract void putLittleEndian(int region, long offset, int size, long value);
 
     abstract void fillRange(int region, long offset, long length, byte value);
+
+    /** Gives the host back the pages of a range ({@link GuestMemory#discardPages}); offset and length page aligned. */
+    abstract void discardRange(int region, long offset, long length);
 }

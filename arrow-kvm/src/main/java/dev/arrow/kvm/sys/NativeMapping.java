@@ -165,7 +165,12 @@ public final class NativeMapping implements AutoCloseable {
         dropPages(0, length);
     }
 
-    /** Like {@link #dropPages()}, for the page-aligned range {@code [offset, offset + count)} only. */
+    /**
+     * Like {@link #dropPages()}, for the page-aligned range {@code [offset, offset + count)} only: the pages
+     * after it and before it keep their content.
+     *
+     * @throws IllegalArgumentException if the range is not a page-aligned part of this mapping
+     */
     public void dropPages(long offset, long count) {
         requirePageRange(offset, count);
         if (!guard.enter()) {

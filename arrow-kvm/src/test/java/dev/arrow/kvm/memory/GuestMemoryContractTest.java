@@ -169,6 +169,34 @@ abstract class GuestMemoryContractTest {
     }
 
     @Test
+    void discardingPagesLeavesTheOtherPagesAndTheDiscardedOnesReadZeroOrAsBefore() {
+        memory.fill(at(0x1000), 0x2000, (byte) 0x5A);
+        memory.fill(at(0x3000), 0x1000, (byte) 0x5A);
+        memory.discardPages(at(0x2000), 0x1000);
+        assertThat(memory.read(at(0x1000), 0x1000)).containsOnly(0x5A);
+        assertThat(memory.read(at(0x3000), 0x1000)).containsOnly(0x5A);
+        byte[] discarded = memory.read(at(0x2000), 0x1000);
+        assertThat(discarded).satisfiesAnyOf(b -> assertThat(b).containsOnly(0), b -> assertThat(b).containsOnly(0x5A));
+        memory.writeInt(at(0x2000), 7); // still guest RAM
+        assertThat(memory.readInt(at(0x2000))).isEqualTo(7);
+    }
+
+    @Test
+    void discardingOutsideOneRegionFailsAndAnUnalignedOrEmptyRangeIsTheCallersBug() {
+        memory.fill(at(0x1000), 0x2000, (byte) 0x5A);
+        memory.fill(at(0x3000), 0x1000, (byte) 0x5A);
+        assertThatThrownBy(() -> memory.discardPages(at(0x2000), 0x2000)).as("straddles two adjacent regions")
+                .isInstanceOf(GuestMemoryException.class);
+        assertThatThrownBy(() -> memory.discardPages(at(0x5000), 0x1000)).isInstanceOf(GuestMemoryException.class);
+        assertThatThrownBy(() -> memory.discardPages(at(-0x1000), 0x2000)).isInstanceOf(GuestMemoryException.class);
+        assertThatThrownBy(() -> memory.discardPages(at(0x1000), 0x800)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> memory.discardPages(at(0x1800), 0x1000)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> memory.discardPages(at(0x1000), 0)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(memory.read(at(0x1000), 0x2000)).as("nothing discarded").containsOnly(0x5A);
+        assertThat(memory.read(at(0x3000), 0x1000)).as("nothing discarded").containsOnly(0x5A);
+    }
+
+    @Test
     void badArrayBoundsAreTheCallersBug() {
         assertThatThrownBy(() -> memory.read(at(0x1000), new byte[4], 2, 4))
                 .isInstanceOf(IndexOutOfBoundsException.class);

@@ -41,6 +41,18 @@ class MmapGuestMemoryCloneTest {
     }
 
     @Test
+    void aDiscardedPageOfACopyReadsTheTemplatesAgainAndTheTemplateKeepsItsPages() {
+        try (MmapGuestMemory t = template(); MmapGuestMemory copy = t.mapPrivateCopy()) {
+            copy.writeLong(LOW, 0xAAAAL);
+            copy.discardPages(GuestAddress.of(0x1000), 0x1000);
+            assertThat(copy.readLong(LOW)).isEqualTo(0x1111_1111_1111_1111L);
+            t.discardPages(GuestAddress.of(0x40_2000), 0x1000); // shared: the pages are the file's
+            assertThat(t.readLong(HIGH)).isEqualTo(0x2222_2222_2222_2222L);
+            assertThat(copy.readLong(HIGH)).isEqualTo(0x2222_2222_2222_2222L);
+        }
+    }
+
+    @Test
     void memoryInAMemoryFileTakesNoCopyOnWriteOverlay() {
         try (MmapGuestMemory t = template(); MmapGuestMemory copy = t.mapPrivateCopy();
              MmapGuestMemory anonymous = MmapGuestMemory.create(REGIONS)) {

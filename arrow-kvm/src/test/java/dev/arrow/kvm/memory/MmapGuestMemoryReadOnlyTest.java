@@ -39,6 +39,8 @@ class MmapGuestMemoryReadOnlyTest {
             assertThatThrownBy(() -> image.write(at, new byte[3])).isInstanceOf(GuestMemoryException.class);
             assertThatThrownBy(() -> image.write(at, ByteBuffer.allocate(3))).isInstanceOf(GuestMemoryException.class);
             assertThatThrownBy(() -> image.fill(at, 3, (byte) 1)).isInstanceOf(GuestMemoryException.class);
+            assertThatThrownBy(() -> image.discardPages(GuestAddress.of(BASE), 4096)).isInstanceOf(GuestMemoryException.class)
+                    .hasMessageContaining("is read-only");
             assertThatThrownBy(() -> image.mapCopyOnWrite(GuestAddress.of(BASE), 4096, 0, 0)).isInstanceOf(IllegalStateException.class);
             assertThatThrownBy(() -> image.read(GuestAddress.of(BASE + SIZE), 1)).as("beyond the region")
                     .isInstanceOf(GuestMemoryException.class);

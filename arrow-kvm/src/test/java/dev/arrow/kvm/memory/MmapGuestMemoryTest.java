@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.kvm.KvmException;
+import dev.arrow.kvm.sys.LibC;
 import dev.arrow.kvm.sys.NativeMapping;
+import dev.arrow.kvm.sys.OwnedFd;
 import dev.arrow.kvm.sys.ProcMaps;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -60,6 +62,38 @@ class MmapGuestMemoryTest extends GuestMemoryContractTest {
             m.close();
         }
         assertThat(m.isRetired()).isFalse();
+    }
+
+    @Test
+    void discardedPagesGoBackToTheHostAndReadZero() {
+        try (MmapGuestMemory m = MmapGuestMemory.create(List.of(MemoryRegion.of(0x10_0000, 0x10_0000)))) {
+            m.fill(GuestAddress.of(0x10_0000), 16 * 4096, (byte) 0x5A);
+            assertThat(m.residentBytes()).isEqualTo(16 * 4096);
+            m.discardPages(GuestAddress.of(0x10_4000), 5 * 4096);
+            assertThat(m.residentBytes()).isEqualTo(11 * 4096);
+            assertThat(m.read(GuestAddress.of(0x10_4000), 5 * 4096)).containsOnly(0);
+            assertThat(m.read(GuestAddress.of(0x10_0000), 4 * 4096)).containsOnly(0x5A);
+            assertThat(m.read(GuestAddress.of(0x10_9000), 7 * 4096)).containsOnly(0x5A);
+        }
+    }
+
+    @Test
+    void aDiscardedPageOfACopyOnWriteFileRangeReadsTheFileAgain() {
+        int fd = LibC.memfd_create("discard-test", LibC.MFD_CLOEXEC);
+        assertThat(fd).isNotNegative();
+        try (OwnedFd file = new OwnedFd(fd, "discard-test");
+             MmapGuestMemory m = MmapGuestMemory.create(List.of(MemoryRegion.of(0, 0x10_0000)))) {
+            assertThat(LibC.ftruncate(fd, 0x2000)).isZero();
+            try (NativeMapping writer = NativeMapping.ofFile(fd, 0, 0x2000, true, "discard-test writer")) {
+                writer.window(0).putLong(0x1000, 0x1111L);
+            }
+            m.mapCopyOnWrite(GuestAddress.of(0x4000), 0x2000, fd, 0);
+            m.writeLong(GuestAddress.of(0x5000), 0x2222L); // a private copy of the file's second page
+            m.writeLong(GuestAddress.of(0x6000), 0x3333L); // anonymous RAM right after the overlay
+            m.discardPages(GuestAddress.of(0x4000), 0x3000); // the overlay and the page after it
+            assertThat(m.readLong(GuestAddress.of(0x5000))).as("the file's page again").isEqualTo(0x1111L);
+            assertThat(m.readLong(GuestAddress.of(0x6000))).as("anonymous: zero").isZero();
+        }
     }
 
     @Test

@@ -108,4 +108,11 @@ abstract class ForwardingGuestMemory implements GuestMemory {
         beforeWrite(address, length);
         delegate.fill(address, length, value);
     }
+
+    /** A discard changes what the range reads as, so it is announced as a write. */
+    @Override
+    public void discardPages(GuestAddress address, long length) {
+        beforeWrite(address, length);
+        delegate.discardPages(address, length);
+    }
 }

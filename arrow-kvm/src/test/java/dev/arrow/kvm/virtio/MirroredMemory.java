@@ -121,4 +121,12 @@ public final class MirroredMemory implements GuestMemory {
             copy.fill(address, length, value);
         }
     }
+
+    @Override
+    public void discardPages(GuestAddress address, long length) {
+        primary.discardPages(address, length);
+        if (copy != null) {
+            copy.discardPages(address, length);
+        }
+    }
 }
