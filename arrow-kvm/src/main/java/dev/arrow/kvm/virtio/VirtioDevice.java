@@ -1,5 +1,7 @@
 package dev.arrow.kvm.virtio;
 
+import java.util.List;
+
 /**
  * The device half of a virtio device, separate from its transport ({@link VirtioMmioTransport}):
  * it says what it is (type, features, queues, configuration space) and reacts to activation,
@@ -48,6 +50,14 @@ public interface VirtioDevice {
     /** Largest total byte length of one descriptor chain this device accepts on queue {@code index}. */
     default long maxChainBytes(int index) {
         return SplitQueue.DEFAULT_MAX_CHAIN_BYTES;
+    }
+
+    /**
+     * Kernel command-line entries ({@code key=value} or {@code key}) the guest's driver needs for this device,
+     * which the VMM appends after the device's own {@code virtio_mmio.device} entry. None by default.
+     */
+    default List<String> kernelParameters() {
+        return List.of();
     }
 
     /** Size in bytes of the device-specific configuration space (0 if none). */

@@ -33,7 +33,8 @@ import java.util.function.Consumer;
  * @param bootListener   hears the build and start milestones ({@link BootEvent}), for boot timelines
  * @param virtioDevices  the virtio-mmio devices, in slot order: device {@code i} gets {@link VirtioSlot#of(int)
  *                       VirtioSlot.of(i)}, which appends its {@link VirtioSlot#commandLineEntry() entry} to the
- *                       command line ({@link #kernelCommandLine()}); with them it must still fit the boot protocol
+ *                       command line ({@link #kernelCommandLine()}), followed by the device's
+ *                       {@link VirtioDevice#kernelParameters() parameters}; with them it must still fit the boot protocol
  * @param templateable   guest RAM in a memory file, so that the running guest can be frozen into a {@link VmTemplate}
  *                       ({@link RunningVm#freeze}); the kernel is then copied into RAM, not mapped from its cache
  * @param hugePages      guest RAM may be backed by transparent huge pages ({@code MADV_HUGEPAGE}): fewer page faults
@@ -108,7 +109,7 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine c
             throw new IllegalArgumentException(virtioDevices.size() + " virtio devices and " + pmemImages.size()
                     + " pmem images given, at most " + Layout.MAX_VIRTIO_DEVICES + " fit (one IOAPIC pin each)");
         }
-        withVirtioEntries(commandLine, virtioDevices.size() + pmemImages.size()); // throws if they do not fit
+        withVirtioEntries(commandLine, virtioDevices, pmemImages.size()); // throws if they do not fit
         Layout.ramRegions(memoryBytes); // throws naming the rule
         if (vcpuCount < 1 || vcpuCount > Layout.MAX_VCPUS) {
             throw new IllegalArgumentException("vCPU count must be 1.." + Layout.MAX_VCPUS + ", got " + vcpuCount);
@@ -130,11 +131,21 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine c
         return copy;
     }
 
-    /** {@code commandLine} plus the entries of the first {@code slots} slots, in slot order. */
-    private static KernelCommandLine withVirtioEntries(KernelCommandLine commandLine, int slots) {
+    /**
+     * {@code commandLine} plus, in slot order, each device's slot entry followed by its
+     * {@link VirtioDevice#kernelParameters() parameters}, then the entries of the {@code pmemCount} pmem slots.
+     */
+    private static KernelCommandLine withVirtioEntries(KernelCommandLine commandLine, List<VirtioDevice> devices,
+                                                       int pmemCount) {
         KernelCommandLine line = commandLine;
-        for (int i = 0; i < slots; i++) {
+        for (int i = 0; i < devices.size(); i++) {
             line = VirtioSlot.of(i).appendTo(line);
+            for (String parameter : devices.get(i).kernelParameters()) {
+                line = line.with(parameter);
+            }
+        }
+        for (int i = 0; i < pmemCount; i++) {
+            line = VirtioSlot.of(devices.size() + i).appendTo(line);
         }
         return line;
     }
@@ -172,9 +183,12 @@ public record VmConfig(Path kernel, Optional<Initrd> initrd, KernelCommandLine c
         return entries;
     }
 
-    /** The command line the guest gets: {@link #commandLine()} plus the entries of the virtio and pmem devices. */
+    /**
+     * The command line the guest gets: {@link #commandLine()} plus the entries of the virtio and pmem devices and the
+     * parameters the virtio devices need.
+     */
     public KernelCommandLine kernelCommandLine() {
-        return withVirtioEntries(commandLine, virtioDevices.size() + pmemImages.size());
+        return withVirtioEntries(commandLine, virtioDevices, pmemImages.size());
     }
 
     public static Builder builder() {

@@ -10,6 +10,7 @@ import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.net.MacAddress;
 import dev.arrow.kvm.net.testing.FakeBackend;
 import dev.arrow.kvm.net.NetworkBackend;
+import dev.arrow.kvm.virtio.balloon.VirtioBalloon;
 import dev.arrow.kvm.virtio.console.ConsolePort;
 import dev.arrow.kvm.virtio.console.StdioConsoles;
 import dev.arrow.kvm.virtio.console.VirtioConsole;
@@ -19,6 +20,7 @@ import dev.arrow.kvm.virtio.rng.VirtioRng;
 import dev.arrow.kvm.virtio.testing.GuestArena;
 import dev.arrow.kvm.virtio.testing.QueueDriver;
 import dev.arrow.kvm.virtio.testing.VirtioMmioDriver;
+import dev.arrow.kvm.x86.Layout;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
@@ -102,6 +104,20 @@ class VirtioDeviceFuzzTest {
         assertThat(backend.closed).as("the device closes its backend").isTrue();
     }
 
+    @ParameterizedTest
+    @EnumSource(Backing.class)
+    void theBalloonSurvivesRandomReportsAndRegisterWrites(Backing kind) {
+        use(kind);
+        VirtioBalloon balloon = new VirtioBalloon();
+        // a quarter of the rounds: each report costs page-sized allocations and discards (madvise over mmap'd RAM)
+        Stats stats = run(balloon, 3, ROUNDS / 4, this::addWellFormedBalloon, () -> { });
+        System.out.printf("virtio balloon fuzz (%s): %s; %d reports, %d bytes discarded%n", kind, stats,
+                balloon.reports(), balloon.reportedBytes());
+        assertThat(stats.failures).isPositive();
+        assertThat(stats.reinitialized).isPositive();
+        assertThat(balloon.reports()).isPositive();
+    }
+
     private void use(Backing kind) {
         backing = kind.create();
         memory = new WatchedMemory(backing);
@@ -120,6 +136,7 @@ class VirtioDeviceFuzzTest {
     }
 
     static final class Stats {
+        long rounds;
         long failures;
         long reinitialized;
         long usedBuffers;
@@ -128,12 +145,17 @@ class VirtioDeviceFuzzTest {
         @Override
         public String toString() {
             return String.format("%d rounds, %d guest errors, %d re-initializations, %d buffers used, seed %d",
-                    ROUNDS, failures, reinitialized, usedBuffers, seed);
+                    rounds, failures, reinitialized, usedBuffers, seed);
         }
     }
 
     private Stats run(VirtioDevice device, int queueCount, ChainSource wellFormed, Runnable host) {
+        return run(device, queueCount, ROUNDS, wellFormed, host);
+    }
+
+    private Stats run(VirtioDevice device, int queueCount, int rounds, ChainSource wellFormed, Runnable host) {
         Stats stats = new Stats();
+        stats.rounds = rounds;
         stats.seed = Long.getLong("arrow.fuzz.seed", System.nanoTime());
         random = new SplittableRandom(stats.seed);
         VirtioMmioTransport transport = new VirtioMmioTransport("fuzzed", device, memory, () -> { },
@@ -142,7 +164,7 @@ class VirtioDeviceFuzzTest {
         VirtioMmioDriver driver = null;
         List<QueueDriver> queues = null;
         try {
-            for (int round = 0; round < ROUNDS; round++) {
+            for (int round = 0; round < rounds; round++) {
                 if (queues == null || (transport.status() & DeviceStatus.DEVICE_NEEDS_RESET) != 0) {
                     arena.reset();
                     driver = new VirtioMmioDriver(transport, arena);
@@ -216,6 +238,34 @@ class VirtioDeviceFuzzTest {
         } else {
             queue.publish(random.nextInt(10) == 0 ? random.nextInt(0x10000) : index);
         }
+    }
+
+    /**
+     * A balloon chain: on the reporting queue 1..3 device-writable blocks of 1 or 2 whole pages, on the inflate
+     * and deflate queues an array of page numbers; now and then a block turned device-readable or off its page.
+     */
+    private void addWellFormedBalloon(QueueDriver queue, GuestArena arena, int queueIndex) {
+        int parts = 1 + random.nextInt(3);
+        if (queue.freeDescriptors() < parts) {
+            return;
+        }
+        List<QueueDriver.Buffer> buffers = new ArrayList<>(parts);
+        for (int i = 0; i < parts; i++) {
+            if (queueIndex == VirtioBalloon.REPORTING_QUEUE) {
+                int length = (int) (Layout.PAGE_SIZE << random.nextInt(2));
+                buffers.add(QueueDriver.Buffer.writable(arena.allocate(length, Layout.PAGE_SIZE), length));
+            } else {
+                int length = 4 * (1 + random.nextInt(16));
+                buffers.add(QueueDriver.Buffer.readable(arena.allocate(length), length));
+            }
+        }
+        if (random.nextInt(40) == 0) {
+            int i = random.nextInt(buffers.size());
+            QueueDriver.Buffer b = buffers.get(i);
+            buffers.set(i, random.nextBoolean() ? new QueueDriver.Buffer(b.address(), b.length(), !b.writable())
+                    : new QueueDriver.Buffer(b.address().plus(8), b.length(), b.writable()));
+        }
+        queue.add(buffers);
     }
 
     /**

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.kvm.virtio.VirtioDevice;
+import dev.arrow.kvm.virtio.balloon.VirtioBalloon;
 import dev.arrow.kvm.virtio.console.StdioConsoles;
 import dev.arrow.kvm.virtio.rng.VirtioRng;
 import dev.arrow.kvm.x86.KernelCommandLine;
@@ -48,6 +49,17 @@ class VmConfigVirtioTest {
         assertThat(config.kernelCommandLine()).isEqualTo(config.commandLine());
         assertThat(config().virtioDevice(new VirtioRng()).build().kernelCommandLine())
                 .hasToString("virtio_mmio.device=4K@0xd0000000:5");
+    }
+
+    @Test
+    void aDevicesKernelParametersFollowItsEntryAndCountTowardsTheLimit() {
+        VmConfig config = config("quiet").virtioDevice(new VirtioRng()).virtioDevice(new VirtioBalloon()).build();
+        assertThat(config.kernelCommandLine()).hasToString("quiet virtio_mmio.device=4K@0xd0000000:5 "
+                + "virtio_mmio.device=4K@0xd0001000:6 page_reporting.page_reporting_order=5");
+        String almostFull = "x".repeat(Layout.CMDLINE_MAX_SIZE - 1 - 40);
+        assertThat(config(almostFull).virtioDevice(new VirtioRng()).build()).isNotNull();
+        assertThatThrownBy(() -> config(almostFull).virtioDevice(new VirtioBalloon()).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("page_reporting_order");
     }
 
     @Test
