@@ -13,6 +13,7 @@ import dev.arrow.image.kernel.KernelLocator;
 import dev.arrow.image.GuestImage;
 import dev.arrow.image.init.InitProtocol;
 import dev.arrow.image.init.Stdio;
+import dev.arrow.kvm.virtio.balloon.VirtioBalloon;
 import dev.arrow.kvm.virtio.console.ConsolePort;
 import dev.arrow.kvm.virtio.console.VirtioConsole;
 import dev.arrow.kvm.virtio.rng.VirtioRng;
@@ -72,7 +73,8 @@ public final class PeerComparison {
         Path work = Files.createTempDirectory("arrow-peer");
         Path initrd = work.resolve("initramfs.cpio");
         image.initramfs().writeTo(initrd);
-        QemuMicrovm qemu = new QemuMicrovm(kernel, initrd, image.kernelParameters().joined(), MEMORY_MIB,
+        String qemuLine = image.kernelParameters().joined() + " " + String.join(" ", new VirtioBalloon().kernelParameters());
+        QemuMicrovm qemu = new QemuMicrovm(kernel, initrd, qemuLine, MEMORY_MIB,
                 QemuMicrovm.Accelerator.KVM);
 
         List<Map<String, Object>> runs = new ArrayList<>();
@@ -181,8 +183,8 @@ public final class PeerComparison {
 
     /**
      * The same image booted through VmBuilder alone, with the devices {@code Arrow.start()} gives it (the
-     * virtio console with the ports of the backend's {@code VirtioStdio.console()}, in its order, and the
-     * entropy source), KVM's counters read before the VM is closed.
+     * virtio console with the ports of the backend's {@code VirtioStdio.console()}, in its order, the
+     * entropy source and the free-page-reporting balloon), KVM's counters read before the VM is closed.
      */
     static Map<String, Object> arrowKvmStats(GuestImage image) throws IOException, InterruptedException {
         VirtioConsole console = VirtioConsole.builder()
@@ -194,7 +196,7 @@ public final class PeerComparison {
         VmConfig config = VmConfig.builder().kernel(image.kernel()).initrd(image.initramfsSize(), image.initramfs()::writeTo)
                 .commandLine(KernelCommandLine.of(image.kernelParameters().entries()))
                 .memoryBytes(MEMORY_MIB * (1L << 20)).vcpuCount(1)
-                .virtioDevice(console).virtioDevice(new VirtioRng())
+                .virtioDevice(console).virtioDevice(new VirtioRng()).virtioDevice(new VirtioBalloon())
                 .serialOutput(OutputStream.nullOutputStream()).statusListener(line -> { }).build();
         try (RunningVm vm = VmBuilder.start(config)) {
             VmOutcome outcome = vm.awaitExit(Duration.ofMinutes(2))

@@ -43,7 +43,8 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>The guest gets the devices an arrow gets from {@code Arrow.start()}: a virtio console whose
  * ports are named as init looks for them ({@code arrow.stdin}, {@code arrow.stdout},
- * {@code arrow.stderr}, {@code arrow.control}: QEMU's virtio-serial), a virtio entropy source, both
+ * {@code arrow.stderr}, {@code arrow.control}: QEMU's virtio-serial), a virtio entropy source, a virtio
+ * balloon with free page reporting (the command line must carry the balloon's reporting order, as Arrow's does), all
  * on modern virtio-mmio, the serial port for the kernel's log, the i8042 for the reset. The app's
  * stdout port is a socket, read by this harness (first output, the greeting). What still differs
  * from Arrow's VM is {@link #DIFFERENCES}.
@@ -135,7 +136,7 @@ public final class QemuMicrovm {
         for (int i = 0; i < ports.length; i++) {
             c.addAll(List.of("-device", "virtserialport,chardev=" + ports[i][0] + ",name=" + ports[i][1] + ",nr=" + (i + 1)));
         }
-        c.addAll(List.of("-device", "virtio-rng-device",
+        c.addAll(List.of("-device", "virtio-rng-device", "-device", "virtio-balloon-device,free-page-reporting=on",
                 "-chardev", "socket,id=qmp,path=" + qmpSocket + ",server=off", "-mon", "chardev=qmp,mode=control",
                 "-action", "reboot=shutdown,shutdown=pause"));
         return List.copyOf(c);

@@ -7,6 +7,7 @@ import dev.arrow.InvalidSpecException;
 import dev.arrow.KvmPermissionException;
 import dev.arrow.KvmUnavailableException;
 import dev.arrow.NoHardwareVirtualizationException;
+import dev.arrow.VmmException;
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.Net;
 import dev.arrow.config.SpecProblem;
@@ -25,6 +26,7 @@ import dev.arrow.image.kernel.KernelFormat;
 import dev.arrow.image.kernel.KernelLocator;
 import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.KvmException;
+import dev.arrow.kvm.virtio.balloon.VirtioBalloon;
 import dev.arrow.kvm.virtio.console.VirtioConsole;
 import dev.arrow.kvm.virtio.rng.VirtioRng;
 import dev.arrow.kvm.vmm.BootEvent;
@@ -44,6 +46,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicLong;
@@ -54,7 +57,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Devices, in slot order: the virtio console (ports {@code arrow.stdin}, {@code arrow.stdout},
  * {@code arrow.stderr}, {@code arrow.control}, {@code arrow.files}: the app's stdio, init's control line and copies
- * of guest files, see {@link VirtioStdio}), the virtio entropy source and, unless the spec's network is {@code none}, the
+ * of guest files, see {@link VirtioStdio}), the virtio entropy source, the free-page-reporting balloon
+ * ({@link VirtioBalloon}: the guest's free memory goes back to the host; left out with
+ * {@code -D}{@value #FREE_PAGE_REPORTING_PROPERTY}{@code =false}) and, unless the spec's network is {@code none}, the
  * virtio network card on the host backend {@link GuestNetworking} started (passt, or a tap device).
  * The serial console carries the kernel's log.
  */
@@ -62,6 +67,8 @@ public final class KvmLauncher implements ArrowLauncher {
     private static final Logger LOG = LoggerFactory.getLogger(KvmLauncher.class);
     private static final Path DEV_KVM = Path.of("/dev/kvm");
     private static final AtomicLong SESSIONS = new AtomicLong();
+    /** System property: {@code false} leaves the free-page-reporting balloon out (it is attached by default). */
+    static final String FREE_PAGE_REPORTING_PROPERTY = "arrow.freePageReporting";
 
     @Override
     public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr) {
@@ -232,6 +239,9 @@ public final class KvmLauncher implements ArrowLauncher {
                 .virtioDevice(console)
                 .virtioDevice(new VirtioRng())
                 .templateable(templateable);
+        if (freePageReportingFromSystemProperty()) {
+            config.virtioDevice(new VirtioBalloon());
+        }
         for (ReadOnlyImage mapped : plan.images()) {
             config.pmemImage(mapped.path(), mapped.length());
         }
@@ -249,6 +259,26 @@ public final class KvmLauncher implements ArrowLauncher {
         admitUntilReleased(ram, vm);
         session.attach(vm);
         return new Booted(session, vm, memoryBytes);
+    }
+
+    /**
+     * Whether guests get the free-page-reporting balloon: unless {@value #FREE_PAGE_REPORTING_PROPERTY} is
+     * {@code false}. Without it a guest's RAM stays resident on the host once touched, freed by the guest or not.
+     *
+     * @throws VmmException if the property is neither {@code true} nor {@code false}
+     */
+    static boolean freePageReportingFromSystemProperty() {
+        String value = System.getProperty(FREE_PAGE_REPORTING_PROPERTY);
+        if (value == null || value.isBlank()) {
+            return true;
+        }
+        return switch (value.strip().toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new VmmException("system property " + FREE_PAGE_REPORTING_PROPERTY + "=" + value
+                    + " is neither true nor false: give -D" + FREE_PAGE_REPORTING_PROPERTY + "=false to leave free page"
+                    + " reporting out, or leave it unset");
+        };
     }
 
     /** The admitted RAM counts until the VM has released its memory; until then, what the guest touched is paid. */

@@ -20,6 +20,7 @@ import dev.arrow.kvm.KvmException;
 import dev.arrow.kvm.diagnostics.StepTimes;
 import dev.arrow.kvm.virtio.VirtioDevice;
 import dev.arrow.kvm.virtio.VirtioDeviceState;
+import dev.arrow.kvm.virtio.balloon.VirtioBalloon;
 import dev.arrow.kvm.virtio.console.VirtioConsole;
 import dev.arrow.kvm.virtio.net.VirtioNet;
 import dev.arrow.kvm.virtio.rng.VirtioRng;
@@ -250,6 +251,8 @@ final class KvmTemplate implements MicroVmTemplate {
                 devices.add(VirtioConsole.restore(console, VirtioConsole.DEFAULT_BUFFER_BYTES));
             } else if (state instanceof VirtioRng.State rng) {
                 devices.add(VirtioRng.restore(rng));
+            } else if (state instanceof VirtioBalloon.State balloon) {
+                devices.add(VirtioBalloon.restore(balloon));
             } else if (state instanceof VirtioNet.State net) {
                 devices.add(network.orElseThrow(() -> new IllegalStateException("the template has a network card but "
                         + "the clone's spec has no network")).restoredDevice(net, point.isAppPoint()));
