@@ -27,8 +27,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Tier 4: what an idle arrow holds of this JVM's file descriptors and threads (issue 21: at most 4 fds and 2 threads
  * per arrow, so that a host's fd limit is not what ends the number of arrows alive). An idle arrow here is a cold
- * one (console and entropy device, no network) whose app waits on stdin: its VM, its vCPU, the
- * console's irqfd and the event loop's doorbell; /dev/kvm and the kernel's memory file are the
+ * one (console, entropy device and balloon, no network) whose app waits on stdin: its VM, its vCPU, the
+ * console's irqfd and the event loop's doorbell (the entropy device and the balloon hold none); /dev/kvm and the kernel's memory file are the
  * JVM's, opened by the warm-up arrow (see docs/virtio.md, "File descriptors per arrow"). Its threads: the vCPU's and
  * the event loop's; its output's pumps hold a thread only while they deliver ({@link GuestOutputThreads}).
  */

@@ -143,6 +143,18 @@ public final class VirtioBalloon implements VirtioDevice {
         return QUEUE_SIZE;
     }
 
+    /**
+     * No queue is busy: the guest reports free blocks in batches, at most one pass every 2 s (Linux's
+     * {@code page_reporting_delay}) and only after enough memory was freed, and never uses the inflate or deflate
+     * queue. So every notification is an MMIO exit served on the vCPU thread that wrote it (the guest's reporting
+     * worker waits for the report's return anyway), and the interrupt is a KVM_IRQ_LINE: the balloon adds no fd
+     * and no thread to an arrow.
+     */
+    @Override
+    public boolean notifiesOften(int index) {
+        return false;
+    }
+
     @Override
     public long maxChainBytes(int index) {
         return index == REPORTING_QUEUE ? MAX_REPORT_BYTES : SplitQueue.DEFAULT_MAX_CHAIN_BYTES;

@@ -24,6 +24,7 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -70,6 +71,12 @@ class VirtioBalloonTest {
         assertThat(balloon.queueCount()).isEqualTo(3);
         assertThat(balloon.queueMaxSize(VirtioBalloon.REPORTING_QUEUE)).as("Linux refuses fewer than 32").isEqualTo(32);
         assertThat(balloon.kernelParameters()).containsExactly("page_reporting.page_reporting_order=5");
+    }
+
+    @Test
+    void noQueueIsNotifiedOftenSoTheBalloonHoldsNoFd() {
+        assertThat(IntStream.range(0, balloon.queueCount()).filter(balloon::notifiesOften).boxed()
+                .toList()).as("reports come at most every 2 s: MMIO exits and KVM_IRQ_LINE").isEmpty();
     }
 
     @Test
