@@ -182,22 +182,30 @@ public final class PeerComparison {
     }
 
     /**
-     * The same image booted through VmBuilder alone, with the devices {@code Arrow.start()} gives it (the
-     * virtio console with the ports of the backend's {@code VirtioStdio.console()}, in its order, the
-     * entropy source and the free-page-reporting balloon), KVM's counters read before the VM is closed.
+     * How {@code Arrow.start()} would boot {@code image}, for VmBuilder alone: the virtio console with the ports of
+     * the backend's {@code VirtioStdio.console()}, in its order, the entropy source and the free-page-reporting
+     * balloon; the kernel's {@code parameters} and the serial console's output to {@code serial}.
      */
-    static Map<String, Object> arrowKvmStats(GuestImage image) throws IOException, InterruptedException {
+    static VmConfig directConfig(GuestImage image, List<String> parameters, OutputStream serial) {
         VirtioConsole console = VirtioConsole.builder()
                 .port(InitProtocol.STDIN_PORT_NAME, ConsolePort.Direction.TO_GUEST)
                 .port(InitProtocol.STDOUT_PORT_NAME, ConsolePort.Direction.FROM_GUEST)
                 .port(InitProtocol.STDERR_PORT_NAME, ConsolePort.Direction.FROM_GUEST)
                 .port(InitProtocol.CONTROL_PORT_NAME, ConsolePort.Direction.TO_GUEST)
                 .build();
-        VmConfig config = VmConfig.builder().kernel(image.kernel()).initrd(image.initramfsSize(), image.initramfs()::writeTo)
-                .commandLine(KernelCommandLine.of(image.kernelParameters().entries()))
+        return VmConfig.builder().kernel(image.kernel()).initrd(image.initramfsSize(), image.initramfs()::writeTo)
+                .commandLine(KernelCommandLine.of(parameters))
                 .memoryBytes(MEMORY_MIB * (1L << 20)).vcpuCount(1)
                 .virtioDevice(console).virtioDevice(new VirtioRng()).virtioDevice(new VirtioBalloon())
-                .serialOutput(OutputStream.nullOutputStream()).statusListener(line -> { }).build();
+                .serialOutput(serial).statusListener(line -> { }).build();
+    }
+
+    /**
+     * The same image booted through VmBuilder alone, with the devices {@code Arrow.start()} gives it
+     * ({@link #directConfig}), KVM's counters read before the VM is closed.
+     */
+    static Map<String, Object> arrowKvmStats(GuestImage image) throws IOException, InterruptedException {
+        VmConfig config = directConfig(image, image.kernelParameters().entries(), OutputStream.nullOutputStream());
         try (RunningVm vm = VmBuilder.start(config)) {
             VmOutcome outcome = vm.awaitExit(Duration.ofMinutes(2))
                     .orElseThrow(() -> new IllegalStateException("the guest still runs after 2 minutes"));
