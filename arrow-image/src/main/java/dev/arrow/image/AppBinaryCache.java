@@ -23,7 +23,7 @@ import java.util.function.Supplier;
 /**
  * This JVM's {@link PreparedBinary}s, one per app binary and loader threshold, so that the second and later starts of
  * an arrow neither check, read, checksum nor look up the image of a binary the first start did (docs/guest-image.md,
- * "The app binary cache"). Keyed by the binary's real path and {@link LoaderPlan#minMappedBytes()}; an entry serves
+ * "The app binary cache"). Keyed by the binary's absolute path and {@link LoaderPlan#minMappedBytes()}; an entry serves
  * a start only while the file's {@link FileStamp} (device, inode, size, mtime, ctime) is the one it was made from, so
  * a file rewritten, replaced, or changed in place with its size and mtime restored is prepared again. An entry is
  * kept only once its file had been unchanged for {@link FileStamp#SETTLE} when it was read (a change within the
@@ -54,7 +54,7 @@ public final class AppBinaryCache {
     private long heldBytes; // guarded by this
     private long preparations; // guarded by this
 
-    private record Key(Path realPath, long minMappedBytes) {
+    private record Key(Path absolutePath, long minMappedBytes) {
     }
 
     /** One binary's entry: being prepared until {@code result} completes; {@code bytes} counted once it is kept. */
@@ -102,9 +102,9 @@ public final class AppBinaryCache {
         Key key;
         FileStamp now;
         try {
-            Path real = binary.toRealPath();
-            now = FileStamp.of(real);
-            key = new Key(real, minMappedBytes);
+            Path absolute = binary.toAbsolutePath(); // not resolved: the stamp's device and inode name the file
+            now = FileStamp.of(absolute);
+            key = new Key(absolute, minMappedBytes);
         } catch (IOException | ImageFileException e) {
             return prepareNow(binary, minMappedBytes); // fails naming the problem: missing, not a file, unreadable
         }
