@@ -82,7 +82,7 @@ public final class ArrowInitramfs {
     private static Initramfs.Builder withSpec(byte[] spec) {
         return Initramfs.builder()
                 .manifest(MANIFEST_PATH)
-                .file(ArrowInit.GUEST_PATH, ArrowInit.load(), 0755)
+                .file(ArrowInit.GUEST_PATH, ArrowInit.content(), 0755)
                 .file(SpecFile.GUEST_PATH, spec, 0444);
     }
 }

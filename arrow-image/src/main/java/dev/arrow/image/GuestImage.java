@@ -77,7 +77,8 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
     }
 
     private static Initramfs.Builder initramfsBuilder(ArrowSpec spec, LaunchSpec launch, LoaderPlan plan) {
-        return plan.binaryCopied() ? ArrowInitramfs.builder(spec.binary(), launch) : ArrowInitramfs.builder(launch);
+        Initramfs.Builder builder = ArrowInitramfs.builder(launch);
+        return plan.binaryCopied() ? plan.addBinary(builder, launch.executable().value(), spec.binary()) : builder;
     }
 
     /**
@@ -109,7 +110,7 @@ public record GuestImage(Path kernel, Initramfs initramfs, KernelParameters kern
      */
     public static Initramfs templateInitramfs(ArrowSpec spec, LoaderPlan plan) {
         Initramfs.Builder builder = ArrowInitramfs.templateBuilder(plan.mounts());
-        if (plan.binaryCopied()) builder.file(LaunchSpec.DEFAULT_EXECUTABLE, spec.binary(), 0755);
+        if (plan.binaryCopied()) plan.addBinary(builder, LaunchSpec.DEFAULT_EXECUTABLE, spec.binary());
         return withUserFiles(builder, plan);
     }
 

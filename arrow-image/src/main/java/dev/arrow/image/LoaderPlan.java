@@ -2,6 +2,7 @@ package dev.arrow.image;
 
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.GuestFile;
+import dev.arrow.image.cpio.CheckedBytes;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.erofs.ImageFile;
 import dev.arrow.image.init.ImageMounts;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -31,9 +33,11 @@ import java.util.UUID;
  *                     the initramfs
  * @param copiedFiles  the spec's files that still go into the initramfs
  * @param binaryCopied whether the binary goes into the initramfs
+ * @param binaryContent the binary's bytes when it is copied and its {@link PreparedBinary} holds them; empty: the
+ *                     initramfs reads the file when it is written
  */
 public record LoaderPlan(List<ReadOnlyImage> images, ImageMounts mounts, String executable, List<GuestFile> copiedFiles,
-                         boolean binaryCopied) {
+                         boolean binaryCopied, Optional<CheckedBytes> binaryContent) {
     /** The system property that sets {@link #minMappedBytes()} (a byte count; {@code -1} turns the loader off). */
     public static final String MIN_MAPPED_BYTES_PROPERTY = "arrow.loader.minBytes";
     /**
@@ -49,6 +53,15 @@ public record LoaderPlan(List<ReadOnlyImage> images, ImageMounts mounts, String 
         Objects.requireNonNull(mounts, "mounts");
         Objects.requireNonNull(executable, "executable");
         copiedFiles = List.copyOf(copiedFiles);
+        Objects.requireNonNull(binaryContent, "binaryContent");
+        if (binaryContent.isPresent() && !binaryCopied)
+            throw new IllegalArgumentException("the binary's content is given, but the binary is not copied");
+    }
+
+    /** A plan whose copied binary, if any, is read from its file. */
+    public LoaderPlan(List<ReadOnlyImage> images, ImageMounts mounts, String executable, List<GuestFile> copiedFiles,
+                      boolean binaryCopied) {
+        this(images, mounts, executable, copiedFiles, binaryCopied, Optional.empty());
     }
 
     /** Everything copied into the initramfs: what a boot without Arrow's VMM (a plain QEMU) gets. */
@@ -76,15 +89,33 @@ public record LoaderPlan(List<ReadOnlyImage> images, ImageMounts mounts, String 
      */
     public static LoaderPlan of(ArrowSpec spec, ImageCache cache, long minBytes) {
         if (minBytes < 0) return copyAll(spec);
+        Optional<ReadOnlyImage> binaryImage = size(spec.binary()) >= minBytes
+                ? Optional.of(cache.image(List.of(ImageFile.hostFile(BINARY_NAME, spec.binary(), 0755))))
+                : Optional.empty();
+        return of(spec, binaryImage, Optional.empty(), cache, minBytes);
+    }
+
+    /**
+     * The plan for {@code spec} as {@link #of(ArrowSpec, ImageCache, long)} makes it, with its app binary as
+     * {@code binary} has it already ({@link AppBinaryCache}, prepared with the same {@code minBytes}): its image, or its
+     * bytes for the initramfs. The spec's files are planned now.
+     *
+     * @throws ImageException if a host file cannot be read or an image cannot be built
+     */
+    public static LoaderPlan of(ArrowSpec spec, PreparedBinary binary, ImageCache cache, long minBytes) {
+        if (minBytes < 0) return copyAll(spec).withBinaryContent(binary.content());
+        return of(spec, binary.image(), binary.content(), cache, minBytes);
+    }
+
+    private static LoaderPlan of(ArrowSpec spec, Optional<ReadOnlyImage> binaryImage, Optional<CheckedBytes> binaryContent,
+                                 ImageCache cache, long minBytes) {
         List<ReadOnlyImage> images = new ArrayList<>();
         List<ImageMounts.MappedFile> mapped = new ArrayList<>();
         String executable = LaunchSpec.DEFAULT_EXECUTABLE;
-        boolean binaryCopied = true;
-        if (size(spec.binary()) >= minBytes) {
-            ReadOnlyImage image = cache.image(List.of(ImageFile.hostFile(BINARY_NAME, spec.binary(), 0755)));
-            images.add(image);
+        boolean binaryCopied = binaryImage.isEmpty();
+        if (binaryImage.isPresent()) {
+            images.add(binaryImage.get());
             executable = ImageMounts.IMAGES_DIRECTORY + "/0/" + BINARY_NAME;
-            binaryCopied = false;
         }
         List<GuestFile> copied = new ArrayList<>();
         List<ImageFile> dataFiles = new ArrayList<>();
@@ -109,7 +140,18 @@ public record LoaderPlan(List<ReadOnlyImage> images, ImageMounts mounts, String 
             }
         }
         List<byte[]> uuids = images.stream().map(image -> uuidBytes(image.uuid())).toList();
-        return new LoaderPlan(images, ImageMounts.of(uuids, mapped), executable, copied, binaryCopied);
+        return new LoaderPlan(images, ImageMounts.of(uuids, mapped), executable, copied, binaryCopied,
+                binaryCopied ? binaryContent : Optional.empty());
+    }
+
+    private LoaderPlan withBinaryContent(Optional<CheckedBytes> content) {
+        return new LoaderPlan(images, mounts, executable, copiedFiles, binaryCopied, content);
+    }
+
+    /** Adds the copied binary to {@code initramfs} at {@code guestPath}: its held bytes, else the file {@code binary}. */
+    Initramfs.Builder addBinary(Initramfs.Builder initramfs, String guestPath, Path binary) {
+        return binaryContent.isPresent() ? initramfs.file(guestPath, binaryContent.get(), 0755)
+                : initramfs.file(guestPath, binary, 0755);
     }
 
     /**

@@ -11,6 +11,7 @@ import dev.arrow.VmmException;
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.Net;
 import dev.arrow.config.SpecProblem;
+import dev.arrow.image.AppBinaryCache;
 import dev.arrow.image.ArrowInitramfs;
 import dev.arrow.image.GuestImage;
 import dev.arrow.image.ImageException;
@@ -19,7 +20,6 @@ import dev.arrow.image.LoaderPlan;
 import dev.arrow.image.mapped.ImageCache;
 import dev.arrow.image.mapped.ReadOnlyImage;
 import dev.arrow.image.cpio.Initramfs;
-import dev.arrow.image.elf.StaticBinaryCheck;
 import dev.arrow.image.init.Stdio;
 import dev.arrow.image.kernel.GuestKernel;
 import dev.arrow.image.kernel.KernelFormat;
@@ -157,12 +157,15 @@ public final class KvmLauncher implements ArrowLauncher {
 
     /**
      * What the application loader maps for {@code spec} (docs/loader.md): its binary and large read-only files, as images
-     * of the host's image cache, built now the first time their content is seen.
+     * of the host's image cache, built now the first time their content is seen; the binary as this JVM's
+     * {@link AppBinaryCache} prepared it (its image, or its bytes for the initramfs).
      */
     static LoaderPlan loaderPlan(ArrowSpec spec) {
         try {
             long started = System.nanoTime();
-            LoaderPlan plan = LoaderPlan.of(spec, ImageCache.shared(), LoaderPlan.minMappedBytes());
+            long minBytes = LoaderPlan.minMappedBytes();
+            LoaderPlan plan = LoaderPlan.of(spec, AppBinaryCache.shared().prepare(spec.binary(), minBytes),
+                    ImageCache.shared(), minBytes);
             if (!plan.images().isEmpty()) {
                 LOG.debug("{}: {} image(s) mapped ({} bytes of files) in {} ms", spec.binary().getFileName(),
                         plan.images().size(), plan.mappedBytes(), (System.nanoTime() - started) / 1_000_000);
@@ -293,8 +296,9 @@ public final class KvmLauncher implements ArrowLauncher {
     }
 
     /**
-     * Checks the app binary, the files' guest paths and the kernel the spec names, if any (Arrow's default kernel
-     * is looked up later, by {@link #defaultKernel}, after the host check); the errors name the problem and the fix.
+     * Checks the app binary (once per version of the file: {@link AppBinaryCache}), the files' guest paths and the
+     * kernel the spec names, if any (Arrow's default kernel is looked up later, by {@link #defaultKernel}, after the
+     * host check); the errors name the problem and the fix.
      */
     static Optional<GuestKernel> checkInputs(ArrowSpec spec) {
         List<SpecProblem> problems = new ArrayList<>();
@@ -307,7 +311,7 @@ public final class KvmLauncher implements ArrowLauncher {
             throw new InvalidSpecException(problems);
         }
         try {
-            StaticBinaryCheck.check(spec.binary());
+            AppBinaryCache.shared().prepare(spec.binary(), LoaderPlan.minMappedBytes());
             Optional<GuestKernel> kernel = spec.kernel().map(KernelLocator::userSupplied);
             kernel.ifPresent(k -> KernelFormat.check(k.path()));
             return kernel;

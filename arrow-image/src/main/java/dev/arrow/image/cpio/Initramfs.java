@@ -165,18 +165,18 @@ public final class Initramfs {
         }
     }
 
-    private record BytesFile(GuestPath path, int mode, byte[] content) implements Entry {
+    private record BytesFile(GuestPath path, int mode, CheckedBytes content) implements Entry {
         public long dataBytes() {
-            return content.length;
+            return content.length();
         }
 
         public InitramfsManifest.Record record() {
-            return new InitramfsManifest.Record(InitramfsManifest.Kind.FILE, path, mode, content.length, 0, 0, 0);
+            return new InitramfsManifest.Record(InitramfsManifest.Kind.FILE, path, mode, content.length(), 0, 0, 0);
         }
 
         public int writeTo(CpioWriter w) throws IOException {
-            w.file(path.archiveName(), mode, content);
-            return InitramfsManifest.crc32c(content, 0, content.length);
+            w.file(path.archiveName(), mode, content.shared());
+            return content.crc32c();
         }
     }
 
@@ -272,8 +272,14 @@ public final class Initramfs {
 
         /** A regular file with the given content (copied) and permission bits. */
         public Builder file(String guestPath, byte[] content, int mode) {
+            return file(guestPath, CheckedBytes.copyOf(content), mode);
+        }
+
+        /** A regular file with {@code content} (shared, not copied: it is immutable) and the given permission bits. */
+        public Builder file(String guestPath, CheckedBytes content, int mode) {
+            Objects.requireNonNull(content, "content");
             GuestPath path = GuestPath.of(guestPath);
-            return add(new BytesFile(path, checkMode(path, mode), content.clone()));
+            return add(new BytesFile(path, checkMode(path, mode), content));
         }
 
         /** A regular file holding {@code text} in UTF-8. */

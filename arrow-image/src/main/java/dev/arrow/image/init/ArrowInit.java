@@ -1,6 +1,7 @@
 package dev.arrow.image.init;
 
 import dev.arrow.image.ImageException;
+import dev.arrow.image.cpio.CheckedBytes;
 import java.io.IOException;
 import java.io.InputStream;
 
@@ -13,11 +14,28 @@ public final class ArrowInit {
     public static final String RESOURCE = "/dev/arrow/image/arrow-init";
     /** Where the kernel looks for init in an initramfs. */
     public static final String GUEST_PATH = "/init";
+    /** What {@link #content()} read; null until then. */
+    private static volatile CheckedBytes content;
 
     private ArrowInit() {
     }
 
-    /** The init binary's bytes, read from the classpath. */
+    /**
+     * The init binary with its checksum, read from the classpath once per class loader (the resource is part of this
+     * jar and does not change while it is loaded): every initramfs shares it.
+     *
+     * @throws ImageException if the resource is missing, empty or unreadable (then it is read again next time)
+     */
+    public static CheckedBytes content() {
+        CheckedBytes c = content;
+        if (c == null) {
+            c = CheckedBytes.copyOf(load()); // threads racing here read the same resource
+            content = c;
+        }
+        return c;
+    }
+
+    /** The init binary's bytes, read from the classpath now. */
     public static byte[] load() {
         try (InputStream in = ArrowInit.class.getResourceAsStream(RESOURCE)) {
             if (in == null)

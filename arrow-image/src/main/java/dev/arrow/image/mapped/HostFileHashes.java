@@ -1,5 +1,6 @@
 package dev.arrow.image.mapped;
 
+import dev.arrow.image.FileStamp;
 import dev.arrow.image.erofs.ContentId;
 import dev.arrow.image.erofs.ImageFileException;
 import java.io.BufferedWriter;
@@ -11,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
@@ -19,7 +19,6 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,7 +36,7 @@ import org.slf4j.LoggerFactory;
 final class HostFileHashes {
     static final String STORE = "host-file-hashes";
     /** How long a file must have been unchanged before its hash is remembered. */
-    static final Duration SETTLE = Duration.ofSeconds(2);
+    static final Duration SETTLE = FileStamp.SETTLE;
     private static final String HEADER = "arrow host-file-hashes 1";
     private static final Logger LOG = LoggerFactory.getLogger(HostFileHashes.class);
 
@@ -45,21 +44,7 @@ final class HostFileHashes {
     record Hash(long size, String sha256) {
     }
 
-    /** What identifies a version of a host file: where it is and its size and times, in nanoseconds. */
-    record Stamp(long device, long inode, long size, long mtime, long ctime) {
-        static Stamp of(Path file) throws IOException {
-            Map<String, Object> a = Files.readAttributes(file, "unix:dev,ino,size,lastModifiedTime,ctime,isRegularFile");
-            if (!(Boolean) a.get("isRegularFile")) throw ImageFileException.notARegularFile(file);
-            return new Stamp((Long) a.get("dev"), (Long) a.get("ino"), (Long) a.get("size"),
-                    nanos(a.get("lastModifiedTime")), nanos(a.get("ctime")));
-        }
-
-        private static long nanos(Object time) {
-            return ((FileTime) time).to(TimeUnit.NANOSECONDS);
-        }
-    }
-
-    private record Known(Stamp stamp, String sha256) {
+    private record Known(FileStamp stamp, String sha256) {
     }
 
     private final Path store;
@@ -84,14 +69,14 @@ final class HostFileHashes {
     Hash hash(Path file) throws IOException {
         Path key = file.toAbsolutePath();
         try {
-            Stamp before = Stamp.of(key);
+            FileStamp before = FileStamp.of(key);
             synchronized (this) {
                 loadOnce();
                 Known k = known.get(key);
                 if (k != null && k.stamp().equals(before)) return new Hash(before.size(), k.sha256());
             }
             String sha256 = sha256(key);
-            Stamp after = Stamp.of(key);
+            FileStamp after = FileStamp.of(key);
             if (!after.equals(before)) throw ImageFileException.changedWhileRead(file, "changed");
             synchronized (this) {
                 filesHashed++;
@@ -132,7 +117,7 @@ final class HostFileHashes {
                 for (Map.Entry<Path, Known> e : known.entrySet()) {
                     String path = e.getKey().toString();
                     if (path.indexOf('\n') >= 0 || path.indexOf('\r') >= 0) continue; // one entry per line
-                    Stamp s = e.getValue().stamp();
+                    FileStamp s = e.getValue().stamp();
                     out.write(e.getValue().sha256() + " " + s.device() + " " + s.inode() + " " + s.size() + " " + s.mtime()
                             + " " + s.ctime() + " " + path + "\n");
                 }
@@ -169,7 +154,7 @@ final class HostFileHashes {
             String[] f = line.split(" ", 7);
             try {
                 if (f.length != 7 || !f[0].matches("[0-9a-f]{64}")) throw new IllegalArgumentException(line);
-                Stamp stamp = new Stamp(Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
+                FileStamp stamp = new FileStamp(Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
                         Long.parseLong(f[5]));
                 entries.put(Path.of(f[6]), new Known(stamp, f[0]));
             } catch (IllegalArgumentException e) { // also a bad number or path
@@ -180,15 +165,13 @@ final class HostFileHashes {
     }
 
     /** Whether {@code file} has not changed for {@link #SETTLE}: later changes will show in its times. */
-    private boolean settled(Stamp stamp) {
-        long now = TimeUnit.MILLISECONDS.toNanos(clock.millis());
-        long settledBefore = now - SETTLE.toNanos();
-        return stamp.mtime() < settledBefore && stamp.ctime() < settledBefore;
+    private boolean settled(FileStamp stamp) {
+        return stamp.settled(clock);
     }
 
-    private static boolean current(Path file, Stamp stamp) {
+    private static boolean current(Path file, FileStamp stamp) {
         try {
-            return Stamp.of(file).equals(stamp);
+            return FileStamp.of(file).equals(stamp);
         } catch (IOException | ImageFileException e) {
             return false;
         }
