@@ -49,6 +49,7 @@ final class KvmSession implements MicroVmSession {
     private volatile Runnable networkUp = () -> { };
     private volatile RunningVm vm;
     private volatile Consumer<RunningVm> release = RunningVm::close;
+    private volatile Consumer<VmOutcome> endVm = outcome -> { };
     private volatile boolean vmEnded;
 
     /** A serial-console session whose boot phases go nowhere and whose statistics report no memory size. */
@@ -103,6 +104,12 @@ final class KvmSession implements MicroVmSession {
             }
             long now = System.nanoTime();
             InitBootMarks.phaseOf(mark.name()).ifPresent(phase -> events.guest(phase, mark.uptimeNanos(), now));
+            if (mark.name().equals(InitProtocol.MARK_HALT)) {
+                // init's last word: the program's status and its output (on the queues, the host notified) came
+                // before it. What the kernel would still do (shut devices down, mask the IO-APIC's pins, reset
+                // through the i8042) changes nothing the host keeps, and costs an exit per IO-APIC access.
+                endVm.accept(new VmOutcome.Ended());
+            }
         } else if (status.isFinal()) {
             finalStatus.compareAndSet(null, status);
         }
@@ -126,8 +133,17 @@ final class KvmSession implements MicroVmSession {
         this.release = release;
     }
 
+    /**
+     * How the session ends the VM once init announced the guest's end ({@link InitProtocol#MARK_HALT}): by default
+     * nothing, until {@link #attach} sets {@link RunningVm#finish}.
+     */
+    void endVmWith(Consumer<VmOutcome> end) {
+        this.endVm = end;
+    }
+
     void attach(RunningVm runningVm) {
         this.vm = runningVm;
+        endVmWith(runningVm::finish);
         stdio.start(runningVm);
         whenEnded(runningVm.onExit());
     }

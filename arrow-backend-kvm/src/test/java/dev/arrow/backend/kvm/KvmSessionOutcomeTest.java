@@ -33,6 +33,7 @@ class KvmSessionOutcomeTest {
     static List<VmOutcome> everyVmOutcome() {
         return List.of(
                 new VmOutcome.Reset(),
+                new VmOutcome.Ended(),
                 new VmOutcome.TripleFault(0, 0xffffffff81000000L),
                 new VmOutcome.Halted(),
                 new VmOutcome.InternalError(1, 1, "KVM_INTERNAL_ERROR_EMULATION", new long[]{0x10, 0x20}, 0x1000, ""),

@@ -136,4 +136,20 @@ class KvmSessionStdioTest {
                 .hasMessageContaining("serial console");
         serial.close();
     }
+
+    @Test
+    void initsHaltMarkEndsTheVmAtOnceAndTheProgramsStatusIsTheOutcome() {
+        List<VmOutcome> ends = new CopyOnWriteArrayList<>();
+        session.endVmWith(ends::add);
+        CompletableFuture<VmOutcome> exit = new CompletableFuture<>();
+        session.whenEnded(exit);
+        session.onStatusLine("arrow-mark app-exit 300");
+        session.onStatusLine("arrow-status exited 7");
+        assertThat(ends).as("only the halt mark ends the VM").isEmpty();
+        session.onStatusLine("arrow-mark halt 400");
+        assertThat(ends).containsExactly(new VmOutcome.Ended());
+        exit.complete(ends.get(0));
+        stdio.outputDone.complete(null);
+        assertThat(session.outcome()).isCompletedWithValue(new ArrowOutcome.Exited(7));
+    }
 }

@@ -11,9 +11,23 @@ public sealed interface VmOutcome {
     /** One line for logs and error messages. */
     String describe();
 
-    /** True for the orderly end: the guest asked for a reset through the i8042 (Arrow's power off). */
+    /**
+     * True for the orderly ends: the guest asked for a reset through the i8042 (Arrow's power off), or the
+     * VMM's user ended it once the guest said it was done ({@link Ended}).
+     */
     default boolean isOrderly() {
-        return this instanceof Reset;
+        return this instanceof Reset || this instanceof Ended;
+    }
+
+    /**
+     * The guest said it was done (Arrow's init: its last status line, after the program's status and its output), and
+     * the VMM's user ended it there, without waiting for the guest kernel's own shutdown and reset.
+     */
+    record Ended() implements VmOutcome {
+        @Override
+        public String describe() {
+            return "the guest announced its end (orderly power off)";
+        }
     }
 
     /** The guest pulsed the reset line of the keyboard controller ({@code reboot=k}): orderly power off. */

@@ -11,6 +11,7 @@ class PreparedVmReuseTest {
         assertThat(PreparedVm.reusableAfter(new VmOutcome.Stopped())).isTrue();
         assertThat(PreparedVm.reusableAfter(new VmOutcome.Reset())).isTrue();
         assertThat(PreparedVm.reusableAfter(new VmOutcome.Halted())).isTrue();
+        assertThat(PreparedVm.reusableAfter(new VmOutcome.Ended())).isTrue();
         assertThat(PreparedVm.reusableAfter(new VmOutcome.GuestMemoryFault(0, 0xFEE0_0000L, 4, true, ""))).isTrue();
     }
 
