@@ -33,13 +33,18 @@ import java.util.regex.Pattern;
  * initcalls' own durations are what it is for. Without {@code CONFIG_KALLSYMS} the kernel names an initcall by its
  * address; {@code --nm FILE} (the output of {@code nm -n vmlinux}) turns addresses into names.
  *
- * <pre>  initcalls --out FILE [--boots N] [--nm FILE] [--top K]</pre>
+ * <p>With {@code --compare KERNEL} it also boots the same image quietly (the usual command line) with Arrow's
+ * kernel and with {@code KERNEL} in turn, {@code --quiet-boots} times each, and reports the guest's uptime when
+ * init started (init's mark {@code init-start}): the before and after of a kernel trim, side by side.
+ *
+ * <pre>  initcalls --out FILE [--boots N] [--nm FILE] [--top K] [--compare KERNEL [--quiet-boots N]]</pre>
  */
 public final class InitcallProfile {
     private static final Pattern RETURNED = Pattern.compile(
             "\\[\\s*(\\d+\\.\\d+)\\] initcall (\\S+) returned (-?\\d+) after (\\d+) usecs");
     private static final Pattern STAMPED = Pattern.compile("\\[\\s*(\\d+\\.\\d+)\\] (.*)");
     /** Log lines that mark the boot's stages, by the start of their text. */
+    private static final Pattern INIT_START = Pattern.compile("arrow-mark init-start (\\d+)");
     private static final List<String> MILESTONES = List.of("Linux version", "Memory:", "rcu: ", "clocksource: Switched",
             "virtio", "Freeing unused kernel", "Run /init");
 
@@ -104,19 +109,62 @@ public final class InitcallProfile {
         result.put("medianUsecsByInitcall", medians.stream().collect(LinkedHashMap::new,
                 (map, e) -> map.put(e.getKey(), e.getValue()), Map::putAll));
         result.put("runs", runs);
+        String compare = a.string("compare", "");
+        if (!compare.isEmpty()) {
+            result.put("quietUptimeAtInit", compareQuietly(spec, kernel, Path.of(compare), a.integer("quiet-boots", 8)));
+        }
         Json.write(out, result);
+    }
+
+    /**
+     * Quiet boots of {@code spec} with {@code kernel} and {@code other} in turn, {@code boots} each: the guest's
+     * uptime at init's start (ms) per kernel, with their medians.
+     */
+    private static Map<String, Object> compareQuietly(ArrowSpec spec, Path kernel, Path other, int boots)
+            throws IOException, InterruptedException {
+        Map<Path, List<Double>> uptimes = new LinkedHashMap<>();
+        Map<Path, GuestImage> images = new LinkedHashMap<>();
+        for (Path k : List.of(kernel, other)) {
+            images.put(k, GuestImage.assemble(spec, k, Stdio.VIRTIO));
+            uptimes.put(k, new ArrayList<>());
+        }
+        for (int i = 0; i < 2 * boots + 2; i++) {
+            Path k = i % 2 == 0 ? kernel : other;
+            GuestImage image = images.get(k);
+            List<String> status = new java.util.concurrent.CopyOnWriteArrayList<>();
+            boot(image, image.kernelParameters().entries(), new ByteArrayOutputStream(), status::add);
+            double uptimeMs = status.stream().map(INIT_START::matcher).filter(Matcher::find).findFirst()
+                    .map(m -> Long.parseLong(m.group(1)) / 1e6)
+                    .orElseThrow(() -> new IllegalStateException("no init-start mark from " + k));
+            if (i >= 2) { // the first boot of each kernel warms up
+                uptimes.get(k).add(uptimeMs);
+            }
+            System.err.printf("[initcalls] quiet boot %d, %s: init started at %.1f ms of guest uptime%n", i, k, uptimeMs);
+        }
+        Map<String, Object> result = new LinkedHashMap<>();
+        for (Map.Entry<Path, List<Double>> e : uptimes.entrySet()) {
+            result.put(e.getKey().toString(), Map.of("uptimeAtInitMs", e.getValue(), "median", Stats.median(e.getValue())));
+            System.out.printf("quiet boots, %s: uptime at init median %.1f ms over %d%n", e.getKey(),
+                    Stats.median(e.getValue()), e.getValue().size());
+        }
+        return result;
     }
 
     private static String boot(GuestImage image, List<String> parameters) throws IOException, InterruptedException {
         ByteArrayOutputStream serial = new ByteArrayOutputStream();
-        try (RunningVm vm = VmBuilder.start(PeerComparison.directConfig(image, parameters, serial))) {
+        boot(image, parameters, serial, line -> { });
+        return serial.toString(StandardCharsets.UTF_8);
+    }
+
+    private static void boot(GuestImage image, List<String> parameters, ByteArrayOutputStream serial,
+            java.util.function.Consumer<String> status) throws IOException, InterruptedException {
+        try (RunningVm vm = VmBuilder.start(PeerComparison.directConfig(image, parameters, serial, status))) {
             VmOutcome outcome = vm.awaitExit(Duration.ofMinutes(3))
                     .orElseThrow(() -> new IllegalStateException("the guest still runs after 3 minutes"));
             if (!outcome.isOrderly()) {
                 throw new IllegalStateException("the guest ended badly: " + outcome.describe());
             }
         }
-        return serial.toString(StandardCharsets.UTF_8);
     }
 
     /** The first log line starting with each of {@link #MILESTONES}, by its timestamp in seconds. */

@@ -184,9 +184,11 @@ public final class PeerComparison {
     /**
      * How {@code Arrow.start()} would boot {@code image}, for VmBuilder alone: the virtio console with the ports of
      * the backend's {@code VirtioStdio.console()}, in its order, the entropy source and the free-page-reporting
-     * balloon; the kernel's {@code parameters} and the serial console's output to {@code serial}.
+     * balloon; the kernel's {@code parameters}, the serial console's output to {@code serial} and init's status lines
+     * to {@code status}.
      */
-    static VmConfig directConfig(GuestImage image, List<String> parameters, OutputStream serial) {
+    static VmConfig directConfig(GuestImage image, List<String> parameters, OutputStream serial,
+            java.util.function.Consumer<String> status) {
         VirtioConsole console = VirtioConsole.builder()
                 .port(InitProtocol.STDIN_PORT_NAME, ConsolePort.Direction.TO_GUEST)
                 .port(InitProtocol.STDOUT_PORT_NAME, ConsolePort.Direction.FROM_GUEST)
@@ -197,7 +199,7 @@ public final class PeerComparison {
                 .commandLine(KernelCommandLine.of(parameters))
                 .memoryBytes(MEMORY_MIB * (1L << 20)).vcpuCount(1)
                 .virtioDevice(console).virtioDevice(new VirtioRng()).virtioDevice(new VirtioBalloon())
-                .serialOutput(serial).statusListener(line -> { }).build();
+                .serialOutput(serial).statusListener(status::accept).build();
     }
 
     /**
@@ -205,7 +207,8 @@ public final class PeerComparison {
      * ({@link #directConfig}), KVM's counters read before the VM is closed.
      */
     static Map<String, Object> arrowKvmStats(GuestImage image) throws IOException, InterruptedException {
-        VmConfig config = directConfig(image, image.kernelParameters().entries(), OutputStream.nullOutputStream());
+        VmConfig config = directConfig(image, image.kernelParameters().entries(), OutputStream.nullOutputStream(),
+                line -> { });
         try (RunningVm vm = VmBuilder.start(config)) {
             VmOutcome outcome = vm.awaitExit(Duration.ofMinutes(2))
                     .orElseThrow(() -> new IllegalStateException("the guest still runs after 2 minutes"));
