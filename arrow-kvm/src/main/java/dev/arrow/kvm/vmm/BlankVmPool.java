@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * makes its own, as without the pool. Each VM is handed out once, and never touched by the pool after.
  *
  * <p>Public only for tests of other modules, which wait for the pool to be empty ({@link #awaitSharedIdle})
- * before they compare what the JVM holds.
+ * before they compare what the JVM holds, or count the VMs it handed out ({@link #sharedHandedOut}).
  *
  * @param <T> what it holds: {@link BlankVm}, or a test's stand-in
  */
@@ -86,6 +86,11 @@ public final class BlankVmPool<T extends AutoCloseable> {
      */
     public static boolean awaitSharedIdle(Duration timeout) throws InterruptedException {
         return SHARED.awaitIdle(timeout);
+    }
+
+    /** How many VMs the JVM's pool has handed out to cold builds so far: for tests that check starts took one. */
+    public static long sharedHandedOut() {
+        return SHARED.handedOut();
     }
 
     /**
@@ -156,10 +161,17 @@ public final class BlankVmPool<T extends AutoCloseable> {
             }
             wanted.put(vcpuCount, missing);
             if (worker == null) {
-                worker = new Thread(this::work, THREAD_NAME);
-                worker.setDaemon(true);
-                lastWorker = worker;
-                worker.start();
+                Thread t = new Thread(this::work, THREAD_NAME);
+                t.setDaemon(true);
+                try {
+                    t.start();
+                } catch (OutOfMemoryError e) { // no native thread to be had: the next start makes its own VM
+                    wanted.clear();
+                    LOG.warn("no blank VM is made ahead: its thread did not start", e);
+                    return;
+                }
+                worker = t;
+                lastWorker = t;
             } else {
                 notifyAll();
             }
