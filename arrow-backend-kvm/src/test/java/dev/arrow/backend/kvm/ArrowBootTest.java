@@ -184,6 +184,7 @@ class ArrowBootTest {
             }
         }
         Thread.sleep(500);
+        BootTestSupport.awaitNoBlankVms();
         long fds = countEntries(Path.of("/proc/self/fd"));
         int threads = ManagementFactory.getThreadMXBean().getThreadCount();
         long mappings = countLines(Path.of("/proc/self/maps"));
@@ -199,6 +200,7 @@ class ArrowBootTest {
             }
         }
         Thread.sleep(500);
+        BootTestSupport.awaitNoBlankVms();
         assertThat(countEntries(Path.of("/proc/self/fd"))).as("open fds").isLessThanOrEqualTo(fds);
         assertThat(BootTestSupport.liveThreadsSettledTo(threads)).as("live threads").isLessThanOrEqualTo(threads);
         // The JVM itself may map a few more pages (JIT code cache, GC); one leaked guest RAM mapping

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.arrow.Arrow;
 import dev.arrow.ArrowOutcome;
 import dev.arrow.ArrowProcess;
+import dev.arrow.kvm.vmm.BlankVmPool;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -61,6 +62,15 @@ final class BootTestSupport {
             assertThat(p.waitFor(5, TimeUnit.MINUTES)).as("the arrow ended").isTrue();
             return new Ended(p.outcome().join(), stdout);
         }
+    }
+
+    /**
+     * Waits until the JVM holds no blank VM made ahead for cold starts ({@link BlankVmPool}: each goes a few seconds
+     * after it was made) and the pool's thread has ended, so that the fds, mappings and threads counted next are the
+     * arrows' and the JVM's own; fails if that takes over 20 s.
+     */
+    static void awaitNoBlankVms() throws InterruptedException {
+        assertThat(BlankVmPool.awaitSharedIdle(Duration.ofSeconds(20))).as("the blank VM pool idle").isTrue();
     }
 
     /**

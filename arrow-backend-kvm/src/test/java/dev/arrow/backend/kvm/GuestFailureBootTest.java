@@ -69,6 +69,7 @@ class GuestFailureBootTest {
     @BeforeEach
     void measure() throws Exception {
         Thread.sleep(500);
+        BootTestSupport.awaitNoBlankVms();
         before = Resources.now();
     }
 
@@ -77,6 +78,7 @@ class GuestFailureBootTest {
     void theJvmGoesOnAndNothingLeaks() throws Exception {
         nextArrowRuns();
         Thread.sleep(500);
+        BootTestSupport.awaitNoBlankVms();
         Resources after = Resources.now();
         assertThat(after.fds()).as("open fds").isLessThanOrEqualTo(before.fds());
         assertThat(after.arrowThreads()).as("threads of arrows").isZero();

@@ -195,6 +195,7 @@ class TemplateBootTest {
             warm.start().close();
         }
         Thread.sleep(500);
+        BootTestSupport.awaitNoBlankVms();
         long fds = countEntries(Path.of("/proc/self/fd"));
         int threads = ManagementFactory.getThreadMXBean().getThreadCount();
 
@@ -209,6 +210,7 @@ class TemplateBootTest {
                 .hasMessageContaining("did not reach the app point (listening on guest TCP port 80) within 3000 ms");
 
         Thread.sleep(1000);
+        BootTestSupport.awaitNoBlankVms();
         assertThat(countEntries(Path.of("/proc/self/fd"))).as("open fds").isLessThanOrEqualTo(fds);
         assertThat(BootTestSupport.liveThreadsSettledTo(threads)).as("live threads").isLessThanOrEqualTo(threads);
     }

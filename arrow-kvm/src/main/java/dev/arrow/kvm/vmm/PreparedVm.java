@@ -9,7 +9,6 @@ import dev.arrow.kvm.VmState;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.sys.KvmCapability;
 import dev.arrow.kvm.x86.Layout;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -17,9 +16,8 @@ import java.util.List;
  * ahead of time by a {@link VmTemplate}'s pool or kept from a finished clone: the VM (made from
  * this JVM's {@link Kvm#shared() /dev/kvm}) with its TSS and identity map, guest RAM as a private copy of the template's registered as its
  * memory slots, views of the template's read-only images ({@link PmemImages}) registered as
- * read-only slots at the same ranges, the in-kernel irqchip and PIT, and the vCPUs. It is made in the order the KVM API
- * asks for (the TSS and identity map and the irqchip before any vCPU; the memory slots may come at
- * any point, they come where a cold build has them). Restoring the VM's, the vCPUs' and the
+ * read-only slots at the same ranges, the in-kernel irqchip and PIT, and the vCPUs: a {@link BlankVm} (made in the
+ * order the KVM API asks for) whose memory slots are registered after its vCPUs, as a cold build's are. Restoring the VM's, the vCPUs' and the
  * devices' state is the clone build's ({@link VmBuilder}); so is everything per clone (eventfds,
  * devices, threads).
  *
@@ -61,16 +59,11 @@ final class PreparedVm implements AutoCloseable {
         made.addClosedLast(images);
         try {
             Kvm kvm = checkedKvm(vcpuCount);
-            Vm vm = createVm(kvm, made);
+            BlankVm blank = made.add(BlankVm.create(kvm, vcpuCount));
+            Vm vm = blank.vm();
             vm.registerMemory(ram);
             images.registerWith(vm);
-            vm.createIrqchip();
-            vm.createPit2();
-            List<Vcpu> vcpus = new ArrayList<>();
-            for (int i = 0; i < vcpuCount; i++) {
-                vcpus.add(vm.createVcpu(i));
-            }
-            return new PreparedVm(kvm, vm, ram, images, vcpus);
+            return new PreparedVm(kvm, vm, ram, images, blank.vcpus());
         } catch (RuntimeException | Error e) {
             made.closeAll(e);
             throw e;

@@ -27,12 +27,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Assembles a running guest from a {@link VmConfig}, always in the same order: the VM (from this
- * JVM's {@link Kvm#shared() /dev/kvm}),
- * guest memory and its slots, the read-only images ({@link PmemImages}) and their read-only slots,
- * the in-kernel irqchip and PIT, the kernel (mapped copy-on-write from
- * its {@link KernelCache} snapshot where it can be, else copied), the boot structures, the vCPUs
- * (set up for boot by the {@link X86BootConfigurator}), the devices on the
+ * Assembles a running guest from a {@link VmConfig}, always in the same order: a {@link BlankVm} (the VM from this
+ * JVM's {@link Kvm#shared() /dev/kvm}, the in-kernel irqchip and PIT, the vCPUs), taken from the JVM's
+ * {@link BlankVmPool} when it holds one (then it is asked for the next), else made now,
+ * guest memory and its slots, the read-only images ({@link PmemImages}) and their read-only slots, the kernel (mapped copy-on-write from
+ * its {@link KernelCache} snapshot where it can be, else copied), the boot structures, the vCPUs' boot state
+ * (set by the {@link X86BootConfigurator}), the devices on the
  * port-I/O bus (serial, i8042, status port; their interrupts through KVM_IRQ_LINE, {@link LineInterrupt}),
  * the virtio-mmio devices ({@link VirtioDevices}: MMIO
  * bus, interrupts, ioeventfds, their event loop; the configured devices, then one {@link VirtioPmem} per
@@ -66,6 +66,7 @@ public final class VmBuilder {
     /** Like {@link #start(VmConfig)}, taking the kernel from {@code kernels}. */
     public static RunningVm start(VmConfig config, KernelCache kernels) {
         RunningVm running = buildAndStart(resources -> build(config, kernels, resources));
+        BlankVmPool.shared().replenish(config.vcpuCount());
         LOG.debug("VM started: {} vCPUs, {} MiB", config.vcpuCount(), config.memoryBytes() / Layout.MiB);
         return running;
     }
@@ -114,7 +115,8 @@ public final class VmBuilder {
         BootMilestones milestones = new BootMilestones(config.bootListener());
         HostKvm host = HostKvm.detect();
         Kvm kvm = PreparedVm.checkedKvm(config.vcpuCount());
-        Vm vm = PreparedVm.createVm(kvm, resources);
+        BlankVm blank = resources.add(blankVm(kvm, config.vcpuCount()));
+        Vm vm = blank.vm();
         milestones.reached(BootEvent.VM_CREATED);
 
         MmapGuestMemory memory = resources.addClosedLast(config.templateable()
@@ -123,9 +125,6 @@ public final class VmBuilder {
         vm.registerMemory(memory);
         PmemImages images = resources.addClosedLast(PmemImages.map(config.pmemPlacements()));
         images.registerWith(vm);
-
-        vm.createIrqchip();
-        vm.createPit2();
 
         LoadedKernel kernel = kernels.loadInto(config.kernel(), memory);
         LOG.debug("loaded {} kernel {}: entry 0x{}, [0x{}, 0x{})", kernel.kind(), config.kernel(),
@@ -136,10 +135,7 @@ public final class VmBuilder {
         boot.writeBootStructures(memory);
         milestones.reached(BootEvent.KERNEL_LOADED);
 
-        List<Vcpu> vcpus = new ArrayList<>();
-        for (int i = 0; i < config.vcpuCount(); i++) {
-            vcpus.add(vm.createVcpu(i));
-        }
+        List<Vcpu> vcpus = blank.vcpus();
         boot.configureVcpus(vcpus, kvm);
 
         RunningVm running = new RunningVm(resources, memory, images, config.debug());
@@ -168,6 +164,19 @@ public final class VmBuilder {
         }
         running.attach(vm, serial, i8042, status, runners);
         return running;
+    }
+
+    /**
+     * A blank VM with {@code vcpuCount} vCPUs: the {@link BlankVmPool}'s if it holds one, else made now. Either
+     * way the caller owns it.
+     */
+    private static BlankVm blankVm(Kvm kvm, int vcpuCount) {
+        BlankVm pooled = BlankVmPool.shared().take(vcpuCount);
+        if (pooled != null) {
+            LOG.debug("a blank VM with {} vCPUs taken from the pool", vcpuCount);
+            return pooled;
+        }
+        return BlankVm.create(kvm, vcpuCount);
     }
 
     private static RunningVm buildClone(VmTemplate template, VmClone clone, BuildResources resources,

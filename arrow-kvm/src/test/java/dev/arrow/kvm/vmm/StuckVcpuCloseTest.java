@@ -32,6 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
 class StuckVcpuCloseTest {
     static final long MEMORY = 64 * Layout.MiB;
     static final Duration STOP_TIMEOUT = Duration.ofMillis(500);
+    /** How long the cold builds' blank VMs ({@link BlankVmPool}) may stay: their keep-alive, and a margin. */
+    static final Duration BLANK_VMS_GONE = BlankVmPool.KEEP_ALIVE.plusSeconds(10);
 
     @TempDir
     Path dir;
@@ -153,6 +155,7 @@ class StuckVcpuCloseTest {
     @Test
     void closeReturnsKeepsGuestRamReservedAndTheEndOfTheStuckThreadReleasesEverything() throws Exception {
         warmUp(); // classes, the kick signal, JNA, the kernel cache: what stays open for good
+        assertThat(BlankVmPool.awaitSharedIdle(BLANK_VMS_GONE)).as("blank VM pool idle").isTrue();
         long fdsBefore = ProcMaps.openFds();
         BlockingDevice device = new BlockingDevice();
         RunningVm vm = VmBuilder.start(config(readsItsDevice()).virtioDevice(device).build());
@@ -206,6 +209,7 @@ class StuckVcpuCloseTest {
                     .as("the reservation of %s is unmapped", h.region())
                     .noneMatch(m -> m.start() == h.hostAddress() && m.permissions().equals("---p"));
         }
+        assertThat(BlankVmPool.awaitSharedIdle(BLANK_VMS_GONE)).as("blank VM pool idle").isTrue();
         await("the VM's fds closed", Duration.ofSeconds(10), () -> ProcMaps.openFds() <= fdsBefore + 2);
         await("the VM's threads ended", Duration.ofSeconds(10), () -> !threadsOf(vm));
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.kvm.Asm;
 import dev.arrow.kvm.HostKvm;
+import dev.arrow.kvm.KvmException;
 import dev.arrow.kvm.loader.KernelCache;
 import dev.arrow.kvm.loader.KernelLoadException;
 import dev.arrow.kvm.x86.KernelCommandLine;
@@ -16,8 +17,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -69,6 +72,63 @@ class VmBuilderTest {
             assertThat(status).containsExactly("arrow-status exited 0");
             assertThat(vm.vcpuStates()).containsOnly(VcpuRunner.State.FINISHED);
             assertThat(vm.isAlive()).isFalse();
+        }
+    }
+
+    @Test
+    void aBlankVmFromThePoolBootsLikeAFreshOneAndTheNextIsMadeAhead() throws Exception {
+        System.setProperty(BlankVmPool.SIZE_PROPERTY, "1");
+        try {
+            for (int vcpus : new int[] {1, 2}) {
+                List<String> serials = new ArrayList<>();
+                long handedOut = BlankVmPool.shared().handedOut();
+                for (int i = 0; i < 3; i++) { // the first makes its VM (unless one is held), the others take one
+                    if (i > 0) {
+                        awaitTrue("a blank VM with " + vcpus + " vCPUs held", () -> BlankVmPool.shared().held(vcpus) > 0);
+                    }
+                    serial.reset();
+                    status.clear();
+                    try (RunningVm vm = VmBuilder.start(config(politeKernel()).vcpuCount(vcpus).build())) {
+                        VmOutcome outcome = await(vm);
+                        assertThat(outcome).as(outcome.describe()).isInstanceOf(VmOutcome.Reset.class);
+                        assertThat(status).containsExactly("arrow-status exited 0");
+                        assertThat(vm.vcpuStates()).hasSize(vcpus);
+                    }
+                    serials.add(serial.toString(StandardCharsets.US_ASCII));
+                }
+                assertThat(serials.get(0)).endsWith("hi\n");
+                assertThat(serials).as("%d vCPUs", vcpus).containsOnly(serials.get(0));
+                assertThat(BlankVmPool.shared().handedOut() - handedOut).as("blank VMs taken from the pool")
+                        .isGreaterThanOrEqualTo(2);
+            }
+        } finally {
+            System.clearProperty(BlankVmPool.SIZE_PROPERTY);
+        }
+        awaitNoBlankVms(); // each held VM goes after its keep-alive, and the pool's thread with it
+        assertThat(BlankVmPool.shared().held()).isZero();
+    }
+
+    @Test
+    void withThePoolOffNothingIsMadeAhead() throws Exception {
+        awaitNoBlankVms();
+        System.setProperty(BlankVmPool.SIZE_PROPERTY, "0");
+        try (RunningVm vm = VmBuilder.start(config(politeKernel()).build())) {
+            assertThat(await(vm)).isInstanceOf(VmOutcome.Reset.class);
+            assertThat(BlankVmPool.shared().held()).isZero();
+            assertThat(BlankVmPool.awaitSharedIdle(Duration.ZERO)).as("no pool thread").isTrue();
+        } finally {
+            System.clearProperty(BlankVmPool.SIZE_PROPERTY);
+        }
+    }
+
+    @Test
+    void anInvalidPoolSizeFailsTheStartNamingTheFixAndMakesNothing() throws Exception {
+        System.setProperty(BlankVmPool.SIZE_PROPERTY, "lots");
+        try {
+            assertThatThrownBy(() -> VmBuilder.start(config(politeKernel()).build())).isInstanceOf(KvmException.class)
+                    .hasMessageContaining("-Darrow.blankVmPool=0");
+        } finally {
+            System.clearProperty(BlankVmPool.SIZE_PROPERTY);
         }
     }
 
@@ -306,6 +366,7 @@ class VmBuilderTest {
     void failedBuildReleasesEverythingItMade() throws Exception {
         VmConfig missing = VmConfig.builder().kernel(dir.resolve("no-such-vmlinux")).memoryBytes(MEMORY).build();
         assertThatThrownBy(() -> VmBuilder.start(missing)).isInstanceOf(KernelLoadException.class);
+        awaitNoBlankVms();
         long fds = count("/proc/self/fd");
         long maps = count("/proc/self/maps");
         for (int i = 0; i < 30; i++) {
@@ -322,6 +383,7 @@ class VmBuilderTest {
         try (RunningVm vm = VmBuilder.start(config(code).build())) {
             await(vm); // warm-up
         }
+        awaitNoBlankVms();
         long fds = count("/proc/self/fd");
         long maps = count("/proc/self/maps");
         int probes = SharedIdleProber.shared().scheduledProbes();
@@ -330,10 +392,26 @@ class VmBuilderTest {
             vm.close(); // while the guest still runs
             assertThat(vm.isAlive()).isFalse();
         }
+        awaitNoBlankVms();
         assertThat(count("/proc/self/fd")).isLessThanOrEqualTo(fds + 2);
         assertThat(count("/proc/self/maps")).isLessThan(maps + 20);
         assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().startsWith("arrow-vm") && t.isAlive());
         assertThat(SharedIdleProber.shared().scheduledProbes()).as("every VM's idle probe cancelled").isEqualTo(probes);
+    }
+
+    /** Waits for the blank VMs made ahead for cold builds ({@link BlankVmPool}) to be gone, and its thread. */
+    private static void awaitNoBlankVms() throws InterruptedException {
+        assertThat(BlankVmPool.awaitSharedIdle(BlankVmPool.KEEP_ALIVE.plusSeconds(10))).as("blank VM pool idle").isTrue();
+    }
+
+    private static void awaitTrue(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(what + " within " + TIMEOUT.toSeconds() + " s");
+            }
+            Thread.sleep(5);
+        }
     }
 
     private static long count(String path) throws IOException {

@@ -108,7 +108,9 @@ class VmTemplatePoolTest {
 
     /** What a clone holds in this process: fds, mappings of guest RAM and kvm_run, VM threads. */
     record Footprint(long fds, long ramMappings, long kvmRunMappings, long threads) {
-        static Footprint now() {
+        /** Once the cold builds' blank VMs ({@link BlankVmPool}) are gone: they are not the template's. */
+        static Footprint now() throws InterruptedException {
+            assertThat(BlankVmPool.awaitSharedIdle(TIMEOUT.plus(BlankVmPool.KEEP_ALIVE))).as("blank VM pool idle").isTrue();
             return new Footprint(ProcMaps.openFds(), ProcMaps.linesContaining(RAM_MAPPING),
                     ProcMaps.linesContaining(KVM_RUN_MAPPING), vmThreads());
         }
