@@ -33,10 +33,9 @@ import org.slf4j.LoggerFactory;
 public final class BlankVmPool<T extends AutoCloseable> {
     /**
      * System property: how many blank VMs to keep ready per vCPU count, 0 to {@value #MAX_SIZE}; 0 turns the pool
-     * off. Default {@value #DEFAULT_SIZE}.
+     * off. Default {@link #defaultSize(int)}.
      */
     public static final String SIZE_PROPERTY = "arrow.blankVmPool";
-    static final int DEFAULT_SIZE = 1;
     static final int MAX_SIZE = 8;
     /** How long a blank VM waits to be taken before it is closed. */
     static final Duration KEEP_ALIVE = Duration.ofSeconds(3);
@@ -95,14 +94,14 @@ public final class BlankVmPool<T extends AutoCloseable> {
 
     /**
      * How many blank VMs to keep per vCPU count, from the system property {@value #SIZE_PROPERTY}: unset or blank
-     * gives {@value #DEFAULT_SIZE}.
+     * gives {@link #defaultSize(int)} for this host's CPUs.
      *
      * @throws KvmException if the property is not a whole number from 0 to {@value #MAX_SIZE}, naming the fix
      */
     static int sizeFromSystemProperty() {
         String value = System.getProperty(SIZE_PROPERTY);
         if (value == null || value.isBlank()) {
-            return DEFAULT_SIZE;
+            return defaultSize(Runtime.getRuntime().availableProcessors());
         }
         try {
             int n = Integer.parseInt(value.strip());
@@ -114,7 +113,16 @@ public final class BlankVmPool<T extends AutoCloseable> {
         }
         throw new KvmException("system property " + SIZE_PROPERTY + "=" + value + " is not a number of VMs from 0 to "
                 + MAX_SIZE + ": give -D" + SIZE_PROPERTY + "=0 to make no VMs ahead for cold starts, a number up to "
-                + MAX_SIZE + " to keep that many ready per vCPU count, or leave it unset (" + DEFAULT_SIZE + ")");
+                + MAX_SIZE + " to keep that many ready per vCPU count, or leave it unset (1 with two CPUs or more, else 0)");
+    }
+
+    /**
+     * The pool's size when none is asked for: 1 with two CPUs or more, 0 (off) with one. The pool makes the next VM
+     * right after a cold start, while that start's guest boots: with one CPU the two compete for it, and the guest's
+     * boot loses what the next start would gain (lab, docs/idle.md).
+     */
+    static int defaultSize(int cpus) {
+        return cpus >= 2 ? 1 : 0;
     }
 
     /**

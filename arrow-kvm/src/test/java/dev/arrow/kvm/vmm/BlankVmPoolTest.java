@@ -229,14 +229,18 @@ class BlankVmPoolTest {
     }
 
     @Test
-    void theSizeIsOneByDefaultAndWhatThePropertySays() {
-        assertThat(BlankVmPool.sizeFromSystemProperty()).isEqualTo(1);
+    void theSizeIsOneByDefaultWithTwoCpusOrMoreOffWithOneAndWhatThePropertySays() {
+        assertThat(BlankVmPool.defaultSize(1)).isZero();
+        assertThat(BlankVmPool.defaultSize(2)).isEqualTo(1);
+        assertThat(BlankVmPool.defaultSize(64)).isEqualTo(1);
+        int byDefault = BlankVmPool.defaultSize(Runtime.getRuntime().availableProcessors());
+        assertThat(BlankVmPool.sizeFromSystemProperty()).isEqualTo(byDefault);
         System.setProperty(BlankVmPool.SIZE_PROPERTY, " 0 ");
         assertThat(BlankVmPool.sizeFromSystemProperty()).isZero();
         System.setProperty(BlankVmPool.SIZE_PROPERTY, "8");
         assertThat(BlankVmPool.sizeFromSystemProperty()).isEqualTo(8);
         System.setProperty(BlankVmPool.SIZE_PROPERTY, " ");
-        assertThat(BlankVmPool.sizeFromSystemProperty()).isEqualTo(1);
+        assertThat(BlankVmPool.sizeFromSystemProperty()).isEqualTo(byDefault);
     }
 
     @Test
