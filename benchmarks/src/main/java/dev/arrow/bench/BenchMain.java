@@ -12,6 +12,7 @@ import java.util.Arrays;
  *   loader ...               binaries mapped against copied through the initramfs (lab), see {@link LoaderBenchmark}
  *   console ...              console throughput, virtio vs serial (lab), see {@link ConsoleThroughput}
  *   net ...                  TCP throughput through passt (lab), see {@link PasstThroughput}
+ *   exit-trace ...           three guest lives marked in L1's KVM trace (lab), see {@link ExitTrace}
  *   env ...                  machine and KVM flavour, see {@link HostInfo}
  *   report ...               RESULTS.md and the timeline chart, see {@link Report}
  * </pre>
@@ -22,7 +23,7 @@ public final class BenchMain {
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: java -jar benchmarks.jar jmh|peer|memory|template|loader|console|net|env|report [ARGS...]");
+            System.err.println("usage: java -jar benchmarks.jar jmh|peer|memory|template|loader|console|net|exit-trace|env|report [ARGS...]");
             System.exit(2);
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -34,10 +35,11 @@ public final class BenchMain {
             case "loader" -> LoaderBenchmark.main(rest);
             case "console" -> ConsoleThroughput.main(rest);
             case "net" -> PasstThroughput.main(rest);
+            case "exit-trace" -> ExitTrace.main(rest);
             case "env" -> HostInfo.main(rest);
             case "report" -> Report.main(rest);
             default -> {
-                System.err.println("unknown command " + args[0] + ": jmh, peer, memory, template, loader, console, net, env or report");
+                System.err.println("unknown command " + args[0] + ": jmh, peer, memory, template, loader, console, net, exit-trace, env or report");
                 System.exit(2);
             }
         }
