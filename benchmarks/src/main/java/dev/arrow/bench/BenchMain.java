@@ -13,6 +13,7 @@ import java.util.Arrays;
  *   console ...              console throughput, virtio vs serial (lab), see {@link ConsoleThroughput}
  *   net ...                  TCP throughput through passt (lab), see {@link PasstThroughput}
  *   initcalls ...            the guest kernel's boot, initcall by initcall (lab), see {@link InitcallProfile}
+ *   exit-trace ...           three guest lives marked in L1's KVM trace (lab), see {@link ExitTrace}
  *   env ...                  machine and KVM flavour, see {@link HostInfo}
  *   report ...               RESULTS.md and the timeline chart, see {@link Report}
  * </pre>
@@ -23,7 +24,7 @@ public final class BenchMain {
 
     public static void main(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: java -jar benchmarks.jar jmh|peer|memory|template|loader|console|net|initcalls|env|report [ARGS...]");
+            System.err.println("usage: java -jar benchmarks.jar jmh|peer|memory|template|loader|console|net|initcalls|exit-trace|env|report [ARGS...]");
             System.exit(2);
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -36,10 +37,11 @@ public final class BenchMain {
             case "console" -> ConsoleThroughput.main(rest);
             case "net" -> PasstThroughput.main(rest);
             case "initcalls" -> InitcallProfile.main(rest);
+            case "exit-trace" -> ExitTrace.main(rest);
             case "env" -> HostInfo.main(rest);
             case "report" -> Report.main(rest);
             default -> {
-                System.err.println("unknown command " + args[0] + ": jmh, peer, memory, template, loader, console, net, initcalls, env or report");
+                System.err.println("unknown command " + args[0] + ": jmh, peer, memory, template, loader, console, net, initcalls, exit-trace, env or report");
                 System.exit(2);
             }
         }

@@ -5,9 +5,12 @@ package dev.arrow.kvm.vmm;
  * period without an exit of its own is kicked, so that its loop can ask KVM whether it is halted with interrupts off
  * (halted for good). A vCPU that stays quiet is kicked less and less often: after each such probe the next waits twice
  * as many periods, up to {@value #MAX_WAIT_PERIODS} (8 s at 250 ms), so an idle arrow costs a kick every few seconds
- * instead of two a second. Any exit of its own, or a probe that found it halted for good, starts the vCPU over at one
- * period: a guest that stops for good right after it ran is still found within half a second, one that was quiet for
- * long within the longest wait.
+ * instead of two a second. After an exit of its own the vCPU is probed once in its next quiet period, so a guest that
+ * stops for good right after it ran is still found within half a second; the probes after that go on at the wait it
+ * had reached, so one that was quiet for long is found within the longest wait. (Until 2026-12-07 any exit started
+ * the doubling over at one period. An idle Linux guest runs briefly every few seconds, its hw_random thread
+ * fetching entropy, so it never got past a 2 s wait: in the lab, 26 kicks in 20 s of one idle arrow against 9
+ * wake-ups of its own, docs/idle.md.) A probe that found it halted for good starts it over at one period.
  *
  * <p>Runs on the prober's thread only (not thread-safe).
  */
@@ -38,8 +41,10 @@ final class IdleProbeSchedule {
     boolean probeNow(int vcpu, long activity, boolean running, boolean dead) {
         boolean active = activity != lastActivity[vcpu];
         lastActivity[vcpu] = activity;
-        if (active || dead) {
+        if (dead) {
             quietProbes[vcpu] = 0;
+        }
+        if (active || dead) {
             periodsToWait[vcpu] = 0;
         }
         if (active || !running) {

@@ -27,15 +27,38 @@ class IdleProbeScheduleTest {
     }
 
     @Test
-    void anExitOfItsOwnStartsItOverAtOnePeriod() {
+    void anExitOfItsOwnIsFollowedByOneProbeThenTheWaitItHadReached() {
         IdleProbeSchedule s = new IdleProbeSchedule(1);
         s.probeNow(0, 7, true, false);
         kicksOfAQuietVcpu(s, 1, 100); // well into the longest wait
         assertThat(s.probeNow(0, 8, true, false)).as("a period with activity is not probed").isFalse();
         assertThat(s.probeNow(0, 8, true, false)).as("the next quiet period is").isTrue();
-        assertThat(s.probeNow(0, 8, true, false)).isTrue();
-        assertThat(s.probeNow(0, 8, true, false)).isFalse();
-        assertThat(s.probeNow(0, 8, true, false)).isTrue();
+        // then 31 quiet periods (the longest wait) before the next kick, not 0, 1, 3 ... again
+        List<Integer> kicks = new ArrayList<>();
+        for (int p = 0; p < 64; p++) {
+            if (s.probeNow(0, 8, true, false)) {
+                kicks.add(p);
+            }
+        }
+        assertThat(kicks).containsExactly(31, 63);
+    }
+
+    @Test
+    void aGuestThatRunsBrieflyEveryFewSecondsCostsOneKickPerRun() {
+        IdleProbeSchedule s = new IdleProbeSchedule(1);
+        s.probeNow(0, 0, true, false);
+        kicksOfAQuietVcpu(s, 1, 100);
+        long activity = 0;
+        int kicks = 0;
+        for (int p = 0; p < 160; p++) { // 40 s at 250 ms, a short run of the guest every 4 s
+            if (p % 16 == 0) {
+                activity++;
+            }
+            if (s.probeNow(0, activity, true, false)) {
+                kicks++;
+            }
+        }
+        assertThat(kicks).isEqualTo(10);
     }
 
     @Test
