@@ -236,7 +236,7 @@ public final class BlankVmPool<T extends AutoCloseable> {
                 if (vcpus == null) {
                     return; // no longer the pool's worker: a replenish from now on starts another
                 }
-                expired.forEach(BlankVmPool::closeQuietly);
+                expired.forEach(PrebuiltPool::closeQuietly);
                 if (vcpus >= 0) {
                     make(vcpus);
                 }
@@ -253,7 +253,7 @@ public final class BlankVmPool<T extends AutoCloseable> {
                     notifyAll();
                 }
             }
-            left.forEach(BlankVmPool::closeQuietly);
+            left.forEach(PrebuiltPool::closeQuietly);
         }
     }
 
@@ -321,14 +321,6 @@ public final class BlankVmPool<T extends AutoCloseable> {
         synchronized (this) {
             making = null;
             held.computeIfAbsent(vcpus, k -> new ArrayDeque<>()).addLast(new Held<>(made, System.nanoTime()));
-        }
-    }
-
-    private static void closeQuietly(AutoCloseable resource) {
-        try {
-            resource.close();
-        } catch (Exception | Error e) {
-            LOG.warn("closing {} failed", resource, e);
         }
     }
 

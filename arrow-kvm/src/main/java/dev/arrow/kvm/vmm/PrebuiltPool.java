@@ -198,7 +198,8 @@ final class PrebuiltPool<T extends AutoCloseable> implements AutoCloseable {
         held.forEach(PrebuiltPool::closeQuietly);
     }
 
-    private static void closeQuietly(AutoCloseable resource) {
+    /** Closes {@code resource}, logging (not throwing) a failure: for pools releasing what nobody took. */
+    static void closeQuietly(AutoCloseable resource) {
         try {
             resource.close();
         } catch (Exception | Error e) {
