@@ -17,6 +17,7 @@ import dev.arrow.image.GuestImage;
 import dev.arrow.image.ImageException;
 import dev.arrow.image.InitramfsMemory;
 import dev.arrow.image.LoaderPlan;
+import dev.arrow.image.PreparedBinary;
 import dev.arrow.image.mapped.ImageCache;
 import dev.arrow.image.mapped.ReadOnlyImage;
 import dev.arrow.image.cpio.Initramfs;
@@ -86,9 +87,9 @@ public final class KvmLauncher implements ArrowLauncher {
             ExitCopySink exitCopies) {
         // The user's own inputs first: a dynamic binary or too little memory is worth fixing on any host. Then the
         // host, then Arrow's default kernel: on a host that cannot boot Linux, that is what to say, not a missing kernel.
-        Optional<GuestKernel> given = checkInputs(spec);
-        LoaderPlan plan = loaderPlan(spec);
-        return boot(spec, given, plan, initramfs(spec, plan), spec.net(), false, stdout, stderr, events, exitCopies,
+        CheckedInputs inputs = checkInputs(spec);
+        LoaderPlan plan = loaderPlan(spec, inputs.binary());
+        return boot(spec, inputs.kernel(), plan, initramfs(spec, plan), spec.net(), false, stdout, stderr, events, exitCopies,
                 line -> { }).session();
     }
 
@@ -96,6 +97,13 @@ public final class KvmLauncher implements ArrowLauncher {
     public MicroVmTemplate template(ArrowSpec spec, TemplatePoint point, OutputSink stdout, OutputSink stderr,
             BootEvents events) {
         return KvmTemplate.boot(spec, point, stdout, stderr, events);
+    }
+
+    /**
+     * The spec's inputs as {@link #checkInputs} found them: the app binary checked and prepared (its image or its
+     * bytes, for {@link #loaderPlan}), and the kernel the spec names, if any.
+     */
+    record CheckedInputs(PreparedBinary binary, Optional<GuestKernel> kernel) {
     }
 
     /** A guest that {@link #boot} started, and the session that watches it. */
@@ -158,14 +166,13 @@ public final class KvmLauncher implements ArrowLauncher {
     /**
      * What the application loader maps for {@code spec} (docs/loader.md): its binary and large read-only files, as images
      * of the host's image cache, built now the first time their content is seen; the binary as this JVM's
-     * {@link AppBinaryCache} prepared it (its image, or its bytes for the initramfs).
+     * {@link AppBinaryCache} prepared it for {@link #checkInputs} ({@code binary}: its image, or its bytes for the
+     * initramfs).
      */
-    static LoaderPlan loaderPlan(ArrowSpec spec) {
+    static LoaderPlan loaderPlan(ArrowSpec spec, PreparedBinary binary) {
         try {
             long started = System.nanoTime();
-            long minBytes = LoaderPlan.minMappedBytes();
-            LoaderPlan plan = LoaderPlan.of(spec, AppBinaryCache.shared().prepare(spec.binary(), minBytes),
-                    ImageCache.shared(), minBytes);
+            LoaderPlan plan = LoaderPlan.of(spec, binary, ImageCache.shared(), LoaderPlan.minMappedBytes());
             if (!plan.images().isEmpty()) {
                 LOG.debug("{}: {} image(s) mapped ({} bytes of files) in {} ms", spec.binary().getFileName(),
                         plan.images().size(), plan.mappedBytes(), (System.nanoTime() - started) / 1_000_000);
@@ -296,11 +303,11 @@ public final class KvmLauncher implements ArrowLauncher {
     }
 
     /**
-     * Checks the app binary (once per version of the file: {@link AppBinaryCache}), the files' guest paths and the
-     * kernel the spec names, if any (Arrow's default kernel is looked up later, by {@link #defaultKernel}, after the
-     * host check); the errors name the problem and the fix.
+     * Checks the app binary (once per version of the file: {@link AppBinaryCache}, which also prepares it for the
+     * loader), the files' guest paths and the kernel the spec names, if any (Arrow's default kernel is looked up later,
+     * by {@link #defaultKernel}, after the host check); the errors name the problem and the fix.
      */
-    static Optional<GuestKernel> checkInputs(ArrowSpec spec) {
+    static CheckedInputs checkInputs(ArrowSpec spec) {
         List<SpecProblem> problems = new ArrayList<>();
         for (int i = 0; i < spec.files().size(); i++) {
             String path = "$.files[" + i + "].guest";
@@ -311,10 +318,10 @@ public final class KvmLauncher implements ArrowLauncher {
             throw new InvalidSpecException(problems);
         }
         try {
-            AppBinaryCache.shared().prepare(spec.binary(), LoaderPlan.minMappedBytes());
+            PreparedBinary binary = AppBinaryCache.shared().prepare(spec.binary(), LoaderPlan.minMappedBytes());
             Optional<GuestKernel> kernel = spec.kernel().map(KernelLocator::userSupplied);
             kernel.ifPresent(k -> KernelFormat.check(k.path()));
-            return kernel;
+            return new CheckedInputs(binary, kernel);
         } catch (ImageException e) {
             throw ApiExceptions.of(e);
         }

@@ -15,7 +15,6 @@ import dev.arrow.image.LoaderPlan;
 import dev.arrow.image.ImageException;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.InitProtocol;
-import dev.arrow.image.kernel.GuestKernel;
 import dev.arrow.kvm.KvmException;
 import dev.arrow.kvm.diagnostics.StepTimes;
 import dev.arrow.kvm.virtio.VirtioDevice;
@@ -92,10 +91,10 @@ final class KvmTemplate implements MicroVmTemplate {
             throw new InvalidSpecException(List.of(new SpecProblem("$.net", "a template cannot use the tap device "
                     + tap.name() + ": each clone needs a network of its own; use Net.user()")));
         }
-        Optional<GuestKernel> given = KvmLauncher.checkInputs(spec);
-        LoaderPlan plan = KvmLauncher.loaderPlan(spec);
+        KvmLauncher.CheckedInputs inputs = KvmLauncher.checkInputs(spec);
+        LoaderPlan plan = KvmLauncher.loaderPlan(spec, inputs.binary());
         TemplateReadiness readiness = new TemplateReadiness(point);
-        KvmLauncher.Booted booted = KvmLauncher.boot(spec, given, plan, templateInitramfs(spec, point, plan),
+        KvmLauncher.Booted booted = KvmLauncher.boot(spec, inputs.kernel(), plan, templateInitramfs(spec, point, plan),
                 withoutForwards(spec.net()), true, readiness.watch(stdout), stderr, events, ExitCopySink.NONE,
                 readiness::onStatusLine);
         try {

@@ -83,7 +83,7 @@ class KvmLauncherHostCheckTest {
     @Test
     void withoutAKernelInTheSpecTheInputChecksLookUpNoKernel() {
         assumeTrue(Files.isRegularFile(BUSYBOX), "/bin/busybox missing: install busybox-static (scripts/setup.sh)");
-        withMissingDefaultKernel(() -> assertThat(KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).build())).isEmpty());
+        withMissingDefaultKernel(() -> assertThat(KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).build()).kernel()).isEmpty());
     }
 
     @Test
@@ -119,7 +119,7 @@ class KvmLauncherHostCheckTest {
     void aStaticBinaryAndAnExistingKernelPassTheInputChecks() throws IOException {
         assumeTrue(Files.isRegularFile(BUSYBOX), "/bin/busybox missing: install busybox-static (scripts/setup.sh)");
         Path kernel = elfKernelHeader(tmp.resolve("vmlinux"));
-        assertThat(KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).kernel(kernel).build()).orElseThrow().path()).isEqualTo(kernel);
+        assertThat(KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).kernel(kernel).build()).kernel().orElseThrow().path()).isEqualTo(kernel);
     }
 
     @Test
@@ -131,6 +131,6 @@ class KvmLauncherHostCheckTest {
                 .hasMessageContaining(notes + " is not a Linux kernel image")
                 .hasMessageContaining("give an uncompressed vmlinux or a bzImage");
         // the busybox binary as a kernel: an ELF, but a program, not a kernel, found when it is loaded
-        assertThat(KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).kernel(BUSYBOX).build()).orElseThrow().path()).isEqualTo(BUSYBOX);
+        assertThat(KvmLauncher.checkInputs(ArrowSpec.builder(BUSYBOX).kernel(BUSYBOX).build()).kernel().orElseThrow().path()).isEqualTo(BUSYBOX);
     }
 }
