@@ -16,6 +16,9 @@ import java.util.Optional;
  *       nested virtualization, no perf capability MSR); TSC-deadline set when asked for (KVM
  *       never reports it here, see KVM_CAP_TSC_DEADLINE_TIMER).</li>
  *   <li>leaf 4 (deterministic caches): cores per package and sharing counts for our topology.</li>
+ *   <li>leaf 7 sub-leaf 0: TSC_ADJUST (EBX[1]) cleared. Linux reads that MSR, an exit each, up to once
+ *       a second from its idle loop to catch firmware moving the TSC; a VM has no such firmware, and
+ *       with {@code tsc=reliable} the guest does not need it to check TSC sync between vCPUs.</li>
  *   <li>leaf 0xA (architectural perfmon): zeroed, the guest gets no PMU.</li>
  *   <li>leaves 0xB and 0x1F (extended topology, which KVM reports as zeros): rebuilt with an
  *       SMT level of 1 thread and a core level of {@code vcpuCount}, x2APIC id in EDX.</li>
@@ -34,6 +37,7 @@ public final class CpuidFilter {
     public static final int LEAF_VENDOR = 0x0;
     public static final int LEAF_FEATURES = 0x1;
     public static final int LEAF_CACHE_PARAMETERS = 0x4;
+    public static final int LEAF_STRUCTURED_FEATURES = 0x7;
     public static final int LEAF_PERFMON = 0xA;
     public static final int LEAF_TOPOLOGY = 0xB;
     public static final int LEAF_TOPOLOGY_V2 = 0x1F;
@@ -50,6 +54,8 @@ public final class CpuidFilter {
     public static final int ECX_HYPERVISOR = 1 << 31;
     /** Leaf 1 EDX. */
     public static final int EDX_HTT = 1 << 28;
+    /** Leaf 7 sub-leaf 0 EBX. */
+    public static final int STRUCTURED_EBX_TSC_ADJUST = 1 << 1;
     /** Leaf 0x80000001 ECX. */
     public static final int EXT_ECX_SVM = 1 << 2;
     public static final int EXT_ECX_TOPOEXT = 1 << 22;
@@ -130,6 +136,7 @@ public final class CpuidFilter {
             switch (e.function()) {
                 case LEAF_FEATURES -> out.add(features(e, vcpuIndex));
                 case LEAF_CACHE_PARAMETERS -> out.add(amd ? e : cacheParameters(e));
+                case LEAF_STRUCTURED_FEATURES -> out.add(e.index() == 0 ? e.withEbx(e.ebx() & ~STRUCTURED_EBX_TSC_ADJUST) : e);
                 case LEAF_PERFMON -> out.add(new CpuidEntry(e.function(), e.index(), e.flags(), 0, 0, 0, 0));
                 case LEAF_TOPOLOGY -> { } // rebuilt below
                 case LEAF_TOPOLOGY_V2 -> sawTopologyV2 = true; // rebuilt below

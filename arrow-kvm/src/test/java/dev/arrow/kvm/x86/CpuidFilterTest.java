@@ -90,6 +90,15 @@ class CpuidFilterTest {
     }
 
     @Test
+    void tscAdjustIsHiddenAndTheOtherStructuredFeaturesPass() {
+        CpuidEntry host = leaf(intelHost(), 7, 0);
+        assertThat(host.ebx() & CpuidFilter.STRUCTURED_EBX_TSC_ADJUST).as("the sample host has it").isNotZero();
+        CpuidEntry guest = leaf(new CpuidFilter(2, true).filter(intelHost(), 1), 7, 0);
+        assertThat(guest.ebx()).isEqualTo(host.ebx() & ~CpuidFilter.STRUCTURED_EBX_TSC_ADJUST);
+        assertThat(List.of(guest.eax(), guest.ecx(), guest.edx())).isEqualTo(List.of(host.eax(), host.ecx(), host.edx()));
+    }
+
+    @Test
     void singleVcpuHasNoHyperThreadingBit() {
         CpuidEntry l1 = leaf(new CpuidFilter(1, false).filter(intelHost(), 0), 1, 0);
         assertThat(l1.edx() & CpuidFilter.EDX_HTT).isZero();
@@ -205,7 +214,7 @@ class CpuidFilterTest {
         List<CpuidEntry> copy = List.copyOf(host);
         List<CpuidEntry> out = new CpuidFilter(2, false).filter(host, 0);
         assertThat(host).isEqualTo(copy);
-        assertThat(leaf(out, 7, 0)).isEqualTo(host.get(7));
+        assertThat(leaf(out, 0x8000_0000, 0)).isEqualTo(leaf(host, 0x8000_0000, 0));
         assertThat(leaf(out, 0x8000_0008, 0)).isEqualTo(host.get(host.size() - 1)); // Intel: untouched
     }
 
