@@ -165,7 +165,8 @@ final class GoalsSection {
             return;
         }
         row(goals, cpuFigure, cpuGoal, step.idleCpuPerGoalPercent(), "% of a core ("
-                + (step.alive() == GOAL_ALIVE ? "" : "scaled from ") + step.alive() + " alive, section 6)", IDLE_CPU_PERCENT);
+                + (step.alive() == GOAL_ALIVE ? "" : "scaled from ") + step.alive() + " alive, without the JIT compilers'"
+                + " start-up backlog: " + Fmt.number(step.jitPercent(), 2) + "% more, section 6)", IDLE_CPU_PERCENT);
         if (Double.isNaN(step.probeToFirst())) {
             notMeasured(goals, bootFigure, bootGoal);
             return;

@@ -19,9 +19,13 @@ import java.util.Map;
  * @param byThread    where it went: the threads' CPU time by name with numbers as "N" (so that the same
  *                    thread of every arrow sums up: {@code arrow-vmN-vcpuN}), largest first, at most
  *                    {@link #THREAD_KINDS} and "others" (threads that ended within the window are left out)
+ * @param jitNanos    of {@code used}, what the JIT compiler threads used (all of them, {@link #JIT_COMPILER_KIND}):
+ *                    compiles queued by the work before the window, which the figures without the JIT leave out
  */
-record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> byThread) {
+record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> byThread, long jitNanos) {
     static final int THREAD_KINDS = 6;
+    /** HotSpot's compiler threads ("C1 CompilerThread0", "C2 CompilerThread1", cut to 15 characters) as {@link #kind}. */
+    static final String JIT_COMPILER_KIND = "CN CompilerThre";
 
     /** Reads this process's CPU time, sleeps {@code window}, reads it again. */
     static IdleCpu measure(Duration window, long ticksPerSecond) throws IOException, InterruptedException {
@@ -32,9 +36,11 @@ record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> 
         Thread.sleep(window.toMillis());
         ProcessCpu after = ProcessCpu.read(pid, ticksPerSecond);
         long elapsed = System.nanoTime() - t0;
-        List<Map.Entry<String, Long>> byThread = ThreadCpu.read(pid, ticksPerSecond).since(threadsBefore, THREAD_KINDS,
-                IdleCpu::kind);
-        return new IdleCpu(elapsed, after.minus(before), byThread);
+        ThreadCpu threadsAfter = ThreadCpu.read(pid, ticksPerSecond);
+        List<Map.Entry<String, Long>> byThread = threadsAfter.since(threadsBefore, THREAD_KINDS, IdleCpu::kind);
+        long jit = threadsAfter.since(threadsBefore, Integer.MAX_VALUE, IdleCpu::kind).stream()
+                .filter(e -> e.getKey().startsWith(JIT_COMPILER_KIND)).mapToLong(Map.Entry::getValue).sum();
+        return new IdleCpu(elapsed, after.minus(before), byThread, jit);
     }
 
     /** How long the JIT compilers must not have compiled before an idle window starts ({@link #awaitQuietJit}). */
@@ -87,6 +93,20 @@ record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> 
                 : Double.NaN;
     }
 
+    /**
+     * {@link #percentOfCore(JsonNode)} less the JIT compiler threads' share ({@code jitCompilerNanos}; a measurement
+     * from before that was recorded counts whole); NaN if there is none.
+     */
+    static double percentOfCoreWithoutJit(JsonNode cpu) {
+        return percentOfCore(cpu) - jitPercentOfCore(cpu);
+    }
+
+    /** The JIT compiler threads' CPU time in an idle measurement, in % of one core (0 if not recorded). */
+    static double jitPercentOfCore(JsonNode cpu) {
+        double window = cpu.path("windowNanos").asDouble();
+        return window > 0 ? percentOfCore(cpu.path("jitCompilerNanos").asDouble(0), window) : Double.NaN;
+    }
+
     /** {@code cpuNanos} used over {@code windowNanos} of wall time, in % of one core. */
     static double percentOfCore(double cpuNanos, double windowNanos) {
         return 100 * cpuNanos / windowNanos;
@@ -94,12 +114,13 @@ record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> 
 
     /**
      * As JSON: {@code {"windowNanos":..,"userNanos":..,"systemNanos":..,"guestNanos":..,
-     * "byThreadNanos":{"arrow-vmN-vcpuN":..,..}}}.
+     * "jitCompilerNanos":..,"byThreadNanos":{"arrow-vmN-vcpuN":..,..}}}.
      */
     Map<String, Object> toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("windowNanos", windowNanos);
         m.putAll(used.toJson());
+        m.put("jitCompilerNanos", jitNanos);
         m.put("byThreadNanos", ThreadCpu.toJson(byThread));
         return m;
     }

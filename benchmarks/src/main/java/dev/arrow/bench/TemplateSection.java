@@ -65,7 +65,8 @@ final class TemplateSection {
      * @param templateRamPssMib     Pss in those mappings: its written pages and its share of the template's
      * @param firstOutput           start → first output of the clones started in this step
      * @param fds                   open fds per clone (NaN: not measured)
-     * @param idleCpuPer100Percent  the idle clones' CPU (the process's over its own before them), scaled to
+     * @param idleCpuPer100Percent  the idle clones' CPU (the process's without its JIT compiler threads, over the
+     *                              same before them), scaled to
      *                              {@link GoalsSection#GOAL_ALIVE} clones, % of one core (NaN: not measured)
      */
     record MemoryStep(int alive, double rssMib, double pssMib, double privateDirtyMib, double templateRamPrivateMib,
@@ -89,7 +90,7 @@ final class TemplateSection {
                     ram.path(ProcessMemory.PSS).asDouble() / MIB, hostKernel, privateDirty + hostKernel, hostKernelKib,
                     s.path("threadsPerClone").asDouble(), Latency.of(longs(s.path("firstOutputNanos"))),
                     s.path("fdsPerClone").isNumber() ? s.path("fdsPerClone").asDouble() : Double.NaN,
-                    (IdleCpu.percentOfCore(s.path("idleCpu")) - baseCpuPercent) / s.path("alive").asInt()
+                    (IdleCpu.percentOfCoreWithoutJit(s.path("idleCpu")) - baseCpuPercent) / s.path("alive").asInt()
                             * GoalsSection.GOAL_ALIVE);
         }
 
@@ -177,7 +178,7 @@ final class TemplateSection {
                 }
             }
             List<MemoryStep> memory = new ArrayList<>();
-            double baseCpu = IdleCpu.percentOfCore(t.path("memory").path("baselineIdleCpu"));
+            double baseCpu = IdleCpu.percentOfCoreWithoutJit(t.path("memory").path("baselineIdleCpu"));
             t.path("memory").path("steps").forEach(s -> memory.add(MemoryStep.of(s, baseCpu)));
             return new Figures(pairs, t.path("templateBoot").path("wallNanos").asDouble(Double.NaN) / 1e6,
                     latency(v, "coldAppExec"), latency(v, "cloneAppExec"), latency(v, "coldFirstOutput"),
@@ -459,7 +460,9 @@ final class TemplateSection {
             line("*Threads* and *fds*: this JVM's live threads and open fds with N alive, less the baseline's, / N. *Idle CPU*:"
                     + " the process's CPU time over " + Fmt.number(template.path("memory").path("baselineIdleCpu")
                     .path("windowNanos").asDouble() / 1e9, 0) + " s in which every clone waits on stdin (once the JIT had"
-                    + " compiled nothing for " + IdleCpu.JIT_QUIET.toSeconds() + " s), less the same before the steps,"
+                    + " compiled nothing for " + IdleCpu.JIT_QUIET.toSeconds() + " s, or after "
+                    + IdleCpu.JIT_QUIET_MAX_WAIT.toSeconds() + " s), less the JIT compiler threads' time and less the same"
+                    + " before the steps,"
                     + " scaled to " + GoalsSection.GOAL_ALIVE + " clones.");
             line("");
         }

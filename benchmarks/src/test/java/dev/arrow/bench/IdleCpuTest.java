@@ -11,22 +11,26 @@ import org.junit.jupiter.api.Test;
 class IdleCpuTest {
     @Test
     void percentOfCoreIsUserPlusSystemTimeOverTheWindow() {
-        IdleCpu cpu = new IdleCpu(10_000_000_000L, new ProcessCpu(20_000_000, 10_000_000, 5_000_000), List.of());
+        IdleCpu cpu = new IdleCpu(10_000_000_000L, new ProcessCpu(20_000_000, 10_000_000, 5_000_000), List.of(), 0);
         assertThat(cpu.percentOfCore()).isCloseTo(0.30, within(1e-9));
     }
 
     @Test
     void theReportReadsWhatTheMeasurementWrites() throws Exception {
-        IdleCpu base = new IdleCpu(10_000_000_000L, new ProcessCpu(20_000_000, 10_000_000, 0), List.of());
+        IdleCpu base = new IdleCpu(10_000_000_000L, new ProcessCpu(20_000_000, 10_000_000, 0), List.of(), 5_000_000);
         IdleCpu step = new IdleCpu(10_000_000_000L, new ProcessCpu(50_000_000, 20_000_000, 30_000_000),
-                List.of(Map.entry("arrow-vmN-vcpuN", 60_000_000L), Map.entry("others", 10_000_000L)));
+                List.of(Map.entry("arrow-vmN-vcpuN", 50_000_000L), Map.entry("CN CompilerThre", 15_000_000L),
+                        Map.entry("others", 5_000_000L)), 15_000_000);
         String memory = Json.MAPPER.writeValueAsString(Map.of("baselineIdleCpu", base.toJson(),
                 "steps", List.of(Map.of("alive", 10, "idleCpu", step.toJson()))));
         MemorySection.IdleCosts ten = MemorySection.IdleCosts.of(Json.MAPPER.readTree(memory)).get(1);
-        assertThat(ten.cpuPercent()).isCloseTo(0.70, within(1e-9));
-        assertThat(ten.idleCpuPercent()).isCloseTo(0.40, within(1e-9));
-        assertThat(ten.idleCpuPerGoalPercent()).isCloseTo(4.0, within(1e-9));
-        assertThat(ten.cpuByThreadPercent()).containsExactly(Map.entry("arrow-vmN-vcpuN", 0.6), Map.entry("others", 0.1));
+        // 0.70% of a core in all, 0.15 of it the JIT compilers; the baseline 0.30, 0.05 of it the JIT
+        assertThat(ten.cpuPercent()).isCloseTo(0.55, within(1e-9));
+        assertThat(ten.jitPercent()).isCloseTo(0.15, within(1e-9));
+        assertThat(ten.idleCpuPercent()).isCloseTo(0.30, within(1e-9));
+        assertThat(ten.idleCpuPerGoalPercent()).isCloseTo(3.0, within(1e-9));
+        assertThat(ten.cpuByThreadPercent()).containsExactly(Map.entry("arrow-vmN-vcpuN", 0.5),
+                Map.entry("CN CompilerThre", 0.15), Map.entry("others", 0.05));
     }
 
     @Test
@@ -51,6 +55,13 @@ class IdleCpuTest {
         // the spinner runs through the whole window; on a loaded machine it gets less than all of a core
         assertThat(cpu.percentOfCore()).isGreaterThan(10);
         assertThat(cpu.byThread().get(0).getKey()).isEqualTo("spinN");
+        assertThat(cpu.jitNanos()).as("the JIT compilers' share").isBetween(0L, cpu.used().totalNanos());
+    }
+
+    @Test
+    void jitCompilerThreadsShareOneKind() {
+        assertThat(IdleCpu.kind("C2 CompilerThre")).isEqualTo(IdleCpu.JIT_COMPILER_KIND);
+        assertThat(IdleCpu.kind("C1 CompilerThre")).isEqualTo(IdleCpu.JIT_COMPILER_KIND);
     }
 
     @Test
