@@ -30,6 +30,8 @@ public enum HostKvm {
     NONE(false, "no /dev/kvm");
 
     private static final Pattern CPU_FLAGS = Pattern.compile("(?m)^flags\\s*:(.*)$");
+    /** This host's answer, kept once usable: {@link #detect()} is on every start's path, twice. */
+    private static final HostKvmMemo THIS_HOST = new HostKvmMemo(() -> detect(Path.of("/")));
 
     private final boolean canBootLinux;
     private final String kind;
@@ -39,9 +41,12 @@ public enum HostKvm {
         this.kind = kind;
     }
 
-    /** Detects this host's KVM. */
+    /**
+     * This host's KVM: detected at the first call, and again at later calls until the answer is usable, which is then
+     * kept for the JVM's life ({@link HostKvmMemo}; {@link #detect(Path)} always looks).
+     */
     public static HostKvm detect() {
-        return detect(Path.of("/"));
+        return THIS_HOST.get();
     }
 
     /** Detects the KVM of the file system tree rooted at {@code root} (for tests). */

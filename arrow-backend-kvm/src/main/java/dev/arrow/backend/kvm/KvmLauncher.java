@@ -22,8 +22,8 @@ import dev.arrow.image.mapped.ImageCache;
 import dev.arrow.image.mapped.ReadOnlyImage;
 import dev.arrow.image.cpio.Initramfs;
 import dev.arrow.image.init.Stdio;
+import dev.arrow.image.kernel.CheckedKernelCache;
 import dev.arrow.image.kernel.GuestKernel;
-import dev.arrow.image.kernel.KernelFormat;
 import dev.arrow.image.kernel.KernelLocator;
 import dev.arrow.kvm.HostKvm;
 import dev.arrow.kvm.KvmException;
@@ -304,7 +304,8 @@ public final class KvmLauncher implements ArrowLauncher {
 
     /**
      * Checks the app binary (once per version of the file: {@link AppBinaryCache}, which also prepares it for the
-     * loader), the files' guest paths and the kernel the spec names, if any (Arrow's default kernel is looked up later,
+     * loader), the files' guest paths and the kernel the spec names, if any (once per version of the file:
+     * {@link CheckedKernelCache}; Arrow's default kernel is looked up later,
      * by {@link #defaultKernel}, after the host check); the errors name the problem and the fix.
      */
     static CheckedInputs checkInputs(ArrowSpec spec) {
@@ -319,8 +320,7 @@ public final class KvmLauncher implements ArrowLauncher {
         }
         try {
             PreparedBinary binary = AppBinaryCache.shared().prepare(spec.binary(), LoaderPlan.minMappedBytes());
-            Optional<GuestKernel> kernel = spec.kernel().map(KernelLocator::userSupplied);
-            kernel.ifPresent(k -> KernelFormat.check(k.path()));
+            Optional<GuestKernel> kernel = spec.kernel().map(CheckedKernelCache.shared()::userSupplied);
             return new CheckedInputs(binary, kernel);
         } catch (ImageException e) {
             throw ApiExceptions.of(e);
@@ -329,13 +329,12 @@ public final class KvmLauncher implements ArrowLauncher {
 
     /**
      * Arrow's default kernel ({@link KernelLocator}: {@code -Darrow.kernel}, {@code ARROW_KERNEL}, the
-     * {@code dev.arrow:arrow-kernel} jar, the build cache), its format checked.
+     * {@code dev.arrow:arrow-kernel} jar, the build cache), its format checked: looked up and checked once per version
+     * of its file ({@link CheckedKernelCache}).
      */
     static GuestKernel defaultKernel() {
         try {
-            GuestKernel kernel = KernelLocator.fromEnvironment().locate();
-            KernelFormat.check(kernel.path());
-            return kernel;
+            return CheckedKernelCache.shared().defaultKernel(KernelLocator.fromEnvironment());
         } catch (ImageException e) {
             throw ApiExceptions.of(e);
         }

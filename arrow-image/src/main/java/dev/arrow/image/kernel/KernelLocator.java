@@ -70,6 +70,23 @@ public final class KernelLocator {
         return Paths.get(System.getProperty("user.home"));
     }
 
+    /**
+     * What decides, besides files, which kernel {@link #locate()} finds: the property's and the variable's values now
+     * (blank counts as unset) and the cache root. Two locators of one JVM with the same choice find the same kernel
+     * as long as the files they look at are unchanged ({@link CheckedKernelCache} relies on it).
+     */
+    public record Choice(String property, String environment, Path cacheDirectory) {
+    }
+
+    /** This locator's {@link Choice}, read now. */
+    public Choice choice() {
+        return new Choice(setOrEmpty(properties.apply(PROPERTY)), setOrEmpty(environment.apply(ENV)), cacheDirectory);
+    }
+
+    private static String setOrEmpty(String value) {
+        return value == null || value.isBlank() ? "" : value;
+    }
+
     /** Checks a kernel the caller chose: it must be a readable regular file. */
     public static GuestKernel userSupplied(Path kernel) {
         Objects.requireNonNull(kernel, "kernel");

@@ -11,7 +11,6 @@ import dev.arrow.kvm.sys.KvmCapability;
 import dev.arrow.kvm.x86.BootCpuState;
 import dev.arrow.kvm.x86.BootParams;
 import dev.arrow.kvm.x86.CpuidEntry;
-import dev.arrow.kvm.x86.CpuidFilter;
 import dev.arrow.kvm.x86.E820Map;
 import dev.arrow.kvm.x86.Gdt;
 import dev.arrow.kvm.x86.KernelCommandLine;
@@ -33,6 +32,8 @@ import org.slf4j.LoggerFactory;
  */
 final class X86BootConfigurator {
     private static final Logger LOG = LoggerFactory.getLogger(X86BootConfigurator.class);
+    /** The vCPUs' CPUID leaves, derived once for every VM of the same shape. */
+    private static final GuestCpuid CPUID = new GuestCpuid();
 
     private final VmConfig config;
     private final LoadedKernel kernel;
@@ -78,15 +79,16 @@ final class X86BootConfigurator {
 
     /**
      * Sets up {@code vcpus} (vCPU {@code i} at index {@code i}) with what {@code kvm} supports:
-     * CPUID, MSRs, LAPIC LINT0 as ExtINT and LINT1 as NMI; vCPU 0 gets the boot registers, the
+     * CPUID (the {@link dev.arrow.kvm.x86.CpuidFilter}'s, derived once per VM shape: {@link GuestCpuid}), MSRs,
+     * LAPIC LINT0 as ExtINT and LINT1 as NMI; vCPU 0 gets the boot registers, the
      * application processors wait (uninitialized) for INIT and SIPI through the LAPIC.
      */
     void configureVcpus(List<Vcpu> vcpus, Kvm kvm) {
-        List<CpuidEntry> supported = kvm.supportedCpuid();
-        CpuidFilter filter = new CpuidFilter(config.vcpuCount(), kvm.hasCapability(KvmCapability.TSC_DEADLINE_TIMER));
+        List<List<CpuidEntry>> cpuids = CPUID.forVcpus(kvm.supportedCpuid(), config.vcpuCount(),
+                kvm.hasCapability(KvmCapability.TSC_DEADLINE_TIMER));
         BootCpuState boot = BootCpuState.linux64(kernel.entryAddress());
         for (Vcpu vcpu : vcpus) {
-            vcpu.setCpuid(filter.filter(supported, vcpu.id()));
+            vcpu.setCpuid(cpuids.get(vcpu.id()));
             vcpu.setMsrs(Msrs.boot());
             LapicState lapic = vcpu.getLapic();
             lapic.deliveryMode(LapicState.APIC_LVT0, LapicState.DELIVERY_EXTINT);
