@@ -22,25 +22,25 @@ class IdleProbeScheduleTest {
     void aQuietVcpuIsKickedAtDoublingIntervalsUpToTheLongestWait() {
         IdleProbeSchedule s = new IdleProbeSchedule(1);
         assertThat(s.probeNow(0, 7, true, false)).as("its first period had exits of its own").isFalse();
-        // kicked, then after 0, 1, 3, 7, 15, 31, 31 ... periods in between
-        assertThat(kicksOfAQuietVcpu(s, 1, 200)).containsExactly(1, 2, 4, 8, 16, 32, 64, 96, 128, 160, 192);
+        // kicked, then after 0, 1, 3, 7, 15, 31, 63, 127, 127 ... periods in between
+        assertThat(kicksOfAQuietVcpu(s, 1, 600)).containsExactly(1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512);
     }
 
     @Test
     void anExitOfItsOwnIsFollowedByOneProbeThenTheWaitItHadReached() {
         IdleProbeSchedule s = new IdleProbeSchedule(1);
         s.probeNow(0, 7, true, false);
-        kicksOfAQuietVcpu(s, 1, 100); // well into the longest wait
+        kicksOfAQuietVcpu(s, 1, 300); // well into the longest wait
         assertThat(s.probeNow(0, 8, true, false)).as("a period with activity is not probed").isFalse();
         assertThat(s.probeNow(0, 8, true, false)).as("the next quiet period is").isTrue();
-        // then 31 quiet periods (the longest wait) before the next kick, not 0, 1, 3 ... again
+        // then 127 quiet periods (the longest wait) before the next kick, not 0, 1, 3 ... again
         List<Integer> kicks = new ArrayList<>();
-        for (int p = 0; p < 64; p++) {
+        for (int p = 0; p < 256; p++) {
             if (s.probeNow(0, 8, true, false)) {
                 kicks.add(p);
             }
         }
-        assertThat(kicks).containsExactly(31, 63);
+        assertThat(kicks).containsExactly(IdleProbeSchedule.MAX_WAIT_PERIODS, 2 * IdleProbeSchedule.MAX_WAIT_PERIODS + 1);
     }
 
     @Test
