@@ -345,25 +345,31 @@ final class KvmSession implements MicroVmSession {
         }
         try {
             stdio.close();
-            if (running == null) {
-                released.complete(null);
-                return;
-            }
-            ReleaseReaper to = reaper;
-            if (to == null) {
-                try {
-                    release.accept(running);
-                } finally {
-                    released.complete(null);
-                }
-            } else {
-                running.stop(); // the vCPUs leave the guest now; the reaper waits for their threads
-                to.release(running.toString(), () -> release.accept(running))
-                        .whenComplete((done, failure) -> released.complete(null));
-            }
         } finally {
-            outcome.complete(new ArrowOutcome.Destroyed());
+            try {
+                releaseVm(running);
+            } finally {
+                outcome.complete(new ArrowOutcome.Destroyed());
+            }
         }
+    }
+
+    /** Releases {@code running} (may be null) here or, stopped first, on the reaper; completes {@link #released}. */
+    private void releaseVm(RunningVm running) {
+        ReleaseReaper to = reaper;
+        if (running == null || to == null) {
+            try {
+                if (running != null) {
+                    release.accept(running);
+                }
+            } finally {
+                released.complete(null);
+            }
+            return;
+        }
+        running.stop(); // the vCPUs leave the guest now; the reaper waits for their threads
+        to.release(running.toString(), () -> release.accept(running))
+                .whenComplete((done, failure) -> released.complete(null));
     }
 
     /** Completes once what {@link #close()} releases has been released (at once for a session without a VM). */
