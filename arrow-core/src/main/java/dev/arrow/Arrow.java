@@ -73,6 +73,24 @@ public final class Arrow {
                 .orElseGet(() -> HostSupport.noBackend(Launchers.NO_BACKEND));
     }
 
+    /**
+     * Waits until every arrow closed so far in this JVM has been released, at most {@code timeout}.
+     * {@link ArrowProcess#close()} returns once the guest is stopped, its outcome settled and its streams closed;
+     * the KVM backend releases the rest (the vCPU threads joined, guest RAM unmapped, the VM's fds closed, passt
+     * ended) on a thread of its own, {@code arrow-reaper}, in the order of the closes (docs/idle.md, "Releasing closed arrows"). For tests
+     * that count the fds, mappings or threads the JVM holds, and for whoever measures right after closing arrows.
+     * {@link ArrowProcess#onReleased()} tells the same of one process. Asks the backend on the class path (the one
+     * {@link #start()} uses when none is given); true at once without one.
+     *
+     * @return false if some release had not finished within {@code timeout}
+     * @throws InterruptedException if this thread is interrupted while waiting
+     */
+    public static boolean awaitReleased(Duration timeout) throws InterruptedException {
+        Objects.requireNonNull(timeout, "timeout");
+        java.util.Optional<ArrowLauncher> backend = Launchers.discovered();
+        return backend.isEmpty() || backend.get().awaitReleased(timeout);
+    }
+
     /** Replaces the program's arguments (after {@code argv[0]}). */
     public Arrow args(String... args) {
         spec.args(args);

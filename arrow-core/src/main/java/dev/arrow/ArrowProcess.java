@@ -76,6 +76,8 @@ public final class ArrowProcess extends Process implements AutoCloseable {
     public static final long DEFAULT_COPY_LIMIT_BYTES = 256L << 20;
 
     private enum KillReason { DESTROYED, TIMED_OUT, CLOSED }
+    /** How long a start that fails after the VM started waits for its release ({@link #closeReleased()}). */
+    static final Duration RELEASE_WAIT = Duration.ofSeconds(30);
 
     private final long id;
     private final ArrowSpec spec;
@@ -191,7 +193,7 @@ public final class ArrowProcess extends Process implements AutoCloseable {
         try {
             p.begin();
         } catch (RuntimeException e) {
-            p.close();
+            p.closeReleased();
             throw new VmmException("wiring up the VM started by " + backend + " failed: " + e, e);
         }
         return p;
@@ -331,6 +333,32 @@ public final class ArrowProcess extends Process implements AutoCloseable {
         return exit.copy();
     }
 
+    /**
+     * Completes once the VM of this process has been released (its threads ended, its memory unmapped, its fds
+     * closed): after {@link #close()}, or after the guest ended by itself, which releases it too. {@code close()}
+     * returns before that (it stops the VM and closes the streams; the backend releases the rest on a thread of its
+     * own); {@link Arrow#awaitReleased} waits for every closed process of the JVM. Never completes exceptionally.
+     */
+    public CompletableFuture<Void> onReleased() {
+        return exit.handle((outcome, failure) -> null).thenCompose(ended -> session.released());
+    }
+
+    /**
+     * Closes this process and waits, at most {@link #RELEASE_WAIT}, until its VM is released: for a start that fails
+     * after the VM started (the caller of {@code start()} expects nothing of it left), rare enough to pay the release.
+     */
+    void closeReleased() {
+        close();
+        try {
+            session.released().get(RELEASE_WAIT.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warn("{}: its VM was not released within {} s of its close; start() fails anyway", this,
+                    RELEASE_WAIT.toSeconds(), e);
+        }
+    }
+
     /** Completes with this process when it has exited. Completing the returned future has no effect. */
     @Override
     public CompletableFuture<Process> onExit() {
@@ -413,6 +441,11 @@ public final class ArrowProcess extends Process implements AutoCloseable {
      * Stops the guest if it is still running (outcome {@link ArrowOutcome.Destroyed}), releases the VM,
      * the pipes and the I/O threads, and closes this process's streams (reading them fails afterwards).
      * Does not wait for line consumers. Idempotent; {@link #exitValue()} works afterwards.
+     *
+     * <p>Returns quickly: the outcome is settled, the streams closed and the vCPUs stopped here, while the KVM
+     * backend releases the VM (joins its threads, unmaps its memory, closes its fds, ends passt) on a JVM-wide
+     * thread, {@code arrow-reaper}, unless {@code -Darrow.asyncRelease=false}. {@link #onReleased()} and
+     * {@link Arrow#awaitReleased} tell when that is done.
      */
     @Override
     public void close() {

@@ -88,7 +88,7 @@ final class StartupWait {
             Thread.currentThread().interrupt();
             throw fail(process, "interrupted while waiting for " + strategy, begin, e);
         } catch (RuntimeException e) {
-            process.close();
+            process.closeReleased();
             throw e;
         }
     }
@@ -96,7 +96,7 @@ final class StartupWait {
     private static NotReadyException fail(ArrowProcess process, String what, long begin, Throwable cause) {
         Duration waited = Duration.ofNanos(System.nanoTime() - begin);
         Optional<ArrowOutcome> endedBefore = Optional.ofNullable(process.outcome().getNow(null));
-        process.close();
+        process.closeReleased(); // start() fails: nothing of the arrow is left when it does
         String message = endedBefore
                 .map(o -> process.describe() + " ended (" + o + ", exit value " + o.exitValue()
                         + ") before it was ready: " + what)

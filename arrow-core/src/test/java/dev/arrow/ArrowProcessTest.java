@@ -321,6 +321,20 @@ class ArrowProcessTest {
         p.close();
     }
 
+    @Test
+    void onReleasedCompletesOnceTheBackendReleasedTheClosedArrow() throws Exception {
+        FakeLauncher fake = new FakeLauncher(g -> g.runForever());
+        fake.releaseDelayMillis = 200; // a backend that releases closed arrows on a thread of its own
+        ArrowProcess p = arrow(fake).start();
+        CompletableFuture<Void> released = p.onReleased();
+        assertThat(released).as("not before the close").isNotDone();
+        p.close();
+        assertThat(p.outcome()).isCompletedWithValue(new ArrowOutcome.Destroyed());
+        released.get(10, TimeUnit.SECONDS);
+        assertThat(fake.only().released).isTrue();
+        assertThat(p.onReleased()).as("asked again after the release").isCompleted();
+    }
+
     // ---- stdin ----
 
     private static ArrowOutcome echo(FakeSession.Context g) throws IOException {

@@ -28,6 +28,8 @@ final class FakeLauncher implements ArrowLauncher {
     volatile Map<PortForward, Integer> hostPorts = Map.of();
     /** The host directory that plays the guest's root file system for copies out of it; null: none. */
     volatile Path guestRoot;
+    /** How long after its close a session reports itself released, as a backend that releases on its own thread. */
+    volatile long releaseDelayMillis;
 
     FakeLauncher(FakeGuest guest) {
         this.guest = guest;
@@ -46,6 +48,7 @@ final class FakeLauncher implements ArrowLauncher {
         }
         FakeSession session = new FakeSession(spec, stdout, stderr, guest, gracefulStop, guestRoot, exitCopies);
         session.hostPorts = hostPorts;
+        session.releaseDelayMillis = releaseDelayMillis;
         sessions.add(session);
         session.start();
         return session;

@@ -47,6 +47,9 @@ class FakeSession implements MicroVmSession {
     final List<Integer> signals = new CopyOnWriteArrayList<>();
     volatile Map<PortForward, Integer> hostPorts = Map.of();
     volatile boolean released;
+    /** How long after close {@link #released()} completes: 0 completes it in close. */
+    volatile long releaseDelayMillis;
+    private final CompletableFuture<Void> releasedLater = new CompletableFuture<>();
     volatile boolean stdinClosed;
 
     FakeSession(ArrowSpec spec, OutputSink stdout, OutputSink stderr, FakeGuest guest, boolean gracefulStop) {
@@ -186,7 +189,20 @@ class FakeSession implements MicroVmSession {
             throw new AssertionError("the fake vCPU thread did not stop");
         }
         stdinPipe.source().close();
-        released = true;
+        if (releaseDelayMillis == 0) {
+            released = true;
+            releasedLater.complete(null);
+        } else {
+            CompletableFuture.runAsync(() -> {
+                released = true;
+                releasedLater.complete(null);
+            }, CompletableFuture.delayedExecutor(releaseDelayMillis, java.util.concurrent.TimeUnit.MILLISECONDS));
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> released() {
+        return releasedLater.copy();
     }
 
     private final class Stdin extends OutputStream {

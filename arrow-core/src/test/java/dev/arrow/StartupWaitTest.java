@@ -85,6 +85,16 @@ class StartupWaitTest {
     }
 
     @Test
+    void aStartThatFailsItsWaitReturnsOnlyOnceTheBackendReleasedTheArrow() {
+        FakeLauncher fake = new FakeLauncher(g -> g.runForever());
+        fake.releaseDelayMillis = 300; // a backend that releases closed arrows on a thread of its own
+        assertThatThrownBy(() -> arrow(fake)
+                .waitingFor(Wait.forLogMessage("listening", 1).withStartupTimeout(Duration.ofMillis(100))).start())
+                .isInstanceOf(NotReadyException.class);
+        assertThat(fake.only().released).as("released before start() threw").isTrue();
+    }
+
+    @Test
     void anArrowThatEndsBeforeItIsReadyFailsAtOnceWithItsOutcome() {
         FakeLauncher fake = new FakeLauncher(g -> {
             g.err("config missing\n");

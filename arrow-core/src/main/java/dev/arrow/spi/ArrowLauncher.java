@@ -80,4 +80,16 @@ public interface ArrowLauncher {
     default HostSupport hostSupport() {
         return HostSupport.notProbed(getClass().getName());
     }
+
+    /**
+     * Waits until everything of the sessions closed so far has been released, at most {@code timeout}: for a backend
+     * that releases closed sessions on a thread of its own ({@link MicroVmSession#released()}). Called by
+     * {@link dev.arrow.Arrow#awaitReleased}. The default, for a backend that releases on the closing thread, returns
+     * true at once.
+     *
+     * @return false if some release had not finished within {@code timeout}
+     */
+    default boolean awaitReleased(java.time.Duration timeout) throws InterruptedException {
+        return true;
+    }
 }

@@ -101,9 +101,21 @@ public interface MicroVmSession extends AutoCloseable {
 
     /**
      * Releases everything the session holds (file descriptors, guest memory, threads), killing the VM
-     * first if it is still running. When it returns, {@link #outcome()} is complete and the sinks receive
-     * no more writes. Idempotent.
+     * first if it is still running. When it returns, {@link #outcome()} is complete, the VM no longer runs
+     * guest code and the sinks receive no more writes. A backend may leave the rest of the release (joining
+     * threads, unmapping memory, closing fds) to a thread of its own, so that close returns quickly:
+     * {@link #released()} completes when it is done. Idempotent.
      */
     @Override
     void close();
+
+    /**
+     * Completes once everything {@link #close()} releases has been released: when close returns for a backend
+     * that releases on the closing thread (the default), later for one that leaves the release to a thread of
+     * its own. Never completes before close was called; never completes exceptionally (a failed release is the
+     * backend's to log).
+     */
+    default CompletableFuture<Void> released() {
+        return CompletableFuture.completedFuture(null);
+    }
 }

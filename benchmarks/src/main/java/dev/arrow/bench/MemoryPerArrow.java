@@ -318,6 +318,9 @@ public final class MemoryPerArrow {
     }
 
     private static void settle() throws InterruptedException {
+        if (!Arrow.awaitReleased(Duration.ofSeconds(60))) { // closed arrows are released on the reaper's thread
+            System.err.println("[memory] closed arrows still being released after 60 s");
+        }
         for (int i = 0; i < 3; i++) {
             System.gc();
             Thread.sleep(300);

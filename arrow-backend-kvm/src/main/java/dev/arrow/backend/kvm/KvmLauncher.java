@@ -1,6 +1,7 @@
 package dev.arrow.backend.kvm;
 
 import dev.arrow.BootPhase;
+import dev.arrow.HostMemoryException;
 import dev.arrow.HostSupport;
 import dev.arrow.TemplatePoint;
 import dev.arrow.InvalidSpecException;
@@ -10,6 +11,7 @@ import dev.arrow.NoHardwareVirtualizationException;
 import dev.arrow.VmmException;
 import dev.arrow.config.ArrowSpec;
 import dev.arrow.config.Net;
+import dev.arrow.config.PortForward;
 import dev.arrow.config.SpecProblem;
 import dev.arrow.image.AppBinaryCache;
 import dev.arrow.image.ArrowInitramfs;
@@ -46,6 +48,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -126,18 +129,22 @@ public final class KvmLauncher implements ArrowLauncher {
         InitramfsMemory needs = InitramfsMemory.of(initramfs);
         long memoryBytes = guestMemory(spec, needs);
         checkImageOverhead(spec, plan, memoryBytes);
+        ReleaseReaper reaper = templateable ? null : ReleaseReaper.atCloseFromSystemProperty();
         checkHost(HostKvm.detect());
         GuestKernel kernel = given.orElseGet(KvmLauncher::defaultKernel);
         GuestImage image = GuestImage.of(spec, kernel.path(), initramfs);
         events.host(BootPhase.IMAGE_ASSEMBLED, System.nanoTime());
-        GuestRamAdmission.Reservation ram = GuestRamAdmission.JVM.admit(memoryBytes, HostMemory.read(),
-                GuestRamAdmission.overcommitFromSystemProperty());
+        GuestRamAdmission.Reservation ram = admit(memoryBytes);
         Optional<GuestNetworking> network = Optional.empty();
         try {
+            awaitReleaseOfFixedPorts(net);
             network = GuestNetworking.open(net);
-            return start(spec, image, plan, needs, memoryBytes, templateable, ram, network, stdout, stderr, events,
-                    exitCopies,
-                    statusTap);
+            Booted booted = start(spec, image, plan, needs, memoryBytes, templateable, ram, network, stdout, stderr,
+                    events, exitCopies, statusTap);
+            // a start that failed above released inline (rare, and its caller expects nothing left); closes from now
+            // on leave the release to the reaper; a template's guest is released by its template, inline
+            booted.session().releaseOn(reaper);
+            return booted;
         } catch (RuntimeException | Error e) {
             // Until the VMM owns the network device, the backend (a passt process, a tap fd) is ours to stop.
             network.ifPresent(GuestNetworking::close);
@@ -149,6 +156,50 @@ public final class KvmLauncher implements ArrowLauncher {
     @Override
     public HostSupport hostSupport() {
         return KvmHostProbe.probe();
+    }
+
+    /**
+     * Admits {@code memoryBytes} of guest RAM ({@link GuestRamAdmission#JVM}). Closed arrows count until the reaper
+     * has released them: when the RAM does not fit while some are pending, waits for them (at most
+     * {@link ReleaseReaper#SHUTDOWN_WAIT}) and asks once more, so that a loop of start and close is not refused for
+     * memory its closed arrows are about to give back.
+     */
+    static GuestRamAdmission.Reservation admit(long memoryBytes) {
+        try {
+            return GuestRamAdmission.JVM.admit(memoryBytes, HostMemory.read(), GuestRamAdmission.overcommitFromSystemProperty());
+        } catch (HostMemoryException e) {
+            if (ReleaseReaper.shared().unfinished() == 0) {
+                throw e;
+            }
+            try {
+                ReleaseReaper.shared().awaitReleased(ReleaseReaper.SHUTDOWN_WAIT);
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+                throw e;
+            }
+            return GuestRamAdmission.JVM.admit(memoryBytes, HostMemory.read(), GuestRamAdmission.overcommitFromSystemProperty());
+        }
+    }
+
+    /**
+     * A network that forwards fixed host ports first waits (at most {@link ReleaseReaper#SHUTDOWN_WAIT}) for the
+     * arrows closed before to be released: one of them may hold such a port until then (its passt ends with its
+     * release), and whoever closes an arrow and starts the next on the same port expects the port to be free.
+     */
+    private static void awaitReleaseOfFixedPorts(Net net) {
+        if (net instanceof Net.User user && user.forwards().stream().anyMatch(f -> f.hostPort() != PortForward.ANY_FREE_PORT)) {
+            try {
+                ReleaseReaper.shared().awaitReleased(ReleaseReaper.SHUTDOWN_WAIT);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // the port, if still held, is reported taken
+            }
+        }
+    }
+
+    /** Waits for the JVM's {@link ReleaseReaper}: every arrow closed so far released. */
+    @Override
+    public boolean awaitReleased(Duration timeout) throws InterruptedException {
+        return ReleaseReaper.shared().awaitReleased(timeout);
     }
 
     /**

@@ -26,6 +26,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
@@ -51,6 +52,10 @@ final class KvmSession implements MicroVmSession {
     private volatile Consumer<RunningVm> release = RunningVm::close;
     private volatile Consumer<VmOutcome> endVm = outcome -> { };
     private volatile boolean vmEnded;
+    /** Where {@link #close()} hands the release; null: on the closing thread. */
+    private volatile ReleaseReaper reaper;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final CompletableFuture<Void> released = new CompletableFuture<>();
 
     /** A serial-console session whose boot phases go nowhere and whose statistics report no memory size. */
     KvmSession(OutputSink stdout) {
@@ -134,11 +139,24 @@ final class KvmSession implements MicroVmSession {
     }
 
     /**
+     * Has {@link #close()} hand the VM's release to {@code reaper} (after stopping the VM and closing the streams on
+     * the closing thread); by default, and with null, the close releases it itself.
+     */
+    void releaseOn(ReleaseReaper reaper) {
+        this.reaper = reaper;
+    }
+
+    /**
      * How the session ends the VM once init announced the guest's end ({@link InitProtocol#MARK_HALT}): by default
      * nothing, until {@link #attach} sets {@link RunningVm#finish}.
      */
     void endVmWith(Consumer<VmOutcome> end) {
         this.endVm = end;
+    }
+
+    /** The VM this session watches, null before {@link #attach} (tests look at its release). */
+    RunningVm vm() {
+        return vm;
     }
 
     void attach(RunningVm runningVm) {
@@ -310,16 +328,53 @@ final class KvmSession implements MicroVmSession {
         }
     }
 
+    /**
+     * Closes the streams, stops the VM and reports the outcome {@link ArrowOutcome.Destroyed} unless one was reported;
+     * then releases the VM ({@link #releaseWith}): on the {@link #releaseOn reaper} when it has one, which leaves this
+     * close quick (the vCPU threads are joined, guest RAM unmapped and the fds closed there), else here. Idempotent:
+     * the release runs once; {@link #released()} tells when it has.
+     */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         RunningVm running = vm;
         if (running != null && running.isAlive() && LOG.isDebugEnabled()) {
             logVcpus(running); // a guest closed while it runs: perhaps a stalled one, which this explains
         }
-        stdio.close();
-        if (running != null) {
-            release.accept(running);
+        try {
+            stdio.close();
+        } finally {
+            try {
+                releaseVm(running);
+            } finally {
+                outcome.complete(new ArrowOutcome.Destroyed());
+            }
         }
-        outcome.complete(new ArrowOutcome.Destroyed());
+    }
+
+    /** Releases {@code running} (may be null) here or, stopped first, on the reaper; completes {@link #released}. */
+    private void releaseVm(RunningVm running) {
+        ReleaseReaper to = reaper;
+        if (running == null || to == null) {
+            try {
+                if (running != null) {
+                    release.accept(running);
+                }
+            } finally {
+                released.complete(null);
+            }
+            return;
+        }
+        running.stop(); // the vCPUs leave the guest now; the reaper waits for their threads
+        to.release(running.toString(), () -> release.accept(running))
+                .whenComplete((done, failure) -> released.complete(null));
+    }
+
+    /** Completes once what {@link #close()} releases has been released (at once for a session without a VM). */
+    @Override
+    public CompletableFuture<Void> released() {
+        return released.copy();
     }
 }

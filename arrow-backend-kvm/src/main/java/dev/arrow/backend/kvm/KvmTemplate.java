@@ -177,9 +177,9 @@ final class KvmTemplate implements MicroVmTemplate {
                 throw new IllegalStateException("the template of " + spec.binary().getFileName() + " is closed");
             }
         }
+        ReleaseReaper reaper = ReleaseReaper.atCloseFromSystemProperty(); // before anything is made: refused whole
         StepTimes steps = new StepTimes();
-        GuestRamAdmission.Reservation ram = GuestRamAdmission.JVM.admit(memoryBytes, HostMemory.read(),
-                GuestRamAdmission.overcommitFromSystemProperty());
+        GuestRamAdmission.Reservation ram = KvmLauncher.admit(memoryBytes);
         steps.step("admitted");
         Optional<GuestNetworking> network = Optional.empty();
         KvmSession session = null;
@@ -209,6 +209,7 @@ final class KvmTemplate implements MicroVmTemplate {
             owner.attach(vm);
             stdio.sendControl(launch);
             steps.step("launch message sent");
+            owner.releaseOn(reaper); // from now on; a failure above released inline
             LOG.debug("{} of {} started: {}", vm, spec.binary().getFileName(), steps);
             return session;
         } catch (KvmException e) {

@@ -15,11 +15,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.time.Duration;
@@ -185,9 +182,9 @@ class ArrowBootTest {
         }
         Thread.sleep(500);
         BootTestSupport.awaitNoBlankVms();
-        long fds = countEntries(Path.of("/proc/self/fd"));
+        long fds = BootTestSupport.countFds();
         int threads = ManagementFactory.getThreadMXBean().getThreadCount();
-        long mappings = countLines(Path.of("/proc/self/maps"));
+        long mappings = BootTestSupport.countMappings();
 
         for (int i = 0; i < 200; i++) {
             ArrowProcess p = guestAppArrow("sleep", "1000").start();
@@ -201,22 +198,14 @@ class ArrowBootTest {
         }
         Thread.sleep(500);
         BootTestSupport.awaitNoBlankVms();
-        assertThat(countEntries(Path.of("/proc/self/fd"))).as("open fds").isLessThanOrEqualTo(fds);
+        assertThat(BootTestSupport.countFds()).as("open fds").isLessThanOrEqualTo(fds);
         assertThat(BootTestSupport.liveThreadsSettledTo(threads)).as("live threads").isLessThanOrEqualTo(threads);
         // The JVM itself may map a few more pages (JIT code cache, GC); one leaked guest RAM mapping
         // per cycle would add 200.
-        assertThat(countLines(Path.of("/proc/self/maps"))).as("mappings").isLessThanOrEqualTo(mappings + 20);
+        assertThat(BootTestSupport.countMappings()).as("mappings").isLessThanOrEqualTo(mappings + 20);
     }
 
-    private static long countEntries(Path dir) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.count();
-        }
-    }
 
-    private static long countLines(Path file) throws IOException {
-        return Files.readAllLines(file).size();
-    }
 
     @Test
     void aLogMessageWaitReturnsOnceTheProgramPrintedItAndConsumersSeeBothStreams() throws Exception {

@@ -65,11 +65,13 @@ final class BootTestSupport {
     }
 
     /**
-     * Waits until the JVM holds no blank VM made ahead for cold starts ({@link BlankVmPool}: each goes a few seconds
+     * Waits until every arrow closed so far is released ({@link Arrow#awaitReleased}: close leaves that to the
+     * reaper), the JVM holds no blank VM made ahead for cold starts ({@link BlankVmPool}: each goes a few seconds
      * after it was made) and the pool's thread has ended, so that the fds, mappings and threads counted next are the
-     * arrows' and the JVM's own; fails if that takes over 20 s.
+     * live arrows' and the JVM's own; fails if that takes over 20 s.
      */
     static void awaitNoBlankVms() throws InterruptedException {
+        assertThat(Arrow.awaitReleased(Duration.ofSeconds(20))).as("the closed arrows released").isTrue();
         assertThat(BlankVmPool.awaitSharedIdle(Duration.ofSeconds(20))).as("the blank VM pool idle").isTrue();
     }
 
@@ -86,6 +88,18 @@ final class BootTestSupport {
             n = ManagementFactory.getThreadMXBean().getThreadCount();
         }
         return n;
+    }
+
+    /** This process's open fds now. */
+    static long countFds() throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+
+    /** This process's mappings now (lines of /proc/self/maps). */
+    static long countMappings() throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/maps")).size();
     }
 
     /** The rest of {@code p}'s stdout, read to its end (the app's end), as UTF-8. */

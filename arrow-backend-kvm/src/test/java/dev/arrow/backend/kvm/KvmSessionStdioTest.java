@@ -125,6 +125,7 @@ class KvmSessionStdioTest {
     void closeReleasesTheStdioAndReportsDestroyed() {
         session.close();
         assertThat(stdio.closed).isTrue();
+        assertThat(session.released()).as("nothing left to release without a VM").isCompleted();
         assertThat(session.outcome()).isCompletedWithValue(new ArrowOutcome.Destroyed());
     }
 

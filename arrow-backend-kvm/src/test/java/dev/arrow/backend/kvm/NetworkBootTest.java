@@ -93,7 +93,9 @@ class NetworkBootTest {
             assertThat(body).isEqualTo("<h1>hello from an arrow</h1>\n");
             p.destroyForcibly();
         }
-        // Closing the arrow frees the forwarded port at once: nothing listens there any more, so a
+        assertThat(Arrow.awaitReleased(Duration.ofSeconds(30))).as("the closed arrow released").isTrue();
+        // Once the closed arrow is released (close leaves that to the reaper), its forwarded port is free: nothing
+        // listens there any more, so a
         // connection is refused. (A bind would test more than that: the connection passt just
         // closed may linger on the port, in FIN_WAIT_2 while our HTTP client keeps its end open.)
         try (Socket s = new Socket()) {

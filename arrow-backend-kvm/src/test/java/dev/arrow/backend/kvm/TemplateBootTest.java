@@ -23,14 +23,11 @@ import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -196,7 +193,7 @@ class TemplateBootTest {
         }
         Thread.sleep(500);
         BootTestSupport.awaitNoBlankVms();
-        long fds = countEntries(Path.of("/proc/self/fd"));
+        long fds = BootTestSupport.countFds();
         int threads = ManagementFactory.getThreadMXBean().getThreadCount();
 
         assertThatThrownBy(() -> busybox("sh", "-c", "echo giving up; exit 3")
@@ -211,7 +208,7 @@ class TemplateBootTest {
 
         Thread.sleep(1000);
         BootTestSupport.awaitNoBlankVms();
-        assertThat(countEntries(Path.of("/proc/self/fd"))).as("open fds").isLessThanOrEqualTo(fds);
+        assertThat(BootTestSupport.countFds()).as("open fds").isLessThanOrEqualTo(fds);
         assertThat(BootTestSupport.liveThreadsSettledTo(threads)).as("live threads").isLessThanOrEqualTo(threads);
     }
 
@@ -220,9 +217,4 @@ class TemplateBootTest {
         stdin.close();
     }
 
-    private static long countEntries(Path dir) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.count();
-        }
-    }
 }
