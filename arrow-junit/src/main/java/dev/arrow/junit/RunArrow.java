@@ -19,7 +19,8 @@ import java.lang.annotation.Target;
  *       {@link dev.arrow.ArrowTemplate}, and each test gets a clone of it, started before and closed after the
  *       test as an instance field's arrow is: one boot for the class, a fresh arrow per test.</li>
  * </ul>
- * Closing stops a running arrow at once ({@link dev.arrow.ArrowProcess#close()}). A test's clones are started
+ * Closing stops a running arrow at once ({@link dev.arrow.ArrowProcess#close()}), and the test (or class) ends once
+ * its arrows are released (their VMs, passt processes and fds gone; at most 30 s). A test's clones are started
  * before its own arrows; several fields of one kind one after another, in no promised order. If one fails to start,
  * the test (or class) fails with its exception and those started before are closed.
  * The builder is only read, so one builder may be started by concurrent tests.

@@ -87,6 +87,8 @@ class ArrowExtensionTest {
         assertThat(PerTestArrows.SEEN).hasSize(2).doesNotHaveDuplicates();
         assertThat(PerTestArrows.BACKEND.boots).hasValue(2);
         assertClosed(PerTestArrows.SEEN, PerTestArrows.BACKEND);
+        assertThat(PerTestArrows.BACKEND.released).as("each test ended once its arrow was released, not only closed")
+                .hasValue(2);
     }
 
     @Example

@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -31,6 +32,9 @@ final class FakeBackend implements ArrowLauncher {
     final AtomicInteger templates = new AtomicInteger();
     final AtomicInteger closedTemplates = new AtomicInteger();
     final AtomicInteger clones = new AtomicInteger();
+    /** Sessions whose release completed: each completes {@link #RELEASE_DELAY_MS} after its close, off the closer. */
+    final AtomicInteger released = new AtomicInteger();
+    static final long RELEASE_DELAY_MS = 200;
     private final AtomicInteger running = new AtomicInteger();
     private final AtomicInteger mostRunning = new AtomicInteger();
 
@@ -91,6 +95,7 @@ final class FakeBackend implements ArrowLauncher {
     /** One fake arrow: prints the output, then runs until killed or closed. */
     private final class Session implements MicroVmSession {
         private final CompletableFuture<ArrowOutcome> outcome = new CompletableFuture<>();
+        private final CompletableFuture<Void> release = new CompletableFuture<>();
 
         Session(OutputSink stdout) {
             int now = running.incrementAndGet();
@@ -128,6 +133,16 @@ final class FakeBackend implements ArrowLauncher {
         @Override
         public void close() {
             kill();
+            CompletableFuture.delayedExecutor(RELEASE_DELAY_MS, TimeUnit.MILLISECONDS).execute(() -> {
+                if (release.complete(null)) {
+                    released.incrementAndGet();
+                }
+            });
+        }
+
+        @Override
+        public CompletableFuture<Void> released() {
+            return release;
         }
     }
 }
