@@ -30,13 +30,15 @@ record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> 
     /** Reads this process's CPU time, sleeps {@code window}, reads it again. */
     static IdleCpu measure(Duration window, long ticksPerSecond) throws IOException, InterruptedException {
         long pid = ProcessHandle.current().pid();
-        ThreadCpu threadsBefore = ThreadCpu.read(pid, ticksPerSecond);
-        ProcessCpu before = ProcessCpu.read(pid, ticksPerSecond);
+        // the thread readings inside the process's window: the JIT's share (from the threads) can then never exceed
+        // the process's CPU time, also when reading hundreds of threads' stat files is slow and itself gets compiled
         long t0 = System.nanoTime();
+        ProcessCpu before = ProcessCpu.read(pid, ticksPerSecond);
+        ThreadCpu threadsBefore = ThreadCpu.read(pid, ticksPerSecond);
         Thread.sleep(window.toMillis());
+        ThreadCpu threadsAfter = ThreadCpu.read(pid, ticksPerSecond);
         ProcessCpu after = ProcessCpu.read(pid, ticksPerSecond);
         long elapsed = System.nanoTime() - t0;
-        ThreadCpu threadsAfter = ThreadCpu.read(pid, ticksPerSecond);
         List<Map.Entry<String, Long>> byThread = threadsAfter.since(threadsBefore, THREAD_KINDS, IdleCpu::kind);
         long jit = threadsAfter.since(threadsBefore, Integer.MAX_VALUE, IdleCpu::kind).stream()
                 .filter(e -> e.getKey().startsWith(JIT_COMPILER_KIND)).mapToLong(Map.Entry::getValue).sum();
@@ -95,10 +97,13 @@ record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> 
 
     /**
      * {@link #percentOfCore(JsonNode)} less the JIT compiler threads' share ({@code jitCompilerNanos}; a measurement
-     * from before that was recorded counts whole); NaN if there is none.
+     * from before that was recorded counts whole); NaN if there is none, and NaN if the JIT's share exceeds the
+     * process's (a measurement of 2026-12-07 that read the threads after the process's window closed: compiles
+     * during that reading counted for the JIT only, so the difference is not a figure).
      */
     static double percentOfCoreWithoutJit(JsonNode cpu) {
-        return percentOfCore(cpu) - jitPercentOfCore(cpu);
+        double without = percentOfCore(cpu) - jitPercentOfCore(cpu);
+        return without < 0 ? Double.NaN : without;
     }
 
     /** The JIT compiler threads' CPU time in an idle measurement, in % of one core (0 if not recorded). */

@@ -70,6 +70,18 @@ class GoalsSectionTest {
     }
 
     @Test
+    void aJitShareAboveTheProcesssIsNoFigureButArrowsOwnThreadsAre() throws Exception {
+        // the 100 step: 0.70% of a core in all, but its threads were read after the window: JIT 0.90%
+        String inconsistent = MemorySectionTest.IDLE_MEMORY.replace("\"jitCompilerNanos\":20000000", "\"jitCompilerNanos\":90000000")
+                .replace("\"CN CompilerThre\":20000000", "\"CN CompilerThre\":90000000,\"arrow-idle-probe\":3000000");
+        assertThat(inconsistent).contains("\"jitCompilerNanos\":90000000");
+        assertThat(GoalsSection.render(json(inconsistent), null, null, null, TemplateSectionTest.LAB)).contains(
+                "| idle CPU of 100 idle arrows | ≤ 0.5% of a core | not measured as a whole: the JIT compilers' share (0.90%)"
+                        + " exceeded the process's own in the window; Arrow's threads alone (`arrow-*`): 0.53% of a core"
+                        + " (100 alive, section 6) | **not met** (Arrow's threads) |");
+    }
+
+    @Test
     void withFewerThanAHundredAliveIdleCpuIsScaledAndBootTimeIsNotJudged() throws Exception {
         JsonNode quick = json(MemorySectionTest.IDLE_MEMORY);
         ((ArrayNode) quick.path("steps")).remove(1);
