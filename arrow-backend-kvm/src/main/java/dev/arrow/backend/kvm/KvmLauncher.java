@@ -50,7 +50,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicLong;
@@ -329,17 +328,7 @@ public final class KvmLauncher implements ArrowLauncher {
      * @throws VmmException if the property is neither {@code true} nor {@code false}
      */
     static boolean freePageReportingFromSystemProperty() {
-        String value = System.getProperty(FREE_PAGE_REPORTING_PROPERTY);
-        if (value == null || value.isBlank()) {
-            return true;
-        }
-        return switch (value.strip().toLowerCase(Locale.ROOT)) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new VmmException("system property " + FREE_PAGE_REPORTING_PROPERTY + "=" + value
-                    + " is neither true nor false: give -D" + FREE_PAGE_REPORTING_PROPERTY + "=false to leave free page"
-                    + " reporting out, or leave it unset");
-        };
+        return BooleanProperty.read(FREE_PAGE_REPORTING_PROPERTY, "to leave free page reporting out", "");
     }
 
     /** The admitted RAM counts until the VM has released its memory; until then, what the guest touched is paid. */

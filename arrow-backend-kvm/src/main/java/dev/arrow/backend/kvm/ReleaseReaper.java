@@ -4,7 +4,6 @@ import dev.arrow.VmmException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
-import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -89,17 +88,8 @@ final class ReleaseReaper {
      * @throws VmmException if the property is neither {@code true} nor {@code false}, naming the fix
      */
     static boolean asyncFromSystemProperty() {
-        String value = System.getProperty(PROPERTY);
-        if (value == null || value.isBlank()) {
-            return true;
-        }
-        return switch (value.strip().toLowerCase(Locale.ROOT)) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new VmmException("system property " + PROPERTY + "=" + value + " is neither true nor false:"
-                    + " give -D" + PROPERTY + "=false to release closed arrows on the thread that closes them, or leave"
-                    + " it unset to release them on the " + THREAD_NAME + " thread");
-        };
+        return BooleanProperty.read(PROPERTY, "to release closed arrows on the thread that closes them",
+                " to release them on the " + THREAD_NAME + " thread");
     }
 
     /** The reaper closes hand their release to: the JVM's, or null (release inline) when {@value #PROPERTY} is false. */
