@@ -14,6 +14,8 @@ final class KvmRunLayout {
     static final int IMMEDIATE_EXIT = 1;
     /** u32 exit_reason, one of {@link VcpuExit.Reason}. */
     static final int EXIT_REASON = 8;
+    /** u8 if_flag: the guest's RFLAGS.IF when KVM_RUN returned (every return, an interrupted one included). */
+    static final int IF_FLAG = 13;
 
     // KVM_EXIT_IO: u8 direction, u8 size, u16 port, u32 count, u64 data_offset (from the start of kvm_run)
     static final int IO_DIRECTION = 32;

@@ -425,6 +425,22 @@ public final class Vcpu implements AutoCloseable {
         return Ioctls.getStruct(fd, KvmIoctl.KVM_GET_MP_STATE, MP_STATE_SIZE, b -> MpState.of(b.getInt(0)));
     }
 
+    /**
+     * Whether the guest had interrupts enabled (RFLAGS.IF) when {@link #run()} last returned, read from kvm_run
+     * without an ioctl (KVM writes it on every return of KVM_RUN). Call on the thread that runs the vCPU, between
+     * two runs.
+     */
+    public boolean interruptsEnabledAtLastExit() {
+        if (!run.guard().enter()) {
+            throw new KvmException("vCPU " + id + " is closed");
+        }
+        try {
+            return run.window(0).get(KvmRunLayout.IF_FLAG) != 0;
+        } finally {
+            run.guard().exit();
+        }
+    }
+
     public void setMpState(MpState state) {
         Ioctls.setStruct(fd, KvmIoctl.KVM_SET_MP_STATE, MP_STATE_SIZE, b -> b.putInt(0, state.value()));
     }

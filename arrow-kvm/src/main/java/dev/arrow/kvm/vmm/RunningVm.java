@@ -97,6 +97,8 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private volatile boolean keepPrepared;
     private final AtomicReference<PreparedVm> kept = new AtomicReference<>();
     private IdleProbeSchedule probeSchedule;
+    /** Set while the idle probe waits more than a tick: a vCPU's exit then asks it to come at the next tick. */
+    private volatile boolean probeWaitsLong;
 
     /**
      * @param images its read-only images (in {@code resources}); a template made of it maps them into its clones
@@ -430,13 +432,31 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         }
     }
 
-    private void probeIdle() {
+    @Override
+    public void vcpuActive() {
+        if (probeWaitsLong) { // once per quiet spell: later exits find it false until the probe waits long again
+            probeWaitsLong = false;
+            SharedIdleProber.Probe probe = idleProbe;
+            if (probe != null) {
+                probe.expedite();
+            }
+        }
+    }
+
+    /** The idle probe at {@code tick}: kicks the vCPUs due for it; returns the tick it wants to run next. */
+    private long probeIdle(long tick) {
+        probeWaitsLong = true; // before the activity is read: an exit after the read expedites the next run
         for (int i = 0; i < runners.size(); i++) {
             VcpuRunner r = runners.get(i);
-            if (probeSchedule.probeNow(i, r.activityCount(), r.state() == VcpuRunner.State.RUNNING, r.isDead())) {
+            if (probeSchedule.probeNow(i, tick, r.activityCount(), r.state() == VcpuRunner.State.RUNNING, r.isDead())) {
                 r.requestProbe();
             }
         }
+        long next = probeSchedule.nextTick(tick);
+        if (next <= tick + 1) {
+            probeWaitsLong = false;
+        }
+        return next;
     }
 
     /**

@@ -1,8 +1,10 @@
 package dev.arrow.kvm.vmm;
 
 import java.time.Duration;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.PriorityQueue;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -10,30 +12,50 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One thread that runs the periodic idle probes of many VMs ({@link RunningVm}: are its vCPUs halted for good?),
- * instead of a thread per VM, and one wake-up of it per period for all of them: a single periodic tick runs every
- * probe in turn, so 100 idle VMs cost 4 wake-ups a second, not 400. {@link #shared()} is the JVM's: the tick is
- * scheduled when the first probe is and cancelled when the last one is; its daemon thread ends after
- * {@link #KEEP_ALIVE} without a tick. Each VM {@linkplain #schedule schedules} its own probe and
- * {@linkplain Probe#cancel cancels} it when it ends or closes; a probe that throws is logged and keeps running, and
- * neither disturbs the others.
+ * One thread that runs the idle probes of many VMs ({@link RunningVm}: are its vCPUs halted for good?), instead of a
+ * thread per VM. Time is cut into ticks of {@link #PERIOD}; each probe says at which tick it wants to run next, and
+ * the thread wakes only at ticks where some probe is due, running all of them in turn. An idle VM's probe asks for a
+ * tick up to half a minute ahead ({@link IdleProbeSchedule}), and {@linkplain Probe#expedite() expedites} itself to
+ * the next tick when its guest shows activity, so 100 idle VMs wake the thread a few times a second at most, not 4
+ * times a second each. (Until 2026-12-07 every probe ran at every tick: 400 runs a second for 100 idle arrows, half a
+ * lab core's percent, benchmarks/RESULTS.md.)
+ *
+ * <p>{@link #shared()} is the JVM's; its daemon thread ends {@link #KEEP_ALIVE} after the last probe is cancelled.
+ * Each VM {@linkplain #schedule schedules} its own probe and {@linkplain Probe#cancel cancels} it when it ends or
+ * closes; a probe that throws is logged and runs again at the next tick, and neither disturbs the others.
  */
 final class SharedIdleProber {
     private static final Logger LOG = LoggerFactory.getLogger(SharedIdleProber.class);
-    /** How often vCPUs that have not exited are checked for being halted with interrupts off. */
+    /** One tick: the finest grain at which vCPUs that have not exited are checked. */
     static final Duration PERIOD = Duration.ofMillis(250);
     /** How long the thread stays without any probe to run before it ends. */
     static final Duration KEEP_ALIVE = Duration.ofSeconds(10);
     private static final SharedIdleProber SHARED = new SharedIdleProber("arrow-idle-probe", PERIOD);
 
+    /** What a VM's probe does at a tick. */
+    @FunctionalInterface
+    interface Task {
+        /**
+         * Runs the probe at {@code tick}.
+         *
+         * @return the tick at which it wants to run next; a tick not after {@code tick} means the next one
+         */
+        long run(long tick);
+    }
+
     private final ScheduledThreadPoolExecutor executor;
     private final long periodNanos;
-    private final Set<Probe> probes = ConcurrentHashMap.newKeySet();
-    private ScheduledFuture<?> tick; // guarded by this
+    private final long origin = System.nanoTime();
+    /** Probes waiting for their tick, the earliest first; a probe being run is not in it. Guarded by this. */
+    private final PriorityQueue<Probe> waiting = new PriorityQueue<>(Comparator.comparingLong(p -> p.dueTick));
+    private int scheduled; // probes not cancelled; guarded by this
+    private ScheduledFuture<?> wakeUp; // guarded by this
+    private long wakeUpTick = Long.MAX_VALUE; // guarded by this
+    private long wakeUps; // guarded by this
 
     /**
      * @param threadName the name of its thread
-     * @param period     how often the probes run; a probe first runs at the next tick, at most one period after it is
+     * @param period     the length of a tick; a probe first runs at the next tick, at most one period after it is
      *                   scheduled
      */
     SharedIdleProber(String threadName, Duration period) {
@@ -54,75 +76,142 @@ final class SharedIdleProber {
     }
 
     /**
-     * Runs {@code probe} at every tick until the returned handle is cancelled.
+     * Runs {@code task} at the next tick, and then at the ticks it asks for, until the returned handle is cancelled.
      *
      * @param owner what the probe is for, in log messages ("VM 3")
      */
-    Probe schedule(String owner, Runnable probe) {
-        Probe p = new Probe(owner, probe, this);
+    Probe schedule(String owner, Task task) {
+        Probe p = new Probe(owner, task, this);
         synchronized (this) {
-            probes.add(p);
-            if (tick == null) {
-                try {
-                    tick = executor.scheduleAtFixedRate(this::runAll, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
-                } catch (RuntimeException | Error e) {
-                    probes.remove(p);
-                    throw e;
-                }
+            p.dueTick = currentTick() + 1;
+            waiting.add(p);
+            scheduled++;
+            try {
+                wakeUpBy(p.dueTick);
+            } catch (RuntimeException | Error e) {
+                waiting.remove(p);
+                scheduled--;
+                throw e;
             }
         }
         return p;
     }
 
-    /** One tick: every probe scheduled now, in turn, on the prober's thread. */
-    private void runAll() {
-        for (Probe p : probes) {
-            p.run();
-        }
+    private long currentTick() {
+        return (System.nanoTime() - origin) / periodNanos;
     }
 
-    /** {@code p} was cancelled: it leaves the tick, and the tick stops when no probe is left. */
-    private void removed(Probe p) {
+    /** Makes sure the thread wakes at {@code tick} or before. Holds this. */
+    private void wakeUpBy(long tick) {
+        if (wakeUp != null && wakeUpTick <= tick) {
+            return;
+        }
+        if (wakeUp != null) {
+            wakeUp.cancel(false);
+        }
+        long delay = Math.max(0, origin + tick * periodNanos - System.nanoTime());
+        wakeUp = executor.schedule(this::runDue, delay, TimeUnit.NANOSECONDS);
+        wakeUpTick = tick;
+    }
+
+    /** One wake-up: every probe due by now, in turn, on the prober's thread; then the next wake-up. */
+    private void runDue() {
+        long tick;
+        List<Probe> due = new ArrayList<>();
         synchronized (this) {
-            probes.remove(p);
-            if (probes.isEmpty() && tick != null) {
-                tick.cancel(false);
-                tick = null;
+            wakeUp = null;
+            wakeUpTick = Long.MAX_VALUE;
+            wakeUps++;
+            tick = currentTick();
+            while (!waiting.isEmpty() && waiting.peek().dueTick <= tick) {
+                Probe p = waiting.poll();
+                p.expedited = false;
+                due.add(p);
+            }
+        }
+        for (Probe p : due) {
+            long next = p.run(tick);
+            synchronized (this) {
+                if (p.cancelled) {
+                    continue;
+                }
+                p.dueTick = p.expedited ? tick + 1 : Math.max(next, tick + 1);
+                p.expedited = false;
+                waiting.add(p);
+            }
+        }
+        synchronized (this) {
+            if (!waiting.isEmpty()) {
+                wakeUpBy(waiting.peek().dueTick);
             }
         }
     }
 
-    /** How many probes are scheduled and not cancelled (for tests and diagnostics). */
-    int scheduledProbes() {
-        return probes.size();
+    /** {@code p} wants to run at the next tick rather than at the one it asked for. */
+    private synchronized void expedite(Probe p) {
+        if (p.cancelled) {
+            return;
+        }
+        long next = currentTick() + 1;
+        if (!waiting.remove(p)) { // being run now: it goes back at the next tick
+            p.expedited = true;
+            return;
+        }
+        p.dueTick = Math.min(p.dueTick, next);
+        waiting.add(p);
+        wakeUpBy(p.dueTick);
     }
 
-    /** Whether the periodic tick is scheduled (tests: it is only while some probe is). */
+    /** {@code p} was cancelled: it leaves the queue, and the wake-ups stop when no probe is left. */
+    private synchronized void removed(Probe p) {
+        waiting.remove(p);
+        scheduled--;
+        if (scheduled == 0 && wakeUp != null) {
+            wakeUp.cancel(false);
+            wakeUp = null;
+            wakeUpTick = Long.MAX_VALUE;
+        }
+    }
+
+    /** How many probes are scheduled and not cancelled (for tests and diagnostics). */
+    synchronized int scheduledProbes() {
+        return scheduled;
+    }
+
+    /** Whether a wake-up of the thread is scheduled (tests: it is only while some probe is). */
     synchronized boolean ticking() {
-        return tick != null;
+        return wakeUp != null;
+    }
+
+    /** How many times the thread woke to run probes so far (tests and diagnostics). */
+    synchronized long wakeUps() {
+        return wakeUps;
     }
 
     /** One VM's probe on the prober's thread. */
     static final class Probe {
         private final String owner;
-        private final Runnable task;
+        private final Task task;
         private final SharedIdleProber prober;
-        private boolean cancelled; // guarded by this
+        private long dueTick; // guarded by prober
+        private boolean expedited; // guarded by prober
+        private volatile boolean cancelled; // written under this and prober
         private boolean failureLogged; // guarded by this
 
-        private Probe(String owner, Runnable task, SharedIdleProber prober) {
+        private Probe(String owner, Task task, SharedIdleProber prober) {
             this.owner = owner;
             this.task = task;
             this.prober = prober;
         }
 
-        private synchronized void run() {
+        /** Runs the task at {@code tick}; returns the tick it wants next (the next tick after a failure). */
+        private synchronized long run(long tick) {
             if (cancelled) {
-                return;
+                return tick + 1;
             }
             try {
-                task.run();
-            } catch (RuntimeException | Error e) { // never out of the tick: that would end every VM's probe
+                return task.run(tick);
+            } catch (RuntimeException | Error e) { // never out of the wake-up: that would end every VM's probe
                 if (!failureLogged) {
                     failureLogged = true;
                     LOG.warn("{}: the idle probe failed (it keeps running; later failures are logged at DEBUG)",
@@ -130,7 +219,13 @@ final class SharedIdleProber {
                 } else {
                     LOG.debug("{}: the idle probe failed again: {}", owner, e.toString());
                 }
+                return tick + 1;
             }
+        }
+
+        /** Asks for a run at the next tick, if the probe was due later. Any thread; cheap enough for rare calls. */
+        void expedite() {
+            prober.expedite(this);
         }
 
         /**
@@ -139,10 +234,12 @@ final class SharedIdleProber {
          */
         void cancel() {
             synchronized (this) {
-                if (cancelled) {
-                    return;
+                synchronized (prober) {
+                    if (cancelled) {
+                        return;
+                    }
+                    cancelled = true;
                 }
-                cancelled = true;
             }
             prober.removed(this);
         }

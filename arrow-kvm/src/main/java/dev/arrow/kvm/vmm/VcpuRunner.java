@@ -36,6 +36,9 @@ final class VcpuRunner implements Runnable {
         /** Called after this vCPU was found dead (halted with interrupts off) or alive again. */
         void idleChanged();
 
+        /** Called on the vCPU's thread after each of its exits that the idle probe did not cause; must be cheap. */
+        void vcpuActive();
+
         /** Called once, when the runner's loop has ended. */
         void runnerFinished(VcpuRunner runner);
     }
@@ -238,9 +241,12 @@ final class VcpuRunner implements Runnable {
                 if (probeRequested || dead) {
                     probeRequested = false;
                     probe();
+                } else {
+                    owner.vcpuActive();
                 }
                 continue;
             }
+            owner.vcpuActive();
             if (dead) {
                 dead = false;
                 owner.idleChanged();
@@ -275,7 +281,7 @@ final class VcpuRunner implements Runnable {
         MpState mp = vcpu.getMpState();
         boolean nowDead = switch (mp) {
             case UNINITIALIZED, INIT_RECEIVED -> true;
-            case HALTED -> (vcpu.getRegs().rflags() & RFLAGS_IF) == 0;
+            case HALTED -> !vcpu.interruptsEnabledAtLastExit(); // kvm_run's if_flag: no KVM_GET_REGS per probe
             default -> false;
         };
         if (nowDead != dead) {
