@@ -1,5 +1,7 @@
 package dev.arrow.kvm.vmm;
 
+import java.util.function.BooleanSupplier;
+
 /**
  * Which of one VM's vCPUs its idle probe kicks, and when the probe needs to look again. Time is counted in ticks of
  * the prober ({@link SharedIdleProber#PERIOD} each). A vCPU that went a whole tick without an exit of its own is
@@ -15,6 +17,13 @@ package dev.arrow.kvm.vmm;
  * half a second; the longest wait bounds only a halt that comes without one. A probe that found it halted for good
  * starts it over at one tick.
  *
+ * <p>A kick costs a return from {@code KVM_RUN} and a re-entry (tens of microseconds of host CPU in the lab's nested
+ * KVM). Most of them would find what the last one found: the vCPU blocked in a halt with interrupts on, waiting for
+ * stdin or a socket. When the host's scheduler says the vCPU's thread has not run since that kick found it so
+ * ({@link VcpuRunner#stillInAliveHalt()}), the guest has run nothing since, and the look skips the kick; every
+ * {@value #MAX_SKIPPED_KICKS} skips in a row are followed by a kick all the same (the count cannot see a guest that
+ * ran in the microseconds between the last kick's look and its thread blocking again).
+ *
  * <p>The probe need not run every tick: {@link #nextTick} says when a decision can next change if the guest stays
  * quiet, and the VM asks the prober to come earlier when a vCPU exits meanwhile ({@link RunningVm}). Calling
  * {@link #probeNow} only then gives the same kicks as calling it every tick.
@@ -22,12 +31,20 @@ package dev.arrow.kvm.vmm;
  * <p>Runs on the prober's thread only (not thread-safe).
  */
 final class IdleProbeSchedule {
-    /** The most ticks between two kicks of a quiet vCPU. */
+    /** The most ticks between two looks at a quiet vCPU. */
     static final int MAX_WAIT_PERIODS = 128;
     private static final int MAX_DOUBLINGS = 7; // 1 << 7 = MAX_WAIT_PERIODS
+    /**
+     * The most looks in a row that find the vCPU still blocked in the halt a kick found it alive in and so skip the
+     * kick ({@link VcpuRunner#stillInAliveHalt()}); the next look kicks all the same. A safety net: with it a guest that
+     * halted for good unseen is found within 8 of the longest waits (about 4 minutes) whatever the host's run counts
+     * say.
+     */
+    static final int MAX_SKIPPED_KICKS = 7;
 
     private final long[] lastActivity;
     private final int[] quietProbes;
+    private final int[] skippedKicks;
     /** The tick from which a quiet, running vCPU is kicked; 0 until its first look. */
     private final long[] kickAt;
     /** Whether the vCPU ran the guest at the last look. */
@@ -36,6 +53,7 @@ final class IdleProbeSchedule {
     IdleProbeSchedule(int vcpuCount) {
         lastActivity = new long[vcpuCount];
         quietProbes = new int[vcpuCount];
+        skippedKicks = new int[vcpuCount];
         kickAt = new long[vcpuCount];
         running = new boolean[vcpuCount];
     }
@@ -48,15 +66,21 @@ final class IdleProbeSchedule {
      * @param activity  its exits so far, not counting those its probes caused ({@link VcpuRunner#activityCount()})
      * @param isRunning its loop runs the guest (not stopped, not ended)
      * @param dead      the last probe found it halted with interrupts off
+     * @param unchanged asked only when a look is due: whether the vCPU is still blocked in the halt in which the
+     *                  last kick found it alive; then the kick is skipped, at most {@value #MAX_SKIPPED_KICKS} times in
+     *                  a row
      * @return whether to kick it for a probe now
      */
-    boolean probeNow(int vcpu, long tick, long activity, boolean isRunning, boolean dead) {
+    boolean probeNow(int vcpu, long tick, long activity, boolean isRunning, boolean dead, BooleanSupplier unchanged) {
         boolean active = activity != lastActivity[vcpu];
         lastActivity[vcpu] = activity;
         running[vcpu] = isRunning;
         if (dead) {
             quietProbes[vcpu] = 0;
             kickAt[vcpu] = tick; // again now, if it stays quiet
+        }
+        if (active || dead) {
+            skippedKicks[vcpu] = 0;
         }
         if (active) {
             kickAt[vcpu] = tick + 1; // its next quiet tick
@@ -66,6 +90,11 @@ final class IdleProbeSchedule {
         }
         kickAt[vcpu] = tick + (1L << quietProbes[vcpu]);
         quietProbes[vcpu] = Math.min(quietProbes[vcpu] + 1, MAX_DOUBLINGS);
+        if (!dead && skippedKicks[vcpu] < MAX_SKIPPED_KICKS && unchanged.getAsBoolean()) {
+            skippedKicks[vcpu]++;
+            return false;
+        }
+        skippedKicks[vcpu] = 0;
         return true;
     }
 

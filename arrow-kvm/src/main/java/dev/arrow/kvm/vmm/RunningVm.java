@@ -448,7 +448,8 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
         probeWaitsLong = true; // before the activity is read: an exit after the read expedites the next run
         for (int i = 0; i < runners.size(); i++) {
             VcpuRunner r = runners.get(i);
-            if (probeSchedule.probeNow(i, tick, r.activityCount(), r.state() == VcpuRunner.State.RUNNING, r.isDead())) {
+            if (probeSchedule.probeNow(i, tick, r.activityCount(), r.state() == VcpuRunner.State.RUNNING, r.isDead(),
+                    r::stillInAliveHalt)) {
                 r.requestProbe();
             }
         }

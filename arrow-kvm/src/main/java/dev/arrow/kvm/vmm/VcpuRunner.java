@@ -56,6 +56,11 @@ final class VcpuRunner implements Runnable {
     private volatile boolean stopRequested;
     private volatile boolean probeRequested;
     private volatile boolean dead;
+    /**
+     * The thread's run count ({@link ThreadRuns}) read just before the last probe found the vCPU halted with interrupts
+     * on; {@link ThreadRuns#UNKNOWN} when it found anything else.
+     */
+    private volatile long runsAtAliveHalt = ThreadRuns.UNKNOWN;
     /** The pending request for a snapshot (one at a time: a second asker shares the first's). */
     private final AtomicReference<CompletableFuture<String>> snapshotRequest = new AtomicReference<>();
     /** The request to freeze, once made (a runner freezes once). */
@@ -97,6 +102,20 @@ final class VcpuRunner implements Runnable {
     /** True when the last probe found this vCPU halted with interrupts off, or never started. */
     boolean isDead() {
         return dead;
+    }
+
+    /**
+     * True when the vCPU is still blocked in the halt (interrupts on) in which the last probe found it: its thread has
+     * not been on a CPU since, so the guest has run nothing and cannot have halted for good. A kick would only find
+     * the same; the idle probe skips it. False when unsure. Any thread.
+     */
+    boolean stillInAliveHalt() {
+        long runs = runsAtAliveHalt;
+        if (runs == ThreadRuns.UNKNOWN || dead) {
+            return false;
+        }
+        int tid = vcpu.runningThreadId();
+        return tid != 0 && ThreadRuns.of(tid) == runs;
     }
 
     /** Asks the loop to end; wakes the vCPU if it is inside the guest. Any thread. */
@@ -247,6 +266,7 @@ final class VcpuRunner implements Runnable {
                 continue;
             }
             owner.vcpuActive();
+            runsAtAliveHalt = ThreadRuns.UNKNOWN; // it ran since the probe
             if (dead) {
                 dead = false;
                 owner.idleChanged();
@@ -278,12 +298,16 @@ final class VcpuRunner implements Runnable {
 
     private void probe() {
         probes.incrementAndGet();
+        long runs = ThreadRuns.ofCurrentThread(); // before the state is read: any later run of the thread counts
         MpState mp = vcpu.getMpState();
+        boolean halted = mp == MpState.HALTED;
+        boolean interruptsOn = halted && vcpu.interruptsEnabledAtLastExit(); // kvm_run's if_flag, not KVM_GET_REGS
         boolean nowDead = switch (mp) {
             case UNINITIALIZED, INIT_RECEIVED -> true;
-            case HALTED -> !vcpu.interruptsEnabledAtLastExit(); // kvm_run's if_flag: no KVM_GET_REGS per probe
+            case HALTED -> !interruptsOn;
             default -> false;
         };
+        runsAtAliveHalt = halted && interruptsOn ? runs : ThreadRuns.UNKNOWN;
         if (nowDead != dead) {
             dead = nowDead;
             owner.idleChanged();

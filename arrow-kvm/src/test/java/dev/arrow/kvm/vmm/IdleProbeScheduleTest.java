@@ -8,11 +8,13 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class IdleProbeScheduleTest {
+    /** The vCPU may have run since the last kick: every due look kicks. */
+    private static final java.util.function.BooleanSupplier KICK = () -> false;
     /** The ticks (from {@code from}) at which a quiet, running vCPU is kicked, looked at every tick. */
     private static List<Integer> kicksOfAQuietVcpu(IdleProbeSchedule s, int from, int ticks) {
         List<Integer> kicks = new ArrayList<>();
         for (int t = from; t < from + ticks; t++) {
-            if (s.probeNow(0, t, 7, true, false)) {
+            if (s.probeNow(0, t, 7, true, false, KICK)) {
                 kicks.add(t);
             }
         }
@@ -22,7 +24,7 @@ class IdleProbeScheduleTest {
     @Test
     void aQuietVcpuIsKickedAtDoublingIntervalsUpToTheLongestWait() {
         IdleProbeSchedule s = new IdleProbeSchedule(1);
-        assertThat(s.probeNow(0, 0, 7, true, false)).as("its first tick had exits of its own").isFalse();
+        assertThat(s.probeNow(0, 0, 7, true, false, KICK)).as("its first tick had exits of its own").isFalse();
         // kicked, then 1, 2, 4, 8, 16, 32, 64, 128, 128 ... ticks later
         assertThat(kicksOfAQuietVcpu(s, 1, 600)).containsExactly(1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512);
     }
@@ -30,14 +32,14 @@ class IdleProbeScheduleTest {
     @Test
     void anExitOfItsOwnIsFollowedByOneProbeThenTheWaitItHadReached() {
         IdleProbeSchedule s = new IdleProbeSchedule(1);
-        s.probeNow(0, 0, 7, true, false);
+        s.probeNow(0, 0, 7, true, false, KICK);
         kicksOfAQuietVcpu(s, 1, 300); // well into the longest wait
-        assertThat(s.probeNow(0, 301, 8, true, false)).as("a tick with activity is not probed").isFalse();
-        assertThat(s.probeNow(0, 302, 8, true, false)).as("the next quiet tick is").isTrue();
+        assertThat(s.probeNow(0, 301, 8, true, false, KICK)).as("a tick with activity is not probed").isFalse();
+        assertThat(s.probeNow(0, 302, 8, true, false, KICK)).as("the next quiet tick is").isTrue();
         // then the longest wait before the next kick, not 1, 2, 4 ... again
         List<Integer> kicks = new ArrayList<>();
         for (int t = 303; t < 303 + 256; t++) {
-            if (s.probeNow(0, t, 8, true, false)) {
+            if (s.probeNow(0, t, 8, true, false, KICK)) {
                 kicks.add(t - 302);
             }
         }
@@ -47,7 +49,7 @@ class IdleProbeScheduleTest {
     @Test
     void aGuestThatRunsBrieflyEveryFewSecondsCostsOneKickPerRun() {
         IdleProbeSchedule s = new IdleProbeSchedule(1);
-        s.probeNow(0, 0, 0, true, false);
+        s.probeNow(0, 0, 0, true, false, KICK);
         kicksOfAQuietVcpu(s, 1, 100);
         long activity = 0;
         int kicks = 0;
@@ -55,7 +57,7 @@ class IdleProbeScheduleTest {
             if (t % 16 == 0) {
                 activity++;
             }
-            if (s.probeNow(0, 101 + t, activity, true, false)) {
+            if (s.probeNow(0, 101 + t, activity, true, false, KICK)) {
                 kicks++;
             }
         }
@@ -65,10 +67,10 @@ class IdleProbeScheduleTest {
     @Test
     void aVcpuFoundHaltedForGoodIsProbedEveryTick() {
         IdleProbeSchedule s = new IdleProbeSchedule(1);
-        s.probeNow(0, 0, 7, true, false);
+        s.probeNow(0, 0, 7, true, false, KICK);
         kicksOfAQuietVcpu(s, 1, 100);
         for (int t = 101; t < 106; t++) {
-            assertThat(s.probeNow(0, t, 7, true, true)).as("tick %d", t).isTrue();
+            assertThat(s.probeNow(0, t, 7, true, true, KICK)).as("tick %d", t).isTrue();
             assertThat(s.nextTick(t)).isEqualTo(t + 1);
         }
     }
@@ -77,11 +79,11 @@ class IdleProbeScheduleTest {
     void aVcpuThatIsNotRunningIsNeverKickedAndEachVcpuHasItsOwnSchedule() {
         IdleProbeSchedule s = new IdleProbeSchedule(2);
         for (int t = 0; t < 10; t++) {
-            assertThat(s.probeNow(0, t, 0, false, false)).isFalse();
+            assertThat(s.probeNow(0, t, 0, false, false, KICK)).isFalse();
             assertThat(s.nextTick(t)).as("a vCPU not running yet is looked at next tick").isEqualTo(t + 1);
         }
-        assertThat(s.probeNow(1, 10, 0, true, false)).isTrue();
-        assertThat(s.probeNow(0, 10, 0, true, false)).as("vCPU 0's first quiet tick, whatever vCPU 1 did").isTrue();
+        assertThat(s.probeNow(1, 10, 0, true, false, KICK)).isTrue();
+        assertThat(s.probeNow(0, 10, 0, true, false, KICK)).as("vCPU 0's first quiet tick, whatever vCPU 1 did").isTrue();
     }
 
     @Test
@@ -89,8 +91,8 @@ class IdleProbeScheduleTest {
         IdleProbeSchedule s = new IdleProbeSchedule(2);
         long t = 0;
         for (; t < 40; t++) { // vCPU 0 quiet from the start; vCPU 1 active until tick 30
-            s.probeNow(0, t, 0, true, false);
-            s.probeNow(1, t, Math.min(t, 30) + 1, true, false);
+            s.probeNow(0, t, 0, true, false, KICK);
+            s.probeNow(1, t, Math.min(t, 30) + 1, true, false, KICK);
         }
         // vCPU 0: kicks at 0, 1, 3, 7, 15, 31, next at 63; vCPU 1: quiet since tick 31, kicked at 31, 32, 34, 38, next 46
         assertThat(s.nextTick(39)).isEqualTo(46);
@@ -124,14 +126,14 @@ class IdleProbeScheduleTest {
             int lastLooked = 0;
             for (int t = 0; t < ticks; t++) {
                 for (int v = 0; v < vcpus; v++) {
-                    if (everyTick.probeNow(v, t, activity[v][t], true, false)) {
+                    if (everyTick.probeNow(v, t, activity[v][t], true, false, KICK)) {
                         kicksEveryTick.add(t + ":" + v);
                     }
                 }
                 boolean exitedSinceLastLook = changedSince(activity, t, lastLooked);
                 if (t >= due || exitedSinceLastLook) {
                     for (int v = 0; v < vcpus; v++) {
-                        if (whenDue.probeNow(v, t, activity[v][t], true, false)) {
+                        if (whenDue.probeNow(v, t, activity[v][t], true, false, KICK)) {
                             kicksWhenDue.add(t + ":" + v);
                         }
                     }
@@ -151,5 +153,36 @@ class IdleProbeScheduleTest {
             }
         }
         return false;
+    }
+
+    @Test
+    void aVcpuStillInTheHaltItWasFoundAliveInIsNotKickedButAtMostSevenTimesInARow() {
+        IdleProbeSchedule s = new IdleProbeSchedule(1);
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.function.BooleanSupplier unchanged = () -> {
+            asked.incrementAndGet();
+            return true;
+        };
+        List<Integer> kicks = new ArrayList<>();
+        for (int t = 0; t < 2000; t++) {
+            if (s.probeNow(0, t, 0, true, false, unchanged)) {
+                kicks.add(t);
+            }
+        }
+        // looks due at 0, 1, 3, 7, 15, 31, 63, 127, then every 128: the 8th look kicks, then every 8th
+        assertThat(kicks).containsExactly(127, 127 + 8 * 128);
+        assertThat(asked).as("asked only when a look was due, and not for the looks that kick anyway").hasValue(7 + 7 + 6);
+    }
+
+    @Test
+    void activityOrADeadVcpuStartsTheSkipsOver() {
+        IdleProbeSchedule s = new IdleProbeSchedule(1);
+        java.util.function.BooleanSupplier unchanged = () -> true;
+        for (int t = 0; t < 64; t++) { // looks at 0, 1, 3, 7, 15, 31, 63: 7 skipped
+            assertThat(s.probeNow(0, t, 0, true, false, unchanged)).isFalse();
+        }
+        assertThat(s.probeNow(0, 64, 1, true, false, unchanged)).as("activity").isFalse();
+        assertThat(s.probeNow(0, 65, 1, true, false, unchanged)).as("skipped again: the count started over").isFalse();
+        assertThat(s.probeNow(0, 66, 1, true, true, unchanged)).as("a dead vCPU is always kicked").isTrue();
     }
 }
