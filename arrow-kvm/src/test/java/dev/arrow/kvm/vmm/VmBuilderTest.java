@@ -284,6 +284,22 @@ class VmBuilderTest {
     }
 
     /**
+     * An idle vCPU (halted with interrupts on, nothing to wake it) is kicked by the idle probe once; the looks after
+     * that find its thread has not run since ({@link ThreadRuns}) and leave it alone, instead of kicking it at 1, 2, 4,
+     * 8 and 16 ticks. At most one more kick: the thread may be preempted between the probe's look and blocking again.
+     */
+    @Test
+    void anIdleVcpuIsKickedOnceAndThenLeftAlone() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(ThreadRuns.ofCurrentThread() != ThreadRuns.UNKNOWN,
+                "this host's kernel keeps no run counts (CONFIG_SCHED_INFO)");
+        try (RunningVm vm = VmBuilder.start(config(Asm.longMode().sti().hlt().spin()).build())) {
+            Thread.sleep(20 * SharedIdleProber.PERIOD.toMillis()); // looks due at 1, 2, 4, 8 and 16 ticks
+            assertThat(vm.isAlive()).isTrue();
+            assertThat(vm.exitCounts().get(ExitKind.INTR)).as("kicks").isBetween(1L, 2L);
+        }
+    }
+
+    /**
      * A VM owns only its vCPU threads; its idle probe runs on the JVM's one prober thread, and closing one VM cancels
      * its probe and leaves the others' running (a guest halted with interrupts off is still found).
      */
