@@ -57,10 +57,10 @@ final class VcpuRunner implements Runnable {
     private volatile boolean probeRequested;
     private volatile boolean dead;
     /**
-     * The thread's run count ({@link ThreadRuns}) read just before the last probe found the vCPU halted with interrupts
-     * on; {@link ThreadRuns#UNKNOWN} when it found anything else.
+     * The thread's voluntary context switches ({@link ThreadBlocks}) counted just before the last probe found the vCPU
+     * halted with interrupts on; {@link ThreadBlocks#UNKNOWN} when it found anything else.
      */
-    private volatile long runsAtAliveHalt = ThreadRuns.UNKNOWN;
+    private volatile long switchesAtAliveHalt = ThreadBlocks.UNKNOWN;
     /** The pending request for a snapshot (one at a time: a second asker shares the first's). */
     private final AtomicReference<CompletableFuture<String>> snapshotRequest = new AtomicReference<>();
     /** The request to freeze, once made (a runner freezes once). */
@@ -106,16 +106,16 @@ final class VcpuRunner implements Runnable {
 
     /**
      * True when the vCPU is still blocked in the halt (interrupts on) in which the last probe found it: its thread has
-     * not been on a CPU since, so the guest has run nothing and cannot have halted for good. A kick would only find
-     * the same; the idle probe skips it. False when unsure. Any thread.
+     * blocked once since and not woken, so the guest has run nothing since that blocking and cannot have halted for
+     * good. A kick would only find the same; the idle probe skips it. False when unsure. Any thread.
      */
     boolean stillInAliveHalt() {
-        long runs = runsAtAliveHalt;
-        if (runs == ThreadRuns.UNKNOWN || dead) {
+        long switches = switchesAtAliveHalt;
+        if (switches == ThreadBlocks.UNKNOWN || dead) {
             return false;
         }
         int tid = vcpu.runningThreadId();
-        return tid != 0 && ThreadRuns.of(tid) == runs;
+        return tid != 0 && ThreadBlocks.asleepInFirstBlockSince(tid, switches);
     }
 
     /** Asks the loop to end; wakes the vCPU if it is inside the guest. Any thread. */
@@ -266,7 +266,9 @@ final class VcpuRunner implements Runnable {
                 continue;
             }
             owner.vcpuActive();
-            runsAtAliveHalt = ThreadRuns.UNKNOWN; // it ran since the probe
+            if (switchesAtAliveHalt != ThreadBlocks.UNKNOWN) {
+                switchesAtAliveHalt = ThreadBlocks.UNKNOWN; // the guest ran since the probe
+            }
             if (dead) {
                 dead = false;
                 owner.idleChanged();
@@ -298,7 +300,7 @@ final class VcpuRunner implements Runnable {
 
     private void probe() {
         probes.incrementAndGet();
-        long runs = ThreadRuns.ofCurrentThread(); // before the state is read: any later run of the thread counts
+        long switches = ThreadBlocks.voluntarySwitchesOfCurrentThread(); // before the state is read
         MpState mp = vcpu.getMpState();
         boolean halted = mp == MpState.HALTED;
         boolean interruptsOn = halted && vcpu.interruptsEnabledAtLastExit(); // kvm_run's if_flag, not KVM_GET_REGS
@@ -307,7 +309,7 @@ final class VcpuRunner implements Runnable {
             case HALTED -> !interruptsOn;
             default -> false;
         };
-        runsAtAliveHalt = halted && interruptsOn ? runs : ThreadRuns.UNKNOWN;
+        switchesAtAliveHalt = halted && interruptsOn ? switches : ThreadBlocks.UNKNOWN;
         if (nowDead != dead) {
             dead = nowDead;
             owner.idleChanged();

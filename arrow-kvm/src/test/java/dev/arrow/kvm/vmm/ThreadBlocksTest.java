@@ -1,0 +1,73 @@
+package dev.arrow.kvm.vmm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** Tier 1: a thread asleep in its first blocking since a count is told from one that woke and slept again. */
+class ThreadBlocksTest {
+    private static final String STATUS = "Name:\tjava\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t42\n"
+            + "voluntary_ctxt_switches:\t17\nnonvoluntary_ctxt_switches:\t3\n";
+
+    @Test
+    void readsTheStateAndTheVoluntarySwitchesOfAStatusText() {
+        assertThat(ThreadBlocks.voluntarySwitches(STATUS)).isEqualTo(17);
+        assertThat(ThreadBlocks.asleepInFirstBlockSince(STATUS, 16)).isTrue();
+        assertThat(ThreadBlocks.asleepInFirstBlockSince(STATUS, 15)).as("blocked twice since").isFalse();
+        assertThat(ThreadBlocks.asleepInFirstBlockSince(STATUS, 17)).as("not blocked since").isFalse();
+        assertThat(ThreadBlocks.asleepInFirstBlockSince(STATUS.replace("S (sleeping)", "R (running)"), 16))
+                .as("running now").isFalse();
+        assertThat(ThreadBlocks.asleepInFirstBlockSince(STATUS, ThreadBlocks.UNKNOWN)).isFalse();
+        assertThat(ThreadBlocks.voluntarySwitches("Name:\tjava\n")).isEqualTo(ThreadBlocks.UNKNOWN);
+        assertThat(ThreadBlocks.asleepInFirstBlockSince(Integer.MAX_VALUE, 3)).as("no such thread").isFalse();
+    }
+
+    @Test
+    void aThreadStillInItsFirstBlockIsToldFromOneThatWokeAndBlockedAgain() throws Exception {
+        AtomicInteger tid = new AtomicInteger();
+        AtomicLong before = new AtomicLong();
+        Semaphore counted = new Semaphore(0);
+        Semaphore wake = new Semaphore(0);
+        Thread t = new Thread(() -> {
+            tid.set(Integer.parseInt(ownTid()));
+            before.set(ThreadBlocks.voluntarySwitchesOfCurrentThread());
+            counted.release();
+            wake.acquireUninterruptibly(); // the first blocking since the count
+            wake.acquireUninterruptibly(); // woken, then blocked again
+        }, "thread-blocks-test");
+        t.setDaemon(true);
+        t.start();
+        counted.acquire();
+        awaitSleeping(tid.get());
+        assertThat(ThreadBlocks.asleepInFirstBlockSince(tid.get(), before.get())).as("still in its first block").isTrue();
+        Thread.sleep(100);
+        assertThat(ThreadBlocks.asleepInFirstBlockSince(tid.get(), before.get())).as("still").isTrue();
+        wake.release();
+        Thread.sleep(100);
+        awaitSleeping(tid.get());
+        assertThat(ThreadBlocks.asleepInFirstBlockSince(tid.get(), before.get())).as("woke and blocked again").isFalse();
+        wake.release();
+        t.join(5_000);
+    }
+
+    private static void awaitSleeping(int tid) throws Exception {
+        Path status = Path.of("/proc/self/task", Integer.toString(tid), "status");
+        for (int i = 0; i < 500 && !Files.readString(status).contains("State:\tS"); i++) {
+            Thread.sleep(10);
+        }
+    }
+
+    private static String ownTid() {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
+        } catch (java.io.IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
