@@ -4,9 +4,10 @@
  * the i8042 reset that ends an Arrow guest) through raw KVM ioctls, with the same boot state as
  * Arrow's VMM (long mode, identity map of 4 GiB in 2 MiB pages, the same GDT; KVM's supported
  * CPUID, Arrow's boot MSRs and FPU state, since a vCPU's features change what each world switch
- * saves), and times each whole run: open /dev/kvm, VM, 64 MiB of RAM, irqchip, PIT, vCPU, the
- * KVM_RUN loop, teardown. It does less set-up than Arrow's VmBuilder (no CPUID filtering, LAPIC
- * pins, MP table, zero page, devices or threads): compare the per-exit slope, not the fixed cost.
+ * saves), and times each whole run: open /dev/kvm, VM, 64 MiB of RAM, irqchip (no PIT, as in
+ * Arrow's VMs), vCPU, the KVM_RUN loop, teardown. It does less set-up than Arrow's VmBuilder (no
+ * CPUID filtering, LAPIC pins, MP table, zero page, devices or threads): compare the per-exit
+ * slope, not the fixed cost.
  *
  *   exitloop GUEST.bin WARMUP ITERATIONS
  *
@@ -124,8 +125,6 @@ static uint64_t run_once(const uint8_t *code, size_t code_len) {
     };
     xioctl(vm, KVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION");
     xioctl(vm, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
-    struct kvm_pit_config pit = {.flags = 0};
-    xioctl(vm, KVM_CREATE_PIT2, &pit, "KVM_CREATE_PIT2");
 
     /* identity map of 4 GiB in 2 MiB pages, as Arrow's PageTables */
     uint64_t *pml4 = (uint64_t *)(ram + PML4_ADDRESS);

@@ -8,10 +8,10 @@ import java.util.HexFormat;
 
 /**
  * A KVM state struct kept as the kernel's bytes: state the VMM captures and later hands back
- * without changing it (XSAVE area, XCRs, pending vCPU events, debug registers, an irqchip, the
- * PIT). Its {@link Kind} names the struct and fixes its size, which is the argument size of the
- * ioctl that reads it (the XSAVE area may be larger, see {@link Kind#XSAVE}). Immutable: the
- * bytes are copied in and out.
+ * without changing it (XSAVE area, XCRs, pending vCPU events, debug registers, an irqchip). Its
+ * {@link Kind} names the struct and fixes its size, which is the argument size of the ioctl that
+ * reads it (the XSAVE area may be larger, see {@link Kind#XSAVE}). Immutable: the bytes are copied
+ * in and out.
  */
 public record KernelStruct(Kind kind, byte[] bytes) {
 
@@ -26,8 +26,7 @@ public record KernelStruct(Kind kind, byte[] bytes) {
         VCPU_EVENTS(KvmIoctl.KVM_GET_VCPU_EVENTS),
         DEBUGREGS(KvmIoctl.KVM_GET_DEBUGREGS),
         /** struct kvm_irqchip: u32 chip_id at 0, the chip's state from 8. */
-        IRQCHIP(KvmIoctl.KVM_GET_IRQCHIP),
-        PIT_STATE2(KvmIoctl.KVM_GET_PIT2);
+        IRQCHIP(KvmIoctl.KVM_GET_IRQCHIP);
 
         private final KvmIoctl reader;
 

@@ -17,7 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A KVM virtual machine: memory slots, the in-kernel interrupt controllers and PIT, interrupt
+ * A KVM virtual machine: memory slots, the in-kernel interrupt controllers, interrupt
  * injection (IRQ lines, MSIs, irqfds), ioeventfds, and the factory of {@link Vcpu}s. Created by
  * {@link Kvm#createVm()}; owns its fd and closes the vCPUs it created. It does not own guest
  * memory: close the VM before the memory it maps, and only once no thread can be inside
@@ -30,7 +30,6 @@ public final class Vm implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Vm.class);
 
     private static final int KVM_MEM_READONLY = 1 << 1;
-    private static final int KVM_PIT_SPEAKER_DUMMY = 1;
     private static final int KVM_IOEVENTFD_FLAG_DATAMATCH = 1;
     private static final int KVM_IOEVENTFD_FLAG_PIO = 1 << 1;
     private static final int KVM_IOEVENTFD_FLAG_DEASSIGN = 1 << 2;
@@ -162,14 +161,6 @@ public final class Vm implements AutoCloseable {
                 ? "create the irqchip before any vCPU" : KvmApiException.hintFor(errno));
     }
 
-    /** Creates the in-kernel i8254 PIT (with a dummy speaker port). Needs the irqchip. */
-    public void createPit2() {
-        Memory m = new Memory(64);
-        m.clear();
-        m.setInt(0, KVM_PIT_SPEAKER_DUMMY);
-        Ioctls.call(fd, KvmIoctl.KVM_CREATE_PIT2, m);
-    }
-
     /** The state of one chip of the in-kernel irqchip (needs {@link #createIrqchip()}). */
     public KernelStruct getIrqchip(Irqchip chip) {
         int size = KernelStruct.Kind.IRQCHIP.size();
@@ -180,17 +171,6 @@ public final class Vm implements AutoCloseable {
     /** Loads a chip's state; the struct names the chip. */
     public void setIrqchip(KernelStruct chip) {
         Ioctls.setStruct(fd, KvmIoctl.KVM_SET_IRQCHIP, chip.size(), chip.requireKind(KernelStruct.Kind.IRQCHIP)::encode);
-    }
-
-    /** The in-kernel PIT's state (needs {@link #createPit2()}). */
-    public KernelStruct getPit2() {
-        int size = KernelStruct.Kind.PIT_STATE2.size();
-        return Ioctls.getStruct(fd, KvmIoctl.KVM_GET_PIT2, size, b -> KernelStruct.decode(KernelStruct.Kind.PIT_STATE2, b, size));
-    }
-
-    /** Loads the PIT's state; KVM restarts each channel's count from now. */
-    public void setPit2(KernelStruct pit) {
-        Ioctls.setStruct(fd, KvmIoctl.KVM_SET_PIT2, pit.size(), pit.requireKind(KernelStruct.Kind.PIT_STATE2)::encode);
     }
 
     /** The kvmclock now (KVM_GET_CLOCK). */
@@ -206,28 +186,26 @@ public final class Vm implements AutoCloseable {
     }
 
     /**
-     * Captures the irqchip (both PICs, the IOAPIC), the PIT and the kvmclock. Needs the in-kernel
-     * irqchip and PIT; take it while no vCPU runs.
+     * Captures the irqchip (both PICs, the IOAPIC) and the kvmclock. Needs the in-kernel irqchip;
+     * take it while no vCPU runs. (The VM has no PIT: Arrow's guests keep time by the TSC and the
+     * LAPIC's TSC-deadline timer, docs/boot-profile.md.)
      *
-     * @throws HostKvmUnusableException if KVM cannot read the PIT or the clock
+     * @throws HostKvmUnusableException if KVM cannot read the clock
      */
     public VmState saveState() {
-        require(KvmCapability.PIT_STATE2);
         require(KvmCapability.ADJUST_CLOCK);
         return new VmState(getIrqchip(Irqchip.PIC_MASTER), getIrqchip(Irqchip.PIC_SLAVE), getIrqchip(Irqchip.IOAPIC),
-                getPit2(), getClock());
+                getClock());
     }
 
     /**
-     * Loads {@code state} into this VM, which has its own irqchip and PIT already, before its
-     * vCPUs' states ({@link Vcpu#restoreState}). Order as Firecracker's {@code restore_state}: the
-     * PIT, the clock (its value only, {@link KvmClock#forRestore()}), then the master PIC, the
+     * Loads {@code state} into this VM, which has its own irqchip already, before its vCPUs'
+     * states ({@link Vcpu#restoreState}). Order as Firecracker's {@code restore_state} (less its
+     * PIT): the clock (its value only, {@link KvmClock#forRestore()}), then the master PIC, the
      * slave PIC and the IOAPIC. The guest's clock continues from the captured value.
      */
     public void restoreState(VmState state) {
-        require(KvmCapability.PIT_STATE2);
         require(KvmCapability.ADJUST_CLOCK);
-        setPit2(state.pit());
         setClock(state.clock().forRestore());
         setIrqchip(state.picMaster());
         setIrqchip(state.picSlave());

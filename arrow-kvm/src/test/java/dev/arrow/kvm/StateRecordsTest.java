@@ -53,15 +53,16 @@ class StateRecordsTest {
 
     @Test
     void aVmStateChecksWhichChipEachIrqchipStructHolds() {
-        KernelStruct pit = zero(KernelStruct.Kind.PIT_STATE2);
         KvmClock clock = new KvmClock(1, 0, 0, 0);
-        VmState ok = new VmState(chip(Vm.Irqchip.PIC_MASTER), chip(Vm.Irqchip.PIC_SLAVE), chip(Vm.Irqchip.IOAPIC), pit, clock);
+        VmState ok = new VmState(chip(Vm.Irqchip.PIC_MASTER), chip(Vm.Irqchip.PIC_SLAVE), chip(Vm.Irqchip.IOAPIC), clock);
         assertThat(ok.ioapic().intAt(0)).isEqualTo(2);
         assertThatThrownBy(() -> new VmState(chip(Vm.Irqchip.PIC_SLAVE), chip(Vm.Irqchip.PIC_SLAVE),
-                chip(Vm.Irqchip.IOAPIC), pit, clock)).isInstanceOf(IllegalArgumentException.class)
+                chip(Vm.Irqchip.IOAPIC), clock)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("PIC_MASTER");
         assertThatThrownBy(() -> new VmState(chip(Vm.Irqchip.PIC_MASTER), chip(Vm.Irqchip.PIC_SLAVE),
-                chip(Vm.Irqchip.IOAPIC), zero(KernelStruct.Kind.DEBUGREGS), clock))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PIT");
+                zero(KernelStruct.Kind.DEBUGREGS), clock))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("IOAPIC");
+        assertThatThrownBy(() -> new VmState(chip(Vm.Irqchip.PIC_MASTER), chip(Vm.Irqchip.PIC_SLAVE),
+                chip(Vm.Irqchip.IOAPIC), null)).isInstanceOf(NullPointerException.class).hasMessageContaining("clock");
     }
 }

@@ -55,7 +55,7 @@ class VmCloneTest {
     }
 
 
-    /** A one-vCPU VM with the in-kernel irqchip and PIT on {@code memory}, which it closes. */
+    /** A one-vCPU VM with the in-kernel irqchip (and no PIT, as Arrow's VMs) on {@code memory}, which it closes. */
     private static final class Machine implements AutoCloseable {
         final MmapGuestMemory memory;
         final Vm vm;
@@ -68,7 +68,6 @@ class VmCloneTest {
                 vm.setTssAddress(0xFFFB_D000L);
                 vm.registerMemory(memory);
                 vm.createIrqchip();
-                vm.createPit2();
                 vcpu = vm.createVcpu(0);
             } catch (RuntimeException e) {
                 memory.close();

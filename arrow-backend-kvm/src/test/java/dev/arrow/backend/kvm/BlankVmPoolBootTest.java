@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Tier 4: consecutive cold starts of a hello arrow with the JVM's pool of blank VMs off and on (issue 21, item 5):
- * with it, a start takes the VM, irqchip, PIT and vCPU the previous start had made ahead, and its host set-up
+ * with it, a start takes the VM, irqchip and vCPU the previous start had made ahead, and its host set-up
  * ({@code start} → {@code first-kvm-run}) is shorter by what those cost. Prints each run's host steps and the medians
  * (docs/idle.md, "Blank VMs made ahead").
  */
@@ -101,7 +101,7 @@ class BlankVmPoolBootTest {
         System.out.printf("[blank-vms]   %-16s %.1f | %.1f%n", "start->exited", median(without, BootPhase.START,
                 BootPhase.EXITED), median(with, BootPhase.START, BootPhase.EXITED));
 
-        // made now, the VM step holds KVM_CREATE_VM, the irqchip, the PIT and the vCPU; taken, none of them
+        // made now, the VM step holds KVM_CREATE_VM, the irqchip and the vCPU; taken, none of them
         double vmStepWithout = median(without, BootPhase.IMAGE_ASSEMBLED, BootPhase.VM_CREATED);
         double vmStepWith = median(with, BootPhase.IMAGE_ASSEMBLED, BootPhase.VM_CREATED);
         assertThat(vmStepWith).as("vm-created step with the pool (%s) against without (%s)",

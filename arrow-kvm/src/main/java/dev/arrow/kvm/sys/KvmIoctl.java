@@ -33,16 +33,11 @@ public enum KvmIoctl {
     KVM_SET_IRQCHIP(Target.VM, ior(0x63, 520), KvmCapability.IRQCHIP),
     /** struct kvm_irqfd. */
     KVM_IRQFD(Target.VM, iow(0x76, 32), KvmCapability.IRQFD),
-    /** struct kvm_pit_config. */
-    KVM_CREATE_PIT2(Target.VM, iow(0x77, 64), KvmCapability.PIT2),
     /** struct kvm_ioeventfd. */
     KVM_IOEVENTFD(Target.VM, iow(0x79, 64), KvmCapability.IOEVENTFD),
     /** struct kvm_clock_data: u64 clock, u32 flags, u32 pad, u64 realtime, u64 host_tsc, u32 pad[4]. */
     KVM_SET_CLOCK(Target.VM, iow(0x7b, 48), KvmCapability.ADJUST_CLOCK),
     KVM_GET_CLOCK(Target.VM, ior(0x7c, 48), KvmCapability.ADJUST_CLOCK),
-    /** struct kvm_pit_state2: three 24-byte channels, u32 flags, u32 reserved[9]. */
-    KVM_GET_PIT2(Target.VM, ior(0x9f, 112), KvmCapability.PIT_STATE2),
-    KVM_SET_PIT2(Target.VM, iow(0xa0, 112), KvmCapability.PIT_STATE2),
     /** struct kvm_enable_cap. */
     KVM_ENABLE_CAP(Target.VM, iow(0xa3, 104), null),
     /** struct kvm_msi. */
@@ -73,7 +68,7 @@ public enum KvmIoctl {
     /** struct kvm_mp_state: u32. */
     KVM_GET_MP_STATE(Target.VCPU, ior(0x98, 4), KvmCapability.MP_STATE),
     KVM_SET_MP_STATE(Target.VCPU, iow(0x99, 4), KvmCapability.MP_STATE),
-    /** struct kvm_vcpu_events (64 bytes; same numbers as the PIT2 calls, another size). */
+    /** struct kvm_vcpu_events (64 bytes; the same numbers as KVM_GET/SET_PIT2, which Arrow does not use, with another size). */
     KVM_GET_VCPU_EVENTS(Target.VCPU, ior(0x9f, 64), KvmCapability.VCPU_EVENTS),
     KVM_SET_VCPU_EVENTS(Target.VCPU, iow(0xa0, 64), KvmCapability.VCPU_EVENTS),
     /** struct kvm_debugregs: u64 db[4], dr6, dr7, flags, reserved[9]. */

@@ -7,9 +7,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A VM without guest memory: the VM with its TSS and identity map, the in-kernel irqchip and PIT, and its vCPUs
- * (each with its kvm_run mapping), made in the order the KVM API asks for (the TSS, the identity map and the
- * irqchip before any vCPU). Memory slots may be registered at any point after, so the same blank VM serves any
+ * A VM without guest memory: the VM with its TSS and identity map, the in-kernel irqchip (no PIT:
+ * docs/boot-profile.md) and its vCPUs (each with its kvm_run mapping), made in the order the KVM API asks for (the
+ * TSS, the identity map and the irqchip before any vCPU). Memory slots may be registered at any point after, so the same blank VM serves any
  * guest with this many vCPUs: a cold build takes one from the {@link BlankVmPool} or makes it, then adds RAM and
  * images ({@link VmBuilder}); a template's {@link PreparedVm} is one with the template's RAM. Owns the VM until a
  * build takes it over; {@link #close()} closes the VM and its vCPUs.
@@ -34,7 +34,6 @@ final class BlankVm implements AutoCloseable {
         try {
             Vm vm = PreparedVm.createVm(kvm, made);
             vm.createIrqchip();
-            vm.createPit2();
             List<Vcpu> vcpus = new ArrayList<>();
             for (int i = 0; i < vcpuCount; i++) {
                 vcpus.add(vm.createVcpu(i));

@@ -15,12 +15,15 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns one vCPU exit into device accesses on the port-I/O and MMIO buses, or into the outcome
  * that ends the guest. Port I/O nobody claims is ignored (reads see all ones, as on an empty ISA
- * bus); MMIO nobody claims inside the 32-bit MMIO hole is ignored likewise, anywhere else it is a
- * guest memory fault. Stateless apart from the set of addresses already logged; thread-safe.
+ * bus): so are the PIT's ports 0x40-0x43 and the speaker port 0x61, since a VM has no PIT
+ * (docs/boot-profile.md). MMIO nobody claims inside the 32-bit MMIO hole is ignored likewise,
+ * anywhere else it is a guest memory fault. Each unclaimed address is logged once, at most
+ * {@value #MAX_LOGGED_ADDRESSES} of them. Stateless apart from the set of addresses already logged;
+ * thread-safe.
  */
 final class ExitDispatcher {
     private static final Logger LOG = LoggerFactory.getLogger(ExitDispatcher.class);
-    private static final int MAX_LOGGED_ADDRESSES = 64;
+    static final int MAX_LOGGED_ADDRESSES = 64;
 
     private final IoBus pio;
     private final IoBus mmio;
@@ -42,26 +45,11 @@ final class ExitDispatcher {
      */
     VmOutcome handle(Vcpu vcpu, VcpuExit exit) {
         if (exit instanceof VcpuExit.IoOut out) {
-            for (int i = 0; i < out.count(); i++) {
-                byte[] item = Arrays.copyOfRange(out.data(), i * out.size(), (i + 1) * out.size());
-                if (!pio.write(out.port(), item)) {
-                    unhandled("port write", out.port(), item.length);
-                }
-            }
+            writePort(out.port(), out.size(), out.count(), out.data());
             return null;
         }
         if (exit instanceof VcpuExit.IoIn in) {
-            byte[] data = new byte[in.size() * in.count()];
-            Arrays.fill(data, (byte) 0xFF);
-            byte[] item = new byte[in.size()];
-            for (int i = 0; i < in.count(); i++) {
-                Arrays.fill(item, (byte) 0xFF);
-                if (!pio.read(in.port(), item)) {
-                    unhandled("port read", in.port(), item.length);
-                }
-                System.arraycopy(item, 0, data, i * in.size(), in.size());
-            }
-            in.respond(data);
+            in.respond(readPort(in.port(), in.size(), in.count()));
             return null;
         }
         if (exit instanceof VcpuExit.MmioWrite w) {
@@ -102,6 +90,41 @@ final class ExitDispatcher {
         }
         // Intr and Hlt are the runner's business
         return null;
+    }
+
+    /**
+     * Hands each of the {@code count} items of {@code size} bytes in {@code data} to the device at {@code port}; an
+     * item that no device takes is dropped.
+     */
+    void writePort(int port, int size, int count, byte[] data) {
+        for (int i = 0; i < count; i++) {
+            byte[] item = Arrays.copyOfRange(data, i * size, (i + 1) * size);
+            if (!pio.write(port, item)) {
+                unhandled("port write", port, size);
+            }
+        }
+    }
+
+    /**
+     * The {@code count} items of {@code size} bytes the guest reads at {@code port}: each the device's answer, all
+     * ones where no device answers.
+     */
+    byte[] readPort(int port, int size, int count) {
+        byte[] data = new byte[size * count];
+        byte[] item = new byte[size];
+        for (int i = 0; i < count; i++) {
+            Arrays.fill(item, (byte) 0xFF);
+            if (!pio.read(port, item)) {
+                unhandled("port read", port, size);
+            }
+            System.arraycopy(item, 0, data, i * size, size);
+        }
+        return data;
+    }
+
+    /** How many unclaimed addresses have been logged (for tests). */
+    int loggedAddresses() {
+        return logged.size();
     }
 
     private VmOutcome unhandledMmio(Vcpu vcpu, long address, int length, boolean write) {

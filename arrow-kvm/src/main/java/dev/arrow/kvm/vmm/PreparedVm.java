@@ -16,7 +16,7 @@ import java.util.List;
  * ahead of time by a {@link VmTemplate}'s pool or kept from a finished clone: the VM (made from
  * this JVM's {@link Kvm#shared() /dev/kvm}) with its TSS and identity map, guest RAM as a private copy of the template's registered as its
  * memory slots, views of the template's read-only images ({@link PmemImages}) registered as
- * read-only slots at the same ranges, the in-kernel irqchip and PIT, and the vCPUs: a {@link BlankVm} (made in the
+ * read-only slots at the same ranges, the in-kernel irqchip, and the vCPUs: a {@link BlankVm} (made in the
  * order the KVM API asks for) whose memory slots are registered after its vCPUs, as a cold build's are. Restoring the VM's, the vCPUs' and the
  * devices' state is the clone build's ({@link VmBuilder}); so is everything per clone (eventfds,
  * devices, threads).
@@ -25,8 +25,13 @@ import java.util.List;
  * its vCPUs) and then the mappings.
  */
 final class PreparedVm implements AutoCloseable {
+    /**
+     * What every VM needs of KVM. The TSC-deadline timer is the guest's only timer: the VM has no PIT, and the guest
+     * kernel leaves the PIT alone only when its LAPIC has that mode (docs/boot-profile.md, "No PIT"). Every x86 KVM
+     * since Linux 3.2 has it.
+     */
     private static final KvmCapability[] REQUIRED = {
-        KvmCapability.IRQCHIP, KvmCapability.PIT2, KvmCapability.IRQFD, KvmCapability.EXT_CPUID,
+        KvmCapability.IRQCHIP, KvmCapability.TSC_DEADLINE_TIMER, KvmCapability.IRQFD, KvmCapability.EXT_CPUID,
         KvmCapability.MP_STATE, KvmCapability.SET_TSS_ADDR, KvmCapability.SET_IDENTITY_MAP_ADDR,
         KvmCapability.IMMEDIATE_EXIT,
     };

@@ -325,8 +325,8 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
 
     /**
      * Freezes this running guest into a template: every vCPU stops between two exits (the last one
-     * handled) and captures its state on its own thread; once all have, the VM state (PIT, clock,
-     * PICs, IOAPIC) is captured, then the virtio devices' (their event loop stopped first) and
+     * handled) and captures its state on its own thread; once all have, the VM state (clock, PICs,
+     * IOAPIC) is captured, then the virtio devices' (their event loop stopped first) and
      * those of the serial port, i8042 and status port. Guest RAM is kept as it is. The guest
      * ends with {@link VmOutcome.Stopped}; the template owns this VM from here on, and closing
      * either closes both.

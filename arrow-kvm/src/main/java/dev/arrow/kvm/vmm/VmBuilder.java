@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Assembles a running guest from a {@link VmConfig}, always in the same order: a {@link BlankVm} (the VM from this
- * JVM's {@link Kvm#shared() /dev/kvm}, the in-kernel irqchip and PIT, the vCPUs), taken from the JVM's
+ * JVM's {@link Kvm#shared() /dev/kvm}, the in-kernel irqchip, the vCPUs), taken from the JVM's
  * {@link BlankVmPool} when it holds one (then it is asked for the next), else made now,
  * guest memory and its slots, the read-only images ({@link PmemImages}) and their read-only slots, the kernel (mapped copy-on-write from
  * its {@link KernelCache} snapshot where it can be, else copied), the boot structures, the vCPUs' boot state
@@ -76,7 +76,7 @@ public final class VmBuilder {
      * from the template's pool, or made now (the VM, guest RAM as a private
      * copy-on-write view of the template's ({@link MmapGuestMemory#mapPrivateCopy()}) and its
      * slots, read-only views of the template's images at the same ranges ({@link PmemImages#views()}),
-     * the in-kernel irqchip and PIT, the vCPUs), the VM state (PIT, clock, PICs, IOAPIC),
+     * the in-kernel irqchip, the vCPUs), the VM state (clock, PICs, IOAPIC),
      * each vCPU's state, the port-I/O devices and the virtio-mmio devices restored from their
      * states (same slots, IRQs, interrupts and ioeventfds as the template's; the pmem devices restored here, the
      * others by the clone's {@link VmClone.VirtioRestorer}), the images' {@link ReadOnlyMemory}, and finally

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A template keeps a small pool of prepared VMs (size given to
  * {@link RunningVm#freeze(java.time.Duration, int)}, {@value #DEFAULT_POOL_SIZE} by default, 0 for none):
- * /dev/kvm, the VM, its irqchip and PIT, its vCPUs and the RAM mapping, made on a daemon thread
+ * /dev/kvm, the VM, its irqchip, its vCPUs and the RAM mapping, made on a daemon thread
  * named {@code arrow-vm<N>-template-pool}, so that a clone only restores state and wires its
  * devices. A clone that finds the pool empty makes its VM itself. {@link #recycle} gives a
  * finished clone's VM back to the pool, reset to this template's RAM.
@@ -176,7 +176,7 @@ public final class VmTemplate implements AutoCloseable {
         return vcpuStates;
     }
 
-    /** The irqchip, PIT and clock state the VM was frozen in. */
+    /** The irqchip and clock state the VM was frozen in. */
     public VmState vmState() {
         return vmState;
     }

@@ -124,7 +124,10 @@ public final class Layout {
     public static final int SERIAL_PORT = 0x3f8;
     public static final int SERIAL_PORT_COUNT = 8;
     public static final int SERIAL_IRQ = 4;
-    /** i8042 data port. (0x61, between the two, is the PIT/speaker port, not the i8042's.) */
+    /**
+     * i8042 data port. (0x61, between the two, is the PC's speaker and PIT gate port, not the i8042's; like the PIT's
+     * 0x40-0x43 it reaches no device: an Arrow VM has no PIT.)
+     */
     public static final int I8042_DATA_PORT = 0x60;
     /** i8042 command (write) / status (read) port. */
     public static final int I8042_COMMAND_PORT = 0x64;

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
@@ -72,6 +73,48 @@ class VmBuilderTest {
             assertThat(status).containsExactly("arrow-status exited 0");
             assertThat(vm.vcpuStates()).containsOnly(VcpuRunner.State.FINISHED);
             assertThat(vm.isAlive()).isFalse();
+        }
+    }
+
+    /** Reads each of the PIT's ports and the speaker port, prints what it read on the serial port, reports, resets. */
+    private static Asm pitProbingKernel() {
+        Asm a = Asm.longMode();
+        for (int port : ExitDispatcherTest.PIT_PORTS) {
+            a.movDx(port).inAlDx().movDx(Layout.SERIAL_PORT).outDxAl();
+        }
+        return a.outString(Layout.STATUS_PORT, "arrow-status exited 0\n")
+                .movAl(0xFE).outAl(Layout.I8042_COMMAND_PORT)
+                .spin();
+    }
+
+    /** The kernel threads named kvm-pit/PID that KVM_CREATE_PIT2 starts for a VM of this process. */
+    private static List<String> kvmPitThreads() throws IOException {
+        String name = "kvm-pit/" + ProcessHandle.current().pid();
+        List<String> found = new ArrayList<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc"))) {
+            for (Path task : tasks.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
+                try {
+                    if (Files.readString(task.resolve("comm")).trim().equals(name)) {
+                        found.add(task.getFileName() + " " + name);
+                    }
+                } catch (IOException gone) {
+                    // the task ended while we looked
+                }
+            }
+        }
+        return found;
+    }
+
+    @Test
+    void aVmHasNoPitItsPortsReadAsAbsentAndNoKvmPitThreadRuns() throws Exception {
+        try (RunningVm vm = VmBuilder.start(config(pitProbingKernel()).build())) {
+            VmOutcome outcome = await(vm);
+            assertThat(outcome).as(outcome.describe()).isInstanceOf(VmOutcome.Reset.class);
+            // KVM's PIT would answer with its counters, and its speaker port never reads 0xFF (bits 6 and 7 are 0)
+            byte[] ones = new byte[ExitDispatcherTest.PIT_PORTS.length];
+            Arrays.fill(ones, (byte) 0xFF);
+            assertThat(serial.toByteArray()).as("what the guest read at 0x40-0x43 and 0x61").isEqualTo(ones);
+            assertThat(kvmPitThreads()).as("kvm-pit threads of this JVM while its VM exists").isEmpty();
         }
     }
 
