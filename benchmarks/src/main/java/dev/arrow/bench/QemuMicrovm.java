@@ -45,7 +45,8 @@ import java.util.concurrent.TimeoutException;
  * ports are named as init looks for them ({@code arrow.stdin}, {@code arrow.stdout},
  * {@code arrow.stderr}, {@code arrow.control}: QEMU's virtio-serial), a virtio entropy source, a virtio
  * balloon with free page reporting (the command line must carry the balloon's reporting order, as Arrow's does), all
- * on modern virtio-mmio, the serial port for the kernel's log, the i8042 for the reset. The app's
+ * on modern virtio-mmio, the serial port for the kernel's log, the i8042 for the reset, and no PIT
+ * ({@code pit=off}: Arrow's VMs have none, docs/boot-profile.md). The app's
  * stdout port is a socket, read by this harness (first output, the greeting). What still differs
  * from Arrow's VM is {@link #DIFFERENCES}.
  */
@@ -116,7 +117,7 @@ public final class QemuMicrovm {
     public List<String> command(Path qmpSocket, Path statusSocket, Path stdoutSocket) {
         List<String> c = new ArrayList<>(List.of("qemu-system-x86_64", "-accel", accelerator.accel,
                 // without ACPI, microvm announces its virtio-mmio devices on the kernel command line, as Arrow does
-                "-M", "microvm,acpi=off,pcie=off,rtc=off", "-global", "virtio-mmio.force-legacy=false",
+                "-M", "microvm,acpi=off,pcie=off,rtc=off,pit=off", "-global", "virtio-mmio.force-legacy=false",
                 "-cpu", accelerator.cpu, "-smp", "1", "-m", memoryMiB + "M",
                 "-nodefaults", "-no-user-config", "-nographic", "-serial", "stdio", "-monitor", "none",
                 "-device", "i8042",
