@@ -212,7 +212,7 @@ public final class VmBuilder {
                     device.close(); // not in a transport yet: nothing else closes it
                     throw e;
                 }
-                steps.step("virtio " + VirtioDevices.typeName(device.deviceType()));
+                steps.step(VirtioDevices.stepName(device.deviceType()));
             }
             virtio.start();
             steps.step("virtio event loop");
