@@ -178,7 +178,7 @@ final class KvmTemplate implements MicroVmTemplate {
             }
         }
         ReleaseReaper reaper = ReleaseReaper.atCloseFromSystemProperty(); // before anything is made: refused whole
-        StepTimes steps = new StepTimes();
+        StepTimes steps = StepTimes.measuredIf(LOG.isDebugEnabled());
         GuestRamAdmission.Reservation ram = KvmLauncher.admit(memoryBytes);
         steps.step("admitted");
         Optional<GuestNetworking> network = Optional.empty();

@@ -85,7 +85,7 @@ public final class VmBuilder {
      * prepared VM included.
      */
     static RunningVm startClone(VmTemplate template, VmClone clone) {
-        StepTimes steps = new StepTimes();
+        StepTimes steps = StepTimes.measuredIf(LOG.isDebugEnabled());
         RunningVm running = buildAndStart(resources -> buildClone(template, clone, resources, steps));
         steps.step("threads started");
         LOG.debug("VM {} cloned: {} vCPUs; {}", running.id(), template.vcpuStates().size(), steps);
