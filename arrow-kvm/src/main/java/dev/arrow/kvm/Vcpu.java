@@ -356,6 +356,19 @@ public final class Vcpu implements AutoCloseable {
      * @throws HostKvmUnusableException if this host's KVM lacks a call needed for it
      */
     public void restoreState(VcpuState state) {
+        restoreRegisters(state);
+        restoreLapicMsrsAndEvents(state);
+    }
+
+    /**
+     * The first part of {@link #restoreState}, steps 1 to 5: CPUID, MP state, registers, special registers, XSAVE,
+     * XCRs and debug registers. None of it depends on time or on the VM's irqchip, so it may be loaded ahead of
+     * {@link Vm#restoreState} and long before the vCPU runs (a template's prepared VMs load it while they wait for
+     * a clone); {@link #restoreLapicMsrsAndEvents} must follow, after the VM's state, with no run in between.
+     *
+     * @throws HostKvmUnusableException if this host's KVM lacks a call needed for it
+     */
+    public void restoreRegisters(VcpuState state) {
         requireStateCapabilities();
         setCpuid(state.cpuid());
         setMpState(state.mpState());
@@ -364,6 +377,18 @@ public final class Vcpu implements AutoCloseable {
         setXsave(state.xsave());
         setXcrs(state.xcrs());
         setDebugRegs(state.debugRegs());
+    }
+
+    /**
+     * The second part of {@link #restoreState}, steps 6 to 8: the LAPIC (its timer counts from the moment it is
+     * loaded), the MSRs (the TSC, the TSC deadline, the kvmclock's) and the pending events; after
+     * {@link #restoreRegisters} and the VM's state, just before the vCPU runs.
+     *
+     * @throws KvmException naming the first MSR KVM refused
+     * @throws HostKvmUnusableException if this host's KVM lacks a call needed for it
+     */
+    public void restoreLapicMsrsAndEvents(VcpuState state) {
+        requireStateCapabilities();
         setLapic(state.lapic());
         List<MsrEntry> msrs = SnapshotMsrs.restoreOrder(state.msrs());
         for (int from = 0; from < msrs.size(); from += MAX_MSRS_PER_CALL) {

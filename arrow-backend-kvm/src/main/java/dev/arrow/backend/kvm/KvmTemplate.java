@@ -178,7 +178,7 @@ final class KvmTemplate implements MicroVmTemplate {
             }
         }
         ReleaseReaper reaper = ReleaseReaper.atCloseFromSystemProperty(); // before anything is made: refused whole
-        StepTimes steps = new StepTimes();
+        StepTimes steps = StepTimes.measuredIf(LOG.isDebugEnabled());
         GuestRamAdmission.Reservation ram = KvmLauncher.admit(memoryBytes);
         steps.step("admitted");
         Optional<GuestNetworking> network = Optional.empty();
@@ -189,12 +189,13 @@ final class KvmTemplate implements MicroVmTemplate {
             network = GuestNetworking.open(cloneSpec.net());
             steps.step("network");
             List<VirtioDevice> devices = restoreDevices(network);
+            steps.step("devices");
             VirtioConsole console = (VirtioConsole) devices.get(0);
             VirtioStdio stdio = VirtioStdio.of(console, stdout, stderr, cloneSpec.debugConsole(), KvmLauncher.nextName(),
                     exitCopies == ExitCopySink.NONE ? List.of() : cloneSpec.copyOutOnExit(), exitCopies,
                     cloneSpec.copyOutMaxBytes());
             session = new KvmSession(stdio, events, memoryBytes, null);
-            steps.step("devices and streams");
+            steps.step("streams");
             KvmSession owner = session;
             network.ifPresent(n -> {
                 owner.forwardedPorts(n.hostPorts());
@@ -250,7 +251,7 @@ final class KvmTemplate implements MicroVmTemplate {
             if (state instanceof VirtioConsole.State console) {
                 devices.add(VirtioConsole.restore(console, VirtioConsole.DEFAULT_BUFFER_BYTES));
             } else if (state instanceof VirtioRng.State rng) {
-                devices.add(VirtioRng.restore(rng));
+                devices.add(VirtioRng.restore(rng, random)); // the template's source: no SecureRandom made per clone
             } else if (state instanceof VirtioBalloon.State balloon) {
                 devices.add(VirtioBalloon.restore(balloon));
             } else if (state instanceof VirtioNet.State net) {

@@ -6,6 +6,7 @@ import dev.arrow.kvm.Vcpu;
 import dev.arrow.kvm.VcpuState;
 import dev.arrow.kvm.Vm;
 import dev.arrow.kvm.VmState;
+import dev.arrow.kvm.diagnostics.StepTimes;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.sys.KvmCapability;
 import dev.arrow.kvm.x86.Layout;
@@ -17,9 +18,10 @@ import java.util.List;
  * this JVM's {@link Kvm#shared() /dev/kvm}) with its TSS and identity map, guest RAM as a private copy of the template's registered as its
  * memory slots, views of the template's read-only images ({@link PmemImages}) registered as
  * read-only slots at the same ranges, the in-kernel irqchip, and the vCPUs: a {@link BlankVm} (made in the
- * order the KVM API asks for) whose memory slots are registered after its vCPUs, as a cold build's are. Restoring the VM's, the vCPUs' and the
- * devices' state is the clone build's ({@link VmBuilder}); so is everything per clone (eventfds,
- * devices, threads).
+ * order the KVM API asks for) whose memory slots are registered after its vCPUs, as a cold build's are. The vCPUs'
+ * registers, which depend neither on time nor on the irqchip, are loaded ahead ({@link #loadRegisters}); the rest of
+ * the VM's and the vCPUs' state, and the devices' state, is the clone build's ({@link VmBuilder}); so is everything per
+ * clone (eventfds, devices, threads).
  *
  * <p>Owns what it holds until a clone build takes it over; {@link #close()} releases the VM (and
  * its vCPUs) and then the mappings.
@@ -43,6 +45,8 @@ final class PreparedVm implements AutoCloseable {
     private final List<Vcpu> vcpus;
     /** Set by {@link #reset}: this VM has run a clone before. */
     private volatile boolean recycled;
+    /** The template states whose registers {@link #loadRegisters} loaded; null once a clone has the vCPUs. */
+    private volatile List<VcpuState> registersLoaded;
 
     private PreparedVm(Kvm kvm, Vm vm, MmapGuestMemory memory, PmemImages images, List<Vcpu> vcpus) {
         this.kvm = kvm;
@@ -138,24 +142,38 @@ final class PreparedVm implements AutoCloseable {
      * <ol>
      *   <li>has KVM finish each vCPU's last exit ({@link Vcpu#completeLastExit()}): an unfinished
      *       I/O instruction would otherwise be completed on top of the next clone's restored registers;
-     *   <li>gives each vCPU the template's CPUID again: once a vCPU has run, KVM takes a CPUID only if
-     *       it is unchanged (and some kernels refuse it altogether), so a VM on which the next
-     *       clone's restore would fail is found here, not in that clone;
+     *   <li>loads each vCPU's registers from the template ({@link #loadRegisters}), its CPUID first: once a vCPU
+     *       has run, KVM takes a CPUID only if it is unchanged (and some kernels refuse it altogether), so a VM on
+     *       which the next clone's restore would fail is found here, not in that clone;
      *   <li>drops the pages the clone wrote ({@link MmapGuestMemory#reset()}), so its RAM reads as
      *       the template's again.
      * </ol>
      *
      * @throws KvmException if a vCPU cannot be brought to an instruction boundary or refuses the
-     *                      CPUID; the caller closes this
+     *                      CPUID or a register; the caller closes this
      */
     void reset(List<VcpuState> vcpuStates) {
-        for (int i = 0; i < vcpus.size(); i++) {
-            Vcpu v = vcpus.get(i);
+        registersLoaded = null;
+        for (Vcpu v : vcpus) {
             v.completeLastExit();
-            v.setCpuid(vcpuStates.get(i).cpuid());
         }
+        loadRegisters(vcpuStates);
         memory.reset();
         recycled = true;
+    }
+
+    /**
+     * Loads the part of {@code vcpuStates} that depends neither on time nor on the VM's irqchip into the vCPUs
+     * ({@link Vcpu#restoreRegisters}: CPUID, MP state, registers, XSAVE...), ahead of the clone that takes this
+     * VM: the template's pool does it when it makes the VM, {@link #reset} when a clone gives it back, so a clone's
+     * {@link #restore} of the same states only loads the rest. Only while no thread can enter a vCPU.
+     */
+    void loadRegisters(List<VcpuState> vcpuStates) {
+        registersLoaded = null;
+        for (int i = 0; i < vcpus.size(); i++) {
+            vcpus.get(i).restoreRegisters(vcpuStates.get(i));
+        }
+        registersLoaded = vcpuStates;
     }
 
     /** True once {@link #reset} has made this VM ready again after a clone. */
@@ -165,13 +183,28 @@ final class PreparedVm implements AutoCloseable {
 
     /**
      * Loads a template's state: the VM's ({@link Vm#restoreState}) first, then each vCPU's
-     * ({@link Vcpu#restoreState}), as their javadoc asks. Only before the vCPUs run.
+     * ({@link Vcpu#restoreState}), as their javadoc asks. When {@link #loadRegisters} has loaded the same
+     * {@code vcpuStates} (the same list) already, each vCPU's registers are not loaded again: only the VM's
+     * state and then each vCPU's LAPIC, MSRs and events ({@link Vcpu#restoreLapicMsrsAndEvents}). Only before
+     * the vCPUs run.
      */
-    void restore(VmState vmState, List<VcpuState> vcpuStates) {
+    void restore(VmState vmState, List<VcpuState> vcpuStates, StepTimes steps) {
+        boolean loaded = registersLoaded == vcpuStates;
+        registersLoaded = null; // from here on the vCPUs are the clone's
         vm.restoreState(vmState);
+        steps.step("VM state");
         for (int i = 0; i < vcpus.size(); i++) {
-            vcpus.get(i).restoreState(vcpuStates.get(i));
+            if (!loaded) {
+                vcpus.get(i).restoreRegisters(vcpuStates.get(i));
+            }
+            vcpus.get(i).restoreLapicMsrsAndEvents(vcpuStates.get(i));
         }
+        steps.step(loaded ? "vCPU LAPIC, MSRs, events (registers loaded ahead)" : "vCPU state");
+    }
+
+    /** True when {@link #loadRegisters} has loaded {@code vcpuStates} (this very list) and no clone has run since. */
+    boolean registersLoaded(List<VcpuState> vcpuStates) {
+        return registersLoaded == vcpuStates;
     }
 
     /** Closes the VM (its vCPUs with it), then unmaps the images and guest RAM. Idempotent. */

@@ -85,7 +85,7 @@ public final class VmBuilder {
      * prepared VM included.
      */
     static RunningVm startClone(VmTemplate template, VmClone clone) {
-        StepTimes steps = new StepTimes();
+        StepTimes steps = StepTimes.measuredIf(LOG.isDebugEnabled());
         RunningVm running = buildAndStart(resources -> buildClone(template, clone, resources, steps));
         steps.step("threads started");
         LOG.debug("VM {} cloned: {} vCPUs; {}", running.id(), template.vcpuStates().size(), steps);
@@ -212,8 +212,8 @@ public final class VmBuilder {
                     device.close(); // not in a transport yet: nothing else closes it
                     throw e;
                 }
+                steps.step(VirtioDevices.stepName(device.deviceType()));
             }
-            steps.step("virtio devices");
             virtio.start();
             steps.step("virtio event loop");
             running.attachVirtio(virtio);
@@ -239,7 +239,8 @@ public final class VmBuilder {
     }
 
     /**
-     * A prepared VM from {@code template} with the template's VM and vCPU state loaded. A recycled
+     * A prepared VM from {@code template} with the template's VM and vCPU state loaded (the vCPUs' registers
+     * were loaded when the VM was made or recycled, {@link PreparedVm#loadRegisters}). A recycled
      * VM that refuses the state (a kernel that takes some of it only once per vCPU, say) is closed
      * and a new VM takes its place, so recycling never makes a clone fail; it is logged.
      */
@@ -247,8 +248,7 @@ public final class VmBuilder {
         PreparedVm prepared = template.takePreparedVm();
         steps.step(prepared.isRecycled() ? "recycled VM taken" : "VM taken");
         try {
-            prepared.restore(template.vmState(), template.vcpuStates());
-            steps.step("VM and vCPU state");
+            prepared.restore(template.vmState(), template.vcpuStates(), steps);
             return prepared;
         } catch (KvmException e) {
             prepared.close();
@@ -263,8 +263,7 @@ public final class VmBuilder {
         PreparedVm made = template.newPreparedVm();
         steps.step("new VM made");
         try {
-            made.restore(template.vmState(), template.vcpuStates());
-            steps.step("VM and vCPU state");
+            made.restore(template.vmState(), template.vcpuStates(), steps);
             return made;
         } catch (RuntimeException | Error e) {
             made.close();

@@ -22,9 +22,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A template keeps a small pool of prepared VMs (size given to
  * {@link RunningVm#freeze(java.time.Duration, int)}, {@value #DEFAULT_POOL_SIZE} by default, 0 for none):
- * /dev/kvm, the VM, its irqchip, its vCPUs and the RAM mapping, made on a daemon thread
- * named {@code arrow-vm<N>-template-pool}, so that a clone only restores state and wires its
- * devices. A clone that finds the pool empty makes its VM itself. {@link #recycle} gives a
+ * /dev/kvm, the VM, its irqchip, its vCPUs (their registers loaded from the frozen state already) and the
+ * RAM mapping, made on a daemon thread named {@code arrow-vm<N>-template-pool}, so that a clone only restores the
+ * rest of the state and wires its devices. A clone that finds the pool empty makes its VM itself. {@link #recycle} gives a
  * finished clone's VM back to the pool, reset to this template's RAM.
  *
  * <p>{@link #close()} stops the pool's thread, closes the VMs it holds and closes the frozen VM.
@@ -139,7 +139,12 @@ public final class VmTemplate implements AutoCloseable {
         return ready != null ? ready : newPreparedVm();
     }
 
-    /** A prepared VM made now, on the caller's thread: a private copy of the RAM and views of the images. */
+    /**
+     * A prepared VM made now, on the caller's thread (the pool's, or a clone's when the pool has none ready): a
+     * private copy of the RAM, views of the images, and the vCPUs' registers loaded from this template's states
+     * ({@link PreparedVm#loadRegisters}), so that a clone loads only the VM's state and the vCPUs' LAPIC, MSRs and
+     * events.
+     */
     PreparedVm newPreparedVm() {
         MmapGuestMemory ram = privateCopyOfRam();
         PmemImages views;
@@ -149,7 +154,14 @@ public final class VmTemplate implements AutoCloseable {
             ram.close();
             throw e;
         }
-        return PreparedVm.create(vcpuStates.size(), ram, views);
+        PreparedVm prepared = PreparedVm.create(vcpuStates.size(), ram, views);
+        try {
+            prepared.loadRegisters(vcpuStates);
+        } catch (RuntimeException | Error e) {
+            prepared.close();
+            throw e;
+        }
+        return prepared;
     }
 
     /** Prepared VMs ready in the pool now (tests). */

@@ -22,4 +22,15 @@ class StepTimesTest {
     void noStepsIsNoTime() {
         assertThat(new StepTimes(() -> 5)).hasToString("(0.00 ms)");
     }
+
+    @Test
+    void unmeasuredStepsRecordNothing() {
+        StepTimes off = StepTimes.measuredIf(false);
+        off.step("restore");
+        assertThat(off.totalNanos()).isZero();
+        assertThat(off).hasToString("not measured");
+        StepTimes on = StepTimes.measuredIf(true);
+        on.step("restore");
+        assertThat(on.toString()).startsWith("restore ");
+    }
 }

@@ -126,6 +126,15 @@ public final class VirtioRng implements VirtioDevice {
         return continuing(state, new VirtioRng(random, bucket, timer));
     }
 
+    /**
+     * {@link #restore(State, SecureRandom, TokenBucket, Timer)} drawing from {@code random} (thread-safe, so one
+     * source may serve many devices: a template's clones share their template's instead of each making one), with
+     * the rate and timer of {@link #VirtioRng(SecureRandom)}.
+     */
+    public static VirtioRng restore(State state, SecureRandom random) {
+        return continuing(state, new VirtioRng(random));
+    }
+
     /** {@link #restore(State, SecureRandom, TokenBucket, Timer)} with what {@link #VirtioRng()} uses. */
     public static VirtioRng restore(State state) {
         return continuing(state, new VirtioRng());

@@ -18,6 +18,7 @@ import dev.arrow.kvm.virtio.testing.QueueDriver;
 import dev.arrow.kvm.virtio.testing.VirtioMmioDriver;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -125,6 +126,36 @@ class VirtioRngStateTest {
         assertThat(usedIndex).as("the postponed request answered at once").isEqualTo(5);
         long length = Integer.toUnsignedLong(copy.readInt(q.layout().usedRing().plus(4 + 8 * 4 + 4)));
         assertThat(length).isEqualTo(512);
+    }
+
+    @Test
+    void aDeviceRestoredWithAGivenSourceDrawsItsBytesFromIt() {
+        QueueDriver q = driver.initialize(VirtioFeatures.VERSION_1, 1, 64).get(0);
+        VirtioMmioTransport.State state = transport.state();
+        HeapGuestMemory copy = MirroredMemory.copyOf(memory);
+        AtomicInteger draws = new AtomicInteger();
+        SecureRandom source = new SecureRandom() {
+            @Override
+            public void nextBytes(byte[] bytes) {
+                draws.incrementAndGet();
+                Arrays.fill(bytes, (byte) 0x5A);
+            }
+        };
+        VirtioMmioTransport restored = VirtioMmioTransport.restore(state, "virtio-rng",
+                VirtioRng.restore((VirtioRng.State) state.device(), source), copy, () -> { }, GuestErrorListener.NONE,
+                Runnable::run);
+        driverView.mirrorTo(copy);
+        bus.mirrorTo(restored);
+
+        GuestAddress buffer = arena.allocate(64);
+        q.add(QueueDriver.Buffer.writable(buffer, 64));
+        driver.notifyQueue(0);
+
+        byte[] expected = new byte[64];
+        Arrays.fill(expected, (byte) 0x5A);
+        assertThat(copy.read(buffer, 64)).as("the restored device's answer").isEqualTo(expected);
+        assertThat(memory.read(buffer, 64)).as("the original's, from its own source").isNotEqualTo(expected);
+        assertThat(draws).hasPositiveValue();
     }
 
     @Test
