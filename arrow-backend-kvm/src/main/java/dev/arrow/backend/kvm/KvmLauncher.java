@@ -72,6 +72,16 @@ public final class KvmLauncher implements ArrowLauncher {
     private static final AtomicLong SESSIONS = new AtomicLong();
     /** System property: {@code false} leaves the free-page-reporting balloon out (it is attached by default). */
     static final String FREE_PAGE_REPORTING_PROPERTY = "arrow.freePageReporting";
+    /**
+     * System property: the smallest free block (order, {@code 4 KiB << order}) the guest reports, instead of
+     * {@link VirtioBalloon#REPORTING_ORDER}; for measuring what the order costs and gives back (docs/idle.md).
+     */
+    static final String REPORTING_ORDER_PROPERTY = "arrow.freePageReportingOrder";
+    /**
+     * System property, for measurements only: kernel parameters (separated by spaces) appended to every guest's
+     * command line after init's own, e.g. {@code nr_cpus=1}. Nothing checks what they do to the guest.
+     */
+    static final String DIAGNOSTIC_KERNEL_PARAMETERS_PROPERTY = "arrow.diagnostics.kernelParameters";
 
     @Override
     public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr) {
@@ -286,7 +296,7 @@ public final class KvmLauncher implements ArrowLauncher {
         VmConfig.Builder config = VmConfig.builder()
                 .kernel(image.kernel())
                 .initrd(image.initramfsSize(), image.initramfs()::writeTo) // streamed into guest memory
-                .commandLine(KernelCommandLine.of(image.kernelParameters().entries()))
+                .commandLine(KernelCommandLine.of(withDiagnosticParameters(image.kernelParameters().entries())))
                 .memoryBytes(memoryBytes)
                 .vcpuCount(spec.cpus())
                 .serialOutput(session.serialOutput())
@@ -300,7 +310,7 @@ public final class KvmLauncher implements ArrowLauncher {
                 .virtioDevice(new VirtioRng())
                 .templateable(templateable);
         if (freePageReportingFromSystemProperty()) {
-            config.virtioDevice(new VirtioBalloon());
+            config.virtioDevice(new VirtioBalloon(reportingOrderFromSystemProperty()));
         }
         for (ReadOnlyImage mapped : plan.images()) {
             config.pmemImage(mapped.path(), mapped.length());
@@ -329,6 +339,40 @@ public final class KvmLauncher implements ArrowLauncher {
      */
     static boolean freePageReportingFromSystemProperty() {
         return BooleanProperty.read(FREE_PAGE_REPORTING_PROPERTY, "to leave free page reporting out", "");
+    }
+
+    /**
+     * The free page reporting order: {@value #REPORTING_ORDER_PROPERTY} if set, else {@link VirtioBalloon#REPORTING_ORDER}.
+     *
+     * @throws VmmException if the property is not a whole number from 0 to {@value VirtioBalloon#MAX_REPORTING_ORDER}
+     */
+    static int reportingOrderFromSystemProperty() {
+        String value = System.getProperty(REPORTING_ORDER_PROPERTY);
+        if (value == null || value.isBlank()) {
+            return VirtioBalloon.REPORTING_ORDER;
+        }
+        try {
+            int order = Integer.parseInt(value.strip());
+            if (order >= 0 && order <= VirtioBalloon.MAX_REPORTING_ORDER) {
+                return order;
+            }
+        } catch (NumberFormatException e) {
+            // named below
+        }
+        throw new VmmException("system property " + REPORTING_ORDER_PROPERTY + "=" + value + " is not an order from 0 to "
+                + VirtioBalloon.MAX_REPORTING_ORDER + ": give e.g. -D" + REPORTING_ORDER_PROPERTY + "="
+                + VirtioBalloon.REPORTING_ORDER + " (blocks of 128 KiB), or leave it unset");
+    }
+
+    /** {@code parameters} followed by those of {@value #DIAGNOSTIC_KERNEL_PARAMETERS_PROPERTY}, if set. */
+    static List<String> withDiagnosticParameters(List<String> parameters) {
+        String extra = System.getProperty(DIAGNOSTIC_KERNEL_PARAMETERS_PROPERTY, "").strip();
+        if (extra.isEmpty()) {
+            return parameters;
+        }
+        List<String> all = new ArrayList<>(parameters);
+        all.addAll(List.of(extra.split("\\s+")));
+        return all;
     }
 
     /** The admitted RAM counts until the VM has released its memory; until then, what the guest touched is paid. */

@@ -79,6 +79,8 @@ public final class VirtioBalloon implements VirtioDevice {
      * alone. Smaller orders report more often and cost a guest page fault for every page it later takes again.
      */
     public static final int REPORTING_ORDER = 5;
+    /** The largest order Linux 6.1 has on x86-64 (MAX_ORDER - 1): a 4 MiB block. */
+    public static final int MAX_REPORTING_ORDER = 10;
     /** Linux's kernel parameter for the order ({@code mm/page_reporting.c}, built in, so prefixed with its file). */
     public static final String REPORTING_ORDER_PARAMETER = "page_reporting.page_reporting_order";
     /**
@@ -90,6 +92,7 @@ public final class VirtioBalloon implements VirtioDevice {
     public static final int CONFIG_SIZE = 8;
     private static final int ACTUAL_OFFSET = 4;
 
+    private final int reportingOrder;
     // guarded by the transport's lock
     private VirtioContext context;
     /** The {@code actual} field as the driver last wrote it (pages it says are in the balloon). */
@@ -104,6 +107,29 @@ public final class VirtioBalloon implements VirtioDevice {
      * @param actualPages the configuration's {@code actual} field, as the driver last wrote it (any 32-bit value)
      */
     public record State(int actualPages) implements VirtioDeviceState {
+    }
+
+    /** A balloon that asks the guest to report free blocks of {@link #REPORTING_ORDER} or more. */
+    public VirtioBalloon() {
+        this(REPORTING_ORDER);
+    }
+
+    /**
+     * A balloon that asks the guest to report free blocks of {@code reportingOrder} ({@code 4 KiB << order}) or more.
+     *
+     * @throws IllegalArgumentException if the order is outside 0..{@value #MAX_REPORTING_ORDER}
+     */
+    public VirtioBalloon(int reportingOrder) {
+        if (reportingOrder < 0 || reportingOrder > MAX_REPORTING_ORDER) {
+            throw new IllegalArgumentException("free page reporting order " + reportingOrder + " is outside 0.."
+                    + MAX_REPORTING_ORDER + " (blocks of 4 KiB to 4 MiB)");
+        }
+        this.reportingOrder = reportingOrder;
+    }
+
+    /** The smallest free block the guest is asked to report: {@code 4 KiB << order}. */
+    public int reportingOrder() {
+        return reportingOrder;
     }
 
     /** A device that continues from {@code state} once its transport {@link #resume}s it. */
@@ -160,10 +186,10 @@ public final class VirtioBalloon implements VirtioDevice {
         return index == REPORTING_QUEUE ? MAX_REPORT_BYTES : SplitQueue.DEFAULT_MAX_CHAIN_BYTES;
     }
 
-    /** {@code page_reporting.page_reporting_order=}{@value #REPORTING_ORDER}. */
+    /** {@code page_reporting.page_reporting_order=}{@link #reportingOrder()}. */
     @Override
     public List<String> kernelParameters() {
-        return List.of(REPORTING_ORDER_PARAMETER + "=" + REPORTING_ORDER);
+        return List.of(REPORTING_ORDER_PARAMETER + "=" + reportingOrder);
     }
 
     @Override
@@ -276,6 +302,6 @@ public final class VirtioBalloon implements VirtioDevice {
 
     @Override
     public String toString() {
-        return "virtio-balloon (free page reporting, order " + REPORTING_ORDER + ")";
+        return "virtio-balloon (free page reporting, order " + reportingOrder + ")";
     }
 }

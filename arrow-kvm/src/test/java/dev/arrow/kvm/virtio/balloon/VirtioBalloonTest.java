@@ -2,6 +2,7 @@ package dev.arrow.kvm.virtio.balloon;
 
 import static dev.arrow.kvm.virtio.VirtioMmioRegisters.DEVICE_ID;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.HeapGuestMemory;
@@ -71,6 +72,15 @@ class VirtioBalloonTest {
         assertThat(balloon.queueCount()).isEqualTo(3);
         assertThat(balloon.queueMaxSize(VirtioBalloon.REPORTING_QUEUE)).as("Linux refuses fewer than 32").isEqualTo(32);
         assertThat(balloon.kernelParameters()).containsExactly("page_reporting.page_reporting_order=5");
+    }
+
+    @Test
+    void asksForTheOrderItWasGivenAndRefusesOrdersLinuxDoesNotHave() {
+        assertThat(new VirtioBalloon(0).kernelParameters()).containsExactly("page_reporting.page_reporting_order=0");
+        assertThat(new VirtioBalloon(10).reportingOrder()).isEqualTo(10);
+        assertThatThrownBy(() -> new VirtioBalloon(11)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("free page reporting order 11 is outside 0..10 (blocks of 4 KiB to 4 MiB)");
+        assertThatThrownBy(() -> new VirtioBalloon(-1)).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
