@@ -230,15 +230,12 @@ final class VirtioDevices implements AutoCloseable {
      * types Arrow's templates hold (a clone's path runs mostly interpreted: no string is built per clone for it).
      */
     static String stepName(int deviceType) {
-        return switch (deviceType) {
-            case 1 -> "virtio net";
-            case 3 -> "virtio console";
-            case 4 -> "virtio rng";
-            case 5 -> "virtio balloon";
-            case 27 -> "virtio pmem";
-            default -> "virtio " + typeName(deviceType);
-        };
+        return deviceType >= 0 && deviceType < STEP_NAMES.length ? STEP_NAMES[deviceType] : "virtio " + typeName(deviceType);
     }
+
+    /** {@link #stepName} of the device types below 64, made once. */
+    private static final String[] STEP_NAMES = java.util.stream.IntStream.range(0, 64)
+            .mapToObj(type -> "virtio " + typeName(type)).toArray(String[]::new);
 
     /** "console" for type 3 and so on (virtio 1.x section 5); "type-N" for others. */
     static String typeName(int deviceType) {
