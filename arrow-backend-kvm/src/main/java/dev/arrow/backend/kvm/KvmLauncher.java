@@ -361,7 +361,7 @@ public final class KvmLauncher implements ArrowLauncher {
         }
         throw new VmmException("system property " + REPORTING_ORDER_PROPERTY + "=" + value + " is not an order from 0 to "
                 + VirtioBalloon.MAX_REPORTING_ORDER + ": give e.g. -D" + REPORTING_ORDER_PROPERTY + "="
-                + VirtioBalloon.REPORTING_ORDER + " (blocks of 128 KiB), or leave it unset");
+                + VirtioBalloon.REPORTING_ORDER + " (blocks of " + (4 << VirtioBalloon.REPORTING_ORDER) + " KiB), or leave it unset");
     }
 
     /** {@code parameters} followed by those of {@value #DIAGNOSTIC_KERNEL_PARAMETERS_PROPERTY}, if set. */

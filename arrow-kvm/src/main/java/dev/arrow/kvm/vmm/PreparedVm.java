@@ -189,7 +189,7 @@ final class PreparedVm implements AutoCloseable {
      * the vCPUs run.
      */
     void restore(VmState vmState, List<VcpuState> vcpuStates, StepTimes steps) {
-        boolean loaded = registersLoaded == vcpuStates;
+        boolean loaded = registersLoaded(vcpuStates);
         registersLoaded = null; // from here on the vCPUs are the clone's
         vm.restoreState(vmState);
         steps.step("VM state");

@@ -300,16 +300,17 @@ final class VcpuRunner implements Runnable {
 
     private void probe() {
         probes.incrementAndGet();
-        long switches = ThreadBlocks.voluntarySwitchesOfCurrentThread(); // before the state is read
         MpState mp = vcpu.getMpState();
-        boolean halted = mp == MpState.HALTED;
-        boolean interruptsOn = halted && vcpu.interruptsEnabledAtLastExit(); // kvm_run's if_flag, not KVM_GET_REGS
+        // kvm_run's if_flag, not KVM_GET_REGS
+        boolean aliveHalt = mp == MpState.HALTED && vcpu.interruptsEnabledAtLastExit();
         boolean nowDead = switch (mp) {
             case UNINITIALIZED, INIT_RECEIVED -> true;
-            case HALTED -> !interruptsOn;
+            case HALTED -> !aliveHalt;
             default -> false;
         };
-        switchesAtAliveHalt = halted && interruptsOn ? switches : ThreadBlocks.UNKNOWN;
+        // counted here, on the only thread that runs this guest, before it enters KVM_RUN again: its next blocking is
+        // the halt's (a /proc read only for a vCPU found in an alive halt, not at every probe)
+        switchesAtAliveHalt = aliveHalt ? ThreadBlocks.voluntarySwitchesOfCurrentThread() : ThreadBlocks.UNKNOWN;
         if (nowDead != dead) {
             dead = nowDead;
             owner.idleChanged();
