@@ -60,6 +60,9 @@ public final class LibC {
 
     public static native int open(String path, int flags);
 
+    /** {@link #open(String, int)} of a path given as NUL-terminated bytes (no conversion per call). */
+    public static native int open(byte[] path, int flags);
+
     public static native int close(int fd);
 
     /** ioctl with an integer (or no) argument. */
@@ -99,6 +102,9 @@ public final class LibC {
     public static native long pwrite(int fd, byte[] buffer, long count, long offset);
 
     public static native long read(int fd, long[] buffer, long count);
+
+    /** Reads up to {@code count} bytes into {@code buffer} (from its start); returns the count read, 0 at the end, or -1. */
+    public static native long read(int fd, byte[] buffer, long count);
 
     public static native long write(int fd, long[] buffer, long count);
 

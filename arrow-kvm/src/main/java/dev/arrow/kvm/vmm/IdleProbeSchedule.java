@@ -20,9 +20,11 @@ import java.util.function.BooleanSupplier;
  * <p>A kick costs a return from {@code KVM_RUN} and a re-entry (tens of microseconds of host CPU in the lab's nested
  * KVM). Most of them would find what the last one found: the vCPU blocked in a halt with interrupts on, waiting for
  * stdin or a socket. When the host's scheduler says the vCPU's thread has not run since that kick found it so
- * ({@link VcpuRunner#stillInAliveHalt()}), the guest has run nothing since, and the look skips the kick; every
- * {@value #MAX_SKIPPED_KICKS} skips in a row are followed by a kick all the same (the count cannot see a guest that
- * ran in the microseconds between the last kick's look and its thread blocking again).
+ * ({@link VcpuRunner#stillInAliveHalt()}), the guest has run nothing since, and the look skips the kick; the wait
+ * before the next look then doubles on past the longest wait between kicks, up to {@value #MAX_LOOK_WAIT_PERIODS}
+ * ticks, and a kick comes all the same once {@value #MAX_PERIODS_WITHOUT_KICK} ticks (about 4 minutes) passed since the
+ * last (the count cannot see a guest that ran in the microseconds between the last kick's look and its thread blocking
+ * again). A vCPU that sits in one halt for long thus costs 3 looks and a kick per 4 minutes.
  *
  * <p>The probe need not run every tick: {@link #nextTick} says when a decision can next change if the guest stays
  * quiet, and the VM asks the prober to come earlier when a vCPU exits meanwhile ({@link RunningVm}). Calling
@@ -31,30 +33,36 @@ import java.util.function.BooleanSupplier;
  * <p>Runs on the prober's thread only (not thread-safe).
  */
 final class IdleProbeSchedule {
-    /** The most ticks between two looks at a quiet vCPU. */
+    /** The most ticks between two kicks of a quiet vCPU whose guest may have run since the last. */
     static final int MAX_WAIT_PERIODS = 128;
     private static final int MAX_DOUBLINGS = 7; // 1 << 7 = MAX_WAIT_PERIODS
+    /** The most ticks between two looks at a vCPU that stays in the halt a kick found it alive in. */
+    static final int MAX_LOOK_WAIT_PERIODS = 512;
+    private static final int MAX_LOOK_DOUBLINGS = 9; // 1 << 9 = MAX_LOOK_WAIT_PERIODS
     /**
-     * The most looks in a row that find the vCPU still blocked in the halt a kick found it alive in and so skip the
-     * kick ({@link VcpuRunner#stillInAliveHalt()}); the next look kicks all the same. A safety net: with it a guest that
-     * halted for good unseen is found within 8 of the longest waits (about 4 minutes) whatever the host's run counts
-     * say.
+     * The most ticks from a kick (or from the vCPU's last activity) to the next kick: a safety net, with which a guest
+     * that halted for good unseen is found within about 4 minutes whatever the host's run counts say.
      */
-    static final int MAX_SKIPPED_KICKS = 7;
+    static final int MAX_PERIODS_WITHOUT_KICK = 1024;
 
     private final long[] lastActivity;
+    /** The next wait is {@code 1 << quietProbes[vcpu]} ticks (at most {@link #MAX_DOUBLINGS} before a kick). */
     private final int[] quietProbes;
-    private final int[] skippedKicks;
+    /** The tick of the vCPU's last kick, activity or first look: a kick is due {@link #MAX_PERIODS_WITHOUT_KICK} after. */
+    private final long[] lastKick;
     /** The tick from which a quiet, running vCPU is kicked; 0 until its first look. */
     private final long[] kickAt;
+    /** Whether the vCPU was looked at before. */
+    private final boolean[] seen;
     /** Whether the vCPU ran the guest at the last look. */
     private final boolean[] running;
 
     IdleProbeSchedule(int vcpuCount) {
         lastActivity = new long[vcpuCount];
         quietProbes = new int[vcpuCount];
-        skippedKicks = new int[vcpuCount];
+        lastKick = new long[vcpuCount];
         kickAt = new long[vcpuCount];
+        seen = new boolean[vcpuCount];
         running = new boolean[vcpuCount];
     }
 
@@ -67,20 +75,24 @@ final class IdleProbeSchedule {
      * @param isRunning its loop runs the guest (not stopped, not ended)
      * @param dead      the last probe found it halted with interrupts off
      * @param unchanged asked only when a look is due: whether the vCPU is still blocked in the halt in which the
-     *                  last kick found it alive; then the kick is skipped, at most {@value #MAX_SKIPPED_KICKS} times in
-     *                  a row
+     *                  last kick found it alive; then the kick is skipped (but {@value #MAX_PERIODS_WITHOUT_KICK}
+     *                  ticks after the last)
      * @return whether to kick it for a probe now
      */
     boolean probeNow(int vcpu, long tick, long activity, boolean isRunning, boolean dead, BooleanSupplier unchanged) {
         boolean active = activity != lastActivity[vcpu];
         lastActivity[vcpu] = activity;
         running[vcpu] = isRunning;
+        if (!seen[vcpu]) {
+            seen[vcpu] = true;
+            lastKick[vcpu] = tick;
+        }
         if (dead) {
             quietProbes[vcpu] = 0;
             kickAt[vcpu] = tick; // again now, if it stays quiet
         }
         if (active || dead) {
-            skippedKicks[vcpu] = 0;
+            lastKick[vcpu] = tick; // the safety net counts from here
         }
         if (active) {
             kickAt[vcpu] = tick + 1; // its next quiet tick
@@ -88,13 +100,16 @@ final class IdleProbeSchedule {
         if (active || !isRunning || tick < kickAt[vcpu]) {
             return false;
         }
-        kickAt[vcpu] = tick + (1L << quietProbes[vcpu]);
-        quietProbes[vcpu] = Math.min(quietProbes[vcpu] + 1, MAX_DOUBLINGS);
-        if (!dead && skippedKicks[vcpu] < MAX_SKIPPED_KICKS && unchanged.getAsBoolean()) {
-            skippedKicks[vcpu]++;
+        long kickDue = lastKick[vcpu] + MAX_PERIODS_WITHOUT_KICK;
+        if (!dead && tick < kickDue && unchanged.getAsBoolean()) {
+            kickAt[vcpu] = Math.min(tick + (1L << quietProbes[vcpu]), kickDue);
+            quietProbes[vcpu] = Math.min(quietProbes[vcpu] + 1, MAX_LOOK_DOUBLINGS);
             return false;
         }
-        skippedKicks[vcpu] = 0;
+        int doublings = Math.min(quietProbes[vcpu], MAX_DOUBLINGS);
+        kickAt[vcpu] = tick + (1L << doublings);
+        quietProbes[vcpu] = Math.min(doublings + 1, MAX_DOUBLINGS);
+        lastKick[vcpu] = tick;
         return true;
     }
 

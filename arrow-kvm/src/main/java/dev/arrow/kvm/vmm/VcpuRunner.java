@@ -61,6 +61,8 @@ final class VcpuRunner implements Runnable {
      * halted with interrupts on; {@link ThreadBlocks#UNKNOWN} when it found anything else.
      */
     private volatile long switchesAtAliveHalt = ThreadBlocks.UNKNOWN;
+    /** Where {@link #stillInAliveHalt()} reads the vCPU thread's status; null until its first look. */
+    private volatile StatusFile statusFile;
     /** The pending request for a snapshot (one at a time: a second asker shares the first's). */
     private final AtomicReference<CompletableFuture<String>> snapshotRequest = new AtomicReference<>();
     /** The request to freeze, once made (a runner freezes once). */
@@ -115,7 +117,19 @@ final class VcpuRunner implements Runnable {
             return false;
         }
         int tid = vcpu.runningThreadId();
-        return tid != 0 && ThreadBlocks.asleepInFirstBlockSince(tid, switches);
+        if (tid == 0) {
+            return false;
+        }
+        StatusFile file = statusFile;
+        if (file == null || file.tid != tid) {
+            file = new StatusFile(tid, ThreadBlocks.statusPath(tid));
+            statusFile = file;
+        }
+        return ThreadBlocks.asleepInFirstBlockSince(file.path, switches);
+    }
+
+    /** The status file of the thread that runs this vCPU, its path made once ({@link #stillInAliveHalt()}). */
+    private record StatusFile(int tid, byte[] path) {
     }
 
     /** Asks the loop to end; wakes the vCPU if it is inside the guest. Any thread. */

@@ -156,33 +156,44 @@ class IdleProbeScheduleTest {
     }
 
     @Test
-    void aVcpuStillInTheHaltItWasFoundAliveInIsNotKickedButAtMostSevenTimesInARow() {
+    void aVcpuStillInTheHaltItWasFoundAliveInIsLookedAtLessAndLessAndKickedEveryFourMinutes() {
         IdleProbeSchedule s = new IdleProbeSchedule(1);
-        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        List<Integer> asked = new ArrayList<>();
+        int[] now = new int[1];
         java.util.function.BooleanSupplier unchanged = () -> {
-            asked.incrementAndGet();
+            asked.add(now[0]);
             return true;
         };
         List<Integer> kicks = new ArrayList<>();
-        for (int t = 0; t < 2000; t++) {
+        for (int t = 0; t < 3200; t++) {
+            now[0] = t;
             if (s.probeNow(0, t, 0, true, false, unchanged)) {
                 kicks.add(t);
             }
         }
-        // looks due at 0, 1, 3, 7, 15, 31, 63, 127, then every 128: the 8th look kicks, then every 8th
-        assertThat(kicks).containsExactly(127, 127 + 8 * 128);
-        assertThat(asked).as("asked only when a look was due, and not for the looks that kick anyway").hasValue(7 + 7 + 6);
+        // looks at 0, 1, 3, ... 127, then at doubling waits past the longest wait between kicks (128 ticks) up to 512;
+        // a kick 1024 ticks after the first look, then after each kick looks at +128, +384, +896 and a kick at +1024
+        assertThat(kicks).containsExactly(1024, 2048, 3072);
+        assertThat(asked).as("asked only when a look was due, not for the looks that kick anyway").containsExactly(
+                0, 1, 3, 7, 15, 31, 63, 127, 255, 511, 1023, 1152, 1280, 1536, 2176, 2304, 2560);
     }
 
     @Test
-    void activityOrADeadVcpuStartsTheSkipsOver() {
+    void activityOrADeadVcpuStartsTheSafetyNetsWaitOver() {
         IdleProbeSchedule s = new IdleProbeSchedule(1);
         java.util.function.BooleanSupplier unchanged = () -> true;
-        for (int t = 0; t < 64; t++) { // looks at 0, 1, 3, 7, 15, 31, 63: 7 skipped
-            assertThat(s.probeNow(0, t, 0, true, false, unchanged)).isFalse();
+        for (int t = 0; t < 1000; t++) {
+            assertThat(s.probeNow(0, t, 0, true, false, unchanged)).as("tick %d", t).isFalse();
         }
-        assertThat(s.probeNow(0, 64, 1, true, false, unchanged)).as("activity").isFalse();
-        assertThat(s.probeNow(0, 65, 1, true, false, unchanged)).as("skipped again: the count started over").isFalse();
-        assertThat(s.probeNow(0, 66, 1, true, true, unchanged)).as("a dead vCPU is always kicked").isTrue();
+        assertThat(s.probeNow(0, 1000, 1, true, false, unchanged)).as("activity").isFalse();
+        List<Integer> kicks = new ArrayList<>();
+        for (int t = 1001; t < 2100; t++) {
+            if (s.probeNow(0, t, 1, true, false, unchanged)) {
+                kicks.add(t);
+            }
+        }
+        assertThat(kicks).as("1024 ticks after the activity, not after the first look").containsExactly(2024);
+        assertThat(s.probeNow(0, 2100, 1, true, true, unchanged)).as("a dead vCPU is always kicked").isTrue();
+        assertThat(s.probeNow(0, 2101, 1, true, true, unchanged)).as("and at every tick").isTrue();
     }
 }

@@ -17,15 +17,38 @@ class ThreadBlocksTest {
 
     @Test
     void readsTheStateAndTheVoluntarySwitchesOfAStatusText() {
-        assertThat(ThreadBlocks.voluntarySwitches(STATUS)).isEqualTo(17);
-        assertThat(ThreadBlocks.asleepInFirstBlockSince(STATUS, 16)).isTrue();
-        assertThat(ThreadBlocks.asleepInFirstBlockSince(STATUS, 15)).as("blocked twice since").isFalse();
-        assertThat(ThreadBlocks.asleepInFirstBlockSince(STATUS, 17)).as("not blocked since").isFalse();
-        assertThat(ThreadBlocks.asleepInFirstBlockSince(STATUS.replace("S (sleeping)", "R (running)"), 16))
+        ThreadBlocks.Status status = ThreadBlocks.Status.of(STATUS);
+        assertThat(status.voluntarySwitches()).isEqualTo(17);
+        assertThat(status.state()).isEqualTo('S');
+        assertThat(status.asleepInFirstBlockSince(16)).isTrue();
+        assertThat(status.asleepInFirstBlockSince(15)).as("blocked twice since").isFalse();
+        assertThat(status.asleepInFirstBlockSince(17)).as("not blocked since").isFalse();
+        assertThat(ThreadBlocks.Status.of(STATUS.replace("S (sleeping)", "R (running)")).asleepInFirstBlockSince(16))
                 .as("running now").isFalse();
-        assertThat(ThreadBlocks.asleepInFirstBlockSince(STATUS, ThreadBlocks.UNKNOWN)).isFalse();
-        assertThat(ThreadBlocks.voluntarySwitches("Name:\tjava\n")).isEqualTo(ThreadBlocks.UNKNOWN);
-        assertThat(ThreadBlocks.asleepInFirstBlockSince(Integer.MAX_VALUE, 3)).as("no such thread").isFalse();
+        assertThat(status.asleepInFirstBlockSince(ThreadBlocks.UNKNOWN)).isFalse();
+        assertThat(ThreadBlocks.Status.of("Name:\tjava\n").voluntarySwitches()).isEqualTo(ThreadBlocks.UNKNOWN);
+        assertThat(ThreadBlocks.Status.of("Name:\tjava\n").state()).isEqualTo((char) 0);
+        assertThat(ThreadBlocks.Status.of("Name:\tjava\nvoluntary_ctxt_switches:\t").voluntarySwitches())
+                .as("no digits").isEqualTo(ThreadBlocks.UNKNOWN);
+        assertThat(ThreadBlocks.Status.of("Name:\tjava\nvoluntary_ctxt_switches:").voluntarySwitches())
+                .as("cut at the name").isEqualTo(ThreadBlocks.UNKNOWN);
+        assertThat(ThreadBlocks.Status.of("Name:\tjava\nState:").state()).as("cut at the name").isEqualTo((char) 0);
+        assertThat(ThreadBlocks.Status.of("Name:\tvoluntary_ctxt_switches:\t5\n").voluntarySwitches())
+                .as("a name is found only at a line's start").isEqualTo(ThreadBlocks.UNKNOWN);
+        assertThat(ThreadBlocks.asleepInFirstBlockSince(ThreadBlocks.statusPath(Integer.MAX_VALUE), 3))
+                .as("no such thread").isFalse();
+    }
+
+    @Test
+    void readsTheCallingThreadsOwnCountFromProc() throws Exception {
+        long before = ThreadBlocks.voluntarySwitchesOfCurrentThread();
+        assertThat(before).isNotEqualTo(ThreadBlocks.UNKNOWN);
+        String status = Files.readString(Path.of("/proc/thread-self/status"));
+        long between = ThreadBlocks.Status.of(status).voluntarySwitches();
+        Thread.sleep(20); // blocks: one voluntary switch at least
+        assertThat(ThreadBlocks.voluntarySwitchesOfCurrentThread()).isGreaterThanOrEqualTo(between)
+                .isGreaterThan(before);
+        assertThat(between).isGreaterThanOrEqualTo(before);
     }
 
     @Test
@@ -45,13 +68,13 @@ class ThreadBlocksTest {
         t.start();
         counted.acquire();
         awaitSleeping(tid.get());
-        assertThat(ThreadBlocks.asleepInFirstBlockSince(tid.get(), before.get())).as("still in its first block").isTrue();
+        assertThat(ThreadBlocks.asleepInFirstBlockSince(ThreadBlocks.statusPath(tid.get()), before.get())).as("still in its first block").isTrue();
         Thread.sleep(100);
-        assertThat(ThreadBlocks.asleepInFirstBlockSince(tid.get(), before.get())).as("still").isTrue();
+        assertThat(ThreadBlocks.asleepInFirstBlockSince(ThreadBlocks.statusPath(tid.get()), before.get())).as("still").isTrue();
         wake.release();
         Thread.sleep(100);
         awaitSleeping(tid.get());
-        assertThat(ThreadBlocks.asleepInFirstBlockSince(tid.get(), before.get())).as("woke and blocked again").isFalse();
+        assertThat(ThreadBlocks.asleepInFirstBlockSince(ThreadBlocks.statusPath(tid.get()), before.get())).as("woke and blocked again").isFalse();
         wake.release();
         t.join(5_000);
     }
