@@ -166,7 +166,7 @@ final class GoalsSection {
             return;
         }
         if (Double.isNaN(step.idleCpuPerGoalPercent()) && !step.cpuByThreadPercent().isEmpty()) {
-            // the process's figure is not usable (IdleCpu#percentOfCoreWithoutJit); Arrow's own threads still are
+            // the process's figure is not usable (IdleCpu#idlePercentOfCore); Arrow's own threads still are
             double arrows = step.cpuByThreadPercent().entrySet().stream().filter(e -> e.getKey().startsWith("arrow-"))
                     .mapToDouble(Map.Entry::getValue).sum() / step.alive() * GOAL_ALIVE;
             goals.row(cpuFigure, cpuGoal, "not measured as a whole: the JIT compilers' share (" + Fmt.number(step.jitPercent(), 2)
@@ -176,7 +176,9 @@ final class GoalsSection {
         } else {
             row(goals, cpuFigure, cpuGoal, step.idleCpuPerGoalPercent(), "% of a core ("
                     + (step.alive() == GOAL_ALIVE ? "" : "scaled from ") + step.alive() + " alive, without the JIT"
-                    + " compilers' start-up backlog: " + Fmt.number(step.jitPercent(), 2) + "% more, section 6)",
+                    + " compilers' start-up backlog: " + Fmt.number(step.jitPercent(), 2) + "% more"
+                    + (step.readingPercent() > 0 ? ", and without the benchmark's own readings: "
+                            + Fmt.number(step.readingPercent(), 2) + "% more" : "") + ", section 6)",
                     IDLE_CPU_PERCENT);
         }
         if (Double.isNaN(step.probeToFirst())) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -21,8 +22,13 @@ import java.util.Map;
  *                    {@link #THREAD_KINDS} and "others" (threads that ended within the window are left out)
  * @param jitNanos    of {@code used}, what the JIT compiler threads used (all of them, {@link #JIT_COMPILER_KIND}):
  *                    compiles queued by the work before the window, which the figures without the JIT leave out
+ * @param readingNanos of {@code used}, what the measuring thread itself used to read every thread's counters inside
+ *                    the window (a {@code ThreadMXBean} reading around them): the benchmark's cost, not the arrows'
+ *                    (with 100 arrows alive it reads 200 more threads' {@code stat} files, 0.65% of a lab core in the
+ *                    run of 2026-12-07), which {@link #idlePercentOfCore} leaves out
  */
-record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> byThread, long jitNanos) {
+record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> byThread, long jitNanos,
+        long readingNanos) {
     static final int THREAD_KINDS = 6;
     /** HotSpot's compiler threads ("C1 CompilerThread0", "C2 CompilerThread1", cut to 15 characters) as {@link #kind}. */
     static final String JIT_COMPILER_KIND = "CN CompilerThre";
@@ -32,17 +38,23 @@ record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> 
         long pid = ProcessHandle.current().pid();
         // the thread readings inside the process's window: the JIT's share (from the threads) can then never exceed
         // the process's CPU time, also when reading hundreds of threads' stat files is slow and itself gets compiled
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         long t0 = System.nanoTime();
         ProcessCpu before = ProcessCpu.read(pid, ticksPerSecond);
+        long readingBefore = threads.getCurrentThreadCpuTime();
         ThreadCpu threadsBefore = ThreadCpu.read(pid, ticksPerSecond);
+        long readingBetween = threads.getCurrentThreadCpuTime();
         Thread.sleep(window.toMillis());
+        long readingAgain = threads.getCurrentThreadCpuTime();
         ThreadCpu threadsAfter = ThreadCpu.read(pid, ticksPerSecond);
+        long readingAfter = threads.getCurrentThreadCpuTime();
         ProcessCpu after = ProcessCpu.read(pid, ticksPerSecond);
         long elapsed = System.nanoTime() - t0;
+        long reading = readingBefore < 0 ? 0 : (readingBetween - readingBefore) + (readingAfter - readingAgain);
         List<Map.Entry<String, Long>> byThread = threadsAfter.since(threadsBefore, THREAD_KINDS, IdleCpu::kind);
         long jit = threadsAfter.since(threadsBefore, Integer.MAX_VALUE, IdleCpu::kind).stream()
                 .filter(e -> e.getKey().startsWith(JIT_COMPILER_KIND)).mapToLong(Map.Entry::getValue).sum();
-        return new IdleCpu(elapsed, after.minus(before), byThread, jit);
+        return new IdleCpu(elapsed, after.minus(before), byThread, jit, reading);
     }
 
     /** How long the JIT compilers must not have compiled before an idle window starts ({@link #awaitQuietJit}). */
@@ -96,14 +108,21 @@ record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> 
     }
 
     /**
-     * {@link #percentOfCore(JsonNode)} less the JIT compiler threads' share ({@code jitCompilerNanos}; a measurement
-     * from before that was recorded counts whole); NaN if there is none, and NaN if the JIT's share exceeds the
-     * process's (a measurement of 2026-12-07 that read the threads after the process's window closed: compiles
-     * during that reading counted for the JIT only, so the difference is not a figure).
+     * {@link #percentOfCore(JsonNode)} less the JIT compiler threads' share ({@code jitCompilerNanos}) and the measuring
+     * thread's readings ({@code readingNanos}; a measurement from before either was recorded counts whole); NaN if
+     * there is none, and NaN if they exceed the process's (a measurement of 2026-12-07 that read the threads after the
+     * process's window closed: compiles during that reading counted for the JIT only, so the difference is not a
+     * figure).
      */
-    static double percentOfCoreWithoutJit(JsonNode cpu) {
-        double without = percentOfCore(cpu) - jitPercentOfCore(cpu);
+    static double idlePercentOfCore(JsonNode cpu) {
+        double without = percentOfCore(cpu) - jitPercentOfCore(cpu) - readingPercentOfCore(cpu);
         return without < 0 ? Double.NaN : without;
+    }
+
+    /** The measuring thread's own readings in an idle measurement, in % of one core (0 if not recorded). */
+    static double readingPercentOfCore(JsonNode cpu) {
+        double window = cpu.path("windowNanos").asDouble();
+        return window > 0 ? percentOfCore(cpu.path("readingNanos").asDouble(0), window) : Double.NaN;
     }
 
     /** The JIT compiler threads' CPU time in an idle measurement, in % of one core (0 if not recorded). */
@@ -119,13 +138,14 @@ record IdleCpu(long windowNanos, ProcessCpu used, List<Map.Entry<String, Long>> 
 
     /**
      * As JSON: {@code {"windowNanos":..,"userNanos":..,"systemNanos":..,"guestNanos":..,
-     * "jitCompilerNanos":..,"byThreadNanos":{"arrow-vmN-vcpuN":..,..}}}.
+     * "jitCompilerNanos":..,"readingNanos":..,"byThreadNanos":{"arrow-vmN-vcpuN":..,..}}}.
      */
     Map<String, Object> toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("windowNanos", windowNanos);
         m.putAll(used.toJson());
         m.put("jitCompilerNanos", jitNanos);
+        m.put("readingNanos", readingNanos);
         m.put("byThreadNanos", ThreadCpu.toJson(byThread));
         return m;
     }

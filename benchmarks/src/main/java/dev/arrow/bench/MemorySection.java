@@ -81,10 +81,12 @@ final class MemorySection {
      *
      * @param openFds              this JVM's open file descriptors
      * @param fdsPerArrow          (open fds − the baseline's) / alive
-     * @param cpuPercent           this JVM's CPU time over the idle window less its JIT compiler threads', % of one
-     *                             core ({@link IdleCpu#percentOfCoreWithoutJit})
+     * @param cpuPercent           this JVM's CPU time over the idle window less its JIT compiler threads' and the
+     *                             benchmark's own readings, % of one core ({@link IdleCpu#idlePercentOfCore})
      * @param jitPercent           the JIT compiler threads' CPU time over the window, % of one core: compiles queued
      *                             by the starts before it, the JVM warming up, not what the idle arrows cost
+     * @param readingPercent       the measuring thread's CPU time reading every thread's counters in the window, % of
+     *                             one core ({@link IdleCpu#readingPercentOfCore}; 0 in results from before it was kept)
      * @param idleCpuPercent       {@code cpuPercent} − the baseline's: what the idle arrows cost
      * @param idleCpuPerGoalPercent {@code idleCpuPercent} scaled to {@link GoalsSection#GOAL_ALIVE} arrows
      * @param probeMs              one more arrow started alone, start → its first output, median of the probes
@@ -92,7 +94,8 @@ final class MemorySection {
      * @param cpuByThreadPercent   where {@code cpuPercent} went: % of one core by thread name (numbers as "N"),
      *                             largest first ({@link IdleCpu#byThread()}); empty if not measured
      */
-    record IdleCosts(int alive, double openFds, double fdsPerArrow, double cpuPercent, double jitPercent, double idleCpuPercent,
+    record IdleCosts(int alive, double openFds, double fdsPerArrow, double cpuPercent, double jitPercent,
+                     double readingPercent, double idleCpuPercent,
                      double idleCpuPerGoalPercent, double probeMs, double probeToFirst, Map<String, Double> cpuByThreadPercent) {
         /**
          * The baseline, then each step of {@code memory}; none for a file written before these were measured
@@ -105,18 +108,18 @@ final class MemorySection {
                 return rows;
             }
             double baseFds = number(memory.path("baselineOpenFds"));
-            double baseCpu = IdleCpu.percentOfCoreWithoutJit(memory.path("baselineIdleCpu"));
+            double baseCpu = IdleCpu.idlePercentOfCore(memory.path("baselineIdleCpu"));
             double firstMs = medianMs(memory.path("baselineProbeFirstOutputNanos"));
             rows.add(new IdleCosts(0, baseFds, Double.NaN, baseCpu, IdleCpu.jitPercentOfCore(memory.path("baselineIdleCpu")),
-                    Double.NaN, Double.NaN, firstMs,
+                    IdleCpu.readingPercentOfCore(memory.path("baselineIdleCpu")), Double.NaN, Double.NaN, firstMs,
                     Double.isNaN(firstMs) ? Double.NaN : 1, byThreadPercent(memory.path("baselineIdleCpu"))));
             for (JsonNode s : memory.path("steps")) {
                 int alive = s.path("alive").asInt();
                 double fds = number(s.path("openFds"));
-                double cpu = IdleCpu.percentOfCoreWithoutJit(s.path("idleCpu"));
+                double cpu = IdleCpu.idlePercentOfCore(s.path("idleCpu"));
                 double probeMs = medianMs(s.path("probeFirstOutputNanos"));
                 rows.add(new IdleCosts(alive, fds, (fds - baseFds) / alive, cpu, IdleCpu.jitPercentOfCore(s.path("idleCpu")),
-                        cpu - baseCpu,
+                        IdleCpu.readingPercentOfCore(s.path("idleCpu")), cpu - baseCpu,
                         (cpu - baseCpu) / alive * GoalsSection.GOAL_ALIVE, probeMs, probeMs / firstMs,
                         byThreadPercent(s.path("idleCpu"))));
             }
@@ -268,8 +271,10 @@ final class MemorySection {
                         + IdleCpu.JIT_QUIET.toSeconds() + " s, or after " + IdleCpu.JIT_QUIET_MAX_WAIT.toSeconds()
                         + " s of waiting for that)" : "")
  + ", less the JIT compiler threads' time (their own column: compiles"
-                + " the starts before the window queued, the JVM warming up, which a long-lived JVM pays once) and less"
-                + " the baseline's, as % of one core and scaled to " + GoalsSection.GOAL_ALIVE + " arrows (the kernel counts CPU time in "
+                + " the starts before the window queued, the JVM warming up, which a long-lived JVM pays once), less the"
+                + " benchmark's own readings of every thread's counters inside the window (their own column: the measuring"
+                + " thread's CPU time around them, from `ThreadMXBean`; with more arrows alive it reads more threads'"
+                + " `stat` files) and less the baseline's, as % of one core and scaled to " + GoalsSection.GOAL_ALIVE + " arrows (the kernel counts CPU time in "
                 + 1000 / ProcessCpu.DEFAULT_TICKS_PER_SECOND + " ms ticks: "
                 + Fmt.number(100.0 / ProcessCpu.DEFAULT_TICKS_PER_SECOND / windowSeconds, 2) + "% of a core over this"
                 + " window); then one more arrow started alone, " + (probes == 1 ? "once" : probes + " times, each stopped before the next")
@@ -280,14 +285,16 @@ final class MemorySection {
         line("");
         MarkdownTable idle = new MarkdownTable("arrows alive", "open fds",
                 bold("fds per arrow") + " (goal ≤ " + Fmt.number(GoalsSection.FDS_PER_ARROW, 0) + ")",
-                "CPU without the JIT, % of a core", "JIT compilers, % of a core",
+                "CPU without the JIT and the readings, % of a core", "JIT compilers, % of a core",
+                "the benchmark's readings, % of a core",
                 "idle arrows' CPU, % of a core", bold("per " + GoalsSection.GOAL_ALIVE + " idle arrows, % of a core")
                 + " (goal ≤ " + Fmt.number(GoalsSection.IDLE_CPU_PERCENT, 1) + ")",
                 "one more arrow: start → first output ms (median)",
                 bold("against the first") + " (goal ≤ " + Fmt.number(GoalsSection.BOOT_TO_FIRST, 2) + ")");
         for (IdleCosts r : rows) {
             idle.row(String.valueOf(r.alive()), Fmt.number(r.openFds(), 0), bold(Fmt.number(r.fdsPerArrow(), 2)),
-                    Fmt.number(r.cpuPercent(), 2), Fmt.number(r.jitPercent(), 2), Fmt.number(r.idleCpuPercent(), 2),
+                    Fmt.number(r.cpuPercent(), 2), Fmt.number(r.jitPercent(), 2), Fmt.number(r.readingPercent(), 2),
+                    Fmt.number(r.idleCpuPercent(), 2),
                     bold(Fmt.number(r.idleCpuPerGoalPercent(), 2)), Fmt.number(r.probeMs(), 0),
                     bold(Fmt.number(r.probeToFirst(), 2)));
         }

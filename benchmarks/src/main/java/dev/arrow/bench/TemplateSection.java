@@ -90,7 +90,7 @@ final class TemplateSection {
                     ram.path(ProcessMemory.PSS).asDouble() / MIB, hostKernel, privateDirty + hostKernel, hostKernelKib,
                     s.path("threadsPerClone").asDouble(), Latency.of(longs(s.path("firstOutputNanos"))),
                     s.path("fdsPerClone").isNumber() ? s.path("fdsPerClone").asDouble() : Double.NaN,
-                    (IdleCpu.percentOfCoreWithoutJit(s.path("idleCpu")) - baseCpuPercent) / s.path("alive").asInt()
+                    (IdleCpu.idlePercentOfCore(s.path("idleCpu")) - baseCpuPercent) / s.path("alive").asInt()
                             * GoalsSection.GOAL_ALIVE);
         }
 
@@ -178,7 +178,7 @@ final class TemplateSection {
                 }
             }
             List<MemoryStep> memory = new ArrayList<>();
-            double baseCpu = IdleCpu.percentOfCoreWithoutJit(t.path("memory").path("baselineIdleCpu"));
+            double baseCpu = IdleCpu.idlePercentOfCore(t.path("memory").path("baselineIdleCpu"));
             t.path("memory").path("steps").forEach(s -> memory.add(MemoryStep.of(s, baseCpu)));
             return new Figures(pairs, t.path("templateBoot").path("wallNanos").asDouble(Double.NaN) / 1e6,
                     latency(v, "coldAppExec"), latency(v, "cloneAppExec"), latency(v, "coldFirstOutput"),
@@ -461,8 +461,8 @@ final class TemplateSection {
                     + " the process's CPU time over " + Fmt.number(template.path("memory").path("baselineIdleCpu")
                     .path("windowNanos").asDouble() / 1e9, 0) + " s in which every clone waits on stdin (once the JIT had"
                     + " compiled nothing for " + IdleCpu.JIT_QUIET.toSeconds() + " s, or after "
-                    + IdleCpu.JIT_QUIET_MAX_WAIT.toSeconds() + " s), less the JIT compiler threads' time and less the same"
-                    + " before the steps,"
+                    + IdleCpu.JIT_QUIET_MAX_WAIT.toSeconds() + " s), less the JIT compiler threads' time, less the"
+                    + " measuring thread's own readings of every thread's counters and less the same before the steps,"
                     + " scaled to " + GoalsSection.GOAL_ALIVE + " clones.");
             line("");
         }

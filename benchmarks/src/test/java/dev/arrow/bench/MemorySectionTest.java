@@ -81,15 +81,15 @@ class MemorySectionTest {
         String text = MemorySection.render("6", json(IDLE_MEMORY), LAB);
         assertThat(text).contains("over 10 s in which every arrow waits on stdin", "0.10% of a core over this window",
                 "one more arrow started alone, 3 times, each stopped before the next: start → its first output",
-                "| arrows alive | open fds | **fds per arrow** (goal ≤ 4) | CPU without the JIT, % of a core | JIT compilers, % of a core"
-                        + " | idle arrows' CPU, % of a core"
+                "| arrows alive | open fds | **fds per arrow** (goal ≤ 4) | CPU without the JIT and the readings, % of a core"
+                        + " | JIT compilers, % of a core | the benchmark's readings, % of a core | idle arrows' CPU, % of a core"
                         + " | **per 100 idle arrows, % of a core** (goal ≤ 0.5) | one more arrow: start → first output ms (median)"
                         + " | **against the first** (goal ≤ 1.10) |",
-                "| 0 | 40 | **–** | 0.30 | 0.00 | – | **–** | 2100 | **1.00** |",
+                "| 0 | 40 | **–** | 0.30 | 0.00 | 0.00 | – | **–** | 2100 | **1.00** |",
                 // (240 - 40) / 10 fds; 0.60 - 0.30 = 0.30% of a core for 10 arrows, 3.00% for 100; 2300 / 2100 ms;
                 // with 100 alive 0.70% of a core, 0.20 of it the JIT compilers: 0.50 - 0.30
-                "| 10 | 240 | **20.00** | 0.60 | 0.00 | 0.30 | **3.00** | 2300 | **1.10** |",
-                "| 100 | 440 | **4.00** | 0.50 | 0.20 | 0.20 | **0.20** | 2500 | **1.19** |",
+                "| 10 | 240 | **20.00** | 0.60 | 0.00 | 0.00 | 0.30 | **3.00** | 2300 | **1.10** |",
+                "| 100 | 440 | **4.00** | 0.50 | 0.20 | 0.00 | 0.20 | **0.20** | 2500 | **1.19** |",
                 "with 100 alive `arrow-vmN-vcpuN` 0.50, `CN CompilerThre` 0.20; with none alive `GC Thread#N` 0.30.");
         assertThat(text).as("a run that did not wait for the JIT does not say it did").doesNotContain("started once the JIT compilers");
         String waited = MemorySection.render("6", json(IDLE_MEMORY.replace("\"baselineOpenFds\":40,",
@@ -106,7 +106,7 @@ class MemorySectionTest {
         // a step without the figures in a file that has them: dashes
         String partial = IDLE_MEMORY.replace("\"openFds\":240,", "").replace("\"probeFirstOutputNanos\":[2200000000,2300000000,2400000000]",
                 "\"probeFirstOutputNanos\":[]");
-        assertThat(MemorySection.render("6", json(partial), LAB)).contains("| 10 | – | **–** | 0.60 | 0.00 | 0.30 | **3.00** | – | **–** |");
+        assertThat(MemorySection.render("6", json(partial), LAB)).contains("| 10 | – | **–** | 0.60 | 0.00 | 0.00 | 0.30 | **3.00** | – | **–** |");
     }
 
     @Test
