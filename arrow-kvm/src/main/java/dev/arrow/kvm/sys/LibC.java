@@ -108,6 +108,17 @@ public final class LibC {
 
     public static native long write(int fd, long[] buffer, long count);
 
+    /** Reads clock {@code clockId} into {@code timespec}: {@code [tv_sec, tv_nsec]}; returns 0 or -1. */
+    public static native int clock_gettime(int clockId, long[] timespec);
+
+    /**
+     * The clock of thread {@code tid}'s CPU time (this process's threads only): the kernel's
+     * {@code MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)}, what {@code pthread_getcpuclockid} gives.
+     */
+    public static int threadCpuClock(int tid) {
+        return (~tid << 3) | 6; // CPUCLOCK_SCHED 2 | CPUCLOCK_PERTHREAD_MASK 4
+    }
+
     public static native int getpid();
 
     public static native int gettid();

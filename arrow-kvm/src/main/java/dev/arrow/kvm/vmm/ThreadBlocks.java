@@ -23,6 +23,8 @@ final class ThreadBlocks {
     /** A status text is about 1.4 KiB; one with a longer CPU list is read whole into a larger array. */
     private static final int FIRST_READ = 4096;
     private static final int MOST = 64 * 1024;
+    /** Linux's largest thread id on 64-bit machines, plus one ({@code PID_MAX_LIMIT}). */
+    private static final int PID_MAX_LIMIT = 4 * 1024 * 1024;
     private static final byte[] STATE = "\nState:".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] VOLUNTARY = "\nvoluntary_ctxt_switches:".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] OWN_STATUS = path("/proc/thread-self/status");
@@ -54,6 +56,21 @@ final class ThreadBlocks {
         return status != null && status.asleepInFirstBlockSince(voluntaryBefore);
     }
 
+    /**
+     * The CPU time thread {@code tid} (of this process) has run so far, in nanoseconds, or {@link #UNKNOWN}: one
+     * {@code clock_gettime} of its CPU-time clock, no text. The host kernel adds every stretch the thread runs, however
+     * short, so two equal readings mean it did not run between them. The kernel answers only for this process's own
+     * threads.
+     */
+    static long cpuTimeNanos(int tid) {
+        if (tid <= 0 || tid >= PID_MAX_LIMIT) {
+            return UNKNOWN; // the clock's number would name another clock
+        }
+        long[] timespec = new long[2];
+        return LibC.clock_gettime(LibC.threadCpuClock(tid), timespec) != 0 ? UNKNOWN
+                : timespec[0] * 1_000_000_000L + timespec[1];
+    }
+
     /** One status text, as bytes: {@code text[0, length)}. */
     record Status(byte[] text, int length) {
         static Status of(String text) {
@@ -69,7 +86,7 @@ final class ThreadBlocks {
 
         /** The {@code voluntary_ctxt_switches}, or {@link #UNKNOWN}. */
         long voluntarySwitches() {
-            int at = valueAfter(VOLUNTARY);
+            int at = valueAfter(VOLUNTARY, lastIndexOf(VOLUNTARY)); // the second-last line: searched from the end
             long n = 0;
             int digits = 0;
             for (; at >= 0 && at < length && text[at] >= '0' && text[at] <= '9' && digits < 18; at++, digits++) {
@@ -80,13 +97,12 @@ final class ThreadBlocks {
 
         /** The letter of the {@code State:} line ({@code 'S'} asleep, {@code 'R'} running, ...), or 0. */
         char state() {
-            int at = valueAfter(STATE);
+            int at = valueAfter(STATE, indexOf(STATE)); // the third line
             return at < 0 || at >= length ? 0 : (char) text[at];
         }
 
-        /** Where the value of the line that starts with {@code name} ({@code "\nName:"}) begins, or -1. */
-        private int valueAfter(byte[] name) {
-            int at = indexOf(name);
+        /** Where the value of the line whose {@code name} ({@code "\nName:"}) was found {@code at} begins, or -1. */
+        private int valueAfter(byte[] name, int at) {
             if (at < 0) {
                 return -1;
             }
@@ -98,16 +114,30 @@ final class ThreadBlocks {
         }
 
         private int indexOf(byte[] needle) {
-            outer:
             for (int i = 0; i + needle.length <= length; i++) {
-                for (int j = 0; j < needle.length; j++) {
-                    if (text[i + j] != needle[j]) {
-                        continue outer;
-                    }
+                if (at(i, needle)) {
+                    return i;
                 }
-                return i;
             }
             return -1;
+        }
+
+        private int lastIndexOf(byte[] needle) {
+            for (int i = length - needle.length; i >= 0; i--) {
+                if (at(i, needle)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        private boolean at(int i, byte[] needle) {
+            for (int j = 0; j < needle.length; j++) {
+                if (text[i + j] != needle[j]) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 

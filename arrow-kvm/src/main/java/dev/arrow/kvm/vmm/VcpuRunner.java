@@ -62,7 +62,9 @@ final class VcpuRunner implements Runnable {
      */
     private volatile long switchesAtAliveHalt = ThreadBlocks.UNKNOWN;
     /** Where {@link #stillInAliveHalt()} reads the vCPU thread's status; null until its first look. */
-    private volatile StatusFile statusFile;
+    private StatusFile statusFile; // the prober's thread only
+    /** What the last look that read the status found; null when it found no first blocking. */
+    private AsleepSince asleepSince; // the prober's thread only
     /** The pending request for a snapshot (one at a time: a second asker shares the first's). */
     private final AtomicReference<CompletableFuture<String>> snapshotRequest = new AtomicReference<>();
     /** The request to freeze, once made (a runner freezes once). */
@@ -109,7 +111,11 @@ final class VcpuRunner implements Runnable {
     /**
      * True when the vCPU is still blocked in the halt (interrupts on) in which the last probe found it: its thread has
      * blocked once since and not woken, so the guest has run nothing since that blocking and cannot have halted for
-     * good. A kick would only find the same; the idle probe skips it. False when unsure. Any thread.
+     * good. A kick would only find the same; the idle probe skips it. False when unsure. The idle prober's thread only.
+     *
+     * <p>The first look after a probe reads the thread's status ({@link ThreadBlocks}: asleep, blocked exactly once
+     * since) and, just before it, the thread's CPU time; later looks read only the CPU time (one {@code clock_gettime},
+     * no text): unchanged, the thread has not run since that look found it in its first blocking, so it still is.
      */
     boolean stillInAliveHalt() {
         long switches = switchesAtAliveHalt;
@@ -120,16 +126,33 @@ final class VcpuRunner implements Runnable {
         if (tid == 0) {
             return false;
         }
+        long cpu = ThreadBlocks.cpuTimeNanos(tid);
+        AsleepSince asleep = asleepSince;
+        if (asleep != null && asleep.tid == tid && asleep.switches == switches && cpu != ThreadBlocks.UNKNOWN
+                && cpu == asleep.cpuNanos) {
+            return true; // not run since a look found it in its first blocking since the probe
+        }
         StatusFile file = statusFile;
         if (file == null || file.tid != tid) {
             file = new StatusFile(tid, ThreadBlocks.statusPath(tid));
             statusFile = file;
         }
-        return ThreadBlocks.asleepInFirstBlockSince(file.path, switches);
+        // the CPU time read before the status: if the thread still ran then, it ran on to its blocking, and the next
+        // look sees a later CPU time and reads the status again (a kick too many at worst, never one too few)
+        boolean firstBlock = ThreadBlocks.asleepInFirstBlockSince(file.path, switches);
+        asleepSince = firstBlock && cpu != ThreadBlocks.UNKNOWN ? new AsleepSince(tid, switches, cpu) : null;
+        return firstBlock;
     }
 
     /** The status file of the thread that runs this vCPU, its path made once ({@link #stillInAliveHalt()}). */
     private record StatusFile(int tid, byte[] path) {
+    }
+
+    /**
+     * A look found thread {@code tid} asleep in its first blocking since the probe that counted {@code switches}, and
+     * read its CPU time {@code cpuNanos} just before.
+     */
+    private record AsleepSince(int tid, long switches, long cpuNanos) {
     }
 
     /** Asks the loop to end; wakes the vCPU if it is inside the guest. Any thread. */

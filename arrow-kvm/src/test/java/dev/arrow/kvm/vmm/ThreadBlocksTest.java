@@ -37,6 +37,8 @@ class ThreadBlocksTest {
                 .as("a name is found only at a line's start").isEqualTo(ThreadBlocks.UNKNOWN);
         assertThat(ThreadBlocks.asleepInFirstBlockSince(ThreadBlocks.statusPath(Integer.MAX_VALUE), 3))
                 .as("no such thread").isFalse();
+        assertThat(ThreadBlocks.cpuTimeNanos(Integer.MAX_VALUE)).as("no such thread").isEqualTo(ThreadBlocks.UNKNOWN);
+        assertThat(ThreadBlocks.cpuTimeNanos(1)).as("not a thread of this process").isEqualTo(ThreadBlocks.UNKNOWN);
     }
 
     @Test
@@ -68,13 +70,17 @@ class ThreadBlocksTest {
         t.start();
         counted.acquire();
         awaitSleeping(tid.get());
+        long cpu = ThreadBlocks.cpuTimeNanos(tid.get());
         assertThat(ThreadBlocks.asleepInFirstBlockSince(ThreadBlocks.statusPath(tid.get()), before.get())).as("still in its first block").isTrue();
         Thread.sleep(100);
         assertThat(ThreadBlocks.asleepInFirstBlockSince(ThreadBlocks.statusPath(tid.get()), before.get())).as("still").isTrue();
+        assertThat(cpu).isPositive();
+        assertThat(ThreadBlocks.cpuTimeNanos(tid.get())).as("not run since: the same CPU time").isEqualTo(cpu);
         wake.release();
         Thread.sleep(100);
         awaitSleeping(tid.get());
         assertThat(ThreadBlocks.asleepInFirstBlockSince(ThreadBlocks.statusPath(tid.get()), before.get())).as("woke and blocked again").isFalse();
+        assertThat(ThreadBlocks.cpuTimeNanos(tid.get())).as("ran: more CPU time").isGreaterThan(cpu);
         wake.release();
         t.join(5_000);
     }
