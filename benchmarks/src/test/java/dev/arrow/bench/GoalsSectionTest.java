@@ -54,8 +54,10 @@ class GoalsSectionTest {
     void fdsIdleCpuAndBootTimeAreJudgedAtTheStepWithAHundredAlive() throws Exception {
         String text = GoalsSection.render(json(MemorySectionTest.IDLE_MEMORY), null, null, null, TemplateSectionTest.LAB);
         assertThat(text).contains("| fds per arrow | ≤ 4 | 4.00 (100 alive, section 6) | met |",
-                "| idle CPU of 100 idle arrows | ≤ 0.5% of a core | 0.20% of a core (100 alive, without the JIT compilers'"
-                        + " start-up backlog: 0.20% more, section 6) | met |",
+                // the process grew 0.20% over the baseline, but Arrow's own threads took 0.50%: the larger counts
+                "| idle CPU of 100 idle arrows | ≤ 0.5% of a core | 0.50% of a core: Arrow's own threads (`arrow-*`), more"
+                        + " than the process's growth over the baseline (0.20%, without the JIT compilers' start-up backlog"
+                        + " and the benchmark's own readings; 100 alive, section 6) | met |",
                 "| boot time per arrow with 100 alive, against the first | within 10% | 1.19× (one more arrow, start → first"
                         + " output: 2500 ms with 100 alive against 2100 ms with none, section 6) | **not met** |");
         String other = MemorySectionTest.IDLE_MEMORY.replace("\"openFds\":440", "\"openFds\":540")
@@ -68,7 +70,8 @@ class GoalsSectionTest {
                 "| within 10% | 1.10× (one more arrow, start → first output: 2300 ms with 100 alive against 2100 ms with none,"
                         + " section 6) | met |");
         // the 100 step's measuring thread read every thread's counters for 0.15% of a core: not the arrows' cost
-        String read = other.replace("\"jitCompilerNanos\":20000000", "\"jitCompilerNanos\":20000000,\"readingNanos\":15000000");
+        String read = other.replace("\"jitCompilerNanos\":20000000", "\"jitCompilerNanos\":20000000,\"readingNanos\":15000000")
+                .replace("\"arrow-vmN-vcpuN\":50000000", "\"arrow-vmN-vcpuN\":10000000");
         assertThat(read).contains("\"readingNanos\":15000000");
         assertThat(GoalsSection.render(json(read), null, null, null, TemplateSectionTest.LAB)).contains(
                 "| idle CPU of 100 idle arrows | ≤ 0.5% of a core | 0.45% of a core (100 alive, without the JIT compilers'"
