@@ -1,5 +1,7 @@
 package dev.arrow.kvm.vmm;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -30,6 +32,9 @@ final class SharedIdleProber {
     static final Duration PERIOD = Duration.ofMillis(250);
     /** How long the thread stays without any probe to run before it ends. */
     static final Duration KEEP_ALIVE = Duration.ofSeconds(10);
+    /** How often the thread sums up its work at DEBUG. */
+    static final Duration SUMMARY_EVERY = Duration.ofSeconds(10);
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private static final SharedIdleProber SHARED = new SharedIdleProber("arrow-idle-probe", PERIOD);
 
     /** What a VM's probe does at a tick. */
@@ -52,6 +57,11 @@ final class SharedIdleProber {
     private ScheduledFuture<?> wakeUp; // guarded by this
     private long wakeUpTick = Long.MAX_VALUE; // guarded by this
     private long wakeUps; // guarded by this
+    /** What the thread did since the last DEBUG summary ({@link #SUMMARY_EVERY}); the prober's thread only. */
+    private long summaryStart = System.nanoTime();
+    private long summaryWakeUps;
+    private long summaryRuns;
+    private long summaryCpuNanos;
 
     /**
      * @param threadName the name of its thread
@@ -116,6 +126,36 @@ final class SharedIdleProber {
 
     /** One wake-up: every probe due by now, in turn, on the prober's thread; then the next wake-up. */
     private void runDue() {
+        boolean summarize = LOG.isDebugEnabled();
+        long cpuBefore = summarize ? THREADS.getCurrentThreadCpuTime() : 0;
+        int runs = runDueProbes();
+        if (summarize) {
+            summarize(runs, THREADS.getCurrentThreadCpuTime() - cpuBefore);
+        }
+    }
+
+    /**
+     * At DEBUG, once every {@link #SUMMARY_EVERY}: how often the thread woke, how many probes it ran and the CPU time
+     * it took (what idle arrows cost the JVM's CPU: docs/idle.md).
+     */
+    private void summarize(int runs, long cpuNanos) {
+        summaryWakeUps++;
+        summaryRuns += runs;
+        summaryCpuNanos += cpuNanos;
+        long now = System.nanoTime();
+        if (now - summaryStart >= SUMMARY_EVERY.toNanos()) {
+            LOG.debug("idle prober: {} probes scheduled; in the last {} s {} wake-ups, {} probe runs, {} us of CPU",
+                    scheduledProbes(), TimeUnit.NANOSECONDS.toSeconds(now - summaryStart), summaryWakeUps, summaryRuns,
+                    TimeUnit.NANOSECONDS.toMicros(summaryCpuNanos));
+            summaryStart = now;
+            summaryWakeUps = 0;
+            summaryRuns = 0;
+            summaryCpuNanos = 0;
+        }
+    }
+
+    /** Runs every probe due by now; returns how many. */
+    private int runDueProbes() {
         long tick;
         List<Probe> due = new ArrayList<>();
         synchronized (this) {
@@ -145,6 +185,7 @@ final class SharedIdleProber {
                 wakeUpBy(waiting.peek().dueTick);
             }
         }
+        return due.size();
     }
 
     /** {@code p} wants to run at the next tick rather than at the one it asked for. */
