@@ -484,11 +484,12 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
      * the kernel cleared at boot (docs/idle.md, "Where a cold arrow's private memory goes"). It holds every writer of
      * guest RAM meanwhile: the vCPUs between two exits ({@link VcpuHold}) and the devices (it runs on the VM's virtio
      * event loop). Not for RAM in a memory file (templates and their clones: their pages are the file's, see
-     * {@link MmapGuestMemory#dropPagesEqualToBacking()}), nor with {@link #DROP_PAGES_PROPERTY} {@code false}.
+     * {@link MmapGuestMemory#dropPagesEqualToBacking()}), nor for RAM with huge pages (a drop would split them, and
+     * whoever asked for them chose fewer faults over less memory), nor with {@link #DROP_PAGES_PROPERTY} {@code false}.
      * Any thread; later calls do nothing.
      */
     public void appStarted() {
-        if (dropped == null && !memory.isInMemoryFile() && template == null
+        if (dropped == null && !memory.isInMemoryFile() && template == null && !memory.hugePages()
                 && !"false".equalsIgnoreCase(System.getProperty(DROP_PAGES_PROPERTY))) {
             dropArmed = true;
         }
