@@ -14,6 +14,9 @@
  *   guestapp streams N      writes N bytes to stdout and N to stderr, interleaved in chunks of
  *                           varying size; byte i of stream s (1, 2) is pattern(i, s), see below
  *   guestapp echo           copies stdin to stdout until end-of-file, exits 0
+ *   guestapp echo-file      as echo; then writes /echo-file (64 KiB: zeros, with pattern(i, 3) in its
+ *                           pages 1 and 9), reads it back and prints "file ok" (exits 0) or what
+ *                           differs (exits 3)
  *   guestapp entropy        reports whether the kernel's random pool is ready at start, the
  *                           current hwrng, 64 bytes from /dev/hwrng, how long a blocking
  *                           getrandom(GRND_RANDOM) took, how long reading 32 bytes of
@@ -91,6 +94,37 @@ static int echo(void) {
         if (n == 0) return 0;
         if (write_all(1, buf, (size_t)n) != 0) return 1;
     }
+}
+
+/* The byte at offset i of echo-file's file: zero but in its pages 1 and 9. */
+static unsigned char file_byte(uint32_t i) {
+    uint32_t page = i / 4096;
+    return page == 1 || page == 9 ? pattern(i, 3) : 0;
+}
+
+static int echo_file(void) {
+    if (echo() != 0) return 1;
+    static unsigned char buf[65536];
+    for (uint32_t i = 0; i < sizeof buf; i++) buf[i] = file_byte(i);
+    int fd = open("/echo-file", O_CREAT | O_TRUNC | O_RDWR, 0600);
+    if (fd < 0 || write_all(fd, buf, sizeof buf) != 0) {
+        printf("file not written: %s\n", strerror(errno));
+        return 3;
+    }
+    memset(buf, 0xee, sizeof buf);
+    if (pread(fd, buf, sizeof buf, 0) != (ssize_t)sizeof buf) {
+        printf("file not read back: %s\n", strerror(errno));
+        return 3;
+    }
+    close(fd);
+    for (uint32_t i = 0; i < sizeof buf; i++) {
+        if (buf[i] != file_byte(i)) {
+            printf("file differs at %u: %u, not %u\n", i, buf[i], file_byte(i));
+            return 3;
+        }
+    }
+    printf("file ok\n");
+    return 0;
 }
 
 static void print_file(const char *label, const char *path) {
@@ -364,6 +398,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(mode, "streams") == 0 && argc > 2) return streams(atol(argv[2]));
     if (strcmp(mode, "echo") == 0) return echo();
+    if (strcmp(mode, "echo-file") == 0) return echo_file();
     if (strcmp(mode, "entropy") == 0) return entropy();
     if (strcmp(mode, "udp-echo") == 0 && argc > 2) return udp_echo(atoi(argv[2]));
     if (strcmp(mode, "sysrq-crash") == 0) return sysrq_crash();

@@ -104,6 +104,10 @@ final class KvmSession implements MicroVmSession {
         if (status instanceof InitStatus.Mark mark) {
             if (mark.name().equals(InitProtocol.MARK_APP_EXEC)) {
                 stdio.appStarted(); // from now on the console belongs to the app
+                RunningVm running = vm;
+                if (running != null) {
+                    running.appStarted(); // its first idle moment drops the boot's pages equal to their backing
+                }
             } else if (mark.name().equals(InitProtocol.MARK_NET_UP)) {
                 networkUp.run();
             }

@@ -11,6 +11,7 @@ import dev.arrow.Output;
 import dev.arrow.image.kernel.KernelLocator;
 import dev.arrow.kvm.loader.KernelSnapshot;
 import dev.arrow.kvm.vmm.BlankVmPool;
+import dev.arrow.kvm.vmm.RunningVm;
 import dev.arrow.kvm.x86.Layout;
 import dev.arrow.testing.BootTest;
 import java.io.BufferedReader;
@@ -48,7 +49,8 @@ import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
  * guest-physical offsets in a sparse file) and a map of its pages (one byte per page: 0 not resident, 1 RAM touched,
  * 2 image page copied, 3 image page shared, 4 image page not mapped: dumped, not resident, 5 RAM only read: the
  * host's zero page) go to {@code $ARROW_LAB_OUT/census/}, for {@code scripts/guest-pages},
- * which classifies each resident page by its {@code struct page}. It runs only when asked
+ * which classifies each resident page by its {@code struct page}. The arrows drop their pages equal to their backing
+ * once idle ({@link RunningVm#appStarted()}) but in the variant {@code order5-no-drop}. It runs only when asked
  * ({@code ARROW_MEMORY_CENSUS=1} in the lab session's environment): it takes minutes and sets system properties that
  * other tests running at the same time would see.
  */
@@ -119,6 +121,7 @@ class GuestMemoryCensusBootTest {
         BootTestSupport.assumeBusybox();
         List<Variant> variants = List.of(
                 new Variant("order5", Map.of(), false),
+                new Variant("order5-no-drop", Map.of(RunningVm.DROP_PAGES_PROPERTY, "false"), false),
                 new Variant("busybox-order5", Map.of(), true),
                 new Variant("order0", Map.of(KvmLauncher.REPORTING_ORDER_PROPERTY, "0"), false),
                 new Variant("order3", Map.of(KvmLauncher.REPORTING_ORDER_PROPERTY, "3"), false),
@@ -138,76 +141,6 @@ class GuestMemoryCensusBootTest {
         }
         System.out.println("[census] summary");
         summary.forEach(s -> System.out.println("[census] " + s));
-    }
-
-    /**
-     * An experiment for a proposal (docs/idle.md): how much of an idle arrow's private memory holds nothing but what the
-     * guest would read without it (RAM pages of zeros, kernel image copies equal to the image's page), and whether the
-     * guest runs on once the host drops them. Not safe as it is: nothing stops the guest or a device from writing a page
-     * between the comparison and the drop (the guest here is idle, waiting on stdin); a VMM doing it must pause the
-     * vCPUs and the device threads first.
-     */
-    @Test
-    void pagesHoldingWhatTheGuestWouldReadAnywayCanBeDropped() throws Exception {
-        try (ArrowProcess p = new Variant("sweep", Map.of(), false).arrow().start()) {
-            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            OutputStream in = p.getOutputStream();
-            in.write("hello\n".getBytes(StandardCharsets.UTF_8));
-            in.flush();
-            assertThat(out.readLine()).isEqualTo("hello");
-            BlankVmPool.awaitSharedIdle(java.time.Duration.ofSeconds(20));
-            Thread.sleep(SETTLE_SECONDS * 1000L);
-            Census before = census();
-            long[] dropped = dropPagesEqualToTheirBacking(before);
-            Thread.sleep(1000);
-            Census after = census();
-            System.out.printf("[census sweep] before: %s%n[census sweep] dropped %d zero RAM pages (%.2f MiB) and %d image copies"
-                    + " equal to the image (%.2f MiB)%n[census sweep] after: %s%n", before, dropped[0], mib(dropped[0] * PAGE),
-                    dropped[1], mib(dropped[1] * PAGE), after);
-            for (int i = 0; i < 3; i++) {
-                in.write(("after the sweep " + i + "\n").getBytes(StandardCharsets.UTF_8));
-                in.flush();
-                assertThat(out.readLine()).as("the guest still echoes").isEqualTo("after the sweep " + i);
-            }
-            Thread.sleep(5000);
-            System.out.printf("[census sweep] 5 s after three more lines: %s%n", census());
-            in.close();
-            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            assertThat(p.exitValue()).isZero();
-            assertThat(after.anonymous()).as("anonymous pages of guest RAM after the drop").isLessThan(before.anonymous());
-        }
-    }
-
-    /** Drops (MADV_DONTNEED) the pages of {@code c} whose content is what the guest reads without them. */
-    private static long[] dropPagesEqualToTheirBacking(Census c) throws IOException {
-        byte[] page = new byte[(int) PAGE];
-        byte[] file = new byte[(int) PAGE];
-        long zeros = 0;
-        long same = 0;
-        long imageStart = Long.parseUnsignedLong(c.imageMapping().split("-")[0], 16);
-        try (FileChannel image = FileChannel.open(Path.of("/proc/self/map_files/" + c.imageMapping()), StandardOpenOption.READ)) {
-            for (int p = 0; p < c.kinds().length; p++) {
-                long host = c.hostBase() + p * PAGE;
-                if (c.kinds()[p] == Census.RAM) {
-                    new Pointer(host).read(0, page, 0, page.length);
-                    if (java.util.Arrays.equals(page, new byte[page.length])
-                            && dev.arrow.kvm.sys.LibC.madvise(host, PAGE, dev.arrow.kvm.sys.LibC.MADV_DONTNEED) == 0) {
-                        zeros++;
-                    }
-                } else if (c.kinds()[p] == Census.COPY) {
-                    new Pointer(host).read(0, page, 0, page.length);
-                    ByteBuffer b = ByteBuffer.wrap(file);
-                    while (b.hasRemaining() && image.read(b, host - imageStart + b.position()) >= 0) {
-                        // a hole reads as zeros
-                    }
-                    if (java.util.Arrays.equals(page, file)
-                            && dev.arrow.kvm.sys.LibC.madvise(host, PAGE, dev.arrow.kvm.sys.LibC.MADV_DONTNEED) == 0) {
-                        same++;
-                    }
-                }
-            }
-        }
-        return new long[] {zeros, same};
     }
 
     private static String measure(Variant v) throws Exception {

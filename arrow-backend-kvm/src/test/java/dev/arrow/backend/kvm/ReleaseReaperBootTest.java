@@ -7,13 +7,7 @@ import dev.arrow.Arrow;
 import dev.arrow.ArrowOutcome;
 import dev.arrow.ArrowProcess;
 import dev.arrow.Output;
-import dev.arrow.config.ArrowSpec;
 import dev.arrow.kvm.vmm.RunningVm;
-import dev.arrow.spi.ArrowLauncher;
-import dev.arrow.spi.BootEvents;
-import dev.arrow.spi.ExitCopySink;
-import dev.arrow.spi.MicroVmSession;
-import dev.arrow.spi.OutputSink;
 import dev.arrow.testing.BootTest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,34 +36,12 @@ class ReleaseReaperBootTest {
         BootTestSupport.awaitNoBlankVms();
     }
 
-    /** The KVM backend, keeping the last session it started so the test can look at its VM. */
-    private static final class Capturing implements ArrowLauncher {
-        private final KvmLauncher kvm = new KvmLauncher();
-        final AtomicReference<KvmSession> last = new AtomicReference<>();
-
-        @Override
-        public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr) {
-            return kept(kvm.launch(spec, stdout, stderr));
-        }
-
-        @Override
-        public MicroVmSession launch(ArrowSpec spec, OutputSink stdout, OutputSink stderr, BootEvents events,
-                ExitCopySink exitCopies) {
-            return kept(kvm.launch(spec, stdout, stderr, events, exitCopies));
-        }
-
-        private MicroVmSession kept(MicroVmSession s) {
-            last.set((KvmSession) s);
-            return s;
-        }
-    }
-
     /** One running arrow closed: what the close cost its caller, and where and when its VM was released. */
     private record Closed(long closeNanos, long releasedNanos, String releasedOn, String closedOn) {
     }
 
     private static Closed startAndClose() throws Exception {
-        Capturing launcher = new Capturing();
+        CapturingLauncher launcher = new CapturingLauncher();
         ArrowProcess p = guestAppArrow("sleep", "1000").stdout(Output.discard()).launcher(launcher).start();
         RunningVm vm = launcher.last.get().vm();
         AtomicReference<String> releasedOn = new AtomicReference<>();

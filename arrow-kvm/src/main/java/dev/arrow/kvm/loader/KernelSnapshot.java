@@ -2,6 +2,7 @@ package dev.arrow.kvm.loader;
 
 import com.sun.jna.Native;
 import dev.arrow.kvm.KvmApiException;
+import dev.arrow.kvm.memory.FilePages;
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.sys.LibC;
@@ -161,11 +162,36 @@ public final class KernelSnapshot implements AutoCloseable {
             throw new IllegalStateException("kernel snapshot " + name + " is closed");
         }
         try {
-            memory.mapCopyOnWrite(GuestAddress.of(start), length, file.fd(), 0);
+            memory.mapCopyOnWrite(GuestAddress.of(start), length, file.fd(), 0, this::readPage);
         } finally {
             file.exit();
         }
         return kernel;
+    }
+
+    /**
+     * Reads the 4 KiB page at {@code offset} of the memory file into {@code dst} ({@link FilePages}); false once this
+     * snapshot is closed (a VM that mapped it keeps its mapping, but its pages can no longer be compared) or the read
+     * fails. Past the end of the file reads zero.
+     */
+    private boolean readPage(long offset, byte[] dst) {
+        if (dst.length != Layout.PAGE_SIZE || offset < 0 || (offset & (Layout.PAGE_SIZE - 1)) != 0) {
+            throw new IllegalArgumentException("not a page: offset 0x" + Long.toHexString(offset) + ", " + dst.length
+                    + " bytes");
+        }
+        if (!file.enter()) {
+            return false;
+        }
+        try {
+            Arrays.fill(dst, (byte) 0);
+            if (offset >= length) {
+                return true;
+            }
+            long n = LibC.pread(file.fd(), dst, Math.min(dst.length, length - offset), offset);
+            return n == Math.min(dst.length, length - offset);
+        } finally {
+            file.exit();
+        }
     }
 
     /** Closes the memory file; VMs that mapped it keep their mappings. */

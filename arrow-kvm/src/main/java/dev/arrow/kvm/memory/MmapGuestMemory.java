@@ -67,7 +67,7 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
     /** Copy-on-write file ranges; left out of {@link #residentBytes()}. */
     private final List<FileRange> fileBacked = new CopyOnWriteArrayList<>();
 
-    private record FileRange(int region, long offset, long length) {
+    private record FileRange(int region, long offset, long length, FilePages file, long fileOffset) {
         long end() {
             return offset + length;
         }
@@ -408,7 +408,16 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
      * @throws IllegalStateException if this memory is in a memory file ({@link #isInMemoryFile()}):
      *     an overlay would leave those pages out of the file its clones map; or if it is read-only
      */
-    public synchronized void mapCopyOnWrite(GuestAddress start, long length, int fd, long fileOffset) {
+    public void mapCopyOnWrite(GuestAddress start, long length, int fd, long fileOffset) {
+        mapCopyOnWrite(start, length, fd, fileOffset, null);
+    }
+
+    /**
+     * Like {@link #mapCopyOnWrite(GuestAddress, long, int, long)}; {@code file} reads the same file's pages (null
+     * when none can be read), so that {@link #dropPagesEqualToBacking()} can tell which of the guest's copies still
+     * hold the file's bytes.
+     */
+    public synchronized void mapCopyOnWrite(GuestAddress start, long length, int fd, long fileOffset, FilePages file) {
         if (isInMemoryFile()) {
             throw new IllegalStateException("guest RAM in a memory file (" + backing.kind() + ") takes no overlay: "
                     + "its clones would not see the overlaid pages");
@@ -417,7 +426,7 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
             throw new IllegalStateException("read-only guest memory takes no overlay: it would become writable");
         }
         int r = regions.locate(start, length);
-        FileRange range = new FileRange(r, start.value() - regions.start(r), length);
+        FileRange range = new FileRange(r, start.value() - regions.start(r), length, file, fileOffset);
         for (FileRange f : fileBacked) {
             if (f.region() == r && range.offset() < f.end() && f.offset() < range.end()) {
                 throw new IllegalArgumentException("guest range " + start + " +0x" + Long.toHexString(length)
@@ -447,6 +456,73 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
             sum += mappings[r].residentBytes(at, mappings[r].length() - at);
         }
         return sum;
+    }
+
+    /** What {@link #dropPagesEqualToBacking()} gave back: pages that held only zeros, and copies that held their file's bytes. */
+    public record DroppedPages(long zeroPages, long filePages) {
+        /** Both kinds, in bytes. */
+        public long bytes() {
+            return (zeroPages + filePages) * Layout.PAGE_SIZE;
+        }
+    }
+
+    /**
+     * Gives the host back the pages that hold what the guest would read without them ({@code madvise(MADV_DONTNEED)}
+     * on each): pages the guest wrote that hold only zeros (they read zero again), and the guest's copies of pages of
+     * a {@link #mapCopyOnWrite} range that hold the file's bytes (they read the file's page again, shared by every VM
+     * that maps it). Only the pages in host memory that are the mapping's own are read (pagemap). The
+     * caller must keep every writer of this memory still throughout (every vCPU out of KVM_RUN, and the devices): a
+     * write between a page's comparison and its drop would be lost. Runs under each mapping's use guard, so a close
+     * waits for it, and once closed or retired nothing is read or dropped. A pagemap that cannot be read drops
+     * nothing (logged at DEBUG).
+     *
+     * @return what was dropped
+     * @throws IllegalStateException if this memory is in a memory file ({@link #isInMemoryFile()}): its pages are the
+     *     file's, or a private copy's comparison would be with its template's pages
+     */
+    public DroppedPages dropPagesEqualToBacking() {
+        if (backing.kind() != Backing.Kind.ANONYMOUS) {
+            throw new IllegalStateException("only anonymous guest RAM drops pages equal to their backing, this is "
+                    + backing.kind());
+        }
+        long zeros = 0;
+        long files = 0;
+        for (int r = 0; r < mappings.length; r++) {
+            NativeMapping m = mappings[r];
+            if (!m.guard().enter()) {
+                break; // closed or retired
+            }
+            try {
+                List<PagesEqualToBacking.Overlay> overlays = new ArrayList<>();
+                for (FileRange f : fileBacked) {
+                    if (f.region() == r) {
+                        overlays.add(new PagesEqualToBacking.Overlay(f.offset(), f.length(), f.file(), f.fileOffset()));
+                    }
+                }
+                PagesEqualToBacking selector = new PagesEqualToBacking(m.length(), i -> page(m, i), overlays);
+                OwnPages.read(m.address(), m.length(), selector);
+                PagesEqualToBacking.Selection selected = selector.finish();
+                for (OwnPages.Run run : selected.runs()) {
+                    m.dropPages(run.offset(), run.length());
+                }
+                zeros += selected.zeroPages();
+                files += selected.filePages();
+            } catch (IOException e) {
+                LOG.debug("{}: {}; no page dropped", m, e.toString());
+                break;
+            } catch (IllegalStateException closing) {
+                break; // a close or retire waits for this guard: the pages go with the mapping
+            } finally {
+                m.guard().exit();
+            }
+        }
+        return new DroppedPages(zeros, files);
+    }
+
+    /** Page {@code index} of {@code m}, whose guard the caller holds. */
+    private static ByteBuffer page(NativeMapping m, long index) {
+        long offset = index * Layout.PAGE_SIZE;
+        return m.window((int) (offset >>> WINDOW_SHIFT)).slice((int) (offset & WINDOW_MASK), (int) Layout.PAGE_SIZE);
     }
 
     private List<FileRange> sortedFileRanges(int region) {

@@ -40,11 +40,29 @@ final class OwnPages {
      * @throws IOException if {@code /proc/self/pagemap} cannot be read
      */
     static List<Run> in(long address, long length) throws IOException {
+        RunCollector runs = new RunCollector();
+        read(address, length, runs::add);
+        return runs.finish();
+    }
+
+    /** Where {@link #read} hands the entries. */
+    @FunctionalInterface
+    interface EntrySink {
+        /** The pagemap entry of page {@code page} of the range (0 for its first page). */
+        void page(long page, long entry);
+    }
+
+    /**
+     * Hands {@code sink} the pagemap entry of each page of the page-aligned range {@code [address, address + length)},
+     * in address order, reading {@value #BATCH} entries at a time.
+     *
+     * @throws IOException if {@code /proc/self/pagemap} cannot be read
+     */
+    static void read(long address, long length, EntrySink sink) throws IOException {
         if (((address | length) & (PAGE_SIZE - 1)) != 0 || length <= 0) {
             throw new IllegalArgumentException(String.format("[0x%x, +0x%x) is not a page-aligned range", address, length));
         }
         long pages = length / PAGE_SIZE;
-        RunCollector runs = new RunCollector();
         try (FileChannel pagemap = FileChannel.open(PAGEMAP, StandardOpenOption.READ)) {
             ByteBuffer entries = ByteBuffer.allocateDirect((int) Math.min(pages, BATCH) * Long.BYTES)
                     .order(ByteOrder.nativeOrder());
@@ -59,12 +77,16 @@ final class OwnPages {
                     }
                 }
                 for (int i = 0; i < n; i++) {
-                    runs.add(done + i, entries.getLong(i * Long.BYTES));
+                    sink.page(done + i, entries.getLong(i * Long.BYTES));
                 }
                 done += n;
             }
         }
-        return runs.finish();
+    }
+
+    /** Whether {@code entry} is a page in host memory that is the mapping's own: not a file's, not swapped out. */
+    static boolean residentOwn(long entry) {
+        return (entry & PRESENT) != 0 && (entry & (FILE_OR_SHARED | SWAPPED)) == 0;
     }
 
     /** The runs of own pages among {@code entries}, the pagemap entries of consecutive pages from offset 0. */

@@ -101,6 +101,9 @@ public final class LibC {
     /** Writes {@code count} bytes of {@code buffer} at file {@code offset}; returns the count written or -1. */
     public static native long pwrite(int fd, byte[] buffer, long count, long offset);
 
+    /** Reads up to {@code count} bytes at file {@code offset} into {@code buffer}; returns the count read (0 at the end) or -1. */
+    public static native long pread(int fd, byte[] buffer, long count, long offset);
+
     public static native long read(int fd, long[] buffer, long count);
 
     /** Reads up to {@code count} bytes into {@code buffer} (from its start); returns the count read, 0 at the end, or -1. */

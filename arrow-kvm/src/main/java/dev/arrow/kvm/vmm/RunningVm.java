@@ -21,6 +21,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -55,6 +56,13 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private static final AtomicInteger IDS = new AtomicInteger();
     /** How long a close waits for the vCPU threads to leave the guest before it leaves them the release. */
     static final Duration STOP_TIMEOUT = Duration.ofSeconds(10);
+    /**
+     * The system property that turns off the drop of pages equal to their backing ({@link #appStarted()}) when
+     * {@code false}; on by default.
+     */
+    public static final String DROP_PAGES_PROPERTY = "arrow.dropPagesEqualToBacking";
+    /** How long the page drop waits for the vCPUs to be held before it gives up. */
+    static final Duration HOLD_ARRIVALS = Duration.ofSeconds(1);
 
     private final int id = IDS.incrementAndGet();
     private final List<VcpuRunner> runners = new ArrayList<>();
@@ -99,6 +107,10 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     private IdleProbeSchedule probeSchedule;
     /** Set while the idle probe waits more than a tick: a vCPU's exit then asks it to come at the next tick. */
     private volatile boolean probeWaitsLong;
+    /** Set by {@link #appStarted()}: the probe drops pages equal to their backing the first time the guest is idle. */
+    private volatile boolean dropArmed;
+    /** What that drop gave back; null until it ran. */
+    private volatile MmapGuestMemory.DroppedPages dropped;
 
     /**
      * @param images its read-only images (in {@code resources}); a template made of it maps them into its clones
@@ -453,11 +465,90 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
                 r.requestProbe();
             }
         }
+        if (dropArmed && runners.stream().allMatch(VcpuRunner::inAliveHalt)) {
+            dropArmed = false;
+            startPageDrop();
+        }
         long next = probeSchedule.nextTick(tick);
         if (next <= tick + 1) {
             probeWaitsLong = false;
         }
         return next;
+    }
+
+    /**
+     * Says that the guest's program has started (init's mark): the first time the idle probe then finds every vCPU
+     * halted waiting for an interrupt, the VMM gives the host back the guest RAM pages that hold what the guest would
+     * read without them ({@link MmapGuestMemory#dropPagesEqualToBacking()}: pages of zeros, and copies of kernel image
+     * pages still equal to the image), once. Most are kernel stacks and buffers zeroed when allocated, and bss pages
+     * the kernel cleared at boot (docs/idle.md, "Where a cold arrow's private memory goes"). It holds every writer of
+     * guest RAM meanwhile: the vCPUs between two exits ({@link VcpuHold}) and the devices (it runs on the VM's virtio
+     * event loop). Not for RAM in a memory file (templates and their clones: their pages are the file's, see
+     * {@link MmapGuestMemory#dropPagesEqualToBacking()}), nor for RAM with huge pages (a drop would split them, and
+     * whoever asked for them chose fewer faults over less memory), nor with {@link #DROP_PAGES_PROPERTY} {@code false}.
+     * Any thread; later calls do nothing.
+     */
+    public void appStarted() {
+        if (dropped == null && !memory.isInMemoryFile() && template == null && !memory.hugePages()
+                && !"false".equalsIgnoreCase(System.getProperty(DROP_PAGES_PROPERTY))) {
+            dropArmed = true;
+        }
+    }
+
+    /**
+     * What the drop of {@link #appStarted()} gave back; empty until it ran (or when it does not apply).
+     */
+    public Optional<MmapGuestMemory.DroppedPages> droppedPages() {
+        return Optional.ofNullable(dropped);
+    }
+
+    /** On the prober's thread: runs the page drop where it holds the devices, unless the VM is ending. */
+    private void startPageDrop() {
+        if (closed.get() || decided.get() != null) {
+            return;
+        }
+        VirtioDevices devices = virtio;
+        if (devices == null) {
+            dropPagesHeld(); // no device thread writes guest RAM: holding the vCPUs holds every writer
+            return;
+        }
+        try {
+            devices.runOnEventLoop(this::dropPagesHeld);
+        } catch (RejectedExecutionException e) {
+            LOG.debug("VM {}: no page drop, the event loop is stopped", id);
+        }
+    }
+
+    /** Holds the vCPUs and drops the pages equal to their backing; on the event loop (devices held) or the prober. */
+    private void dropPagesHeld() {
+        if (closed.get() || decided.get() != null) {
+            return;
+        }
+        long started = System.nanoTime();
+        AtomicReference<MmapGuestMemory.DroppedPages> result = new AtomicReference<>();
+        boolean ran;
+        try {
+            ran = VcpuHold.runHeld(runners, HOLD_ARRIVALS, () -> {
+                // a vCPU that ended instead of being held may be finishing the devices' queues (guestStopped) on its
+                // thread: no drop then; a held one cannot end before this returns
+                if (runners.stream().noneMatch(VcpuRunner::hasEnded)) {
+                    result.set(memory.dropPagesEqualToBacking());
+                }
+            });
+        } catch (RuntimeException e) {
+            LOG.debug("VM {}: dropping pages equal to their backing failed: {}", id, e.toString());
+            return;
+        }
+        long micros = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - started);
+        MmapGuestMemory.DroppedPages d = result.get();
+        if (!ran || d == null) {
+            LOG.debug("VM {}: no page drop, {}", id, ran ? "the guest is ending"
+                    : "a vCPU was not held within " + HOLD_ARRIVALS.toMillis() + " ms");
+            return;
+        }
+        dropped = d;
+        LOG.debug("VM {}: dropped {} guest RAM pages of zeros and {} copies of kernel image pages equal to the image"
+                + " ({} KiB), vCPUs held {} us", id, d.zeroPages(), d.filePages(), d.bytes() / 1024, micros);
     }
 
     /**

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
  * {@link #requestStop()} (a flag and a kick), never by interrupting or killing the thread, or
  * frozen by {@link #requestFreeze()}, which also ends the loop.
  */
-final class VcpuRunner implements Runnable {
+final class VcpuRunner implements Runnable, VcpuHold.Holdable {
     private static final Logger LOG = LoggerFactory.getLogger(VcpuRunner.class);
     private static final long RFLAGS_IF = 1L << 9;
 
@@ -56,6 +56,10 @@ final class VcpuRunner implements Runnable {
     private volatile boolean stopRequested;
     private volatile boolean probeRequested;
     private volatile boolean dead;
+    /** True when the last probe found the vCPU halted with interrupts on and it has not exited on its own since. */
+    private volatile boolean inAliveHalt;
+    /** A hold asked for ({@link #requestHold}) and not yet taken by the loop. */
+    private final AtomicReference<VcpuHold> holdRequest = new AtomicReference<>();
     /**
      * The thread's voluntary context switches ({@link ThreadBlocks}) counted just before the last probe found the vCPU
      * halted with interrupts on; {@link ThreadBlocks#UNKNOWN} when it found anything else.
@@ -153,6 +157,25 @@ final class VcpuRunner implements Runnable {
      * read its CPU time {@code cpuNanos} just before.
      */
     private record AsleepSince(int tid, long switches, long cpuNanos) {
+    }
+
+    /**
+     * True when the last probe found this vCPU halted with interrupts on (waiting for an interrupt: idle, not ended)
+     * and the guest has not exited on it since, other than for the VMM's kicks. Any thread.
+     */
+    boolean inAliveHalt() {
+        return inAliveHalt;
+    }
+
+    @Override
+    public void requestHold(VcpuHold hold) {
+        holdRequest.set(hold);
+        vcpu.kick();
+    }
+
+    @Override
+    public boolean hasEnded() {
+        return state.get() == State.FINISHED;
     }
 
     /** Asks the loop to end; wakes the vCPU if it is inside the guest. Any thread. */
@@ -288,6 +311,11 @@ final class VcpuRunner implements Runnable {
                 freeze(freeze);
                 return;
             }
+            VcpuHold hold = holdRequest.getAndSet(null);
+            if (hold != null) {
+                hold.await(); // out of the guest, between two exits, until the VMM is done with guest RAM
+                continue;
+            }
             VcpuExit exit = vcpu.run();
             exits.incrementAndGet();
             int kind = ExitKind.of(exit).ordinal();
@@ -305,6 +333,9 @@ final class VcpuRunner implements Runnable {
             owner.vcpuActive();
             if (switchesAtAliveHalt != ThreadBlocks.UNKNOWN) {
                 switchesAtAliveHalt = ThreadBlocks.UNKNOWN; // the guest ran since the probe
+            }
+            if (inAliveHalt) {
+                inAliveHalt = false;
             }
             if (dead) {
                 dead = false;
@@ -348,6 +379,7 @@ final class VcpuRunner implements Runnable {
         // counted here, on the only thread that runs this guest, before it enters KVM_RUN again: its next blocking is
         // the halt's (a /proc read only for a vCPU found in an alive halt, not at every probe)
         switchesAtAliveHalt = aliveHalt ? ThreadBlocks.voluntarySwitchesOfCurrentThread() : ThreadBlocks.UNKNOWN;
+        inAliveHalt = aliveHalt;
         if (nowDead != dead) {
             dead = nowDead;
             owner.idleChanged();

@@ -147,6 +147,16 @@ final class VirtioDevices implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Runs {@code task} on the event loop's thread, after the work queued before it: while it runs, no device of this
+     * VM serves a queue or host work.
+     *
+     * @throws java.util.concurrent.RejectedExecutionException once the loop is stopped
+     */
+    void runOnEventLoop(Runnable task) {
+        loop.execute(task);
+    }
+
     /** Starts the event loop thread. */
     void start() {
         loop.start();

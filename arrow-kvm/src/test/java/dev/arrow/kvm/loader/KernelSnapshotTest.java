@@ -77,6 +77,32 @@ class KernelSnapshotTest {
     }
 
     @Test
+    void aGuestsCopiesStillEqualToTheImageAreDroppedAndDifferentOnesKept() throws IOException {
+        try (KernelSnapshot s = snapshot(typicalKernel()); MmapGuestMemory m = MmapGuestMemory.forRam(RAM)) {
+            s.mapInto(m);
+            m.writeLong(GuestAddress.of(KERNEL + 8), 0x1111_1111_1111_1111L); // a copy with the image's bytes
+            m.writeLong(GuestAddress.of(KERNEL + 0x1008), 0x42L); // a copy that differs
+            m.writeByte(GuestAddress.of(KERNEL + 0x6000), (byte) 0); // a copy of a bss page: zeros, as in the image
+            MmapGuestMemory.DroppedPages d = m.dropPagesEqualToBacking();
+            assertThat(d.filePages()).isEqualTo(2);
+            assertThat(m.readLong(GuestAddress.of(KERNEL + 8))).isEqualTo(0x1111_1111_1111_1111L);
+            assertThat(m.readLong(GuestAddress.of(KERNEL + 0x1008))).isEqualTo(0x42L);
+        }
+    }
+
+    @Test
+    void aClosedSnapshotsCopiesAreKept() throws IOException {
+        KernelSnapshot s = snapshot(typicalKernel());
+        try (MmapGuestMemory m = MmapGuestMemory.forRam(RAM)) {
+            s.mapInto(m);
+            m.writeLong(GuestAddress.of(KERNEL + 8), 0x1111_1111_1111_1111L);
+            s.close(); // its file can no longer be read: nothing tells whether the copy is still the image's
+            assertThat(m.dropPagesEqualToBacking().filePages()).isZero();
+            assertThat(m.readLong(GuestAddress.of(KERNEL + 8))).isEqualTo(0x1111_1111_1111_1111L);
+        }
+    }
+
+    @Test
     void guestMemoryStaysUsableAroundTheMappedKernel() throws IOException {
         try (KernelSnapshot s = snapshot(typicalKernel()); MmapGuestMemory m = MmapGuestMemory.forRam(RAM)) {
             m.writeInt(GuestAddress.of(KERNEL - 4), 0xcafe);
