@@ -56,15 +56,13 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
     private volatile boolean stopRequested;
     private volatile boolean probeRequested;
     private volatile boolean dead;
-    /** True when the last probe found the vCPU halted with interrupts on and it has not exited on its own since. */
-    private volatile boolean inAliveHalt;
     /** A hold asked for ({@link #requestHold}) and not yet taken by the loop. */
     private final AtomicReference<VcpuHold> holdRequest = new AtomicReference<>();
     /**
-     * The thread's voluntary context switches ({@link ThreadBlocks}) counted just before the last probe found the vCPU
-     * halted with interrupts on; {@link ThreadBlocks#UNKNOWN} when it found anything else.
+     * What the last probe found when it found the vCPU halted with interrupts on; null when it found anything else, or
+     * when the guest has exited on its own since.
      */
-    private volatile long switchesAtAliveHalt = ThreadBlocks.UNKNOWN;
+    private volatile AliveHalt aliveHalt;
     /** Where {@link #stillInAliveHalt()} reads the vCPU thread's status; null until its first look. */
     private StatusFile statusFile; // the prober's thread only
     /** What the last look that read the status found; null when it found no first blocking. */
@@ -122,8 +120,8 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
      * no text): unchanged, the thread has not run since that look found it in its first blocking, so it still is.
      */
     boolean stillInAliveHalt() {
-        long switches = switchesAtAliveHalt;
-        if (switches == ThreadBlocks.UNKNOWN || dead) {
+        AliveHalt halt = aliveHalt;
+        if (halt == null || halt.switches == ThreadBlocks.UNKNOWN || dead) {
             return false;
         }
         int tid = vcpu.runningThreadId();
@@ -132,8 +130,8 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
         }
         long cpu = ThreadBlocks.cpuTimeNanos(tid);
         AsleepSince asleep = asleepSince;
-        if (asleep != null && asleep.tid == tid && asleep.switches == switches && cpu != ThreadBlocks.UNKNOWN
-                && cpu == asleep.cpuNanos) {
+        if (asleep != null && asleep.halt == halt && asleep.tid == tid && cpu != ThreadBlocks.UNKNOWN
+                && cpu == asleep.cpuNanos) { // the same probe's finding (identity), the same thread, no CPU time since
             return true; // not run since a look found it in its first blocking since the probe
         }
         StatusFile file = statusFile;
@@ -143,8 +141,8 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
         }
         // the CPU time read before the status: if the thread still ran then, it ran on to its blocking, and the next
         // look sees a later CPU time and reads the status again (a kick too many at worst, never one too few)
-        boolean firstBlock = ThreadBlocks.asleepInFirstBlockSince(file.path, switches);
-        asleepSince = firstBlock && cpu != ThreadBlocks.UNKNOWN ? new AsleepSince(tid, switches, cpu) : null;
+        boolean firstBlock = ThreadBlocks.asleepInFirstBlockSince(file.path, halt.switches);
+        asleepSince = firstBlock && cpu != ThreadBlocks.UNKNOWN ? new AsleepSince(halt, tid, cpu) : null;
         return firstBlock;
     }
 
@@ -153,10 +151,17 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
     }
 
     /**
-     * A look found thread {@code tid} asleep in its first blocking since the probe that counted {@code switches}, and
-     * read its CPU time {@code cpuNanos} just before.
+     * A probe found the vCPU halted with interrupts on, having counted its thread's voluntary context switches
+     * ({@link ThreadBlocks}) just before: {@code switches}, {@link ThreadBlocks#UNKNOWN} when they cannot be read.
      */
-    private record AsleepSince(int tid, long switches, long cpuNanos) {
+    private record AliveHalt(long switches) {
+    }
+
+    /**
+     * A look found thread {@code tid} asleep in its first blocking since the probe that found {@code halt}, and read its
+     * CPU time {@code cpuNanos} just before.
+     */
+    private record AsleepSince(AliveHalt halt, int tid, long cpuNanos) {
     }
 
     /**
@@ -164,7 +169,7 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
      * and the guest has not exited on it since, other than for the VMM's kicks. Any thread.
      */
     boolean inAliveHalt() {
-        return inAliveHalt;
+        return aliveHalt != null;
     }
 
     @Override
@@ -331,11 +336,8 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
                 continue;
             }
             owner.vcpuActive();
-            if (switchesAtAliveHalt != ThreadBlocks.UNKNOWN) {
-                switchesAtAliveHalt = ThreadBlocks.UNKNOWN; // the guest ran since the probe
-            }
-            if (inAliveHalt) {
-                inAliveHalt = false;
+            if (aliveHalt != null) {
+                aliveHalt = null; // the guest ran since the probe
             }
             if (dead) {
                 dead = false;
@@ -370,16 +372,15 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
         probes.incrementAndGet();
         MpState mp = vcpu.getMpState();
         // kvm_run's if_flag, not KVM_GET_REGS
-        boolean aliveHalt = mp == MpState.HALTED && vcpu.interruptsEnabledAtLastExit();
+        boolean haltedAlive = mp == MpState.HALTED && vcpu.interruptsEnabledAtLastExit();
         boolean nowDead = switch (mp) {
             case UNINITIALIZED, INIT_RECEIVED -> true;
-            case HALTED -> !aliveHalt;
+            case HALTED -> !haltedAlive;
             default -> false;
         };
         // counted here, on the only thread that runs this guest, before it enters KVM_RUN again: its next blocking is
         // the halt's (a /proc read only for a vCPU found in an alive halt, not at every probe)
-        switchesAtAliveHalt = aliveHalt ? ThreadBlocks.voluntarySwitchesOfCurrentThread() : ThreadBlocks.UNKNOWN;
-        inAliveHalt = aliveHalt;
+        aliveHalt = haltedAlive ? new AliveHalt(ThreadBlocks.voluntarySwitchesOfCurrentThread()) : null;
         if (nowDead != dead) {
             dead = nowDead;
             owner.idleChanged();
