@@ -6,6 +6,7 @@ import dev.arrow.ArrowTemplate;
 import dev.arrow.Input;
 import dev.arrow.Output;
 import dev.arrow.config.SizeUnit;
+import dev.arrow.kvm.loader.KernelSnapshot;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -96,7 +97,7 @@ public final class ExitTrace {
     private static void dumpGuestRam(Path file) throws IOException {
         List<String> maps = Files.readAllLines(Path.of("/proc/self/maps"));
         for (String line : maps) {
-            if (!line.contains("arrow-kernel:")) {
+            if (!line.contains(KernelSnapshot.FILE_NAME_PREFIX) || line.contains(KernelSnapshot.PATCHED_SUFFIX)) {
                 continue;
             }
             String[] f = line.split("\\s+");

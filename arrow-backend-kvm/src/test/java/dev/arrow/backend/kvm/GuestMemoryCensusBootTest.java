@@ -192,12 +192,15 @@ class GuestMemoryCensusBootTest {
 
     /** Where the kernel image starts in guest RAM (its lowest load address), once per JVM. */
     private static long kernelStart = -1;
+    /** How many bytes of guest RAM the kernel image's mapping covers, set with {@link #kernelStart}. */
+    private static long kernelLength;
 
     private static synchronized long kernelStart() {
         if (kernelStart < 0) {
             Path vmlinux = KernelLocator.fromEnvironment().locate().path();
             try (KernelSnapshot s = KernelSnapshot.load(vmlinux, MEMORY).orElseThrow()) {
                 kernelStart = Layout.alignDown(s.kernel().startAddress(), PAGE);
+                kernelLength = s.length();
             }
         }
         return kernelStart;
@@ -218,17 +221,19 @@ class GuestMemoryCensusBootTest {
         }
         Census best = null;
         for (Mapping image : maps) {
-            if (!image.name().contains("memfd:" + KernelSnapshot.FILE_NAME_PREFIX) || image.offset() != 0) {
+            if (!image.name().contains("memfd:" + KernelSnapshot.FILE_NAME_PREFIX) || image.offset() != 0
+                    || image.name().contains(KernelSnapshot.PATCHED_SUFFIX)) {
                 continue;
             }
             long base = image.start() - kernelStart();
+            long imageEnd = image.start() + kernelLength; // the spans of text patched alike split its mapping
             if (!covered(maps, base, base + MEMORY)) {
                 System.out.printf("[census] %s at 0x%x: guest RAM [0x%x, +64 MiB) is not all mapped%n", image.name(),
                         image.start(), base);
                 continue;
             }
             long[] entries = pagemap(base, MEMORY);
-            long zeroPfn = zeroPagePfn(entries, base, image);
+            long zeroPfn = zeroPagePfn(entries, base, image.start(), imageEnd);
             byte[] kinds = new byte[entries.length];
             long ram = 0;
             long zeroReads = 0;
@@ -238,7 +243,7 @@ class GuestMemoryCensusBootTest {
                 long host = base + p * PAGE;
                 boolean present = (entries[p] & (1L << 63)) != 0;
                 boolean file = (entries[p] & (1L << 61)) != 0;
-                boolean inImage = host >= image.start() && host < image.end();
+                boolean inImage = host >= image.start() && host < imageEnd;
                 if (!present) {
                     kinds[p] = inImage ? Census.IMAGE_UNMAPPED : Census.NONE;
                     continue;
@@ -259,7 +264,7 @@ class GuestMemoryCensusBootTest {
                 }
             }
             Census c = new Census(ram, zeroReads, copies, shared, anonymous(base, base + MEMORY), kinds, base,
-                    Long.toHexString(image.start()) + "-" + Long.toHexString(image.end()));
+                    Long.toHexString(image.start()) + "-" + Long.toHexString(imageEnd));
             if (best == null || c.ramTouched() > best.ramTouched()) {
                 best = c; // a blank VM made ahead has touched nothing
             }
@@ -275,11 +280,11 @@ class GuestMemoryCensusBootTest {
      * once; only the shared zero page, which a read of an untouched page maps, is mapped many times); 0 if none is or
      * the frame numbers are hidden (they are shown to root only).
      */
-    private static long zeroPagePfn(long[] entries, long base, Mapping image) {
+    private static long zeroPagePfn(long[] entries, long base, long imageStart, long imageEnd) {
         Map<Long, Integer> counts = new java.util.HashMap<>();
         for (int p = 0; p < entries.length; p++) {
             long host = base + p * PAGE;
-            if ((entries[p] & (1L << 63)) != 0 && (entries[p] & (1L << 61)) == 0 && (host < image.start() || host >= image.end())
+            if ((entries[p] & (1L << 63)) != 0 && (entries[p] & (1L << 61)) == 0 && (host < imageStart || host >= imageEnd)
                     && (entries[p] & PFN_MASK) != 0) {
                 counts.merge(entries[p] & PFN_MASK, 1, Integer::sum);
             }

@@ -23,9 +23,11 @@ import org.junit.jupiter.api.Timeout;
  * guest would read without them (pages of zeros, copies of kernel image pages equal to the image;
  * {@link RunningVm#appStarted()}, docs/idle.md). The same arrow (64 MiB, the test program echoing stdin, as the
  * benchmarks' {@code hello-wait}) is booted without the drop ({@code -Darrow.dropPagesEqualToBacking=false}) and with
- * it; each one's private memory (guest RAM pages it wrote, and its own copies of kernel image pages: pagemap, as
- * {@link GuestMemoryCensusBootTest#census()}) is read {@value #SETTLE_SECONDS} s after its greeting. After the drop
- * the program still echoes, writes and reads back a file that is mostly zeros, and exits 0.
+ * it, twice (the second arrow's text patched alike is shared with the copies the first one gave,
+ * {@link dev.arrow.kvm.memory.CommonCopies}); each one's private memory (guest RAM pages it wrote, and its own copies
+ * of kernel image pages: pagemap, as {@link GuestMemoryCensusBootTest#census()}) is read {@value #SETTLE_SECONDS} s
+ * after its greeting. After the drop the program still echoes, writes and reads back a file that is mostly zeros, and
+ * exits 0.
  */
 @BootTest
 @Timeout(value = 6, unit = TimeUnit.MINUTES)
@@ -46,12 +48,16 @@ class PageDropBootTest {
         System.clearProperty(RunningVm.DROP_PAGES_PROPERTY);
         BootTestSupport.awaitNoBlankVms();
         GuestMemoryCensusBootTest.Census with = idleArrow(true);
+        BootTestSupport.awaitNoBlankVms();
+        GuestMemoryCensusBootTest.Census next = idleArrow(true); // shares the text patched alike from another guest
         long privateWithout = without.ramTouched() + without.imageCopies();
         long privateWith = with.ramTouched() + with.imageCopies();
-        System.out.printf("[page drop] without the drop: %s%n[page drop] with it: %s%n"
-                        + "[page drop] private guest memory %.2f -> %.2f MiB%n", without, with, mib(privateWithout),
-                mib(privateWith));
+        long privateNext = next.ramTouched() + next.imageCopies();
+        System.out.printf("[page drop] without the drop: %s%n[page drop] with it: %s%n[page drop] the next arrow: %s%n"
+                        + "[page drop] private guest memory %.2f -> %.2f MiB, the next arrow %.2f MiB%n", without, with,
+                next, mib(privateWithout), mib(privateWith), mib(privateNext));
         assertThat(privateWith).as("private guest memory with the drop").isLessThan(privateWithout);
+        assertThat(privateNext).as("private guest memory of the next arrow").isLessThan(privateWithout);
     }
 
     /** Boots the arrow, reads its census once idle, then checks it still works; with {@code drops}, that it dropped. */
@@ -78,11 +84,13 @@ class PageDropBootTest {
             if (drops) {
                 assertThat(dropped).as("the drop ran within 30 s of the greeting").isPresent();
                 MmapGuestMemory.DroppedPages d = dropped.get();
-                System.out.printf("[page drop] dropped %d pages of zeros and %d image copies (%.2f MiB), seen %d ms after"
-                                + " the greeting%n", d.zeroPages(), d.filePages(), mib(d.bytes()),
-                        TimeUnit.NANOSECONDS.toMillis(dropSeen - greeted));
+                System.out.printf("[page drop] dropped %d pages of zeros and %d image copies, shared %d copies of text"
+                                + " patched alike (%.2f MiB), seen %d ms after the greeting%n", d.zeroPages(),
+                        d.filePages(), d.sharedPages(), mib(d.bytes()), TimeUnit.NANOSECONDS.toMillis(dropSeen - greeted));
                 assertThat(d.zeroPages()).as("pages of zeros dropped").isPositive();
                 assertThat(d.filePages()).as("image copies dropped").isPositive();
+                // every x86 kernel patches its text for the CPU at boot (alternatives, paravirt calls, static keys)
+                assertThat(d.sharedPages()).as("copies of text patched alike, shared").isPositive();
             } else {
                 assertThat(vm.droppedPages()).as("no drop with %s=false", RunningVm.DROP_PAGES_PROPERTY).isEmpty();
             }

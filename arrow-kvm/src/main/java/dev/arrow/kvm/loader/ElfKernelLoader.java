@@ -27,10 +27,12 @@ public final class ElfKernelLoader implements KernelLoader {
     static final int ET_EXEC = 2;
     static final int EM_X86_64 = 62;
     static final int PT_LOAD = 1;
+    static final int PF_W = 2;
     static final int PN_XNUM = 0xffff;
 
     /** One PT_LOAD program header. */
-    private record LoadSegment(int index, long fileOffset, long fileSize, long address, long memSize, long vaddr) {
+    private record LoadSegment(int index, int flags, long fileOffset, long fileSize, long address, long memSize,
+            long vaddr) {
         long end() {
             return address + memSize;
         }
@@ -94,7 +96,7 @@ public final class ElfKernelLoader implements KernelLoader {
             if (table.getInt(at) != PT_LOAD) {
                 continue;
             }
-            LoadSegment s = new LoadSegment(i, table.getLong(at + 8), table.getLong(at + 32),
+            LoadSegment s = new LoadSegment(i, table.getInt(at + 4), table.getLong(at + 8), table.getLong(at + 32),
                     table.getLong(at + 24), table.getLong(at + 40), table.getLong(at + 16));
             check(s, image, memory);
             if (s.memSize() > 0) {
@@ -121,9 +123,11 @@ public final class ElfKernelLoader implements KernelLoader {
                 memory.fill(GuestAddress.of(s.address() + s.fileSize()), s.memSize() - s.fileSize(), (byte) 0);
             }
         }
-        long start = segments.get(0).address();
+        LoadSegment lowest = segments.get(0);
+        long start = lowest.address();
         long end = segments.stream().mapToLong(LoadSegment::end).max().orElseThrow();
-        return new LoadedKernel(LoadedKernel.Kind.ELF_VMLINUX, physicalEntry, start, end, new byte[0]);
+        long readOnlyEnd = (lowest.flags() & PF_W) == 0 ? lowest.end() : start;
+        return new LoadedKernel(LoadedKernel.Kind.ELF_VMLINUX, physicalEntry, start, end, new byte[0], readOnlyEnd);
     }
 
     private static void check(LoadSegment s, KernelImage image, GuestMemory memory) {

@@ -2,6 +2,7 @@ package dev.arrow.kvm.loader;
 
 import com.sun.jna.Native;
 import dev.arrow.kvm.KvmApiException;
+import dev.arrow.kvm.memory.CommonCopies;
 import dev.arrow.kvm.memory.FilePages;
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.MmapGuestMemory;
@@ -19,7 +20,8 @@ import java.util.Optional;
  * ({@link MmapGuestMemory#mapCopyOnWrite}) instead of copying the image: no read of the file and
  * no copy per boot, and the pages a guest only reads (text, rodata) are one set of host pages for
  * every VM in the process. The seals (no write, no resize) make the file immutable, so no VM can
- * change what another one boots.
+ * change what another one boots. The pages of its read-only segment (text, rodata) that every guest patches alike at
+ * boot for the CPU it finds are shared too, once a guest is idle: its {@link CommonCopies}.
  *
  * <p>Only ELF {@code vmlinux} images are snapshotted; a bzImage decompresses itself in guest
  * memory, so sharing its compressed bytes gains little ({@link #load} returns empty for it).
@@ -31,6 +33,11 @@ public final class KernelSnapshot implements AutoCloseable {
      * {@code /proc/<pid>/maps} and {@code smaps}, which is how memory accounting finds them.
      */
     public static final String FILE_NAME_PREFIX = "arrow-kernel:";
+    /**
+     * How the memory file of the {@link CommonCopies} of the read-only segment is named after the prefix and the
+     * image's file name: its mappings sit among the image's, over the spans of text guests patch alike.
+     */
+    public static final String PATCHED_SUFFIX = ":patched";
     private static final int SEALS = LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | LibC.F_SEAL_WRITE | LibC.F_SEAL_SEAL;
     private static final int COPY_CHUNK = 1 << 20;
 
@@ -39,6 +46,8 @@ public final class KernelSnapshot implements AutoCloseable {
     private final long start;
     private final long length;
     private final OwnedFd file;
+    /** The copies guests make alike of the read-only segment's pages; null when the image has no such segment. */
+    private final CommonCopies patched;
 
     private KernelSnapshot(String name, LoadedKernel kernel, long start, long length, OwnedFd file) {
         this.name = name;
@@ -46,6 +55,10 @@ public final class KernelSnapshot implements AutoCloseable {
         this.start = start;
         this.length = length;
         this.file = file;
+        long readOnly = Layout.alignUp(kernel.readOnlyEnd(), Layout.PAGE_SIZE) - start;
+        this.patched = kernel.readOnlyEnd() > kernel.startAddress()
+                ? new CommonCopies(FILE_NAME_PREFIX + Path.of(name).getFileName() + PATCHED_SUFFIX, 0, Math.min(readOnly, length))
+                : null;
     }
 
     /**
@@ -162,7 +175,7 @@ public final class KernelSnapshot implements AutoCloseable {
             throw new IllegalStateException("kernel snapshot " + name + " is closed");
         }
         try {
-            memory.mapCopyOnWrite(GuestAddress.of(start), length, file.fd(), 0, this::readPage);
+            memory.mapCopyOnWrite(GuestAddress.of(start), length, file.fd(), 0, this::readPage, patched);
         } finally {
             file.exit();
         }
@@ -194,10 +207,13 @@ public final class KernelSnapshot implements AutoCloseable {
         }
     }
 
-    /** Closes the memory file; VMs that mapped it keep their mappings. */
+    /** Closes the memory files; VMs that mapped them keep their mappings. */
     @Override
     public void close() {
         file.close();
+        if (patched != null) {
+            patched.close();
+        }
     }
 
     @Override

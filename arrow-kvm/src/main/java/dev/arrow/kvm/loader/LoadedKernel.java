@@ -14,8 +14,12 @@ import java.util.Objects;
  *                     an initrd must lie at or above it
  * @param setupHeader  for a bzImage, the image bytes from 0x1F1 to the end of its setup header,
  *                     for {@code BootParams.fromSetupHeader}; empty for a vmlinux
+ * @param readOnlyEnd  for a vmlinux whose lowest segment is not writable (text and rodata), the guest address where
+ *                     that segment ends: the guest changes {@code [startAddress, readOnlyEnd)} only when it patches
+ *                     its own code at boot; {@code startAddress} when there is no such segment (and for a bzImage)
  */
-public record LoadedKernel(Kind kind, long entryAddress, long startAddress, long endAddress, byte[] setupHeader) {
+public record LoadedKernel(Kind kind, long entryAddress, long startAddress, long endAddress, byte[] setupHeader,
+        long readOnlyEnd) {
 
     /** Kernel image formats. */
     public enum Kind {
@@ -27,6 +31,15 @@ public record LoadedKernel(Kind kind, long entryAddress, long startAddress, long
 
     public LoadedKernel {
         setupHeader = setupHeader.clone();
+        if (readOnlyEnd < startAddress || readOnlyEnd > endAddress) {
+            throw new IllegalArgumentException(String.format("read-only end 0x%x is outside the kernel [0x%x, 0x%x)",
+                    readOnlyEnd, startAddress, endAddress));
+        }
+    }
+
+    /** A kernel without a known read-only segment ({@link #readOnlyEnd()} is {@code startAddress}). */
+    public LoadedKernel(Kind kind, long entryAddress, long startAddress, long endAddress, byte[] setupHeader) {
+        this(kind, entryAddress, startAddress, endAddress, setupHeader, startAddress);
     }
 
     @Override
@@ -42,12 +55,12 @@ public record LoadedKernel(Kind kind, long entryAddress, long startAddress, long
     public boolean equals(Object o) {
         return o instanceof LoadedKernel k && kind == k.kind && entryAddress == k.entryAddress
                 && startAddress == k.startAddress && endAddress == k.endAddress
-                && Arrays.equals(setupHeader, k.setupHeader);
+                && Arrays.equals(setupHeader, k.setupHeader) && readOnlyEnd == k.readOnlyEnd;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(kind, entryAddress, startAddress, endAddress)
+        return Objects.hash(kind, entryAddress, startAddress, endAddress, readOnlyEnd)
                 * 31 + Arrays.hashCode(setupHeader);
     }
 

@@ -67,7 +67,9 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
     /** Copy-on-write file ranges; left out of {@link #residentBytes()}. */
     private final List<FileRange> fileBacked = new CopyOnWriteArrayList<>();
 
-    private record FileRange(int region, long offset, long length, FilePages file, long fileOffset) {
+    /** A copy-on-write file range of region {@code region}; {@code common} null when guests share no copies of it. */
+    private record FileRange(int region, long offset, long length, FilePages file, long fileOffset,
+            CommonCopies common) {
         long end() {
             return offset + length;
         }
@@ -409,7 +411,7 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
      *     an overlay would leave those pages out of the file its clones map; or if it is read-only
      */
     public void mapCopyOnWrite(GuestAddress start, long length, int fd, long fileOffset) {
-        mapCopyOnWrite(start, length, fd, fileOffset, null);
+        mapCopyOnWrite(start, length, fd, fileOffset, null, null);
     }
 
     /**
@@ -417,7 +419,24 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
      * when none can be read), so that {@link #dropPagesEqualToBacking()} can tell which of the guest's copies still
      * hold the file's bytes.
      */
-    public synchronized void mapCopyOnWrite(GuestAddress start, long length, int fd, long fileOffset, FilePages file) {
+    public void mapCopyOnWrite(GuestAddress start, long length, int fd, long fileOffset, FilePages file) {
+        mapCopyOnWrite(start, length, fd, fileOffset, file, null);
+    }
+
+    /**
+     * Like {@link #mapCopyOnWrite(GuestAddress, long, int, long, FilePages)}; {@code common} (null for none) holds the
+     * copies every guest makes alike of a part of the file, which {@link #dropPagesEqualToBacking()} shares.
+     *
+     * @throws IllegalArgumentException also if {@code common}'s part is not inside the mapped part of the file, or
+     *     {@code file} is null with a {@code common}
+     */
+    public synchronized void mapCopyOnWrite(GuestAddress start, long length, int fd, long fileOffset, FilePages file,
+            CommonCopies common) {
+        if (common != null && (file == null || common.fileStart() < fileOffset
+                || common.fileStart() + common.length() > fileOffset + length)) {
+            throw new IllegalArgumentException(common + " is not part of the file's range [0x"
+                    + Long.toHexString(fileOffset) + ", +0x" + Long.toHexString(length) + ") with its pages readable");
+        }
         if (isInMemoryFile()) {
             throw new IllegalStateException("guest RAM in a memory file (" + backing.kind() + ") takes no overlay: "
                     + "its clones would not see the overlaid pages");
@@ -426,7 +445,7 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
             throw new IllegalStateException("read-only guest memory takes no overlay: it would become writable");
         }
         int r = regions.locate(start, length);
-        FileRange range = new FileRange(r, start.value() - regions.start(r), length, file, fileOffset);
+        FileRange range = new FileRange(r, start.value() - regions.start(r), length, file, fileOffset, common);
         for (FileRange f : fileBacked) {
             if (f.region() == r && range.offset() < f.end() && f.offset() < range.end()) {
                 throw new IllegalArgumentException("guest range " + start + " +0x" + Long.toHexString(length)
@@ -458,11 +477,14 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         return sum;
     }
 
-    /** What {@link #dropPagesEqualToBacking()} gave back: pages that held only zeros, and copies that held their file's bytes. */
-    public record DroppedPages(long zeroPages, long filePages) {
-        /** Both kinds, in bytes. */
+    /**
+     * What {@link #dropPagesEqualToBacking()} gave back: pages that held only zeros, copies that held their file's
+     * bytes, and copies that held the bytes of {@link CommonCopies} (now the common copies' pages).
+     */
+    public record DroppedPages(long zeroPages, long filePages, long sharedPages) {
+        /** Every kind, in bytes. */
         public long bytes() {
-            return (zeroPages + filePages) * Layout.PAGE_SIZE;
+            return (zeroPages + filePages + sharedPages) * Layout.PAGE_SIZE;
         }
     }
 
@@ -470,7 +492,9 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
      * Gives the host back the pages that hold what the guest would read without them ({@code madvise(MADV_DONTNEED)}
      * on each): pages the guest wrote that hold only zeros (they read zero again), and the guest's copies of pages of
      * a {@link #mapCopyOnWrite} range that hold the file's bytes (they read the file's page again, shared by every VM
-     * that maps it). Only the pages in host memory that are the mapping's own are read (pagemap). The
+     * that maps it). First, where a range has {@link CommonCopies}, the spans of them whose bytes the guest holds are
+     * mapped over its copies ({@link CommonCopies#share}). Only the pages in host memory that are the mapping's own are
+     * read (pagemap). The
      * caller must keep every writer of this memory still throughout (every vCPU out of KVM_RUN, and the devices): a
      * write between a page's comparison and its drop would be lost. Runs under each mapping's use guard, so a close
      * waits for it, and once closed or retired nothing is read or dropped. A pagemap that cannot be read drops
@@ -487,12 +511,18 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         }
         long zeros = 0;
         long files = 0;
+        long shared = 0;
         for (int r = 0; r < mappings.length; r++) {
             NativeMapping m = mappings[r];
             if (!m.guard().enter()) {
                 break; // closed or retired
             }
             try {
+                for (FileRange f : fileBacked) {
+                    if (f.region() == r && f.common() != null) {
+                        shared += shareCommonCopies(m, f);
+                    }
+                }
                 List<PagesEqualToBacking.Overlay> overlays = new ArrayList<>();
                 for (FileRange f : fileBacked) {
                     if (f.region() == r) {
@@ -516,7 +546,25 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
                 m.guard().exit();
             }
         }
-        return new DroppedPages(zeros, files);
+        return new DroppedPages(zeros, files, shared);
+    }
+
+    /** Maps over {@code f}'s part the spans of its common copies that {@code m} holds; the caller holds m's guard. */
+    private long shareCommonCopies(NativeMapping m, FileRange f) throws IOException {
+        CommonCopies common = f.common();
+        long partOffset = f.offset() + common.fileStart() - f.fileOffset();
+        long[] entries = new long[(int) (common.length() / Layout.PAGE_SIZE)];
+        OwnPages.read(m.address() + partOffset, common.length(), (i, entry) -> entries[(int) i] = entry);
+        try {
+            return common.share(entries, i -> page(m, partOffset / Layout.PAGE_SIZE + i), f.file(),
+                    (offset, length, fd, fileOffset) -> {
+                        m.overlayCopyOnWrite(partOffset + offset, length, fd, fileOffset);
+                        adviseHugePages(m, partOffset + offset, length, hugePages); // a new mapping: not inherited
+                    });
+        } catch (KvmApiException e) {
+            LOG.debug("{}: common copies of {} not shared: {}", m, common, e.toString());
+            return 0;
+        }
     }
 
     /** Page {@code index} of {@code m}, whose guard the caller holds. */

@@ -89,6 +89,11 @@ final class OwnPages {
         return (entry & PRESENT) != 0 && (entry & (FILE_OR_SHARED | SWAPPED)) == 0;
     }
 
+    /** Whether {@code entry} is a page that is the mapping's own: in host memory and not a file's, or swapped out. */
+    static boolean isOwn(long entry) {
+        return (entry & SWAPPED) != 0 || ((entry & PRESENT) != 0 && (entry & FILE_OR_SHARED) == 0);
+    }
+
     /** The runs of own pages among {@code entries}, the pagemap entries of consecutive pages from offset 0. */
     static List<Run> of(long[] entries) {
         RunCollector runs = new RunCollector();
@@ -106,7 +111,7 @@ final class OwnPages {
         private boolean swapped;
 
         void add(long page, long entry) {
-            boolean own = (entry & SWAPPED) != 0 || ((entry & PRESENT) != 0 && (entry & FILE_OR_SHARED) == 0);
+            boolean own = isOwn(entry);
             boolean isSwapped = (entry & SWAPPED) != 0;
             if (own && start >= 0 && start + count == page && swapped == isSwapped) {
                 count++;

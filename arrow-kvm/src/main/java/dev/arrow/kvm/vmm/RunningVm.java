@@ -479,8 +479,9 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
     /**
      * Says that the guest's program has started (init's mark): the first time the idle probe then finds every vCPU
      * halted waiting for an interrupt, the VMM gives the host back the guest RAM pages that hold what the guest would
-     * read without them ({@link MmapGuestMemory#dropPagesEqualToBacking()}: pages of zeros, and copies of kernel image
-     * pages still equal to the image), once. Most are kernel stacks and buffers zeroed when allocated, and bss pages
+     * read without them ({@link MmapGuestMemory#dropPagesEqualToBacking()}: pages of zeros, copies of kernel image
+     * pages still equal to the image, and copies of the kernel's text as every guest patches it at boot, which become
+     * one set for the process), once. Most are kernel stacks and buffers zeroed when allocated, and bss pages
      * the kernel cleared at boot (docs/idle.md, "Where a cold arrow's private memory goes"). It holds every writer of
      * guest RAM meanwhile: the vCPUs between two exits ({@link VcpuHold}) and the devices (it runs on the VM's virtio
      * event loop). Not for RAM in a memory file (templates and their clones: their pages are the file's, see
@@ -547,8 +548,9 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
             return;
         }
         dropped = d;
-        LOG.debug("VM {}: dropped {} guest RAM pages of zeros and {} copies of kernel image pages equal to the image"
-                + " ({} KiB), vCPUs held {} us", id, d.zeroPages(), d.filePages(), d.bytes() / 1024, micros);
+        LOG.debug("VM {}: dropped {} guest RAM pages of zeros and {} copies of kernel image pages equal to the image,"
+                + " shared {} copies every guest patches alike ({} KiB), vCPUs held {} us", id, d.zeroPages(),
+                d.filePages(), d.sharedPages(), d.bytes() / 1024, micros);
     }
 
     /**

@@ -67,6 +67,14 @@ class KernelLoaderTest {
     }
 
     @Test
+    void theLowestSegmentIsReadOnlyUnlessWritable() {
+        assertThat(load(TestImages.Elf.typical().build()).readOnlyEnd()).as("text ends").isEqualTo(0x100_3000);
+        TestImages.Elf writable = TestImages.Elf.typical();
+        writable.phdrs.get(0).flags = 7; // PF_R | PF_W | PF_X
+        assertThat(load(writable.build()).readOnlyEnd()).as("no read-only segment").isEqualTo(0x100_0000);
+    }
+
+    @Test
     void virtualEntryPointIsTranslatedToItsPhysicalAddress() {
         TestImages.Elf e = TestImages.Elf.typical();
         e.entry = e.phdrs.get(0).vaddr + 0x10;

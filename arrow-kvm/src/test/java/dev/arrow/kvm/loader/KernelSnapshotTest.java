@@ -77,6 +77,28 @@ class KernelSnapshotTest {
     }
 
     @Test
+    void textPatchedAlikeIsSharedByGuestsAndTheDataSegmentIsNot() throws IOException {
+        try (KernelSnapshot s = snapshot(typicalKernel());
+             MmapGuestMemory a = MmapGuestMemory.forRam(RAM);
+             MmapGuestMemory b = MmapGuestMemory.forRam(RAM)) {
+            for (MmapGuestMemory m : new MmapGuestMemory[] {a, b}) {
+                s.mapInto(m);
+                m.writeLong(GuestAddress.of(KERNEL + 0x1010), 0x90_90_90_90L); // text page 1, patched alike
+                m.writeLong(GuestAddress.of(KERNEL + 0x4010), 0x42L); // the writable segment: the guest's own
+            }
+            assertThat(a.dropPagesEqualToBacking().sharedPages()).isEqualTo(1);
+            assertThat(b.dropPagesEqualToBacking().sharedPages()).isEqualTo(1);
+            assertThat(Files.readString(Path.of("/proc/self/maps"))).as("the common copies' memory file")
+                    .contains("memfd:" + KernelSnapshot.FILE_NAME_PREFIX + "vmlinux:patched");
+            for (MmapGuestMemory m : new MmapGuestMemory[] {a, b}) {
+                assertThat(m.readLong(GuestAddress.of(KERNEL + 0x1010))).isEqualTo(0x90_90_90_90L);
+                assertThat(m.readLong(GuestAddress.of(KERNEL + 0x1018))).isEqualTo(0x1111_1111_1111_1111L);
+                assertThat(m.readLong(GuestAddress.of(KERNEL + 0x4010))).isEqualTo(0x42L);
+            }
+        }
+    }
+
+    @Test
     void aGuestsCopiesStillEqualToTheImageAreDroppedAndDifferentOnesKept() throws IOException {
         try (KernelSnapshot s = snapshot(typicalKernel()); MmapGuestMemory m = MmapGuestMemory.forRam(RAM)) {
             s.mapInto(m);

@@ -13,6 +13,7 @@ final class TestImages {
     /** One ELF program header. */
     static final class Phdr {
         int type = 1; // PT_LOAD
+        int flags = 5; // PF_R | PF_X
         long offset;
         long vaddr;
         long paddr;
@@ -49,6 +50,7 @@ final class TestImages {
             e.entry = 0x100_0000;
             e.phdrs.add(new Phdr(0x1000, 0x100_0000, 0x3000, 0x3000));
             e.phdrs.add(new Phdr(0x4000, 0x100_4000, 0x1000, 0x3000));
+            e.phdrs.get(1).flags = 6; // PF_R | PF_W
             e.fileSize = 0x5000;
             e.fills.add(new long[] {0x1000, 0x3000, 0x11});
             e.fills.add(new long[] {0x4000, 0x1000, 0x22});
@@ -87,7 +89,7 @@ final class TestImages {
                 Phdr p = phdrs.get(i);
                 int a = (int) at;
                 bb.putInt(a, p.type);
-                bb.putInt(a + 4, 5);
+                bb.putInt(a + 4, p.flags);
                 bb.putLong(a + 8, p.offset);
                 bb.putLong(a + 16, p.vaddr);
                 bb.putLong(a + 24, p.paddr);

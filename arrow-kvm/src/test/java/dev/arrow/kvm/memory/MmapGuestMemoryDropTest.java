@@ -56,7 +56,7 @@ class MmapGuestMemoryDropTest {
             assertThat(m.readLong(GuestAddress.of(0x20_2000))).isEqualTo(0x66L);
             // the three dropped pages read back above map the host's shared zero page: pagemap shows them as present,
             // own pages (their frame number, which would tell, needs privileges), and dropping them again is harmless
-            assertThat(m.dropPagesEqualToBacking()).isEqualTo(new MmapGuestMemory.DroppedPages(3, 0));
+            assertThat(m.dropPagesEqualToBacking()).isEqualTo(new MmapGuestMemory.DroppedPages(3, 0, 0));
         }
     }
 
@@ -65,7 +65,7 @@ class MmapGuestMemoryDropTest {
         MmapGuestMemory m = MmapGuestMemory.create(List.of(MemoryRegion.of(0, 0x1_0000)));
         m.fill(GuestAddress.of(0), 0x1_0000, (byte) 0);
         m.close();
-        assertThat(m.dropPagesEqualToBacking()).isEqualTo(new MmapGuestMemory.DroppedPages(0, 0));
+        assertThat(m.dropPagesEqualToBacking()).isEqualTo(new MmapGuestMemory.DroppedPages(0, 0, 0));
         try (MmapGuestMemory shared = MmapGuestMemory.createShared(List.of(MemoryRegion.of(0, 0x1_0000)), "drop-test")) {
             assertThatThrownBy(shared::dropPagesEqualToBacking).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("SHARED_FILE");

@@ -1,0 +1,292 @@
+package dev.arrow.kvm.memory;
+
+import com.sun.jna.Native;
+import dev.arrow.kvm.KvmApiException;
+import dev.arrow.kvm.sys.LibC;
+import dev.arrow.kvm.sys.OwnedFd;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.List;
+import java.util.function.LongFunction;
+
+/**
+ * Copies that every guest makes alike of some pages of a copy-on-write file, kept once for the whole process: a
+ * kernel patches its own text and read-only data for the CPU it finds at boot (alternatives, static keys, paravirt
+ * calls), so every guest booting the same kernel on the same host writes the same bytes into the same ~120 pages of
+ * the image, and each holds its own copy of them. The first guest whose pages are dropped
+ * ({@link MmapGuestMemory#dropPagesEqualToBacking()}) gives its copies: the pages of the part that differ from the file,
+ * grouped into at most {@value #MAX_SPANS} spans, are written into a sealed memory file of their own. Every guest's
+ * drop (that first one's too) then maps that file copy-on-write over each span where the guest's pages hold exactly
+ * its bytes (its own copies equal to them, and the file's pages where it wrote none), so its copies go back to the
+ * host and the span's pages are one set for every guest.
+ *
+ * <p>What a guest reads never changes: a span is mapped only where the guest already holds the same bytes, with every
+ * writer of its memory held (the drop's condition). So the file may come from any guest, even one whose program has
+ * run: bytes a hostile guest wrote are shared only with guests that hold the same bytes already. A guest that writes a
+ * shared page later gets its own copy again. The spans bound the mappings a guest gains (two per span: the span and
+ * the rest of the range it splits), so thousands of guests stay within the kernel's map count.
+ *
+ * <p>Thread-safe; {@link #close()} closes the memory file (guests that mapped it keep their mappings).
+ */
+public final class CommonCopies implements AutoCloseable {
+    /** Most spans one file's common copies are grouped into; two more mappings per span and guest. */
+    static final int MAX_SPANS = 12;
+    private static final int PAGE = (int) OwnPages.PAGE_SIZE;
+    private static final int SEALS = LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | LibC.F_SEAL_WRITE | LibC.F_SEAL_SEAL;
+
+    private final String name;
+    private final long fileStart;
+    private final long length;
+    private Taken taken;
+    private boolean closed;
+
+    /** Span {@code [start, start + pages)} (in pages from the part's start) of the common copies. */
+    record Span(long start, long pages) {
+    }
+
+    /**
+     * The common copies: the memory file holding {@code spans} one after the other, and which of each span's pages
+     * differ from the overlaid file (bit {@code i} of the whole part).
+     */
+    private record Taken(OwnedFd file, List<Span> spans, BitSet changed) {
+    }
+
+    /** How a guest's mapping takes a span of the memory file: copy-on-write over {@code [partOffset, +length)}. */
+    @FunctionalInterface
+    interface SpanMapper {
+        void map(long partOffset, long length, int fd, long fileOffset);
+    }
+
+    /**
+     * @param name      the memory file's name ({@code memfd_create}), as it shows in {@code /proc/self/maps}
+     * @param fileStart where the part guests write alike starts in the overlaid file (page aligned)
+     * @param length    its length (page aligned, positive)
+     */
+    public CommonCopies(String name, long fileStart, long length) {
+        if (((fileStart | length) & (PAGE - 1)) != 0 || fileStart < 0 || length <= 0) {
+            throw new IllegalArgumentException(String.format("[0x%x, +0x%x) is not a page-aligned part of a file",
+                    fileStart, length));
+        }
+        this.name = name;
+        this.fileStart = fileStart;
+        this.length = length;
+    }
+
+    /** Where the part starts in the overlaid file. */
+    long fileStart() {
+        return fileStart;
+    }
+
+    /** The part's length in bytes. */
+    long length() {
+        return length;
+    }
+
+    /**
+     * Shares the common copies with one guest: takes them from this guest first if none were taken, then maps each
+     * span whose bytes this guest holds already. The caller holds every writer of the guest's memory still, and the
+     * mapping's use guard.
+     *
+     * @param entries   the pagemap entries of the part's pages in the guest's mapping
+     * @param guestPage the guest's page {@code i} of the part (4096 bytes from position 0)
+     * @param file      the overlaid file's pages
+     * @param mapper    maps a span over the guest's part
+     * @return how many of the guest's own copies the spans replaced
+     * @throws KvmApiException if the memory file cannot be made or a span cannot be mapped (the spans mapped before
+     *     stay: each holds the bytes the guest held)
+     */
+    long share(long[] entries, LongFunction<ByteBuffer> guestPage, FilePages file, SpanMapper mapper) {
+        if (entries.length != length / PAGE) {
+            throw new IllegalArgumentException(entries.length + " pagemap entries for a part of " + length / PAGE
+                    + " pages");
+        }
+        Taken t = takeOnce(entries, guestPage, file);
+        if (t == null || !t.file().enter()) {
+            return 0;
+        }
+        try {
+            long shared = 0;
+            byte[] held = new byte[PAGE];
+            long heldAt = 0;
+            for (Span span : t.spans()) {
+                if (holdsSpan(span, heldAt, t, entries, guestPage, held)) {
+                    mapper.map(span.start() * PAGE, span.pages() * PAGE, t.file().fd(), heldAt);
+                    for (long i = span.start(); i < span.start() + span.pages(); i++) {
+                        shared += OwnPages.residentOwn(entries[(int) i]) ? 1 : 0;
+                    }
+                }
+                heldAt += span.pages() * PAGE;
+            }
+            return shared;
+        } finally {
+            t.file().exit();
+        }
+    }
+
+    /** Whether the guest reads exactly the span's bytes: its own copies equal them, and the file's pages are theirs. */
+    private static boolean holdsSpan(Span span, long heldAt, Taken t, long[] entries, LongFunction<ByteBuffer> guestPage,
+            byte[] held) {
+        for (long j = 0; j < span.pages(); j++) {
+            int i = (int) (span.start() + j);
+            if (OwnPages.residentOwn(entries[i])) {
+                if (!readHeld(t.file(), heldAt + j * PAGE, held)
+                        || guestPage.apply(i).slice(0, PAGE).mismatch(ByteBuffer.wrap(held)) != -1) {
+                    return false;
+                }
+            } else if (OwnPages.isOwn(entries[i]) || t.changed().get(i)) {
+                return false; // swapped out (not read here), or the file's page where the copies differ
+            }
+        }
+        return true;
+    }
+
+    private synchronized Taken takeOnce(long[] entries, LongFunction<ByteBuffer> guestPage, FilePages file) {
+        if (closed) {
+            return null;
+        }
+        if (taken == null) {
+            taken = take(entries, guestPage, file);
+        }
+        return taken;
+    }
+
+    /**
+     * This guest's copies that differ from the file, in spans, in a new sealed memory file; null if it has none. Which
+     * pages of the spans differ is found again from the bytes written, so it holds for every page the file holds.
+     */
+    private Taken take(long[] entries, LongFunction<ByteBuffer> guestPage, FilePages file) {
+        byte[] filePage = new byte[PAGE];
+        BitSet copies = new BitSet(entries.length);
+        for (int i = 0; i < entries.length; i++) {
+            if (OwnPages.residentOwn(entries[i])) {
+                if (!file.readPage(fileStart + (long) i * PAGE, filePage)) {
+                    return null; // the file cannot be read: nothing is known of what differs
+                }
+                if (guestPage.apply(i).slice(0, PAGE).mismatch(ByteBuffer.wrap(filePage)) != -1) {
+                    copies.set(i);
+                }
+            }
+        }
+        if (copies.isEmpty()) {
+            return null;
+        }
+        List<Span> spans = spansCovering(copies, MAX_SPANS);
+        BitSet changed = new BitSet(entries.length);
+        int fd = LibC.memfd_create(name, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
+        if (fd < 0) {
+            int errno = Native.getLastError();
+            throw new KvmApiException("memfd_create for " + name, errno, KvmApiException.hintFor(errno));
+        }
+        OwnedFd held = new OwnedFd(fd, name);
+        try {
+            long total = spans.stream().mapToLong(Span::pages).sum() * PAGE;
+            if (LibC.ftruncate(fd, total) != 0) {
+                int errno = Native.getLastError();
+                throw new KvmApiException("ftruncate of " + name, errno, KvmApiException.hintFor(errno));
+            }
+            byte[] page = new byte[PAGE];
+            long at = 0;
+            for (Span span : spans) {
+                for (long i = span.start(); i < span.start() + span.pages(); i++, at += PAGE) {
+                    guestPage.apply(i).slice(0, PAGE).get(page);
+                    if (!file.readPage(fileStart + i * PAGE, filePage)) {
+                        held.close(); // the file became unreadable (closed): nothing is known of what differs
+                        return null;
+                    }
+                    changed.set((int) i, !Arrays.equals(page, filePage));
+                    writePage(fd, page, at);
+                }
+            }
+            if (LibC.fcntl(fd, LibC.F_ADD_SEALS, SEALS) != 0) {
+                int errno = Native.getLastError();
+                throw new KvmApiException("sealing " + name + " (F_ADD_SEALS)", errno, KvmApiException.hintFor(errno));
+            }
+            return new Taken(held, List.copyOf(spans), changed);
+        } catch (RuntimeException | Error e) {
+            held.close();
+            throw e;
+        }
+    }
+
+    private void writePage(int fd, byte[] page, long at) {
+        if (isZero(page)) {
+            return; // a hole of the memory file reads zero and holds no page
+        }
+        for (int done = 0; done < PAGE; ) {
+            byte[] rest = done == 0 ? page : Arrays.copyOfRange(page, done, PAGE);
+            long n = LibC.pwrite(fd, rest, PAGE - done, at + done);
+            if (n <= 0) {
+                int errno = n < 0 ? Native.getLastError() : 0;
+                throw new KvmApiException("pwrite to " + name, errno, KvmApiException.hintFor(errno));
+            }
+            done += (int) n;
+        }
+    }
+
+    private static boolean isZero(byte[] page) {
+        for (byte b : page) {
+            if (b != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean readHeld(OwnedFd file, long at, byte[] dst) {
+        return LibC.pread(file.fd(), dst, PAGE, at) == PAGE;
+    }
+
+    /**
+     * The fewest pages in at most {@code maxSpans} spans that cover every page of {@code pages}: one span from the
+     * first page to the last, cut at the {@code maxSpans - 1} widest gaps between them (the earlier gap first among
+     * equal ones).
+     */
+    static List<Span> spansCovering(BitSet pages, int maxSpans) {
+        if (maxSpans < 1) {
+            throw new IllegalArgumentException("maxSpans must be at least 1: " + maxSpans);
+        }
+        int[] set = pages.stream().toArray();
+        if (set.length == 0) {
+            return List.of();
+        }
+        List<int[]> gaps = new ArrayList<>(); // {index in set after the gap, width}
+        for (int k = 1; k < set.length; k++) {
+            int width = set[k] - set[k - 1] - 1;
+            if (width > 0) {
+                gaps.add(new int[] {k, width});
+            }
+        }
+        gaps.sort((a, b) -> a[1] != b[1] ? Integer.compare(b[1], a[1]) : Integer.compare(a[0], b[0]));
+        boolean[] cutBefore = new boolean[set.length];
+        for (int g = 0; g < Math.min(maxSpans - 1, gaps.size()); g++) {
+            cutBefore[gaps.get(g)[0]] = true;
+        }
+        List<Span> spans = new ArrayList<>();
+        int first = set[0];
+        for (int k = 1; k <= set.length; k++) {
+            if (k == set.length || cutBefore[k]) {
+                spans.add(new Span(first, set[k - 1] - first + 1L));
+                if (k < set.length) {
+                    first = set[k];
+                }
+            }
+        }
+        return spans;
+    }
+
+    /** Closes the memory file, once taken; guests that mapped it keep their mappings. Later shares do nothing. */
+    @Override
+    public synchronized void close() {
+        closed = true;
+        if (taken != null) {
+            taken.file().close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return String.format("CommonCopies[%s, [0x%x, +0x%x)]", name, fileStart, length);
+    }
+}
