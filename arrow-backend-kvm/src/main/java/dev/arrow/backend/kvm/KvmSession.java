@@ -108,6 +108,11 @@ final class KvmSession implements MicroVmSession {
                 if (running != null) {
                     running.appStarted(); // its first idle moment drops the boot's pages equal to their backing
                 }
+            } else if (mark.name().equals(InitProtocol.MARK_INIT_START)) {
+                RunningVm running = vm;
+                if (running != null) {
+                    running.initStarted(); // booted, no program run: the kernel's text patched alike can be taken
+                }
             } else if (mark.name().equals(InitProtocol.MARK_NET_UP)) {
                 networkUp.run();
             }

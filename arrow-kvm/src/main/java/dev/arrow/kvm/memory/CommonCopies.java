@@ -15,18 +15,21 @@ import java.util.function.LongFunction;
  * Copies that every guest makes alike of some pages of a copy-on-write file, kept once for the whole process: a
  * kernel patches its own text and read-only data for the CPU it finds at boot (alternatives, static keys, paravirt
  * calls), so every guest booting the same kernel on the same host writes the same bytes into the same ~120 pages of
- * the image, and each holds its own copy of them. The first guest whose pages are dropped
- * ({@link MmapGuestMemory#dropPagesEqualToBacking()}) gives its copies: the pages of the part that differ from the file,
- * grouped into at most {@value #MAX_SPANS} spans, are written into a sealed memory file of their own. Every guest's
- * drop (that first one's too) then maps that file copy-on-write over each span where the guest's pages hold exactly
- * its bytes (its own copies equal to them, and the file's pages where it wrote none), so its copies go back to the
- * host and the span's pages are one set for every guest.
+ * the image, and each holds its own copy of them. The first guest that reaches a point where its kernel has booted
+ * and no program has run ({@link #take}: init's first status line) gives its copies: the pages of the part that differ
+ * from the file, grouped into at most {@value #MAX_SPANS} spans, are written into a sealed memory file of their own.
+ * Every guest's page drop ({@link MmapGuestMemory#dropPagesEqualToBacking()}, that first one's too) then maps that file
+ * copy-on-write over each span where the guest's pages hold exactly its bytes (its own copies equal to them, and the
+ * file's pages where it wrote none), so its copies go back to the host and the span's pages are one set for every
+ * guest.
  *
  * <p>What a guest reads never changes: a span is mapped only where the guest already holds the same bytes, with every
- * writer of its memory held (the drop's condition). So the file may come from any guest, even one whose program has
- * run: bytes a hostile guest wrote are shared only with guests that hold the same bytes already. A guest that writes a
- * shared page later gets its own copy again. The spans bound the mappings a guest gains (two per span: the span and
- * the rest of the range it splits), so thousands of guests stay within the kernel's map count.
+ * writer of its memory held (the drop's condition). The bytes come from a guest that has run nothing but its kernel
+ * and init, so a guest that can tell whether its pages were shared (by timing its copy-on-write faults) learns only
+ * whether its pages still equal a fresh boot's, nothing of another guest's program; one whose kernel was changed only
+ * keeps its own copies. A guest that writes a shared page later gets its own copy again. The spans bound the mappings a
+ * guest gains (two per span: the span and the rest of the range it splits), so thousands of guests stay within the
+ * kernel's map count.
  *
  * <p>Thread-safe; {@link #close()} closes the memory file (guests that mapped it keep their mappings).
  */
@@ -85,24 +88,46 @@ public final class CommonCopies implements AutoCloseable {
     }
 
     /**
-     * Shares the common copies with one guest: takes them from this guest first if none were taken, then maps each
-     * span whose bytes this guest holds already. The caller holds every writer of the guest's memory still, and the
-     * mapping's use guard.
+     * Takes the common copies from one guest unless some were taken already: its copies of the part's pages that differ
+     * from the file. Call it where the guest has run no program yet, with its pages still (a vCPU stopped in an exit
+     * of a one-vCPU guest; a page another vCPU changes meanwhile is only shared less), under the mapping's use guard.
      *
      * @param entries   the pagemap entries of the part's pages in the guest's mapping
      * @param guestPage the guest's page {@code i} of the part (4096 bytes from position 0)
      * @param file      the overlaid file's pages
+     * @return whether common copies are there now (taken now or before)
+     * @throws KvmApiException if the memory file cannot be made
+     */
+    synchronized boolean take(long[] entries, LongFunction<ByteBuffer> guestPage, FilePages file) {
+        checkEntries(entries);
+        if (!closed && taken == null) {
+            taken = takeFrom(entries, guestPage, file);
+        }
+        return taken != null;
+    }
+
+    /** Whether {@link #take} has taken copies (and this is not closed). */
+    synchronized boolean isTaken() {
+        return taken != null && !closed;
+    }
+
+    /**
+     * Shares the common copies with one guest, if any were taken: maps each span whose bytes the guest holds already.
+     * The caller holds every writer of the guest's memory still, and the mapping's use guard.
+     *
+     * @param entries   the pagemap entries of the part's pages in the guest's mapping
+     * @param guestPage the guest's page {@code i} of the part (4096 bytes from position 0)
      * @param mapper    maps a span over the guest's part
      * @return how many of the guest's own copies the spans replaced
-     * @throws KvmApiException if the memory file cannot be made or a span cannot be mapped (the spans mapped before
-     *     stay: each holds the bytes the guest held)
+     * @throws KvmApiException if a span cannot be mapped (the spans mapped before stay: each holds the bytes the guest
+     *     held)
      */
-    long share(long[] entries, LongFunction<ByteBuffer> guestPage, FilePages file, SpanMapper mapper) {
-        if (entries.length != length / PAGE) {
-            throw new IllegalArgumentException(entries.length + " pagemap entries for a part of " + length / PAGE
-                    + " pages");
+    long share(long[] entries, LongFunction<ByteBuffer> guestPage, SpanMapper mapper) {
+        checkEntries(entries);
+        Taken t;
+        synchronized (this) {
+            t = closed ? null : taken;
         }
-        Taken t = takeOnce(entries, guestPage, file);
         if (t == null || !t.file().enter()) {
             return 0;
         }
@@ -125,6 +150,13 @@ public final class CommonCopies implements AutoCloseable {
         }
     }
 
+    private void checkEntries(long[] entries) {
+        if (entries.length != length / PAGE) {
+            throw new IllegalArgumentException(entries.length + " pagemap entries for a part of " + length / PAGE
+                    + " pages");
+        }
+    }
+
     /** Whether the guest reads exactly the span's bytes: its own copies equal them, and the file's pages are theirs. */
     private static boolean holdsSpan(Span span, long heldAt, Taken t, long[] entries, LongFunction<ByteBuffer> guestPage,
             byte[] held) {
@@ -142,21 +174,11 @@ public final class CommonCopies implements AutoCloseable {
         return true;
     }
 
-    private synchronized Taken takeOnce(long[] entries, LongFunction<ByteBuffer> guestPage, FilePages file) {
-        if (closed) {
-            return null;
-        }
-        if (taken == null) {
-            taken = take(entries, guestPage, file);
-        }
-        return taken;
-    }
-
     /**
      * This guest's copies that differ from the file, in spans, in a new sealed memory file; null if it has none. Which
      * pages of the spans differ is found again from the bytes written, so it holds for every page the file holds.
      */
-    private Taken take(long[] entries, LongFunction<ByteBuffer> guestPage, FilePages file) {
+    private Taken takeFrom(long[] entries, LongFunction<ByteBuffer> guestPage, FilePages file) {
         byte[] filePage = new byte[PAGE];
         BitSet copies = new BitSet(entries.length);
         for (int i = 0; i < entries.length; i++) {

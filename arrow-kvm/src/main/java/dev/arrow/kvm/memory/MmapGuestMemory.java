@@ -492,8 +492,8 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
      * Gives the host back the pages that hold what the guest would read without them ({@code madvise(MADV_DONTNEED)}
      * on each): pages the guest wrote that hold only zeros (they read zero again), and the guest's copies of pages of
      * a {@link #mapCopyOnWrite} range that hold the file's bytes (they read the file's page again, shared by every VM
-     * that maps it). First, where a range has {@link CommonCopies}, the spans of them whose bytes the guest holds are
-     * mapped over its copies ({@link CommonCopies#share}). Only the pages in host memory that are the mapping's own are
+     * that maps it). First, where a range has {@link CommonCopies} (taken by {@link #giveCommonCopies()}), the spans of
+     * them whose bytes the guest holds are mapped over its copies ({@link CommonCopies#share}). Only the pages in host memory that are the mapping's own are
      * read (pagemap). The
      * caller must keep every writer of this memory still throughout (every vCPU out of KVM_RUN, and the devices): a
      * write between a page's comparison and its drop would be lost. Runs under each mapping's use guard, so a close
@@ -549,14 +549,50 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         return new DroppedPages(zeros, files, shared);
     }
 
+    /**
+     * Gives the {@link CommonCopies} of this memory's copy-on-write ranges this guest's copies, where none were taken
+     * yet ({@link CommonCopies#take}): call it where the guest's kernel has booted and no program has run, with the
+     * guest's pages still. Reads pagemap only for copies not taken yet; under each mapping's use guard (closed or
+     * retired memory gives nothing). A pagemap or memory file that fails is logged at DEBUG: nothing is taken then.
+     */
+    public void giveCommonCopies() {
+        for (FileRange f : fileBacked) {
+            CommonCopies common = f.common();
+            if (common == null || common.isTaken()) {
+                continue;
+            }
+            NativeMapping m = mappings[f.region()];
+            if (!m.guard().enter()) {
+                return;
+            }
+            try {
+                long partOffset = f.offset() + common.fileStart() - f.fileOffset();
+                common.take(pagemapOf(m, partOffset, common.length()), i -> page(m, partOffset / Layout.PAGE_SIZE + i),
+                        f.file());
+            } catch (IOException | KvmApiException e) {
+                LOG.debug("{}: no common copies taken for {}: {}", m, common, e.toString());
+            } catch (IllegalStateException closing) {
+                return;
+            } finally {
+                m.guard().exit();
+            }
+        }
+    }
+
+    /** The pagemap entries of {@code [offset, offset + length)} of {@code m}, whose guard the caller holds. */
+    private static long[] pagemapOf(NativeMapping m, long offset, long length) throws IOException {
+        long[] entries = new long[(int) (length / Layout.PAGE_SIZE)];
+        OwnPages.read(m.address() + offset, length, (i, entry) -> entries[(int) i] = entry);
+        return entries;
+    }
+
     /** Maps over {@code f}'s part the spans of its common copies that {@code m} holds; the caller holds m's guard. */
     private long shareCommonCopies(NativeMapping m, FileRange f) throws IOException {
         CommonCopies common = f.common();
         long partOffset = f.offset() + common.fileStart() - f.fileOffset();
-        long[] entries = new long[(int) (common.length() / Layout.PAGE_SIZE)];
-        OwnPages.read(m.address() + partOffset, common.length(), (i, entry) -> entries[(int) i] = entry);
+        long[] entries = pagemapOf(m, partOffset, common.length());
         try {
-            return common.share(entries, i -> page(m, partOffset / Layout.PAGE_SIZE + i), f.file(),
+            return common.share(entries, i -> page(m, partOffset / Layout.PAGE_SIZE + i),
                     (offset, length, fd, fileOffset) -> {
                         m.overlayCopyOnWrite(partOffset + offset, length, fd, fileOffset);
                         adviseHugePages(m, partOffset + offset, length, hugePages); // a new mapping: not inherited

@@ -490,10 +490,33 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
      * Any thread; later calls do nothing.
      */
     public void appStarted() {
-        if (dropped == null && !memory.isInMemoryFile() && template == null && !memory.hugePages()
-                && !"false".equalsIgnoreCase(System.getProperty(DROP_PAGES_PROPERTY))) {
+        if (dropped == null && dropsPages()) {
             dropArmed = true;
         }
+    }
+
+    /**
+     * Says that init has started (its first status line): the guest's kernel has booted and no program has run. If the
+     * page drop applies to this VM ({@link #appStarted()}) and no guest gave them yet, the copies of the kernel's text
+     * that every guest patches alike are taken from this one ({@link MmapGuestMemory#giveCommonCopies()}), to be shared
+     * by every later drop. Call it on the vCPU thread that wrote the line, in its exit: with one vCPU the guest is
+     * stopped meanwhile. Never fails: a copy not taken is logged at DEBUG.
+     */
+    public void initStarted() {
+        if (!dropsPages()) {
+            return;
+        }
+        try {
+            memory.giveCommonCopies();
+        } catch (RuntimeException e) {
+            LOG.debug("VM {}: the kernel's common copies not taken: {}", id, e.toString());
+        }
+    }
+
+    /** Whether this VM's RAM takes the page drop: anonymous, not a template's, no huge pages, not turned off. */
+    private boolean dropsPages() {
+        return !memory.isInMemoryFile() && template == null && !memory.hugePages()
+                && !"false".equalsIgnoreCase(System.getProperty(DROP_PAGES_PROPERTY));
     }
 
     /**

@@ -86,6 +86,7 @@ class KernelSnapshotTest {
                 m.writeLong(GuestAddress.of(KERNEL + 0x1010), 0x90_90_90_90L); // text page 1, patched alike
                 m.writeLong(GuestAddress.of(KERNEL + 0x4010), 0x42L); // the writable segment: the guest's own
             }
+            a.giveCommonCopies();
             assertThat(a.dropPagesEqualToBacking().sharedPages()).isEqualTo(1);
             assertThat(b.dropPagesEqualToBacking().sharedPages()).isEqualTo(1);
             assertThat(Files.readString(Path.of("/proc/self/maps"))).as("the common copies' memory file")

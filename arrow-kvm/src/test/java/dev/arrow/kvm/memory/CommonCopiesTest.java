@@ -88,7 +88,10 @@ class CommonCopiesTest {
             fewerPatches.writeLong(at(5, 0), 0x55L); // lacks page 6's patch: holds the file's page there
             first.writeLong(at(13, 8), 0x77L); // outside the part: its own copy stays
 
-            MmapGuestMemory.DroppedPages byFirst = first.dropPagesEqualToBacking(); // takes the copies: spans {5, 6}, {10}
+            assertThat(second.dropPagesEqualToBacking().sharedPages()).as("none taken yet").isZero();
+            first.giveCommonCopies(); // takes the copies: spans {5, 6}, {10}
+            second.giveCommonCopies(); // taken already: nothing changes
+            MmapGuestMemory.DroppedPages byFirst = first.dropPagesEqualToBacking();
             assertThat(byFirst.sharedPages()).isEqualTo(3);
             assertThat(second.dropPagesEqualToBacking().sharedPages()).isEqualTo(3);
             assertThat(otherPatch.dropPagesEqualToBacking().sharedPages()).as("span {5, 6} only").isEqualTo(2);
@@ -122,9 +125,11 @@ class CommonCopiesTest {
              MmapGuestMemory unpatched = guest(common);
              MmapGuestMemory late = guest(common)) {
             unpatched.writeLong(at(2, 8), 0x1002L); // a copy equal to the file: dropped, nothing to share
+            unpatched.giveCommonCopies();
             assertThat(unpatched.dropPagesEqualToBacking()).isEqualTo(new MmapGuestMemory.DroppedPages(0, 1, 0));
             common.close();
             late.writeLong(at(1, 0), 0x11L);
+            late.giveCommonCopies();
             assertThat(late.dropPagesEqualToBacking().sharedPages()).isZero();
             assertThat(late.readLong(at(1, 0))).isEqualTo(0x11L);
         }
