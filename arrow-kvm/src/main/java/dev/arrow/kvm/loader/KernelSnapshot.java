@@ -1,6 +1,5 @@
 package dev.arrow.kvm.loader;
 
-import com.sun.jna.Native;
 import dev.arrow.kvm.KvmApiException;
 import dev.arrow.kvm.memory.CommonCopies;
 import dev.arrow.kvm.memory.FilePages;
@@ -8,6 +7,7 @@ import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.sys.LibC;
 import dev.arrow.kvm.sys.OwnedFd;
+import dev.arrow.kvm.sys.SealedMemoryFile;
 import dev.arrow.kvm.x86.Layout;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -38,7 +38,6 @@ public final class KernelSnapshot implements AutoCloseable {
      * image's file name: its mappings sit among the image's, over the spans of text guests patch alike.
      */
     public static final String PATCHED_SUFFIX = ":patched";
-    private static final int SEALS = LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | LibC.F_SEAL_WRITE | LibC.F_SEAL_SEAL;
     private static final int COPY_CHUNK = 1 << 20;
 
     private final String name;
@@ -83,58 +82,14 @@ public final class KernelSnapshot implements AutoCloseable {
     }
 
     private static OwnedFd createSealed(String name, MmapGuestMemory source, long start, long length) {
-        int fd = LibC.memfd_create(FILE_NAME_PREFIX + name, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
-        if (fd < 0) {
-            int errno = Native.getLastError();
-            throw new KvmApiException("memfd_create for kernel " + name, errno, KvmApiException.hintFor(errno));
-        }
-        OwnedFd file = new OwnedFd(fd, "kernel snapshot " + name);
-        try {
-            if (LibC.ftruncate(fd, length) != 0) {
-                int errno = Native.getLastError();
-                throw new KvmApiException("ftruncate of the kernel snapshot " + name, errno, KvmApiException.hintFor(errno));
-            }
+        return SealedMemoryFile.make(FILE_NAME_PREFIX + name, length, "the kernel snapshot " + name, writer -> {
             byte[] chunk = new byte[COPY_CHUNK];
             for (long at = 0; at < length; at += COPY_CHUNK) {
                 int n = (int) Math.min(COPY_CHUNK, length - at);
                 source.read(GuestAddress.of(start + at), chunk, 0, n);
-                writeFully(fd, chunk, n, at, name);
+                writer.write(chunk, n, at);
             }
-            if (LibC.fcntl(fd, LibC.F_ADD_SEALS, SEALS) != 0) {
-                int errno = Native.getLastError();
-                throw new KvmApiException("sealing the kernel snapshot " + name + " (F_ADD_SEALS)", errno,
-                        KvmApiException.hintFor(errno));
-            }
-            return file;
-        } catch (RuntimeException | Error e) {
-            file.close();
-            throw e;
-        }
-    }
-
-    private static void writeFully(int fd, byte[] chunk, int count, long offset, String name) {
-        if (isAllZero(chunk, count)) {
-            return; // a memory file reads as zero where nothing was written, and holds no page there
-        }
-        int done = 0;
-        while (done < count) {
-            byte[] rest = done == 0 ? chunk : Arrays.copyOfRange(chunk, done, count);
-            long n = LibC.pwrite(fd, rest, count - done, offset + done);
-            if (n <= 0) {
-                int errno = n < 0 ? Native.getLastError() : 0;
-                throw new KvmApiException("pwrite to the kernel snapshot " + name, errno, KvmApiException.hintFor(errno));
-            }
-            done += (int) n;
-        }
-    }
-
-    private static boolean isAllZero(byte[] b, int count) {
-        for (int i = 0; i < count; i++) {
-            if (b[i] != 0) {
-                return false;
-            }
-        }
-        return true;
+        });
     }
 
     /** The kernel as loaded: entry point and the range it occupies. */

@@ -1,9 +1,9 @@
 package dev.arrow.kvm.memory;
 
-import com.sun.jna.Native;
 import dev.arrow.kvm.KvmApiException;
 import dev.arrow.kvm.sys.LibC;
 import dev.arrow.kvm.sys.OwnedFd;
+import dev.arrow.kvm.sys.SealedMemoryFile;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,7 +37,6 @@ public final class CommonCopies implements AutoCloseable {
     /** Most spans one file's common copies are grouped into; two more mappings per span and guest. */
     static final int MAX_SPANS = 12;
     private static final int PAGE = (int) OwnPages.PAGE_SIZE;
-    private static final int SEALS = LibC.F_SEAL_SHRINK | LibC.F_SEAL_GROW | LibC.F_SEAL_WRITE | LibC.F_SEAL_SEAL;
 
     private final String name;
     private final long fileStart;
@@ -196,64 +195,25 @@ public final class CommonCopies implements AutoCloseable {
         }
         List<Span> spans = spansCovering(copies, MAX_SPANS);
         BitSet changed = new BitSet(entries.length);
-        int fd = LibC.memfd_create(name, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
-        if (fd < 0) {
-            int errno = Native.getLastError();
-            throw new KvmApiException("memfd_create for " + name, errno, KvmApiException.hintFor(errno));
-        }
-        OwnedFd held = new OwnedFd(fd, name);
-        try {
-            long total = spans.stream().mapToLong(Span::pages).sum() * PAGE;
-            if (LibC.ftruncate(fd, total) != 0) {
-                int errno = Native.getLastError();
-                throw new KvmApiException("ftruncate of " + name, errno, KvmApiException.hintFor(errno));
-            }
+        long total = spans.stream().mapToLong(Span::pages).sum() * PAGE;
+        boolean[] readable = {true};
+        OwnedFd held = SealedMemoryFile.make(name, total, "the common copies " + name, writer -> {
             byte[] page = new byte[PAGE];
             long at = 0;
             for (Span span : spans) {
-                for (long i = span.start(); i < span.start() + span.pages(); i++, at += PAGE) {
+                for (long i = span.start(); i < span.start() + span.pages() && readable[0]; i++, at += PAGE) {
                     guestPage.apply(i).slice(0, PAGE).get(page);
-                    if (!file.readPage(fileStart + i * PAGE, filePage)) {
-                        held.close(); // the file became unreadable (closed): nothing is known of what differs
-                        return null;
-                    }
+                    readable[0] = file.readPage(fileStart + i * PAGE, filePage);
                     changed.set((int) i, !Arrays.equals(page, filePage));
-                    writePage(fd, page, at);
+                    writer.write(page, PAGE, at);
                 }
             }
-            if (LibC.fcntl(fd, LibC.F_ADD_SEALS, SEALS) != 0) {
-                int errno = Native.getLastError();
-                throw new KvmApiException("sealing " + name + " (F_ADD_SEALS)", errno, KvmApiException.hintFor(errno));
-            }
-            return new Taken(held, List.copyOf(spans), changed);
-        } catch (RuntimeException | Error e) {
-            held.close();
-            throw e;
+        });
+        if (!readable[0]) {
+            held.close(); // the file became unreadable (closed): nothing is known of what differs
+            return null;
         }
-    }
-
-    private void writePage(int fd, byte[] page, long at) {
-        if (isZero(page)) {
-            return; // a hole of the memory file reads zero and holds no page
-        }
-        for (int done = 0; done < PAGE; ) {
-            byte[] rest = done == 0 ? page : Arrays.copyOfRange(page, done, PAGE);
-            long n = LibC.pwrite(fd, rest, PAGE - done, at + done);
-            if (n <= 0) {
-                int errno = n < 0 ? Native.getLastError() : 0;
-                throw new KvmApiException("pwrite to " + name, errno, KvmApiException.hintFor(errno));
-            }
-            done += (int) n;
-        }
-    }
-
-    private static boolean isZero(byte[] page) {
-        for (byte b : page) {
-            if (b != 0) {
-                return false;
-            }
-        }
-        return true;
+        return new Taken(held, List.copyOf(spans), changed);
     }
 
     private static boolean readHeld(OwnedFd file, long at, byte[] dst) {
