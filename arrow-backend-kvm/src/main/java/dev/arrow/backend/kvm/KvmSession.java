@@ -102,6 +102,7 @@ final class KvmSession implements MicroVmSession {
         }
         InitStatus status = parsed.get();
         if (status instanceof InitStatus.Mark mark) {
+            long now = System.nanoTime(); // before what the mark sets off
             if (mark.name().equals(InitProtocol.MARK_APP_EXEC)) {
                 stdio.appStarted(); // from now on the console belongs to the app
                 RunningVm running = vm;
@@ -116,7 +117,6 @@ final class KvmSession implements MicroVmSession {
             } else if (mark.name().equals(InitProtocol.MARK_NET_UP)) {
                 networkUp.run();
             }
-            long now = System.nanoTime();
             InitBootMarks.phaseOf(mark.name()).ifPresent(phase -> events.guest(phase, mark.uptimeNanos(), now));
             if (mark.name().equals(InitProtocol.MARK_HALT)) {
                 // init's last word: the program's status and its output (on the queues, the host notified) came
