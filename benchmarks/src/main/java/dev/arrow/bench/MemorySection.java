@@ -215,7 +215,8 @@ final class MemorySection {
         md.append(perArrow.render());
         line("Where Private_Dirty goes, per arrow: *guest RAM touched* is mincore over each arrow's guest RAM (the"
                 + " kernel image's range left out); *kernel image, own copies* are the image's pages the guest wrote"
-                + " (`Anonymous` in the mappings of `/memfd:" + KernelSnapshot.FILE_NAME_PREFIX + "*`);"
+                + " (`Anonymous` in the mappings of `/memfd:" + KernelSnapshot.FILE_NAME_PREFIX + "*`, the text every"
+                + " guest patches alike at boot, mapped from `*" + KernelSnapshot.PATCHED_SUFFIX + "` once idle, included);"
                 + " *kernel image, unshared* its read pages no other arrow maps; *VMM and JVM* is the rest (the VMM's"
                 + " threads and buffers, the JVM's metadata). *AnonHugePages* is anonymous memory in transparent huge"
                 + " pages (guest RAM is advised `MADV_NOHUGEPAGE`).");
