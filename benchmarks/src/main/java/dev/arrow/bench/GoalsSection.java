@@ -262,10 +262,12 @@ final class GoalsSection {
             return;
         }
         List<Double> ratios = new ArrayList<>();
+        List<Double> guestShares = new ArrayList<>();
         List<Long> arrowInit = new ArrayList<>();
         List<Long> qemuInit = new ArrayList<>();
         for (JsonNode run : PeerRuns.measured(peer)) {
             ratios.add(run.path("ratioArrowToQemu").asDouble());
+            PeerRuns.arrowGuestShareOfQemu(run).ifPresent(guestShares::add);
             PeerRuns.arrowGuestUptimeAtInit(run).ifPresent(arrowInit::add);
             PeerRuns.qemuGuestUptimeAtInit(run).ifPresent(qemuInit::add);
         }
@@ -275,7 +277,17 @@ final class GoalsSection {
         String verdict = settled && sameDevices ? verdict(ratio, ARROW_TO_QEMU)
                 : "not comparable (" + (settled ? "" : "the JVM was not settled between boots" + (sameDevices ? "" : ", "))
                         + (sameDevices ? "" : "QEMU had other devices") + ")";
-        goals.row(figure, goal, Fmt.number(ratio, 3) + " (section 2)", verdict);
+        String value = Fmt.number(ratio, 3) + " (section 2)";
+        if (!guestShares.isEmpty()) {
+            double floor = Stats.median(guestShares);
+            value = Fmt.number(ratio, 3) + " (section 2); Arrow's guest alone, from its first KVM_RUN to its end, took "
+                    + Fmt.number(floor, 3) + " of QEMU's time (median)";
+            if (settled && sameDevices && ratio > ARROW_TO_QEMU && floor > ARROW_TO_QEMU) {
+                verdict += ": the guest's own run alone is above the goal here (section 1: the same kernel under both"
+                        + " VMMs), so no host set-up can reach it on this machine";
+            }
+        }
+        goals.row(figure, goal, value, verdict);
         double a = Stats.median(arrowInit) / 1e6;
         double q = Stats.median(qemuInit) / 1e6;
         goals.row(uptimeFigure, uptimeGoal, "Arrow " + Fmt.number(a, 1) + " ms, QEMU " + Fmt.number(q, 1) + " ms (section 1)",
