@@ -8,6 +8,7 @@ import dev.arrow.kvm.Vcpu;
 import dev.arrow.kvm.VcpuExit;
 import dev.arrow.kvm.VcpuState;
 import dev.arrow.kvm.memory.GuestMemoryException;
+import dev.arrow.kvm.sys.ThreadStack;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -38,6 +39,12 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
 
         /** Called on the vCPU's thread after each of its exits that the idle probe did not cause; must be cheap. */
         void vcpuActive();
+
+        /**
+         * Called on the vCPU's thread when a probe found it halted with interrupts on (idle, waiting for an interrupt),
+         * before it waits in that halt; the thread has given back its idle stack pages already.
+         */
+        void vcpuIdle();
 
         /** Called once, when the runner's loop has ended. */
         void runnerFinished(VcpuRunner runner);
@@ -378,6 +385,12 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
             case HALTED -> !haltedAlive;
             default -> false;
         };
+        if (haltedAlive) {
+            // it may wait long: its stack pages below this frame go back to the host (an idle Java thread keeps ~90
+            // KiB of them otherwise); before the count below, as anything here could block
+            ThreadStack.releaseBelowCurrentFrame();
+            owner.vcpuIdle();
+        }
         // counted here, on the only thread that runs this guest, before it enters KVM_RUN again: its next blocking is
         // the halt's (a /proc read only for a vCPU found in an alive halt, not at every probe)
         aliveHalt = haltedAlive ? new AliveHalt(ThreadBlocks.voluntarySwitchesOfCurrentThread()) : null;
