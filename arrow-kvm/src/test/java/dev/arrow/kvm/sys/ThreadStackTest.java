@@ -7,6 +7,8 @@ import org.junit.jupiter.api.Test;
 
 class ThreadStackTest {
     private static final long KIB = 1024;
+    /** Deep enough for more than 256 KiB of stack, interpreted or compiled (the thread has 4 MiB). */
+    private static final int DEPTH = 8000;
     private static final long PAGE = 4096;
     /** HotSpot's stack shadow zone on x86-64 Linux: 20 pages, and one more for the frame that touches it. */
     private static final long SHADOW_ZONE = 21 * PAGE;
@@ -39,12 +41,12 @@ class ThreadStackTest {
         AtomicReference<Throwable> failed = new AtomicReference<>();
         Thread t = new Thread(null, () -> {
             try {
-                long first = deep(3000);
+                long first = deep(DEPTH);
                 long[] range = ThreadStack.unusedRange();
                 long before = range == null ? 0 : residentBytes(range[0], range[1]);
                 long released = ThreadStack.releaseBelowCurrentFrame();
                 long after = range == null ? 0 : residentBytes(range[0], range[1]);
-                long again = deep(3000);
+                long again = deep(DEPTH);
                 seen.set(new Seen(range, before, released, after, again == first ? again : -1));
             } catch (Throwable e) {
                 failed.set(e);
@@ -61,7 +63,7 @@ class ThreadStackTest {
         // stack shadow zone below it again, and nothing deeper
         assertThat(s.after()).as("resident below the frame after the release").isLessThanOrEqualTo(SHADOW_ZONE)
                 .isLessThan(s.before() - 192 * KIB);
-        assertThat(s.deepAgain()).as("the same deep calls compute the same again").isEqualTo(deep(0) + sumOfFrames(3000));
+        assertThat(s.deepAgain()).as("the same deep calls compute the same again").isEqualTo(deep(0) + sumOfFrames(DEPTH));
     }
 
     private static long sumOfFrames(int depth) {
