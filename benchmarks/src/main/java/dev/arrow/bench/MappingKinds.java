@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,9 +37,10 @@ import java.util.regex.Pattern;
  *       rest ({@code [stack]} of the launcher's thread, {@code [vdso]}, other memory files).</li>
  * </ul>
  *
- * @param privateDirty kind to bytes, in the order first seen; a difference ({@link #minus}) may be negative
+ * @param privateDirty Private_Dirty by kind (the kinds as counter names), in the order first seen; a difference
+ *                     ({@link #minus}) may be negative
  */
-public record MappingKinds(Map<String, Long> privateDirty) {
+public record MappingKinds(MemoryCounters privateDirty) {
     public static final String GUEST_RAM = "guest RAM";
     public static final String KERNEL_IMAGE = "kernel image";
     public static final String TEMPLATE_RAM = "template RAM";
@@ -60,10 +60,6 @@ public record MappingKinds(Map<String, Long> privateDirty) {
     private static final Pattern HEADER =
             Pattern.compile("^([0-9a-f]+)-([0-9a-f]+) (\\S+) \\S+ \\S+ \\S+ ?\\s*(.*)$");
     private static final Pattern PRIVATE_DIRTY = Pattern.compile("^Private_Dirty:\\s+(\\d+) kB\\s*$");
-
-    public MappingKinds {
-        privateDirty = Collections.unmodifiableMap(new LinkedHashMap<>(privateDirty));
-    }
 
     /** One mapping of smaps, as far as the kinds need it. */
     private static final class Mapping {
@@ -148,7 +144,7 @@ public record MappingKinds(Map<String, Long> privateDirty) {
             kinds.merge(kind(m, i + 1 < mappings.size() ? mappings.get(i + 1) : null, stackPointers), m.privateDirty,
                     Long::sum);
         }
-        return new MappingKinds(mergeCutNames(kinds));
+        return new MappingKinds(new MemoryCounters(mergeCutNames(kinds)));
     }
 
     /**
@@ -220,29 +216,22 @@ public record MappingKinds(Map<String, Long> privateDirty) {
 
     /** The bytes of {@code kind}; 0 if this process has none. */
     public long bytes(String kind) {
-        return privateDirty.getOrDefault(kind, 0L);
+        return privateDirty.get(kind).orElse(0);
     }
 
     /** The sum of every kind but the guest's ({@link #GUEST_KINDS}): the VMM's and the JVM's. */
     public long besidesTheGuest() {
-        return privateDirty.entrySet().stream().filter(e -> !GUEST_KINDS.contains(e.getKey()))
+        return privateDirty.bytes().entrySet().stream().filter(e -> !GUEST_KINDS.contains(e.getKey()))
                 .mapToLong(Map.Entry::getValue).sum();
     }
 
-    /** This minus {@code earlier}, for each kind either has (a kind missing on a side counts as 0 there). */
+    /** This minus {@code earlier} ({@link MemoryCounters#minus}). */
     public MappingKinds minus(MappingKinds earlier) {
-        Map<String, Long> m = new LinkedHashMap<>(privateDirty);
-        earlier.privateDirty.forEach((kind, e) -> m.merge(kind, -e, Long::sum));
-        return new MappingKinds(m);
+        return new MappingKinds(privateDirty.minus(earlier.privateDirty));
     }
 
-    /** Each kind divided by {@code count} (rounded toward zero): a share per thing counted. */
+    /** Each kind divided by {@code count} ({@link MemoryCounters#dividedBy}): a share per thing counted. */
     public MappingKinds dividedBy(int count) {
-        if (count <= 0) {
-            throw new IllegalArgumentException("divide by a positive count, got " + count);
-        }
-        Map<String, Long> m = new LinkedHashMap<>();
-        privateDirty.forEach((kind, v) -> m.put(kind, v / count));
-        return new MappingKinds(m);
+        return new MappingKinds(privateDirty.dividedBy(count));
     }
 }

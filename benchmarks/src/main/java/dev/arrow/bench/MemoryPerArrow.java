@@ -119,7 +119,7 @@ public final class MemoryPerArrow {
         result.put("guestMemoryMiB", MEMORY_MIB);
         result.put("baselineRssBytes", base.rss());
         result.put("baselineMemory", base.memory().toJson());
-        result.put("baselinePrivateDirtyByKind", base.kinds().privateDirty());
+        result.put("baselinePrivateDirtyByKind", base.kinds().privateDirty().bytes());
         result.put("baselineHeapBytes", base.heap());
         result.put("baselineOpenFds", base.fds());
         result.put("baselineIdleCpu", base.cpu().toJson());
@@ -190,7 +190,7 @@ public final class MemoryPerArrow {
         step.put("rssBytes", rss);
         step.put("rssPerArrowBytes", (rss - base.rss()) / alive.size());
         step.put("memoryPerArrow", perArrow.toJson());
-        step.put("privateDirtyByKindPerArrow", kinds.privateDirty());
+        step.put("privateDirtyByKindPerArrow", kinds.privateDirty().bytes());
         step.put("heapPerArrowBytes", (heap - base.heap()) / alive.size());
         step.put("guestResidentPerArrowBytes", guest / alive.size());
         step.put("threadsPerArrow", (double) (Thread.activeCount() - base.threads()) / alive.size());
@@ -204,7 +204,7 @@ public final class MemoryPerArrow {
                 perArrow.hostKernelBytes() / 1048576.0,
                 guest / alive.size() / 1048576.0, (heap - base.heap()) / alive.size() / 1048576.0, bootNanos / 1e9);
         System.err.printf("[memory] %d alive: Private_Dirty per arrow by kind of mapping, KiB: %s%n", alive.size(),
-                MemorySection.kibByKind(kinds.privateDirty()));
+                MemorySection.kibByKind(kinds.privateDirty().bytes()));
         nativeMemoryTracking("summary.diff");
         return step;
     }

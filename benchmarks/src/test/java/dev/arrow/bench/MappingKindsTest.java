@@ -43,7 +43,7 @@ class MappingKindsTest {
         assertThat(k.bytes(MappingKinds.KVM_RUN)).isEqualTo(4 * KIB);
         assertThat(k.bytes(MappingKinds.STACK_PREFIX + "arrow-vmN-vcpu")).as("both names of the family, numbers as N")
                 .isEqualTo(180 * KIB);
-        assertThat(k.privateDirty()).doesNotContainKey(MappingKinds.STACK_PREFIX + "arrow-vmN-vcpuN");
+        assertThat(k.privateDirty().bytes()).doesNotContainKey(MappingKinds.STACK_PREFIX + "arrow-vmN-vcpuN");
         assertThat(k.bytes(MappingKinds.JIT_CODE)).isEqualTo(600 * KIB);
         assertThat(k.bytes(MappingKinds.OTHER_ANONYMOUS)).isEqualTo(50 * KIB);
         assertThat(k.bytes(MappingKinds.FILES)).isEqualTo(40 * KIB);
