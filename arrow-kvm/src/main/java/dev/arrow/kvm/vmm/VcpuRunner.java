@@ -326,6 +326,9 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
             VcpuHold hold = holdRequest.getAndSet(null);
             if (hold != null) {
                 hold.await(); // out of the guest, between two exits, until the VMM is done with guest RAM
+                if (aliveHalt != null) {
+                    giveBackIdleStacks(); // the hold's work (the page drop) went deeper on this thread and the loop's
+                }
                 continue;
             }
             VcpuExit exit = vcpu.run();
@@ -375,6 +378,15 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
         }
     }
 
+    /**
+     * The vCPU is in an alive halt and may wait long: its thread's stack pages below this frame go back to the host (an
+     * idle Java thread keeps ~90 KiB of them otherwise), and the owner has the VM's other thread do the same.
+     */
+    private void giveBackIdleStacks() {
+        ThreadStack.releaseBelowCurrentFrame();
+        owner.vcpuIdle();
+    }
+
     private void probe() {
         probes.incrementAndGet();
         MpState mp = vcpu.getMpState();
@@ -386,10 +398,7 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
             default -> false;
         };
         if (haltedAlive) {
-            // it may wait long: its stack pages below this frame go back to the host (an idle Java thread keeps ~90
-            // KiB of them otherwise); before the count below, as anything here could block
-            ThreadStack.releaseBelowCurrentFrame();
-            owner.vcpuIdle();
+            giveBackIdleStacks(); // before the count below, as anything here could block
         }
         // counted here, on the only thread that runs this guest, before it enters KVM_RUN again: its next blocking is
         // the halt's (a /proc read only for a vCPU found in an alive halt, not at every probe)
