@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * at each call), so an idle VMM thread holds about 90 KiB of private memory whatever its stack size; an idle arrow
  * has two. Below the stack pointer nothing is alive: {@code madvise(MADV_DONTNEED)} frees those pages, and the
  * thread gets zeroed ones back, one fault each, when it goes that deep again (a compiled call touches one page of
- * the shadow zone, not all twenty).
+ * the shadow zone, not all twenty; a wait in {@code LockSupport.park} touches them all again, a native call such as
+ * {@code ioctl} or {@code read} does not: call this after the last park before the long wait).
  *
  * <p>Only the thread itself may do this (another thread's stack can grow under it at any time): the range ends
  * {@link #MARGIN} below the stack pointer of this call's native frame ({@code getcontext}), far below what the
