@@ -97,7 +97,8 @@ public final class MemoryPerArrow {
     }
 
     /** This JVM before any step: after a warm-up arrow's life and the first arrow's probes, settled. */
-    private record Baseline(long rss, ProcessMemory memory, long heap, long threads, long fds, IdleCpu cpu) {
+    private record Baseline(long rss, ProcessMemory memory, MappingKinds kinds, long heap, long threads, long fds,
+                            IdleCpu cpu) {
     }
 
     private Map<String, Object> run(List<Integer> counts) throws IOException, InterruptedException {
@@ -108,14 +109,17 @@ public final class MemoryPerArrow {
         List<Long> baseProbes = probeBoots();
         settle();
         long baseJitWait = IdleCpu.awaitQuietJit();
-        Baseline base = new Baseline(rssBytes(), ProcessMemory.read(MappingGroup.ARROW), heapUsed(), Thread.activeCount(),
+        Baseline base = new Baseline(rssBytes(), ProcessMemory.read(MappingGroup.ARROW), MappingKinds.read(), heapUsed(),
+                Thread.activeCount(),
                 openFds(), IdleCpu.measure(idleWindow, ticksPerSecond));
+        nativeMemoryTracking("baseline");
         System.err.printf("[memory] 0 alive: %d open fds, CPU %.2f%% of a core; one arrow boots in %.0f ms (median of %d)%n",
                 base.fds(), base.cpu().percentOfCore(), Stats.median(baseProbes) / 1e6, probes);
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("guestMemoryMiB", MEMORY_MIB);
         result.put("baselineRssBytes", base.rss());
         result.put("baselineMemory", base.memory().toJson());
+        result.put("baselinePrivateDirtyByKind", base.kinds().privateDirty().bytes());
         result.put("baselineHeapBytes", base.heap());
         result.put("baselineOpenFds", base.fds());
         result.put("baselineIdleCpu", base.cpu().toJson());
@@ -172,6 +176,7 @@ public final class MemoryPerArrow {
     private Map<String, Object> memoryStep(Baseline base, long bootNanos) throws IOException {
         long rss = rssBytes();
         ProcessMemory perArrow = ProcessMemory.read(MappingGroup.ARROW).minus(base.memory()).dividedBy(alive.size());
+        MappingKinds kinds = MappingKinds.read().minus(base.kinds()).dividedBy(alive.size());
         long heap = heapUsed();
         long guest = 0;
         long exits = 0;
@@ -185,6 +190,7 @@ public final class MemoryPerArrow {
         step.put("rssBytes", rss);
         step.put("rssPerArrowBytes", (rss - base.rss()) / alive.size());
         step.put("memoryPerArrow", perArrow.toJson());
+        step.put("privateDirtyByKindPerArrow", kinds.privateDirty().bytes());
         step.put("heapPerArrowBytes", (heap - base.heap()) / alive.size());
         step.put("guestResidentPerArrowBytes", guest / alive.size());
         step.put("threadsPerArrow", (double) (Thread.activeCount() - base.threads()) / alive.size());
@@ -197,6 +203,9 @@ public final class MemoryPerArrow {
                 perArrow.process().get(ProcessMemory.PRIVATE_DIRTY).orElse(0) / 1048576.0,
                 perArrow.hostKernelBytes() / 1048576.0,
                 guest / alive.size() / 1048576.0, (heap - base.heap()) / alive.size() / 1048576.0, bootNanos / 1e9);
+        System.err.printf("[memory] %d alive: Private_Dirty per arrow by kind of mapping, KiB: %s%n", alive.size(),
+                MemorySection.kibByKind(kinds.privateDirty().bytes()));
+        nativeMemoryTracking("summary.diff");
         return step;
     }
 
@@ -314,6 +323,28 @@ public final class MemoryPerArrow {
                 p.destroyForcibly();
             }
             p.close();
+        }
+    }
+
+    /**
+     * Where the JVM runs with {@code -XX:NativeMemoryTracking=summary} (a diagnostic run; the tracking adds to every
+     * malloc of the JVM's): runs {@code jcmd VM.native_memory COMMAND} in this JVM ({@code baseline}, then
+     * {@code summary.diff}: the JVM's own memory by category since the baseline) and prints its answer with glibc's
+     * {@code malloc_stats()} (each arena's size and bytes in use) to stderr; nothing otherwise.
+     */
+    private static void nativeMemoryTracking(String command) {
+        try {
+            String answer = (String) ManagementFactory.getPlatformMBeanServer().invoke(
+                    new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"), "vmNativeMemory",
+                    new Object[] {new String[] {command}}, new String[] {String[].class.getName()});
+            if (answer == null || answer.contains("not enabled")) {
+                return;
+            }
+            System.err.println("[memory] VM.native_memory " + command + ":\n" + answer);
+            System.err.flush();
+            com.sun.jna.NativeLibrary.getInstance("c").getFunction("malloc_stats").invokeVoid(new Object[0]);
+        } catch (javax.management.JMException | RuntimeException e) {
+            System.err.println("[memory] VM.native_memory " + command + " failed: " + e);
         }
     }
 

@@ -231,6 +231,7 @@ final class MemorySection {
                     Fmt.number(s.heapKib(), 0), Fmt.number(s.threads(), 1), Fmt.number(s.bootSeconds(), 1));
         }
         md.append(privateDirty.render());
+        byKind(memory);
         line("The host kernel's share per arrow, KiB (differences of host-wide counters; a counter this kernel does not"
                 + " have is \"–\"):");
         line("");
@@ -253,6 +254,81 @@ final class MemorySection {
                     + " chase, not a figure.");
             line("");
         }
+    }
+
+    /**
+     * Private_Dirty per arrow by kind of mapping ({@link MappingKinds}): the kinds besides the guest's, one row each,
+     * largest at the last step first, then their sum; nothing for a file from before the kinds were measured.
+     */
+    private void byKind(JsonNode memory) {
+        List<JsonNode> steps = new ArrayList<>();
+        memory.path("steps").forEach(s -> {
+            if (s.has("privateDirtyByKindPerArrow")) {
+                steps.add(s);
+            }
+        });
+        if (steps.isEmpty()) {
+            return;
+        }
+        Map<String, Double> last = new LinkedHashMap<>();
+        for (JsonNode s : steps) {
+            s.path("privateDirtyByKindPerArrow").fields().forEachRemaining(e -> {
+                if (!MappingKinds.GUEST_KINDS.contains(e.getKey())) {
+                    last.put(e.getKey(), 0.0);
+                }
+            });
+        }
+        steps.get(steps.size() - 1).path("privateDirtyByKindPerArrow").fields().forEachRemaining(e -> {
+            if (last.containsKey(e.getKey())) {
+                last.put(e.getKey(), e.getValue().asDouble());
+            }
+        });
+        List<String> kinds = new ArrayList<>(last.keySet());
+        kinds.sort((a, b) -> Double.compare(Math.abs(last.get(b)), Math.abs(last.get(a))));
+        line("*VMM and JVM* by kind of mapping, Private_Dirty per arrow in KiB (differences of `/proc/self/smaps`, each"
+                + " mapping by what the kernel shows of it: `stack: NAME` is the mapping that holds a waiting thread's"
+                + " stack pointer (`/proc/self/task/TID/syscall`), glibc's thread descriptor and TLS at its top included,"
+                + " by thread name with numbers as N; *" + MappingKinds.MALLOC_ARENAS + "* glibc's 64 MiB aligned"
+                + " `MAP_NORESERVE` heaps of threads' arenas, *" + MappingKinds.MALLOC_MAIN + "* `[heap]`; *"
+                + MappingKinds.KVM_RUN + "* the vCPUs' mappings of their `kvm_run`; *" + MappingKinds.JIT_CODE
+                + "* executable anonymous memory; *" + MappingKinds.OTHER_ANONYMOUS + "* the rest of anonymous memory:"
+                + " the Java heap, metaspace, malloc's own mappings of large blocks, stacks of threads that were running;"
+                + " *" + MappingKinds.FILES + "* libraries and other files). Guest RAM is told apart as anonymous"
+                + " `MAP_NORESERVE` memory outside malloc's heaps; its smaps figure can differ from mincore's above"
+                + " (mincore counts the zero page a read maps, smaps does not):");
+        line("");
+        List<String> header = new ArrayList<>(List.of("kind of mapping"));
+        steps.forEach(s -> header.add(s.path("alive").asInt() + " alive"));
+        MarkdownTable t = new MarkdownTable(header);
+        for (String kind : kinds) {
+            List<String> row = new ArrayList<>(List.of("`" + kind + "`"));
+            steps.forEach(s -> row.add(Fmt.number(s.path("privateDirtyByKindPerArrow").path(kind).asDouble() / KIB, 1)));
+            t.row(row);
+        }
+        List<String> sum = new ArrayList<>(List.of(bold("sum")));
+        List<String> guest = new ArrayList<>(List.of("guest RAM (smaps), for comparison"));
+        for (JsonNode s : steps) {
+            double total = 0;
+            for (String kind : kinds) {
+                total += s.path("privateDirtyByKindPerArrow").path(kind).asDouble();
+            }
+            sum.add(bold(Fmt.number(total / KIB, 1)));
+            guest.add(Fmt.number(s.path("privateDirtyByKindPerArrow").path(MappingKinds.GUEST_RAM).asDouble() / KIB, 1));
+        }
+        t.row(sum);
+        t.row(guest);
+        md.append(t.render());
+    }
+
+    /** Bytes by kind as {@code kind 12.0, kind 4.0} KiB, largest first. */
+    static String kibByKind(Map<String, Long> bytes) {
+        List<Map.Entry<String, Long>> sorted = new ArrayList<>(bytes.entrySet());
+        sorted.sort((a, b) -> Long.compare(Math.abs(b.getValue()), Math.abs(a.getValue())));
+        StringBuilder sb = new StringBuilder();
+        for (Map.Entry<String, Long> e : sorted) {
+            sb.append(sb.length() == 0 ? "" : ", ").append(e.getKey()).append(' ').append(Fmt.number(e.getValue() / KIB, 1));
+        }
+        return sb.toString();
     }
 
     private void idleCosts(JsonNode memory) {

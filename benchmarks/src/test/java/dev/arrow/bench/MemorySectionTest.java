@@ -70,6 +70,20 @@ class MemorySectionTest {
     }
 
     @Test
+    void rendersPrivateDirtyByKindOfMappingBesidesTheGuestLargestFirstWithTheirSum() throws Exception {
+        String withKinds = MEMORY.replace("\"exitsPerArrow\":371}", "\"exitsPerArrow\":371,\"privateDirtyByKindPerArrow\":"
+                + "{\"guest RAM\":3670016,\"kernel image\":3145728,\"stack: arrow-vmN-vcpu\":94208,\"malloc arenas\":51200,"
+                + "\"kvm_run\":8192,\"other anonymous\":-1024}}");
+        String text = MemorySection.render("6", json(withKinds), LAB);
+        assertThat(text).contains("| kind of mapping | 10 alive |", "| `stack: arrow-vmN-vcpu` | 92.0 |",
+                "| `malloc arenas` | 50.0 |", "| `kvm_run` | 8.0 |", "| `other anonymous` | -1.0 |", "| **sum** | **149.0** |",
+                "| guest RAM (smaps), for comparison | 3584.0 |");
+        assertThat(text.indexOf("`stack: arrow-vmN-vcpu`")).isLessThan(text.indexOf("`malloc arenas`"));
+        assertThat(text).doesNotContain("| `kernel image` |");
+        assertThat(MemorySection.render("6", json(MEMORY), LAB)).doesNotContain("kind of mapping");
+    }
+
+    @Test
     void aFileFromBeforeTheSmapsFiguresShowsRssAndDashes() throws Exception {
         String text = MemorySection.render("6", json(OLD_MEMORY), LAB);
         assertThat(text).contains("| 1 | 14.25 | – | – | – | **–** |", "| 1 | 6.08 | – | – | **–** | – | 3206 | 6.0 | 1.7 |",

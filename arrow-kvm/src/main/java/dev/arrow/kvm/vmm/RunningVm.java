@@ -11,6 +11,7 @@ import dev.arrow.kvm.virtio.VirtioMmioTransport;
 import dev.arrow.kvm.diagnostics.KernelTask;
 import dev.arrow.kvm.diagnostics.KvmTraceSample;
 import dev.arrow.kvm.memory.MmapGuestMemory;
+import dev.arrow.kvm.sys.ThreadStack;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -451,6 +452,22 @@ public final class RunningVm implements AutoCloseable, VcpuRunner.Owner {
             SharedIdleProber.Probe probe = idleProbe;
             if (probe != null) {
                 probe.expedite();
+            }
+        }
+    }
+
+    /**
+     * A vCPU was found idle: the event loop's thread, which waits as long (an idle guest notifies no queue), gives back
+     * its stack pages below its frame too ({@link ThreadStack}), between two pieces of device work.
+     */
+    @Override
+    public void vcpuIdle() {
+        VirtioDevices devices = virtio;
+        if (devices != null) {
+            try {
+                devices.runOnEventLoop(ThreadStack::releaseBelowCurrentFrame);
+            } catch (RejectedExecutionException e) {
+                // the loop has stopped: its thread is gone or going
             }
         }
     }

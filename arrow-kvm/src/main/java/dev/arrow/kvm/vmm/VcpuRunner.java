@@ -8,6 +8,7 @@ import dev.arrow.kvm.Vcpu;
 import dev.arrow.kvm.VcpuExit;
 import dev.arrow.kvm.VcpuState;
 import dev.arrow.kvm.memory.GuestMemoryException;
+import dev.arrow.kvm.sys.ThreadStack;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -38,6 +39,12 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
 
         /** Called on the vCPU's thread after each of its exits that the idle probe did not cause; must be cheap. */
         void vcpuActive();
+
+        /**
+         * Called on the vCPU's thread when a probe found it halted with interrupts on (idle, waiting for an interrupt),
+         * before it waits in that halt; the thread has given back its idle stack pages already.
+         */
+        void vcpuIdle();
 
         /** Called once, when the runner's loop has ended. */
         void runnerFinished(VcpuRunner runner);
@@ -319,6 +326,9 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
             VcpuHold hold = holdRequest.getAndSet(null);
             if (hold != null) {
                 hold.await(); // out of the guest, between two exits, until the VMM is done with guest RAM
+                if (aliveHalt != null) {
+                    giveBackIdleStacks(); // the hold's work (the page drop) went deeper on this thread and the loop's
+                }
                 continue;
             }
             VcpuExit exit = vcpu.run();
@@ -368,6 +378,15 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
         }
     }
 
+    /**
+     * The vCPU is in an alive halt and may wait long: its thread's stack pages below this frame go back to the host (an
+     * idle Java thread keeps ~90 KiB of them otherwise), and the owner has the VM's other thread do the same.
+     */
+    private void giveBackIdleStacks() {
+        ThreadStack.releaseBelowCurrentFrame();
+        owner.vcpuIdle();
+    }
+
     private void probe() {
         probes.incrementAndGet();
         MpState mp = vcpu.getMpState();
@@ -378,6 +397,9 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
             case HALTED -> !haltedAlive;
             default -> false;
         };
+        if (haltedAlive) {
+            giveBackIdleStacks(); // before the count below, as anything here could block
+        }
         // counted here, on the only thread that runs this guest, before it enters KVM_RUN again: its next blocking is
         // the halt's (a /proc read only for a vCPU found in an alive halt, not at every probe)
         aliveHalt = haltedAlive ? new AliveHalt(ThreadBlocks.voluntarySwitchesOfCurrentThread()) : null;
