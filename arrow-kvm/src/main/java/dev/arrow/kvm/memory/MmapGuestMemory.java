@@ -9,6 +9,7 @@ import dev.arrow.kvm.sys.OwnedFd;
 import dev.arrow.kvm.x86.Layout;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -49,6 +50,9 @@ import org.slf4j.LoggerFactory;
  * each time (4 to 10 MiB more per small guest). With {@code hugePages} the mappings are advised
  * {@code MADV_HUGEPAGE} instead: fewer page faults and TLB misses for guests that use their memory.
  * A host kernel without THP takes neither advice, and needs none.
+ *
+ * <p>Guest RAM is not offered to the host kernel's same-page merging (KSM) unless the JVM opts in with
+ * {@link #MERGEABLE_PROPERTY}: docs/security.md says what merged pages between guests cost in isolation.
  */
 public final class MmapGuestMemory extends RegionBackedMemory implements AutoCloseable {
     private static final int WINDOW_SHIFT = NativeMapping.WINDOW_SHIFT;
@@ -56,6 +60,18 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
     private static final Logger LOG = LoggerFactory.getLogger(MmapGuestMemory.class);
     /** Whether a request for huge pages on a host without THP was logged (once per JVM). */
     private static final AtomicBoolean NO_THP_LOGGED = new AtomicBoolean();
+    /**
+     * The system property that offers every guest RAM mapping (overlays included) to the host kernel's same-page
+     * merging when {@code true} ({@code madvise(MADV_MERGEABLE)}): equal pages of all guests (and of anything else
+     * mergeable on the host) become one copy while nobody writes them. Off by default: a merged page is shared between
+     * guests, so a guest that times its own writes can tell whether another guest holds a page with the same bytes
+     * (docs/security.md). The host must run KSM ({@code echo 1 > /sys/kernel/mm/ksm/run}, as root), whose scans cost
+     * host CPU. Read when a mapping is made.
+     */
+    public static final String MERGEABLE_PROPERTY = "arrow.mergeableGuestMemory";
+    private static final Path KSM_RUN = Path.of("/sys/kernel/mm/ksm/run");
+    /** Whether guest RAM offered to KSM on a host that does not merge was logged (once per JVM). */
+    private static final AtomicBoolean KSM_OFF_LOGGED = new AtomicBoolean();
 
     private final NativeMapping[] mappings;
     /** How the regions are backed; the memory file of a shared one. */
@@ -304,7 +320,7 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
     }
 
     /**
-     * One mapping per region, made by {@code map} and advised on huge pages ({@link #adviseHugePages});
+     * One mapping per region, made by {@code map} and advised on huge pages and merging ({@link #advise});
      * unmaps those made so far if one fails.
      */
     private static NativeMapping[] mapAll(GuestRegions regions, boolean hugePages, IntFunction<NativeMapping> map) {
@@ -312,7 +328,7 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         try {
             for (int i = 0; i < mappings.length; i++) {
                 mappings[i] = map.apply(i);
-                adviseHugePages(mappings[i], 0, mappings[i].length(), hugePages);
+                advise(mappings[i], 0, mappings[i].length(), hugePages);
             }
         } catch (RuntimeException e) {
             for (NativeMapping m : mappings) {
@@ -325,11 +341,31 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         return mappings;
     }
 
-    /** Advises {@code [offset, +count)} of {@code m} on huge pages; on a host without THP, says so once if they were asked for. */
-    private static void adviseHugePages(NativeMapping m, long offset, long count, boolean hugePages) {
+    /**
+     * Advises {@code [offset, +count)} of {@code m} on huge pages, and on merging where {@link #MERGEABLE_PROPERTY}
+     * asks for it; on a host without THP, says so once if they were asked for; on one that does not merge, says so once.
+     */
+    private static void advise(NativeMapping m, long offset, long count, boolean hugePages) {
         if (!m.adviseHugePages(offset, count, hugePages) && hugePages && NO_THP_LOGGED.compareAndSet(false, true)) {
             LOG.warn("guest RAM with huge pages was asked for, but this host's kernel has no transparent huge pages"
                     + " (madvise(MADV_HUGEPAGE) says EINVAL): guest RAM stays in 4 KiB pages");
+        }
+        if ("true".equalsIgnoreCase(System.getProperty(MERGEABLE_PROPERTY))) {
+            boolean offered = m.adviseMergeable(offset, count);
+            if ((!offered || !ksmRuns()) && KSM_OFF_LOGGED.compareAndSet(false, true)) {
+                LOG.warn("{}=true, but {}: no guest page is merged", MERGEABLE_PROPERTY, offered
+                        ? "this host's KSM is not running (as root: echo 1 > " + KSM_RUN + ")"
+                        : "this host's kernel has no KSM (madvise(MADV_MERGEABLE) says EINVAL)");
+            }
+        }
+    }
+
+    /** Whether the host's KSM runs ({@code /sys/kernel/mm/ksm/run} holds 1); false when that cannot be read. */
+    private static boolean ksmRuns() {
+        try {
+            return Files.readString(KSM_RUN).trim().equals("1");
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 
@@ -454,7 +490,7 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         }
         mappings[r].overlayCopyOnWrite(range.offset(), length, fd, fileOffset);
         fileBacked.add(range);
-        adviseHugePages(mappings[r], range.offset(), length, hugePages); // a new mapping: the advice is not inherited
+        advise(mappings[r], range.offset(), length, hugePages); // a new mapping: the advice is not inherited
     }
 
     /**
@@ -595,7 +631,7 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
             return common.share(entries, i -> page(m, partOffset / Layout.PAGE_SIZE + i),
                     (offset, length, fd, fileOffset) -> {
                         m.overlayCopyOnWrite(partOffset + offset, length, fd, fileOffset);
-                        adviseHugePages(m, partOffset + offset, length, hugePages); // a new mapping: not inherited
+                        advise(m, partOffset + offset, length, hugePages); // a new mapping: not inherited
                     });
         } catch (KvmApiException e) {
             LOG.debug("{}: common copies of {} not shared: {}", m, common, e.toString());

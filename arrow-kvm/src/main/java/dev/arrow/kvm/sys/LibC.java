@@ -32,6 +32,8 @@ public final class LibC {
     public static final int MAP_FIXED = 0x10;
     /** madvise: drop the pages of a range (private anonymous memory then reads as zero). */
     public static final int MADV_DONTNEED = 4;
+    /** madvise: the host kernel's same-page merging (KSM) may merge the range's pages with equal ones. */
+    public static final int MADV_MERGEABLE = 12;
     /** madvise: the range may be backed by transparent huge pages (where the host's THP mode is "madvise" or "always"). */
     public static final int MADV_HUGEPAGE = 14;
     /** madvise: never back the range by transparent huge pages. */

@@ -232,6 +232,35 @@ public final class NativeMapping implements AutoCloseable {
     }
 
     /**
+     * Lets the host kernel's same-page merging (KSM) merge the pages of {@code [offset, offset + count)} with equal
+     * pages of any mergeable memory ({@code madvise(MADV_MERGEABLE)}); it does so only while the host runs KSM
+     * ({@code /sys/kernel/mm/ksm/run}), and only for private pages (a shared mapping keeps the file's). A mapping made
+     * later over part of the range (MAP_FIXED) does not inherit the advice.
+     *
+     * @return false if the host kernel has no KSM (madvise says EINVAL)
+     * @throws KvmApiException if madvise fails otherwise
+     * @throws IllegalStateException if the mapping is closed or retired
+     */
+    public boolean adviseMergeable(long offset, long count) {
+        requirePageRange(offset, count);
+        if (!guard.enter()) {
+            throw new IllegalStateException(what + " is closed");
+        }
+        try {
+            if (LibC.madvise(address + offset, count, LibC.MADV_MERGEABLE) == 0) {
+                return true;
+            }
+            int errno = Native.getLastError();
+            if (errno == Errno.EINVAL) {
+                return false; // a kernel built without CONFIG_KSM
+            }
+            throw new KvmApiException("madvise(MADV_MERGEABLE) of " + what, errno, KvmApiException.hintFor(errno));
+        } finally {
+            guard.exit();
+        }
+    }
+
+    /**
      * Tells the host whether this range may be backed by transparent huge pages
      * ({@code madvise(MADV_HUGEPAGE)} or {@code madvise(MADV_NOHUGEPAGE)}): with them a first touch
      * allocates 2 MiB at once (fewer TLB misses and page faults; more memory for a sparse user).
