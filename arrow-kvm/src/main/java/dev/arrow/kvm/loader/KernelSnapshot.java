@@ -54,10 +54,9 @@ public final class KernelSnapshot implements AutoCloseable {
         this.start = start;
         this.length = length;
         this.file = file;
-        long readOnly = Layout.alignUp(kernel.readOnlyEnd(), Layout.PAGE_SIZE) - start;
+        long readOnly = Math.min(Layout.alignUp(kernel.readOnlyEnd(), Layout.PAGE_SIZE) - start, length);
         this.patched = kernel.readOnlyEnd() > kernel.startAddress()
-                ? new CommonCopies(FILE_NAME_PREFIX + Path.of(name).getFileName() + PATCHED_SUFFIX, 0, Math.min(readOnly, length))
-                : null;
+                ? new CommonCopies(FILE_NAME_PREFIX + Path.of(name).getFileName() + PATCHED_SUFFIX, 0, readOnly) : null;
     }
 
     /**

@@ -70,8 +70,8 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
      */
     public static final String MERGEABLE_PROPERTY = "arrow.mergeableGuestMemory";
     private static final Path KSM_RUN = Path.of("/sys/kernel/mm/ksm/run");
-    /** Whether guest RAM offered to KSM on a host that does not merge was logged (once per JVM). */
-    private static final AtomicBoolean KSM_OFF_LOGGED = new AtomicBoolean();
+    /** Whether the host's KSM was checked, at the first mapping offered to it (once per JVM). */
+    private static final AtomicBoolean KSM_CHECKED = new AtomicBoolean();
 
     private final NativeMapping[] mappings;
     /** How the regions are backed; the memory file of a shared one. */
@@ -88,6 +88,11 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
             CommonCopies common) {
         long end() {
             return offset + length;
+        }
+
+        /** Where {@code common}'s part starts in the region's mapping. */
+        long commonPartOffset() {
+            return offset + common.fileStart() - fileOffset;
         }
     }
 
@@ -352,7 +357,7 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
         }
         if ("true".equalsIgnoreCase(System.getProperty(MERGEABLE_PROPERTY))) {
             boolean offered = m.adviseMergeable(offset, count);
-            if ((!offered || !ksmRuns()) && KSM_OFF_LOGGED.compareAndSet(false, true)) {
+            if (KSM_CHECKED.compareAndSet(false, true) && (!offered || !ksmRuns())) {
                 LOG.warn("{}=true, but {}: no guest page is merged", MERGEABLE_PROPERTY, offered
                         ? "this host's KSM is not running (as root: echo 1 > " + KSM_RUN + ")"
                         : "this host's kernel has no KSM (madvise(MADV_MERGEABLE) says EINVAL)");
@@ -529,10 +534,10 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
      * on each): pages the guest wrote that hold only zeros (they read zero again), and the guest's copies of pages of
      * a {@link #mapCopyOnWrite} range that hold the file's bytes (they read the file's page again, shared by every VM
      * that maps it). First, where a range has {@link CommonCopies} (taken by {@link #giveCommonCopies()}), the spans of
-     * them whose bytes the guest holds are mapped over its copies ({@link CommonCopies#share}). Only the pages in host memory that are the mapping's own are
-     * read (pagemap). The
-     * caller must keep every writer of this memory still throughout (every vCPU out of KVM_RUN, and the devices): a
-     * write between a page's comparison and its drop would be lost. Runs under each mapping's use guard, so a close
+     * them whose bytes the guest holds are mapped over its copies ({@link CommonCopies#share}). Only the pages in host
+     * memory that are the mapping's own are read (pagemap). The caller must keep every writer of this memory still
+     * throughout (every vCPU out of KVM_RUN, and the devices): a write between a page's comparison and its drop would
+     * be lost. Runs under each mapping's use guard, so a close
      * waits for it, and once closed or retired nothing is read or dropped. A pagemap that cannot be read drops
      * nothing (logged at DEBUG).
      *
@@ -602,7 +607,7 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
                 return;
             }
             try {
-                long partOffset = f.offset() + common.fileStart() - f.fileOffset();
+                long partOffset = f.commonPartOffset();
                 common.take(pagemapOf(m, partOffset, common.length()), i -> page(m, partOffset / Layout.PAGE_SIZE + i),
                         f.file());
             } catch (IOException | KvmApiException e) {
@@ -625,7 +630,7 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
     /** Maps over {@code f}'s part the spans of its common copies that {@code m} holds; the caller holds m's guard. */
     private long shareCommonCopies(NativeMapping m, FileRange f) throws IOException {
         CommonCopies common = f.common();
-        long partOffset = f.offset() + common.fileStart() - f.fileOffset();
+        long partOffset = f.commonPartOffset();
         long[] entries = pagemapOf(m, partOffset, common.length());
         try {
             return common.share(entries, i -> page(m, partOffset / Layout.PAGE_SIZE + i),
