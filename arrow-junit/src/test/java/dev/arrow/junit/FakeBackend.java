@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -96,6 +97,8 @@ final class FakeBackend implements ArrowLauncher {
     private final class Session implements MicroVmSession {
         private final CompletableFuture<ArrowOutcome> outcome = new CompletableFuture<>();
         private final CompletableFuture<Void> release = new CompletableFuture<>();
+        /** Set by the first release, which counts it before completing {@link #release}. */
+        private final AtomicBoolean releasing = new AtomicBoolean();
 
         Session(OutputSink stdout) {
             int now = running.incrementAndGet();
@@ -134,8 +137,9 @@ final class FakeBackend implements ArrowLauncher {
         public void close() {
             kill();
             CompletableFuture.delayedExecutor(RELEASE_DELAY_MS, TimeUnit.MILLISECONDS).execute(() -> {
-                if (release.complete(null)) {
-                    released.incrementAndGet();
+                if (releasing.compareAndSet(false, true)) {
+                    released.incrementAndGet(); // counted before the future wakes whoever waits for the release
+                    release.complete(null);
                 }
             });
         }
