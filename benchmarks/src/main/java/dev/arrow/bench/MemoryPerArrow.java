@@ -48,6 +48,12 @@ public final class MemoryPerArrow {
     static final int MEMORY_MIB = 64;
     /** An arrow that did not greet within this (per arrow, per starter thread) is given up and replaced. */
     static final Duration BOOT_TIMEOUT = Duration.ofSeconds(120);
+    /** How far apart the two reads of the guests' RAM are that find it steady ({@link #awaitGuestMemorySteady()}). */
+    private static final Duration STEADY_READ_GAP = Duration.ofSeconds(2);
+    /** What the guests' RAM may shrink by between those reads and be steady: below one arrow's page drop (~1 MiB). */
+    private static final long STEADY_SLACK_BYTES = 256 << 10;
+    /** How long a step waits at most for the guests' RAM to stop shrinking. */
+    private static final Duration STEADY_PATIENCE = Duration.ofSeconds(60);
     static final int MAX_FAILURES = 5;
 
     private final Arrow arrow;
@@ -129,7 +135,9 @@ public final class MemoryPerArrow {
         for (int target : counts) {
             long bootNanos = bootUpTo(target);
             settle();
+            long steadyNanos = awaitGuestMemorySteady();
             Map<String, Object> step = memoryStep(base, bootNanos);
+            step.put("guestMemorySteadyWaitNanos", steadyNanos);
             long fds = openFds();
             step.put("openFds", fds);
             step.put("jitQuietWaitNanos", IdleCpu.awaitQuietJit());
@@ -356,6 +364,36 @@ public final class MemoryPerArrow {
             System.gc();
             Thread.sleep(300);
         }
+    }
+
+    /**
+     * Waits until the guest RAM the alive arrows hold has stopped shrinking (two reads {@link #STEADY_READ_GAP} apart
+     * within {@link #STEADY_SLACK_BYTES}, at most {@link #STEADY_PATIENCE}), and returns how long that took. The last-booted arrows give back
+     * pages (the page drop, free page reporting) in their first seconds; a step that read smaps before such a drop
+     * and the guests' resident pages after it would count the dropped pages as the VMM's.
+     */
+    private long awaitGuestMemorySteady() throws InterruptedException {
+        long t0 = System.nanoTime();
+        long before = guestResidentBytes();
+        while (System.nanoTime() - t0 < STEADY_PATIENCE.toNanos()) {
+            Thread.sleep(STEADY_READ_GAP.toMillis());
+            long now = guestResidentBytes();
+            if (now >= before - STEADY_SLACK_BYTES) {
+                return System.nanoTime() - t0;
+            }
+            before = now;
+        }
+        System.err.printf("[memory] guest RAM still shrinking after %d s%n", STEADY_PATIENCE.toSeconds());
+        return System.nanoTime() - t0;
+    }
+
+    /** The guest RAM every alive arrow holds in host memory now (mincore, as {@link VmStatistics}). */
+    private long guestResidentBytes() {
+        long sum = 0;
+        for (ArrowProcess p : alive) {
+            sum += p.statistics().map(VmStatistics::residentGuestBytes).orElse(0L);
+        }
+        return sum;
     }
 
     private static long heapUsed() {
