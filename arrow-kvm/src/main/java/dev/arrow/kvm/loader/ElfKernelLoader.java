@@ -2,6 +2,7 @@ package dev.arrow.kvm.loader;
 
 import dev.arrow.kvm.memory.GuestAddress;
 import dev.arrow.kvm.memory.GuestMemory;
+import dev.arrow.kvm.memory.MemoryRegion;
 import dev.arrow.kvm.x86.Layout;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -127,7 +128,11 @@ public final class ElfKernelLoader implements KernelLoader {
         long start = lowest.address();
         long end = segments.stream().mapToLong(LoadSegment::end).max().orElseThrow();
         long readOnlyEnd = (lowest.flags() & PF_W) == 0 ? lowest.end() : start;
-        return new LoadedKernel(LoadedKernel.Kind.ELF_VMLINUX, physicalEntry, start, end, new byte[0], readOnlyEnd);
+        List<MemoryRegion> writable = segments.stream()
+                .filter(s -> (s.flags() & PF_W) != 0 && s.address() >= readOnlyEnd)
+                .map(s -> MemoryRegion.of(s.address(), s.memSize())).toList();
+        return new LoadedKernel(LoadedKernel.Kind.ELF_VMLINUX, physicalEntry, start, end, new byte[0], readOnlyEnd,
+                writable);
     }
 
     private static void check(LoadSegment s, KernelImage image, GuestMemory memory) {

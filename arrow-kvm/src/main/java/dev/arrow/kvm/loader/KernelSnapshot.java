@@ -4,6 +4,7 @@ import dev.arrow.kvm.KvmApiException;
 import dev.arrow.kvm.memory.CommonCopies;
 import dev.arrow.kvm.memory.FilePages;
 import dev.arrow.kvm.memory.GuestAddress;
+import dev.arrow.kvm.memory.MemoryRegion;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.sys.LibC;
 import dev.arrow.kvm.sys.OwnedFd;
@@ -38,6 +39,15 @@ public final class KernelSnapshot implements AutoCloseable {
      * image's file name: its mappings sit among the image's, over the spans of text guests patch alike.
      */
     public static final String PATCHED_SUFFIX = ":patched";
+    /**
+     * The system property that says how a VM's mapping of the image is populated before the guest runs
+     * ({@link #mapInto}): {@code read} (the default) maps every page of the image as a read would, so that the guest's
+     * first access to a page finds it mapped on the host; {@code write} does that for the read-only segment and gives
+     * the VM its own copy of every page of the writable segments (data, init, bss) at once, as the guest's first write
+     * would; {@code none} leaves every page to the guest's first access (a host page fault inside KVM's). Read at
+     * each mapping.
+     */
+    public static final String PREFAULT_PROPERTY = "arrow.prefaultKernelImage";
     private static final int COPY_CHUNK = 1 << 20;
 
     private final String name;
@@ -45,6 +55,8 @@ public final class KernelSnapshot implements AutoCloseable {
     private final long start;
     private final long length;
     private final OwnedFd file;
+    /** Bytes at the start of the file that hold the read-only segment (text, rodata), page aligned; 0 for none. */
+    private final long readOnly;
     /** The copies guests make alike of the read-only segment's pages; null when the image has no such segment. */
     private final CommonCopies patched;
 
@@ -54,7 +66,7 @@ public final class KernelSnapshot implements AutoCloseable {
         this.start = start;
         this.length = length;
         this.file = file;
-        long readOnly = Math.min(Layout.alignUp(kernel.readOnlyEnd(), Layout.PAGE_SIZE) - start, length);
+        this.readOnly = Math.min(Layout.alignUp(kernel.readOnlyEnd(), Layout.PAGE_SIZE) - start, length);
         this.patched = kernel.readOnlyEnd() > kernel.startAddress()
                 ? new CommonCopies(FILE_NAME_PREFIX + Path.of(name).getFileName() + PATCHED_SUFFIX, 0, readOnly) : null;
     }
@@ -133,7 +145,42 @@ public final class KernelSnapshot implements AutoCloseable {
         } finally {
             file.exit();
         }
+        prefault(memory, prefaultMode());
         return kernel;
+    }
+
+    /** How {@link #mapInto} populates the mapping ({@link #PREFAULT_PROPERTY}). */
+    enum Prefault { NONE, READ, WRITE }
+
+    static Prefault prefaultMode() {
+        String value = System.getProperty(PREFAULT_PROPERTY, "read").trim();
+        for (Prefault p : Prefault.values()) {
+            if (p.name().equalsIgnoreCase(value)) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException("-D" + PREFAULT_PROPERTY + "=" + value + " is not one of read, write or"
+                + " none: remove it (read is the default) or give one of those");
+    }
+
+    /** Populates {@code memory}'s mapping of the image as {@code mode} says; a host that cannot is left as it is. */
+    private void prefault(MmapGuestMemory memory, Prefault mode) {
+        if (mode == Prefault.NONE) {
+            return;
+        }
+        if (mode == Prefault.READ || readOnly == 0) {
+            memory.populate(GuestAddress.of(start), length, false);
+            return;
+        }
+        memory.populate(GuestAddress.of(start), readOnly, false);
+        long end = start + length;
+        for (MemoryRegion w : kernel.writableSegments()) {
+            long from = Math.max(Layout.alignDown(w.start().value(), Layout.PAGE_SIZE), start + readOnly);
+            long to = Math.min(Layout.alignUp(w.endValue(), Layout.PAGE_SIZE), end);
+            if (from < to) {
+                memory.populate(GuestAddress.of(from), to - from, true);
+            }
+        }
     }
 
     /**

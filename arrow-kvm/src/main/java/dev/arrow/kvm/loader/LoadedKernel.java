@@ -1,6 +1,8 @@
 package dev.arrow.kvm.loader;
 
+import dev.arrow.kvm.memory.MemoryRegion;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -17,9 +19,12 @@ import java.util.Objects;
  * @param readOnlyEnd  for a vmlinux whose lowest segment is not writable (text and rodata), the guest address where
  *                     that segment ends: the guest changes {@code [startAddress, readOnlyEnd)} only when it patches
  *                     its own code at boot; {@code startAddress} when there is no such segment (and for a bzImage)
+ * @param writableSegments for a vmlinux, the guest ranges of its writable segments (data, per-CPU data, init sections,
+ *                     bss), lowest first, each inside {@code [readOnlyEnd, endAddress)}: what the guest writes at boot
+ *                     lies there; empty when unknown (a bzImage)
  */
 public record LoadedKernel(Kind kind, long entryAddress, long startAddress, long endAddress, byte[] setupHeader,
-        long readOnlyEnd) {
+        long readOnlyEnd, List<MemoryRegion> writableSegments) {
 
     /** Kernel image formats. */
     public enum Kind {
@@ -35,11 +40,20 @@ public record LoadedKernel(Kind kind, long entryAddress, long startAddress, long
             throw new IllegalArgumentException(String.format("read-only end 0x%x is outside the kernel [0x%x, 0x%x)",
                     readOnlyEnd, startAddress, endAddress));
         }
+        writableSegments = List.copyOf(writableSegments);
+        long below = readOnlyEnd;
+        for (MemoryRegion w : writableSegments) {
+            if (w.start().value() < below || w.endValue() > endAddress) {
+                throw new IllegalArgumentException(String.format("writable segment %s is not above 0x%x and inside the"
+                        + " kernel [0x%x, 0x%x)", w, below, startAddress, endAddress));
+            }
+            below = w.endValue();
+        }
     }
 
-    /** A kernel without a known read-only segment ({@link #readOnlyEnd()} is {@code startAddress}). */
+    /** A kernel without known segments ({@link #readOnlyEnd()} is {@code startAddress}, no writable segments). */
     public LoadedKernel(Kind kind, long entryAddress, long startAddress, long endAddress, byte[] setupHeader) {
-        this(kind, entryAddress, startAddress, endAddress, setupHeader, startAddress);
+        this(kind, entryAddress, startAddress, endAddress, setupHeader, startAddress, List.of());
     }
 
     @Override
@@ -55,12 +69,13 @@ public record LoadedKernel(Kind kind, long entryAddress, long startAddress, long
     public boolean equals(Object o) {
         return o instanceof LoadedKernel k && kind == k.kind && entryAddress == k.entryAddress
                 && startAddress == k.startAddress && endAddress == k.endAddress
-                && Arrays.equals(setupHeader, k.setupHeader) && readOnlyEnd == k.readOnlyEnd;
+                && Arrays.equals(setupHeader, k.setupHeader) && readOnlyEnd == k.readOnlyEnd
+                && writableSegments.equals(k.writableSegments);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(kind, entryAddress, startAddress, endAddress, readOnlyEnd)
+        return Objects.hash(kind, entryAddress, startAddress, endAddress, readOnlyEnd, writableSegments)
                 * 31 + Arrays.hashCode(setupHeader);
     }
 

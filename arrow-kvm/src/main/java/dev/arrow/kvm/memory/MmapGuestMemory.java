@@ -499,6 +499,25 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
     }
 
     /**
+     * Maps the host pages of {@code [start, start + length)} now, as reads ({@code write} false) or writes would
+     * ({@link NativeMapping#populate}): a file-backed range maps the file's pages (a write makes private copies), guest
+     * RAM gets its pages. A vCPU's first access to the range then finds the host page mapped.
+     *
+     * @return false if this host's kernel cannot (before Linux 5.14)
+     * @throws GuestMemoryException if the range is not guest RAM
+     * @throws IllegalArgumentException if it is not page aligned
+     */
+    public boolean populate(GuestAddress start, long length, boolean write) {
+        int r = regions.locate(start, length);
+        NativeMapping m = enter(r);
+        try {
+            return m.populate(start.value() - regions.start(r), length, write);
+        } finally {
+            m.guard().exit();
+        }
+    }
+
+    /**
      * Bytes of guest RAM resident in host memory now (touched pages, all regions); 0 once closed.
      * Ranges backed by a file through {@link #mapCopyOnWrite} are left out: their pages belong to
      * the file (shared by every VM mapping it) until the guest writes them. Memory in a memory

@@ -38,6 +38,10 @@ public final class LibC {
     public static final int MADV_HUGEPAGE = 14;
     /** madvise: never back the range by transparent huge pages. */
     public static final int MADV_NOHUGEPAGE = 15;
+    /** madvise: map every page of the range now, as reads would (Linux 5.14+; older kernels say EINVAL). */
+    public static final int MADV_POPULATE_READ = 22;
+    /** madvise: map every page of the range now, as writes would: a private mapping gets its own copies. */
+    public static final int MADV_POPULATE_WRITE = 23;
     /** mmap's failure value, {@code (void *) -1}. */
     public static final long MAP_FAILED = -1L;
 

@@ -261,6 +261,37 @@ public final class NativeMapping implements AutoCloseable {
     }
 
     /**
+     * Maps every page of {@code [offset, offset + count)} into this process now, as reads ({@code write} false:
+     * {@code madvise(MADV_POPULATE_READ)}) or writes ({@code MADV_POPULATE_WRITE}: a private mapping of a file gets its
+     * own copy of each page) would, so that a later access, KVM's included, finds the page mapped and takes no page
+     * fault of the host's. Costs the page tables and, for writes, the copies.
+     *
+     * @return false if the host kernel cannot (madvise says EINVAL: Linux before 5.14)
+     * @throws KvmApiException if madvise fails otherwise (out of memory, for one)
+     * @throws IllegalStateException if the mapping is closed or retired
+     */
+    public boolean populate(long offset, long count, boolean write) {
+        requirePageRange(offset, count);
+        if (!guard.enter()) {
+            throw new IllegalStateException(what + " is closed");
+        }
+        try {
+            int advice = write ? LibC.MADV_POPULATE_WRITE : LibC.MADV_POPULATE_READ;
+            if (LibC.madvise(address + offset, count, advice) == 0) {
+                return true;
+            }
+            int errno = Native.getLastError();
+            if (errno == Errno.EINVAL) {
+                return false;
+            }
+            throw new KvmApiException("madvise(" + (write ? "MADV_POPULATE_WRITE" : "MADV_POPULATE_READ") + ") of "
+                    + what, errno, KvmApiException.hintFor(errno));
+        } finally {
+            guard.exit();
+        }
+    }
+
+    /**
      * Tells the host whether this range may be backed by transparent huge pages
      * ({@code madvise(MADV_HUGEPAGE)} or {@code madvise(MADV_NOHUGEPAGE)}): with them a first touch
      * allocates 2 MiB at once (fewer TLB misses and page faults; more memory for a sparse user).

@@ -4,12 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.arrow.kvm.memory.GuestAddress;
+import dev.arrow.kvm.memory.MemoryRegion;
 import dev.arrow.kvm.memory.MmapGuestMemory;
 import dev.arrow.kvm.sys.LibC;
 import dev.arrow.kvm.x86.Layout;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -203,6 +208,70 @@ class KernelSnapshotTest {
                 }
             }
             assertThat(Files.readAllLines(Path.of("/proc/self/maps")).size()).isLessThanOrEqualTo(before + 5);
+        }
+    }
+    @Test
+    void theImageIsMappedBeforeTheGuestRunsAndNoPageIsCopied() throws IOException {
+        try (KernelSnapshot s = snapshot(typicalKernel()); MmapGuestMemory m = MmapGuestMemory.forRam(RAM)) {
+            LoadedKernel k = s.mapInto(m);
+            assertThat(k.writableSegments()).containsExactly(MemoryRegion.of(KERNEL + 0x4000, 0x3000));
+            for (int page = 0; page < LENGTH / Layout.PAGE_SIZE; page++) {
+                long entry = pagemap(m, KERNEL + page * Layout.PAGE_SIZE);
+                assertThat(entry & PRESENT).as("page %d mapped", page).isNotZero();
+                assertThat(entry & FILE_OR_SHARED).as("page %d is the file's", page).isNotZero();
+            }
+            assertThat(kernelBytes(m)[0x4000]).isEqualTo((byte) 0x22);
+        }
+    }
+
+    @Test
+    void prefaultingForWritesGivesTheGuestItsCopiesOfTheWritableSegmentsOnly() throws IOException {
+        try (KernelSnapshot s = snapshot(typicalKernel());
+             MmapGuestMemory written = MmapGuestMemory.forRam(RAM);
+             MmapGuestMemory untouched = MmapGuestMemory.forRam(RAM)) {
+            System.setProperty(KernelSnapshot.PREFAULT_PROPERTY, "write");
+            s.mapInto(written);
+            System.setProperty(KernelSnapshot.PREFAULT_PROPERTY, "none");
+            s.mapInto(untouched);
+            for (int page = 0; page < LENGTH / Layout.PAGE_SIZE; page++) {
+                long entry = pagemap(written, KERNEL + page * Layout.PAGE_SIZE);
+                boolean writable = page >= 4; // the data segment and its bss; page 3 is the gap before it
+                assertThat(entry & PRESENT).as("page %d mapped", page).isNotZero();
+                assertThat((entry & FILE_OR_SHARED) == 0).as("page %d the guest's own copy", page).isEqualTo(writable);
+                assertThat(pagemap(untouched, KERNEL + page * Layout.PAGE_SIZE) & PRESENT).as("page %d, none", page)
+                        .isZero();
+            }
+            assertThat(kernelBytes(written)).isEqualTo(kernelBytes(untouched));
+            assertThat(written.dropPagesEqualToBacking().filePages()).as("copies equal to the image, given back")
+                    .isEqualTo(3);
+        } finally {
+            System.clearProperty(KernelSnapshot.PREFAULT_PROPERTY);
+        }
+    }
+
+    @Test
+    void anUnknownPrefaultModeIsRefusedWithTheFix() throws IOException {
+        try (KernelSnapshot s = snapshot(typicalKernel()); MmapGuestMemory m = MmapGuestMemory.forRam(RAM)) {
+            System.setProperty(KernelSnapshot.PREFAULT_PROPERTY, "eager");
+            assertThatThrownBy(() -> s.mapInto(m)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("-D" + KernelSnapshot.PREFAULT_PROPERTY + "=eager")
+                    .hasMessageContaining("read, write or none");
+        } finally {
+            System.clearProperty(KernelSnapshot.PREFAULT_PROPERTY);
+        }
+    }
+
+    private static final long PRESENT = 1L << 63;
+    private static final long FILE_OR_SHARED = 1L << 61;
+
+    /** The pagemap entry of the host page behind guest address {@code guest} ({@code /proc/self/pagemap}). */
+    private static long pagemap(MmapGuestMemory m, long guest) throws IOException {
+        MmapGuestMemory.HostRegion r = m.hostRegions().get(0);
+        long host = r.hostAddress() + guest - r.region().start().value();
+        try (FileChannel c = FileChannel.open(Path.of("/proc/self/pagemap"), StandardOpenOption.READ)) {
+            ByteBuffer b = ByteBuffer.allocate(8).order(ByteOrder.nativeOrder());
+            c.read(b, host / Layout.PAGE_SIZE * 8);
+            return b.getLong(0);
         }
     }
 }
