@@ -6,13 +6,10 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * This process's {@code Private_Dirty} by kind of mapping ({@code /proc/self/smaps}): where the memory that
@@ -57,39 +54,14 @@ public record MappingKinds(MemoryCounters privateDirty) {
 
     /** glibc's HEAP_MAX_SIZE on 64-bit: the size and alignment of a non-main arena's heap. */
     static final long ARENA_HEAP_BYTES = 64L << 20;
-    private static final Pattern HEADER =
-            Pattern.compile("^([0-9a-f]+)-([0-9a-f]+) (\\S+) \\S+ \\S+ \\S+ ?\\s*(.*)$");
-    private static final Pattern PRIVATE_DIRTY = Pattern.compile("^Private_Dirty:\\s+(\\d+) kB\\s*$");
 
-    /** One mapping of smaps, as far as the kinds need it. */
-    private static final class Mapping {
-        final long start;
-        final long end;
-        final String perms;
-        final String pathname;
-        long privateDirty;
-        String flags = "";
-
-        Mapping(long start, long end, String perms, String pathname) {
-            this.start = start;
-            this.end = end;
-            this.perms = perms;
-            this.pathname = pathname;
-        }
-
-        boolean anonymous() {
-            return pathname.isEmpty();
-        }
-
-        boolean hasFlag(String flag) {
-            return (" " + flags + " ").contains(" " + flag + " ");
-        }
-    }
-
-    /** This process now: {@code /proc/self/smaps} and the stack pointers of its waiting threads. */
-    public static MappingKinds read() throws IOException {
+    /**
+     * The stack pointers of this process's waiting threads, each with its thread's name, from the {@code syscall}
+     * and {@code comm} files of the threads in {@code taskDir} ({@code /proc/self/task}).
+     */
+    static Map<Long, String> stackPointers(Path taskDir) throws IOException {
         Map<Long, String> stackPointers = new HashMap<>();
-        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(taskDir)) {
             for (Path task : tasks) {
                 try {
                     long sp = stackPointer(Files.readString(task.resolve("syscall"), StandardCharsets.US_ASCII));
@@ -103,8 +75,7 @@ public record MappingKinds(MemoryCounters privateDirty) {
                 }
             }
         }
-        return parse(new String(Files.readAllBytes(Path.of("/proc/self/smaps")), StandardCharsets.US_ASCII),
-                stackPointers);
+        return stackPointers;
     }
 
     /**
@@ -119,30 +90,16 @@ public record MappingKinds(MemoryCounters privateDirty) {
         return Long.parseUnsignedLong(f[f.length - 2].substring(2), 16);
     }
 
-    /** The kinds of {@code smaps}, with threads' stacks found by {@code stackPointers} (stack pointer to thread name). */
-    public static MappingKinds parse(String smaps, Map<Long, String> stackPointers) {
-        List<Mapping> mappings = new ArrayList<>();
-        Mapping current = null;
-        for (String line : smaps.split("\n")) {
-            Matcher h = HEADER.matcher(line);
-            if (h.matches()) {
-                current = new Mapping(Long.parseUnsignedLong(h.group(1), 16), Long.parseUnsignedLong(h.group(2), 16),
-                        h.group(3), h.group(4).strip());
-                mappings.add(current);
-            } else if (current != null) {
-                Matcher d = PRIVATE_DIRTY.matcher(line);
-                if (d.matches()) {
-                    current.privateDirty = Long.parseLong(d.group(1)) * 1024;
-                } else if (line.startsWith("VmFlags:")) {
-                    current.flags = line.substring("VmFlags:".length()).strip();
-                }
-            }
-        }
+    /**
+     * The kinds of the mappings of {@code smaps}, with threads' stacks found by {@code stackPointers} (stack pointer
+     * to thread name).
+     */
+    public static MappingKinds of(List<SmapsEntry> smaps, Map<Long, String> stackPointers) {
         Map<String, Long> kinds = new LinkedHashMap<>();
-        for (int i = 0; i < mappings.size(); i++) {
-            Mapping m = mappings.get(i);
-            kinds.merge(kind(m, i + 1 < mappings.size() ? mappings.get(i + 1) : null, stackPointers), m.privateDirty,
-                    Long::sum);
+        for (int i = 0; i < smaps.size(); i++) {
+            SmapsEntry m = smaps.get(i);
+            kinds.merge(kind(m, i + 1 < smaps.size() ? smaps.get(i + 1) : null, stackPointers),
+                    m.bytes(ProcessMemory.PRIVATE_DIRTY), Long::sum);
         }
         return new MappingKinds(new MemoryCounters(mergeCutNames(kinds)));
     }
@@ -168,8 +125,8 @@ public record MappingKinds(MemoryCounters privateDirty) {
         return merged;
     }
 
-    private static String kind(Mapping m, Mapping next, Map<Long, String> stackPointers) {
-        String p = m.pathname;
+    private static String kind(SmapsEntry m, SmapsEntry next, Map<Long, String> stackPointers) {
+        String p = m.pathname();
         if (p.startsWith("/memfd:")) {
             if (MappingGroup.KERNEL_IMAGE.pathname().test(p)) {
                 return KERNEL_IMAGE;
@@ -189,29 +146,29 @@ public record MappingKinds(MemoryCounters privateDirty) {
             return OTHERS;
         }
         for (Map.Entry<Long, String> t : stackPointers.entrySet()) {
-            if (Long.compareUnsigned(t.getKey(), m.start) >= 0 && Long.compareUnsigned(t.getKey(), m.end) < 0) {
+            if (Long.compareUnsigned(t.getKey(), m.start()) >= 0 && Long.compareUnsigned(t.getKey(), m.end()) < 0) {
                 return STACK_PREFIX + t.getValue().replaceAll("[0-9]+", "N");
             }
         }
-        if (m.perms.contains("x")) {
+        if (m.perms().contains("x")) {
             return JIT_CODE;
         }
-        if (m.hasFlag("nr") && m.perms.startsWith("rw")) {
+        if (m.hasFlag("nr") && m.perms().startsWith("rw")) {
             return arenaHeap(m, next) ? MALLOC_ARENAS : GUEST_RAM;
         }
         return OTHER_ANONYMOUS;
     }
 
     /** A 64 MiB aligned heap of glibc's malloc: all usable, or its usable part followed by its {@code ---p} rest. */
-    private static boolean arenaHeap(Mapping m, Mapping next) {
-        if (m.start % ARENA_HEAP_BYTES != 0) {
+    private static boolean arenaHeap(SmapsEntry m, SmapsEntry next) {
+        if (m.start() % ARENA_HEAP_BYTES != 0) {
             return false;
         }
-        if (m.end - m.start == ARENA_HEAP_BYTES) {
+        if (m.end() - m.start() == ARENA_HEAP_BYTES) {
             return true;
         }
-        return next != null && next.anonymous() && next.start == m.end && next.perms.startsWith("---")
-                && next.end == m.start + ARENA_HEAP_BYTES;
+        return next != null && next.anonymous() && next.start() == m.end() && next.perms().startsWith("---")
+                && next.end() == m.start() + ARENA_HEAP_BYTES;
     }
 
     /** The bytes of {@code kind}; 0 if this process has none. */

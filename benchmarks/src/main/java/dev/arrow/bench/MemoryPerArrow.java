@@ -103,8 +103,7 @@ public final class MemoryPerArrow {
     }
 
     /** This JVM before any step: after a warm-up arrow's life and the first arrow's probes, settled. */
-    private record Baseline(long rss, ProcessMemory memory, MappingKinds kinds, long heap, long threads, long fds,
-                            IdleCpu cpu) {
+    private record Baseline(long rss, MemorySnapshot memory, long heap, long threads, long fds, IdleCpu cpu) {
     }
 
     private Map<String, Object> run(List<Integer> counts) throws IOException, InterruptedException {
@@ -115,17 +114,16 @@ public final class MemoryPerArrow {
         List<Long> baseProbes = probeBoots();
         settle();
         long baseJitWait = IdleCpu.awaitQuietJit();
-        Baseline base = new Baseline(rssBytes(), ProcessMemory.read(MappingGroup.ARROW), MappingKinds.read(), heapUsed(),
-                Thread.activeCount(),
-                openFds(), IdleCpu.measure(idleWindow, ticksPerSecond));
+        Baseline base = new Baseline(rssBytes(), MemorySnapshot.read(MappingGroup.ARROW), heapUsed(),
+                Thread.activeCount(), openFds(), IdleCpu.measure(idleWindow, ticksPerSecond));
         nativeMemoryTracking("baseline");
         System.err.printf("[memory] 0 alive: %d open fds, CPU %.2f%% of a core; one arrow boots in %.0f ms (median of %d)%n",
                 base.fds(), base.cpu().percentOfCore(), Stats.median(baseProbes) / 1e6, probes);
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("guestMemoryMiB", MEMORY_MIB);
         result.put("baselineRssBytes", base.rss());
-        result.put("baselineMemory", base.memory().toJson());
-        result.put("baselinePrivateDirtyByKind", base.kinds().privateDirty().bytes());
+        result.put("baselineMemory", base.memory().memory().toJson());
+        result.put("baselinePrivateDirtyByKind", base.memory().kinds().privateDirty().bytes());
         result.put("baselineHeapBytes", base.heap());
         result.put("baselineOpenFds", base.fds());
         result.put("baselineIdleCpu", base.cpu().toJson());
@@ -183,8 +181,9 @@ public final class MemoryPerArrow {
     /** The memory and threads of the arrows alive now, per arrow over {@code base}. */
     private Map<String, Object> memoryStep(Baseline base, long bootNanos) throws IOException {
         long rss = rssBytes();
-        ProcessMemory perArrow = ProcessMemory.read(MappingGroup.ARROW).minus(base.memory()).dividedBy(alive.size());
-        MappingKinds kinds = MappingKinds.read().minus(base.kinds()).dividedBy(alive.size());
+        MemorySnapshot memory = MemorySnapshot.read(MappingGroup.ARROW).minus(base.memory()).dividedBy(alive.size());
+        ProcessMemory perArrow = memory.memory();
+        MappingKinds kinds = memory.kinds();
         long heap = heapUsed();
         long guest = 0;
         long exits = 0;

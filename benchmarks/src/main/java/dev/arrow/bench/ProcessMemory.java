@@ -4,13 +4,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * This process's memory as the Linux kernel accounts it, at one moment or as the difference of two:
@@ -56,9 +53,6 @@ public record ProcessMemory(MemoryCounters process, Map<String, MemoryCounters> 
     public static final List<String> HOST_KERNEL_COUNTERS = List.of(KERNEL_STACK, SLAB_UNRECLAIMABLE, PAGE_TABLES,
             SECONDARY_PAGE_TABLES, VMALLOC_USED);
 
-    /** A mapping's header: {@code start-end perms offset dev inode [pathname]}. */
-    private static final Pattern MAPPING = Pattern.compile("^[0-9a-f]+-[0-9a-f]+ \\S+ \\S+ \\S+ \\S+ ?\\s*(.*)$");
-
     public ProcessMemory {
         mappings = Collections.unmodifiableMap(new LinkedHashMap<>(mappings));
     }
@@ -73,45 +67,42 @@ public record ProcessMemory(MemoryCounters process, Map<String, MemoryCounters> 
      * {@code /proc/<pid>} directory, or a copy of its files) and the {@code meminfo} file.
      */
     public static ProcessMemory read(Path processDir, Path meminfo, List<MappingGroup> groups) throws IOException {
-        return parse(text(processDir.resolve("smaps_rollup")), text(processDir.resolve("smaps")), text(meminfo), groups);
+        return read(processDir, meminfo, groups, SmapsEntry.read(processDir.resolve("smaps")));
     }
 
-    private static String text(Path file) throws IOException {
+    /**
+     * A snapshot from {@code smaps_rollup} in {@code processDir} and the {@code meminfo} file, with the mappings
+     * of {@code smaps} read already ({@link MemorySnapshot}: the same read gives the {@link MappingKinds}).
+     */
+    static ProcessMemory read(Path processDir, Path meminfo, List<MappingGroup> groups, List<SmapsEntry> smaps)
+            throws IOException {
+        return parse(text(processDir.resolve("smaps_rollup")), smaps, text(meminfo), groups);
+    }
+
+    /** The text of a {@code /proc} file (or a copy of one). */
+    static String text(Path file) throws IOException {
         // /proc files report size 0; readAllBytes reads on to the end all the same
         return new String(Files.readAllBytes(file), StandardCharsets.US_ASCII);
     }
 
-    /** A snapshot from the three files' texts. */
-    public static ProcessMemory parse(String smapsRollup, String smaps, String meminfo, List<MappingGroup> groups) {
+    /** A snapshot from the texts of {@code smaps_rollup} and {@code meminfo} and the mappings of {@code smaps}. */
+    public static ProcessMemory parse(String smapsRollup, List<SmapsEntry> smaps, String meminfo,
+                                      List<MappingGroup> groups) {
         return new ProcessMemory(MemoryCounters.parse(smapsRollup), sumMappings(smaps, groups),
                 MemoryCounters.parse(meminfo).only(HOST_KERNEL_COUNTERS));
     }
 
-    /** The counters of every mapping in {@code smaps}, summed per group (a mapping may be in several). */
-    static Map<String, MemoryCounters> sumMappings(String smaps, List<MappingGroup> groups) {
-        List<Map<String, Long>> sums = new ArrayList<>();
-        for (int i = 0; i < groups.size(); i++) {
-            sums.add(new LinkedHashMap<>());
-        }
-        boolean[] member = new boolean[groups.size()];
-        for (String line : smaps.split("\n")) {
-            Matcher header = MAPPING.matcher(line);
-            if (header.matches()) {
-                String pathname = header.group(1).strip();
-                for (int i = 0; i < groups.size(); i++) {
-                    member[i] = groups.get(i).pathname().test(pathname);
-                }
-                continue;
-            }
-            for (int i = 0; i < groups.size(); i++) {
-                if (member[i]) {
-                    MemoryCounters.addLine(sums.get(i), line);
-                }
-            }
-        }
+    /** The counters of the mappings, summed per group (a mapping may be in several). */
+    private static Map<String, MemoryCounters> sumMappings(List<SmapsEntry> smaps, List<MappingGroup> groups) {
         Map<String, MemoryCounters> m = new LinkedHashMap<>();
-        for (int i = 0; i < groups.size(); i++) {
-            m.put(groups.get(i).name(), new MemoryCounters(sums.get(i)));
+        for (MappingGroup group : groups) {
+            Map<String, Long> sums = new LinkedHashMap<>();
+            for (SmapsEntry e : smaps) {
+                if (group.pathname().test(e.pathname())) {
+                    e.counters().bytes().forEach((name, bytes) -> sums.merge(name, bytes, Long::sum));
+                }
+            }
+            m.put(group.name(), new MemoryCounters(sums));
         }
         return m;
     }

@@ -15,6 +15,10 @@ class MappingKindsTest {
                 + privateDirtyKib + " kB\nAnonymous:          " + privateDirtyKib + " kB\nVmFlags: " + flags + "\n";
     }
 
+    private static MappingKinds kinds(String smaps, Map<Long, String> stackPointers) {
+        return MappingKinds.of(SmapsEntry.parse(smaps), stackPointers);
+    }
+
     private static final String SMAPS = ""
             + mapping("555555554000-555555576000", "rw-p", "[heap]", 100, "rd wr mr mw me ac")
             + mapping("7efc00000000-7efc00021000", "rw-p", "", 132, "rd wr mr mw me nr")
@@ -34,7 +38,7 @@ class MappingKindsTest {
 
     @Test
     void sumsPrivateDirtyByKindOfMappingAndFindsThreadStacksByStackPointer() {
-        MappingKinds k = MappingKinds.parse(SMAPS, Map.of(0x7f20000ff000L, "arrow-vm3-vcpu0", 0x7f20002ffe00L,
+        MappingKinds k = kinds(SMAPS, Map.of(0x7f20000ff000L, "arrow-vm3-vcpu0", 0x7f20002ffe00L,
                 "arrow-vm12-vcpu"));
         assertThat(k.bytes(MappingKinds.MALLOC_MAIN)).isEqualTo(100 * KIB);
         assertThat(k.bytes(MappingKinds.MALLOC_ARENAS)).as("the 64 MiB aligned heap: usable part, then ---p").isEqualTo(132 * KIB);
@@ -53,14 +57,14 @@ class MappingKindsTest {
 
     @Test
     void withoutStackPointersAThreadStackIsOtherAnonymousMemory() {
-        MappingKinds k = MappingKinds.parse(SMAPS, Map.of());
+        MappingKinds k = kinds(SMAPS, Map.of());
         assertThat(k.bytes(MappingKinds.OTHER_ANONYMOUS)).isEqualTo((50 + 88 + 92) * KIB);
     }
 
     @Test
     void theDifferenceOfTwoReadingsDividesPerThing() {
-        MappingKinds before = MappingKinds.parse(mapping("7f4000000000-7f4000100000", "rw-p", "", 50, "rd wr"), Map.of());
-        MappingKinds per = MappingKinds.parse(SMAPS, Map.of()).minus(before).dividedBy(2);
+        MappingKinds before = kinds(mapping("7f4000000000-7f4000100000", "rw-p", "", 50, "rd wr"), Map.of());
+        MappingKinds per = kinds(SMAPS, Map.of()).minus(before).dividedBy(2);
         assertThat(per.bytes(MappingKinds.OTHER_ANONYMOUS)).isEqualTo((88 + 92) * KIB / 2);
         assertThat(per.bytes(MappingKinds.MALLOC_MAIN)).isEqualTo(50 * KIB);
     }
@@ -91,7 +95,7 @@ class MappingKindsTest {
             while (waiting.getState() != Thread.State.WAITING) {
                 Thread.sleep(10);
             }
-            MappingKinds k = MappingKinds.read();
+            MappingKinds k = MemorySnapshot.read(MappingGroup.ARROW).kinds();
             assertThat(k.bytes(MappingKinds.STACK_PREFIX + "kinds-test-N")).as("a Java thread's stack has pages")
                     .isPositive();
             assertThat(k.bytes(MappingKinds.FILES)).isPositive();

@@ -87,7 +87,8 @@ class ProcessMemoryTest {
         Path dir = sample("after");
         String meminfo61 = Files.readString(dir.resolve("meminfo")).replaceAll("(?m)^SecPageTables:.*\n", "");
         ProcessMemory m = ProcessMemory.parse(Files.readString(dir.resolve("smaps_rollup")),
-                Files.readString(dir.resolve("smaps")), meminfo61, List.of(MappingGroup.KERNEL_IMAGE));
+                SmapsEntry.parse(Files.readString(dir.resolve("smaps"))), meminfo61,
+                List.of(MappingGroup.KERNEL_IMAGE));
         assertThat(m.hostKernel().get(ProcessMemory.SECONDARY_PAGE_TABLES)).isEmpty();
         assertThat(m.hostKernel().get(ProcessMemory.KERNEL_STACK)).hasValue(1600 * KIB);
         assertThat(m.mappings()).containsOnlyKeys("kernel image");
