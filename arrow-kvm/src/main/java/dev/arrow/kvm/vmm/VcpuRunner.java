@@ -70,6 +70,11 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
      * when the guest has exited on its own since.
      */
     private volatile AliveHalt aliveHalt;
+    /**
+     * Whether this thread gives back its stack pages right before it next enters the guest ({@link #giveBackIdleStacks});
+     * this runner's thread only.
+     */
+    private boolean releaseStackBeforeRun;
     /** Where {@link #stillInAliveHalt()} reads the vCPU thread's status; null until its first look. */
     private StatusFile statusFile; // the prober's thread only
     /** What the last look that read the status found; null when it found no first blocking. */
@@ -331,6 +336,12 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
                 }
                 continue;
             }
+            if (releaseStackBeforeRun) {
+                releaseStackBeforeRun = false;
+                // the last thing before the halt's long wait: an interpreted Java call after it would touch the stack's
+                // 20-page shadow zone again, undoing the release
+                ThreadStack.releaseBelowCurrentFrame();
+            }
             VcpuExit exit = vcpu.run();
             exits.incrementAndGet();
             int kind = ExitKind.of(exit).ordinal();
@@ -379,11 +390,13 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
     }
 
     /**
-     * The vCPU is in an alive halt and may wait long: its thread's stack pages below this frame go back to the host (an
-     * idle Java thread keeps ~90 KiB of them otherwise), and the owner has the VM's other thread do the same.
+     * The vCPU is in an alive halt and may wait long: its thread's stack pages below the loop's frame go back to the host
+     * right before it enters the guest again (an idle Java thread keeps ~90 KiB of them otherwise), and the owner has
+     * the VM's other thread do the same. Once per idle spell and after a hold, not at every probe: each kick's probe runs
+     * Java code that faults the pages back in, so a release per kick cost more CPU than the pages were worth.
      */
     private void giveBackIdleStacks() {
-        ThreadStack.releaseBelowCurrentFrame();
+        releaseStackBeforeRun = true;
         owner.vcpuIdle();
     }
 
@@ -397,8 +410,8 @@ final class VcpuRunner implements Runnable, VcpuHold.Holdable {
             case HALTED -> !haltedAlive;
             default -> false;
         };
-        if (haltedAlive) {
-            giveBackIdleStacks(); // before the count below, as anything here could block
+        if (haltedAlive && aliveHalt == null) {
+            giveBackIdleStacks(); // once per idle spell: the first probe to find it since the guest last exited
         }
         // counted here, on the only thread that runs this guest, before it enters KVM_RUN again: its next blocking is
         // the halt's (a /proc read only for a vCPU found in an alive halt, not at every probe)
