@@ -18,12 +18,18 @@ class VcpuHoldTest {
         final AtomicReference<VcpuHold> request = new AtomicReference<>();
         volatile boolean stop;
         volatile boolean ended;
-        volatile boolean answers = true;
+        /** Whether it takes holds; fixed before its thread starts, so that no hold slips in before it is read. */
+        final boolean answers;
         final Thread thread;
 
         FakeVcpu(String name, ConcurrentLinkedQueue<String> log) {
+            this(name, log, true);
+        }
+
+        FakeVcpu(String name, ConcurrentLinkedQueue<String> log, boolean answers) {
             this.name = name;
             this.log = log;
+            this.answers = answers;
             this.thread = new Thread(this::loop, name);
             thread.setDaemon(true);
             thread.start();
@@ -86,8 +92,7 @@ class VcpuHoldTest {
     @Test
     void aVcpuThatEndedCountsAsHeld() throws InterruptedException {
         ConcurrentLinkedQueue<String> log = new ConcurrentLinkedQueue<>();
-        FakeVcpu gone = new FakeVcpu("gone", log);
-        gone.answers = false;
+        FakeVcpu gone = new FakeVcpu("gone", log, false);
         gone.end();
         FakeVcpu live = new FakeVcpu("live", log);
         try {
@@ -102,8 +107,7 @@ class VcpuHoldTest {
     void aVcpuThatIsNotHeldInTimeCancelsTheActionAndReleasesTheOthers() throws InterruptedException {
         ConcurrentLinkedQueue<String> log = new ConcurrentLinkedQueue<>();
         FakeVcpu held = new FakeVcpu("held", log);
-        FakeVcpu stuck = new FakeVcpu("stuck", log);
-        stuck.answers = false; // blocked somewhere: never takes the hold
+        FakeVcpu stuck = new FakeVcpu("stuck", log, false); // blocked somewhere: never takes the hold
         try {
             long start = System.nanoTime();
             boolean ran = VcpuHold.runHeld(List.of(held, stuck), Duration.ofMillis(200), () -> log.add("action"));
