@@ -367,9 +367,9 @@ public final class MemoryPerArrow {
 
     /**
      * Waits until the guest RAM the alive arrows hold has stopped shrinking (two reads {@link #STEADY_READ_GAP} apart
-     * within {@link #STEADY_SLACK_BYTES}, at most {@link #STEADY_PATIENCE}), and returns how long that took. The last-booted arrows give back
-     * pages (the page drop, free page reporting) in their first seconds; a step that read smaps before such a drop
-     * and the guests' resident pages after it would count the dropped pages as the VMM's.
+     * within {@link #STEADY_SLACK_BYTES}, at most {@link #STEADY_PATIENCE}), and returns how long that took. The
+     * last-booted arrows give back pages (the page drop, free page reporting) in their first seconds; a step that read
+     * smaps before such a drop and the guests' resident pages after it would count the dropped pages as the VMM's.
      */
     private long awaitGuestMemorySteady() throws InterruptedException {
         long t0 = System.nanoTime();

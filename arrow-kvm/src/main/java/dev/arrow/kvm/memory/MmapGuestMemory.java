@@ -556,9 +556,8 @@ public final class MmapGuestMemory extends RegionBackedMemory implements AutoClo
      * them whose bytes the guest holds are mapped over its copies ({@link CommonCopies#share}). Only the pages in host
      * memory that are the mapping's own are read (pagemap). The caller must keep every writer of this memory still
      * throughout (every vCPU out of KVM_RUN, and the devices): a write between a page's comparison and its drop would
-     * be lost. Runs under each mapping's use guard, so a close
-     * waits for it, and once closed or retired nothing is read or dropped. A pagemap that cannot be read drops
-     * nothing (logged at DEBUG).
+     * be lost. Runs under each mapping's use guard, so a close waits for it, and once closed or retired nothing is
+     * read or dropped. A pagemap that cannot be read drops nothing (logged at DEBUG).
      *
      * @return what was dropped
      * @throws IllegalStateException if this memory is in a memory file ({@link #isInMemoryFile()}): its pages are the

@@ -242,19 +242,30 @@ public final class NativeMapping implements AutoCloseable {
      * @throws IllegalStateException if the mapping is closed or retired
      */
     public boolean adviseMergeable(long offset, long count) {
+        return adviseIfKnown(offset, count, LibC.MADV_MERGEABLE, "MADV_MERGEABLE"); // EINVAL: no CONFIG_KSM
+    }
+
+    /**
+     * {@code madvise(advice)} on the page-aligned range {@code [offset, offset + count)} under the use guard: true when
+     * the host took it, false when it says EINVAL (a kernel without the feature, or too old to know the advice).
+     *
+     * @throws KvmApiException if madvise fails otherwise
+     * @throws IllegalStateException if the mapping is closed or retired
+     */
+    private boolean adviseIfKnown(long offset, long count, int advice, String adviceName) {
         requirePageRange(offset, count);
         if (!guard.enter()) {
             throw new IllegalStateException(what + " is closed");
         }
         try {
-            if (LibC.madvise(address + offset, count, LibC.MADV_MERGEABLE) == 0) {
+            if (LibC.madvise(address + offset, count, advice) == 0) {
                 return true;
             }
             int errno = Native.getLastError();
             if (errno == Errno.EINVAL) {
-                return false; // a kernel built without CONFIG_KSM
+                return false;
             }
-            throw new KvmApiException("madvise(MADV_MERGEABLE) of " + what, errno, KvmApiException.hintFor(errno));
+            throw new KvmApiException("madvise(" + adviceName + ") of " + what, errno, KvmApiException.hintFor(errno));
         } finally {
             guard.exit();
         }
@@ -271,24 +282,8 @@ public final class NativeMapping implements AutoCloseable {
      * @throws IllegalStateException if the mapping is closed or retired
      */
     public boolean populate(long offset, long count, boolean write) {
-        requirePageRange(offset, count);
-        if (!guard.enter()) {
-            throw new IllegalStateException(what + " is closed");
-        }
-        try {
-            int advice = write ? LibC.MADV_POPULATE_WRITE : LibC.MADV_POPULATE_READ;
-            if (LibC.madvise(address + offset, count, advice) == 0) {
-                return true;
-            }
-            int errno = Native.getLastError();
-            if (errno == Errno.EINVAL) {
-                return false;
-            }
-            throw new KvmApiException("madvise(" + (write ? "MADV_POPULATE_WRITE" : "MADV_POPULATE_READ") + ") of "
-                    + what, errno, KvmApiException.hintFor(errno));
-        } finally {
-            guard.exit();
-        }
+        return write ? adviseIfKnown(offset, count, LibC.MADV_POPULATE_WRITE, "MADV_POPULATE_WRITE")
+                : adviseIfKnown(offset, count, LibC.MADV_POPULATE_READ, "MADV_POPULATE_READ");
     }
 
     /**
@@ -308,23 +303,9 @@ public final class NativeMapping implements AutoCloseable {
 
     /** Like {@link #adviseHugePages(boolean)}, for the page-aligned range {@code [offset, offset + count)} only. */
     public boolean adviseHugePages(long offset, long count, boolean allowed) {
-        requirePageRange(offset, count);
-        if (!guard.enter()) {
-            throw new IllegalStateException(what + " is closed");
-        }
-        try {
-            String advice = allowed ? "MADV_HUGEPAGE" : "MADV_NOHUGEPAGE";
-            if (LibC.madvise(address + offset, count, allowed ? LibC.MADV_HUGEPAGE : LibC.MADV_NOHUGEPAGE) == 0) {
-                return true;
-            }
-            int errno = Native.getLastError();
-            if (errno == Errno.EINVAL) {
-                return false; // a kernel built without CONFIG_TRANSPARENT_HUGEPAGE knows neither advice
-            }
-            throw new KvmApiException("madvise(" + advice + ") of " + what, errno, KvmApiException.hintFor(errno));
-        } finally {
-            guard.exit();
-        }
+        // EINVAL: a kernel built without CONFIG_TRANSPARENT_HUGEPAGE knows neither advice
+        return allowed ? adviseIfKnown(offset, count, LibC.MADV_HUGEPAGE, "MADV_HUGEPAGE")
+                : adviseIfKnown(offset, count, LibC.MADV_NOHUGEPAGE, "MADV_NOHUGEPAGE");
     }
 
     public long address() {
